@@ -1,0 +1,132 @@
+"""Deterministic safetensors writer/reader and the int8 / int4 quantisation of docs/formats.md."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+
+_DT = {np.dtype(np.float32): "F32", np.dtype(np.float16): "F16", np.dtype(np.int8): "I8", np.dtype(np.uint8): "U8"}
+_NP = {v: k for k, v in _DT.items()}
+
+
+def write_safetensors(path: str, tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None) -> None:
+    """8-byte LE header length + compact JSON header (keys sorted, padded with spaces to a multiple of 8) +
+    tensor data in sorted-name order, contiguous. Every tensor starts at a multiple of 4 bytes from file start."""
+    names = sorted(tensors)
+    header: dict = {}
+    if metadata:
+        header["__metadata__"] = dict(sorted(metadata.items()))
+    off = 0
+    blobs = []
+    for n in names:
+        a = np.ascontiguousarray(tensors[n])
+        if a.dtype.byteorder == ">":
+            a = a.astype(a.dtype.newbyteorder("<"))
+        b = a.tobytes()
+        assert len(b) % 4 == 0, f"{n}: {len(b)} bytes is not a multiple of 4"
+        header[n] = {"dtype": _DT[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        off += len(b)
+        blobs.append(b)
+    hj = json.dumps(header, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    hj += b" " * ((8 - len(hj) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hj)))
+        f.write(hj)
+        for b in blobs:
+            f.write(b)
+
+
+def read_safetensors(path: str) -> dict[str, np.ndarray]:
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        s, e = v["data_offsets"]
+        out[k] = np.frombuffer(data[8 + n + s : 8 + n + e], dtype=_NP[v["dtype"]]).reshape(v["shape"])
+    return out
+
+
+def quant_int8(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per output row, symmetric: s = max|w_row| / 127 (1 if the row is zero), q = clamp(round(w / s), ±127)."""
+    w = w.astype(np.float32)
+    m = np.abs(w).max(axis=1)
+    s = np.where(m > 0, m / np.float32(127.0), np.float32(1.0)).astype(np.float32)
+    q = np.clip(np.round(w / s[:, None]), -127, 127).astype(np.int8)
+    return q, s
+
+
+def dequant_int8(q: np.ndarray, s: np.ndarray) -> np.ndarray:
+    return (q.astype(np.float32) * s[:, None]).astype(np.float32)
+
+
+def quant_int4(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Block-32 along `in`, symmetric: s = max|w_block| / 7 (1 if zero), q = clamp(round(w / s), -8, 7);
+    nibble q + 8, element 2j in the low nibble of byte j, 2j + 1 in the high nibble."""
+    w = w.astype(np.float32)
+    out_f, in_f = w.shape
+    assert in_f % 32 == 0, f"int4 needs in % 32 == 0, got {in_f}"
+    blocks = w.reshape(out_f, in_f // 32, 32)
+    m = np.abs(blocks).max(axis=2)
+    s = np.where(m > 0, m / np.float32(7.0), np.float32(1.0)).astype(np.float32)
+    q = np.clip(np.round(blocks / s[:, :, None]), -8, 7).astype(np.int16).reshape(out_f, in_f)
+    nib = (q + 8).astype(np.uint8)
+    packed = (nib[:, 0::2] | (nib[:, 1::2] << 4)).astype(np.uint8)
+    return packed, s
+
+
+def dequant_int4(packed: np.ndarray, s: np.ndarray) -> np.ndarray:
+    lo = (packed & 0x0F).astype(np.int16) - 8
+    hi = (packed >> 4).astype(np.int16) - 8
+    out_f = packed.shape[0]
+    q = np.empty((out_f, packed.shape[1] * 2), dtype=np.int16)
+    q[:, 0::2] = lo
+    q[:, 1::2] = hi
+    return (q.reshape(out_f, -1, 32).astype(np.float32) * s[:, :, None]).reshape(out_f, -1).astype(np.float32)
+
+
+def is_quantised(name: str) -> bool:
+    """The linears that the int8 / int4 variants quantise: every projection inside a decoder layer of the
+    connector and the painter. Everything else (embedders, adaLN, final linear, norms, biases) stays F32."""
+    return ".layers." in name and name.endswith(("qkv_proj.weight", "o_proj.weight", "gate_up_proj.weight", "down_proj.weight"))
+
+
+def quantise_state(state: dict[str, np.ndarray], mode: str) -> dict[str, np.ndarray]:
+    out = {}
+    for name, w in state.items():
+        if mode == "f32" or not is_quantised(name):
+            out[name] = w.astype(np.float32)
+            continue
+        base = name[: -len(".weight")]
+        if mode == "int8":
+            q, s = quant_int8(w)
+            out[base + ".weight_q"] = q
+            out[base + ".weight_scale"] = s
+        elif mode == "int4":
+            q, s = quant_int4(w)
+            out[base + ".weight_q4"] = q
+            out[base + ".weight_scale"] = s
+        else:
+            raise ValueError(mode)
+    return out
+
+
+def dequantise_state(st: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out = {}
+    for name, a in st.items():
+        if name.endswith(".weight_q"):
+            base = name[: -len(".weight_q")]
+            out[base + ".weight"] = dequant_int8(a, st[base + ".weight_scale"])
+        elif name.endswith(".weight_q4"):
+            base = name[: -len(".weight_q4")]
+            out[base + ".weight"] = dequant_int4(a, st[base + ".weight_scale"])
+        elif name.endswith(".weight_scale"):
+            continue
+        else:
+            out[name] = a
+    return out
