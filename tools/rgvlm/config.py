@@ -130,10 +130,10 @@ class VaeConfig:
 class InitConfig:
     """Random-init recipe (numpy PCG64, one stream per tensor in sorted-name order)."""
 
-    seed: int = 1234
+    seed: int = 1
     linear_gain: float = 1.0  # std = gain / sqrt(in)
     embed_std: float = 1.0
-    lm_head_gain: float = 3.0
+    lm_head_gain: float = 6.0  # chosen (with seed 1) so every fixture greedy step has top1 - top2 > 0.05
     norm_jitter: float = 0.1  # norm weights = 1 + jitter * N(0,1)
     bias_std: float = 0.02
 
