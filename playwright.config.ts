@@ -1,0 +1,33 @@
+import { defineConfig } from '@playwright/test';
+import { findChromium, QUIET_ARGS, WEBGPU_ARGS } from './scripts/browser.mjs';
+
+const executablePath = findChromium();
+const port = Number(process.env.E2E_PORT ?? 4317);
+
+export default defineConfig({
+  testDir: 'tests/e2e',
+  timeout: 180_000,
+  expect: { timeout: 60_000 },
+  fullyParallel: false,
+  workers: 1,
+  reporter: [['list']],
+  use: { baseURL: `http://127.0.0.1:${port}` },
+  webServer: {
+    command: `npx vite build --logLevel error && npx vite preview --port ${port} --strictPort`,
+    url: `http://127.0.0.1:${port}`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 180_000,
+  },
+  projects: [
+    {
+      name: 'webgpu',
+      testIgnore: /\.nogpu\.spec\.ts$/,
+      use: { launchOptions: { executablePath, args: [...WEBGPU_ARGS, ...QUIET_ARGS] } },
+    },
+    {
+      name: 'nogpu',
+      testMatch: /\.nogpu\.spec\.ts$/,
+      use: { launchOptions: { executablePath, args: ['--no-sandbox', ...QUIET_ARGS] } },
+    },
+  ],
+});

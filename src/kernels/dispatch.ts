@@ -1,0 +1,34 @@
+/**
+ * @file Small helpers shared by the kernel wrappers: workgroup counts for flat launches and argument checks that
+ * throw KernelArgError (naming the kernel, the argument and the sizes) before anything is dispatched.
+ */
+import { KernelArgError } from '../errors';
+
+/** The largest workgroup count per dimension WebGPU guarantees. */
+export const MAX_GROUPS = 65535;
+
+/** Workgroups for `n` invocations of `size` each, folded into two dimensions when x would exceed the limit. */
+export function flatGroups(n: number, size: number): { groups: [number, number]; stride: number } {
+  const total = Math.ceil(n / size);
+  if (total <= MAX_GROUPS) return { groups: [Math.max(total, 1), 1], stride: total * size };
+  const y = Math.ceil(total / MAX_GROUPS);
+  const x = Math.ceil(total / y);
+  return { groups: [x, y], stride: x * size };
+}
+
+/** Throws unless `buffer` holds at least `bytes` bytes. */
+export function needBytes(kernel: string, arg: string, buffer: GPUBuffer, bytes: number): void {
+  if (buffer.size < bytes) throw new KernelArgError(kernel, `${arg} holds ${buffer.size} bytes but ${bytes} are needed`);
+}
+
+/** Throws unless `value` is a positive integer (or zero when `allowZero`). */
+export function needCount(kernel: string, arg: string, value: number, allowZero = false): void {
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new KernelArgError(kernel, `${arg} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${value}`);
+  }
+}
+
+/** Throws with `message` unless `ok`. */
+export function need(kernel: string, ok: boolean, message: string): void {
+  if (!ok) throw new KernelArgError(kernel, message);
+}

@@ -1,0 +1,63 @@
+/**
+ * @file The worker contract: the one interface both sides of the worker speak. Type-only imports, so the UI bundle
+ * never pulls in onnxruntime-web or kernel code.
+ */
+import type { GpuCapabilities } from '../gpu/device';
+import type { ErrorInfo } from '../errors';
+
+export type Backend = 'webgpu' | 'wasm';
+
+/** What the device panel shows. */
+export interface DeviceReport {
+  gpu: GpuCapabilities;
+  backend: Backend;
+  /** Why the backend is not WebGPU, when it is not. */
+  fallbackReason?: string;
+  ortVersion: string;
+  crossOriginIsolated: boolean;
+  threads: number;
+}
+
+/** Events streamed from a long run to the UI through a `proxy()` callback. */
+export type RgEvent =
+  | { type: 'phase'; phase: 'loading' | 'thinking' | 'answering' | 'painting' | 'decoding' | 'done'; detail?: string }
+  | { type: 'token'; text: string; phase: 'thinking' | 'answering' }
+  | { type: 'progress'; done: number; total: number; label: string }
+  | { type: 'preview'; step: number; total: number; width: number; height: number; rgba: Uint8ClampedArray }
+  | { type: 'done' }
+  | { type: 'error'; error: ErrorInfo }
+  | { type: 'device-lost'; reason: string; message: string };
+
+export type EventSink = (e: RgEvent) => void;
+
+/** The result of the self-test that proves our kernels and onnxruntime-web share one device. */
+export interface SelfTestResult {
+  backend: Backend;
+  input: number[];
+  output: number[];
+  ok: boolean;
+}
+
+export interface Pixels {
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray;
+}
+
+/** Everything the UI can ask of the worker. */
+export interface RgApi {
+  /** A round trip: echoes `message` with the worker's clock. */
+  ping(message: string): Promise<{ echo: string; workerTime: number }>;
+  /** Adapter, features, limits and the backend in use (webgpu, or wasm with the reason). */
+  device(): Promise<DeviceReport>;
+  /** Registers a listener for device loss and other out-of-band events. */
+  subscribe(sink: EventSink): Promise<void>;
+  /** Our compute pass writes a buffer, an ORT session reads it on the same device (or WASM without one). */
+  selfTest(): Promise<SelfTestResult>;
+  /** A test pattern drawn by one of our compute passes; the pixels come back transferred, not copied. */
+  testPattern(width: number, height: number): Promise<Pixels>;
+  /** Test hook: destroys the device as a loss would, so the recovery path can be exercised. */
+  simulateDeviceLoss(): Promise<void>;
+  /** Test hook: throws inside the worker, so the UI's error path can be exercised. */
+  fail(message: string): Promise<never>;
+}

@@ -1,0 +1,85 @@
+/**
+ * @file The worker: builds the object that implements RgApi and exposes it with Comlink. Pixel buffers leave through
+ * `transfer()`; events reach the UI through the `proxy()` callbacks the UI passes in.
+ */
+import { expose, transfer } from 'comlink';
+import './transfer';
+import type { DeviceReport, EventSink, Pixels, RgApi, SelfTestResult } from './api';
+import { capabilities, destroyDevice, onDeviceLost } from '../gpu/device';
+import { chooseBackend } from '../runtime/backend';
+import { runSelfTest } from '../runtime/self_test';
+import { GpuBatch } from '../gpu/batch';
+import { emptyBuffer, readBuffer } from '../gpu/readback';
+import { testPattern as drawTestPattern } from '../kernels/test_pattern';
+import { testPatternRef } from '../kernels/test_pattern.ref';
+import { ortVersion, configureOrt } from '../runtime/ort';
+import { RgError } from '../errors';
+
+const sinks = new Set<EventSink>();
+onDeviceLost((info) => {
+  for (const s of sinks) void Promise.resolve(s({ type: 'device-lost', reason: info.reason, message: info.message })).catch(() => sinks.delete(s));
+});
+
+function checkSize(name: string, v: number, max: number): void {
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new RgError('BAD_INPUT', `${name} must be an integer from 1 to ${max}, got ${v}`, { field: name });
+}
+
+const api = {
+  async ping(message: string) {
+    return { echo: message, workerTime: performance.now() };
+  },
+
+  async device(): Promise<DeviceReport> {
+    configureOrt();
+    const [gpu, choice] = await Promise.all([capabilities(), chooseBackend()]);
+    const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+    return {
+      gpu,
+      backend: choice.backend,
+      fallbackReason: choice.reason,
+      ortVersion: ortVersion(),
+      crossOriginIsolated: isolated,
+      threads: isolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1)) : 1,
+    };
+  },
+
+  async subscribe(sink: EventSink) {
+    sinks.add(sink);
+  },
+
+  async selfTest(): Promise<SelfTestResult> {
+    return runSelfTest(await chooseBackend());
+  },
+
+  async testPattern(width: number, height: number): Promise<Pixels> {
+    checkSize('width', width, 2048);
+    checkSize('height', height, 2048);
+    const choice = await chooseBackend();
+    let data: Uint32Array;
+    if (choice.device) {
+      const out = emptyBuffer(choice.device, width * height * 4, 'test-pattern');
+      try {
+        const batch = new GpuBatch(choice.device, 'test-pattern');
+        drawTestPattern(batch, { out, width, height });
+        batch.submit();
+        data = new Uint32Array(await readBuffer(choice.device, out, width * height * 4));
+      } finally {
+        out.destroy();
+      }
+    } else {
+      data = testPatternRef(width, height);
+    }
+    const rgba = new Uint8ClampedArray(data.buffer);
+    return transfer({ width, height, rgba }, [rgba.buffer]);
+  },
+
+  async simulateDeviceLoss() {
+    destroyDevice(false);
+  },
+
+  async fail(message: string): Promise<never> {
+    throw new RgError('INTERNAL', `worker failure on request: ${message}`);
+  },
+} satisfies RgApi;
+
+expose(api);

@@ -1,0 +1,53 @@
+import { expect, test } from '@playwright/test';
+
+test('first screen shows the swiftshader adapter, the webgpu backend and a worker round trip', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByRole('heading', { name: 'rg-vlm-web' })).toBeVisible();
+  await expect(page.getByTestId('architecture')).toHaveText('swiftshader');
+  await expect(page.getByTestId('backend')).toHaveText('webgpu');
+  await expect(page.getByTestId('roundtrip')).toContainText('Round trip:');
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+});
+
+test('the self-test feeds our compute pass into onnxruntime-web on the same device', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('backend')).toHaveText('webgpu');
+  await page.getByRole('button', { name: 'Run the self-test' }).click();
+  await expect(page.getByTestId('selftest')).toContainText('Self-test on webgpu: passed');
+  await expect(page.getByTestId('selftest')).toContainText('[-1, -0.5, 0, 0.5');
+  await expect(page.getByLabel('Test pattern drawn by a WebGPU compute pass')).toBeVisible();
+});
+
+test('a lost device is reported and the next request gets a fresh one', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('backend')).toHaveText('webgpu');
+  await page.getByRole('button', { name: 'Simulate device loss' }).click();
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('GPU device lost');
+  await expect(alert).toContainText('a fresh device is created automatically');
+  await page.getByRole('button', { name: 'Dismiss this message' }).click();
+  await page.getByRole('button', { name: 'Run the self-test' }).click();
+  await expect(page.getByTestId('selftest')).toContainText('Self-test on webgpu: passed');
+});
+
+test('a worker that throws gives a specific message and the app keeps working', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('backend')).toHaveText('webgpu');
+  await page.getByRole('button', { name: 'Make the worker throw' }).click();
+  await expect(page.getByRole('alert')).toContainText('worker failure on request: requested from the UI');
+  await page.getByRole('button', { name: 'Ping the worker' }).click();
+  await page.getByRole('button', { name: 'Run the self-test' }).click();
+  await expect(page.getByTestId('selftest')).toContainText('passed');
+});
+
+test('pages are served with cross-origin isolation and a CSP without inline script', async ({ request }) => {
+  const res = await request.get('/');
+  const h = res.headers();
+  expect(h['cross-origin-opener-policy']).toBe('same-origin');
+  expect(h['cross-origin-embedder-policy']).toBe('require-corp');
+  expect(h['content-security-policy']).toContain("script-src 'self' 'wasm-unsafe-eval'");
+  expect(h['content-security-policy']).not.toContain('unsafe-inline\' \'wasm');
+  const wasm = await request.get('/ort/ort-wasm-simd-threaded.asyncify.wasm');
+  expect(wasm.status()).toBe(200);
+  expect(wasm.headers()['content-type']).toContain('wasm');
+});

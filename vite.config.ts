@@ -1,0 +1,81 @@
+import { defineConfig, defaultClientConditions, type Plugin } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+const ortDist = fileURLToPath(new URL('./node_modules/onnxruntime-web/dist/', import.meta.url));
+/** The onnxruntime-web companions we load at run time (the native WebGPU EP build, which also runs WASM). */
+const ortFiles = readdirSync(ortDist).filter((f) => /^ort-wasm-simd-threaded\.asyncify\.(mjs|wasm)$/.test(f));
+
+/**
+ * Serves onnxruntime-web's `.wasm`/`.mjs` companions from our own origin under `/ort/` (dev and preview through
+ * middleware, build by emitting them), so nothing is ever fetched from a CDN.
+ */
+export function ortAssets(): Plugin {
+  const serve = (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => {
+    const name = req.url?.split('?')[0]?.replace(/^\/ort\//, '');
+    if (!req.url?.startsWith('/ort/') || !name || !ortFiles.includes(name)) return next();
+    res.setHeader('Content-Type', name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript');
+    res.end(readFileSync(join(ortDist, name)));
+  };
+  return {
+    name: 'rg-ort-assets',
+    enforce: 'pre',
+    // ORT locates its .wasm with `new URL(name, import.meta.url)`, which would make Vite emit a second 27 MB copy;
+    // point it at the single copy under /ort/ instead (env.wasm.wasmPaths says the same).
+    transform(code, id) {
+      if (!id.includes('onnxruntime-web/dist/')) return null;
+      return code.replace(/new URL\("(ort-wasm-[\w.-]+\.wasm)",import\.meta\.url\)/g, 'new URL("/ort/$1",self.location.href)');
+    },
+    configureServer(server) {
+      server.middlewares.use(serve);
+    },
+    generateBundle() {
+      for (const f of ortFiles) this.emitFile({ type: 'asset', fileName: `ort/${f}`, source: readFileSync(join(ortDist, f)) });
+    },
+  };
+}
+
+/** Content-Security-Policy: no inline script; WASM compilation allowed; dev adds the HMR socket. */
+function csp(dev: boolean): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "worker-src 'self' blob:",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    `connect-src 'self' data: blob:${dev ? ' ws: wss:' : ''}`,
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+  ].join('; ');
+}
+
+/** Cross-origin isolation (SharedArrayBuffer, so WASM can use threads) plus the CSP. */
+export function securityHeaders(dev: boolean): Record<string, string> {
+  return {
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'Content-Security-Policy': csp(dev),
+    'X-Content-Type-Options': 'nosniff',
+  };
+}
+
+/** Settings the app and the test runner share (the test runner serves its own pages, so no CSP there). */
+export const shared = {
+  plugins: [svelte(), ortAssets()],
+  worker: { format: 'es' as const },
+  // The non-bundled ORT build: it imports its .mjs companion from env.wasm.wasmPaths (our /ort/), which also lets
+  // its WASM threads start from that file.
+  resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },
+  optimizeDeps: { exclude: ['onnxruntime-web'] },
+};
+
+export default defineConfig({
+  ...shared,
+  server: { host: '127.0.0.1', headers: securityHeaders(true) },
+  preview: { host: '127.0.0.1', port: 4173, headers: securityHeaders(false) },
+  build: { target: 'esnext', sourcemap: true, chunkSizeWarningLimit: 2000 },
+});
