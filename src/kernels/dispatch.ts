@@ -32,3 +32,13 @@ export function needCount(kernel: string, arg: string, value: number, allowZero 
 export function need(kernel: string, ok: boolean, message: string): void {
   if (!ok) throw new KernelArgError(kernel, message);
 }
+
+export type Precision = 'f16' | 'f32';
+
+/**
+ * The arithmetic precision a kernel should use on `device`: f16 where the device has `shader-f16` (and the caller
+ * allows it), f32 otherwise. Kernels that have an f16 variant key their pipelines by this value.
+ */
+export function precisionFor(device: Pick<GPUDevice, 'features'>, allowF16 = true): Precision {
+  return allowF16 && device.features.has('shader-f16') ? 'f16' : 'f32';
+}
