@@ -1,0 +1,417 @@
+/**
+ * @file The pack manifest (`manifest.json`) and model configs: zod schemas, the TypeScript types the runtime uses,
+ * and parse functions that turn a bad file into a clear RgError. Field names are the JSON names written by
+ * tools/make_tiny_random.py (tools/rgvlm/config.py); see docs/formats.md for what they mean.
+ */
+import { z } from 'zod';
+import { RgError } from '../errors';
+
+const int = z.number().int();
+const pos = z.number().int().positive();
+const nonneg = z.number().int().nonnegative();
+const finite = z.number().finite();
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256');
+/** A path inside the pack: relative, forward slashes, no `..`, no leading slash. */
+const packPath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.includes('\\') && !p.split('/').some((s) => s === '..' || s === '' || s === '.'), {
+    message: 'a relative path inside the pack',
+  });
+
+export const FileEntrySchema = z.strictObject({ path: packPath, bytes: nonneg, sha256 });
+export type FileEntry = z.infer<typeof FileEntrySchema>;
+
+export const VisionConfigSchema = z.strictObject({
+  image_size: pos,
+  patch_size: pos,
+  num_channels: pos,
+  hidden_size: pos,
+  num_hidden_layers: pos,
+  num_attention_heads: pos,
+  intermediate_size: pos,
+  layer_norm_eps: finite.positive(),
+  /** pixel_values = (pixel / 255 − mean) / std, NCHW RGB */
+  image_mean: z.array(finite).length(3),
+  image_std: z.array(finite.positive()).length(3),
+  num_patches: pos,
+});
+export type VisionConfig = z.infer<typeof VisionConfigSchema>;
+
+export const SpecialTokensSchema = z.strictObject({
+  endoftext: nonneg,
+  im_start: nonneg,
+  im_end: nonneg,
+  think_start: nonneg,
+  think_end: nonneg,
+  answer_start: nonneg,
+  answer_end: nonneg,
+  image: nonneg,
+});
+export type SpecialTokens = z.infer<typeof SpecialTokensSchema>;
+
+/** The reasoner (Qwen2-style decoder + ViT + llava projector). Runs in onnxruntime-web. */
+export const ReasonerConfigSchema = z
+  .strictObject({
+    vocab_size: pos,
+    hidden_size: pos,
+    num_hidden_layers: pos,
+    num_attention_heads: pos,
+    num_key_value_heads: pos,
+    head_dim: pos,
+    intermediate_size: pos,
+    max_position_embeddings: pos,
+    rope_theta: finite.positive(),
+    rms_norm_eps: finite.positive(),
+    tie_word_embeddings: z.boolean(),
+    attention_bias: z.boolean(),
+    vision: VisionConfigSchema,
+    image_token: z.string().min(1),
+    image_token_id: nonneg,
+    /** `<image>` in the prompt expands to this many image tokens (= vision.num_patches). */
+    num_image_tokens: pos,
+    bos_token_id: nonneg.nullable(),
+    eos_token_ids: z.array(nonneg).min(1),
+    pad_token_id: nonneg,
+    special_tokens: SpecialTokensSchema,
+  })
+  .refine((c) => c.num_attention_heads % c.num_key_value_heads === 0, 'num_attention_heads % num_key_value_heads')
+  .refine((c) => c.num_image_tokens === c.vision.num_patches, 'num_image_tokens must equal vision.num_patches')
+  .refine((c) => c.image_token_id < c.vocab_size && c.eos_token_ids.every((t) => t < c.vocab_size), 'token ids < vocab');
+export type ReasonerConfig = z.infer<typeof ReasonerConfigSchema>;
+
+const phi3Fields = {
+  hidden_size: pos,
+  num_hidden_layers: pos,
+  num_attention_heads: pos,
+  num_key_value_heads: pos,
+  /** Our attention kernel supports 32, 64 and 128. */
+  head_dim: z.union([z.literal(32), z.literal(64), z.literal(128)]),
+  intermediate_size: pos,
+  rope_theta: finite.positive(),
+  rms_norm_eps: finite.positive(),
+};
+
+/** Connector: Linear(input_size → hidden_size, with bias) + Phi-3 layers (causal) + final RMSNorm. */
+export const ConnectorConfigSchema = z
+  .strictObject({ input_size: pos, ...phi3Fields })
+  .refine((c) => c.num_attention_heads % c.num_key_value_heads === 0, 'num_attention_heads % num_key_value_heads');
+export type ConnectorConfig = z.infer<typeof ConnectorConfigSchema>;
+
+/** The OmniGen-style painter over [condition][time token][latent patches]. */
+export const PainterConfigSchema = z
+  .strictObject({
+    ...phi3Fields,
+    latent_channels: pos,
+    patch_size: pos,
+    /** sinusoidal timestep features (cos half first), fed t · timestep_scale */
+    timestep_freq_dim: pos,
+    timestep_scale: finite.positive(),
+    timestep_max_period: finite.positive(),
+    /** eps of the final layer's LayerNorm (no affine) */
+    final_norm_eps: finite.positive(),
+    /** 2D sin-cos: coordinate = (index + offset) · pos_embed_scale; offset = (max − grid) // 2 when max > 0 */
+    pos_embed_max_size: nonneg,
+    pos_embed_scale: finite.positive(),
+    pos_embed_base: finite.positive(),
+  })
+  .refine((c) => c.num_attention_heads % c.num_key_value_heads === 0, 'num_attention_heads % num_key_value_heads')
+  .refine((c) => c.hidden_size % 4 === 0, 'hidden_size % 4 (2D sin-cos)')
+  .refine((c) => c.timestep_freq_dim % 2 === 0, 'timestep_freq_dim even');
+export type PainterConfig = z.infer<typeof PainterConfigSchema>;
+
+export const VaeConfigSchema = z.strictObject({
+  in_channels: pos,
+  latent_channels: pos,
+  downscale: pos,
+  block_channels: z.array(pos).min(1),
+  /** decoder input = z / scaling_factor + shift_factor; x1 = (mean − shift_factor) · scaling_factor */
+  scaling_factor: finite.positive(),
+  shift_factor: finite,
+});
+export type VaeConfig = z.infer<typeof VaeConfigSchema>;
+
+export const WeightVariantSchema = z.enum(['f32', 'f16', 'int8', 'int4']);
+export type WeightVariant = z.infer<typeof WeightVariantSchema>;
+
+export const PackPathsSchema = z.strictObject({
+  config: packPath,
+  generation_config: packPath,
+  preprocessor_config: packPath,
+  processor_config: packPath,
+  tokenizer: packPath,
+  tokenizer_config: packPath,
+  painter_config: packPath,
+  vae_config: packPath,
+  vision_encoder: packPath,
+  embed_tokens: packPath,
+  decoder: packPath,
+  vae_encoder: packPath,
+  vae_decoder: packPath,
+  /** The full painter (connector included) as one ONNX graph: the reference / benchmark path. */
+  painter_onnx: packPath.optional(),
+  painter_weights: z.partialRecord(WeightVariantSchema, packPath),
+});
+export type PackPaths = z.infer<typeof PackPathsSchema>;
+
+export const DefaultsSchema = z.strictObject({
+  steps: pos,
+  guidance: finite.nonnegative(),
+  width: pos,
+  height: pos,
+  seed: nonneg,
+  cot: z.boolean(),
+  max_new_tokens: pos,
+  edit_strength: finite.min(0).max(1),
+});
+export type Defaults = z.infer<typeof DefaultsSchema>;
+
+export const ManifestSchema = z
+  .strictObject({
+    format: z.literal('rg-vlm-pack'),
+    format_version: z.literal(1),
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    name: z.string().min(1),
+    description: z.string(),
+    licence: z.string().min(1),
+    source: z.string(),
+    files: z.array(FileEntrySchema).min(1),
+    total_bytes: nonneg,
+    paths: PackPathsSchema,
+    reasoner: ReasonerConfigSchema,
+    connector: ConnectorConfigSchema,
+    painter: PainterConfigSchema,
+    vae: VaeConfigSchema,
+    prompts: z.strictObject({
+      system_cot: z.string(),
+      system_plain: z.string(),
+      instruction_prefix: z.string(),
+      negative_prompt: z.string(),
+    }),
+    defaults: DefaultsSchema,
+    limits: z.strictObject({ min_size: pos, max_size: pos, size_multiple: pos, max_steps: pos }),
+    requirements: z.strictObject({
+      /** WebGPU features the pack needs (e.g. 'shader-f16' for f16 weights). */
+      gpu_features: z.array(z.string()),
+      weights_bytes: nonneg,
+      /** A rough upper bound of memory needed (weights + KV cache at max positions + painter activations). */
+      memory_bytes: nonneg,
+    }),
+    stats: z.looseObject({}).optional(),
+  })
+  .superRefine((m, ctx) => {
+    const listed = new Set(m.files.map((f) => f.path));
+    if (listed.size !== m.files.length) ctx.addIssue({ code: 'custom', message: 'duplicate file paths', path: ['files'] });
+    const sum = m.files.reduce((a, f) => a + f.bytes, 0);
+    if (sum !== m.total_bytes) ctx.addIssue({ code: 'custom', message: `total_bytes ${m.total_bytes} ≠ ${sum}`, path: ['total_bytes'] });
+    for (const p of packPaths(m.paths)) {
+      if (!listed.has(p)) ctx.addIssue({ code: 'custom', message: `paths names ${p}, which files does not list`, path: ['paths'] });
+    }
+    if (m.connector.input_size !== m.reasoner.hidden_size)
+      ctx.addIssue({ code: 'custom', message: 'connector.input_size ≠ reasoner.hidden_size', path: ['connector'] });
+    if (m.connector.hidden_size !== m.painter.hidden_size)
+      ctx.addIssue({ code: 'custom', message: 'connector.hidden_size ≠ painter.hidden_size', path: ['connector'] });
+    if (m.painter.latent_channels !== m.vae.latent_channels)
+      ctx.addIssue({ code: 'custom', message: 'painter.latent_channels ≠ vae.latent_channels', path: ['painter'] });
+    const unit = m.vae.downscale * m.painter.patch_size;
+    if (m.limits.size_multiple % unit !== 0)
+      ctx.addIssue({ code: 'custom', message: `size_multiple must be a multiple of ${unit}`, path: ['limits'] });
+    for (const k of ['width', 'height'] as const) {
+      const v = m.defaults[k];
+      if (v % m.limits.size_multiple !== 0 || v < m.limits.min_size || v > m.limits.max_size)
+        ctx.addIssue({ code: 'custom', message: `defaults.${k} ${v} outside limits`, path: ['defaults', k] });
+    }
+  });
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+/** Every file path the manifest's `paths` refers to. */
+export function packPaths(paths: PackPaths): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(paths)) {
+    if (k === 'painter_weights') out.push(...Object.values(v as Record<string, string>));
+    else if (typeof v === 'string') out.push(v);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------ HF-style config files
+/** `config.json`: llava (so transformers.js can load the same ONNX files) with a qwen2 text_config. */
+export const LlavaConfigSchema = z.looseObject({
+  model_type: z.literal('llava'),
+  architectures: z.array(z.string()),
+  image_token_index: nonneg,
+  image_seq_length: pos,
+  text_config: z.looseObject({
+    model_type: z.literal('qwen2'),
+    vocab_size: pos,
+    hidden_size: pos,
+    intermediate_size: pos,
+    num_hidden_layers: pos,
+    num_attention_heads: pos,
+    num_key_value_heads: pos,
+    head_dim: pos,
+    max_position_embeddings: pos,
+    rope_theta: finite.positive(),
+    rms_norm_eps: finite.positive(),
+    tie_word_embeddings: z.boolean(),
+  }),
+  vision_config: z.looseObject({
+    hidden_size: pos,
+    image_size: pos,
+    patch_size: pos,
+    num_hidden_layers: pos,
+    num_attention_heads: pos,
+    intermediate_size: pos,
+  }),
+});
+export type LlavaConfig = z.infer<typeof LlavaConfigSchema>;
+
+export const GenerationConfigSchema = z.looseObject({
+  eos_token_id: z.union([nonneg, z.array(nonneg)]),
+  pad_token_id: nonneg.nullable().optional(),
+  bos_token_id: nonneg.nullable().optional(),
+  max_new_tokens: pos.optional(),
+});
+
+export const PreprocessorConfigSchema = z.looseObject({
+  do_resize: z.boolean(),
+  size: z.strictObject({ height: pos, width: pos }),
+  do_rescale: z.boolean(),
+  rescale_factor: finite.positive(),
+  do_normalize: z.boolean(),
+  image_mean: z.array(finite).length(3),
+  image_std: z.array(finite.positive()).length(3),
+});
+
+export const ProcessorConfigSchema = z.looseObject({
+  processor_class: z.string(),
+  image_token: z.string(),
+  patch_size: pos,
+  num_additional_image_tokens: nonneg,
+});
+
+export const TokenizerConfigSchema = z.looseObject({
+  chat_template: z.string().min(1),
+  eos_token: z.string().nullable(),
+  pad_token: z.string().nullable().optional(),
+  added_tokens_decoder: z.record(z.string(), z.looseObject({ content: z.string(), special: z.boolean() })),
+});
+
+/** `tokenizer.json`: only what we rely on (a byte-level BPE with special added tokens). */
+export const TokenizerJsonSchema = z.looseObject({
+  added_tokens: z.array(z.looseObject({ id: nonneg, content: z.string(), special: z.boolean() })),
+  model: z.looseObject({
+    type: z.literal('BPE'),
+    vocab: z.record(z.string(), nonneg),
+    merges: z.array(z.union([z.string(), z.tuple([z.string(), z.string()])])),
+  }),
+  pre_tokenizer: z.looseObject({ type: z.string() }).nullable(),
+  decoder: z.looseObject({ type: z.string() }).nullable(),
+});
+
+export const PainterConfigFileSchema = z.strictObject({
+  _class_name: z.string(),
+  connector: ConnectorConfigSchema,
+  painter: PainterConfigSchema,
+  weights: z.partialRecord(WeightVariantSchema, packPath),
+});
+export type PainterConfigFile = z.infer<typeof PainterConfigFileSchema>;
+
+export const VaeConfigFileSchema = VaeConfigSchema.extend({ _class_name: z.string() });
+
+// ------------------------------------------------------------------------------------------ parsing
+function describe(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Parses `json` with `schema`; a mismatch becomes RgError('INTEGRITY') naming the file and the first issues. */
+export function parseWith<T extends z.ZodType>(schema: T, json: unknown, what: string): z.infer<T> {
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    throw new RgError('INTEGRITY', `${what} is not valid: ${describe(r.error)}`, {
+      hint: 'The model pack is damaged or from an incompatible version; re-download it.',
+    });
+  }
+  return r.data;
+}
+
+export function parseManifest(json: unknown): Manifest {
+  return parseWith(ManifestSchema, json, 'manifest.json');
+}
+
+/** The config files of a pack, keyed by the manifest `paths` key, with the schema each must satisfy. */
+export const CONFIG_FILE_SCHEMAS = {
+  config: LlavaConfigSchema,
+  generation_config: GenerationConfigSchema,
+  preprocessor_config: PreprocessorConfigSchema,
+  processor_config: ProcessorConfigSchema,
+  tokenizer: TokenizerJsonSchema,
+  tokenizer_config: TokenizerConfigSchema,
+  painter_config: PainterConfigFileSchema,
+  vae_config: VaeConfigFileSchema,
+} as const;
+
+/**
+ * Cross-checks the separate config files against the manifest (they must describe the same model), so the runtime
+ * can trust manifest.reasoner / connector / painter / vae alone. Returns a list of disagreements (empty when fine).
+ */
+export function crossCheck(m: Manifest, files: { [K in keyof typeof CONFIG_FILE_SCHEMAS]: z.infer<(typeof CONFIG_FILE_SCHEMAS)[K]> }): string[] {
+  const bad: string[] = [];
+  const eq = (what: string, a: unknown, b: unknown) => {
+    if (JSON.stringify(a) !== JSON.stringify(b)) bad.push(`${what}: ${JSON.stringify(a)} ≠ ${JSON.stringify(b)}`);
+  };
+  const r = m.reasoner;
+  const t = files.config.text_config;
+  for (const k of [
+    'vocab_size',
+    'hidden_size',
+    'intermediate_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'num_key_value_heads',
+    'head_dim',
+    'max_position_embeddings',
+    'rope_theta',
+    'rms_norm_eps',
+    'tie_word_embeddings',
+  ] as const) {
+    eq(`config.json text_config.${k}`, t[k], r[k]);
+  }
+  eq('config.json image_token_index', files.config.image_token_index, r.image_token_id);
+  eq('config.json image_seq_length', files.config.image_seq_length, r.num_image_tokens);
+  for (const k of ['hidden_size', 'image_size', 'patch_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size'] as const) {
+    eq(`config.json vision_config.${k}`, files.config.vision_config[k], r.vision[k]);
+  }
+  eq('preprocessor size', files.preprocessor_config.size, { height: r.vision.image_size, width: r.vision.image_size });
+  eq('preprocessor image_mean', files.preprocessor_config.image_mean, r.vision.image_mean);
+  eq('preprocessor image_std', files.preprocessor_config.image_std, r.vision.image_std);
+  eq('processor image_token', files.processor_config.image_token, r.image_token);
+  eq('processor patch_size', files.processor_config.patch_size, r.vision.patch_size);
+  const eos = files.generation_config.eos_token_id;
+  eq('generation_config eos_token_id', Array.isArray(eos) ? eos : [eos], r.eos_token_ids);
+  eq('painter_config connector', files.painter_config.connector, m.connector);
+  eq('painter_config painter', files.painter_config.painter, m.painter);
+  eq('painter_config weights', files.painter_config.weights, m.paths.painter_weights);
+  const { _class_name: _, ...vae } = files.vae_config;
+  eq('vae_config', vae, m.vae);
+  const added = new Map(files.tokenizer.added_tokens.map((a) => [a.content, a.id]));
+  const st = r.special_tokens;
+  const names: [keyof SpecialTokens, string][] = [
+    ['endoftext', '<|endoftext|>'],
+    ['im_start', '<|im_start|>'],
+    ['im_end', '<|im_end|>'],
+    ['think_start', '<think>'],
+    ['think_end', '</think>'],
+    ['answer_start', '<answer>'],
+    ['answer_end', '</answer>'],
+    ['image', r.image_token],
+  ];
+  for (const [k, content] of names) eq(`tokenizer added token ${content}`, added.get(content), st[k]);
+  eq('image token id', st.image, r.image_token_id);
+  const size = Object.keys(files.tokenizer.model.vocab).length + files.tokenizer.added_tokens.length;
+  eq('tokenizer size', size, r.vocab_size);
+  return bad;
+}

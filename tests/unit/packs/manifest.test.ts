@@ -1,0 +1,119 @@
+// Every shipped pack: each manifest entry's size and sha256 match the file, nothing unlisted sits in the folder,
+// and every config parses into the TypeScript types the runtime uses (and agrees with the manifest).
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  CONFIG_FILE_SCHEMAS,
+  ManifestSchema,
+  crossCheck,
+  parseManifest,
+  parseWith,
+  type Manifest,
+} from '../../../src/packs/manifest';
+import { PACKS, findPack, packFileUrl } from '../../../src/packs/registry';
+import { RgError } from '../../../src/errors';
+
+const PUBLIC = fileURLToPath(new URL('../../../public/', import.meta.url));
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}
+
+const readJson = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'));
+
+describe.each(PACKS.filter((p) => p.shipped))('pack $id', (pack) => {
+  const dir = join(PUBLIC, pack.base);
+  const manifest: Manifest = parseManifest(readJson(join(dir, 'manifest.json')));
+
+  it('manifest id matches the registry', () => {
+    expect(manifest.id).toBe(pack.id);
+    if (pack.manifestSha256) {
+      expect(createHash('sha256').update(readFileSync(join(dir, 'manifest.json'))).digest('hex')).toBe(pack.manifestSha256);
+    }
+  });
+
+  it('every listed file has the listed size and sha256', () => {
+    for (const f of manifest.files) {
+      const bytes = readFileSync(join(dir, f.path));
+      expect(bytes.length, f.path).toBe(f.bytes);
+      expect(createHash('sha256').update(bytes).digest('hex'), f.path).toBe(f.sha256);
+    }
+  });
+
+  it('lists every file in the folder (and nothing else)', () => {
+    const onDisk = walk(dir)
+      .map((p) => relative(dir, p).split('\\').join('/'))
+      .filter((p) => p !== 'manifest.json')
+      .sort();
+    expect(manifest.files.map((f) => f.path).sort()).toEqual(onDisk);
+  });
+
+  it('every config file parses and agrees with the manifest', () => {
+    const files = Object.fromEntries(
+      Object.entries(CONFIG_FILE_SCHEMAS).map(([key, schema]) => {
+        const path = manifest.paths[key as keyof typeof CONFIG_FILE_SCHEMAS];
+        return [key, parseWith(schema, readJson(join(dir, path)), path)];
+      }),
+    ) as Parameters<typeof crossCheck>[1];
+    expect(crossCheck(manifest, files)).toEqual([]);
+  });
+
+  it('stays small enough to ship', () => {
+    if (pack.id === 'tiny-random') expect(manifest.total_bytes).toBeLessThan(15 * 1024 * 1024);
+  });
+});
+
+describe('manifest validation', () => {
+  const good = readJson(join(PUBLIC, 'models/tiny-random/manifest.json')) as Record<string, unknown>;
+
+  it('refuses a damaged manifest with an INTEGRITY error naming the field', () => {
+    const bad = structuredClone(good) as { painter: { head_dim: number } };
+    bad.painter.head_dim = 48;
+    expect(() => parseManifest(bad)).toThrowError(RgError);
+    try {
+      parseManifest(bad);
+    } catch (e) {
+      expect((e as RgError).code).toBe('INTEGRITY');
+      expect((e as RgError).message).toContain('painter.head_dim');
+    }
+  });
+
+  it('refuses paths that leave the pack, wrong totals, and unknown fields', () => {
+    const escape = structuredClone(good) as { files: { path: string }[] };
+    escape.files[0].path = '../secret';
+    expect(ManifestSchema.safeParse(escape).success).toBe(false);
+    const total = structuredClone(good) as { total_bytes: number };
+    total.total_bytes += 1;
+    expect(ManifestSchema.safeParse(total).success).toBe(false);
+    const extra = structuredClone(good) as Record<string, unknown>;
+    extra.surprise = 1;
+    expect(ManifestSchema.safeParse(extra).success).toBe(false);
+  });
+
+  it('crossCheck reports a config file that disagrees with the manifest', () => {
+    const m = parseManifest(good);
+    const dir = join(PUBLIC, 'models/tiny-random/');
+    const files = Object.fromEntries(
+      Object.entries(CONFIG_FILE_SCHEMAS).map(([key, schema]) => [
+        key,
+        parseWith(schema, readJson(join(dir, m.paths[key as keyof typeof CONFIG_FILE_SCHEMAS])), key),
+      ]),
+    ) as Parameters<typeof crossCheck>[1];
+    files.config.text_config.num_key_value_heads += 1;
+    files.painter_config.painter.rope_theta = 1;
+    expect(crossCheck(m, files)).toHaveLength(2);
+  });
+
+  it('registry resolves file URLs', () => {
+    const p = findPack('tiny-random');
+    expect(p).toBeDefined();
+    expect(packFileUrl(p!, 'manifest.json')).toBe('/models/tiny-random/manifest.json');
+    expect(packFileUrl(p!, 'onnx/painter.onnx', '/app')).toBe('/app/models/tiny-random/onnx/painter.onnx');
+  });
+});
