@@ -416,6 +416,24 @@ def build_fixtures(pc, tok, reasoner, painter: Painter, vae, variants, fix, log)
         "seed_7_first4": [float(x) for x in seeded_normal(7, 4)],
     }
 
+    # ---- tokenizer edge cases (Python ids; the node test compares @huggingface/tokenizers on tokenizer.json)
+    cases = [
+        "Hello  world\n\n it's 3.14   x",
+        "draw <image> the <think>x</think>\t\tend  ",
+        "\u00dcn\u00efc\u00f6d\u00e9 \u65e5\u672c\u8a9e emoji \U0001f389 ok",
+        "a\u00a0b\u2003c \x1c d",
+        "<|im_start|>user\nhi<|im_end|>\n",
+        "  leading",
+        "trailing   ",
+        "I'LL don't 'sam",
+        "x\r\ny",
+        "\n\n\nz",
+        "3 red circles + 2 blue squares = 5 shapes!!",
+        "<answer> 5 green apples </answer><|endoftext|>",
+        "",
+    ]
+    out["tokenizer_cases"] = [{"text": c, "ids": tok.encode(c)} for c in cases]
+
     # ---- greedy prompts
     img32 = shape_image_32()
     write_bytes(os.path.join(fix, "understand_image.png"), encode_png(img32))
