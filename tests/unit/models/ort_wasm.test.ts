@@ -231,7 +231,9 @@ describe('onnxruntime-web (wasm) runs the tiny-random ONNX files', () => {
     expect(S.painter_onnx.outputNames).toEqual(['velocity']);
   });
 
-  it.each(fx.greedy.map((g: { name: string }) => [g.name, g]))(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const greedy: [string, any][] = fx.greedy.map((g: { name: string }) => [g.name, g]);
+  it.each(greedy)(
     'greedy %s: same tokens and hidden states as PyTorch',
     async (_, g) => {
       const pv = g.pixel_values ? f32file(g.pixel_values.file) : null;
