@@ -1,0 +1,103 @@
+/**
+ * @file Attention test cases as data, shared by the flash and the naive kernel's tests, plus the runner that makes
+ * seeded inputs, runs a kernel and compares it with the CPU twin. Tiles are 64 query rows / 16 keys (tiled) and
+ * 64 keys (split-keys), so most sizes below are deliberately not multiples of them.
+ */
+import { expectClose, readF32, runBatch, type Buffers } from '../../helpers/gpu';
+import { randomF32 } from '../../helpers/rng';
+import type { GpuBatch } from '../../../src/gpu/batch';
+import type { AttentionArgs, AttentionShape } from '../../../src/kernels/attention';
+import { attentionRef } from '../../../src/kernels/attention.ref';
+
+export interface AttentionCase extends AttentionShape {
+  name: string;
+}
+
+export const CASES: AttentionCase[] = [
+  // Masks × GQA ratio × head dim, prefill without cache.
+  { name: 'causal, GQA 1, D 32, 70×70', mask: 'causal', seqQ: 70, seqK: 70, headsQ: 2, headsKV: 2, headDim: 32 },
+  { name: 'full, GQA 2, D 64, 37×50', mask: 'full', seqQ: 37, seqK: 50, headsQ: 4, headsKV: 2, headDim: 64 },
+  { name: 'cond (causalLen 20), GQA 4, D 128, 67×67', mask: 'cond', causalLen: 20, seqQ: 67, seqK: 67, headsQ: 4, headsKV: 1, headDim: 128 },
+  { name: 'causal, GQA 2, D 128, 65×65', mask: 'causal', seqQ: 65, seqK: 65, headsQ: 4, headsKV: 2, headDim: 128 },
+  { name: 'full, GQA 4, D 32, 9×33', mask: 'full', seqQ: 9, seqK: 33, headsQ: 4, headsKV: 1, headDim: 32 },
+  { name: 'cond (causalLen 5), GQA 1, D 64, 23×23', mask: 'cond', causalLen: 5, seqQ: 23, seqK: 23, headsQ: 3, headsKV: 3, headDim: 64 },
+  // Single-row decode after a cached prefix.
+  { name: 'decode, causal, GQA 4, D 64, cache 45', mask: 'causal', seqQ: 1, seqK: 1, cacheLens: 45, headsQ: 4, headsKV: 1, headDim: 64 },
+  { name: 'decode, causal, GQA 2, D 128, cache 100', mask: 'causal', seqQ: 1, seqK: 1, cacheLens: 100, headsQ: 2, headsKV: 1, headDim: 128 },
+  { name: 'decode, full, GQA 1, D 32, cache 130', mask: 'full', seqQ: 1, seqK: 1, cacheLens: 130, headsQ: 2, headsKV: 2, headDim: 32 },
+  { name: 'decode, no cache, D 64, 1×1', mask: 'causal', seqQ: 1, seqK: 1, headsQ: 2, headsKV: 1, headDim: 64 },
+  // Cached prefix with more than one query: chunked prefill, and a painter step (condition in the cache).
+  { name: 'prefill chunk, causal, cache 30, 12 new', mask: 'causal', seqQ: 12, seqK: 12, cacheLens: 30, headsQ: 4, headsKV: 2, headDim: 64 },
+  {
+    name: 'painter step, cond, cache 23 (causalLen 24), 41 new',
+    mask: 'cond',
+    causalLen: 24,
+    seqQ: 41,
+    seqK: 41,
+    cacheLens: 23,
+    headsQ: 2,
+    headsKV: 2,
+    headDim: 32,
+  },
+  { name: 'keys only from the cache, full, 5 queries', mask: 'full', seqQ: 5, seqK: 0, cacheLens: 19, headsQ: 2, headsKV: 1, headDim: 32 },
+  // B = 2 (both CFG branches) with different cache lengths in a padded cache.
+  {
+    name: 'B 2, cond, caches 30 / 17 of 32, 20 new',
+    batch: 2,
+    mask: 'cond',
+    causalLen: [31, 18],
+    seqQ: 20,
+    seqK: 20,
+    cacheLens: [30, 17],
+    cacheCapacity: 32,
+    headsQ: 4,
+    headsKV: 2,
+    headDim: 64,
+  },
+  {
+    name: 'B 2, decode, causal, caches 9 / 70 of 70',
+    batch: 2,
+    mask: 'causal',
+    seqQ: 1,
+    seqK: 1,
+    cacheLens: [9, 70],
+    headsQ: 4,
+    headsKV: 1,
+    headDim: 128,
+  },
+  { name: 'B 2, full, no cache, 66×19', batch: 2, mask: 'full', seqQ: 66, seqK: 19, headsQ: 2, headsKV: 1, headDim: 32 },
+  // Explicit query offset and scale.
+  { name: 'qOffset 10, scale 0.3, causal, 7×20', mask: 'causal', seqQ: 7, seqK: 20, qOffset: 10, scale: 0.3, headsQ: 2, headsKV: 2, headDim: 32 },
+];
+
+type Kernel = (batch: GpuBatch, args: AttentionArgs) => void;
+
+/** Makes seeded inputs for `c`, runs `kernel`, and checks the output against attentionRef (1e-4 relative). */
+export async function checkCase(device: GPUDevice, bufs: Buffers, c: AttentionCase, kernel: Kernel, extra: Partial<AttentionArgs> = {}): Promise<void> {
+  const B = c.batch ?? 1;
+  const lens = c.cacheLens === undefined ? [0] : typeof c.cacheLens === 'number' ? [c.cacheLens] : c.cacheLens;
+  const cap = c.cacheCapacity ?? Math.max(...lens);
+  const nq = B * c.seqQ * c.headsQ * c.headDim;
+  const nkv = B * c.seqK * c.headsKV * c.headDim;
+  const nc = B * cap * c.headsKV * c.headDim;
+  // Larger-than-unit inputs give peaky softmaxes, which is where online-softmax rescaling goes wrong if it does.
+  const q = randomF32(nq, 1, -2, 2);
+  const k = randomF32(nkv, 2, -2, 2);
+  const v = randomF32(nkv, 3);
+  const cacheK = randomF32(nc, 4, -2, 2);
+  const cacheV = randomF32(nc, 5);
+  const expected = attentionRef({ ...c, q, k, v, cacheK: cap ? cacheK : undefined, cacheV: cap ? cacheV : undefined });
+  const out = bufs.empty(nq * 4);
+  const gpuArgs: AttentionArgs = {
+    ...c,
+    q: bufs.upload(q),
+    k: bufs.upload(nkv ? k : new Float32Array(4)),
+    v: bufs.upload(nkv ? v : new Float32Array(4)),
+    cacheK: cap ? bufs.upload(cacheK) : undefined,
+    cacheV: cap ? bufs.upload(cacheV) : undefined,
+    out,
+    ...extra,
+  };
+  runBatch(device, (b) => kernel(b, gpuArgs));
+  expectClose(await readF32(device, out, nq), expected);
+}
