@@ -3,6 +3,23 @@ import { playwright } from '@vitest/browser-playwright';
 import { shared } from './vite.config.ts';
 import { findChromium, QUIET_ARGS, WEBGPU_ARGS } from './scripts/browser.mjs';
 
+// Vitest 5.1's reporter calls Map.groupBy (Node 21+) when a test fails; on Node 20 that would hide the failure.
+if (!('groupBy' in Map)) {
+  Object.defineProperty(Map, 'groupBy', {
+    value<K, T>(items: Iterable<T>, key: (item: T, index: number) => K): Map<K, T[]> {
+      const out = new Map<K, T[]>();
+      let i = 0;
+      for (const item of items) {
+        const k = key(item, i++);
+        const list = out.get(k);
+        if (list) list.push(item);
+        else out.set(k, [item]);
+      }
+      return out;
+    },
+  });
+}
+
 const executablePath = findChromium();
 
 /** A headless Chromium instance; `webgpu` false launches it without the WebGPU flags (the WASM fallback case). */
