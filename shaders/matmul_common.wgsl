@@ -1,0 +1,81 @@
+// Shared part of the two matmul kernels (matmul_tiled.wgsl, matmul_gemv.wgsl): bindings, weight decoding and the
+// fused epilogue. y[M, N] = act(x[M, K] · Wᵀ + bias), W in PyTorch layout [N, K] (docs/formats.md).
+//
+// Every weight format is read as u32 words so one set of bindings serves all four, chosen by the FORMAT override:
+//   0 f32   one element per word (bitcast)
+//   1 f16   two per word, element 2m in the low half (unpack2x16float: needs no shader-f16)
+//   2 int8  four per word, element 4m in bits 0..7, w = q · scale[n] (per output channel)
+//   3 int4  eight per word, element 8m in bits 0..3, stored as q + 8, w = q · scale[n, k / 32] (block 32)
+// A word never straddles a row (K is a multiple of the elements per word) nor an int4 block (8 divides 32).
+// The scale and bias bindings are bound to a dummy buffer by the wrapper when the format or HAS_BIAS does not read
+// them.
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<u32>;
+@group(0) @binding(2) var<storage, read> wscale: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+
+override FORMAT: u32;
+// 0 none, 1 gelu (erf), 2 gelu (tanh approximation), 3 silu
+override ACT: u32;
+override HAS_BIAS: bool;
+// elements per u32 word: f32 1, f16 2, int8 4, int4 8
+override EPW: u32 = 1u << FORMAT;
+
+// The EPW weights held by word `kw` of row `n` of W, dequantised to f32 (entries past EPW stay 0).
+fn unpack_word(word: u32, n: u32, kw: u32) -> array<f32, 8> {
+  var v = array<f32, 8>();
+  switch FORMAT {
+    case 0u: {
+      v[0] = bitcast<f32>(word);
+    }
+    case 1u: {
+      let h = unpack2x16float(word);
+      v[0] = h.x;
+      v[1] = h.y;
+    }
+    case 2u: {
+      let s = wscale[n];
+      for (var e = 0u; e < 4u; e++) {
+        v[e] = f32(extractBits(bitcast<i32>(word), e * 8u, 8u)) * s;
+      }
+    }
+    default: {
+      let s = wscale[n * (p.K / 32u) + kw / 4u];
+      for (var e = 0u; e < 8u; e++) {
+        v[e] = f32(i32(extractBits(word, e * 4u, 4u)) - 8) * s;
+      }
+    }
+  }
+  return v;
+}
+
+// Bias and activation for output column n.
+fn epilogue(acc: f32, n: u32) -> f32 {
+  var v = acc;
+  if (HAS_BIAS) {
+    v += bias[n];
+  }
+  switch ACT {
+    case 1u: {
+      v = gelu_erf(v);
+    }
+    case 2u: {
+      v = gelu_tanh(v);
+    }
+    case 3u: {
+      v = silu(v);
+    }
+    default: {}
+  }
+  return v;
+}

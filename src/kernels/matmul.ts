@@ -1,0 +1,132 @@
+/**
+ * @file matmul: y[M, N] = act(x[M, K] · Wᵀ + bias) with W in PyTorch layout [N, K], stored f32, f16, int8 per output
+ * channel or int4 block-32 (docs/formats.md) and dequantised inside the kernel. Two kernels: a tiled one for M above
+ * a few rows and a GEMV one for decode; `matmulVariant` picks between them.
+ */
+import type { GpuBatch } from '../gpu/batch';
+import fns from '../../shaders/gelu_fns.wgsl?raw';
+import common from '../../shaders/matmul_common.wgsl?raw';
+import tiled from '../../shaders/matmul_tiled.wgsl?raw';
+import gemv from '../../shaders/matmul_gemv.wgsl?raw';
+import { need, needBytes, needCount, precisionFor, type Precision } from './dispatch';
+
+/** How a linear layer's weight is stored. `out` × `in` is the logical PyTorch shape [N, K]. */
+export type LinearWeight =
+  /** `weight` F32 [out, in]. */
+  | { format: 'f32'; out: number; in: number; weight: GPUBuffer }
+  /** `weight` F16 [out, in] (in even); read with unpack2x16float, so it needs no shader-f16. */
+  | { format: 'f16'; out: number; in: number; weight: GPUBuffer }
+  /** `weight_q` I8 [out, in] (in a multiple of 4) and `weight_scale` F32 [out]. */
+  | { format: 'int8'; out: number; in: number; weightQ: GPUBuffer; weightScale: GPUBuffer }
+  /** `weight_q4` U8 [out, in / 2] (in a multiple of 32) and `weight_scale` F32 [out, in / 32]. */
+  | { format: 'int4'; out: number; in: number; weightQ4: GPUBuffer; weightScale: GPUBuffer };
+
+export type WeightFormat = LinearWeight['format'];
+
+/** Fused activation: 'gelu' is the exact (erf) GELU of PyTorch's F.gelu; 'gelu_tanh' its tanh approximation. */
+export type MatmulActivation = 'none' | 'gelu' | 'gelu_tanh' | 'silu';
+
+export type MatmulVariant = 'tiled' | 'gemv';
+
+export interface MatmulArgs {
+  /** F32 [M, K]. */
+  x: GPUBuffer;
+  weight: LinearWeight;
+  /** F32 [N], optional. */
+  bias?: GPUBuffer;
+  /** F32 [M, N]; must not be one of the inputs. */
+  out: GPUBuffer;
+  M: number;
+  K: number;
+  activation?: MatmulActivation;
+  /** Forces a kernel; by default `matmulVariant(M)`. */
+  variant?: MatmulVariant;
+  /** Workgroup-tile precision of the tiled kernel; by default `precisionFor(device)`. Accumulation is always f32. */
+  precision?: Precision;
+}
+
+const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, int8: 2, int4: 3 };
+const ACT_ID: Record<MatmulActivation, number> = { none: 0, gelu: 1, gelu_tanh: 2, silu: 3 };
+/** K must be a multiple of this for each format (whole u32 words per row; whole int4 blocks). */
+const K_MULTIPLE: Record<WeightFormat, number> = { f32: 1, f16: 2, int8: 4, int4: 32 };
+const BYTES_PER_ELEMENT: Record<WeightFormat, number> = { f32: 4, f16: 2, int8: 1, int4: 0.5 };
+
+/** Tiled kernel: output block per workgroup and K step (TILE_K a multiple of 8 so int4 words fit whole). */
+const TILE = { TILE_M: 64, TILE_N: 64, TILE_K: 16 };
+/** GEMV kernel: output columns per workgroup (32 invocations per column). */
+const GEMV_COLS = 8;
+/** Up to this many rows the GEMV kernel wins: it reads the weights once per 4 rows with no tile padding. */
+const GEMV_MAX_M = 4;
+
+/** The kernel `matmul` uses for M rows by default. */
+export function matmulVariant(M: number): MatmulVariant {
+  return M <= GEMV_MAX_M ? 'gemv' : 'tiled';
+}
+
+/**
+ * The WGSL of one kernel. The f16 text (tiled only) is the f32 text with `enable f16;` in front and the tile type
+ * alias switched to f16; everything else, the format, activation, bias and sizes, is override constants.
+ */
+export function matmulCode(variant: MatmulVariant, precision: Precision = 'f32'): string {
+  if (variant === 'gemv') return [fns, common, gemv].join('\n');
+  const body = precision === 'f16' ? tiled.replace('alias tile_t = f32;', 'alias tile_t = f16;') : tiled;
+  return [...(precision === 'f16' ? ['enable f16;'] : []), fns, common, body].join('\n');
+}
+
+function weightBuffers(w: LinearWeight): { words: GPUBuffer; scale?: GPUBuffer } {
+  switch (w.format) {
+    case 'f32':
+    case 'f16':
+      return { words: w.weight };
+    case 'int8':
+      return { words: w.weightQ, scale: w.weightScale };
+    case 'int4':
+      return { words: w.weightQ4, scale: w.weightScale };
+  }
+}
+
+/** Encodes y = act(x · Wᵀ + bias) into `batch`. Throws KernelArgError, before encoding anything, on bad arguments. */
+export function matmul(batch: GpuBatch, args: MatmulArgs): void {
+  const k = 'matmul';
+  const { x, weight, bias, out, M, K } = args;
+  const activation = args.activation ?? 'none';
+  need(k, weight !== null && typeof weight === 'object' && weight.format in FORMAT_ID, `unknown weight format ${String(weight?.format)}`);
+  need(k, activation in ACT_ID, `unknown activation ${String(activation)}`);
+  needCount(k, 'M', M);
+  needCount(k, 'K', K);
+  needCount(k, 'weight.out', weight.out);
+  needCount(k, 'weight.in', weight.in);
+  const N = weight.out;
+  need(k, weight.in === K, `x has K = ${K} columns but the weight is [${weight.out}, ${weight.in}]`);
+  const mult = K_MULTIPLE[weight.format];
+  need(k, K % mult === 0, `${weight.format} weights need K to be a multiple of ${mult}, got ${K}`);
+
+  const { words, scale } = weightBuffers(weight);
+  needBytes(k, 'x', x, M * K * 4);
+  needBytes(k, 'out', out, M * N * 4);
+  needBytes(k, `weight (${weight.format} [${N}, ${K}])`, words, N * K * BYTES_PER_ELEMENT[weight.format]);
+  if (scale) needBytes(k, 'weightScale', scale, (weight.format === 'int4' ? N * (K / 32) : N) * 4);
+  if (bias) needBytes(k, 'bias', bias, N * 4);
+  for (const [name, b] of [['x', x], ['weight', words], ['weightScale', scale], ['bias', bias]] as const) {
+    need(k, b !== out, `out must not alias ${name}`);
+  }
+
+  const variant = args.variant ?? matmulVariant(M);
+  need(k, variant === 'tiled' || variant === 'gemv', `unknown variant ${String(variant)}`);
+  const precision = variant === 'tiled' ? (args.precision ?? precisionFor(batch.device)) : 'f32';
+  need(k, precision === 'f32' || batch.device.features.has('shader-f16'), 'precision f16 needs a device with shader-f16');
+  const constants: Record<string, number> = { FORMAT: FORMAT_ID[weight.format], ACT: ACT_ID[activation], HAS_BIAS: bias ? 1 : 0 };
+  let groups: [number, number];
+  if (variant === 'tiled') {
+    Object.assign(constants, TILE);
+    groups = [Math.ceil(N / TILE.TILE_N), Math.ceil(M / TILE.TILE_M)];
+  } else {
+    constants.COLS = GEMV_COLS;
+    groups = [Math.ceil(N / GEMV_COLS), 1];
+  }
+  const key = `matmul_${variant}:${precision}:${weight.format}:${activation}:${bias ? 'bias' : 'nobias'}`;
+  const pipeline = batch.pipeline(key, matmulCode(variant, precision), constants);
+  const params = new Uint32Array([M, N, K, 0]);
+  // Unused bindings (scale for f32/f16, bias when absent) get x: read-only, never read by that pipeline.
+  batch.dispatch(pipeline, [x, words, scale ?? x, bias ?? x, out, batch.uniform(params)], groups);
+}
