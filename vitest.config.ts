@@ -48,6 +48,8 @@ export default defineConfig({
           test: {
             name: 'gpu',
             include: ['tests/gpu/**/*.test.ts'],
+            // A 127.0.0.1 file server with HTTP Range and fault injection, for the weights-store tests (tests/gpu/store).
+            globalSetup: ['tests/helpers/range_server.mjs'],
             exclude: ['tests/gpu/**/*.nogpu.test.ts'],
             testTimeout: 120_000,
             hookTimeout: 120_000,

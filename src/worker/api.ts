@@ -4,6 +4,8 @@
  */
 import type { GpuCapabilities } from '../gpu/device';
 import type { ErrorInfo } from '../errors';
+import type { PackReady, PackStatus, StoreEventSink, VerifyReport } from '../store/types';
+import type { StorageInfo } from '../store/storage';
 
 export type Backend = 'webgpu' | 'wasm';
 
@@ -60,4 +62,18 @@ export interface RgApi {
   simulateDeviceLoss(): Promise<void>;
   /** Test hook: throws inside the worker, so the UI's error path can be exercised. */
   fail(message: string): Promise<never>;
+  /** Weights store (src/store/pack_service.ts): every registry pack with its manifest's needs and what is cached. */
+  packList(): Promise<PackStatus[]>;
+  /** The browser's storage estimate (usage, quota, available, persisted). */
+  storageInfo(): Promise<StorageInfo>;
+  /** Downloads or resumes a pack into IndexedDB (refused with numbers when it cannot fit); `download` events. */
+  packDownload(id: string, sink?: StoreEventSink): Promise<PackStatus>;
+  /** Cancels a running download or verification; what is stored is kept for a resume. */
+  packCancel(id: string): Promise<void>;
+  /** Re-hashes every cached file of a pack; a file that fails is fetched again alone. */
+  packVerify(id: string, sink?: StoreEventSink): Promise<VerifyReport>;
+  /** Removes a pack from IndexedDB. */
+  packDelete(id: string): Promise<PackStatus>;
+  /** Reads every file of a pack through CachedPackSource (as a pipeline would) and reports it ready. */
+  packLoad(id: string, sink?: StoreEventSink): Promise<PackReady>;
 }

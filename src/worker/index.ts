@@ -14,6 +14,7 @@ import { testPattern as drawTestPattern } from '../kernels/test_pattern';
 import { testPatternRef } from '../kernels/test_pattern.ref';
 import { ortVersion, configureOrt } from '../runtime/ort';
 import { RgError } from '../errors';
+import { storeApi } from '../store/pack_service';
 
 const sinks = new Set<EventSink>();
 onDeviceLost((info) => {
@@ -80,6 +81,9 @@ const api = {
   async fail(message: string): Promise<never> {
     throw new RgError('INTERNAL', `worker failure on request: ${message}`);
   },
+
+  // Weights store: download / resume / cancel / verify / delete / load packs (src/store/pack_service.ts).
+  ...storeApi,
 } satisfies RgApi;
 
 expose(api);

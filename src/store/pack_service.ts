@@ -1,0 +1,156 @@
+/**
+ * @file The weights store's methods on the worker API (spread into the worker's RgApi object).
+ *
+ * Where the store runs: in the WORKER. The pipelines run there and read every pack file through CachedPackSource,
+ * so the worker must own the store anyway; keeping downloads there too makes it the single writer of the weights
+ * database in this tab, and keeps hundreds of MB of streaming, SHA-256 hashing and IndexedDB writes off the page's
+ * main thread. The page calls these methods through Comlink and gets progress through a `proxy()` callback
+ * (StoreEvent); a cancel is a separate call, since an AbortSignal cannot cross the worker boundary (the worker holds
+ * the AbortController). Two things stay in the page: `navigator.storage.persist()`, which workers cannot call, and
+ * run history, which is small, page-facing, and works the same from either side (src/store/history.ts).
+ * Another tab is kept out by the Web Lock PackStore takes per pack.
+ */
+import { CancelledError, RgError } from '../errors';
+import { PACKS, findPack, packFileUrl, type PackEntry } from '../packs/registry';
+import { PackStore } from './pack_store';
+import { storageInfo, type StorageInfo } from './storage';
+import type { PackReady, PackStatus, StoreEvent, StoreEventSink, VerifyReport } from './types';
+
+let store: PackStore | null = null;
+
+/** The app's PackStore: packs come from the app's own origin, under its base URL. */
+export function packStore(): PackStore {
+  store ??= new PackStore({
+    baseFor: (id) => new URL(packFileUrl(requirePack(id), '', import.meta.env.BASE_URL), globalThis.location.origin).href,
+    pinnedManifest: (id) => findPack(id)?.manifestSha256,
+  });
+  return store;
+}
+
+/** The PackSource a pipeline uses for `packId`: cached files from IndexedDB, the rest fetched and kept. */
+export function cachedPack(packId: string, opts: { network?: boolean; signal?: AbortSignal } = {}) {
+  requirePack(packId);
+  return packStore().source(packId, opts);
+}
+
+function requirePack(id: string): PackEntry {
+  const p = findPack(id);
+  if (!p) throw new RgError('BAD_INPUT', `There is no pack called ${id}`, { field: 'pack' });
+  return p;
+}
+
+const running = new Map<string, AbortController>();
+
+/** Sends an event to the page's proxied sink without letting a closed page fail the operation. */
+function emit(sink: StoreEventSink | undefined, e: StoreEvent): void {
+  if (sink) void Promise.resolve(sink(e)).catch(() => {});
+}
+
+async function status(p: PackEntry): Promise<PackStatus> {
+  const s = packStore();
+  const base: PackStatus = {
+    id: p.id,
+    label: p.label,
+    shipped: p.shipped,
+    testOnly: p.testOnly,
+    state: 'unknown',
+    totalBytes: null,
+    storedBytes: 0,
+    gpuFeatures: null,
+    memoryBytes: null,
+    licence: null,
+    manifestSha256: null,
+    files: [],
+    downloading: running.has(p.id),
+  };
+  let m;
+  try {
+    m = await s.manifest(p.id);
+  } catch (e) {
+    return { ...base, manifestError: (e as Error).message };
+  }
+  const idx = await s.index(p.id, m.manifest);
+  return {
+    ...base,
+    state: idx.state,
+    totalBytes: idx.totalBytes,
+    storedBytes: idx.storedBytes,
+    gpuFeatures: m.manifest.requirements.gpu_features,
+    memoryBytes: m.manifest.requirements.memory_bytes,
+    licence: m.manifest.licence,
+    manifestSha256: m.sha256,
+    files: idx.files,
+  };
+}
+
+async function exclusive<T>(id: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  requirePack(id);
+  if (running.has(id)) throw new RgError('BAD_INPUT', `${id} is busy (a download or verification is running).`, { hint: 'Wait for it or cancel it.' });
+  const ctl = new AbortController();
+  running.set(id, ctl);
+  try {
+    return await fn(ctl.signal);
+  } finally {
+    running.delete(id);
+  }
+}
+
+/** Methods added to the worker's API (see RgApi in src/worker/api.ts). */
+export const storeApi = {
+  /** Every pack the registry knows, with what its manifest asks for and what is cached. */
+  async packList(): Promise<PackStatus[]> {
+    return Promise.all(PACKS.map(status));
+  },
+
+  /** The browser's storage estimate for this origin. */
+  async storageInfo(): Promise<StorageInfo> {
+    return storageInfo();
+  },
+
+  /** Downloads (or resumes) a pack; progress arrives as `download` events. */
+  async packDownload(id: string, sink?: StoreEventSink): Promise<PackStatus> {
+    await exclusive(id, (signal) => packStore().download(id, { signal, onProgress: (progress) => emit(sink, { type: 'download', progress }) }));
+    return status(requirePack(id));
+  },
+
+  /** Cancels a running download or verification of `id` (the bytes stored so far are kept). */
+  async packCancel(id: string): Promise<void> {
+    running.get(id)?.abort(new CancelledError('Download cancelled'));
+  },
+
+  /** Re-hashes every cached file; a file that fails is fetched again alone. */
+  async packVerify(id: string, sink?: StoreEventSink): Promise<VerifyReport> {
+    return exclusive(id, (signal) =>
+      packStore().verify(id, {
+        signal,
+        onFile: (path, done, total) => emit(sink, { type: 'verify', packId: id, path, done, total }),
+        onProgress: (progress) => emit(sink, { type: 'download', progress }),
+      }),
+    );
+  },
+
+  /** Removes a pack from the store. */
+  async packDelete(id: string): Promise<PackStatus> {
+    if (running.has(id)) throw new RgError('BAD_INPUT', `${id} is busy; cancel the download first.`);
+    await packStore().delete(requirePack(id).id);
+    return status(requirePack(id));
+  },
+
+  /**
+   * Loads every file of a pack through CachedPackSource, exactly as a pipeline would (each file read from the
+   * cache and checked against its sha256), and reports the pack ready.
+   */
+  async packLoad(id: string, sink?: StoreEventSink): Promise<PackReady> {
+    const t0 = performance.now();
+    const src = cachedPack(id);
+    const m = await src.manifest();
+    let bytes = 0;
+    for (let i = 0; i < m.files.length; i++) {
+      const f = m.files[i]!;
+      emit(sink, { type: 'load', packId: id, path: f.path, done: i, total: m.files.length });
+      bytes += (await src.file(f.path)).byteLength;
+    }
+    emit(sink, { type: 'load', packId: id, path: '', done: m.files.length, total: m.files.length });
+    return { packId: id, manifestSha256: await src.manifestSha256(), files: m.files.length, bytes, fetchedFiles: src.fetchedFiles, ms: performance.now() - t0 };
+  },
+};

@@ -1,0 +1,127 @@
+// @file A static file server for download tests, listening on 127.0.0.1 only. It serves `public/` with real HTTP
+// Range support (206 + Content-Range), CORS for the test page's origin, and per-session fault plans set over HTTP:
+// cut the connection after a given byte of a file (once), stall after a byte (until the client gives up), or
+// ignore Range headers. Every request is logged per session so a test can assert the exact Range it received.
+//
+// URLs: /s/<session>/<path under public/>      the files
+//       POST /__ctl/<session>/plan  {cuts?, stalls?, ignoreRange?}   set the session's faults
+//       GET  /__ctl/<session>/log                                     [{path, range, status, sent, fault}]
+//
+// Also the Vitest globalSetup of the gpu project: starts the server and provides its URL as `rangeServer`.
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join, normalize, sep } from 'node:path';
+
+const PUBLIC = fileURLToPath(new URL('../../public/', import.meta.url));
+
+/**
+ * @param {{ root?: string }} [opts]
+ * @returns {Promise<{ url: string, close: () => Promise<void>, sessions: Map<string, {plan: any, log: any[]}> }>}
+ */
+export async function startRangeServer(opts = {}) {
+  const root = opts.root ?? PUBLIC;
+  /** @type {Map<string, {plan: any, log: any[]}>} */
+  const sessions = new Map();
+  const session = (id) => {
+    if (!sessions.has(id)) sessions.set(id, { plan: { cuts: [], stalls: [], ignoreRange: false }, log: [] });
+    return sessions.get(id);
+  };
+  /** @type {Set<import('node:net').Socket>} */
+  const sockets = new Set();
+
+  const server = createServer(async (req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Allow-Headers', 'Range, Content-Type');
+    res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+    res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges');
+    res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+    if (req.method === 'OPTIONS') return void res.writeHead(204).end();
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const ctl = url.pathname.match(/^\/__ctl\/([\w-]+)\/(plan|log)$/);
+    if (ctl) {
+      const s = session(ctl[1]);
+      if (ctl[2] === 'log') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(s.log));
+      let body = '';
+      for await (const c of req) body += c;
+      const plan = JSON.parse(body || '{}');
+      s.plan = { cuts: plan.cuts ?? [], stalls: plan.stalls ?? [], ignoreRange: !!plan.ignoreRange };
+      s.log.length = 0;
+      return void res.writeHead(204).end();
+    }
+    const m = url.pathname.match(/^\/s\/([\w-]+)\/(.+)$/);
+    if (!m || req.method !== 'GET') return void res.writeHead(404).end('not found');
+    const s = session(m[1]);
+    const rel = decodeURIComponent(m[2]);
+    const file = normalize(join(root, rel));
+    if (!file.startsWith(normalize(root + sep))) return void res.writeHead(403).end();
+    let size;
+    try {
+      const st = await stat(file);
+      if (!st.isFile()) throw new Error('not a file');
+      size = st.size;
+    } catch {
+      s.log.push({ path: rel, range: req.headers.range ?? null, status: 404, sent: 0, fault: null });
+      return void res.writeHead(404).end('not found');
+    }
+    const data = await readFile(file);
+    let start = 0;
+    let end = size - 1;
+    let status = 200;
+    const range = req.headers.range ?? null;
+    if (range && !s.plan.ignoreRange) {
+      const r = range.match(/^bytes=(\d+)-(\d*)$/);
+      if (!r || Number(r[1]) >= size) {
+        s.log.push({ path: rel, range, status: 416, sent: 0, fault: null });
+        return void res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
+      }
+      start = Number(r[1]);
+      end = r[2] ? Math.min(Number(r[2]), size - 1) : size - 1;
+      status = 206;
+    }
+    const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(end - start + 1), 'Accept-Ranges': 'bytes', 'Cache-Control': 'no-store' };
+    if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
+    // A fault applies once, to the first response that would carry its byte.
+    const cutAt = s.plan.cuts.findIndex((c) => c.path === rel && c.after > start && c.after <= end);
+    const stallAt = s.plan.stalls.findIndex((c) => c.path === rel && c.after > start && c.after <= end);
+    const entry = { path: rel, range, status, sent: 0, fault: null };
+    s.log.push(entry);
+    res.writeHead(status, headers);
+    if (cutAt >= 0 || stallAt >= 0) {
+      const fault = cutAt >= 0 ? s.plan.cuts.splice(cutAt, 1)[0] : s.plan.stalls.splice(stallAt, 1)[0];
+      const body = data.subarray(start, fault.after);
+      entry.sent = body.length;
+      entry.fault = cutAt >= 0 ? `cut after byte ${fault.after}` : `stall after byte ${fault.after}`;
+      res.write(body, () => {
+        // Cut: close the socket with bytes still owed (the client sees a body shorter than Content-Length).
+        if (cutAt >= 0) setTimeout(() => req.socket.destroy(), 20);
+        // Stall: keep the connection open and silent; the client cancels it.
+      });
+      return;
+    }
+    entry.sent = end - start + 1;
+    res.end(data.subarray(start, end + 1));
+  });
+  server.on('connection', (sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const addr = /** @type {import('node:net').AddressInfo} */ (server.address());
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    sessions,
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve(undefined));
+      }),
+  };
+}
+
+/** Vitest globalSetup: one server for the run; tests read its URL with `inject('rangeServer')`. */
+export default async function setup(project) {
+  const server = await startRangeServer();
+  project.provide('rangeServer', server.url);
+  return () => server.close();
+}
