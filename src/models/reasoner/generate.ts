@@ -1,0 +1,285 @@
+/**
+ * @file Generation: one prefill over the prompt, then a decode loop of one token per step, with the KV cache kept
+ * as ORT gpu-buffer tensors on the shared device (each step's `present.*` are fed back as the next step's
+ * `past_key_values.*`, and the replaced tensors are disposed at once). Each step's token is chosen on the GPU from
+ * ORT's logits buffer, so only its 4-byte id is read back; the step's `last_hidden_state` rows are copied on the GPU
+ * into the conditioning buffer (hidden.ts). On WASM the same loop runs on CPU tensors.
+ *
+ * Streaming: token text deltas (whole characters only) tagged with the phase, which starts at `thinking` for a
+ * chain-of-thought prompt and moves to `answering` at `</think>` (or `<answer>`). Stops on an EOS id, `</answer>`,
+ * max new tokens, or the end of the context. An aborted signal stops it at the next token with CancelledError, and
+ * everything it allocated is freed.
+ */
+import { CancelledError, RgError } from '../../errors';
+import { GpuBatch } from '../../gpu/batch';
+import { bufferOf, cpuTensor, run, type OrtTensor } from '../../runtime/ort';
+import { HiddenCollector, type HiddenStates } from './hidden';
+import { kvNames, type ReasonerModel } from './model';
+import { parseCompletion } from './parse';
+import type { PreparedPrompt } from './prepare';
+import { resolveSampling, type ResolvedSampling, type SamplingOptions } from './sampling';
+import { createTokenPicker, type TokenPicker } from './pick';
+import { StreamDecoder } from './tokenizer';
+
+export type Phase = 'thinking' | 'answering';
+
+export interface TokenEvent {
+  /** The token id. */
+  id: number;
+  /** Text that became final with this token (whole characters; may be empty, e.g. for a tag). */
+  text: string;
+  phase: Phase;
+  /** 0-based index of the token among the generated ones. */
+  index: number;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** At most this many new tokens (the stop token included). */
+  maxNewTokens: number;
+  /** Token ids that end generation. Default: the pack's EOS ids and `</answer>`. */
+  stopIds?: readonly number[];
+  /** Gather the conditioning hidden states (default true). */
+  hiddenStates?: boolean;
+  /** The phase of the first tokens (default 'thinking'). */
+  initialPhase?: Phase;
+  /** Cancels at the next token (CancelledError). */
+  signal?: AbortSignal;
+  onToken?: (e: TokenEvent) => void;
+  /** Called when the phase changes (not for the initial phase). */
+  onPhase?: (phase: Phase) => void;
+}
+
+export type StopReason = 'eos' | 'answer_end' | 'max_new_tokens' | 'context';
+
+export interface GenerationTimings {
+  /** Prefill: embeddings, image features, the decoder over the prompt, and choosing the first token. */
+  prefillMs: number;
+  /** Every later step. */
+  decodeMs: number;
+  /** Steps after the first token per second of decodeMs (0 when there were none). */
+  decodeTokensPerSecond: number;
+  totalMs: number;
+}
+
+export interface GenerationResult {
+  promptIds: number[];
+  /** Generated ids, the stop token included. */
+  tokenIds: number[];
+  /** The completion with special tokens as markers (`<think>`, `</answer>`…), a trailing EOS token left out. */
+  text: string;
+  reasoning: string;
+  answer: string;
+  /** Whether the format reward's regex matched. */
+  formatOk: boolean;
+  stopReason: StopReason;
+  /** The painter's condition (owned by the caller: dispose it), or null when not asked for. */
+  hidden: HiddenStates | null;
+  sampling: ResolvedSampling;
+  timings: GenerationTimings;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError('Generation cancelled');
+}
+
+/** The prompt embeddings (image features spliced in on the GPU, or on the CPU for WASM). */
+async function promptEmbeddings(model: ReasonerModel, prompt: PreparedPrompt, pixelValues: Float32Array | null): Promise<OrtTensor> {
+  const cfg = model.config;
+  const H = cfg.hidden_size;
+  const ids = BigInt64Array.from(prompt.ids, (i) => BigInt(i));
+  const embeds = (await run(model.embed, { input_ids: cpuTensor('int64', ids, [1, ids.length]) })).inputs_embeds!;
+  if (!prompt.imageSpans.length) return embeds;
+  try {
+    if (!pixelValues) throw new RgError('INTERNAL', 'the prompt has image tokens but no pixel values were given');
+    const v = cfg.vision;
+    const vision = await model.vision();
+    const feats = (await run(vision, { pixel_values: cpuTensor('float32', pixelValues, [1, 3, v.image_size, v.image_size]) })).image_features!;
+    try {
+      const n = cfg.num_image_tokens;
+      if (feats.dims.reduce((a, b) => a * b, 1) !== n * H) throw new RgError('INTEGRITY', `image_features has shape [${feats.dims}], expected ${n} × ${H}`);
+      if (model.device) {
+        const enc = model.device.createCommandEncoder({ label: 'splice image features' });
+        for (const [start, count] of prompt.imageSpans) {
+          if (count !== n) throw new RgError('INTERNAL', `an image span of ${count} tokens, expected ${n}`);
+          enc.copyBufferToBuffer(bufferOf(feats), 0, bufferOf(embeds), start * H * 4, n * H * 4);
+        }
+        model.device.queue.submit([enc.finish()]);
+      } else {
+        const e = embeds.data as Float32Array;
+        const f = feats.data as Float32Array;
+        for (const [start] of prompt.imageSpans) e.set(f.subarray(0, n * H), start * H);
+      }
+    } finally {
+      feats.dispose();
+    }
+    return embeds;
+  } catch (e) {
+    embeds.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Generates from a prepared prompt (`pixelValues` when it has an image). Runs are serialised per model. Throws
+ * CancelledError when `signal` aborts, RgError('BAD_INPUT') for out-of-range settings (before any GPU work).
+ */
+export function generate(model: ReasonerModel, prompt: PreparedPrompt, pixelValues: Float32Array | null, opts: GenerateOptions): Promise<GenerationResult> {
+  const cfg = model.config;
+  const sampling = resolveSampling(opts, cfg.vocab_size);
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1 || opts.maxNewTokens > cfg.max_position_embeddings) {
+    throw new RgError('BAD_INPUT', `max new tokens must be a whole number from 1 to ${cfg.max_position_embeddings}, got ${opts.maxNewTokens}`, {
+      field: 'maxNewTokens',
+    });
+  }
+  if (prompt.ids.length < 1 || prompt.ids.length > cfg.max_position_embeddings) {
+    throw new RgError('BAD_INPUT', `the prompt must be 1 to ${cfg.max_position_embeddings} tokens, got ${prompt.ids.length}`, { field: 'prompt' });
+  }
+  throwIfAborted(opts.signal);
+  return model.exclusive(() => generateNow(model, prompt, pixelValues, opts, sampling));
+}
+
+async function generateNow(
+  model: ReasonerModel,
+  prompt: PreparedPrompt,
+  pixelValues: Float32Array | null,
+  opts: GenerateOptions,
+  sampling: ResolvedSampling,
+): Promise<GenerationResult> {
+  throwIfAborted(opts.signal);
+  const t0 = performance.now();
+  const cfg = model.config;
+  const st = cfg.special_tokens;
+  const H = cfg.hidden_size;
+  const L = prompt.ids.length;
+  const context = cfg.max_position_embeddings;
+  // The last generated token is never fed back, so L + maxNew − 1 positions are used.
+  const maxNew = Math.min(opts.maxNewTokens, context - L + 1);
+  const stopIds = new Set(opts.stopIds ?? [...cfg.eos_token_ids, st.answer_end]);
+  const eosIds = new Set(cfg.eos_token_ids);
+  const device = model.device;
+
+  const layers = Array.from({ length: cfg.num_hidden_layers }, (_, l) => kvNames(l));
+  let past: Record<string, OrtTensor> = {};
+  const emptyKv = () => cpuTensor('float32', new Float32Array(0), [1, cfg.num_key_value_heads, 0, cfg.head_dim]);
+  for (const { past: names } of layers) for (const n of names) past[n] = emptyKv();
+
+  const collector = opts.hiddenStates === false ? null : new HiddenCollector(H, L + maxNew - 1, device);
+  let picker: TokenPicker | null = null;
+  let stepOut: OrtTensor[] = [];
+  let embeds: OrtTensor | null = null;
+  const tokenIds: number[] = [];
+  let stopReason: StopReason = 'max_new_tokens';
+  let phase: Phase = opts.initialPhase ?? 'thinking';
+  const decoder = new StreamDecoder(model.tokenizer);
+  const emit = (id: number, text: string) => opts.onToken?.({ id, text, phase, index: tokenIds.length - 1 });
+  const setPhase = (p: Phase) => {
+    if (p === phase) return;
+    phase = p;
+    opts.onPhase?.(p);
+  };
+  let tFirst = 0;
+  let total = L;
+  let success = false;
+
+  try {
+    picker = createTokenPicker(model, sampling);
+    embeds = await promptEmbeddings(model, prompt, pixelValues);
+    let stepRows = L;
+    for (;;) {
+      throwIfAborted(opts.signal);
+      const positions = stepRows === 1 ? BigInt64Array.of(BigInt(total - 1)) : BigInt64Array.from({ length: stepRows }, (_, i) => BigInt(i));
+      const feeds: Record<string, OrtTensor> = {
+        inputs_embeds: embeds,
+        attention_mask: cpuTensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+        position_ids: cpuTensor('int64', positions, [1, stepRows]),
+        ...past,
+      };
+      const out = await run(model.decoder, feeds);
+      embeds.dispose();
+      embeds = null;
+      // The new cache replaces the old one; the replaced tensors are freed at once.
+      const next: Record<string, OrtTensor> = {};
+      layers.forEach(({ past: p, present: q }) => {
+        next[p[0]] = out[q[0]]!;
+        next[p[1]] = out[q[1]]!;
+      });
+      for (const t of Object.values(past)) t.dispose();
+      past = next;
+      const logits = out.logits!;
+      const hidden = out.last_hidden_state!;
+      stepOut = [logits, hidden];
+
+      let id: number;
+      if (device) {
+        const batch = new GpuBatch(device, 'reasoner step');
+        collector?.appendGpu(batch.encoder, bufferOf(hidden), stepRows);
+        picker.encode(batch, logits, stepRows - 1, tokenIds.length);
+        batch.submit();
+      } else {
+        collector?.appendCpu(hidden.data as Float32Array, stepRows);
+      }
+      // Submitted work keeps ORT's buffers alive; handing them back now lets the next step reuse them.
+      const cpuLogits = device ? null : (logits.data as Float32Array);
+      logits.dispose();
+      hidden.dispose();
+      stepOut = [];
+      id = cpuLogits ? picker.pickCpu(cpuLogits, stepRows - 1, tokenIds.length) : await picker.read();
+      tokenIds.push(id);
+      if (tokenIds.length === 1) tFirst = performance.now();
+
+      // Stream: tags and stop tokens end the current text run; tags move the phase.
+      const isTag = id === st.think_start || id === st.think_end || id === st.answer_start || id === st.answer_end;
+      if (isTag || stopIds.has(id)) {
+        emit(id, decoder.flush());
+        if (id === st.think_start) setPhase('thinking');
+        else if (id === st.think_end || id === st.answer_start) setPhase('answering');
+      } else {
+        emit(id, decoder.push(id));
+      }
+
+      if (stopIds.has(id)) {
+        stopReason = id === st.answer_end && !eosIds.has(id) ? 'answer_end' : 'eos';
+        break;
+      }
+      if (tokenIds.length >= maxNew) {
+        stopReason = maxNew < opts.maxNewTokens ? 'context' : 'max_new_tokens';
+        break;
+      }
+      throwIfAborted(opts.signal);
+      embeds = (await run(model.embed, { input_ids: cpuTensor('int64', BigInt64Array.of(BigInt(id)), [1, 1]) })).inputs_embeds!;
+      total += 1;
+      stepRows = 1;
+    }
+    const rest = decoder.flush();
+    if (rest) emit(-1, rest);
+
+    const textIds = eosIds.has(tokenIds[tokenIds.length - 1]!) ? tokenIds.slice(0, -1) : tokenIds;
+    const text = model.tokenizer.decode(textIds, false);
+    const parsed = parseCompletion(text);
+    const hiddenStates = collector ? collector.finish(L) : null;
+    const tEnd = performance.now();
+    const decodeMs = tokenIds.length > 1 ? tEnd - tFirst : 0;
+    success = true;
+    return {
+      promptIds: prompt.ids.slice(),
+      tokenIds,
+      text,
+      ...parsed,
+      stopReason,
+      hidden: hiddenStates,
+      sampling,
+      timings: {
+        prefillMs: tFirst - t0,
+        decodeMs,
+        decodeTokensPerSecond: decodeMs > 0 ? ((tokenIds.length - 1) * 1000) / decodeMs : 0,
+        totalMs: tEnd - t0,
+      },
+    };
+  } finally {
+    embeds?.dispose();
+    for (const t of stepOut) t.dispose();
+    for (const t of Object.values(past)) t.dispose();
+    picker?.dispose();
+    if (!success) collector?.abort();
+  }
+}

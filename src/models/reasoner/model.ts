@@ -1,0 +1,130 @@
+/**
+ * @file Loading a pack's reasoner: configs, tokenizer and chat template from the pack (only through a PackSource),
+ * and the onnx-community-layout sessions through src/runtime/ort.ts — `embed_tokens` and `decoder_model_merged`
+ * at once, `vision_encoder` on the first image. On WebGPU every output that feeds the GPU again (embeddings, image
+ * features, logits, KV cache, last hidden state) stays a `gpu-buffer` tensor on the shared device.
+ */
+import { RgError } from '../../errors';
+import { CONFIG_FILE_SCHEMAS, parseWith, type Manifest, type ReasonerConfig } from '../../packs/manifest';
+import { readJson, type FileProgress, type PackSource } from '../../packs/source';
+import { createSession, type Backend, type OrtSession } from '../../runtime/ort';
+import type { BackendChoice } from '../../runtime/backend';
+import { ReasonerTokenizer } from './tokenizer';
+import { ChatTemplate } from './template';
+import { repairForWeb } from './onnx_compat';
+
+/** The KV-cache input and output names of layer `l`. */
+export function kvNames(l: number): { past: [string, string]; present: [string, string] } {
+  return {
+    past: [`past_key_values.${l}.key`, `past_key_values.${l}.value`],
+    present: [`present.${l}.key`, `present.${l}.value`],
+  };
+}
+
+export interface LoadOptions {
+  onProgress?: (p: FileProgress) => void;
+}
+
+/** A loaded reasoner. Runs are serialised (one ORT run at a time per session); `dispose()` releases the sessions. */
+export class ReasonerModel {
+  private visionSession: Promise<OrtSession> | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private released = false;
+
+  private constructor(
+    readonly source: PackSource,
+    readonly manifest: Manifest,
+    readonly config: ReasonerConfig,
+    readonly backend: Backend,
+    readonly device: GPUDevice | null,
+    readonly tokenizer: ReasonerTokenizer,
+    readonly template: ChatTemplate,
+    readonly chatTemplateSource: string,
+    readonly embed: OrtSession,
+    readonly decoder: OrtSession,
+  ) {}
+
+  /** Loads the reasoner of `source`'s pack on `choice` (WebGPU with the shared device, or WASM). */
+  static async load(source: PackSource, choice: BackendChoice, opts: LoadOptions = {}): Promise<ReasonerModel> {
+    const manifest = await source.manifest();
+    const cfg = manifest.reasoner;
+    const [tokJson, tokCfg] = await Promise.all([readJson(source, manifest.paths.tokenizer), readJson(source, manifest.paths.tokenizer_config)]);
+    const tokenizerJson = parseWith(CONFIG_FILE_SCHEMAS.tokenizer, tokJson, `${source.id}/${manifest.paths.tokenizer}`);
+    const tokenizerConfig = parseWith(CONFIG_FILE_SCHEMAS.tokenizer_config, tokCfg, `${source.id}/${manifest.paths.tokenizer_config}`);
+    const tokenizer = new ReasonerTokenizer(tokenizerJson, tokenizerConfig, cfg);
+    const template = new ChatTemplate(tokenizerConfig.chat_template, tokenizer.addedTokens);
+    const device = choice.backend === 'webgpu' ? (choice.device ?? null) : null;
+    if (choice.backend === 'webgpu' && !device) throw new RgError('INTERNAL', 'ReasonerModel.load: webgpu without a device');
+
+    const layers = Array.from({ length: cfg.num_hidden_layers }, (_, l) => kvNames(l).present).flat();
+    const [embedBytes, decoderBytes] = await Promise.all([
+      source.file(manifest.paths.embed_tokens, opts.onProgress),
+      source.file(manifest.paths.decoder, opts.onProgress),
+    ]);
+    const embed = await createSession(repairForWeb(embedBytes).bytes, { backend: choice.backend, device: device ?? undefined, gpuOutputs: ['inputs_embeds'], label: 'embed_tokens' });
+    let decoder: OrtSession;
+    try {
+      decoder = await createSession(repairForWeb(decoderBytes).bytes, {
+        backend: choice.backend,
+        device: device ?? undefined,
+        gpuOutputs: ['logits', ...layers, 'last_hidden_state'],
+        label: 'decoder_model_merged',
+      });
+    } catch (e) {
+      await embed.release();
+      throw e;
+    }
+    const model = new ReasonerModel(source, manifest, cfg, choice.backend, device, tokenizer, template, tokenizerConfig.chat_template, embed, decoder);
+    model.checkSessions();
+    return model;
+  }
+
+  private checkSessions(): void {
+    const need = (s: OrtSession, what: string, inputs: string[], outputs: string[]) => {
+      const missing = [...inputs.filter((n) => !s.inputNames.includes(n)), ...outputs.filter((n) => !s.outputNames.includes(n))];
+      if (missing.length) throw new RgError('INTEGRITY', `${this.source.id}: ${what} lacks ${missing.join(', ')}`);
+    };
+    const kv = Array.from({ length: this.config.num_hidden_layers }, (_, l) => kvNames(l));
+    need(this.embed, 'embed_tokens.onnx', ['input_ids'], ['inputs_embeds']);
+    need(
+      this.decoder,
+      'decoder_model_merged.onnx',
+      ['inputs_embeds', 'attention_mask', 'position_ids', ...kv.flatMap((k) => k.past)],
+      ['logits', 'last_hidden_state', ...kv.flatMap((k) => k.present)],
+    );
+  }
+
+  /** The vision encoder session, loaded on first use. */
+  vision(): Promise<OrtSession> {
+    this.visionSession ??= this.source
+      .file(this.manifest.paths.vision_encoder)
+      .then((bytes) =>
+        createSession(repairForWeb(bytes).bytes, { backend: this.backend, device: this.device ?? undefined, gpuOutputs: ['image_features'], label: 'vision_encoder' }),
+      )
+      .catch((e) => {
+        this.visionSession = null;
+        throw e;
+      });
+    return this.visionSession;
+  }
+
+  /** Runs `fn` after every earlier exclusive call has finished (ORT sessions take one run at a time). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(() => {
+      if (this.released) throw new RgError('INTERNAL', 'the reasoner was released');
+      return fn();
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Releases the sessions (after queued runs finish). */
+  async dispose(): Promise<void> {
+    await this.queue;
+    if (this.released) return;
+    this.released = true;
+    const sessions = [this.embed, this.decoder];
+    if (this.visionSession) sessions.push(await this.visionSession.catch(() => null as never));
+    await Promise.all(sessions.filter(Boolean).map((s) => s.release()));
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * @file The reasoner's prompts, exactly as DESIGN.md (and tools/rgvlm/config.py) quote them, and the chat messages
+ * built from them. Every prompt is overridable per call, so researchers can compare chain-of-thought variants.
+ */
+
+/** The MindOmni chain-of-thought system prompt. */
+export const SYSTEM_PROMPT_COT =
+  'You are a helpful assistant. When the user requests an image, the assistant first thinks about the ' +
+  'reasoning process in the mind and then provides the user with concise prompt as the answer. The reasoning ' +
+  'process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, i.e., ' +
+  '<think> reasoning process here </think><answer> answer here </answer>.';
+
+/** The system prompt without chain of thought. */
+export const SYSTEM_PROMPT_PLAIN = 'You are a helpful assistant.';
+
+/** The start of the user turn of an image-generation request (Imagine / Edit). */
+export const INSTRUCTION_PREFIX = 'Generate an image according to the following instructions\n';
+
+/** A chat message as the Jinja chat template sees it (string content, or parts with an image placeholder). */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string | ({ type: 'image' } | { type: 'text'; text: string })[];
+}
+
+/** The prompts of one request; anything left out takes the default above. */
+export interface PromptOverrides {
+  /** System prompt used when `cot` is true. */
+  systemCot?: string;
+  /** System prompt used when `cot` is false. */
+  systemPlain?: string;
+  /** Text placed before the user's prompt in the user turn. */
+  userPrefix?: string;
+}
+
+export interface MessageOptions {
+  /** The user's text (question or image description). */
+  prompt: string;
+  /** Chain of thought: the CoT system prompt instead of the plain one. */
+  cot: boolean;
+  /** Whether an image goes with the user turn (its placeholder comes first, then a newline). */
+  image?: boolean;
+  /** Per-call prompt overrides. */
+  prompts?: PromptOverrides;
+}
+
+/** The system prompt a request uses. */
+export function systemPrompt(cot: boolean, prompts: PromptOverrides = {}): string {
+  return cot ? (prompts.systemCot ?? SYSTEM_PROMPT_COT) : (prompts.systemPlain ?? SYSTEM_PROMPT_PLAIN);
+}
+
+function messages(prefix: string, o: MessageOptions): ChatMessage[] {
+  const text = prefix + o.prompt;
+  const user: ChatMessage['content'] = o.image ? [{ type: 'image' }, { type: 'text', text: '\n' + text }] : text;
+  return [
+    { role: 'system', content: systemPrompt(o.cot, o.prompts) },
+    { role: 'user', content: user },
+  ];
+}
+
+/**
+ * Messages of an image-generation request (Imagine, Edit): the system prompt, then a user turn of
+ * `[<image>\n] + INSTRUCTION_PREFIX + prompt` (tools/rgvlm/pipeline.py `imagine_messages`).
+ */
+export function imagineMessages(o: MessageOptions): ChatMessage[] {
+  return messages(o.prompts?.userPrefix ?? INSTRUCTION_PREFIX, o);
+}
+
+/**
+ * Messages of an Understand request (image + question): the system prompt, then a user turn of
+ * `[<image>\n] + prompt` (no instruction prefix unless `prompts.userPrefix` gives one).
+ */
+export function understandMessages(o: MessageOptions): ChatMessage[] {
+  return messages(o.prompts?.userPrefix ?? '', o);
+}
