@@ -1,0 +1,330 @@
+/**
+ * @file The painter forward on our kernels: connector (Linear + Phi-3 layers, causal) and the OmniGen-style DiT over
+ * [condition][time token][latent patches] (docs/formats.md "Connector + painter").
+ *
+ * Both CFG branches run as one batch B = 2 (branch 0 conditional, branch 1 unconditional). Their conditions have
+ * different lengths Lc_b; every per-branch buffer is laid out with `cap` = max Lc_b rows per branch and branch b
+ * uses its first Lc_b rows. Nothing is padded *into* another branch: a causal query at position i < Lc_b only sees
+ * keys ≤ i, so the padding rows after Lc_b are never read by real rows, and the result equals two B = 1 runs.
+ *
+ * Condition K/V cache: condition tokens never attend to the time token or the latents, so their keys and values in
+ * every painter layer are the same at every step. `encodePrefix` computes them once into `cacheK[l]`, `cacheV[l]`
+ * ([B, cap, KV, d], exactly the attention kernel's cache layout); each step then runs only the 1 + N time and latent
+ * tokens per branch, at RoPE positions Lc_b … Lc_b + N, attending to the cache (cacheLens = Lc_b) plus themselves
+ * with the 'cond' mask (causalLen = Lc_b + 1). Without the cache (`useCache: false`, for the benchmark) the prefix
+ * is recomputed before every step, which is the work a full-sequence forward does.
+ *
+ * Everything a step needs that does not depend on activations (timestep features of every step, temb, the adaLN
+ * shift/scale of every step, the 2D position table, RoPE tables) is computed at `prepare` time.
+ */
+import { GpuBatch } from '../../gpu/batch';
+import { emptyBuffer, uploadBuffer } from '../../gpu/readback';
+import { attention, type AttentionShape } from '../../kernels/attention';
+import { matmul, type MatmulActivation } from '../../kernels/matmul';
+import type { ConnectorConfig, PainterConfig } from '../../packs/manifest';
+import { RgError } from '../../errors';
+import { addInPlace, assembleStep, denoise, layerNormModulate, patchify, rmsnorm, splitQkvRope, swiglu } from './ops';
+import { posEmbed2d, ropeTable, timestepFeatures } from './tables';
+import type { GpuLinear, PainterWeights, Phi3LayerWeights } from './weights';
+
+/** A condition: the reasoner's hidden states [rows, hidden], on the GPU or the CPU. */
+export interface Condition {
+  readonly rows: number;
+  readonly hidden: number;
+  readonly buffer?: GPUBuffer | null;
+  readonly cpu?: Float32Array | null;
+  /** Byte offset of row 0 in `buffer` (default 0). */
+  readonly byteOffset?: number;
+}
+
+export interface SessionOptions {
+  /** Branch conditions: [positive] or [positive, negative]. */
+  conditions: readonly Condition[];
+  /** Latent height and width (image size / VAE downscale). */
+  h: number;
+  w: number;
+  /** The timestep of every step (σ_0 … σ_{N−1}). */
+  timesteps: ArrayLike<number>;
+}
+
+type Phi3Cfg = Pick<PainterConfig, 'hidden_size' | 'num_attention_heads' | 'num_key_value_heads' | 'head_dim' | 'intermediate_size' | 'rms_norm_eps'>;
+
+/** The loaded painter on one device: weights + configs. Sessions hold the per-request buffers. */
+export class PainterEngine {
+  constructor(
+    readonly device: GPUDevice,
+    readonly weights: PainterWeights,
+    readonly cc: ConnectorConfig,
+    readonly pc: PainterConfig,
+  ) {}
+
+  /** Allocates a request's buffers and uploads its tables; the caller disposes the session. */
+  session(o: SessionOptions): PainterSession {
+    return new PainterSession(this, o);
+  }
+
+  dispose(): void {
+    this.weights.dispose();
+  }
+}
+
+export class PainterSession {
+  readonly B: number;
+  readonly Lc: number[];
+  readonly cap: number;
+  readonly N: number;
+  readonly steps: number;
+  private readonly bufs: GPUBuffer[] = [];
+  private readonly device: GPUDevice;
+  private readonly cc: ConnectorConfig;
+  private readonly pc: PainterConfig;
+  private readonly w: PainterWeights;
+  // per-request buffers
+  private readonly condIn: GPUBuffer;
+  private readonly cond: GPUBuffer;
+  private readonly hiddenBuf: GPUBuffer;
+  private readonly normed: GPUBuffer;
+  private readonly qkv: GPUBuffer;
+  private readonly q: GPUBuffer;
+  private readonly k: GPUBuffer;
+  private readonly v: GPUBuffer;
+  private readonly attnOut: GPUBuffer;
+  private readonly tmp: GPUBuffer;
+  private readonly gateUp: GPUBuffer;
+  private readonly act: GPUBuffer;
+  private readonly cacheK: GPUBuffer[];
+  private readonly cacheV: GPUBuffer[];
+  private readonly ropeC: GPUBuffer;
+  private readonly ropeP: GPUBuffer;
+  private readonly tfeat: GPUBuffer;
+  private readonly t1: GPUBuffer;
+  private readonly temb: GPUBuffer;
+  private readonly tembSilu: GPUBuffer;
+  private readonly mod: GPUBuffer;
+  private readonly pos: GPUBuffer;
+  private readonly patches: GPUBuffer;
+  private readonly xEmb: GPUBuffer;
+  private readonly seq: GPUBuffer;
+  private readonly out: GPUBuffer;
+  private disposed = false;
+
+  constructor(
+    readonly engine: PainterEngine,
+    readonly opts: SessionOptions,
+  ) {
+    const { device, cc, pc, weights } = engine;
+    this.device = device;
+    this.cc = cc;
+    this.pc = pc;
+    this.w = weights;
+    const conds = opts.conditions;
+    if (conds.length < 1 || conds.length > 2) throw new RgError('INTERNAL', `painter: 1 or 2 conditions, got ${conds.length}`);
+    for (const c of conds) {
+      if (c.hidden !== cc.input_size) throw new RgError('INTERNAL', `painter: condition has ${c.hidden} columns, the connector takes ${cc.input_size}`);
+      if (!(c.rows >= 1)) throw new RgError('INTERNAL', 'painter: empty condition');
+    }
+    const p = pc.patch_size;
+    if (opts.h % p || opts.w % p) throw new RgError('INTERNAL', `painter: latent ${opts.h}x${opts.w} not a multiple of the patch ${p}`);
+    this.B = conds.length;
+    this.Lc = conds.map((c) => c.rows);
+    this.cap = Math.max(...this.Lc);
+    this.N = (opts.h / p) * (opts.w / p);
+    this.steps = opts.timesteps.length;
+    const D = pc.hidden_size;
+    const B = this.B;
+    const F = pc.latent_channels * p * p;
+    const rows = Math.max(B * this.cap, B * (1 + this.N));
+    const dims = (c: Phi3Cfg) => ({
+      qkv: (c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim,
+      q: c.num_attention_heads * c.head_dim,
+      kv: c.num_key_value_heads * c.head_dim,
+      inter: c.intermediate_size,
+    });
+    const dc = dims(cc);
+    const dp = dims(pc);
+    const mk = (elems: number, label: string) => {
+      const b = emptyBuffer(device, elems * 4, `painter ${label}`);
+      this.bufs.push(b);
+      return b;
+    };
+    const up = (data: Float32Array, label: string) => {
+      const b = uploadBuffer(device, data, `painter ${label}`);
+      this.bufs.push(b);
+      return b;
+    };
+    try {
+      this.condIn = mk(B * this.cap * cc.input_size, 'condition in');
+      this.cond = mk(B * this.cap * D, 'condition');
+      this.hiddenBuf = mk(B * this.cap * D, 'prefix hidden');
+      this.normed = mk(rows * D, 'normed');
+      this.qkv = mk(rows * Math.max(dc.qkv, dp.qkv), 'qkv');
+      this.q = mk(rows * Math.max(dc.q, dp.q), 'q');
+      this.k = mk(rows * Math.max(dc.kv, dp.kv), 'k');
+      this.v = mk(rows * Math.max(dc.kv, dp.kv), 'v');
+      this.attnOut = mk(rows * Math.max(dc.q, dp.q), 'attn out');
+      this.tmp = mk(rows * D, 'tmp');
+      this.gateUp = mk(rows * 2 * Math.max(dc.inter, dp.inter), 'gate_up');
+      this.act = mk(rows * Math.max(dc.inter, dp.inter), 'act');
+      this.cacheK = Array.from({ length: pc.num_hidden_layers }, (_, l) => mk(B * this.cap * dp.kv, `cacheK ${l}`));
+      this.cacheV = Array.from({ length: pc.num_hidden_layers }, (_, l) => mk(B * this.cap * dp.kv, `cacheV ${l}`));
+      this.ropeC = up(ropeTable(this.cap, cc.head_dim, cc.rope_theta), 'rope connector');
+      this.ropeP = up(ropeTable(this.cap + 1 + this.N, pc.head_dim, pc.rope_theta), 'rope painter');
+      this.tfeat = up(timestepFeatures(opts.timesteps, pc), 'timestep features');
+      this.t1 = mk(this.steps * D, 't1');
+      this.temb = mk(this.steps * D, 'temb');
+      this.tembSilu = mk(this.steps * D, 'silu(temb)');
+      this.mod = mk(this.steps * 2 * D, 'adaLN');
+      this.pos = up(posEmbed2d(opts.h / p, opts.w / p, pc), 'pos2d');
+      this.patches = mk(this.N * F, 'patches');
+      this.xEmb = mk(this.N * D, 'x embedded');
+      this.seq = mk(B * (1 + this.N) * D, 'seq');
+      this.out = mk(B * (1 + this.N) * F, 'final out');
+      // Conditions into their branch slots (GPU copies, or uploads for CPU data).
+      const enc = device.createCommandEncoder({ label: 'painter conditions' });
+      conds.forEach((c, b) => {
+        const bytes = c.rows * c.hidden * 4;
+        const dst = b * this.cap * cc.input_size * 4;
+        if (c.buffer) enc.copyBufferToBuffer(c.buffer, c.byteOffset ?? 0, this.condIn, dst, bytes);
+        else if (c.cpu) device.queue.writeBuffer(this.condIn, dst, c.cpu.buffer, c.cpu.byteOffset, bytes);
+        else throw new RgError('INTERNAL', 'painter: a condition has neither a buffer nor CPU data');
+      });
+      device.queue.submit([enc.finish()]);
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  private mm(batch: GpuBatch, x: GPUBuffer, lin: GpuLinear, out: GPUBuffer, M: number, activation: MatmulActivation = 'none'): void {
+    matmul(batch, { x, weight: lin.w, bias: lin.bias, out, M, K: lin.w.in, activation, precision: 'f32' });
+  }
+
+  /**
+   * One Phi-3 layer over `x` [B·S, D] in place. K/V of the current rows go to `kv` ([B, S, KV, d]); attention is
+   * described by `shape` (cache buffers included). With `kvOnly` it stops after writing K/V.
+   */
+  private layer(
+    batch: GpuBatch,
+    lw: Phi3LayerWeights,
+    c: Phi3Cfg,
+    x: GPUBuffer,
+    S: number,
+    posBase: number[],
+    rope: GPUBuffer,
+    kv: { k: GPUBuffer; v: GPUBuffer },
+    shape: Omit<AttentionShape, 'seqQ' | 'seqK' | 'headsQ' | 'headsKV' | 'headDim' | 'batch'> & { cacheK?: GPUBuffer; cacheV?: GPUBuffer },
+    kvOnly = false,
+  ): void {
+    const B = this.B;
+    const R = B * S;
+    const D = c.hidden_size;
+    rmsnorm(batch, { x, weight: lw.inputNorm, out: this.normed, rows: R, dim: D, eps: c.rms_norm_eps });
+    this.mm(batch, this.normed, lw.qkv, this.qkv, R);
+    splitQkvRope(batch, {
+      qkv: this.qkv,
+      rope,
+      q: this.q,
+      k: kv.k,
+      v: kv.v,
+      batch: B,
+      S,
+      H: c.num_attention_heads,
+      KV: c.num_key_value_heads,
+      D: c.head_dim,
+      posBase,
+    });
+    if (kvOnly) return;
+    attention(batch, {
+      ...shape,
+      batch: B,
+      seqQ: S,
+      seqK: S,
+      headsQ: c.num_attention_heads,
+      headsKV: c.num_key_value_heads,
+      headDim: c.head_dim,
+      q: this.q,
+      k: kv.k,
+      v: kv.v,
+      out: this.attnOut,
+    });
+    this.mm(batch, this.attnOut, lw.o, this.tmp, R);
+    addInPlace(batch, { a: x, b: this.tmp, n: R * D });
+    rmsnorm(batch, { x, weight: lw.postNorm, out: this.normed, rows: R, dim: D, eps: c.rms_norm_eps });
+    this.mm(batch, this.normed, lw.gateUp, this.gateUp, R);
+    swiglu(batch, { gateUp: this.gateUp, out: this.act, rows: R, inter: c.intermediate_size });
+    this.mm(batch, this.act, lw.down, this.tmp, R);
+    addInPlace(batch, { a: x, b: this.tmp, n: R * D });
+  }
+
+  /** Step-0 work that does not depend on the latents: the connector per branch and every step's temb / adaLN. */
+  encodePrepare(batch: GpuBatch): void {
+    const { cc, pc, w, B, cap } = this;
+    const zeros = new Array<number>(B).fill(0);
+    this.mm(batch, this.condIn, w.connector.inputProj, this.hiddenBuf, B * cap);
+    for (const lw of w.connector.layers) {
+      this.layer(batch, lw, cc, this.hiddenBuf, cap, zeros, this.ropeC, { k: this.k, v: this.v }, { mask: 'causal' });
+    }
+    rmsnorm(batch, { x: this.hiddenBuf, weight: w.connector.norm, out: this.cond, rows: B * cap, dim: cc.hidden_size, eps: cc.rms_norm_eps });
+    // temb = linear_2(silu(linear_1(features))) for every step; adaLN input silu(temb) straight from the same matmul.
+    this.mm(batch, this.tfeat, w.painter.t1, this.t1, this.steps, 'silu');
+    this.mm(batch, this.t1, w.painter.t2, this.temb, this.steps);
+    this.mm(batch, this.t1, w.painter.t2, this.tembSilu, this.steps, 'silu');
+    this.mm(batch, this.tembSilu, w.painter.adaLN, this.mod, this.steps);
+    void pc;
+  }
+
+  /** The condition K/V of every painter layer into the cache (condition tokens only, causal, positions 0…). */
+  encodePrefix(batch: GpuBatch): void {
+    const { pc, w, B, cap } = this;
+    const zeros = new Array<number>(B).fill(0);
+    batch.encoder.copyBufferToBuffer(this.cond, 0, this.hiddenBuf, 0, B * cap * pc.hidden_size * 4);
+    const L = w.painter.layers.length;
+    w.painter.layers.forEach((lw, l) => {
+      const kv = { k: this.cacheK[l]!, v: this.cacheV[l]! };
+      this.layer(batch, lw, pc, this.hiddenBuf, cap, zeros, this.ropeP, kv, { mask: 'causal' }, l === L - 1);
+    });
+  }
+
+  /**
+   * One step: velocity of the latents in `zIn` at timestep index `i` (both branches), combined and applied to
+   * `zOut` in place: zOut += dt · (v_u + g · (v_c − v_u)) (or dt · v_c with one branch). zIn may be zOut.
+   */
+  encodeStep(batch: GpuBatch, i: number, zIn: GPUBuffer, zOut: GPUBuffer, guidance: number, dt: number): void {
+    const { pc, w, B, N, cap, Lc } = this;
+    if (!(i >= 0 && i < this.steps)) throw new RgError('INTERNAL', `painter: step ${i} of ${this.steps}`);
+    const D = pc.hidden_size;
+    const p = pc.patch_size;
+    const C = pc.latent_channels;
+    const { h, w: W } = this.opts;
+    patchify(batch, { z: zIn, out: this.patches, C, H: h, W, p });
+    this.mm(batch, this.patches, w.painter.xEmbedder, this.xEmb, N);
+    assembleStep(batch, { temb: this.temb, tembRow: i, xEmb: this.xEmb, pos: this.pos, out: this.seq, B, N, D });
+    w.painter.layers.forEach((lw, l) => {
+      this.layer(batch, lw, pc, this.seq, 1 + N, Lc, this.ropeP, { k: this.k, v: this.v }, {
+        mask: 'cond',
+        causalLen: Lc.map((n) => n + 1),
+        cacheLens: Lc,
+        cacheCapacity: cap,
+        cacheK: this.cacheK[l],
+        cacheV: this.cacheV[l],
+      });
+    });
+    const R = B * (1 + N);
+    rmsnorm(batch, { x: this.seq, weight: w.painter.norm, out: this.normed, rows: R, dim: D, eps: pc.rms_norm_eps });
+    layerNormModulate(batch, { x: this.normed, mod: this.mod, modOffset: i * 2 * D, out: this.tmp, rows: R, dim: D, eps: pc.final_norm_eps });
+    this.mm(batch, this.tmp, w.painter.finalLinear, this.out, R);
+    denoise(batch, { z: zOut, tokens: this.out, C, H: h, W, p, B, guidance, dt });
+  }
+
+  /** Live buffers this session owns (for leak accounting in tests). */
+  get bufferCount(): number {
+    return this.bufs.length;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const b of this.bufs) b.destroy();
+    this.bufs.length = 0;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * @file Painter + connector weights: one safetensors file (f32, int8 or int4 variant of the pack) parsed with
+ * src/packs/safetensors.ts and uploaded tensor by tensor straight into GPU buffers, quantised projections kept
+ * quantised (the matmul kernel dequantises in its inner loop). Names and layouts: docs/formats.md.
+ */
+import { RgError } from '../../errors';
+import type { LinearWeight } from '../../kernels/matmul';
+import type { ConnectorConfig, PainterConfig, WeightVariant } from '../../packs/manifest';
+import { linearWeights, parseSafetensors, tensorBytes, type SafeTensors } from '../../packs/safetensors';
+import type { PackSource } from '../../packs/source';
+import { uploadBuffer } from '../../gpu/readback';
+
+/** A linear layer on the GPU: the weight in its stored form and an optional F32 bias. */
+export interface GpuLinear {
+  w: LinearWeight;
+  bias?: GPUBuffer;
+}
+
+export interface Phi3LayerWeights {
+  inputNorm: GPUBuffer;
+  postNorm: GPUBuffer;
+  qkv: GpuLinear;
+  o: GpuLinear;
+  gateUp: GpuLinear;
+  down: GpuLinear;
+}
+
+export interface PainterWeights {
+  variant: WeightVariant;
+  connector: { inputProj: GpuLinear; layers: Phi3LayerWeights[]; norm: GPUBuffer };
+  painter: {
+    xEmbedder: GpuLinear;
+    t1: GpuLinear;
+    t2: GpuLinear;
+    layers: Phi3LayerWeights[];
+    norm: GPUBuffer;
+    adaLN: GpuLinear;
+    finalLinear: GpuLinear;
+  };
+  /** Bytes uploaded. */
+  bytes: number;
+  dispose(): void;
+}
+
+/** Uploads the named tensors of a parsed file; every buffer it makes is listed for dispose(). */
+class Uploader {
+  readonly buffers: GPUBuffer[] = [];
+  bytes = 0;
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly file: Uint8Array,
+    private readonly st: SafeTensors,
+  ) {}
+
+  tensor(name: string, expectShape?: number[]): GPUBuffer {
+    const info = this.st.tensors.get(name);
+    if (!info) throw new RgError('INTEGRITY', `painter weights: missing tensor ${name}`);
+    if (expectShape && (info.shape.length !== expectShape.length || info.shape.some((d, i) => d !== expectShape[i]))) {
+      throw new RgError('INTEGRITY', `painter weights: ${name} is [${info.shape.join(', ')}], expected [${expectShape.join(', ')}]`);
+    }
+    const bytes = tensorBytes(this.file, this.st, name);
+    const buf = uploadBuffer(this.device, bytes, name);
+    this.buffers.push(buf);
+    this.bytes += bytes.byteLength;
+    return buf;
+  }
+
+  linear(prefix: string, out: number, inn: number, withBias: boolean): GpuLinear {
+    const lw = linearWeights(this.st, prefix);
+    if (lw.out !== out || lw.in !== inn) throw new RgError('INTEGRITY', `painter weights: ${prefix} is [${lw.out}, ${lw.in}], expected [${out}, ${inn}]`);
+    if (withBias !== !!lw.bias) throw new RgError('INTEGRITY', `painter weights: ${prefix} ${withBias ? 'lacks' : 'has'} a bias`);
+    const bias = lw.bias ? this.tensor(lw.bias, [out]) : undefined;
+    let w: LinearWeight;
+    switch (lw.kind) {
+      case 'f32':
+        w = { format: 'f32', out, in: inn, weight: this.tensor(lw.weight) };
+        break;
+      case 'f16':
+        w = { format: 'f16', out, in: inn, weight: this.tensor(lw.weight) };
+        break;
+      case 'int8':
+        w = { format: 'int8', out, in: inn, weightQ: this.tensor(lw.weight), weightScale: this.tensor(lw.scale) };
+        break;
+      case 'int4':
+        w = { format: 'int4', out, in: inn, weightQ4: this.tensor(lw.weight), weightScale: this.tensor(lw.scale) };
+        break;
+    }
+    return { w, bias };
+  }
+
+  phi3(prefix: string, c: { hidden_size: number; num_attention_heads: number; num_key_value_heads: number; head_dim: number; intermediate_size: number }): Phi3LayerWeights {
+    const H = c.hidden_size;
+    const qkvOut = (c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim;
+    return {
+      inputNorm: this.tensor(`${prefix}.input_layernorm.weight`, [H]),
+      postNorm: this.tensor(`${prefix}.post_attention_layernorm.weight`, [H]),
+      qkv: this.linear(`${prefix}.self_attn.qkv_proj`, qkvOut, H, false),
+      o: this.linear(`${prefix}.self_attn.o_proj`, H, c.num_attention_heads * c.head_dim, false),
+      gateUp: this.linear(`${prefix}.mlp.gate_up_proj`, 2 * c.intermediate_size, H, false),
+      down: this.linear(`${prefix}.mlp.down_proj`, H, c.intermediate_size, false),
+    };
+  }
+}
+
+/** Uploads a painter safetensors file (already read) to `device`. Throws RgError('INTEGRITY') on a bad file. */
+export function uploadPainterWeights(
+  device: GPUDevice,
+  bytes: Uint8Array,
+  cc: ConnectorConfig,
+  pc: PainterConfig,
+  variant: WeightVariant,
+): PainterWeights {
+  const st = parseSafetensors(bytes, `painter.${variant}.safetensors`);
+  const up = new Uploader(device, bytes, st);
+  try {
+    const P = pc.hidden_size;
+    const patchFeatures = pc.latent_channels * pc.patch_size * pc.patch_size;
+    const w: PainterWeights = {
+      variant,
+      connector: {
+        inputProj: up.linear('connector.input_proj', cc.hidden_size, cc.input_size, true),
+        layers: Array.from({ length: cc.num_hidden_layers }, (_, l) => up.phi3(`connector.layers.${l}`, cc)),
+        norm: up.tensor('connector.norm.weight', [cc.hidden_size]),
+      },
+      painter: {
+        xEmbedder: up.linear('painter.x_embedder', P, patchFeatures, true),
+        t1: up.linear('painter.t_embedder.linear_1', P, pc.timestep_freq_dim, true),
+        t2: up.linear('painter.t_embedder.linear_2', P, P, true),
+        layers: Array.from({ length: pc.num_hidden_layers }, (_, l) => up.phi3(`painter.layers.${l}`, pc)),
+        norm: up.tensor('painter.norm.weight', [P]),
+        adaLN: up.linear('painter.final_layer.adaLN_modulation', 2 * P, P, true),
+        finalLinear: up.linear('painter.final_layer.linear', patchFeatures, P, true),
+      },
+      bytes: up.bytes,
+      dispose: () => {
+        for (const b of up.buffers) b.destroy();
+        up.buffers.length = 0;
+      },
+    };
+    if (cc.hidden_size !== P) throw new RgError('INTEGRITY', `connector hidden ${cc.hidden_size} ≠ painter hidden ${P}`);
+    return w;
+  } catch (e) {
+    for (const b of up.buffers) b.destroy();
+    throw e;
+  }
+}
+
+/** Reads the pack's painter weights of `variant` through `source` and uploads them. */
+export async function loadPainterWeights(device: GPUDevice, source: PackSource, variant: WeightVariant = 'f32'): Promise<PainterWeights> {
+  const m = await source.manifest();
+  const path = m.paths.painter_weights[variant];
+  if (!path) {
+    throw new RgError('BAD_INPUT', `pack ${m.id} has no ${variant} painter weights (it has: ${Object.keys(m.paths.painter_weights).join(', ')})`, {
+      field: 'weights',
+    });
+  }
+  return uploadPainterWeights(device, await source.file(path), m.connector, m.painter, variant);
+}
