@@ -45,6 +45,8 @@ export default defineConfig({
         },
         {
           extends: true,
+          // Pre-bundled up front: discovered mid-run, Vite reloads the page and a browser test file can fail to start.
+          optimizeDeps: { include: ['idb-keyval', 'fflate', 'hash-wasm'] },
           test: {
             name: 'gpu',
             include: ['tests/gpu/**/*.test.ts'],
