@@ -47,31 +47,35 @@ export function repairForWeb(bytes: Uint8Array): CompatReport {
   }
   const graph = model.graph;
   if (!graph) return { bytes, repaired: [] };
+  const nodes = graph.node ?? [];
+  const ins = (n: onnx.INodeProto) => n.input ?? [];
+  const outs = (n: onnx.INodeProto) => n.output ?? [];
+  const attrs = (n: onnx.INodeProto) => n.attribute ?? [];
   const constants = new Map<string, onnx.INodeProto>();
   const consumers = new Map<string, onnx.INodeProto[]>();
-  for (const n of graph.node) {
-    if (n.opType === 'Constant' && n.output.length === 1) constants.set(n.output[0]!, n);
-    for (const i of n.input) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  for (const n of nodes) {
+    if (n.opType === 'Constant' && outs(n).length === 1) constants.set(outs(n)[0]!, n);
+    for (const i of ins(n)) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   }
-  const graphOutputs = new Set(graph.output.map((o) => o.name));
+  const graphOutputs = new Set((graph.output ?? []).map((o) => o.name));
   const repaired: string[] = [];
-  for (const n of graph.node) {
-    if (n.opType !== 'Where' || n.input.length !== 3 || n.output.length !== 1) continue;
-    const out = n.output[0]!;
+  for (const n of nodes) {
+    if (n.opType !== 'Where' || ins(n).length !== 3 || outs(n).length !== 1) continue;
+    const out = outs(n)[0]!;
     if (graphOutputs.has(out)) continue;
     const users = consumers.get(out) ?? [];
-    const castsToFloat = users.length > 0 && users.every((u) => u.opType === 'Cast' && u.attribute.some((a) => a.name === 'to' && Number(a.i) === FLOAT));
+    const castsToFloat = users.length > 0 && users.every((u) => u.opType === 'Cast' && attrs(u).some((a) => a.name === 'to' && Number(a.i) === FLOAT));
     if (!castsToFloat) continue;
-    const branches = [n.input[1]!, n.input[2]!].map((name) => constants.get(name));
-    const values = branches.map((c) => doubleScalar(c?.attribute.find((a) => a.name === 'value')?.t));
+    const branches = [ins(n)[1]!, ins(n)[2]!].map((name) => constants.get(name));
+    const values = branches.map((c) => (c ? doubleScalar(attrs(c).find((a) => a.name === 'value')?.t) : null));
     // The constants must feed nothing but this Where, and be float32-exact.
     if (values.some((v) => v === null || Math.fround(v) !== v)) continue;
-    if (branches.some((c) => (consumers.get(c!.output[0]!) ?? []).length !== 1)) continue;
+    if (branches.some((c) => (consumers.get(outs(c!)[0]!) ?? []).length !== 1)) continue;
     branches.forEach((c, k) => {
-      const attr = c!.attribute.find((a) => a.name === 'value')!;
+      const attr = attrs(c!).find((a) => a.name === 'value')!;
       attr.t = onnx.TensorProto.create({ dataType: FLOAT, dims: [], floatData: [values[k]!] });
     });
-    for (const vi of graph.valueInfo) {
+    for (const vi of graph.valueInfo ?? []) {
       if (vi.name === out && vi.type?.tensorType) vi.type.tensorType.elemType = FLOAT;
     }
     repaired.push(n.name ?? out);
