@@ -1,0 +1,55 @@
+/**
+ * @file rope: rotary position embedding in place on Q or K (half-split pairs (i, i + D/2), rotary dim = head dim),
+ * with position ids from a GPU buffer. Mirrors tools/rgvlm/model.py `rope_cos_sin` + `apply_rope`.
+ */
+import type { GpuBatch } from '../gpu/batch';
+import trig from '../../shaders/sincos2d_trig.wgsl?raw';
+import body from '../../shaders/rope.wgsl?raw';
+import { flatGroups, need, needBytes, needCount } from './dispatch';
+
+const code = `${trig}\n${body}`;
+
+export interface RopeArgs {
+  /** f32 [tokens, rowStride]; head h of token s is the headDim floats at s·rowStride + headOffset + h·headDim. */
+  x: GPUBuffer;
+  /** u32 [tokens]: the position id of each token. */
+  pos: GPUBuffer;
+  tokens: number;
+  heads: number;
+  headDim: number;
+  /** Config `rope_theta`. */
+  theta: number;
+  /** Floats per token row. Default heads · headDim ([tokens, heads, headDim]). */
+  rowStride?: number;
+  /** First float of the first rotated head in each row. Default 0. */
+  headOffset?: number;
+}
+
+/** inv_freq[i] = 1 / θ^(2i / D) in PyTorch's f32 steps: fround(2i / D), f32 power, f32 reciprocal. */
+export function ropeInvFreq(headDim: number, theta: number): Float32Array {
+  return Float32Array.from({ length: headDim / 2 }, (_, i) => 1 / Math.fround(Math.pow(theta, Math.fround((2 * i) / headDim))));
+}
+
+/** Encodes rope into `batch`. */
+export function rope(batch: GpuBatch, args: RopeArgs): void {
+  const { tokens, heads, headDim } = args;
+  const rowStride = args.rowStride ?? heads * headDim;
+  const headOffset = args.headOffset ?? 0;
+  needCount('rope', 'tokens', tokens);
+  needCount('rope', 'heads', heads);
+  needCount('rope', 'headDim', headDim);
+  needCount('rope', 'headOffset', headOffset, true);
+  need('rope', headDim % 2 === 0, `headDim must be even, got ${headDim}`);
+  need('rope', args.theta > 0 && Number.isFinite(args.theta), `theta must be a positive number, got ${args.theta}`);
+  need('rope', Number.isInteger(rowStride) && headOffset + heads * headDim <= rowStride,
+    `heads ${heads} x headDim ${headDim} from offset ${headOffset} do not fit in rowStride ${rowStride}`);
+  needBytes('rope', 'x', args.x, ((tokens - 1) * rowStride + headOffset + heads * headDim) * 4);
+  needBytes('rope', 'pos', args.pos, tokens * 4);
+  const half = headDim / 2;
+  const invFreq = batch.scratch(half * 4, 'rope inv_freq');
+  batch.device.queue.writeBuffer(invFreq, 0, ropeInvFreq(headDim, args.theta));
+  const total = tokens * heads * half;
+  const { groups, stride } = flatGroups(total, 256);
+  const u = new Uint32Array([total, stride, heads, half, headDim, rowStride, headOffset]);
+  batch.dispatch(batch.pipeline('rope', code), [args.x, args.pos, invFreq, batch.uniform(u)], groups);
+}
