@@ -26,8 +26,10 @@ export interface RopeArgs {
 }
 
 /** inv_freq[i] = 1 / θ^(2i / D) in PyTorch's f32 steps: fround(2i / D), f32 power, f32 reciprocal. */
-export function ropeInvFreq(headDim: number, theta: number): Float32Array {
-  return Float32Array.from({ length: headDim / 2 }, (_, i) => 1 / Math.fround(Math.pow(theta, Math.fround((2 * i) / headDim))));
+export function ropeInvFreq(headDim: number, theta: number): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(headDim / 2);
+  for (let i = 0; i < out.length; i++) out[i] = 1 / Math.fround(Math.pow(theta, Math.fround((2 * i) / headDim)));
+  return out;
 }
 
 /** Encodes rope into `batch`. */
