@@ -1,0 +1,63 @@
+/**
+ * @file sincos2d: the painter's 2D sin-cos position embedding of a gh × gw patch grid, [gh·gw, dim]. Mirrors
+ * tools/rgvlm/model.py `sincos_2d` (column half first, then row half; each half [sin…, cos…]).
+ */
+import type { GpuBatch } from '../gpu/batch';
+import trig from '../../shaders/sincos2d_trig.wgsl?raw';
+import body from '../../shaders/sincos2d.wgsl?raw';
+import { flatGroups, need, needBytes, needCount } from './dispatch';
+
+const code = `${trig}\n${body}`;
+
+export interface Sincos2dArgs {
+  /** f32 [gh·gw, dim]. */
+  out: GPUBuffer;
+  /** Grid rows (latent height / patch size). */
+  gh: number;
+  /** Grid columns (latent width / patch size). */
+  gw: number;
+  /** Embedding width (painter `hidden_size`), a multiple of 4. */
+  dim: number;
+  /** Painter config `pos_embed_base`. Default 10000. */
+  base?: number;
+  /** Painter config `pos_embed_scale`. Default 1. */
+  scale?: number;
+  /** Painter config `pos_embed_max_size`; when > 0 the grid is centred in it. Default 0. */
+  maxSize?: number;
+}
+
+/** omega_k = 1 / base^(k / (dim/4)) for k < dim/4, in PyTorch's f32 steps (model.py `sincos_1d` with dim/2). */
+export function sincosOmega(dim: number, base: number): Float32Array<ArrayBuffer> {
+  const q = dim / 4;
+  const out = new Float32Array(q);
+  for (let k = 0; k < q; k++) out[k] = 1 / Math.fround(Math.pow(base, Math.fround(k / q)));
+  return out;
+}
+
+/** Row and column offsets: (maxSize − grid) // 2 (Python floor division) when maxSize > 0, else 0. */
+export function sincosOffsets(gh: number, gw: number, maxSize: number): { top: number; left: number } {
+  return maxSize > 0 ? { top: Math.floor((maxSize - gh) / 2), left: Math.floor((maxSize - gw) / 2) } : { top: 0, left: 0 };
+}
+
+/** Encodes the position embedding into `batch`. */
+export function sincos2d(batch: GpuBatch, args: Sincos2dArgs): void {
+  const { gh, gw, dim } = args;
+  const base = args.base ?? 10000;
+  const scale = args.scale ?? 1;
+  needCount('sincos2d', 'gh', gh);
+  needCount('sincos2d', 'gw', gw);
+  needCount('sincos2d', 'dim', dim);
+  needCount('sincos2d', 'maxSize', args.maxSize ?? 0, true);
+  need('sincos2d', dim % 4 === 0, `dim must be a multiple of 4, got ${dim}`);
+  need('sincos2d', base > 0 && Number.isFinite(base) && Number.isFinite(scale), `base ${base} and scale ${scale} must be finite, base > 0`);
+  needBytes('sincos2d', 'out', args.out, gh * gw * dim * 4);
+  const omega = batch.scratch(dim, 'sincos2d omega');
+  batch.device.queue.writeBuffer(omega, 0, sincosOmega(dim, base));
+  const { top, left } = sincosOffsets(gh, gw, args.maxSize ?? 0);
+  const total = gh * gw * dim;
+  const { groups, stride } = flatGroups(total, 256);
+  const u = new ArrayBuffer(32);
+  new Uint32Array(u, 0, 5).set([total, stride, gw, dim, dim / 4]);
+  new Float32Array(u, 20, 3).set([top, left, scale]);
+  batch.dispatch(batch.pipeline('sincos2d', code), [args.out, omega, batch.uniform(u)], groups);
+}
