@@ -6,6 +6,7 @@ import type { GpuCapabilities } from '../gpu/device';
 import type { ErrorInfo } from '../errors';
 import type { PackReady, PackStatus, StoreEventSink, VerifyReport } from '../store/types';
 import type { StorageInfo } from '../store/storage';
+import type { UnderstandRequest, UnderstandResult } from '../pipeline/understand';
 
 export type Backend = 'webgpu' | 'wasm';
 
@@ -76,4 +77,12 @@ export interface RgApi {
   packDelete(id: string): Promise<PackStatus>;
   /** Reads every file of a pack through CachedPackSource (as a pipeline would) and reports it ready. */
   packLoad(id: string, sink?: StoreEventSink): Promise<PackReady>;
+  /**
+   * Understand (src/pipeline/understand.ts): image + question → reasoning and answer, streamed as `phase` and
+   * `token` events, then `done` (or one `error`). Bad input rejects with RgError('BAD_INPUT', field) before any GPU
+   * work. `request.runId` is the caller's, so `cancel(runId)` can stop it mid-stream (rejects with CANCELLED).
+   */
+  understand(request: UnderstandRequest, onEvent?: EventSink): Promise<UnderstandResult>;
+  /** Cancels the run `runId` of any pipeline at its next step; resolves true when such a run was in progress. */
+  cancel(runId: string): Promise<boolean>;
 }

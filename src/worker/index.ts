@@ -14,7 +14,9 @@ import { testPattern as drawTestPattern } from '../kernels/test_pattern';
 import { testPatternRef } from '../kernels/test_pattern.ref';
 import { ortVersion, configureOrt } from '../runtime/ort';
 import { RgError } from '../errors';
-import { storeApi } from '../store/pack_service';
+import { cachedPack, storeApi } from '../store/pack_service';
+import { understand as runUnderstand, type UnderstandRequest } from '../pipeline/understand';
+import { cancelRun, endRun, startRun } from '../pipeline/events';
 
 const sinks = new Set<EventSink>();
 onDeviceLost((info) => {
@@ -80,6 +82,19 @@ const api = {
 
   async fail(message: string): Promise<never> {
     throw new RgError('INTERNAL', `worker failure on request: ${message}`);
+  },
+
+  async understand(request: UnderstandRequest, onEvent?: EventSink) {
+    const signal = startRun(request?.runId);
+    try {
+      return await runUnderstand(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal });
+    } finally {
+      endRun(request.runId, signal);
+    }
+  },
+
+  async cancel(runId: string) {
+    return cancelRun(runId);
   },
 
   // Weights store: download / resume / cancel / verify / delete / load packs (src/store/pack_service.ts).

@@ -19,19 +19,9 @@ import { parseCompletion } from './parse';
 import type { PreparedPrompt } from './prepare';
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from './sampling';
 import { createTokenPicker, type TokenPicker } from './pick';
-import { StreamDecoder } from './tokenizer';
+import { TokenStream, type Phase, type TokenEvent } from './stream';
 
-export type Phase = 'thinking' | 'answering';
-
-export interface TokenEvent {
-  /** The token id. */
-  id: number;
-  /** Text that became final with this token (whole characters; may be empty, e.g. for a tag). */
-  text: string;
-  phase: Phase;
-  /** 0-based index of the token among the generated ones. */
-  index: number;
-}
+export type { Phase, TokenEvent } from './stream';
 
 export interface GenerateOptions extends SamplingOptions {
   /** At most this many new tokens (the stop token included). */
@@ -123,9 +113,9 @@ async function promptEmbeddings(model: ReasonerModel, prompt: PreparedPrompt, pi
  * Generates from a prepared prompt (`pixelValues` when it has an image). Runs are serialised per model. Throws
  * CancelledError when `signal` aborts, RgError('BAD_INPUT') for out-of-range settings (before any GPU work).
  */
-export function generate(model: ReasonerModel, prompt: PreparedPrompt, pixelValues: Float32Array | null, opts: GenerateOptions): Promise<GenerationResult> {
+export async function generate(model: ReasonerModel, prompt: PreparedPrompt, pixelValues: Float32Array | null, opts: GenerateOptions): Promise<GenerationResult> {
   const cfg = model.config;
-  const sampling = resolveSampling(opts, cfg.vocab_size);
+  const sampling = resolveSampling(opts);
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1 || opts.maxNewTokens > cfg.max_position_embeddings) {
     throw new RgError('BAD_INPUT', `max new tokens must be a whole number from 1 to ${cfg.max_position_embeddings}, got ${opts.maxNewTokens}`, {
       field: 'maxNewTokens',
@@ -169,14 +159,7 @@ async function generateNow(
   let embeds: OrtTensor | null = null;
   const tokenIds: number[] = [];
   let stopReason: StopReason = 'max_new_tokens';
-  let phase: Phase = opts.initialPhase ?? 'thinking';
-  const decoder = new StreamDecoder(model.tokenizer);
-  const emit = (id: number, text: string) => opts.onToken?.({ id, text, phase, index: tokenIds.length - 1 });
-  const setPhase = (p: Phase) => {
-    if (p === phase) return;
-    phase = p;
-    opts.onPhase?.(p);
-  };
+  const stream = new TokenStream(model.tokenizer, st, stopIds, opts.initialPhase ?? 'thinking', opts.onToken, opts.onPhase);
   let tFirst = 0;
   let total = L;
   let success = false;
@@ -227,15 +210,7 @@ async function generateNow(
       tokenIds.push(id);
       if (tokenIds.length === 1) tFirst = performance.now();
 
-      // Stream: tags and stop tokens end the current text run; tags move the phase.
-      const isTag = id === st.think_start || id === st.think_end || id === st.answer_start || id === st.answer_end;
-      if (isTag || stopIds.has(id)) {
-        emit(id, decoder.flush());
-        if (id === st.think_start) setPhase('thinking');
-        else if (id === st.think_end || id === st.answer_start) setPhase('answering');
-      } else {
-        emit(id, decoder.push(id));
-      }
+      stream.push(id);
 
       if (stopIds.has(id)) {
         stopReason = id === st.answer_end && !eosIds.has(id) ? 'answer_end' : 'eos';
@@ -250,8 +225,7 @@ async function generateNow(
       total += 1;
       stepRows = 1;
     }
-    const rest = decoder.flush();
-    if (rest) emit(-1, rest);
+    stream.finish();
 
     const textIds = eosIds.has(tokenIds[tokenIds.length - 1]!) ? tokenIds.slice(0, -1) : tokenIds;
     const text = model.tokenizer.decode(textIds, false);

@@ -5,7 +5,7 @@ import type { BackendChoice } from '../../runtime/backend';
 import type { PackSource } from '../../packs/source';
 import { ReasonerModel, type LoadOptions } from './model';
 
-export { ReasonerModel } from './model';
+export { ReasonerModel, loadReasonerText, type ReasonerText } from './model';
 export { generate, type GenerateOptions, type GenerationResult, type GenerationTimings, type Phase, type StopReason, type TokenEvent } from './generate';
 export type { HiddenStates } from './hidden';
 export { preparePrompt, MAX_PROMPT_CHARS, type PreparedPrompt, type PromptRequest } from './prepare';

@@ -25,8 +25,39 @@ export interface LoadOptions {
   onProgress?: (p: FileProgress) => void;
 }
 
+/** What turning a request into prompt ids needs: configs, tokenizer, chat template (CPU only, no GPU work). */
+export interface ReasonerText {
+  readonly manifest: Manifest;
+  readonly config: ReasonerConfig;
+  readonly tokenizer: ReasonerTokenizer;
+  /** The pack's chat template. */
+  readonly template: ChatTemplate;
+}
+
+const texts = new Map<string, Promise<ReasonerText>>();
+
+/** The tokenizer and chat template of `source`'s pack (read once per pack id; every file is sha256-verified). */
+export function loadReasonerText(source: PackSource): Promise<ReasonerText> {
+  let p = texts.get(source.id);
+  if (!p) {
+    p = (async () => {
+      const manifest = await source.manifest();
+      const config = manifest.reasoner;
+      const [tokJson, tokCfg] = await Promise.all([readJson(source, manifest.paths.tokenizer), readJson(source, manifest.paths.tokenizer_config)]);
+      const tokenizerJson = parseWith(CONFIG_FILE_SCHEMAS.tokenizer, tokJson, `${source.id}/${manifest.paths.tokenizer}`);
+      const tokenizerConfig = parseWith(CONFIG_FILE_SCHEMAS.tokenizer_config, tokCfg, `${source.id}/${manifest.paths.tokenizer_config}`);
+      const tokenizer = new ReasonerTokenizer(tokenizerJson, tokenizerConfig, config);
+      const template = new ChatTemplate(tokenizerConfig.chat_template, tokenizer.addedTokens);
+      return { manifest, config, tokenizer, template };
+    })();
+    texts.set(source.id, p);
+    p.catch(() => texts.delete(source.id));
+  }
+  return p;
+}
+
 /** A loaded reasoner. Runs are serialised (one ORT run at a time per session); `dispose()` releases the sessions. */
-export class ReasonerModel {
+export class ReasonerModel implements ReasonerText {
   private visionSession: Promise<OrtSession> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private released = false;
@@ -39,20 +70,13 @@ export class ReasonerModel {
     readonly device: GPUDevice | null,
     readonly tokenizer: ReasonerTokenizer,
     readonly template: ChatTemplate,
-    readonly chatTemplateSource: string,
     readonly embed: OrtSession,
     readonly decoder: OrtSession,
   ) {}
 
   /** Loads the reasoner of `source`'s pack on `choice` (WebGPU with the shared device, or WASM). */
   static async load(source: PackSource, choice: BackendChoice, opts: LoadOptions = {}): Promise<ReasonerModel> {
-    const manifest = await source.manifest();
-    const cfg = manifest.reasoner;
-    const [tokJson, tokCfg] = await Promise.all([readJson(source, manifest.paths.tokenizer), readJson(source, manifest.paths.tokenizer_config)]);
-    const tokenizerJson = parseWith(CONFIG_FILE_SCHEMAS.tokenizer, tokJson, `${source.id}/${manifest.paths.tokenizer}`);
-    const tokenizerConfig = parseWith(CONFIG_FILE_SCHEMAS.tokenizer_config, tokCfg, `${source.id}/${manifest.paths.tokenizer_config}`);
-    const tokenizer = new ReasonerTokenizer(tokenizerJson, tokenizerConfig, cfg);
-    const template = new ChatTemplate(tokenizerConfig.chat_template, tokenizer.addedTokens);
+    const { manifest, config: cfg, tokenizer, template } = await loadReasonerText(source);
     const device = choice.backend === 'webgpu' ? (choice.device ?? null) : null;
     if (choice.backend === 'webgpu' && !device) throw new RgError('INTERNAL', 'ReasonerModel.load: webgpu without a device');
 
@@ -74,8 +98,13 @@ export class ReasonerModel {
       await embed.release();
       throw e;
     }
-    const model = new ReasonerModel(source, manifest, cfg, choice.backend, device, tokenizer, template, tokenizerConfig.chat_template, embed, decoder);
-    model.checkSessions();
+    const model = new ReasonerModel(source, manifest, cfg, choice.backend, device, tokenizer, template, embed, decoder);
+    try {
+      model.checkSessions();
+    } catch (e) {
+      await Promise.all([embed.release(), decoder.release()]);
+      throw e;
+    }
     return model;
   }
 

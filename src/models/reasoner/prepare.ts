@@ -4,7 +4,7 @@
  * placeholder expands to one token per image feature, and the result must fit the reasoner's context.
  */
 import { RgError } from '../../errors';
-import type { ReasonerModel } from './model';
+import type { ReasonerText } from './model';
 import type { ChatMessage } from './prompts';
 import { ChatTemplate, countOccurrences, expandImageTokens } from './template';
 
@@ -33,7 +33,7 @@ export interface PreparedPrompt {
 }
 
 /** Renders and tokenises a request; throws RgError('BAD_INPUT', field) for anything the model cannot take. */
-export function preparePrompt(model: ReasonerModel, req: PromptRequest): PreparedPrompt {
+export function preparePrompt(model: ReasonerText, req: PromptRequest): PreparedPrompt {
   const cfg = model.config;
   const field = req.promptField ?? 'prompt';
   const template = req.chatTemplate !== undefined ? new ChatTemplate(req.chatTemplate, model.tokenizer.addedTokens, true, 'chatTemplate') : model.template;

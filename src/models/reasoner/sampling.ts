@@ -1,18 +1,20 @@
 /**
- * @file Sampling settings of a generation (greedy, temperature, top-k, top-p, seed), their validation, and the two
- * ways a token is chosen: on the GPU from ORT's logits buffer (only the 4-byte id is read back), or on the CPU from
- * the logits ORT returned (WASM backend).
+ * @file Sampling settings of a generation (greedy, temperature, top-k, top-p, seed) and their validation. The
+ * choice itself is the `sample` kernel's (src/kernels/sample.ts) on WebGPU and its CPU twin's
+ * (src/kernels/sample.ref.ts) on WASM, which pick the same id for the same settings: step `i` of a generation
+ * draws with Philox counter i and key `seed`, so a seed reproduces a run on every machine.
  */
 import { RgError } from '../../errors';
+import { SAMPLE_KMAX, type SampleSettings } from '../../kernels/sample_params';
 
 export interface SamplingOptions {
-  /** Argmax (first index of the largest logit). Default: true when `temperature` is 0 or absent. */
+  /** Force greedy decoding (argmax, the lowest id among equal logits). Default: greedy when temperature is 0. */
   greedy?: boolean;
-  /** Logits are divided by this before softmax (> 0; 0 means greedy). Default 1 when sampling. */
+  /** Logits are divided by this before softmax: 0 = greedy (the default), otherwise from 0.01 to 100. */
   temperature?: number;
-  /** Keep only the k most likely tokens (0 = off). */
+  /** Keep only the k most likely tokens (0 = off; sampling never looks past the 256 most likely tokens). */
   topK?: number;
-  /** Keep the smallest set of most likely tokens whose probability reaches p (1 = off). */
+  /** Keep the smallest set of most likely tokens whose probability reaches p, in (0, 1] (1 = off). */
   topP?: number;
   /** u32 seed: the same seed and settings give the same tokens. Default 0. */
   seed?: number;
@@ -21,6 +23,7 @@ export interface SamplingOptions {
 /** Settings with every default filled in. */
 export interface ResolvedSampling {
   greedy: boolean;
+  /** 0 when greedy. */
   temperature: number;
   topK: number;
   topP: number;
@@ -32,30 +35,23 @@ function bad(field: string, message: string): RgError {
 }
 
 /** Fills defaults and checks ranges; throws RgError('BAD_INPUT', field) for an out-of-range value. */
-export function resolveSampling(o: SamplingOptions, vocab: number): ResolvedSampling {
-  const t = o.temperature ?? (o.greedy === false ? 1 : 0);
-  if (!Number.isFinite(t) || t < 0 || t > 100) throw bad('temperature', `temperature must be a number from 0 to 100, got ${o.temperature}`);
-  const greedy = o.greedy ?? t === 0;
-  if (!greedy && t === 0) throw bad('temperature', 'sampling needs a temperature above 0 (or choose greedy decoding)');
+export function resolveSampling(o: SamplingOptions): ResolvedSampling {
+  const t = o.temperature ?? 0;
+  if (!Number.isFinite(t) || (t !== 0 && (t < 0.01 || t > 100))) {
+    throw bad('temperature', `temperature must be 0 (greedy) or a number from 0.01 to 100, got ${o.temperature}`);
+  }
   const topK = o.topK ?? 0;
   if (!Number.isInteger(topK) || topK < 0) throw bad('topK', `top-k must be a whole number ≥ 0 (0 = off), got ${o.topK}`);
   const topP = o.topP ?? 1;
-  if (!Number.isFinite(topP) || topP <= 0 || topP > 1) throw bad('topP', `top-p must be in (0, 1], got ${o.topP}`);
+  if (!Number.isFinite(topP) || topP <= 0 || topP > 1) throw bad('topP', `top-p must be greater than 0 and at most 1, got ${o.topP}`);
   const seed = o.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw bad('seed', `seed must be a whole number from 0 to 4294967295, got ${o.seed}`);
-  return { greedy, temperature: greedy ? 1 : t, topK: Math.min(topK, vocab), topP, seed };
+  const greedy = o.greedy === true || t === 0 || topK === 1;
+  if (o.greedy === false && greedy) throw bad('temperature', 'sampling needs a temperature above 0 and a top-k other than 1');
+  return { greedy, temperature: greedy ? 0 : t, topK: Math.min(topK, SAMPLE_KMAX), topP, seed };
 }
 
-/** Argmax with the lowest index winning ties (NaN never wins). */
-export function argmax(logits: ArrayLike<number>, offset = 0, n = logits.length - offset): number {
-  let best = 0;
-  let bestV = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const v = logits[offset + i]!;
-    if (v > bestV) {
-      bestV = v;
-      best = i;
-    }
-  }
-  return best;
+/** The kernel's settings for generation step `step`. */
+export function kernelSettings(s: ResolvedSampling, step: number): SampleSettings {
+  return { temperature: s.greedy ? 0 : s.temperature, topK: s.topK, topP: s.topP, seed: s.seed, step };
 }

@@ -1,20 +1,55 @@
-// The reasoner on real Chromium WebGPU (SwiftShader): PyTorch fixtures reproduced token for token, the KV cache and
-// conditioning kept on the GPU.
+// The reasoner on real Chromium WebGPU (SwiftShader): PyTorch fixtures reproduced token for token with the KV cache
+// and the conditioning kept on the GPU; seeded GPU sampling equal to its CPU twin on WASM; cancel at any token
+// leaves nothing behind and the next run is identical; 20 runs hold no more GPU buffers than 1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
-import { generate, preparePrompt, preprocessImage, ReasonerModel } from '../../../src/models/reasoner';
+import { acquireDevice, liveBufferCount, liveBufferLabels } from '../../../src/gpu/device';
+import { CancelledError } from '../../../src/errors';
+import {
+  generate,
+  preparePrompt,
+  preprocessImage,
+  ReasonerModel,
+  understandMessages,
+  type GenerateOptions,
+  type GenerationResult,
+  type PreparedPrompt,
+} from '../../../src/models/reasoner';
 import { expectChecksum, fixtureBytes, fixtureF32, GREEDY, tinyRandom } from './reasoner_fixtures';
 
 let model: ReasonerModel;
 let device: GPUDevice;
+let plain: PreparedPrompt;
 
 beforeAll(async () => {
   device = await acquireDevice();
   model = await ReasonerModel.load(tinyRandom(), { backend: 'webgpu', device });
+  plain = preparePrompt(model, { messages: understandMessages({ prompt: 'What is two plus three?', cot: false }), images: 0 });
 });
 afterAll(async () => {
   await model?.dispose();
 });
+
+/** Runs `generate`, aborting once `cancelAt` tokens have streamed (the run must then throw CancelledError). */
+async function cancelledRun(prompt: PreparedPrompt, opts: GenerateOptions, cancelAt: number): Promise<number> {
+  const c = new AbortController();
+  let seen = 0;
+  await expect(
+    generate(model, prompt, null, {
+      ...opts,
+      signal: c.signal,
+      onToken: () => {
+        if (++seen === cancelAt) c.abort();
+      },
+    }),
+  ).rejects.toBeInstanceOf(CancelledError);
+  return seen;
+}
+
+async function hiddenOf(r: GenerationResult): Promise<Float32Array> {
+  const h = await r.hidden!.read();
+  r.hidden!.dispose();
+  return h;
+}
 
 describe('reasoner on WebGPU', () => {
   it.each(GREEDY.map((g) => [g.name, g] as const))('greedy %s: rendered ids, tokens and hidden states equal PyTorch', async (_, g) => {
@@ -23,17 +58,83 @@ describe('reasoner on WebGPU', () => {
     expect(prompt.ids).toEqual(g.input_ids);
     let pixels: Float32Array | null = null;
     if (g.image) {
-      pixels = await preprocessImage(new Blob([await fixtureBytes(g.image) as BlobPart], { type: 'image/png' }), model.config.vision);
+      pixels = await preprocessImage(new Blob([(await fixtureBytes(g.image)) as BlobPart], { type: 'image/png' }), model.config.vision);
       expect(Array.from(pixels)).toEqual(Array.from(await fixtureF32(g.pixel_values!.file)));
     }
     const res = await generate(model, prompt, pixels, { maxNewTokens: g.max_new_tokens, stopIds: [1018, 1016] });
     expect(res.tokenIds).toEqual(g.generated_ids);
-    expect(res.hidden!.buffer).not.toBeNull();
-    expect(res.hidden!.rows).toBe(g.hidden_rows);
-    const h = await res.hidden!.read();
-    expectChecksum(h, g.hidden_checksum);
-    expectChecksum(h.subarray(0, g.prompt_length * model.config.hidden_size), g.prefill_hidden_checksum);
-    res.hidden!.dispose();
-    console.log(g.name, res.timings);
+    expect(res.stopReason).toBe('max_new_tokens');
+    // The conditioning lives in one GPU buffer of exactly rows x hidden f32 (docs/formats.md: prompt + generated - 1).
+    const h = res.hidden!;
+    expect(h.buffer).not.toBeNull();
+    expect(h.cpu).toBeNull();
+    expect(h.rows).toBe(g.hidden_rows);
+    expect(h.promptRows).toBe(g.prompt_length);
+    expect(h.buffer!.size).toBe(h.rows * h.hidden * 4);
+    const values = await h.read();
+    expectChecksum(values, g.hidden_checksum);
+    expectChecksum(values.subarray(0, g.prompt_length * h.hidden), g.prefill_hidden_checksum);
+    h.dispose();
+    expect(h.buffer).toBeNull();
+    console.log(`${g.name}: decode ${res.timings.decodeTokensPerSecond.toFixed(2)} tokens/s, prefill ${res.timings.prefillMs.toFixed(0)} ms`);
+  });
+
+  it('the CoT fixture through the prompt builder: same messages as the tools', () => {
+    const cot = GREEDY.find((g) => g.name === 'cot')!;
+    const img = GREEDY.find((g) => g.name === 'image')!;
+    const p1 = preparePrompt(model, { messages: understandMessages({ prompt: 'What is two plus three?', cot: false }), images: 0 });
+    expect(p1.ids).toEqual(GREEDY.find((g) => g.name === 'plain')!.input_ids);
+    const p2 = preparePrompt(model, { messages: understandMessages({ prompt: 'How many shapes are in this picture?', cot: false, image: true }), images: 1 });
+    expect(p2.ids).toEqual(img.input_ids);
+    expect(cot.messages[1]!.content).toBe('Generate an image according to the following instructions\ndraw the result of 3 apples plus 2 apples');
+  });
+
+  it('seeded sampling on the GPU picks what its CPU twin picks on WASM; the seed decides the tokens', async () => {
+    const opts = { maxNewTokens: 6, temperature: 0.9, topK: 40, topP: 0.95, seed: 1234, hiddenStates: false };
+    const a = await generate(model, plain, null, opts);
+    const b = await generate(model, plain, null, opts);
+    expect(b.tokenIds).toEqual(a.tokenIds);
+    const c = await generate(model, plain, null, { ...opts, seed: 99 });
+    expect(c.tokenIds).not.toEqual(a.tokenIds);
+    const wasm = await ReasonerModel.load(tinyRandom(), { backend: 'wasm' });
+    try {
+      expect((await generate(wasm, plain, null, opts)).tokenIds).toEqual(a.tokenIds);
+      expect((await generate(wasm, plain, null, { ...opts, seed: 99 })).tokenIds).toEqual(c.tokenIds);
+    } finally {
+      await wasm.dispose();
+    }
+  });
+
+  it('cancel mid-stream frees everything, and the next run equals an uninterrupted one (tokens, text, hidden states)', async () => {
+    const opts = { maxNewTokens: 8 };
+    const whole = await generate(model, plain, null, opts);
+    const wholeHidden = await hiddenOf(whole);
+    const before = liveBufferCount(device);
+    for (const at of [1, 4]) {
+      expect(await cancelledRun(plain, opts, at)).toBe(at);
+      expect(liveBufferCount(device)).toBe(before);
+    }
+    const again = await generate(model, plain, null, opts);
+    expect(again.tokenIds).toEqual(whole.tokenIds);
+    expect(again.text).toBe(whole.text);
+    expect(Array.from(await hiddenOf(again))).toEqual(Array.from(wholeHidden));
+    // An already-aborted signal never starts.
+    const c = new AbortController();
+    c.abort();
+    await expect(generate(model, plain, null, { ...opts, signal: c.signal })).rejects.toBeInstanceOf(CancelledError);
+  });
+
+  it('live GPU buffers after 20 runs (completed, cancelled, sampled) equal those after 1', async () => {
+    const opts = { maxNewTokens: 3 };
+    await hiddenOf(await generate(model, plain, null, opts));
+    const after1 = liveBufferCount(device);
+    const labels1 = liveBufferLabels(device).sort();
+    for (let i = 1; i < 20; i++) {
+      if (i % 5 === 0) await cancelledRun(plain, opts, 2);
+      else if (i % 3 === 0) await generate(model, plain, null, { ...opts, temperature: 0.7, seed: i, hiddenStates: false });
+      else await hiddenOf(await generate(model, plain, null, opts));
+    }
+    expect(liveBufferLabels(device).sort()).toEqual(labels1);
+    expect(liveBufferCount(device)).toBe(after1);
   });
 });

@@ -1,0 +1,58 @@
+/**
+ * @file Helpers every pipeline shares: a run registry (run id → AbortController, so `cancel(runId)` on the worker
+ * reaches whichever pipeline owns the run) and an event sink that never lets a closed page fail a run.
+ */
+import { RgError } from '../errors';
+import type { EventSink, RgEvent } from '../worker/api';
+
+const runs = new Map<string, AbortController>();
+
+/** A run id: 1–128 characters of letters, digits, `-`, `_`, `.` or `:`. */
+const RUN_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * Registers run `runId` and returns its AbortSignal. Throws RgError('BAD_INPUT', 'runId') for a malformed id or one
+ * that is already running. Call `endRun` when the run settles.
+ */
+export function startRun(runId: string): AbortSignal {
+  if (typeof runId !== 'string' || !RUN_ID.test(runId)) {
+    throw new RgError('BAD_INPUT', 'the run id must be 1 to 128 letters, digits or - _ . :', { field: 'runId' });
+  }
+  if (runs.has(runId)) throw new RgError('BAD_INPUT', `a run with id ${runId} is already running`, { field: 'runId' });
+  const c = new AbortController();
+  runs.set(runId, c);
+  return c.signal;
+}
+
+/** Forgets run `runId` (when it has finished, failed or been cancelled). */
+export function endRun(runId: string, signal: AbortSignal): void {
+  if (runs.get(runId)?.signal === signal) runs.delete(runId);
+}
+
+/** Cancels run `runId`; true when it was running. The run itself throws CancelledError at its next step. */
+export function cancelRun(runId: string): boolean {
+  const c = runs.get(runId);
+  if (!c) return false;
+  c.abort();
+  return true;
+}
+
+/** The ids of the runs in progress. */
+export function activeRuns(): string[] {
+  return [...runs.keys()];
+}
+
+/** Wraps a (possibly proxied) sink: events are delivered in order, and a failing sink is dropped, not fatal. */
+export function safeSink(sink: EventSink | undefined): (e: RgEvent) => void {
+  let alive = Boolean(sink);
+  return (e) => {
+    if (!alive || !sink) return;
+    try {
+      void Promise.resolve(sink(e)).catch(() => {
+        alive = false;
+      });
+    } catch {
+      alive = false;
+    }
+  };
+}
