@@ -1,0 +1,29 @@
+/**
+ * @file softmax over each row of x [rows, dim], numerically stable (the row max is subtracted first). Inputs must be
+ * finite: mask with a large negative value (−1e9, as the models do), not −Infinity. One workgroup per row.
+ */
+import type { GpuBatch } from '../gpu/batch';
+import code from '../../shaders/softmax.wgsl?raw';
+import { flatGroups, need, needBytes, needCount } from './dispatch';
+
+export interface SoftmaxArgs {
+  /** F32 [rows, dim]. */
+  x: GPUBuffer;
+  /** F32 [rows, dim]; must not be x. */
+  out: GPUBuffer;
+  rows: number;
+  dim: number;
+}
+
+/** Encodes softmax into `batch`. Throws KernelArgError, before encoding anything, on bad arguments. */
+export function softmax(batch: GpuBatch, args: SoftmaxArgs): void {
+  const k = 'softmax';
+  const { x, out, rows, dim } = args;
+  needCount(k, 'rows', rows);
+  needCount(k, 'dim', dim);
+  needBytes(k, 'x', x, rows * dim * 4);
+  needBytes(k, 'out', out, rows * dim * 4);
+  need(k, out !== x, 'out must not alias x');
+  const { groups, stride } = flatGroups(rows, 1);
+  batch.dispatch(batch.pipeline('softmax', code), [x, out, batch.uniform(new Uint32Array([rows, dim, stride, 0]))], groups);
+}
