@@ -1,0 +1,294 @@
+/**
+ * @file The painter: public surface. `Painter.paint` runs one image: seeded noise (or the Edit start from the VAE
+ * encoder), N Euler steps with CFG, previews every k steps, and the VAE decode, on one of two engines:
+ * - 'ours': the WGSL engine (dit.ts) on the shared WebGPU device, condition K/V cached once per branch, both CFG
+ *   branches in one batch, CFG + Euler on the GPU, the VAE fed from our GPU buffer; nothing comes back to the CPU
+ *   before the decoded image except the small preview frames.
+ * - 'reference': painter.onnx through onnxruntime-web, full recompute per step and branch, CPU CFG + Euler (the
+ *   WASM fallback and the benchmark baseline).
+ */
+import { GpuBatch } from '../../gpu/batch';
+import { emptyBuffer, readBuffer, readF32 } from '../../gpu/readback';
+import { noise } from '../../kernels/noise';
+import { noiseRef } from '../../kernels/noise.ref';
+import type { BackendChoice } from '../../runtime/backend';
+import type { Manifest, WeightVariant } from '../../packs/manifest';
+import type { PackSource } from '../../packs/source';
+import { CancelledError, RgError } from '../../errors';
+import { PainterEngine, type Condition } from './dit';
+import { editStart, preview, vaeInput } from './ops';
+import { ReferencePainter, cfgEulerCpu, previewCpu } from './reference';
+import { sigmas } from './tables';
+import { bufferOf, toPixels, Vae } from './vae';
+import { loadPainterWeights } from './weights';
+
+export type { Condition } from './dit';
+export { PainterEngine, PainterSession } from './dit';
+export { sigmas } from './tables';
+export { toPixels, vaeInputFromPixels, Vae } from './vae';
+export { ReferencePainter } from './reference';
+
+export type PainterKind = 'ours' | 'reference';
+
+export interface PreviewFrame {
+  /** Steps done when the frame was taken. */
+  step: number;
+  total: number;
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray;
+}
+
+export interface PaintOptions {
+  positive: Condition;
+  /** The unconditional (negative-prompt) branch; without it there is no CFG. */
+  negative?: Condition | null;
+  /** Image size in pixels (multiples of VAE downscale · patch). Validated by the pipelines. */
+  width: number;
+  height: number;
+  steps: number;
+  guidance: number;
+  seed: number;
+  /** Edit: the input image as VAE input [1, 3, height, width] in [−1, 1], and the strength in (0, 1]. */
+  edit?: { image: Float32Array; strength: number } | null;
+  /** A preview frame every this many steps (0 or absent: none). */
+  previewEvery?: number;
+  onPreview?: (frame: PreviewFrame) => void;
+  onStep?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+  /** Our engine only: cache the condition K/V (default true); false recomputes it every step (benchmark). */
+  useCache?: boolean;
+  /** Tests: read back z_0 … z_N. */
+  collectLatents?: boolean;
+}
+
+export interface PaintTimings {
+  /** Noise / edit start, connector, temb, condition K/V (our engine). */
+  prepareMs: number;
+  stepsMs: number;
+  vaeMs: number;
+  totalMs: number;
+}
+
+export interface PaintResult {
+  width: number;
+  height: number;
+  /** RGB bytes [height, width, 3]. */
+  rgb: Uint8Array;
+  /** The VAE output [1, 3, height, width] in ≈[−1, 1], before clamping. */
+  image: Float32Array;
+  latents?: Float32Array[];
+  timings: PaintTimings;
+  engine: PainterKind;
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new CancelledError('Painting cancelled');
+}
+
+const now = () => performance.now();
+
+export class Painter {
+  private queue: Promise<unknown> = Promise.resolve();
+  private released = false;
+
+  private constructor(
+    readonly kind: PainterKind,
+    readonly manifest: Manifest,
+    readonly choice: BackendChoice,
+    readonly vae: Vae,
+    private readonly engine: PainterEngine | null,
+    private readonly reference: ReferencePainter | null,
+    readonly weights: WeightVariant,
+  ) {}
+
+  /** Loads the painter of `source`'s pack: our engine needs WebGPU; 'reference' runs on either backend. */
+  static async load(source: PackSource, choice: BackendChoice, opts: { kind?: PainterKind; weights?: WeightVariant } = {}): Promise<Painter> {
+    const m = await source.manifest();
+    const kind = opts.kind ?? (choice.backend === 'webgpu' ? 'ours' : 'reference');
+    const variant = opts.weights ?? 'f32';
+    if (kind === 'ours' && !choice.device) throw new RgError('INTERNAL', 'the WGSL painter needs the WebGPU device');
+    const vae = await Vae.load(source, choice);
+    try {
+      if (kind === 'ours') {
+        const device = choice.device!;
+        const w = await loadPainterWeights(device, source, variant);
+        return new Painter(kind, m, choice, vae, new PainterEngine(device, w, m.connector, m.painter), null, variant);
+      }
+      return new Painter(kind, m, choice, vae, null, await ReferencePainter.load(source, choice), variant);
+    } catch (e) {
+      await vae.dispose();
+      throw e;
+    }
+  }
+
+  /** Paints one image (runs are serialised per painter). Throws CancelledError when `signal` aborts. */
+  paint(o: PaintOptions): Promise<PaintResult> {
+    const next = this.queue.then(() => {
+      if (this.released) throw new RgError('INTERNAL', 'the painter was released');
+      return this.engine ? this.paintOurs(o) : this.paintReference(o);
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private shape(o: PaintOptions) {
+    const ds = this.manifest.vae.downscale;
+    const C = this.manifest.painter.latent_channels;
+    const h = o.height / ds;
+    const w = o.width / ds;
+    const t0 = o.edit ? Math.fround(1 - Math.fround(o.edit.strength)) : 0;
+    return { C, h, w, n: C * h * w, t0, sig: sigmas(t0, o.steps) };
+  }
+
+  private previewDue(o: PaintOptions, done: number): boolean {
+    const k = o.previewEvery ?? 0;
+    return k > 0 && !!o.onPreview && done % k === 0 && done < o.steps;
+  }
+
+  private async paintOurs(o: PaintOptions): Promise<PaintResult> {
+    const engine = this.engine!;
+    const device = engine.device;
+    const vc = this.manifest.vae;
+    const { C, h, w, n, t0, sig } = this.shape(o);
+    const t = { start: now(), prepared: 0, stepped: 0 };
+    const conditions = o.negative ? [o.positive, o.negative] : [o.positive];
+    const useCache = o.useCache ?? true;
+    throwIfAborted(o.signal);
+    const session = engine.session({ conditions, h, w, timesteps: sig.subarray(0, o.steps) });
+    const z = emptyBuffer(device, n * 4, 'painter z');
+    const zin = emptyBuffer(device, n * 4, 'vae input');
+    const rgba = emptyBuffer(device, h * w * 4, 'preview rgba');
+    const latents: Float32Array[] = [];
+    try {
+      let mean = null;
+      if (o.edit) mean = await this.vae.encode(o.edit.image, o.height, o.width);
+      try {
+        const b = new GpuBatch(device, 'painter prepare');
+        noise(b, { out: z, count: n, seed: o.seed >>> 0 });
+        if (mean) editStart(b, { mean: bufferOf(mean), z, n, scale: vc.scaling_factor, shift: vc.shift_factor, t0 });
+        session.encodePrepare(b);
+        if (useCache) session.encodePrefix(b);
+        b.submit();
+        await device.queue.onSubmittedWorkDone();
+      } finally {
+        mean?.dispose();
+      }
+      if (o.collectLatents) latents.push(await readF32(device, z, n));
+      t.prepared = now();
+      for (let i = 0; i < o.steps; i++) {
+        throwIfAborted(o.signal);
+        const b = new GpuBatch(device, `painter step ${i}`);
+        if (!useCache) session.encodePrefix(b);
+        session.encodeStep(b, i, z, z, o.guidance, Math.fround(sig[i + 1]! - sig[i]!));
+        const wantPreview = this.previewDue(o, i + 1);
+        if (wantPreview) preview(b, { z, out: rgba, C, h, w, scale: vc.scaling_factor, shift: vc.shift_factor });
+        b.submit();
+        if (wantPreview) {
+          const px = new Uint8ClampedArray(await readBuffer(device, rgba, h * w * 4));
+          o.onPreview!({ step: i + 1, total: o.steps, width: w, height: h, rgba: px });
+        } else if (o.collectLatents) {
+          // readF32 below waits for the step
+        } else {
+          await device.queue.onSubmittedWorkDone();
+        }
+        if (o.collectLatents) latents.push(await readF32(device, z, n));
+        o.onStep?.(i + 1, o.steps);
+      }
+      t.stepped = now();
+      throwIfAborted(o.signal);
+      const b = new GpuBatch(device, 'vae input');
+      vaeInput(b, { z, out: zin, n, scale: vc.scaling_factor, shift: vc.shift_factor });
+      b.submit();
+      const image = await this.vae.decodeGpu(zin, h, w);
+      return this.result(o, image, latents, t);
+    } finally {
+      session.dispose();
+      z.destroy();
+      zin.destroy();
+      rgba.destroy();
+    }
+  }
+
+  private async paintReference(o: PaintOptions): Promise<PaintResult> {
+    const ref = this.reference!;
+    const vc = this.manifest.vae;
+    const { C, h, w, n, t0, sig } = this.shape(o);
+    const t = { start: now(), prepared: 0, stepped: 0 };
+    const cpu = async (c: Condition) => c.cpu ?? (c.buffer ? await readF32(this.choice.device!, c.buffer, c.rows * c.hidden, (c.byteOffset ?? 0) / 4) : null);
+    const pos = await cpu(o.positive);
+    const neg = o.negative ? await cpu(o.negative) : null;
+    if (!pos || (o.negative && !neg)) throw new RgError('INTERNAL', 'painter: a condition has no data');
+    const z = noiseRef({ count: n, seed: o.seed >>> 0 });
+    if (o.edit) {
+      const x1 = await this.vae.encodeCpu(o.edit.image, o.height, o.width);
+      const omt = Math.fround(1 - t0);
+      for (let k = 0; k < n; k++) z[k] = Math.fround(Math.fround(t0 * x1[k]!) + Math.fround(omt * z[k]!));
+    }
+    const latents = o.collectLatents ? [z.slice()] : [];
+    t.prepared = now();
+    for (let i = 0; i < o.steps; i++) {
+      throwIfAborted(o.signal);
+      const vcond = await ref.velocity(pos, o.positive.rows, z, h, w, sig[i]!);
+      const vu = neg ? await ref.velocity(neg, o.negative!.rows, z, h, w, sig[i]!) : null;
+      cfgEulerCpu(z, vcond, vu, o.guidance, Math.fround(sig[i + 1]! - sig[i]!));
+      if (o.collectLatents) latents.push(z.slice());
+      if (this.previewDue(o, i + 1)) {
+        o.onPreview!({ step: i + 1, total: o.steps, width: w, height: h, rgba: previewCpu(z, C, h, w, vc.scaling_factor, vc.shift_factor) });
+      }
+      o.onStep?.(i + 1, o.steps);
+    }
+    t.stepped = now();
+    throwIfAborted(o.signal);
+    const image = await this.vae.decodeCpu(z, h, w);
+    return this.result(o, image, latents, t);
+  }
+
+  private result(o: PaintOptions, image: Float32Array, latents: Float32Array[], t: { start: number; prepared: number; stepped: number }): PaintResult {
+    const end = now();
+    return {
+      width: o.width,
+      height: o.height,
+      rgb: toPixels(image, o.height, o.width),
+      image,
+      latents: o.collectLatents ? latents : undefined,
+      timings: { prepareMs: t.prepared - t.start, stepsMs: t.stepped - t.prepared, vaeMs: end - t.stepped, totalMs: end - t.start },
+      engine: this.kind,
+    };
+  }
+
+  /** Releases weights and sessions (after queued runs finish). */
+  async dispose(): Promise<void> {
+    await this.queue;
+    if (this.released) return;
+    this.released = true;
+    this.engine?.dispose();
+    await this.reference?.dispose();
+    await this.vae.dispose();
+  }
+}
+
+const cache = new Map<string, { device: GPUDevice | null; painter: Promise<Painter> }>();
+
+/** The loaded painter for (pack, backend, kind, weights), shared; a new device loads it again. */
+export function getPainter(source: PackSource, choice: BackendChoice, opts: { kind?: PainterKind; weights?: WeightVariant } = {}): Promise<Painter> {
+  const kind = opts.kind ?? (choice.backend === 'webgpu' ? 'ours' : 'reference');
+  const key = [source.id, choice.backend, kind, opts.weights ?? 'f32'].join('\u0000');
+  const device = choice.device ?? null;
+  const hit = cache.get(key);
+  if (hit && hit.device === device) return hit.painter;
+  if (hit) void hit.painter.then((p) => p.dispose()).catch(() => undefined);
+  const painter = Painter.load(source, choice, { ...opts, kind });
+  cache.set(key, { device, painter });
+  painter.catch(() => {
+    if (cache.get(key)?.painter === painter) cache.delete(key);
+  });
+  return painter;
+}
+
+/** Releases every cached painter. */
+export async function releasePainters(): Promise<void> {
+  const all = [...cache.values()];
+  cache.clear();
+  await Promise.all(all.map((e) => e.painter.then((p) => p.dispose()).catch(() => undefined)));
+}

@@ -1,0 +1,123 @@
+/**
+ * @file The VAE through onnxruntime-web (docs/formats.md "VAE"). On WebGPU the decoder reads the painter's latents
+ * straight from our GPU buffer (`gpuTensor`, no copy) and the encoder's mean stays on the GPU for the edit start;
+ * only the decoded image comes back to the CPU. On WASM everything is CPU tensors.
+ */
+import type { BackendChoice } from '../../runtime/backend';
+import { bufferOf, cpuTensor, createSession, gpuTensor, run, type OrtSession, type OrtTensor } from '../../runtime/ort';
+import type { PackSource } from '../../packs/source';
+import type { VaeConfig } from '../../packs/manifest';
+import { RgError } from '../../errors';
+import { repairForWeb } from '../reasoner/onnx_compat';
+
+const f = Math.fround;
+
+export class Vae {
+  private encoderSession: Promise<OrtSession> | null = null;
+
+  private constructor(
+    readonly source: PackSource,
+    readonly config: VaeConfig,
+    readonly choice: BackendChoice,
+    private readonly decoder: OrtSession,
+    private readonly encoderPath: string,
+  ) {}
+
+  static async load(source: PackSource, choice: BackendChoice): Promise<Vae> {
+    const m = await source.manifest();
+    const bytes = repairForWeb(await source.file(m.paths.vae_decoder)).bytes;
+    const decoder = await createSession(bytes, { backend: choice.backend, device: choice.device, label: 'vae_decoder' });
+    return new Vae(source, m.vae, choice, decoder, m.paths.vae_encoder);
+  }
+
+  private encoder(): Promise<OrtSession> {
+    this.encoderSession ??= this.source
+      .file(this.encoderPath)
+      .then((b) =>
+        createSession(repairForWeb(b).bytes, {
+          backend: this.choice.backend,
+          device: this.choice.device,
+          gpuOutputs: ['latent_sample'],
+          label: 'vae_encoder',
+        }),
+      )
+      .catch((e) => {
+        this.encoderSession = null;
+        throw e;
+      });
+    return this.encoderSession;
+  }
+
+  /** Decodes `zin` (already z / scale + shift, [1, C, h, w]) held in one of our GPU buffers; returns [1, 3, 4h, 4w]. */
+  async decodeGpu(zin: GPUBuffer, h: number, w: number): Promise<Float32Array> {
+    return this.decodeTensor(gpuTensor(zin, [1, this.config.latent_channels, h, w]));
+  }
+
+  /** Decodes latents z ([1, C, h, w], CPU) applying z / scale + shift first (the reference / WASM path). */
+  async decodeCpu(z: Float32Array, h: number, w: number): Promise<Float32Array> {
+    const { scaling_factor: s, shift_factor: t } = this.config;
+    const x = z.map((v) => f(f(v / s) + t));
+    return this.decodeTensor(cpuTensor('float32', x, [1, this.config.latent_channels, h, w]));
+  }
+
+  private async decodeTensor(input: OrtTensor): Promise<Float32Array> {
+    const out = (await run(this.decoder, { latent_sample: input })).sample;
+    if (!out) throw new RgError('RUNTIME', 'vae_decoder returned no sample');
+    try {
+      return (out.location === 'cpu' ? out.data : await out.getData()) as Float32Array;
+    } finally {
+      out.dispose();
+    }
+  }
+
+  /**
+   * Encodes an image [1, 3, H, W] in [−1, 1] to the mean m [1, C, H/4, W/4] (unscaled). On WebGPU the result is a
+   * GPU tensor: use `bufferOf(t)` and `t.dispose()` once the GPU work reading it has been submitted and finished.
+   */
+  async encode(x: Float32Array, H: number, W: number): Promise<OrtTensor> {
+    const enc = await this.encoder();
+    const out = (await run(enc, { sample: cpuTensor('float32', x, [1, 3, H, W]) })).latent_sample;
+    if (!out) throw new RgError('RUNTIME', 'vae_encoder returned no latent_sample');
+    return out;
+  }
+
+  /** x1 = (m − shift) · scale on the CPU (reference / WASM path). */
+  async encodeCpu(x: Float32Array, H: number, W: number): Promise<Float32Array> {
+    const t = await this.encode(x, H, W);
+    try {
+      const m = (t.location === 'cpu' ? t.data : await t.getData()) as Float32Array;
+      const { scaling_factor: s, shift_factor: sh } = this.config;
+      return m.map((v) => f(f(v - sh) * s));
+    } finally {
+      t.dispose();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    const sessions = [this.decoder];
+    if (this.encoderSession) sessions.push(await this.encoderSession.catch(() => null as never));
+    await Promise.all(sessions.filter(Boolean).map((s) => s.release()));
+  }
+}
+
+export { bufferOf };
+
+/** RGB bytes [H, W, 3] from the VAE output [1, 3, H, W]: floor(clamp(x · 0.5 + 0.5, 0, 1) · 255 + 0.5) in f32. */
+export function toPixels(img: Float32Array, H: number, W: number): Uint8Array {
+  const out = new Uint8Array(H * W * 3);
+  const n = H * W;
+  for (let c = 0; c < 3; c++)
+    for (let i = 0; i < n; i++) {
+      const v = f(Math.min(1, Math.max(0, f(f(img[c * n + i]! * 0.5) + 0.5))) * 255);
+      out[i * 3 + c] = Math.floor(f(v + 0.5));
+    }
+  return out;
+}
+
+/** The VAE encoder's input [1, 3, H, W] = pixel / 127.5 − 1 from RGBA or RGB bytes [H, W, ch]. */
+export function vaeInputFromPixels(px: ArrayLike<number>, H: number, W: number, channels: 3 | 4): Float32Array {
+  const out = new Float32Array(3 * H * W);
+  const n = H * W;
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[c * n + i] = f(f(px[i * channels + c]! / 127.5) - 1);
+  return out;
+}

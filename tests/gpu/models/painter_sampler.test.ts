@@ -1,0 +1,133 @@
+/**
+ * The whole painter (noise → N Euler steps with CFG → VAE) from the fixtures' condition hidden states: every latent
+ * z_0 … z_N and the image equal PyTorch (Imagine and Edit), our engine and the ONNX reference path agree, the
+ * condition-K/V cache changes nothing, previews arrive, cancel then rerun gives the same image, and the number of
+ * live GPU buffers is stable over 20 runs.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { acquireDevice, liveBufferCount, liveBufferLabels } from '../../../src/gpu/device';
+import { Painter, vaeInputFromPixels, type PaintOptions, type PaintResult, type PreviewFrame } from '../../../src/models/painter';
+import { decodePngRgba } from '../../../src/pipeline/png';
+import { CancelledError } from '../../../src/errors';
+import { fixtureBytes, fixtureF32, fx, maxAbsDiff, tinyRandom } from './painter_fixtures';
+
+const H = 64;
+/** Latent tolerance of the reference path (onnxruntime-web's own rounding); ours is held to 1e-4. */
+const REF_LATENT_TOL = 1e-3;
+
+async function conditions(which: 'imagine' | 'edit') {
+  const pos = await fixtureF32(fx[which].condition.file);
+  const neg = await fixtureF32(fx.negative.condition.file);
+  return { positive: { rows: pos.length / H, hidden: H, cpu: pos }, negative: { rows: neg.length / H, hidden: H, cpu: neg } };
+}
+
+/** max over pixels of |ours − fixture| in 1/255 units, from the raw VAE outputs mapped like to_pixels. */
+function maxPixelDiff(img: Float32Array, want: Float32Array): number {
+  const px = (x: number) => Math.floor(Math.min(1, Math.max(0, x * 0.5 + 0.5)) * 255 + 0.5);
+  let m = 0;
+  for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs(px(img[i]!) - px(want[i]!)));
+  return m;
+}
+
+async function expectMatchesFixture(r: PaintResult, which: 'imagine' | 'edit', latTol: number) {
+  const F = fx[which];
+  const zs = await fixtureF32(F.latents.file);
+  const n = zs.length / (F.steps + 1);
+  r.latents!.forEach((z, i) => {
+    const d = maxAbsDiff(z, zs.subarray(i * n, (i + 1) * n));
+    console.log(`${which} [${r.engine}] z_${i}: max |Δ| = ${d.toExponential(2)}`);
+    expect(d).toBeLessThan(latTol);
+  });
+  const img = await fixtureF32(F.image.file);
+  const dImg = maxAbsDiff(r.image, img);
+  const dPx = maxPixelDiff(r.image, img);
+  console.log(`${which} [${r.engine}] image: max |Δ| = ${dImg.toExponential(2)}, max pixel Δ = ${dPx}/255`);
+  expect(dPx).toBeLessThanOrEqual(2);
+}
+
+describe('painter sampler', async () => {
+  const device = await acquireDevice();
+  const pack = tinyRandom();
+  const choice = { backend: 'webgpu' as const, device };
+  const ours = await Painter.load(pack, choice, { kind: 'ours' });
+  const ref = await Painter.load(pack, choice, { kind: 'reference' });
+  afterAll(async () => {
+    await ours.dispose();
+    await ref.dispose();
+  });
+  const I = fx.imagine;
+  const E = fx.edit;
+  const imagineOpts = async (): Promise<PaintOptions> => ({
+    ...(await conditions('imagine')),
+    width: I.width,
+    height: I.height,
+    steps: I.steps,
+    guidance: I.guidance,
+    seed: I.seed,
+  });
+  let oursImagine: PaintResult;
+
+  it('Imagine, our engine: every latent (1e-4) and the image (2/255) equal PyTorch; previews arrive', async () => {
+    const frames: PreviewFrame[] = [];
+    oursImagine = await ours.paint({ ...(await imagineOpts()), collectLatents: true, previewEvery: 2, onPreview: (f) => frames.push(f) });
+    await expectMatchesFixture(oursImagine, 'imagine', 1e-4);
+    console.log('Imagine timings (ours, ms):', JSON.stringify(oursImagine.timings));
+    expect(frames.map((f) => [f.step, f.width, f.height, f.rgba.length])).toEqual([[2, 16, 16, 16 * 16 * 4]]);
+  });
+
+  it('Imagine, reference path (painter.onnx, CPU Euler): equals PyTorch and our engine', async () => {
+    const r = await ref.paint({ ...(await imagineOpts()), collectLatents: true });
+    console.log('Imagine timings (reference, ms):', JSON.stringify(r.timings));
+    // onnxruntime-web's WebGPU EP itself is ~3e-4 from PyTorch on these latents (its matmul/softmax rounding).
+    await expectMatchesFixture(r, 'imagine', REF_LATENT_TOL);
+    const d = maxAbsDiff(r.image, oursImagine.image);
+    console.log(`Imagine ours vs reference: image max |Δ| = ${d.toExponential(2)}`);
+    expect(maxPixelDiff(r.image, oursImagine.image)).toBeLessThanOrEqual(1);
+  });
+
+  it('without the condition-K/V cache the image is the same', async () => {
+    const r = await ours.paint({ ...(await imagineOpts()), useCache: false });
+    expect(maxAbsDiff(r.image, oursImagine.image)).toBeLessThan(1e-5);
+  });
+
+  it('Edit, our engine and the reference path: latents and image equal PyTorch', async () => {
+    const png = decodePngRgba(await fixtureBytes(E.input_png));
+    const image = vaeInputFromPixels(png.rgba, png.height, png.width, 4);
+    const opts: PaintOptions = {
+      ...(await conditions('edit')),
+      width: E.width,
+      height: E.height,
+      steps: E.steps,
+      guidance: E.guidance,
+      seed: E.seed,
+      edit: { image, strength: E.strength },
+      collectLatents: true,
+    };
+    await expectMatchesFixture(await ours.paint(opts), 'edit', 1e-4);
+    await expectMatchesFixture(await ref.paint(opts), 'edit', REF_LATENT_TOL);
+  });
+
+  it('cancel during the steps, then run again: the same image as uninterrupted', async () => {
+    const ac = new AbortController();
+    const run = ours.paint({ ...(await imagineOpts()), signal: ac.signal, onStep: (done) => done === 2 && ac.abort() });
+    await expect(run).rejects.toBeInstanceOf(CancelledError);
+    const again = await ours.paint(await imagineOpts());
+    expect(again.rgb).toEqual(oursImagine.rgb);
+    expect(maxAbsDiff(again.image, oursImagine.image)).toBe(0);
+  });
+
+  it('live GPU buffers are stable over 20 runs', async () => {
+    // Short conditions and one step keep 20 runs affordable on software WebGPU.
+    const c = await fixtureF32(fx.painter.condition.file);
+    const cond = { rows: c.length / H, hidden: H, cpu: c };
+    const opts = { ...(await imagineOpts()), positive: cond, negative: { ...cond, rows: 5, cpu: c.subarray(0, 5 * H) }, steps: 1, width: 32, height: 32 };
+    await ours.paint(opts);
+    await device.queue.onSubmittedWorkDone();
+    const before = liveBufferCount(device);
+    for (let i = 0; i < 20; i++) await ours.paint({ ...opts, seed: i });
+    await device.queue.onSubmittedWorkDone();
+    const after = liveBufferCount(device);
+    if (after !== before) console.log('live buffers:', liveBufferLabels(device).join(', '));
+    expect(after).toBe(before);
+  });
+});
