@@ -36,7 +36,8 @@ struct Params {
   id_bytes: u32,   // bytes needed to hold vocab - 1 (radix passes of the tie break)
 }
 
-override WG: u32 = 256;
+override WG: u32 = 256;           // workgroup size = most candidates (SAMPLE_KMAX in sample_params.ts)
+override SAMPLE_STREAM: u32 = 1u; // Philox counter word c3 of the draw (SAMPLE_STREAM in sample_params.ts)
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
@@ -45,7 +46,6 @@ override WG: u32 = 256;
 const KEY_NEG_INF: u32 = 0x007FFFFFu; // key of -inf (and NaN)
 const KEY_POS_INF: u32 = 0xFF800000u;
 const LN2_Q32: u32 = 2977044472u;     // round(ln 2 * 2^32)
-const SAMPLE_STREAM: u32 = 1u;
 
 var<workgroup> red_key: array<u32, WG>;
 var<workgroup> red_id: array<u32, WG>;

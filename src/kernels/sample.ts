@@ -8,7 +8,7 @@ import type { GpuBatch } from '../gpu/batch';
 import philox from '../../shaders/philox.wgsl?raw';
 import body from '../../shaders/sample.wgsl?raw';
 import { need, needBytes, needCount } from './dispatch';
-import { SAMPLE_KMAX, sampleParams, type SampleSettings } from './sample_params';
+import { SAMPLE_KMAX, SAMPLE_STREAM, sampleParams, type SampleSettings } from './sample_params';
 
 const code = `${philox}\n${body}`;
 
@@ -41,6 +41,6 @@ export function sample(batch: GpuBatch, args: SampleArgs): void {
   new Uint32Array(u, 0, 8).set([args.vocab, row * args.vocab, outIndex, sp.greedy ? 1 : 0, sp.k, sp.topPQ, sp.seed, sp.step]);
   new Float32Array(u, 32, 1)[0] = sp.s;
   new Uint32Array(u, 36, 1)[0] = idBytes;
-  const pipeline = batch.pipeline('sample', code, { WG: SAMPLE_KMAX });
+  const pipeline = batch.pipeline('sample', code, { WG: SAMPLE_KMAX, SAMPLE_STREAM });
   batch.dispatch(pipeline, [args.logits, args.out, batch.uniform(u)], [1]);
 }
