@@ -3,6 +3,7 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 
 const ortDist = fileURLToPath(new URL('./node_modules/onnxruntime-web/dist/', import.meta.url));
 /** The onnxruntime-web companions we load at run time (the native WebGPU EP build, which also runs WASM). */
@@ -33,6 +34,46 @@ export function ortAssets(): Plugin {
     },
     generateBundle() {
       for (const f of ortFiles) this.emitFile({ type: 'asset', fileName: `ort/${f}`, source: readFileSync(join(ortDist, f)) });
+    },
+  };
+}
+
+/**
+ * Builds the service worker (src/sw.ts) as its own entry, `sw.js` at the root of the output (a fixed name, so the
+ * browser finds updates), and writes into it the list of files to precache (every file of this build: the shell,
+ * the worker bundle, onnxruntime-web's /ort/ files), a version derived from their contents, and the security
+ * headers, which the service worker puts on any cached response that lacks them. Build only: dev has no service
+ * worker (src/store/sw_register.ts registers it in production builds).
+ */
+export function serviceWorker(): Plugin {
+  const entry = fileURLToPath(new URL('./src/sw.ts', import.meta.url));
+  let base = '/';
+  return {
+    name: 'rg-service-worker',
+    apply: 'build',
+    enforce: 'post',
+    configResolved(config) {
+      base = config.base;
+    },
+    buildStart() {
+      this.emitFile({ type: 'chunk', id: entry, fileName: 'sw.js' });
+    },
+    generateBundle(_options, bundle) {
+      const sw = bundle['sw.js'];
+      if (!sw || sw.type !== 'chunk') return this.error('sw.js was not built');
+      if (!bundle['index.html']) return this.error('index.html is not in the bundle yet; the service worker plugin must run after it');
+      const files = Object.keys(bundle)
+        .filter((f) => f !== 'sw.js' && !f.endsWith('.map') && !f.startsWith('.vite/'))
+        .sort();
+      const hash = createHash('sha256');
+      for (const f of files) {
+        const item = bundle[f]!;
+        hash.update(f).update(item.type === 'chunk' ? item.code : item.source);
+      }
+      const config = { version: hash.digest('hex').slice(0, 16), base, files, headers: securityHeaders(false) };
+      const literal = /(['"`])__RG_SW_CONFIG__\1/;
+      if (!literal.test(sw.code)) return this.error('sw.js has no __RG_SW_CONFIG__ placeholder');
+      sw.code = sw.code.replace(literal, () => JSON.stringify(JSON.stringify(config)));
     },
   };
 }
@@ -75,6 +116,7 @@ export const shared = {
 
 export default defineConfig({
   ...shared,
+  plugins: [...shared.plugins, serviceWorker()],
   server: { host: '127.0.0.1', headers: securityHeaders(true) },
   preview: { host: '127.0.0.1', port: 4173, headers: securityHeaders(false) },
   build: { target: 'esnext', sourcemap: true, chunkSizeWarningLimit: 2000 },

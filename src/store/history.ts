@@ -74,6 +74,16 @@ function describe(err: z.ZodError): string {
     .join('; ');
 }
 
+/** Other contexts (the page, the worker, other tabs) hear about changes on this channel and re-read the list. */
+export const HISTORY_CHANNEL = 'rg-history';
+
+function notify(dbName: string, change: { type: 'saved' | 'deleted'; ids: string[] }): void {
+  if (typeof BroadcastChannel === 'undefined') return;
+  const ch = new BroadcastChannel(HISTORY_CHANNEL);
+  ch.postMessage({ db: dbName, ...change });
+  ch.close();
+}
+
 function newId(): string {
   return globalThis.crypto.randomUUID();
 }
@@ -118,6 +128,7 @@ export class HistoryStore {
       }
       return promisifyRequest(s.transaction);
     });
+    notify(this.dbName, { type: 'saved', ids: runs.map((r) => r.meta.id) });
   }
 
   /** Every run without pixels, newest first. */
@@ -156,6 +167,7 @@ export class HistoryStore {
       s.delete(under('png', id));
       return promisifyRequest(s.transaction);
     });
+    notify(this.dbName, { type: 'deleted', ids: [id] });
   }
 }
 

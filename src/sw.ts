@@ -1,0 +1,100 @@
+/**
+ * @file The service worker: makes the app open with the network off. At install it precaches the app shell (the
+ * built HTML, JS, CSS, the worker bundle) and onnxruntime-web's `/ort/` files, under a cache named after the build;
+ * activation drops older builds' caches. Navigations go to the network first (so an online visit always gets the
+ * newest build) and fall back to the cached shell; precached files are served cache-first (their names carry
+ * content hashes). Pack files are NOT handled here: the weights store keeps them in IndexedDB (src/store/).
+ *
+ * Every response served from the cache carries the security headers the server sends (COOP/COEP/CORP for
+ * cross-origin isolation, the CSP): the cached responses keep the server's headers, and any that lack them get
+ * them added, so a reload offline is still cross-origin isolated (WASM threads) and still under the same CSP.
+ *
+ * The build (the `rg-service-worker` plugin in vite.config.ts) emits this file as `/sw.js` and replaces
+ * `__RG_SW_CONFIG__` with the list of files to precache, the build's version and the headers.
+ */
+interface SwConfig {
+  version: string;
+  /** The app's base URL, ending in '/'. */
+  base: string;
+  /** Paths relative to `base`. */
+  files: string[];
+  headers: Record<string, string>;
+}
+
+const sw = self as unknown as ServiceWorkerGlobalScope;
+const CONFIG = JSON.parse('__RG_SW_CONFIG__') as SwConfig;
+const CACHE = `rg-shell-${CONFIG.version}`;
+const scopeUrl = new URL(CONFIG.base, sw.location.href);
+const SHELL = new URL('index.html', scopeUrl).href;
+const precached = new Set(CONFIG.files.map((f) => new URL(f, scopeUrl).href));
+
+/** The response with the configured security headers added where missing. */
+function secured(res: Response): Response {
+  if (res.type === 'opaque' || res.type === 'opaqueredirect') return res;
+  const missing = Object.entries(CONFIG.headers).filter(([k]) => !res.headers.has(k));
+  if (!missing.length) return res;
+  const headers = new Headers(res.headers);
+  for (const [k, v] of missing) headers.set(k, v);
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}
+
+sw.addEventListener('install', (event) => {
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      // `cache: 'reload'` skips the HTTP cache, so what is stored is what the server has now.
+      await cache.addAll([...precached].map((url) => new Request(url, { cache: 'reload' })));
+      await sw.skipWaiting();
+    })(),
+  );
+});
+
+sw.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) if (name.startsWith('rg-shell-') && name !== CACHE) await caches.delete(name);
+      await sw.clients.claim();
+    })(),
+  );
+});
+
+async function fromCache(url: string): Promise<Response | undefined> {
+  const cache = await caches.open(CACHE);
+  const hit = await cache.match(url);
+  return hit ? secured(hit) : undefined;
+}
+
+async function navigation(req: Request): Promise<Response> {
+  try {
+    return await fetch(req);
+  } catch (e) {
+    const shell = await fromCache(SHELL);
+    if (shell) return shell;
+    throw e;
+  }
+}
+
+async function asset(req: Request, url: string): Promise<Response> {
+  const hit = await fromCache(url);
+  if (hit) return hit;
+  const res = await fetch(req);
+  if (res.ok && res.status === 200) {
+    const copy = res.clone();
+    void caches.open(CACHE).then((c) => c.put(url, copy));
+  }
+  return res;
+}
+
+sw.addEventListener('fetch', (event) => {
+  const req = event.request;
+  if (req.method !== 'GET') return;
+  const url = new URL(req.url);
+  if (url.origin !== scopeUrl.origin) return;
+  if (req.mode === 'navigate' && url.pathname.startsWith(scopeUrl.pathname)) {
+    event.respondWith(navigation(req));
+    return;
+  }
+  const key = url.origin + url.pathname;
+  // Only the shell is ours to answer; everything else (pack files, Range requests) goes to the network untouched.
+  if (precached.has(key) && !req.headers.has('range')) event.respondWith(asset(req, key));
+});

@@ -1,0 +1,166 @@
+import { proxy } from 'comlink';
+import type { WorkerHandle } from '../../worker/client';
+import type { DownloadProgress, PackReady, PackStatus, StoreEvent } from '../../store/types';
+import { formatBytes, requestPersistence, type StorageInfo } from '../../store/storage';
+import { PACKS } from '../../packs/registry';
+import { DEFAULT_HINTS, toErrorInfo } from '../../errors';
+
+export type PackBusy = 'download' | 'verify' | 'delete' | 'load';
+
+export interface PackMessage {
+  kind: 'ok' | 'error' | 'info';
+  text: string;
+  hint?: string;
+  code?: string;
+}
+
+function errorMessage(e: unknown): PackMessage {
+  const info = toErrorInfo(e);
+  if (info.code === 'CANCELLED') return { kind: 'info', text: 'Cancelled. What was downloaded is kept; Resume continues from there.', code: info.code };
+  return { kind: 'error', text: info.message, hint: info.hint ?? DEFAULT_HINTS[info.code], code: info.code };
+}
+
+/** "12.3 MB/s · about 4 s left" */
+export function rateLine(p: DownloadProgress): string {
+  if (!p.rate) return 'measuring speed…';
+  const eta = p.eta === null ? '' : p.eta < 1 ? ' · almost done' : ` · about ${p.eta < 90 ? `${Math.ceil(p.eta)} s` : `${Math.ceil(p.eta / 60)} min`} left`;
+  return `${formatBytes(p.rate)}/s${eta}`;
+}
+
+/**
+ * The model manager's state: every registry pack with what the worker's weights store says about it, the
+ * operation running on each, and the browser's storage numbers. All store work happens in the worker
+ * (src/store/pack_service.ts); only `navigator.storage.persist()` is asked here, since workers cannot.
+ */
+export class PacksState {
+  packs = $state<PackStatus[]>([]);
+  loading = $state(false);
+  storage = $state<StorageInfo | null>(null);
+  /** The answer to navigator.storage.persist(), once asked (before the first download). */
+  persisted = $state<boolean | null>(null);
+  /** Test packs are for the test suite; shown when asked for, or when there is nothing else. */
+  showTestPacks = $state(PACKS.every((p) => p.testOnly));
+  busy = $state<Record<string, PackBusy | undefined>>({});
+  progress = $state<Record<string, DownloadProgress | undefined>>({});
+  step = $state<Record<string, { done: number; total: number; path: string } | undefined>>({});
+  messages = $state<Record<string, PackMessage | undefined>>({});
+  ready = $state<Record<string, PackReady | undefined>>({});
+  confirmDelete = $state<string | null>(null);
+  listError = $state<PackMessage | null>(null);
+
+  readonly visible = $derived(this.packs.filter((p) => this.showTestPacks || !p.testOnly));
+
+  constructor(private readonly worker: WorkerHandle) {}
+
+  private readonly onEvent = (e: StoreEvent): void => {
+    if (e.type === 'download') this.progress[e.progress.packId] = e.progress;
+    else this.step[e.packId] = { done: e.done, total: e.total, path: e.path };
+  };
+
+  private setPack(s: PackStatus): void {
+    const i = this.packs.findIndex((p) => p.id === s.id);
+    if (i >= 0) this.packs[i] = s;
+    else this.packs.push(s);
+  }
+
+  async refresh(): Promise<void> {
+    this.loading = true;
+    try {
+      const [packs, storage] = await Promise.all([this.worker.api.packList(), this.worker.api.storageInfo()]);
+      this.packs = packs;
+      this.storage = storage;
+      if (storage.persisted !== null) this.persisted = storage.persisted;
+      this.listError = null;
+    } catch (e) {
+      this.listError = errorMessage(e);
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  private async run<T>(id: string, what: PackBusy, fn: () => Promise<T>, done: (r: T) => PackMessage | undefined): Promise<void> {
+    if (this.busy[id]) return;
+    this.busy[id] = what;
+    this.messages[id] = undefined;
+    try {
+      this.messages[id] = done(await fn());
+    } catch (e) {
+      this.messages[id] = errorMessage(e);
+    } finally {
+      this.busy[id] = undefined;
+      this.progress[id] = undefined;
+      this.step[id] = undefined;
+      await this.refresh();
+    }
+  }
+
+  /** Downloads or resumes a pack (asks for persistent storage first). */
+  download(id: string): Promise<void> {
+    return this.run(
+      id,
+      'download',
+      async () => {
+        this.persisted = await requestPersistence();
+        return this.worker.api.packDownload(id, proxy(this.onEvent));
+      },
+      (s) => {
+        this.setPack(s);
+        return { kind: 'ok', text: `Downloaded and verified: ${s.files.length} files, ${formatBytes(s.storedBytes)}.` };
+      },
+    );
+  }
+
+  async cancel(id: string): Promise<void> {
+    await this.worker.api.packCancel(id);
+  }
+
+  verify(id: string): Promise<void> {
+    return this.run(
+      id,
+      'verify',
+      () => this.worker.api.packVerify(id, proxy(this.onEvent)),
+      (r) => {
+        if (!r.failed.length) return { kind: 'ok', text: `All ${r.checked} cached files match their sha256.` };
+        const lost = r.failed.filter((f) => !r.refetched.includes(f));
+        return {
+          kind: lost.length ? 'error' : 'info',
+          text:
+            `${r.failed.length} file${r.failed.length === 1 ? '' : 's'} failed the sha256 check (${r.failed.join(', ')}) and ` +
+            (lost.length ? `could not be fetched again (${lost.join(', ')}); press Resume when online.` : 'were fetched again; the pack is whole.'),
+        };
+      },
+    );
+  }
+
+  /** First call asks for confirmation; the second deletes. */
+  remove(id: string): Promise<void> {
+    if (this.confirmDelete !== id) {
+      this.confirmDelete = id;
+      return Promise.resolve();
+    }
+    this.confirmDelete = null;
+    return this.run(
+      id,
+      'delete',
+      () => this.worker.api.packDelete(id),
+      (s) => {
+        this.setPack(s);
+        this.ready[id] = undefined;
+        return { kind: 'info', text: 'Deleted from this browser.' };
+      },
+    );
+  }
+
+  /** Loads every file through CachedPackSource in the worker, as a pipeline would. */
+  load(id: string): Promise<void> {
+    return this.run(
+      id,
+      'load',
+      () => this.worker.api.packLoad(id, proxy(this.onEvent)),
+      (r) => {
+        this.ready[id] = r;
+        return undefined;
+      },
+    );
+  }
+}

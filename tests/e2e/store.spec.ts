@@ -1,0 +1,161 @@
+// The weights store, offline use and run history, end to end against the built app (vite preview):
+// - first visit: the service worker precaches the shell and /ort/; the model manager downloads the tiny-random pack
+//   into IndexedDB; then with the network off a reload opens the app (served by the service worker, still
+//   cross-origin isolated) and loads every pack file through CachedPackSource in the worker ("Ready").
+//   Running Imagine offline waits for the Imagine pipeline (another issue); this test stops at "pack ready".
+// - history: runs imported from a zip survive a reload; malformed bundles are refused and change nothing; model
+//   text is shown as text.
+import { expect, test, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { strToU8, zipSync } from 'fflate';
+
+const PACK = 'tiny-random';
+const manifest = JSON.parse(readFileSync(new URL('../../public/models/tiny-random/manifest.json', import.meta.url), 'utf8')) as {
+  files: { path: string }[];
+  total_bytes: number;
+};
+
+async function waitForServiceWorker(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise<void>((resolve) => navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }));
+    }
+  });
+}
+
+test('first visit caches the pack; offline, a reload opens the app and loads the pack from the cache', async ({ page, context }) => {
+  await page.goto('/#/models');
+  await expect(page.getByRole('heading', { name: 'Models' })).toBeVisible();
+  const row = page.getByTestId(`pack-${PACK}`);
+  await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('not downloaded');
+  await expect(row).toContainText('3.48 MB');
+  await expect(row).toContainText('none beyond WebGPU');
+  await expect(page.getByText('what was already downloaded is kept')).toBeVisible();
+  await expect(page.getByTestId('storage')).toContainText('available to this site');
+
+  await row.getByRole('button', { name: 'Download' }).click();
+  await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('cached');
+  await expect(row.getByTestId(`pack-message-${PACK}`)).toContainText(`Downloaded and verified: ${manifest.files.length} files, 3.48 MB.`);
+  await row.getByRole('button', { name: 'Verify' }).click();
+  await expect(row.getByTestId(`pack-message-${PACK}`)).toContainText(`All ${manifest.files.length} cached files match their sha256.`);
+
+  await waitForServiceWorker(page);
+  await context.setOffline(true);
+  expect(await page.evaluate(() => fetch('/models/tiny-random/manifest.json').then(() => 'online', () => 'offline'))).toBe('offline');
+
+  const res = await page.reload();
+  expect(res?.fromServiceWorker()).toBe(true);
+  expect(res?.headers()['cross-origin-embedder-policy']).toBe('require-corp');
+  expect(res?.headers()['content-security-policy']).toContain("script-src 'self' 'wasm-unsafe-eval'");
+  await expect(page.getByRole('heading', { name: 'rg-vlm-web' })).toBeVisible();
+  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+
+  const offlineRow = page.getByTestId(`pack-${PACK}`);
+  await expect(offlineRow.getByTestId(`pack-state-${PACK}`)).toHaveText('cached');
+  await offlineRow.getByRole('button', { name: 'Load' }).click();
+  await expect(offlineRow.getByTestId(`pack-ready-${PACK}`)).toContainText(`Ready: ${manifest.files.length} files, 3.48 MB read and verified`);
+  await expect(offlineRow.getByTestId(`pack-ready-${PACK}`)).toContainText('from this browser’s cache');
+
+  // The worker (and onnxruntime-web's files) came from the service worker's cache too.
+  await page.evaluate(() => (location.hash = '#/device'));
+  await expect(page.getByTestId('backend')).toHaveText('webgpu');
+  await expect(page.getByTestId('roundtrip')).toContainText('Round trip:');
+  await context.setOffline(false);
+});
+
+test('a download stopped by the network keeps what it stored; Resume fetches only the rest', async ({ page, context }) => {
+  await page.goto('/#/models');
+  const row = page.getByTestId(`pack-${PACK}`);
+  await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('not downloaded');
+  // The network goes away after the first three files (requests from the app's worker pass through this route).
+  let online = 3;
+  const requested: string[] = [];
+  await context.route('**/models/tiny-random/**', async (route) => {
+    const path = route.request().url().split('/models/tiny-random/')[1]!;
+    if (path === 'manifest.json') return route.continue();
+    requested.push(path);
+    if (online-- > 0) return route.continue();
+    return route.abort('internetdisconnected');
+  });
+  await row.getByRole('button', { name: 'Download' }).click();
+  await expect(row.getByTestId(`pack-message-${PACK}`)).toContainText('failed', { timeout: 60_000 });
+  await expect(row.getByTestId(`pack-message-${PACK}`)).toContainText('press Resume');
+  await expect(row.getByTestId(`pack-state-${PACK}`)).toContainText('partial');
+  const kept = requested.slice(0, 3);
+  expect(kept).toEqual(manifest.files.slice(0, 3).map((f) => f.path));
+
+  online = Infinity;
+  requested.length = 0;
+  await row.getByRole('button', { name: 'Resume' }).click();
+  await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('cached');
+  expect(requested.sort()).toEqual(manifest.files.slice(3).map((f) => f.path).sort());
+
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await row.getByRole('button', { name: 'Confirm delete' }).click();
+  await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('not downloaded');
+});
+
+// ------------------------------------------------------------------------------------------------ history
+const png = readFileSync(new URL('../fixtures/tiny-random/imagine.png', import.meta.url));
+const SHA = 'ab'.repeat(32);
+
+function bundle(runs: Record<string, unknown>[], extra: Record<string, Uint8Array> = {}): Buffer {
+  const files: Record<string, Uint8Array> = { ...extra };
+  for (const r of runs) if (typeof r.image === 'string') files[r.image] = png;
+  files['history.json'] = strToU8(JSON.stringify({ format: 'rg-vlm-history', version: 1, exportedAt: 1, runs }));
+  return Buffer.from(zipSync(files));
+}
+
+function run(id: string, createdAt: number, answer: string): Record<string, unknown> {
+  return {
+    id,
+    createdAt,
+    mode: 'imagine',
+    inputs: { prompt: `prompt of ${id}` },
+    settings: { steps: 4, seed: 42 },
+    reasoning: `<think>about ${id}</think>`,
+    answer,
+    timings: { total: 12 },
+    pack: { id: PACK, manifestSha256: SHA },
+    image: `images/${id}.png`,
+    inputImage: null,
+  };
+}
+
+async function importZip(page: Page, name: string, buffer: Buffer): Promise<void> {
+  await page.getByTestId('history-import').setInputFiles({ name, mimeType: 'application/zip', buffer });
+}
+
+test('history survives a reload; a malformed import is refused and changes nothing', async ({ page }) => {
+  await page.goto('/#/history');
+  await expect(page.getByTestId('history-count')).toHaveText('No runs yet.');
+  await importZip(page, 'good.zip', bundle([run('run-a', 1_700_000_000_000, 'three <b>apples</b>'), run('run-b', 1_700_000_100_000, 'two pears')]));
+  await expect(page.getByTestId('history-message')).toHaveText('Imported 2 runs.');
+  await expect(page.getByTestId('history-count')).toHaveText('2 runs.');
+
+  await page.reload();
+  await expect(page.getByTestId('history-count')).toHaveText('2 runs.');
+  const runs = page.getByTestId('run');
+  await expect(runs.first()).toContainText('prompt of run-b'); // newest first
+  await runs.nth(1).getByRole('button').first().click();
+  // Model text is text, never HTML.
+  await expect(page.getByTestId('run-answer')).toHaveText('three <b>apples</b>');
+  await expect(page.getByRole('img', { name: 'Generated for: prompt of run-a' })).toBeVisible();
+
+  const bad = run('run-c', 1_700_000_200_000, 'x');
+  bad.mode = 'paint';
+  await importZip(page, 'bad.zip', bundle([run('run-d', 1_700_000_300_000, 'fine'), bad]));
+  await expect(page.getByRole('alert')).toContainText('The history bundle was refused: history.json does not match the format (runs.1.mode');
+  await expect(page.getByRole('alert')).toContainText('Nothing was changed.');
+  await expect(page.getByTestId('history-count')).toHaveText('2 runs.');
+
+  await importZip(page, 'not-a-zip.zip', Buffer.from('hello'));
+  await expect(page.getByRole('alert')).toContainText('is not a readable zip');
+  await importZip(page, 'missing-png.zip', Buffer.from(zipSync({ 'history.json': strToU8(JSON.stringify({ format: 'rg-vlm-history', version: 1, exportedAt: 1, runs: [run('run-e', 5, 'y')] })) })));
+  await expect(page.getByRole('alert')).toContainText('images/run-e.png, which the zip does not contain');
+
+  await page.reload();
+  await expect(page.getByTestId('history-count')).toHaveText('2 runs.');
+  await expect(page.getByTestId('run')).toHaveCount(2);
+});
