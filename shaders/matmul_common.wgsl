@@ -7,14 +7,17 @@
 //   2 int8  four per word, element 4m in bits 0..7, w = q · scale[n] (per output channel)
 //   3 int4  eight per word, element 8m in bits 0..3, stored as q + 8, w = q · scale[n, k / 32] (block 32)
 // A word never straddles a row (K is a multiple of the elements per word) nor an int4 block (8 divides 32).
-// The scale and bias bindings are bound to a dummy buffer by the wrapper when the format or HAS_BIAS does not read
-// them.
+// The scale and bias bindings are bound to a dummy buffer by the wrapper when the format or p.has_bias does not
+// read them.
 
 struct Params {
   M: u32,
   N: u32,
   K: u32,
-  _pad: u32,
+  // 0 none, 1 gelu (erf), 2 gelu (tanh approximation), 3 silu; a uniform, not an override, since the epilogue runs
+  // once per output (not per multiply-add) and this keeps one pipeline per weight format
+  act: u32,
+  has_bias: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -25,9 +28,6 @@ struct Params {
 @group(0) @binding(5) var<uniform> p: Params;
 
 override FORMAT: u32;
-// 0 none, 1 gelu (erf), 2 gelu (tanh approximation), 3 silu
-override ACT: u32;
-override HAS_BIAS: bool;
 // elements per u32 word: f32 1, f16 2, int8 4, int4 8
 override EPW: u32 = 1u << FORMAT;
 
@@ -62,10 +62,10 @@ fn unpack_word(word: u32, n: u32, kw: u32) -> array<f32, 8> {
 // Bias and activation for output column n.
 fn epilogue(acc: f32, n: u32) -> f32 {
   var v = acc;
-  if (HAS_BIAS) {
+  if (p.has_bias != 0u) {
     v += bias[n];
   }
-  switch ACT {
+  switch p.act {
     case 1u: {
       v = gelu_erf(v);
     }

@@ -65,7 +65,8 @@ export function matmulVariant(M: number): MatmulVariant {
 
 /**
  * The WGSL of one kernel. The f16 text (tiled only) is the f32 text with `enable f16;` in front and the tile type
- * alias switched to f16; everything else, the format, activation, bias and sizes, is override constants.
+ * alias switched to f16. The weight format and the tile sizes are override constants (one pipeline per kernel,
+ * precision and format); sizes, activation and bias are uniforms.
  */
 export function matmulCode(variant: MatmulVariant, precision: Precision = 'f32'): string {
   if (variant === 'gemv') return [fns, common, gemv].join('\n');
@@ -115,7 +116,7 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
   need(k, variant === 'tiled' || variant === 'gemv', `unknown variant ${String(variant)}`);
   const precision = variant === 'tiled' ? (args.precision ?? precisionFor(batch.device)) : 'f32';
   need(k, precision === 'f32' || batch.device.features.has('shader-f16'), 'precision f16 needs a device with shader-f16');
-  const constants: Record<string, number> = { FORMAT: FORMAT_ID[weight.format], ACT: ACT_ID[activation], HAS_BIAS: bias ? 1 : 0 };
+  const constants: Record<string, number> = { FORMAT: FORMAT_ID[weight.format] };
   let groups: [number, number];
   if (variant === 'tiled') {
     Object.assign(constants, TILE);
@@ -124,9 +125,9 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
     constants.COLS = GEMV_COLS;
     groups = [Math.ceil(N / GEMV_COLS), 1];
   }
-  const key = `matmul_${variant}:${precision}:${weight.format}:${activation}:${bias ? 'bias' : 'nobias'}`;
+  const key = `matmul_${variant}:${precision}:${weight.format}`;
   const pipeline = batch.pipeline(key, matmulCode(variant, precision), constants);
-  const params = new Uint32Array([M, N, K, 0]);
+  const params = new Uint32Array([M, N, K, ACT_ID[activation], bias ? 1 : 0]);
   // Unused bindings (scale for f32/f16, bias when absent) get x: read-only, never read by that pipeline.
   batch.dispatch(pipeline, [x, words, scale ?? x, bias ?? x, out, batch.uniform(params)], groups);
 }

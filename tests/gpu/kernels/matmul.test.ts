@@ -157,13 +157,14 @@ describe('matmul', async () => {
     }
   });
 
-  it('shares one pipeline between shapes of the same format, activation and bias', async () => {
+  it('shares one pipeline between shapes, activations and bias or not, of one format', async () => {
     const before = cachedPipelineCount(device);
-    for (const [M, K, N] of [[7, 32, 9], [70, 64, 65], [9, 96, 3]] as const) {
+    for (const [M, K, N, activation, hasBias] of [[7, 32, 9, 'none', false], [70, 64, 65, 'silu', true], [9, 96, 3, 'gelu', false]] as const) {
       const x = randomF32(M * K, M);
       const { gpu, cpu } = makeWeight(bufs, 'int4', randomF32(N * K, K), N, K);
-      const c: Case = { format: 'int4', M, K, N, bias: false, activation: 'none', variant: 'tiled' };
-      expectClose(await run(c, x, gpu), matmulRef({ x, weight: cpu, M, K }), tiledRtol);
+      const bias = hasBias ? randomF32(N, 3) : undefined;
+      const c: Case = { format: 'int4', M, K, N, bias: hasBias, activation, variant: 'tiled' };
+      expectClose(await run(c, x, gpu, bias), matmulRef({ x, weight: cpu, bias, M, K, activation }), tiledRtol);
     }
     expect(cachedPipelineCount(device) - before).toBeLessThanOrEqual(1);
   });
@@ -228,13 +229,13 @@ describe('matmul f16 variant (chosen by device features; not executed on the sof
     const f16 = fakeBatch(['shader-f16']);
     matmul(f16.batch, args(64));
     matmul(f16.batch, args(1));
-    expect(f16.seen.map((s) => s.key)).toEqual(['matmul_tiled:f16:int4:none:nobias', 'matmul_gemv:f32:int4:none:nobias']);
+    expect(f16.seen.map((s) => s.key)).toEqual(['matmul_tiled:f16:int4', 'matmul_gemv:f32:int4']);
     expect(f16.seen[0]!.code).toBe(matmulCode('tiled', 'f16'));
     const f32 = fakeBatch(['subgroups']);
     matmul(f32.batch, args(64));
-    expect(f32.seen[0]!.key).toBe('matmul_tiled:f32:int4:none:nobias');
+    expect(f32.seen[0]!.key).toBe('matmul_tiled:f32:int4');
     expect(f32.seen[0]!.code).toBe(matmulCode('tiled', 'f32'));
-    expect(f32.seen[0]!.constants).toMatchObject({ FORMAT: 3, ACT: 0, HAS_BIAS: 0 });
+    expect(f32.seen[0]!.constants).toEqual({ FORMAT: 3, TILE_M: 64, TILE_N: 64, TILE_K: 16 });
   });
 
   it('the f16 text is the f32 text plus `enable f16;` and an f16 tile type, nothing else', () => {
