@@ -1,0 +1,113 @@
+/**
+ * @file Benchmark: reasoner decode speed, ours (src/models/reasoner: onnxruntime-web's WebGPU EP on our device, KV
+ * cache as gpu-buffer tensors, the `sample` kernel reading ORT's logits buffer so each step reads back 4 bytes)
+ * against transformers.js `generate()` (LlavaForConditionalGeneration on its own WebGPU device, KV cache on the
+ * GPU, logits read back to the CPU every step), both loading the same ONNX files of the tiny-random pack from our
+ * own server, greedy, on the same prompt.
+ *
+ * Decode tokens/s is measured without the prefill: each implementation generates N_SHORT and N_LONG new tokens
+ * (interleaved, medians), and the rate is (N_LONG − N_SHORT) / (T_LONG − T_SHORT). Before timing, both
+ * implementations' greedy tokens are asserted equal (and equal to the PyTorch fixture). transformers.js gets the
+ * same float32 narrowing of the decoder's mask constants that our loader applies (onnx_compat.ts), through
+ * `env.fetch`, since neither can load the unrepaired file in a browser.
+ */
+import { FetchPackSource } from '../packs/source';
+import { generate, preparePrompt, ReasonerModel, understandMessages, type PreparedPrompt } from '../models/reasoner';
+import { repairForWeb } from '../models/reasoner/onnx_compat';
+import fixtures from '../../tests/fixtures/tiny-random/fixtures.json';
+import ortMjsUrl from '../../node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.mjs?url';
+import ortWasmUrl from '../../node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm?url';
+import { measureInterleaved, type Impl } from './measure';
+import type { Bench, BenchContext, BenchReport } from './registry';
+
+const N_SHORT = 2;
+const N_LONG = 16;
+const QUESTION = 'What is two plus three?';
+
+type Tjs = typeof import('@huggingface/transformers');
+interface TjsModel {
+  generate(args: Record<string, unknown>): Promise<unknown>;
+  dispose(): Promise<unknown>;
+}
+
+/** transformers.js, pointed at our own server only (no CDN, no remote models, no browser caches). */
+async function loadTransformers(modelsBase: string): Promise<Tjs> {
+  const tjs = await import('@huggingface/transformers');
+  const env = tjs.env;
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.localModelPath = modelsBase;
+  env.useBrowserCache = false;
+  env.useWasmCache = false;
+  const onnx = env.backends.onnx as { wasm?: { wasmPaths?: unknown; numThreads?: number } };
+  if (onnx.wasm) onnx.wasm.wasmPaths = { mjs: new URL(ortMjsUrl, location.href).href, wasm: new URL(ortWasmUrl, location.href).href };
+  const plainFetch = globalThis.fetch.bind(globalThis);
+  env.fetch = async (input: string | URL, init?: RequestInit) => {
+    const res = await plainFetch(input, init);
+    if (!String(input).endsWith('/onnx/decoder_model_merged.onnx') || !res.ok) return res;
+    const { bytes } = repairForWeb(new Uint8Array(await res.arrayBuffer()));
+    return new Response(bytes as BlobPart, { status: 200, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.byteLength) } });
+  };
+  return tjs;
+}
+
+/** The tokens transformers.js generates greedily after `ids`. */
+async function tjsGenerate(tjs: Tjs, model: TjsModel, ids: number[], maxNew: number): Promise<number[]> {
+  const input_ids = new tjs.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]);
+  const attention_mask = new tjs.Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
+  const out = (await model.generate({ input_ids, attention_mask, max_new_tokens: maxNew, do_sample: false })) as { data: BigInt64Array; dispose?: () => void };
+  const all = Array.from(out.data, Number);
+  return all.slice(ids.length);
+}
+
+export const reasonerBench: Bench = {
+  name: 'reasoner',
+  description: `reasoner decode tokens/s (tiny-random, greedy, ${N_LONG} vs ${N_SHORT} new tokens): ours vs transformers.js generate() on the same ONNX files`,
+  async run(report: BenchReport, ctx: BenchContext) {
+    const modelsBase = new URL('/models/', location.href).href;
+    const source = new FetchPackSource('tiny-random', new URL('tiny-random/', modelsBase).href);
+    const ours = await ReasonerModel.load(source, { backend: 'webgpu', device: ctx.device });
+    const tjs = await loadTransformers(modelsBase);
+    const theirs = (await tjs.LlavaForConditionalGeneration.from_pretrained('tiny-random', { dtype: 'fp32', device: 'webgpu' })) as unknown as TjsModel;
+    try {
+      const prompt: PreparedPrompt = preparePrompt(ours, { messages: understandMessages({ prompt: QUESTION, cot: false }), images: 0 });
+      const fixture = (fixtures.greedy as { name: string; input_ids: number[]; generated_ids: number[] }[]).find((g) => g.name === 'plain')!;
+      if (JSON.stringify(prompt.ids) !== JSON.stringify(fixture.input_ids)) throw new Error('the prompt ids differ from the fixture');
+
+      const runOurs = async (n: number) => (await generate(ours, prompt, null, { maxNewTokens: n, hiddenStates: false })).tokenIds;
+      const a = await runOurs(N_LONG);
+      const b = await tjsGenerate(tjs, theirs, prompt.ids, N_LONG);
+      report.log(`ours:            ${a.join(',')}`);
+      report.log(`transformers.js: ${b.join(',')}`);
+      if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error('ours and transformers.js generate different greedy tokens');
+      if (JSON.stringify(a) !== JSON.stringify(fixture.generated_ids.slice(0, N_LONG))) throw new Error('the greedy tokens differ from the PyTorch fixture');
+
+      const impls: Impl[] = [
+        { name: `ours ${N_LONG}`, run: async () => void (await runOurs(N_LONG)) },
+        { name: `ours ${N_SHORT}`, run: async () => void (await runOurs(N_SHORT)) },
+        { name: `transformers.js ${N_LONG}`, run: async () => void (await tjsGenerate(tjs, theirs, prompt.ids, N_LONG)) },
+        { name: `transformers.js ${N_SHORT}`, run: async () => void (await tjsGenerate(tjs, theirs, prompt.ids, N_SHORT)) },
+      ];
+      const reps = ctx.reps ?? 5;
+      const m = await measureInterleaved(ctx.device, impls, { warmup: 1, reps, onSample: (impl, ms) => report.log(`${impl}: ${ms.toFixed(0)} ms`) });
+      const steps = N_LONG - N_SHORT;
+      const rate = (long: number, short: number) => (steps * 1000) / (m[long]!.medianMs - m[short]!.medianMs);
+      const oursRate = rate(0, 1);
+      const theirRate = rate(2, 3);
+      report.result({
+        name: 'decode',
+        sizes: `prompt ${prompt.ids.length} tokens, ${steps} decode steps (the difference of ${N_LONG} and ${N_SHORT} new tokens), vocab ${ours.config.vocab_size}, hidden ${ours.config.hidden_size}, ${ours.config.num_hidden_layers} layers`,
+        baseline: impls[0]!.name,
+        measurements: m,
+        notes: [
+          `same greedy tokens (${N_LONG}), equal to the PyTorch fixture`,
+          `decode: ours ${oursRate.toFixed(2)} tokens/s, transformers.js ${theirRate.toFixed(2)} tokens/s`,
+          `decode speed ratio ours / transformers.js: ${(oursRate / theirRate).toFixed(2)}x (goal 1.3x)`,
+        ],
+      });
+    } finally {
+      await theirs.dispose().catch(() => undefined);
+      await ours.dispose();
+    }
+  },
+};
