@@ -12,7 +12,7 @@ const cases = [
   { channels: 4, height: 1, width: 1 },
   { channels: 4, height: 16, width: 16 },
   { channels: 16, height: 37, width: 29 },
-  { channels: 3, height: 300, width: 260 },
+  { channels: 3, height: 130, width: 110 },
 ];
 
 describe('preview', async () => {
