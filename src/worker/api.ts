@@ -7,6 +7,8 @@ import type { ErrorInfo } from '../errors';
 import type { PackReady, PackStatus, StoreEventSink, VerifyReport } from '../store/types';
 import type { StorageInfo } from '../store/storage';
 import type { UnderstandRequest, UnderstandResult } from '../pipeline/understand';
+import type { ImagineRequest, ImagineResult } from '../pipeline/imagine';
+import type { EditRequest, EditResult } from '../pipeline/edit';
 
 export type Backend = 'webgpu' | 'wasm';
 
@@ -83,6 +85,15 @@ export interface RgApi {
    * work. `request.runId` is the caller's, so `cancel(runId)` can stop it mid-stream (rejects with CANCELLED).
    */
   understand(request: UnderstandRequest, onEvent?: EventSink): Promise<UnderstandResult>;
+  /**
+   * Imagine (src/pipeline/imagine.ts): prompt → reasoning (streamed `token`s) → painter (`progress` per step,
+   * `preview` frames) → PNG bytes (transferred) with prompt, seed and settings in tEXt chunks, plus reasoning,
+   * answer and per-phase timings. Bad input rejects with RgError('BAD_INPUT', field) before any GPU work;
+   * `cancel(request.runId)` stops it (rejects with CANCELLED).
+   */
+  imagine(request: ImagineRequest, onEvent?: EventSink): Promise<ImagineResult>;
+  /** Edit (src/pipeline/edit.ts): image + instruction → reasoning → the painter from the noised image → PNG. */
+  edit(request: EditRequest, onEvent?: EventSink): Promise<EditResult>;
   /** Cancels the run `runId` of any pipeline at its next step; resolves true when such a run was in progress. */
   cancel(runId: string): Promise<boolean>;
 }

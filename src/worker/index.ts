@@ -16,6 +16,8 @@ import { ortVersion, configureOrt } from '../runtime/ort';
 import { RgError } from '../errors';
 import { cachedPack, storeApi } from '../store/pack_service';
 import { understand as runUnderstand, type UnderstandRequest } from '../pipeline/understand';
+import { imagine as runImagine, type ImagineRequest } from '../pipeline/imagine';
+import { edit as runEdit, type EditRequest } from '../pipeline/edit';
 import { cancelRun, endRun, startRun } from '../pipeline/events';
 
 const sinks = new Set<EventSink>();
@@ -88,6 +90,26 @@ const api = {
     const signal = startRun(request?.runId);
     try {
       return await runUnderstand(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal });
+    } finally {
+      endRun(request.runId, signal);
+    }
+  },
+
+  async imagine(request: ImagineRequest, onEvent?: EventSink) {
+    const signal = startRun(request?.runId);
+    try {
+      const r = await runImagine(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal });
+      return transfer(r, [r.png.buffer]);
+    } finally {
+      endRun(request.runId, signal);
+    }
+  },
+
+  async edit(request: EditRequest, onEvent?: EventSink) {
+    const signal = startRun(request?.runId);
+    try {
+      const r = await runEdit(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal });
+      return transfer(r, [r.png.buffer]);
     } finally {
       endRun(request.runId, signal);
     }
