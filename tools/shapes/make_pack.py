@@ -1,0 +1,179 @@
+"""Exports the trained shapes model as a pack (public/models/shapes/) through the shared exporter: tokenizer, HF
+configs, the six ONNX files, painter safetensors (f32, int8, int4), manifest.json and a pack card README.md with
+the evaluation table (CKPT/eval.json, written by tools/shapes/eval.py).
+
+    nice -n 19 /usr/bin/python3 -m tools.shapes.make_pack [--from rgpo.pt] [--out public/models/shapes]
+
+Refuses to write into public/ without an evaluation (--allow-unevaluated writes elsewhere only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import warnings
+
+import numpy as np
+
+from tools.make_tiny_random import hf_configs, painter_flops, reasoner_manifest, sha256, write_json
+from tools.rgvlm.config import INSTRUCTION_PREFIX, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN
+from tools.rgvlm.onnx_export import export_all
+from tools.rgvlm.safetensors_io import quantise_state, write_safetensors
+from tools.shapes import common as C
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLES = [
+    "draw as many red circles as 2 plus 3",
+    "draw 7 minus 4 blue squares",
+    "draw 3 triangles in the colour you get mixing blue and yellow",
+    "draw the larger of 3 and 6 purple circles",
+    "Ann has 2 orange squares and gets 4 more. draw them all",
+]
+
+
+def card(meta: dict, ev: dict | None, total: int, src: str) -> str:
+    table = ev["table"] if ev else "(not evaluated)"
+    s = ev["settings"] if ev else {}
+    return f"""# shapes
+
+The RG-VLM / MindOmni architecture in miniature, trained by this project's own tools (tools/shapes/) on a
+synthetic world of coloured shapes (circle, square, triangle; red, orange, yellow, green, blue, purple; 0-9 of them
+on a 3x3 grid, 64x64), through the paper's stages: (0) VAE and the reasoner's language and vision, (1) painter
+pretraining on captions, (2) SFT with chain-of-thought, (3) RGPO with a verifiable reward (format regex + the shapes
+checker on the generated image). Checkpoint: `{src}`. Total {total / 1e6:.1f} MB.
+
+Try: {"; ".join(f'"{e}"' for e in EXAMPLES)}.
+
+## Evaluation (held-out prompts, seed {s.get('seed')}, {s.get('steps')} steps, guidance {s.get('guidance')})
+
+{table}
+
+Image accuracy: the shapes checker (tools/shapes/checker.py, its TypeScript twin src/pipeline/rgpo/shapes_checker.ts)
+reads exactly the target count, colour and kind. Reproduce (checkpoints in $SHAPES_CKPT, default /tmp/shapes_ckpt):
+
+```sh
+nice -n 19 /usr/bin/python3 -m tools.shapes.eval --n {s.get('n_arith')} --steps {s.get('steps')} --guidance {s.get('guidance')} --seed {s.get('seed')}
+```
+
+Training commands and times: tools/README.md, section "shapes". Licence: Apache-2.0 (weights trained from scratch on
+synthetic data).
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--from", dest="src", default="rgpo.pt")
+    ap.add_argument("--out", default=os.path.join(ROOT, "public", "models", "shapes"))
+    ap.add_argument("--eval", default="eval.json")
+    ap.add_argument("--allow-unevaluated", action="store_true")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    ev_path = C.ckpt_path(args.eval)
+    ev = json.load(open(ev_path)) if os.path.exists(ev_path) else None
+    if ev is None and (not args.allow_unevaluated or os.path.abspath(args.out).startswith(os.path.join(ROOT, "public"))):
+        raise SystemExit(f"no evaluation at {ev_path}: run tools.shapes.eval first (or --allow-unevaluated --out /tmp/...)")
+    pc, reasoner, painter, vae, meta = C.load_models(args.src, args.src, "vae.pt")
+    for m in (reasoner, painter, vae):
+        m.eval()
+    tok = C.tokenizer()
+    pack = args.out
+    if os.path.isdir(pack):
+        shutil.rmtree(pack)
+    os.makedirs(pack)
+    write_json(os.path.join(pack, "tokenizer.json"), tok.to_tokenizer_json())
+    for name, obj in hf_configs(pc, tok).items():
+        write_json(os.path.join(pack, name), obj)
+    export_all(reasoner, painter, vae, pack)
+    state = {k: v.detach().numpy().astype(np.float32) for k, v in painter.state_dict().items()}
+    for mode in ("f32", "int8", "int4"):
+        write_safetensors(os.path.join(pack, f"painter.{mode}.safetensors"), quantise_state(state, mode),
+                          {"format": "pt", "rgvlm.quantisation": mode})
+    # the card needs the total, which needs the card: write it twice (the size of the number does not change it)
+    with open(os.path.join(pack, "README.md"), "w") as f:
+        f.write(card(meta, ev, 0, args.src))
+    files = []
+    for dirpath, _, names in os.walk(pack):
+        for n in names:
+            full = os.path.join(dirpath, n)
+            rel = os.path.relpath(full, pack).replace(os.sep, "/")
+            files.append({"path": rel, "bytes": os.path.getsize(full), "sha256": sha256(full)})
+    total = sum(f["bytes"] for f in files)
+    with open(os.path.join(pack, "README.md"), "w") as f:
+        f.write(card(meta, ev, total, args.src))
+    files = []
+    for dirpath, _, names in os.walk(pack):
+        for n in names:
+            full = os.path.join(dirpath, n)
+            rel = os.path.relpath(full, pack).replace(os.sep, "/")
+            files.append({"path": rel, "bytes": os.path.getsize(full), "sha256": sha256(full)})
+    files.sort(key=lambda f: f["path"])
+    total = sum(f["bytes"] for f in files)
+    by_path = {f["path"]: f["bytes"] for f in files}
+    r = pc.reasoner
+    n_lat = (pc.default_height // (pc.vae.downscale * pc.painter.patch_size)) * (pc.default_width // (pc.vae.downscale * pc.painter.patch_size))
+    kv_bytes = 2 * r.num_hidden_layers * r.num_key_value_heads * r.head_dim * r.max_position_embeddings * 4
+    L_max = r.max_position_embeddings + 1 + n_lat
+    act_bytes = 2 * L_max * (8 * pc.painter.hidden_size + pc.painter.num_attention_heads * L_max) * 4
+    weights_bytes = sum(b for p, b in by_path.items() if p.endswith(".onnx") and p != "onnx/painter.onnx")
+    weights_bytes += by_path["painter.f32.safetensors"]
+    manifest = {
+        "format": "rg-vlm-pack",
+        "format_version": 1,
+        "id": pc.pack_id,
+        "name": "Shapes (trained miniature)",
+        "description": "The RG-VLM architecture in miniature, trained on a synthetic world of counted, coloured shapes "
+        "through the paper's stages (SFT with chain-of-thought, then RGPO). Thinks first, then paints.",
+        "licence": "Apache-2.0",
+        "source": f"tools/shapes/ (checkpoint {args.src})",
+        "files": files,
+        "total_bytes": total,
+        "paths": {
+            "config": "config.json",
+            "generation_config": "generation_config.json",
+            "preprocessor_config": "preprocessor_config.json",
+            "processor_config": "processor_config.json",
+            "tokenizer": "tokenizer.json",
+            "tokenizer_config": "tokenizer_config.json",
+            "painter_config": "painter_config.json",
+            "vae_config": "vae_config.json",
+            "vision_encoder": "onnx/vision_encoder.onnx",
+            "embed_tokens": "onnx/embed_tokens.onnx",
+            "decoder": "onnx/decoder_model_merged.onnx",
+            "vae_encoder": "onnx/vae_encoder.onnx",
+            "vae_decoder": "onnx/vae_decoder.onnx",
+            "painter_onnx": "onnx/painter.onnx",
+            "painter_weights": {"f32": "painter.f32.safetensors", "int8": "painter.int8.safetensors", "int4": "painter.int4.safetensors"},
+        },
+        "reasoner": reasoner_manifest(pc, tok),
+        "connector": dict(vars(pc.connector)),
+        "painter": dict(vars(pc.painter)),
+        "vae": dict(vars(pc.vae)),
+        "prompts": {
+            "system_cot": SYSTEM_PROMPT_COT,
+            "system_plain": SYSTEM_PROMPT_PLAIN,
+            "instruction_prefix": INSTRUCTION_PREFIX,
+            "negative_prompt": pc.negative_prompt,
+        },
+        "defaults": {
+            "steps": pc.default_steps,
+            "guidance": pc.default_guidance,
+            "width": pc.default_width,
+            "height": pc.default_height,
+            "seed": pc.default_seed,
+            "cot": True,
+            "max_new_tokens": pc.default_max_new_tokens,
+            "edit_strength": 0.6,
+        },
+        "limits": {"min_size": 32, "max_size": 256, "size_multiple": 16, "max_steps": 200},
+        "requirements": {"gpu_features": [], "weights_bytes": weights_bytes, "memory_bytes": weights_bytes + kv_bytes + act_bytes},
+        "stats": {"flops": painter_flops(pc, 120, n_lat)},
+    }
+    write_json(os.path.join(pack, "manifest.json"), manifest)
+    print(f"pack {pack}: {len(files) + 1} files, {total / 1e6:.2f} MB")
+    assert total < 25e6
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Stage 0: the VAE, and the reasoner's language and vision (captions, questions, answers).
+
+    nice -n 19 /usr/bin/python3 -m tools.shapes.stage0 --part vae --minutes 10      > /tmp/shapes_stage0_vae.log
+    nice -n 19 /usr/bin/python3 -m tools.shapes.stage0 --part reasoner --minutes 30 > /tmp/shapes_stage0_reasoner.log
+
+Writes CKPT/vae.pt ({vae, scaling_factor, shift_factor}) and CKPT/stage0.pt ({reasoner}). Resumes from the
+checkpoint when it exists (--fresh to start over). Stops at --steps or after --minutes, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tools.shapes import common as C
+from tools.shapes import world as W
+from tools.shapes.checker import check, counts_from_objs
+
+
+def random_scene(rng: random.Random):
+    if rng.random() < 0.5:
+        n = rng.randint(0, W.MAX_COUNT)
+        return W.scene(n, rng.choice(W.COLOURS), rng.choice(W.KINDS), rng.randrange(1 << 30), rng.choice(["ordered", "random"]))
+    return W.mixed_scene(rng.randrange(1 << 30))
+
+
+# --------------------------------------------------------------------------------------------- VAE
+def train_vae(args, log):
+    pc = C.shapes_config()
+    _, _, vae = C.fresh_models()
+    ck = None if args.fresh else C.load("vae.pt")
+    step = 0
+    opt = torch.optim.AdamW(vae.parameters(), lr=args.lr or 2e-3, weight_decay=0.0)
+    if ck is not None:
+        vae.load_state_dict(ck["vae"])
+        opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        log(f"resumed at step {step}")
+    rng = random.Random(1000 + step)
+    gen = torch.Generator().manual_seed(1000 + step)
+    vae.train()
+    deadline = log.t0 + 60 * args.minutes
+    import time
+
+    while step < args.steps and time.time() < deadline:
+        imgs = [random_scene(rng)[0] for _ in range(args.batch)]
+        x = C.to_vae_input(imgs)
+        for g in opt.param_groups:
+            g["lr"] = C.lr_at(step, args.steps, args.lr or 2e-3)
+        m = vae.encoder(x)
+        z = m + 0.1 * torch.randn(m.shape, generator=gen)  # decoder robust to imperfect latents
+        y = vae.decoder(z)
+        rec = F.mse_loss(y, x) + 0.5 * (y - x).abs().mean()
+        loss = rec + 1e-3 * m.pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0:
+            log(f"step {step} rec {rec.item():.4f} |m|2 {m.pow(2).mean().item():.3f}")
+        if step % 200 == 0:
+            C.save({"vae": vae.state_dict(), "opt": opt.state_dict(), "step": step, "scaling_factor": 1.0, "shift_factor": 0.0}, "vae.pt")
+    vae.eval()
+    # latent statistics -> scale / shift (latents = (mean - shift) * scale have unit variance)
+    srng = random.Random(5)
+    with torch.no_grad():
+        m = vae.encoder(C.to_vae_input([random_scene(srng)[0] for _ in range(256)]))
+    shift = float(m.mean())
+    scale = float(1.0 / m.std())
+    # reconstruction accuracy through the checker
+    ok = tot = 0
+    erng = random.Random(99)
+    with torch.no_grad():
+        for _ in range(args.recon_batches):
+            batch = [random_scene(erng) for _ in range(64)]
+            y = vae.decoder(vae.encoder(C.to_vae_input([b[0] for b in batch]))).numpy()
+            for i, (_, objs) in enumerate(batch):
+                from tools.rgvlm.pipeline import to_pixels
+
+                ok += check(to_pixels(y[i : i + 1]))["counts"] == counts_from_objs(objs)
+                tot += 1
+    log(f"done at step {step}: scale {scale:.4f} shift {shift:.4f}; checker on reconstructions {ok}/{tot}")
+    C.save({"vae": vae.state_dict(), "opt": opt.state_dict(), "step": step, "scaling_factor": scale, "shift_factor": shift,
+            "recon_checker": [ok, tot]}, "vae.pt")
+
+
+# --------------------------------------------------------------------------------------------- reasoner
+def understand_batch(rng: random.Random, pc, n: int):
+    seqs, imgs = [], []
+    for _ in range(n):
+        img, objs = random_scene(rng)
+        q, a = rng.choice(W.questions_for(objs))
+        seqs.append(C.encode_pair(C.understand_text(q, True), a, "<|im_end|>"))
+        imgs.append(img)
+    return seqs, imgs
+
+
+def text_batch(rng: random.Random, n: int, facts):
+    seqs = []
+    for _ in range(n):
+        q, a = rng.choice(facts)
+        seqs.append(C.encode_pair(C.understand_text(q, False), a, "<|im_end|>"))
+    return seqs
+
+
+@torch.no_grad()
+def understanding_accuracy(reasoner, pc, n_images: int = 40) -> tuple[int, int]:
+    from tools.rgvlm import pipeline as P
+
+    tok = C.tokenizer()
+    ok = tot = 0
+    reasoner.eval()
+    for seed in list(W.UNDERSTAND_EVAL_SEEDS)[:n_images]:
+        img, objs = W.mixed_scene(seed)
+        pv = C.pixel_values([img], pc).numpy()
+        for q, a in W.questions_for(objs)[:4]:
+            ids = tok.encode(C.understand_text(q, True).replace("<image>", "<image>" * pc.reasoner.num_image_tokens))
+            g = P.generate(reasoner, ids, pv, 16, C.stop_ids(False))
+            out = tok.decode([i for i in g.generated if i not in C.stop_ids(False)]).strip()
+            ok += out == a
+            tot += 1
+    reasoner.train()
+    return ok, tot
+
+
+def train_reasoner(args, log):
+    import time
+
+    pc = C.shapes_config()
+    reasoner, _, _ = C.fresh_models()
+    ck = None if args.fresh else C.load("stage0.pt")
+    step = 0
+    lr = args.lr or 2e-3
+    opt = torch.optim.AdamW(reasoner.parameters(), lr=lr, weight_decay=0.01)
+    if ck is not None:
+        reasoner.load_state_dict(ck["reasoner"])
+        opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        log(f"resumed at step {step}")
+    facts = W.text_facts()
+    rng = random.Random(2000 + step)
+    reasoner.train()
+    deadline = log.t0 + 60 * args.minutes
+    while step < args.steps and time.time() < deadline:
+        for g in opt.param_groups:
+            g["lr"] = C.lr_at(step, args.steps, lr)
+        if step % 2 == 0:
+            seqs, imgs = understand_batch(rng, pc, args.batch)
+            pv = C.pixel_values(imgs, pc)
+        else:
+            seqs, pv = text_batch(rng, args.batch, facts), None
+        ids, am, lmask = C.lm_batch(seqs)
+        logits, _ = C.reasoner_forward(reasoner, ids, am, pv)
+        loss = C.lm_loss(logits, ids, lmask)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(reasoner.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if step % 25 == 0:
+            log(f"step {step} loss {loss.item():.4f} ({'image' if step % 2 == 1 else 'text'})")
+        if step % 200 == 0:
+            C.save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step}, "stage0.pt")
+        if step % 500 == 0:
+            log(f"understanding (40 eval images x 4 questions): {understanding_accuracy(reasoner, pc)}")
+    acc = understanding_accuracy(reasoner, pc, args.eval_images)
+    log(f"done at step {step}; understanding {acc}")
+    C.save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step, "understanding": acc}, "stage0.pt")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--part", choices=["vae", "reasoner"], required=True)
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=None)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--recon_batches", type=int, default=4, help="64-image batches in the VAE's final checker test")
+    ap.add_argument("--eval_images", type=int, default=40, help="held-out images in the final understanding check")
+    ap.add_argument("--fresh", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    np.random.seed(0)
+    log = C.Logger("stage0-" + args.part)
+    log(f"args {vars(args)}")
+    (train_vae if args.part == "vae" else train_reasoner)(args, log)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Stage 2: supervised fine-tuning with chain-of-thought data.
+
+  --part reasoner: the reasoner learns to answer an Imagine request (CoT system prompt) with
+      `<think>2 + 3 = 5, so five red circles</think><answer>5 red circles</answer>` (training prompts only), with
+      stage-0 batches (understanding, text facts) mixed in so it keeps them. Starts from CKPT/stage0.pt, writes
+      CKPT/sft_reasoner.pt.
+  --part painter: the painter learns to paint from the SFT reasoner's hidden states of whole CoT sequences (prompt
+      + reasoning + answer, teacher-forced; `</answer>` is never fed back so it has no row), with caption
+      conditions of stage 1 mixed in (half of each batch). Starts from CKPT/stage1.pt, writes CKPT/sft.pt
+      ({reasoner, painter}).
+
+    nice -n 19 /usr/bin/python3 -m tools.shapes.stage2 --part reasoner --minutes 15 > /tmp/shapes_stage2_reasoner.log
+    nice -n 19 /usr/bin/python3 -m tools.shapes.stage2 --part painter --minutes 20  > /tmp/shapes_stage2_painter.log
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+import torch
+
+from tools.rgvlm import pipeline as P
+from tools.shapes import common as C
+from tools.shapes import stage0 as S0
+from tools.shapes import stage1 as S1
+from tools.shapes import world as W
+from tools.shapes.checker import check, matches
+
+
+def cot_pair(p: W.Prompt):
+    """(ids, reply start) of a CoT Imagine request and its target, ending with </answer> (the Imagine stop)."""
+    return C.encode_pair(C.imagine_text(p.prompt, cot=True), p.target, "")
+
+
+@torch.no_grad()
+def cot_answer_accuracy(reasoner, prompts: list[W.Prompt]) -> tuple[int, int, int]:
+    """(exact answer, format ok, total) of greedy CoT generations."""
+    import re
+
+    tok = C.tokenizer()
+    fmt = re.compile(r"<think>.*?</think>\s*<answer>.*?</answer>", re.S)
+    ok = okf = 0
+    reasoner.eval()
+    for p in prompts:
+        ids = tok.encode(C.imagine_text(p.prompt, cot=True))
+        g = P.generate(reasoner, ids, None, 48, C.stop_ids(True))
+        text = tok.decode(g.generated)
+        okf += bool(fmt.fullmatch(text.strip()))
+        ok += text.strip() == p.target
+    reasoner.train()
+    return ok, okf, len(prompts)
+
+
+def train_reasoner(args, log):
+    pc = C.shapes_config()
+    _, reasoner, _, _, meta = C.load_models("stage0.pt", None, None)
+    ck = None if args.fresh else C.load("sft_reasoner.pt")
+    lr = args.lr or 1e-3
+    opt = torch.optim.AdamW(reasoner.parameters(), lr=lr, weight_decay=0.01)
+    step = 0
+    if ck is not None:
+        reasoner.load_state_dict(ck["reasoner"])
+        opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        log(f"resumed at step {step}")
+    else:
+        log(f"from {meta}")
+    train, held = W.split_prompts()
+    held_arith = [p for p in held if p.arithmetic][::12]
+    facts = W.text_facts()
+    rng = random.Random(4000 + step)
+    reasoner.train()
+    deadline = log.t0 + 60 * args.minutes
+    while step < args.steps and time.time() < deadline:
+        for g in opt.param_groups:
+            g["lr"] = C.lr_at(step, args.steps, lr, warmup=50)
+        kind = step % 4
+        pv = None
+        if kind == 3:  # keep stage-0 skills
+            if step % 8 == 3:
+                seqs, imgs = S0.understand_batch(rng, pc, args.batch)
+                pv = C.pixel_values(imgs, pc)
+            else:
+                seqs = S0.text_batch(rng, args.batch, facts)
+        else:
+            seqs = [cot_pair(rng.choice(train)) for _ in range(args.batch)]
+        ids, am, lmask = C.lm_batch(seqs)
+        logits, _ = C.reasoner_forward(reasoner, ids, am, pv)
+        loss = C.lm_loss(logits, ids, lmask)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(reasoner.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if step % 25 == 0:
+            log(f"step {step} loss {loss.item():.4f} ({'cot' if kind < 3 else 'stage0'})")
+        if step % 100 == 0:
+            C.save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step}, "sft_reasoner.pt")
+        if step % 300 == 0:
+            log(f"held-out arithmetic CoT (exact, format, n): {cot_answer_accuracy(reasoner, held_arith[: min(30, args.eval_n)])}")
+    acc = cot_answer_accuracy(reasoner, held_arith[: args.eval_n])
+    u = S0.understanding_accuracy(reasoner, pc, max(1, args.eval_n // 2))
+    log(f"done at step {step}; held-out arithmetic CoT (exact, format, n) {acc}; understanding {u}")
+    C.save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step, "heldout_cot": acc,
+            "understanding": u}, "sft_reasoner.pt")
+
+
+def train_painter(args, log):
+    pc, reasoner, painter, vae, meta = C.load_models("sft_reasoner.pt", "stage1.pt", "vae.pt")
+    log(f"loaded {meta}")
+    reasoner.eval()
+    vae.eval()
+    ck = None if args.fresh else C.load("sft.pt")
+    lr = args.lr or 5e-4
+    opt = torch.optim.AdamW(painter.parameters(), lr=lr, weight_decay=0.0)
+    step = 0
+    if ck is not None and "opt" in ck:
+        painter.load_state_dict(ck["painter"])
+        opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        log(f"resumed at step {step}")
+    caps = W.all_captions()
+    cap_conds = S1.caption_conditions(reasoner, [c[0] for c in caps])
+    neg = C.negative_condition(reasoner, pc)
+    pool = S1.latent_pool(vae, pc, caps)
+    cap_index = {(n, c, k): i for i, (_, n, c, k) in enumerate(caps)}
+    train, held = W.split_prompts()
+    held_arith = [p for p in held if p.arithmetic][::24][: args.eval_n]
+    rng = random.Random(5000 + step)
+    gen = torch.Generator().manual_seed(5000 + step)
+    painter.train()
+    deadline = log.t0 + 60 * args.minutes
+    half = args.bc // 2
+    while step < args.steps and time.time() < deadline:
+        for g in opt.param_groups:
+            g["lr"] = C.lr_at(step, args.steps, lr, warmup=50)
+        ps = [rng.choice(train) for _ in range(half)]
+        cot = C.teacher_forced_conditions(reasoner, [cot_pair(p)[0] for p in ps])
+        ci = [rng.randrange(len(caps)) for _ in range(args.bc - half)]
+        conds = cot + [cap_conds[i] for i in ci]
+        conds = [neg if rng.random() < 0.1 else c for c in conds]
+        targets = [cap_index[(p.n, p.colour, p.kind)] for p in ps] + ci
+        x1 = torch.stack([pool[i, rng.randrange(pool.shape[1])] for i in targets for _ in range(args.rep)])
+        cp, lens = C.pad_conditions(conds)
+        loss = C.flow_loss(painter, cp, lens, x1, args.rep, gen)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(painter.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if step % 25 == 0:
+            log(f"step {step} loss {loss.item():.4f}")
+        if step % 100 == 0:
+            C.save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(), "step": step}, "sft.pt")
+        if step % 500 == 0:
+            painter.eval()
+            log(f"held-out CoT image accuracy (teacher-forced, 20 steps): {cot_image_accuracy(reasoner, painter, vae, pc, neg, held_arith)}")
+            painter.train()
+    painter.eval()
+    acc = cot_image_accuracy(reasoner, painter, vae, pc, neg, held_arith)
+    log(f"done at step {step}; held-out CoT image accuracy (teacher-forced, 20 steps) {acc}")
+    C.save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(), "step": step,
+            "heldout_cot_image_tf": acc}, "sft.pt")
+
+
+@torch.no_grad()
+def cot_image_accuracy(reasoner, painter, vae, pc, neg, prompts, steps: int = 20):
+    conds = C.teacher_forced_conditions(reasoner, [cot_pair(p)[0] for p in prompts])
+    imgs = C.paint(painter, vae, pc, conds, neg, [42] * len(prompts), steps, pc.default_guidance)
+    return sum(matches(check(im), p.n, p.colour, p.kind) for im, p in zip(imgs, prompts)), len(prompts)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--part", choices=["reasoner", "painter"], required=True)
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--minutes", type=float, default=20)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--bc", type=int, default=16)
+    ap.add_argument("--rep", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=None)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--eval_n", type=int, default=60, help="held-out prompts in the progress evaluations")
+    ap.add_argument("--fresh", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    log = C.Logger("stage2-" + args.part)
+    log(f"args {vars(args)}")
+    (train_reasoner if args.part == "reasoner" else train_painter)(args, log)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Stage 3: RGPO (the paper's GRPO on reasoning generation) on the reasoner's tokens.
+
+Per prompt: a group of G = 4 rollouts sampled from the policy (temperature 1, CoT system prompt, stop at
+`</answer>`); each rollout's hidden states condition the (frozen) painter, which paints with a fixed seed; reward =
+format (the paper's regex `<think>.*?</think>\\s*<answer>.*?</answer>`, 0/1) + accuracy (the shapes checker on the
+generated image: exactly the target count, colour and kind, 0/1). Advantages are group-normalised,
+A = (r - mean) / (std + 1e-4); loss = -mean_tokens(A * log pi(token)) + beta * KL(pi || pi_SFT) (the k3 estimator
+per token), one on-policy update per batch of prompts. Only the reasoner (language model) is updated.
+
+    nice -n 19 /usr/bin/python3 -m tools.shapes.stage3 --minutes 15 > /tmp/shapes_stage3.log
+
+Needs CKPT/sft.pt, CKPT/vae.pt; writes CKPT/rgpo.pt ({reasoner, painter}).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import random
+import re
+import time
+
+import torch
+
+from tools.shapes import common as C
+from tools.shapes import world as W
+from tools.shapes.checker import check, matches
+
+FORMAT = re.compile(r"<think>.*?</think>\s*<answer>.*?</answer>", re.S)
+
+
+def format_reward(text: str) -> float:
+    return 1.0 if FORMAT.search(text) else 0.0
+
+
+def token_logprobs(reasoner, seqs: list[list[int]], starts: list[int]):
+    """log pi(token) of every completion token (right-padded batch) -> logp [B, L-1], mask [B, L-1]."""
+    ids, am, lmask = C.lm_batch(list(zip(seqs, starts)))
+    logits, _ = C.reasoner_forward(reasoner, ids, am)
+    lp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:].unsqueeze(-1))[..., 0]
+    return lp, lmask[:, 1:]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--iters", type=int, default=300)
+    ap.add_argument("--minutes", type=float, default=15)
+    ap.add_argument("--prompts", type=int, default=4, help="prompts per update")
+    ap.add_argument("--group", type=int, default=4)
+    ap.add_argument("--beta", type=float, default=0.04)
+    ap.add_argument("--lr", type=float, default=2e-5)
+    ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--paint_steps", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--fresh", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    log = C.Logger("stage3")
+    log(f"args {vars(args)}")
+    pc, reasoner, painter, vae, meta = C.load_models("sft.pt", "sft.pt", "vae.pt")
+    log(f"loaded {meta}")
+    ref = copy.deepcopy(reasoner).eval()
+    for p in ref.parameters():
+        p.requires_grad_(False)
+    painter.eval()
+    vae.eval()
+    params = list(reasoner.lm.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
+    it = 0
+    ck = None if args.fresh else C.load("rgpo.pt")
+    if ck is not None and "opt" in ck:
+        reasoner.load_state_dict(ck["reasoner"])
+        opt.load_state_dict(ck["opt"])
+        it = ck["iter"]
+        log(f"resumed at iteration {it}")
+    neg = C.negative_condition(reasoner, pc)
+    tok = C.tokenizer()
+    train, _ = W.split_prompts()
+    rng = random.Random(6000 + it)
+    gen = torch.Generator().manual_seed(6000 + it)
+    deadline = log.t0 + 60 * args.minutes
+    history = []
+    while it < args.iters and time.time() < deadline:
+        seqs, starts, adv, rewards = [], [], [], []
+        reasoner.eval()
+        for _ in range(args.prompts):
+            p = rng.choice(train)
+            pids = tok.encode(C.imagine_text(p.prompt, cot=True))
+            outs = C.sample_group(reasoner, pids, args.group, 48, args.temperature, gen)
+            full = [pids + o for o in outs]
+            conds = C.teacher_forced_conditions(reasoner, full)
+            imgs = C.paint(painter, vae, pc, conds, neg, [rng.randrange(1 << 31) for _ in outs], args.paint_steps, pc.default_guidance)
+            r = []
+            for o, im in zip(outs, imgs):
+                text = tok.decode(o)
+                r.append(format_reward(text) + (1.0 if matches(check(im), p.n, p.colour, p.kind) else 0.0))
+            rt = torch.tensor(r)
+            a = (rt - rt.mean()) / (rt.std() + 1e-4)
+            rewards += r
+            for o, ai in zip(full, a.tolist()):
+                seqs.append(o)
+                starts.append(len(pids))
+                adv.append(ai)
+        reasoner.train()
+        A = torch.tensor(adv)
+        lp, m = token_logprobs(reasoner, seqs, starts)
+        with torch.no_grad():
+            lp_ref, _ = token_logprobs(ref, seqs, starts)
+        d = lp_ref - lp
+        kl = torch.exp(d) - d - 1
+        per_tok = -(A.unsqueeze(1) * lp) + args.beta * kl
+        loss = ((per_tok * m).sum(1) / m.sum(1).clamp(min=1)).mean()
+        opt.zero_grad()
+        if A.abs().sum() > 0:
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+        it += 1
+        mean_r = sum(rewards) / len(rewards)
+        history.append(mean_r)
+        kl_mean = float((kl * m).sum() / m.sum())
+        log(f"iter {it} mean reward {mean_r:.3f} (format+accuracy, max 2) kl {kl_mean:.4f} running {sum(history[-20:]) / len(history[-20:]):.3f}")
+        if it % 10 == 0:
+            C.save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(), "iter": it,
+                    "reward_history": history}, "rgpo.pt")
+    C.save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(), "iter": it,
+            "reward_history": history}, "rgpo.pt")
+    log(f"done at iteration {it}")
+
+
+if __name__ == "__main__":
+    main()
