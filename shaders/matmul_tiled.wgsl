@@ -17,7 +17,10 @@ const TM = 4u;
 const TN = 4u;
 
 var<workgroup> xs: array<tile_t, TILE_M * TILE_K>;
-var<workgroup> ws: array<tile_t, TILE_K * TILE_N>;
+// rows padded by one element: the staging stores walk down a column of ws, and an unpadded power-of-two row
+// would send all of them to one memory bank
+const WS_PAD = 1u;
+var<workgroup> ws: array<tile_t, TILE_K * (TILE_N + WS_PAD)>;
 
 @compute @workgroup_size(TILE_N / TN, TILE_M / TM)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
@@ -51,7 +54,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         v = unpack_word(w[n * row_words + kw], n, kw);
       }
       for (var e = 0u; e < EPW; e++) {
-        ws[(c * EPW + e) * TILE_N + r] = tile_t(v[e]);
+        ws[(c * EPW + e) * (TILE_N + WS_PAD) + r] = tile_t(v[e]);
       }
     }
     workgroupBarrier();
@@ -63,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         a[i] = f32(xs[(lid.y + i * wg_y) * TILE_K + k]);
       }
       for (var j = 0u; j < TN; j++) {
-        b[j] = f32(ws[k * TILE_N + lid.x + j * wg_x]);
+        b[j] = f32(ws[k * (TILE_N + WS_PAD) + lid.x + j * wg_x]);
       }
       for (var i = 0u; i < TM; i++) {
         for (var j = 0u; j < TN; j++) {
