@@ -7,7 +7,8 @@ import { GpuBatch } from '../../../src/gpu/batch';
 import { KernelArgError } from '../../../src/errors';
 import { sample } from '../../../src/kernels/sample';
 import { expq23, sampleRef, sortKey } from '../../../src/kernels/sample.ref';
-import type { SampleSettings } from '../../../src/kernels/sample_params';
+import { mulhi32, philox4x32_10 } from '../../../src/kernels/philox';
+import { SAMPLE_STREAM, sampleParams, type SampleSettings } from '../../../src/kernels/sample_params';
 
 interface Case extends SampleSettings {
   name: string;
@@ -66,7 +67,37 @@ const cases: Case[] = [
   { name: 'vocabulary 151,936, quantised, top-p 0.8', vocab: 151_936, seeds: 6, temperature: 0.9, topP: 0.8, logits: uniformLogits(16, 8, 0.5) },
 ];
 
+/** The documented semantics again, written the slow obvious way (full sort), to check the twin's bounded heap. */
+function naiveSample(logits: Float32Array, args: SampleSettings & { vocab: number; row?: number }): number {
+  const sp = sampleParams('sample', args);
+  const row = logits.subarray((args.row ?? 0) * args.vocab, ((args.row ?? 0) + 1) * args.vocab);
+  const keys = Array.from(row, sortKey);
+  const value = (k: number) => new Float32Array(new Uint32Array([k & 0x80000000 ? (k ^ 0x80000000) >>> 0 : ~k >>> 0]).buffer)[0]!;
+  const order = keys.map((_, j) => j).sort((a, b) => keys[b]! - keys[a]! || a - b);
+  const km = keys[order[0]!]!;
+  if (sp.greedy || km === sortKey(-Infinity)) return order[0]!;
+  const y = (k: number) => (k === km ? 0 : k <= sortKey(-Infinity) || km === sortKey(Infinity) ? -Infinity : Math.fround(Math.fround(value(k) - value(km)) * sp.s));
+  const cands = order.filter((j) => y(keys[j]!) > -24).slice(0, sp.k);
+  const cum: number[] = [];
+  cands.forEach((j, i) => cum.push((cum[i - 1] ?? 0) + expq23(y(keys[j]!))));
+  const total = cum[cum.length - 1]!;
+  const thr = Math.max(1, Number((BigInt(sp.topPQ) * BigInt(total) + 0xffffffn) >> 24n));
+  const kept = cum.find((c) => c >= thr)!;
+  const goal = mulhi32(philox4x32_10([sp.step, 0, 0, SAMPLE_STREAM], [sp.seed, 0])[0]!, kept);
+  return cands[cum.findIndex((c) => c > goal)]!;
+}
+
 describe('sample (CPU twin)', () => {
+  it('equals the slow obvious implementation of its documented semantics', () => {
+    for (const c of cases.filter((c) => c.vocab <= 3000)) {
+      const x = c.logits(c.vocab, c.rows ?? 1);
+      for (let i = 0; i < Math.min(c.seeds, 12); i++) {
+        const settings = { ...c, seed: 1000 + i, step: 7 * i };
+        expect(sampleRef(x, settings)).toBe(naiveSample(x, settings));
+      }
+    }
+  });
+
   it('expq23 is round(2^23 * 2^y) within one unit', () => {
     const r = mulberry32(5);
     for (let i = 0; i < 40000; i++) {
