@@ -91,8 +91,8 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
   const k = 'matmul';
   const { x, weight, bias, out, M, K } = args;
   const activation = args.activation ?? 'none';
-  need(k, weight !== null && typeof weight === 'object' && weight.format in FORMAT_ID, `unknown weight format ${String(weight?.format)}`);
-  need(k, activation in ACT_ID, `unknown activation ${String(activation)}`);
+  need(k, typeof weight === 'object' && weight !== null && Object.hasOwn(FORMAT_ID, weight.format), `unknown weight format ${String(weight?.format)}`);
+  need(k, Object.hasOwn(ACT_ID, activation), `unknown activation ${String(activation)}`);
   needCount(k, 'M', M);
   needCount(k, 'K', K);
   needCount(k, 'weight.out', weight.out);

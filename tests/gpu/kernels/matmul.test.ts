@@ -197,6 +197,8 @@ describe('matmul', async () => {
         'matmul: out must not alias x'],
       ['M = 0', () => ({ x: bufs.empty(64 * 4), weight: w('f32', 8, 64), out: bufs.empty(32), M: 0, K: 64 }),
         'matmul: M must be a positive integer, got 0'],
+      ['an unknown activation', () => ({ x: bufs.empty(64 * 4), weight: w('f32', 8, 64), out: bufs.empty(32), M: 1, K: 64, activation: 'toString' as MatmulActivation }),
+        'matmul: unknown activation toString'],
       ['f16 tiles on a device without shader-f16', () => ({ x: bufs.empty(64 * 4), weight: w('f32', 8, 64), out: bufs.empty(32), M: 1, K: 64, variant: 'tiled', precision: 'f16' }),
         'matmul: precision f16 needs a device with shader-f16'],
     ];
