@@ -1,6 +1,6 @@
 // noise: seeded standard-normal latents, docs/formats.md "Seeded noise": element i of latent b takes lane i mod 4
 // of Philox4x32-10(counter (i / 4, 0, 0, 0), key (seed + b, 0)), turned into normals by Box-Muller on the pairs
-// (u0, u1) and (u2, u3). Compiled after philox.wgsl and sincos2d_trig.wgsl.
+// (u0, u1) and (u2, u3). Compiled after philox.wgsl and trig.wgsl.
 //
 // One invocation per Philox counter, i.e. per group of four consecutive elements, 256 per workgroup; a second
 // dispatch dimension covers more than 65535 workgroups (flat index x + y * stride). The last group of a latent

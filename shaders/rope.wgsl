@@ -3,7 +3,7 @@
 //   x[i]       <- x[i] * cos - x[i + D/2] * sin
 //   x[i + D/2] <- x[i + D/2] * cos + x[i] * sin.
 // Mirrors tools/rgvlm/model.py `rope_cos_sin` + `apply_rope` (rotary dim = head dim). inv_freq comes from the host
-// (rounded to f32 as PyTorch does); sin/cos come from sincos2d_trig.wgsl, compiled in front of this text, which
+// (rounded to f32 as PyTorch does); sin/cos come from trig.wgsl, compiled in front of this text, which
 // stays accurate for the large angles of long sequences.
 //
 // Rows are [row_stride] floats; the rotated heads start at head_offset, so one dispatch can rotate Q and K inside a

@@ -2,7 +2,7 @@
 // token r * gw + c. Mirrors tools/rgvlm/model.py `sincos_2d` / `sincos_1d`: the first dim/2 features come from the
 // column coordinate, the last dim/2 from the row coordinate, each half laid out [sin(coord * omega_k) for k < dim/4,
 // cos(coord * omega_k) for k < dim/4]; coord = (index + offset) * scale in f32. omega comes from the host (rounded
-// as PyTorch rounds it); sin/cos come from sincos2d_trig.wgsl, compiled in front of this text.
+// as PyTorch rounds it); sin/cos come from trig.wgsl, compiled in front of this text.
 //
 // One invocation per output float, 256 per workgroup, features fastest (coalesced writes); a second dispatch
 // dimension past 65535 workgroups. Computed once per resolution, so nothing is shared between invocations.

@@ -2,7 +2,7 @@
 // out[b, j] = cos(t_b * scale * freq_j) for j < half and sin(t_b * scale * freq_(j - half)) after, in f32 steps.
 // Mirrors tools/rgvlm/model.py `TimestepEmbedder.forward` up to `timestep_embedding` ([cos, sin] order, DiT /
 // OmniGen). freq comes from the host (exp(-ln(max_period) * k / half) rounded as PyTorch rounds it); sin/cos come
-// from sincos2d_trig.wgsl, compiled in front of this text, and stay accurate for arguments up to 1000 rad.
+// from trig.wgsl, compiled in front of this text, and stay accurate for arguments up to 1000 rad.
 //
 // One invocation per output float, 256 per workgroup; the whole output is a few KiB, so nothing is tiled.
 

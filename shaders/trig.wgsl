@@ -1,4 +1,4 @@
-// sincos2d_trig: sin and cos accurate to about one f32 ulp for |x| < 1e5, independent of the GPU's own sin/cos
+// trig: sin and cos accurate to about one f32 ulp for |x| < 1e5, independent of the GPU's own sin/cos
 // (WGSL only promises an absolute error of 2^-11 inside [-pi, pi] and nothing outside, and real drivers lose
 // precision on large arguments such as rope angles of long sequences or timestep arguments of up to 1000 rad).
 // A snippet, not a kernel (named after the sincos2d kernel only to stay in that file namespace): the rope,

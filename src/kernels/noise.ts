@@ -5,7 +5,7 @@
  */
 import type { GpuBatch } from '../gpu/batch';
 import philox from '../../shaders/philox.wgsl?raw';
-import trig from '../../shaders/sincos2d_trig.wgsl?raw';
+import trig from '../../shaders/trig.wgsl?raw';
 import body from '../../shaders/noise.wgsl?raw';
 import { flatGroups, need, needBytes, needCount } from './dispatch';
 

@@ -3,7 +3,7 @@
  * with position ids from a GPU buffer. Mirrors tools/rgvlm/model.py `rope_cos_sin` + `apply_rope`.
  */
 import type { GpuBatch } from '../gpu/batch';
-import trig from '../../shaders/sincos2d_trig.wgsl?raw';
+import trig from '../../shaders/trig.wgsl?raw';
 import body from '../../shaders/rope.wgsl?raw';
 import { flatGroups, need, needBytes, needCount } from './dispatch';
 

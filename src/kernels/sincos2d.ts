@@ -3,7 +3,7 @@
  * tools/rgvlm/model.py `sincos_2d` (column half first, then row half; each half [sin…, cos…]).
  */
 import type { GpuBatch } from '../gpu/batch';
-import trig from '../../shaders/sincos2d_trig.wgsl?raw';
+import trig from '../../shaders/trig.wgsl?raw';
 import body from '../../shaders/sincos2d.wgsl?raw';
 import { flatGroups, need, needBytes, needCount } from './dispatch';
 

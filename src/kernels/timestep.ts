@@ -3,7 +3,7 @@
  * order, of t · scale. Mirrors tools/rgvlm/model.py `timestep_embedding` as called by `TimestepEmbedder.forward`.
  */
 import type { GpuBatch } from '../gpu/batch';
-import trig from '../../shaders/sincos2d_trig.wgsl?raw';
+import trig from '../../shaders/trig.wgsl?raw';
 import body from '../../shaders/timestep.wgsl?raw';
 import { need, needBytes, needCount } from './dispatch';
 
