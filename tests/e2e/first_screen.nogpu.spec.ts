@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 
 test('without WebGPU the page says so and the self-test runs on WASM', async ({ page }) => {
-  await page.goto('/');
+  await page.goto('/#/device');
   await expect(page.getByTestId('backend')).toHaveText('wasm');
   await expect(page.getByTestId('no-webgpu')).toContainText('Unavailable');
   await expect(page.getByTestId('fallback-reason')).not.toBeEmpty();

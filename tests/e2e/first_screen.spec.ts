@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 
 test('first screen shows the swiftshader adapter, the webgpu backend and a worker round trip', async ({ page }) => {
-  await page.goto('/');
+  await page.goto('/#/device');
   await expect(page.getByRole('heading', { name: 'rg-vlm-web' })).toBeVisible();
   await expect(page.getByTestId('architecture')).toHaveText('swiftshader');
   await expect(page.getByTestId('backend')).toHaveText('webgpu');
@@ -10,7 +10,7 @@ test('first screen shows the swiftshader adapter, the webgpu backend and a worke
 });
 
 test('the self-test feeds our compute pass into onnxruntime-web on the same device', async ({ page }) => {
-  await page.goto('/');
+  await page.goto('/#/device');
   await expect(page.getByTestId('backend')).toHaveText('webgpu');
   await page.getByRole('button', { name: 'Run the self-test' }).click();
   await expect(page.getByTestId('selftest')).toContainText('Self-test on webgpu: passed');
@@ -19,7 +19,7 @@ test('the self-test feeds our compute pass into onnxruntime-web on the same devi
 });
 
 test('a lost device is reported and the next request gets a fresh one', async ({ page }) => {
-  await page.goto('/');
+  await page.goto('/#/device');
   await expect(page.getByTestId('backend')).toHaveText('webgpu');
   await page.getByRole('button', { name: 'Simulate device loss' }).click();
   const alert = page.getByRole('alert');
@@ -31,7 +31,7 @@ test('a lost device is reported and the next request gets a fresh one', async ({
 });
 
 test('a worker that throws gives a specific message and the app keeps working', async ({ page }) => {
-  await page.goto('/');
+  await page.goto('/#/device');
   await expect(page.getByTestId('backend')).toHaveText('webgpu');
   await page.getByRole('button', { name: 'Make the worker throw' }).click();
   await expect(page.getByRole('alert')).toContainText('worker failure on request: requested from the UI');

@@ -2,6 +2,65 @@ import { getContext, setContext } from 'svelte';
 import { WorkerHandle } from '../../worker/client';
 import type { DeviceReport, Pixels, SelfTestResult } from '../../worker/api';
 import { DEFAULT_HINTS, RgError, toErrorInfo, type ErrorInfo } from '../../errors';
+import { DEFAULT_TEST_PACK, PACKS, findPack, packFileUrl } from '../../packs/registry';
+import { SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../../models/reasoner/prompts';
+import { DEFAULT_LIMITS, type Limits } from '../validate';
+
+/** What the studio needs from the selected pack's manifest: defaults for the forms, limits for validation. */
+export interface PackInfo {
+  id: string;
+  name: string;
+  defaults: { steps: number; guidance: number; width: number; height: number; seed: number; cot: boolean; maxNewTokens: number; editStrength: number };
+  limits: Limits;
+  prompts: { systemCot: string; systemPlain: string };
+  /** sha256 of the manifest bytes read (what exactly produced a saved run); null when it could not be read. */
+  manifestSha256: string | null;
+}
+
+/** The paper's defaults (DESIGN.md), used until the manifest is read or when it cannot be. */
+export const FALLBACK_PACK_INFO: PackInfo = {
+  id: DEFAULT_TEST_PACK,
+  name: DEFAULT_TEST_PACK,
+  defaults: { steps: 50, guidance: 3, width: 64, height: 64, seed: 42, cot: true, maxNewTokens: 256, editStrength: 0.6 },
+  limits: DEFAULT_LIMITS,
+  prompts: { systemCot: SYSTEM_PROMPT_COT, systemPlain: SYSTEM_PROMPT_PLAIN },
+  manifestSha256: null,
+};
+
+const PACK_KEY = 'rg-vlm:pack';
+
+function readPackInfo(m: Record<string, any>, manifestSha256: string): PackInfo {
+  const d = m.defaults ?? {};
+  const l = m.limits ?? {};
+  const num = (v: unknown, f: number) => (typeof v === 'number' && Number.isFinite(v) ? v : f);
+  const F = FALLBACK_PACK_INFO;
+  return {
+    id: String(m.id),
+    name: String(m.name ?? m.id),
+    defaults: {
+      steps: num(d.steps, F.defaults.steps),
+      guidance: num(d.guidance, F.defaults.guidance),
+      width: num(d.width, F.defaults.width),
+      height: num(d.height, F.defaults.height),
+      seed: num(d.seed, F.defaults.seed),
+      cot: typeof d.cot === 'boolean' ? d.cot : F.defaults.cot,
+      maxNewTokens: num(d.max_new_tokens, F.defaults.maxNewTokens),
+      editStrength: num(d.edit_strength, F.defaults.editStrength),
+    },
+    limits: {
+      ...DEFAULT_LIMITS,
+      minSize: num(l.min_size, DEFAULT_LIMITS.minSize),
+      maxSize: num(l.max_size, DEFAULT_LIMITS.maxSize),
+      sizeMultiple: num(l.size_multiple, DEFAULT_LIMITS.sizeMultiple),
+      maxSteps: num(l.max_steps, DEFAULT_LIMITS.maxSteps),
+    },
+    prompts: {
+      systemCot: typeof m.prompts?.system_cot === 'string' ? m.prompts.system_cot : SYSTEM_PROMPT_COT,
+      systemPlain: typeof m.prompts?.system_plain === 'string' ? m.prompts.system_plain : SYSTEM_PROMPT_PLAIN,
+    },
+    manifestSha256,
+  };
+}
 
 /** A problem shown to the user, with the next step. */
 export interface Notice {
@@ -25,8 +84,19 @@ export class AppState {
   selfTest = $state<SelfTestResult | null>(null);
   pattern = $state<Pixels | null>(null);
   notice = $state<Notice | null>(null);
+  /** The pack every view runs (the pack picker in the header). */
+  packId = $state(DEFAULT_TEST_PACK);
+  /** The selected pack's defaults and limits (the paper's until its manifest is read). */
+  packInfo = $state<PackInfo>(FALLBACK_PACK_INFO);
+  readonly packs = PACKS;
 
   constructor() {
+    try {
+      const saved = localStorage.getItem(PACK_KEY);
+      if (saved && findPack(saved)) this.packId = saved;
+    } catch {
+      // storage refused (private mode): keep the default pack
+    }
     this.worker.onCrash((e) => {
       this.notice = notice(e, 'The worker crashed');
       void this.connect();
@@ -87,6 +157,29 @@ export class AppState {
       await this.worker.api.fail('requested from the UI');
     } catch (e) {
       this.notice = notice(e, 'The worker reported an error');
+    }
+  }
+
+  /** Selects a pack for every view and reads its manifest's defaults and limits. */
+  async selectPack(id: string): Promise<void> {
+    const pack = findPack(id);
+    if (!pack) return;
+    this.packId = id;
+    try {
+      localStorage.setItem(PACK_KEY, id);
+    } catch {
+      // not remembered across reloads; still selected
+    }
+    try {
+      const res = await fetch(packFileUrl(pack, 'manifest.json', import.meta.env.BASE_URL));
+      if (!res.ok) throw new RgError('NETWORK', `The manifest of ${pack.label} could not be read (HTTP ${res.status})`);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+      const sha = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+      if (this.packId === id) this.packInfo = readPackInfo(JSON.parse(new TextDecoder().decode(bytes)), sha);
+    } catch {
+      // offline and not cached: the paper's defaults stand; the pipeline checks against the real manifest anyway
+      if (this.packId === id) this.packInfo = { ...FALLBACK_PACK_INFO, id, name: pack.label };
     }
   }
 

@@ -1,0 +1,363 @@
+import { diffWords, type Change } from 'diff';
+import { strToU8, zipSync } from 'fflate';
+import type { AppState } from './app.svelte';
+import { pngUrl } from './form.svelte';
+import { runImagine, type ImagineOutput, type ImagineSettings } from './imagine.svelte';
+import { RunStream, uiError, type UiError } from './run.svelte';
+import { CompareConfigSchema, MAX_SEEDS, MAX_VARIANTS, decodeConfig, encodeConfig, type CompareConfig, type VariantConfig } from './compare_config';
+import { FORMAT_REGEX } from '../../models/reasoner/parse';
+import { listRuns, getRun, saveRun } from '../../store/history';
+import { errorsOf, validateGuidance, validatePrompt, validateSeedList, validateSize, validateSteps } from '../validate';
+
+export type CellStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** One variant (a row of the grid): prompt, chain of thought on/off, its system prompt and settings. */
+export class Variant {
+  private readonly app: AppState;
+  label = $state('');
+  prompt = $state('');
+  cot = $state(true);
+  systemPrompt = $state('');
+  steps = $state('');
+  guidance = $state('');
+  width = $state('');
+  height = $state('');
+
+  constructor(app: AppState, c: VariantConfig) {
+    this.app = app;
+    this.label = c.label;
+    this.prompt = c.prompt;
+    this.cot = c.cot;
+    this.systemPrompt = c.systemPrompt;
+    this.steps = c.steps;
+    this.guidance = c.guidance;
+    this.width = c.width;
+    this.height = c.height;
+  }
+
+  readonly checks = $derived.by(() => ({
+    prompt: validatePrompt(this.prompt, this.app.packInfo.limits),
+    steps: validateSteps(this.steps, this.app.packInfo.limits),
+    guidance: validateGuidance(this.guidance),
+    width: validateSize(this.width, this.app.packInfo.limits, 'width'),
+    height: validateSize(this.height, this.app.packInfo.limits, 'height'),
+  }));
+  readonly problems = $derived(errorsOf(this.checks));
+
+  config(): VariantConfig {
+    return { label: this.label, prompt: this.prompt, cot: this.cot, systemPrompt: this.systemPrompt, steps: this.steps, guidance: this.guidance, width: this.width, height: this.height };
+  }
+
+  settings(seed: number): ImagineSettings | null {
+    const c = this.checks;
+    if (!c.prompt.ok || !c.steps.ok || !c.guidance.ok || !c.width.ok || !c.height.ok) return null;
+    return { prompt: c.prompt.value, cot: this.cot, systemPrompt: this.systemPrompt, steps: c.steps.value, guidance: c.guidance.value, seed, width: c.width.value, height: c.height.value };
+  }
+}
+
+/** One cell: a variant at a seed. */
+export class CompareCell {
+  status = $state<CellStatus>('queued');
+  readonly stream = new RunStream();
+  output = $state.raw<ImagineOutput | null>(null);
+  error = $state<UiError | null>(null);
+
+  readonly variant: number;
+  readonly seed: number;
+  readonly key: string;
+
+  constructor(variant: number, seed: number) {
+    this.variant = variant;
+    this.seed = seed;
+    this.key = `v${variant + 1}-s${seed}`;
+  }
+
+  /** Whether the completion matches the RGPO format reward's regex (`<think>…</think><answer>…</answer>`). */
+  readonly formatOk = $derived(this.output ? (this.output.formatOk ?? FORMAT_REGEX.test(`<think>${this.output.reasoning}</think><answer>${this.output.answer}</answer>`)) : null);
+}
+
+function newGridId(): string {
+  return crypto.randomUUID().replace(/-/g, '').slice(0, 16);
+}
+
+/** The Compare view's state: variants × seeds, a queue that fills the grid cell by cell, diff, export, share. */
+export class CompareState {
+  variants = $state<Variant[]>([]);
+  seeds = $state('42, 7');
+  grid = $state(newGridId());
+  cells = $state<CompareCell[][]>([]);
+  /** Up to two selected cells (their keys), for the reasoning diff. */
+  selected = $state<string[]>([]);
+  submitted = $state(false);
+  running = $state(false);
+  message = $state<{ kind: 'ok' | 'error' | 'info'; text: string } | null>(null);
+  private stopRequested = false;
+  private current: CompareCell | null = null;
+
+  constructor(private readonly app: AppState) {
+    this.variants = [this.variantFrom({ cot: true, label: 'CoT' }), this.variantFrom({ cot: false, label: 'No CoT' })];
+  }
+
+  private variantFrom(over: Partial<VariantConfig>): Variant {
+    const info = this.app.packInfo;
+    const d = info.defaults;
+    const cot = over.cot ?? true;
+    return new Variant(this.app, {
+      label: '',
+      prompt: 'draw the result of 3 apples plus 2 apples',
+      cot,
+      systemPrompt: cot ? info.prompts.systemCot : info.prompts.systemPlain,
+      steps: String(d.steps),
+      guidance: String(d.guidance),
+      width: String(d.width),
+      height: String(d.height),
+      ...over,
+    });
+  }
+
+  readonly seedCheck = $derived(validateSeedList(this.seeds, MAX_SEEDS));
+  readonly problems = $derived({
+    ...(this.seedCheck.ok ? {} : { seeds: this.seedCheck.error }),
+    ...Object.fromEntries(this.variants.flatMap((v, i) => Object.entries(v.problems).map(([k, m]) => [`${i}.${k}`, m]))),
+  } as Record<string, string>);
+
+  readonly flatCells = $derived(this.cells.flat());
+  readonly doneCount = $derived(this.flatCells.filter((c) => c.status === 'done').length);
+  readonly selectedCells = $derived(this.selected.map((k) => this.flatCells.find((c) => c.key === k)).filter((c): c is CompareCell => !!c));
+  /** Word-level diff of the two selected cells' reasoning (first selected = removed, second = added). */
+  readonly diff = $derived.by((): Change[] | null => {
+    const [a, b] = this.selectedCells;
+    if (!a?.output || !b?.output) return null;
+    return diffWords(a.output.reasoning, b.output.reasoning);
+  });
+
+  /** Refreshes default fields once the pack's manifest is read (untouched defaults only). */
+  applyDefaults(): void {
+    if (this.cells.length) return;
+    const d = this.app.packInfo.defaults;
+    for (const v of this.variants) {
+      if (v.steps === '50' || v.steps === '') v.steps = String(d.steps);
+      if (v.width === '64' || v.width === '') v.width = String(d.width);
+      if (v.height === '64' || v.height === '') v.height = String(d.height);
+    }
+  }
+
+  addVariant(): void {
+    if (this.variants.length >= MAX_VARIANTS) return;
+    const last = this.variants.at(-1);
+    this.variants.push(new Variant(this.app, { ...(last ? last.config() : this.variantFrom({}).config()), label: `Variant ${this.variants.length + 1}` }));
+  }
+
+  removeVariant(i: number): void {
+    if (this.variants.length > 1) this.variants.splice(i, 1);
+  }
+
+  setCot(v: Variant, cot: boolean): void {
+    const info = this.app.packInfo.prompts;
+    if (v.systemPrompt === (cot ? info.systemPlain : info.systemCot)) v.systemPrompt = cot ? info.systemCot : info.systemPlain;
+    v.cot = cot;
+  }
+
+  errorFor(key: string): string | undefined {
+    return this.submitted ? this.problems[key] : undefined;
+  }
+
+  config(): CompareConfig {
+    return { v: 1, variants: this.variants.map((v) => v.config()), seeds: this.seeds, grid: this.grid };
+  }
+
+  /** The shareable link's query (`c=` configuration); the images never travel in it. */
+  linkQuery(): Record<string, string> {
+    return { c: encodeConfig(this.config()) };
+  }
+
+  /** Loads a configuration (from a link); false with a message when the link is refused. */
+  loadLink(encoded: string): boolean {
+    if (this.running) return false;
+    const r = decodeConfig(encoded);
+    if (!r.ok) {
+      this.message = { kind: 'error', text: r.error };
+      return false;
+    }
+    if (r.value.grid === this.grid && this.cells.length) return true;
+    this.variants = r.value.variants.map((c) => new Variant(this.app, c));
+    this.seeds = r.value.seeds;
+    this.grid = r.value.grid;
+    this.cells = [];
+    this.selected = [];
+    return true;
+  }
+
+  private buildCells(seeds: number[]): void {
+    this.cells = this.variants.map((_, vi) => seeds.map((s) => new CompareCell(vi, s)));
+    this.selected = [];
+  }
+
+  /** Queues every cell and runs them one after another (the worker runs one pipeline at a time). */
+  async run(): Promise<void> {
+    if (this.running) return;
+    this.submitted = true;
+    this.message = null;
+    if (Object.keys(this.problems).length || !this.seedCheck.ok) {
+      this.message = { kind: 'error', text: 'Fix the highlighted fields; no cell was run.' };
+      return;
+    }
+    const seeds = this.seedCheck.value;
+    if (this.cells.length) this.grid = newGridId();
+    this.buildCells(seeds);
+    CompareConfigSchema.parse(this.config());
+    this.running = true;
+    this.stopRequested = false;
+    try {
+      for (const cell of this.flatCells) {
+        if (this.stopRequested) {
+          cell.status = 'cancelled';
+          continue;
+        }
+        await this.runCell(cell);
+      }
+    } finally {
+      this.running = false;
+      this.current = null;
+    }
+    const failed = this.flatCells.filter((c) => c.status === 'failed').length;
+    this.message = failed
+      ? { kind: 'error', text: `${this.doneCount} of ${this.flatCells.length} cells finished; ${failed} failed (see each cell).` }
+      : { kind: this.stopRequested ? 'info' : 'ok', text: `${this.doneCount} of ${this.flatCells.length} cells finished${this.stopRequested ? ' (stopped)' : ''}.` };
+  }
+
+  private async runCell(cell: CompareCell): Promise<void> {
+    const variant = this.variants[cell.variant]!;
+    const settings = variant.settings(cell.seed);
+    if (!settings) {
+      cell.status = 'failed';
+      return;
+    }
+    cell.status = 'running';
+    this.current = cell;
+    const runId = cell.stream.start('compare');
+    try {
+      const out = await runImagine(this.app.worker, this.app.packId, settings, cell.stream, runId);
+      await this.save(cell, variant, out);
+      cell.output = { ...out, url: pngUrl(out.png) };
+      cell.stream.finish({ reasoning: out.reasoning, answer: out.answer });
+      cell.status = 'done';
+    } catch (e) {
+      const err = cell.stream.fail(e);
+      cell.status = err.code === 'CANCELLED' ? 'cancelled' : 'failed';
+      cell.error = err.code === 'CANCELLED' ? null : uiError(e);
+    }
+  }
+
+  /** Saved before it is shown, tagged with the grid id, so a reload of this link restores the cell. */
+  private async save(cell: CompareCell, variant: Variant, out: Omit<ImagineOutput, 'url'>): Promise<void> {
+    const sha = this.app.packInfo.manifestSha256;
+    if (!sha) return;
+    await saveRun({
+      mode: 'compare',
+      inputs: { prompt: out.settings.prompt, systemPrompt: out.settings.systemPrompt },
+      settings: {
+        grid: this.grid,
+        variant: cell.variant,
+        label: variant.label || `Variant ${cell.variant + 1}`,
+        seed: cell.seed,
+        cot: out.settings.cot,
+        steps: out.settings.steps,
+        guidance: out.settings.guidance,
+        width: out.settings.width,
+        height: out.settings.height,
+        tokens: out.tokens,
+        formatOk: out.formatOk,
+      },
+      reasoning: out.reasoning,
+      answer: out.answer,
+      timings: out.timings,
+      pack: { id: this.app.packId, manifestSha256: sha },
+      image: out.png,
+    });
+  }
+
+  /** Stops the queue: the running cell is cancelled, queued cells are marked cancelled. */
+  async cancel(): Promise<void> {
+    this.stopRequested = true;
+    const id = this.current?.stream.runId;
+    if (id) await this.app.worker.api.cancel(id).catch(() => undefined);
+  }
+
+  /** Rebuilds the grid of `this.grid` from the runs saved in history (after a reload of the link). */
+  async restore(): Promise<number> {
+    const seeds = this.seedCheck.ok ? this.seedCheck.value : [];
+    const saved = (await listRuns()).filter((r) => r.mode === 'compare' && r.settings.grid === this.grid);
+    if (!saved.length || this.running) return 0;
+    if (!this.cells.length) this.buildCells(seeds);
+    let n = 0;
+    for (const meta of saved) {
+      const cell = this.flatCells.find((c) => c.variant === meta.settings.variant && c.seed === meta.settings.seed);
+      if (!cell || cell.output) continue;
+      const run = await getRun(meta.id);
+      if (!run?.image) continue;
+      const s = meta.settings;
+      const settings: ImagineSettings = {
+        prompt: meta.inputs.prompt ?? '',
+        systemPrompt: meta.inputs.systemPrompt ?? '',
+        cot: s.cot === true,
+        steps: Number(s.steps),
+        guidance: Number(s.guidance),
+        seed: Number(s.seed),
+        width: Number(s.width),
+        height: Number(s.height),
+      };
+      cell.output = {
+        settings,
+        png: run.image,
+        url: pngUrl(run.image),
+        reasoning: meta.reasoning,
+        answer: meta.answer,
+        tokens: typeof s.tokens === 'number' ? s.tokens : null,
+        formatOk: typeof s.formatOk === 'boolean' ? s.formatOk : null,
+        timings: meta.timings,
+      };
+      cell.stream.finish({ reasoning: meta.reasoning, answer: meta.answer });
+      cell.status = 'done';
+      n++;
+    }
+    if (n) this.message = { kind: 'info', text: `Restored ${n} cell${n === 1 ? '' : 's'} of this grid from history.` };
+    return n;
+  }
+
+  toggleSelect(key: string): void {
+    if (this.selected.includes(key)) this.selected = this.selected.filter((k) => k !== key);
+    else this.selected = [...this.selected.slice(-1), key];
+  }
+
+  /** The grid as a zip: grid.json listing every cell, and one PNG per finished cell. */
+  exportZip(): Uint8Array {
+    const files: Record<string, Uint8Array> = {};
+    const cells = this.flatCells.map((c) => {
+      const v = this.variants[c.variant]!;
+      const image = c.output ? `images/${c.key}.png` : null;
+      if (c.output && image) files[image] = c.output.png;
+      return {
+        key: c.key,
+        variant: c.variant,
+        label: v.label || `Variant ${c.variant + 1}`,
+        seed: c.seed,
+        status: c.status,
+        prompt: c.output?.settings.prompt ?? v.prompt,
+        systemPrompt: c.output?.settings.systemPrompt ?? v.systemPrompt,
+        cot: c.output?.settings.cot ?? v.cot,
+        settings: c.output?.settings ?? null,
+        reasoning: c.output?.reasoning ?? null,
+        answer: c.output?.answer ?? null,
+        tokens: c.output?.tokens ?? null,
+        formatOk: c.formatOk,
+        timings: c.output?.timings ?? null,
+        image,
+        error: c.error ? { code: c.error.code, message: c.error.message } : null,
+      };
+    });
+    const json = { format: 'rg-vlm-compare', version: 1, grid: this.grid, pack: this.app.packId, exportedAt: new Date().toISOString(), config: this.config(), cells };
+    files['grid.json'] = strToU8(JSON.stringify(json, null, 2));
+    return zipSync(files, { level: 0 });
+  }
+}

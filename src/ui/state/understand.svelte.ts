@@ -1,0 +1,79 @@
+import { proxy } from 'comlink';
+import type { AppState, PackInfo } from './app.svelte';
+import { FormBase } from './form.svelte';
+import { ImageInputState } from './image_input.svelte';
+import { RunStream, uiError } from './run.svelte';
+import { errorsOf, validateImageFile, validatePrompt } from '../validate';
+
+export interface UnderstandOutput {
+  question: string;
+  reasoning: string;
+  answer: string;
+  tokens: number;
+  formatOk: boolean;
+  timings: Record<string, number>;
+}
+
+export const UNDERSTAND_FIELDS = ['image', 'question'] as const;
+
+/** The Understand view's state: image + question, the streamed reasoning and answer. */
+export class UnderstandState extends FormBase {
+  readonly image = new ImageInputState();
+  question = $state('');
+  cot = $state(true);
+  readonly stream = new RunStream();
+  result = $state.raw<UnderstandOutput | null>(null);
+  /** The question of the run shown (as typed; rendered as text). */
+  asked = $state('');
+  private defaultsFrom: string | null = null;
+
+  private readonly app: AppState;
+
+  constructor(app: AppState) {
+    super();
+    this.app = app;
+  }
+
+  readonly checks = $derived.by(() => ({
+    image: this.image.error ? { ok: false as const, error: this.image.error } : validateImageFile(this.image.file),
+    question: validatePrompt(this.question, this.app.packInfo.limits, 'question'),
+  }));
+  readonly problems = $derived(errorsOf(this.checks));
+
+  applyDefaults(info: PackInfo): void {
+    if (this.defaultsFrom === info.id) return;
+    this.defaultsFrom = info.id;
+    if (!this.touched.cot) this.cot = info.defaults.cot;
+  }
+
+  async run(): Promise<void> {
+    if (this.stream.running) return;
+    if (!this.ready()) return;
+    const file = this.image.file!;
+    const question = this.question;
+    const runId = this.stream.start('understand');
+    this.asked = question;
+    this.result = null;
+    try {
+      const r = await this.app.worker.api.understand(
+        { runId, pack: this.app.packId, prompt: question, image: file, cot: this.cot },
+        proxy(this.stream.handle),
+      );
+      this.result = { question, reasoning: r.reasoning, answer: r.answer, tokens: r.tokenIds.length, formatOk: r.formatOk, timings: { prefill: r.timings.prefillMs, decode: r.timings.decodeMs, total: r.timings.totalMs } };
+      this.stream.finish({ reasoning: r.reasoning, answer: r.answer });
+    } catch (e) {
+      const err = this.stream.fail(e);
+      if (err.code !== 'CANCELLED') this.runError = { ...err, field: err.field === 'prompt' ? 'question' : err.field };
+    }
+  }
+
+  async cancel(): Promise<void> {
+    const id = this.stream.runId;
+    if (!id || !this.stream.running) return;
+    try {
+      await this.app.worker.api.cancel(id);
+    } catch (e) {
+      this.runError = uiError(e);
+    }
+  }
+}

@@ -1,0 +1,224 @@
+import { expect, test, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { unzipSync, strFromU8 } from 'fflate';
+
+const SHOTS = process.env.STUDIO_SHOTS ?? '/tmp/studio-shots';
+const PNG = readFileSync(new URL('../fixtures/tiny-random/understand_image.png', import.meta.url));
+const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+const MARKUP = 'a cat <img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> & "quotes"';
+
+/** Flags script execution from injected markup and any dialog. */
+async function guard(page: Page): Promise<void> {
+  page.on('dialog', (d) => {
+    throw new Error(`unexpected dialog: ${d.message()}`);
+  });
+  await page.addInitScript(() => {
+    (window as unknown as { __pwned?: number }).__pwned = undefined;
+  });
+}
+
+test.describe('studio shell', () => {
+  test('every view is one link away, the hash keeps the view across a reload, and the keyboard works', async ({ page }) => {
+    await page.goto('/');
+    const nav = page.getByRole('navigation', { name: 'Views' });
+    await expect(page.getByRole('heading', { name: 'Imagine', level: 2 })).toBeVisible();
+    for (const name of ['Understand', 'Edit', 'Compare', 'History', 'Models', 'Device', 'Imagine']) {
+      await nav.getByRole('link', { name }).click();
+      await expect(page.getByRole('heading', { name, level: 2 })).toBeVisible();
+      await expect(nav.getByRole('link', { name })).toHaveAttribute('aria-current', 'page');
+    }
+    await page.goto('/#/compare');
+    await page.reload();
+    await expect(page.getByRole('heading', { name: 'Compare', level: 2 })).toBeVisible();
+    // Keyboard: focus the Models link and press Enter; focus lands on the view's heading.
+    await nav.getByRole('link', { name: 'Models' }).focus();
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('heading', { name: 'Models', level: 2 })).toBeFocused();
+    await expect(page).toHaveURL(/#\/models$/);
+    // The pack picker and the device badge are in the header of every view.
+    await expect(page.getByTestId('pack-picker')).toHaveValue('tiny-random');
+    await page.getByTestId('backend-badge').click();
+    await expect(page.getByTestId('backend')).toHaveText('webgpu');
+  });
+
+  test('screenshots of each view at desktop and phone width', async ({ page }) => {
+    for (const [w, h, tag] of [
+      [1280, 900, 'desktop'],
+      [360, 780, 'phone'],
+    ] as const) {
+      await page.setViewportSize({ width: w, height: h });
+      for (const view of ['imagine', 'understand', 'edit', 'compare', 'history', 'models', 'device']) {
+        await page.goto(`/#/${view}`);
+        await expect(page.locator('main h2').first()).toBeVisible();
+        if (view === 'device') await expect(page.getByTestId('backend')).toHaveText('webgpu');
+        const scroll = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        expect(scroll, `${view} at ${w}px scrolls sideways`).toBeLessThanOrEqual(0);
+        await page.screenshot({ path: `${SHOTS}/${view}-${tag}.png`, fullPage: true });
+      }
+    }
+  });
+});
+
+test.describe('bad inputs are refused with a message and no run starts', () => {
+  test('Imagine: empty prompt, steps 0 / -1 / NaN / 100000, a seed beyond 2^32-1, a size not a multiple of 16', async ({ page }) => {
+    await page.goto('/#/imagine');
+    const run = page.getByRole('button', { name: 'Imagine', exact: true });
+    await expect(page.getByLabel('Steps')).toHaveValue('50');
+    await run.click();
+    await expect(page.locator('#imagine-prompt-error')).toContainText('The prompt is empty');
+    await expect(page.getByLabel('Prompt', { exact: true })).toBeFocused();
+    await expect(page.getByTestId('imagine-output')).toHaveCount(0);
+
+    await page.getByLabel('Prompt', { exact: true }).fill('three red squares');
+    for (const bad of ['0', '-1', 'NaN', '100000']) {
+      await page.getByLabel('Steps').fill(bad);
+      await expect(page.locator('#imagine-steps-error')).toContainText('steps');
+      await expect(page.getByLabel('Steps')).toHaveAttribute('aria-invalid', 'true');
+      await run.click();
+      await expect(page.getByTestId('imagine-output')).toHaveCount(0);
+    }
+    await page.getByLabel('Steps').fill('4');
+    await expect(page.locator('#imagine-steps-error')).toBeHidden();
+
+    await page.getByLabel('Seed', { exact: true }).fill('4294967296');
+    await expect(page.locator('#imagine-seed-error')).toContainText('from 0 to 4,294,967,295');
+    await run.click();
+    await expect(page.getByTestId('imagine-output')).toHaveCount(0);
+    await page.getByRole('button', { name: 'Random seed' }).click();
+    await expect(page.locator('#imagine-seed-error')).toBeHidden();
+    expect(Number(await page.getByLabel('Seed', { exact: true }).inputValue())).toBeLessThanOrEqual(2 ** 32 - 1);
+
+    await page.getByLabel('Width').fill('50');
+    await expect(page.locator('#imagine-width-error')).toContainText('multiple of 16');
+    await run.click();
+    await expect(page.getByTestId('imagine-output')).toHaveCount(0);
+    await expect(page.getByLabel('Width')).toBeFocused();
+  });
+
+  test('Understand: a PDF as the image and an empty question', async ({ page }) => {
+    await page.goto('/#/understand');
+    await page.getByTestId('understand-image-file').setInputFiles({ name: 'paper.pdf', mimeType: 'application/pdf', buffer: PDF });
+    await expect(page.locator('#understand-image-error')).toContainText('“paper.pdf” is a PDF, not an image');
+    await page.getByLabel('Question').fill('what is this?');
+    await page.getByRole('button', { name: 'Ask' }).click();
+    await expect(page.getByTestId('understand-output')).toHaveCount(0);
+    // A real image replaces the refusal; an empty question is refused in turn.
+    await page.getByTestId('understand-image-file').setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: PNG });
+    await expect(page.locator('#understand-image-error')).toBeHidden();
+    await expect(page.getByTestId('understand-image-preview')).toBeVisible();
+    await page.getByLabel('Question').fill('   ');
+    await page.getByRole('button', { name: 'Ask' }).click();
+    await expect(page.locator('#understand-question-error')).toContainText('The question is empty');
+    await expect(page.getByTestId('understand-output')).toHaveCount(0);
+  });
+
+  test('Edit: a PDF dropped as the image, strength 0', async ({ page }) => {
+    await page.goto('/#/edit');
+    const drop = page.getByTestId('edit-image-drop');
+    const dt = await page.evaluateHandle((bytes) => {
+      const d = new DataTransfer();
+      d.items.add(new File([new Uint8Array(bytes)], 'scan.pdf', { type: 'application/pdf' }));
+      return d;
+    }, [...PDF]);
+    await drop.dispatchEvent('drop', { dataTransfer: dt });
+    await expect(page.locator('#edit-image-error')).toContainText('a PDF, not an image');
+    await page.getByLabel('Instruction').fill('make it blue');
+    await page.getByLabel('Strength (0–1]').fill('0');
+    await expect(page.locator('#edit-strength-error')).toContainText('strength');
+    await page.getByRole('button', { name: 'Edit', exact: true }).click();
+    await expect(page.getByTestId('edit-output')).toHaveCount(0);
+  });
+
+  test('Compare: a seed beyond 2^32-1 and steps NaN in a variant', async ({ page }) => {
+    await page.goto('/#/compare');
+    await page.getByLabel('Seeds').fill('42, 4294967296');
+    await page.locator('#cmp-0-steps').fill('NaN');
+    await page.getByRole('button', { name: 'Run the grid' }).click();
+    await expect(page.locator('#cmp-seeds-error')).toContainText('seed');
+    await expect(page.locator('#cmp-0-steps-error')).toContainText('steps');
+    await expect(page.getByTestId('compare-message')).toContainText('no cell was run');
+    await expect(page.getByTestId('compare-grid')).toHaveCount(0);
+  });
+});
+
+test('Understand on tiny-random: image by file picker, question, streamed reasoning and answer; markup stays text', async ({ page }) => {
+  await guard(page);
+  await page.goto('/#/understand');
+  await page.getByTestId('understand-image-file').setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: PNG });
+  await page.getByLabel('Question').fill(MARKUP);
+  await page.getByRole('button', { name: 'Ask' }).click();
+  await expect(page.getByTestId('understand-phase')).toContainText(/Loading|Thinking|Answering|Done/);
+  await expect(page.getByTestId('understand-phase')).toContainText('Done in', { timeout: 150_000 });
+  await expect(page.getByTestId('understand-stats')).toContainText('tokens');
+  await expect(page.getByTestId('understand-asked')).toHaveText(MARKUP);
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  expect(await page.locator('main img[src="x"], main script').count()).toBe(0);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.screenshot({ path: `${SHOTS}/understand-done-desktop.png`, fullPage: true });
+  await page.setViewportSize({ width: 360, height: 780 });
+  await page.screenshot({ path: `${SHOTS}/understand-done-phone.png`, fullPage: true });
+});
+
+test('Understand: an image by paste and by drag and drop', async ({ page }) => {
+  await page.goto('/#/understand');
+  const drop = page.getByTestId('understand-image-drop');
+  const make = (name: string) =>
+    page.evaluateHandle(
+      ([bytes, n]) => {
+        const d = new DataTransfer();
+        d.items.add(new File([new Uint8Array(bytes as number[])], n as string, { type: 'image/png' }));
+        return d;
+      },
+      [[...PNG], name] as const,
+    );
+  await drop.dispatchEvent('drop', { dataTransfer: await make('dropped.png') });
+  await expect(drop).toContainText('dropped.png');
+  await drop.focus();
+  const pasteData = await make('pasted.png');
+  await drop.evaluate((el, dt) => el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt as DataTransfer, bubbles: true })), pasteData);
+  await expect(drop).toContainText('pasted.png');
+});
+
+test('Imagine: markup in the prompt appears literally and runs nothing', async ({ page }) => {
+  await guard(page);
+  await page.goto('/#/imagine');
+  await page.getByLabel('Prompt', { exact: true }).fill(MARKUP);
+  await page.getByLabel('Steps').fill('2');
+  await page.getByRole('button', { name: 'Imagine', exact: true }).click();
+  await expect(page.getByTestId('imagine-asked')).toHaveText(MARKUP);
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  expect(await page.locator('main img[src="x"], main script').count()).toBe(0);
+});
+
+// The main flows below need the painter pipelines (worker imagine()/edit()); they are written against the view and
+// run once those land in src/worker/api.ts.
+test.describe('painting flows', () => {
+  test.fixme(true, 'waits on the Imagine/Edit pipelines (imagine(), edit() in src/worker/api.ts)');
+
+  test('Imagine on tiny-random: reasoning, step previews, final image with download, cancel then run again', async ({ page }) => {
+    await page.goto('/#/imagine');
+    await page.getByLabel('Prompt', { exact: true }).fill('draw the result of 3 apples plus 2 apples');
+    await page.getByLabel('Steps').fill('4');
+    await page.getByRole('button', { name: 'Imagine', exact: true }).click();
+    await expect(page.getByTestId('imagine-phase')).toContainText(/Painting step \d of 4/);
+    await expect(page.getByTestId('imagine-image')).toBeVisible({ timeout: 150_000 });
+    const download = page.waitForEvent('download');
+    await page.getByTestId('imagine-download').click();
+    expect((await download).suggestedFilename()).toMatch(/\.png$/);
+  });
+
+  test('Compare 2 variants × 2 seeds fills 4 cells and exports a zip whose JSON lists them', async ({ page }) => {
+    await page.goto('/#/compare');
+    for (const i of [0, 1]) await page.locator(`#cmp-${i}-steps`).fill('2');
+    await page.getByLabel('Seeds').fill('42, 7');
+    await page.getByRole('button', { name: 'Run the grid' }).click();
+    await expect(page.locator('[data-testid=cell][data-status=done]')).toHaveCount(4, { timeout: 170_000 });
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export the grid (zip)' }).click();
+    const path = await (await download).path();
+    const files = unzipSync(new Uint8Array(readFileSync(path)));
+    const grid = JSON.parse(strFromU8(files['grid.json']!)) as { cells: { key: string; image: string }[] };
+    expect(grid.cells.map((c) => c.key).sort()).toEqual(['v1-s42', 'v1-s7', 'v2-s42', 'v2-s7']);
+    for (const c of grid.cells) expect(files[c.image]).toBeDefined();
+  });
+});
