@@ -15,7 +15,9 @@
  * is recomputed before every step, which is the work a full-sequence forward does.
  *
  * Everything a step needs that does not depend on activations (timestep features of every step, temb, the adaLN
- * shift/scale of every step, the 2D position table, RoPE tables) is computed at `prepare` time.
+ * shift/scale of every step, the 2D position table, position ids) is computed at `prepare` time. The timestep
+ * features and the 2D sin-cos table are computed once per request on the CPU in float64 (tables.ts) and uploaded,
+ * rather than with the timestep / sincos2d kernels: they never change during a run.
  */
 import { GpuBatch } from '../../gpu/batch';
 import { emptyBuffer, uploadBuffer } from '../../gpu/readback';
@@ -23,8 +25,17 @@ import { attention, type AttentionShape } from '../../kernels/attention';
 import { matmul, type MatmulActivation } from '../../kernels/matmul';
 import type { ConnectorConfig, PainterConfig } from '../../packs/manifest';
 import { RgError } from '../../errors';
-import { addInPlace, assembleStep, denoise, layerNormModulate, patchify, rmsnorm, splitQkvRope, swiglu } from './ops';
-import { posEmbed2d, ropeTable, timestepFeatures } from './tables';
+import { add } from '../../kernels/add';
+import { denoise } from '../../kernels/denoise';
+import { layernorm } from '../../kernels/layernorm';
+import { modulate } from '../../kernels/modulate';
+import { patchify } from '../../kernels/patchify';
+import { rmsnorm } from '../../kernels/rmsnorm';
+import { rope } from '../../kernels/rope';
+import { swiglu } from '../../kernels/swiglu';
+import { unpatchify } from '../../kernels/unpatchify';
+import { assembleStep, splitQkv } from './ops';
+import { posEmbed2d, timestepFeatures } from './tables';
 import type { GpuLinear, PainterWeights, Phi3LayerWeights } from './weights';
 
 /** A condition: the reasoner's hidden states [rows, hidden], on the GPU or the CPU. */
@@ -47,7 +58,7 @@ export interface SessionOptions {
   timesteps: ArrayLike<number>;
 }
 
-type Phi3Cfg = Pick<PainterConfig, 'hidden_size' | 'num_attention_heads' | 'num_key_value_heads' | 'head_dim' | 'intermediate_size' | 'rms_norm_eps'>;
+type Phi3Cfg = Pick<PainterConfig, 'hidden_size' | 'num_attention_heads' | 'num_key_value_heads' | 'head_dim' | 'intermediate_size' | 'rms_norm_eps' | 'rope_theta'>;
 
 /** The loaded painter on one device: weights + configs. Sessions hold the per-request buffers. */
 export class PainterEngine {
@@ -94,8 +105,12 @@ export class PainterSession {
   private readonly act: GPUBuffer;
   private readonly cacheK: GPUBuffer[];
   private readonly cacheV: GPUBuffer[];
-  private readonly ropeC: GPUBuffer;
-  private readonly ropeP: GPUBuffer;
+  /** u32 position ids: condition rows (s) and step rows (Lc_b + s), per branch. */
+  private readonly posPrefix: GPUBuffer;
+  private readonly posStep: GPUBuffer;
+  private readonly lat: GPUBuffer;
+  private readonly lnOut: GPUBuffer;
+  private readonly vel: GPUBuffer;
   private readonly tfeat: GPUBuffer;
   private readonly t1: GPUBuffer;
   private readonly temb: GPUBuffer;
@@ -167,8 +182,15 @@ export class PainterSession {
       this.act = mk(rows * Math.max(dc.inter, dp.inter), 'act');
       this.cacheK = Array.from({ length: pc.num_hidden_layers }, (_, l) => mk(B * this.cap * dp.kv, `cacheK ${l}`));
       this.cacheV = Array.from({ length: pc.num_hidden_layers }, (_, l) => mk(B * this.cap * dp.kv, `cacheV ${l}`));
-      this.ropeC = up(ropeTable(this.cap, cc.head_dim, cc.rope_theta), 'rope connector');
-      this.ropeP = up(ropeTable(this.cap + 1 + this.N, pc.head_dim, pc.rope_theta), 'rope painter');
+      const ids = (rowsPer: number, base: (b: number) => number) =>
+        Uint32Array.from({ length: B * rowsPer }, (_, r) => base(Math.floor(r / rowsPer)) + (r % rowsPer));
+      this.posPrefix = uploadBuffer(device, ids(this.cap, () => 0), 'painter pos ids (condition)');
+      this.bufs.push(this.posPrefix);
+      this.posStep = uploadBuffer(device, ids(1 + this.N, (b) => this.Lc[b]!), 'painter pos ids (step)');
+      this.bufs.push(this.posStep);
+      this.lat = mk(B * this.N * D, 'latent rows');
+      this.lnOut = mk(B * this.N * D, 'final LN');
+      this.vel = mk(B * pc.latent_channels * opts.h * opts.w, 'velocity');
       this.tfeat = up(timestepFeatures(opts.timesteps, pc), 'timestep features');
       this.t1 = mk(this.steps * D, 't1');
       this.temb = mk(this.steps * D, 'temb');
@@ -178,7 +200,7 @@ export class PainterSession {
       this.patches = mk(this.N * F, 'patches');
       this.xEmb = mk(this.N * D, 'x embedded');
       this.seq = mk(B * (1 + this.N) * D, 'seq');
-      this.out = mk(B * (1 + this.N) * F, 'final out');
+      this.out = mk(B * this.N * F, 'final out');
       // Conditions into their branch slots (GPU copies, or uploads for CPU data).
       const enc = device.createCommandEncoder({ label: 'painter conditions' });
       conds.forEach((c, b) => {
@@ -209,8 +231,7 @@ export class PainterSession {
     c: Phi3Cfg,
     x: GPUBuffer,
     S: number,
-    posBase: number[],
-    rope: GPUBuffer,
+    pos: GPUBuffer,
     kv: { k: GPUBuffer; v: GPUBuffer },
     shape: Omit<AttentionShape, 'seqQ' | 'seqK' | 'headsQ' | 'headsKV' | 'headDim' | 'batch'> & { cacheK?: GPUBuffer; cacheV?: GPUBuffer },
     kvOnly = false,
@@ -220,19 +241,11 @@ export class PainterSession {
     const D = c.hidden_size;
     rmsnorm(batch, { x, weight: lw.inputNorm, out: this.normed, rows: R, dim: D, eps: c.rms_norm_eps });
     this.mm(batch, this.normed, lw.qkv, this.qkv, R);
-    splitQkvRope(batch, {
-      qkv: this.qkv,
-      rope,
-      q: this.q,
-      k: kv.k,
-      v: kv.v,
-      batch: B,
-      S,
-      H: c.num_attention_heads,
-      KV: c.num_key_value_heads,
-      D: c.head_dim,
-      posBase,
-    });
+    const H = c.num_attention_heads;
+    const KV = c.num_key_value_heads;
+    // RoPE on the q and k heads of the packed rows (they are contiguous), then split into the attention layouts.
+    rope(batch, { x: this.qkv, pos, tokens: R, heads: H + KV, headDim: c.head_dim, theta: c.rope_theta, rowStride: (H + 2 * KV) * c.head_dim });
+    splitQkv(batch, { qkv: this.qkv, q: this.q, k: kv.k, v: kv.v, rows: R, H, KV, D: c.head_dim });
     if (kvOnly) return;
     attention(batch, {
       ...shape,
@@ -248,21 +261,20 @@ export class PainterSession {
       out: this.attnOut,
     });
     this.mm(batch, this.attnOut, lw.o, this.tmp, R);
-    addInPlace(batch, { a: x, b: this.tmp, n: R * D });
+    add(batch, { a: x, b: this.tmp, out: x, n: R * D });
     rmsnorm(batch, { x, weight: lw.postNorm, out: this.normed, rows: R, dim: D, eps: c.rms_norm_eps });
     this.mm(batch, this.normed, lw.gateUp, this.gateUp, R);
-    swiglu(batch, { gateUp: this.gateUp, out: this.act, rows: R, inter: c.intermediate_size });
+    swiglu(batch, { x: this.gateUp, out: this.act, rows: R, inter: c.intermediate_size });
     this.mm(batch, this.act, lw.down, this.tmp, R);
-    addInPlace(batch, { a: x, b: this.tmp, n: R * D });
+    add(batch, { a: x, b: this.tmp, out: x, n: R * D });
   }
 
   /** Step-0 work that does not depend on the latents: the connector per branch and every step's temb / adaLN. */
   encodePrepare(batch: GpuBatch): void {
     const { cc, pc, w, B, cap } = this;
-    const zeros = new Array<number>(B).fill(0);
     this.mm(batch, this.condIn, w.connector.inputProj, this.hiddenBuf, B * cap);
     for (const lw of w.connector.layers) {
-      this.layer(batch, lw, cc, this.hiddenBuf, cap, zeros, this.ropeC, { k: this.k, v: this.v }, { mask: 'causal' });
+      this.layer(batch, lw, cc, this.hiddenBuf, cap, this.posPrefix, { k: this.k, v: this.v }, { mask: 'causal' });
     }
     rmsnorm(batch, { x: this.hiddenBuf, weight: w.connector.norm, out: this.cond, rows: B * cap, dim: cc.hidden_size, eps: cc.rms_norm_eps });
     // temb = linear_2(silu(linear_1(features))) for every step; adaLN input silu(temb) straight from the same matmul.
@@ -276,12 +288,11 @@ export class PainterSession {
   /** The condition K/V of every painter layer into the cache (condition tokens only, causal, positions 0…). */
   encodePrefix(batch: GpuBatch): void {
     const { pc, w, B, cap } = this;
-    const zeros = new Array<number>(B).fill(0);
     batch.encoder.copyBufferToBuffer(this.cond, 0, this.hiddenBuf, 0, B * cap * pc.hidden_size * 4);
     const L = w.painter.layers.length;
     w.painter.layers.forEach((lw, l) => {
       const kv = { k: this.cacheK[l]!, v: this.cacheV[l]! };
-      this.layer(batch, lw, pc, this.hiddenBuf, cap, zeros, this.ropeP, kv, { mask: 'causal' }, l === L - 1);
+      this.layer(batch, lw, pc, this.hiddenBuf, cap, this.posPrefix, kv, { mask: 'causal' }, l === L - 1);
     });
   }
 
@@ -296,11 +307,11 @@ export class PainterSession {
     const p = pc.patch_size;
     const C = pc.latent_channels;
     const { h, w: W } = this.opts;
-    patchify(batch, { z: zIn, out: this.patches, C, H: h, W, p });
+    patchify(batch, { latents: zIn, tokens: this.patches, batch: 1, channels: C, height: h, width: W, patch: p });
     this.mm(batch, this.patches, w.painter.xEmbedder, this.xEmb, N);
     assembleStep(batch, { temb: this.temb, tembRow: i, xEmb: this.xEmb, pos: this.pos, out: this.seq, B, N, D });
     w.painter.layers.forEach((lw, l) => {
-      this.layer(batch, lw, pc, this.seq, 1 + N, Lc, this.ropeP, { k: this.k, v: this.v }, {
+      this.layer(batch, lw, pc, this.seq, 1 + N, this.posStep, { k: this.k, v: this.v }, {
         mask: 'cond',
         causalLen: Lc.map((n) => n + 1),
         cacheLens: Lc,
@@ -311,9 +322,15 @@ export class PainterSession {
     });
     const R = B * (1 + N);
     rmsnorm(batch, { x: this.seq, weight: w.painter.norm, out: this.normed, rows: R, dim: D, eps: pc.rms_norm_eps });
-    layerNormModulate(batch, { x: this.normed, mod: this.mod, modOffset: i * 2 * D, out: this.tmp, rows: R, dim: D, eps: pc.final_norm_eps });
-    this.mm(batch, this.tmp, w.painter.finalLinear, this.out, R);
-    denoise(batch, { z: zOut, tokens: this.out, C, H: h, W, p, B, guidance, dt });
+    // The final layer sees only the latent rows of each branch: gather them into [B, N, D].
+    for (let b = 0; b < B; b++) batch.encoder.copyBufferToBuffer(this.normed, (b * (1 + N) + 1) * D * 4, this.lat, b * N * D * 4, N * D * 4);
+    layernorm(batch, { x: this.lat, out: this.lnOut, rows: B * N, dim: D, eps: pc.final_norm_eps });
+    modulate(batch, { x: this.lnOut, shift: this.mod, scale: this.mod, shiftOffset: i * 2 * D, scaleOffset: i * 2 * D + D, rows: B * N, dim: D });
+    this.mm(batch, this.lnOut, w.painter.finalLinear, this.out, B * N);
+    unpatchify(batch, { tokens: this.out, latents: this.vel, batch: B, channels: C, height: h, width: W, patch: p });
+    const n = C * h * W;
+    if (B > 1) denoise(batch, { z: zOut, n, dt, guidance, velocity: this.vel });
+    else denoise(batch, { z: zOut, n, dt, velocity: this.vel });
   }
 
   /** Live buffers this session owns (for leak accounting in tests). */

@@ -16,8 +16,10 @@ import type { Manifest, WeightVariant } from '../../packs/manifest';
 import type { PackSource } from '../../packs/source';
 import { CancelledError, RgError } from '../../errors';
 import { PainterEngine, type Condition } from './dit';
-import { editStart, preview, vaeInput } from './ops';
-import { ReferencePainter, cfgEulerCpu, previewCpu } from './reference';
+import { editStart, vaeInput } from './ops';
+import { preview } from '../../kernels/preview';
+import { previewRef } from '../../kernels/preview.ref';
+import { ReferencePainter, cfgEulerCpu } from './reference';
 import { sigmas } from './tables';
 import { bufferOf, toPixels, Vae } from './vae';
 import { loadPainterWeights } from './weights';
@@ -87,6 +89,16 @@ function throwIfAborted(signal?: AbortSignal): void {
 }
 
 const now = () => performance.now();
+
+/**
+ * The preview's linear map: RGB from the first three latent channels of z / scale + shift, mapped from the VAE's
+ * [−1, 1] to [0, 1] (a cheap look at the image forming; packs have no learned latent-to-RGB map yet).
+ */
+function previewMap(C: number, scale: number, shift: number): { matrix: number[]; bias: number[] } {
+  const matrix = new Array<number>(3 * C).fill(0);
+  for (let c = 0; c < 3; c++) matrix[c * C + Math.min(c, C - 1)] = 0.5 / scale;
+  return { matrix, bias: [0, 1, 2].map(() => 0.5 + 0.5 * shift) };
+}
 
 export class Painter {
   private queue: Promise<unknown> = Promise.resolve();
@@ -182,7 +194,7 @@ export class Painter {
         if (!useCache) session.encodePrefix(b);
         session.encodeStep(b, i, z, z, o.guidance, Math.fround(sig[i + 1]! - sig[i]!));
         const wantPreview = this.previewDue(o, i + 1);
-        if (wantPreview) preview(b, { z, out: rgba, C, h, w, scale: vc.scaling_factor, shift: vc.shift_factor });
+        if (wantPreview) preview(b, { latents: z, out: rgba, channels: C, height: h, width: w, ...previewMap(C, vc.scaling_factor, vc.shift_factor) });
         b.submit();
         if (wantPreview) {
           const px = new Uint8ClampedArray(await readBuffer(device, rgba, h * w * 4));
@@ -234,7 +246,8 @@ export class Painter {
       cfgEulerCpu(z, vcond, vu, o.guidance, Math.fround(sig[i + 1]! - sig[i]!));
       if (o.collectLatents) latents.push(z.slice());
       if (this.previewDue(o, i + 1)) {
-        o.onPreview!({ step: i + 1, total: o.steps, width: w, height: h, rgba: previewCpu(z, C, h, w, vc.scaling_factor, vc.shift_factor) });
+        const px = previewRef(z, { channels: C, ...previewMap(C, vc.scaling_factor, vc.shift_factor) });
+        o.onPreview!({ step: i + 1, total: o.steps, width: w, height: h, rgba: new Uint8ClampedArray(px.buffer, px.byteOffset, px.byteLength) });
       }
       o.onStep?.(i + 1, o.steps);
     }

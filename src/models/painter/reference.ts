@@ -58,17 +58,3 @@ export function cfgEulerCpu(z: Float32Array, vc: Float32Array, vu: Float32Array 
     z[k] = f(z[k]! + f(dt * v));
   }
 }
-
-/** The CPU twin of the preview op: RGBA8 from the first three channels of z / scale + shift. */
-export function previewCpu(z: Float32Array, C: number, h: number, w: number, scale: number, shift: number): Uint8ClampedArray {
-  const n = h * w;
-  const out = new Uint8ClampedArray(n * 4);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 3; c++) {
-      const v = z[Math.min(c, C - 1) * n + i]! / scale + shift;
-      out[i * 4 + c] = Math.round(Math.min(1, Math.max(0, v * 0.5 + 0.5)) * 255);
-    }
-    out[i * 4 + 3] = 255;
-  }
-  return out;
-}
