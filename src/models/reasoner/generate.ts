@@ -164,66 +164,97 @@ async function generateNow(
   let total = L;
   let success = false;
 
+  /** Feeds `embeds` (`rows` positions ending at `total`) to the decoder; the new KV cache replaces the old one. */
+  const decode = async (input: OrtTensor, rows: number): Promise<{ logits: OrtTensor; hidden: OrtTensor }> => {
+    const positions = rows === 1 ? BigInt64Array.of(BigInt(total - 1)) : BigInt64Array.from({ length: rows }, (_, i) => BigInt(i));
+    const feeds: Record<string, OrtTensor> = {
+      inputs_embeds: input,
+      attention_mask: cpuTensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+      position_ids: cpuTensor('int64', positions, [1, rows]),
+      ...past,
+    };
+    const out = await run(model.decoder, feeds);
+    input.dispose();
+    if (input === embeds) embeds = null;
+    // The replaced cache tensors are freed at once (work already submitted keeps their buffers alive).
+    const next: Record<string, OrtTensor> = {};
+    layers.forEach(({ past: p, present: q }) => {
+      next[p[0]] = out[q[0]]!;
+      next[p[1]] = out[q[1]]!;
+    });
+    for (const t of Object.values(past)) t.dispose();
+    past = next;
+    stepOut = [out.logits!, out.last_hidden_state!];
+    return { logits: out.logits!, hidden: out.last_hidden_state! };
+  };
+  const releaseStep = () => {
+    for (const t of stepOut) t.dispose();
+    stepOut = [];
+  };
+  /** Records token `id`; returns true when generation ends with it. */
+  const accept = (id: number): boolean => {
+    tokenIds.push(id);
+    if (tokenIds.length === 1) tFirst = performance.now();
+    stream.push(id);
+    if (stopIds.has(id)) {
+      stopReason = id === st.answer_end && !eosIds.has(id) ? 'answer_end' : 'eos';
+      return true;
+    }
+    if (tokenIds.length >= maxNew) {
+      stopReason = maxNew < opts.maxNewTokens ? 'context' : 'max_new_tokens';
+      return true;
+    }
+    return false;
+  };
+
   try {
     picker = createTokenPicker(model, sampling);
     embeds = await promptEmbeddings(model, prompt, pixelValues);
-    let stepRows = L;
-    for (;;) {
-      throwIfAborted(opts.signal);
-      const positions = stepRows === 1 ? BigInt64Array.of(BigInt(total - 1)) : BigInt64Array.from({ length: stepRows }, (_, i) => BigInt(i));
-      const feeds: Record<string, OrtTensor> = {
-        inputs_embeds: embeds,
-        attention_mask: cpuTensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
-        position_ids: cpuTensor('int64', positions, [1, stepRows]),
-        ...past,
-      };
-      const out = await run(model.decoder, feeds);
-      embeds.dispose();
-      embeds = null;
-      // The new cache replaces the old one; the replaced tensors are freed at once.
-      const next: Record<string, OrtTensor> = {};
-      layers.forEach(({ past: p, present: q }) => {
-        next[p[0]] = out[q[0]]!;
-        next[p[1]] = out[q[1]]!;
-      });
-      for (const t of Object.values(past)) t.dispose();
-      past = next;
-      const logits = out.logits!;
-      const hidden = out.last_hidden_state!;
-      stepOut = [logits, hidden];
-
-      let id: number;
-      if (device) {
+    if (device) {
+      // WebGPU: the loop runs one step ahead. While the id of token i travels back (4 bytes), step i + 1 is already
+      // queued: the embedding lookup reads token i straight from the sampler's GPU buffer, the decoder, the
+      // hidden-state copy and the next draw follow on the same queue. If token i ends the run, the step queued
+      // after it is dropped (its hidden row taken back), so results equal the plain loop's.
+      const enqueue = async (input: OrtTensor, rows: number, step: number) => {
+        const { logits, hidden } = await decode(input, rows);
         const batch = new GpuBatch(device, 'reasoner step');
-        collector?.appendGpu(batch.encoder, bufferOf(hidden), stepRows);
-        picker.encode(batch, logits, stepRows - 1, tokenIds.length);
+        collector?.appendGpu(batch.encoder, bufferOf(hidden), rows);
+        picker!.encode(batch, logits, rows - 1, step);
         batch.submit();
-      } else {
-        collector?.appendCpu(hidden.data as Float32Array, stepRows);
+        releaseStep();
+      };
+      await enqueue(embeds, L, 0);
+      for (let step = 0; ; step++) {
+        // Token `step` is being drawn; queue the step that feeds it back, unless `step` is the last possible one.
+        const ahead = step + 1 < maxNew;
+        if (ahead) {
+          throwIfAborted(opts.signal);
+          embeds = (await run(model.embed, { input_ids: picker.idTensor() })).inputs_embeds!;
+          total += 1;
+          await enqueue(embeds, 1, step + 1);
+        }
+        const done = accept(await picker.read(step));
+        if (done) {
+          if (ahead) collector?.dropLast(1);
+          break;
+        }
+        throwIfAborted(opts.signal);
       }
-      // Submitted work keeps ORT's buffers alive; handing them back now lets the next step reuse them.
-      const cpuLogits = device ? null : (logits.data as Float32Array);
-      logits.dispose();
-      hidden.dispose();
-      stepOut = [];
-      id = cpuLogits ? picker.pickCpu(cpuLogits, stepRows - 1, tokenIds.length) : await picker.read();
-      tokenIds.push(id);
-      if (tokenIds.length === 1) tFirst = performance.now();
-
-      stream.push(id);
-
-      if (stopIds.has(id)) {
-        stopReason = id === st.answer_end && !eosIds.has(id) ? 'answer_end' : 'eos';
-        break;
+    } else {
+      let input: OrtTensor = embeds;
+      let rows = L;
+      for (;;) {
+        throwIfAborted(opts.signal);
+        const { logits, hidden } = await decode(input, rows);
+        collector?.appendCpu(hidden.data as Float32Array, rows);
+        const id = picker.pickCpu(logits.data as Float32Array, rows - 1, tokenIds.length);
+        releaseStep();
+        if (accept(id)) break;
+        throwIfAborted(opts.signal);
+        input = embeds = (await run(model.embed, { input_ids: cpuTensor('int64', BigInt64Array.of(BigInt(id)), [1, 1]) })).inputs_embeds!;
+        total += 1;
+        rows = 1;
       }
-      if (tokenIds.length >= maxNew) {
-        stopReason = maxNew < opts.maxNewTokens ? 'context' : 'max_new_tokens';
-        break;
-      }
-      throwIfAborted(opts.signal);
-      embeds = (await run(model.embed, { input_ids: cpuTensor('int64', BigInt64Array.of(BigInt(id)), [1, 1]) })).inputs_embeds!;
-      total += 1;
-      stepRows = 1;
     }
     stream.finish();
 

@@ -69,6 +69,21 @@ export class HiddenCollector {
     this.rows += n;
   }
 
+  /** Takes back the last `n` rows appended (a speculative step that turned out not to be needed). */
+  dropLast(n: number): void {
+    if (n > this.rows) throw new RgError('INTERNAL', `HiddenCollector: cannot drop ${n} of ${this.rows} rows`);
+    if (!this.gpu) {
+      let left = n;
+      while (left > 0) {
+        const last = this.cpuParts.pop()!;
+        const r = last.length / this.hidden;
+        if (r > left) this.cpuParts.push(last.slice(0, (r - left) * this.hidden));
+        left -= Math.min(r, left);
+      }
+    }
+    this.rows -= n;
+  }
+
   /** Appends `n` rows held on the CPU (copied). */
   appendCpu(values: Float32Array, n: number): void {
     this.cpuParts.push(values.slice(0, n * this.hidden));

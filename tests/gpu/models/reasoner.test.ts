@@ -89,6 +89,19 @@ describe('reasoner on WebGPU', () => {
     expect(cot.messages[1]!.content).toBe('Generate an image according to the following instructions\ndraw the result of 3 apples plus 2 apples');
   });
 
+  it('a stop token mid-stream ends the run with prompt + generated - 1 hidden rows, equal to the longer run\'s first rows', async () => {
+    const g = GREEDY.find((x) => x.name === 'plain')!;
+    const full = await generate(model, plain, null, { maxNewTokens: 8 });
+    const fullHidden = await hiddenOf(full);
+    const stop = g.generated_ids[2]!;
+    const cut = await generate(model, plain, null, { maxNewTokens: 8, stopIds: [stop] });
+    expect(cut.tokenIds).toEqual(g.generated_ids.slice(0, 3));
+    expect(cut.stopReason).toBe('eos');
+    expect(cut.hidden!.rows).toBe(plain.ids.length + 2);
+    const h = await hiddenOf(cut);
+    expect(Array.from(h)).toEqual(Array.from(fullHidden.subarray(0, h.length)));
+  });
+
   it('seeded sampling on the GPU picks what its CPU twin picks on WASM; the seed decides the tokens', async () => {
     const opts = { maxNewTokens: 6, temperature: 0.9, topK: 40, topP: 0.95, seed: 1234, hiddenStates: false };
     const a = await generate(model, plain, null, opts);
