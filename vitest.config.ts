@@ -50,6 +50,7 @@ export default defineConfig({
           test: {
             name: 'gpu',
             include: ['tests/gpu/**/*.test.ts'],
+            setupFiles: ['tests/helpers/gpu_setup.ts'],
             // A 127.0.0.1 file server with HTTP Range and fault injection, for the weights-store tests (tests/gpu/store).
             globalSetup: ['tests/helpers/range_server.mjs'],
             exclude: ['tests/gpu/**/*.nogpu.test.ts'],

@@ -38,6 +38,7 @@ interface Held {
 
 let held: Promise<Held> | null = null;
 const lostListeners = new Set<(info: DeviceLostInfo) => void>();
+const errorListeners = new Set<(message: string) => void>();
 const live = new WeakMap<GPUDevice, Set<GPUBuffer>>();
 
 const REPORTED_LIMITS = [
@@ -95,6 +96,12 @@ async function create(): Promise<Held> {
   for (const k of REPORTED_LIMITS) requiredLimits[k] = adapter.limits[k];
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'rg-vlm-web' });
   instrument(device);
+  // Validation and out-of-memory errors nobody captured with an error scope (a shader that does not compile, a bad
+  // binding): without this they only reach the console and the kernel silently writes nothing.
+  device.addEventListener('uncapturederror', (ev) => {
+    const message = (ev as GPUUncapturedErrorEvent).error.message;
+    for (const l of errorListeners) l(message);
+  });
   const info = infoOf(adapter);
   const caps: GpuCapabilities = {
     available: true,
@@ -161,6 +168,12 @@ export function hasF16(device: GPUDevice): boolean {
 export function onDeviceLost(listener: (info: DeviceLostInfo) => void): () => void {
   lostListeners.add(listener);
   return () => lostListeners.delete(listener);
+}
+
+/** Subscribes to uncaptured GPU errors (validation, out of memory); returns the unsubscribe function. */
+export function onUncapturedError(listener: (message: string) => void): () => void {
+  errorListeners.add(listener);
+  return () => errorListeners.delete(listener);
 }
 
 /** Destroys the shared device (tests use this to simulate a loss; `silent` skips the listeners). */
