@@ -1,14 +1,18 @@
 // The reasoner's WASM fallback (Chromium without WebGPU): the same PyTorch fixtures, tokens and hidden states on the
 // CPU (sampling from CPU logits, conditioning as a Float32Array).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chooseBackend } from '../../../src/runtime/backend';
-import { generate, preparePrompt, preprocessImage, ReasonerModel } from '../../../src/models/reasoner';
+import { CancelledError } from '../../../src/errors';
+import { chooseBackend, type BackendChoice } from '../../../src/runtime/backend';
+import { generate, preparePrompt, preprocessImage, ReasonerModel, understandMessages } from '../../../src/models/reasoner';
+import { understand } from '../../../src/pipeline/understand';
+import type { RgEvent } from '../../../src/worker/api';
 import { expectChecksum, fixtureBytes, fixtureF32, GREEDY, tinyRandom } from './reasoner_fixtures';
 
 let model: ReasonerModel;
+let choice: BackendChoice;
 
 beforeAll(async () => {
-  const choice = await chooseBackend();
+  choice = await chooseBackend();
   expect(choice.backend).toBe('wasm');
   model = await ReasonerModel.load(tinyRandom(), choice);
 });
@@ -37,5 +41,42 @@ describe('reasoner on WASM', () => {
     expectChecksum(h.cpu!.subarray(0, g.prompt_length * h.hidden), g.prefill_hidden_checksum);
     h.dispose();
     expect(h.cpu).toBeNull();
+  });
+
+  it('cancel mid-stream throws CancelledError; the next run equals an uninterrupted one (tokens and hidden states)', async () => {
+    const prompt = preparePrompt(model, { messages: understandMessages({ prompt: 'What is two plus three?', cot: false }), images: 0 });
+    const whole = await generate(model, prompt, null, { maxNewTokens: 8 });
+    const c = new AbortController();
+    let n = 0;
+    await expect(
+      generate(model, prompt, null, { maxNewTokens: 8, signal: c.signal, onToken: () => void (++n === 3 && c.abort()) }),
+    ).rejects.toBeInstanceOf(CancelledError);
+    expect(n).toBe(3);
+    const again = await generate(model, prompt, null, { maxNewTokens: 8 });
+    expect(again.tokenIds).toEqual(whole.tokenIds);
+    expect(Array.from(again.hidden!.cpu!)).toEqual(Array.from(whole.hidden!.cpu!));
+  });
+
+  it('seeded sampling is reproducible and follows the seed', async () => {
+    const prompt = preparePrompt(model, { messages: understandMessages({ prompt: 'What is two plus three?', cot: false }), images: 0 });
+    const opts = { maxNewTokens: 6, temperature: 0.9, topK: 40, topP: 0.95, seed: 1234, hiddenStates: false };
+    const a = await generate(model, prompt, null, opts);
+    expect((await generate(model, prompt, null, opts)).tokenIds).toEqual(a.tokenIds);
+    expect((await generate(model, prompt, null, { ...opts, seed: 99 })).tokenIds).not.toEqual(a.tokenIds);
+  });
+
+  it('the Understand pipeline runs on WASM: image question, streamed events, fixture tokens', async () => {
+    const g = GREEDY.find((x) => x.name === 'image')!;
+    const events: RgEvent[] = [];
+    const png = await fixtureBytes('understand_image.png');
+    const r = await understand(
+      { runId: 'w', pack: 'tiny-random', prompt: 'How many shapes are in this picture?', image: png, cot: false, maxNewTokens: 16 },
+      (e) => void events.push(e),
+      { source: tinyRandom(), choice },
+    );
+    expect(r.backend).toBe('wasm');
+    expect(r.tokenIds).toEqual(g.generated_ids);
+    expect(events.flatMap((e) => (e.type === 'token' ? [e.text] : [])).join('')).toBe(g.generated_text);
+    expect(events.at(-1)).toEqual({ type: 'done' });
   });
 });
