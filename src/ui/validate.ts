@@ -74,6 +74,11 @@ export function validateSteps(text: string, limits: Limits = DEFAULT_LIMITS): Ch
   return integerIn(text, 'number of steps', 1, limits.maxSteps);
 }
 
+/** How many tokens the reasoner may write: a whole number from 1 to `max` (the model's context bounds it too). */
+export function validateMaxNewTokens(text: string, max = 4096): Check<number> {
+  return integerIn(text, 'token limit', 1, max);
+}
+
 /** Classifier-free guidance scale: a finite number from 0 to 30. */
 export function validateGuidance(text: string): Check<number> {
   return decimalIn(text, 'guidance', 0, MAX_GUIDANCE);

@@ -146,6 +146,7 @@ test('Understand on tiny-random: image by file picker, question, streamed reason
   await page.goto('/#/understand');
   await page.getByTestId('understand-image-file').setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: PNG });
   await page.getByLabel('Question').fill(MARKUP);
+  await page.getByLabel('Max tokens').fill('16');
   await page.getByRole('button', { name: 'Ask' }).click();
   await expect(page.getByTestId('understand-phase')).toContainText(/Loading|Thinking|Answering|Done/);
   await expect(page.getByTestId('understand-phase')).toContainText('Done in', { timeout: 150_000 });
@@ -183,42 +184,134 @@ test('Imagine: markup in the prompt appears literally and runs nothing', async (
   await guard(page);
   await page.goto('/#/imagine');
   await page.getByLabel('Prompt', { exact: true }).fill(MARKUP);
-  await page.getByLabel('Steps').fill('2');
+  await page.getByLabel('Steps').fill('1');
+  await page.getByLabel('Max tokens').fill('4');
+  await page.getByLabel('Width').fill('32');
+  await page.getByLabel('Height').fill('32');
   await page.getByRole('button', { name: 'Imagine', exact: true }).click();
   await expect(page.getByTestId('imagine-asked')).toHaveText(MARKUP);
+  await expect(page.getByTestId('imagine-result-prompt')).toHaveText(MARKUP, { timeout: 150_000 });
+  await expect(page.getByTestId('imagine-image')).toHaveAttribute('alt', `Generated for: ${MARKUP}`);
   expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
   expect(await page.locator('main img[src="x"], main script').count()).toBe(0);
 });
 
-// The main flows below need the painter pipelines (worker imagine()/edit()); they are written against the view and
-// run once those land in src/worker/api.ts.
-test.describe('painting flows', () => {
-  test.fixme(true, 'waits on the Imagine/Edit pipelines (imagine(), edit() in src/worker/api.ts)');
+const EDIT_PNG = readFileSync(new URL('../fixtures/tiny-random/edit_input.png', import.meta.url));
 
-  test('Imagine on tiny-random: reasoning, step previews, final image with download, cancel then run again', async ({ page }) => {
-    await page.goto('/#/imagine');
-    await page.getByLabel('Prompt', { exact: true }).fill('draw the result of 3 apples plus 2 apples');
-    await page.getByLabel('Steps').fill('4');
-    await page.getByRole('button', { name: 'Imagine', exact: true }).click();
-    await expect(page.getByTestId('imagine-phase')).toContainText(/Painting step \d of 4/);
-    await expect(page.getByTestId('imagine-image')).toBeVisible({ timeout: 150_000 });
-    const download = page.waitForEvent('download');
-    await page.getByTestId('imagine-download').click();
-    expect((await download).suggestedFilename()).toMatch(/\.png$/);
-  });
+test('Imagine on tiny-random: streamed reasoning, step previews, final image with download; cancel, then run again', async ({ page }) => {
+  await page.goto('/#/imagine');
+  await page.getByLabel('Prompt', { exact: true }).fill('draw the result of 3 apples plus 2 apples');
+  await page.getByLabel('Max tokens').fill('64');
+  await page.getByLabel('Steps').fill('4');
+  await page.getByLabel('Width').fill('32');
+  await page.getByLabel('Height').fill('32');
+  const imagine = page.getByRole('button', { name: 'Imagine', exact: true });
+  // Cancel at once: nothing is shown, and the next run works.
+  await imagine.click();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByTestId('imagine-phase')).toContainText('Cancelled', { timeout: 120_000 });
+  await expect(page.getByTestId('imagine-image')).toHaveCount(0);
 
-  test('Compare 2 variants × 2 seeds fills 4 cells and exports a zip whose JSON lists them', async ({ page }) => {
-    await page.goto('/#/compare');
-    for (const i of [0, 1]) await page.locator(`#cmp-${i}-steps`).fill('2');
-    await page.getByLabel('Seeds').fill('42, 7');
-    await page.getByRole('button', { name: 'Run the grid' }).click();
-    await expect(page.locator('[data-testid=cell][data-status=done]')).toHaveCount(4, { timeout: 170_000 });
-    const download = page.waitForEvent('download');
-    await page.getByRole('button', { name: 'Export the grid (zip)' }).click();
-    const path = await (await download).path();
-    const files = unzipSync(new Uint8Array(readFileSync(path)));
-    const grid = JSON.parse(strFromU8(files['grid.json']!)) as { cells: { key: string; image: string }[] };
-    expect(grid.cells.map((c) => c.key).sort()).toEqual(['v1-s42', 'v1-s7', 'v2-s42', 'v2-s7']);
-    for (const c of grid.cells) expect(files[c.image]).toBeDefined();
-  });
+  await page.getByLabel('Max tokens').fill('8');
+  await imagine.click();
+  await expect(page.getByTestId('imagine-phase')).toContainText(/Painting step [1-4] of 4|Decoding|Done/, { timeout: 150_000 });
+  await expect(page.getByTestId('imagine-image')).toBeVisible({ timeout: 150_000 });
+  await expect(page.getByTestId('imagine-phase')).toContainText('Done in');
+  await expect(page.getByTestId('imagine-saved')).toHaveText('Saved in history.');
+  const download = page.waitForEvent('download');
+  await page.getByTestId('imagine-download').click();
+  const d = await download;
+  expect(d.suggestedFilename()).toBe('rg-vlm-imagine-seed42.png');
+  const png = readFileSync(await d.path());
+  expect([...png.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+  expect(png.includes(Buffer.from('draw the result of 3 apples plus 2 apples'))).toBe(true);
+  for (const [w, h, tag] of [
+    [1280, 900, 'desktop'],
+    [360, 780, 'phone'],
+  ] as const) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.screenshot({ path: `${SHOTS}/imagine-done-${tag}.png`, fullPage: true });
+  }
+});
+
+test('Edit on tiny-random: image + instruction + strength, before and after', async ({ page }) => {
+  await page.goto('/#/edit');
+  await page.getByTestId('edit-image-file').setInputFiles({ name: 'edit_input.png', mimeType: 'image/png', buffer: EDIT_PNG });
+  await page.getByLabel('Instruction').fill('make the red circle blue');
+  await page.getByLabel('Strength (0–1]').fill('0.6');
+  await page.getByLabel('Steps').fill('2');
+  await page.getByLabel('Max tokens').fill('8');
+  await page.getByRole('button', { name: 'Edit', exact: true }).click();
+  await expect(page.getByTestId('edit-after')).toBeVisible({ timeout: 170_000 });
+  await expect(page.getByTestId('edit-before')).toBeVisible();
+  await expect(page.getByTestId('edit-phase')).toContainText('Done in');
+  for (const [w, h, tag] of [
+    [1280, 900, 'desktop'],
+    [360, 780, 'phone'],
+  ] as const) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.screenshot({ path: `${SHOTS}/edit-done-${tag}.png`, fullPage: true });
+  }
+});
+
+test('Compare: the shareable link carries the configuration (not images) and a hand-edited one is refused', async ({ page, context }) => {
+  await page.goto('/#/compare');
+  await page.locator('#cmp-0-prompt').fill('two blue squares <b>bold?</b>');
+  await page.locator('#cmp-1-label').fill('plain');
+  await page.getByLabel('Seeds').fill('5, 6, 7');
+  await page.getByRole('button', { name: 'Copy a shareable link' }).click();
+  const link = await page.getByTestId('compare-link').inputValue();
+  expect(link).toMatch(/#\/compare\?c=[\w-]+$/);
+  const other = await context.newPage();
+  await other.goto(link);
+  await expect(other.locator('#cmp-0-prompt')).toHaveValue('two blue squares <b>bold?</b>');
+  await expect(other.locator('#cmp-1-label')).toHaveValue('plain');
+  await expect(other.getByLabel('Seeds')).toHaveValue('5, 6, 7');
+  await other.goto('/#/compare?c=not-a-config');
+  await other.reload();
+  await expect(other.getByTestId('compare-message')).toContainText('damaged');
+});
+
+test('Compare 2 variants × 2 seeds fills 4 cells, diffs two, exports a zip whose JSON lists them, and a reload restores the grid', async ({ page }) => {
+  test.setTimeout(420_000);
+  await page.goto('/#/compare');
+  for (const i of [0, 1]) {
+    await page.locator(`#cmp-${i}-steps`).fill('2');
+    await page.locator(`#cmp-${i}-width`).fill('32');
+    await page.locator(`#cmp-${i}-height`).fill('32');
+    await page.locator(`#cmp-${i}-maxNewTokens`).fill('8');
+  }
+  await page.getByLabel('Seeds').fill('42, 7');
+  await page.getByRole('button', { name: 'Run the grid' }).click();
+  await expect(page.getByTestId('cell')).toHaveCount(4);
+  await expect(page.locator('[data-testid=cell][data-status=done]')).toHaveCount(4, { timeout: 400_000 });
+  await expect(page.getByTestId('compare-message')).toContainText('4 of 4 cells finished');
+  const cells = page.getByTestId('cell');
+  await cells.nth(0).getByLabel('Select for diff').check();
+  await cells.nth(3).getByLabel('Select for diff').check();
+  await expect(page.getByTestId('compare-diff')).toContainText('v1-s42');
+  await expect(page.getByTestId('compare-diff')).toContainText('v2-s7');
+
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export the grid (zip)' }).click();
+  const files = unzipSync(new Uint8Array(readFileSync(await (await download).path())));
+  const grid = JSON.parse(strFromU8(files['grid.json']!)) as { cells: { key: string; image: string; status: string; reasoning: string; tokens: number }[] };
+  expect(grid.cells.map((c) => c.key).sort()).toEqual(['v1-s42', 'v1-s7', 'v2-s42', 'v2-s7']);
+  for (const c of grid.cells) {
+    expect(c.status).toBe('done');
+    expect([...files[c.image]!.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+  }
+  for (const [w, h, tag] of [
+    [1280, 900, 'desktop'],
+    [360, 780, 'phone'],
+  ] as const) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.screenshot({ path: `${SHOTS}/compare-done-${tag}.png`, fullPage: true });
+  }
+
+  // The URL carries the configuration; a reload finds the finished cells in history.
+  expect(page.url()).toMatch(/#\/compare\?c=/);
+  await page.reload();
+  await expect(page.locator('[data-testid=cell][data-status=done]')).toHaveCount(4);
+  await expect(page.getByTestId('compare-message')).toContainText('Restored 4 cells');
 });

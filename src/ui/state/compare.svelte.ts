@@ -2,12 +2,13 @@ import { diffWords, type Change } from 'diff';
 import { strToU8, zipSync } from 'fflate';
 import type { AppState } from './app.svelte';
 import { pngUrl } from './form.svelte';
-import { runImagine, type ImagineOutput, type ImagineSettings } from './imagine.svelte';
+import { imagineRecord, runImagine, type ImagineOutput, type ImagineSettings } from './imagine.svelte';
+import { persistRun } from './persist';
 import { RunStream, uiError, type UiError } from './run.svelte';
 import { CompareConfigSchema, MAX_SEEDS, MAX_VARIANTS, decodeConfig, encodeConfig, type CompareConfig, type VariantConfig } from './compare_config';
 import { FORMAT_REGEX } from '../../models/reasoner/parse';
-import { listRuns, getRun, saveRun } from '../../store/history';
-import { errorsOf, validateGuidance, validatePrompt, validateSeedList, validateSize, validateSteps } from '../validate';
+import { listRuns, getRun } from '../../store/history';
+import { errorsOf, validateGuidance, validateMaxNewTokens, validatePrompt, validateSeedList, validateSize, validateSteps } from '../validate';
 
 export type CellStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -22,6 +23,7 @@ export class Variant {
   guidance = $state('');
   width = $state('');
   height = $state('');
+  maxNewTokens = $state('');
 
   constructor(app: AppState, c: VariantConfig) {
     this.app = app;
@@ -33,6 +35,7 @@ export class Variant {
     this.guidance = c.guidance;
     this.width = c.width;
     this.height = c.height;
+    this.maxNewTokens = c.maxNewTokens ?? String(app.packInfo.defaults.maxNewTokens);
   }
 
   readonly checks = $derived.by(() => ({
@@ -41,17 +44,18 @@ export class Variant {
     guidance: validateGuidance(this.guidance),
     width: validateSize(this.width, this.app.packInfo.limits, 'width'),
     height: validateSize(this.height, this.app.packInfo.limits, 'height'),
+    maxNewTokens: validateMaxNewTokens(this.maxNewTokens),
   }));
   readonly problems = $derived(errorsOf(this.checks));
 
   config(): VariantConfig {
-    return { label: this.label, prompt: this.prompt, cot: this.cot, systemPrompt: this.systemPrompt, steps: this.steps, guidance: this.guidance, width: this.width, height: this.height };
+    return { label: this.label, prompt: this.prompt, cot: this.cot, systemPrompt: this.systemPrompt, steps: this.steps, guidance: this.guidance, width: this.width, height: this.height, maxNewTokens: this.maxNewTokens };
   }
 
   settings(seed: number): ImagineSettings | null {
     const c = this.checks;
-    if (!c.prompt.ok || !c.steps.ok || !c.guidance.ok || !c.width.ok || !c.height.ok) return null;
-    return { prompt: c.prompt.value, cot: this.cot, systemPrompt: this.systemPrompt, steps: c.steps.value, guidance: c.guidance.value, seed, width: c.width.value, height: c.height.value };
+    if (!c.prompt.ok || !c.steps.ok || !c.guidance.ok || !c.width.ok || !c.height.ok || !c.maxNewTokens.ok) return null;
+    return { prompt: c.prompt.value, cot: this.cot, systemPrompt: this.systemPrompt, steps: c.steps.value, guidance: c.guidance.value, seed, width: c.width.value, height: c.height.value, maxNewTokens: c.maxNewTokens.value };
   }
 }
 
@@ -111,6 +115,7 @@ export class CompareState {
       guidance: String(d.guidance),
       width: String(d.width),
       height: String(d.height),
+      maxNewTokens: String(d.maxNewTokens),
       ...over,
     });
   }
@@ -251,30 +256,7 @@ export class CompareState {
 
   /** Saved before it is shown, tagged with the grid id, so a reload of this link restores the cell. */
   private async save(cell: CompareCell, variant: Variant, out: Omit<ImagineOutput, 'url'>): Promise<void> {
-    const sha = this.app.packInfo.manifestSha256;
-    if (!sha) return;
-    await saveRun({
-      mode: 'compare',
-      inputs: { prompt: out.settings.prompt, systemPrompt: out.settings.systemPrompt },
-      settings: {
-        grid: this.grid,
-        variant: cell.variant,
-        label: variant.label || `Variant ${cell.variant + 1}`,
-        seed: cell.seed,
-        cot: out.settings.cot,
-        steps: out.settings.steps,
-        guidance: out.settings.guidance,
-        width: out.settings.width,
-        height: out.settings.height,
-        tokens: out.tokens,
-        formatOk: out.formatOk,
-      },
-      reasoning: out.reasoning,
-      answer: out.answer,
-      timings: out.timings,
-      pack: { id: this.app.packId, manifestSha256: sha },
-      image: out.png,
-    });
+    await persistRun(this.app, imagineRecord('compare', out, { grid: this.grid, variant: cell.variant, label: variant.label || `Variant ${cell.variant + 1}` }));
   }
 
   /** Stops the queue: the running cell is cancelled, queued cells are marked cancelled. */
@@ -306,6 +288,7 @@ export class CompareState {
         seed: Number(s.seed),
         width: Number(s.width),
         height: Number(s.height),
+        maxNewTokens: Number(s.maxNewTokens),
       };
       cell.output = {
         settings,

@@ -19,6 +19,7 @@ export const VariantSchema = z.strictObject({
   guidance: numText,
   width: numText,
   height: numText,
+  maxNewTokens: numText.optional(),
 });
 export type VariantConfig = z.infer<typeof VariantSchema>;
 

@@ -2,8 +2,10 @@ import type { AppState, PackInfo } from './app.svelte';
 import { FormBase, pngUrl } from './form.svelte';
 import { ImageInputState } from './image_input.svelte';
 import { RunStream, uiError } from './run.svelte';
-import { RgError } from '../../errors';
-import { errorsOf, randomSeed, validateGuidance, validateImageFile, validatePrompt, validateSeed, validateSteps, validateStrength } from '../validate';
+import { proxy } from 'comlink';
+import { paintTimings } from './imagine.svelte';
+import { filePng, flatSettings, persistRun } from './persist';
+import { errorsOf, randomSeed, validateGuidance, validateMaxNewTokens, validateImageFile, validatePrompt, validateSeed, validateSteps, validateStrength } from '../validate';
 
 export interface EditSettings {
   instruction: string;
@@ -12,6 +14,7 @@ export interface EditSettings {
   steps: number;
   guidance: number;
   seed: number;
+  maxNewTokens: number;
 }
 
 export interface EditOutput {
@@ -22,7 +25,7 @@ export interface EditOutput {
   answer: string;
 }
 
-export const EDIT_FIELDS = ['image', 'instruction', 'strength', 'steps', 'guidance', 'seed'] as const;
+export const EDIT_FIELDS = ['image', 'instruction', 'strength', 'steps', 'guidance', 'seed', 'maxNewTokens'] as const;
 
 /** The Edit view's state: image + instruction + strength, the reasoning, then the edited image beside the original. */
 export class EditState extends FormBase {
@@ -33,8 +36,10 @@ export class EditState extends FormBase {
   steps = $state('');
   guidance = $state('');
   seed = $state('');
+  maxNewTokens = $state('');
   readonly stream = new RunStream();
   result = $state.raw<EditOutput | null>(null);
+  saved = $state(false);
   private defaultsFrom: string | null = null;
 
   private readonly app: AppState;
@@ -51,6 +56,7 @@ export class EditState extends FormBase {
     steps: validateSteps(this.steps, this.app.packInfo.limits),
     guidance: validateGuidance(this.guidance),
     seed: validateSeed(this.seed),
+    maxNewTokens: validateMaxNewTokens(this.maxNewTokens),
   }));
   readonly problems = $derived(errorsOf(this.checks));
 
@@ -63,6 +69,7 @@ export class EditState extends FormBase {
     if (!this.touched.steps) this.steps = String(d.steps);
     if (!this.touched.guidance) this.guidance = String(d.guidance);
     if (!this.touched.seed) this.seed = String(d.seed);
+    if (!this.touched.maxNewTokens) this.maxNewTokens = String(d.maxNewTokens);
   }
 
   rollSeed(): void {
@@ -73,17 +80,39 @@ export class EditState extends FormBase {
   async run(): Promise<void> {
     if (this.stream.running || !this.ready()) return;
     const c = this.checks;
-    if (!c.instruction.ok || !c.strength.ok || !c.steps.ok || !c.guidance.ok || !c.seed.ok) return;
-    const settings: EditSettings = { instruction: c.instruction.value, cot: this.cot, strength: c.strength.value, steps: c.steps.value, guidance: c.guidance.value, seed: c.seed.value };
-    this.stream.start('edit');
+    if (!c.instruction.ok || !c.strength.ok || !c.steps.ok || !c.guidance.ok || !c.seed.ok || !c.maxNewTokens.ok) return;
+    const settings: EditSettings = { instruction: c.instruction.value, cot: this.cot, strength: c.strength.value, steps: c.steps.value, guidance: c.guidance.value, seed: c.seed.value, maxNewTokens: c.maxNewTokens.value };
+    const file = this.image.file!;
+    const runId = this.stream.start('edit');
+    if (this.result) URL.revokeObjectURL(this.result.url);
+    this.result = null;
     try {
-      // Waits on the painter pipeline's edit() in src/worker/api.ts; never a made-up result.
-      const out: Omit<EditOutput, 'url'> = await Promise.reject(
-        new RgError('RUNTIME', `The Edit pipeline is not in this build yet (no edit() in the worker contract), so "${settings.instruction.slice(0, 40)}" was not run`, {
-          hint: 'Understand works already; Edit starts working as soon as the painter pipeline lands.',
-        }),
+      const r = await this.app.worker.api.edit(
+        {
+          runId,
+          pack: this.app.packId,
+          instruction: settings.instruction,
+          image: file,
+          cot: settings.cot,
+          strength: settings.strength,
+          steps: settings.steps,
+          guidance: settings.guidance,
+          seed: settings.seed,
+          maxNewTokens: settings.maxNewTokens,
+        },
+        proxy(this.stream.handle),
       );
-      if (this.result) URL.revokeObjectURL(this.result.url);
+      const out: Omit<EditOutput, 'url'> = { settings, png: r.png, reasoning: r.reasoning, answer: r.answer };
+      this.saved = await persistRun(this.app, {
+        mode: 'edit',
+        inputs: { instruction: settings.instruction },
+        settings: flatSettings({ ...settings, instruction: undefined, width: r.width, height: r.height, formatOk: r.formatOk }),
+        reasoning: r.reasoning,
+        answer: r.answer,
+        timings: paintTimings(r.timings),
+        image: r.png,
+        inputImage: await filePng(file),
+      });
       this.result = { ...out, url: pngUrl(out.png) };
       this.stream.finish({ reasoning: out.reasoning, answer: out.answer });
     } catch (e) {

@@ -3,8 +3,10 @@ import type { WorkerHandle } from '../../worker/client';
 import type { AppState, PackInfo } from './app.svelte';
 import { FormBase, pngUrl } from './form.svelte';
 import { RunStream, uiError } from './run.svelte';
-import { RgError } from '../../errors';
-import { errorsOf, randomSeed, validateGuidance, validatePrompt, validateSeed, validateSize, validateSteps } from '../validate';
+import type { ImagineRequest, PaintTimingsReport } from '../../pipeline/imagine';
+import type { NewRun } from '../../store/history';
+import { flatSettings, persistRun } from './persist';
+import { errorsOf, randomSeed, validateGuidance, validateMaxNewTokens, validatePrompt, validateSeed, validateSize, validateSteps } from '../validate';
 
 /** Imagine's settings once validated: what a run (and a Compare cell) is made of. */
 export interface ImagineSettings {
@@ -17,6 +19,8 @@ export interface ImagineSettings {
   seed: number;
   width: number;
   height: number;
+  /** The reasoner's token budget. */
+  maxNewTokens: number;
 }
 
 /** What a finished Imagine run leaves to show. */
@@ -32,21 +36,56 @@ export interface ImagineOutput {
   timings: Record<string, number>;
 }
 
-export const IMAGINE_FIELDS = ['prompt', 'systemPrompt', 'steps', 'guidance', 'seed', 'width', 'height'] as const;
+export const IMAGINE_FIELDS = ['prompt', 'systemPrompt', 'steps', 'guidance', 'seed', 'width', 'height', 'maxNewTokens'] as const;
 
-/**
- * Runs Imagine in the worker for `settings` and streams into `stream`. Throws RgError('RUNTIME') while the Imagine
- * pipeline has not landed in the worker contract (src/worker/api.ts) — never a made-up result.
- */
+/** Milliseconds per stage of a painting run, as history and Compare show them. */
+export function paintTimings(t: PaintTimingsReport): Record<string, number> {
+  return { reason: t.reasonMs, negative: t.negativeMs, image: t.imageMs, prepare: t.painterPrepareMs, steps: t.stepsMs, vae: t.vaeMs, png: t.pngMs, total: t.totalMs };
+}
+
+/** The request for `settings`: the edited system prompt goes as the override of the one `cot` selects. */
+export function imagineRequest(runId: string, pack: string, s: ImagineSettings): ImagineRequest {
+  return {
+    runId,
+    pack,
+    prompt: s.prompt,
+    cot: s.cot,
+    prompts: s.cot ? { systemCot: s.systemPrompt } : { systemPlain: s.systemPrompt },
+    steps: s.steps,
+    guidance: s.guidance,
+    seed: s.seed,
+    width: s.width,
+    height: s.height,
+    maxNewTokens: s.maxNewTokens,
+  };
+}
+
+/** Runs Imagine in the worker for `settings`, streaming into `stream`; the PNG comes back transferred. */
 export async function runImagine(worker: WorkerHandle, pack: string, settings: ImagineSettings, stream: RunStream, runId: string): Promise<Omit<ImagineOutput, 'url'>> {
-  void worker;
-  void pack;
-  void stream;
-  void runId;
-  void proxy;
-  throw new RgError('RUNTIME', `The Imagine pipeline is not in this build yet (no imagine() in the worker contract), so "${settings.prompt.slice(0, 40)}" was not run`, {
-    hint: 'Understand works already; Imagine, Edit and Compare start working as soon as the painter pipeline lands.',
-  });
+  const r = await worker.api.imagine(imagineRequest(runId, pack, settings), proxy(stream.handle));
+  return {
+    settings,
+    png: r.png,
+    reasoning: r.reasoning,
+    answer: r.answer,
+    tokens: stream.tokens,
+    formatOk: r.formatOk,
+    timings: paintTimings(r.timings),
+  };
+}
+
+/** History's record of an Imagine run (inputs, settings, text, timings; the PNG as it came). */
+export function imagineRecord(mode: 'imagine' | 'compare', out: Omit<ImagineOutput, 'url'>, extra: Record<string, number | string | boolean | null> = {}): Omit<NewRun, 'pack'> {
+  const s = out.settings;
+  return {
+    mode,
+    inputs: { prompt: s.prompt, systemPrompt: s.systemPrompt },
+    settings: flatSettings({ cot: s.cot, maxNewTokens: s.maxNewTokens, steps: s.steps, guidance: s.guidance, seed: s.seed, width: s.width, height: s.height, tokens: out.tokens, formatOk: out.formatOk, ...extra }),
+    reasoning: out.reasoning,
+    answer: out.answer,
+    timings: out.timings,
+    image: out.png,
+  };
 }
 
 /** The Imagine view's state: the form (validated as typed), the streamed run and its image. */
@@ -60,10 +99,13 @@ export class ImagineState extends FormBase {
   seed = $state('');
   width = $state('');
   height = $state('');
+  maxNewTokens = $state('');
   readonly stream = new RunStream();
   result = $state.raw<ImagineOutput | null>(null);
   /** The prompt of the run shown (as typed; rendered as text). */
   asked = $state('');
+  /** Whether the last result is in history (false: the pack's manifest could not be read to record it). */
+  saved = $state(false);
   private defaultsFrom: string | null = null;
 
   private readonly app: AppState;
@@ -83,6 +125,7 @@ export class ImagineState extends FormBase {
     seed: validateSeed(this.seed),
     width: validateSize(this.width, this.app.packInfo.limits, 'width'),
     height: validateSize(this.height, this.app.packInfo.limits, 'height'),
+    maxNewTokens: validateMaxNewTokens(this.maxNewTokens),
   }));
   readonly problems = $derived(errorsOf(this.checks));
 
@@ -104,6 +147,7 @@ export class ImagineState extends FormBase {
     set('seed', () => (this.seed = String(d.seed)));
     set('width', () => (this.width = String(d.width)));
     set('height', () => (this.height = String(d.height)));
+    set('maxNewTokens', () => (this.maxNewTokens = String(d.maxNewTokens)));
   }
 
   resetSystemPrompt(): void {
@@ -120,8 +164,8 @@ export class ImagineState extends FormBase {
   settings(): ImagineSettings | null {
     if (!this.ready()) return null;
     const c = this.checks;
-    if (!c.prompt.ok || !c.steps.ok || !c.guidance.ok || !c.seed.ok || !c.width.ok || !c.height.ok) return null;
-    return { prompt: c.prompt.value, cot: this.cot, systemPrompt: this.systemPrompt, steps: c.steps.value, guidance: c.guidance.value, seed: c.seed.value, width: c.width.value, height: c.height.value };
+    if (!c.prompt.ok || !c.steps.ok || !c.guidance.ok || !c.seed.ok || !c.width.ok || !c.height.ok || !c.maxNewTokens.ok) return null;
+    return { prompt: c.prompt.value, cot: this.cot, systemPrompt: this.systemPrompt, steps: c.steps.value, guidance: c.guidance.value, seed: c.seed.value, width: c.width.value, height: c.height.value, maxNewTokens: c.maxNewTokens.value };
   }
 
   async run(): Promise<void> {
@@ -130,9 +174,11 @@ export class ImagineState extends FormBase {
     if (!settings) return;
     const runId = this.stream.start('imagine');
     this.asked = settings.prompt;
+    if (this.result) URL.revokeObjectURL(this.result.url);
+    this.result = null;
     try {
       const out = await runImagine(this.app.worker, this.app.packId, settings, this.stream, runId);
-      if (this.result) URL.revokeObjectURL(this.result.url);
+      this.saved = await persistRun(this.app, imagineRecord('imagine', out));
       this.result = { ...out, url: pngUrl(out.png) };
       this.stream.finish({ reasoning: out.reasoning, answer: out.answer });
     } catch (e) {

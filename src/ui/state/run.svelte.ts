@@ -104,7 +104,7 @@ export class RunStream {
         break;
       case 'preview':
         this.preview = { step: e.step, total: e.total, width: e.width, height: e.height, rgba: e.rgba };
-        if (!this.progress || this.progress.label !== 'painting') this.measure('painting', e.step, e.total);
+        if (!this.progress) this.measure('steps', e.step, e.total);
         break;
       case 'error':
         this.error = uiError(e.error);

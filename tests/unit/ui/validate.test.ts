@@ -6,6 +6,7 @@ import {
   parseInteger,
   randomSeed,
   validateGuidance,
+  validateMaxNewTokens,
   validateImageFile,
   validatePrompt,
   validateSeed,
@@ -87,6 +88,14 @@ describe('size', () => {
     expect(validateSize('NaN', PACK).ok).toBe(false);
   });
   it('names the side', () => expect(err(validateSize('50', PACK, 'width'))).toMatch(/^The width/));
+});
+
+describe('token limit', () => {
+  it('is a whole number from 1 to the max', () => {
+    expect(validateMaxNewTokens('8')).toEqual({ ok: true, value: 8 });
+    for (const t of ['0', '-3', '1.5', 'NaN', '5000']) expect(validateMaxNewTokens(t).ok).toBe(false);
+    expect(validateMaxNewTokens('300', 256).ok).toBe(false);
+  });
 });
 
 describe('guidance and strength', () => {
