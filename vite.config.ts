@@ -119,5 +119,11 @@ export default defineConfig({
   plugins: [...shared.plugins, serviceWorker()],
   server: { host: '127.0.0.1', headers: securityHeaders(true) },
   preview: { host: '127.0.0.1', port: 4173, headers: securityHeaders(false) },
-  build: { target: 'esnext', sourcemap: true, chunkSizeWarningLimit: 2000 },
+  build: {
+    target: 'esnext',
+    sourcemap: true,
+    chunkSizeWarningLimit: 2000,
+    // index.html is the app; cli.html is the page the `rg` command line drives (src/cli/page.ts).
+    rolldownOptions: { input: { index: fileURLToPath(new URL('./index.html', import.meta.url)), cli: fileURLToPath(new URL('./cli.html', import.meta.url)) } },
+  },
 });

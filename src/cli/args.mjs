@@ -1,0 +1,313 @@
+// @ts-check
+// @file Argument parsing for `rg` (src/cli/rg.mjs): pure functions, no I/O, so the unit tests run them in Node.
+// Every mistake becomes a UsageError with a one-line reason; rg.mjs prints it and exits 2 before anything runs.
+
+/** A bad command line or input file; the CLI exits 2 with `message` (one line). */
+export class UsageError extends Error {
+  /** @param {string} message */
+  constructor(message) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * @typedef {'string' | 'boolean'} FlagKind
+ * @typedef {{ kind: FlagKind, help: string, value?: string }} FlagSpec
+ */
+
+/** @type {Record<string, FlagSpec>} */
+const SETTINGS_FLAGS = {
+  pack: { kind: 'string', value: 'ID', help: 'pack id (default: the first pack that is not test-only, else tiny-random)' },
+  cot: { kind: 'boolean', help: 'chain of thought on (--no-cot: off; default: the pack’s)' },
+  system: { kind: 'string', value: 'TEXT', help: 'system prompt instead of the default one (the CoT or the plain one, as chosen)' },
+  seed: { kind: 'string', value: 'N', help: 'seed, a whole number from 0 to 4294967295 (default: the pack’s)' },
+  steps: { kind: 'string', value: 'N', help: 'painter steps, a whole number ≥ 1 (default: the pack’s)' },
+  guidance: { kind: 'string', value: 'X', help: 'classifier-free guidance scale ≥ 0 (default: the pack’s)' },
+  size: { kind: 'string', value: 'WxH', help: 'image size in pixels, e.g. 64x64 (default: the pack’s)' },
+  'max-new-tokens': { kind: 'string', value: 'N', help: 'most tokens the reasoner may write (default: the pack’s)' },
+  weights: { kind: 'string', value: 'f32|int8|int4', help: 'painter weights variant (default f32)' },
+};
+
+/** @type {Record<string, FlagSpec>} */
+const RUN_FLAGS = {
+  out: { kind: 'string', value: 'DIR', help: 'output folder (must be new or empty unless --force)' },
+  force: { kind: 'boolean', help: 'replace an existing --out folder' },
+  timeout: { kind: 'string', value: 'S', help: 'give up after S seconds (default: no limit)' },
+};
+
+/** @type {Record<string, { summary: string, usage: string, flags: Record<string, FlagSpec>, required: string[] }>} */
+export const COMMANDS = {
+  generate: {
+    summary: 'prompt → reasoning → image (Imagine); --image makes the reasoner see an image too',
+    usage: 'rg generate --prompt TEXT [--image FILE] [--cot|--no-cot] [--system TEXT] [--pack ID] [--seed N] [--steps N] [--guidance X] [--size WxH] --out DIR',
+    flags: {
+      prompt: { kind: 'string', value: 'TEXT', help: 'what to draw' },
+      image: { kind: 'string', value: 'FILE', help: 'an image the reasoner sees with the prompt (PNG, JPEG, WebP, GIF or BMP)' },
+      ...SETTINGS_FLAGS,
+      ...RUN_FLAGS,
+    },
+    required: ['prompt', 'out'],
+  },
+  understand: {
+    summary: 'image + question → reasoning and answer',
+    usage: 'rg understand --image FILE --question TEXT [--cot|--no-cot] [--system TEXT] [--pack ID] [--max-new-tokens N] --out DIR',
+    flags: {
+      image: { kind: 'string', value: 'FILE', help: 'the image to ask about (PNG, JPEG, WebP, GIF or BMP)' },
+      question: { kind: 'string', value: 'TEXT', help: 'the question' },
+      pack: SETTINGS_FLAGS.pack,
+      cot: SETTINGS_FLAGS.cot,
+      system: SETTINGS_FLAGS.system,
+      'max-new-tokens': SETTINGS_FLAGS['max-new-tokens'],
+      ...RUN_FLAGS,
+    },
+    required: ['image', 'question', 'out'],
+  },
+  edit: {
+    summary: 'image + instruction → reasoning → edited image',
+    usage: 'rg edit --image FILE --instruction TEXT [--strength X] [--cot|--no-cot] [--seed N] [--steps N] [--guidance X] [--size WxH] --out DIR',
+    flags: {
+      image: { kind: 'string', value: 'FILE', help: 'the image to edit (PNG, JPEG, WebP, GIF or BMP)' },
+      instruction: { kind: 'string', value: 'TEXT', help: 'what to change' },
+      strength: { kind: 'string', value: 'X', help: 'how far from the input, above 0 and at most 1 (default: the pack’s)' },
+      ...SETTINGS_FLAGS,
+      ...RUN_FLAGS,
+    },
+    required: ['image', 'instruction', 'out'],
+  },
+  compare: {
+    summary: 'one Imagine run per JSONL line → a folder per line + summary.json + summary.csv',
+    usage: 'rg compare --file prompts.jsonl [settings as for generate, used where a line sets none] --out DIR',
+    flags: {
+      file: { kind: 'string', value: 'FILE', help: 'JSON Lines, one object per line: {"prompt": …, optional "name", "cot", "system", "seed", "steps", "guidance", "size", "max_new_tokens", "weights"}' },
+      ...SETTINGS_FLAGS,
+      ...RUN_FLAGS,
+    },
+    required: ['file', 'out'],
+  },
+  bench: {
+    summary: 'the benchmarks of `npm run bench`, same report',
+    usage: 'rg bench [--filter NAME] [--json FILE] [--reps N] [--timeout SECONDS]',
+    flags: {
+      filter: { kind: 'string', value: 'NAME', help: 'only benchmarks whose name contains NAME' },
+      json: { kind: 'string', value: 'FILE', help: 'also write the results as JSON' },
+      reps: { kind: 'string', value: 'N', help: 'repetitions per case' },
+      timeout: { kind: 'string', value: 'SECONDS', help: 'give up after this long (default 600)' },
+    },
+    required: [],
+  },
+};
+
+/** The text `rg --help` prints (for one command when `command` names one). @param {string} [command] */
+export function usage(command) {
+  if (command && COMMANDS[command]) {
+    const c = COMMANDS[command];
+    const lines = [`usage: ${c.usage}`, '', c.summary, ''];
+    for (const [name, f] of Object.entries(c.flags)) {
+      const left = f.kind === 'boolean' ? (name === 'cot' ? '--cot, --no-cot' : `--${name}`) : `--${name} ${f.value ?? 'VALUE'}`;
+      lines.push(`  ${left.padEnd(26)} ${f.help}${c.required.includes(name) ? ' (required)' : ''}`);
+    }
+    return lines.join('\n');
+  }
+  const lines = ['usage: rg <command> [options]   (npm run rg -- <command> …)', '', 'commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(11)} ${c.summary}`);
+  lines.push('', 'rg <command> --help lists its options. Progress goes to stderr, results to stdout and --out.');
+  lines.push('Exit status: 0 done, 2 bad arguments or inputs (nothing written), 1 a failure while running.');
+  return lines.join('\n');
+}
+
+/**
+ * Splits argv (after the command) into flags. `--name value`, `--name=value`, booleans `--cot` / `--no-cot` /
+ * `--force`. Unknown flags, repeated flags, stray words and missing values are UsageErrors.
+ * @param {string} command
+ * @param {string[]} argv
+ * @returns {Record<string, string | boolean>}
+ */
+export function parseFlags(command, argv) {
+  const spec = COMMANDS[command]?.flags;
+  if (!spec) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${Object.keys(COMMANDS).join(', ')}`);
+  /** @type {Record<string, string | boolean>} */
+  const out = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--') || arg === '--') throw new UsageError(`unexpected argument ${JSON.stringify(arg)} (options start with --; see rg ${command} --help)`);
+    const eq = arg.indexOf('=');
+    let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    /** @type {string | boolean} */
+    let value;
+    if (name.startsWith('no-') && spec[name.slice(3)]?.kind === 'boolean') {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+      name = name.slice(3);
+      value = false;
+    } else {
+      const f = spec[name];
+      if (!f) throw new UsageError(`unknown option --${name} for rg ${command} (see rg ${command} --help)`);
+      if (f.kind === 'boolean') {
+        if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+        value = true;
+      } else if (eq >= 0) {
+        value = arg.slice(eq + 1);
+      } else {
+        const next = argv[i + 1];
+        if (next === undefined || (next.startsWith('--') && isFlag(spec, next))) throw new UsageError(`--${name} needs a value (${f.value ?? 'VALUE'})`);
+        value = next;
+        i++;
+      }
+    }
+    if (name in out) throw new UsageError(`--${name} is given more than once`);
+    out[name] = value;
+  }
+  for (const r of COMMANDS[command].required) {
+    if (!(r in out)) throw new UsageError(`--${r} is required (${usageLine(command)})`);
+  }
+  return out;
+}
+
+/** @param {Record<string, FlagSpec>} spec @param {string} word */
+function isFlag(spec, word) {
+  const name = word.slice(2).split('=')[0];
+  return name in spec || (name.startsWith('no-') && name.slice(3) in spec);
+}
+
+/** @param {string} command */
+function usageLine(command) {
+  return `usage: ${COMMANDS[command].usage}`;
+}
+
+// ------------------------------------------------------------------------------------------------ values
+
+const INT = /^[+]?\d+$/;
+const NUM = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** @param {string} label @param {unknown} v @param {number} lo @param {number} hi */
+export function wholeNumber(label, v, lo, hi) {
+  const s = typeof v === 'number' ? String(v) : v;
+  const n = typeof s === 'string' && INT.test(s.trim()) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n) || n < lo || n > hi) {
+    const range = hi === Number.MAX_SAFE_INTEGER ? `≥ ${lo}` : `from ${lo} to ${hi}`;
+    throw new UsageError(`${label} must be a whole number ${range}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** @param {string} label @param {unknown} v @param {{ min?: number, max?: number, aboveMin?: boolean }} r */
+export function decimal(label, v, r) {
+  const s = typeof v === 'number' ? String(v) : v;
+  const n = typeof s === 'string' && NUM.test(s.trim()) ? Number(s) : NaN;
+  const lo = r.min ?? -Infinity;
+  const hi = r.max ?? Infinity;
+  if (!Number.isFinite(n) || n > hi || (r.aboveMin ? n <= lo : n < lo)) {
+    const range = r.aboveMin ? `above ${lo}${Number.isFinite(hi) ? ` and at most ${hi}` : ''}` : Number.isFinite(hi) ? `from ${lo} to ${hi}` : `≥ ${lo}`;
+    throw new UsageError(`${label} must be a number ${range}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** @param {string} label @param {unknown} v @returns {{ width: number, height: number }} */
+export function size(label, v) {
+  const m = typeof v === 'string' ? /^\s*(\d+)\s*[xX×]\s*(\d+)\s*$/.exec(v) : null;
+  const width = m ? Number(m[1]) : NaN;
+  const height = m ? Number(m[2]) : NaN;
+  if (!m || !(width >= 1) || !(height >= 1) || !Number.isSafeInteger(width) || !Number.isSafeInteger(height)) {
+    throw new UsageError(`${label} must be WIDTHxHEIGHT in pixels, e.g. 64x64, got ${JSON.stringify(v)}`);
+  }
+  return { width, height };
+}
+
+/** @param {string} label @param {unknown} v */
+export function text(label, v) {
+  if (typeof v !== 'string' || v.trim().length === 0) throw new UsageError(`${label} is empty`);
+  return v;
+}
+
+const PACK_ID = /^[\w.-]{1,64}$/;
+export const WEIGHTS = ['f32', 'int8', 'int4'];
+export const MAX_SEED = 2 ** 32 - 1;
+
+/**
+ * Settings a generate / edit / compare run may set. All optional: what is left out comes from the pack.
+ * @typedef {{
+ *   pack?: string, cot?: boolean, system?: string, seed?: number, steps?: number, guidance?: number,
+ *   width?: number, height?: number, maxNewTokens?: number, weights?: string, strength?: number
+ * }} Settings
+ */
+
+/**
+ * Checks the settings flags of a command line (or the same keys of a JSONL line, with `label` naming where).
+ * @param {Record<string, unknown>} f flags by name (`max-new-tokens` or `max_new_tokens`)
+ * @param {(name: string) => string} label how to name a flag in messages
+ * @returns {Settings}
+ */
+export function settings(f, label) {
+  /** @type {Settings} */
+  const s = {};
+  if (f.pack !== undefined) {
+    if (typeof f.pack !== 'string' || !PACK_ID.test(f.pack)) throw new UsageError(`${label('pack')} must be a pack id (letters, digits, - _ .), got ${JSON.stringify(f.pack)}`);
+    s.pack = f.pack;
+  }
+  if (f.cot !== undefined) {
+    if (typeof f.cot !== 'boolean') throw new UsageError(`${label('cot')} must be true or false, got ${JSON.stringify(f.cot)}`);
+    s.cot = f.cot;
+  }
+  if (f.system !== undefined) s.system = text(label('system'), f.system);
+  if (f.seed !== undefined) s.seed = wholeNumber(label('seed'), f.seed, 0, MAX_SEED);
+  if (f.steps !== undefined) s.steps = wholeNumber(label('steps'), f.steps, 1, Number.MAX_SAFE_INTEGER);
+  if (f.guidance !== undefined) s.guidance = decimal(label('guidance'), f.guidance, { min: 0 });
+  if (f.size !== undefined) Object.assign(s, size(label('size'), f.size));
+  const mnt = f['max-new-tokens'] ?? f.max_new_tokens;
+  if (mnt !== undefined) s.maxNewTokens = wholeNumber(label('max-new-tokens'), mnt, 1, Number.MAX_SAFE_INTEGER);
+  if (f.weights !== undefined) {
+    if (typeof f.weights !== 'string' || !WEIGHTS.includes(f.weights)) throw new UsageError(`${label('weights')} must be one of ${WEIGHTS.join(', ')}, got ${JSON.stringify(f.weights)}`);
+    s.weights = f.weights;
+  }
+  if (f.strength !== undefined) s.strength = decimal(label('strength'), f.strength, { min: 0, max: 1, aboveMin: true });
+  return s;
+}
+
+/**
+ * @typedef {{ command: 'help', topic?: string }} HelpCommand
+ * @typedef {{ out: string, force: boolean, timeoutS: number }} RunOptions
+ * @typedef {{ command: 'generate', prompt: string, image?: string, settings: Settings } & RunOptions} GenerateCommand
+ * @typedef {{ command: 'understand', question: string, image: string, settings: Settings } & RunOptions} UnderstandCommand
+ * @typedef {{ command: 'edit', instruction: string, image: string, settings: Settings } & RunOptions} EditCommand
+ * @typedef {{ command: 'compare', file: string, settings: Settings } & RunOptions} CompareCommand
+ * @typedef {{ command: 'bench', filter?: string, json?: string, reps?: string, timeout: string }} BenchCommand
+ * @typedef {HelpCommand | GenerateCommand | UnderstandCommand | EditCommand | CompareCommand | BenchCommand} Command
+ */
+
+/**
+ * Parses a whole command line (process.argv.slice(2)).
+ * @param {string[]} argv
+ * @returns {Command}
+ */
+export function parseCommandLine(argv) {
+  const [command, ...rest] = argv;
+  if (command === undefined) throw new UsageError('no command given; commands: ' + Object.keys(COMMANDS).join(', ') + ' (rg --help)');
+  if (command === '--help' || command === '-h' || command === 'help') return { command: 'help', topic: rest[0] };
+  if (!(command in COMMANDS)) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${Object.keys(COMMANDS).join(', ')}`);
+  if (rest.includes('--help') || rest.includes('-h')) return { command: 'help', topic: command };
+  const f = parseFlags(command, rest);
+  const flag = (/** @type {string} */ n) => `--${n}`;
+  if (command === 'bench') {
+    if (f.reps !== undefined) wholeNumber('--reps', f.reps, 1, Number.MAX_SAFE_INTEGER);
+    const timeout = f.timeout === undefined ? '600' : String(decimal('--timeout', f.timeout, { min: 0, aboveMin: true }));
+    return { command, filter: /** @type {string|undefined} */ (f.filter), json: /** @type {string|undefined} */ (f.json), reps: /** @type {string|undefined} */ (f.reps), timeout };
+  }
+  const run = {
+    out: text('--out', f.out),
+    force: f.force === true,
+    timeoutS: f.timeout === undefined ? 0 : decimal('--timeout', f.timeout, { min: 0, aboveMin: true }),
+  };
+  const s = settings(f, flag);
+  switch (command) {
+    case 'generate':
+      return { command, prompt: text('--prompt', f.prompt), image: f.image === undefined ? undefined : text('--image', f.image), settings: s, ...run };
+    case 'understand':
+      return { command, question: text('--question', f.question), image: text('--image', f.image), settings: s, ...run };
+    case 'edit':
+      return { command, instruction: text('--instruction', f.instruction), image: text('--image', f.image), settings: s, ...run };
+    case 'compare':
+      return { command, file: text('--file', f.file), settings: s, ...run };
+  }
+  throw new UsageError(`unknown command ${command}`);
+}

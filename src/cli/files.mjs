@@ -1,0 +1,138 @@
+// @ts-check
+// @file Files on the Node side of `rg`: input images checked before the browser starts (exists, readable, looks like
+// an image), the --out folder checked up front, and results written all at once: into a temporary folder next to
+// --out, renamed into place only when everything is there, so a failed or interrupted run leaves nothing behind.
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UsageError } from './args.mjs';
+
+/** Largest input image accepted here (the pipelines have their own, smaller pixel limits). */
+export const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
+
+/** @param {Uint8Array} b @returns {string | null} the image type the leading bytes announce */
+export function sniffImage(b) {
+  const at = (/** @type {number[]} */ sig, off = 0) => sig.every((x, i) => b[off + i] === x);
+  if (at([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'image/png';
+  if (at([0xff, 0xd8, 0xff])) return 'image/jpeg';
+  if (at([0x52, 0x49, 0x46, 0x46]) && at([0x57, 0x45, 0x42, 0x50], 8)) return 'image/webp';
+  if (at([0x47, 0x49, 0x46, 0x38])) return 'image/gif';
+  if (at([0x42, 0x4d])) return 'image/bmp';
+  return null;
+}
+
+/**
+ * Reads an input image, or throws a UsageError saying why it cannot be one.
+ * @param {string} flag e.g. '--image'
+ * @param {string} path
+ * @returns {{ path: string, bytes: Uint8Array, type: string }}
+ */
+export function readImage(flag, path) {
+  const abs = resolve(path);
+  let st;
+  try {
+    st = statSync(abs);
+  } catch {
+    throw new UsageError(`${flag} ${path}: no such file`);
+  }
+  if (!st.isFile()) throw new UsageError(`${flag} ${path}: not a file`);
+  if (st.size === 0) throw new UsageError(`${flag} ${path}: the file is empty`);
+  if (st.size > MAX_IMAGE_BYTES) throw new UsageError(`${flag} ${path}: ${(st.size / 2 ** 20).toFixed(1)} MiB is over the ${MAX_IMAGE_BYTES / 2 ** 20} MiB limit`);
+  let bytes;
+  try {
+    bytes = new Uint8Array(readFileSync(abs));
+  } catch (e) {
+    throw new UsageError(`${flag} ${path}: cannot read it (${/** @type {NodeJS.ErrnoException} */ (e).code ?? /** @type {Error} */ (e).message})`);
+  }
+  const type = sniffImage(bytes);
+  if (!type) throw new UsageError(`${flag} ${path}: not an image (expected PNG, JPEG, WebP, GIF or BMP)`);
+  return { path: abs, bytes, type };
+}
+
+/**
+ * Reads a text input file, or throws a UsageError.
+ * @param {string} flag @param {string} path
+ */
+export function readText(flag, path) {
+  try {
+    if (!statSync(path).isFile()) throw new UsageError(`${flag} ${path}: not a file`);
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${flag} ${path}: ${/** @type {NodeJS.ErrnoException} */ (e).code === 'ENOENT' ? 'no such file' : `cannot read it (${/** @type {Error} */ (e).message})`}`);
+  }
+}
+
+/**
+ * Checks that --out can receive the results: absent, an empty folder, or (with --force) a folder to replace.
+ * Its parent folder is created at the end, when the results are written.
+ * @param {string} out @param {boolean} force
+ */
+export function checkOut(out, force) {
+  const abs = resolve(out);
+  if (!existsSync(abs)) {
+    const parent = nearestExisting(dirname(abs));
+    if (!statSync(parent).isDirectory()) throw new UsageError(`--out ${out}: ${parent} is not a folder`);
+    return abs;
+  }
+  const st = statSync(abs);
+  if (!st.isDirectory()) throw new UsageError(`--out ${out}: exists and is not a folder`);
+  if (!force && readdirSync(abs).length > 0) throw new UsageError(`--out ${out}: the folder is not empty (choose a new one, or --force to replace it)`);
+  return abs;
+}
+
+/** @param {string} p */
+function nearestExisting(p) {
+  while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+  return p;
+}
+
+/**
+ * A folder that becomes `out` only on `commit()`: files go into a hidden temporary folder beside it; `discard()`
+ * (failure, Ctrl-C) removes that folder, so nothing partial is ever left at `out`.
+ */
+export class Staging {
+  /** @param {string} out absolute path of the final folder @param {boolean} force may replace a non-empty `out` */
+  constructor(out, force) {
+    this.out = out;
+    this.force = force;
+    mkdirSync(dirname(out), { recursive: true });
+    this.dir = join(dirname(out), `.${basename(out)}.rg-tmp-${process.pid}-${Date.now().toString(36)}`);
+    mkdirSync(this.dir);
+    this.done = false;
+  }
+
+  /** @param {string} rel path inside the folder @param {string | Uint8Array} data */
+  write(rel, data) {
+    const p = join(this.dir, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, data);
+    return join(this.out, rel);
+  }
+
+  /** Moves the finished folder into place (replacing an empty or --force'd `out`). */
+  commit() {
+    let old = null;
+    if (existsSync(this.out)) {
+      // Checked again: something may have appeared there while we ran.
+      if (!this.force && readdirSync(this.out).length > 0) {
+        this.done = true; // keep the finished results where they are
+        throw new Error(`${this.out} is no longer empty; the results are left in ${this.dir}`);
+      }
+      old = `${this.dir}-old`;
+      renameSync(this.out, old);
+    }
+    try {
+      renameSync(this.dir, this.out);
+    } catch (e) {
+      if (old) renameSync(old, this.out);
+      throw e;
+    }
+    if (old) rmSync(old, { recursive: true, force: true });
+    this.done = true;
+  }
+
+  discard() {
+    if (!this.done) rmSync(this.dir, { recursive: true, force: true });
+    this.done = true;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * @file The script of cli.html, the page the `rg` command line (src/cli/rg.mjs) opens in headless Chromium. It starts
+ * the same worker the studio uses (src/worker/client.ts) and puts a small bridge on `window.__rg` for Playwright's
+ * `page.evaluate`: each method answers `{ ok: true, value }` or `{ ok: false, error }` (plain data: the error's
+ * code, message and field survive), bytes cross as base64. Events stream to `window.__rgEmit`, which rg.mjs
+ * exposes with `page.exposeFunction`; preview frames travel without their pixels (nobody watches them).
+ */
+import { proxy } from 'comlink';
+import { WorkerHandle } from '../worker/client';
+import type { DeviceReport, RgEvent } from '../worker/api';
+import type { PackStatus, StoreEvent } from '../store/types';
+import type { ImagineRequest, ImagineResult } from '../pipeline/imagine';
+import type { EditRequest } from '../pipeline/edit';
+import type { UnderstandRequest, UnderstandResult } from '../pipeline/understand';
+import { PACKS, findPack, packFileUrl } from '../packs/registry';
+import { toErrorInfo, type ErrorInfo } from '../errors';
+
+/** What reaches the command line: the worker's events (previews without pixels), store progress, a crash. */
+export type CliEvent =
+  | Exclude<RgEvent, { type: 'preview' }>
+  | { type: 'preview'; step: number; total: number; width: number; height: number }
+  | { type: 'store'; event: StoreEvent }
+  | { type: 'crash'; message: string };
+
+export type Answer<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
+
+/** A pack as the command line needs it: which one, its manifest hash, defaults and limits. */
+export interface CliPackInfo {
+  id: string;
+  label: string;
+  testOnly: boolean;
+  manifestSha256: string | null;
+  manifestError?: string;
+  defaults: Record<string, unknown> | null;
+  limits: { min_size: number; max_size: number; size_multiple: number; max_steps: number } | null;
+}
+
+export type CliImagineResult = Omit<ImagineResult, 'png'> & { pngBase64: string };
+
+export interface CliBridge {
+  device(): Promise<Answer<DeviceReport>>;
+  /** Every pack the build knows, with the one to use when none is named. */
+  packs(): Promise<Answer<{ packs: CliPackInfo[]; defaultPack: string }>>;
+  imagine(request: ImagineRequest): Promise<Answer<CliImagineResult>>;
+  edit(request: Omit<EditRequest, 'image'>, imageBase64: string, imageType: string): Promise<Answer<CliImagineResult>>;
+  understand(request: Omit<UnderstandRequest, 'image'>, imageBase64: string | null, imageType: string | null): Promise<Answer<UnderstandResult>>;
+  cancel(runId: string): Promise<Answer<boolean>>;
+}
+
+declare global {
+  interface Window {
+    __rg?: CliBridge;
+    __rgEmit?: (e: CliEvent) => Promise<void> | void;
+  }
+}
+
+function emit(e: CliEvent): void {
+  void Promise.resolve(window.__rgEmit?.(e)).catch(() => undefined);
+}
+
+function onEvent(e: RgEvent): void {
+  if (e.type === 'preview') emit({ type: 'preview', step: e.step, total: e.total, width: e.width, height: e.height });
+  else emit(e);
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function fromBase64(b64: string): Uint8Array {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+async function answer<T>(f: () => Promise<T>): Promise<Answer<T>> {
+  try {
+    return { ok: true, value: await f() };
+  } catch (e) {
+    const error = toErrorInfo(e);
+    delete error.stack;
+    return { ok: false, error };
+  }
+}
+
+const handle = new WorkerHandle();
+handle.onCrash((e) => emit({ type: 'crash', message: e.message }));
+
+/** The manifest's defaults and limits, read from this origin as the store would (null when unreachable). */
+async function manifestOf(id: string): Promise<{ defaults: Record<string, unknown>; limits: CliPackInfo['limits'] } | null> {
+  const entry = findPack(id);
+  if (!entry) return null;
+  const res = await fetch(packFileUrl(entry, 'manifest.json', import.meta.env.BASE_URL));
+  if (!res.ok) return null;
+  const m = (await res.json()) as { defaults: Record<string, unknown>; limits: CliPackInfo['limits'] };
+  return { defaults: m.defaults, limits: m.limits };
+}
+
+function slimPaint(r: ImagineResult): CliImagineResult {
+  const { png, ...rest } = r;
+  return { ...rest, pngBase64: toBase64(png) };
+}
+
+const bridge: CliBridge = {
+  device: () => answer(() => handle.api.device()),
+
+  packs: () =>
+    answer(async () => {
+      const statuses: PackStatus[] = await handle.api.packList();
+      const packs: CliPackInfo[] = await Promise.all(
+        statuses.map(async (s) => {
+          const m = await manifestOf(s.id).catch(() => null);
+          return {
+            id: s.id,
+            label: s.label,
+            testOnly: s.testOnly,
+            manifestSha256: s.manifestSha256,
+            manifestError: s.manifestError,
+            defaults: m?.defaults ?? null,
+            limits: m?.limits ?? null,
+          };
+        }),
+      );
+      const defaultPack = (PACKS.find((p) => !p.testOnly) ?? PACKS[0])!.id;
+      return { packs, defaultPack };
+    }),
+
+  imagine: (request) => answer(async () => slimPaint(await handle.api.imagine(request, proxy(onEvent)))),
+
+  edit: (request, imageBase64, imageType) =>
+    answer(async () => {
+      const image = new Blob([fromBase64(imageBase64) as BlobPart], { type: imageType });
+      return slimPaint(await handle.api.edit({ ...request, image }, proxy(onEvent)));
+    }),
+
+  understand: (request, imageBase64, imageType) =>
+    answer(async () => {
+      const image = imageBase64 === null ? null : new Blob([fromBase64(imageBase64) as BlobPart], { type: imageType ?? '' });
+      return handle.api.understand({ ...request, image }, proxy(onEvent));
+    }),
+
+  cancel: (runId) => answer(() => handle.api.cancel(runId)),
+};
+
+// Store progress (downloads, loads) is not streamed per run; the pipelines read packs through the cache silently.
+window.__rg = bridge;
+document.body.dataset.ready = 'true';
