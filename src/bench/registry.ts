@@ -9,6 +9,7 @@
 import { attentionBench } from './attention';
 import { storeBench } from './store';
 import { painterBench } from './painter';
+import { reasonerBench } from './reasoner';
 
 /** One implementation's timings for one case. */
 export interface Measurement {
@@ -53,4 +54,4 @@ export interface Bench {
   run(report: BenchReport, ctx: BenchContext): Promise<void>;
 }
 
-export const BENCHES: Bench[] = [attentionBench, storeBench, painterBench];
+export const BENCHES: Bench[] = [attentionBench, storeBench, painterBench, reasonerBench];
