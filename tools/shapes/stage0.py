@@ -37,9 +37,17 @@ def train_vae(args, log):
     opt = torch.optim.AdamW(vae.parameters(), lr=args.lr or 2e-3, weight_decay=0.0)
     if ck is not None:
         vae.load_state_dict(ck["vae"])
-        opt.load_state_dict(ck["opt"])
+        if not args.decoder_only or ck.get("decoder_only"):
+            opt.load_state_dict(ck["opt"])
         step = ck["step"]
         log(f"resumed at step {step}")
+    if args.decoder_only:
+        # the latent space stays exactly as it is (a painter trained on it keeps working); only the decoder learns
+        for p in vae.encoder.parameters():
+            p.requires_grad_(False)
+        if ck is None or not ck.get("decoder_only"):
+            opt = torch.optim.AdamW(vae.decoder.parameters(), lr=args.lr or 1e-3, weight_decay=0.0)
+    ck_scale = (ck["scaling_factor"], ck["shift_factor"]) if ck is not None else (1.0, 0.0)
     rng = random.Random(1000 + step)
     gen = torch.Generator().manual_seed(1000 + step)
     vae.train()
@@ -51,7 +59,8 @@ def train_vae(args, log):
         x = C.to_vae_input(imgs)
         for g in opt.param_groups:
             g["lr"] = C.lr_at(step, args.steps, args.lr or 2e-3)
-        m = vae.encoder(x)
+        with torch.set_grad_enabled(not args.decoder_only):
+            m = vae.encoder(x)
         z = m + 0.1 * torch.randn(m.shape, generator=gen)  # decoder robust to imperfect latents
         y = vae.decoder(z)
         rec = F.mse_loss(y, x) + 0.5 * (y - x).abs().mean()
@@ -63,7 +72,8 @@ def train_vae(args, log):
         if step % 50 == 0:
             log(f"step {step} rec {rec.item():.4f} |m|2 {m.pow(2).mean().item():.3f}")
         if step % 200 == 0:
-            C.save({"vae": vae.state_dict(), "opt": opt.state_dict(), "step": step, "scaling_factor": 1.0, "shift_factor": 0.0}, "vae.pt")
+            C.save({"vae": vae.state_dict(), "opt": opt.state_dict(), "step": step, "decoder_only": args.decoder_only,
+                    "scaling_factor": ck_scale[0], "shift_factor": ck_scale[1]}, "vae.pt")
     vae.eval()
     # latent statistics -> scale / shift (latents = (mean - shift) * scale have unit variance)
     srng = random.Random(5)
@@ -84,8 +94,10 @@ def train_vae(args, log):
                 ok += check(to_pixels(y[i : i + 1]))["counts"] == counts_from_objs(objs)
                 tot += 1
     log(f"done at step {step}: scale {scale:.4f} shift {shift:.4f}; checker on reconstructions {ok}/{tot}")
+    if args.decoder_only:
+        assert abs(scale - ck_scale[0]) < 1e-6 and abs(shift - ck_scale[1]) < 1e-6, "the encoder moved"
     C.save({"vae": vae.state_dict(), "opt": opt.state_dict(), "step": step, "scaling_factor": scale, "shift_factor": shift,
-            "recon_checker": [ok, tot]}, "vae.pt")
+            "recon_checker": [ok, tot], "decoder_only": args.decoder_only}, "vae.pt")
 
 
 # --------------------------------------------------------------------------------------------- reasoner
@@ -182,6 +194,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--recon_batches", type=int, default=4, help="64-image batches in the VAE's final checker test")
     ap.add_argument("--eval_images", type=int, default=40, help="held-out images in the final understanding check")
+    ap.add_argument("--decoder_only", action="store_true", help="VAE: train the decoder only (keeps the latent space)")
     ap.add_argument("--fresh", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
