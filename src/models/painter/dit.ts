@@ -271,7 +271,7 @@ export class PainterSession {
 
   /** Step-0 work that does not depend on the latents: the connector per branch and every step's temb / adaLN. */
   encodePrepare(batch: GpuBatch): void {
-    const { cc, pc, w, B, cap } = this;
+    const { cc, w, B, cap } = this;
     this.mm(batch, this.condIn, w.connector.inputProj, this.hiddenBuf, B * cap);
     for (const lw of w.connector.layers) {
       this.layer(batch, lw, cc, this.hiddenBuf, cap, this.posPrefix, { k: this.k, v: this.v }, { mask: 'causal' });
@@ -282,7 +282,6 @@ export class PainterSession {
     this.mm(batch, this.t1, w.painter.t2, this.temb, this.steps);
     this.mm(batch, this.t1, w.painter.t2, this.tembSilu, this.steps, 'silu');
     this.mm(batch, this.tembSilu, w.painter.adaLN, this.mod, this.steps);
-    void pc;
   }
 
   /** The condition K/V of every painter layer into the cache (condition tokens only, causal, positions 0…). */
