@@ -128,6 +128,15 @@ export async function generate(model: ReasonerModel, prompt: PreparedPrompt, pix
   return model.exclusive(() => generateNow(model, prompt, pixelValues, opts, sampling));
 }
 
+/**
+ * The hidden states of the prompt's prefill only (`prompt.ids.length` rows): the painter's negative (CFG)
+ * condition. The one token drawn is never fed back, so it adds no row (docs/formats.md).
+ */
+export async function prefill(model: ReasonerModel, prompt: PreparedPrompt, pixelValues: Float32Array | null = null, signal?: AbortSignal): Promise<HiddenStates> {
+  const r = await generate(model, prompt, pixelValues, { maxNewTokens: 1, hiddenStates: true, signal });
+  return r.hidden!;
+}
+
 async function generateNow(
   model: ReasonerModel,
   prompt: PreparedPrompt,

@@ -6,7 +6,7 @@ import { chooseBackend, type BackendChoice } from '../../../src/runtime/backend'
 import { generate, preparePrompt, preprocessImage, ReasonerModel, understandMessages } from '../../../src/models/reasoner';
 import { understand } from '../../../src/pipeline/understand';
 import type { RgEvent } from '../../../src/worker/api';
-import { expectChecksum, fixtureBytes, fixtureF32, GREEDY, tinyRandom } from './reasoner_fixtures';
+import { expectChecksum, fixtureBytes, fixtureF32, fx, GREEDY, tinyRandom } from './reasoner_fixtures';
 
 let model: ReasonerModel;
 let choice: BackendChoice;
@@ -39,6 +39,13 @@ describe('reasoner on WASM', () => {
     expect(h.promptRows).toBe(g.prompt_length);
     expectChecksum(h.cpu!, g.hidden_checksum);
     expectChecksum(h.cpu!.subarray(0, g.prompt_length * h.hidden), g.prefill_hidden_checksum);
+    if (g.name === 'cot') {
+      const want = await fixtureF32(fx.imagine.condition.file);
+      let maxDiff = 0;
+      for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(h.cpu![i]! - want[i]!));
+      console.log(`cot condition vs PyTorch (WASM): max |Δ| = ${maxDiff.toExponential(2)}`);
+      expect(maxDiff).toBeLessThan(1e-4);
+    }
     h.dispose();
     expect(h.cpu).toBeNull();
   });
