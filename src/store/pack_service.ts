@@ -14,7 +14,7 @@ import { CancelledError, RgError } from '../errors';
 import { PACKS, findPack, packFileUrl, type PackEntry } from '../packs/registry';
 import { PackStore } from './pack_store';
 import { storageInfo, type StorageInfo } from './storage';
-import type { PackReady, PackStatus, StoreEvent, StoreEventSink, VerifyReport } from './types';
+import type { PackManifest, PackReady, PackStatus, StoreEvent, StoreEventSink, VerifyReport } from './types';
 
 let store: PackStore | null = null;
 
@@ -134,6 +134,15 @@ export const storeApi = {
     if (running.has(id)) throw new RgError('BAD_INPUT', `${id} is busy; cancel the download first.`);
     await packStore().delete(requirePack(id).id);
     return status(requirePack(id));
+  },
+
+  /** The manifest the store holds for a pack (offline too), or the one on the network when it is not cached. */
+  async packManifest(id: string): Promise<PackManifest> {
+    const s = packStore();
+    const cached = await s.cachedManifest(requirePack(id).id);
+    if (cached) return { manifest: cached.manifest, sha256: cached.sha256, cached: true };
+    const fetched = await s.fetchManifest(id);
+    return { manifest: fetched.manifest, sha256: fetched.sha256, cached: false };
   },
 
   /**

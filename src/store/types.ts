@@ -2,6 +2,7 @@
  * @file Plain-data types of the weights store, shared by the worker (which owns the store) and the UI (which shows
  * it). Nothing here imports runtime code, so the worker contract can import these types only.
  */
+import type { Manifest } from '../packs/manifest';
 
 /** Where one file of a pack stands in IndexedDB. `corrupt` is transient: it failed its hash and is being re-fetched. */
 export type FileState = 'cached' | 'partial' | 'absent' | 'corrupt';
@@ -78,6 +79,15 @@ export interface PackReady {
   /** Files that had to come from the network (0 when everything was in the cache). */
   fetchedFiles: number;
   ms: number;
+}
+
+/** A pack's manifest as the store has it (what history records as the pack's hash). */
+export interface PackManifest {
+  manifest: Manifest;
+  /** sha256 of the manifest.json bytes. */
+  sha256: string;
+  /** true: from the weights store (IndexedDB); false: fetched, the pack is not cached. */
+  cached: boolean;
 }
 
 /** Events a store operation streams to the UI. */

@@ -4,7 +4,7 @@
  */
 import type { GpuCapabilities } from '../gpu/device';
 import type { ErrorInfo } from '../errors';
-import type { PackReady, PackStatus, StoreEventSink, VerifyReport } from '../store/types';
+import type { PackManifest, PackReady, PackStatus, StoreEventSink, VerifyReport } from '../store/types';
 import type { StorageInfo } from '../store/storage';
 import type { UnderstandRequest, UnderstandResult } from '../pipeline/understand';
 import type { ImagineRequest, ImagineResult } from '../pipeline/imagine';
@@ -79,6 +79,8 @@ export interface RgApi {
   packDelete(id: string): Promise<PackStatus>;
   /** Reads every file of a pack through CachedPackSource (as a pipeline would) and reports it ready. */
   packLoad(id: string, sink?: StoreEventSink): Promise<PackReady>;
+  /** A pack's manifest and its sha256: the cached one when the pack is in the store (works offline), else fetched. */
+  packManifest(id: string): Promise<PackManifest>;
   /**
    * Understand (src/pipeline/understand.ts): image + question → reasoning and answer, streamed as `phase` and
    * `token` events, then `done` (or one `error`). Bad input rejects with RgError('BAD_INPUT', field) before any GPU
