@@ -291,6 +291,7 @@ test('Compare 2 variants × 2 seeds fills 4 cells, diffs two, exports a zip whos
   await cells.nth(3).getByLabel('Select for diff').check();
   await expect(page.getByTestId('compare-diff')).toContainText('v1-s42');
   await expect(page.getByTestId('compare-diff')).toContainText('v2-s7');
+  expect(await page.getByTestId('compare-diff-text').locator('ins, del').count()).toBeGreaterThan(0);
 
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Export the grid (zip)' }).click();

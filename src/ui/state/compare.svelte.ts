@@ -129,11 +129,15 @@ export class CompareState {
   readonly flatCells = $derived(this.cells.flat());
   readonly doneCount = $derived(this.flatCells.filter((c) => c.status === 'done').length);
   readonly selectedCells = $derived(this.selected.map((k) => this.flatCells.find((c) => c.key === k)).filter((c): c is CompareCell => !!c));
-  /** Word-level diff of the two selected cells' reasoning (first selected = removed, second = added). */
-  readonly diff = $derived.by((): Change[] | null => {
+  /**
+   * Word-level diff of the two selected cells' reasoning (first selected = removed, second = added). When neither
+   * has any reasoning (no `<think>` block, e.g. CoT off), their answers are diffed instead, and `of` says so.
+   */
+  readonly diff = $derived.by((): { of: 'reasoning' | 'answer'; parts: Change[] } | null => {
     const [a, b] = this.selectedCells;
     if (!a?.output || !b?.output) return null;
-    return diffWords(a.output.reasoning, b.output.reasoning);
+    if (!a.output.reasoning.trim() && !b.output.reasoning.trim()) return { of: 'answer', parts: diffWords(a.output.answer, b.output.answer) };
+    return { of: 'reasoning', parts: diffWords(a.output.reasoning, b.output.reasoning) };
   });
 
   /** Refreshes default fields once the pack's manifest is read (untouched defaults only). */
