@@ -110,35 +110,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
     workgroupBarrier();
 
     if (valid) {
-      var s: array<f32, BK>;
+      // Scores of the tile, four keys per vec4: each query vec4 is read once per four keys.
+      var s: array<vec4f, BK / 4u>;
       var tmax = mx;
-      for (var j = 0u; j < BK; j++) {
-        let pos = t0 + j;
-        var sc = NEG;
-        if (pos < keyEnd && (pos <= qpos || seesAll)) {
-          var d = 0.0;
-          for (var c = 0u; c < D4; c++) {
-            d += dot(qr[c], kTile[j * D4 + c]);
-          }
-          sc = d;
+      for (var g = 0u; g < BK / 4u; g++) {
+        let k0 = g * 4u * D4;
+        var d = vec4f(0.0);
+        for (var c = 0u; c < D4; c++) {
+          let qc = qr[c];
+          d += vec4f(
+            dot(qc, kTile[k0 + c]),
+            dot(qc, kTile[k0 + D4 + c]),
+            dot(qc, kTile[k0 + 2u * D4 + c]),
+            dot(qc, kTile[k0 + 3u * D4 + c]),
+          );
         }
-        s[j] = sc;
-        tmax = max(tmax, sc);
+        let pos = vec4u(t0 + g * 4u) + vec4u(0u, 1u, 2u, 3u);
+        let visible = (pos < vec4u(keyEnd)) & ((pos <= vec4u(qpos)) | vec4<bool>(seesAll));
+        d = select(vec4f(NEG), d, visible);
+        s[g] = d;
+        tmax = max(tmax, max(max(d.x, d.y), max(d.z, d.w)));
       }
       if (tmax > NEG) {
         let corr = exp(mx - tmax);
-        l *= corr;
-        for (var c = 0u; c < D4; c++) {
-          acc[c] *= corr;
+        var lt = 0.0;
+        for (var g = 0u; g < BK / 4u; g++) {
+          let d = s[g];
+          let pg = select(vec4f(0.0), exp(d - vec4f(tmax)), d > vec4f(NEG));
+          s[g] = pg;
+          lt += pg.x + pg.y + pg.z + pg.w;
         }
-        for (var j = 0u; j < BK; j++) {
-          if (s[j] > NEG) {
-            let pj = exp(s[j] - tmax);
-            l += pj;
-            for (var c = 0u; c < D4; c++) {
-              acc[c] += pj * vTile[j * D4 + c];
-            }
+        l = l * corr + lt;
+        // Column-outer: each accumulator vec4 is read and written once per tile, not once per key.
+        for (var c = 0u; c < D4; c++) {
+          var a = acc[c] * corr;
+          for (var g = 0u; g < BK / 4u; g++) {
+            let pg = s[g];
+            let v0 = g * 4u * D4 + c;
+            a += pg.x * vTile[v0] + pg.y * vTile[v0 + D4] + pg.z * vTile[v0 + 2u * D4] + pg.w * vTile[v0 + 3u * D4];
           }
+          acc[c] = a;
         }
         mx = tmax;
       }

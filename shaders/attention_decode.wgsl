@@ -2,14 +2,11 @@
 // positions, the one mask rule), for very few query rows, e.g. single-token decode.
 //
 // A query tile would leave all but one invocation idle here, so a workgroup owns ONE query row of one
-// (batch, query head) and its WG invocations share the keys instead. The keys are walked in chunks of WG:
-//   1. invocation t scores key t of the chunk (a full dot product; the query sits in workgroup memory);
-//   2. every invocation reads the chunk's scores to get the same new running max, turns its own score into a
-//      probability and keeps a partial sum of them (online softmax, rescaled once per chunk);
-//   3. for p · V, invocation t owns the vec4 column c = t % D4 of the output and the chunk keys j ≡ t / D4
-//      (mod R = WG / D4), so V rows are read by consecutive invocations as consecutive vec4s.
-// At the end the R partial accumulators of each column and the WG partial sums are added in workgroup memory.
-// Nothing of size Sq × Sk is ever stored.
+// (batch, query head) and its WG invocations share the keys instead: invocation t takes keys t, t + WG, ...
+// and runs its own online softmax over them (running max, running sum, a full head_dim accumulator in
+// registers; the accumulator is rescaled only when the max grows). The key loop has no barrier at all. At the
+// end the WG partial results are merged once through workgroup memory: the common max, each part rescaled to
+// it, then the parts of each vec4 column summed. Nothing of size Sq × Sk is ever stored.
 
 struct Params {
   seqQ: u32,
@@ -30,26 +27,20 @@ struct Params {
 @group(0) @binding(6) var<storage, read> batchMeta: array<vec4u>;
 @group(0) @binding(7) var<uniform> p: Params;
 
-// Keys per chunk (one per invocation); must be a multiple of D4 (the wrapper uses 64: D4 is 8, 16 or 32).
+// Invocations per workgroup. The merge buffer holds WG × D4 vec4s, so the wrapper keeps WG · HEAD_DIM ≤ 4096
+// (16 KiB).
 override WG: u32 = 64u;
 override HEAD_DIM: u32 = 64u;
 override D4: u32 = HEAD_DIM / 4u;
-override R: u32 = WG / D4;
 
+// Registers are sized for the largest head_dim (128 = 32 vec4); smaller dims use a prefix.
+const MAX_D4: u32 = 32u;
 // Stands for -inf (see attention.wgsl).
 const NEG: f32 = -3.0e38;
 
-var<workgroup> qs: array<vec4f, D4>;
-var<workgroup> scores: array<f32, WG>;
-var<workgroup> probs: array<f32, WG>;
-var<workgroup> partial: array<vec4f, WG>;
-
-fn keyIndex(b: u32, pos: u32, cacheLen: u32, hk: u32) -> u32 {
-  if (pos < cacheLen) {
-    return ((b * p.cacheCap + pos) * p.headsKV + hk) * D4;
-  }
-  return ((b * p.seqK + (pos - cacheLen)) * p.headsKV + hk) * D4;
-}
+var<workgroup> maxes: array<f32, WG>;
+var<workgroup> sums: array<f32, WG>;
+var<workgroup> parts: array<vec4f, WG * D4>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
@@ -61,80 +52,76 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
   let total = cacheLen + p.seqK;
   let hk = h / (p.headsQ / p.headsKV);
   let qpos = m.y + i;
+  // Causal rows see keys up to their own position; rows at or after causalLen see all.
   var keyEnd = total;
   if (qpos < m.z) {
     keyEnd = min(total, qpos + 1u);
   }
   let qBase = ((b * p.seqQ + i) * p.headsQ + h) * D4;
-  if (tid < D4) {
-    qs[tid] = q[qBase + tid] * p.scale;
-  }
-  workgroupBarrier();
 
-  let c = tid % D4;
-  let r = tid / D4;
+  var qr: array<vec4f, MAX_D4>;
+  var acc: array<vec4f, MAX_D4>;
+  for (var c = 0u; c < D4; c++) {
+    qr[c] = q[qBase + c] * p.scale;
+    acc[c] = vec4f(0.0);
+  }
   var mx = NEG;
   var l = 0.0;
-  var acc = vec4f(0.0);
 
-  for (var t0 = 0u; t0 < keyEnd; t0 += WG) {
-    let pos = t0 + tid;
-    var s = NEG;
-    if (pos < keyEnd) {
-      let base = keyIndex(b, pos, cacheLen, hk);
-      var d = 0.0;
-      if (pos < cacheLen) {
-        for (var e = 0u; e < D4; e++) {
-          d += dot(qs[e], cacheK[base + e]);
-        }
-      } else {
-        for (var e = 0u; e < D4; e++) {
-          d += dot(qs[e], k[base + e]);
-        }
+  for (var pos = tid; pos < keyEnd; pos += WG) {
+    var base: u32;
+    var s = 0.0;
+    if (pos < cacheLen) {
+      base = ((b * p.cacheCap + pos) * p.headsKV + hk) * D4;
+      for (var c = 0u; c < D4; c++) {
+        s += dot(qr[c], cacheK[base + c]);
       }
-      s = d;
-    }
-    scores[tid] = s;
-    workgroupBarrier();
-
-    var tmax = mx;
-    for (var j = 0u; j < WG; j++) {
-      tmax = max(tmax, scores[j]);
-    }
-    let corr = exp(mx - tmax);
-    let pj = select(0.0, exp(s - tmax), s > NEG);
-    probs[tid] = pj;
-    l = l * corr + pj;
-    acc *= corr;
-    mx = tmax;
-    workgroupBarrier();
-
-    for (var j = r; j < WG; j += R) {
-      let kp = t0 + j;
-      let w = probs[j];
-      if (kp < keyEnd && w > 0.0) {
-        let idx = keyIndex(b, kp, cacheLen, hk) + c;
-        if (kp < cacheLen) {
-          acc += w * cacheV[idx];
-        } else {
-          acc += w * v[idx];
-        }
+    } else {
+      base = ((b * p.seqK + (pos - cacheLen)) * p.headsKV + hk) * D4;
+      for (var c = 0u; c < D4; c++) {
+        s += dot(qr[c], k[base + c]);
       }
     }
-    workgroupBarrier();
+    if (s > mx) {
+      let corr = exp(mx - s);
+      l *= corr;
+      for (var c = 0u; c < D4; c++) {
+        acc[c] *= corr;
+      }
+      mx = s;
+    }
+    let w = exp(s - mx);
+    l += w;
+    if (pos < cacheLen) {
+      for (var c = 0u; c < D4; c++) {
+        acc[c] += w * cacheV[base + c];
+      }
+    } else {
+      for (var c = 0u; c < D4; c++) {
+        acc[c] += w * v[base + c];
+      }
+    }
   }
 
-  partial[tid] = acc;
-  probs[tid] = l;
+  maxes[tid] = mx;
+  workgroupBarrier();
+  var gmax = NEG;
+  for (var t = 0u; t < WG; t++) {
+    gmax = max(gmax, maxes[t]);
+  }
+  // An invocation without keys has l = 0 and acc = 0, so its factor does not matter.
+  let f = exp(mx - gmax);
+  sums[tid] = l * f;
+  for (var c = 0u; c < D4; c++) {
+    parts[tid * D4 + c] = acc[c] * f;
+  }
   workgroupBarrier();
   if (tid < D4) {
     var sum = vec4f(0.0);
-    for (var rr = 0u; rr < R; rr++) {
-      sum += partial[rr * D4 + tid];
-    }
     var lsum = 0.0;
-    for (var j = 0u; j < WG; j++) {
-      lsum += probs[j];
+    for (var t = 0u; t < WG; t++) {
+      sum += parts[t * D4 + tid];
+      lsum += sums[t];
     }
     out[qBase + tid] = sum * select(0.0, 1.0 / lsum, lsum > 0.0);
   }
