@@ -166,6 +166,27 @@ export const DefaultsSchema = z.strictObject({
 });
 export type Defaults = z.infer<typeof DefaultsSchema>;
 
+/**
+ * Rewards a pack declares for the RGPO lab. `checker: 'shapes'`: the verifiable accuracy reward of the shapes world
+ * (src/pipeline/rgpo/shapes_checker.ts). `similarity`: an image–text similarity model (CLIP in the paper) as one
+ * ONNX graph with inputs input_ids / attention_mask (int64 [1, L]) and pixel_values (f32 [1, 3, S, S]) and output
+ * logits_per_image ([1, 1], logit_scale · cos); its tokenizer.json; preprocessing as in preprocessor_config.
+ */
+export const RewardsSchema = z.strictObject({
+  checker: z.literal('shapes').optional(),
+  similarity: z
+    .strictObject({
+      model: packPath,
+      tokenizer: packPath,
+      image_size: pos,
+      image_mean: z.array(finite).length(3),
+      image_std: z.array(finite.positive()).length(3),
+      max_length: pos,
+    })
+    .optional(),
+});
+export type Rewards = z.infer<typeof RewardsSchema>;
+
 export const ManifestSchema = z
   .strictObject({
     format: z.literal('rg-vlm-pack'),
@@ -198,6 +219,8 @@ export const ManifestSchema = z
       memory_bytes: nonneg,
     }),
     stats: z.looseObject({}).optional(),
+    /** RGPO lab rewards the pack supplies (src/pipeline/rgpo/); absent: the format reward only. */
+    rewards: RewardsSchema.optional(),
   })
   .superRefine((m, ctx) => {
     const listed = new Set(m.files.map((f) => f.path));
@@ -206,6 +229,9 @@ export const ManifestSchema = z
     if (sum !== m.total_bytes) ctx.addIssue({ code: 'custom', message: `total_bytes ${m.total_bytes} ≠ ${sum}`, path: ['total_bytes'] });
     for (const p of packPaths(m.paths)) {
       if (!listed.has(p)) ctx.addIssue({ code: 'custom', message: `paths names ${p}, which files does not list`, path: ['paths'] });
+    }
+    for (const p of m.rewards?.similarity ? [m.rewards.similarity.model, m.rewards.similarity.tokenizer] : []) {
+      if (!listed.has(p)) ctx.addIssue({ code: 'custom', message: `rewards names ${p}, which files does not list`, path: ['rewards'] });
     }
     if (m.connector.input_size !== m.reasoner.hidden_size)
       ctx.addIssue({ code: 'custom', message: 'connector.input_size ≠ reasoner.hidden_size', path: ['connector'] });
