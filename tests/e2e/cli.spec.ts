@@ -1,0 +1,152 @@
+/**
+ * The `rg` command line end to end: the real bin/rg.mjs in a child process, driving the built app (dist/, the build
+ * this Playwright run serves) in its own headless Chromium. `generate` and `edit` on tiny-random with the fixture's
+ * settings write the PyTorch fixture images (decoded pixels within 2/255; the PNG bytes differ by their text chunks)
+ * plus result.json; `compare` writes a folder per line and the summaries; bad arguments and inputs exit 2 with a
+ * one-line reason and write nothing.
+ */
+import { expect, test } from '@playwright/test';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'bin/rg.mjs');
+const FIX = join(ROOT, 'tests/fixtures/tiny-random');
+const fx = JSON.parse(readFileSync(join(FIX, 'fixtures.json'), 'utf8'));
+const MANIFEST_SHA = createHash('sha256').update(readFileSync(join(ROOT, 'public/models/tiny-random/manifest.json'))).digest('hex');
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `rg …`; the build this Playwright run made is used as it is (built only when dist/ has no cli.html). */
+function rg(args: string[], timeoutMs = 280_000): Promise<Ran> {
+  const env = { ...process.env, RG_BUILD: existsSync(join(ROOT, 'dist/cli.html')) ? 'never' : 'auto' };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Largest |a − b| over the RGB channels of two PNGs of the same size. */
+function maxPixelDiff(a: Buffer, b: Buffer): number {
+  const x = PNG.sync.read(a);
+  const y = PNG.sync.read(b);
+  expect([x.width, x.height]).toEqual([y.width, y.height]);
+  let m = 0;
+  for (let i = 0; i < x.data.length; i++) if (i % 4 !== 3) m = Math.max(m, Math.abs(x.data[i]! - y.data[i]!));
+  return m;
+}
+
+const fresh = () => mkdtempSync(join(tmpdir(), 'rg-cli-e2e-'));
+
+test.describe('rg command line', () => {
+  test.describe.configure({ timeout: 300_000 });
+
+  test('generate on tiny-random, seed 42, the fixture settings: the fixture image, result.json, a JSON line on stdout', async () => {
+    const I = fx.imagine;
+    const dir = fresh();
+    const out = join(dir, 'run');
+    const r = await rg([
+      'generate', '--prompt', I.prompt, '--pack', 'tiny-random', '--seed', '42', '--steps', String(I.steps), '--guidance', String(I.guidance),
+      I.cot ? '--cot' : '--no-cot', '--max-new-tokens', String(I.max_new_tokens), '--size', `${I.width}x${I.height}`, '--out', out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(dir)).toEqual(['run']);
+    expect(readdirSync(out).sort()).toEqual(['image.png', 'result.json']);
+    const d = maxPixelDiff(readFileSync(join(out, 'image.png')), readFileSync(join(FIX, 'imagine.png')));
+    console.log(`rg generate: max pixel Δ vs the fixture = ${d}/255`);
+    expect(d).toBeLessThanOrEqual(2);
+    const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    expect(res).toMatchObject({
+      mode: 'generate',
+      prompt: I.prompt,
+      settings: { seed: 42, steps: I.steps, guidance: I.guidance, cot: I.cot, width: I.width, height: I.height, maxNewTokens: I.max_new_tokens },
+      pack: { id: 'tiny-random', manifestSha256: MANIFEST_SHA },
+      conditionRows: I.condition_length_positive,
+      image: 'image.png',
+    });
+    expect(typeof res.formatMatched).toBe('boolean');
+    expect(typeof res.reasoning).toBe('string');
+    expect(typeof res.answer).toBe('string');
+    expect(res.timings.totalMs).toBeGreaterThan(0);
+    const line = JSON.parse(r.stdout.trim());
+    expect(line).toMatchObject({ out, image: join(out, 'image.png'), seed: 42 });
+    expect(r.stderr).toContain('[painting]');
+    expect(r.stderr).toContain(`steps ${I.steps}/${I.steps}`);
+  });
+
+  test('edit on tiny-random with the fixture settings: the fixture image', async () => {
+    const E = fx.edit;
+    const out = join(fresh(), 'edit');
+    const r = await rg([
+      'edit', '--image', join(FIX, E.input_png), '--instruction', E.instruction, '--strength', String(E.strength), '--seed', String(E.seed),
+      '--steps', String(E.steps), '--guidance', String(E.guidance), '--cot', '--max-new-tokens', String(E.max_new_tokens), '--size', `${E.width}x${E.height}`, '--out', out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const d = maxPixelDiff(readFileSync(join(out, 'image.png')), readFileSync(join(FIX, E.png)));
+    console.log(`rg edit: max pixel Δ vs the fixture = ${d}/255`);
+    expect(d).toBeLessThanOrEqual(2);
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'))).toMatchObject({ mode: 'edit', instruction: E.instruction, settings: { strength: E.strength } });
+  });
+
+  test('compare: a folder per line, summary.json and summary.csv; a size the pack refuses exits 2 naming the line', async () => {
+    const dir = fresh();
+    const file = join(dir, 'prompts.jsonl');
+    writeFileSync(file, '{"prompt": "three red circles", "name": "circles"}\n\n{"prompt": "two squares", "cot": false, "seed": 7}\n');
+    const out = join(dir, 'cmp');
+    const r = await rg(['compare', '--file', file, '--steps', '1', '--max-new-tokens', '2', '--size', '32x32', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['002', 'circles', 'summary.csv', 'summary.json']);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.runs.map((x: { line: number; name: string; seed: number; cot: boolean }) => [x.line, x.name, x.seed, x.cot])).toEqual([
+      [1, 'circles', 42, true],
+      [3, '002', 7, false],
+    ]);
+    const csv = readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\r\n');
+    expect(csv).toHaveLength(3);
+    expect(csv[0]).toMatch(/^line,name,prompt,/);
+    expect(PNG.sync.read(readFileSync(join(out, 'circles', 'image.png'))).width).toBe(32);
+
+    // Checked against the pack's limits once the app is up, before any run: exit 2, nothing written.
+    writeFileSync(file, '{"prompt": "a"}\n{"prompt": "b", "size": "40x40"}\n');
+    const bad = await rg(['compare', '--file', file, '--out', join(dir, 'bad')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n').at(-1)).toBe(`rg: ${file}:2: width must be a multiple of 16 from 32 to 256 for pack tiny-random, got 40`);
+    expect(readdirSync(dir).sort()).toEqual(['cmp', 'prompts.jsonl']);
+  });
+
+  test('bad arguments and inputs exit 2 with a one-line reason and write nothing', async () => {
+    const dir = fresh();
+    const out = join(dir, 'out');
+    const notImage = join(dir, 'notes.png');
+    writeFileSync(notImage, 'these are notes, not pixels');
+    const jsonl = join(dir, 'prompts.jsonl');
+    writeFileSync(jsonl, '{"prompt": "one"}\n{"prompt": "two", "steps": 4,}\n');
+    const cases: [string[], string][] = [
+      [['generate', '--prompt', 'p', '--colour', 'red', '--out', out], 'rg: unknown option --colour for rg generate (see rg generate --help)'],
+      [['generate', '--prompt', 'p'], 'rg: --out is required'],
+      [['generate', '--prompt', 'p', '--steps', '-1', '--out', out], 'rg: --steps must be a whole number ≥ 1, got "-1"'],
+      [['edit', '--image', join(dir, 'missing.png'), '--instruction', 'x', '--out', out], `rg: --image ${join(dir, 'missing.png')}: no such file`],
+      [['understand', '--image', notImage, '--question', 'what?', '--out', out], `rg: --image ${notImage}: not an image (expected PNG, JPEG, WebP, GIF or BMP)`],
+      [['compare', '--file', jsonl, '--out', out], `rg: ${jsonl}:2: not valid JSON`],
+    ];
+    for (const [args, reason] of cases) {
+      const r = await rg(args, 60_000);
+      expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines, args.join(' ')).toHaveLength(1);
+      expect(lines[0]!.startsWith(reason), `${lines[0]} should start with ${reason}`).toBe(true);
+      expect(r.stdout).toBe('');
+      expect(readdirSync(dir).sort()).toEqual(['notes.png', 'prompts.jsonl']);
+    }
+  });
+});
