@@ -59,10 +59,16 @@ def attention(q, k, v, bias, n_rep: int, head_dim: int):
     return torch.matmul(probs, v)
 
 
+def mask_bias(allowed):
+    """Additive attention bias: 0 where allowed, MASK_VALUE elsewhere, computed in float32 so the ONNX export has no
+    float64 constants (onnxruntime-web's browser builds have no float64 Where)."""
+    return (~allowed).to(torch.float32) * MASK_VALUE
+
+
 def causal_bias(L: int, device=None):
     i = torch.arange(L).unsqueeze(1)
     j = torch.arange(L).unsqueeze(0)
-    return torch.where(j <= i, 0.0, MASK_VALUE).to(torch.float32)[None, None]
+    return mask_bias(j <= i)[None, None]
 
 
 # ----------------------------------------------------------------------------------------------- reasoner
@@ -137,7 +143,7 @@ class ReasonerLM(nn.Module):
         i = torch.arange(L).unsqueeze(1) + (T - L)
         j = torch.arange(T).unsqueeze(0)
         allowed = (j <= i).unsqueeze(0) & (attention_mask.unsqueeze(1) > 0)  # [B, L, T]
-        bias = torch.where(allowed, 0.0, MASK_VALUE).to(torch.float32).unsqueeze(1)
+        bias = mask_bias(allowed).unsqueeze(1)
         cos, sin = rope_cos_sin(position_ids, self.c.head_dim, self.c.rope_theta)
         x = inputs_embeds
         presents = []
@@ -384,7 +390,7 @@ class DiT(nn.Module):
         i = torch.arange(L).unsqueeze(1)
         j = torch.arange(L).unsqueeze(0)
         allowed = (j <= i) | (i >= Lc + 1)
-        bias = torch.where(allowed, 0.0, MASK_VALUE).to(torch.float32)[None, None]
+        bias = mask_bias(allowed)[None, None]
         cos, sin = rope_cos_sin(torch.arange(L).unsqueeze(0), c.head_dim, c.rope_theta)
         for layer in self.layers:
             seq = layer(seq, cos, sin, bias)
