@@ -9,6 +9,7 @@ import type { StorageInfo } from '../store/storage';
 import type { UnderstandRequest, UnderstandResult } from '../pipeline/understand';
 import type { ImagineRequest, ImagineResult } from '../pipeline/imagine';
 import type { EditRequest, EditResult } from '../pipeline/edit';
+import type { RgpoEventSink, RgpoRequest, RgpoResult } from '../pipeline/rgpo/run';
 
 export type Backend = 'webgpu' | 'wasm';
 
@@ -96,6 +97,12 @@ export interface RgApi {
   imagine(request: ImagineRequest, onEvent?: EventSink): Promise<ImagineResult>;
   /** Edit (src/pipeline/edit.ts): image + instruction → reasoning → the painter from the noised image → PNG. */
   edit(request: EditRequest, onEvent?: EventSink): Promise<EditResult>;
+  /**
+   * RGPO lab (src/pipeline/rgpo/run.ts): one prompt, G sampled Imagine rollouts (seeds seed … seed + G − 1), each
+   * scored by the pack's rewards, then totals, mean, std, advantages and best-of-G. Events per rollout; the PNGs
+   * come back transferred. Bad input rejects with BAD_INPUT before any GPU work; `cancel(request.runId)` stops it.
+   */
+  rgpo(request: RgpoRequest, onEvent?: RgpoEventSink): Promise<RgpoResult>;
   /** Cancels the run `runId` of any pipeline at its next step; resolves true when such a run was in progress. */
   cancel(runId: string): Promise<boolean>;
 }

@@ -18,6 +18,7 @@ import { cachedPack, storeApi } from '../store/pack_service';
 import { understand as runUnderstand, type UnderstandRequest } from '../pipeline/understand';
 import { imagine as runImagine, type ImagineRequest } from '../pipeline/imagine';
 import { edit as runEdit, type EditRequest } from '../pipeline/edit';
+import { rgpo as runRgpo, type RgpoEventSink, type RgpoRequest } from '../pipeline/rgpo/run';
 import { cancelRun, endRun, startRun } from '../pipeline/events';
 
 const sinks = new Set<EventSink>();
@@ -110,6 +111,16 @@ const api = {
     try {
       const r = await runEdit(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal });
       return transfer(r, [r.png.buffer]);
+    } finally {
+      endRun(request.runId, signal);
+    }
+  },
+
+  async rgpo(request: RgpoRequest, onEvent?: RgpoEventSink) {
+    const signal = startRun(request?.runId);
+    try {
+      const r = await runRgpo(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal });
+      return transfer(r, r.rollouts.map((x) => x.png.buffer as ArrayBuffer));
     } finally {
       endRun(request.runId, signal);
     }
