@@ -33,8 +33,10 @@ struct Params {
 @group(0) @binding(6) var<storage, read> batchMeta: array<vec4u>;
 @group(0) @binding(7) var<uniform> p: Params;
 
-// Query rows per workgroup (one per invocation).
-override WG: u32 = 64u;
+// Query rows per workgroup; each invocation owns two of them (rows tid and tid + WG), so every K/V vec4 read
+// from workgroup memory feeds two dot products / two accumulators.
+override ROWS: u32 = 64u;
+override WG: u32 = ROWS / 2u;
 override HEAD_DIM: u32 = 64u;
 override D4: u32 = HEAD_DIM / 4u;
 
@@ -59,35 +61,40 @@ fn keyIndex(b: u32, pos: u32, cacheLen: u32, hk: u32) -> u32 {
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
   let b = wg.z;
   let h = wg.y;
-  let row0 = wg.x * WG;
+  let row0 = wg.x * ROWS;
   let m = batchMeta[b];
   let cacheLen = m.x;
   let total = cacheLen + p.seqK;
   let hk = h / (p.headsQ / p.headsKV);
 
   // The last key any row of this workgroup can see.
-  let lastPos = m.y + min(row0 + WG, p.seqQ) - 1u;
+  let lastPos = m.y + min(row0 + ROWS, p.seqQ) - 1u;
   var keyEnd = total;
   if (lastPos < m.z) {
     keyEnd = min(total, lastPos + 1u);
   }
 
-  let i = row0 + tid;
-  let valid = i < p.seqQ;
-  let qpos = m.y + i;
-  let seesAll = qpos >= m.z;
-  let qBase = ((b * p.seqQ + i) * p.headsQ + h) * D4;
+  let i = vec2u(row0 + tid, row0 + tid + WG);
+  let valid = i < vec2u(p.seqQ);
+  let qpos = vec2u(m.y) + i;
+  let seesAll = qpos >= vec2u(m.z);
+  let qBase = ((vec2u(b * p.seqQ) + i) * p.headsQ + h) * D4;
 
-  var qr: array<vec4f, MAX_D4>;
-  var acc: array<vec4f, MAX_D4>;
-  if (valid) {
-    for (var c = 0u; c < D4; c++) {
-      qr[c] = q[qBase + c] * p.scale;
-      acc[c] = vec4f(0.0);
+  // Rows past seqQ keep zero queries: they compute harmless numbers and write nothing.
+  var q0: array<vec4f, MAX_D4>;
+  var q1: array<vec4f, MAX_D4>;
+  var acc0: array<vec4f, MAX_D4>;
+  var acc1: array<vec4f, MAX_D4>;
+  for (var c = 0u; c < D4; c++) {
+    if (valid.x) {
+      q0[c] = q[qBase.x + c] * p.scale;
+    }
+    if (valid.y) {
+      q1[c] = q[qBase.y + c] * p.scale;
     }
   }
-  var mx = NEG;
-  var l = 0.0;
+  var mx = vec2f(NEG);
+  var l = vec2f(0.0);
 
   for (var t0 = 0u; t0 < keyEnd; t0 += BK) {
     for (var e = tid; e < BK * D4; e += WG) {
@@ -109,58 +116,77 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
     }
     workgroupBarrier();
 
-    if (valid) {
+    if (any(valid)) {
       // Scores of the tile, four keys per vec4: each query vec4 is read once per four keys.
-      var s: array<vec4f, BK / 4u>;
+      var s0: array<vec4f, BK / 4u>;
+      var s1: array<vec4f, BK / 4u>;
       var tmax = mx;
       for (var g = 0u; g < BK / 4u; g++) {
         let k0 = g * 4u * D4;
-        var d = vec4f(0.0);
+        var d0 = vec4f(0.0);
+        var d1 = vec4f(0.0);
         for (var c = 0u; c < D4; c++) {
-          let qc = qr[c];
-          d += vec4f(
-            dot(qc, kTile[k0 + c]),
-            dot(qc, kTile[k0 + D4 + c]),
-            dot(qc, kTile[k0 + 2u * D4 + c]),
-            dot(qc, kTile[k0 + 3u * D4 + c]),
-          );
+          let ka = kTile[k0 + c];
+          let kb = kTile[k0 + D4 + c];
+          let kc = kTile[k0 + 2u * D4 + c];
+          let kd = kTile[k0 + 3u * D4 + c];
+          let a = q0[c];
+          let z = q1[c];
+          d0 += vec4f(dot(a, ka), dot(a, kb), dot(a, kc), dot(a, kd));
+          d1 += vec4f(dot(z, ka), dot(z, kb), dot(z, kc), dot(z, kd));
         }
         let pos = vec4u(t0 + g * 4u) + vec4u(0u, 1u, 2u, 3u);
-        let visible = (pos < vec4u(keyEnd)) & ((pos <= vec4u(qpos)) | vec4<bool>(seesAll));
-        d = select(vec4f(NEG), d, visible);
-        s[g] = d;
-        tmax = max(tmax, max(max(d.x, d.y), max(d.z, d.w)));
+        let inRange = pos < vec4u(keyEnd);
+        d0 = select(vec4f(NEG), d0, inRange & ((pos <= vec4u(qpos.x)) | vec4<bool>(seesAll.x)));
+        d1 = select(vec4f(NEG), d1, inRange & ((pos <= vec4u(qpos.y)) | vec4<bool>(seesAll.y)));
+        s0[g] = d0;
+        s1[g] = d1;
+        tmax = max(tmax, vec2f(max(max(d0.x, d0.y), max(d0.z, d0.w)), max(max(d1.x, d1.y), max(d1.z, d1.w))));
       }
-      if (tmax > NEG) {
-        let corr = exp(mx - tmax);
-        var lt = 0.0;
+      // Online softmax: rescale what was accumulated to the new max once per tile. A row with nothing visible
+      // yet has mx = tmax = NEG, so corr = 1 and every p = 0.
+      let corr = exp(mx - tmax);
+      var lt = vec2f(0.0);
+      for (var g = 0u; g < BK / 4u; g++) {
+        let d0 = s0[g];
+        let d1 = s1[g];
+        let p0 = select(vec4f(0.0), exp(d0 - vec4f(tmax.x)), d0 > vec4f(NEG));
+        let p1 = select(vec4f(0.0), exp(d1 - vec4f(tmax.y)), d1 > vec4f(NEG));
+        s0[g] = p0;
+        s1[g] = p1;
+        lt += vec2f(p0.x + p0.y + p0.z + p0.w, p1.x + p1.y + p1.z + p1.w);
+      }
+      l = l * corr + lt;
+      // Column-outer: each accumulator vec4 is read and written once per tile, not once per key.
+      for (var c = 0u; c < D4; c++) {
+        var a0 = acc0[c] * corr.x;
+        var a1 = acc1[c] * corr.y;
         for (var g = 0u; g < BK / 4u; g++) {
-          let d = s[g];
-          let pg = select(vec4f(0.0), exp(d - vec4f(tmax)), d > vec4f(NEG));
-          s[g] = pg;
-          lt += pg.x + pg.y + pg.z + pg.w;
+          let v0 = g * 4u * D4 + c;
+          let va = vTile[v0];
+          let vb = vTile[v0 + D4];
+          let vc = vTile[v0 + 2u * D4];
+          let vd = vTile[v0 + 3u * D4];
+          let p0 = s0[g];
+          let p1 = s1[g];
+          a0 += p0.x * va + p0.y * vb + p0.z * vc + p0.w * vd;
+          a1 += p1.x * va + p1.y * vb + p1.z * vc + p1.w * vd;
         }
-        l = l * corr + lt;
-        // Column-outer: each accumulator vec4 is read and written once per tile, not once per key.
-        for (var c = 0u; c < D4; c++) {
-          var a = acc[c] * corr;
-          for (var g = 0u; g < BK / 4u; g++) {
-            let pg = s[g];
-            let v0 = g * 4u * D4 + c;
-            a += pg.x * vTile[v0] + pg.y * vTile[v0 + D4] + pg.z * vTile[v0 + 2u * D4] + pg.w * vTile[v0 + 3u * D4];
-          }
-          acc[c] = a;
-        }
-        mx = tmax;
+        acc0[c] = a0;
+        acc1[c] = a1;
       }
+      mx = tmax;
     }
     workgroupBarrier();
   }
 
-  if (valid) {
-    let inv = select(0.0, 1.0 / l, l > 0.0);
-    for (var c = 0u; c < D4; c++) {
-      out[qBase + c] = acc[c] * inv;
+  let inv = select(vec2f(0.0), 1.0 / l, l > vec2f(0.0));
+  for (var c = 0u; c < D4; c++) {
+    if (valid.x) {
+      out[qBase.x + c] = acc0[c] * inv.x;
+    }
+    if (valid.y) {
+      out[qBase.y + c] = acc1[c] * inv.y;
     }
   }
 }

@@ -112,7 +112,7 @@ export function attention(batch: GpuBatch, args: AttentionArgs): void {
     const pipeline = batch.pipeline(`attention_decode:d${r.headDim}`, decodeCode, { WG: decodeWorkgroup(r.headDim), HEAD_DIM: r.headDim });
     batch.dispatch(pipeline, buffers, [r.seqQ, r.headsQ, r.batch]);
   } else {
-    const pipeline = batch.pipeline(`attention:d${r.headDim}`, tiledCode, { WG: TILE_ROWS, HEAD_DIM: r.headDim });
+    const pipeline = batch.pipeline(`attention:d${r.headDim}`, tiledCode, { ROWS: TILE_ROWS, HEAD_DIM: r.headDim });
     batch.dispatch(pipeline, buffers, [Math.ceil(r.seqQ / TILE_ROWS), r.headsQ, r.batch]);
   }
 }
