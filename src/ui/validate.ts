@@ -13,10 +13,12 @@ export interface Limits {
   sizeMultiple: number;
   maxSteps: number;
   maxPromptChars: number;
+  /** The reasoner's context (`max_position_embeddings`): no run may ask for more new tokens. */
+  maxNewTokens: number;
 }
 
 /** Used until the pack's manifest is read (and when it cannot be). */
-export const DEFAULT_LIMITS: Limits = { minSize: 16, maxSize: 1024, sizeMultiple: 16, maxSteps: 200, maxPromptChars: 200_000 };
+export const DEFAULT_LIMITS: Limits = { minSize: 16, maxSize: 1024, sizeMultiple: 16, maxSteps: 200, maxPromptChars: 200_000, maxNewTokens: 4096 };
 
 export const MAX_SEED = 2 ** 32 - 1;
 export const MAX_GUIDANCE = 30;
@@ -74,9 +76,9 @@ export function validateSteps(text: string, limits: Limits = DEFAULT_LIMITS): Ch
   return integerIn(text, 'number of steps', 1, limits.maxSteps);
 }
 
-/** How many tokens the reasoner may write: a whole number from 1 to `max` (the model's context bounds it too). */
-export function validateMaxNewTokens(text: string, max = 4096): Check<number> {
-  return integerIn(text, 'token limit', 1, max);
+/** How many tokens the reasoner may write: a whole number from 1 to the model's context. */
+export function validateMaxNewTokens(text: string, limits: Limits = DEFAULT_LIMITS): Check<number> {
+  return integerIn(text, 'token limit', 1, limits.maxNewTokens);
 }
 
 /** Classifier-free guidance scale: a finite number from 0 to 30. */

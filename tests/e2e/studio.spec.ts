@@ -160,6 +160,21 @@ test('Understand on tiny-random: image by file picker, question, streamed reason
   await page.screenshot({ path: `${SHOTS}/understand-done-phone.png`, fullPage: true });
 });
 
+test('Understand: a file that claims to be a PNG but is not is refused by the worker, next to the image, and the next run works', async ({ page }) => {
+  await page.goto('/#/understand');
+  await page.getByTestId('understand-image-file').setInputFiles({ name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('definitely not a png') });
+  await page.getByLabel('Question').fill('what is this?');
+  await page.getByLabel('Max tokens').fill('2');
+  await page.getByRole('button', { name: 'Ask' }).click();
+  await expect(page.locator('#understand-image-error')).not.toBeEmpty({ timeout: 60_000 });
+  await expect(page.getByTestId('understand-image-drop')).toHaveClass(/invalid/);
+  await expect(page.getByTestId('understand-phase')).toHaveText('Stopped by an error.');
+  await page.getByTestId('understand-image-file').setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: PNG });
+  await expect(page.locator('#understand-image-error')).toBeHidden();
+  await page.getByRole('button', { name: 'Ask' }).click();
+  await expect(page.getByTestId('understand-phase')).toContainText('Done in', { timeout: 150_000 });
+});
+
 test('Understand: an image by paste and by drag and drop', async ({ page }) => {
   await page.goto('/#/understand');
   const drop = page.getByTestId('understand-image-drop');
@@ -213,8 +228,13 @@ test('Imagine on tiny-random: streamed reasoning, step previews, final image wit
   await expect(page.getByTestId('imagine-image')).toHaveCount(0);
 
   await page.getByLabel('Max tokens').fill('8');
+  await page.getByLabel('Steps').fill('16');
   await imagine.click();
-  await expect(page.getByTestId('imagine-phase')).toContainText(/Painting step [1-4] of 4|Decoding|Done/, { timeout: 150_000 });
+  // While it paints: the phase line counts steps, a progress bar fills and the previews are drawn to a canvas.
+  await expect(page.getByTestId('imagine-phase')).toContainText(/Painting step \d+ of 16/, { timeout: 150_000 });
+  await expect(page.getByTestId('imagine-preview')).toBeVisible();
+  await expect(page.getByTestId('imagine-progress')).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/imagine-painting-desktop.png` });
   await expect(page.getByTestId('imagine-image')).toBeVisible({ timeout: 150_000 });
   await expect(page.getByTestId('imagine-phase')).toContainText('Done in');
   await expect(page.getByTestId('imagine-saved')).toHaveText('Saved in history.');
@@ -222,6 +242,7 @@ test('Imagine on tiny-random: streamed reasoning, step previews, final image wit
   await page.getByTestId('imagine-download').click();
   const d = await download;
   expect(d.suggestedFilename()).toBe('rg-vlm-imagine-seed42.png');
+  await expect(page.locator('figcaption .muted')).toContainText('16 steps');
   const png = readFileSync(await d.path());
   expect([...png.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
   expect(png.includes(Buffer.from('draw the result of 3 apples plus 2 apples'))).toBe(true);

@@ -53,6 +53,7 @@ function readPackInfo(m: Record<string, any>, manifestSha256: string): PackInfo 
       maxSize: num(l.max_size, DEFAULT_LIMITS.maxSize),
       sizeMultiple: num(l.size_multiple, DEFAULT_LIMITS.sizeMultiple),
       maxSteps: num(l.max_steps, DEFAULT_LIMITS.maxSteps),
+      maxNewTokens: num(m.reasoner?.max_position_embeddings, DEFAULT_LIMITS.maxNewTokens),
     },
     prompts: {
       systemCot: typeof m.prompts?.system_cot === 'string' ? m.prompts.system_cot : SYSTEM_PROMPT_COT,

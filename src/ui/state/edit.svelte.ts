@@ -56,7 +56,7 @@ export class EditState extends FormBase {
     steps: validateSteps(this.steps, this.app.packInfo.limits),
     guidance: validateGuidance(this.guidance),
     seed: validateSeed(this.seed),
-    maxNewTokens: validateMaxNewTokens(this.maxNewTokens),
+    maxNewTokens: validateMaxNewTokens(this.maxNewTokens, this.app.packInfo.limits),
   }));
   readonly problems = $derived(errorsOf(this.checks));
 

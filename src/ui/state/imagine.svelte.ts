@@ -125,7 +125,7 @@ export class ImagineState extends FormBase {
     seed: validateSeed(this.seed),
     width: validateSize(this.width, this.app.packInfo.limits, 'width'),
     height: validateSize(this.height, this.app.packInfo.limits, 'height'),
-    maxNewTokens: validateMaxNewTokens(this.maxNewTokens),
+    maxNewTokens: validateMaxNewTokens(this.maxNewTokens, this.app.packInfo.limits),
   }));
   readonly problems = $derived(errorsOf(this.checks));
 

@@ -40,7 +40,7 @@ export class UnderstandState extends FormBase {
   readonly checks = $derived.by(() => ({
     image: this.image.error ? { ok: false as const, error: this.image.error } : validateImageFile(this.image.file),
     question: validatePrompt(this.question, this.app.packInfo.limits, 'question'),
-    maxNewTokens: validateMaxNewTokens(this.maxNewTokens),
+    maxNewTokens: validateMaxNewTokens(this.maxNewTokens, this.app.packInfo.limits),
   }));
   readonly problems = $derived(errorsOf(this.checks));
 

@@ -94,7 +94,7 @@ describe('token limit', () => {
   it('is a whole number from 1 to the max', () => {
     expect(validateMaxNewTokens('8')).toEqual({ ok: true, value: 8 });
     for (const t of ['0', '-3', '1.5', 'NaN', '5000']) expect(validateMaxNewTokens(t).ok).toBe(false);
-    expect(validateMaxNewTokens('300', 256).ok).toBe(false);
+    expect(validateMaxNewTokens('300', { ...DEFAULT_LIMITS, maxNewTokens: 256 }).ok).toBe(false);
   });
 });
 
