@@ -23,6 +23,23 @@ const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
+/** The command-line flag of a request field a pipeline refuses (BAD_INPUT names the field). */
+const FIELD_FLAGS = /** @type {Record<string, string>} */ ({
+  prompt: '--prompt',
+  instruction: '--instruction',
+  image: '--image',
+  pack: '--pack',
+  cot: '--cot',
+  seed: '--seed',
+  steps: '--steps',
+  guidance: '--guidance',
+  width: '--size',
+  height: '--size',
+  maxNewTokens: '--max-new-tokens',
+  weights: '--weights',
+  strength: '--strength',
+});
+
 /** A failure with a known exit status. */
 class Exit extends Error {
   /** @param {number} code @param {string} message */
@@ -60,10 +77,6 @@ function progressPrinter(/** @type {NodeJS.WritableStream} */ err) {
         case 'progress':
           newline();
           err.write(`  ${e.label} ${e.done}/${e.total}\n`);
-          return;
-        case 'error':
-          newline();
-          err.write(`error: ${e.error.message}\n`);
           return;
         case 'device-lost':
           newline();
@@ -208,7 +221,9 @@ export async function main(argv, io = { out: process.stdout, err: process.stderr
   let app = null;
   /** @type {string | null} */
   let activeRun = null;
+  let interrupted = false;
   const onSignal = (/** @type {NodeJS.Signals} */ sig) => {
+    interrupted = true;
     p.log(`rg: ${sig}: stopping, nothing written`);
     staging?.discard();
     const a = app;
@@ -297,7 +312,7 @@ export async function main(argv, io = { out: process.stdout, err: process.stderr
         question: cmd.question,
         inputImage: img.path,
         system: s.system ?? null,
-        settings: { cot: s.cot ?? null, maxNewTokens: s.maxNewTokens ?? null, sampling: r.sampling },
+        settings: { cot: s.cot ?? pack.defaults?.cot ?? null, maxNewTokens: s.maxNewTokens ?? pack.defaults?.max_new_tokens ?? null, sampling: r.sampling },
         reasoning: r.reasoning,
         answer: r.answer,
         formatMatched: r.formatOk,
@@ -372,8 +387,11 @@ export async function main(argv, io = { out: process.stdout, err: process.stderr
     return EXIT_OK;
   } catch (e) {
     p.end();
+    if (interrupted) return 130;
     const bad = e instanceof UsageError || (e instanceof PageError && e.code === 'BAD_INPUT') || (e instanceof Exit && e.exitCode === EXIT_USAGE);
-    const msg = e instanceof PageError && e.field && !e.message.includes(e.field) ? `${e.field}: ${e.message}` : /** @type {Error} */ (e).message;
+    const flag = e instanceof PageError && e.field ? FIELD_FLAGS[e.field] : undefined;
+    const message = e instanceof Error ? e.message : String(e);
+    const msg = flag ? `${flag}: ${message}` : message;
     io.err.write(`rg: ${msg}\n`);
     if (process.env.RG_VERBOSE && e instanceof Error && e.stack) io.err.write(e.stack + '\n');
     return bad ? EXIT_USAGE : e instanceof Exit ? e.exitCode : EXIT_FAILURE;

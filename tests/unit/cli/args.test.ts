@@ -3,7 +3,9 @@
  * pack, and each mistake refused as a UsageError with a one-line reason (the CLI exits 2 on it before any work).
  */
 import { describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
 import { COMMANDS, UsageError, parseCommandLine, usage } from '../../../src/cli/args.mjs';
+import { main } from '../../../src/cli/rg.mjs';
 
 const bad = (argv: string[]) => {
   try {
@@ -92,5 +94,21 @@ describe('rg argument parsing', () => {
     expect(bad(['edit', '--image', 'a.png', '--instruction', 'x', '--out', 'o', '--strength', '1.5'])).toMatch(/--strength must be a number above 0 and at most 1/);
     expect(parseCommandLine(['edit', '--image', 'a.png', '--instruction', 'x', '--out', 'o', '--strength', '1'])).toMatchObject({ settings: { strength: 1 } });
     expect(parseCommandLine(['generate', '--prompt', 'p', '--out', 'o', '--guidance', '1e1', '--size', '32X32'])).toMatchObject({ settings: { guidance: 10, width: 32, height: 32 } });
+  });
+
+  it('main(): a bad command line exits 2 with one line on stderr and nothing on stdout; --help exits 0', async () => {
+    const sink = () => {
+      let text = '';
+      const stream = new Writable({ write: (chunk, _enc, done) => ((text += String(chunk)), done()) });
+      return { stream, text: () => text };
+    };
+    const out = sink();
+    const err = sink();
+    expect(await main(['generate', '--prompt', 'p', '--steps', '-1', '--out', 'o'], { out: out.stream, err: err.stream })).toBe(2);
+    expect(err.text()).toBe('rg: --steps must be a whole number ≥ 1, got "-1"\n');
+    expect(out.text()).toBe('');
+    const help = sink();
+    expect(await main(['edit', '--help'], { out: help.stream, err: err.stream })).toBe(0);
+    expect(help.text()).toContain('--strength X');
   });
 });
