@@ -35,8 +35,8 @@ export { ATTENTION_HEAD_DIMS } from './attention_shape';
 
 /** Query rows per workgroup of the tiled shader. */
 const TILE_ROWS = 64;
-/** Invocations of the split-keys shader: 64, fewer where its WG × headDim merge buffer would pass 16 KiB. */
-const decodeWorkgroup = (headDim: number) => Math.min(32, 4096 / headDim);
+/** Invocations of the split-keys shader (its merge buffer is 16 · headDim · 4 bytes: 8 KiB at head_dim 128). */
+const DECODE_WG = 16;
 /** Up to this many query rows the split-keys shader is used (a 64-row tile would be mostly idle). */
 export const DECODE_MAX_ROWS = 8;
 
@@ -109,7 +109,7 @@ export function attention(batch: GpuBatch, args: AttentionArgs): void {
     batch.uniform(params, 'attention params'),
   ];
   if (splitKeys) {
-    const pipeline = batch.pipeline(`attention_decode:d${r.headDim}`, decodeCode, { WG: decodeWorkgroup(r.headDim), HEAD_DIM: r.headDim });
+    const pipeline = batch.pipeline(`attention_decode:d${r.headDim}`, decodeCode, { WG: DECODE_WG, HEAD_DIM: r.headDim });
     batch.dispatch(pipeline, buffers, [r.seqQ, r.headsQ, r.batch]);
   } else {
     const pipeline = batch.pipeline(`attention:d${r.headDim}`, tiledCode, { ROWS: TILE_ROWS, HEAD_DIM: r.headDim });

@@ -1,7 +1,8 @@
 /**
  * @file Attention test cases as data, shared by the flash and the naive kernel's tests, plus the runner that makes
- * seeded inputs, runs a kernel and compares it with the CPU twin. Tiles are 64 query rows / 16 keys (tiled) and
- * 64 keys (split-keys), so most sizes below are deliberately not multiples of them.
+ * seeded inputs, runs a kernel and compares it with the CPU twin. The tiled shader works in blocks of 64 query
+ * rows × 16 keys, the split-keys one in sweeps of 16 invocations × 4 keys, so most sizes below are deliberately
+ * not multiples of them.
  */
 import { expectClose, readF32, runBatch, type Buffers } from '../../helpers/gpu';
 import { randomF32 } from '../../helpers/rng';
