@@ -6,7 +6,10 @@
  * Imagine fixture), same seed, size and steps. Before timing, the three images are compared (max pixel difference).
  */
 import { FetchPackSource } from '../packs/source';
-import { Painter, type PaintOptions, type PaintResult } from '../models/painter';
+import { GpuBatch, type Workgroups } from '../gpu/batch';
+import { uploadBuffer } from '../gpu/readback';
+import { Painter, PainterEngine, type PaintOptions, type PaintResult } from '../models/painter';
+import { loadPainterWeights } from '../models/painter/weights';
 import { measureInterleaved, type Impl } from './measure';
 import type { Bench, BenchContext, BenchReport } from './registry';
 
@@ -26,6 +29,60 @@ function maxPixelDiff(a: Uint8Array, b: Uint8Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/** A batch that records dispatches instead of encoding them, so each can be replayed and timed alone. */
+class RecordingBatch extends GpuBatch {
+  readonly calls: { pipeline: GPUComputePipeline; buffers: GPUBuffer[]; groups: Workgroups; label: string }[] = [];
+  override dispatch(pipeline: GPUComputePipeline, buffers: GPUBuffer[], groups: Workgroups, label = pipeline.label): void {
+    this.calls.push({ pipeline, buffers, groups, label });
+  }
+}
+
+/**
+ * Where one cached step's time goes: every dispatch of `encodeStep` submitted and awaited alone (after a warm-up
+ * replay), summed per kernel. Copies between passes are not timed.
+ */
+async function stepProfile(device: GPUDevice, source: FetchPackSource, opts: PaintOptions): Promise<string> {
+  const m = await source.manifest();
+  const engine = new PainterEngine(device, await loadPainterWeights(device, source, 'f32'), m.connector, m.painter);
+  const h = opts.height / m.vae.downscale;
+  const w = opts.width / m.vae.downscale;
+  const session = engine.session({ conditions: [opts.positive, opts.negative!], h, w, timesteps: [0.5] });
+  const z = uploadBuffer(device, new Float32Array(m.painter.latent_channels * h * w).fill(0.1), 'bench z');
+  try {
+    const prep = new GpuBatch(device, 'bench prepare');
+    session.encodePrepare(prep);
+    session.encodePrefix(prep);
+    prep.submit();
+    const rec = new RecordingBatch(device, 'bench record');
+    session.encodeStep(rec, 0, z, z, opts.guidance, 0);
+    const per = new Map<string, { n: number; ms: number }>();
+    let total = 0;
+    for (let round = 0; round < 2; round++) {
+      for (const c of rec.calls) {
+        const b = new GpuBatch(device, 'bench replay');
+        b.dispatch(c.pipeline, c.buffers, c.groups, c.label);
+        await device.queue.onSubmittedWorkDone();
+        const t = performance.now();
+        b.submit();
+        await device.queue.onSubmittedWorkDone();
+        const ms = performance.now() - t;
+        if (round === 0) continue;
+        const k = c.label.split(':')[0]!;
+        const e = per.get(k) ?? { n: 0, ms: 0 };
+        per.set(k, { n: e.n + 1, ms: e.ms + ms });
+        total += ms;
+      }
+    }
+    rec.submit();
+    const parts = [...per].sort((a, b) => b[1].ms - a[1].ms).map(([k, e]) => `${k} ${e.n}x ${e.ms.toFixed(0)} ms`);
+    return `one cached step, each of its ${rec.calls.length} dispatches timed alone (sum ${total.toFixed(0)} ms): ${parts.join(', ')}`;
+  } finally {
+    session.dispose();
+    engine.dispose();
+    z.destroy();
+  }
 }
 
 export const painterBench: Bench = {
@@ -65,6 +122,8 @@ export const painterBench: Bench = {
       const r = last.get('ref')!;
       const c = last.get('cache')!;
       const n = last.get('nocache')!;
+      const profile = await stepProfile(device, source, opts);
+      report.log(profile);
       const stepRatio = (x: PaintResult) => (r.timings.stepsMs / x.timings.stepsMs).toFixed(2);
       report.result({
         name: 'painter: time per image',
@@ -75,6 +134,7 @@ export const painterBench: Bench = {
           `max pixel difference: ours (cache) vs reference ${maxPixelDiff(c.rgb, r.rgb)}/255, cache vs no cache ${maxPixelDiff(c.rgb, n.rgb)}/255`,
           `steps only (last sample): reference ${r.timings.stepsMs.toFixed(0)} ms, ours+cache ${c.timings.stepsMs.toFixed(0)} ms (${stepRatio(c)}x), ours no cache ${n.timings.stepsMs.toFixed(0)} ms (${stepRatio(n)}x)`,
           `ours+cache phases (last sample): prepare ${c.timings.prepareMs.toFixed(0)} ms, steps ${c.timings.stepsMs.toFixed(0)} ms, VAE ${c.timings.vaeMs.toFixed(0)} ms`,
+          profile,
         ],
       });
     } finally {
