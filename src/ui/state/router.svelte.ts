@@ -5,6 +5,7 @@ export const VIEWS = [
   { id: 'understand', label: 'Understand' },
   { id: 'edit', label: 'Edit' },
   { id: 'compare', label: 'Compare' },
+  { id: 'rgpo', label: 'RGPO lab' },
   { id: 'history', label: 'History' },
   { id: 'models', label: 'Models' },
   { id: 'device', label: 'Device' },

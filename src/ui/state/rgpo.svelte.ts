@@ -1,0 +1,257 @@
+import { proxy } from 'comlink';
+import type { AppState } from './app.svelte';
+import { FormBase, pngUrl } from './form.svelte';
+import { newRunId, uiError, type UiError } from './run.svelte';
+import { flatSettings, persistRun } from './persist';
+import type { RgpoEvent, RgpoRequest, RgpoResult, RgpoRollout } from '../../pipeline/rgpo/run';
+import type { RewardInfo } from '../../pipeline/rgpo/rewards';
+import { runningMeans } from '../../pipeline/rgpo/stats';
+import { errorsOf, parseDecimal, parseInteger, validateMaxNewTokens, validatePrompt, validateSeed, validateSteps, type Check } from '../validate';
+
+export const RGPO_FIELDS = ['prompt', 'group', 'temperature', 'topP', 'seed', 'steps', 'maxNewTokens'] as const;
+export const MAX_GROUP = 16;
+
+/** One rollout's card: streamed text while it runs, then its rewards, total and advantage. */
+export interface RgpoCard {
+  index: number;
+  seed: number;
+  status: 'waiting' | 'running' | 'done';
+  thinking: string;
+  answer: string;
+  rollout: RgpoRollout | null;
+  url: string | null;
+}
+
+export interface RgpoSettings {
+  prompt: string;
+  group: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  steps: number;
+  maxNewTokens: number;
+}
+
+function groupCheck(text: string): Check<number> {
+  const n = parseInteger(text);
+  if (text.trim() === '') return { ok: false, error: 'Enter the group size.' };
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_GROUP) return { ok: false, error: `The group size must be a whole number from 1 to ${MAX_GROUP}.` };
+  return { ok: true, value: n };
+}
+
+function decimalCheck(text: string, what: string, lo: number, hi: number, loOpen: boolean): Check<number> {
+  const x = parseDecimal(text);
+  if (text.trim() === '') return { ok: false, error: `Enter the ${what}.` };
+  if (!Number.isFinite(x) || (loOpen ? x <= lo : x < lo) || x > hi) return { ok: false, error: `The ${what} must be ${loOpen ? 'above' : 'from'} ${lo} ${loOpen ? 'and at most' : 'to'} ${hi}.` };
+  return { ok: true, value: x };
+}
+
+/** The RGPO lab's state: the form, the G cards of the current group, and the mean reward of every group run. */
+export class RgpoState extends FormBase {
+  prompt = $state('');
+  group = $state('4');
+  temperature = $state('1');
+  topP = $state('1');
+  seed = $state('');
+  steps = $state('');
+  maxNewTokens = $state('');
+  runId = $state<string | null>(null);
+  running = $state(false);
+  cards = $state<RgpoCard[]>([]);
+  rewards = $state.raw<RewardInfo[]>([]);
+  result = $state.raw<RgpoResult | null>(null);
+  /** Mean total reward of each finished group, in order (the running mean chart). */
+  groupMeans = $state<number[]>([]);
+  /** What the live region announces. */
+  status = $state('');
+  saved = $state<boolean | null>(null);
+  kept = $state<number | null>(null);
+  keepError = $state<UiError | null>(null);
+  private defaultsFrom: string | null = null;
+
+  constructor(private readonly app: AppState) {
+    super();
+  }
+
+  readonly checks = $derived.by(() => ({
+    prompt: validatePrompt(this.prompt, this.app.packInfo.limits),
+    group: groupCheck(this.group),
+    temperature: decimalCheck(this.temperature, 'temperature', 0.01, 100, false),
+    topP: decimalCheck(this.topP, 'top-p', 0, 1, true),
+    seed: validateSeed(this.seed),
+    steps: validateSteps(this.steps, this.app.packInfo.limits),
+    maxNewTokens: validateMaxNewTokens(this.maxNewTokens),
+  }));
+  readonly problems = $derived(errorsOf(this.checks));
+  readonly runningMeans = $derived(runningMeans(this.groupMeans));
+
+  applyDefaults(): void {
+    const info = this.app.packInfo;
+    if (this.defaultsFrom === info.id) return;
+    this.defaultsFrom = info.id;
+    if (!this.touched.seed) this.seed = String(info.defaults.seed);
+    if (!this.touched.steps) this.steps = String(info.defaults.steps);
+    if (!this.touched.maxNewTokens) this.maxNewTokens = String(info.defaults.maxNewTokens);
+  }
+
+  settings(): RgpoSettings | null {
+    if (!this.ready()) return null;
+    const c = this.checks;
+    if (!c.prompt.ok || !c.group.ok || !c.temperature.ok || !c.topP.ok || !c.seed.ok || !c.steps.ok || !c.maxNewTokens.ok) return null;
+    if (c.seed.value + c.group.value - 1 > 2 ** 32 - 1) {
+      this.runError = { code: 'BAD_INPUT', message: 'The seeds seed … seed + G − 1 must stay below 2^32', hint: 'Choose a smaller seed.', field: 'seed' };
+      return null;
+    }
+    return { prompt: c.prompt.value, group: c.group.value, temperature: c.temperature.value, topP: c.topP.value, seed: c.seed.value, steps: c.steps.value, maxNewTokens: c.maxNewTokens.value };
+  }
+
+  private readonly handle = (e: RgpoEvent): void => {
+    switch (e.type) {
+      case 'group-start':
+        this.rewards = e.rewards;
+        this.cards = e.seeds.map((seed, index) => ({ index, seed, status: 'waiting', thinking: '', answer: '', rollout: null, url: null }));
+        break;
+      case 'rollout-start': {
+        const c = this.cards[e.index];
+        if (c) c.status = 'running';
+        this.status = `Rollout ${e.index + 1} of ${this.cards.length} (seed ${e.seed})…`;
+        break;
+      }
+      case 'rollout-event': {
+        const c = this.cards[e.index];
+        if (c && e.event.type === 'token') {
+          if (e.event.phase === 'thinking') c.thinking += e.event.text;
+          else c.answer += e.event.text;
+        }
+        break;
+      }
+      case 'rollout-done': {
+        const c = this.cards[e.index];
+        if (c) {
+          c.status = 'done';
+          c.thinking = e.rollout.reasoning;
+          c.answer = e.rollout.answer;
+          c.rollout = e.rollout;
+          c.url = pngUrl(e.rollout.png);
+        }
+        this.status = `Rollout ${e.index + 1} of ${this.cards.length} done: total reward ${e.rollout.total.toFixed(3)}.`;
+        break;
+      }
+      default:
+        break;
+    }
+  };
+
+  private clear(): void {
+    for (const c of this.cards) if (c.url) URL.revokeObjectURL(c.url);
+    this.cards = [];
+    this.result = null;
+    this.saved = null;
+    this.kept = null;
+    this.keepError = null;
+  }
+
+  async run(): Promise<void> {
+    if (this.running) return;
+    const s = this.settings();
+    if (!s) return;
+    this.clear();
+    const runId = newRunId('rgpo');
+    this.runId = runId;
+    this.running = true;
+    this.status = `Running a group of ${s.group}…`;
+    const request: RgpoRequest = { runId, pack: this.app.packId, prompt: s.prompt, group: s.group, temperature: s.temperature, topP: s.topP, seed: s.seed, steps: s.steps, maxNewTokens: s.maxNewTokens };
+    try {
+      const r = await this.app.worker.api.rgpo(request, proxy(this.handle));
+      // The final result is authoritative (advantages are only known once the group is complete).
+      this.cards = r.rollouts.map((x, i) => ({ index: i, seed: x.seed, status: 'done', thinking: x.reasoning, answer: x.answer, rollout: x, url: this.cards[i]?.url ?? pngUrl(x.png) }));
+      this.result = r;
+      this.saved = await persistRun(this.app, groupRecord(r)).catch(() => false);
+      this.groupMeans = [...this.groupMeans, r.stats.mean];
+      this.status = `Group done: mean reward ${r.stats.mean.toFixed(3)}, best is rollout ${r.stats.best + 1}.`;
+    } catch (e) {
+      const err = uiError(e);
+      this.status = err.code === 'CANCELLED' ? 'Cancelled.' : `Failed: ${err.message}`;
+      if (err.code !== 'CANCELLED') this.runError = err;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (!this.running || !this.runId) return;
+    try {
+      await this.app.worker.api.cancel(this.runId);
+    } catch (e) {
+      this.runError = uiError(e);
+    }
+  }
+
+  /** Keeps rollout `index` (the best, by default): saved in history as an Imagine run. */
+  async keep(index = this.result?.stats.best ?? 0): Promise<void> {
+    const r = this.result;
+    const x = r?.rollouts[index];
+    if (!r || !x) return;
+    this.keepError = null;
+    try {
+      const ok = await persistRun(this.app, keptRecord(r, x));
+      if (!ok) throw new Error('the pack’s manifest could not be read to record it');
+      this.kept = index;
+      this.status = `Rollout ${index + 1} kept in history as an Imagine run.`;
+    } catch (e) {
+      this.keepError = uiError(e);
+    }
+  }
+}
+
+/** History's record of a whole group (mode 'rgpo'): the best rollout's text and image, every number in settings. */
+export function groupRecord(r: RgpoResult) {
+  const best = r.rollouts[r.stats.best]!;
+  return {
+    mode: 'rgpo' as const,
+    inputs: { prompt: r.prompt },
+    settings: flatSettings({
+      group: r.group,
+      temperature: r.temperature,
+      topP: r.topP,
+      seed: r.seeds[0],
+      steps: r.settings.steps,
+      guidance: r.settings.guidance,
+      width: r.settings.width,
+      height: r.settings.height,
+      maxNewTokens: r.settings.maxNewTokens,
+      mean: r.stats.mean,
+      std: r.stats.std,
+      stdKind: r.stats.stdKind,
+      best: r.stats.best,
+      rewards: r.rewards.filter((w) => w.available).map((w) => w.name).join(','),
+      rollouts: JSON.stringify(r.rollouts.map((x) => ({ seed: x.seed, rewards: x.rewards, total: x.total, advantage: x.advantage, answer: x.answer.slice(0, 120) }))),
+    }),
+    reasoning: best.reasoning,
+    answer: best.answer,
+    timings: { total: r.totalMs },
+    image: best.png,
+  };
+}
+
+/** A kept rollout as an Imagine run in history. */
+export function keptRecord(r: RgpoResult, x: RgpoRollout) {
+  const s = r.settings;
+  return {
+    mode: 'imagine' as const,
+    inputs: { prompt: r.prompt },
+    settings: flatSettings({ cot: s.cot, maxNewTokens: s.maxNewTokens, steps: s.steps, guidance: s.guidance, seed: x.seed, width: s.width, height: s.height, temperature: r.temperature, topP: r.topP, formatOk: x.formatOk, rgpoTotal: x.total, rgpoAdvantage: x.advantage }),
+    reasoning: x.reasoning,
+    answer: x.answer,
+    timings: { total: x.totalMs },
+    image: x.png,
+  };
+}
+
+const states = new WeakMap<AppState, RgpoState>();
+/** One RgpoState per app (kept across navigation, like the studio's other views). */
+export function rgpoState(app: AppState): RgpoState {
+  let s = states.get(app);
+  if (!s) states.set(app, (s = new RgpoState(app)));
+  return s;
+}
