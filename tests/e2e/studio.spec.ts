@@ -123,7 +123,7 @@ test.describe('bad inputs are refused with a message and no run starts', () => {
     await drop.dispatchEvent('drop', { dataTransfer: dt });
     await expect(page.locator('#edit-image-error')).toContainText('a PDF, not an image');
     await page.getByLabel('Instruction').fill('make it blue');
-    await page.getByLabel('Strength (0–1]').fill('0');
+    await page.getByLabel('Strength').fill('0');
     await expect(page.locator('#edit-strength-error')).toContainText('strength');
     await page.getByRole('button', { name: 'Edit', exact: true }).click();
     await expect(page.getByTestId('edit-output')).toHaveCount(0);
@@ -229,7 +229,8 @@ test('Imagine on tiny-random: streamed reasoning, step previews, final image wit
 
   await page.getByLabel('Max tokens').fill('8');
   await page.getByLabel('Steps').fill('16');
-  await imagine.click();
+  // Ctrl+Enter in the prompt runs it, like the button.
+  await page.getByLabel('Prompt', { exact: true }).press('Control+Enter');
   // While it paints: the phase line counts steps, a progress bar fills and the previews are drawn to a canvas.
   await expect(page.getByTestId('imagine-phase')).toContainText(/Painting step \d+ of 16/, { timeout: 150_000 });
   await expect(page.getByTestId('imagine-preview')).toBeVisible();
@@ -253,13 +254,17 @@ test('Imagine on tiny-random: streamed reasoning, step previews, final image wit
     await page.setViewportSize({ width: w, height: h });
     await page.screenshot({ path: `${SHOTS}/imagine-done-${tag}.png`, fullPage: true });
   }
+  // Saved before it was shown: the History view lists it (the cancelled run is not there).
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'History' }).click();
+  await expect(page.getByTestId('run')).toHaveCount(1);
+  await expect(page.getByTestId('run')).toContainText('imagine');
 });
 
 test('Edit on tiny-random: image + instruction + strength, before and after', async ({ page }) => {
   await page.goto('/#/edit');
   await page.getByTestId('edit-image-file').setInputFiles({ name: 'edit_input.png', mimeType: 'image/png', buffer: EDIT_PNG });
   await page.getByLabel('Instruction').fill('make the red circle blue');
-  await page.getByLabel('Strength (0–1]').fill('0.6');
+  await page.getByLabel('Strength').fill('0.6');
   await page.getByLabel('Steps').fill('2');
   await page.getByLabel('Max tokens').fill('8');
   await page.getByRole('button', { name: 'Edit', exact: true }).click();

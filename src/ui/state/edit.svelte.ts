@@ -1,7 +1,7 @@
 import type { AppState, PackInfo } from './app.svelte';
 import { FormBase, pngUrl } from './form.svelte';
 import { ImageInputState } from './image_input.svelte';
-import { RunStream, uiError } from './run.svelte';
+import { RunStream, uiError, unlessCrash } from './run.svelte';
 import { proxy } from 'comlink';
 import { paintTimings } from './imagine.svelte';
 import { filePng, flatSettings, persistRun } from './persist';
@@ -87,20 +87,23 @@ export class EditState extends FormBase {
     if (this.result) URL.revokeObjectURL(this.result.url);
     this.result = null;
     try {
-      const r = await this.app.worker.api.edit(
-        {
-          runId,
-          pack: this.app.packId,
-          instruction: settings.instruction,
-          image: file,
-          cot: settings.cot,
-          strength: settings.strength,
-          steps: settings.steps,
-          guidance: settings.guidance,
-          seed: settings.seed,
-          maxNewTokens: settings.maxNewTokens,
-        },
-        proxy(this.stream.handle),
+      const r = await unlessCrash(
+        this.app.worker,
+        this.app.worker.api.edit(
+          {
+            runId,
+            pack: this.app.packId,
+            instruction: settings.instruction,
+            image: file,
+            cot: settings.cot,
+            strength: settings.strength,
+            steps: settings.steps,
+            guidance: settings.guidance,
+            seed: settings.seed,
+            maxNewTokens: settings.maxNewTokens,
+          },
+          proxy(this.stream.handle),
+        ),
       );
       const out: Omit<EditOutput, 'url'> = { settings, png: r.png, reasoning: r.reasoning, answer: r.answer };
       this.saved = await persistRun(this.app, {

@@ -2,7 +2,7 @@ import { proxy } from 'comlink';
 import type { WorkerHandle } from '../../worker/client';
 import type { AppState, PackInfo } from './app.svelte';
 import { FormBase, pngUrl } from './form.svelte';
-import { RunStream, uiError } from './run.svelte';
+import { RunStream, uiError, unlessCrash } from './run.svelte';
 import type { ImagineRequest, PaintTimingsReport } from '../../pipeline/imagine';
 import type { NewRun } from '../../store/history';
 import { flatSettings, persistRun } from './persist';
@@ -62,7 +62,7 @@ export function imagineRequest(runId: string, pack: string, s: ImagineSettings):
 
 /** Runs Imagine in the worker for `settings`, streaming into `stream`; the PNG comes back transferred. */
 export async function runImagine(worker: WorkerHandle, pack: string, settings: ImagineSettings, stream: RunStream, runId: string): Promise<Omit<ImagineOutput, 'url'>> {
-  const r = await worker.api.imagine(imagineRequest(runId, pack, settings), proxy(stream.handle));
+  const r = await unlessCrash(worker, worker.api.imagine(imagineRequest(runId, pack, settings), proxy(stream.handle)));
   return {
     settings,
     png: r.png,

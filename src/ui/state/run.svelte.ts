@@ -1,4 +1,5 @@
 import type { RgEvent } from '../../worker/api';
+import type { WorkerHandle } from '../../worker/client';
 import { DEFAULT_HINTS, toErrorInfo, type ErrorInfo } from '../../errors';
 
 export type RunPhase = 'idle' | 'loading' | 'thinking' | 'answering' | 'painting' | 'decoding' | 'done' | 'cancelled' | 'failed';
@@ -22,6 +23,18 @@ export interface UiError {
 export function uiError(e: unknown): UiError {
   const info: ErrorInfo = toErrorInfo(e);
   return { code: info.code, message: info.message, hint: info.hint ?? DEFAULT_HINTS[info.code], field: info.field };
+}
+
+/**
+ * Settles with `call`, or rejects with the crash error if the worker dies first (a call to a dead worker would
+ * otherwise never settle, and the view would wait for ever).
+ */
+export function unlessCrash<T>(worker: WorkerHandle, call: Promise<T>): Promise<T> {
+  let off = () => {};
+  const crashed = new Promise<never>((_, reject) => {
+    off = worker.onCrash(reject) as () => void;
+  });
+  return Promise.race([call, crashed]).finally(off);
 }
 
 /** A fresh id for `cancel(runId)`. */

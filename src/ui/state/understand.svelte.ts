@@ -2,7 +2,7 @@ import { proxy } from 'comlink';
 import type { AppState, PackInfo } from './app.svelte';
 import { FormBase } from './form.svelte';
 import { ImageInputState } from './image_input.svelte';
-import { RunStream, uiError } from './run.svelte';
+import { RunStream, uiError, unlessCrash } from './run.svelte';
 import { filePng, flatSettings, persistRun } from './persist';
 import { errorsOf, validateImageFile, validateMaxNewTokens, validatePrompt } from '../validate';
 
@@ -61,9 +61,9 @@ export class UnderstandState extends FormBase {
     this.asked = question;
     this.result = null;
     try {
-      const r = await this.app.worker.api.understand(
-        { runId, pack: this.app.packId, prompt: question, image: file, cot: this.cot, maxNewTokens },
-        proxy(this.stream.handle),
+      const r = await unlessCrash(
+        this.app.worker,
+        this.app.worker.api.understand({ runId, pack: this.app.packId, prompt: question, image: file, cot: this.cot, maxNewTokens }, proxy(this.stream.handle)),
       );
       this.saved = await persistRun(this.app, {
         mode: 'understand',
