@@ -85,9 +85,11 @@ export async function runBench(opts) {
     const seen = new Set();
     page.on('console', (m) => {
       const text = `[page ${m.type()}] ${m.text()}`;
+      // onnxruntime-web stamps each line with the time; compare without it.
+      const key = m.text().replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+/g, '');
       if (process.env.BENCH_VERBOSE) console.error(text);
-      else if ((m.type() === 'error' || m.type() === 'warning') && !seen.has(m.text())) {
-        seen.add(m.text());
+      else if ((m.type() === 'error' || m.type() === 'warning') && !seen.has(key)) {
+        seen.add(key);
         console.error(text);
       }
     });

@@ -36,7 +36,7 @@ interface Shape {
 const SHAPES: Shape[] = [
   { name: 'full (painter tokens)', seqQ: 256, seqK: 256, cache: 0, headsQ: 4, headsKV: 4, headDim: 64, mask: 'full', iterations: 1 },
   { name: 'causal GQA prefill', seqQ: 256, seqK: 256, cache: 0, headsQ: 8, headsKV: 2, headDim: 64, mask: 'causal', iterations: 1 },
-  { name: 'decode after 1023 cached', seqQ: 1, seqK: 1, cache: 1023, headsQ: 8, headsKV: 2, headDim: 64, mask: 'causal', iterations: 8 },
+  { name: 'decode after 1023 cached', seqQ: 1, seqK: 1, cache: 1023, headsQ: 8, headsKV: 2, headDim: 64, mask: 'causal', iterations: 3 },
 ];
 
 function sizes(s: Shape): string {
@@ -265,7 +265,7 @@ async function runShape(s: Shape, report: BenchReport, ctx: BenchContext): Promi
       report.log(diffs[diffs.length - 1]!);
     }
 
-    const reps = ctx.reps ?? 5;
+    const reps = ctx.reps ?? 7;
     const measurements = await measureInterleaved(device, impls, {
       warmup: 1,
       reps,
