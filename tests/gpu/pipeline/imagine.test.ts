@@ -11,6 +11,7 @@ import { decodePngRgba, readPngText } from '../../../src/pipeline/png';
 import { releasePainters } from '../../../src/models/painter';
 import { releaseReasoners } from '../../../src/models/reasoner';
 import { RgError } from '../../../src/errors';
+import { cancelRun, endRun, startRun } from '../../../src/pipeline/events';
 import type { RgEvent } from '../../../src/worker/api';
 import { fixtureBytes, fixtureF32, fx, tinyRandom } from '../models/painter_fixtures';
 
@@ -75,6 +76,27 @@ describe('Imagine and Edit pipelines', async () => {
     const r = await imagine(request('imagine-2'), undefined, deps);
     expect(r.timings.negativeMs).toBe(0);
     expect(r.png).toEqual(firstPng);
+  });
+
+  it('cancel(runId) during the steps, then the same request again: the same PNG bytes', async () => {
+    const signal = startRun('imagine-cancel');
+    const events: RgEvent[] = [];
+    try {
+      const run = imagine(
+        request('imagine-cancel'),
+        (e) => {
+          events.push(e);
+          if (e.type === 'progress' && e.done === 2) cancelRun('imagine-cancel');
+        },
+        { ...deps, signal },
+      );
+      await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
+    } finally {
+      endRun('imagine-cancel', signal);
+    }
+    expect(events.at(-1)?.type).toBe('error');
+    const again = await imagine(request('imagine-after-cancel'), undefined, deps);
+    expect(again.png).toEqual(firstPng);
   });
 
   it('Edit: the image equals the PyTorch fixture within 2/255', async () => {
