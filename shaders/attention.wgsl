@@ -6,13 +6,15 @@
 // One mask rule covers causal, full and the painter's condition-causal mask: key p is visible to query position
 // t when p <= t or t >= causalLen_b (causal: causalLen = 0xffffffff; full: 0).
 //
-// Tiling: a workgroup owns WG consecutive query rows of one (batch, query head); each invocation owns one row and
-// keeps its (pre-scaled) query, its output accumulator and its running max / sum in registers. The workgroup walks
-// the keys in tiles of BK rows: all invocations copy the K and V tile into workgroup memory together (each row is
-// then read from fast memory by WG queries instead of WG times from the buffer), then every invocation scores its
-// row against the tile, rescales its accumulator once per tile (online softmax) and adds p · V. Tiles past the
-// last key that any row of the workgroup can see (causal) are never loaded. Single-row decode uses
-// attention_decode.wgsl instead, which splits the keys over the workgroup rather than idling WG-1 invocations.
+// Tiling: a workgroup owns ROWS consecutive query rows of one (batch, query head); each of its WG = ROWS / 2
+// invocations owns two rows and keeps their (pre-scaled) queries, output accumulators and running max / sum in
+// registers. The workgroup walks the keys in tiles of BK rows: all invocations copy the K and V tile into
+// workgroup memory together (each key row is then read from fast memory by ROWS queries instead of ROWS times
+// from the buffer), then every invocation scores its rows against the tile four keys per vec4, rescales its
+// accumulators once per tile (online softmax) and adds p · V column by column, so each accumulator vec4 is
+// loaded and stored once per tile rather than once per key. Tiles past the last key that any row of the
+// workgroup can see (causal) are never loaded. Short query blocks (decode) use attention_decode.wgsl instead,
+// which splits the keys over the workgroup rather than idling most of a tile.
 
 struct Params {
   seqQ: u32,

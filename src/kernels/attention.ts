@@ -20,9 +20,10 @@
  * queries at absolute position < causalLen are causal, the others see every key — the painter's sequence
  * [condition][time][latents] uses causalLen = condition length + 1.
  *
- * Two shaders implement it: attention.wgsl tiles queries (one row per invocation, 64 rows per workgroup) for
- * prefill and painter steps; attention_decode.wgsl gives each query row its own workgroup and splits the keys
- * across it, for decode (Sq = 1) and other very short query blocks.
+ * Two shaders implement it: attention.wgsl tiles queries (64 rows per workgroup, two per invocation; K/V tiles of
+ * 16 keys staged in workgroup memory) for prefill and painter steps; attention_decode.wgsl gives each query row
+ * its own workgroup and splits the keys across its invocations, for decode (Sq = 1) and other very short query
+ * blocks. Both are f32 only (no f16 variant yet).
  */
 import type { GpuBatch } from '../gpu/batch';
 import tiledCode from '../../shaders/attention.wgsl?raw';
