@@ -85,6 +85,20 @@ export const COMMANDS = {
     },
     required: ['file', 'out'],
   },
+  rgpo: {
+    summary: 'RGPO lab: a group of G sampled rollouts, rewards, advantages, best-of-G (--eval FILE: single-sample vs best-of-G means)',
+    usage: 'rg rgpo (--prompt TEXT | --eval FILE) [--group N] [--temperature X] [--top-p X] [settings as for generate] --out DIR',
+    flags: {
+      prompt: { kind: 'string', value: 'TEXT', help: 'the prompt of the group' },
+      eval: { kind: 'string', value: 'FILE', help: 'a prompt list instead: one prompt per line (or {"prompt": …} JSON), blank lines and # comments skipped' },
+      group: { kind: 'string', value: 'N', help: 'rollouts per group, 1 to 16 (default 4)' },
+      temperature: { kind: 'string', value: 'X', help: 'reasoner sampling temperature, 0.01 to 100 (default 1)' },
+      'top-p': { kind: 'string', value: 'X', help: 'reasoner top-p, above 0 and at most 1 (default 1)' },
+      ...SETTINGS_FLAGS,
+      ...RUN_FLAGS,
+    },
+    required: ['out'],
+  },
   bench: {
     summary: 'the benchmarks of `npm run bench`, same report',
     usage: 'rg bench [--filter NAME] [--json FILE] [--reps N] [--timeout SECONDS]',
@@ -272,7 +286,8 @@ export function settings(f, label) {
  * @typedef {{ command: 'edit', instruction: string, image: string, settings: Settings } & RunOptions} EditCommand
  * @typedef {{ command: 'compare', file: string, settings: Settings } & RunOptions} CompareCommand
  * @typedef {{ command: 'bench', filter?: string, json?: string, reps?: string, timeout: string }} BenchCommand
- * @typedef {HelpCommand | GenerateCommand | UnderstandCommand | EditCommand | CompareCommand | BenchCommand} Command
+ * @typedef {{ command: 'rgpo', prompt?: string, eval?: string, group: number, temperature: number, topP: number, settings: Settings } & RunOptions} RgpoCommand
+ * @typedef {HelpCommand | GenerateCommand | UnderstandCommand | EditCommand | CompareCommand | BenchCommand | RgpoCommand} Command
  */
 
 /**
@@ -308,6 +323,19 @@ export function parseCommandLine(argv) {
       return { command, instruction: text('--instruction', f.instruction), image: text('--image', f.image), settings: s, ...run };
     case 'compare':
       return { command, file: text('--file', f.file), settings: s, ...run };
+    case 'rgpo': {
+      if ((f.prompt === undefined) === (f.eval === undefined)) throw new UsageError('rgpo needs exactly one of --prompt TEXT or --eval FILE');
+      return {
+        command,
+        prompt: f.prompt === undefined ? undefined : text('--prompt', f.prompt),
+        eval: f.eval === undefined ? undefined : text('--eval', f.eval),
+        group: f.group === undefined ? 4 : wholeNumber('--group', f.group, 1, 16),
+        temperature: f.temperature === undefined ? 1 : decimal('--temperature', f.temperature, { min: 0.01, max: 100 }),
+        topP: f['top-p'] === undefined ? 1 : decimal('--top-p', f['top-p'], { min: 0, max: 1, aboveMin: true }),
+        settings: s,
+        ...run,
+      };
+    }
   }
   throw new UsageError(`unknown command ${command}`);
 }

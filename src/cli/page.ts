@@ -12,6 +12,7 @@ import type { PackStatus, StoreEvent } from '../store/types';
 import type { ImagineRequest, ImagineResult } from '../pipeline/imagine';
 import type { EditRequest } from '../pipeline/edit';
 import type { UnderstandRequest, UnderstandResult } from '../pipeline/understand';
+import type { RgpoEvent, RgpoRequest, RgpoResult, RgpoRollout } from '../pipeline/rgpo/run';
 import { PACKS, findPack, packFileUrl } from '../packs/registry';
 import { toErrorInfo, type ErrorInfo } from '../errors';
 
@@ -36,6 +37,7 @@ export interface CliPackInfo {
 }
 
 export type CliImagineResult = Omit<ImagineResult, 'png'> & { pngBase64: string };
+export type CliRgpoResult = Omit<RgpoResult, 'rollouts'> & { rollouts: (Omit<RgpoRollout, 'png'> & { pngBase64: string })[] };
 
 export interface CliBridge {
   device(): Promise<Answer<DeviceReport>>;
@@ -44,6 +46,8 @@ export interface CliBridge {
   imagine(request: ImagineRequest): Promise<Answer<CliImagineResult>>;
   edit(request: Omit<EditRequest, 'image'>, imageBase64: string, imageType: string): Promise<Answer<CliImagineResult>>;
   understand(request: Omit<UnderstandRequest, 'image'>, imageBase64: string | null, imageType: string | null): Promise<Answer<UnderstandResult>>;
+  /** An RGPO group; its events reach the command line as the rollouts' own events plus a `rollouts` counter. */
+  rgpo(request: RgpoRequest): Promise<Answer<CliRgpoResult>>;
   cancel(runId: string): Promise<Answer<boolean>>;
 }
 
@@ -61,6 +65,11 @@ function emit(e: CliEvent): void {
 function onEvent(e: RgEvent): void {
   if (e.type === 'preview') emit({ type: 'preview', step: e.step, total: e.total, width: e.width, height: e.height });
   else emit(e);
+}
+
+function onRgpoEvent(e: RgpoEvent): void {
+  if (e.type === 'rollout-event') onEvent(e.event);
+  else if (e.type === 'rollout-start') emit({ type: 'phase', phase: 'loading', detail: `rollout ${e.index + 1} (seed ${e.seed})` });
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -140,6 +149,12 @@ const bridge: CliBridge = {
     answer(async () => {
       const image = imageBase64 === null ? null : new Blob([fromBase64(imageBase64) as BlobPart], { type: imageType ?? '' });
       return handle.api.understand({ ...request, image }, proxy(onEvent));
+    }),
+
+  rgpo: (request) =>
+    answer(async () => {
+      const r = await handle.api.rgpo(request, proxy(onRgpoEvent));
+      return { ...r, rollouts: r.rollouts.map(({ png, ...x }) => ({ ...x, pngBase64: toBase64(png) })) };
     }),
 
   cancel: (runId) => answer(() => handle.api.cancel(runId)),

@@ -185,6 +185,104 @@ async function deviceInfo(app) {
   };
 }
 
+/** An --eval prompt list: one prompt per line, or a JSON object with "prompt"; blank lines and # comments skipped. */
+export function parsePromptList(/** @type {string} */ textIn, /** @type {string} */ file) {
+  /** @type {string[]} */
+  const out = [];
+  textIn.split(/\r?\n/).forEach((line, i) => {
+    const t = line.trim();
+    if (!t || t.startsWith('#')) return;
+    if (t.startsWith('{')) {
+      let o;
+      try {
+        o = JSON.parse(t);
+      } catch (e) {
+        throw new UsageError(`${file}:${i + 1}: not valid JSON (${/** @type {Error} */ (e).message})`);
+      }
+      if (typeof o?.prompt !== 'string' || !o.prompt.trim()) throw new UsageError(`${file}:${i + 1}: "prompt" must be non-empty text`);
+      out.push(o.prompt);
+    } else out.push(t);
+  });
+  if (out.length === 0) throw new UsageError(`${file}: no prompts`);
+  return out;
+}
+
+/** Mean of the numbers, null when any is null (a reward unavailable somewhere) or there are none. @param {(number|null)[]} xs */
+const meanOrNull = (xs) => (xs.length && xs.every((x) => x !== null) ? /** @type {number[]} */ (xs).reduce((a, b) => a + b, 0) / xs.length : null);
+
+/**
+ * rg rgpo: one group per prompt (the view's numbers: rewards, totals, population-std advantages, best-of-G), each
+ * written as NNN/rollout-K.png + NNN/result.json (a single --prompt writes straight into --out); with --eval, the
+ * single-sample mean (the group mean, averaged over prompts) against the best-of-G mean for every reward.
+ * @param {Extract<Command, { command: 'rgpo' }>} cmd @param {string[]} prompts
+ * @param {{ a: App, run: <T>(f: (runId: string) => Promise<T>) => Promise<T>, st: Staging, p: ReturnType<typeof progressPrinter>, pack: CliPackInfo, device: Record<string, unknown>, out: string }} ctx
+ */
+async function rgpoCommand(cmd, prompts, { a, run, st, p, pack, device, out }) {
+  const base = { ...paintRequest(cmd.settings, '', pack.id), group: cmd.group, temperature: cmd.temperature, topP: cmd.topP };
+  const single = cmd.eval === undefined;
+  /** @type {Record<string, unknown>[]} */
+  const groups = [];
+  for (const [k, prompt] of prompts.entries()) {
+    const dir = single ? '' : `${String(k + 1).padStart(3, '0')}/`;
+    if (!single) p.log(`== ${k + 1}/${prompts.length}: ${prompt}`);
+    const r = /** @type {import('./page.ts').CliRgpoResult} */ (await run((runId) => a.call('rgpo', /** @type {any} */ ({ ...base, runId, prompt }))));
+    const names = r.rewards.map((w) => w.name);
+    p.log(`rollout  seed        ${names.map((n) => n.padEnd(10)).join(' ')} total      advantage`);
+    for (const x of r.rollouts) {
+      const cells = names.map((n) => (x.rewards[n] === null ? 'off' : String(x.rewards[n]?.toFixed(4))).padEnd(10));
+      p.log(`${String(x.index + 1).padEnd(8)} ${String(x.seed).padEnd(11)} ${cells.join(' ')} ${x.total.toFixed(4).padEnd(10)} ${x.advantage.toFixed(4)}${x.index === r.stats.best ? '  ← best' : ''}`);
+    }
+    p.log(`mean ${r.stats.mean.toFixed(4)}, std (${r.stats.stdKind}) ${r.stats.std.toFixed(4)}, best rollout ${r.stats.best + 1}`);
+    for (const x of r.rollouts) st.write(`${dir}rollout-${x.index + 1}.png`, Buffer.from(x.pngBase64, 'base64'));
+    const record = {
+      format: 'rg-cli-rgpo',
+      version: 1,
+      prompt,
+      group: r.group,
+      temperature: r.temperature,
+      topP: r.topP,
+      seeds: r.seeds,
+      settings: r.settings,
+      rewards: r.rewards,
+      rollouts: r.rollouts.map(({ pngBase64: _, ...x }) => ({ ...x, image: `rollout-${x.index + 1}.png` })),
+      stats: r.stats,
+      perReward: r.perReward,
+      pack: { id: r.pack, manifestSha256: pack.manifestSha256 },
+      backend: r.backend,
+      engine: r.engine,
+      device,
+      totalMs: r.totalMs,
+      createdAt: new Date().toISOString(),
+    };
+    st.write(`${dir}result.json`, JSON.stringify(record, null, 2) + '\n');
+    groups.push({ prompt, dir: dir || '.', mean: r.stats.mean, std: r.stats.std, best: r.stats.best, totals: r.stats.totals, advantages: r.stats.advantages, perReward: r.perReward, rewards: r.rewards });
+  }
+  if (single) {
+    const g = groups[0];
+    return { out, prompt: g.prompt, group: cmd.group, mean: g.mean, std: g.std, best: g.best, totals: g.totals, advantages: g.advantages };
+  }
+  // Single-sample vs best-of-G, per reward and for the total.
+  const rewardInfos = /** @type {{ name: string, available: boolean }[]} */ (groups[0].rewards);
+  /** @type {Record<string, { singleSampleMean: number | null, bestOfGMean: number | null }>} */
+  const evalTable = {};
+  for (const w of rewardInfos) {
+    const per = groups.map((g) => /** @type {Record<string, { mean: number | null, best: number | null }>} */ (g.perReward)[w.name]);
+    evalTable[w.name] = { singleSampleMean: meanOrNull(per.map((x) => x?.mean ?? null)), bestOfGMean: meanOrNull(per.map((x) => x?.best ?? null)) };
+  }
+  evalTable.total = {
+    singleSampleMean: meanOrNull(groups.map((g) => /** @type {number} */ (g.mean))),
+    bestOfGMean: meanOrNull(groups.map((g) => /** @type {number[]} */ (g.totals)[/** @type {number} */ (g.best)] ?? null)),
+  };
+  p.log(`evaluation over ${groups.length} prompts, G = ${cmd.group}:`);
+  for (const [name, v] of Object.entries(evalTable)) {
+    const f = (/** @type {number | null} */ x) => (x === null ? 'unavailable' : x.toFixed(4));
+    p.log(`  ${name.padEnd(11)} single-sample mean ${f(v.singleSampleMean)}   best-of-${cmd.group} mean ${f(v.bestOfGMean)}`);
+  }
+  const summary = { format: 'rg-cli-rgpo-eval', version: 1, file: cmd.eval, group: cmd.group, temperature: cmd.temperature, topP: cmd.topP, pack: { id: pack.id, manifestSha256: pack.manifestSha256 }, device, eval: evalTable, groups, createdAt: new Date().toISOString() };
+  st.write('summary.json', JSON.stringify(summary, null, 2) + '\n');
+  return { out, prompts: groups.length, group: cmd.group, eval: evalTable, summary: `${out}/summary.json` };
+}
+
 let runCounter = 0;
 const newRunId = () => `cli-${process.pid}-${++runCounter}`;
 
@@ -242,6 +340,7 @@ export async function main(argv, io = { out: process.stdout, err: process.stderr
     const out = checkOut(cmd.out, cmd.force);
     const image = 'image' in cmd && cmd.image !== undefined ? readImage('--image', cmd.image) : null;
     const items = cmd.command === 'compare' ? parsePromptsFile(readText('--file', cmd.file), cmd.file, cmd.settings) : null;
+    const rgpoPrompts = cmd.command === 'rgpo' ? (cmd.eval !== undefined ? parsePromptList(readText('--eval', cmd.eval), cmd.eval) : [/** @type {string} */ (cmd.prompt)]) : null;
 
     // 2. The app in headless Chromium.
     app = await Promise.race([openApp({ log: p.log, onEvent: p.event }), limit.promise]);
@@ -296,6 +395,8 @@ export async function main(argv, io = { out: process.stdout, err: process.stderr
       st.write('image.png', Buffer.from(r.pngBase64, 'base64'));
       st.write('result.json', JSON.stringify(record, null, 2) + '\n');
       stdoutRecord = { out, image: `${out}/image.png`, answer: r.answer, formatMatched: r.formatOk, seed: r.settings.seed, totalMs: Math.round(r.timings.totalMs) };
+    } else if (cmd.command === 'rgpo') {
+      stdoutRecord = await rgpoCommand(cmd, /** @type {string[]} */ (rgpoPrompts), { a, run, st, p, pack, device, out });
     } else if (cmd.command === 'understand') {
       const s = cmd.settings;
       /** @type {Record<string, unknown>} */
