@@ -17,6 +17,9 @@ export function ortAssets(): Plugin {
   const serve = (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => {
     const name = req.url?.split('?')[0]?.replace(/^\/ort\//, '');
     if (!req.url?.startsWith('/ort/') || !name || !ortFiles.includes(name)) return next();
+    // This middleware answers before Vite adds server.headers, so it sets them itself: without COEP/CORP the
+    // thread script is refused in a cross-origin-isolated page and ORT's session creation hangs.
+    for (const [k, v] of Object.entries(securityHeaders(true))) res.setHeader(k, v);
     res.setHeader('Content-Type', name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript');
     res.end(readFileSync(join(ortDist, name)));
   };

@@ -51,16 +51,6 @@ export async function runBench(opts) {
     clearScreen: false,
     server: { port: 0, strictPort: false, hmr: false },
   });
-  // vite.config.ts's ortAssets middleware answers /ort/* before Vite adds `server.headers`, so in dev the script
-  // of onnxruntime-web's WASM threads comes without COEP and, in this cross-origin-isolated page, its workers never
-  // start (session creation hangs). Until that is fixed there, put the configured headers on those responses first.
-  server.middlewares.stack.unshift({
-    route: '',
-    handle: (req, res, next) => {
-      if (req.url?.startsWith('/ort/')) for (const [k, v] of Object.entries(server.config.server.headers ?? {})) res.setHeader(k, v);
-      next();
-    },
-  });
   let browser;
   let exitCode = 1;
   try {
