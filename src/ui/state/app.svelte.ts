@@ -2,7 +2,7 @@ import { getContext, setContext } from 'svelte';
 import { WorkerHandle } from '../../worker/client';
 import type { DeviceReport, Pixels, SelfTestResult } from '../../worker/api';
 import { DEFAULT_HINTS, RgError, toErrorInfo, type ErrorInfo } from '../../errors';
-import { DEFAULT_TEST_PACK, PACKS, findPack, packFileUrl } from '../../packs/registry';
+import { DEFAULT_TEST_PACK, PACKS, findPack } from '../../packs/registry';
 import { SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../../models/reasoner/prompts';
 import { DEFAULT_LIMITS, type Limits } from '../validate';
 
@@ -172,12 +172,9 @@ export class AppState {
       // not remembered across reloads; still selected
     }
     try {
-      const res = await fetch(packFileUrl(pack, 'manifest.json', import.meta.env.BASE_URL));
-      if (!res.ok) throw new RgError('NETWORK', `The manifest of ${pack.label} could not be read (HTTP ${res.status})`);
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-      const sha = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
-      if (this.packId === id) this.packInfo = readPackInfo(JSON.parse(new TextDecoder().decode(bytes)), sha);
+      // The worker reads the cached manifest when the pack is stored (so this works offline), else fetches it.
+      const m = await this.worker.api.packManifest(id);
+      if (this.packId === id) this.packInfo = readPackInfo(m.manifest as unknown as Record<string, any>, m.sha256);
     } catch {
       // offline and not cached: the paper's defaults stand; the pipeline checks against the real manifest anyway
       if (this.packId === id) this.packInfo = { ...FALLBACK_PACK_INFO, id, name: pack.label };

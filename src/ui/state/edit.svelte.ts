@@ -61,8 +61,9 @@ export class EditState extends FormBase {
   readonly problems = $derived(errorsOf(this.checks));
 
   applyDefaults(info: PackInfo): void {
-    if (this.defaultsFrom === info.id) return;
-    this.defaultsFrom = info.id;
+    const from = `${info.id}:${info.manifestSha256}`;
+    if (this.defaultsFrom === from) return;
+    this.defaultsFrom = from;
     const d = info.defaults;
     if (!this.touched.cot) this.cot = d.cot;
     if (!this.touched.strength) this.strength = String(d.editStrength);

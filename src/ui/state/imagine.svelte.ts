@@ -131,8 +131,9 @@ export class ImagineState extends FormBase {
 
   /** Fills every field the user has not edited with the pack's defaults (once per pack). */
   applyDefaults(info: PackInfo): void {
-    if (this.defaultsFrom === info.id) return;
-    this.defaultsFrom = info.id;
+    const from = `${info.id}:${info.manifestSha256}`;
+    if (this.defaultsFrom === from) return;
+    this.defaultsFrom = from;
     const d = info.defaults;
     const set = (field: string, apply: () => void) => {
       if (!this.touched[field]) apply();

@@ -45,8 +45,9 @@ export class UnderstandState extends FormBase {
   readonly problems = $derived(errorsOf(this.checks));
 
   applyDefaults(info: PackInfo): void {
-    if (this.defaultsFrom === info.id) return;
-    this.defaultsFrom = info.id;
+    const from = `${info.id}:${info.manifestSha256}`;
+    if (this.defaultsFrom === from) return;
+    this.defaultsFrom = from;
     if (!this.touched.cot) this.cot = info.defaults.cot;
     if (!this.touched.maxNewTokens) this.maxNewTokens = String(info.defaults.maxNewTokens);
   }
