@@ -21,7 +21,9 @@ struct Params {
 override HAS_WEIGHT: bool;
 override HAS_BIAS: bool;
 
-const WG = 256u;
+// Invocations per row: a power of two from 32 to 256 chosen by the wrapper (rowWorkgroupSize), so short rows do
+// not pay for 256 invocations and their barriers.
+override WG: u32 = 256u;
 var<workgroup> red: array<f32, WG>;
 
 // Sum of `v` over the workgroup; every invocation gets the result.

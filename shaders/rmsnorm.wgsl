@@ -16,7 +16,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-const WG = 256u;
+// Invocations per row: a power of two from 32 to 256 chosen by the wrapper (rowWorkgroupSize), so short rows do
+// not pay for 256 invocations and their barriers.
+override WG: u32 = 256u;
 var<workgroup> red: array<f32, WG>;
 
 @compute @workgroup_size(WG)

@@ -4,7 +4,7 @@
  */
 import type { GpuBatch } from '../gpu/batch';
 import code from '../../shaders/layernorm.wgsl?raw';
-import { flatGroups, need, needBytes, needCount } from './dispatch';
+import { flatGroups, need, needBytes, needCount, rowWorkgroupSize } from './dispatch';
 
 export interface LayernormArgs {
   /** F32 [rows, dim]. */
@@ -36,8 +36,9 @@ export function layernorm(batch: GpuBatch, args: LayernormArgs): void {
   const u = new ArrayBuffer(16);
   new Uint32Array(u, 0, 3).set([rows, dim, stride]);
   new Float32Array(u, 12, 1)[0] = eps;
-  const key = `layernorm:${weight ? 'w' : ''}${bias ? 'b' : ''}`;
-  const pipeline = batch.pipeline(key, code, { HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0 });
+  const wg = rowWorkgroupSize(dim);
+  const key = `layernorm:${weight ? 'w' : ''}${bias ? 'b' : ''}:wg${wg}`;
+  const pipeline = batch.pipeline(key, code, { HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0, WG: wg });
   // An absent weight or bias is bound to x (read-only, never read by that pipeline).
   batch.dispatch(pipeline, [x, weight ?? x, bias ?? x, out, batch.uniform(u)], groups);
 }

@@ -4,7 +4,7 @@
  */
 import type { GpuBatch } from '../gpu/batch';
 import code from '../../shaders/rmsnorm.wgsl?raw';
-import { flatGroups, need, needBytes, needCount } from './dispatch';
+import { flatGroups, need, needBytes, needCount, rowWorkgroupSize } from './dispatch';
 
 export interface RmsnormArgs {
   /** F32 [rows, dim]. */
@@ -33,5 +33,6 @@ export function rmsnorm(batch: GpuBatch, args: RmsnormArgs): void {
   const u = new ArrayBuffer(16);
   new Uint32Array(u, 0, 3).set([rows, dim, stride]);
   new Float32Array(u, 12, 1)[0] = eps;
-  batch.dispatch(batch.pipeline('rmsnorm', code), [x, weight, out, batch.uniform(u)], groups);
+  const wg = rowWorkgroupSize(dim);
+  batch.dispatch(batch.pipeline(`rmsnorm:wg${wg}`, code, { WG: wg }), [x, weight, out, batch.uniform(u)], groups);
 }

@@ -4,7 +4,7 @@
  */
 import type { GpuBatch } from '../gpu/batch';
 import code from '../../shaders/softmax.wgsl?raw';
-import { flatGroups, need, needBytes, needCount } from './dispatch';
+import { flatGroups, need, needBytes, needCount, rowWorkgroupSize } from './dispatch';
 
 export interface SoftmaxArgs {
   /** F32 [rows, dim]. */
@@ -25,5 +25,6 @@ export function softmax(batch: GpuBatch, args: SoftmaxArgs): void {
   needBytes(k, 'out', out, rows * dim * 4);
   need(k, out !== x, 'out must not alias x');
   const { groups, stride } = flatGroups(rows, 1);
-  batch.dispatch(batch.pipeline('softmax', code), [x, out, batch.uniform(new Uint32Array([rows, dim, stride, 0]))], groups);
+  const wg = rowWorkgroupSize(dim);
+  batch.dispatch(batch.pipeline(`softmax:wg${wg}`, code, { WG: wg }), [x, out, batch.uniform(new Uint32Array([rows, dim, stride, 0]))], groups);
 }
