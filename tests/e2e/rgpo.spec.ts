@@ -83,6 +83,10 @@ test('RGPO lab: a group of 4 on tiny-random fills four cards; advantages sum to 
   const first = await readCards(page);
   expect(first.map((c) => c.seed)).toEqual([42, 43, 44, 45]);
   const g1 = checkGroup(first);
+  // Sampling, not greedy: the four seeds give different completions.
+  const answers = await page.getByTestId('rgpo-answer').allTextContents();
+  const reasonings = await page.getByTestId('rgpo-reasoning').allTextContents();
+  expect(new Set(answers.map((a, i) => `${reasonings[i]}|${a}`)).size).toBeGreaterThan(1);
   expect(Number(await page.getByTestId('rgpo-summary').getAttribute('data-mean'))).toBeCloseTo(g1.mean, 12);
   await expect(page.getByTestId('rgpo-saved')).toHaveText('Group saved in history.');
   await expect(page.getByTestId('rgpo-chart')).toBeVisible();
