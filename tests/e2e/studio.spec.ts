@@ -284,6 +284,7 @@ test('Compare: the shareable link carries the configuration (not images) and a h
   await page.goto('/#/compare');
   await page.locator('#cmp-0-prompt').fill('two blue squares <b>bold?</b>');
   await page.locator('#cmp-1-label').fill('plain');
+  await page.locator('#cmp-1-prefix').fill('Paint this:\n');
   await page.getByLabel('Seeds').fill('5, 6, 7');
   await page.getByRole('button', { name: 'Copy a shareable link' }).click();
   const link = await page.getByTestId('compare-link').inputValue();
@@ -292,6 +293,7 @@ test('Compare: the shareable link carries the configuration (not images) and a h
   await other.goto(link);
   await expect(other.locator('#cmp-0-prompt')).toHaveValue('two blue squares <b>bold?</b>');
   await expect(other.locator('#cmp-1-label')).toHaveValue('plain');
+  await expect(other.locator('#cmp-1-prefix')).toHaveValue('Paint this:\n');
   await expect(other.getByLabel('Seeds')).toHaveValue('5, 6, 7');
   await other.goto('/#/compare?c=not-a-config');
   await other.reload();

@@ -3,7 +3,7 @@ import { WorkerHandle } from '../../worker/client';
 import type { DeviceReport, Pixels, SelfTestResult } from '../../worker/api';
 import { DEFAULT_HINTS, RgError, toErrorInfo, type ErrorInfo } from '../../errors';
 import { DEFAULT_TEST_PACK, PACKS, findPack } from '../../packs/registry';
-import { SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../../models/reasoner/prompts';
+import { INSTRUCTION_PREFIX, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../../models/reasoner/prompts';
 import { DEFAULT_LIMITS, type Limits } from '../validate';
 
 /** What the studio needs from the selected pack's manifest: defaults for the forms, limits for validation. */
@@ -12,7 +12,7 @@ export interface PackInfo {
   name: string;
   defaults: { steps: number; guidance: number; width: number; height: number; seed: number; cot: boolean; maxNewTokens: number; editStrength: number };
   limits: Limits;
-  prompts: { systemCot: string; systemPlain: string };
+  prompts: { systemCot: string; systemPlain: string; instructionPrefix: string };
   /** sha256 of the manifest bytes read (what exactly produced a saved run); null when it could not be read. */
   manifestSha256: string | null;
 }
@@ -23,7 +23,7 @@ export const FALLBACK_PACK_INFO: PackInfo = {
   name: DEFAULT_TEST_PACK,
   defaults: { steps: 50, guidance: 3, width: 64, height: 64, seed: 42, cot: true, maxNewTokens: 256, editStrength: 0.6 },
   limits: DEFAULT_LIMITS,
-  prompts: { systemCot: SYSTEM_PROMPT_COT, systemPlain: SYSTEM_PROMPT_PLAIN },
+  prompts: { systemCot: SYSTEM_PROMPT_COT, systemPlain: SYSTEM_PROMPT_PLAIN, instructionPrefix: INSTRUCTION_PREFIX },
   manifestSha256: null,
 };
 
@@ -58,6 +58,7 @@ function readPackInfo(m: Record<string, any>, manifestSha256: string): PackInfo 
     prompts: {
       systemCot: typeof m.prompts?.system_cot === 'string' ? m.prompts.system_cot : SYSTEM_PROMPT_COT,
       systemPlain: typeof m.prompts?.system_plain === 'string' ? m.prompts.system_plain : SYSTEM_PROMPT_PLAIN,
+      instructionPrefix: typeof m.prompts?.instruction_prefix === 'string' ? m.prompts.instruction_prefix : INSTRUCTION_PREFIX,
     },
     manifestSha256,
   };

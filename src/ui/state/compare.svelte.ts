@@ -19,6 +19,7 @@ export class Variant {
   prompt = $state('');
   cot = $state(true);
   systemPrompt = $state('');
+  userPrefix = $state('');
   steps = $state('');
   guidance = $state('');
   width = $state('');
@@ -31,6 +32,7 @@ export class Variant {
     this.prompt = c.prompt;
     this.cot = c.cot;
     this.systemPrompt = c.systemPrompt;
+    this.userPrefix = c.userPrefix ?? app.packInfo.prompts.instructionPrefix;
     this.steps = c.steps;
     this.guidance = c.guidance;
     this.width = c.width;
@@ -49,13 +51,14 @@ export class Variant {
   readonly problems = $derived(errorsOf(this.checks));
 
   config(): VariantConfig {
-    return { label: this.label, prompt: this.prompt, cot: this.cot, systemPrompt: this.systemPrompt, steps: this.steps, guidance: this.guidance, width: this.width, height: this.height, maxNewTokens: this.maxNewTokens };
+    return { label: this.label, prompt: this.prompt, cot: this.cot, systemPrompt: this.systemPrompt, userPrefix: this.userPrefix, steps: this.steps, guidance: this.guidance, width: this.width, height: this.height, maxNewTokens: this.maxNewTokens };
   }
 
   settings(seed: number): ImagineSettings | null {
     const c = this.checks;
     if (!c.prompt.ok || !c.steps.ok || !c.guidance.ok || !c.width.ok || !c.height.ok || !c.maxNewTokens.ok) return null;
-    return { prompt: c.prompt.value, cot: this.cot, systemPrompt: this.systemPrompt, steps: c.steps.value, guidance: c.guidance.value, seed, width: c.width.value, height: c.height.value, maxNewTokens: c.maxNewTokens.value };
+    const userPrefix = this.userPrefix === this.app.packInfo.prompts.instructionPrefix ? null : this.userPrefix;
+    return { prompt: c.prompt.value, cot: this.cot, systemPrompt: this.systemPrompt, userPrefix, steps: c.steps.value, guidance: c.guidance.value, seed, width: c.width.value, height: c.height.value, maxNewTokens: c.maxNewTokens.value };
   }
 }
 
@@ -111,6 +114,7 @@ export class CompareState {
       prompt: 'draw the result of 3 apples plus 2 apples',
       cot,
       systemPrompt: cot ? info.prompts.systemCot : info.prompts.systemPlain,
+      userPrefix: info.prompts.instructionPrefix,
       steps: String(d.steps),
       guidance: String(d.guidance),
       width: String(d.width),
@@ -286,6 +290,7 @@ export class CompareState {
       const settings: ImagineSettings = {
         prompt: meta.inputs.prompt ?? '',
         systemPrompt: meta.inputs.systemPrompt ?? '',
+        userPrefix: meta.inputs.userPrefix ?? null,
         cot: s.cot === true,
         steps: Number(s.steps),
         guidance: Number(s.guidance),
@@ -332,6 +337,7 @@ export class CompareState {
         status: c.status,
         prompt: c.output?.settings.prompt ?? v.prompt,
         systemPrompt: c.output?.settings.systemPrompt ?? v.systemPrompt,
+        userPrefix: c.output ? (c.output.settings.userPrefix ?? this.app.packInfo.prompts.instructionPrefix) : v.userPrefix,
         cot: c.output?.settings.cot ?? v.cot,
         settings: c.output?.settings ?? null,
         reasoning: c.output?.reasoning ?? null,

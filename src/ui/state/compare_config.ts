@@ -15,6 +15,8 @@ export const VariantSchema = z.strictObject({
   prompt: text,
   cot: z.boolean(),
   systemPrompt: text,
+  /** The start of the user turn; absent: the pack's instruction prefix. */
+  userPrefix: text.optional(),
   steps: numText,
   guidance: numText,
   width: numText,

@@ -14,6 +14,8 @@ export interface ImagineSettings {
   cot: boolean;
   /** The system prompt of this run (the CoT one when `cot`, else the plain one). */
   systemPrompt: string;
+  /** The start of the user turn, when it differs from the pack's instruction prefix (null: the pack's). */
+  userPrefix: string | null;
   steps: number;
   guidance: number;
   seed: number;
@@ -50,7 +52,7 @@ export function imagineRequest(runId: string, pack: string, s: ImagineSettings):
     pack,
     prompt: s.prompt,
     cot: s.cot,
-    prompts: s.cot ? { systemCot: s.systemPrompt } : { systemPlain: s.systemPrompt },
+    prompts: { ...(s.cot ? { systemCot: s.systemPrompt } : { systemPlain: s.systemPrompt }), ...(s.userPrefix !== null ? { userPrefix: s.userPrefix } : {}) },
     steps: s.steps,
     guidance: s.guidance,
     seed: s.seed,
@@ -79,7 +81,7 @@ export function imagineRecord(mode: 'imagine' | 'compare', out: Omit<ImagineOutp
   const s = out.settings;
   return {
     mode,
-    inputs: { prompt: s.prompt, systemPrompt: s.systemPrompt },
+    inputs: { prompt: s.prompt, systemPrompt: s.systemPrompt, ...(s.userPrefix !== null ? { userPrefix: s.userPrefix } : {}) },
     settings: flatSettings({ cot: s.cot, maxNewTokens: s.maxNewTokens, steps: s.steps, guidance: s.guidance, seed: s.seed, width: s.width, height: s.height, tokens: out.tokens, formatOk: out.formatOk, ...extra }),
     reasoning: out.reasoning,
     answer: out.answer,
@@ -94,6 +96,8 @@ export class ImagineState extends FormBase {
   cot = $state(true);
   systemCot = $state('');
   systemPlain = $state('');
+  /** The start of the user turn (the pack's instruction prefix unless edited). */
+  userPrefix = $state('');
   steps = $state('');
   guidance = $state('');
   seed = $state('');
@@ -139,6 +143,7 @@ export class ImagineState extends FormBase {
       if (!this.touched[field]) apply();
     };
     set('cot', () => (this.cot = d.cot));
+    set('userPrefix', () => (this.userPrefix = info.prompts.instructionPrefix));
     set('systemPrompt', () => {
       this.systemCot = info.prompts.systemCot;
       this.systemPlain = info.prompts.systemPlain;
@@ -149,6 +154,10 @@ export class ImagineState extends FormBase {
     set('width', () => (this.width = String(d.width)));
     set('height', () => (this.height = String(d.height)));
     set('maxNewTokens', () => (this.maxNewTokens = String(d.maxNewTokens)));
+  }
+
+  resetUserPrefix(): void {
+    this.userPrefix = this.app.packInfo.prompts.instructionPrefix;
   }
 
   resetSystemPrompt(): void {
@@ -166,7 +175,8 @@ export class ImagineState extends FormBase {
     if (!this.ready()) return null;
     const c = this.checks;
     if (!c.prompt.ok || !c.steps.ok || !c.guidance.ok || !c.seed.ok || !c.width.ok || !c.height.ok || !c.maxNewTokens.ok) return null;
-    return { prompt: c.prompt.value, cot: this.cot, systemPrompt: this.systemPrompt, steps: c.steps.value, guidance: c.guidance.value, seed: c.seed.value, width: c.width.value, height: c.height.value, maxNewTokens: c.maxNewTokens.value };
+    const userPrefix = this.userPrefix === this.app.packInfo.prompts.instructionPrefix ? null : this.userPrefix;
+    return { prompt: c.prompt.value, cot: this.cot, systemPrompt: this.systemPrompt, userPrefix, steps: c.steps.value, guidance: c.guidance.value, seed: c.seed.value, width: c.width.value, height: c.height.value, maxNewTokens: c.maxNewTokens.value };
   }
 
   async run(): Promise<void> {
