@@ -13,7 +13,6 @@
  */
 import { FetchPackSource } from '../packs/source';
 import { generate, preparePrompt, ReasonerModel, understandMessages, type PreparedPrompt } from '../models/reasoner';
-import { repairForWeb } from '../models/reasoner/onnx_compat';
 import fixtures from '../../tests/fixtures/tiny-random/fixtures.json';
 import ortMjsUrl from '../../node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from '../../node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm?url';
@@ -41,13 +40,6 @@ async function loadTransformers(modelsBase: string): Promise<Tjs> {
   env.useWasmCache = false;
   const onnx = env.backends.onnx as { wasm?: { wasmPaths?: unknown; numThreads?: number } };
   if (onnx.wasm) onnx.wasm.wasmPaths = { mjs: new URL(ortMjsUrl, location.href).href, wasm: new URL(ortWasmUrl, location.href).href };
-  const plainFetch = globalThis.fetch.bind(globalThis);
-  env.fetch = async (input: string | URL, init?: RequestInit) => {
-    const res = await plainFetch(input, init);
-    if (!String(input).endsWith('/onnx/decoder_model_merged.onnx') || !res.ok) return res;
-    const { bytes } = repairForWeb(new Uint8Array(await res.arrayBuffer()));
-    return new Response(bytes as BlobPart, { status: 200, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.byteLength) } });
-  };
   return tjs;
 }
 

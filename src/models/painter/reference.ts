@@ -8,8 +8,6 @@ import type { BackendChoice } from '../../runtime/backend';
 import { cpuTensor, createSession, run, type OrtSession } from '../../runtime/ort';
 import type { PackSource } from '../../packs/source';
 import { RgError } from '../../errors';
-import { repairForWeb } from '../reasoner/onnx_compat';
-import { narrowSharedDoubleWheres } from './onnx_fix';
 
 const f = Math.fround;
 
@@ -23,7 +21,7 @@ export class ReferencePainter {
   static async load(source: PackSource, choice: BackendChoice): Promise<ReferencePainter> {
     const m = await source.manifest();
     if (!m.paths.painter_onnx) throw new RgError('INTEGRITY', `pack ${m.id} has no painter.onnx (needed on WASM)`);
-    const bytes = narrowSharedDoubleWheres(repairForWeb(await source.file(m.paths.painter_onnx)).bytes).bytes;
+    const bytes = await source.file(m.paths.painter_onnx);
     const s = await createSession(bytes, { backend: choice.backend, device: choice.device, label: 'painter.onnx' });
     return new ReferencePainter(s, m.connector.input_size, m.painter.latent_channels);
   }

@@ -8,7 +8,6 @@ import { bufferOf, cpuTensor, createSession, gpuTensor, run, type OrtSession, ty
 import type { PackSource } from '../../packs/source';
 import type { VaeConfig } from '../../packs/manifest';
 import { RgError } from '../../errors';
-import { repairForWeb } from '../reasoner/onnx_compat';
 
 const f = Math.fround;
 
@@ -25,7 +24,7 @@ export class Vae {
 
   static async load(source: PackSource, choice: BackendChoice): Promise<Vae> {
     const m = await source.manifest();
-    const bytes = repairForWeb(await source.file(m.paths.vae_decoder)).bytes;
+    const bytes = await source.file(m.paths.vae_decoder);
     const decoder = await createSession(bytes, { backend: choice.backend, device: choice.device, label: 'vae_decoder' });
     return new Vae(source, m.vae, choice, decoder, m.paths.vae_encoder);
   }
@@ -34,7 +33,7 @@ export class Vae {
     this.encoderSession ??= this.source
       .file(this.encoderPath)
       .then((b) =>
-        createSession(repairForWeb(b).bytes, {
+        createSession(b, {
           backend: this.choice.backend,
           device: this.choice.device,
           gpuOutputs: ['latent_sample'],

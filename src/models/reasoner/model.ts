@@ -11,7 +11,6 @@ import { createSession, type Backend, type OrtSession } from '../../runtime/ort'
 import type { BackendChoice } from '../../runtime/backend';
 import { ReasonerTokenizer } from './tokenizer';
 import { ChatTemplate } from './template';
-import { repairForWeb } from './onnx_compat';
 
 /** The KV-cache input and output names of layer `l`. */
 export function kvNames(l: number): { past: [string, string]; present: [string, string] } {
@@ -85,10 +84,10 @@ export class ReasonerModel implements ReasonerText {
       source.file(manifest.paths.embed_tokens, opts.onProgress),
       source.file(manifest.paths.decoder, opts.onProgress),
     ]);
-    const embed = await createSession(repairForWeb(embedBytes).bytes, { backend: choice.backend, device: device ?? undefined, gpuOutputs: ['inputs_embeds'], label: 'embed_tokens' });
+    const embed = await createSession(embedBytes, { backend: choice.backend, device: device ?? undefined, gpuOutputs: ['inputs_embeds'], label: 'embed_tokens' });
     let decoder: OrtSession;
     try {
-      decoder = await createSession(repairForWeb(decoderBytes).bytes, {
+      decoder = await createSession(decoderBytes, {
         backend: choice.backend,
         device: device ?? undefined,
         gpuOutputs: ['logits', ...layers, 'last_hidden_state'],
@@ -128,7 +127,7 @@ export class ReasonerModel implements ReasonerText {
     this.visionSession ??= this.source
       .file(this.manifest.paths.vision_encoder)
       .then((bytes) =>
-        createSession(repairForWeb(bytes).bytes, { backend: this.backend, device: this.device ?? undefined, gpuOutputs: ['image_features'], label: 'vision_encoder' }),
+        createSession(bytes, { backend: this.backend, device: this.device ?? undefined, gpuOutputs: ['image_features'], label: 'vision_encoder' }),
       )
       .catch((e) => {
         this.visionSession = null;
