@@ -88,6 +88,23 @@ export function tensorF32(file: Uint8Array, st: SafeTensors, name: string): Floa
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
 
+/** The typed array each dtype reads as (F16 as its raw 16-bit words). */
+export interface SafeArrays {
+  F32: Float32Array;
+  F16: Uint16Array;
+  I8: Int8Array;
+  U8: Uint8Array;
+}
+
+/** Copies one tensor out as the typed array of its dtype; throws unless it has dtype `dtype`. */
+export function tensorData<D extends SafeDtype>(file: Uint8Array, st: SafeTensors, name: string, dtype: D): SafeArrays[D] {
+  const t = st.tensors.get(name);
+  if (!t || t.dtype !== dtype) fail('safetensors', `${name} is not an ${dtype} tensor${t ? ` (it is ${t.dtype})` : ''}`);
+  const b = file.slice(t.begin, t.end).buffer;
+  const make = { F32: () => new Float32Array(b), F16: () => new Uint16Array(b), I8: () => new Int8Array(b), U8: () => new Uint8Array(b) };
+  return make[dtype]() as SafeArrays[D];
+}
+
 export type LinearWeights =
   | { kind: 'f32'; weight: string; out: number; in: number; bias?: string }
   | { kind: 'f16'; weight: string; out: number; in: number; bias?: string }

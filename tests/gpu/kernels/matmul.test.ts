@@ -7,7 +7,7 @@ import { matmul, matmulCode, matmulVariant, type LinearWeight, type MatmulActiva
 import { matmulRef, type LinearWeightData } from '../../../src/kernels/matmul.ref';
 import { quantizeInt4, quantizeInt8, toF16 } from '../../../src/kernels/quantize';
 import { precisionFor } from '../../../src/kernels/dispatch';
-import { SafetensorsFile } from '../../../src/models/safetensors';
+import { parseSafetensors, tensorData } from '../../../src/packs/safetensors';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { cachedPipelineCount } from '../../../src/gpu/pipeline_cache';
 import { KernelArgError } from '../../../src/errors';
@@ -134,18 +134,19 @@ describe('matmul', async () => {
     for (const mode of ['int8', 'int4'] as const) {
       const res = await fetch(`/models/tiny-random/painter.${mode}.safetensors`);
       expect(res.ok).toBe(true);
-      const f = new SafetensorsFile(await res.arrayBuffer());
-      const scale = f.get(`${base}.weight_scale`, 'F32');
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const st = parseSafetensors(bytes);
+      const scale = tensorData(bytes, st, `${base}.weight_scale`, 'F32');
       const qName = mode === 'int8' ? `${base}.weight_q` : `${base}.weight_q4`;
-      const [N, cols] = f.info(qName).shape as [number, number];
+      const [N, cols] = st.tensors.get(qName)!.shape as [number, number];
       const K = mode === 'int8' ? cols : cols * 2;
       let cpu: LinearWeightData, gpu: LinearWeight;
       if (mode === 'int8') {
-        const q = f.get(qName, 'I8');
+        const q = tensorData(bytes, st, qName, 'I8');
         cpu = { format: mode, out: N, in: K, weightQ: q, weightScale: scale };
         gpu = { format: mode, out: N, in: K, weightQ: bufs.upload(q), weightScale: bufs.upload(scale) };
       } else {
-        const q = f.get(qName, 'U8');
+        const q = tensorData(bytes, st, qName, 'U8');
         cpu = { format: mode, out: N, in: K, weightQ4: q, weightScale: scale };
         gpu = { format: mode, out: N, in: K, weightQ4: bufs.upload(q), weightScale: bufs.upload(scale) };
       }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SafetensorsFile } from '../../../src/models/safetensors';
+import { parseSafetensors, tensorData, type SafeDtype } from '../../../src/packs/safetensors';
 import {
   dequantizeInt4,
   dequantizeInt8,
@@ -17,7 +17,15 @@ import {
 } from '../../../src/kernels/quantize';
 
 const DIR = fileURLToPath(new URL('../../../public/models/tiny-random/', import.meta.url));
-const load = (name: string) => new SafetensorsFile(readFileSync(DIR + name));
+function load(name: string) {
+  const bytes = new Uint8Array(readFileSync(DIR + name));
+  const st = parseSafetensors(bytes, name);
+  return {
+    tensors: st.tensors,
+    info: (n: string) => st.tensors.get(n)!,
+    get: <D extends SafeDtype>(n: string, dtype: D) => tensorData(bytes, st, n, dtype),
+  };
+}
 const f32File = load('painter.f32.safetensors');
 
 function bitsEqual(a: Float32Array, b: Float32Array): void {

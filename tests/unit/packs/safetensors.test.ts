@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseManifest, type WeightVariant } from '../../../src/packs/manifest';
-import { dequantLinear, linearWeights, parseSafetensors, tensorF32 } from '../../../src/packs/safetensors';
+import { dequantLinear, linearWeights, parseSafetensors, tensorData, tensorF32 } from '../../../src/packs/safetensors';
 import { RgError } from '../../../src/errors';
 
 const PACK = fileURLToPath(new URL('../../../public/models/tiny-random/', import.meta.url));
@@ -103,5 +103,21 @@ describe('painter safetensors', () => {
     bad[8] = 0x78; // corrupt the JSON header's opening brace
     expect(() => parseSafetensors(bad, 'bad')).toThrowError(/header/);
     expect(() => parseSafetensors(new Uint8Array(4))).toThrowError(RgError);
+  });
+});
+
+describe('tensorData', () => {
+  it('copies a tensor out as the typed array of its dtype and refuses another dtype', () => {
+    const bytes = new Uint8Array(readFileSync(PACK + 'painter.int4.safetensors'));
+    const st = parseSafetensors(bytes);
+    const q = tensorData(bytes, st, 'painter.layers.0.mlp.gate_up_proj.weight_q4', 'U8');
+    expect(q).toBeInstanceOf(Uint8Array);
+    expect(q.length).toBe(256 * 32);
+    const s = tensorData(bytes, st, 'painter.layers.0.mlp.gate_up_proj.weight_scale', 'F32');
+    expect(s).toBeInstanceOf(Float32Array);
+    expect(s.length).toBe(512);
+    expect(() => tensorData(bytes, st, 'painter.layers.0.mlp.gate_up_proj.weight_scale', 'I8')).toThrow(
+      'painter.layers.0.mlp.gate_up_proj.weight_scale is not an I8 tensor (it is F32)',
+    );
   });
 });
