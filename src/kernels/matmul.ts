@@ -53,6 +53,17 @@ const BYTES_PER_ELEMENT: Record<WeightFormat, number> = { f32: 4, f16: 2, int8: 
 
 /** Tiled kernel: output block per workgroup and K step (TILE_K a multiple of 8 so int4 words fit whole). */
 const TILE = { TILE_M: 64, TILE_N: 64, TILE_K: 16 };
+/**
+ * The smaller block for problems that would give fewer than SMALL_BELOW large blocks: the painter's ~130-row,
+ * 64..384-column products padded to 64×64 blocks waste up to half their work and leave few workgroups to spread.
+ */
+const SMALL_TILE = { TILE_M: 32, TILE_N: 32, TILE_K: 16 };
+const SMALL_BELOW = 16;
+
+/** The tile of the tiled kernel for an M × N output. */
+export function matmulTile(M: number, N: number): typeof TILE {
+  return Math.ceil(M / TILE.TILE_M) * Math.ceil(N / TILE.TILE_N) < SMALL_BELOW ? SMALL_TILE : TILE;
+}
 /** GEMV kernel: output columns per workgroup (32 invocations per column). */
 const GEMV_COLS = 8;
 /** Up to this many rows the GEMV kernel wins: it reads the weights once per 4 rows with no tile padding. */
@@ -118,14 +129,17 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
   need(k, precision === 'f32' || batch.device.features.has('shader-f16'), 'precision f16 needs a device with shader-f16');
   const constants: Record<string, number> = { FORMAT: FORMAT_ID[weight.format] };
   let groups: [number, number];
+  let tileKey = '';
   if (variant === 'tiled') {
-    Object.assign(constants, TILE);
-    groups = [Math.ceil(N / TILE.TILE_N), Math.ceil(M / TILE.TILE_M)];
+    const tile = matmulTile(M, N);
+    Object.assign(constants, tile);
+    groups = [Math.ceil(N / tile.TILE_N), Math.ceil(M / tile.TILE_M)];
+    tileKey = `:${tile.TILE_M}x${tile.TILE_N}`;
   } else {
     constants.COLS = GEMV_COLS;
     groups = [Math.ceil(N / GEMV_COLS), 1];
   }
-  const key = `matmul_${variant}:${precision}:${weight.format}`;
+  const key = `matmul_${variant}:${precision}:${weight.format}${tileKey}`;
   const pipeline = batch.pipeline(key, matmulCode(variant, precision), constants);
   const params = new Uint32Array([M, N, K, ACT_ID[activation], bias ? 1 : 0]);
   // Unused bindings (scale for f32/f16, bias when absent) get x: read-only, never read by that pipeline.

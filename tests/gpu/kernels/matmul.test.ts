@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, Buffers, expectClose, readF32, runBatch } from '../../helpers/gpu';
 import { mulberry32, randomF32 } from '../../helpers/rng';
-import { matmul, matmulCode, matmulVariant, type LinearWeight, type MatmulActivation, type MatmulArgs, type MatmulVariant, type WeightFormat } from '../../../src/kernels/matmul';
+import { matmul, matmulCode, matmulTile, matmulVariant, type LinearWeight, type MatmulActivation, type MatmulArgs, type MatmulVariant, type WeightFormat } from '../../../src/kernels/matmul';
 import { matmulRef, type LinearWeightData } from '../../../src/kernels/matmul.ref';
 import { quantizeInt4, quantizeInt8, toF16 } from '../../../src/kernels/quantize';
 import { precisionFor } from '../../../src/kernels/dispatch';
@@ -158,6 +158,19 @@ describe('matmul', async () => {
     }
   });
 
+  it('uses 64×64 blocks on large products and 32×32 blocks on small ones, both matching the twin', async () => {
+    expect(matmulTile(260, 260).TILE_M).toBe(64);
+    expect(matmulTile(130, 192).TILE_M).toBe(32);
+    for (const format of ['f32', 'int4'] as const) {
+      const [M, K, N] = [257, 64, 259];
+      const x = randomF32(M * K, 91);
+      const { gpu, cpu } = makeWeight(bufs, format, randomF32(N * K, 92), N, K);
+      const c: Case = { format, M, K, N, bias: true, activation: 'none', variant: 'tiled' };
+      const bias = randomF32(N, 93);
+      expectClose(await run(c, x, gpu, bias), matmulRef({ x, weight: cpu, bias, M, K, activation: 'none' }), tiledRtol);
+    }
+  });
+
   it('shares one pipeline between shapes, activations and bias or not, of one format', async () => {
     const before = cachedPipelineCount(device);
     for (const [M, K, N, activation, hasBias] of [[7, 32, 9, 'none', false], [70, 64, 65, 'silu', true], [9, 96, 3, 'gelu', false]] as const) {
@@ -232,13 +245,13 @@ describe('matmul f16 variant (chosen by device features; not executed on the sof
     const f16 = fakeBatch(['shader-f16']);
     matmul(f16.batch, args(64));
     matmul(f16.batch, args(1));
-    expect(f16.seen.map((s) => s.key)).toEqual(['matmul_tiled:f16:int4', 'matmul_gemv:f32:int4']);
+    expect(f16.seen.map((s) => s.key)).toEqual(['matmul_tiled:f16:int4:32x32', 'matmul_gemv:f32:int4']);
     expect(f16.seen[0]!.code).toBe(matmulCode('tiled', 'f16'));
     const f32 = fakeBatch(['subgroups']);
     matmul(f32.batch, args(64));
-    expect(f32.seen[0]!.key).toBe('matmul_tiled:f32:int4');
+    expect(f32.seen[0]!.key).toBe('matmul_tiled:f32:int4:32x32');
     expect(f32.seen[0]!.code).toBe(matmulCode('tiled', 'f32'));
-    expect(f32.seen[0]!.constants).toEqual({ FORMAT: 3, TILE_M: 64, TILE_N: 64, TILE_K: 16 });
+    expect(f32.seen[0]!.constants).toEqual({ FORMAT: 3, TILE_M: 32, TILE_N: 32, TILE_K: 16 });
   });
 
   it('the f16 text is the f32 text plus `enable f16;` and an f16 tile type, nothing else', () => {
