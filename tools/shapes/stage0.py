@@ -144,10 +144,20 @@ def train_reasoner(args, log):
 
     pc = C.shapes_config()
     reasoner, _, _ = C.fresh_models()
-    ck = None if args.fresh else C.load("stage0.pt")
+    out = "vision.pt" if args.vision_only else "stage0.pt"
+    ck = None if args.fresh else C.load(out)
     step = 0
     lr = args.lr or 2e-3
-    opt = torch.optim.AdamW(reasoner.parameters(), lr=lr, weight_decay=0.01)
+    params = list(reasoner.parameters())
+    if args.vision_only:
+        # understanding only, vision tower + projector only: text-only prompts (Imagine) keep exactly the same
+        # hidden states, so a painter trained on them is unaffected. Starts from --vision_base.
+        base = C.load(args.vision_base)
+        reasoner.load_state_dict(base["reasoner"])
+        params = list(reasoner.vision.parameters())
+        for p in reasoner.lm.parameters():
+            p.requires_grad_(False)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     if ck is not None:
         reasoner.load_state_dict(ck["reasoner"])
         opt.load_state_dict(ck["opt"])
@@ -160,7 +170,7 @@ def train_reasoner(args, log):
     while step < args.steps and time.time() < deadline:
         for g in opt.param_groups:
             g["lr"] = C.lr_at(step, args.steps, lr)
-        if step % 2 == 0:
+        if step % 2 == 0 or args.vision_only:
             seqs, imgs = understand_batch(rng, pc, args.batch)
             pv = C.pixel_values(imgs, pc)
         else:
@@ -170,18 +180,18 @@ def train_reasoner(args, log):
         loss = C.lm_loss(logits, ids, lmask)
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(reasoner.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
         if step % 25 == 0:
-            log(f"step {step} loss {loss.item():.4f} ({'image' if step % 2 == 1 else 'text'})")
+            log(f"step {step} loss {loss.item():.4f} ({'image' if step % 2 == 1 or args.vision_only else 'text'})")
         if step % 200 == 0:
-            C.save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step}, "stage0.pt")
+            C.save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step}, out)
         if step % 500 == 0:
             log(f"understanding (40 eval images x 4 questions): {understanding_accuracy(reasoner, pc)}")
     acc = understanding_accuracy(reasoner, pc, args.eval_images)
     log(f"done at step {step}; understanding {acc}")
-    C.save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step, "understanding": acc}, "stage0.pt")
+    C.save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step, "understanding": acc}, out)
 
 
 def main():
@@ -194,6 +204,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--recon_batches", type=int, default=4, help="64-image batches in the VAE's final checker test")
     ap.add_argument("--eval_images", type=int, default=40, help="held-out images in the final understanding check")
+    ap.add_argument("--vision_only", action="store_true", help="reasoner: understanding batches, vision tower only -> CKPT/vision.pt")
+    ap.add_argument("--vision_base", default="sft_reasoner.pt", help="--vision_only starts from this checkpoint's reasoner")
     ap.add_argument("--decoder_only", action="store_true", help="VAE: train the decoder only (keeps the latent space)")
     ap.add_argument("--fresh", action="store_true")
     args = ap.parse_args()

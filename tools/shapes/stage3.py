@@ -52,6 +52,7 @@ def main():
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--paint_steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--vision", default=None, help="take the vision tower from this checkpoint (stage0 --vision_only)")
     ap.add_argument("--fresh", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -60,6 +61,12 @@ def main():
     log(f"args {vars(args)}")
     pc, reasoner, painter, vae, meta = C.load_models("sft.pt", "sft.pt", "vae.pt")
     log(f"loaded {meta}")
+    if args.vision:
+        vis = C.load(args.vision)
+        if vis is None:
+            raise SystemExit(f"no {args.vision}")
+        reasoner.vision.load_state_dict({k[len("vision."):]: v for k, v in vis["reasoner"].items() if k.startswith("vision.")})
+        log(f"vision tower from {args.vision} (step {vis['step']}, understanding {vis.get('understanding')})")
     ref = copy.deepcopy(reasoner).eval()
     for p in ref.parameters():
         p.requires_grad_(False)
