@@ -2,7 +2,7 @@
  * @file Helpers every pipeline shares: a run registry (run id → AbortController, so `cancel(runId)` on the worker
  * reaches whichever pipeline owns the run) and an event sink that never lets a closed page fail a run.
  */
-import { RgError } from '../errors';
+import { CancelledError, RgError } from '../errors';
 import type { EventSink, RgEvent } from '../worker/api';
 
 const runs = new Map<string, AbortController>();
@@ -40,6 +40,36 @@ export function cancelRun(runId: string): boolean {
 /** The ids of the runs in progress. */
 export function activeRuns(): string[] {
   return [...runs.keys()];
+}
+
+let tail: Promise<void> = Promise.resolve();
+
+/**
+ * Runs `fn` when every run started before it has settled: one run at a time on the worker's single device, so two
+ * runs never compete for GPU memory or dispose a cache entry (the negative condition, a model) the other is using.
+ * A run cancelled while it waits rejects with CancelledError at once and does not hold up the runs behind it.
+ */
+export async function exclusive<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  const prev = tail;
+  let release!: () => void;
+  tail = new Promise<void>((r) => (release = r));
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([
+      prev,
+      new Promise<never>((_, reject) => {
+        onAbort = () => reject(new CancelledError('Cancelled while waiting for the previous run'));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+    if (signal.aborted) throw new CancelledError('Cancelled while waiting for the previous run');
+    return await fn();
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    // Release only once the run before this one has settled, so order holds even when this one was cancelled.
+    void prev.then(release);
+  }
 }
 
 /** Wraps a (possibly proxied) sink: events are delivered in order, and a failing sink is dropped, not fatal. */

@@ -152,7 +152,7 @@ export function resolvePaintSettings(m: Manifest, req: PaintRequestBase & { stre
   const maxNewTokens = numberIn('maxNewTokens', req.maxNewTokens ?? d.max_new_tokens, 1, m.reasoner.max_position_embeddings, { integer: true });
   const previewEvery = numberIn('previewEvery', req.previewEvery ?? Math.max(1, Math.ceil(steps / 10)), 0, lim.max_steps, { integer: true });
   const weights = req.weights ?? 'f32';
-  if (!m.paths.painter_weights[weights]) {
+  if (typeof weights !== 'string' || !Object.hasOwn(m.paths.painter_weights, weights)) {
     throw bad('weights', `weights must be one of ${Object.keys(m.paths.painter_weights).join(', ')}, got ${String(weights)}`);
   }
   const negativePrompt = req.negativePrompt ?? m.prompts.negative_prompt;

@@ -19,7 +19,7 @@ import { understand as runUnderstand, type UnderstandRequest } from '../pipeline
 import { imagine as runImagine, type ImagineRequest } from '../pipeline/imagine';
 import { edit as runEdit, type EditRequest } from '../pipeline/edit';
 import { rgpo as runRgpo, type RgpoEventSink, type RgpoRequest } from '../pipeline/rgpo/run';
-import { cancelRun, endRun, startRun } from '../pipeline/events';
+import { cancelRun, endRun, exclusive, startRun } from '../pipeline/events';
 
 const sinks = new Set<EventSink>();
 onDeviceLost((info) => {
@@ -90,7 +90,7 @@ const api = {
   async understand(request: UnderstandRequest, onEvent?: EventSink) {
     const signal = startRun(request?.runId);
     try {
-      return await runUnderstand(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal });
+      return await exclusive(signal, () => runUnderstand(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
     } finally {
       endRun(request.runId, signal);
     }
@@ -99,7 +99,7 @@ const api = {
   async imagine(request: ImagineRequest, onEvent?: EventSink) {
     const signal = startRun(request?.runId);
     try {
-      const r = await runImagine(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal });
+      const r = await exclusive(signal, () => runImagine(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
       return transfer(r, [r.png.buffer]);
     } finally {
       endRun(request.runId, signal);
@@ -109,7 +109,7 @@ const api = {
   async edit(request: EditRequest, onEvent?: EventSink) {
     const signal = startRun(request?.runId);
     try {
-      const r = await runEdit(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal });
+      const r = await exclusive(signal, () => runEdit(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
       return transfer(r, [r.png.buffer]);
     } finally {
       endRun(request.runId, signal);
@@ -119,7 +119,7 @@ const api = {
   async rgpo(request: RgpoRequest, onEvent?: RgpoEventSink) {
     const signal = startRun(request?.runId);
     try {
-      const r = await runRgpo(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal });
+      const r = await exclusive(signal, () => runRgpo(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
       return transfer(r, r.rollouts.map((x) => x.png.buffer as ArrayBuffer));
     } finally {
       endRun(request.runId, signal);

@@ -167,12 +167,19 @@ export class Painter {
     const conditions = o.negative ? [o.positive, o.negative] : [o.positive];
     const useCache = o.useCache ?? true;
     throwIfAborted(o.signal);
-    const session = engine.session({ conditions, h, w, timesteps: sig.subarray(0, o.steps) });
-    const z = emptyBuffer(device, n * 4, 'painter z');
-    const zin = emptyBuffer(device, n * 4, 'vae input');
-    const rgba = emptyBuffer(device, h * w * 4, 'preview rgba');
+    let session: ReturnType<typeof engine.session> | undefined;
+    const owned: GPUBuffer[] = [];
+    const buffer = (bytes: number, label: string) => {
+      const b = emptyBuffer(device, bytes, label);
+      owned.push(b);
+      return b;
+    };
     const latents: Float32Array[] = [];
     try {
+      session = engine.session({ conditions, h, w, timesteps: sig.subarray(0, o.steps) });
+      const z = buffer(n * 4, 'painter z');
+      const zin = buffer(n * 4, 'vae input');
+      const rgba = buffer(h * w * 4, 'preview rgba');
       let mean = null;
       if (o.edit) mean = await this.vae.encode(o.edit.image, o.height, o.width);
       try {
@@ -215,10 +222,8 @@ export class Painter {
       const image = await this.vae.decodeGpu(zin, h, w);
       return this.result(o, image, latents, t);
     } finally {
-      session.dispose();
-      z.destroy();
-      zin.destroy();
-      rgba.destroy();
+      session?.dispose();
+      for (const b of owned) b.destroy();
     }
   }
 

@@ -6,7 +6,6 @@ import { imagineRecord, runImagine, type ImagineOutput, type ImagineSettings } f
 import { persistRun } from './persist';
 import { RunStream, uiError, type UiError } from './run.svelte';
 import { CompareConfigSchema, MAX_SEEDS, MAX_VARIANTS, decodeConfig, encodeConfig, type CompareConfig, type VariantConfig } from './compare_config';
-import { FORMAT_REGEX } from '../../models/reasoner/parse';
 import { listRuns, getRun } from '../../store/history';
 import { errorsOf, validateGuidance, validateMaxNewTokens, validatePrompt, validateSeedList, validateSize, validateSteps } from '../validate';
 
@@ -79,8 +78,12 @@ export class CompareCell {
     this.key = `v${variant + 1}-s${seed}`;
   }
 
-  /** Whether the completion matches the RGPO format reward's regex (`<think>…</think><answer>…</answer>`). */
-  readonly formatOk = $derived(this.output ? (this.output.formatOk ?? FORMAT_REGEX.test(`<think>${this.output.reasoning}</think><answer>${this.output.answer}</answer>`)) : null);
+  /**
+   * Whether the completion matched the format reward's regex (`<think>…</think><answer>…</answer>`), as the pipeline
+   * judged it on the raw completion; null when unknown (a restored run that did not record it). It cannot be
+   * re-derived from the parsed reasoning and answer: wrapping them in the tags again always matches.
+   */
+  readonly formatOk = $derived(this.output ? this.output.formatOk : null);
 }
 
 function newGridId(): string {

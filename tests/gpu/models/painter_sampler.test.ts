@@ -107,10 +107,14 @@ describe('painter sampler', async () => {
     await expectMatchesFixture(await ref.paint(opts), 'edit', REF_LATENT_TOL);
   });
 
-  it('cancel during the steps, then run again: the same image as uninterrupted', async () => {
+  it('cancel during the steps frees what the run allocated; run again: the same image as uninterrupted', async () => {
+    await device.queue.onSubmittedWorkDone();
+    const before = liveBufferCount(device);
     const ac = new AbortController();
     const run = ours.paint({ ...(await imagineOpts()), signal: ac.signal, onStep: (done) => done === 2 && ac.abort() });
     await expect(run).rejects.toBeInstanceOf(CancelledError);
+    await device.queue.onSubmittedWorkDone();
+    expect(liveBufferCount(device), liveBufferLabels(device).join(', ')).toBe(before);
     const again = await ours.paint(await imagineOpts());
     expect(again.rgb).toEqual(oursImagine.rgb);
     expect(maxAbsDiff(again.image, oursImagine.image)).toBe(0);
