@@ -12,6 +12,7 @@
 import { FORMAT_REGEX } from '../../models/reasoner/parse';
 import { checkShapes, shapesMatch } from './shapes_checker';
 import { shapesTarget } from './shapes_target';
+import { RgError } from '../../errors';
 
 /** The image of a rollout, decoded to 8-bit RGBA. */
 export interface RolloutImage {
@@ -104,9 +105,9 @@ export async function scoreRollout(rewards: readonly Reward[], rollout: Rollout)
     try {
       v = await r.score(rollout);
     } catch (e) {
-      throw new Error(`the ${r.label} reward failed: ${(e as Error).message}`, { cause: e });
+      throw new RgError('RUNTIME', `the ${r.label} reward failed: ${(e as Error).message}`, { cause: e, hint: 'Run the group again; if it keeps failing, the pack’s reward model is broken.' });
     }
-    if (v !== null && !(Number.isFinite(v) && v >= 0 && v <= 1)) throw new RangeError(`the ${r.label} reward gave ${v}, outside [0, 1]`);
+    if (v !== null && !(Number.isFinite(v) && v >= 0 && v <= 1)) throw new RgError('INTERNAL', `the ${r.label} reward gave ${v}, outside [0, 1]`);
     out[r.name] = v;
   }
   return out;

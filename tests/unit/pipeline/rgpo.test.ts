@@ -107,9 +107,9 @@ describe('group statistics (hand-worked)', () => {
   });
 
   it('refuses an empty group and non-finite totals', () => {
-    expect(() => groupStats([])).toThrow(RangeError);
-    expect(() => groupStats([1, NaN])).toThrow(RangeError);
-    expect(() => groupStats([Infinity])).toThrow(RangeError);
+    expect(() => groupStats([])).toThrow(RgError);
+    expect(() => groupStats([1, NaN])).toThrow('a total reward must be finite, got NaN');
+    expect(() => groupStats([Infinity])).toThrow(RgError);
   });
 
   it('total = sum of available rewards; running mean', () => {
