@@ -30,8 +30,8 @@ import { encodePng } from './png';
 import { safeSink } from './events';
 
 /** Largest guidance scale accepted (same bound as the studio's form). */
-export const MAX_GUIDANCE = 30;
-export const MAX_SEED = 2 ** 32 - 1;
+import { MAX_GUIDANCE, MAX_SEED } from './limits';
+export { MAX_GUIDANCE, MAX_SEED };
 
 export interface PaintRequestBase {
   /** Chosen by the caller, so `cancel(runId)` can reach the run. */

@@ -7,10 +7,10 @@
 import { RgError } from '../../errors';
 import type { VisionConfig } from '../../packs/manifest';
 
-/** Images larger than this many bytes are refused before decoding. */
-export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
-/** Images with more pixels than this (e.g. 8192 × 4096) are refused after decoding their size. */
-export const MAX_IMAGE_PIXELS = 8192 * 4096;
+import { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS } from '../../pipeline/limits';
+
+/** Images over MAX_IMAGE_BYTES are refused before decoding, over MAX_IMAGE_PIXELS after reading their size. */
+export { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS };
 
 /** Raw RGBA pixels (e.g. an image the app generated earlier). */
 export interface RgbaImage {

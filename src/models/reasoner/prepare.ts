@@ -8,8 +8,10 @@ import type { ReasonerText } from './model';
 import type { ChatMessage } from './prompts';
 import { ChatTemplate, countOccurrences, expandImageTokens } from './template';
 
+import { MAX_PROMPT_CHARS } from '../../pipeline/limits';
+
 /** The longest prompt text accepted before tokenising (a guard against pasting a book). */
-export const MAX_PROMPT_CHARS = 200_000;
+export { MAX_PROMPT_CHARS };
 
 export interface PromptRequest {
   messages: ChatMessage[];

@@ -9,6 +9,7 @@
 import { CancelledError, RgError, toErrorInfo, type ErrorInfo } from '../../errors';
 import { MAX_SEED, imagine, resolvePaintSettings, type ImagineDeps, type ImagineRequest, type ImagineResult, type PaintSettings } from '../imagine';
 import { decodePngRgba } from '../png';
+import { MAX_GROUP } from '../limits';
 import type { RgEvent } from '../../worker/api';
 import type { Manifest } from '../../packs/manifest';
 import type { PackSource } from '../../packs/source';
@@ -17,7 +18,7 @@ import { groupStats, totalReward, type GroupStats } from './stats';
 import { loadSimilarityScorer } from './similarity_onnx';
 
 export const DEFAULT_GROUP = 4;
-export const MAX_GROUP = 16;
+export { MAX_GROUP };
 export const DEFAULT_TEMPERATURE = 1;
 
 export interface RgpoRequest extends Omit<ImagineRequest, 'temperature' | 'topP' | 'topK'> {

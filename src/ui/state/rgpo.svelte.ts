@@ -6,10 +6,11 @@ import { flatSettings, persistRun } from './persist';
 import type { RgpoEvent, RgpoRequest, RgpoResult, RgpoRollout } from '../../pipeline/rgpo/run';
 import type { RewardInfo } from '../../pipeline/rgpo/rewards';
 import { runningMeans } from '../../pipeline/rgpo/stats';
+import { MAX_GROUP } from '../../pipeline/limits';
 import { errorsOf, parseDecimal, parseInteger, validateMaxNewTokens, validatePrompt, validateSeed, validateSteps, type Check } from '../validate';
 
 export const RGPO_FIELDS = ['prompt', 'group', 'temperature', 'topP', 'seed', 'steps', 'maxNewTokens'] as const;
-export const MAX_GROUP = 16;
+export { MAX_GROUP };
 
 /** One rollout's card: streamed text while it runs, then its rewards, total and advantage. */
 export interface RgpoCard {

@@ -112,3 +112,11 @@ describe('rg argument parsing', () => {
     expect(help.text()).toContain('--strength X');
   });
 });
+
+describe('limits shared with the app', () => {
+  it('the command line allows the same seeds as the studio and the pipelines', async () => {
+    const cli = await import('../../../src/cli/args.mjs');
+    const { MAX_SEED } = await import('../../../src/pipeline/limits');
+    expect(cli.MAX_SEED).toBe(MAX_SEED);
+  });
+});
