@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PNG } from 'pngjs';
+import { decodePngRgba } from '../../src/pipeline/png';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin/rg.mjs');
@@ -38,11 +38,11 @@ function rg(args: string[], timeoutMs = 280_000): Promise<Ran> {
 
 /** Largest |a − b| over the RGB channels of two PNGs of the same size. */
 function maxPixelDiff(a: Buffer, b: Buffer): number {
-  const x = PNG.sync.read(a);
-  const y = PNG.sync.read(b);
+  const x = decodePngRgba(new Uint8Array(a));
+  const y = decodePngRgba(new Uint8Array(b));
   expect([x.width, x.height]).toEqual([y.width, y.height]);
   let m = 0;
-  for (let i = 0; i < x.data.length; i++) if (i % 4 !== 3) m = Math.max(m, Math.abs(x.data[i]! - y.data[i]!));
+  for (let i = 0; i < x.rgba.length; i++) if (i % 4 !== 3) m = Math.max(m, Math.abs(x.rgba[i]! - y.rgba[i]!));
   return m;
 }
 
@@ -114,7 +114,7 @@ test.describe('rg command line', () => {
     const csv = readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\r\n');
     expect(csv).toHaveLength(3);
     expect(csv[0]).toMatch(/^line,name,prompt,/);
-    expect(PNG.sync.read(readFileSync(join(out, 'circles', 'image.png'))).width).toBe(32);
+    expect(decodePngRgba(new Uint8Array(readFileSync(join(out, 'circles', 'image.png')))).width).toBe(32);
 
     // Checked against the pack's limits once the app is up, before any run: exit 2, nothing written.
     writeFileSync(file, '{"prompt": "a"}\n{"prompt": "b", "size": "40x40"}\n');

@@ -3,7 +3,7 @@
 // painter velocity, the VAE, and the whole Imagine / Edit reference path (ORT reasoner -> ORT painter with a CPU
 // Euler step -> ORT VAE), the way a plain ONNX export of the same network would be run.
 import { readFileSync } from 'node:fs';
-import { inflateSync } from 'node:zlib';
+import { decodePngRgba } from '../../../src/pipeline/png';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -52,29 +52,11 @@ function expectChecksum(a: ArrayLike<number>, want: { sum: number; abs_sum: numb
   expect(Math.abs(got.abs_sum - want.abs_sum)).toBeLessThan(tol);
 }
 
-/** Decodes the PNGs the tools write (8-bit RGB, filter 0) -> [H, W, 3] bytes. */
+/** Decodes a PNG the tools wrote (with the app's own decoder) -> [H, W, 3] bytes. */
 function decodePng(buf: Buffer): { width: number; height: number; rgb: Uint8Array } {
-  let i = 8;
-  let width = 0;
-  let height = 0;
-  const idat: Buffer[] = [];
-  while (i < buf.length) {
-    const n = buf.readUInt32BE(i);
-    const kind = buf.toString('latin1', i + 4, i + 8);
-    const body = buf.subarray(i + 8, i + 8 + n);
-    if (kind === 'IHDR') {
-      width = body.readUInt32BE(0);
-      height = body.readUInt32BE(4);
-      expect([body[8], body[9]]).toEqual([8, 2]);
-    } else if (kind === 'IDAT') idat.push(body);
-    i += 12 + n;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
+  const { width, height, rgba } = decodePngRgba(new Uint8Array(buf));
   const rgb = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    expect(raw[y * (width * 3 + 1)]).toBe(0);
-    rgb.set(raw.subarray(y * (width * 3 + 1) + 1, (y + 1) * (width * 3 + 1)), y * width * 3);
-  }
+  for (let i = 0; i < width * height; i++) rgb.set(rgba.subarray(i * 4, i * 4 + 3), i * 3);
   return { width, height, rgb };
 }
 

@@ -4,7 +4,7 @@
 // cancel, bad input refused before any rollout).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PNG } from 'pngjs';
+import { decodePngRgba } from '../../../src/pipeline/png';
 import { describe, expect, it, vi } from 'vitest';
 import { CancelledError, RgError } from '../../../src/errors';
 import { parseManifest, type Manifest } from '../../../src/packs/manifest';
@@ -38,8 +38,7 @@ const tinyJson = JSON.parse(readFileSync(ROOT + 'public/models/tiny-random/manif
 const tiny = parseManifest(tinyJson);
 
 function fixture(file: string): RolloutImage {
-  const png = PNG.sync.read(readFileSync(ROOT + 'tests/fixtures/shapes/' + file));
-  return { width: png.width, height: png.height, rgba: new Uint8ClampedArray(png.data) };
+  return decodePngRgba(new Uint8Array(readFileSync(ROOT + 'tests/fixtures/shapes/' + file)));
 }
 
 function close(a: readonly number[], b: readonly number[], tol = 1e-8): void {

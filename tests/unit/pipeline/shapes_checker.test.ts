@@ -2,7 +2,7 @@
 // exact expected counts, and the same objects (colour, kind, area, bbox) as the Python twin recorded.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PNG } from 'pngjs';
+import { decodePngRgba } from '../../../src/pipeline/png';
 import { describe, expect, it } from 'vitest';
 import { checkShapes, kindOf, shapesMatch, type ShapesReport } from '../../../src/pipeline/rgpo/shapes_checker';
 
@@ -16,8 +16,8 @@ interface Case {
 const cases = (JSON.parse(readFileSync(FIX + 'cases.json', 'utf8')) as { cases: Case[] }).cases;
 
 function load(file: string) {
-  const png = PNG.sync.read(readFileSync(FIX + file));
-  return { data: png.data, width: png.width, height: png.height };
+  const png = decodePngRgba(new Uint8Array(readFileSync(FIX + file)));
+  return { data: png.rgba, width: png.width, height: png.height };
 }
 
 describe('shapes checker (TS twin of tools/shapes/checker.py)', () => {
