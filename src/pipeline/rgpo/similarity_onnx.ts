@@ -13,6 +13,7 @@ import type { Manifest } from '../../packs/manifest';
 import type { PackSource } from '../../packs/source';
 import type { BackendChoice } from '../../runtime/backend';
 import { cpuTensor, createSession, run, type OrtSession } from '../../runtime/ort';
+import { onDeviceLost } from '../../gpu/device';
 import type { RolloutImage, SimilarityScorer } from './rewards';
 
 /** Bilinear resize of RGBA to S×S, normalised, NCHW (half-pixel centres, as PIL/HF processors do). */
@@ -41,6 +42,11 @@ export function clipPixels(img: RolloutImage, size: number, mean: readonly numbe
 }
 
 class OnnxSimilarity implements SimilarityScorer {
+  /** Frees the ORT session (its GPU buffers live on the device it was created on). */
+  release(): Promise<void> {
+    return this.session.release();
+  }
+
   constructor(
     private readonly session: OrtSession,
     private readonly tokenizer: Tokenizer,
@@ -62,13 +68,33 @@ class OnnxSimilarity implements SimilarityScorer {
   }
 }
 
-const cache = new Map<string, Promise<SimilarityScorer | null>>();
+const cache = new Map<string, Promise<OnnxSimilarity>>();
+const deviceIds = new WeakMap<GPUDevice, number>();
+let nextDeviceId = 0;
+
+/** A key for the device a session lives on (0 for WASM), so a fresh device after a loss gets fresh sessions. */
+function deviceKey(device: GPUDevice | undefined): number {
+  if (!device) return 0;
+  let id = deviceIds.get(device);
+  if (id === undefined) deviceIds.set(device, (id = ++nextDeviceId));
+  return id;
+}
+
+// Sessions on a lost device are useless: forget and release them (WASM sessions stay).
+onDeviceLost(() => {
+  for (const [key, p] of cache) {
+    if (key.endsWith('\u0000webgpu')) {
+      cache.delete(key);
+      void p.then((s) => s.release()).catch(() => undefined);
+    }
+  }
+});
 
 /** The pack's similarity scorer, or null when its manifest declares none (the reward is then off). */
-export function loadSimilarityScorer(source: PackSource, m: Manifest, choice: BackendChoice): Promise<SimilarityScorer | null> {
+export async function loadSimilarityScorer(source: PackSource, m: Manifest, choice: BackendChoice): Promise<SimilarityScorer | null> {
   const cfg = m.rewards?.similarity;
-  if (!cfg) return Promise.resolve(null);
-  const key = [source.id, choice.backend, cfg.model].join('\u0000');
+  if (!cfg) return null;
+  const key = [source.id, cfg.model, deviceKey(choice.device), choice.backend].join('\u0000');
   let p = cache.get(key);
   if (!p) {
     p = (async () => {
