@@ -339,6 +339,24 @@ def build_pack(pc: PackConfig, root: str, log) -> dict:
         "source": f"tools/make_tiny_random.py (random init, seed {pc.init.seed})",
         "files": files,
         "total_bytes": total,
+        **manifest_model_fields(pc, tok),
+        "requirements": {
+            "gpu_features": [],
+            "weights_bytes": weights_bytes,
+            "memory_bytes": weights_bytes + kv_bytes + act_bytes,
+        },
+        "stats": {"flops": painter_flops(pc, lc, n_lat)},
+    }
+    write_json(os.path.join(pack, "manifest.json"), manifest)
+    log(f"pack: {len(files) + 1} files, {total / 1e6:.2f} MB; painter forward {manifest['stats']}")
+    log(f"total {time.time() - t_start:.1f}s")
+    return manifest
+
+
+def manifest_model_fields(pc: PackConfig, tok: ByteBPETokenizer) -> dict:
+    """The manifest fields every pack made by these tools shares (file paths, model configs, prompts, defaults,
+    limits), in manifest order; tools/shapes/make_pack.py uses them too."""
+    return {
         "paths": {
             "config": "config.json",
             "generation_config": "generation_config.json",
@@ -381,17 +399,7 @@ def build_pack(pc: PackConfig, root: str, log) -> dict:
             "edit_strength": 0.6,
         },
         "limits": {"min_size": 32, "max_size": 256, "size_multiple": 16, "max_steps": 200},
-        "requirements": {
-            "gpu_features": [],
-            "weights_bytes": weights_bytes,
-            "memory_bytes": weights_bytes + kv_bytes + act_bytes,
-        },
-        "stats": {"flops": painter_flops(pc, lc, n_lat)},
     }
-    write_json(os.path.join(pack, "manifest.json"), manifest)
-    log(f"pack: {len(files) + 1} files, {total / 1e6:.2f} MB; painter forward {manifest['stats']}")
-    log(f"total {time.time() - t_start:.1f}s")
-    return manifest
 
 
 def build_fixtures(pc, tok, reasoner, painter: Painter, vae, variants, fix, log) -> dict:

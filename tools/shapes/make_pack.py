@@ -17,8 +17,7 @@ import warnings
 
 import numpy as np
 
-from tools.make_tiny_random import hf_configs, painter_flops, reasoner_manifest, sha256, write_json
-from tools.rgvlm.config import INSTRUCTION_PREFIX, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN
+from tools.make_tiny_random import hf_configs, manifest_model_fields, painter_flops, sha256, write_json
 from tools.rgvlm.onnx_export import export_all
 from tools.rgvlm.safetensors_io import quantise_state, write_safetensors
 from tools.shapes import common as C
@@ -129,44 +128,7 @@ def main():
         "source": f"tools/shapes/ (checkpoint {args.src})",
         "files": files,
         "total_bytes": total,
-        "paths": {
-            "config": "config.json",
-            "generation_config": "generation_config.json",
-            "preprocessor_config": "preprocessor_config.json",
-            "processor_config": "processor_config.json",
-            "tokenizer": "tokenizer.json",
-            "tokenizer_config": "tokenizer_config.json",
-            "painter_config": "painter_config.json",
-            "vae_config": "vae_config.json",
-            "vision_encoder": "onnx/vision_encoder.onnx",
-            "embed_tokens": "onnx/embed_tokens.onnx",
-            "decoder": "onnx/decoder_model_merged.onnx",
-            "vae_encoder": "onnx/vae_encoder.onnx",
-            "vae_decoder": "onnx/vae_decoder.onnx",
-            "painter_onnx": "onnx/painter.onnx",
-            "painter_weights": {"f32": "painter.f32.safetensors", "int8": "painter.int8.safetensors", "int4": "painter.int4.safetensors"},
-        },
-        "reasoner": reasoner_manifest(pc, tok),
-        "connector": dict(vars(pc.connector)),
-        "painter": dict(vars(pc.painter)),
-        "vae": dict(vars(pc.vae)),
-        "prompts": {
-            "system_cot": SYSTEM_PROMPT_COT,
-            "system_plain": SYSTEM_PROMPT_PLAIN,
-            "instruction_prefix": INSTRUCTION_PREFIX,
-            "negative_prompt": pc.negative_prompt,
-        },
-        "defaults": {
-            "steps": pc.default_steps,
-            "guidance": pc.default_guidance,
-            "width": pc.default_width,
-            "height": pc.default_height,
-            "seed": pc.default_seed,
-            "cot": True,
-            "max_new_tokens": pc.default_max_new_tokens,
-            "edit_strength": 0.6,
-        },
-        "limits": {"min_size": 32, "max_size": 256, "size_multiple": 16, "max_steps": 200},
+        **manifest_model_fields(pc, tok),
         "requirements": {"gpu_features": [], "weights_bytes": weights_bytes, "memory_bytes": weights_bytes + kv_bytes + act_bytes},
         "stats": {"flops": painter_flops(pc, 120, n_lat)},
     }
