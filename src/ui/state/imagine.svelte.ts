@@ -199,10 +199,8 @@ export class ImagineState extends FormBase {
   }
 
   async cancel(): Promise<void> {
-    const id = this.stream.runId;
-    if (!id || !this.stream.running) return;
     try {
-      await this.app.worker.api.cancel(id);
+      await this.stream.cancel(this.app.worker.api);
     } catch (e) {
       this.runError = uiError(e);
     }

@@ -85,6 +85,11 @@ export class RunStream {
     return id;
   }
 
+  /** Asks the worker to cancel this run, if one is in progress (the run then ends with phase 'cancelled'). */
+  async cancel(worker: { cancel(runId: string): Promise<unknown> }): Promise<void> {
+    if (this.runId && this.running) await worker.cancel(this.runId);
+  }
+
   private measure(label: string, done: number, total: number): void {
     const t = performance.now();
     if (!this.stageStart || this.stageStart.label !== label || done < this.stageStart.done) {

@@ -84,10 +84,8 @@ export class UnderstandState extends FormBase {
   }
 
   async cancel(): Promise<void> {
-    const id = this.stream.runId;
-    if (!id || !this.stream.running) return;
     try {
-      await this.app.worker.api.cancel(id);
+      await this.stream.cancel(this.app.worker.api);
     } catch (e) {
       this.runError = uiError(e);
     }
