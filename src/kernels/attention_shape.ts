@@ -14,7 +14,7 @@ import { need, needCount } from './dispatch';
 export type AttentionMask = 'causal' | 'full' | 'cond';
 
 /** The head dims the kernels are built for. */
-export const ATTENTION_HEAD_DIMS: readonly number[] = [32, 64, 128];
+export const ATTENTION_HEAD_DIMS: readonly number[] = [16, 32, 64, 128];
 
 export interface AttentionShape {
   /** B (default 1): independent sequences in one dispatch, e.g. the two CFG branches. */
@@ -27,7 +27,7 @@ export interface AttentionShape {
   headsQ: number;
   /** Hkv: key/value heads; must divide Hq (query head h uses kv head ⌊h / (Hq/Hkv)⌋). */
   headsKV: number;
-  /** D: 32, 64 or 128. */
+  /** D: 16, 32, 64 or 128. */
   headDim: number;
   mask: AttentionMask;
   /** For `cond`: the absolute position where full attention starts, one value or one per batch. */

@@ -43,7 +43,7 @@ describe('attention (flash)', async () => {
     });
     const bad: [string, (a: AttentionArgs) => Partial<AttentionArgs>, string][] = [
       ['heads not divisible', () => ({ headsQ: 6, headsKV: 4 }), 'attention: headsQ (6) is not a multiple of headsKV (4)'],
-      ['unsupported head dim', () => ({ headDim: 48 }), 'attention: headDim 48 is not supported (supported: 32, 64, 128)'],
+      ['unsupported head dim', () => ({ headDim: 48 }), 'attention: headDim 48 is not supported (supported: 16, 32, 64, 128)'],
       ['q too small', () => ({ q: f(100) }), 'attention: q holds 400 bytes but 5120 are needed'],
       ['v too small', () => ({ v: f(2 * 5 * 2 * 32 - 1) }), 'attention: v holds 2556 bytes but 2560 are needed'],
       ['out too small', () => ({ out: f(8) }), 'attention: out holds 32 bytes but 5120 are needed'],

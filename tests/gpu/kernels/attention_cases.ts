@@ -67,6 +67,22 @@ export const CASES: AttentionCase[] = [
     headDim: 128,
   },
   { name: 'B 2, full, no cache, 66×19', batch: 2, mask: 'full', seqQ: 66, seqK: 19, headsQ: 2, headsKV: 1, headDim: 32 },
+  // head_dim 16 (the tiny-random pack): prefill, decode, a cached prefix and GQA, one vec4 column group per row.
+  { name: 'D 16, causal, GQA 2, 70×70', mask: 'causal', seqQ: 70, seqK: 70, headsQ: 4, headsKV: 2, headDim: 16 },
+  { name: 'D 16, decode, causal, GQA 4, cache 61', mask: 'causal', seqQ: 1, seqK: 1, cacheLens: 61, headsQ: 4, headsKV: 1, headDim: 16 },
+  { name: 'D 16, prefill chunk, causal, GQA 2, cache 29, 13 new', mask: 'causal', seqQ: 13, seqK: 13, cacheLens: 29, headsQ: 4, headsKV: 2, headDim: 16 },
+  {
+    name: 'D 16, B 2, decode, causal, GQA 1, caches 33 / 5 of 40',
+    batch: 2,
+    mask: 'causal',
+    seqQ: 1,
+    seqK: 1,
+    cacheLens: [33, 5],
+    cacheCapacity: 40,
+    headsQ: 2,
+    headsKV: 2,
+    headDim: 16,
+  },
   // Explicit query offset and scale.
   { name: 'qOffset 10, scale 0.3, causal, 7×20', mask: 'causal', seqQ: 7, seqK: 20, qOffset: 10, scale: 0.3, headsQ: 2, headsKV: 2, headDim: 32 },
 ];
