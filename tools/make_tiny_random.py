@@ -40,7 +40,13 @@ from tools.rgvlm.model import Painter, build, sincos_2d, timestep_embedding  # n
 from tools.rgvlm.noise import latent_noise, philox_words, seeded_normal  # noqa: E402
 from tools.rgvlm.onnx_export import export_all  # noqa: E402
 from tools.rgvlm.png import encode_png  # noqa: E402
-from tools.rgvlm.safetensors_io import dequantise_state, quantise_state, write_safetensors  # noqa: E402
+from tools.rgvlm.safetensors_io import (  # noqa: E402
+    REASONER_WEIGHTS,
+    dequantise_state,
+    quantise_state,
+    write_reasoner_weights,
+    write_safetensors,
+)
 from tools.rgvlm.tokenizer import CHAT_TEMPLATE, ByteBPETokenizer, dumps_json, train_bpe  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -293,6 +299,7 @@ def build_pack(pc: PackConfig, root: str, log) -> dict:
             os.path.join(pack, f"painter.{mode}.safetensors"), st, {"format": "pt", "rgvlm.quantisation": mode}
         )
         variants[mode] = dequantise_state(st)
+    write_reasoner_weights(reasoner, pack)
 
     fixtures = build_fixtures(pc, tok, reasoner, painter, vae, variants, fix, log)
 
@@ -355,7 +362,8 @@ def build_pack(pc: PackConfig, root: str, log) -> dict:
 
 def manifest_model_fields(pc: PackConfig, tok: ByteBPETokenizer) -> dict:
     """The manifest fields every pack made by these tools shares (file paths, model configs, prompts, defaults,
-    limits), in manifest order; tools/shapes/make_pack.py uses them too."""
+    limits), in manifest order; tools/shapes/make_pack.py uses them too. `paths.reasoner_weights` names the file
+    `write_reasoner_weights` (tools/rgvlm/safetensors_io.py) writes: every pack made with these fields writes it."""
     return {
         "paths": {
             "config": "config.json",
@@ -369,6 +377,7 @@ def manifest_model_fields(pc: PackConfig, tok: ByteBPETokenizer) -> dict:
             "vision_encoder": "onnx/vision_encoder.onnx",
             "embed_tokens": "onnx/embed_tokens.onnx",
             "decoder": "onnx/decoder_model_merged.onnx",
+            "reasoner_weights": REASONER_WEIGHTS,
             "vae_encoder": "onnx/vae_encoder.onnx",
             "vae_decoder": "onnx/vae_decoder.onnx",
             "painter_onnx": "onnx/painter.onnx",

@@ -146,6 +146,11 @@ export const PackPathsSchema = z.strictObject({
   vision_encoder: packPath,
   embed_tokens: packPath,
   decoder: packPath,
+  /**
+   * The reasoner's text decoder as F32 safetensors (HF-style names, docs/formats.md): the WGSL engine's weights on
+   * WebGPU. Without it the reasoner runs `decoder` on onnxruntime-web everywhere.
+   */
+  reasoner_weights: packPath.optional(),
   vae_encoder: packPath,
   vae_decoder: packPath,
   /** The full painter (connector included) as one ONNX graph: the reference / benchmark path. */

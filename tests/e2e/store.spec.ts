@@ -29,14 +29,14 @@ test('first visit caches the pack; offline, a reload opens the app and loads the
   await expect(page.getByRole('heading', { name: 'Models' })).toBeVisible();
   const row = page.getByTestId(`pack-${PACK}`);
   await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('not downloaded');
-  await expect(row).toContainText('3.48 MB');
+  await expect(row).toContainText('4.31 MB');
   await expect(row).toContainText('none beyond WebGPU');
   await expect(page.getByText('what was already downloaded is kept')).toBeVisible();
   await expect(page.getByTestId('storage')).toContainText('available to this site');
 
   await row.getByRole('button', { name: 'Download' }).click();
   await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('cached');
-  await expect(row.getByTestId(`pack-message-${PACK}`)).toContainText(`Downloaded and verified: ${manifest.files.length} files, 3.48 MB.`);
+  await expect(row.getByTestId(`pack-message-${PACK}`)).toContainText(`Downloaded and verified: ${manifest.files.length} files, 4.31 MB.`);
   await row.getByRole('button', { name: 'Verify' }).click();
   await expect(row.getByTestId(`pack-message-${PACK}`)).toContainText(`All ${manifest.files.length} cached files match their sha256.`);
 
@@ -54,7 +54,7 @@ test('first visit caches the pack; offline, a reload opens the app and loads the
   const offlineRow = page.getByTestId(`pack-${PACK}`);
   await expect(offlineRow.getByTestId(`pack-state-${PACK}`)).toHaveText('cached');
   await offlineRow.getByRole('button', { name: 'Load' }).click();
-  await expect(offlineRow.getByTestId(`pack-ready-${PACK}`)).toContainText(`Ready: ${manifest.files.length} files, 3.48 MB read and verified`);
+  await expect(offlineRow.getByTestId(`pack-ready-${PACK}`)).toContainText(`Ready: ${manifest.files.length} files, 4.31 MB read and verified`);
   await expect(offlineRow.getByTestId(`pack-ready-${PACK}`)).toContainText('from this browser’s cache');
 
   // The worker (and onnxruntime-web's files) came from the service worker's cache too.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 
 import numpy as np
@@ -130,3 +131,24 @@ def dequantise_state(st: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         else:
             out[name] = a
     return out
+
+
+# ----------------------------------------------------------------------------------------------- reasoner weights
+REASONER_WEIGHTS = "reasoner.f32.safetensors"
+
+
+def reasoner_state(reasoner) -> dict[str, np.ndarray]:
+    """The Qwen2 text decoder's tensors (F32) under the names of `ReasonerLM`'s state dict (tools/rgvlm/model.py):
+    `embed_tokens.weight`, `layers.L.{input_layernorm,post_attention_layernorm}.weight`,
+    `layers.L.self_attn.{q,k,v}_proj.{weight,bias}`, `layers.L.self_attn.o_proj.weight`,
+    `layers.L.mlp.{gate,up,down}_proj.weight`, `norm.weight`, and `lm_head.weight` unless the embeddings are tied.
+    The vision tower and projector are not in it (they stay in vision_encoder.onnx)."""
+    return {k: v.detach().cpu().numpy().astype(np.float32) for k, v in reasoner.lm.state_dict().items()}
+
+
+def write_reasoner_weights(reasoner, pack_dir: str) -> str:
+    """Writes `reasoner.f32.safetensors` (the reasoner's text decoder, for the app's WGSL engine; docs/formats.md)
+    into `pack_dir` and returns its path relative to the pack, the manifest's `paths.reasoner_weights`. Shared by
+    tools/make_tiny_random.py and tools/shapes/make_pack.py."""
+    write_safetensors(os.path.join(pack_dir, REASONER_WEIGHTS), reasoner_state(reasoner), {"format": "pt", "rgvlm.quantisation": "f32"})
+    return REASONER_WEIGHTS
