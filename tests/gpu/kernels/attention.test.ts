@@ -2,10 +2,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, Buffers } from '../../helpers/gpu';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { liveBufferCount } from '../../../src/gpu/device';
-import { attention, type AttentionArgs } from '../../../src/kernels/attention';
+import { attention, decodeSplits, DECODE_MAX_SPLITS, type AttentionArgs } from '../../../src/kernels/attention';
 import { attentionRef } from '../../../src/kernels/attention.ref';
+import { resolveAttention } from '../../../src/kernels/attention_shape';
 import { KernelArgError } from '../../../src/errors';
-import { CASES, checkCase } from './attention_cases';
+import { randomF32 } from '../../helpers/rng';
+import { CASES, checkCase, SPLIT_CASES } from './attention_cases';
 
 describe('attention (flash)', async () => {
   const device = await acquireDevice();
@@ -19,6 +21,54 @@ describe('attention (flash)', async () => {
       });
     }
   }
+
+  for (const c of SPLIT_CASES) {
+    for (const path of ['auto', 'split-keys', 'tiled'] as const) {
+      it(`${c.name} [${path}] matches its twin`, async () => {
+        await checkCase(device, bufs, c, attention, { path });
+      });
+    }
+  }
+
+  it('the split cases still cut their keys the way their names say', () => {
+    const seen = new Set<string>();
+    for (const c of SPLIT_CASES) {
+      const keys = resolveAttention('test', c).maxKeys;
+      const { splits, keysPerSplit } = decodeSplits(keys);
+      const last = keys - (splits - 1) * keysPerSplit;
+      expect(keysPerSplit % 4, c.name).toBe(0);
+      expect(last, c.name).toBeGreaterThan(0);
+      expect(last, c.name).toBeLessThanOrEqual(keysPerSplit);
+      const kind = splits === 1 ? 'one' : splits === DECODE_MAX_SPLITS ? 'cap' : last === keysPerSplit ? 'whole' : 'ragged';
+      expect(kind, c.name).toBe(c.chunks);
+      seen.add(kind);
+    }
+    expect([...seen].sort()).toEqual(['cap', 'one', 'ragged', 'whole']);
+  });
+
+  it('the split path frees its partials and meta buffers at submit', async () => {
+    const c = SPLIT_CASES.find((x) => x.chunks === 'ragged' && x.batch === 2)!;
+    const B = c.batch!;
+    const cap = c.cacheCapacity!;
+    const n = (rows: number) => B * rows * c.headsKV * c.headDim;
+    const args: AttentionArgs = {
+      ...c,
+      q: bufs.upload(randomF32(B * c.seqQ * c.headsQ * c.headDim, 1)),
+      k: bufs.upload(randomF32(n(c.seqK), 2)),
+      v: bufs.upload(randomF32(n(c.seqK), 3)),
+      cacheK: bufs.upload(randomF32(n(cap), 4)),
+      cacheV: bufs.upload(randomF32(n(cap), 5)),
+      out: bufs.empty(B * c.seqQ * c.headsQ * c.headDim * 4),
+    };
+    const before = liveBufferCount(device);
+    const batch = new GpuBatch(device);
+    attention(batch, args);
+    // Meta, the two passes' uniforms and the partials exist until submit.
+    expect(liveBufferCount(device)).toBeGreaterThanOrEqual(before + 3);
+    batch.submit();
+    await device.queue.onSubmittedWorkDone();
+    expect(liveBufferCount(device)).toBe(before);
+  });
 
   it('auto path matches its twin on both sides of the decode threshold', async () => {
     for (const seqQ of [8, 9]) {
@@ -69,6 +119,36 @@ describe('attention (flash)', async () => {
         batch.submit();
       });
     }
+  });
+
+  it('decode partials beyond one binding are refused before anything is created', () => {
+    const limit = device.limits.maxStorageBufferBindingSize;
+    // 4096 keys give 64 chunks of (D/4 + 1) vec4 per row; enough query rows (8 × Hq) to pass the limit.
+    const perRow = 64 * (128 / 4 + 1) * 16;
+    const headsQ = Math.ceil((Math.floor(limit / perRow) + 1) / 8);
+    const rows = 8 * headsQ;
+    const args: AttentionArgs = {
+      q: bufs.empty(rows * 128 * 4),
+      out: bufs.empty(rows * 128 * 4),
+      k: bufs.empty(8 * 128 * 4),
+      v: bufs.empty(8 * 128 * 4),
+      cacheK: bufs.empty(4088 * 128 * 4),
+      cacheV: bufs.empty(4088 * 128 * 4),
+      cacheLens: 4088,
+      seqQ: 8,
+      seqK: 8,
+      headsQ,
+      headsKV: 1,
+      headDim: 128,
+      mask: 'causal',
+    };
+    const batch = new GpuBatch(device);
+    const before = liveBufferCount(device);
+    const bytes = rows * perRow;
+    expect(() => attention(batch, args)).toThrow(KernelArgError);
+    expect(() => attention(batch, args)).toThrow(`attention: the decode partials need ${bytes} bytes, more than one binding holds (${limit})`);
+    expect(liveBufferCount(device)).toBe(before);
+    batch.submit();
   });
 
   it('the CPU twin rejects the same arguments', () => {

@@ -1,8 +1,10 @@
 /**
  * @file Attention test cases as data, shared by the flash and the naive kernel's tests, plus the runner that makes
  * seeded inputs, runs a kernel and compares it with the CPU twin. The tiled shader works in blocks of 64 query
- * rows × 16 keys, the split-keys one in sweeps of 16 invocations × 4 keys, so most sizes below are deliberately
- * not multiples of them.
+ * rows × 16 keys; the split-keys (flash-decoding) path in chunks of about 64 keys (decodeSplits), four keys per
+ * step, up to four query heads per invocation; so most sizes below are deliberately not multiples of them.
+ * SPLIT_CASES are the decode-sized cases chosen for the chunking: one chunk (no merge), whole chunks, a ragged
+ * last chunk, chunks past a shorter batch's keys, a chunk across the cache/current boundary, the chunk cap.
  */
 import { expectClose, readF32, runBatch, type Buffers } from '../../helpers/gpu';
 import { randomF32 } from '../../helpers/rng';
@@ -85,6 +87,59 @@ export const CASES: AttentionCase[] = [
   },
   // Explicit query offset and scale.
   { name: 'qOffset 10, scale 0.3, causal, 7×20', mask: 'causal', seqQ: 7, seqK: 20, qOffset: 10, scale: 0.3, headsQ: 2, headsKV: 2, headDim: 32 },
+];
+
+/** A split-path case and how decodeSplits must cut its longest key sequence (the test checks it still does). */
+export interface SplitCase extends AttentionCase {
+  chunks: 'one' | 'whole' | 'ragged' | 'cap';
+}
+
+export const SPLIT_CASES: SplitCase[] = [
+  // 50 keys: one chunk, the first pass writes `out` itself.
+  { name: 'split: 1 chunk, causal, GQA 4, D 16, cache 49', chunks: 'one', mask: 'causal', seqQ: 1, seqK: 1, cacheLens: 49, headsQ: 8, headsKV: 2, headDim: 16 },
+  // 128 keys: two whole chunks of 64.
+  { name: 'split: 2 whole chunks, full, GQA 2, D 32, cache 127', chunks: 'whole', mask: 'full', seqQ: 1, seqK: 1, cacheLens: 127, headsQ: 4, headsKV: 2, headDim: 32 },
+  // 201 keys: chunks of 52, the last one 45.
+  { name: 'split: ragged last chunk, cond (causalLen 200), GQA 1, D 64, cache 198 + 3', chunks: 'ragged', mask: 'cond', causalLen: 200, seqQ: 3, seqK: 3, cacheLens: 198, headsQ: 3, headsKV: 3, headDim: 64 },
+  // 301 keys for batch 0, 38 for batch 1: batch 1's later chunks are empty and must merge to nothing.
+  {
+    name: 'split: B 2, caches 300 / 37 of 310, causal, GQA 4, D 128',
+    chunks: 'ragged',
+    batch: 2,
+    mask: 'causal',
+    seqQ: 1,
+    seqK: 1,
+    cacheLens: [300, 37],
+    cacheCapacity: 310,
+    headsQ: 4,
+    headsKV: 1,
+    headDim: 128,
+  },
+  // 155 keys, the cache/current boundary (150) inside the last chunk; 5 causal rows with different last keys.
+  { name: 'split: 5 causal rows across the cache boundary, GQA 2, D 16, cache 150 + 5', chunks: 'ragged', mask: 'causal', seqQ: 5, seqK: 5, cacheLens: 150, headsQ: 4, headsKV: 2, headDim: 16 },
+  // Two head groups of four per kv head (GQA 8), and GQA 3 / 6 (one and two heads per invocation).
+  { name: 'split: GQA 8, causal, D 32, cache 260', chunks: 'ragged', mask: 'causal', seqQ: 1, seqK: 1, cacheLens: 260, headsQ: 8, headsKV: 1, headDim: 32 },
+  { name: 'split: GQA 3, full, D 16, cache 99', chunks: 'ragged', mask: 'full', seqQ: 1, seqK: 1, cacheLens: 99, headsQ: 6, headsKV: 2, headDim: 16 },
+  { name: 'split: GQA 6, causal, D 64, cache 140', chunks: 'ragged', mask: 'causal', seqQ: 2, seqK: 2, cacheLens: 140, headsQ: 6, headsKV: 1, headDim: 64 },
+  // B 2 with the painter's mask, a query offset inside the cache (re-scoring), keys only from the cache.
+  {
+    name: 'split: B 2, cond (causalLen 182 / 67), caches 180 / 65 of 190, 4 new, D 32',
+    chunks: 'ragged',
+    batch: 2,
+    mask: 'cond',
+    causalLen: [182, 67],
+    seqQ: 4,
+    seqK: 4,
+    cacheLens: [180, 65],
+    cacheCapacity: 190,
+    headsQ: 4,
+    headsKV: 2,
+    headDim: 32,
+  },
+  { name: 'split: qOffset 40 inside a cache of 170, causal, GQA 2, D 64', chunks: 'ragged', mask: 'causal', seqQ: 2, seqK: 1, cacheLens: 170, qOffset: 40, headsQ: 2, headsKV: 1, headDim: 64 },
+  { name: 'split: keys only from the cache (Sk 0), full, GQA 4, D 128, cache 133', chunks: 'ragged', mask: 'full', seqQ: 1, seqK: 0, cacheLens: 133, headsQ: 4, headsKV: 1, headDim: 128 },
+  // 4301 keys: more than 64 chunks of 64 would be, so the chunks grow (68 keys, 64 of them, the last 17).
+  { name: 'split: chunk cap, causal, GQA 2, D 16, cache 4300', chunks: 'cap', mask: 'causal', seqQ: 1, seqK: 1, cacheLens: 4300, headsQ: 2, headsKV: 1, headDim: 16 },
 ];
 
 type Kernel = (batch: GpuBatch, args: AttentionArgs) => void;

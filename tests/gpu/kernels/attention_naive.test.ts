@@ -3,14 +3,14 @@ import { acquireDevice, Buffers } from '../../helpers/gpu';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { attentionNaive } from '../../../src/kernels/attention_naive';
 import { KernelArgError } from '../../../src/errors';
-import { CASES, checkCase } from './attention_cases';
+import { CASES, checkCase, SPLIT_CASES } from './attention_cases';
 
 describe('attention_naive (three passes)', async () => {
   const device = await acquireDevice();
   const bufs = new Buffers(device);
   afterAll(() => bufs.destroy());
 
-  for (const c of CASES) {
+  for (const c of [...CASES, ...SPLIT_CASES]) {
     it(`${c.name} matches the attention twin`, async () => {
       await checkCase(device, bufs, c, attentionNaive);
     });
