@@ -1,13 +1,16 @@
 /**
  * @file matmul: y[M, N] = act(x[M, K] · Wᵀ + bias) with W in PyTorch layout [N, K], stored f32, f16, int8 per output
- * channel or int4 block-32 (docs/formats.md) and dequantised inside the kernel. Two kernels: a tiled one for M above
- * a few rows and a GEMV one for decode; `matmulVariant` picks between them.
+ * channel or int4 block-32 (docs/formats.md) and dequantised inside the kernel. Three kernels: a tiled one for M
+ * above a few rows, a GEMV one for decode (a weight row split across 32 lanes), and a dot one for decode with a
+ * short K (one invocation per output column, no workgroup memory); `matmulVariant` picks between the first two by
+ * default, `decodeMatmulVariant` also considers the third.
  */
 import type { GpuBatch } from '../gpu/batch';
 import fns from '../../shaders/gelu_fns.wgsl?raw';
 import common from '../../shaders/matmul_common.wgsl?raw';
 import tiled from '../../shaders/matmul_tiled.wgsl?raw';
 import gemv from '../../shaders/matmul_gemv.wgsl?raw';
+import dot from '../../shaders/matmul_dot.wgsl?raw';
 import { need, needBytes, needCount, precisionFor, type Precision } from './dispatch';
 
 /** How a linear layer's weight is stored. `out` × `in` is the logical PyTorch shape [N, K]. */
@@ -26,7 +29,7 @@ export type WeightFormat = LinearWeight['format'];
 /** Fused activation: 'gelu' is the exact (erf) GELU of PyTorch's F.gelu; 'gelu_tanh' its tanh approximation. */
 export type MatmulActivation = 'none' | 'gelu' | 'gelu_tanh' | 'silu';
 
-export type MatmulVariant = 'tiled' | 'gemv';
+export type MatmulVariant = 'tiled' | 'gemv' | 'dot';
 
 export interface MatmulArgs {
   /** F32 [M, K]. */
@@ -74,6 +77,20 @@ export function matmulVariant(M: number): MatmulVariant {
   return M <= GEMV_MAX_M ? 'gemv' : 'tiled';
 }
 
+/** Invocations per workgroup of the dot kernel (its shader's WG). */
+const DOT_WG = 64;
+/**
+ * Up to this K the dot kernel serves decode rows: a row of at most 256 elements is a short loop for one invocation,
+ * while GEMV would give each of its 32 lanes a few words and then reduce (its barriers dominate at this size, most
+ * of all on software WebGPU). Longer rows go to GEMV, which spreads them over lanes.
+ */
+export const DOT_MAX_K = 256;
+
+/** The kernel for a decode-sized product: dot for M ≤ 4 rows of K ≤ DOT_MAX_K, otherwise `matmulVariant(M)`. */
+export function decodeMatmulVariant(M: number, K: number): MatmulVariant {
+  return M <= GEMV_MAX_M && K <= DOT_MAX_K ? 'dot' : matmulVariant(M);
+}
+
 /**
  * The WGSL of one kernel. The f16 text (tiled only) is the f32 text with `enable f16;` in front and the tile type
  * alias switched to f16. The weight format and the tile sizes are override constants (one pipeline per kernel,
@@ -81,6 +98,7 @@ export function matmulVariant(M: number): MatmulVariant {
  */
 export function matmulCode(variant: MatmulVariant, precision: Precision = 'f32'): string {
   if (variant === 'gemv') return [fns, common, gemv].join('\n');
+  if (variant === 'dot') return [fns, common, dot].join('\n');
   const body = precision === 'f16' ? tiled.replace('alias tile_t = f32;', 'alias tile_t = f16;') : tiled;
   return [...(precision === 'f16' ? ['enable f16;'] : []), fns, common, body].join('\n');
 }
@@ -124,7 +142,7 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
   }
 
   const variant = args.variant ?? matmulVariant(M);
-  need(k, variant === 'tiled' || variant === 'gemv', `unknown variant ${String(variant)}`);
+  need(k, variant === 'tiled' || variant === 'gemv' || variant === 'dot', `unknown variant ${String(variant)}`);
   const precision = variant === 'tiled' ? (args.precision ?? precisionFor(batch.device)) : 'f32';
   need(k, precision === 'f32' || batch.device.features.has('shader-f16'), 'precision f16 needs a device with shader-f16');
   const constants: Record<string, number> = { FORMAT: FORMAT_ID[weight.format] };
@@ -135,9 +153,11 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
     Object.assign(constants, tile);
     groups = [Math.ceil(N / tile.TILE_N), Math.ceil(M / tile.TILE_M)];
     tileKey = `:${tile.TILE_M}x${tile.TILE_N}`;
-  } else {
+  } else if (variant === 'gemv') {
     constants.COLS = GEMV_COLS;
     groups = [Math.ceil(N / GEMV_COLS), 1];
+  } else {
+    groups = [Math.ceil(N / DOT_WG), 1];
   }
   const key = `matmul_${variant}:${precision}:${weight.format}${tileKey}`;
   const pipeline = batch.pipeline(key, matmulCode(variant, precision), constants);

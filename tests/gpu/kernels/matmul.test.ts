@@ -1,9 +1,9 @@
-// matmul against its CPU twin for every weight format, both kernels, bias and each fused activation; the
+// matmul against its CPU twin for every weight format, all three kernels, bias and each fused activation; the
 // quantisation error of int8 / int4 against the f32 product; the shipped tiny-random int4 weights; bad arguments.
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, Buffers, expectClose, readF32, runBatch } from '../../helpers/gpu';
 import { mulberry32, randomF32 } from '../../helpers/rng';
-import { matmul, matmulCode, matmulTile, matmulVariant, type LinearWeight, type MatmulActivation, type MatmulArgs, type MatmulVariant, type WeightFormat } from '../../../src/kernels/matmul';
+import { decodeMatmulVariant, matmul, matmulCode, matmulTile, matmulVariant, type LinearWeight, type MatmulActivation, type MatmulArgs, type MatmulVariant, type WeightFormat } from '../../../src/kernels/matmul';
 import { matmulRef, type LinearWeightData } from '../../../src/kernels/matmul.ref';
 import { quantizeInt4, quantizeInt8, toF16 } from '../../../src/kernels/quantize';
 import { precisionFor } from '../../../src/kernels/dispatch';
@@ -59,12 +59,15 @@ const GRID: Case[] = FORMATS.flatMap((format) =>
   [1, 3, 67].flatMap((M) => [64, 96, 160].map((K) => ({ format, M, K, N: 75 }))),
 ).map((c, i) => ({ ...c, activation: ACTS[i % 4]!, bias: i % 3 !== 1 }));
 
-/** Each kernel where the other is the default, odd N (a single column; three column tiles), M past one GEMV pass. */
+/** Each kernel where another is the default, odd N (a single column; three column tiles), M past one GEMV pass. */
 const FORCED: Case[] = FORMATS.flatMap((format): Case[] => [
   { format, M: 1, K: 96, N: 75, bias: true, activation: 'gelu', variant: 'tiled' },
   { format, M: 67, K: 64, N: 75, bias: true, activation: 'silu', variant: 'gemv' },
   { format, M: 5, K: 160, N: 130, bias: false, activation: 'gelu_tanh', variant: 'gemv' },
   { format, M: 5, K: 96, N: 1, bias: true, activation: 'none', variant: 'tiled' },
+  { format, M: 1, K: 96, N: 75, bias: true, activation: 'silu', variant: 'dot' },
+  { format, M: 6, K: 160, N: 130, bias: false, activation: 'gelu', variant: 'dot' },
+  { format, M: 3, K: 64, N: 1, bias: true, activation: 'gelu_tanh', variant: 'dot' },
 ]);
 
 const name = (c: Case) =>
@@ -99,12 +102,16 @@ describe('matmul', async () => {
     expect([1, 2, 3, 4, 5, 67].map(matmulVariant)).toEqual(['gemv', 'gemv', 'gemv', 'gemv', 'tiled', 'tiled']);
   });
 
+  it('picks the dot kernel for decode rows with K up to 256, GEMV for longer rows, the tiled kernel above 4 rows', () => {
+    expect([[1, 64], [4, 256], [4, 257], [1, 1536], [5, 64]].map(([M, K]) => decodeMatmulVariant(M!, K!))).toEqual(['dot', 'dot', 'gemv', 'gemv', 'tiled']);
+  });
+
   // Relative Frobenius error ‖Y_q − Y‖ / ‖Y‖ of the quantised product against the f32 product, Gaussian weights and
   // activations. Rounding to a step s leaves an error of about s / √12 per weight, uncorrelated, so the relative
   // output error is about √(E[s²] / 12) / σ_w with s = max|w| / qmax over the scale's group (row or block):
   //   int8, s = max|w_row| / 127, rms max of 160 normals ≈ 2.90σ → ≈ 0.66 %  — bound 1 %
   //   int4, s = max|w_block| / 7, rms max of 32 normals ≈ 2.35σ  → ≈ 9.7 %   — bound 12 %
-  // (expectations from 200k simulated rows; measured here: 0.67 % and 9.9 %, see the log lines). Both kernels are
+  // (expectations from 200k simulated rows; measured here: 0.67 % and 9.9 %, see the log lines). All kernels are
   // checked, since they sum in different orders.
   it.each([
     ['int8', 0.01],
@@ -115,7 +122,7 @@ describe('matmul', async () => {
     const w = gaussianF32(N * K, 12);
     const exact = matmulRef({ x, weight: { format: 'f32', out: N, in: K, weight: w }, M, K });
     const { gpu } = makeWeight(bufs, format, w, N, K);
-    for (const variant of ['gemv', 'tiled'] as const) {
+    for (const variant of ['gemv', 'tiled', 'dot'] as const) {
       const got = await run({ format, M, K, N, bias: false, activation: 'none', variant }, x, gpu);
       let num = 0, den = 0;
       for (let i = 0; i < exact.length; i++) {
