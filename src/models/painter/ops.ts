@@ -1,8 +1,8 @@
 /**
- * @file The painter's private glue ops, for what no shared kernel covers: splitting fused qkv rows into the
- * attention kernel's q/k/v layouts, assembling the step sequence [time token][patches + 2D positions] for both CFG
- * branches, the VAE decoder input z / scale + shift, and the Edit start t0·x1 + (1 − t0)·noise. Everything else
- * the painter runs is a src/kernels/ kernel.
+ * @file The painter's glue ops, for what no shared kernel covers: splitting fused qkv rows into the attention
+ * kernel's q/k/v layouts (also the reasoner engine's prefill split), assembling the step sequence [time token]
+ * [patches + 2D positions] for both CFG branches, the VAE decoder input z / scale + shift, and the Edit start
+ * t0·x1 + (1 − t0)·noise. Everything else the painter runs is a src/kernels/ kernel.
  *
  * All ops are f32, one invocation per output element, sizes in a uniform, pipelines cached by name only.
  */

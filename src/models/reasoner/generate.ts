@@ -1,18 +1,27 @@
 /**
- * @file Generation: one prefill over the prompt, then a decode loop of one token per step, with the KV cache kept
- * as ORT gpu-buffer tensors on the shared device (each step's `present.*` are fed back as the next step's
- * `past_key_values.*`, and the replaced tensors are disposed at once). Each step's token is chosen on the GPU from
- * ORT's logits buffer, so only its 4-byte id is read back; the step's `last_hidden_state` rows are copied on the GPU
- * into the conditioning buffer (hidden.ts). On WASM the same loop runs on CPU tensors.
+ * @file Generation: one prefill over the prompt, then a decode loop of one token per step, on one of two paths.
  *
- * Streaming: token text deltas (whole characters only) tagged with the phase, which starts at `thinking` for a
- * chain-of-thought prompt and moves to `answering` at `</think>` (or `<answer>`). Stops on an EOS id, `</answer>`,
- * max new tokens, or the end of the context. An aborted signal stops it at the next token with CancelledError, and
- * everything it allocated is freed.
+ * - `engine` (WebGPU with a pack that has reasoner weights; the default there): our WGSL decoder (engine.ts). Each
+ *   step is one command buffer — embedding of the previous token read from the GPU id buffer, the layers with the KV
+ *   cache in our buffers, the final norm (its row copied into the conditioning buffer), lm_head, the `sample`
+ *   kernel — and only the 4-byte id comes back, while later steps are already queued (`ENGINE_AHEAD`).
+ * - `ort` (WASM, packs without the file, or asked for): onnxruntime-web's `decoder_model_merged`, the reference
+ *   path. On WebGPU the KV cache stays as ORT gpu-buffer tensors on the shared device (each step's `present.*` are
+ *   fed back as the next step's `past_key_values.*`, and the replaced tensors are disposed at once); the token is
+ *   chosen on the GPU from ORT's logits buffer and the `last_hidden_state` rows are copied on the GPU into the
+ *   conditioning buffer (hidden.ts). On WASM the same loop runs on CPU tensors.
+ *
+ * Both paths give the same tokens, text, events and conditioning (within float rounding), and both stream: token
+ * text deltas (whole characters only) tagged with the phase, which starts at `thinking` for a chain-of-thought
+ * prompt and moves to `answering` at `</think>` (or `<answer>`). Stops on an EOS id, `</answer>`, max new tokens, or
+ * the end of the context. An aborted signal stops it at the next token with CancelledError, and everything it
+ * allocated is freed. Steps queued past the stop are discarded: their tokens are never reported and their hidden
+ * rows are taken back.
  */
 import { CancelledError, RgError } from '../../errors';
 import { GpuBatch } from '../../gpu/batch';
 import { bufferOf, cpuTensor, run, type OrtTensor } from '../../runtime/ort';
+import type { EngineRun } from './engine';
 import { HiddenCollector, type HiddenStates } from './hidden';
 import { kvNames, type ReasonerModel } from './model';
 import { parseCompletion } from './parse';
@@ -37,7 +46,17 @@ export interface GenerateOptions extends SamplingOptions {
   onToken?: (e: TokenEvent) => void;
   /** Called when the phase changes (not for the initial phase). */
   onPhase?: (phase: Phase) => void;
+  /**
+   * Which decoder runs: 'engine' (our WGSL engine; WebGPU and a pack with reasoner weights) or 'ort'
+   * (onnxruntime-web). Default: the engine where it is available, ORT otherwise.
+   */
+  reasonerPath?: ReasonerPath;
 }
+
+export type ReasonerPath = 'engine' | 'ort';
+
+/** Decode steps the engine queues beyond the one whose id is being read back. */
+export const ENGINE_AHEAD = 2;
 
 export type StopReason = 'eos' | 'answer_end' | 'max_new_tokens' | 'context';
 
@@ -65,48 +84,13 @@ export interface GenerationResult {
   /** The painter's condition (owned by the caller: dispose it), or null when not asked for. */
   hidden: HiddenStates | null;
   sampling: ResolvedSampling;
+  /** The decoder that ran. */
+  path: ReasonerPath;
   timings: GenerationTimings;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError('Generation cancelled');
-}
-
-/** The prompt embeddings (image features spliced in on the GPU, or on the CPU for WASM). */
-async function promptEmbeddings(model: ReasonerModel, prompt: PreparedPrompt, pixelValues: Float32Array | null): Promise<OrtTensor> {
-  const cfg = model.config;
-  const H = cfg.hidden_size;
-  const ids = BigInt64Array.from(prompt.ids, (i) => BigInt(i));
-  const embeds = (await run(model.embed, { input_ids: cpuTensor('int64', ids, [1, ids.length]) })).inputs_embeds!;
-  if (!prompt.imageSpans.length) return embeds;
-  try {
-    if (!pixelValues) throw new RgError('INTERNAL', 'the prompt has image tokens but no pixel values were given');
-    const v = cfg.vision;
-    const vision = await model.vision();
-    const feats = (await run(vision, { pixel_values: cpuTensor('float32', pixelValues, [1, 3, v.image_size, v.image_size]) })).image_features!;
-    try {
-      const n = cfg.num_image_tokens;
-      if (feats.dims.reduce((a, b) => a * b, 1) !== n * H) throw new RgError('INTEGRITY', `image_features has shape [${feats.dims}], expected ${n} × ${H}`);
-      if (model.device) {
-        const enc = model.device.createCommandEncoder({ label: 'splice image features' });
-        for (const [start, count] of prompt.imageSpans) {
-          if (count !== n) throw new RgError('INTERNAL', `an image span of ${count} tokens, expected ${n}`);
-          enc.copyBufferToBuffer(bufferOf(feats), 0, bufferOf(embeds), start * H * 4, n * H * 4);
-        }
-        model.device.queue.submit([enc.finish()]);
-      } else {
-        const e = embeds.data as Float32Array;
-        const f = feats.data as Float32Array;
-        for (const [start] of prompt.imageSpans) e.set(f.subarray(0, n * H), start * H);
-      }
-    } finally {
-      feats.dispose();
-    }
-    return embeds;
-  } catch (e) {
-    embeds.dispose();
-    throw e;
-  }
 }
 
 /**
@@ -124,17 +108,50 @@ export async function generate(model: ReasonerModel, prompt: PreparedPrompt, pix
   if (prompt.ids.length < 1 || prompt.ids.length > cfg.max_position_embeddings) {
     throw new RgError('BAD_INPUT', `the prompt must be 1 to ${cfg.max_position_embeddings} tokens, got ${prompt.ids.length}`, { field: 'prompt' });
   }
+  const path = opts.reasonerPath ?? (model.engine ? 'engine' : 'ort');
+  if (path !== 'engine' && path !== 'ort') {
+    throw new RgError('BAD_INPUT', `reasonerPath must be 'engine' or 'ort', got ${String(opts.reasonerPath)}`, { field: 'reasonerPath' });
+  }
+  if (path === 'engine' && !model.engine) {
+    throw new RgError(
+      'BAD_INPUT',
+      model.device
+        ? `pack ${model.manifest.id} has no reasoner weights (paths.reasoner_weights), so the reasoner engine cannot run`
+        : 'the reasoner engine needs WebGPU; this model runs on WASM',
+      { field: 'reasonerPath' },
+    );
+  }
   throwIfAborted(opts.signal);
-  return model.exclusive(() => generateNow(model, prompt, pixelValues, opts, sampling));
+  return model.exclusive(() => generateNow(model, prompt, pixelValues, opts, sampling, path));
 }
 
 /**
  * The hidden states of the prompt's prefill only (`prompt.ids.length` rows): the painter's negative (CFG)
  * condition. The one token drawn is never fed back, so it adds no row (docs/formats.md).
  */
-export async function prefill(model: ReasonerModel, prompt: PreparedPrompt, pixelValues: Float32Array | null = null, signal?: AbortSignal): Promise<HiddenStates> {
-  const r = await generate(model, prompt, pixelValues, { maxNewTokens: 1, hiddenStates: true, signal });
+export async function prefill(
+  model: ReasonerModel,
+  prompt: PreparedPrompt,
+  pixelValues: Float32Array | null = null,
+  signal?: AbortSignal,
+  reasonerPath?: ReasonerPath,
+): Promise<HiddenStates> {
+  const r = await generate(model, prompt, pixelValues, { maxNewTokens: 1, hiddenStates: true, signal, reasonerPath });
   return r.hidden!;
+}
+
+/** What both decode loops share: the settings of the run and where each chosen token goes. */
+interface Loop {
+  model: ReasonerModel;
+  prompt: PreparedPrompt;
+  pixelValues: Float32Array | null;
+  sampling: ResolvedSampling;
+  signal: AbortSignal | undefined;
+  /** At most this many tokens are drawn. */
+  maxNew: number;
+  collector: HiddenCollector | null;
+  /** Records the next token; true when generation ends with it. */
+  accept(id: number): boolean;
 }
 
 async function generateNow(
@@ -143,35 +160,187 @@ async function generateNow(
   pixelValues: Float32Array | null,
   opts: GenerateOptions,
   sampling: ResolvedSampling,
+  path: ReasonerPath,
 ): Promise<GenerationResult> {
   throwIfAborted(opts.signal);
   const t0 = performance.now();
   const cfg = model.config;
   const st = cfg.special_tokens;
-  const H = cfg.hidden_size;
   const L = prompt.ids.length;
   const context = cfg.max_position_embeddings;
   // The last generated token is never fed back, so L + maxNew − 1 positions are used.
   const maxNew = Math.min(opts.maxNewTokens, context - L + 1);
   const stopIds = new Set(opts.stopIds ?? [...cfg.eos_token_ids, st.answer_end]);
   const eosIds = new Set(cfg.eos_token_ids);
-  const device = model.device;
-
-  const layers = Array.from({ length: cfg.num_hidden_layers }, (_, l) => kvNames(l));
-  let past: Record<string, OrtTensor> = {};
-  const emptyKv = () => cpuTensor('float32', new Float32Array(0), [1, cfg.num_key_value_heads, 0, cfg.head_dim]);
-  for (const { past: names } of layers) for (const n of names) past[n] = emptyKv();
-
-  const collector = opts.hiddenStates === false ? null : new HiddenCollector(H, L + maxNew - 1, device);
-  let picker: TokenPicker | null = null;
-  let stepOut: OrtTensor[] = [];
-  let embeds: OrtTensor | null = null;
   const tokenIds: number[] = [];
   let stopReason: StopReason = 'max_new_tokens';
   const stream = new TokenStream(model.tokenizer, st, stopIds, opts.initialPhase ?? 'thinking', opts.onToken, opts.onPhase);
   let tFirst = 0;
-  let total = L;
   let success = false;
+  const collector = opts.hiddenStates === false ? null : new HiddenCollector(cfg.hidden_size, L + maxNew - 1, model.device);
+  const loop: Loop = {
+    model,
+    prompt,
+    pixelValues,
+    sampling,
+    signal: opts.signal,
+    maxNew,
+    collector,
+    accept(id) {
+      tokenIds.push(id);
+      if (tokenIds.length === 1) tFirst = performance.now();
+      stream.push(id);
+      if (stopIds.has(id)) {
+        stopReason = id === st.answer_end && !eosIds.has(id) ? 'answer_end' : 'eos';
+        return true;
+      }
+      if (tokenIds.length >= maxNew) {
+        stopReason = maxNew < opts.maxNewTokens ? 'context' : 'max_new_tokens';
+        return true;
+      }
+      return false;
+    },
+  };
+  try {
+    await (path === 'engine' ? engineLoop(loop) : ortLoop(loop));
+    stream.finish();
+    const textIds = eosIds.has(tokenIds[tokenIds.length - 1]!) ? tokenIds.slice(0, -1) : tokenIds;
+    const text = model.tokenizer.decode(textIds, false);
+    const parsed = parseCompletion(text);
+    const hiddenStates = collector ? collector.finish(L) : null;
+    const tEnd = performance.now();
+    const decodeMs = tokenIds.length > 1 ? tEnd - tFirst : 0;
+    success = true;
+    return {
+      promptIds: prompt.ids.slice(),
+      tokenIds,
+      text,
+      ...parsed,
+      stopReason,
+      hidden: hiddenStates,
+      sampling,
+      path,
+      timings: {
+        prefillMs: tFirst - t0,
+        decodeMs,
+        decodeTokensPerSecond: decodeMs > 0 ? ((tokenIds.length - 1) * 1000) / decodeMs : 0,
+        totalMs: tEnd - t0,
+      },
+    };
+  } finally {
+    if (!success) collector?.abort();
+  }
+}
+
+/** The image features of a prompt with image tokens (ORT's vision encoder), checked against the config. */
+async function imageFeatures(model: ReasonerModel, prompt: PreparedPrompt, pixelValues: Float32Array | null): Promise<OrtTensor> {
+  const cfg = model.config;
+  if (!pixelValues) throw new RgError('INTERNAL', 'the prompt has image tokens but no pixel values were given');
+  const v = cfg.vision;
+  const vision = await model.vision();
+  const feats = (await run(vision, { pixel_values: cpuTensor('float32', pixelValues, [1, 3, v.image_size, v.image_size]) })).image_features!;
+  const n = cfg.num_image_tokens;
+  const bad =
+    feats.dims.reduce((a, b) => a * b, 1) !== n * cfg.hidden_size
+      ? `image_features has shape [${feats.dims}], expected ${n} × ${cfg.hidden_size}`
+      : prompt.imageSpans.find(([, count]) => count !== n)
+        ? `an image span of ${prompt.imageSpans.find(([, count]) => count !== n)![1]} tokens, expected ${n}`
+        : null;
+  if (bad) {
+    feats.dispose();
+    throw new RgError(bad.startsWith('image_features') ? 'INTEGRITY' : 'INTERNAL', bad);
+  }
+  return feats;
+}
+
+/**
+ * The engine's loop. The prefill draws token 0; decode step s feeds token s and draws s + 1. Up to ENGINE_AHEAD
+ * steps are queued beyond the token whose id is being read back, each reading its input id from the GPU, so the GPU
+ * never waits for the CPU. When a token ends the run, the steps queued after it are dropped (their hidden rows taken
+ * back; their ids and cache rows are never read), so the result equals the plain loop's.
+ */
+async function engineLoop(loop: Loop): Promise<void> {
+  const { model, prompt, sampling, collector, maxNew, signal } = loop;
+  const engine = model.engine!;
+  const device = engine.device;
+  let feats: OrtTensor | null = null;
+  let runBuffers: EngineRun | null = null;
+  try {
+    if (prompt.imageSpans.length) feats = await imageFeatures(model, prompt, loop.pixelValues);
+    throwIfAborted(signal);
+    const r = (runBuffers = engine.run(prompt.ids, maxNew, ENGINE_AHEAD + 1));
+    const pre = new GpuBatch(device, 'reasoner prefill');
+    const images = prompt.imageSpans.map(([start, count]) => [bufferOf(feats!), start, count] as [GPUBuffer, number, number]);
+    r.encodePrefill(pre, sampling, collector, images);
+    pre.submit();
+    feats?.dispose();
+    feats = null;
+    let queued = 0; // the highest step whose draw is queued
+    for (let step = 0; ; step++) {
+      while (queued < step + ENGINE_AHEAD && queued + 1 < maxNew) {
+        throwIfAborted(signal);
+        const batch = new GpuBatch(device, 'reasoner step');
+        r.encodeStep(batch, queued, sampling, collector);
+        batch.submit();
+        queued++;
+      }
+      if (loop.accept(await r.read(step))) {
+        if (queued > step) collector?.dropLast(queued - step);
+        return;
+      }
+      throwIfAborted(signal);
+    }
+  } finally {
+    feats?.dispose();
+    runBuffers?.dispose();
+  }
+}
+
+/** The prompt embeddings (image features spliced in on the GPU, or on the CPU for WASM). */
+async function promptEmbeddings(model: ReasonerModel, prompt: PreparedPrompt, pixelValues: Float32Array | null): Promise<OrtTensor> {
+  const H = model.config.hidden_size;
+  const ids = BigInt64Array.from(prompt.ids, (i) => BigInt(i));
+  const embeds = (await run(model.embed, { input_ids: cpuTensor('int64', ids, [1, ids.length]) })).inputs_embeds!;
+  if (!prompt.imageSpans.length) return embeds;
+  try {
+    const feats = await imageFeatures(model, prompt, pixelValues);
+    try {
+      if (model.device) {
+        const enc = model.device.createCommandEncoder({ label: 'splice image features' });
+        for (const [start, count] of prompt.imageSpans) enc.copyBufferToBuffer(bufferOf(feats), 0, bufferOf(embeds), start * H * 4, count * H * 4);
+        model.device.queue.submit([enc.finish()]);
+      } else {
+        const e = embeds.data as Float32Array;
+        const f = feats.data as Float32Array;
+        for (const [start, count] of prompt.imageSpans) e.set(f.subarray(0, count * H), start * H);
+      }
+    } finally {
+      feats.dispose();
+    }
+    return embeds;
+  } catch (e) {
+    embeds.dispose();
+    throw e;
+  }
+}
+
+/** The onnxruntime-web loop (the reference path; the only one on WASM). */
+async function ortLoop(loop: Loop): Promise<void> {
+  const { model, prompt, sampling, collector, maxNew, signal } = loop;
+  const cfg = model.config;
+  const device = model.device;
+  const decoder = await model.decoder();
+  throwIfAborted(signal);
+  const L = prompt.ids.length;
+  const layers = Array.from({ length: cfg.num_hidden_layers }, (_, l) => kvNames(l));
+  let past: Record<string, OrtTensor> = {};
+  const emptyKv = () => cpuTensor('float32', new Float32Array(0), [1, cfg.num_key_value_heads, 0, cfg.head_dim]);
+  for (const { past: names } of layers) for (const n of names) past[n] = emptyKv();
+  let picker: TokenPicker | null = null;
+  let stepOut: OrtTensor[] = [];
+  let embeds: OrtTensor | null = null;
+  let total = L;
+  let drawn = 0;
 
   /** Feeds `embeds` (`rows` positions ending at `total`) to the decoder; the new KV cache replaces the old one. */
   const decode = async (input: OrtTensor, rows: number): Promise<{ logits: OrtTensor; hidden: OrtTensor }> => {
@@ -182,7 +351,7 @@ async function generateNow(
       position_ids: cpuTensor('int64', positions, [1, rows]),
       ...past,
     };
-    const out = await run(model.decoder, feeds);
+    const out = await run(decoder, feeds);
     input.dispose();
     if (input === embeds) embeds = null;
     // The replaced cache tensors are freed at once (work already submitted keeps their buffers alive).
@@ -200,25 +369,10 @@ async function generateNow(
     for (const t of stepOut) t.dispose();
     stepOut = [];
   };
-  /** Records token `id`; returns true when generation ends with it. */
-  const accept = (id: number): boolean => {
-    tokenIds.push(id);
-    if (tokenIds.length === 1) tFirst = performance.now();
-    stream.push(id);
-    if (stopIds.has(id)) {
-      stopReason = id === st.answer_end && !eosIds.has(id) ? 'answer_end' : 'eos';
-      return true;
-    }
-    if (tokenIds.length >= maxNew) {
-      stopReason = maxNew < opts.maxNewTokens ? 'context' : 'max_new_tokens';
-      return true;
-    }
-    return false;
-  };
 
   try {
     picker = createTokenPicker(model, sampling);
-    embeds = await promptEmbeddings(model, prompt, pixelValues);
+    embeds = await promptEmbeddings(model, prompt, loop.pixelValues);
     if (device) {
       // WebGPU: the loop runs one step ahead. While the id of token i travels back (4 bytes), step i + 1 is already
       // queued: the embedding lookup reads token i straight from the sampler's GPU buffer, the decoder, the
@@ -237,63 +391,38 @@ async function generateNow(
         // Token `step` is being drawn; queue the step that feeds it back, unless `step` is the last possible one.
         const ahead = step + 1 < maxNew;
         if (ahead) {
-          throwIfAborted(opts.signal);
+          throwIfAborted(signal);
           embeds = (await run(model.embed, { input_ids: picker.idTensor() })).inputs_embeds!;
           total += 1;
           await enqueue(embeds, 1, step + 1);
         }
-        const done = accept(await picker.read(step));
+        const done = loop.accept(await picker.read(step));
         if (done) {
           if (ahead) collector?.dropLast(1);
           break;
         }
-        throwIfAborted(opts.signal);
+        throwIfAborted(signal);
       }
     } else {
       let input: OrtTensor = embeds;
       let rows = L;
       for (;;) {
-        throwIfAborted(opts.signal);
+        throwIfAborted(signal);
         const { logits, hidden } = await decode(input, rows);
         collector?.appendCpu(hidden.data as Float32Array, rows);
-        const id = picker.pickCpu(logits.data as Float32Array, rows - 1, tokenIds.length);
+        const id = picker.pickCpu(logits.data as Float32Array, rows - 1, drawn++);
         releaseStep();
-        if (accept(id)) break;
-        throwIfAborted(opts.signal);
+        if (loop.accept(id)) break;
+        throwIfAborted(signal);
         input = embeds = (await run(model.embed, { input_ids: cpuTensor('int64', BigInt64Array.of(BigInt(id)), [1, 1]) })).inputs_embeds!;
         total += 1;
         rows = 1;
       }
     }
-    stream.finish();
-
-    const textIds = eosIds.has(tokenIds[tokenIds.length - 1]!) ? tokenIds.slice(0, -1) : tokenIds;
-    const text = model.tokenizer.decode(textIds, false);
-    const parsed = parseCompletion(text);
-    const hiddenStates = collector ? collector.finish(L) : null;
-    const tEnd = performance.now();
-    const decodeMs = tokenIds.length > 1 ? tEnd - tFirst : 0;
-    success = true;
-    return {
-      promptIds: prompt.ids.slice(),
-      tokenIds,
-      text,
-      ...parsed,
-      stopReason,
-      hidden: hiddenStates,
-      sampling,
-      timings: {
-        prefillMs: tFirst - t0,
-        decodeMs,
-        decodeTokensPerSecond: decodeMs > 0 ? ((tokenIds.length - 1) * 1000) / decodeMs : 0,
-        totalMs: tEnd - t0,
-      },
-    };
   } finally {
     embeds?.dispose();
     for (const t of stepOut) t.dispose();
     for (const t of Object.values(past)) t.dispose();
     picker?.dispose();
-    if (!success) collector?.abort();
   }
 }

@@ -6,7 +6,7 @@ import type { PackSource } from '../../packs/source';
 import { ReasonerModel, type LoadOptions } from './model';
 
 export { ReasonerModel, loadReasonerText, type ReasonerText } from './model';
-export { generate, prefill, type GenerateOptions, type GenerationResult, type GenerationTimings, type Phase, type StopReason, type TokenEvent } from './generate';
+export { generate, prefill, ENGINE_AHEAD, type GenerateOptions, type ReasonerPath, type GenerationResult, type GenerationTimings, type Phase, type StopReason, type TokenEvent } from './generate';
 export type { HiddenStates } from './hidden';
 export { preparePrompt, MAX_PROMPT_CHARS, type PreparedPrompt, type PromptRequest } from './prepare';
 export { preprocessImage, decodeImage, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, type ImageInput, type ImageLimits, type RgbaImage } from './image';

@@ -1,8 +1,11 @@
 /**
  * @file Loading a pack's reasoner: configs, tokenizer and chat template from the pack (only through a PackSource),
- * and the onnx-community-layout sessions through src/runtime/ort.ts — `embed_tokens` and `decoder_model_merged`
- * at once, `vision_encoder` on the first image. On WebGPU every output that feeds the GPU again (embeddings, image
- * features, logits, KV cache, last hidden state) stays a `gpu-buffer` tensor on the shared device.
+ * the onnx-community-layout sessions through src/runtime/ort.ts — `embed_tokens` at once, `vision_encoder` on the
+ * first image — and the text decoder: on WebGPU with a pack that has `reasoner.f32.safetensors`, our WGSL engine
+ * (engine.ts, weights uploaded at load), with `decoder_model_merged` loaded only when a run asks for the ORT path;
+ * otherwise (WASM, or a pack without the file) `decoder_model_merged` at once. On WebGPU every ORT output that feeds
+ * the GPU again (embeddings, image features, logits, KV cache, last hidden state) stays a `gpu-buffer` tensor on the
+ * shared device.
  */
 import { RgError } from '../../errors';
 import { CONFIG_FILE_SCHEMAS, parseWith, type Manifest, type ReasonerConfig } from '../../packs/manifest';
@@ -11,6 +14,8 @@ import { createSession, type Backend, type OrtSession } from '../../runtime/ort'
 import type { BackendChoice } from '../../runtime/backend';
 import { ReasonerTokenizer } from './tokenizer';
 import { ChatTemplate } from './template';
+import { ReasonerEngine } from './engine';
+import { loadReasonerWeights } from './weights';
 
 /** The KV-cache input and output names of layer `l`. */
 export function kvNames(l: number): { past: [string, string]; present: [string, string] } {
@@ -55,9 +60,13 @@ export function loadReasonerText(source: PackSource): Promise<ReasonerText> {
   return p;
 }
 
-/** A loaded reasoner. Runs are serialised (one ORT run at a time per session); `dispose()` releases the sessions. */
+/**
+ * A loaded reasoner. Runs are serialised (one ORT run at a time per session); `dispose()` releases the sessions and
+ * the engine's weights.
+ */
 export class ReasonerModel implements ReasonerText {
   private visionSession: Promise<OrtSession> | null = null;
+  private decoderSession: Promise<OrtSession> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private released = false;
 
@@ -70,7 +79,9 @@ export class ReasonerModel implements ReasonerText {
     readonly tokenizer: ReasonerTokenizer,
     readonly template: ChatTemplate,
     readonly embed: OrtSession,
-    readonly decoder: OrtSession,
+    /** The WGSL text decoder (WebGPU and a pack with reasoner weights), or null. */
+    readonly engine: ReasonerEngine | null,
+    private readonly decoderBytes: () => Promise<Uint8Array>,
   ) {}
 
   /** Loads the reasoner of `source`'s pack on `choice` (WebGPU with the shared device, or WASM). */
@@ -79,47 +90,61 @@ export class ReasonerModel implements ReasonerText {
     const device = choice.backend === 'webgpu' ? (choice.device ?? null) : null;
     if (choice.backend === 'webgpu' && !device) throw new RgError('INTERNAL', 'ReasonerModel.load: webgpu without a device');
 
-    const layers = Array.from({ length: cfg.num_hidden_layers }, (_, l) => kvNames(l).present).flat();
-    const [embedBytes, decoderBytes] = await Promise.all([
-      source.file(manifest.paths.embed_tokens, opts.onProgress),
-      source.file(manifest.paths.decoder, opts.onProgress),
-    ]);
-    const embed = await createSession(embedBytes, { backend: choice.backend, device: device ?? undefined, gpuOutputs: ['inputs_embeds'], label: 'embed_tokens' });
-    let decoder: OrtSession;
+    const embed = await createSession(await source.file(manifest.paths.embed_tokens, opts.onProgress), {
+      backend: choice.backend,
+      device: device ?? undefined,
+      gpuOutputs: ['inputs_embeds'],
+      label: 'embed_tokens',
+    });
+    let engine: ReasonerEngine | null = null;
+    let model: ReasonerModel | null = null;
     try {
-      decoder = await createSession(decoderBytes, {
-        backend: choice.backend,
-        device: device ?? undefined,
-        gpuOutputs: ['logits', ...layers, 'last_hidden_state'],
-        label: 'decoder_model_merged',
-      });
+      checkSession(source.id, embed, 'embed_tokens.onnx', ['input_ids'], ['inputs_embeds']);
+      const weights = device ? await loadReasonerWeights(device, source, opts.onProgress) : null;
+      engine = weights && device ? new ReasonerEngine(device, weights, cfg) : null;
+      model = new ReasonerModel(source, manifest, cfg, choice.backend, device, tokenizer, template, embed, engine, () =>
+        source.file(manifest.paths.decoder, opts.onProgress),
+      );
+      // Without the engine every run needs the ONNX decoder: load it now, so a broken file fails the load.
+      if (!engine) await model.decoder();
+      return model;
     } catch (e) {
+      engine?.dispose();
       await embed.release();
+      if (model?.decoderSession) await (await model.decoderSession.catch(() => null))?.release();
       throw e;
     }
-    const model = new ReasonerModel(source, manifest, cfg, choice.backend, device, tokenizer, template, embed, decoder);
-    try {
-      model.checkSessions();
-    } catch (e) {
-      await Promise.all([embed.release(), decoder.release()]);
-      throw e;
-    }
-    return model;
   }
 
-  private checkSessions(): void {
-    const need = (s: OrtSession, what: string, inputs: string[], outputs: string[]) => {
-      const missing = [...inputs.filter((n) => !s.inputNames.includes(n)), ...outputs.filter((n) => !s.outputNames.includes(n))];
-      if (missing.length) throw new RgError('INTEGRITY', `${this.source.id}: ${what} lacks ${missing.join(', ')}`);
-    };
-    const kv = Array.from({ length: this.config.num_hidden_layers }, (_, l) => kvNames(l));
-    need(this.embed, 'embed_tokens.onnx', ['input_ids'], ['inputs_embeds']);
-    need(
-      this.decoder,
-      'decoder_model_merged.onnx',
-      ['inputs_embeds', 'attention_mask', 'position_ids', ...kv.flatMap((k) => k.past)],
-      ['logits', 'last_hidden_state', ...kv.flatMap((k) => k.present)],
-    );
+  /** The `decoder_model_merged` session (the ORT path), loaded on first use. */
+  decoder(): Promise<OrtSession> {
+    this.decoderSession ??= (async () => {
+      const cfg = this.config;
+      const layers = Array.from({ length: cfg.num_hidden_layers }, (_, l) => kvNames(l));
+      const session = await createSession(await this.decoderBytes(), {
+        backend: this.backend,
+        device: this.device ?? undefined,
+        gpuOutputs: ['logits', ...layers.flatMap((k) => k.present), 'last_hidden_state'],
+        label: 'decoder_model_merged',
+      });
+      try {
+        checkSession(
+          this.source.id,
+          session,
+          'decoder_model_merged.onnx',
+          ['inputs_embeds', 'attention_mask', 'position_ids', ...layers.flatMap((k) => k.past)],
+          ['logits', 'last_hidden_state', ...layers.flatMap((k) => k.present)],
+        );
+      } catch (e) {
+        await session.release();
+        throw e;
+      }
+      return session;
+    })().catch((e) => {
+      this.decoderSession = null;
+      throw e;
+    });
+    return this.decoderSession;
   }
 
   /** The vision encoder session, loaded on first use. */
@@ -151,8 +176,15 @@ export class ReasonerModel implements ReasonerText {
     await this.queue;
     if (this.released) return;
     this.released = true;
-    const sessions = [this.embed, this.decoder];
+    this.engine?.dispose();
+    const sessions = [this.embed];
+    if (this.decoderSession) sessions.push(await this.decoderSession.catch(() => null as never));
     if (this.visionSession) sessions.push(await this.visionSession.catch(() => null as never));
     await Promise.all(sessions.filter(Boolean).map((s) => s.release()));
   }
+}
+
+function checkSession(packId: string, s: OrtSession, what: string, inputs: string[], outputs: string[]): void {
+  const missing = [...inputs.filter((n) => !s.inputNames.includes(n)), ...outputs.filter((n) => !s.outputNames.includes(n))];
+  if (missing.length) throw new RgError('INTEGRITY', `${packId}: ${what} lacks ${missing.join(', ')}`);
 }

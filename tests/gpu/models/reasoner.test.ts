@@ -1,11 +1,12 @@
-// The reasoner on real Chromium WebGPU (SwiftShader): PyTorch fixtures reproduced token for token with the KV cache
-// and the conditioning kept on the GPU; seeded GPU sampling equal to its CPU twin on WASM; cancel at any token
-// leaves nothing behind and the next run is identical; 20 runs hold no more GPU buffers than 1.
+// The reasoner on real Chromium WebGPU (SwiftShader), on both decoder paths (our WGSL engine, the default here, and
+// onnxruntime-web's): PyTorch fixtures reproduced token for token with the KV cache and the conditioning kept on the
+// GPU; seeded GPU sampling equal to its CPU twin on WASM; cancel at any token leaves nothing behind and the next run
+// is identical; 20 runs hold no more GPU buffers than 1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireDevice, liveBufferCount, liveBufferLabels } from '../../../src/gpu/device';
 import { CancelledError } from '../../../src/errors';
 import {
-  generate,
+  generate as generateAny,
   prefill,
   preparePrompt,
   preprocessImage,
@@ -14,6 +15,7 @@ import {
   type GenerateOptions,
   type GenerationResult,
   type PreparedPrompt,
+  type ReasonerPath,
 } from '../../../src/models/reasoner';
 import { expectChecksum, fixtureBytes, fixtureF32, fx, GREEDY, tinyRandom } from './reasoner_fixtures';
 
@@ -37,11 +39,11 @@ afterAll(async () => {
 });
 
 /** Runs `generate`, aborting once `cancelAt` tokens have streamed (the run must then throw CancelledError). */
-async function cancelledRun(prompt: PreparedPrompt, opts: GenerateOptions, cancelAt: number): Promise<number> {
+async function cancelledRun(prompt: PreparedPrompt, opts: GenerateOptions & { reasonerPath: ReasonerPath }, cancelAt: number): Promise<number> {
   const c = new AbortController();
   let seen = 0;
   await expect(
-    generate(model, prompt, null, {
+    generateAny(model, prompt, null, {
       ...opts,
       signal: c.signal,
       onToken: () => {
@@ -58,7 +60,9 @@ async function hiddenOf(r: GenerationResult): Promise<Float32Array> {
   return h;
 }
 
-describe('reasoner on WebGPU', () => {
+describe.each(['engine', 'ort'] as const)('reasoner on WebGPU, %s path', (reasonerPath) => {
+  const generate = (m: ReasonerModel, p: PreparedPrompt, px: Float32Array | null, o: GenerateOptions) => generateAny(m, p, px, { reasonerPath, ...o });
+
   it.each(GREEDY.map((g) => [g.name, g] as const))('greedy %s: rendered ids, tokens and hidden states equal PyTorch', async (_, g) => {
     const prompt = preparePrompt(model, { messages: g.messages, images: g.image ? 1 : 0 });
     expect(prompt.text).toBe(g.rendered);
@@ -69,6 +73,7 @@ describe('reasoner on WebGPU', () => {
       expect(Array.from(pixels)).toEqual(Array.from(await fixtureF32(g.pixel_values!.file)));
     }
     const res = await generate(model, prompt, pixels, { maxNewTokens: g.max_new_tokens, stopIds: [1018, 1016] });
+    expect(res.path).toBe(reasonerPath);
     expect(res.tokenIds).toEqual(g.generated_ids);
     expect(res.stopReason).toBe('max_new_tokens');
     // The conditioning lives in one GPU buffer of exactly rows x hidden f32 (docs/formats.md: prompt + generated - 1).
@@ -108,7 +113,7 @@ describe('reasoner on WebGPU', () => {
     const neg = fx.negative;
     const prompt = preparePrompt(model, { messages: understandMessages({ prompt: neg.messages[1]!.content, cot: false }), images: 0 });
     expect(prompt.ids).toEqual(neg.input_ids);
-    const h = await prefill(model, prompt);
+    const h = await prefill(model, prompt, null, undefined, reasonerPath);
     expect(h.rows).toBe(neg.condition_length);
     expect(h.promptRows).toBe(neg.condition_length);
     const values = await h.read();
@@ -143,15 +148,15 @@ describe('reasoner on WebGPU', () => {
     expect(c.tokenIds).not.toEqual(a.tokenIds);
     const wasm = await ReasonerModel.load(tinyRandom(), { backend: 'wasm' });
     try {
-      expect((await generate(wasm, plain, null, opts)).tokenIds).toEqual(a.tokenIds);
-      expect((await generate(wasm, plain, null, { ...opts, seed: 99 })).tokenIds).toEqual(c.tokenIds);
+      expect((await generateAny(wasm, plain, null, opts)).tokenIds).toEqual(a.tokenIds);
+      expect((await generateAny(wasm, plain, null, { ...opts, seed: 99 })).tokenIds).toEqual(c.tokenIds);
     } finally {
       await wasm.dispose();
     }
   });
 
   it('cancel mid-stream frees everything, and the next run equals an uninterrupted one (tokens, text, hidden states)', async () => {
-    const opts = { maxNewTokens: 8 };
+    const opts = { maxNewTokens: 8, reasonerPath };
     const whole = await generate(model, plain, null, opts);
     const wholeHidden = await hiddenOf(whole);
     const before = liveBufferCount(device);
@@ -170,7 +175,7 @@ describe('reasoner on WebGPU', () => {
   });
 
   it('live GPU buffers after 20 runs (completed, cancelled, sampled) equal those after 1', async () => {
-    const opts = { maxNewTokens: 3 };
+    const opts = { maxNewTokens: 3, reasonerPath };
     await hiddenOf(await generate(model, plain, null, opts));
     const after1 = liveBufferCount(device);
     const labels1 = liveBufferLabels(device).sort();

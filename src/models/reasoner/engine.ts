@@ -1,0 +1,276 @@
+/**
+ * @file The reasoner's text decoder on our WGSL kernels (WebGPU), the counterpart of the painter engine: the same
+ * Qwen2 network as `decoder_model_merged.onnx` (docs/formats.md, "Reasoner"), with the weights of
+ * `reasoner.f32.safetensors` (weights.ts). onnxruntime-web keeps the vision encoder, the reference path and WASM.
+ *
+ * A run (`EngineRun`) owns its buffers: the activations (sized for the prompt), a K/V cache per layer sized to the
+ * run's context ([1, capacity, kv heads, head_dim], the attention kernel's cache layout), the drawn ids (u32, one per
+ * generation step) and a ring of 4-byte readback buffers. Everything a step does is encoded into one command
+ * buffer, nothing is read back but the id:
+ *
+ * - prefill: embed (prompt ids → rows; image-feature rows copied over the image tokens' rows) → layers over all
+ *   prompt rows (K/V of the prompt written straight into the caches by the q/k/v split) → final norm (every row
+ *   appended to the hidden-state collector) → lm_head on the last row → `sample` → ids[0].
+ * - decode step s (feeds token s, drawn by the previous step, at position P = promptLength + s): embed reads ids[s]
+ *   on the GPU → per layer: norm, fused q/k/v GEMV, RoPE at P on q and k, k and v rows copied into the caches at
+ *   row P, attention of the one query over cache rows 0…P, o_proj, residual, norm, fused gate/up GEMV, SwiGLU,
+ *   down, residual → final norm (row appended to the collector) → lm_head → `sample` → ids[s + 1].
+ *
+ * Each layer: x [R, hidden] is the residual stream; `normed`, `qkv`, `q`, `attnOut`, `tmp`, `gateUp`, `act` are
+ * scratch rows reused by every layer and step (the queue runs the steps in order, so reuse is safe even when the
+ * caller queues steps ahead of the readback).
+ */
+import { RgError } from '../../errors';
+import type { GpuBatch } from '../../gpu/batch';
+import { emptyBuffer, uploadBuffer } from '../../gpu/readback';
+import { add } from '../../kernels/add';
+import { attention } from '../../kernels/attention';
+import { embed } from '../../kernels/embed';
+import { decodeMatmulVariant, matmul } from '../../kernels/matmul';
+import { rmsnorm } from '../../kernels/rmsnorm';
+import { rope } from '../../kernels/rope';
+import { sample } from '../../kernels/sample';
+import { swiglu } from '../../kernels/swiglu';
+import type { ReasonerConfig } from '../../packs/manifest';
+import { splitQkv } from '../painter/ops';
+import type { GpuLinear } from '../painter/weights';
+import type { HiddenCollector } from './hidden';
+import { kernelSettings, type ResolvedSampling } from './sampling';
+import type { Qwen2LayerWeights, ReasonerWeights } from './weights';
+
+/** The loaded engine of one pack on one device: the weights and the config. Runs hold the per-request buffers. */
+export class ReasonerEngine {
+  constructor(
+    readonly device: GPUDevice,
+    readonly weights: ReasonerWeights,
+    readonly config: ReasonerConfig,
+  ) {}
+
+  /**
+   * Allocates one generation's buffers: `promptIds` are uploaded, the caches hold `promptIds.length + maxNew − 1`
+   * positions (the last drawn token is never fed back), the id buffer `maxNew` ids, `readbacks` staging buffers.
+   */
+  run(promptIds: readonly number[], maxNew: number, readbacks: number): EngineRun {
+    return new EngineRun(this, promptIds, maxNew, readbacks);
+  }
+
+  dispose(): void {
+    this.weights.dispose();
+  }
+}
+
+export class EngineRun {
+  readonly promptLength: number;
+  /** K/V cache rows per layer. */
+  readonly capacity: number;
+  private readonly bufs: GPUBuffer[] = [];
+  private readonly c: ReasonerConfig;
+  private readonly w: ReasonerWeights;
+  private readonly device: GPUDevice;
+  private readonly x: GPUBuffer;
+  private readonly normed: GPUBuffer;
+  private readonly qkv: GPUBuffer;
+  private readonly q: GPUBuffer;
+  private readonly attnOut: GPUBuffer;
+  private readonly tmp: GPUBuffer;
+  private readonly gateUp: GPUBuffer;
+  private readonly act: GPUBuffer;
+  private readonly last: GPUBuffer;
+  private readonly logits: GPUBuffer;
+  private readonly promptIds: GPUBuffer;
+  private readonly promptPos: GPUBuffer;
+  /** u32 [maxNew]: the id drawn at generation step s is element s. */
+  private readonly ids: GPUBuffer;
+  private readonly cacheK: GPUBuffer[];
+  private readonly cacheV: GPUBuffer[];
+  private readonly staging: GPUBuffer[];
+  private disposed = false;
+
+  constructor(
+    engine: ReasonerEngine,
+    prompt: readonly number[],
+    readonly maxNew: number,
+    readbacks: number,
+  ) {
+    const c = engine.config;
+    this.c = c;
+    this.w = engine.weights;
+    const device = engine.device;
+    this.device = device;
+    const L = prompt.length;
+    if (L < 1 || maxNew < 1 || readbacks < 1) throw new RgError('INTERNAL', `reasoner engine: prompt ${L}, maxNew ${maxNew}, readbacks ${readbacks}`);
+    this.promptLength = L;
+    this.capacity = L + maxNew - 1;
+    const Hd = c.hidden_size;
+    const D = c.head_dim;
+    const H = c.num_attention_heads;
+    const KV = c.num_key_value_heads;
+    const I = c.intermediate_size;
+    const mk = (floats: number, label: string) => {
+      const b = emptyBuffer(device, floats * 4, `reasoner ${label}`);
+      this.bufs.push(b);
+      return b;
+    };
+    try {
+      this.x = mk(L * Hd, 'x');
+      this.normed = mk(L * Hd, 'normed');
+      this.qkv = mk(L * (H + 2 * KV) * D, 'qkv');
+      this.q = mk(L * H * D, 'q');
+      this.attnOut = mk(L * H * D, 'attn out');
+      this.tmp = mk(L * Hd, 'tmp');
+      this.gateUp = mk(L * 2 * I, 'gate_up');
+      this.act = mk(L * I, 'act');
+      this.last = mk(Hd, 'last row');
+      this.logits = mk(c.vocab_size, 'logits');
+      this.ids = mk(maxNew, 'drawn ids');
+      this.cacheK = Array.from({ length: c.num_hidden_layers }, (_, l) => mk(this.capacity * KV * D, `cacheK ${l}`));
+      this.cacheV = Array.from({ length: c.num_hidden_layers }, (_, l) => mk(this.capacity * KV * D, `cacheV ${l}`));
+      this.promptIds = uploadBuffer(device, Uint32Array.from(prompt), 'reasoner prompt ids');
+      this.bufs.push(this.promptIds);
+      this.promptPos = uploadBuffer(device, Uint32Array.from({ length: L }, (_, i) => i), 'reasoner prompt positions');
+      this.bufs.push(this.promptPos);
+      this.staging = Array.from({ length: readbacks }, (_, k) => {
+        const b = device.createBuffer({ label: `reasoner id readback ${k}`, size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+        this.bufs.push(b);
+        return b;
+      });
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  private mm(batch: GpuBatch, x: GPUBuffer, lin: GpuLinear, out: GPUBuffer, M: number): void {
+    matmul(batch, { x, weight: lin.w, bias: lin.bias, out, M, K: lin.w.in, precision: 'f32', variant: decodeMatmulVariant(M, lin.w.in) });
+  }
+
+  /**
+   * One Qwen2 layer over the R rows of `x` in place, at positions `pos` (R u32 ids). With R = the prompt the K/V
+   * rows go to cache rows 0…R−1; with R = 1 (decode at position P) to row P.
+   */
+  private layer(batch: GpuBatch, l: number, lw: Qwen2LayerWeights, R: number, pos: GPUBuffer, P: number): void {
+    const { c } = this;
+    const Hd = c.hidden_size;
+    const H = c.num_attention_heads;
+    const KV = c.num_key_value_heads;
+    const D = c.head_dim;
+    const cacheK = this.cacheK[l]!;
+    const cacheV = this.cacheV[l]!;
+    rmsnorm(batch, { x: this.x, weight: lw.inputNorm, out: this.normed, rows: R, dim: Hd, eps: c.rms_norm_eps });
+    this.mm(batch, this.normed, lw.qkv, this.qkv, R);
+    // RoPE on the q and k heads of each packed row (they are contiguous), in place.
+    rope(batch, { x: this.qkv, pos, tokens: R, heads: H + KV, headDim: D, theta: c.rope_theta, rowStride: (H + 2 * KV) * D });
+    let q: GPUBuffer;
+    if (R === 1) {
+      // One row: q is the row's first H·D floats already; k and v go to cache row P.
+      q = this.qkv;
+      const kvBytes = KV * D * 4;
+      batch.encoder.copyBufferToBuffer(this.qkv, H * D * 4, cacheK, P * kvBytes, kvBytes);
+      batch.encoder.copyBufferToBuffer(this.qkv, (H + KV) * D * 4, cacheV, P * kvBytes, kvBytes);
+    } else {
+      // The prompt (P = 0): [1, R, KV, D] is the first R rows of the [1, capacity, KV, D] cache.
+      q = this.q;
+      splitQkv(batch, { qkv: this.qkv, q, k: cacheK, v: cacheV, rows: R, H, KV, D });
+    }
+    // Every key is in the cache (seqK 0): query i sits at position P + i and sees cache rows 0 … P + i.
+    attention(batch, {
+      seqQ: R,
+      seqK: 0,
+      headsQ: H,
+      headsKV: KV,
+      headDim: D,
+      mask: 'causal',
+      cacheLens: P + R,
+      cacheCapacity: this.capacity,
+      qOffset: P,
+      q,
+      k: cacheK,
+      v: cacheV,
+      cacheK,
+      cacheV,
+      out: this.attnOut,
+    });
+    this.mm(batch, this.attnOut, lw.o, this.tmp, R);
+    add(batch, { a: this.x, b: this.tmp, out: this.x, n: R * Hd });
+    rmsnorm(batch, { x: this.x, weight: lw.postNorm, out: this.normed, rows: R, dim: Hd, eps: c.rms_norm_eps });
+    this.mm(batch, this.normed, lw.gateUp, this.gateUp, R);
+    swiglu(batch, { x: this.gateUp, out: this.act, rows: R, inter: c.intermediate_size });
+    this.mm(batch, this.act, lw.down, this.tmp, R);
+    add(batch, { a: this.x, b: this.tmp, out: this.x, n: R * Hd });
+  }
+
+  /** Final norm of R rows (appended to `collector`), lm_head on the last one, the draw of `step` into ids[step]. */
+  private head(batch: GpuBatch, R: number, step: number, sampling: ResolvedSampling, collector: HiddenCollector | null): void {
+    const { c, w } = this;
+    const Hd = c.hidden_size;
+    rmsnorm(batch, { x: this.x, weight: w.norm, out: this.normed, rows: R, dim: Hd, eps: c.rms_norm_eps });
+    collector?.appendGpu(batch.encoder, this.normed, R);
+    let last = this.normed;
+    if (R > 1) {
+      batch.encoder.copyBufferToBuffer(this.normed, (R - 1) * Hd * 4, this.last, 0, Hd * 4);
+      last = this.last;
+    }
+    matmul(batch, { x: last, weight: w.lmHead, out: this.logits, M: 1, K: Hd, precision: 'f32', variant: decodeMatmulVariant(1, Hd) });
+    sample(batch, { logits: this.logits, out: this.ids, outIndex: step, vocab: c.vocab_size, ...kernelSettings(sampling, step) });
+    batch.encoder.copyBufferToBuffer(this.ids, step * 4, this.stagingOf(step), 0, 4);
+  }
+
+  private stagingOf(step: number): GPUBuffer {
+    return this.staging[step % this.staging.length]!;
+  }
+
+  /**
+   * Encodes the prefill and the draw of token 0. `imageRows` are copied over the embedded prompt rows before the
+   * layers run: [source buffer, first prompt row, rows] (the vision encoder's features).
+   */
+  encodePrefill(batch: GpuBatch, sampling: ResolvedSampling, collector: HiddenCollector | null, imageRows: readonly [GPUBuffer, number, number][] = []): void {
+    this.check();
+    const { c, w } = this;
+    const L = this.promptLength;
+    const Hd = c.hidden_size;
+    embed(batch, { table: w.embed, ids: this.promptIds, out: this.x, rows: L, dim: Hd, vocab: c.vocab_size });
+    for (const [src, start, n] of imageRows) {
+      if (start + n > L) throw new RgError('INTERNAL', `reasoner engine: image rows ${start}+${n} beyond the prompt's ${L}`);
+      batch.encoder.copyBufferToBuffer(src, 0, this.x, start * Hd * 4, n * Hd * 4);
+    }
+    w.layers.forEach((lw, l) => this.layer(batch, l, lw, L, this.promptPos, 0));
+    this.head(batch, L, 0, sampling, collector);
+  }
+
+  /** Encodes decode step `s` ≥ 0: feeds token s (drawn on the GPU) and draws token s + 1. */
+  encodeStep(batch: GpuBatch, s: number, sampling: ResolvedSampling, collector: HiddenCollector | null): void {
+    this.check();
+    if (!(Number.isInteger(s) && s >= 0 && s + 1 < this.maxNew)) throw new RgError('INTERNAL', `reasoner engine: step ${s} of ${this.maxNew}`);
+    const { c, w } = this;
+    const P = this.promptLength + s;
+    embed(batch, { table: w.embed, ids: this.ids, idOffset: s, out: this.x, rows: 1, dim: c.hidden_size, vocab: c.vocab_size });
+    const pos = batch.scratch(4, 'reasoner position');
+    this.device.queue.writeBuffer(pos, 0, Uint32Array.of(P));
+    w.layers.forEach((lw, l) => this.layer(batch, l, lw, 1, pos, P));
+    this.head(batch, 1, s + 1, sampling, collector);
+  }
+
+  /** The id drawn at generation step `step` (waits for the GPU; reads back 4 bytes). */
+  async read(step: number): Promise<number> {
+    this.check();
+    const s = this.stagingOf(step);
+    await s.mapAsync(GPUMapMode.READ);
+    try {
+      return new Uint32Array(s.getMappedRange(0, 4))[0]!;
+    } finally {
+      s.unmap();
+    }
+  }
+
+  private check(): void {
+    if (this.disposed) throw new RgError('INTERNAL', 'reasoner engine: the run was disposed');
+  }
+
+  /** Destroys the run's buffers (work already queued keeps them alive until it is done). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const b of this.bufs) b.destroy();
+    this.bufs.length = 0;
+  }
+}
