@@ -2,8 +2,8 @@
  * @file The reasoner's conditioning for the painter: last-layer hidden states (after the final norm, ORT's
  * `last_hidden_state`) of every prompt position and of every generated token that was fed back, in order —
  * `promptLength + generated − 1` rows (docs/formats.md, "Reasoner conditioning"). On WebGPU the rows are gathered
- * on the GPU with copyBufferToBuffer from ORT's output buffers into one buffer this object owns; on WASM they are a
- * Float32Array.
+ * on the GPU with copyBufferToBuffer (from the engine's final-norm rows, or ORT's output buffers) into one buffer
+ * this object owns; on WASM they are a Float32Array.
  */
 import { RgError } from '../../errors';
 
@@ -36,8 +36,8 @@ function GPUBufferUsageFlags(): number {
 }
 
 /**
- * Gathers hidden-state rows while generation runs. On WebGPU `appendGpu` encodes a copy from ORT's output buffer
- * into a buffer sized for the longest possible run; `finish` trims it to the exact row count (one GPU copy) and
+ * Gathers hidden-state rows while generation runs. On WebGPU `appendGpu` encodes a copy from a GPU buffer (the
+ * engine's normed rows, or ORT's `last_hidden_state`) into a buffer sized for the longest possible run; `finish` trims it to the exact row count (one GPU copy) and
  * hands ownership to the returned HiddenStates. `abort` frees everything (cancel, error).
  */
 export class HiddenCollector {
@@ -60,7 +60,7 @@ export class HiddenCollector {
     return this.rows;
   }
 
-  /** Encodes a copy of `n` rows from `src` (an ORT gpu-buffer output) after the rows gathered so far. */
+  /** Encodes a copy of the first `n` rows of `src` (a GPU buffer) after the rows gathered so far. */
   appendGpu(encoder: GPUCommandEncoder, src: GPUBuffer, n: number): void {
     if (!this.gpu) throw new RgError('INTERNAL', 'HiddenCollector: appendGpu on a CPU collector');
     if (this.rows + n > this.capacityRows) throw new RgError('INTERNAL', `HiddenCollector: ${this.rows + n} rows exceed ${this.capacityRows}`);
