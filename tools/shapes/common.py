@@ -310,10 +310,11 @@ def encode_latents(vae: Vae, pc: PackConfig, rgbs: list[np.ndarray]) -> torch.Te
 
 
 @torch.no_grad()
-def paint(painter: Painter, vae: Vae, pc: PackConfig, conds: list[torch.Tensor], neg: torch.Tensor, seeds: list[int],
-          steps: int, guidance: float) -> list[np.ndarray]:
+def paint_latents(painter: Painter, pc: PackConfig, conds: list[torch.Tensor], neg: torch.Tensor, seeds: list[int],
+                  steps: int, guidance: float) -> torch.Tensor:
     """CFG Euler sampler of docs/formats.md over a batch (condition KV cached once per branch).
-    Noise = the seeded Philox noise of each seed. Returns uint8 [64, 64, 3] images."""
+    Noise = the seeded Philox noise of each seed. Returns the VAE decoder's inputs [n, C, h, w]
+    (latents / scaling_factor + shift_factor)."""
     n = len(conds)
     h = pc.default_height // pc.vae.downscale
     w = pc.default_width // pc.vae.downscale
@@ -331,8 +332,15 @@ def paint(painter: Painter, vae: Vae, pc: PackConfig, conds: list[torch.Tensor],
         v = image_pass(painter, kvb, lb, torch.cat([z, z]), t)
         vc, vu = v[:n], v[n:]
         z = z + float(sig[i + 1] - sig[i]) * (vu + g * (vc - vu))
-    x = vae.decoder(z / pc.vae.scaling_factor + pc.vae.shift_factor).numpy()
-    return [P.to_pixels(x[i : i + 1]) for i in range(n)]
+    return z / pc.vae.scaling_factor + pc.vae.shift_factor
+
+
+@torch.no_grad()
+def paint(painter: Painter, vae: Vae, pc: PackConfig, conds: list[torch.Tensor], neg: torch.Tensor, seeds: list[int],
+          steps: int, guidance: float) -> list[np.ndarray]:
+    """paint_latents, then the VAE decoder. Returns uint8 [64, 64, 3] images."""
+    x = vae.decoder(paint_latents(painter, pc, conds, neg, seeds, steps, guidance)).numpy()
+    return [P.to_pixels(x[i : i + 1]) for i in range(len(conds))]
 
 
 # --------------------------------------------------------------------------------------------- reasoner sampling

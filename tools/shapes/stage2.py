@@ -8,6 +8,13 @@
       + reasoning + answer, teacher-forced; `</answer>` is never fed back so it has no row), with caption
       conditions of stage 1 mixed in (half of each batch). Starts from CKPT/stage1.pt, writes CKPT/sft.pt
       ({reasoner, painter}).
+  --part decoder: the VAE decoder adapts to the latents the SFT painter actually paints (the encoder, and so the
+      latent space the painter was trained on, stays fixed). The painter paints training prompts (teacher-forced
+      CoT) and captions from random seeds with the pack's steps and guidance; pictures whose count and colour the
+      checker already reads right are kept, and their target is the world's clean render of the requested shapes,
+      each placed at the jitter offset (±1 px) that best matches the painted cell. Half of each batch stays plain
+      reconstruction (encoder latents + noise) so Edit keeps working. Writes CKPT/vae.pt (the previous one is kept
+      as CKPT/vae_before_decoder.pt).
 
     nice -n 19 /usr/bin/python3 -m tools.shapes.stage2 --part reasoner --minutes 15 > /tmp/shapes_stage2_reasoner.log
     nice -n 19 /usr/bin/python3 -m tools.shapes.stage2 --part painter --minutes 20  > /tmp/shapes_stage2_painter.log
@@ -19,14 +26,16 @@ import argparse
 import random
 import time
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 from tools.rgvlm import pipeline as P
 from tools.shapes import common as C
 from tools.shapes import stage0 as S0
 from tools.shapes import stage1 as S1
 from tools.shapes import world as W
-from tools.shapes.checker import check, matches
+from tools.shapes.checker import check, counts_from_objs, matches
 
 
 def cot_pair(p: W.Prompt):
@@ -165,6 +174,114 @@ def train_painter(args, log):
             "heldout_cot_image_tf": acc}, "sft.pt")
 
 
+def aligned_target(painted: np.ndarray, n: int, colour: str, kind: str) -> np.ndarray:
+    """The clean render of n ordered shapes, each at the jitter offset whose cell best matches `painted`."""
+    objs = [W.Obj(colour, kind, s) for s in range(n)]
+    img = W.render([], None, 0)
+    pad = (W.CELL - W.SHAPE) // 2
+    m = W.shape_mask(kind)
+    for o in objs:
+        y0, x0 = W.cell_origin(o.slot)
+        cell = painted[y0 : y0 + W.CELL, x0 : x0 + W.CELL].astype(np.float32)
+        best = None
+        for dy in range(-W.JITTER, W.JITTER + 1):
+            for dx in range(-W.JITTER, W.JITTER + 1):
+                cand = np.empty((W.CELL, W.CELL, 3), np.float32)
+                cand[:] = W.BACKGROUND
+                cand[pad + dy : pad + dy + W.SHAPE, pad + dx : pad + dx + W.SHAPE][m] = W.PALETTE[colour]
+                err = float(((cand - cell) ** 2).sum())
+                if best is None or err < best[0]:
+                    best = (err, dy, dx)
+        _, dy, dx = best
+        y, x = y0 + pad + dy, x0 + pad + dx
+        img[y : y + W.SHAPE, x : x + W.SHAPE][m] = W.PALETTE[colour]
+    return img
+
+
+@torch.no_grad()
+def painted_pool(reasoner, painter, vae, pc, neg, n_items: int, rng: random.Random, log):
+    """(decoder inputs, target images) of painted pictures whose count and colour the checker reads right."""
+    caps = W.all_captions()
+    train, _ = W.split_prompts()
+    cap_conds = S1.caption_conditions(reasoner, [c[0] for c in caps])
+    zs, targets, seen = [], [], 0
+    while seen < n_items:
+        ps = [rng.choice(train) for _ in range(16)]
+        ci = [rng.randrange(len(caps)) for _ in range(16)]
+        conds = C.teacher_forced_conditions(reasoner, [cot_pair(p)[0] for p in ps]) + [cap_conds[i] for i in ci]
+        want = [(p.n, p.colour, p.kind) for p in ps] + [caps[i][1:] for i in ci]
+        seeds = [rng.randrange(1 << 31) for _ in conds]
+        z = C.paint_latents(painter, pc, conds, neg, seeds, pc.default_steps, pc.default_guidance)
+        x = vae.decoder(z).numpy()
+        for i, (n, colour, kind) in enumerate(want):
+            img = P.to_pixels(x[i : i + 1])
+            objs = check(img)["objects"]
+            if len(objs) == n and all(o["colour"] == colour for o in objs):
+                zs.append(z[i])
+                targets.append(aligned_target(img, n, colour, kind))
+        seen += len(want)
+        log(f"painted {seen}: kept {len(zs)}")
+    return torch.stack(zs), targets
+
+
+def train_decoder(args, log):
+    pc, reasoner, painter, vae, meta = C.load_models("sft.pt", "sft.pt", "vae.pt")
+    log(f"loaded {meta}")
+    for m in (reasoner, painter, vae):
+        m.eval()
+    ck = C.load("vae.pt")
+    C.save(ck, "vae_before_decoder.pt")
+    neg = C.negative_condition(reasoner, pc)
+    train, held = W.split_prompts()
+    held_arith = [p for p in held if p.arithmetic][::8][: args.eval_n]
+    before = cot_image_accuracy(reasoner, painter, vae, pc, neg, held_arith, steps=pc.default_steps)
+    log(f"held-out CoT image accuracy (teacher-forced, {pc.default_steps} steps) before: {before}")
+    rng = random.Random(7000)
+    gen = torch.Generator().manual_seed(7000)
+    zs, targets = painted_pool(reasoner, painter, vae, pc, neg, args.pool, rng, log)
+    ty = C.to_vae_input(targets)
+    for p in vae.encoder.parameters():
+        p.requires_grad_(False)
+    lr = args.lr or 5e-4
+    opt = torch.optim.AdamW(vae.decoder.parameters(), lr=lr, weight_decay=0.0)
+    half = args.batch // 2
+    deadline = log.t0 + 60 * args.minutes
+    step = 0
+    vae.decoder.train()
+    while step < args.steps and time.time() < deadline:
+        for g in opt.param_groups:
+            g["lr"] = C.lr_at(step, args.steps, lr, warmup=50)
+        pi = torch.tensor([rng.randrange(len(zs)) for _ in range(half)])
+        imgs = [S0.random_scene(rng)[0] for _ in range(args.batch - half)]
+        x = C.to_vae_input(imgs)
+        with torch.no_grad():
+            m = vae.encoder(x)
+        z = torch.cat([zs[pi], m + 0.1 * torch.randn(m.shape, generator=gen)])
+        y = vae.decoder(z)
+        t = torch.cat([ty[pi], x])
+        loss = F.mse_loss(y, t) + 0.5 * (y - t).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0:
+            log(f"step {step} loss {loss.item():.4f}")
+    vae.decoder.eval()
+    after = cot_image_accuracy(reasoner, painter, vae, pc, neg, held_arith, steps=pc.default_steps)
+    ok = tot = 0
+    erng = random.Random(99)
+    with torch.no_grad():
+        for _ in range(4):
+            batch = [S0.random_scene(erng) for _ in range(64)]
+            y = vae.decoder(vae.encoder(C.to_vae_input([b[0] for b in batch]))).numpy()
+            for i, (_, objs) in enumerate(batch):
+                ok += check(P.to_pixels(y[i : i + 1]))["counts"] == counts_from_objs(objs)
+                tot += 1
+    log(f"done at step {step}: held-out CoT image accuracy before {before}, after {after}; checker on reconstructions {ok}/{tot}")
+    C.save({**ck, "vae": vae.state_dict(), "decoder_adapted": {"steps": step, "pool": len(zs), "before": before,
+            "after": after}, "recon_checker": [ok, tot]}, "vae.pt")
+
+
 @torch.no_grad()
 def cot_image_accuracy(reasoner, painter, vae, pc, neg, prompts, steps: int = 20):
     conds = C.teacher_forced_conditions(reasoner, [cot_pair(p)[0] for p in prompts])
@@ -174,7 +291,8 @@ def cot_image_accuracy(reasoner, painter, vae, pc, neg, prompts, steps: int = 20
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--part", choices=["reasoner", "painter"], required=True)
+    ap.add_argument("--part", choices=["reasoner", "painter", "decoder"], required=True)
+    ap.add_argument("--pool", type=int, default=1536, help="--part decoder: pictures painted for the pool")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--minutes", type=float, default=20)
     ap.add_argument("--batch", type=int, default=32)
@@ -189,7 +307,7 @@ def main():
     torch.manual_seed(0)
     log = C.Logger("stage2-" + args.part)
     log(f"args {vars(args)}")
-    (train_reasoner if args.part == "reasoner" else train_painter)(args, log)
+    {"reasoner": train_reasoner, "painter": train_painter, "decoder": train_decoder}[args.part](args, log)
 
 
 if __name__ == "__main__":
