@@ -19,8 +19,10 @@ import numpy as np
 
 from tools.make_tiny_random import hf_configs, manifest_model_fields, painter_flops, sha256, write_json
 from tools.rgvlm.onnx_export import export_all
-from tools.rgvlm.safetensors_io import quantise_state, write_safetensors
+from tools.rgvlm.safetensors_io import quantise_state, write_reasoner_weights, write_safetensors
+from tools.rgvlm.png import encode_png
 from tools.shapes import common as C
+from tools.shapes import world as W
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = [
@@ -30,6 +32,36 @@ EXAMPLES = [
     "draw the larger of 3 and 6 purple circles",
     "Ann has 2 orange squares and gets 4 more. draw them all",
 ]
+
+
+def write_eval_set(pack: str, ev: dict) -> None:
+    """eval/set.json (+ eval/u_NNN.png): the held-out prompts, questions and settings of tools/shapes/eval.py and its
+    PyTorch results, so `rg eval --pack shapes` reproduces the table in the browser pipeline (docs/formats.md)."""
+    from tools.shapes.eval import eval_prompts
+
+    st = ev["settings"]
+    arith, mix = eval_prompts(st["n_arith"])
+    os.makedirs(os.path.join(pack, "eval"))
+    understanding = []
+    for i, seed in enumerate(list(W.UNDERSTAND_EVAL_SEEDS)[: st["understanding_images"]]):
+        img, objs = W.mixed_scene(seed)
+        name = f"eval/u_{i:03d}.png"
+        with open(os.path.join(pack, name), "wb") as f:
+            f.write(encode_png(img))
+        understanding.append({"image": name, "questions": [{"question": q, "answer": a} for q, a in W.questions_for(objs)]})
+
+    def item(p):
+        return {"prompt": p.prompt, "n": p.n, "colour": p.colour, "kind": p.kind, "template": p.template}
+
+    write_json(os.path.join(pack, "eval", "set.json"), {
+        "format": "rg-shapes-eval", "version": 1,
+        "settings": {"seed": st["seed"], "steps": st["steps"], "guidance": st["guidance"], "max_new_tokens": 48,
+                     "understand_max_new_tokens": 24},
+        "arithmetic": [item(p) for p in arith],
+        "mixing": [item(p) for p in mix],
+        "understanding": understanding,
+        "pytorch": {"rows": ev["rows"], "understanding": ev["understanding"], "table": ev["table"]},
+    })
 
 
 def card(meta: dict, ev: dict | None, total: int, src: str) -> str:
@@ -85,6 +117,9 @@ def main():
     for name, obj in hf_configs(pc, tok).items():
         write_json(os.path.join(pack, name), obj)
     export_all(reasoner, painter, vae, pack)
+    write_reasoner_weights(reasoner, pack)
+    if ev is not None:
+        write_eval_set(pack, ev)
     state = {k: v.detach().numpy().astype(np.float32) for k, v in painter.state_dict().items()}
     for mode in ("f32", "int8", "int4"):
         write_safetensors(os.path.join(pack, f"painter.{mode}.safetensors"), quantise_state(state, mode),
