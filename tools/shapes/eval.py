@@ -53,7 +53,7 @@ def run_images(reasoner, painter, vae, pc, prompts, cot: bool, steps: int, guida
     for i in range(0, len(conds), 32):
         imgs += C.paint(painter, vae, pc, conds[i : i + 32], neg, [seed] * len(conds[i : i + 32]), steps, guidance)
     ok = [matches(check(im), p.n, p.colour, p.kind) for im, p in zip(imgs, prompts)]
-    fmt = [bool(FORMAT.search(t)) for t in texts]
+    fmt = [bool(FORMAT.match(t)) for t in texts]  # anchored at the start, as the app's FORMAT_REGEX
     return ok, fmt, texts, imgs
 
 

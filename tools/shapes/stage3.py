@@ -4,7 +4,9 @@ Per prompt: a group of G = 4 rollouts sampled from the policy (temperature 1, Co
 `</answer>`); each rollout's hidden states condition the (frozen) painter, which paints with a fixed seed; reward =
 format (the paper's regex `<think>.*?</think>\\s*<answer>.*?</answer>`, 0/1) + accuracy (the shapes checker on the
 generated image: exactly the target count, colour and kind, 0/1). Advantages are group-normalised,
-A = (r - mean) / (std + 1e-4); loss = -mean_tokens(A * log pi(token)) + beta * KL(pi || pi_SFT) (the k3 estimator
+A = (r - mean) / std with the population std, and A = 0 for a group whose rewards are all equal (the definitions of
+the RGPO lab, src/pipeline/rgpo/, so the trainer and the lab report the same numbers; the format regex is anchored
+at the start, as the lab's and open-r1's `re.match`); loss = -mean_tokens(A * log pi(token)) + beta * KL(pi || pi_SFT) (the k3 estimator
 per token), one on-policy update per batch of prompts. Only the reasoner (language model) is updated.
 
     nice -n 19 /usr/bin/python3 -m tools.shapes.stage3 --minutes 15 > /tmp/shapes_stage3.log
@@ -30,7 +32,14 @@ FORMAT = re.compile(r"<think>.*?</think>\s*<answer>.*?</answer>", re.S)
 
 
 def format_reward(text: str) -> float:
-    return 1.0 if FORMAT.search(text) else 0.0
+    return 1.0 if FORMAT.match(text) else 0.0
+
+
+def group_advantages(r: list[float]) -> torch.Tensor:
+    """(r - mean) / population std; all zeros when the rewards are equal (src/pipeline/rgpo/stats.ts)."""
+    rt = torch.tensor(r, dtype=torch.float64)
+    std = float(rt.std(unbiased=False))
+    return torch.zeros(len(r)) if std == 0 else ((rt - rt.mean()) / std).float()
 
 
 def token_logprobs(reasoner, seqs: list[list[int]], starts: list[int]):
@@ -102,8 +111,7 @@ def main():
             for o, im in zip(outs, imgs):
                 text = tok.decode(o)
                 r.append(format_reward(text) + (1.0 if matches(check(im), p.n, p.colour, p.kind) else 0.0))
-            rt = torch.tensor(r)
-            a = (rt - rt.mean()) / (rt.std() + 1e-4)
+            a = group_advantages(r)
             rewards += r
             for o, ai in zip(full, a.tolist()):
                 seqs.append(o)
