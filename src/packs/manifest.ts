@@ -226,6 +226,8 @@ export const ManifestSchema = z
     stats: z.looseObject({}).optional(),
     /** RGPO lab rewards the pack supplies (src/pipeline/rgpo/); absent: the format reward only. */
     rewards: RewardsSchema.optional(),
+    /** Example prompts the Imagine view offers as one-click fills (optional; none shown when absent). */
+    examples: z.array(z.string().min(1)).optional(),
   })
   .superRefine((m, ctx) => {
     const listed = new Set(m.files.map((f) => f.path));

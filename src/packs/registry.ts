@@ -20,6 +20,13 @@ export interface PackEntry {
 
 export const PACKS: readonly PackEntry[] = [
   {
+    id: 'shapes',
+    label: 'Shapes (trained miniature)',
+    base: 'models/shapes/',
+    shipped: true,
+    testOnly: false,
+  },
+  {
     id: 'tiny-random',
     label: 'Tiny random (test pack)',
     base: 'models/tiny-random/',
@@ -29,6 +36,23 @@ export const PACKS: readonly PackEntry[] = [
 ] as const;
 
 export const DEFAULT_TEST_PACK = 'tiny-random';
+
+/** The pack the app and the command line use when none is chosen: the first that is not test-only. */
+export const DEFAULT_PACK: string = (PACKS.find((p) => !p.testOnly) ?? PACKS[0]!).id;
+
+/**
+ * Example prompts the Imagine view offers for a pack whose manifest has no `examples` (packs built before the
+ * field existed). The manifest's own list wins when present.
+ */
+export const FALLBACK_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  shapes: [
+    'draw as many red circles as 2 plus 3',
+    'draw 7 minus 4 blue squares',
+    'draw 3 triangles in the colour you get mixing blue and yellow',
+    'draw the larger of 3 and 6 purple circles',
+    'Ann has 2 orange squares and gets 4 more. draw them all',
+  ],
+};
 
 export function findPack(id: string): PackEntry | undefined {
   return PACKS.find((p) => p.id === id);

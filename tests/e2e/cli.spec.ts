@@ -88,7 +88,7 @@ test.describe('rg command line', () => {
     const E = fx.edit;
     const out = join(fresh(), 'edit');
     const r = await rg([
-      'edit', '--image', join(FIX, E.input_png), '--instruction', E.instruction, '--strength', String(E.strength), '--seed', String(E.seed),
+      'edit', '--image', join(FIX, E.input_png), '--instruction', E.instruction, '--pack', 'tiny-random', '--strength', String(E.strength), '--seed', String(E.seed),
       '--steps', String(E.steps), '--guidance', String(E.guidance), '--cot', '--max-new-tokens', String(E.max_new_tokens), '--size', `${E.width}x${E.height}`, '--out', out,
     ]);
     expect(r.code, r.stderr).toBe(0);
@@ -103,7 +103,7 @@ test.describe('rg command line', () => {
     const file = join(dir, 'prompts.jsonl');
     writeFileSync(file, '{"prompt": "three red circles", "name": "circles"}\n\n{"prompt": "two squares", "cot": false, "seed": 7}\n');
     const out = join(dir, 'cmp');
-    const r = await rg(['compare', '--file', file, '--steps', '1', '--max-new-tokens', '2', '--size', '32x32', '--out', out]);
+    const r = await rg(['compare', '--file', file, '--pack', 'tiny-random', '--steps', '1', '--max-new-tokens', '2', '--size', '32x32', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['002', 'circles', 'summary.csv', 'summary.json']);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
@@ -118,7 +118,7 @@ test.describe('rg command line', () => {
 
     // Checked against the pack's limits once the app is up, before any run: exit 2, nothing written.
     writeFileSync(file, '{"prompt": "a"}\n{"prompt": "b", "size": "40x40"}\n');
-    const bad = await rg(['compare', '--file', file, '--out', join(dir, 'bad')]);
+    const bad = await rg(['compare', '--file', file, '--pack', 'tiny-random', '--out', join(dir, 'bad')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n').at(-1)).toBe(`rg: ${file}:2: width must be a multiple of 16 from 32 to 256 for pack tiny-random, got 40`);
     expect(readdirSync(dir).sort()).toEqual(['cmp', 'prompts.jsonl']);

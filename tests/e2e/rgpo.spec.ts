@@ -7,6 +7,12 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 
+// These tests run on tiny-random (random weights, exact fixtures); the app's default pack is shapes, so the pack is
+// chosen before the app starts (the picker remembers it under this key).
+test.beforeEach(async ({ page }) => {
+  await page.addInitScript(() => localStorage.setItem('rg-vlm:pack', 'tiny-random'));
+});
+
 const MARKUP = 'three <b>red</b> circles <img src=x onerror="window.__pwned=1">';
 
 interface CardNumbers {

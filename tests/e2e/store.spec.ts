@@ -24,8 +24,20 @@ async function waitForServiceWorker(page: Page): Promise<void> {
   });
 }
 
+// These tests run on tiny-random (random weights, exact fixtures); the app's default pack is shapes, so the pack is
+// chosen before the app starts (the picker remembers it under this key).
+test.beforeEach(async ({ page }) => {
+  await page.addInitScript(() => localStorage.setItem('rg-vlm:pack', 'tiny-random'));
+});
+
+/** The model manager lists test packs such as tiny-random only when asked to. */
+async function showTestPacks(page: Page): Promise<void> {
+  await page.getByLabel('Show test packs').check();
+}
+
 test('first visit caches the pack; offline, a reload opens the app and loads the pack from the cache', async ({ page, context }) => {
   await page.goto('/#/models');
+  await showTestPacks(page);
   await expect(page.getByRole('heading', { name: 'Models' })).toBeVisible();
   const row = page.getByTestId(`pack-${PACK}`);
   await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('not downloaded');
@@ -51,6 +63,7 @@ test('first visit caches the pack; offline, a reload opens the app and loads the
   await expect(page.getByRole('heading', { name: 'rg-vlm-web' })).toBeVisible();
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
 
+  await showTestPacks(page);
   const offlineRow = page.getByTestId(`pack-${PACK}`);
   await expect(offlineRow.getByTestId(`pack-state-${PACK}`)).toHaveText('cached');
   await offlineRow.getByRole('button', { name: 'Load' }).click();
@@ -69,6 +82,7 @@ test('first visit caches the pack; offline, a reload opens the app and loads the
 test('offline, Imagine runs from the cached pack', async ({ page, context }) => {
   test.setTimeout(300_000);
   await page.goto('/#/models');
+  await showTestPacks(page);
   const row = page.getByTestId(`pack-${PACK}`);
   await row.getByRole('button', { name: 'Download' }).click();
   await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('cached');
@@ -91,6 +105,7 @@ test('offline, Imagine runs from the cached pack', async ({ page, context }) => 
 
 test('a download stopped by the network keeps what it stored; Resume fetches only the rest', async ({ page, context }) => {
   await page.goto('/#/models');
+  await showTestPacks(page);
   const row = page.getByTestId(`pack-${PACK}`);
   await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('not downloaded');
   // The network goes away after the first three files (requests from the app's worker pass through this route).

@@ -7,6 +7,12 @@ const PNG = readFileSync(new URL('../fixtures/tiny-random/understand_image.png',
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
 const MARKUP = 'a cat <img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> & "quotes"';
 
+// These tests run on tiny-random (random weights, exact fixtures); the app's default pack is shapes, so the pack is
+// chosen before the app starts (the picker remembers it under this key).
+test.beforeEach(async ({ page }) => {
+  await page.addInitScript(() => localStorage.setItem('rg-vlm:pack', 'tiny-random'));
+});
+
 /** Flags script execution from injected markup and any dialog. */
 async function guard(page: Page): Promise<void> {
   page.on('dialog', (d) => {

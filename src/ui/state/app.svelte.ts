@@ -2,7 +2,7 @@ import { getContext, setContext } from 'svelte';
 import { WorkerHandle } from '../../worker/client';
 import type { DeviceReport, Pixels, SelfTestResult } from '../../worker/api';
 import { DEFAULT_HINTS, RgError, toErrorInfo, type ErrorInfo } from '../../errors';
-import { DEFAULT_TEST_PACK, PACKS, findPack } from '../../packs/registry';
+import { DEFAULT_PACK, FALLBACK_EXAMPLES, PACKS, findPack } from '../../packs/registry';
 import { INSTRUCTION_PREFIX, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../../models/reasoner/prompts';
 import { DEFAULT_LIMITS, type Limits } from '../validate';
 
@@ -13,19 +13,25 @@ export interface PackInfo {
   defaults: { steps: number; guidance: number; width: number; height: number; seed: number; cot: boolean; maxNewTokens: number; editStrength: number };
   limits: Limits;
   prompts: { systemCot: string; systemPlain: string; instructionPrefix: string };
+  /** Example prompts for Imagine: the manifest's `examples`, else the registry's list for the pack, else none. */
+  examples: readonly string[];
   /** sha256 of the manifest bytes read (what exactly produced a saved run); null when it could not be read. */
   manifestSha256: string | null;
 }
 
 /** The paper's defaults (DESIGN.md), used until the manifest is read or when it cannot be. */
 export const FALLBACK_PACK_INFO: PackInfo = {
-  id: DEFAULT_TEST_PACK,
-  name: DEFAULT_TEST_PACK,
+  id: DEFAULT_PACK,
+  name: DEFAULT_PACK,
   defaults: { steps: 50, guidance: 3, width: 64, height: 64, seed: 42, cot: true, maxNewTokens: 256, editStrength: 0.6 },
   limits: DEFAULT_LIMITS,
   prompts: { systemCot: SYSTEM_PROMPT_COT, systemPlain: SYSTEM_PROMPT_PLAIN, instructionPrefix: INSTRUCTION_PREFIX },
+  examples: [],
   manifestSha256: null,
 };
+
+/** The examples of a pack when its manifest lists none. */
+const examplesFor = (id: string): readonly string[] => FALLBACK_EXAMPLES[id] ?? [];
 
 const PACK_KEY = 'rg-vlm:pack';
 
@@ -60,6 +66,7 @@ function readPackInfo(m: Record<string, any>, manifestSha256: string): PackInfo 
       systemPlain: typeof m.prompts?.system_plain === 'string' ? m.prompts.system_plain : SYSTEM_PROMPT_PLAIN,
       instructionPrefix: typeof m.prompts?.instruction_prefix === 'string' ? m.prompts.instruction_prefix : INSTRUCTION_PREFIX,
     },
+    examples: Array.isArray(m.examples) && m.examples.every((x: unknown) => typeof x === 'string') ? m.examples : examplesFor(String(m.id)),
     manifestSha256,
   };
 }
@@ -87,7 +94,7 @@ export class AppState {
   pattern = $state<Pixels | null>(null);
   notice = $state<Notice | null>(null);
   /** The pack every view runs (the pack picker in the header). */
-  packId = $state(DEFAULT_TEST_PACK);
+  packId = $state(DEFAULT_PACK);
   /** The selected pack's defaults and limits (the paper's until its manifest is read). */
   packInfo = $state<PackInfo>(FALLBACK_PACK_INFO);
   readonly packs = PACKS;
@@ -178,7 +185,7 @@ export class AppState {
       if (this.packId === id) this.packInfo = readPackInfo(m.manifest as unknown as Record<string, any>, m.sha256);
     } catch {
       // offline and not cached: the paper's defaults stand; the pipeline checks against the real manifest anyway
-      if (this.packId === id) this.packInfo = { ...FALLBACK_PACK_INFO, id, name: pack.label };
+      if (this.packId === id) this.packInfo = { ...FALLBACK_PACK_INFO, id, name: pack.label, examples: examplesFor(id) };
     }
   }
 
