@@ -99,6 +99,19 @@ export const COMMANDS = {
     },
     required: ['out'],
   },
+  eval: {
+    summary: 'the pack’s held-out evaluation (eval/set.json) in the browser: image accuracy without and with CoT, format match, understanding, beside the PyTorch figures',
+    usage: 'rg eval [--pack ID] [--n N] [--steps N] [--out DIR] [--force] [--timeout S]',
+    flags: {
+      pack: { kind: 'string', value: 'ID', help: 'a pack with eval/set.json (default: the first pack that is not test-only)' },
+      n: { kind: 'string', value: 'N', help: 'only the first N arithmetic prompts, colour-mixing prompts and understanding images (default: all)' },
+      steps: { kind: 'string', value: 'N', help: 'painter steps instead of the set’s, for a quick check of the mechanics (the PyTorch figures were made at the set’s steps)' },
+      out: { kind: 'string', value: 'DIR', help: 'also write summary.json (every prompt and question) and the images there (must be new or empty unless --force)' },
+      force: RUN_FLAGS.force,
+      timeout: RUN_FLAGS.timeout,
+    },
+    required: [],
+  },
   bench: {
     summary: 'the benchmarks of `npm run bench`, same report',
     usage: 'rg bench [--filter NAME] [--json FILE] [--reps N] [--timeout SECONDS]',
@@ -287,7 +300,8 @@ export function settings(f, label) {
  * @typedef {{ command: 'compare', file: string, settings: Settings } & RunOptions} CompareCommand
  * @typedef {{ command: 'bench', filter?: string, json?: string, reps?: string, timeout: string }} BenchCommand
  * @typedef {{ command: 'rgpo', prompt?: string, eval?: string, group: number, temperature: number, topP: number, settings: Settings } & RunOptions} RgpoCommand
- * @typedef {HelpCommand | GenerateCommand | UnderstandCommand | EditCommand | CompareCommand | BenchCommand | RgpoCommand} Command
+ * @typedef {{ command: 'eval', n?: number, steps?: number, out?: string, force: boolean, timeoutS: number, settings: Settings }} EvalCommand
+ * @typedef {HelpCommand | GenerateCommand | UnderstandCommand | EditCommand | CompareCommand | BenchCommand | RgpoCommand | EvalCommand} Command
  */
 
 /**
@@ -307,6 +321,17 @@ export function parseCommandLine(argv) {
     if (f.reps !== undefined) wholeNumber('--reps', f.reps, 1, Number.MAX_SAFE_INTEGER);
     const timeout = f.timeout === undefined ? '600' : String(decimal('--timeout', f.timeout, { min: 0, aboveMin: true }));
     return { command, filter: /** @type {string|undefined} */ (f.filter), json: /** @type {string|undefined} */ (f.json), reps: /** @type {string|undefined} */ (f.reps), timeout };
+  }
+  if (command === 'eval') {
+    return {
+      command,
+      n: f.n === undefined ? undefined : wholeNumber('--n', f.n, 1, Number.MAX_SAFE_INTEGER),
+      steps: f.steps === undefined ? undefined : wholeNumber('--steps', f.steps, 1, Number.MAX_SAFE_INTEGER),
+      out: f.out === undefined ? undefined : text('--out', f.out),
+      force: f.force === true,
+      timeoutS: f.timeout === undefined ? 0 : decimal('--timeout', f.timeout, { min: 0, aboveMin: true }),
+      settings: settings({ pack: f.pack }, flag),
+    };
   }
   const run = {
     out: text('--out', f.out),

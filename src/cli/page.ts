@@ -13,8 +13,10 @@ import type { ImagineRequest, ImagineResult } from '../pipeline/imagine';
 import type { EditRequest } from '../pipeline/edit';
 import type { UnderstandRequest, UnderstandResult } from '../pipeline/understand';
 import type { RgpoEvent, RgpoRequest, RgpoResult, RgpoRollout } from '../pipeline/rgpo/run';
-import { PACKS, findPack, packFileUrl } from '../packs/registry';
+import { DEFAULT_PACK, findPack, packFileUrl } from '../packs/registry';
 import { toErrorInfo, type ErrorInfo } from '../errors';
+import { decodePngRgba } from '../pipeline/png';
+import { checkShapes, shapesMatch, type ShapeColour, type ShapeKind } from '../pipeline/rgpo/shapes_checker';
 
 /** What reaches the command line: the worker's events (previews without pixels), store progress, a crash. */
 export type CliEvent =
@@ -39,6 +41,14 @@ export interface CliPackInfo {
 export type CliImagineResult = Omit<ImagineResult, 'png'> & { pngBase64: string };
 export type CliRgpoResult = Omit<RgpoResult, 'rollouts'> & { rollouts: (Omit<RgpoRollout, 'png'> & { pngBase64: string })[] };
 
+/** What the shapes checker read in an image, and whether it is exactly the target. */
+export interface CliShapesCheck {
+  /** "red circle" → count. */
+  counts: Record<string, number>;
+  objects: number;
+  match: boolean;
+}
+
 export interface CliBridge {
   device(): Promise<Answer<DeviceReport>>;
   /** Every pack the build knows, with the one to use when none is named. */
@@ -49,6 +59,13 @@ export interface CliBridge {
   /** An RGPO group; its events reach the command line as the rollouts' own events plus a `rollouts` counter. */
   rgpo(request: RgpoRequest): Promise<Answer<CliRgpoResult>>;
   cancel(runId: string): Promise<Answer<boolean>>;
+  /**
+   * A file of a pack as base64, read from this origin and checked against the manifest's sha256; null when the
+   * manifest does not list it.
+   */
+  packFile(packId: string, path: string): Promise<Answer<string | null>>;
+  /** The TypeScript shapes checker on a PNG: what it reads, and whether that is exactly n shapes of colour and kind. */
+  checkShapes(pngBase64: string, target: { n: number; colour: ShapeColour; kind: ShapeKind }): Promise<Answer<CliShapesCheck>>;
 }
 
 declare global {
@@ -133,8 +150,7 @@ const bridge: CliBridge = {
           };
         }),
       );
-      const defaultPack = (PACKS.find((p) => !p.testOnly) ?? PACKS[0])!.id;
-      return { packs, defaultPack };
+      return { packs, defaultPack: DEFAULT_PACK };
     }),
 
   imagine: (request) => answer(async () => slimPaint(await handle.api.imagine(request, proxy(onEvent)))),
@@ -158,6 +174,29 @@ const bridge: CliBridge = {
     }),
 
   cancel: (runId) => answer(() => handle.api.cancel(runId)),
+
+  packFile: (packId, path) =>
+    answer(async () => {
+      const entry = findPack(packId);
+      if (!entry) throw new Error(`no pack ${packId}`);
+      const m = (await (await fetch(packFileUrl(entry, 'manifest.json', import.meta.env.BASE_URL))).json()) as { files?: { path: string; sha256: string }[] };
+      const listed = m.files?.find((f) => f.path === path);
+      if (!listed) return null;
+      const res = await fetch(packFileUrl(entry, path, import.meta.env.BASE_URL));
+      if (!res.ok) throw new Error(`pack ${packId}: ${path}: HTTP ${res.status}`);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+      const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+      if (hex !== listed.sha256) throw new Error(`pack ${packId}: ${path}: sha256 ${hex} is not the manifest's ${listed.sha256}`);
+      return toBase64(bytes);
+    }),
+
+  checkShapes: (pngBase64, target) =>
+    answer(async () => {
+      const { rgba, width, height } = decodePngRgba(fromBase64(pngBase64));
+      const report = checkShapes(rgba, width, height, 4);
+      return { counts: report.counts, objects: report.objects.length, match: shapesMatch(report, target.n, target.colour, target.kind) };
+    }),
 };
 
 // Store progress (downloads, loads) is not streamed per run; the pipelines read packs through the cache silently.

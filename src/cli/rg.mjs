@@ -8,6 +8,7 @@ import { UsageError, parseCommandLine, usage } from './args.mjs';
 import { parsePromptsFile, toCsv } from './jsonl.mjs';
 import { Staging, checkOut, readImage, readText } from './files.mjs';
 import { PageError, openApp } from './app.mjs';
+import { runEval } from './eval.mjs';
 
 /**
  * @typedef {import('./args.mjs').Command} Command
@@ -337,13 +338,16 @@ export async function main(argv, io = { out: process.stdout, err: process.stderr
   const limit = deadline(cmd.timeoutS);
   try {
     // 1. Everything that can be checked without a browser.
-    const out = checkOut(cmd.out, cmd.force);
+    // rg eval writes a folder only when --out is given ('' = none).
+    const out = cmd.command === 'eval' && cmd.out === undefined ? '' : checkOut(/** @type {string} */ (cmd.out), cmd.force);
     const image = 'image' in cmd && cmd.image !== undefined ? readImage('--image', cmd.image) : null;
     const items = cmd.command === 'compare' ? parsePromptsFile(readText('--file', cmd.file), cmd.file, cmd.settings) : null;
     const rgpoPrompts = cmd.command === 'rgpo' ? (cmd.eval !== undefined ? parsePromptList(readText('--eval', cmd.eval), cmd.eval) : [/** @type {string} */ (cmd.prompt)]) : null;
 
     // 2. The app in headless Chromium.
-    app = await Promise.race([openApp({ log: p.log, onEvent: p.event }), limit.promise]);
+    // rg eval prints one line per prompt instead of every token and step.
+    const onEvent = cmd.command === 'eval' ? (/** @type {CliEvent} */ e) => (e.type === 'crash' || e.type === 'device-lost' ? p.event(e) : undefined) : p.event;
+    app = await Promise.race([openApp({ log: p.log, onEvent }), limit.promise]);
     const a = app;
     const list = await a.call('packs');
     const pack = pickPack(cmd.settings.pack ?? list.defaultPack, list);
@@ -364,10 +368,27 @@ export async function main(argv, io = { out: process.stdout, err: process.stderr
       }
     };
 
-    staging = new Staging(out, cmd.force);
-    const st = staging;
+    staging = out ? new Staging(out, cmd.force) : null;
+    const st = /** @type {Staging} */ (staging);
     /** @type {unknown} */
     let stdoutRecord;
+    if (cmd.command === 'eval') {
+      // The table (and its notes) on stdout; summary.json and the images in --out when given.
+      const r = await runEval({
+        pack: { id: pack.id, manifestSha256: pack.manifestSha256 },
+        n: cmd.n,
+        steps: cmd.steps,
+        call: /** @type {any} */ (a.call),
+        run,
+        log: p.log,
+        write: staging ? (rel, data) => st.write(rel, data) : null,
+        device,
+      });
+      staging?.commit();
+      io.out.write(`${r.table}\n\n${r.notes.join('\n')}\n`);
+      if (out) p.log(`wrote ${out}`);
+      return EXIT_OK;
+    }
     if (cmd.command === 'generate' || cmd.command === 'edit') {
       const s = cmd.settings;
       const base = paintRequest(s, '', pack.id);
