@@ -1,0 +1,47 @@
+/**
+ * The shapes pack (the trained miniature) in the studio: it is the app's default pack, the Imagine view offers its
+ * example prompts (a click or Enter fills the prompt), and "draw as many red circles as 2 plus 3" with the pack's
+ * defaults (seed 42, its steps and guidance) reasons its way to 5 and paints an image that the TypeScript shapes
+ * checker reads as exactly five red circles.
+ */
+import { expect, test } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { decodePngRgba } from '../../src/pipeline/png';
+import { checkShapes, shapesMatch } from '../../src/pipeline/rgpo/shapes_checker';
+
+const PROMPT = 'draw as many red circles as 2 plus 3';
+
+test('shapes is the default pack; an example prompt paints five red circles at seed 42', async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto('/#/imagine');
+  await expect(page.getByTestId('pack-picker')).toHaveValue('shapes');
+  const examples = page.getByTestId('imagine-examples');
+  await expect(examples.getByRole('button')).toHaveCount(5);
+  // Keyboard: focus the example and press Enter; the prompt is filled and focused.
+  await examples.getByRole('button', { name: PROMPT, exact: true }).focus();
+  await page.keyboard.press('Enter');
+  const prompt = page.getByLabel('Prompt', { exact: true });
+  await expect(prompt).toHaveValue(PROMPT);
+  await expect(prompt).toBeFocused();
+  // The pack's defaults (the form is filled from its manifest once read).
+  await expect(page.getByRole('textbox', { name: 'Seed' })).toHaveValue('42');
+  await expect(page.getByTestId('imagine-cot')).toBeChecked();
+
+  const t0 = Date.now();
+  await page.getByRole('button', { name: 'Imagine', exact: true }).click();
+  await expect(page.getByTestId('imagine-image')).toBeVisible({ timeout: 220_000 });
+  console.log(`shapes Imagine (${await page.locator('figcaption .muted').textContent()}): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await expect(page.getByTestId('imagine-error')).toHaveCount(0);
+  const thinking = (await page.getByTestId('imagine-thinking').textContent()) ?? '';
+  const answer = (await page.getByTestId('imagine-answer').textContent()) ?? '';
+  console.log(`reasoning: ${JSON.stringify(thinking)}; answer: ${JSON.stringify(answer)}`);
+  expect(thinking).toMatch(/\b5\b/);
+
+  const download = page.waitForEvent('download');
+  await page.getByTestId('imagine-download').click();
+  const png = readFileSync(await (await download).path());
+  const { rgba, width, height } = decodePngRgba(new Uint8Array(png));
+  const report = checkShapes(rgba, width, height, 4);
+  console.log(`checker: ${JSON.stringify(report.counts)}`);
+  expect(shapesMatch(report, 5, 'red', 'circle'), JSON.stringify(report.counts)).toBe(true);
+});
