@@ -164,6 +164,8 @@ def main():
         "files": files,
         "total_bytes": total,
         **manifest_model_fields(pc, tok),
+        "examples": EXAMPLES,
+        "rewards": {"checker": "shapes"},
         "requirements": {"gpu_features": [], "weights_bytes": weights_bytes, "memory_bytes": weights_bytes + kv_bytes + act_bytes},
         "stats": {"flops": painter_flops(pc, 120, n_lat)},
     }
