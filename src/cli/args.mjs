@@ -323,14 +323,16 @@ export function parseCommandLine(argv) {
     return { command, filter: /** @type {string|undefined} */ (f.filter), json: /** @type {string|undefined} */ (f.json), reps: /** @type {string|undefined} */ (f.reps), timeout };
   }
   if (command === 'eval') {
+    // --pack and --steps are settings, so the pack's limits are checked before any run (rg.mjs checkLimits).
+    const s = settings({ pack: f.pack, steps: f.steps }, flag);
     return {
       command,
       n: f.n === undefined ? undefined : wholeNumber('--n', f.n, 1, Number.MAX_SAFE_INTEGER),
-      steps: f.steps === undefined ? undefined : wholeNumber('--steps', f.steps, 1, Number.MAX_SAFE_INTEGER),
+      steps: s.steps,
       out: f.out === undefined ? undefined : text('--out', f.out),
       force: f.force === true,
       timeoutS: f.timeout === undefined ? 0 : decimal('--timeout', f.timeout, { min: 0, aboveMin: true }),
-      settings: settings({ pack: f.pack }, flag),
+      settings: s,
     };
   }
   const run = {

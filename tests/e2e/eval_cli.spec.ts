@@ -20,6 +20,7 @@ import { PT_COT, PT_NO_COT, ROW_LABELS, TABLE_HEADER, pct } from '../../src/cli/
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin/rg.mjs');
 const SET = JSON.parse(readFileSync(join(ROOT, 'public/models/shapes/eval/set.json'), 'utf8'));
+const MAX_STEPS: number = JSON.parse(readFileSync(join(ROOT, 'public/models/shapes/manifest.json'), 'utf8')).limits.max_steps;
 
 interface Ran {
   code: number | null;
@@ -124,6 +125,7 @@ test.describe('rg eval', () => {
       [['eval', '--steps', 'many', '--out', join(dir, 'b')], 'rg: --steps must be a whole number ≥ 1, got "many"'],
       [['eval', '--prompt', 'x', '--out', join(dir, 'c')], 'rg: unknown option --prompt for rg eval (see rg eval --help)'],
       [['eval', '--pack', 'nope', '--out', join(dir, 'd')], 'rg: --pack nope: no such pack'],
+      [['eval', '--pack', 'shapes', '--steps', String(MAX_STEPS + 1), '--out', join(dir, 'f')], `rg: --steps must be at most ${MAX_STEPS} for pack shapes, got ${MAX_STEPS + 1}`],
       [['eval', '--pack', 'tiny-random', '--n', '1', '--out', join(dir, 'e')], 'rg: pack tiny-random has no eval/set.json'],
     ];
     for (const [args, reason] of cases) {

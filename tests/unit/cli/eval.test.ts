@@ -20,7 +20,7 @@ describe('rg eval arguments', () => {
   it('all optional; --n, --steps, --pack, --out, --force, --timeout', () => {
     expect(parseCommandLine(['eval'])).toEqual({ command: 'eval', n: undefined, steps: undefined, out: undefined, force: false, timeoutS: 0, settings: {} });
     expect(parseCommandLine(['eval', '--pack', 'shapes', '--n', '2', '--steps=3', '--out', 'o', '--force', '--timeout', '60'])).toEqual({
-      command: 'eval', n: 2, steps: 3, out: 'o', force: true, timeoutS: 60, settings: { pack: 'shapes' },
+      command: 'eval', n: 2, steps: 3, out: 'o', force: true, timeoutS: 60, settings: { pack: 'shapes', steps: 3 },
     });
     expect(usage('eval')).toContain('rg eval [--pack ID] [--n N]');
   });
