@@ -13,7 +13,7 @@ import {
   parseWith,
   type Manifest,
 } from '../../../src/packs/manifest';
-import { PACKS, findPack, packFileUrl } from '../../../src/packs/registry';
+import { DEFAULT_PACK, DEFAULT_TEST_PACK, PACKS, findPack, packFileUrl } from '../../../src/packs/registry';
 import { RgError } from '../../../src/errors';
 
 const PUBLIC = fileURLToPath(new URL('../../../public/', import.meta.url));
@@ -94,6 +94,18 @@ describe('manifest validation', () => {
     const extra = structuredClone(good) as Record<string, unknown>;
     extra.surprise = 1;
     expect(ManifestSchema.safeParse(extra).success).toBe(false);
+  });
+
+  it('examples (optional): a list of non-empty prompts', () => {
+    expect(ManifestSchema.safeParse({ ...good, examples: ['draw 7 minus 4 blue squares'] }).success).toBe(true);
+    expect(ManifestSchema.safeParse({ ...good, examples: [''] }).success).toBe(false);
+    expect(ManifestSchema.safeParse({ ...good, examples: 'draw' }).success).toBe(false);
+  });
+
+  it('the default pack is the first that is not test-only: shapes; tiny-random stays the test pack', () => {
+    expect(DEFAULT_PACK).toBe('shapes');
+    expect(findPack('shapes')).toMatchObject({ shipped: true, testOnly: false });
+    expect(findPack(DEFAULT_TEST_PACK)).toMatchObject({ id: 'tiny-random', testOnly: true });
   });
 
   it('crossCheck reports a config file that disagrees with the manifest', () => {
