@@ -6,35 +6,16 @@
  * one-line reason and write nothing.
  */
 import { expect, test } from '@playwright/test';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decodePngRgba } from '../../src/pipeline/png';
+import { ROOT, rg } from './rg_cli';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'bin/rg.mjs');
 const FIX = join(ROOT, 'tests/fixtures/tiny-random');
 const fx = JSON.parse(readFileSync(join(FIX, 'fixtures.json'), 'utf8'));
 const MANIFEST_SHA = createHash('sha256').update(readFileSync(join(ROOT, 'public/models/tiny-random/manifest.json'))).digest('hex');
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `rg …`; the build this Playwright run made is used as it is (built only when dist/ has no cli.html). */
-function rg(args: string[], timeoutMs = 280_000): Promise<Ran> {
-  const env = { ...process.env, RG_BUILD: existsSync(join(ROOT, 'dist/cli.html')) ? 'never' : 'auto' };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** Largest |a − b| over the RGB channels of two PNGs of the same size. */
 function maxPixelDiff(a: Buffer, b: Buffer): number {

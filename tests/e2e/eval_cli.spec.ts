@@ -7,36 +7,17 @@
  * Bad arguments exit 2 and write nothing.
  */
 import { expect, test } from '@playwright/test';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decodePngRgba } from '../../src/pipeline/png';
 import { checkShapes, shapesMatch, type ShapeColour, type ShapeKind } from '../../src/pipeline/rgpo/shapes_checker';
 import { FORMAT_REGEX } from '../../src/models/reasoner/parse';
 import { PT_COT, PT_NO_COT, ROW_LABELS, TABLE_HEADER, pct } from '../../src/cli/eval.mjs';
+import { ROOT, rg } from './rg_cli';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'bin/rg.mjs');
 const SET = JSON.parse(readFileSync(join(ROOT, 'public/models/shapes/eval/set.json'), 'utf8'));
 const MAX_STEPS: number = JSON.parse(readFileSync(join(ROOT, 'public/models/shapes/manifest.json'), 'utf8')).limits.max_steps;
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `rg …` on the build this Playwright run made (built only when dist/ has no cli.html). */
-function rg(args: string[], timeoutMs = 280_000): Promise<Ran> {
-  const env = { ...process.env, RG_BUILD: existsSync(join(ROOT, 'dist/cli.html')) ? 'never' : 'auto' };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
-  });
-}
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'rg-eval-e2e-'));
 

@@ -5,24 +5,13 @@
  * single-sample mean against the best-of-G mean per reward; bad arguments exit 2 and write nothing.
  */
 import { expect, test } from '@playwright/test';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rg as runRg } from './rg_cli';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'bin/rg.mjs');
-
-function rg(args: string[], timeoutMs = 400_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const dist = process.env.RG_DIST ?? join(ROOT, 'dist');
-  const env = { ...process.env, RG_BUILD: existsSync(join(dist, 'cli.html')) ? 'never' : 'auto' };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
-  });
-}
+/** Groups of four full Imagine runs take longer than one generate. */
+const rg = (args: string[], timeoutMs = 400_000) => runRg(args, timeoutMs);
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'rg-rgpo-e2e-'));
 const SMALL = ['--pack', 'tiny-random', '--steps', '1', '--max-new-tokens', '6', '--size', '32x32'];
