@@ -11,18 +11,14 @@ import type { ReasonerConfig } from '../../packs/manifest';
 import { parseSafetensors, tensorBytes, type SafeTensors } from '../../packs/safetensors';
 import type { PackSource } from '../../packs/source';
 import { uploadBuffer } from '../../gpu/readback';
-import type { GpuLinear } from '../painter/weights';
+import type { GpuLinear, Phi3LayerWeights } from '../painter/weights';
 
-export interface Qwen2LayerWeights {
-  inputNorm: GPUBuffer;
-  postNorm: GPUBuffer;
-  /** [q | k | v] rows: (heads + 2 · kv heads) · head_dim outputs, with the fused bias when `attention_bias`. */
-  qkv: GpuLinear;
-  o: GpuLinear;
-  /** [gate | up] rows: 2 · intermediate outputs. */
-  gateUp: GpuLinear;
-  down: GpuLinear;
-}
+/**
+ * A Qwen2 layer on the GPU: the same layout as the painter's Phi-3 layers — `qkv` holds the [q | k | v] rows
+ * ((heads + 2 · kv heads) · head_dim outputs, with the fused bias when `attention_bias`), `gateUp` the [gate | up]
+ * rows (2 · intermediate outputs), both fused at upload.
+ */
+export type Qwen2LayerWeights = Phi3LayerWeights;
 
 export interface ReasonerWeights {
   /** `embed_tokens.weight` F32 [vocab, hidden]. */
