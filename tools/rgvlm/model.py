@@ -418,8 +418,10 @@ class VaeEncoder(nn.Module):
         c0, c1 = c.block_channels
         self.c = c
         self.conv_in = nn.Conv2d(c.in_channels, c0, 3, 1, 1)
+        assert c.downscale in (2, 4), "the VAE downscales by 2 or 4"
         self.down_1 = nn.Conv2d(c0, c1, 3, 2, 1)
-        self.down_2 = nn.Conv2d(c1, c1, 3, 2, 1)
+        # downscale 2: the second block keeps the resolution (same modules and names as downscale 4)
+        self.down_2 = nn.Conv2d(c1, c1, 3, 2 if c.downscale == 4 else 1, 1)
         self.conv_out = nn.Conv2d(c1, 2 * c.latent_channels, 3, 1, 1)
 
     def forward(self, sample):
@@ -433,6 +435,8 @@ class VaeDecoder(nn.Module):
     def __init__(self, c: VaeConfig):
         super().__init__()
         c0, c1 = c.block_channels
+        assert c.downscale in (2, 4), "the VAE downscales by 2 or 4"
+        self.twice = c.downscale == 4
         self.conv_in = nn.Conv2d(c.latent_channels, c1, 3, 1, 1)
         self.up_1 = nn.Conv2d(c1, c1, 3, 1, 1)
         self.up_2 = nn.Conv2d(c1, c0, 3, 1, 1)
@@ -440,7 +444,9 @@ class VaeDecoder(nn.Module):
 
     def forward(self, latent_sample):
         x = F.silu(self.conv_in(latent_sample))
-        x = F.silu(self.up_1(F.interpolate(x, scale_factor=2.0, mode="nearest")))
+        if self.twice:
+            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        x = F.silu(self.up_1(x))  # downscale 2: at the latent resolution
         x = F.silu(self.up_2(F.interpolate(x, scale_factor=2.0, mode="nearest")))
         return self.conv_out(x)
 

@@ -49,8 +49,9 @@ def shapes_config() -> PackConfig:
     connector = ConnectorConfig(input_size=128, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
                                 num_key_value_heads=4, head_dim=32, intermediate_size=256)
     painter = PainterConfig(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=4,
-                            head_dim=32, intermediate_size=256, latent_channels=4, patch_size=2)
-    vae = VaeConfig(block_channels=[24, 48], latent_channels=4, scaling_factor=1.0, shift_factor=0.0)
+                            head_dim=32, intermediate_size=256, latent_channels=4, patch_size=4)
+    # x2 down (32x32 latents) so a 14-px shape's corners survive; patch 4 keeps the painter at 64 tokens
+    vae = VaeConfig(downscale=2, block_channels=[32, 64], latent_channels=4, scaling_factor=1.0, shift_factor=0.0)
     pc = PackConfig(pack_id="shapes", reasoner=reasoner, connector=connector, painter=painter, vae=vae,
                     negative_prompt="blurry, low quality, distorted", default_steps=50, default_guidance=3.0,
                     default_max_new_tokens=64)

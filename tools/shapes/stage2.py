@@ -142,11 +142,17 @@ def train_painter(args, log):
     painter.train()
     deadline = log.t0 + 60 * args.minutes
     half = args.bc // 2
+    cot_cache: dict[str, torch.Tensor] = {}
     while step < args.steps and time.time() < deadline:
         for g in opt.param_groups:
             g["lr"] = C.lr_at(step, args.steps, lr, warmup=50)
         ps = [rng.choice(train) for _ in range(half)]
-        cot = C.teacher_forced_conditions(reasoner, [cot_pair(p)[0] for p in ps])
+        todo = [p for p in dict.fromkeys(p.prompt for p in ps) if p not in cot_cache]
+        if todo:  # the reasoner is frozen: each prompt's teacher-forced hidden states are computed once
+            by_prompt = {p.prompt: p for p in ps}
+            for k, h in zip(todo, C.teacher_forced_conditions(reasoner, [cot_pair(by_prompt[k])[0] for k in todo])):
+                cot_cache[k] = h
+        cot = [cot_cache[p.prompt] for p in ps]
         ci = [rng.randrange(len(caps)) for _ in range(args.bc - half)]
         conds = cot + [cap_conds[i] for i in ci]
         conds = [neg if rng.random() < 0.1 else c for c in conds]

@@ -8,6 +8,7 @@ export const patchCases: PatchShape[] = [
   { batch: 2, channels: 4, height: 6, width: 10, patch: 2 },
   { batch: 1, channels: 3, height: 9, width: 6, patch: 3 },
   { batch: 2, channels: 16, height: 64, width: 48, patch: 2 },
+  { batch: 2, channels: 4, height: 32, width: 32, patch: 4 }, // the shapes pack: x2 VAE latents, patch 4
 ];
 
 /** `x` of row-major `shape` permuted by `perm` (torch.Tensor.permute followed by contiguous()). */
