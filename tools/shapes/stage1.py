@@ -25,7 +25,7 @@ from tools.shapes.checker import check, matches
 POOL_SEEDS = 8  # images per caption in the latent pool when the painter learns jittered placements
 # The painter learns the canonical placement (no jitter): with +-1 px jitter its under-fitted velocity averaged the
 # jittered targets, and the blurred corners read as circles (third round). Seeds still change the noise, not the layout.
-POOL_JITTER = 0
+POOL_JITTERED = False
 
 
 @torch.no_grad()
@@ -39,11 +39,11 @@ def caption_conditions(reasoner, captions) -> list[torch.Tensor]:
 
 
 @torch.no_grad()
-def latent_pool(vae, pc, caps, jitter: int = POOL_JITTER) -> torch.Tensor:
-    """[len(caps), POOL_SEEDS (1 without jitter), C, h, w]"""
+def latent_pool(vae, pc, caps, jittered: bool = POOL_JITTERED) -> torch.Tensor:
+    """[len(caps), POOL_SEEDS (1 when not jittered), C, h, w]"""
     out = []
     for _, n, colour, kind in caps:
-        if jitter:
+        if jittered:
             imgs = [W.scene(n, colour, kind, s, "ordered")[0] for s in range(POOL_SEEDS)]
         else:
             imgs = [W.render([W.Obj(colour, kind, s) for s in range(n)], None)]

@@ -147,7 +147,7 @@ def train_painter(args, log):
         for g in opt.param_groups:
             g["lr"] = C.lr_at(step, args.steps, lr, warmup=50)
         ps = [rng.choice(train) for _ in range(half)]
-        todo = [p for p in dict.fromkeys(p.prompt for p in ps) if p not in cot_cache]
+        todo = [k for k in dict.fromkeys(p.prompt for p in ps) if k not in cot_cache]
         if todo:  # the reasoner is frozen: each prompt's teacher-forced hidden states are computed once
             by_prompt = {p.prompt: p for p in ps}
             for k, h in zip(todo, C.teacher_forced_conditions(reasoner, [cot_pair(by_prompt[k])[0] for k in todo])):
