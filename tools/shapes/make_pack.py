@@ -30,7 +30,7 @@ EXAMPLES = [
     "draw 7 minus 4 blue squares",
     "draw 3 triangles in the colour you get mixing blue and yellow",
     "draw the larger of 3 and 6 purple circles",
-    "Ann has 2 orange squares and gets 4 more. draw them all",
+    "there are 9 green triangles and 4 roll away. draw the ones left",
 ]
 
 
