@@ -28,6 +28,23 @@ def random_scene(rng: random.Random):
     return W.mixed_scene(rng.randrange(1 << 30))
 
 
+@torch.no_grad()
+def recon_accuracy(vae, batches: int = 4) -> tuple[int, int]:
+    """(right, total): the checker on reconstructions of `batches` x 64 random scenes (seed 99), read as on the
+    originals' objects."""
+    from tools.rgvlm.pipeline import to_pixels
+
+    ok = tot = 0
+    erng = random.Random(99)
+    for _ in range(batches):
+        batch = [random_scene(erng) for _ in range(64)]
+        y = vae.decoder(vae.encoder(C.to_vae_input([b[0] for b in batch]))).numpy()
+        for i, (_, objs) in enumerate(batch):
+            ok += check(to_pixels(y[i : i + 1]))["counts"] == counts_from_objs(objs)
+            tot += 1
+    return ok, tot
+
+
 # --------------------------------------------------------------------------------------------- VAE
 def train_vae(args, log):
     pc = C.shapes_config()
@@ -81,18 +98,7 @@ def train_vae(args, log):
         m = vae.encoder(C.to_vae_input([random_scene(srng)[0] for _ in range(256)]))
     shift = float(m.mean())
     scale = float(1.0 / m.std())
-    # reconstruction accuracy through the checker
-    ok = tot = 0
-    erng = random.Random(99)
-    with torch.no_grad():
-        for _ in range(args.recon_batches):
-            batch = [random_scene(erng) for _ in range(64)]
-            y = vae.decoder(vae.encoder(C.to_vae_input([b[0] for b in batch]))).numpy()
-            for i, (_, objs) in enumerate(batch):
-                from tools.rgvlm.pipeline import to_pixels
-
-                ok += check(to_pixels(y[i : i + 1]))["counts"] == counts_from_objs(objs)
-                tot += 1
+    ok, tot = recon_accuracy(vae, args.recon_batches)
     log(f"done at step {step}: scale {scale:.4f} shift {shift:.4f}; checker on reconstructions {ok}/{tot}")
     if args.decoder_only:
         assert abs(scale - ck_scale[0]) < 1e-6 and abs(shift - ck_scale[1]) < 1e-6, "the encoder moved"

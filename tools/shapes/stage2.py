@@ -35,7 +35,7 @@ from tools.shapes import common as C
 from tools.shapes import stage0 as S0
 from tools.shapes import stage1 as S1
 from tools.shapes import world as W
-from tools.shapes.checker import check, counts_from_objs, matches
+from tools.shapes.checker import check, matches
 
 
 def cot_pair(p: W.Prompt):
@@ -274,15 +274,7 @@ def train_decoder(args, log):
             log(f"step {step} loss {loss.item():.4f}")
     vae.decoder.eval()
     after = cot_image_accuracy(reasoner, painter, vae, pc, neg, held_arith, steps=pc.default_steps)
-    ok = tot = 0
-    erng = random.Random(99)
-    with torch.no_grad():
-        for _ in range(4):
-            batch = [S0.random_scene(erng) for _ in range(64)]
-            y = vae.decoder(vae.encoder(C.to_vae_input([b[0] for b in batch]))).numpy()
-            for i, (_, objs) in enumerate(batch):
-                ok += check(P.to_pixels(y[i : i + 1]))["counts"] == counts_from_objs(objs)
-                tot += 1
+    ok, tot = S0.recon_accuracy(vae)
     log(f"done at step {step}: held-out CoT image accuracy before {before}, after {after}; checker on reconstructions {ok}/{tot}")
     C.save({**ck, "vae": vae.state_dict(), "decoder_adapted": {"steps": step, "pool": len(zs), "before": before,
             "after": after}, "recon_checker": [ok, tot]}, "vae.pt")
