@@ -6,7 +6,7 @@
  * VAE encoder.
  */
 import { RgError, toErrorInfo } from '../errors';
-import type { EventSink } from '../worker/api';
+import type { EventSink } from './events';
 import { decodeImage, type ImageInput } from '../models/reasoner';
 import { normalise, resizeRgb } from '../models/reasoner/image';
 import { vaeInputFromPixels } from '../models/painter';

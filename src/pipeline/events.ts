@@ -1,9 +1,21 @@
 /**
  * @file Helpers every pipeline shares: a run registry (run id → AbortController, so `cancel(runId)` on the worker
- * reaches whichever pipeline owns the run) and an event sink that never lets a closed page fail a run.
+ * reaches whichever pipeline owns the run), the run events every pipeline streams (re-exported by the worker
+ * contract, src/worker/api.ts) and an event sink that never lets a closed page fail a run.
  */
-import { CancelledError, RgError } from '../errors';
-import type { EventSink, RgEvent } from '../worker/api';
+import { CancelledError, RgError, type ErrorInfo } from '../errors';
+
+/** Events streamed from a long run to the UI through a `proxy()` callback. */
+export type RgEvent =
+  | { type: 'phase'; phase: 'loading' | 'thinking' | 'answering' | 'painting' | 'decoding' | 'done'; detail?: string }
+  | { type: 'token'; text: string; phase: 'thinking' | 'answering' }
+  | { type: 'progress'; done: number; total: number; label: string }
+  | { type: 'preview'; step: number; total: number; width: number; height: number; rgba: Uint8ClampedArray }
+  | { type: 'done' }
+  | { type: 'error'; error: ErrorInfo }
+  | { type: 'device-lost'; reason: string; message: string };
+
+export type EventSink = (e: RgEvent) => void;
 
 const runs = new Map<string, AbortController>();
 

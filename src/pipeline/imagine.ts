@@ -10,7 +10,7 @@ import type { Manifest, WeightVariant } from '../packs/manifest';
 import type { PackSource } from '../packs/source';
 import type { BackendChoice } from '../runtime/backend';
 import type { Backend } from '../runtime/ort';
-import type { EventSink, RgEvent } from '../worker/api';
+import type { EventSink, RgEvent } from './events';
 import {
   generate,
   getReasoner,
@@ -30,7 +30,7 @@ import { encodePng } from './png';
 import { safeSink } from './events';
 
 /** Largest guidance scale accepted (same bound as the studio's form). */
-import { MAX_GUIDANCE, MAX_SEED } from './limits';
+import { MAX_GUIDANCE, MAX_SEED } from '../limits';
 export { MAX_GUIDANCE, MAX_SEED };
 
 export interface PaintRequestBase {

@@ -7,7 +7,7 @@ import { CancelledError, RgError, toErrorInfo } from '../errors';
 import type { PackSource } from '../packs/source';
 import type { BackendChoice } from '../runtime/backend';
 import type { Backend } from '../runtime/ort';
-import type { EventSink } from '../worker/api';
+import type { EventSink } from './events';
 import {
   generate,
   getReasoner,

@@ -4,13 +4,21 @@
  * On WASM the same graph runs on a CPU tensor with the same values.
  */
 import type { BackendChoice } from './backend';
-import type { SelfTestResult } from '../worker/api';
+import type { Backend } from './ort';
 import { GpuBatch } from '../gpu/batch';
 import { emptyBuffer } from '../gpu/readback';
 import { fill } from '../kernels/fill';
 import { fillRef } from '../kernels/fill.ref';
 import { affineModel } from './onnx_graph';
 import { cpuTensor, createSession, gpuTensor, run } from './ort';
+
+/** The result of the self-test that proves our kernels and onnxruntime-web share one device. */
+export interface SelfTestResult {
+  backend: Backend;
+  input: number[];
+  output: number[];
+  ok: boolean;
+}
 
 const N = 8;
 

@@ -3,7 +3,7 @@
  * views call them as the user types (so the message sits next to the control) and again before a run starts (so a
  * bad value never reaches the worker). Ranges come from the selected pack's manifest `limits` when known.
  */
-import { MAX_GUIDANCE, MAX_IMAGE_BYTES, MAX_PROMPT_CHARS, MAX_SEED } from '../pipeline/limits';
+import { MAX_GUIDANCE, MAX_IMAGE_BYTES, MAX_PROMPT_CHARS, MAX_SEED } from '../limits';
 
 export type Check<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -21,7 +21,7 @@ export interface Limits {
 /** Used until the pack's manifest is read (and when it cannot be). */
 export const DEFAULT_LIMITS: Limits = { minSize: 16, maxSize: 1024, sizeMultiple: 16, maxSteps: 200, maxPromptChars: MAX_PROMPT_CHARS, maxNewTokens: 4096 };
 
-export { MAX_SEED, MAX_GUIDANCE } from '../pipeline/limits';
+export { MAX_SEED, MAX_GUIDANCE } from '../limits';
 /** Image files the browser decodes for the reasoner and the VAE encoder. */
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/bmp'] as const;
 export const MAX_IMAGE_FILE_BYTES = MAX_IMAGE_BYTES;

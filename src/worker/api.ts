@@ -3,15 +3,20 @@
  * never pulls in onnxruntime-web or kernel code.
  */
 import type { GpuCapabilities } from '../gpu/device';
-import type { ErrorInfo } from '../errors';
 import type { PackManifest, PackReady, PackStatus, StoreEventSink, VerifyReport } from '../store/types';
 import type { StorageInfo } from '../store/storage';
 import type { UnderstandRequest, UnderstandResult } from '../pipeline/understand';
 import type { ImagineRequest, ImagineResult } from '../pipeline/imagine';
 import type { EditRequest, EditResult } from '../pipeline/edit';
 import type { RgpoEventSink, RgpoRequest, RgpoResult } from '../pipeline/rgpo/run';
+import type { Backend } from '../runtime/ort';
+import type { EventSink } from '../pipeline/events';
+import type { SelfTestResult } from '../runtime/self_test';
 
-export type Backend = 'webgpu' | 'wasm';
+// Shared types defined in lower layers, re-exported so the UI and the CLI speak only this contract.
+export type { Backend } from '../runtime/ort';
+export type { EventSink, RgEvent } from '../pipeline/events';
+export type { SelfTestResult } from '../runtime/self_test';
 
 /** What the device panel shows. */
 export interface DeviceReport {
@@ -24,25 +29,7 @@ export interface DeviceReport {
   threads: number;
 }
 
-/** Events streamed from a long run to the UI through a `proxy()` callback. */
-export type RgEvent =
-  | { type: 'phase'; phase: 'loading' | 'thinking' | 'answering' | 'painting' | 'decoding' | 'done'; detail?: string }
-  | { type: 'token'; text: string; phase: 'thinking' | 'answering' }
-  | { type: 'progress'; done: number; total: number; label: string }
-  | { type: 'preview'; step: number; total: number; width: number; height: number; rgba: Uint8ClampedArray }
-  | { type: 'done' }
-  | { type: 'error'; error: ErrorInfo }
-  | { type: 'device-lost'; reason: string; message: string };
 
-export type EventSink = (e: RgEvent) => void;
-
-/** The result of the self-test that proves our kernels and onnxruntime-web share one device. */
-export interface SelfTestResult {
-  backend: Backend;
-  input: number[];
-  output: number[];
-  ok: boolean;
-}
 
 export interface Pixels {
   width: number;

@@ -7,7 +7,7 @@
 import { RgError } from '../../errors';
 import type { VisionConfig } from '../../packs/manifest';
 
-import { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS } from '../../pipeline/limits';
+import { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS } from '../../limits';
 
 /** Images over MAX_IMAGE_BYTES are refused before decoding, over MAX_IMAGE_PIXELS after reading their size. */
 export { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS };

@@ -8,7 +8,7 @@ import type { ReasonerText } from './model';
 import type { ChatMessage } from './prompts';
 import { ChatTemplate, countOccurrences, expandImageTokens } from './template';
 
-import { MAX_PROMPT_CHARS } from '../../pipeline/limits';
+import { MAX_PROMPT_CHARS } from '../../limits';
 
 /** The longest prompt text accepted before tokenising (a guard against pasting a book). */
 export { MAX_PROMPT_CHARS };

@@ -9,8 +9,8 @@
 import { CancelledError, RgError, toErrorInfo, type ErrorInfo } from '../../errors';
 import { MAX_SEED, imagine, resolvePaintSettings, type ImagineDeps, type ImagineRequest, type ImagineResult, type PaintSettings } from '../imagine';
 import { decodePngRgba } from '../png';
-import { MAX_GROUP } from '../limits';
-import type { RgEvent } from '../../worker/api';
+import { MAX_GROUP } from '../../limits';
+import type { RgEvent } from '../events';
 import type { Manifest } from '../../packs/manifest';
 import type { PackSource } from '../../packs/source';
 import { describeReward, packRewards, scoreRollout, type Reward, type RewardInfo } from './rewards';

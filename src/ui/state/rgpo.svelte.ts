@@ -6,7 +6,7 @@ import { flatSettings, persistRun } from './persist';
 import type { RgpoEvent, RgpoRequest, RgpoResult, RgpoRollout } from '../../pipeline/rgpo/run';
 import type { RewardInfo } from '../../pipeline/rgpo/rewards';
 import { runningMeans } from '../../pipeline/rgpo/stats';
-import { MAX_GROUP } from '../../pipeline/limits';
+import { MAX_GROUP } from '../../limits';
 import { errorsOf, parseDecimal, parseInteger, validateMaxNewTokens, validatePrompt, validateSeed, validateSteps, type Check } from '../validate';
 
 export const RGPO_FIELDS = ['prompt', 'group', 'temperature', 'topP', 'seed', 'steps', 'maxNewTokens'] as const;

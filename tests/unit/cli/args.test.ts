@@ -116,7 +116,7 @@ describe('rg argument parsing', () => {
 describe('limits shared with the app', () => {
   it('the command line allows the same seeds as the studio and the pipelines', async () => {
     const cli = await import('../../../src/cli/args.mjs');
-    const { MAX_SEED } = await import('../../../src/pipeline/limits');
+    const { MAX_SEED } = await import('../../../src/limits');
     expect(cli.MAX_SEED).toBe(MAX_SEED);
   });
 });
