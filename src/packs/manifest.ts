@@ -11,30 +11,60 @@ const pos = z.number().int().positive();
 const nonneg = z.number().int().nonnegative();
 const finite = z.number().finite();
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256');
-/** A path inside the pack: relative, forward slashes, no `..`, no leading slash. */
+/**
+ * A path inside the pack: relative, forward slashes, segments of letters, digits, `.`, `_` and `-` only, never `.` or
+ * `..`. So no leading slash, backslash, scheme (`https:`), query, or percent-encoding (`%2e%2e`) can reach a URL or
+ * a store key built from it.
+ */
+const PACK_SEGMENT = /^[A-Za-z0-9_.-]+$/;
 const packPath = z
   .string()
   .min(1)
-  .refine((p) => !p.startsWith('/') && !p.includes('\\') && !p.split('/').some((s) => s === '..' || s === '' || s === '.'), {
-    message: 'a relative path inside the pack',
+  .max(512)
+  .refine((p) => p.split('/').every((s) => PACK_SEGMENT.test(s) && s !== '.' && s !== '..'), {
+    message: 'a relative path inside the pack (letters, digits, . _ - and /; no .., no scheme, no %-escapes)',
   });
 
-export const FileEntrySchema = z.strictObject({ path: packPath, bytes: nonneg, sha256 });
+/**
+ * Upper bounds of the integers that size allocations (weights, KV cache, activations, images), so a hostile or
+ * broken manifest is refused with the field named instead of asking for gigabytes. Each bound is far above the real
+ * models the engines target (Qwen2.5-7B: vocab 152,064, hidden 3,584, intermediate 18,944, 28 layers; OmniGen:
+ * hidden 3,072, 32 layers; contexts of 32,768 tokens).
+ */
+export const CONFIG_BOUNDS = {
+  vocab: 262_144,
+  hidden: 16_384,
+  intermediate: 65_536,
+  layers: 256,
+  heads: 256,
+  headDim: 256,
+  positions: 131_072,
+  imageSize: 4_096,
+  patch: 64,
+  channels: 64,
+  tokens: 65_536,
+  steps: 1_000,
+  fileBytes: 2 ** 40,
+} as const;
+const upTo = (max: number) => pos.max(max, `at most ${max.toLocaleString('en-US')}`);
+const upToNonneg = (max: number) => nonneg.max(max, `at most ${max.toLocaleString('en-US')}`);
+
+export const FileEntrySchema = z.strictObject({ path: packPath, bytes: upToNonneg(CONFIG_BOUNDS.fileBytes), sha256 });
 export type FileEntry = z.infer<typeof FileEntrySchema>;
 
 export const VisionConfigSchema = z.strictObject({
-  image_size: pos,
-  patch_size: pos,
-  num_channels: pos,
-  hidden_size: pos,
-  num_hidden_layers: pos,
-  num_attention_heads: pos,
-  intermediate_size: pos,
+  image_size: upTo(CONFIG_BOUNDS.imageSize),
+  patch_size: upTo(CONFIG_BOUNDS.patch),
+  num_channels: upTo(4),
+  hidden_size: upTo(CONFIG_BOUNDS.hidden),
+  num_hidden_layers: upTo(CONFIG_BOUNDS.layers),
+  num_attention_heads: upTo(CONFIG_BOUNDS.heads),
+  intermediate_size: upTo(CONFIG_BOUNDS.intermediate),
   layer_norm_eps: finite.positive(),
   /** pixel_values = (pixel / 255 − mean) / std, NCHW RGB */
   image_mean: z.array(finite).length(3),
   image_std: z.array(finite.positive()).length(3),
-  num_patches: pos,
+  num_patches: upTo(CONFIG_BOUNDS.tokens),
 });
 export type VisionConfig = z.infer<typeof VisionConfigSchema>;
 
@@ -53,14 +83,14 @@ export type SpecialTokens = z.infer<typeof SpecialTokensSchema>;
 /** The reasoner (Qwen2-style decoder + ViT + llava projector). Runs in onnxruntime-web. */
 export const ReasonerConfigSchema = z
   .strictObject({
-    vocab_size: pos,
-    hidden_size: pos,
-    num_hidden_layers: pos,
-    num_attention_heads: pos,
-    num_key_value_heads: pos,
-    head_dim: pos,
-    intermediate_size: pos,
-    max_position_embeddings: pos,
+    vocab_size: upTo(CONFIG_BOUNDS.vocab),
+    hidden_size: upTo(CONFIG_BOUNDS.hidden),
+    num_hidden_layers: upTo(CONFIG_BOUNDS.layers),
+    num_attention_heads: upTo(CONFIG_BOUNDS.heads),
+    num_key_value_heads: upTo(CONFIG_BOUNDS.heads),
+    head_dim: upTo(CONFIG_BOUNDS.headDim),
+    intermediate_size: upTo(CONFIG_BOUNDS.intermediate),
+    max_position_embeddings: upTo(CONFIG_BOUNDS.positions),
     rope_theta: finite.positive(),
     rms_norm_eps: finite.positive(),
     tie_word_embeddings: z.boolean(),
@@ -69,7 +99,7 @@ export const ReasonerConfigSchema = z
     image_token: z.string().min(1),
     image_token_id: nonneg,
     /** `<image>` in the prompt expands to this many image tokens (= vision.num_patches). */
-    num_image_tokens: pos,
+    num_image_tokens: upTo(CONFIG_BOUNDS.tokens),
     bos_token_id: nonneg.nullable(),
     eos_token_ids: z.array(nonneg).min(1),
     pad_token_id: nonneg,
@@ -81,20 +111,20 @@ export const ReasonerConfigSchema = z
 export type ReasonerConfig = z.infer<typeof ReasonerConfigSchema>;
 
 const phi3Fields = {
-  hidden_size: pos,
-  num_hidden_layers: pos,
-  num_attention_heads: pos,
-  num_key_value_heads: pos,
+  hidden_size: upTo(CONFIG_BOUNDS.hidden),
+  num_hidden_layers: upTo(CONFIG_BOUNDS.layers),
+  num_attention_heads: upTo(CONFIG_BOUNDS.heads),
+  num_key_value_heads: upTo(CONFIG_BOUNDS.heads),
   /** Our attention kernel supports 32, 64 and 128. */
   head_dim: z.union([z.literal(32), z.literal(64), z.literal(128)]),
-  intermediate_size: pos,
+  intermediate_size: upTo(CONFIG_BOUNDS.intermediate),
   rope_theta: finite.positive(),
   rms_norm_eps: finite.positive(),
 };
 
 /** Connector: Linear(input_size → hidden_size, with bias) + Phi-3 layers (causal) + final RMSNorm. */
 export const ConnectorConfigSchema = z
-  .strictObject({ input_size: pos, ...phi3Fields })
+  .strictObject({ input_size: upTo(CONFIG_BOUNDS.hidden), ...phi3Fields })
   .refine((c) => c.num_attention_heads % c.num_key_value_heads === 0, 'num_attention_heads % num_key_value_heads');
 export type ConnectorConfig = z.infer<typeof ConnectorConfigSchema>;
 
@@ -102,16 +132,16 @@ export type ConnectorConfig = z.infer<typeof ConnectorConfigSchema>;
 export const PainterConfigSchema = z
   .strictObject({
     ...phi3Fields,
-    latent_channels: pos,
-    patch_size: pos,
+    latent_channels: upTo(CONFIG_BOUNDS.channels),
+    patch_size: upTo(CONFIG_BOUNDS.patch),
     /** sinusoidal timestep features (cos half first), fed t · timestep_scale */
-    timestep_freq_dim: pos,
+    timestep_freq_dim: upTo(CONFIG_BOUNDS.hidden),
     timestep_scale: finite.positive(),
     timestep_max_period: finite.positive(),
     /** eps of the final layer's LayerNorm (no affine) */
     final_norm_eps: finite.positive(),
     /** 2D sin-cos: coordinate = (index + offset) · pos_embed_scale; offset = (max − grid) // 2 when max > 0 */
-    pos_embed_max_size: nonneg,
+    pos_embed_max_size: upToNonneg(CONFIG_BOUNDS.imageSize),
     pos_embed_scale: finite.positive(),
     pos_embed_base: finite.positive(),
   })
@@ -121,10 +151,10 @@ export const PainterConfigSchema = z
 export type PainterConfig = z.infer<typeof PainterConfigSchema>;
 
 export const VaeConfigSchema = z.strictObject({
-  in_channels: pos,
-  latent_channels: pos,
-  downscale: pos,
-  block_channels: z.array(pos).min(1),
+  in_channels: upTo(4),
+  latent_channels: upTo(CONFIG_BOUNDS.channels),
+  downscale: upTo(CONFIG_BOUNDS.patch),
+  block_channels: z.array(upTo(CONFIG_BOUNDS.hidden)).min(1).max(8),
   /** decoder input = z / scaling_factor + shift_factor; x1 = (mean − shift_factor) · scaling_factor */
   scaling_factor: finite.positive(),
   shift_factor: finite,
@@ -160,13 +190,13 @@ export const PackPathsSchema = z.strictObject({
 export type PackPaths = z.infer<typeof PackPathsSchema>;
 
 export const DefaultsSchema = z.strictObject({
-  steps: pos,
+  steps: upTo(CONFIG_BOUNDS.steps),
   guidance: finite.nonnegative(),
-  width: pos,
-  height: pos,
+  width: upTo(CONFIG_BOUNDS.imageSize),
+  height: upTo(CONFIG_BOUNDS.imageSize),
   seed: nonneg,
   cot: z.boolean(),
-  max_new_tokens: pos,
+  max_new_tokens: upTo(CONFIG_BOUNDS.positions),
   edit_strength: finite.min(0).max(1),
 });
 export type Defaults = z.infer<typeof DefaultsSchema>;
@@ -183,10 +213,10 @@ export const RewardsSchema = z.strictObject({
     .strictObject({
       model: packPath,
       tokenizer: packPath,
-      image_size: pos,
+      image_size: upTo(CONFIG_BOUNDS.imageSize),
       image_mean: z.array(finite).length(3),
       image_std: z.array(finite.positive()).length(3),
-      max_length: pos,
+      max_length: upTo(CONFIG_BOUNDS.positions),
     })
     .optional(),
 });
@@ -201,7 +231,7 @@ export const ManifestSchema = z
     description: z.string(),
     licence: z.string().min(1),
     source: z.string(),
-    files: z.array(FileEntrySchema).min(1),
+    files: z.array(FileEntrySchema).min(1).max(10_000),
     total_bytes: nonneg,
     paths: PackPathsSchema,
     reasoner: ReasonerConfigSchema,
@@ -215,7 +245,12 @@ export const ManifestSchema = z
       negative_prompt: z.string(),
     }),
     defaults: DefaultsSchema,
-    limits: z.strictObject({ min_size: pos, max_size: pos, size_multiple: pos, max_steps: pos }),
+    limits: z.strictObject({
+      min_size: upTo(CONFIG_BOUNDS.imageSize),
+      max_size: upTo(CONFIG_BOUNDS.imageSize),
+      size_multiple: upTo(256),
+      max_steps: upTo(CONFIG_BOUNDS.steps),
+    }),
     requirements: z.strictObject({
       /** WebGPU features the pack needs (e.g. 'shader-f16' for f16 weights). */
       gpu_features: z.array(z.string()),

@@ -96,6 +96,48 @@ describe('manifest validation', () => {
     expect(ManifestSchema.safeParse(extra).success).toBe(false);
   });
 
+  it.each([
+    ['%2e%2e/secret'],
+    ['onnx/%2E%2E/x.onnx'],
+    ['https://evil.example/x.onnx'],
+    ['https:x.onnx'],
+    ['onnx\\painter.onnx'],
+    ['/etc/passwd'],
+    ['onnx//painter.onnx'],
+    ['./painter.onnx'],
+    ['onnx/painter.onnx?x=1'],
+  ])('refuses the file path %s with an INTEGRITY error naming files.0.path', (path) => {
+    const bad = structuredClone(good) as { files: { path: string }[] };
+    bad.files[0].path = path;
+    expect(() => parseManifest(bad)).toThrowError(/files\.0\.path: a relative path inside the pack/);
+  });
+
+  it.each([
+    ['reasoner', 'vocab_size', 262_145, 'reasoner.vocab_size: at most 262,144'],
+    ['reasoner', 'hidden_size', 1e9, 'reasoner.hidden_size: at most 16,384'],
+    ['reasoner', 'num_hidden_layers', 100_000, 'reasoner.num_hidden_layers: at most 256'],
+    ['reasoner', 'max_position_embeddings', 2 ** 31, 'reasoner.max_position_embeddings: at most 131,072'],
+    ['reasoner', 'intermediate_size', 10 ** 7, 'reasoner.intermediate_size: at most 65,536'],
+    ['painter', 'num_hidden_layers', 1000, 'painter.num_hidden_layers: at most 256'],
+    ['connector', 'hidden_size', 2 ** 20, 'connector.hidden_size: at most 16,384'],
+    ['vae', 'latent_channels', 4096, 'vae.latent_channels: at most 64'],
+    ['limits', 'max_size', 65_536, 'limits.max_size: at most 4,096'],
+    ['limits', 'max_steps', 10 ** 6, 'limits.max_steps: at most 1,000'],
+  ])('refuses %s.%s = %d, an allocation too large, naming the field and the bound', (group, field, value, message) => {
+    const bad = structuredClone(good) as Record<string, Record<string, number>>;
+    bad[group][field] = value;
+    expect(() => parseManifest(bad)).toThrowError(message);
+  });
+
+  it('accepts real model dimensions (Qwen2.5-7B text decoder) under the bounds', () => {
+    const real = structuredClone(good) as { reasoner: Record<string, number> };
+    Object.assign(real.reasoner, { hidden_size: 3584, intermediate_size: 18_944, max_position_embeddings: 32_768 });
+    const r = ManifestSchema.safeParse(real);
+    const issues = r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
+    // Only the cross-checks against the tiny connector may complain, never a bound.
+    expect(issues.filter((p) => p.startsWith('reasoner'))).toEqual([]);
+  });
+
   it('examples (optional): a list of non-empty prompts', () => {
     expect(ManifestSchema.safeParse({ ...good, examples: ['draw 7 minus 4 blue squares'] }).success).toBe(true);
     expect(ManifestSchema.safeParse({ ...good, examples: [''] }).success).toBe(false);
