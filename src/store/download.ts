@@ -139,6 +139,16 @@ class RetriableError extends Error {
   }
 }
 
+/**
+ * The server's copy of a file has another size than the manifest says (seen from Content-Length, Content-Range, a
+ * 416 answer or a longer body). Retrying cannot help: the file is dropped and the download stops with INTEGRITY.
+ */
+class SizeMismatch extends Error {
+  constructor(readonly received: string) {
+    super(`size mismatch: ${received}`);
+  }
+}
+
 /** A store write hit the quota: stop at once, keep what is stored. */
 class QuotaHit extends Error {
   constructor(cause: unknown) {
@@ -152,6 +162,11 @@ export interface DownloadOptions {
   fetchFn?: typeof fetch;
   /** Failed attempts in a row (without a byte of progress) before giving up on a file. Default 4. */
   maxRetries?: number;
+  /**
+   * Requests for one file, all told, before giving up even when each made progress (a server that keeps closing
+   * early must not loop forever). Default 16.
+   */
+  maxAttempts?: number;
   /** First pause before a retry; doubles up to 8×. Default 300 ms. */
   retryDelayMs?: number;
   /** Minimum time between progress reports. Default 100 ms. */
@@ -188,6 +203,7 @@ export class PackDownloader {
   readonly progress: ProgressTracker;
   private readonly fetchFn: typeof fetch;
   private readonly maxRetries: number;
+  private readonly maxAttempts: number;
   private readonly retryDelayMs: number;
 
   /**
@@ -201,6 +217,7 @@ export class PackDownloader {
   ) {
     this.fetchFn = opts.fetchFn ?? ((...a) => fetch(...a));
     this.maxRetries = opts.maxRetries ?? 4;
+    this.maxAttempts = opts.maxAttempts ?? 16;
     this.retryDelayMs = opts.retryDelayMs ?? 300;
     this.progress = new ProgressTracker(manifest.id, manifest.files, opts.onProgress, opts.progressIntervalMs ?? 100);
   }
@@ -285,13 +302,28 @@ export class PackDownloader {
   /** Attempts until every byte is stored, resuming each time from the stored byte. Returns the final record. */
   private async stream(entry: FileEntry, rec: FileRecord, hasher: IHasher): Promise<{ rec: FileRecord; hasher: IHasher }> {
     let failures = 0;
+    let attempts = 0;
     let lastError: unknown;
     while (rec.stored < entry.bytes) {
       this.checkAbort();
       const before = rec.stored;
+      attempts++;
       try {
         rec = await this.attempt(entry, rec, hasher);
       } catch (e) {
+        if (e instanceof SizeMismatch) {
+          // Nothing of a file of the wrong size is kept: record and chunks go together.
+          await this.restart(entry, hasher);
+          throw new RgError(
+            'INTEGRITY',
+            `${this.packId}/${entry.path} is ${e.received} on the server, but the pack manifest says ${entry.bytes} bytes`,
+            {
+              hint:
+                'The server has another version of this file than the manifest lists (an update in progress or a ' +
+                'damaged upload). Nothing of it was kept; try again later, or report the pack.',
+            },
+          );
+        }
         if (e instanceof QuotaHit) {
           const kept = (await this.store.fileRecords(this.packId)).reduce((a, r) => a + r.stored, 0);
           throw quotaError(this.packId, entry.path, kept, this.progress.total, e.cause);
@@ -303,7 +335,7 @@ export class PackDownloader {
         rec = (await this.store.fileRecord(this.packId, entry.path)) ?? this.store.newRecord(this.packId, entry);
         hasher = await this.hasherFor(rec);
         failures = rec.stored > before ? 1 : failures + 1;
-        if (failures > this.maxRetries) {
+        if (failures > this.maxRetries || attempts >= this.maxAttempts) {
           throw new RgError('NETWORK', `Downloading ${this.packId}/${entry.path} failed: ${(lastError as Error).message}. ${rec.stored} of ${entry.bytes} bytes of this file are kept.`, {
             hint: 'Check the connection, then press Resume: the download continues from the last stored byte.',
             cause: lastError,
@@ -332,7 +364,11 @@ export class PackDownloader {
     }
     if (offset > 0 && res.status === 206) {
       const cr = parseContentRange(res.headers.get('Content-Range'));
-      if (!cr || cr.start !== offset || (cr.total !== null && cr.total !== entry.bytes)) {
+      if (cr && cr.total !== null && cr.total !== entry.bytes) {
+        await res.body?.cancel().catch(() => {});
+        throw new SizeMismatch(`${cr.total} bytes`);
+      }
+      if (!cr || cr.start !== offset) {
         await res.body?.cancel().catch(() => {});
         await this.restart(entry, hasher);
         throw new RetriableError(`the server answered Range ${offset}- with ${res.headers.get('Content-Range') ?? 'no Content-Range'}; starting the file over`);
@@ -346,10 +382,25 @@ export class PackDownloader {
       const msg = `HTTP ${res.status} for ${url}`;
       if (res.status >= 500 || res.status === 408 || res.status === 429) throw new RetriableError(msg);
       if (res.status === 416) {
+        // "Range not satisfiable" for a start below the manifest's size: the server's file is shorter.
+        const total = res.headers.get('Content-Range')?.match(/^bytes \*\/(\d+)$/)?.[1];
+        if (total === undefined || Number(total) !== entry.bytes) {
+          throw new SizeMismatch(total === undefined ? `at most ${offset} bytes` : `${total} bytes`);
+        }
         await this.restart(entry, hasher);
         throw new RetriableError(`${msg}; starting the file over`);
       }
       throw new RgError('NETWORK', `Downloading ${this.packId}/${entry.path} failed: ${msg}`, { hint: 'The pack is not available at its address. Try again later.' });
+    }
+    if (res.status === 200 || res.status === 206) {
+      // Content-Length is the size of what this response carries, when it is not compressed on the wire.
+      const length = res.headers.get('Content-Length');
+      const encoded = (res.headers.get('Content-Encoding') ?? 'identity') !== 'identity';
+      const expect = res.status === 200 ? entry.bytes : entry.bytes - offset;
+      if (length !== null && !encoded && /^\d+$/.test(length) && Number(length) !== expect) {
+        await res.body?.cancel().catch(() => {});
+        throw new SizeMismatch(`${res.status === 200 ? Number(length) : Number(length) + offset} bytes`);
+      }
     }
     if (!res.body) throw new RetriableError(`empty response body for ${url}`);
 
@@ -388,10 +439,7 @@ export class PackDownloader {
         }
         if (r.done) break;
         let v = r.value;
-        if (index * cs + fill + v.byteLength > entry.bytes) {
-          await this.restart(entry, hasher);
-          throw new RetriableError(`the server sent more than ${entry.bytes} bytes for ${entry.path}; starting the file over`);
-        }
+        if (index * cs + fill + v.byteLength > entry.bytes) throw new SizeMismatch(`more than ${entry.bytes} bytes`);
         while (v.byteLength > 0) {
           const n = Math.min(buf.byteLength - fill, v.byteLength);
           const part = v.subarray(0, n);
@@ -409,8 +457,9 @@ export class PackDownloader {
         }
       }
     } catch (e) {
-      // Keep what arrived: commit the partial chunk so the next Range request starts at the first missing byte.
-      if (!(e instanceof QuotaHit) && fill > 0 && committed.stored < index * cs + fill) {
+      // Keep what arrived: commit the partial chunk so the next Range request starts at the first missing byte
+      // (never for a file of the wrong size, which is dropped whole).
+      if (!(e instanceof QuotaHit) && !(e instanceof SizeMismatch) && fill > 0 && committed.stored < index * cs + fill) {
         try {
           await commit(buf.slice(0, fill), index * cs + fill);
         } catch (flushErr) {

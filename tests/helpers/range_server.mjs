@@ -1,10 +1,13 @@
-// @file A static file server for download tests, listening on 127.0.0.1 only. It serves `public/` with real HTTP
+// @file A loopback fault server for download tests, listening on 127.0.0.1 only. It serves `public/` with real HTTP
 // Range support (206 + Content-Range), CORS for the test page's origin, and per-session fault plans set over HTTP:
-// cut the connection after a given byte of a file (once), stall after a byte (until the client gives up), or
-// ignore Range headers. Every request is logged per session so a test can assert the exact Range it received.
+// cut the connection after a given byte of a file (once), stall after a byte (until the client gives up), ignore
+// Range headers, serve a file shorter or longer than it is (`sizes`: delta bytes, as a server holding another
+// version), leave out Content-Length (`chunked`), trickle a file slowly (`trickle`: bytes per tick), or answer 503
+// to every request after the first `maxRequests` (a bound, so a client that loops ends). Every request is logged
+// per session so a test can assert the exact Range it received.
 //
 // URLs: /s/<session>/<path under public/>      the files
-//       POST /__ctl/<session>/plan  {cuts?, stalls?, ignoreRange?}   set the session's faults
+//       POST /__ctl/<session>/plan  {cuts?, stalls?, ignoreRange?, sizes?, chunked?, trickle?, maxRequests?}
 //       GET  /__ctl/<session>/log                                     [{path, range, status, sent, fault}]
 //
 // Also the Vitest globalSetup of the gpu project: starts the server and provides its URL as `rangeServer`.
@@ -24,7 +27,10 @@ export async function startRangeServer(opts = {}) {
   /** @type {Map<string, {plan: any, log: any[]}>} */
   const sessions = new Map();
   const session = (id) => {
-    if (!sessions.has(id)) sessions.set(id, { plan: { cuts: [], stalls: [], ignoreRange: false }, log: [] });
+    if (!sessions.has(id)) {
+      const plan = { cuts: [], stalls: [], ignoreRange: false, sizes: [], chunked: false, trickle: [], maxRequests: Infinity };
+      sessions.set(id, { plan, log: [], requests: 0 });
+    }
     return sessions.get(id);
   };
   /** @type {Set<import('node:net').Socket>} */
@@ -45,7 +51,16 @@ export async function startRangeServer(opts = {}) {
       let body = '';
       for await (const c of req) body += c;
       const plan = JSON.parse(body || '{}');
-      s.plan = { cuts: plan.cuts ?? [], stalls: plan.stalls ?? [], ignoreRange: !!plan.ignoreRange };
+      s.plan = {
+        cuts: plan.cuts ?? [],
+        stalls: plan.stalls ?? [],
+        ignoreRange: !!plan.ignoreRange,
+        sizes: plan.sizes ?? [],
+        chunked: !!plan.chunked,
+        trickle: plan.trickle ?? [],
+        maxRequests: plan.maxRequests ?? Infinity,
+      };
+      s.requests = 0;
       s.log.length = 0;
       return void res.writeHead(204).end();
     }
@@ -55,16 +70,23 @@ export async function startRangeServer(opts = {}) {
     const rel = decodeURIComponent(m[2]);
     const file = normalize(join(root, rel));
     if (!file.startsWith(normalize(root + sep))) return void res.writeHead(403).end();
-    let size;
+    if (++s.requests > s.plan.maxRequests) {
+      s.log.push({ path: rel, range: req.headers.range ?? null, status: 503, sent: 0, fault: 'over maxRequests' });
+      return void res.writeHead(503).end('too many requests in this test');
+    }
+    let data;
     try {
       const st = await stat(file);
       if (!st.isFile()) throw new Error('not a file');
-      size = st.size;
+      data = await readFile(file);
     } catch {
       s.log.push({ path: rel, range: req.headers.range ?? null, status: 404, sent: 0, fault: null });
       return void res.writeHead(404).end('not found');
     }
-    const data = await readFile(file);
+    // Another version of the file: `delta` bytes shorter (< 0) or longer (> 0, zero bytes appended).
+    const resize = s.plan.sizes.find((z) => z.path === rel);
+    if (resize) data = resize.delta < 0 ? data.subarray(0, data.length + resize.delta) : Buffer.concat([data, Buffer.alloc(resize.delta)]);
+    const size = data.length;
     let start = 0;
     let end = size - 1;
     let status = 200;
@@ -79,7 +101,8 @@ export async function startRangeServer(opts = {}) {
       end = r[2] ? Math.min(Number(r[2]), size - 1) : size - 1;
       status = 206;
     }
-    const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(end - start + 1), 'Accept-Ranges': 'bytes', 'Cache-Control': 'no-store' };
+    const headers = { 'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes', 'Cache-Control': 'no-store' };
+    if (!s.plan.chunked) headers['Content-Length'] = String(end - start + 1);
     if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
     // A fault applies once, to the first response that would carry its byte.
     const cutAt = s.plan.cuts.findIndex((c) => c.path === rel && c.after > start && c.after <= end);
@@ -98,6 +121,21 @@ export async function startRangeServer(opts = {}) {
         // Stall: keep the connection open and silent; the client cancels it.
       });
       return;
+    }
+    const slow = s.plan.trickle.find((t) => t.path === rel);
+    if (slow) {
+      // A slow link: `bytes` every `everyMs`, until the body is sent or the client goes away.
+      let at = start;
+      const tick = () => {
+        if (res.destroyed) return;
+        const next = Math.min(end + 1, at + slow.bytes);
+        res.write(data.subarray(at, next));
+        entry.sent += next - at;
+        at = next;
+        if (at > end) res.end();
+        else setTimeout(tick, slow.everyMs);
+      };
+      return tick();
     }
     entry.sent = end - start + 1;
     res.end(data.subarray(start, end + 1));

@@ -8,7 +8,7 @@ import type { DownloadProgress } from '../../../src/store/types';
 import { WeightStore } from '../../../src/store/weights';
 import { CHUNK, PACK, Session, dbName, equalBytes, reference, storeFor } from './fixture';
 
-const BIG = 'onnx/painter.onnx'; // 938 101 bytes: 15 chunks of 64 KiB
+const BIG = 'onnx/painter.onnx'; // 938 155 bytes: 15 chunks of 64 KiB
 
 describe('download manager', async () => {
   const ref = await reference();
@@ -108,6 +108,43 @@ describe('download manager', async () => {
     expect(await store.weights.manifest(PACK)).toBeUndefined();
     expect(await store.weights.fileRecords(PACK)).toEqual([]);
     expect((await s.log()).map((e) => e.path)).toEqual(['manifest.json']);
+  });
+
+  // A served file whose size differs from the manifest: Content-Length, the body's end, a 416 or a longer body tells,
+  // the download stops after a bounded number of requests with INTEGRITY naming the file and both sizes, and nothing
+  // of the file stays behind. `maxRequests` bounds the server so a client that loops fails the test instead of hanging.
+  it.each([
+    { delta: -2, chunked: false, received: `${bigEntry.bytes - 2} bytes` },
+    { delta: -2, chunked: true, received: `${bigEntry.bytes - 2} bytes` },
+    { delta: 2, chunked: false, received: `${bigEntry.bytes + 2} bytes` },
+    { delta: 2, chunked: true, received: `more than ${bigEntry.bytes} bytes` },
+  ])('a file $delta bytes off (chunked $chunked) ends in INTEGRITY with both sizes, nothing kept', async (c) => {
+    const s = new Session();
+    await s.plan({ sizes: [{ path: `models/${PACK}/${BIG}`, delta: c.delta }], chunked: c.chunked, maxRequests: 60 });
+    const store = storeFor(s);
+    const err = await store.download(PACK).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RgError);
+    expect((err as RgError).code).toBe('INTEGRITY');
+    expect((err as RgError).message).toContain(`${PACK}/${BIG} is ${c.received}`);
+    expect((err as RgError).message).toContain(`the pack manifest says ${bigEntry.bytes} bytes`);
+    const requests = (await s.log()).filter((e) => e.path === BIG);
+    expect(requests.length).toBeLessThanOrEqual(3);
+    expect(requests.every((e) => e.status !== 503)).toBe(true);
+    // Record and chunks agree: the file is absent.
+    expect(await store.weights.fileRecord(PACK, BIG)).toBeUndefined();
+    expect(await store.weights.readChunks(PACK, BIG)).toEqual([]);
+    // Once the server has the right file again, the same store finishes the pack and it verifies.
+    await s.plan({});
+    expect((await store.download(PACK)).state).toBe('cached');
+    expect((await store.verify(PACK)).failed).toEqual([]);
+  });
+
+  it('a slow trickle still completes and verifies', async () => {
+    const s = new Session();
+    await s.plan({ trickle: [{ path: `models/${PACK}/tokenizer.json`, bytes: 4096, everyMs: 2 }] });
+    const store = storeFor(s);
+    expect((await store.download(PACK)).state).toBe('cached');
+    expect((await s.log()).find((e) => e.path === 'tokenizer.json')).toMatchObject({ status: 200, fault: null });
   });
 
   it('gives up after repeated failures with NETWORK, keeping what is stored', async () => {

@@ -27,6 +27,13 @@ export interface Plan {
   cuts?: { path: string; after: number }[];
   stalls?: { path: string; after: number }[];
   ignoreRange?: boolean;
+  /** Serve the file `delta` bytes shorter (< 0) or longer (> 0) than it is. */
+  sizes?: { path: string; delta: number }[];
+  /** Leave out Content-Length (the body's end is the only size the client sees). */
+  chunked?: boolean;
+  trickle?: { path: string; bytes: number; everyMs: number }[];
+  /** Answer 503 to every request after this many. */
+  maxRequests?: number;
 }
 
 /** A server session: its own fault plan and request log. */
