@@ -14,7 +14,11 @@ export interface PackEntry {
   shipped: boolean;
   /** For tests only (random weights): hidden from visitors unless asked for. */
   testOnly: boolean;
-  /** sha256 of manifest.json, pinned so a tampered or stale manifest is refused before anything else loads. */
+  /**
+   * sha256 of manifest.json, pinned so a tampered manifest is refused and a manifest cached by an older version of
+   * the app is replaced (PackStore.current). Every shipped pack is pinned; tests/unit/packs/manifest.test.ts fails
+   * when a regenerated pack's manifest no longer matches its pin.
+   */
   manifestSha256?: string;
 }
 
@@ -25,6 +29,7 @@ export const PACKS: readonly PackEntry[] = [
     base: 'models/shapes/',
     shipped: true,
     testOnly: false,
+    manifestSha256: 'a28e1f1c46cf9e75ed76c150b76dcbb282d80a8d4ba49629676332ae84e7b647',
   },
   {
     id: 'tiny-random',
@@ -32,6 +37,7 @@ export const PACKS: readonly PackEntry[] = [
     base: 'models/tiny-random/',
     shipped: true,
     testOnly: true,
+    manifestSha256: 'df9b9e9ebcc3e007d756746c6137a63aa11e23c0f65f8a3b75f5a1f7782efd88',
   },
 ] as const;
 

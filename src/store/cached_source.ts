@@ -35,7 +35,9 @@ export class CachedPackSource implements PackSource {
   }
 
   private async loadManifest(): Promise<StoredManifest> {
-    const cached = await this.store.cachedManifest(this.id);
+    // The manifest in force: a cached one the app no longer pins is replaced first (PackStore.current), so every
+    // file read through this source, also one loaded on first use, is checked against the current manifest.
+    const cached = await this.store.current(this.id, { signal: this.opts.signal, network: this.opts.network });
     if (cached) return cached;
     if (this.opts.network === false) throw this.notCached('manifest.json');
     return this.store.manifest(this.id, { store: true, signal: this.opts.signal });

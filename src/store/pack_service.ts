@@ -80,6 +80,7 @@ async function status(p: PackEntry): Promise<PackStatus> {
     licence: m.manifest.licence,
     manifestSha256: m.sha256,
     files: idx.files,
+    ...(s.lastUpdate(p.id) ? { updated: s.lastUpdate(p.id) } : {}),
   };
 }
 
@@ -139,7 +140,7 @@ export const storeApi = {
   /** The manifest the store holds for a pack (offline too), or the one on the network when it is not cached. */
   async packManifest(id: string): Promise<PackManifest> {
     const s = packStore();
-    const cached = await s.cachedManifest(requirePack(id).id);
+    const cached = await s.current(requirePack(id).id);
     if (cached) return { manifest: cached.manifest, sha256: cached.sha256, cached: true };
     const fetched = await s.fetchManifest(id);
     return { manifest: fetched.manifest, sha256: fetched.sha256, cached: false };

@@ -23,6 +23,15 @@ export interface StoredManifest {
   bytes: Uint8Array;
 }
 
+/** What replacing a cached manifest by the one the app now pins changed (the model manager says "updated"). */
+export interface ManifestUpdate {
+  /** sha256 of the manifest that was in force, and of the one now in force. */
+  from: string;
+  to: string;
+  /** Stored files dropped because the new manifest changed (or no longer lists) them. */
+  dropped: string[];
+}
+
 export interface PackIndex {
   state: PackState;
   storedBytes: number;
@@ -57,6 +66,7 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
 export class PackStore {
   readonly weights: WeightStore;
   private readonly fetchFn: typeof fetch;
+  private readonly updates = new Map<string, ManifestUpdate>();
 
   constructor(private readonly opts: PackStoreOptions) {
     this.weights = opts.weights ?? new WeightStore();
@@ -73,6 +83,50 @@ export class PackStore {
     if (!rec) return undefined;
     const manifest = parseManifest(JSON.parse(new TextDecoder().decode(rec.bytes)));
     return { manifest, sha256: rec.sha256, bytes: rec.bytes };
+  }
+
+  /**
+   * The manifest in force for a pack (undefined when none is cached). When the registry pins a sha256 other than the
+   * cached manifest's (the app was updated and ships another version of the pack), the pinned manifest is fetched
+   * and checked, every stored file whose path, size and sha256 it still lists is kept, the others are dropped, and
+   * the new manifest replaces the old one; `lastUpdate` then says what changed. While that cannot happen (offline,
+   * `network: false`, or another tab holds the pack's lock), the cached manifest stays in force.
+   * `locked`: the caller already holds the pack's lock.
+   */
+  async current(packId: string, opts: { signal?: AbortSignal; network?: boolean; locked?: boolean } = {}): Promise<StoredManifest | undefined> {
+    const cached = await this.cachedManifest(packId);
+    const pinned = this.opts.pinnedManifest?.(packId);
+    if (!cached || !pinned || cached.sha256 === pinned || opts.network === false) return cached;
+    const replace = () => this.replaceManifest(packId, pinned, opts.signal);
+    try {
+      return opts.locked ? await replace() : await this.withLock(packId, replace);
+    } catch (e) {
+      // Offline, or the pack is busy in another context: keep what is cached (consistent with its files) for now.
+      if (e instanceof RgError && (e.code === 'NETWORK' || e.code === 'BAD_INPUT')) return cached;
+      throw e;
+    }
+  }
+
+  /** What the last manifest replacement of this pack changed (in this context), if any. */
+  lastUpdate(packId: string): ManifestUpdate | undefined {
+    return this.updates.get(packId);
+  }
+
+  private async replaceManifest(packId: string, pinned: string, signal?: AbortSignal): Promise<StoredManifest> {
+    const old = await this.cachedManifest(packId);
+    if (old?.sha256 === pinned) return old; // another context did it meanwhile
+    const next = await this.fetchManifest(packId, signal);
+    const listed = new Map(next.manifest.files.map((f) => [f.path, f]));
+    const dropped: string[] = [];
+    for (const r of await this.weights.fileRecords(packId)) {
+      const f = listed.get(r.path);
+      if (f && f.sha256 === r.sha256 && f.bytes === r.bytes) continue;
+      await this.weights.resetFile(packId, r.path);
+      dropped.push(r.path);
+    }
+    await this.weights.putManifest({ packId, bytes: next.bytes, sha256: next.sha256, storedAt: Date.now() });
+    this.updates.set(packId, { from: old?.sha256 ?? '', to: next.sha256, dropped: dropped.sort() });
+    return next;
   }
 
   /** Fetches and validates a pack's manifest from its base (does not store it). */
@@ -105,7 +159,7 @@ export class PackStore {
 
   /** The cached manifest, or the one on the network (stored when `store` is set). */
   async manifest(packId: string, opts: { store?: boolean; signal?: AbortSignal } = {}): Promise<StoredManifest> {
-    const cached = await this.cachedManifest(packId);
+    const cached = await this.current(packId, { signal: opts.signal });
     if (cached) return cached;
     const fetched = await this.fetchManifest(packId, opts.signal);
     if (opts.store) await this.weights.putManifest({ packId, bytes: fetched.bytes, sha256: fetched.sha256, storedAt: Date.now() });
@@ -147,7 +201,7 @@ export class PackStore {
    */
   async download(packId: string, opts: OperationOptions = {}): Promise<PackIndex> {
     return this.withLock(packId, async () => {
-      const cached = await this.cachedManifest(packId);
+      const cached = await this.current(packId, { signal: opts.signal, locked: true });
       const m = cached ?? (await this.fetchManifest(packId, opts.signal));
       const before = await this.index(packId, m.manifest);
       await ensureRoom(packId, m.manifest.total_bytes - before.storedBytes, this.opts.estimate);
@@ -191,7 +245,7 @@ export class PackStore {
   ): Promise<VerifyReport & { refetchError?: string }> {
     return this.withLock(packId, async () => {
       const t0 = performance.now();
-      const m = await this.cachedManifest(packId);
+      const m = await this.current(packId, { signal: opts.signal, locked: true });
       if (!m) return { packId, checked: 0, failed: [], refetched: [], ms: 0 };
       const records = new Map((await this.weights.fileRecords(packId)).map((r) => [r.path, r]));
       const failed: FileEntry[] = [];

@@ -38,6 +38,11 @@ export interface PackStatus {
   files: FileStatus[];
   /** A download of this pack is running in this context. */
   downloading: boolean;
+  /**
+   * Set when the app pins a newer manifest than the cached one and the store switched to it: the stored files the
+   * new version changed were dropped (a download fetches only those).
+   */
+  updated?: { from: string; to: string; dropped: string[] };
 }
 
 /** Progress of a download, per file and for the whole pack. Rates in bytes per second; ETA in seconds. */

@@ -3,11 +3,12 @@
 // cut the connection after a given byte of a file (once), stall after a byte (until the client gives up), ignore
 // Range headers, serve a file shorter or longer than it is (`sizes`: delta bytes, as a server holding another
 // version), leave out Content-Length (`chunked`), trickle a file slowly (`trickle`: bytes per tick), or answer 503
-// to every request after the first `maxRequests` (a bound, so a client that loops ends). Every request is logged
+// to every request after the first `maxRequests` (a bound, so a client that loops ends), or serve other bytes for
+// a path (`overrides`: base64, as a newer version of the pack would). Every request is logged
 // per session so a test can assert the exact Range it received.
 //
 // URLs: /s/<session>/<path under public/>      the files
-//       POST /__ctl/<session>/plan  {cuts?, stalls?, ignoreRange?, sizes?, chunked?, trickle?, maxRequests?}
+//       POST /__ctl/<session>/plan  {cuts?, stalls?, ignoreRange?, sizes?, chunked?, trickle?, maxRequests?, overrides?}
 //       GET  /__ctl/<session>/log                                     [{path, range, status, sent, fault}]
 //
 // Also the Vitest globalSetup of the gpu project: starts the server and provides its URL as `rangeServer`.
@@ -28,7 +29,7 @@ export async function startRangeServer(opts = {}) {
   const sessions = new Map();
   const session = (id) => {
     if (!sessions.has(id)) {
-      const plan = { cuts: [], stalls: [], ignoreRange: false, sizes: [], chunked: false, trickle: [], maxRequests: Infinity };
+      const plan = { cuts: [], stalls: [], ignoreRange: false, sizes: [], chunked: false, trickle: [], maxRequests: Infinity, overrides: [] };
       sessions.set(id, { plan, log: [], requests: 0 });
     }
     return sessions.get(id);
@@ -59,6 +60,7 @@ export async function startRangeServer(opts = {}) {
         chunked: !!plan.chunked,
         trickle: plan.trickle ?? [],
         maxRequests: plan.maxRequests ?? Infinity,
+        overrides: plan.overrides ?? [],
       };
       s.requests = 0;
       s.log.length = 0;
@@ -76,9 +78,13 @@ export async function startRangeServer(opts = {}) {
     }
     let data;
     try {
-      const st = await stat(file);
-      if (!st.isFile()) throw new Error('not a file');
-      data = await readFile(file);
+      const override = s.plan.overrides.find((o) => o.path === rel);
+      if (override) data = Buffer.from(override.base64, 'base64');
+      else {
+        const st = await stat(file);
+        if (!st.isFile()) throw new Error('not a file');
+        data = await readFile(file);
+      }
     } catch {
       s.log.push({ path: rel, range: req.headers.range ?? null, status: 404, sent: 0, fault: null });
       return void res.writeHead(404).end('not found');

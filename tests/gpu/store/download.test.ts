@@ -26,9 +26,13 @@ describe('download manager', async () => {
     const log = (await s.log()).filter((e) => e.path === BIG);
     expect(log).toHaveLength(2);
     expect(log[0]).toMatchObject({ range: null, status: 200, sent: cut, fault: `cut after byte ${cut}` });
-    // The retry asks for exactly the first byte that was not stored, and gets a 206.
-    expect(log[1]).toMatchObject({ range: `bytes=${cut}-`, status: 206, sent: bigEntry.bytes - cut, fault: null });
-    expect(events.some((e) => e.file.path === BIG && e.resumedFrom === cut)).toBe(true);
+    // The retry asks for exactly the first byte that was not stored, and gets a 206. That is the cut when the page
+    // read every byte the server wrote; on a loaded machine Chromium can drop bytes still unread when the connection
+    // fails, so the page may have stored fewer (never more) and resumes from there.
+    const resumed = events.find((e) => e.file.path === BIG && e.resumedFrom !== undefined)?.resumedFrom;
+    expect(resumed).toBeGreaterThan(0);
+    expect(resumed).toBeLessThanOrEqual(cut);
+    expect(log[1]).toMatchObject({ range: `bytes=${resumed}-`, status: 206, sent: bigEntry.bytes - resumed!, fault: null });
 
     const rec = await store.weights.fileRecord(PACK, BIG);
     expect(rec).toMatchObject({ state: 'cached', stored: bigEntry.bytes, sha256: bigEntry.sha256 });

@@ -34,6 +34,8 @@ export interface Plan {
   trickle?: { path: string; bytes: number; everyMs: number }[];
   /** Answer 503 to every request after this many. */
   maxRequests?: number;
+  /** Serve these bytes (base64) for a path instead of the file. */
+  overrides?: { path: string; base64: string }[];
 }
 
 /** A server session: its own fault plan and request log. */
