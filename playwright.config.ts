@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { findChromium, QUIET_ARGS, WEBGPU_ARGS } from './scripts/browser.mjs';
+import { findChromium, QUIET_ARGS, WEBGPU_ARGS } from './src/cli/browser.mjs';
 
 const executablePath = findChromium();
 const port = Number(process.env.E2E_PORT ?? 4317);

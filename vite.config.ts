@@ -2,7 +2,8 @@ import { defineConfig, defaultClientConditions, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 
 const ortDist = fileURLToPath(new URL('./node_modules/onnxruntime-web/dist/', import.meta.url));
@@ -107,14 +108,36 @@ export function securityHeaders(dev: boolean): Record<string, string> {
   };
 }
 
+/**
+ * The `dist/` folder of the onnxruntime-web that transformers.js depends on (another version than ours: nested under
+ * its node_modules today, hoisted if npm ever dedupes the two), found the way Node finds it from transformers.js.
+ * The reasoner benchmark (src/bench/reasoner.ts) imports that build's WASM companions as
+ * `@rg/transformers-ort/<file>?url` instead of a deep relative node_modules path. Null when transformers.js, a dev
+ * dependency, is not installed (only that benchmark needs it).
+ */
+export function transformersOrtDist(): string | null {
+  try {
+    const transformers = createRequire(import.meta.url).resolve('@huggingface/transformers');
+    return dirname(createRequire(transformers).resolve('onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs'));
+  } catch {
+    return null;
+  }
+}
+
+const tjsOrt = transformersOrtDist();
+
 /** Settings the app and the test runner share (the test runner serves its own pages, so no CSP there). */
 export const shared = {
   plugins: [svelte(), ortAssets()],
   worker: { format: 'es' as const },
   // The non-bundled ORT build: it imports its .mjs companion from env.wasm.wasmPaths (our /ort/), which also lets
   // its WASM threads start from that file.
-  resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },
-  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  resolve: {
+    conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions],
+    alias: tjsOrt ? [{ find: /^@rg\/transformers-ort\//, replacement: `${tjsOrt}/` }] : [],
+  },
+  // Vite's dependency optimizer would pre-bundle an aliased `@rg/transformers-ort/…mjs?url` as code, dropping `?url`.
+  optimizeDeps: { exclude: ['onnxruntime-web', '@rg/transformers-ort'] },
 };
 
 export default defineConfig({

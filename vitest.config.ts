@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { shared } from './vite.config.ts';
-import { findChromium, QUIET_ARGS, WEBGPU_ARGS } from './scripts/browser.mjs';
+import { findChromium, QUIET_ARGS, WEBGPU_ARGS } from './src/cli/browser.mjs';
 
 // Vitest 5.1's reporter calls Map.groupBy (Node 21+) when a test fails; on Node 20 that would hide the failure.
 if (!('groupBy' in Map)) {

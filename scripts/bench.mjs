@@ -5,7 +5,7 @@
 //
 // Exits non-zero when a benchmark throws, the page fails, or the run times out.
 import { parseArgs } from 'node:util';
-import { runBench } from './bench_run.mjs';
+import { runBench } from '../src/cli/bench_run.mjs';
 
 const { values: opts } = parseArgs({
   options: {

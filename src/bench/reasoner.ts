@@ -14,15 +14,16 @@
  */
 import { FetchPackSource } from '../packs/source';
 import { generate, preparePrompt, ReasonerModel, understandMessages, type PreparedPrompt, type ReasonerPath } from '../models/reasoner';
-import fixtures from '../../tests/fixtures/tiny-random/fixtures.json';
-import ortMjsUrl from '../../node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.mjs?url';
-import ortWasmUrl from '../../node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm?url';
+// transformers.js's own onnxruntime-web build (another version than ours), through the alias in vite.config.ts.
+import ortMjsUrl from '@rg/transformers-ort/ort-wasm-simd-threaded.asyncify.mjs?url';
+import ortWasmUrl from '@rg/transformers-ort/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { measureInterleaved, type Impl } from './measure';
+import { REASONER_BENCH_CASE } from './reasoner_case';
 import type { Bench, BenchContext, BenchReport } from './registry';
 
 const N_SHORT = 2;
 const N_LONG = 16;
-const QUESTION = 'What is two plus three?';
+const QUESTION = REASONER_BENCH_CASE.question;
 
 type Tjs = typeof import('@huggingface/transformers');
 interface TjsModel {
@@ -65,8 +66,10 @@ export const reasonerBench: Bench = {
     try {
       if (!ours.engine) throw new Error('the tiny-random pack has no reasoner engine (reasoner weights missing?)');
       const prompt: PreparedPrompt = preparePrompt(ours, { messages: understandMessages({ prompt: QUESTION, cot: false }), images: 0 });
-      const fixture = (fixtures.greedy as { name: string; input_ids: number[]; generated_ids: number[] }[]).find((g) => g.name === 'plain')!;
-      if (JSON.stringify(prompt.ids) !== JSON.stringify(fixture.input_ids)) throw new Error('the prompt ids differ from the fixture');
+      const fixture = REASONER_BENCH_CASE;
+      if (JSON.stringify(prompt.ids) !== JSON.stringify(fixture.inputIds)) {
+        throw new Error('the prompt ids differ from the fixture');
+      }
 
       const runOurs = async (path: ReasonerPath, n: number) => {
         const r = await generate(ours, prompt, null, { maxNewTokens: n, hiddenStates: false, reasonerPath: path });
@@ -81,7 +84,7 @@ export const reasonerBench: Bench = {
       report.log(`transformers.js: ${theirTokens.join(',')}`);
       const same = (a: number[], b: number[]) => JSON.stringify(a) === JSON.stringify(b);
       if (!same(engine, theirTokens) || !same(ort, theirTokens)) throw new Error('the engine, the ORT loop and transformers.js generate different greedy tokens');
-      if (!same(engine, fixture.generated_ids.slice(0, N_LONG))) throw new Error('the greedy tokens differ from the PyTorch fixture');
+      if (!same(engine, fixture.generatedIds.slice(0, N_LONG))) throw new Error('the greedy tokens differ from the PyTorch fixture');
 
       const impls: Impl[] = [
         { name: `engine ${N_LONG}`, run: async () => void (await runOurs('engine', N_LONG)) },

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findChromium, QUIET_ARGS, WEBGPU_ARGS } from '../../scripts/browser.mjs';
+import { findChromium, QUIET_ARGS, WEBGPU_ARGS } from './browser.mjs';
 
 /** The repository root (this file is src/cli/app.mjs). */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -309,7 +309,7 @@ export async function main(argv, io = { out: process.stdout, err: process.stderr
     return EXIT_OK;
   }
   if (cmd.command === 'bench') {
-    const { runBench } = await import('../../scripts/bench_run.mjs');
+    const { runBench } = await import('./bench_run.mjs');
     return runBench({ filter: cmd.filter, json: cmd.json, reps: cmd.reps, timeout: cmd.timeout });
   }
 

@@ -7,7 +7,7 @@ import { createServer } from 'vite';
 import { chromium } from 'playwright';
 import { findChromium, QUIET_ARGS, WEBGPU_ARGS } from './browser.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 const fmtMs = (ms) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
@@ -46,7 +46,7 @@ function printCase(bench, c) {
 export async function runBench(opts) {
   const server = await createServer({
     root,
-    configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)),
+    configFile: fileURLToPath(new URL('../../vite.config.ts', import.meta.url)),
     logLevel: 'error',
     clearScreen: false,
     server: { port: 0, strictPort: false, hmr: false },

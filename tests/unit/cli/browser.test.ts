@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { findChromium } from '../../../scripts/browser.mjs';
+import { findChromium } from '../../../src/cli/browser.mjs';
 
 describe('browser discovery', () => {
   it('prefers CHROME_PATH', () => {
