@@ -38,19 +38,33 @@ function printCase(bench, c) {
 
 
 /**
+ * The inline Vite settings of the benchmark's dev server (merged over vite.config.ts). The benchmarks run in a
+ * worker started with `new Worker(new URL(…))`, which Vite's dependency scan does not follow from bench.html; a
+ * dependency only the worker imports (transformers.js) would then be discovered mid-run, re-optimised, and the page
+ * would fail with "Failed to fetch dynamically imported module" on the first run of a fresh checkout. Listing the
+ * benchmark sources as scan entries makes the scan find every dependency before the page loads.
+ * @param {{ cacheDir?: string }} [opts] `cacheDir`: another optimizer cache (a test starts from an empty one)
+ */
+export function benchServerConfig(opts = {}) {
+  return {
+    root,
+    configFile: fileURLToPath(new URL('../../vite.config.ts', import.meta.url)),
+    logLevel: /** @type {const} */ ('error'),
+    clearScreen: false,
+    server: { port: 0, strictPort: false, hmr: false },
+    optimizeDeps: { entries: ['*.html', 'src/bench/**/*.ts'] },
+    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+  };
+}
+
+/**
  * Runs the benchmarks and prints the report. Resolves to the exit status: 0, or 1 when a benchmark throws, the page
  * fails, or the run times out.
  * @param {{ filter?: string, json?: string, reps?: string, timeout?: string }} opts timeout in seconds (default 600)
  * @returns {Promise<number>}
  */
 export async function runBench(opts) {
-  const server = await createServer({
-    root,
-    configFile: fileURLToPath(new URL('../../vite.config.ts', import.meta.url)),
-    logLevel: 'error',
-    clearScreen: false,
-    server: { port: 0, strictPort: false, hmr: false },
-  });
+  const server = await createServer(benchServerConfig());
   let browser;
   let exitCode = 1;
   try {
