@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from tools.shapes.data import encode_pair, lm_batch, pixel_values, to_vae_input, understand_text
 from tools.shapes.models import fresh_models, load, save, shapes_config, stop_ids, tokenizer
-from tools.shapes.training import Logger, lm_loss, lr_at, reasoner_forward
+from tools.shapes.training import lm_loss, lr_at, optimise, reasoner_forward, start
 from tools.shapes import world as W
 from tools.shapes.checker import check, counts_from_objs
 
@@ -84,9 +84,7 @@ def train_vae(args, log):
         y = vae.decoder(z)
         rec = F.mse_loss(y, x) + 0.5 * (y - x).abs().mean()
         loss = rec + 1e-3 * m.pow(2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        optimise(opt, loss)
         step += 1
         if step % 50 == 0:
             log(f"step {step} rec {rec.item():.4f} |m|2 {m.pow(2).mean().item():.3f}")
@@ -186,10 +184,7 @@ def train_reasoner(args, log):
         ids, am, lmask = lm_batch(seqs)
         logits, _ = reasoner_forward(reasoner, ids, am, pv)
         loss = lm_loss(logits, ids, lmask)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        optimise(opt, loss, params)
         step += 1
         if step % 25 == 0:
             log(f"step {step} loss {loss.item():.4f} ({'image' if step % 2 == 1 or args.vision_only else 'text'})")
@@ -216,12 +211,8 @@ def main():
     ap.add_argument("--vision_base", default="sft_reasoner.pt", help="--vision_only starts from this checkpoint's reasoner")
     ap.add_argument("--decoder_only", action="store_true", help="VAE: train the decoder only (keeps the latent space)")
     ap.add_argument("--fresh", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    args, log = start(ap, "stage0", part=True)
     np.random.seed(0)
-    log = Logger("stage0-" + args.part)
-    log(f"args {vars(args)}")
     (train_vae if args.part == "vae" else train_reasoner)(args, log)
 
 

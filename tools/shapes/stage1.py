@@ -22,7 +22,7 @@ from tools.shapes.data import imagine_text
 from tools.shapes.models import load, load_models, save, stop_ids, tokenizer
 from tools.shapes.painter_cache import check_cached_forward, pad_conditions
 from tools.shapes.sampling import encode_latents, negative_condition, paint
-from tools.shapes.training import Logger, flow_loss, lr_at
+from tools.shapes.training import flow_loss, lr_at, optimise, start
 from tools.shapes import world as W
 from tools.shapes.checker import check, matches
 
@@ -80,11 +80,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--fresh", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    log = Logger("stage1")
-    log(f"args {vars(args)}")
+    args, log = start(ap, "stage1")
     pc, reasoner, painter, vae, meta = load_models("stage0.pt", None, "vae.pt")
     log(f"loaded {meta}; vae scale {pc.vae.scaling_factor:.4f} shift {pc.vae.shift_factor:.4f}")
     assert check_cached_forward(painter) < 1e-4
@@ -114,10 +110,7 @@ def main():
             g["lr"] = lr_at(step, args.steps, args.lr)
         cp, lens, x1 = sample_batch(rng, conds, pool, neg, args.bc, args.rep, 0.1)
         loss = flow_loss(painter, cp, lens, x1, args.rep, gen)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(painter.parameters(), 1.0)
-        opt.step()
+        optimise(opt, loss, painter.parameters())
         step += 1
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         if step % 25 == 0:

@@ -35,7 +35,7 @@ from tools.shapes.data import encode_pair, imagine_text, lm_batch, pixel_values,
 from tools.shapes.models import load, load_models, save, shapes_config, stop_ids, tokenizer
 from tools.shapes.painter_cache import pad_conditions
 from tools.shapes.sampling import negative_condition, paint, paint_latents
-from tools.shapes.training import Logger, flow_loss, lm_loss, lr_at, reasoner_forward, teacher_forced_conditions
+from tools.shapes.training import flow_loss, lm_loss, lr_at, optimise, reasoner_forward, start, teacher_forced_conditions
 from tools.shapes import stage0 as S0
 from tools.shapes import stage1 as S1
 from tools.shapes import world as W
@@ -102,10 +102,7 @@ def train_reasoner(args, log):
         ids, am, lmask = lm_batch(seqs)
         logits, _ = reasoner_forward(reasoner, ids, am, pv)
         loss = lm_loss(logits, ids, lmask)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(reasoner.parameters(), 1.0)
-        opt.step()
+        optimise(opt, loss, reasoner.parameters())
         step += 1
         if step % 25 == 0:
             log(f"step {step} loss {loss.item():.4f} ({'cot' if kind < 3 else 'stage0'})")
@@ -164,10 +161,7 @@ def train_painter(args, log):
         x1 = torch.stack([pool[i, rng.randrange(pool.shape[1])] for i in targets for _ in range(args.rep)])
         cp, lens = pad_conditions(conds)
         loss = flow_loss(painter, cp, lens, x1, args.rep, gen)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(painter.parameters(), 1.0)
-        opt.step()
+        optimise(opt, loss, painter.parameters())
         step += 1
         if step % 25 == 0:
             log(f"step {step} loss {loss.item():.4f}")
@@ -270,9 +264,7 @@ def train_decoder(args, log):
         y = vae.decoder(z)
         t = torch.cat([ty[pi], x])
         loss = F.mse_loss(y, t) + 0.5 * (y - t).abs().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        optimise(opt, loss)
         step += 1
         if step % 50 == 0:
             log(f"step {step} loss {loss.item():.4f}")
@@ -304,11 +296,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval_n", type=int, default=60, help="held-out prompts in the progress evaluations")
     ap.add_argument("--fresh", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    log = Logger("stage2-" + args.part)
-    log(f"args {vars(args)}")
+    args, log = start(ap, "stage2", part=True)
     {"reasoner": train_reasoner, "painter": train_painter, "decoder": train_decoder}[args.part](args, log)
 
 

@@ -27,7 +27,7 @@ import torch
 from tools.shapes.data import imagine_text, lm_batch
 from tools.shapes.models import load, load_models, save, tokenizer
 from tools.shapes.sampling import negative_condition, paint, sample_group
-from tools.shapes.training import Logger, reasoner_forward, teacher_forced_conditions
+from tools.shapes.training import reasoner_forward, start, teacher_forced_conditions
 from tools.shapes import world as W
 from tools.shapes.checker import check, matches
 
@@ -66,11 +66,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--vision", default=None, help="take the vision tower from this checkpoint (stage0 --vision_only)")
     ap.add_argument("--fresh", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    log = Logger("stage3")
-    log(f"args {vars(args)}")
+    args, log = start(ap, "stage3")
     pc, reasoner, painter, vae, meta = load_models("sft.pt", "sft.pt", "vae.pt")
     log(f"loaded {meta}")
     if args.vision:

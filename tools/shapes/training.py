@@ -15,6 +15,26 @@ from tools.shapes.data import lm_batch
 from tools.shapes.painter_cache import condition_pass, image_pass
 
 
+def start(ap, stage: str, part: bool = False):
+    """A stage's command line parsed, torch's threads (--threads) and seed (0) set, and (args, log) with the arguments
+    logged; `part`: the log's label is `stage-<--part>`."""
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    log = Logger(f"{stage}-{args.part}" if part else stage)
+    log(f"args {vars(args)}")
+    return args, log
+
+
+def optimise(opt, loss, clip=None) -> None:
+    """One optimiser step on `loss`; with `clip` (parameters), their gradients clipped to norm 1 first."""
+    opt.zero_grad()
+    loss.backward()
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_(clip, 1.0)
+    opt.step()
+
+
 class Logger:
     def __init__(self, stage: str):
         self.t0 = time.time()
