@@ -23,7 +23,8 @@ describe('rg commands', () => {
     expect(failureOf(internal)).toEqual({ code: EXIT_FAILURE, line: 'boom' });
     const noPack = new Exit(EXIT_USAGE, '--pack x: no such pack');
     expect(failureOf(noPack)).toEqual({ code: EXIT_USAGE, line: '--pack x: no such pack' });
-    expect(failureOf(new Exit(EXIT_FAILURE, 'timed out after 5 s'))).toEqual({ code: EXIT_FAILURE, line: 'timed out after 5 s' });
+    const late = new Exit(EXIT_FAILURE, 'timed out after 5 s');
+    expect(failureOf(late)).toEqual({ code: EXIT_FAILURE, line: 'timed out after 5 s' });
     expect(failureOf('odd')).toEqual({ code: EXIT_FAILURE, line: 'odd' });
   });
 
