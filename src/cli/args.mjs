@@ -16,34 +16,60 @@ export class UsageError extends Error {
  * @typedef {{ kind: FlagKind, help: string, value?: string }} FlagSpec
  */
 
-/** @type {Record<string, FlagSpec>} */
-const SETTINGS_FLAGS = {
-  pack: { kind: 'string', value: 'ID', help: 'pack id (default: the first pack that is not test-only, else tiny-random)' },
-  cot: { kind: 'boolean', help: 'chain of thought on (--no-cot: off; default: the pack’s)' },
-  system: { kind: 'string', value: 'TEXT', help: 'system prompt instead of the default one (the CoT or the plain one, as chosen)' },
-  seed: { kind: 'string', value: 'N', help: 'seed, a whole number from 0 to 4294967295 (default: the pack’s)' },
-  steps: { kind: 'string', value: 'N', help: 'painter steps, a whole number ≥ 1 (default: the pack’s)' },
-  guidance: { kind: 'string', value: 'X', help: 'classifier-free guidance scale ≥ 0 (default: the pack’s)' },
-  size: { kind: 'string', value: 'WxH', help: 'image size in pixels, e.g. 64x64 (default: the pack’s)' },
-  'max-new-tokens': { kind: 'string', value: 'N', help: 'most tokens the reasoner may write (default: the pack’s)' },
-  weights: { kind: 'string', value: 'f32|int8|int4', help: 'painter weights variant (default f32)' },
-};
+/**
+ * Flags written as `rg <command> --help` prints them, one a line: `--name VALUE  help` (two spaces or more before
+ * the help; a flag without VALUE is a boolean, `--no-name` turns it off).
+ * @param {string} table
+ * @returns {Record<string, FlagSpec>}
+ */
+function flagTable(table) {
+  /** @type {Record<string, FlagSpec>} */
+  const flags = {};
+  for (const line of table.split('\n')) {
+    if (!line.trim()) continue;
+    const m = /^\s*--([\w-]+)(?: (\S+))?\s{2,}(\S.*)$/.exec(line);
+    if (!m) throw new Error(`args.mjs: not a flag line: ${JSON.stringify(line)}`);
+    flags[m[1]] = m[2] === undefined ? { kind: 'boolean', help: m[3] } : { kind: 'string', value: m[2], help: m[3] };
+  }
+  return flags;
+}
 
-/** @type {Record<string, FlagSpec>} */
-const RUN_FLAGS = {
-  out: { kind: 'string', value: 'DIR', help: 'output folder (must be new or empty unless --force)' },
-  force: { kind: 'boolean', help: 'replace an existing --out folder' },
-  timeout: { kind: 'string', value: 'S', help: 'give up after S seconds (default: no limit)' },
-};
+/** Settings of a run, left to the pack when not given (generate, edit, compare, rgpo; understand and eval: some). */
+const SETTINGS_FLAGS = flagTable(`
+  --pack ID                pack id (default: the first pack that is not test-only, else tiny-random)
+  --cot                    chain of thought on (--no-cot: off; default: the pack’s)
+  --system TEXT            system prompt instead of the default one (the CoT or the plain one, as chosen)
+  --seed N                 seed, a whole number from 0 to 4294967295 (default: the pack’s)
+  --steps N                painter steps, a whole number ≥ 1 (default: the pack’s)
+  --guidance X             classifier-free guidance scale ≥ 0 (default: the pack’s)
+  --size WxH               image size in pixels, e.g. 64x64 (default: the pack’s)
+  --max-new-tokens N       most tokens the reasoner may write (default: the pack’s)
+  --weights f32|int8|int4  painter weights variant (default f32)
+`);
+
+/** Where the results go and how long a run may take (every command that opens the app). */
+const RUN_FLAGS = flagTable(`
+  --out DIR    output folder (must be new or empty unless --force)
+  --force      replace an existing --out folder
+  --timeout S  give up after S seconds (default: no limit)
+`);
+
+/** @param {Record<string, FlagSpec>} flags @param {string[]} names */
+const pick = (flags, names) => Object.fromEntries(names.map((n) => [n, flags[n]]));
+
+/** The image types an input image may be in. */
+const IMAGE_TYPES = '(PNG, JPEG, WebP, GIF or BMP)';
 
 /** @type {Record<string, { summary: string, usage: string, flags: Record<string, FlagSpec>, required: string[] }>} */
 export const COMMANDS = {
   generate: {
     summary: 'prompt → reasoning → image (Imagine); --image makes the reasoner see an image too',
-    usage: 'rg generate --prompt TEXT [--image FILE] [--cot|--no-cot] [--system TEXT] [--pack ID] [--seed N] [--steps N] [--guidance X] [--size WxH] --out DIR',
+    usage: 'rg generate --prompt TEXT [--image FILE] [--cot|--no-cot] [--system TEXT] [--pack ID] [--seed N] '
+      + '[--steps N] [--guidance X] [--size WxH] --out DIR',
     flags: {
-      prompt: { kind: 'string', value: 'TEXT', help: 'what to draw' },
-      image: { kind: 'string', value: 'FILE', help: 'an image the reasoner sees with the prompt (PNG, JPEG, WebP, GIF or BMP)' },
+      ...flagTable(`
+        --prompt TEXT  what to draw
+        --image FILE   an image the reasoner sees with the prompt ${IMAGE_TYPES}`),
       ...SETTINGS_FLAGS,
       ...RUN_FLAGS,
     },
@@ -51,25 +77,26 @@ export const COMMANDS = {
   },
   understand: {
     summary: 'image + question → reasoning and answer',
-    usage: 'rg understand --image FILE --question TEXT [--cot|--no-cot] [--system TEXT] [--pack ID] [--max-new-tokens N] --out DIR',
+    usage: 'rg understand --image FILE --question TEXT [--cot|--no-cot] [--system TEXT] [--pack ID] '
+      + '[--max-new-tokens N] --out DIR',
     flags: {
-      image: { kind: 'string', value: 'FILE', help: 'the image to ask about (PNG, JPEG, WebP, GIF or BMP)' },
-      question: { kind: 'string', value: 'TEXT', help: 'the question' },
-      pack: SETTINGS_FLAGS.pack,
-      cot: SETTINGS_FLAGS.cot,
-      system: SETTINGS_FLAGS.system,
-      'max-new-tokens': SETTINGS_FLAGS['max-new-tokens'],
+      ...flagTable(`
+        --image FILE     the image to ask about ${IMAGE_TYPES}
+        --question TEXT  the question`),
+      ...pick(SETTINGS_FLAGS, ['pack', 'cot', 'system', 'max-new-tokens']),
       ...RUN_FLAGS,
     },
     required: ['image', 'question', 'out'],
   },
   edit: {
     summary: 'image + instruction → reasoning → edited image',
-    usage: 'rg edit --image FILE --instruction TEXT [--strength X] [--cot|--no-cot] [--seed N] [--steps N] [--guidance X] [--size WxH] --out DIR',
+    usage: 'rg edit --image FILE --instruction TEXT [--strength X] [--cot|--no-cot] [--seed N] [--steps N] '
+      + '[--guidance X] [--size WxH] --out DIR',
     flags: {
-      image: { kind: 'string', value: 'FILE', help: 'the image to edit (PNG, JPEG, WebP, GIF or BMP)' },
-      instruction: { kind: 'string', value: 'TEXT', help: 'what to change' },
-      strength: { kind: 'string', value: 'X', help: 'how far from the input, above 0 and at most 1 (default: the pack’s)' },
+      ...flagTable(`
+        --image FILE        the image to edit ${IMAGE_TYPES}
+        --instruction TEXT  what to change
+        --strength X        how far from the input, above 0 and at most 1 (default: the pack’s)`),
       ...SETTINGS_FLAGS,
       ...RUN_FLAGS,
     },
@@ -79,48 +106,57 @@ export const COMMANDS = {
     summary: 'one Imagine run per JSONL line → a folder per line + summary.json + summary.csv',
     usage: 'rg compare --file prompts.jsonl [settings as for generate, used where a line sets none] --out DIR',
     flags: {
-      file: { kind: 'string', value: 'FILE', help: 'JSON Lines, one object per line: {"prompt": …, optional "name", "cot", "system", "seed", "steps", "guidance", "size", "max_new_tokens", "weights"}' },
+      ...flagTable(`
+        --file FILE  JSON Lines, one object per line: {"prompt": …, optional "name", "cot", "system", "seed", \
+"steps", "guidance", "size", "max_new_tokens", "weights"}`),
       ...SETTINGS_FLAGS,
       ...RUN_FLAGS,
     },
     required: ['file', 'out'],
   },
   rgpo: {
-    summary: 'RGPO lab: a group of G sampled rollouts, rewards, advantages, best-of-G (--eval FILE: single-sample vs best-of-G means)',
-    usage: 'rg rgpo (--prompt TEXT | --eval FILE) [--group N] [--temperature X] [--top-p X] [settings as for generate] --out DIR',
+    summary: 'RGPO lab: a group of G sampled rollouts, rewards, advantages, best-of-G '
+      + '(--eval FILE: single-sample vs best-of-G means)',
+    usage: 'rg rgpo (--prompt TEXT | --eval FILE) [--group N] [--temperature X] [--top-p X] '
+      + '[settings as for generate] --out DIR',
     flags: {
-      prompt: { kind: 'string', value: 'TEXT', help: 'the prompt of the group' },
-      eval: { kind: 'string', value: 'FILE', help: 'a prompt list instead: one prompt per line (or {"prompt": …} JSON), blank lines and # comments skipped' },
-      group: { kind: 'string', value: 'N', help: 'rollouts per group, 1 to 16 (default 4)' },
-      temperature: { kind: 'string', value: 'X', help: 'reasoner sampling temperature, 0.01 to 100 (default 1)' },
-      'top-p': { kind: 'string', value: 'X', help: 'reasoner top-p, above 0 and at most 1 (default 1)' },
+      ...flagTable(`
+        --prompt TEXT    the prompt of the group
+        --eval FILE      a prompt list instead: one prompt per line (or {"prompt": …} JSON), blank lines and \
+# comments skipped
+        --group N        rollouts per group, 1 to 16 (default 4)
+        --temperature X  reasoner sampling temperature, 0.01 to 100 (default 1)
+        --top-p X        reasoner top-p, above 0 and at most 1 (default 1)`),
       ...SETTINGS_FLAGS,
       ...RUN_FLAGS,
     },
     required: ['out'],
   },
   eval: {
-    summary: 'the pack’s held-out evaluation (eval/set.json) in the browser: image accuracy without and with CoT, format match, understanding, beside the PyTorch figures',
+    summary: 'the pack’s held-out evaluation (eval/set.json) in the browser: image accuracy without and with CoT, '
+      + 'format match, understanding, beside the PyTorch figures',
     usage: 'rg eval [--pack ID] [--n N] [--steps N] [--out DIR] [--force] [--timeout S]',
     flags: {
-      pack: { kind: 'string', value: 'ID', help: 'a pack with eval/set.json (default: the first pack that is not test-only)' },
-      n: { kind: 'string', value: 'N', help: 'only the first N arithmetic prompts, colour-mixing prompts and understanding images (default: all)' },
-      steps: { kind: 'string', value: 'N', help: 'painter steps instead of the set’s, for a quick check of the mechanics (the PyTorch figures were made at the set’s steps)' },
-      out: { kind: 'string', value: 'DIR', help: 'also write summary.json (every prompt and question) and the images there (must be new or empty unless --force)' },
-      force: RUN_FLAGS.force,
-      timeout: RUN_FLAGS.timeout,
+      ...flagTable(`
+        --pack ID   a pack with eval/set.json (default: the first pack that is not test-only)
+        --n N       only the first N arithmetic prompts, colour-mixing prompts and understanding images \
+(default: all)
+        --steps N   painter steps instead of the set’s, for a quick check of the mechanics (the PyTorch figures \
+were made at the set’s steps)
+        --out DIR   also write summary.json (every prompt and question) and the images there (must be new or \
+empty unless --force)`),
+      ...pick(RUN_FLAGS, ['force', 'timeout']),
     },
     required: [],
   },
   bench: {
     summary: 'the benchmarks of `npm run bench`, same report',
     usage: 'rg bench [--filter NAME] [--json FILE] [--reps N] [--timeout SECONDS]',
-    flags: {
-      filter: { kind: 'string', value: 'NAME', help: 'only benchmarks whose name contains NAME' },
-      json: { kind: 'string', value: 'FILE', help: 'also write the results as JSON' },
-      reps: { kind: 'string', value: 'N', help: 'repetitions per case' },
-      timeout: { kind: 'string', value: 'SECONDS', help: 'give up after this long (default 600)' },
-    },
+    flags: flagTable(`
+      --filter NAME      only benchmarks whose name contains NAME
+      --json FILE        also write the results as JSON
+      --reps N           repetitions per case
+      --timeout SECONDS  give up after this long (default 600)`),
     required: [],
   },
 };
@@ -305,6 +341,18 @@ export function settings(f, label) {
  */
 
 /**
+ * --out, --force and --timeout (in seconds, 0 = no limit). @param {Record<string, string | boolean>} f
+ * @param {boolean} outRequired false: --out may be left out (rg eval)
+ */
+function runOptions(f, outRequired) {
+  return {
+    out: outRequired || f.out !== undefined ? text('--out', f.out) : undefined,
+    force: f.force === true,
+    timeoutS: f.timeout === undefined ? 0 : decimal('--timeout', f.timeout, { min: 0, aboveMin: true }),
+  };
+}
+
+/**
  * Parses a whole command line (process.argv.slice(2)).
  * @param {string[]} argv
  * @returns {Command}
@@ -329,17 +377,11 @@ export function parseCommandLine(argv) {
       command,
       n: f.n === undefined ? undefined : wholeNumber('--n', f.n, 1, Number.MAX_SAFE_INTEGER),
       steps: s.steps,
-      out: f.out === undefined ? undefined : text('--out', f.out),
-      force: f.force === true,
-      timeoutS: f.timeout === undefined ? 0 : decimal('--timeout', f.timeout, { min: 0, aboveMin: true }),
+      ...runOptions(f, false),
       settings: s,
     };
   }
-  const run = {
-    out: text('--out', f.out),
-    force: f.force === true,
-    timeoutS: f.timeout === undefined ? 0 : decimal('--timeout', f.timeout, { min: 0, aboveMin: true }),
-  };
+  const run = /** @type {RunOptions} */ (runOptions(f, true));
   const s = settings(f, flag);
   switch (command) {
     case 'generate':

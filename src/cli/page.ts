@@ -3,7 +3,8 @@
  * the same worker the studio uses (src/worker/client.ts) and puts a small bridge on `window.__rg` for Playwright's
  * `page.evaluate`: each method answers `{ ok: true, value }` or `{ ok: false, error }` (plain data: the error's
  * code, message and field survive), bytes cross as base64. Events stream to `window.__rgEmit`, which rg.mjs
- * exposes with `page.exposeFunction`; preview frames travel without their pixels (nobody watches them).
+ * exposes with `page.exposeFunction`; preview frames travel without their pixels (nobody watches them). Manifests
+ * come from the worker (`packManifest`, validated by the store), never fetched and trusted here.
  */
 import { proxy } from 'comlink';
 import { WorkerHandle } from '../worker/client';
@@ -15,6 +16,7 @@ import type { UnderstandRequest, UnderstandResult } from '../pipeline/understand
 import type { RgpoEvent, RgpoRequest, RgpoResult, RgpoRollout } from '../pipeline/rgpo/run';
 import { DEFAULT_PACK, findPack, packFileUrl } from '../packs/registry';
 import { toErrorInfo, type ErrorInfo } from '../errors';
+import type { Manifest } from '../packs/manifest';
 import { decodePngRgba } from '../pipeline/png';
 import { checkShapes, shapesMatch, type ShapeColour, type ShapeKind } from '../pipeline/rgpo/shapes_checker';
 
@@ -115,14 +117,9 @@ async function answer<T>(f: () => Promise<T>): Promise<Answer<T>> {
 const handle = new WorkerHandle();
 handle.onCrash((e) => emit({ type: 'crash', message: e.message }));
 
-/** The manifest's defaults and limits, read from this origin as the store would (null when unreachable). */
-async function manifestOf(id: string): Promise<{ defaults: Record<string, unknown>; limits: CliPackInfo['limits'] } | null> {
-  const entry = findPack(id);
-  if (!entry) return null;
-  const res = await fetch(packFileUrl(entry, 'manifest.json', import.meta.env.BASE_URL));
-  if (!res.ok) return null;
-  const m = (await res.json()) as { defaults: Record<string, unknown>; limits: CliPackInfo['limits'] };
-  return { defaults: m.defaults, limits: m.limits };
+/** A pack's manifest as the worker's store reads and validates it (the cached one, else fetched). */
+function manifestOf(id: string): Promise<Manifest> {
+  return handle.api.packManifest(id).then((m) => m.manifest);
 }
 
 function slimPaint(r: ImagineResult): CliImagineResult {
@@ -138,7 +135,8 @@ const bridge: CliBridge = {
       const statuses: PackStatus[] = await handle.api.packList();
       const packs: CliPackInfo[] = await Promise.all(
         statuses.map(async (s) => {
-          const m = await manifestOf(s.id).catch(() => null);
+          // A pack whose manifest failed is reported with its manifestError; rg refuses it before any run.
+          const m = s.manifestError ? null : await manifestOf(s.id).catch(() => null);
           return {
             id: s.id,
             label: s.label,
@@ -179,8 +177,7 @@ const bridge: CliBridge = {
     answer(async () => {
       const entry = findPack(packId);
       if (!entry) throw new Error(`no pack ${packId}`);
-      const m = (await (await fetch(packFileUrl(entry, 'manifest.json', import.meta.env.BASE_URL))).json()) as { files?: { path: string; sha256: string }[] };
-      const listed = m.files?.find((f) => f.path === path);
+      const listed = (await manifestOf(packId)).files.find((f) => f.path === path);
       if (!listed) return null;
       const res = await fetch(packFileUrl(entry, path, import.meta.env.BASE_URL));
       if (!res.ok) throw new Error(`pack ${packId}: ${path}: HTTP ${res.status}`);

@@ -25,7 +25,10 @@ import time
 import torch
 
 from tools.rgvlm import pipeline as P
-from tools.shapes import common as C
+from tools.shapes.data import imagine_text, pixel_values, understand_text
+from tools.shapes.models import ckpt_path, load_models, stop_ids, tokenizer
+from tools.shapes.sampling import negative_condition, paint
+from tools.shapes.training import Logger
 from tools.shapes import world as W
 from tools.shapes.checker import check, matches
 
@@ -41,17 +44,17 @@ def eval_prompts(n: int) -> tuple[list[W.Prompt], list[W.Prompt]]:
 
 @torch.no_grad()
 def run_images(reasoner, painter, vae, pc, prompts, cot: bool, steps: int, guidance: float, seed: int):
-    tok = C.tokenizer()
-    neg = C.negative_condition(reasoner, pc)
+    tok = tokenizer()
+    neg = negative_condition(reasoner, pc)
     conds, texts = [], []
     for p in prompts:
-        ids = tok.encode(C.imagine_text(p.prompt, cot=cot))
-        g = P.generate(reasoner, ids, None, 48 if cot else 0, C.stop_ids(True))
+        ids = tok.encode(imagine_text(p.prompt, cot=cot))
+        g = P.generate(reasoner, ids, None, 48 if cot else 0, stop_ids(True))
         conds.append(torch.from_numpy(g.hidden))
         texts.append(tok.decode(g.generated))
     imgs = []
     for i in range(0, len(conds), 32):
-        imgs += C.paint(painter, vae, pc, conds[i : i + 32], neg, [seed] * len(conds[i : i + 32]), steps, guidance)
+        imgs += paint(painter, vae, pc, conds[i : i + 32], neg, [seed] * len(conds[i : i + 32]), steps, guidance)
     ok = [matches(check(im), p.n, p.colour, p.kind) for im, p in zip(imgs, prompts)]
     fmt = [bool(FORMAT.match(t)) for t in texts]  # anchored at the start, as the app's FORMAT_REGEX
     return ok, fmt, texts, imgs
@@ -59,15 +62,15 @@ def run_images(reasoner, painter, vae, pc, prompts, cot: bool, steps: int, guida
 
 @torch.no_grad()
 def understanding(reasoner, pc, n_images: int) -> tuple[int, int]:
-    tok = C.tokenizer()
+    tok = tokenizer()
     ok = tot = 0
     for seed in list(W.UNDERSTAND_EVAL_SEEDS)[:n_images]:
         img, objs = W.mixed_scene(seed)
-        pv = C.pixel_values([img], pc).numpy()
+        pv = pixel_values([img], pc).numpy()
         for q, a in W.questions_for(objs):
-            ids = tok.encode(C.understand_text(q, True).replace("<image>", "<image>" * pc.reasoner.num_image_tokens))
-            g = P.generate(reasoner, ids, pv, 24, C.stop_ids(False))
-            out = tok.decode([i for i in g.generated if i not in C.stop_ids(False)]).strip()
+            ids = tok.encode(understand_text(q, True).replace("<image>", "<image>" * pc.reasoner.num_image_tokens))
+            g = P.generate(reasoner, ids, pv, 24, stop_ids(False))
+            out = tok.decode([i for i in g.generated if i not in stop_ids(False)]).strip()
             ok += out == a
             tot += 1
     return ok, tot
@@ -90,14 +93,14 @@ def main():
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    log = C.Logger("eval")
+    log = Logger("eval")
     arith, mix = eval_prompts(args.n)
     log(f"{len(arith)} held-out arithmetic prompts, {len(mix)} held-out colour-mixing prompts, seed {args.seed}, "
         f"{args.steps} steps, guidance {args.guidance}")
     rows = {}
     models = {}
     for name in (args.sft, args.rgpo):
-        pc, r, p, v, meta = C.load_models(name, name, "vae.pt")
+        pc, r, p, v, meta = load_models(name, name, "vae.pt")
         for m in (r, p, v):
             m.eval()
         models[name] = (pc, r, p, v, meta)
@@ -138,9 +141,9 @@ def main():
         "table": table,
         "seconds": time.time() - log.t0,
     }
-    with open(args.out or C.ckpt_path("eval.json"), "w") as f:
+    with open(args.out or ckpt_path("eval.json"), "w") as f:
         json.dump(out, f, indent=1)
-    log(f"wrote {args.out or C.ckpt_path('eval.json')}")
+    log(f"wrote {args.out or ckpt_path('eval.json')}")
 
 
 if __name__ == "__main__":

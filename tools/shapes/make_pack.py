@@ -15,13 +15,9 @@ import os
 import shutil
 import warnings
 
-import numpy as np
-
-from tools.make_tiny_random import hf_configs, manifest_model_fields, painter_flops, sha256, write_json
-from tools.rgvlm.onnx_export import export_all
-from tools.rgvlm.safetensors_io import quantise_state, write_reasoner_weights, write_safetensors
+from tools.rgvlm.pack import list_files, write_json, write_manifest, write_model_files
 from tools.rgvlm.png import encode_png
-from tools.shapes import common as C
+from tools.shapes.models import ckpt_path, load_models, tokenizer
 from tools.shapes import world as W
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -101,75 +97,37 @@ def main():
     ap.add_argument("--allow-unevaluated", action="store_true")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
-    ev_path = C.ckpt_path(args.eval)
+    ev_path = ckpt_path(args.eval)
     ev = json.load(open(ev_path)) if os.path.exists(ev_path) else None
     if ev is None and (not args.allow_unevaluated or os.path.abspath(args.out).startswith(os.path.join(ROOT, "public"))):
         raise SystemExit(f"no evaluation at {ev_path}: run tools.shapes.eval first (or --allow-unevaluated --out /tmp/...)")
-    pc, reasoner, painter, vae, meta = C.load_models(args.src, args.src, "vae.pt")
+    pc, reasoner, painter, vae, meta = load_models(args.src, args.src, "vae.pt")
     for m in (reasoner, painter, vae):
         m.eval()
-    tok = C.tokenizer()
+    tok = tokenizer()
     pack = args.out
     if os.path.isdir(pack):
         shutil.rmtree(pack)
     os.makedirs(pack)
-    write_json(os.path.join(pack, "tokenizer.json"), tok.to_tokenizer_json())
-    for name, obj in hf_configs(pc, tok).items():
-        write_json(os.path.join(pack, name), obj)
-    export_all(reasoner, painter, vae, pack)
-    write_reasoner_weights(reasoner, pack)
+    write_model_files(pack, pc, tok, reasoner, painter, vae)
     if ev is not None:
         write_eval_set(pack, ev)
-    state = {k: v.detach().numpy().astype(np.float32) for k, v in painter.state_dict().items()}
-    for mode in ("f32", "int8", "int4"):
-        write_safetensors(os.path.join(pack, f"painter.{mode}.safetensors"), quantise_state(state, mode),
-                          {"format": "pt", "rgvlm.quantisation": mode})
     # the card needs the total, which needs the card: write it twice (the size of the number does not change it)
     with open(os.path.join(pack, "README.md"), "w") as f:
         f.write(card(meta, ev, 0, args.src))
-    files = []
-    for dirpath, _, names in os.walk(pack):
-        for n in names:
-            full = os.path.join(dirpath, n)
-            rel = os.path.relpath(full, pack).replace(os.sep, "/")
-            files.append({"path": rel, "bytes": os.path.getsize(full), "sha256": sha256(full)})
-    total = sum(f["bytes"] for f in files)
+    total = sum(f["bytes"] for f in list_files(pack))
     with open(os.path.join(pack, "README.md"), "w") as f:
         f.write(card(meta, ev, total, args.src))
-    files = []
-    for dirpath, _, names in os.walk(pack):
-        for n in names:
-            full = os.path.join(dirpath, n)
-            rel = os.path.relpath(full, pack).replace(os.sep, "/")
-            files.append({"path": rel, "bytes": os.path.getsize(full), "sha256": sha256(full)})
-    files.sort(key=lambda f: f["path"])
-    total = sum(f["bytes"] for f in files)
-    by_path = {f["path"]: f["bytes"] for f in files}
-    r = pc.reasoner
-    n_lat = (pc.default_height // (pc.vae.downscale * pc.painter.patch_size)) * (pc.default_width // (pc.vae.downscale * pc.painter.patch_size))
-    kv_bytes = 2 * r.num_hidden_layers * r.num_key_value_heads * r.head_dim * r.max_position_embeddings * 4
-    L_max = r.max_position_embeddings + 1 + n_lat
-    act_bytes = 2 * L_max * (8 * pc.painter.hidden_size + pc.painter.num_attention_heads * L_max) * 4
-    weights_bytes = sum(b for p, b in by_path.items() if p.endswith(".onnx") and p != "onnx/painter.onnx")
-    weights_bytes += by_path["painter.f32.safetensors"]
-    manifest = {
-        "format": "rg-vlm-pack",
-        "format_version": 1,
-        "id": pc.pack_id,
+    about = {
         "name": "Shapes (trained miniature)",
         "description": "The RG-VLM architecture in miniature, trained on a synthetic world of counted, coloured shapes "
         "through the paper's stages (SFT with chain-of-thought, then RGPO). Thinks first, then paints.",
         "licence": "Apache-2.0",
         "source": f"tools/shapes/ (checkpoint {args.src})",
-        "files": files,
-        "total_bytes": total,
-        **manifest_model_fields(pc, tok),
-        "examples": EXAMPLES,
-        "rewards": {"checker": "shapes"},
-        "requirements": {"gpu_features": [], "weights_bytes": weights_bytes, "memory_bytes": weights_bytes + kv_bytes + act_bytes},
-        "stats": {"flops": painter_flops(pc, 120, n_lat)},
     }
-    write_json(os.path.join(pack, "manifest.json"), manifest)
+    extra = {"examples": EXAMPLES, "rewards": {"checker": "shapes"}}
+    manifest = write_manifest(pack, pc, tok, about, 120, extra)
+    files, total = manifest["files"], manifest["total_bytes"]
     print(f"pack {pack}: {len(files) + 1} files, {total / 1e6:.2f} MB")
     assert total < 25e6
 

@@ -16,7 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tools.shapes import common as C
+from tools.shapes.data import encode_pair, lm_batch, pixel_values, to_vae_input, understand_text
+from tools.shapes.models import fresh_models, load, save, shapes_config, stop_ids, tokenizer
+from tools.shapes.training import lm_loss, lr_at, optimise, reasoner_forward, start
 from tools.shapes import world as W
 from tools.shapes.checker import check, counts_from_objs
 
@@ -38,7 +40,7 @@ def recon_accuracy(vae, batches: int = 4) -> tuple[int, int]:
     erng = random.Random(99)
     for _ in range(batches):
         batch = [random_scene(erng) for _ in range(64)]
-        y = vae.decoder(vae.encoder(C.to_vae_input([b[0] for b in batch]))).numpy()
+        y = vae.decoder(vae.encoder(to_vae_input([b[0] for b in batch]))).numpy()
         for i, (_, objs) in enumerate(batch):
             ok += check(to_pixels(y[i : i + 1]))["counts"] == counts_from_objs(objs)
             tot += 1
@@ -47,9 +49,9 @@ def recon_accuracy(vae, batches: int = 4) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------------------------- VAE
 def train_vae(args, log):
-    pc = C.shapes_config()
-    _, _, vae = C.fresh_models()
-    ck = None if args.fresh else C.load("vae.pt")
+    pc = shapes_config()
+    _, _, vae = fresh_models()
+    ck = None if args.fresh else load("vae.pt")
     step = 0
     opt = torch.optim.AdamW(vae.parameters(), lr=args.lr or 2e-3, weight_decay=0.0)
     if ck is not None:
@@ -73,36 +75,34 @@ def train_vae(args, log):
 
     while step < args.steps and time.time() < deadline:
         imgs = [random_scene(rng)[0] for _ in range(args.batch)]
-        x = C.to_vae_input(imgs)
+        x = to_vae_input(imgs)
         for g in opt.param_groups:
-            g["lr"] = C.lr_at(step, args.steps, args.lr or 2e-3)
+            g["lr"] = lr_at(step, args.steps, args.lr or 2e-3)
         with torch.set_grad_enabled(not args.decoder_only):
             m = vae.encoder(x)
         z = m + 0.1 * torch.randn(m.shape, generator=gen)  # decoder robust to imperfect latents
         y = vae.decoder(z)
         rec = F.mse_loss(y, x) + 0.5 * (y - x).abs().mean()
         loss = rec + 1e-3 * m.pow(2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        optimise(opt, loss)
         step += 1
         if step % 50 == 0:
             log(f"step {step} rec {rec.item():.4f} |m|2 {m.pow(2).mean().item():.3f}")
         if step % 200 == 0:
-            C.save({"vae": vae.state_dict(), "opt": opt.state_dict(), "step": step, "decoder_only": args.decoder_only,
+            save({"vae": vae.state_dict(), "opt": opt.state_dict(), "step": step, "decoder_only": args.decoder_only,
                     "scaling_factor": ck_scale[0], "shift_factor": ck_scale[1]}, "vae.pt")
     vae.eval()
     # latent statistics -> scale / shift (latents = (mean - shift) * scale have unit variance)
     srng = random.Random(5)
     with torch.no_grad():
-        m = vae.encoder(C.to_vae_input([random_scene(srng)[0] for _ in range(256)]))
+        m = vae.encoder(to_vae_input([random_scene(srng)[0] for _ in range(256)]))
     shift = float(m.mean())
     scale = float(1.0 / m.std())
     ok, tot = recon_accuracy(vae, args.recon_batches)
     log(f"done at step {step}: scale {scale:.4f} shift {shift:.4f}; checker on reconstructions {ok}/{tot}")
     if args.decoder_only:
         assert abs(scale - ck_scale[0]) < 1e-6 and abs(shift - ck_scale[1]) < 1e-6, "the encoder moved"
-    C.save({"vae": vae.state_dict(), "opt": opt.state_dict(), "step": step, "scaling_factor": scale, "shift_factor": shift,
+    save({"vae": vae.state_dict(), "opt": opt.state_dict(), "step": step, "scaling_factor": scale, "shift_factor": shift,
             "recon_checker": [ok, tot], "decoder_only": args.decoder_only}, "vae.pt")
 
 
@@ -112,7 +112,7 @@ def understand_batch(rng: random.Random, pc, n: int):
     for _ in range(n):
         img, objs = random_scene(rng)
         q, a = rng.choice(W.questions_for(objs))
-        seqs.append(C.encode_pair(C.understand_text(q, True), a, "<|im_end|>"))
+        seqs.append(encode_pair(understand_text(q, True), a, "<|im_end|>"))
         imgs.append(img)
     return seqs, imgs
 
@@ -121,7 +121,7 @@ def text_batch(rng: random.Random, n: int, facts):
     seqs = []
     for _ in range(n):
         q, a = rng.choice(facts)
-        seqs.append(C.encode_pair(C.understand_text(q, False), a, "<|im_end|>"))
+        seqs.append(encode_pair(understand_text(q, False), a, "<|im_end|>"))
     return seqs
 
 
@@ -129,16 +129,16 @@ def text_batch(rng: random.Random, n: int, facts):
 def understanding_accuracy(reasoner, pc, n_images: int = 40) -> tuple[int, int]:
     from tools.rgvlm import pipeline as P
 
-    tok = C.tokenizer()
+    tok = tokenizer()
     ok = tot = 0
     reasoner.eval()
     for seed in list(W.UNDERSTAND_EVAL_SEEDS)[:n_images]:
         img, objs = W.mixed_scene(seed)
-        pv = C.pixel_values([img], pc).numpy()
+        pv = pixel_values([img], pc).numpy()
         for q, a in W.questions_for(objs)[:4]:
-            ids = tok.encode(C.understand_text(q, True).replace("<image>", "<image>" * pc.reasoner.num_image_tokens))
-            g = P.generate(reasoner, ids, pv, 16, C.stop_ids(False))
-            out = tok.decode([i for i in g.generated if i not in C.stop_ids(False)]).strip()
+            ids = tok.encode(understand_text(q, True).replace("<image>", "<image>" * pc.reasoner.num_image_tokens))
+            g = P.generate(reasoner, ids, pv, 16, stop_ids(False))
+            out = tok.decode([i for i in g.generated if i not in stop_ids(False)]).strip()
             ok += out == a
             tot += 1
     reasoner.train()
@@ -148,17 +148,17 @@ def understanding_accuracy(reasoner, pc, n_images: int = 40) -> tuple[int, int]:
 def train_reasoner(args, log):
     import time
 
-    pc = C.shapes_config()
-    reasoner, _, _ = C.fresh_models()
+    pc = shapes_config()
+    reasoner, _, _ = fresh_models()
     out = "vision.pt" if args.vision_only else "stage0.pt"
-    ck = None if args.fresh else C.load(out)
+    ck = None if args.fresh else load(out)
     step = 0
     lr = args.lr or 2e-3
     params = list(reasoner.parameters())
     if args.vision_only:
         # understanding only, vision tower + projector only: text-only prompts (Imagine) keep exactly the same
         # hidden states, so a painter trained on them is unaffected. Starts from --vision_base.
-        base = C.load(args.vision_base)
+        base = load(args.vision_base)
         reasoner.load_state_dict(base["reasoner"])
         params = list(reasoner.vision.parameters())
         for p in reasoner.lm.parameters():
@@ -175,29 +175,26 @@ def train_reasoner(args, log):
     deadline = log.t0 + 60 * args.minutes
     while step < args.steps and time.time() < deadline:
         for g in opt.param_groups:
-            g["lr"] = C.lr_at(step, args.steps, lr)
+            g["lr"] = lr_at(step, args.steps, lr)
         if step % 2 == 0 or args.vision_only:
             seqs, imgs = understand_batch(rng, pc, args.batch)
-            pv = C.pixel_values(imgs, pc)
+            pv = pixel_values(imgs, pc)
         else:
             seqs, pv = text_batch(rng, args.batch, facts), None
-        ids, am, lmask = C.lm_batch(seqs)
-        logits, _ = C.reasoner_forward(reasoner, ids, am, pv)
-        loss = C.lm_loss(logits, ids, lmask)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        ids, am, lmask = lm_batch(seqs)
+        logits, _ = reasoner_forward(reasoner, ids, am, pv)
+        loss = lm_loss(logits, ids, lmask)
+        optimise(opt, loss, params)
         step += 1
         if step % 25 == 0:
             log(f"step {step} loss {loss.item():.4f} ({'image' if step % 2 == 1 or args.vision_only else 'text'})")
         if step % 200 == 0:
-            C.save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step}, out)
+            save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step}, out)
         if step % 500 == 0:
             log(f"understanding (40 eval images x 4 questions): {understanding_accuracy(reasoner, pc)}")
     acc = understanding_accuracy(reasoner, pc, args.eval_images)
     log(f"done at step {step}; understanding {acc}")
-    C.save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step, "understanding": acc}, out)
+    save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step, "understanding": acc}, out)
 
 
 def main():
@@ -214,12 +211,8 @@ def main():
     ap.add_argument("--vision_base", default="sft_reasoner.pt", help="--vision_only starts from this checkpoint's reasoner")
     ap.add_argument("--decoder_only", action="store_true", help="VAE: train the decoder only (keeps the latent space)")
     ap.add_argument("--fresh", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    args, log = start(ap, "stage0", part=True)
     np.random.seed(0)
-    log = C.Logger("stage0-" + args.part)
-    log(f"args {vars(args)}")
     (train_vae if args.part == "vae" else train_reasoner)(args, log)
 
 

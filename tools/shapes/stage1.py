@@ -18,7 +18,11 @@ import numpy as np
 import torch
 
 from tools.rgvlm import pipeline as P
-from tools.shapes import common as C
+from tools.shapes.data import imagine_text
+from tools.shapes.models import load, load_models, save, stop_ids, tokenizer
+from tools.shapes.painter_cache import check_cached_forward, pad_conditions
+from tools.shapes.sampling import encode_latents, negative_condition, paint
+from tools.shapes.training import flow_loss, lr_at, optimise, start
 from tools.shapes import world as W
 from tools.shapes.checker import check, matches
 
@@ -30,11 +34,11 @@ POOL_JITTERED = False
 
 @torch.no_grad()
 def caption_conditions(reasoner, captions) -> list[torch.Tensor]:
-    tok = C.tokenizer()
+    tok = tokenizer()
     out = []
     for cap in captions:
-        ids = tok.encode(C.imagine_text(cap, cot=False))
-        out.append(torch.from_numpy(P.generate(reasoner, ids, None, 0, C.stop_ids(True)).hidden))
+        ids = tok.encode(imagine_text(cap, cot=False))
+        out.append(torch.from_numpy(P.generate(reasoner, ids, None, 0, stop_ids(True)).hidden))
     return out
 
 
@@ -47,7 +51,7 @@ def latent_pool(vae, pc, caps, jittered: bool = POOL_JITTERED) -> torch.Tensor:
             imgs = [W.scene(n, colour, kind, s, "ordered")[0] for s in range(POOL_SEEDS)]
         else:
             imgs = [W.render([W.Obj(colour, kind, s) for s in range(n)], None)]
-        out.append(C.encode_latents(vae, pc, imgs))
+        out.append(encode_latents(vae, pc, imgs))
     return torch.stack(out)
 
 
@@ -55,14 +59,14 @@ def sample_batch(rng: random.Random, conds, pool, neg, bc: int, rep: int, p_unco
     idx = [rng.randrange(len(conds)) for _ in range(bc)]
     cs = [neg if rng.random() < p_uncond else conds[i] for i in idx]
     x1 = torch.stack([pool[i, rng.randrange(pool.shape[1])] for i in idx for _ in range(rep)])
-    cp, lens = C.pad_conditions(cs)
+    cp, lens = pad_conditions(cs)
     return cp, lens, x1
 
 
 @torch.no_grad()
 def caption_accuracy(painter, vae, pc, conds, neg, caps, every: int = 7, steps: int = 20) -> tuple[int, int]:
     sel = list(range(0, len(caps), every))
-    imgs = C.paint(painter, vae, pc, [conds[i] for i in sel], neg, [42] * len(sel), steps, pc.default_guidance)
+    imgs = paint(painter, vae, pc, [conds[i] for i in sel], neg, [42] * len(sel), steps, pc.default_guidance)
     ok = sum(matches(check(im), caps[i][1], caps[i][2], caps[i][3]) for im, i in zip(imgs, sel))
     return ok, len(sel)
 
@@ -76,25 +80,21 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--fresh", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    log = C.Logger("stage1")
-    log(f"args {vars(args)}")
-    pc, reasoner, painter, vae, meta = C.load_models("stage0.pt", None, "vae.pt")
+    args, log = start(ap, "stage1")
+    pc, reasoner, painter, vae, meta = load_models("stage0.pt", None, "vae.pt")
     log(f"loaded {meta}; vae scale {pc.vae.scaling_factor:.4f} shift {pc.vae.shift_factor:.4f}")
-    assert C.check_cached_forward(painter) < 1e-4
+    assert check_cached_forward(painter) < 1e-4
     reasoner.eval()
     vae.eval()
     caps = W.all_captions()
     conds = caption_conditions(reasoner, [c[0] for c in caps])
-    neg = C.negative_condition(reasoner, pc)
+    neg = negative_condition(reasoner, pc)
     pool = latent_pool(vae, pc, caps)
     log(f"{len(caps)} captions, condition length {conds[0].shape[0]}..{max(c.shape[0] for c in conds)}, pool {tuple(pool.shape)}")
 
     opt = torch.optim.AdamW(painter.parameters(), lr=args.lr, weight_decay=0.0)
     step = 0
-    ck = None if args.fresh else C.load("stage1.pt")
+    ck = None if args.fresh else load("stage1.pt")
     if ck is not None:
         painter.load_state_dict(ck["painter"])
         opt.load_state_dict(ck["opt"])
@@ -107,19 +107,16 @@ def main():
     ema = None
     while step < args.steps and time.time() < deadline:
         for g in opt.param_groups:
-            g["lr"] = C.lr_at(step, args.steps, args.lr)
+            g["lr"] = lr_at(step, args.steps, args.lr)
         cp, lens, x1 = sample_batch(rng, conds, pool, neg, args.bc, args.rep, 0.1)
-        loss = C.flow_loss(painter, cp, lens, x1, args.rep, gen)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(painter.parameters(), 1.0)
-        opt.step()
+        loss = flow_loss(painter, cp, lens, x1, args.rep, gen)
+        optimise(opt, loss, painter.parameters())
         step += 1
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         if step % 25 == 0:
             log(f"step {step} loss {loss.item():.4f} ema {ema:.4f}")
         if step % 200 == 0:
-            C.save({"painter": painter.state_dict(), "opt": opt.state_dict(), "step": step}, "stage1.pt")
+            save({"painter": painter.state_dict(), "opt": opt.state_dict(), "step": step}, "stage1.pt")
         if step % 1000 == 0:
             painter.eval()
             log(f"caption image accuracy (every 7th caption, 20 steps, seed 42): {caption_accuracy(painter, vae, pc, conds, neg, caps)}")
@@ -127,7 +124,7 @@ def main():
     painter.eval()
     acc = caption_accuracy(painter, vae, pc, conds, neg, caps)
     log(f"done at step {step}; caption image accuracy {acc}")
-    C.save({"painter": painter.state_dict(), "opt": opt.state_dict(), "step": step, "caption_accuracy": acc}, "stage1.pt")
+    save({"painter": painter.state_dict(), "opt": opt.state_dict(), "step": step, "caption_accuracy": acc}, "stage1.pt")
 
 
 if __name__ == "__main__":

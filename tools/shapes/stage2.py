@@ -31,7 +31,11 @@ import torch
 import torch.nn.functional as F
 
 from tools.rgvlm import pipeline as P
-from tools.shapes import common as C
+from tools.shapes.data import encode_pair, imagine_text, lm_batch, pixel_values, to_vae_input
+from tools.shapes.models import load, load_models, save, shapes_config, stop_ids, tokenizer
+from tools.shapes.painter_cache import pad_conditions
+from tools.shapes.sampling import negative_condition, paint, paint_latents
+from tools.shapes.training import flow_loss, lm_loss, lr_at, optimise, reasoner_forward, start, teacher_forced_conditions
 from tools.shapes import stage0 as S0
 from tools.shapes import stage1 as S1
 from tools.shapes import world as W
@@ -40,7 +44,7 @@ from tools.shapes.checker import check, matches
 
 def cot_pair(p: W.Prompt):
     """(ids, reply start) of a CoT Imagine request and its target, ending with </answer> (the Imagine stop)."""
-    return C.encode_pair(C.imagine_text(p.prompt, cot=True), p.target, "")
+    return encode_pair(imagine_text(p.prompt, cot=True), p.target, "")
 
 
 @torch.no_grad()
@@ -48,13 +52,13 @@ def cot_answer_accuracy(reasoner, prompts: list[W.Prompt]) -> tuple[int, int, in
     """(exact answer, format ok, total) of greedy CoT generations."""
     import re
 
-    tok = C.tokenizer()
+    tok = tokenizer()
     fmt = re.compile(r"<think>.*?</think>\s*<answer>.*?</answer>", re.S)
     ok = okf = 0
     reasoner.eval()
     for p in prompts:
-        ids = tok.encode(C.imagine_text(p.prompt, cot=True))
-        g = P.generate(reasoner, ids, None, 48, C.stop_ids(True))
+        ids = tok.encode(imagine_text(p.prompt, cot=True))
+        g = P.generate(reasoner, ids, None, 48, stop_ids(True))
         text = tok.decode(g.generated)
         okf += bool(fmt.fullmatch(text.strip()))
         ok += text.strip() == p.target
@@ -63,9 +67,9 @@ def cot_answer_accuracy(reasoner, prompts: list[W.Prompt]) -> tuple[int, int, in
 
 
 def train_reasoner(args, log):
-    pc = C.shapes_config()
-    _, reasoner, _, _, meta = C.load_models("stage0.pt", None, None)
-    ck = None if args.fresh else C.load("sft_reasoner.pt")
+    pc = shapes_config()
+    _, reasoner, _, _, meta = load_models("stage0.pt", None, None)
+    ck = None if args.fresh else load("sft_reasoner.pt")
     lr = args.lr or 1e-3
     opt = torch.optim.AdamW(reasoner.parameters(), lr=lr, weight_decay=0.01)
     step = 0
@@ -84,44 +88,41 @@ def train_reasoner(args, log):
     deadline = log.t0 + 60 * args.minutes
     while step < args.steps and time.time() < deadline:
         for g in opt.param_groups:
-            g["lr"] = C.lr_at(step, args.steps, lr, warmup=50)
+            g["lr"] = lr_at(step, args.steps, lr, warmup=50)
         kind = step % 4
         pv = None
         if kind == 3:  # keep stage-0 skills
             if step % 8 == 3:
                 seqs, imgs = S0.understand_batch(rng, pc, args.batch)
-                pv = C.pixel_values(imgs, pc)
+                pv = pixel_values(imgs, pc)
             else:
                 seqs = S0.text_batch(rng, args.batch, facts)
         else:
             seqs = [cot_pair(rng.choice(train)) for _ in range(args.batch)]
-        ids, am, lmask = C.lm_batch(seqs)
-        logits, _ = C.reasoner_forward(reasoner, ids, am, pv)
-        loss = C.lm_loss(logits, ids, lmask)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(reasoner.parameters(), 1.0)
-        opt.step()
+        ids, am, lmask = lm_batch(seqs)
+        logits, _ = reasoner_forward(reasoner, ids, am, pv)
+        loss = lm_loss(logits, ids, lmask)
+        optimise(opt, loss, reasoner.parameters())
         step += 1
         if step % 25 == 0:
             log(f"step {step} loss {loss.item():.4f} ({'cot' if kind < 3 else 'stage0'})")
         if step % 100 == 0:
-            C.save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step}, "sft_reasoner.pt")
+            save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step}, "sft_reasoner.pt")
         if step % 300 == 0:
             log(f"held-out arithmetic CoT (exact, format, n): {cot_answer_accuracy(reasoner, held_arith[: min(30, args.eval_n)])}")
     acc = cot_answer_accuracy(reasoner, held_arith[: args.eval_n])
     u = S0.understanding_accuracy(reasoner, pc, max(1, args.eval_n // 2))
     log(f"done at step {step}; held-out arithmetic CoT (exact, format, n) {acc}; understanding {u}")
-    C.save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step, "heldout_cot": acc,
+    save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step, "heldout_cot": acc,
             "understanding": u}, "sft_reasoner.pt")
 
 
 def train_painter(args, log):
-    pc, reasoner, painter, vae, meta = C.load_models("sft_reasoner.pt", "stage1.pt", "vae.pt")
+    pc, reasoner, painter, vae, meta = load_models("sft_reasoner.pt", "stage1.pt", "vae.pt")
     log(f"loaded {meta}")
     reasoner.eval()
     vae.eval()
-    ck = None if args.fresh else C.load("sft.pt")
+    ck = None if args.fresh else load("sft.pt")
     lr = args.lr or 5e-4
     opt = torch.optim.AdamW(painter.parameters(), lr=lr, weight_decay=0.0)
     step = 0
@@ -132,7 +133,7 @@ def train_painter(args, log):
         log(f"resumed at step {step}")
     caps = W.all_captions()
     cap_conds = S1.caption_conditions(reasoner, [c[0] for c in caps])
-    neg = C.negative_condition(reasoner, pc)
+    neg = negative_condition(reasoner, pc)
     pool = S1.latent_pool(vae, pc, caps)
     cap_index = {(n, c, k): i for i, (_, n, c, k) in enumerate(caps)}
     train, held = W.split_prompts()
@@ -145,12 +146,12 @@ def train_painter(args, log):
     cot_cache: dict[str, torch.Tensor] = {}
     while step < args.steps and time.time() < deadline:
         for g in opt.param_groups:
-            g["lr"] = C.lr_at(step, args.steps, lr, warmup=50)
+            g["lr"] = lr_at(step, args.steps, lr, warmup=50)
         ps = [rng.choice(train) for _ in range(half)]
         todo = [k for k in dict.fromkeys(p.prompt for p in ps) if k not in cot_cache]
         if todo:  # the reasoner is frozen: each prompt's teacher-forced hidden states are computed once
             by_prompt = {p.prompt: p for p in ps}
-            for k, h in zip(todo, C.teacher_forced_conditions(reasoner, [cot_pair(by_prompt[k])[0] for k in todo])):
+            for k, h in zip(todo, teacher_forced_conditions(reasoner, [cot_pair(by_prompt[k])[0] for k in todo])):
                 cot_cache[k] = h
         cot = [cot_cache[p.prompt] for p in ps]
         ci = [rng.randrange(len(caps)) for _ in range(args.bc - half)]
@@ -158,17 +159,14 @@ def train_painter(args, log):
         conds = [neg if rng.random() < 0.1 else c for c in conds]
         targets = [cap_index[(p.n, p.colour, p.kind)] for p in ps] + ci
         x1 = torch.stack([pool[i, rng.randrange(pool.shape[1])] for i in targets for _ in range(args.rep)])
-        cp, lens = C.pad_conditions(conds)
-        loss = C.flow_loss(painter, cp, lens, x1, args.rep, gen)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(painter.parameters(), 1.0)
-        opt.step()
+        cp, lens = pad_conditions(conds)
+        loss = flow_loss(painter, cp, lens, x1, args.rep, gen)
+        optimise(opt, loss, painter.parameters())
         step += 1
         if step % 25 == 0:
             log(f"step {step} loss {loss.item():.4f}")
         if step % 100 == 0:
-            C.save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(), "step": step}, "sft.pt")
+            save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(), "step": step}, "sft.pt")
         if step % 500 == 0:
             painter.eval()
             log(f"held-out CoT image accuracy (teacher-forced, 20 steps): {cot_image_accuracy(reasoner, painter, vae, pc, neg, held_arith)}")
@@ -176,7 +174,7 @@ def train_painter(args, log):
     painter.eval()
     acc = cot_image_accuracy(reasoner, painter, vae, pc, neg, held_arith)
     log(f"done at step {step}; held-out CoT image accuracy (teacher-forced, 20 steps) {acc}")
-    C.save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(), "step": step,
+    save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(), "step": step,
             "heldout_cot_image_tf": acc}, "sft.pt")
 
 
@@ -214,10 +212,10 @@ def painted_pool(reasoner, painter, vae, pc, neg, n_items: int, rng: random.Rand
     while seen < n_items:
         ps = [rng.choice(train) for _ in range(16)]
         ci = [rng.randrange(len(caps)) for _ in range(16)]
-        conds = C.teacher_forced_conditions(reasoner, [cot_pair(p)[0] for p in ps]) + [cap_conds[i] for i in ci]
+        conds = teacher_forced_conditions(reasoner, [cot_pair(p)[0] for p in ps]) + [cap_conds[i] for i in ci]
         want = [(p.n, p.colour, p.kind) for p in ps] + [caps[i][1:] for i in ci]
         seeds = [rng.randrange(1 << 31) for _ in conds]
-        z = C.paint_latents(painter, pc, conds, neg, seeds, pc.default_steps, pc.default_guidance)
+        z = paint_latents(painter, pc, conds, neg, seeds, pc.default_steps, pc.default_guidance)
         x = vae.decoder(z).numpy()
         for i, (n, colour, kind) in enumerate(want):
             img = P.to_pixels(x[i : i + 1])
@@ -231,13 +229,13 @@ def painted_pool(reasoner, painter, vae, pc, neg, n_items: int, rng: random.Rand
 
 
 def train_decoder(args, log):
-    pc, reasoner, painter, vae, meta = C.load_models("sft.pt", "sft.pt", "vae.pt")
+    pc, reasoner, painter, vae, meta = load_models("sft.pt", "sft.pt", "vae.pt")
     log(f"loaded {meta}")
     for m in (reasoner, painter, vae):
         m.eval()
-    ck = C.load("vae.pt")
-    C.save(ck, "vae_before_decoder.pt")
-    neg = C.negative_condition(reasoner, pc)
+    ck = load("vae.pt")
+    save(ck, "vae_before_decoder.pt")
+    neg = negative_condition(reasoner, pc)
     train, held = W.split_prompts()
     held_arith = [p for p in held if p.arithmetic][::8][: args.eval_n]
     before = cot_image_accuracy(reasoner, painter, vae, pc, neg, held_arith, steps=pc.default_steps)
@@ -245,7 +243,7 @@ def train_decoder(args, log):
     rng = random.Random(7000)
     gen = torch.Generator().manual_seed(7000)
     zs, targets = painted_pool(reasoner, painter, vae, pc, neg, args.pool, rng, log)
-    ty = C.to_vae_input(targets)
+    ty = to_vae_input(targets)
     for p in vae.encoder.parameters():
         p.requires_grad_(False)
     lr = args.lr or 5e-4
@@ -256,19 +254,17 @@ def train_decoder(args, log):
     vae.decoder.train()
     while step < args.steps and time.time() < deadline:
         for g in opt.param_groups:
-            g["lr"] = C.lr_at(step, args.steps, lr, warmup=50)
+            g["lr"] = lr_at(step, args.steps, lr, warmup=50)
         pi = torch.tensor([rng.randrange(len(zs)) for _ in range(half)])
         imgs = [S0.random_scene(rng)[0] for _ in range(args.batch - half)]
-        x = C.to_vae_input(imgs)
+        x = to_vae_input(imgs)
         with torch.no_grad():
             m = vae.encoder(x)
         z = torch.cat([zs[pi], m + 0.1 * torch.randn(m.shape, generator=gen)])
         y = vae.decoder(z)
         t = torch.cat([ty[pi], x])
         loss = F.mse_loss(y, t) + 0.5 * (y - t).abs().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        optimise(opt, loss)
         step += 1
         if step % 50 == 0:
             log(f"step {step} loss {loss.item():.4f}")
@@ -276,14 +272,14 @@ def train_decoder(args, log):
     after = cot_image_accuracy(reasoner, painter, vae, pc, neg, held_arith, steps=pc.default_steps)
     ok, tot = S0.recon_accuracy(vae)
     log(f"done at step {step}: held-out CoT image accuracy before {before}, after {after}; checker on reconstructions {ok}/{tot}")
-    C.save({**ck, "vae": vae.state_dict(), "decoder_adapted": {"steps": step, "pool": len(zs), "before": before,
+    save({**ck, "vae": vae.state_dict(), "decoder_adapted": {"steps": step, "pool": len(zs), "before": before,
             "after": after}, "recon_checker": [ok, tot]}, "vae.pt")
 
 
 @torch.no_grad()
 def cot_image_accuracy(reasoner, painter, vae, pc, neg, prompts, steps: int = 20):
-    conds = C.teacher_forced_conditions(reasoner, [cot_pair(p)[0] for p in prompts])
-    imgs = C.paint(painter, vae, pc, conds, neg, [42] * len(prompts), steps, pc.default_guidance)
+    conds = teacher_forced_conditions(reasoner, [cot_pair(p)[0] for p in prompts])
+    imgs = paint(painter, vae, pc, conds, neg, [42] * len(prompts), steps, pc.default_guidance)
     return sum(matches(check(im), p.n, p.colour, p.kind) for im, p in zip(imgs, prompts)), len(prompts)
 
 
@@ -300,11 +296,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval_n", type=int, default=60, help="held-out prompts in the progress evaluations")
     ap.add_argument("--fresh", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    log = C.Logger("stage2-" + args.part)
-    log(f"args {vars(args)}")
+    args, log = start(ap, "stage2", part=True)
     {"reasoner": train_reasoner, "painter": train_painter, "decoder": train_decoder}[args.part](args, log)
 
 

@@ -24,7 +24,10 @@ import time
 
 import torch
 
-from tools.shapes import common as C
+from tools.shapes.data import imagine_text, lm_batch
+from tools.shapes.models import load, load_models, save, tokenizer
+from tools.shapes.sampling import negative_condition, paint, sample_group
+from tools.shapes.training import reasoner_forward, start, teacher_forced_conditions
 from tools.shapes import world as W
 from tools.shapes.checker import check, matches
 
@@ -44,8 +47,8 @@ def group_advantages(r: list[float]) -> torch.Tensor:
 
 def token_logprobs(reasoner, seqs: list[list[int]], starts: list[int]):
     """log pi(token) of every completion token (right-padded batch) -> logp [B, L-1], mask [B, L-1]."""
-    ids, am, lmask = C.lm_batch(list(zip(seqs, starts)))
-    logits, _ = C.reasoner_forward(reasoner, ids, am)
+    ids, am, lmask = lm_batch(list(zip(seqs, starts)))
+    logits, _ = reasoner_forward(reasoner, ids, am)
     lp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:].unsqueeze(-1))[..., 0]
     return lp, lmask[:, 1:]
 
@@ -63,15 +66,11 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--vision", default=None, help="take the vision tower from this checkpoint (stage0 --vision_only)")
     ap.add_argument("--fresh", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    log = C.Logger("stage3")
-    log(f"args {vars(args)}")
-    pc, reasoner, painter, vae, meta = C.load_models("sft.pt", "sft.pt", "vae.pt")
+    args, log = start(ap, "stage3")
+    pc, reasoner, painter, vae, meta = load_models("sft.pt", "sft.pt", "vae.pt")
     log(f"loaded {meta}")
     if args.vision:
-        vis = C.load(args.vision)
+        vis = load(args.vision)
         if vis is None:
             raise SystemExit(f"no {args.vision}")
         reasoner.vision.load_state_dict({k[len("vision."):]: v for k, v in vis["reasoner"].items() if k.startswith("vision.")})
@@ -84,14 +83,14 @@ def main():
     params = list(reasoner.lm.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     it = 0
-    ck = None if args.fresh else C.load("rgpo.pt")
+    ck = None if args.fresh else load("rgpo.pt")
     if ck is not None and "opt" in ck:
         reasoner.load_state_dict(ck["reasoner"])
         opt.load_state_dict(ck["opt"])
         it = ck["iter"]
         log(f"resumed at iteration {it}")
-    neg = C.negative_condition(reasoner, pc)
-    tok = C.tokenizer()
+    neg = negative_condition(reasoner, pc)
+    tok = tokenizer()
     train, _ = W.split_prompts()
     rng = random.Random(6000 + it)
     gen = torch.Generator().manual_seed(6000 + it)
@@ -102,11 +101,11 @@ def main():
         reasoner.eval()
         for _ in range(args.prompts):
             p = rng.choice(train)
-            pids = tok.encode(C.imagine_text(p.prompt, cot=True))
-            outs = C.sample_group(reasoner, pids, args.group, 48, args.temperature, gen)
+            pids = tok.encode(imagine_text(p.prompt, cot=True))
+            outs = sample_group(reasoner, pids, args.group, 48, args.temperature, gen)
             full = [pids + o for o in outs]
-            conds = C.teacher_forced_conditions(reasoner, full)
-            imgs = C.paint(painter, vae, pc, conds, neg, [rng.randrange(1 << 31) for _ in outs], args.paint_steps, pc.default_guidance)
+            conds = teacher_forced_conditions(reasoner, full)
+            imgs = paint(painter, vae, pc, conds, neg, [rng.randrange(1 << 31) for _ in outs], args.paint_steps, pc.default_guidance)
             r = []
             for o, im in zip(outs, imgs):
                 text = tok.decode(o)
@@ -137,9 +136,9 @@ def main():
         kl_mean = float((kl * m).sum() / m.sum())
         log(f"iter {it} mean reward {mean_r:.3f} (format+accuracy, max 2) kl {kl_mean:.4f} running {sum(history[-20:]) / len(history[-20:]):.3f}")
         if it % 10 == 0:
-            C.save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(), "iter": it,
+            save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(), "iter": it,
                     "reward_history": history}, "rgpo.pt")
-    C.save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(), "iter": it,
+    save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(), "iter": it,
             "reward_history": history}, "rgpo.pt")
     log(f"done at iteration {it}")
 

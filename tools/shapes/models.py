@@ -1,0 +1,96 @@
+"""The shapes model: its pack config, its tokenizer and stop tokens, and the checkpoints the stages write and read
+(models built from them). Checkpoints live in CKPT (default /tmp/shapes_ckpt, override with $SHAPES_CKPT); they are
+never committed.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import torch
+
+from tools.rgvlm.config import SPECIAL_TOKENS, ConnectorConfig, PackConfig, PainterConfig, ReasonerConfig, VaeConfig, VisionConfig
+from tools.rgvlm.corpus import corpus_text as shared_corpus
+from tools.rgvlm.model import build
+from tools.rgvlm.tokenizer import ByteBPETokenizer, train_bpe
+from tools.shapes import world as W
+
+CKPT = os.environ.get("SHAPES_CKPT", "/tmp/shapes_ckpt")
+
+
+def shapes_config() -> PackConfig:
+    """The smallest model that can do the job (pack well under 25 MB)."""
+    vision = VisionConfig(image_size=32, patch_size=8, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                          intermediate_size=128)
+    reasoner = ReasonerConfig(vocab_size=1024, hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
+                              num_key_value_heads=2, head_dim=32, intermediate_size=256, max_position_embeddings=512,
+                              vision=vision, num_image_tokens=16)
+    connector = ConnectorConfig(input_size=128, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
+                                num_key_value_heads=4, head_dim=32, intermediate_size=256)
+    painter = PainterConfig(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=4,
+                            head_dim=32, intermediate_size=256, latent_channels=4, patch_size=4)
+    # x2 down (32x32 latents) so a 14-px shape's corners survive; patch 4 keeps the painter at 64 tokens
+    vae = VaeConfig(downscale=2, block_channels=[32, 64], latent_channels=4, scaling_factor=1.0, shift_factor=0.0)
+    pc = PackConfig(pack_id="shapes", reasoner=reasoner, connector=connector, painter=painter, vae=vae,
+                    negative_prompt="blurry, low quality, distorted", default_steps=50, default_guidance=3.0,
+                    default_max_new_tokens=64)
+    pc.init.lm_head_gain = 1.0
+    return pc
+
+
+@lru_cache(maxsize=1)
+def tokenizer() -> ByteBPETokenizer:
+    pc = shapes_config()
+    vocab, merges = train_bpe(shared_corpus() + W.corpus_text(), pc.reasoner.vocab_size, SPECIAL_TOKENS)
+    tok = ByteBPETokenizer(vocab, merges, SPECIAL_TOKENS)
+    assert tok.token_to_id["<image>"] == pc.reasoner.image_token_id
+    assert [tok.token_to_id["<|im_end|>"], tok.token_to_id["<|endoftext|>"]] == pc.reasoner.eos_token_ids
+    return tok
+
+
+def stop_ids(imagine: bool) -> list[int]:
+    tok = tokenizer()
+    ids = list(shapes_config().reasoner.eos_token_ids)
+    return ids + [tok.token_to_id["</answer>"]] if imagine else ids
+
+
+def ckpt_path(name: str) -> str:
+    os.makedirs(CKPT, exist_ok=True)
+    return os.path.join(CKPT, name)
+
+
+def save(obj: dict, name: str) -> None:
+    tmp = ckpt_path(name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, ckpt_path(name))
+
+
+def load(name: str):
+    p = ckpt_path(name)
+    return torch.load(p) if os.path.exists(p) else None
+
+
+def fresh_models():
+    torch.manual_seed(0)
+    return build(shapes_config())
+
+
+def load_models(reasoner_from: str | None, painter_from: str | None, vae_from: str | None = "vae.pt"):
+    """Models with the weights of the named checkpoints (random init where a checkpoint is missing or None)."""
+    pc = shapes_config()
+    reasoner, painter, vae = fresh_models()
+    meta = {}
+    for name, mod, key in ((reasoner_from, reasoner, "reasoner"), (painter_from, painter, "painter"), (vae_from, vae, "vae")):
+        if name is None:
+            continue
+        ck = load(name)
+        if ck is None or key not in ck:
+            print(f"[load] {name}: no {key} (random init)", flush=True)
+            continue
+        mod.load_state_dict(ck[key])
+        meta[key] = name
+        if key == "vae":
+            pc.vae.scaling_factor = float(ck["scaling_factor"])
+            pc.vae.shift_factor = float(ck["shift_factor"])
+    return pc, reasoner, painter, vae, meta
