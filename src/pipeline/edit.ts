@@ -5,7 +5,7 @@
  * first (BAD_INPUT on 'image'), resized to the vision encoder's size for the reasoner and to width × height for the
  * VAE encoder.
  */
-import { RgError, toErrorInfo } from '../errors';
+import { RgError, badInput, toErrorInfo } from '../errors';
 import type { EventSink } from './events';
 import { decodeImage, type ImageInput } from '../models/reasoner';
 import { normalise, resizeRgb } from '../models/reasoner/image';
@@ -50,9 +50,9 @@ export async function edit(req: EditRequest, onEvent: EventSink | undefined, dep
   const emit = safeSink(onEvent);
   try {
     if (typeof req?.instruction !== 'string' || req.instruction.trim().length === 0) {
-      throw new RgError('BAD_INPUT', 'the instruction is empty', { field: 'instruction' });
+      throw badInput('instruction', 'the instruction is empty');
     }
-    if (req.image === undefined || req.image === null) throw new RgError('BAD_INPUT', 'an image to edit is required', { field: 'image' });
+    if (req.image === undefined || req.image === null) throw badInput('image', 'an image to edit is required');
     const source = typeof deps.source === 'function' ? deps.source() : deps.source;
     const m = await source.manifest();
     const s = resolvePaintSettings(m, req, true);

@@ -5,7 +5,7 @@
  * and painter run. The negative (CFG) condition is the prefill of the pack's negative prompt, cached per negative
  * prompt, pack, backend and device. Edit (edit.ts) shares everything here except its image input.
  */
-import { CancelledError, RgError, toErrorInfo } from '../errors';
+import { CancelledError, RgError, badInput, toErrorInfo } from '../errors';
 import type { Manifest, WeightVariant } from '../packs/manifest';
 import type { PackSource } from '../packs/source';
 import type { BackendChoice } from '../runtime/backend';
@@ -122,15 +122,11 @@ export interface ImagineDeps {
   painter?: PainterKind;
 }
 
-function bad(field: string, message: string): RgError {
-  return new RgError('BAD_INPUT', message, { field });
-}
-
 function numberIn(field: string, v: unknown, lo: number, hi: number, opts: { integer?: boolean; loOpen?: boolean } = {}): number {
   const kind = opts.integer ? 'a whole number' : 'a number';
   const range = `${opts.loOpen ? 'above' : 'from'} ${lo} ${opts.loOpen ? 'and at most' : 'to'} ${hi}`;
   if (typeof v !== 'number' || !Number.isFinite(v) || (opts.integer && !Number.isInteger(v)) || v > hi || (opts.loOpen ? v <= lo : v < lo)) {
-    throw bad(field, `${field} must be ${kind} ${range}, got ${String(v)}`);
+    throw badInput(field, `${field} must be ${kind} ${range}, got ${String(v)}`);
   }
   return v;
 }
@@ -141,7 +137,7 @@ export function resolvePaintSettings(m: Manifest, req: PaintRequestBase & { stre
   const d = m.defaults;
   const size = (field: 'width' | 'height', v: number | undefined, dflt: number) => {
     const n = numberIn(field, v ?? dflt, lim.min_size, lim.max_size, { integer: true });
-    if (n % lim.size_multiple !== 0) throw bad(field, `${field} must be a multiple of ${lim.size_multiple} from ${lim.min_size} to ${lim.max_size}, got ${n}`);
+    if (n % lim.size_multiple !== 0) throw badInput(field, `${field} must be a multiple of ${lim.size_multiple} from ${lim.min_size} to ${lim.max_size}, got ${n}`);
     return n;
   };
   const width = size('width', req.width, d.width);
@@ -153,11 +149,11 @@ export function resolvePaintSettings(m: Manifest, req: PaintRequestBase & { stre
   const previewEvery = numberIn('previewEvery', req.previewEvery ?? Math.max(1, Math.ceil(steps / 10)), 0, lim.max_steps, { integer: true });
   const weights = req.weights ?? 'f32';
   if (typeof weights !== 'string' || !Object.hasOwn(m.paths.painter_weights, weights)) {
-    throw bad('weights', `weights must be one of ${Object.keys(m.paths.painter_weights).join(', ')}, got ${String(weights)}`);
+    throw badInput('weights', `weights must be one of ${Object.keys(m.paths.painter_weights).join(', ')}, got ${String(weights)}`);
   }
   const negativePrompt = req.negativePrompt ?? m.prompts.negative_prompt;
-  if (typeof negativePrompt !== 'string') throw bad('negativePrompt', 'the negative prompt must be text');
-  if (req.cot !== undefined && typeof req.cot !== 'boolean') throw bad('cot', 'cot must be true or false');
+  if (typeof negativePrompt !== 'string') throw badInput('negativePrompt', 'the negative prompt must be text');
+  if (req.cot !== undefined && typeof req.cot !== 'boolean') throw badInput('cot', 'cot must be true or false');
   const s: PaintSettings = { width, height, steps, guidance, seed, cot: req.cot ?? d.cot, maxNewTokens, negativePrompt, weights, previewEvery };
   if (edit) s.strength = numberIn('strength', req.strength ?? d.edit_strength, 0, 1, { loOpen: true });
   return s;
@@ -335,7 +331,7 @@ export async function runPaintPipeline(
 export async function imagine(req: ImagineRequest, onEvent: EventSink | undefined, deps: ImagineDeps): Promise<ImagineResult> {
   const emit = safeSink(onEvent);
   try {
-    if (typeof req?.prompt !== 'string' || req.prompt.trim().length === 0) throw bad('prompt', 'the prompt is empty');
+    if (typeof req?.prompt !== 'string' || req.prompt.trim().length === 0) throw badInput('prompt', 'the prompt is empty');
     const source = typeof deps.source === 'function' ? deps.source() : deps.source;
     const s = resolvePaintSettings(await source.manifest(), req, false);
     return await runPaintPipeline(req, { text: req.prompt, field: 'prompt' }, s, deps, source, emit, { prompt: req.prompt });

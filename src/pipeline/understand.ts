@@ -3,7 +3,7 @@
  * on the CPU first (prompt, settings, template, image), so bad input is refused before any GPU work and changes
  * nothing; then the shared reasoner generates with `token` and `phase` events streamed to the caller.
  */
-import { CancelledError, RgError, toErrorInfo } from '../errors';
+import { CancelledError, badInput, toErrorInfo } from '../errors';
 import type { PackSource } from '../packs/source';
 import type { BackendChoice } from '../runtime/backend';
 import type { Backend } from '../runtime/ort';
@@ -76,10 +76,6 @@ export interface UnderstandDeps {
   signal?: AbortSignal;
 }
 
-function bad(field: string, message: string): RgError {
-  return new RgError('BAD_INPUT', message, { field });
-}
-
 /**
  * Runs Understand. Events: `phase` loading → thinking/answering (→ answering at `</think>`) → done, `token` text
  * deltas, then `done`; on failure one `error` event, and the promise rejects with the same error (BAD_INPUT with
@@ -89,14 +85,14 @@ export async function understand(req: UnderstandRequest, onEvent: EventSink | un
   const emit = safeSink(onEvent);
   try {
     // 1. Everything checkable on the CPU, before any GPU work.
-    if (typeof req.prompt !== 'string' || req.prompt.trim().length === 0) throw bad('prompt', 'the prompt is empty');
+    if (typeof req.prompt !== 'string' || req.prompt.trim().length === 0) throw badInput('prompt', 'the prompt is empty');
     const sampling = resolveSampling(req);
     const source = typeof deps.source === 'function' ? deps.source() : deps.source;
     const text = await loadReasonerText(source);
     const context = text.config.max_position_embeddings;
     const maxNewTokens = req.maxNewTokens ?? text.manifest.defaults.max_new_tokens;
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1 || maxNewTokens > context) {
-      throw bad('maxNewTokens', `max new tokens must be a whole number from 1 to ${context}, got ${req.maxNewTokens}`);
+      throw badInput('maxNewTokens', `max new tokens must be a whole number from 1 to ${context}, got ${req.maxNewTokens}`);
     }
     const cot = req.cot ?? text.manifest.defaults.cot;
     const hasImage = req.image !== undefined && req.image !== null;

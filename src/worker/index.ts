@@ -6,14 +6,15 @@ import { expose, transfer } from 'comlink';
 import './transfer';
 import type { DeviceReport, EventSink, Pixels, RgApi, SelfTestResult } from './api';
 import { capabilities, destroyDevice, onDeviceLost } from '../gpu/device';
-import { chooseBackend } from '../runtime/backend';
+import { chooseBackend, type BackendChoice } from '../runtime/backend';
+import type { PackSource } from '../packs/source';
 import { runSelfTest } from '../runtime/self_test';
 import { GpuBatch } from '../gpu/batch';
 import { emptyBuffer, readBuffer } from '../gpu/readback';
 import { testPattern as drawTestPattern } from '../kernels/test_pattern';
 import { testPatternRef } from '../kernels/test_pattern.ref';
 import { ortVersion, configureOrt } from '../runtime/ort';
-import { RgError } from '../errors';
+import { RgError, badInput } from '../errors';
 import { cachedPack, storeApi } from '../store/pack_service';
 import { understand as runUnderstand, type UnderstandRequest } from '../pipeline/understand';
 import { imagine as runImagine, type ImagineRequest } from '../pipeline/imagine';
@@ -27,7 +28,32 @@ onDeviceLost((info) => {
 });
 
 function checkSize(name: string, v: number, max: number): void {
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new RgError('BAD_INPUT', `${name} must be an integer from 1 to ${max}, got ${v}`, { field: name });
+  if (!Number.isInteger(v) || v < 1 || v > max) throw badInput(name, `${name} must be an integer from 1 to ${max}, got ${v}`);
+}
+
+/** What every pipeline takes besides its request and sink: where the pack comes from, the backend, the signal. */
+interface PipelineDeps {
+  source: () => PackSource;
+  choice: () => Promise<BackendChoice>;
+  signal: AbortSignal;
+}
+
+/**
+ * One pipeline run on the worker: registers `request.runId` (so `cancel` reaches it), waits for the runs before it
+ * (one at a time on the device), runs `pipeline` on the cached pack and the chosen backend, and forgets the run id
+ * however it settles.
+ */
+async function pipelineRun<Req extends { runId: string; pack: string }, Sink, Res>(
+  request: Req,
+  onEvent: Sink | undefined,
+  pipeline: (request: Req, onEvent: Sink | undefined, deps: PipelineDeps) => Promise<Res>,
+): Promise<Res> {
+  const signal = startRun(request?.runId);
+  try {
+    return await exclusive(signal, () => pipeline(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
+  } finally {
+    endRun(request.runId, signal);
+  }
 }
 
 const api = {
@@ -88,42 +114,22 @@ const api = {
   },
 
   async understand(request: UnderstandRequest, onEvent?: EventSink) {
-    const signal = startRun(request?.runId);
-    try {
-      return await exclusive(signal, () => runUnderstand(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
-    } finally {
-      endRun(request.runId, signal);
-    }
+    return pipelineRun(request, onEvent, runUnderstand);
   },
 
   async imagine(request: ImagineRequest, onEvent?: EventSink) {
-    const signal = startRun(request?.runId);
-    try {
-      const r = await exclusive(signal, () => runImagine(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
-      return transfer(r, [r.png.buffer]);
-    } finally {
-      endRun(request.runId, signal);
-    }
+    const r = await pipelineRun(request, onEvent, runImagine);
+    return transfer(r, [r.png.buffer]);
   },
 
   async edit(request: EditRequest, onEvent?: EventSink) {
-    const signal = startRun(request?.runId);
-    try {
-      const r = await exclusive(signal, () => runEdit(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
-      return transfer(r, [r.png.buffer]);
-    } finally {
-      endRun(request.runId, signal);
-    }
+    const r = await pipelineRun(request, onEvent, runEdit);
+    return transfer(r, [r.png.buffer]);
   },
 
   async rgpo(request: RgpoRequest, onEvent?: RgpoEventSink) {
-    const signal = startRun(request?.runId);
-    try {
-      const r = await exclusive(signal, () => runRgpo(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
-      return transfer(r, r.rollouts.map((x) => x.png.buffer as ArrayBuffer));
-    } finally {
-      endRun(request.runId, signal);
-    }
+    const r = await pipelineRun(request, onEvent, runRgpo);
+    return transfer(r, r.rollouts.map((x) => x.png.buffer as ArrayBuffer));
   },
 
   async cancel(runId: string) {
