@@ -85,28 +85,29 @@ function checkPixels(width: number, height: number, limits: ImageLimits, field: 
 }
 
 /**
- * Resizes a decoded image to `size`×`size` (transparent areas on white) and returns its RGB bytes, [size, size, 3].
- * An image already at that size is copied pixel for pixel.
+ * Resizes a decoded image to `width`×`height` (default square; transparent areas on white) and returns its RGB
+ * bytes, [height, width, 3]. An image already at that size is copied pixel for pixel. The one image resize of the
+ * app: the reasoner's vision input and Edit's VAE input both come from it.
  */
-export function resizeRgb(image: ImageBitmap | ImageData, size: number): Uint8Array {
-  const canvas = new OffscreenCanvas(size, size);
+export function resizeRgb(image: ImageBitmap | ImageData, width: number, height = width): Uint8Array {
+  const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' });
   if (!ctx) throw new RgError('INTERNAL', 'OffscreenCanvas has no 2d context');
   ctx.fillStyle = '#ffffff';
-  ctx.fillRect(0, 0, size, size);
+  ctx.fillRect(0, 0, width, height);
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = 'high';
   if (image instanceof ImageData) {
     // ImageData cannot be drawn scaled directly: put it on its own canvas first.
     const src = new OffscreenCanvas(image.width, image.height);
     src.getContext('2d')!.putImageData(image, 0, 0);
-    ctx.drawImage(src, 0, 0, size, size);
+    ctx.drawImage(src, 0, 0, width, height);
   } else {
-    ctx.drawImage(image, 0, 0, size, size);
+    ctx.drawImage(image, 0, 0, width, height);
   }
-  const rgba = ctx.getImageData(0, 0, size, size).data;
-  const rgb = new Uint8Array(size * size * 3);
-  for (let p = 0; p < size * size; p++) {
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  const rgb = new Uint8Array(width * height * 3);
+  for (let p = 0; p < width * height; p++) {
     rgb[p * 3] = rgba[p * 4]!;
     rgb[p * 3 + 1] = rgba[p * 4 + 1]!;
     rgb[p * 3 + 2] = rgba[p * 4 + 2]!;

@@ -6,12 +6,15 @@
  * best-of-G). Everything is checked before any GPU work (BAD_INPUT naming the field); `deps.signal` cancels
  * between and inside rollouts.
  */
-import { CancelledError, badInput, toErrorInfo, type ErrorInfo } from '../../errors';
-import { MAX_SEED, imagine, resolvePaintSettings, type ImagineDeps, type ImagineRequest, type ImagineResult, type PaintSettings } from '../imagine';
+import { CancelledError, badInput, type ErrorInfo } from '../../errors';
+import { imagine, type ImagineDeps, type ImagineRequest, type ImagineResult } from '../imagine';
+import { resolvePaintSettings, type PaintSettings } from '../paint';
+import { packSource, backendChoice, reportingErrors } from '../reason';
 import { decodePngRgba } from '../png';
-import { MAX_GROUP } from '../../limits';
+import { MAX_GROUP, MAX_SEED } from '../../limits';
 import { safeSink, type RgEvent } from '../events';
 import type { Manifest } from '../../packs/manifest';
+import type { Completion } from '../../models/reasoner';
 import type { PackSource } from '../../packs/source';
 import { describeReward, packRewards, scoreRollout, type Reward, type RewardInfo } from './rewards';
 import { groupStats, totalReward, type GroupStats } from './stats';
@@ -31,13 +34,9 @@ export interface RgpoRequest extends Omit<ImagineRequest, 'temperature' | 'topP'
 }
 
 /** One scored rollout. */
-export interface RgpoRollout {
+export interface RgpoRollout extends Omit<Completion, 'stopReason'> {
   index: number;
   seed: number;
-  text: string;
-  reasoning: string;
-  answer: string;
-  formatOk: boolean;
   png: Uint8Array;
   width: number;
   height: number;
@@ -110,14 +109,14 @@ export function resolveGroup(req: RgpoRequest, m: Manifest): { group: number; te
 export async function rgpo(req: RgpoRequest, onEvent: RgpoEventSink | undefined, deps: RgpoDeps): Promise<RgpoResult> {
   const emit = safeSink<RgpoEvent>(onEvent);
   const t0 = performance.now();
-  try {
+  return reportingErrors(emit, async () => {
     if (typeof req?.prompt !== 'string' || req.prompt.trim().length === 0) throw badInput('prompt', 'the prompt is empty');
-    const source: PackSource = typeof deps.source === 'function' ? deps.source() : deps.source;
+    const source: PackSource = packSource(deps);
     const m = await source.manifest();
     const g = resolveGroup(req, m);
     let rewards = deps.rewards;
     if (!rewards) {
-      const choice = typeof deps.choice === 'function' ? await deps.choice() : deps.choice;
+      const choice = await backendChoice(deps);
       rewards = packRewards(m, await loadSimilarityScorer(source, m, choice));
     }
     const seeds = Array.from({ length: g.group }, (_, i) => g.seed + i);
@@ -188,8 +187,5 @@ export async function rgpo(req: RgpoRequest, onEvent: RgpoEventSink | undefined,
       perReward,
       totalMs: performance.now() - t0,
     };
-  } catch (e) {
-    emit({ type: 'error', error: toErrorInfo(e) });
-    throw e;
-  }
+  });
 }
