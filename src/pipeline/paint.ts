@@ -7,6 +7,7 @@
  */
 import { CancelledError, RgError, badInput } from '../errors';
 import type { Manifest, WeightVariant } from '../packs/manifest';
+import { resolvePackDefaults } from '../packs/defaults';
 import type { PackSource } from '../packs/source';
 import type { Backend } from '../runtime/ort';
 import { DeviceCache } from '../models/cache';
@@ -104,29 +105,33 @@ function numberIn(field: string, v: unknown, lo: number, hi: number, opts: { int
 
 /** Resolves the painting settings against the pack's defaults and limits; BAD_INPUT naming the field and range. */
 export function resolvePaintSettings(m: Manifest, req: PaintRequestBase & { strength?: number }, edit: boolean): PaintSettings {
-  const lim = m.limits;
-  const d = m.defaults;
+  const { defaults: d, limits: lim } = resolvePackDefaults(m);
   const size = (field: 'width' | 'height', v: number | undefined, dflt: number) => {
-    const n = numberIn(field, v ?? dflt, lim.min_size, lim.max_size, { integer: true });
-    if (n % lim.size_multiple !== 0) throw badInput(field, `${field} must be a multiple of ${lim.size_multiple} from ${lim.min_size} to ${lim.max_size}, got ${n}`);
+    const n = numberIn(field, v ?? dflt, lim.minSize, lim.maxSize, { integer: true });
+    if (n % lim.sizeMultiple !== 0) {
+      throw badInput(field, `${field} must be a multiple of ${lim.sizeMultiple} from ${lim.minSize} to ${lim.maxSize}, got ${n}`);
+    }
     return n;
   };
   const width = size('width', req.width, d.width);
   const height = size('height', req.height, d.height);
-  const steps = numberIn('steps', req.steps ?? d.steps, 1, lim.max_steps, { integer: true });
+  const steps = numberIn('steps', req.steps ?? d.steps, 1, lim.maxSteps, { integer: true });
   const guidance = numberIn('guidance', req.guidance ?? d.guidance, 0, MAX_GUIDANCE);
   const seed = numberIn('seed', req.seed ?? d.seed, 0, MAX_SEED, { integer: true });
-  const maxNewTokens = numberIn('maxNewTokens', req.maxNewTokens ?? d.max_new_tokens, 1, m.reasoner.max_position_embeddings, { integer: true });
-  const previewEvery = numberIn('previewEvery', req.previewEvery ?? Math.max(1, Math.ceil(steps / 10)), 0, lim.max_steps, { integer: true });
+  const maxNewTokens = numberIn('maxNewTokens', req.maxNewTokens ?? d.maxNewTokens, 1, lim.maxNewTokens, { integer: true });
+  const previewEvery = numberIn('previewEvery', req.previewEvery ?? Math.max(1, Math.ceil(steps / 10)), 0, lim.maxSteps, {
+    integer: true,
+  });
   const weights = req.weights ?? 'f32';
   if (typeof weights !== 'string' || !Object.hasOwn(m.paths.painter_weights, weights)) {
     throw badInput('weights', `weights must be one of ${Object.keys(m.paths.painter_weights).join(', ')}, got ${String(weights)}`);
   }
-  const negativePrompt = req.negativePrompt ?? m.prompts.negative_prompt;
+  const negativePrompt = req.negativePrompt ?? d.negativePrompt;
   if (typeof negativePrompt !== 'string') throw badInput('negativePrompt', 'the negative prompt must be text');
   if (req.cot !== undefined && typeof req.cot !== 'boolean') throw badInput('cot', 'cot must be true or false');
-  const s: PaintSettings = { width, height, steps, guidance, seed, cot: req.cot ?? d.cot, maxNewTokens, negativePrompt, weights, previewEvery };
-  if (edit) s.strength = numberIn('strength', req.strength ?? d.edit_strength, 0, 1, { loOpen: true });
+  const cot = req.cot ?? d.cot;
+  const s: PaintSettings = { width, height, steps, guidance, seed, cot, maxNewTokens, negativePrompt, weights, previewEvery };
+  if (edit) s.strength = numberIn('strength', req.strength ?? d.editStrength, 0, 1, { loOpen: true });
   return s;
 }
 

@@ -5,6 +5,7 @@
  */
 import { CancelledError, badInput } from '../errors';
 import type { Backend } from '../runtime/ort';
+import { resolvePackDefaults } from '../packs/defaults';
 import {
   checkMaxNewTokens,
   loadReasonerText,
@@ -55,8 +56,9 @@ export async function understand(req: UnderstandRequest, onEvent: EventSink | un
     const sampling = resolveSampling(req);
     const source = packSource(deps);
     const text = await loadReasonerText(source);
-    const maxNewTokens = checkMaxNewTokens(req.maxNewTokens ?? text.manifest.defaults.max_new_tokens, text.config.max_position_embeddings);
-    const cot = req.cot ?? text.manifest.defaults.cot;
+    const { defaults, limits } = resolvePackDefaults(text.manifest);
+    const maxNewTokens = checkMaxNewTokens(req.maxNewTokens ?? defaults.maxNewTokens, limits.maxNewTokens);
+    const cot = req.cot ?? defaults.cot;
     const hasImage = req.image !== undefined && req.image !== null;
     const prompt = preparePrompt(text, {
       messages: understandMessages({ prompt: req.prompt, cot, image: hasImage, prompts: req.prompts }),
