@@ -61,7 +61,10 @@ export async function backendChoice(deps: PipelineDeps): Promise<BackendChoice> 
  * Runs `body`; when it throws, emits one `error` event with the error's info and rethrows it (every pipeline's
  * failure contract).
  */
-export async function reportingErrors<T>(emit: (e: { type: 'error'; error: ErrorInfo }) => void, body: () => Promise<T>): Promise<T> {
+export async function reportingErrors<T>(
+  emit: (e: { type: 'error'; error: ErrorInfo }) => void,
+  body: () => Promise<T>,
+): Promise<T> {
   try {
     return await body();
   } catch (e) {

@@ -71,7 +71,8 @@ export async function understand(req: UnderstandRequest, onEvent: EventSink | un
 
     // 2. The model (loaded once per pack and device), then generation.
     const { model } = await loadReasoner(source, deps, emit);
-    const res = await reason(model, prompt, pixels, { cot, maxNewTokens, sampling, hiddenStates: false, signal: deps.signal }, emit);
+    const o = { cot, maxNewTokens, sampling, hiddenStates: false, signal: deps.signal };
+    const res = await reason(model, prompt, pixels, o, emit);
     emit({ type: 'phase', phase: 'done' });
     emit({ type: 'done' });
     return {

@@ -6,8 +6,7 @@ import { expose, transfer } from 'comlink';
 import './transfer';
 import type { DeviceReport, EventSink, Pixels, RgApi, SelfTestResult } from './api';
 import { capabilities, destroyDevice, onDeviceLost } from '../gpu/device';
-import { chooseBackend, type BackendChoice } from '../runtime/backend';
-import type { PackSource } from '../packs/source';
+import { chooseBackend } from '../runtime/backend';
 import { runSelfTest } from '../runtime/self_test';
 import { GpuBatch } from '../gpu/batch';
 import { emptyBuffer, readBuffer } from '../gpu/readback';
@@ -21,6 +20,7 @@ import { imagine as runImagine, type ImagineRequest } from '../pipeline/imagine'
 import { edit as runEdit, type EditRequest } from '../pipeline/edit';
 import { rgpo as runRgpo, type RgpoEventSink, type RgpoRequest } from '../pipeline/rgpo/run';
 import { cancelRun, endRun, exclusive, startRun } from '../pipeline/events';
+import type { PipelineDeps } from '../pipeline/reason';
 
 const sinks = new Set<EventSink>();
 onDeviceLost((info) => {
@@ -29,13 +29,6 @@ onDeviceLost((info) => {
 
 function checkSize(name: string, v: number, max: number): void {
   if (!Number.isInteger(v) || v < 1 || v > max) throw badInput(name, `${name} must be an integer from 1 to ${max}, got ${v}`);
-}
-
-/** What every pipeline takes besides its request and sink: where the pack comes from, the backend, the signal. */
-interface PipelineDeps {
-  source: () => PackSource;
-  choice: () => Promise<BackendChoice>;
-  signal: AbortSignal;
 }
 
 /**
@@ -50,7 +43,8 @@ async function pipelineRun<Req extends { runId: string; pack: string }, Sink, Re
 ): Promise<Res> {
   const signal = startRun(request?.runId);
   try {
-    return await exclusive(signal, () => pipeline(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
+    const deps = { source: () => cachedPack(request.pack), choice: chooseBackend, signal };
+    return await exclusive(signal, () => pipeline(request, onEvent, deps));
   } finally {
     endRun(request.runId, signal);
   }

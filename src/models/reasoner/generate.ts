@@ -94,11 +94,11 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /** Checks a max-new-tokens setting against the context; BAD_INPUT on 'maxNewTokens' when it does not fit. */
-export function checkMaxNewTokens(maxNewTokens: unknown, context: number): number {
-  if (typeof maxNewTokens !== 'number' || !Number.isInteger(maxNewTokens) || maxNewTokens < 1 || maxNewTokens > context) {
-    throw badInput('maxNewTokens', `max new tokens must be a whole number from 1 to ${context}, got ${String(maxNewTokens)}`);
+export function checkMaxNewTokens(n: unknown, context: number): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > context) {
+    throw badInput('maxNewTokens', `max new tokens must be a whole number from 1 to ${context}, got ${String(n)}`);
   }
-  return maxNewTokens;
+  return n;
 }
 
 /**

@@ -39,7 +39,8 @@ const PACK_KEY = 'rg-vlm:pack';
 
 function readPackInfo(m: Manifest, manifestSha256: string): PackInfo {
   const p = resolvePackDefaults(m);
-  return { ...p, limits: { ...DEFAULT_LIMITS, ...p.limits }, examples: p.examples ?? examplesFor(p.id), manifestSha256 };
+  const limits = { ...DEFAULT_LIMITS, ...p.limits };
+  return { ...p, limits, examples: p.examples ?? examplesFor(p.id), manifestSha256 };
 }
 
 /** A problem shown to the user, with the next step. */
