@@ -10,13 +10,8 @@ import type { EventSink } from './events';
 import { decodeImage, type ImageInput } from '../models/reasoner';
 import { normalise, resizeRgb } from '../models/reasoner/image';
 import { vaeInputFromPixels } from '../models/painter';
-import {
-  resolvePaintSettings,
-  runPaintPipeline,
-  type PaintDeps,
-  type PaintRequestBase,
-  type PaintRunResult,
-} from './paint';
+import type { PaintDeps, PaintRequestBase, PaintRunResult } from './paint';
+import { resolvePaintSettings, runPaintPipeline } from './paint';
 import { safeSink } from './events';
 import { packSource, reportingErrors } from './reason';
 

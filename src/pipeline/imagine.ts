@@ -7,13 +7,8 @@
 import { badInput } from '../errors';
 import { safeSink, type EventSink } from './events';
 import { packSource, reportingErrors } from './reason';
-import {
-  resolvePaintSettings,
-  runPaintPipeline,
-  type PaintDeps,
-  type PaintRequestBase,
-  type PaintRunResult,
-} from './paint';
+import type { PaintDeps, PaintRequestBase, PaintRunResult } from './paint';
+import { resolvePaintSettings, runPaintPipeline } from './paint';
 
 export type { PaintRequestBase, PaintSettings, PaintTimingsReport } from './paint';
 

@@ -27,7 +27,7 @@ import { getPainter, type PainterKind, type PaintOptions } from '../models/paint
 import { MAX_GUIDANCE, MAX_SEED } from '../limits';
 import type { RgEvent } from './events';
 import { encodePng } from './png';
-import { loadReasoner, reason, type PipelineDeps, type ReasonRequest } from './reason';
+import { completionOf, loadReasoner, reason, type PipelineDeps, type ReasonRequest } from './reason';
 
 /** The settings Imagine, Edit and RGPO share (the seed drives the painter's noise and the reasoner's sampling). */
 export interface PaintRequestBase extends ReasonRequest {
@@ -254,11 +254,7 @@ export async function runPaintPipeline(
       width: img.width,
       height: img.height,
       settings: s,
-      text: res.text,
-      reasoning: res.reasoning,
-      answer: res.answer,
-      formatOk: res.formatOk,
-      stopReason: res.stopReason,
+      ...completionOf(res),
       conditionRows: positive.rows,
       negativeRows: neg.hidden.rows,
       timings: {

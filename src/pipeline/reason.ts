@@ -9,6 +9,7 @@ import type { BackendChoice } from '../runtime/backend';
 import {
   generate,
   getReasoner,
+  type Completion,
   type GenerationResult,
   type PreparedPrompt,
   type PromptOverrides,
@@ -82,6 +83,11 @@ export async function loadReasoner(
   emit({ type: 'phase', phase: 'loading', detail: source.id });
   const choice = await backendChoice(deps);
   return { choice, model: await getReasoner(source, choice) };
+}
+
+/** The completion's part of a result (what every pipeline reports about the text it generated). */
+export function completionOf(r: Completion): Completion {
+  return { text: r.text, reasoning: r.reasoning, answer: r.answer, formatOk: r.formatOk, stopReason: r.stopReason };
 }
 
 export interface ReasonOptions {

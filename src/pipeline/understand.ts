@@ -19,7 +19,7 @@ import {
   type ResolvedSampling,
 } from '../models/reasoner';
 import { safeSink, type EventSink } from './events';
-import { loadReasoner, packSource, reason, reportingErrors, type PipelineDeps, type ReasonRequest } from './reason';
+import { completionOf, loadReasoner, packSource, reason, reportingErrors, type PipelineDeps, type ReasonRequest } from './reason';
 
 export interface UnderstandRequest extends ReasonRequest {
   /** The question (or instruction). */
@@ -82,11 +82,7 @@ export async function understand(req: UnderstandRequest, onEvent: EventSink | un
       promptText: prompt.text,
       promptTokens: prompt.ids.length,
       tokenIds: res.tokenIds,
-      text: res.text,
-      reasoning: res.reasoning,
-      answer: res.answer,
-      formatOk: res.formatOk,
-      stopReason: res.stopReason,
+      ...completionOf(res),
       sampling: res.sampling,
       timings: res.timings,
     };

@@ -91,23 +91,27 @@ describe('DeviceCache: one device-scoped cache for models and what is computed w
 describe('RunQueue: one run at a time on a model', () => {
   it('runs in order, failures included, and refuses runs after close', async () => {
     const q = new RunQueue('painter');
-    const log: string[] = [];
-    const run = (name: string, fail = false) =>
+    let active = 0;
+    let most = 0;
+    const order: number[] = [];
+    const run = (i: number) =>
       q.run(async () => {
-        log.push(`${name} start`);
+        most = Math.max(most, ++active);
         await tick();
-        log.push(`${name} end`);
-        if (fail) throw new Error(`${name} failed`);
-        return name;
+        order.push(i);
+        active--;
+        if (i === 1) throw new Error('run 1 failed');
+        return `run ${i}`;
       });
-    const results = await Promise.allSettled([run('a'), run('b', true), run('c')]);
-    expect(log).toEqual(['a start', 'a end', 'b start', 'b end', 'c start', 'c end']);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    const pending = run('d');
+    const settled = await Promise.allSettled([0, 1, 2].map(run));
+    expect(order).toEqual([0, 1, 2]);
+    expect(most).toBe(1);
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const pending = run(3);
     const closing = q.close();
-    await expect(pending).resolves.toBe('d');
+    await expect(pending).resolves.toBe('run 3');
     expect(await closing).toBe(true);
     expect(await q.close()).toBe(false);
-    await expect(run('e')).rejects.toThrow('the painter was released');
+    await expect(run(4)).rejects.toThrow('the painter was released');
   });
 });
