@@ -27,7 +27,7 @@ import { getPainter, type PainterKind, type PaintOptions } from '../models/paint
 import { MAX_GUIDANCE, MAX_SEED } from '../limits';
 import type { RgEvent } from './events';
 import { encodePng } from './png';
-import { completionOf, loadReasoner, reason, type PipelineDeps, type ReasonRequest } from './reason';
+import { completionOf, emitDone, loadReasoner, reason, type PipelineDeps, type ReasonRequest } from './reason';
 
 /** The settings Imagine, Edit and RGPO share (the seed drives the painter's noise and the reasoner's sampling). */
 export interface PaintRequestBase extends ReasonRequest {
@@ -243,8 +243,7 @@ export async function runPaintPipeline(
       Software: 'rg-vlm-web',
     });
     const end = performance.now();
-    emit({ type: 'phase', phase: 'done' });
-    emit({ type: 'done' });
+    emitDone(emit);
     return {
       runId: req.runId,
       pack: source.id,

@@ -85,6 +85,12 @@ export async function loadReasoner(
   return { choice, model: await getReasoner(source, choice) };
 }
 
+/** The last events of a run that succeeded: the `done` phase, then `done`. */
+export function emitDone(emit: (e: RgEvent) => void): void {
+  emit({ type: 'phase', phase: 'done' });
+  emit({ type: 'done' });
+}
+
 /** The completion's part of a result (what every pipeline reports about the text it generated). */
 export function completionOf(r: Completion): Completion {
   return { text: r.text, reasoning: r.reasoning, answer: r.answer, formatOk: r.formatOk, stopReason: r.stopReason };

@@ -19,7 +19,8 @@ import {
   type ResolvedSampling,
 } from '../models/reasoner';
 import { safeSink, type EventSink } from './events';
-import { completionOf, loadReasoner, packSource, reason, reportingErrors, type PipelineDeps, type ReasonRequest } from './reason';
+import { completionOf, emitDone, loadReasoner, packSource, reason, reportingErrors } from './reason';
+import type { PipelineDeps, ReasonRequest } from './reason';
 
 export interface UnderstandRequest extends ReasonRequest {
   /** The question (or instruction). */
@@ -73,8 +74,7 @@ export async function understand(req: UnderstandRequest, onEvent: EventSink | un
     const { model } = await loadReasoner(source, deps, emit);
     const o = { cot, maxNewTokens, sampling, hiddenStates: false, signal: deps.signal };
     const res = await reason(model, prompt, pixels, o, emit);
-    emit({ type: 'phase', phase: 'done' });
-    emit({ type: 'done' });
+    emitDone(emit);
     return {
       runId: req.runId,
       pack: source.id,
