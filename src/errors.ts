@@ -31,6 +31,11 @@ export class RgError extends Error {
   }
 }
 
+/** A BAD_INPUT error about request field `field` (the UI shows `message` next to that control, then `hint`). */
+export function badInput(field: string, message: string, hint?: string): RgError {
+  return new RgError('BAD_INPUT', message, { field, hint });
+}
+
 /** Thrown by a kernel wrapper before anything is dispatched when its arguments do not fit. */
 export class KernelArgError extends RgError {
   constructor(kernel: string, message: string) {

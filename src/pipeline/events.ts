@@ -3,7 +3,7 @@
  * reaches whichever pipeline owns the run), the run events every pipeline streams (re-exported by the worker
  * contract, src/worker/api.ts) and an event sink that never lets a closed page fail a run.
  */
-import { CancelledError, RgError, type ErrorInfo } from '../errors';
+import { CancelledError, badInput, type ErrorInfo } from '../errors';
 
 /** Events streamed from a long run to the UI through a `proxy()` callback. */
 export type RgEvent =
@@ -28,9 +28,9 @@ const RUN_ID = /^[\w.:-]{1,128}$/;
  */
 export function startRun(runId: string): AbortSignal {
   if (typeof runId !== 'string' || !RUN_ID.test(runId)) {
-    throw new RgError('BAD_INPUT', 'the run id must be 1 to 128 letters, digits or - _ . :', { field: 'runId' });
+    throw badInput('runId', 'the run id must be 1 to 128 letters, digits or - _ . :');
   }
-  if (runs.has(runId)) throw new RgError('BAD_INPUT', `a run with id ${runId} is already running`, { field: 'runId' });
+  if (runs.has(runId)) throw badInput('runId', `a run with id ${runId} is already running`);
   const c = new AbortController();
   runs.set(runId, c);
   return c.signal;
@@ -84,8 +84,11 @@ export async function exclusive<T>(signal: AbortSignal, fn: () => Promise<T>): P
   }
 }
 
-/** Wraps a (possibly proxied) sink: events are delivered in order, and a failing sink is dropped, not fatal. */
-export function safeSink(sink: EventSink | undefined): (e: RgEvent) => void {
+/**
+ * Wraps a (possibly proxied) sink of any event type: events are delivered in order, and a failing (closed) sink is
+ * dropped, never fatal to the run.
+ */
+export function safeSink<E = RgEvent>(sink: ((e: E) => unknown) | undefined): (e: E) => void {
   let alive = Boolean(sink);
   return (e) => {
     if (!alive || !sink) return;

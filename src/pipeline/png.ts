@@ -4,7 +4,7 @@
  * The encoder is deterministic: the same pixels and text give the same bytes.
  */
 import { decode, encode } from 'fast-png';
-import { RgError } from '../errors';
+import { badInput } from '../errors';
 
 function escapeText(s: string): string {
   return s.replace(/[^\x20-\x7e\n]|\\/g, (c) => (c === '\\' ? '\\\\' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
@@ -29,7 +29,7 @@ export function readPngText(png: Uint8Array): Record<string, string> {
 /** Decodes a PNG to 8-bit RGBA (for Edit inputs given as PNG bytes in tests and the CLI). */
 export function decodePngRgba(png: Uint8Array): { width: number; height: number; rgba: Uint8ClampedArray } {
   const d = decode(png);
-  if (d.depth !== 8) throw new RgError('BAD_INPUT', `PNG bit depth ${d.depth} is not supported here (8-bit PNGs only)`, { field: 'image' });
+  if (d.depth !== 8) throw badInput('image', `PNG bit depth ${d.depth} is not supported here (8-bit PNGs only)`);
   const n = d.width * d.height;
   const out = new Uint8ClampedArray(n * 4);
   const src = d.data;

@@ -13,13 +13,14 @@ import { emptyBuffer, readBuffer } from '../gpu/readback';
 import { testPattern as drawTestPattern } from '../kernels/test_pattern';
 import { testPatternRef } from '../kernels/test_pattern.ref';
 import { ortVersion, configureOrt } from '../runtime/ort';
-import { RgError } from '../errors';
+import { RgError, badInput } from '../errors';
 import { cachedPack, storeApi } from '../store/pack_service';
 import { understand as runUnderstand, type UnderstandRequest } from '../pipeline/understand';
 import { imagine as runImagine, type ImagineRequest } from '../pipeline/imagine';
 import { edit as runEdit, type EditRequest } from '../pipeline/edit';
 import { rgpo as runRgpo, type RgpoEventSink, type RgpoRequest } from '../pipeline/rgpo/run';
 import { cancelRun, endRun, exclusive, startRun } from '../pipeline/events';
+import type { PipelineDeps } from '../pipeline/reason';
 
 const sinks = new Set<EventSink>();
 onDeviceLost((info) => {
@@ -27,7 +28,26 @@ onDeviceLost((info) => {
 });
 
 function checkSize(name: string, v: number, max: number): void {
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new RgError('BAD_INPUT', `${name} must be an integer from 1 to ${max}, got ${v}`, { field: name });
+  if (!Number.isInteger(v) || v < 1 || v > max) throw badInput(name, `${name} must be an integer from 1 to ${max}, got ${v}`);
+}
+
+/**
+ * One pipeline run on the worker: registers `request.runId` (so `cancel` reaches it), waits for the runs before it
+ * (one at a time on the device), runs `pipeline` on the cached pack and the chosen backend, and forgets the run id
+ * however it settles.
+ */
+async function pipelineRun<Req extends { runId: string; pack: string }, Sink, Res>(
+  request: Req,
+  onEvent: Sink | undefined,
+  pipeline: (request: Req, onEvent: Sink | undefined, deps: PipelineDeps) => Promise<Res>,
+): Promise<Res> {
+  const signal = startRun(request?.runId);
+  try {
+    const deps = { source: () => cachedPack(request.pack), choice: chooseBackend, signal };
+    return await exclusive(signal, () => pipeline(request, onEvent, deps));
+  } finally {
+    endRun(request.runId, signal);
+  }
 }
 
 const api = {
@@ -88,42 +108,22 @@ const api = {
   },
 
   async understand(request: UnderstandRequest, onEvent?: EventSink) {
-    const signal = startRun(request?.runId);
-    try {
-      return await exclusive(signal, () => runUnderstand(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
-    } finally {
-      endRun(request.runId, signal);
-    }
+    return pipelineRun(request, onEvent, runUnderstand);
   },
 
   async imagine(request: ImagineRequest, onEvent?: EventSink) {
-    const signal = startRun(request?.runId);
-    try {
-      const r = await exclusive(signal, () => runImagine(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
-      return transfer(r, [r.png.buffer]);
-    } finally {
-      endRun(request.runId, signal);
-    }
+    const r = await pipelineRun(request, onEvent, runImagine);
+    return transfer(r, [r.png.buffer]);
   },
 
   async edit(request: EditRequest, onEvent?: EventSink) {
-    const signal = startRun(request?.runId);
-    try {
-      const r = await exclusive(signal, () => runEdit(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
-      return transfer(r, [r.png.buffer]);
-    } finally {
-      endRun(request.runId, signal);
-    }
+    const r = await pipelineRun(request, onEvent, runEdit);
+    return transfer(r, [r.png.buffer]);
   },
 
   async rgpo(request: RgpoRequest, onEvent?: RgpoEventSink) {
-    const signal = startRun(request?.runId);
-    try {
-      const r = await exclusive(signal, () => runRgpo(request, onEvent, { source: () => cachedPack(request.pack), choice: chooseBackend, signal }));
-      return transfer(r, r.rollouts.map((x) => x.png.buffer as ArrayBuffer));
-    } finally {
-      endRun(request.runId, signal);
-    }
+    const r = await pipelineRun(request, onEvent, runRgpo);
+    return transfer(r, r.rollouts.map((x) => x.png.buffer as ArrayBuffer));
   },
 
   async cancel(runId: string) {

@@ -23,6 +23,8 @@ import { ReferencePainter, cfgEulerCpu } from './reference';
 import { sigmas } from './tables';
 import { bufferOf, toPixels, Vae } from './vae';
 import { loadPainterWeights } from './weights';
+import { DeviceCache } from '../cache';
+import { RunQueue } from '../serial';
 
 export type { Condition } from './dit';
 export { PainterEngine, PainterSession } from './dit';
@@ -101,8 +103,7 @@ function previewMap(C: number, scale: number, shift: number): { matrix: number[]
 }
 
 export class Painter {
-  private queue: Promise<unknown> = Promise.resolve();
-  private released = false;
+  private readonly runs = new RunQueue('painter');
 
   private constructor(
     readonly kind: PainterKind,
@@ -136,12 +137,7 @@ export class Painter {
 
   /** Paints one image (runs are serialised per painter). Throws CancelledError when `signal` aborts. */
   paint(o: PaintOptions): Promise<PaintResult> {
-    const next = this.queue.then(() => {
-      if (this.released) throw new RgError('INTERNAL', 'the painter was released');
-      return this.engine ? this.paintOurs(o) : this.paintReference(o);
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.runs.run(() => (this.engine ? this.paintOurs(o) : this.paintReference(o)));
   }
 
   private shape(o: PaintOptions) {
@@ -277,36 +273,23 @@ export class Painter {
 
   /** Releases weights and sessions (after queued runs finish). */
   async dispose(): Promise<void> {
-    await this.queue;
-    if (this.released) return;
-    this.released = true;
+    if (!(await this.runs.close())) return;
     this.engine?.dispose();
     await this.reference?.dispose();
     await this.vae.dispose();
   }
 }
 
-const cache = new Map<string, { device: GPUDevice | null; painter: Promise<Painter> }>();
+const cache = new DeviceCache<Painter>();
 
-/** The loaded painter for (pack, backend, kind, weights), shared; a new device loads it again. */
+/** The loaded painter for (pack, backend, kind, weights), shared (src/models/cache.ts); a new device loads it again. */
 export function getPainter(source: PackSource, choice: BackendChoice, opts: { kind?: PainterKind; weights?: WeightVariant } = {}): Promise<Painter> {
   const kind = opts.kind ?? (choice.backend === 'webgpu' ? 'ours' : 'reference');
   const key = [source.id, choice.backend, kind, opts.weights ?? 'f32'].join('\u0000');
-  const device = choice.device ?? null;
-  const hit = cache.get(key);
-  if (hit && hit.device === device) return hit.painter;
-  if (hit) void hit.painter.then((p) => p.dispose()).catch(() => undefined);
-  const painter = Painter.load(source, choice, { ...opts, kind });
-  cache.set(key, { device, painter });
-  painter.catch(() => {
-    if (cache.get(key)?.painter === painter) cache.delete(key);
-  });
-  return painter;
+  return cache.get(key, { device: choice.device ?? null }, () => Painter.load(source, choice, { ...opts, kind }));
 }
 
 /** Releases every cached painter. */
-export async function releasePainters(): Promise<void> {
-  const all = [...cache.values()];
-  cache.clear();
-  await Promise.all(all.map((e) => e.painter.then((p) => p.dispose()).catch(() => undefined)));
+export function releasePainters(): Promise<void> {
+  return cache.release();
 }

@@ -18,13 +18,13 @@
  * allocated is freed. Steps queued past the stop are discarded: their tokens are never reported and their hidden
  * rows are taken back.
  */
-import { CancelledError, RgError } from '../../errors';
+import { CancelledError, RgError, badInput } from '../../errors';
 import { GpuBatch } from '../../gpu/batch';
 import { bufferOf, cpuTensor, run, type OrtTensor } from '../../runtime/ort';
 import type { EngineRun } from './engine';
 import { HiddenCollector, type HiddenStates } from './hidden';
 import { kvNames, type ReasonerModel } from './model';
-import { parseCompletion } from './parse';
+import { parseCompletion, type ParsedCompletion } from './parse';
 import type { PreparedPrompt } from './prepare';
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from './sampling';
 import { createTokenPicker, type TokenPicker } from './pick';
@@ -70,17 +70,17 @@ export interface GenerationTimings {
   totalMs: number;
 }
 
-export interface GenerationResult {
+/** A finished completion: its text, its parts and why it stopped (what every pipeline's result reports). */
+export interface Completion extends ParsedCompletion {
+  /** The completion with special tokens as markers (`<think>`, `</answer>`…), a trailing EOS token left out. */
+  text: string;
+  stopReason: StopReason;
+}
+
+export interface GenerationResult extends Completion {
   promptIds: number[];
   /** Generated ids, the stop token included. */
   tokenIds: number[];
-  /** The completion with special tokens as markers (`<think>`, `</answer>`…), a trailing EOS token left out. */
-  text: string;
-  reasoning: string;
-  answer: string;
-  /** Whether the format reward's regex matched. */
-  formatOk: boolean;
-  stopReason: StopReason;
   /** The painter's condition (owned by the caller: dispose it), or null when not asked for. */
   hidden: HiddenStates | null;
   sampling: ResolvedSampling;
@@ -93,6 +93,14 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError('Generation cancelled');
 }
 
+/** Checks a max-new-tokens setting against the context; BAD_INPUT on 'maxNewTokens' when it does not fit. */
+export function checkMaxNewTokens(n: unknown, context: number): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > context) {
+    throw badInput('maxNewTokens', `max new tokens must be a whole number from 1 to ${context}, got ${String(n)}`);
+  }
+  return n;
+}
+
 /**
  * Generates from a prepared prompt (`pixelValues` when it has an image). Runs are serialised per model. Throws
  * CancelledError when `signal` aborts, RgError('BAD_INPUT') for out-of-range settings (before any GPU work).
@@ -100,25 +108,20 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 export async function generate(model: ReasonerModel, prompt: PreparedPrompt, pixelValues: Float32Array | null, opts: GenerateOptions): Promise<GenerationResult> {
   const cfg = model.config;
   const sampling = resolveSampling(opts);
-  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1 || opts.maxNewTokens > cfg.max_position_embeddings) {
-    throw new RgError('BAD_INPUT', `max new tokens must be a whole number from 1 to ${cfg.max_position_embeddings}, got ${opts.maxNewTokens}`, {
-      field: 'maxNewTokens',
-    });
-  }
+  checkMaxNewTokens(opts.maxNewTokens, cfg.max_position_embeddings);
   if (prompt.ids.length < 1 || prompt.ids.length > cfg.max_position_embeddings) {
-    throw new RgError('BAD_INPUT', `the prompt must be 1 to ${cfg.max_position_embeddings} tokens, got ${prompt.ids.length}`, { field: 'prompt' });
+    throw badInput('prompt', `the prompt must be 1 to ${cfg.max_position_embeddings} tokens, got ${prompt.ids.length}`);
   }
   const path = opts.reasonerPath ?? (model.engine ? 'engine' : 'ort');
   if (path !== 'engine' && path !== 'ort') {
-    throw new RgError('BAD_INPUT', `reasonerPath must be 'engine' or 'ort', got ${String(opts.reasonerPath)}`, { field: 'reasonerPath' });
+    throw badInput('reasonerPath', `reasonerPath must be 'engine' or 'ort', got ${String(opts.reasonerPath)}`);
   }
   if (path === 'engine' && !model.engine) {
-    throw new RgError(
-      'BAD_INPUT',
+    throw badInput(
+      'reasonerPath',
       model.device
         ? `pack ${model.manifest.id} has no reasoner weights (paths.reasoner_weights), so the reasoner engine cannot run`
         : 'the reasoner engine needs WebGPU; this model runs on WASM',
-      { field: 'reasonerPath' },
     );
   }
   throwIfAborted(opts.signal);

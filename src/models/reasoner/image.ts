@@ -4,7 +4,7 @@
  * vision encoder's square input with an OffscreenCanvas (no crop: the pack's preprocessor has
  * `do_center_crop: false`), and normalise per the pack: pixel_values = (pixel / 255 − mean) / std, NCHW RGB.
  */
-import { RgError } from '../../errors';
+import { RgError, badInput } from '../../errors';
 import type { VisionConfig } from '../../packs/manifest';
 
 import { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS } from '../../limits';
@@ -32,10 +32,6 @@ export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxBytes: MAX_IMAGE_BYTES, ma
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n < 1024 * 1024 ? 2 : 1)} MiB`;
 
-function bad(message: string, field: string, hint?: string): RgError {
-  return new RgError('BAD_INPUT', message, { field, hint });
-}
-
 function isRgba(x: ImageInput): x is RgbaImage {
   return typeof x === 'object' && x !== null && 'width' in x && 'height' in x && 'data' in x && !(x instanceof Blob);
 }
@@ -48,24 +44,24 @@ export async function decodeImage(input: ImageInput, limits: ImageLimits = DEFAU
   if (isRgba(input)) {
     const { width, height, data } = input;
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || data.length !== width * height * 4) {
-      throw bad(`the raw image must be width · height · 4 RGBA bytes (got ${width}×${height} and ${data.length} bytes)`, field);
+      throw badInput(field, `the raw image must be width · height · 4 RGBA bytes (got ${width}×${height} and ${data.length} bytes)`);
     }
     checkPixels(width, height, limits, field);
     return new ImageData(Uint8ClampedArray.from(data), width, height);
   }
   const size = input instanceof Blob ? input.size : input.byteLength;
-  if (size === 0) throw bad('the image file is empty', field);
+  if (size === 0) throw badInput(field, 'the image file is empty');
   if (size > limits.maxBytes) {
-    throw bad(`the image file is ${mib(size)}; the limit is ${mib(limits.maxBytes)}`, field, 'Use a smaller or more compressed image.');
+    throw badInput(field, `the image file is ${mib(size)}; the limit is ${mib(limits.maxBytes)}`, 'Use a smaller or more compressed image.');
   }
   const blob = input instanceof Blob ? input : new Blob([input as BlobPart]);
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch (e) {
-    throw bad(
-      `this browser cannot decode the image${blob.type ? ` (${blob.type})` : ''}: ${(e as Error).message || 'unknown format'}`,
+    throw badInput(
       field,
+      `this browser cannot decode the image${blob.type ? ` (${blob.type})` : ''}: ${(e as Error).message || 'unknown format'}`,
       'Use a PNG, JPEG or WebP image.',
     );
   }
@@ -80,37 +76,38 @@ export async function decodeImage(input: ImageInput, limits: ImageLimits = DEFAU
 
 function checkPixels(width: number, height: number, limits: ImageLimits, field: string): void {
   if (width * height > limits.maxPixels) {
-    throw bad(
-      `the image is ${width}×${height} (${(width * height / 1e6).toFixed(1)} megapixels); the limit is ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`,
+    throw badInput(
       field,
+      `the image is ${width}×${height} (${(width * height / 1e6).toFixed(1)} megapixels); the limit is ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`,
       'Downscale the image first.',
     );
   }
 }
 
 /**
- * Resizes a decoded image to `size`×`size` (transparent areas on white) and returns its RGB bytes, [size, size, 3].
- * An image already at that size is copied pixel for pixel.
+ * Resizes a decoded image to `width`×`height` (default square; transparent areas on white) and returns its RGB
+ * bytes, [height, width, 3]. An image already at that size is copied pixel for pixel. The one image resize of the
+ * app: the reasoner's vision input and Edit's VAE input both come from it.
  */
-export function resizeRgb(image: ImageBitmap | ImageData, size: number): Uint8Array {
-  const canvas = new OffscreenCanvas(size, size);
+export function resizeRgb(image: ImageBitmap | ImageData, width: number, height = width): Uint8Array {
+  const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' });
   if (!ctx) throw new RgError('INTERNAL', 'OffscreenCanvas has no 2d context');
   ctx.fillStyle = '#ffffff';
-  ctx.fillRect(0, 0, size, size);
+  ctx.fillRect(0, 0, width, height);
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = 'high';
   if (image instanceof ImageData) {
     // ImageData cannot be drawn scaled directly: put it on its own canvas first.
     const src = new OffscreenCanvas(image.width, image.height);
     src.getContext('2d')!.putImageData(image, 0, 0);
-    ctx.drawImage(src, 0, 0, size, size);
+    ctx.drawImage(src, 0, 0, width, height);
   } else {
-    ctx.drawImage(image, 0, 0, size, size);
+    ctx.drawImage(image, 0, 0, width, height);
   }
-  const rgba = ctx.getImageData(0, 0, size, size).data;
-  const rgb = new Uint8Array(size * size * 3);
-  for (let p = 0; p < size * size; p++) {
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  const rgb = new Uint8Array(width * height * 3);
+  for (let p = 0; p < width * height; p++) {
     rgb[p * 3] = rgba[p * 4]!;
     rgb[p * 3 + 1] = rgba[p * 4 + 1]!;
     rgb[p * 3 + 2] = rgba[p * 4 + 2]!;

@@ -16,6 +16,7 @@ import { ReasonerTokenizer } from './tokenizer';
 import { ChatTemplate } from './template';
 import { ReasonerEngine } from './engine';
 import { loadReasonerWeights } from './weights';
+import { RunQueue } from '../serial';
 
 /** The KV-cache input and output names of layer `l`. */
 export function kvNames(l: number): { past: [string, string]; present: [string, string] } {
@@ -67,8 +68,7 @@ export function loadReasonerText(source: PackSource): Promise<ReasonerText> {
 export class ReasonerModel implements ReasonerText {
   private visionSession: Promise<OrtSession> | null = null;
   private decoderSession: Promise<OrtSession> | null = null;
-  private queue: Promise<unknown> = Promise.resolve();
-  private released = false;
+  private readonly runs = new RunQueue('reasoner');
 
   private constructor(
     readonly source: PackSource,
@@ -163,19 +163,12 @@ export class ReasonerModel implements ReasonerText {
 
   /** Runs `fn` after every earlier exclusive call has finished (ORT sessions take one run at a time). */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(() => {
-      if (this.released) throw new RgError('INTERNAL', 'the reasoner was released');
-      return fn();
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.runs.run(fn);
   }
 
   /** Releases the sessions (after queued runs finish). */
   async dispose(): Promise<void> {
-    await this.queue;
-    if (this.released) return;
-    this.released = true;
+    if (!(await this.runs.close())) return;
     this.engine?.dispose();
     const sessions = [this.embed];
     if (this.decoderSession) sessions.push(await this.decoderSession.catch(() => null as never));

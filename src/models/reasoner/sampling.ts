@@ -4,7 +4,7 @@
  * (src/kernels/sample.ref.ts) on WASM, which pick the same id for the same settings: step `i` of a generation
  * draws with Philox counter i and key `seed`, so a seed reproduces a run on every machine.
  */
-import { RgError } from '../../errors';
+import { badInput } from '../../errors';
 import { SAMPLE_KMAX, type SampleSettings } from '../../kernels/sample_params';
 
 export interface SamplingOptions {
@@ -30,24 +30,20 @@ export interface ResolvedSampling {
   seed: number;
 }
 
-function bad(field: string, message: string): RgError {
-  return new RgError('BAD_INPUT', message, { field });
-}
-
 /** Fills defaults and checks ranges; throws RgError('BAD_INPUT', field) for an out-of-range value. */
 export function resolveSampling(o: SamplingOptions): ResolvedSampling {
   const t = o.temperature ?? 0;
   if (!Number.isFinite(t) || (t !== 0 && (t < 0.01 || t > 100))) {
-    throw bad('temperature', `temperature must be 0 (greedy) or a number from 0.01 to 100, got ${o.temperature}`);
+    throw badInput('temperature', `temperature must be 0 (greedy) or a number from 0.01 to 100, got ${o.temperature}`);
   }
   const topK = o.topK ?? 0;
-  if (!Number.isInteger(topK) || topK < 0) throw bad('topK', `top-k must be a whole number ≥ 0 (0 = off), got ${o.topK}`);
+  if (!Number.isInteger(topK) || topK < 0) throw badInput('topK', `top-k must be a whole number ≥ 0 (0 = off), got ${o.topK}`);
   const topP = o.topP ?? 1;
-  if (!Number.isFinite(topP) || topP <= 0 || topP > 1) throw bad('topP', `top-p must be greater than 0 and at most 1, got ${o.topP}`);
+  if (!Number.isFinite(topP) || topP <= 0 || topP > 1) throw badInput('topP', `top-p must be greater than 0 and at most 1, got ${o.topP}`);
   const seed = o.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw bad('seed', `seed must be a whole number from 0 to 4294967295, got ${o.seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw badInput('seed', `seed must be a whole number from 0 to 4294967295, got ${o.seed}`);
   const greedy = o.greedy === true || t === 0 || topK === 1;
-  if (o.greedy === false && greedy) throw bad('temperature', 'sampling needs a temperature above 0 and a top-k other than 1');
+  if (o.greedy === false && greedy) throw badInput('temperature', 'sampling needs a temperature above 0 and a top-k other than 1');
   return { greedy, temperature: greedy ? 0 : t, topK: Math.min(topK, SAMPLE_KMAX), topP, seed };
 }
 

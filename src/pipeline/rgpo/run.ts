@@ -6,12 +6,15 @@
  * best-of-G). Everything is checked before any GPU work (BAD_INPUT naming the field); `deps.signal` cancels
  * between and inside rollouts.
  */
-import { CancelledError, RgError, toErrorInfo, type ErrorInfo } from '../../errors';
-import { MAX_SEED, imagine, resolvePaintSettings, type ImagineDeps, type ImagineRequest, type ImagineResult, type PaintSettings } from '../imagine';
+import { CancelledError, badInput, type ErrorInfo } from '../../errors';
+import { imagine, type ImagineDeps, type ImagineRequest, type ImagineResult } from '../imagine';
+import { resolvePaintSettings, type PaintSettings } from '../paint';
+import { packSource, backendChoice, reportingErrors } from '../reason';
 import { decodePngRgba } from '../png';
-import { MAX_GROUP } from '../../limits';
-import type { RgEvent } from '../events';
+import { MAX_GROUP, MAX_SEED } from '../../limits';
+import { safeSink, type RgEvent } from '../events';
 import type { Manifest } from '../../packs/manifest';
+import type { Completion } from '../../models/reasoner';
 import type { PackSource } from '../../packs/source';
 import { describeReward, packRewards, scoreRollout, type Reward, type RewardInfo } from './rewards';
 import { groupStats, totalReward, type GroupStats } from './stats';
@@ -31,13 +34,9 @@ export interface RgpoRequest extends Omit<ImagineRequest, 'temperature' | 'topP'
 }
 
 /** One scored rollout. */
-export interface RgpoRollout {
+export interface RgpoRollout extends Omit<Completion, 'stopReason'> {
   index: number;
   seed: number;
-  text: string;
-  reasoning: string;
-  answer: string;
-  formatOk: boolean;
   png: Uint8Array;
   width: number;
   height: number;
@@ -86,36 +85,19 @@ export interface RgpoDeps extends ImagineDeps {
   rewards?: Reward[];
 }
 
-/** Like events.ts safeSink: in order, and a failing (closed) sink is dropped, never fatal. */
-function safeRgpoSink(sink: RgpoEventSink | undefined): RgpoEventSink {
-  let alive = Boolean(sink);
-  return (e) => {
-    if (!alive || !sink) return;
-    try {
-      void Promise.resolve(sink(e)).catch(() => (alive = false));
-    } catch {
-      alive = false;
-    }
-  };
-}
-
-function bad(field: string, message: string): RgError {
-  return new RgError('BAD_INPUT', message, { field });
-}
-
 /** Checks the group settings; BAD_INPUT with the field and the allowed range. */
 export function resolveGroup(req: RgpoRequest, m: Manifest): { group: number; temperature: number; topP: number; seed: number; settings: PaintSettings } {
   const group = req.group ?? DEFAULT_GROUP;
-  if (typeof group !== 'number' || !Number.isInteger(group) || group < 1 || group > MAX_GROUP) throw bad('group', `group must be a whole number from 1 to ${MAX_GROUP}, got ${String(group)}`);
+  if (typeof group !== 'number' || !Number.isInteger(group) || group < 1 || group > MAX_GROUP) throw badInput('group', `group must be a whole number from 1 to ${MAX_GROUP}, got ${String(group)}`);
   const temperature = req.temperature ?? DEFAULT_TEMPERATURE;
   if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0.01 || temperature > 100) {
-    throw bad('temperature', `temperature must be a number from 0.01 to 100 (RGPO samples), got ${String(temperature)}`);
+    throw badInput('temperature', `temperature must be a number from 0.01 to 100 (RGPO samples), got ${String(temperature)}`);
   }
   const topP = req.topP ?? 1;
-  if (typeof topP !== 'number' || !Number.isFinite(topP) || topP <= 0 || topP > 1) throw bad('topP', `top-p must be above 0 and at most 1, got ${String(topP)}`);
+  if (typeof topP !== 'number' || !Number.isFinite(topP) || topP <= 0 || topP > 1) throw badInput('topP', `top-p must be above 0 and at most 1, got ${String(topP)}`);
   const settings = resolvePaintSettings(m, req, false);
   const seed = settings.seed;
-  if (seed + group - 1 > MAX_SEED) throw bad('seed', `seed + group − 1 must be at most ${MAX_SEED}, got ${seed + group - 1}`);
+  if (seed + group - 1 > MAX_SEED) throw badInput('seed', `seed + group − 1 must be at most ${MAX_SEED}, got ${seed + group - 1}`);
   return { group, temperature, topP, seed, settings };
 }
 
@@ -125,16 +107,16 @@ export function resolveGroup(req: RgpoRequest, m: Manifest): { group: number; te
  * rollouts' advantages are filled in the result). On failure one `error` event and the promise rejects.
  */
 export async function rgpo(req: RgpoRequest, onEvent: RgpoEventSink | undefined, deps: RgpoDeps): Promise<RgpoResult> {
-  const emit = safeRgpoSink(onEvent);
+  const emit = safeSink<RgpoEvent>(onEvent);
   const t0 = performance.now();
-  try {
-    if (typeof req?.prompt !== 'string' || req.prompt.trim().length === 0) throw bad('prompt', 'the prompt is empty');
-    const source: PackSource = typeof deps.source === 'function' ? deps.source() : deps.source;
+  return reportingErrors(emit, async () => {
+    if (typeof req?.prompt !== 'string' || req.prompt.trim().length === 0) throw badInput('prompt', 'the prompt is empty');
+    const source: PackSource = packSource(deps);
     const m = await source.manifest();
     const g = resolveGroup(req, m);
     let rewards = deps.rewards;
     if (!rewards) {
-      const choice = typeof deps.choice === 'function' ? await deps.choice() : deps.choice;
+      const choice = await backendChoice(deps);
       rewards = packRewards(m, await loadSimilarityScorer(source, m, choice));
     }
     const seeds = Array.from({ length: g.group }, (_, i) => g.seed + i);
@@ -205,8 +187,5 @@ export async function rgpo(req: RgpoRequest, onEvent: RgpoEventSink | undefined,
       perReward,
       totalMs: performance.now() - t0,
     };
-  } catch (e) {
-    emit({ type: 'error', error: toErrorInfo(e) });
-    throw e;
-  }
+  });
 }

@@ -13,7 +13,7 @@ import type { Manifest } from '../../packs/manifest';
 import type { PackSource } from '../../packs/source';
 import type { BackendChoice } from '../../runtime/backend';
 import { cpuTensor, createSession, run, type OrtSession } from '../../runtime/ort';
-import { onDeviceLost } from '../../gpu/device';
+import { DeviceCache } from '../../models/cache';
 import type { RolloutImage, SimilarityScorer } from './rewards';
 
 /** Bilinear resize of RGBA to S×S, normalised, NCHW (half-pixel centres, as PIL/HF processors do). */
@@ -43,7 +43,7 @@ export function clipPixels(img: RolloutImage, size: number, mean: readonly numbe
 
 class OnnxSimilarity implements SimilarityScorer {
   /** Frees the ORT session (its GPU buffers live on the device it was created on). */
-  release(): Promise<void> {
+  dispose(): Promise<void> {
     return this.session.release();
   }
 
@@ -68,44 +68,19 @@ class OnnxSimilarity implements SimilarityScorer {
   }
 }
 
-const cache = new Map<string, Promise<OnnxSimilarity>>();
-const deviceIds = new WeakMap<GPUDevice, number>();
-let nextDeviceId = 0;
-
-/** A key for the device a session lives on (0 for WASM), so a fresh device after a loss gets fresh sessions. */
-function deviceKey(device: GPUDevice | undefined): number {
-  if (!device) return 0;
-  let id = deviceIds.get(device);
-  if (id === undefined) deviceIds.set(device, (id = ++nextDeviceId));
-  return id;
-}
-
-// Sessions on a lost device are useless: forget and release them (WASM sessions stay).
-onDeviceLost(() => {
-  for (const [key, p] of cache) {
-    if (key.endsWith('\u0000webgpu')) {
-      cache.delete(key);
-      void p.then((s) => s.release()).catch(() => undefined);
-    }
-  }
-});
+// One scorer per pack, model and backend on the current device (a fresh device after a loss gets a fresh session).
+const cache = new DeviceCache<OnnxSimilarity>();
 
 /** The pack's similarity scorer, or null when its manifest declares none (the reward is then off). */
 export async function loadSimilarityScorer(source: PackSource, m: Manifest, choice: BackendChoice): Promise<SimilarityScorer | null> {
   const cfg = m.rewards?.similarity;
   if (!cfg) return null;
-  const key = [source.id, cfg.model, deviceKey(choice.device), choice.backend].join('\u0000');
-  let p = cache.get(key);
-  if (!p) {
-    p = (async () => {
-      const [model, tokJson] = await Promise.all([source.file(cfg.model), source.file(cfg.tokenizer)]);
-      const tokenizer = new Tokenizer(JSON.parse(new TextDecoder().decode(tokJson)) as object, {});
-      // CPU tensors in and out: a few hundred KB per rollout; the GPU is busy with the painter anyway.
-      const session = await createSession(model, { backend: choice.backend, device: choice.device, label: `${source.id}/${cfg.model}` });
-      return new OnnxSimilarity(session, tokenizer, cfg);
-    })();
-    p.catch(() => cache.delete(key));
-    cache.set(key, p);
-  }
-  return p;
+  const key = [source.id, cfg.model, choice.backend].join('\u0000');
+  return cache.get(key, { device: choice.device ?? null }, async () => {
+    const [model, tokJson] = await Promise.all([source.file(cfg.model), source.file(cfg.tokenizer)]);
+    const tokenizer = new Tokenizer(JSON.parse(new TextDecoder().decode(tokJson)) as object, {});
+    // CPU tensors in and out: a few hundred KB per rollout; the GPU is busy with the painter anyway.
+    const session = await createSession(model, { backend: choice.backend, device: choice.device, label: `${source.id}/${cfg.model}` });
+    return new OnnxSimilarity(session, tokenizer, cfg);
+  });
 }

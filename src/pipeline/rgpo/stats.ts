@@ -9,7 +9,7 @@
  *   group carries no learning signal. A group of 1 is such a group. No NaN or Infinity is ever produced.
  * - best-of-G: the highest total; ties go to the lowest index.
  */
-import { RgError } from '../../errors';
+import { RgError, badInput } from '../../errors';
 
 /** Rewards closer than this are treated as equal (float noise, not signal). */
 export const EQUAL_TOLERANCE = 1e-9;
@@ -40,7 +40,7 @@ export function totalReward(scores: Record<string, number | null>): number {
 export function groupStats(totals: readonly number[], opts: { std?: StdKind } = {}): GroupStats {
   const stdKind = opts.std ?? 'population';
   const g = totals.length;
-  if (g === 0) throw new RgError('BAD_INPUT', 'a group needs at least one rollout', { field: 'group' });
+  if (g === 0) throw badInput('group', 'a group needs at least one rollout');
   for (const t of totals) if (!Number.isFinite(t)) throw new RgError('INTERNAL', `a total reward must be finite, got ${t}`);
   const mean = totals.reduce((a, b) => a + b, 0) / g;
   const lo = Math.min(...totals);

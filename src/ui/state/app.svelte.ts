@@ -3,6 +3,8 @@ import { WorkerHandle } from '../../worker/client';
 import type { DeviceReport, Pixels, SelfTestResult } from '../../worker/api';
 import { DEFAULT_HINTS, RgError, toErrorInfo, type ErrorInfo } from '../../errors';
 import { DEFAULT_PACK, FALLBACK_EXAMPLES, PACKS, findPack } from '../../packs/registry';
+import { resolvePackDefaults } from '../../packs/defaults';
+import type { Manifest } from '../../packs/manifest';
 import { INSTRUCTION_PREFIX, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../../models/reasoner/prompts';
 import { DEFAULT_LIMITS, type Limits } from '../validate';
 
@@ -35,40 +37,10 @@ const examplesFor = (id: string): readonly string[] => FALLBACK_EXAMPLES[id] ?? 
 
 const PACK_KEY = 'rg-vlm:pack';
 
-function readPackInfo(m: Record<string, any>, manifestSha256: string): PackInfo {
-  const d = m.defaults ?? {};
-  const l = m.limits ?? {};
-  const num = (v: unknown, f: number) => (typeof v === 'number' && Number.isFinite(v) ? v : f);
-  const F = FALLBACK_PACK_INFO;
-  return {
-    id: String(m.id),
-    name: String(m.name ?? m.id),
-    defaults: {
-      steps: num(d.steps, F.defaults.steps),
-      guidance: num(d.guidance, F.defaults.guidance),
-      width: num(d.width, F.defaults.width),
-      height: num(d.height, F.defaults.height),
-      seed: num(d.seed, F.defaults.seed),
-      cot: typeof d.cot === 'boolean' ? d.cot : F.defaults.cot,
-      maxNewTokens: num(d.max_new_tokens, F.defaults.maxNewTokens),
-      editStrength: num(d.edit_strength, F.defaults.editStrength),
-    },
-    limits: {
-      ...DEFAULT_LIMITS,
-      minSize: num(l.min_size, DEFAULT_LIMITS.minSize),
-      maxSize: num(l.max_size, DEFAULT_LIMITS.maxSize),
-      sizeMultiple: num(l.size_multiple, DEFAULT_LIMITS.sizeMultiple),
-      maxSteps: num(l.max_steps, DEFAULT_LIMITS.maxSteps),
-      maxNewTokens: num(m.reasoner?.max_position_embeddings, DEFAULT_LIMITS.maxNewTokens),
-    },
-    prompts: {
-      systemCot: typeof m.prompts?.system_cot === 'string' ? m.prompts.system_cot : SYSTEM_PROMPT_COT,
-      systemPlain: typeof m.prompts?.system_plain === 'string' ? m.prompts.system_plain : SYSTEM_PROMPT_PLAIN,
-      instructionPrefix: typeof m.prompts?.instruction_prefix === 'string' ? m.prompts.instruction_prefix : INSTRUCTION_PREFIX,
-    },
-    examples: Array.isArray(m.examples) && m.examples.every((x: unknown) => typeof x === 'string') ? m.examples : examplesFor(String(m.id)),
-    manifestSha256,
-  };
+function readPackInfo(m: Manifest, manifestSha256: string): PackInfo {
+  const p = resolvePackDefaults(m);
+  const limits = { ...DEFAULT_LIMITS, ...p.limits };
+  return { ...p, limits, examples: p.examples ?? examplesFor(p.id), manifestSha256 };
 }
 
 /** A problem shown to the user, with the next step. */
@@ -182,7 +154,7 @@ export class AppState {
     try {
       // The worker reads the cached manifest when the pack is stored (so this works offline), else fetches it.
       const m = await this.worker.api.packManifest(id);
-      if (this.packId === id) this.packInfo = readPackInfo(m.manifest as unknown as Record<string, any>, m.sha256);
+      if (this.packId === id) this.packInfo = readPackInfo(m.manifest, m.sha256);
     } catch {
       // offline and not cached: the paper's defaults stand; the pipeline checks against the real manifest anyway
       if (this.packId === id) this.packInfo = { ...FALLBACK_PACK_INFO, id, name: pack.label, examples: examplesFor(id) };

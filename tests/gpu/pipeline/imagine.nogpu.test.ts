@@ -4,7 +4,8 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import { chooseBackend } from '../../../src/runtime/backend';
-import { imagine, releaseNegativeConditions } from '../../../src/pipeline/imagine';
+import { imagine } from '../../../src/pipeline/imagine';
+import { releaseNegativeConditions } from '../../../src/pipeline/paint';
 import { decodePngRgba } from '../../../src/pipeline/png';
 import { releasePainters } from '../../../src/models/painter';
 import { releaseReasoners } from '../../../src/models/reasoner';

@@ -5,7 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
-import { imagine, releaseNegativeConditions, type ImagineRequest } from '../../../src/pipeline/imagine';
+import { imagine, type ImagineRequest } from '../../../src/pipeline/imagine';
+import { releaseNegativeConditions } from '../../../src/pipeline/paint';
 import { edit, type EditRequest } from '../../../src/pipeline/edit';
 import { decodePngRgba, readPngText } from '../../../src/pipeline/png';
 import { releasePainters } from '../../../src/models/painter';

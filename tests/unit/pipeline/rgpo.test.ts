@@ -28,7 +28,7 @@ import { loadSimilarityScorer } from '../../../src/pipeline/rgpo/similarity_onnx
 import { rgpo, type RgpoEvent } from '../../../src/pipeline/rgpo/run';
 import { FORMAT_REGEX } from '../../../src/models/reasoner/parse';
 
-// imagine.ts (its request validation is real here) pulls the GPU models in; the group run gets a fake Imagine, so
+// paint.ts (its request validation is real here) pulls the GPU models in; the group run gets a fake Imagine, so
 // those modules are stubbed out for Node.
 vi.mock('../../../src/models/reasoner', () => ({}));
 vi.mock('../../../src/models/painter', () => ({}));

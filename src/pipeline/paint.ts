@@ -1,0 +1,274 @@
+/**
+ * @file The paint pipeline Imagine, Edit and RGPO share: the painting settings resolved against the pack's defaults
+ * and limits (checked on the CPU first: BAD_INPUT with the field and the allowed range, before any GPU work), then
+ * the reasoner (its hidden states are the condition) → the negative (CFG) condition → the painter → PNG with the
+ * prompt, seed and settings in tEXt chunks. The negative condition is the reasoner's prefill of the pack's negative
+ * prompt, cached per negative prompt, pack, backend and model (src/models/cache.ts).
+ */
+import { CancelledError, RgError, badInput } from '../errors';
+import type { Manifest, WeightVariant } from '../packs/manifest';
+import { resolvePackDefaults } from '../packs/defaults';
+import type { PackSource } from '../packs/source';
+import type { Backend } from '../runtime/ort';
+import { DeviceCache } from '../models/cache';
+import {
+  imagineMessages,
+  loadReasonerText,
+  prefill,
+  preparePrompt,
+  resolveSampling,
+  understandMessages,
+  type Completion,
+  type HiddenStates,
+  type PreparedPrompt,
+  type ReasonerModel,
+} from '../models/reasoner';
+import { getPainter, type PainterKind, type PaintOptions } from '../models/painter';
+import { MAX_GUIDANCE, MAX_SEED } from '../limits';
+import type { RgEvent } from './events';
+import { encodePng } from './png';
+import { completionOf, emitDone, loadReasoner, reason, type PipelineDeps, type ReasonRequest } from './reason';
+
+/** The settings Imagine, Edit and RGPO share (the seed drives the painter's noise and the reasoner's sampling). */
+export interface PaintRequestBase extends ReasonRequest {
+  /** The unconditional branch's prompt; default: the pack's `prompts.negative_prompt`. */
+  negativePrompt?: string;
+  /** Image size in pixels; default the pack's; a multiple of `limits.size_multiple` within its min and max. */
+  width?: number;
+  height?: number;
+  steps?: number;
+  guidance?: number;
+  /** A `preview` event every this many steps (0: none). Default: about 10 previews per run. */
+  previewEvery?: number;
+  /** Painter weights variant (default f32). */
+  weights?: WeightVariant;
+}
+
+export interface PaintSettings {
+  width: number;
+  height: number;
+  steps: number;
+  guidance: number;
+  seed: number;
+  cot: boolean;
+  maxNewTokens: number;
+  negativePrompt: string;
+  weights: WeightVariant;
+  previewEvery: number;
+  /** Edit only. */
+  strength?: number;
+}
+
+export interface PaintTimingsReport {
+  /** Reasoner: prefill + decode of the request. */
+  reasonMs: number;
+  /** The negative condition (0 when it came from the cache). */
+  negativeMs: number;
+  /** Edit: image decode + VAE encoder input; Imagine 0. */
+  imageMs: number;
+  painterPrepareMs: number;
+  stepsMs: number;
+  vaeMs: number;
+  pngMs: number;
+  totalMs: number;
+}
+
+/** The result of one painted image (Imagine's and Edit's). */
+export interface PaintRunResult extends Completion {
+  runId: string;
+  pack: string;
+  backend: Backend;
+  engine: PainterKind;
+  /** PNG bytes with tEXt chunks (prompt, seed, settings). */
+  png: Uint8Array;
+  width: number;
+  height: number;
+  settings: PaintSettings;
+  conditionRows: number;
+  negativeRows: number;
+  timings: PaintTimingsReport;
+}
+
+export interface PaintDeps extends PipelineDeps {
+  /** Which painter engine (default: ours on WebGPU, the ONNX reference on WASM). */
+  painter?: PainterKind;
+}
+
+function numberIn(field: string, v: unknown, lo: number, hi: number, opts: { integer?: boolean; loOpen?: boolean } = {}): number {
+  const kind = opts.integer ? 'a whole number' : 'a number';
+  const range = `${opts.loOpen ? 'above' : 'from'} ${lo} ${opts.loOpen ? 'and at most' : 'to'} ${hi}`;
+  if (typeof v !== 'number' || !Number.isFinite(v) || (opts.integer && !Number.isInteger(v)) || v > hi || (opts.loOpen ? v <= lo : v < lo)) {
+    throw badInput(field, `${field} must be ${kind} ${range}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** Resolves the painting settings against the pack's defaults and limits; BAD_INPUT naming the field and range. */
+export function resolvePaintSettings(m: Manifest, req: PaintRequestBase & { strength?: number }, edit: boolean): PaintSettings {
+  const { defaults: d, limits: lim } = resolvePackDefaults(m);
+  const size = (field: 'width' | 'height', v: number | undefined, dflt: number) => {
+    const n = numberIn(field, v ?? dflt, lim.minSize, lim.maxSize, { integer: true });
+    if (n % lim.sizeMultiple !== 0) {
+      throw badInput(field, `${field} must be a multiple of ${lim.sizeMultiple} from ${lim.minSize} to ${lim.maxSize}, got ${n}`);
+    }
+    return n;
+  };
+  const width = size('width', req.width, d.width);
+  const height = size('height', req.height, d.height);
+  const steps = numberIn('steps', req.steps ?? d.steps, 1, lim.maxSteps, { integer: true });
+  const guidance = numberIn('guidance', req.guidance ?? d.guidance, 0, MAX_GUIDANCE);
+  const seed = numberIn('seed', req.seed ?? d.seed, 0, MAX_SEED, { integer: true });
+  const maxNewTokens = numberIn('maxNewTokens', req.maxNewTokens ?? d.maxNewTokens, 1, lim.maxNewTokens, { integer: true });
+  const previewEvery = numberIn('previewEvery', req.previewEvery ?? Math.max(1, Math.ceil(steps / 10)), 0, lim.maxSteps, {
+    integer: true,
+  });
+  const weights = req.weights ?? 'f32';
+  if (typeof weights !== 'string' || !Object.hasOwn(m.paths.painter_weights, weights)) {
+    throw badInput('weights', `weights must be one of ${Object.keys(m.paths.painter_weights).join(', ')}, got ${String(weights)}`);
+  }
+  const negativePrompt = req.negativePrompt ?? d.negativePrompt;
+  if (typeof negativePrompt !== 'string') throw badInput('negativePrompt', 'the negative prompt must be text');
+  if (req.cot !== undefined && typeof req.cot !== 'boolean') throw badInput('cot', 'cot must be true or false');
+  const cot = req.cot ?? d.cot;
+  const s: PaintSettings = { width, height, steps, guidance, seed, cot, maxNewTokens, negativePrompt, weights, previewEvery };
+  if (edit) s.strength = numberIn('strength', req.strength ?? d.editStrength, 0, 1, { loOpen: true });
+  return s;
+}
+
+// ------------------------------------------------------------------------------------------------ negative cache
+const negatives = new DeviceCache<HiddenStates>(4);
+
+/** The negative condition for `prompt` on `model`: its prefill, computed once and kept (a small LRU per model). */
+async function negativeCondition(
+  model: ReasonerModel,
+  key: string,
+  prompt: PreparedPrompt,
+  signal?: AbortSignal,
+): Promise<{ hidden: HiddenStates; cached: boolean }> {
+  const scope = { device: model.device, owner: model };
+  const load = () => prefill(model, prompt, null, signal);
+  const cached = negatives.has(key, scope);
+  const hidden = await negatives.get(key, scope, load);
+  if (!hidden.disposed) return { hidden, cached };
+  negatives.delete(key, false);
+  return { hidden: await negatives.get(key, scope, load), cached: false };
+}
+
+/** Frees every cached negative condition (tests, pack switch). */
+export function releaseNegativeConditions(): Promise<void> {
+  return negatives.release();
+}
+
+// ------------------------------------------------------------------------------------------------ shared run
+export interface GenerationInput {
+  /** The user's text (prompt or instruction) and the field errors about it are reported on. */
+  text: string;
+  field: string;
+  /** Edit: reasoner pixel values and the VAE input builder (called after validation, before GPU work). */
+  image?: { pixelValues: Float32Array; vaeInput: Float32Array; strength: number; prepMs: number };
+}
+
+/** Imagine and Edit after their own input checks: reasoner → negative condition → painter → PNG. */
+export async function runPaintPipeline(
+  req: PaintRequestBase,
+  input: GenerationInput,
+  s: PaintSettings,
+  deps: PaintDeps,
+  source: PackSource,
+  emit: (e: RgEvent) => void,
+  extraText: Record<string, string>,
+): Promise<PaintRunResult> {
+  const t0 = performance.now();
+  const text = await loadReasonerText(source);
+  const sampling = resolveSampling(req);
+  const prompt = preparePrompt(text, {
+    messages: imagineMessages({ prompt: input.text, cot: s.cot, image: !!input.image, prompts: req.prompts }),
+    chatTemplate: req.chatTemplate,
+    images: input.image ? 1 : 0,
+    promptField: input.field,
+    userText: input.text,
+  });
+  const negPrompt = preparePrompt(text, {
+    messages: understandMessages({ prompt: s.negativePrompt, cot: false, prompts: req.prompts }),
+    chatTemplate: req.chatTemplate,
+    images: 0,
+    promptField: 'negativePrompt',
+    userText: s.negativePrompt,
+  });
+  if (deps.signal?.aborted) throw new CancelledError('Cancelled before it started');
+
+  const { choice, model } = await loadReasoner(source, deps, emit);
+  const painter = await getPainter(source, choice, { kind: deps.painter, weights: s.weights });
+  const res = await reason(
+    model,
+    prompt,
+    input.image?.pixelValues ?? null,
+    { cot: s.cot, maxNewTokens: s.maxNewTokens, sampling, hiddenStates: true, signal: deps.signal },
+    emit,
+  );
+  const positive = res.hidden;
+  if (!positive) throw new RgError('INTERNAL', 'the reasoner returned no hidden states');
+  try {
+    const tNeg = performance.now();
+    const negKey = [source.id, choice.backend, req.chatTemplate ?? '', negPrompt.ids.join(',')].join('\u0000');
+    const neg = await negativeCondition(model, negKey, negPrompt, deps.signal);
+    const negativeMs = neg.cached ? 0 : performance.now() - tNeg;
+
+    emit({ type: 'phase', phase: 'painting', detail: painter.kind });
+    const opts: PaintOptions = {
+      positive,
+      negative: neg.hidden,
+      width: s.width,
+      height: s.height,
+      steps: s.steps,
+      guidance: s.guidance,
+      seed: s.seed,
+      edit: input.image ? { image: input.image.vaeInput, strength: input.image.strength } : null,
+      previewEvery: s.previewEvery,
+      signal: deps.signal,
+      onPreview: (f) => emit({ type: 'preview', ...f }),
+      onStep: (done, total) => {
+        emit({ type: 'progress', done, total, label: 'steps' });
+        if (done === total) emit({ type: 'phase', phase: 'decoding' });
+      },
+    };
+    const img = await painter.paint(opts);
+    const tPng = performance.now();
+    const png = encodePng(img.rgb, img.width, img.height, {
+      ...extraText,
+      seed: String(s.seed),
+      settings: JSON.stringify({ pack: source.id, ...s, engine: painter.kind }),
+      reasoning: res.reasoning,
+      answer: res.answer,
+      Software: 'rg-vlm-web',
+    });
+    const end = performance.now();
+    emitDone(emit);
+    return {
+      runId: req.runId,
+      pack: source.id,
+      backend: choice.backend,
+      engine: painter.kind,
+      png,
+      width: img.width,
+      height: img.height,
+      settings: s,
+      ...completionOf(res),
+      conditionRows: positive.rows,
+      negativeRows: neg.hidden.rows,
+      timings: {
+        reasonMs: res.timings.totalMs,
+        negativeMs,
+        imageMs: input.image?.prepMs ?? 0,
+        painterPrepareMs: img.timings.prepareMs,
+        stepsMs: img.timings.stepsMs,
+        vaeMs: img.timings.vaeMs,
+        pngMs: end - tPng,
+        totalMs: end - t0,
+      },
+    };
+  } finally {
+    positive.dispose();
+  }
+}
+
