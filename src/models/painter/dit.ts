@@ -16,8 +16,8 @@
  *
  * Everything a step needs that does not depend on activations (timestep features of every step, temb, the adaLN
  * shift/scale of every step, the 2D position table, position ids) is computed at `prepare` time. The timestep
- * features and the 2D sin-cos table are computed once per request on the CPU in float64 (tables.ts) and uploaded,
- * rather than with the timestep / sincos2d kernels: they never change during a run.
+ * features and the 2D sin-cos table are computed once per request on the CPU in float64 (tables.ts) and uploaded:
+ * they never change during a run.
  */
 import type { GpuBatch } from '../../gpu/batch';
 import { emptyBuffer, uploadBuffer } from '../../gpu/readback';

@@ -1,11 +1,14 @@
 /**
  * @file sincos2d: the painter's 2D sin-cos position embedding of a gh × gw patch grid, [gh·gw, dim]. Mirrors
  * tools/rgvlm/model.py `sincos_2d` (column half first, then row half; each half [sin…, cos…]).
+ *
+ * Test support only: the painter computes this table on the CPU (src/models/painter/tables.ts, its twin); this
+ * kernel checks the shared WGSL trig (shaders/trig.wgsl) against it.
  */
-import type { GpuBatch } from '../gpu/batch';
-import trig from '../../shaders/trig.wgsl?raw';
-import body from '../../shaders/sincos2d.wgsl?raw';
-import { flatGroups, need, needBytes, needCount } from './dispatch';
+import type { GpuBatch } from '../../../../src/gpu/batch';
+import trig from '../../../../shaders/trig.wgsl?raw';
+import body from './sincos2d.wgsl?raw';
+import { flatGroups, need, needBytes, needCount } from '../../../../src/kernels/dispatch';
 
 const code = `${trig}\n${body}`;
 
