@@ -22,17 +22,23 @@ export function timestepFeatures(ts: ArrayLike<number>, c: PainterConfig): Float
   return timestepTable(Float32Array.from(ts), args);
 }
 
-export interface Sincos2dArgs {
+export interface Sincos2dTableArgs {
+  /** Grid rows (latent height / patch size). */
   gh: number;
+  /** Grid columns (latent width / patch size). */
   gw: number;
+  /** Embedding width (painter `hidden_size`), a multiple of 4. */
   dim: number;
+  /** Painter config `pos_embed_base`. Default 10000. */
   base?: number;
+  /** Painter config `pos_embed_scale`. Default 1. */
   scale?: number;
+  /** Painter config `pos_embed_max_size`; when > 0 the grid is centred in it. Default 0. */
   maxSize?: number;
 }
 
 /** [gh·gw, dim]: per token r·gw + c, [sin(col·ω), cos(col·ω), sin(row·ω), cos(row·ω)], each dim/4 wide. */
-export function sincos2dTable(args: Sincos2dArgs): Float32Array {
+export function sincos2dTable(args: Sincos2dTableArgs): Float32Array {
   const { gh, gw, dim } = args;
   const base = args.base ?? 10000;
   const scale = Math.fround(args.scale ?? 1);
