@@ -21,7 +21,6 @@
  */
 import type { GpuBatch } from '../../gpu/batch';
 import { emptyBuffer, uploadBuffer } from '../../gpu/readback';
-import type { MatmulActivation } from '../../kernels/matmul';
 import type { ConnectorConfig, PainterConfig } from '../../packs/manifest';
 import { RgError } from '../../errors';
 import { assembleStep } from '../../kernels/assemble_step';
@@ -32,7 +31,7 @@ import { patchify } from '../../kernels/patchify';
 import { rmsnorm } from '../../kernels/rmsnorm';
 import { unpatchify } from '../../kernels/unpatchify';
 import { decoderLayer, decoderScratch, linear, type DecoderKv, type DecoderScratch } from '../layers/decoder_layer';
-import type { DecoderLayerConfig, DecoderLayerWeights, GpuLinear } from '../layers/weights';
+import type { DecoderLayerConfig, DecoderLayerWeights } from '../layers/weights';
 import { posEmbed2d, timestepFeatures } from './tables';
 import type { PainterWeights } from './weights';
 
@@ -195,10 +194,6 @@ export class PainterSession {
     }
   }
 
-  private mm(batch: GpuBatch, x: GPUBuffer, lin: GpuLinear, out: GPUBuffer, M: number, activation?: MatmulActivation) {
-    linear(batch, x, lin, out, M, { activation });
-  }
-
   /** One Phi-3 layer (the shared decoder layer) over `x` [B·S, D] in place, both branches side by side. */
   private layer(
     batch: GpuBatch,
@@ -220,16 +215,16 @@ export class PainterSession {
   /** Step-0 work that does not depend on the latents: the connector per branch and every step's temb / adaLN. */
   encodePrepare(batch: GpuBatch): void {
     const { cc, w, B, cap } = this;
-    this.mm(batch, this.condIn, w.connector.inputProj, this.hiddenBuf, B * cap);
+    linear(batch, this.condIn, w.connector.inputProj, this.hiddenBuf, B * cap);
     for (const lw of w.connector.layers) {
       this.layer(batch, lw, cc, this.hiddenBuf, cap, this.posPrefix, this.rowsKv({ mask: 'causal' }));
     }
     rmsnorm(batch, { x: this.hiddenBuf, weight: w.connector.norm, out: this.cond, rows: B * cap, dim: cc.hidden_size, eps: cc.rms_norm_eps });
     // temb = linear_2(silu(linear_1(features))) for every step; adaLN input silu(temb) straight from the same matmul.
-    this.mm(batch, this.tfeat, w.painter.t1, this.t1, this.steps, 'silu');
-    this.mm(batch, this.t1, w.painter.t2, this.temb, this.steps);
-    this.mm(batch, this.t1, w.painter.t2, this.tembSilu, this.steps, 'silu');
-    this.mm(batch, this.tembSilu, w.painter.adaLN, this.mod, this.steps);
+    linear(batch, this.tfeat, w.painter.t1, this.t1, this.steps, { activation: 'silu' });
+    linear(batch, this.t1, w.painter.t2, this.temb, this.steps);
+    linear(batch, this.t1, w.painter.t2, this.tembSilu, this.steps, { activation: 'silu' });
+    linear(batch, this.tembSilu, w.painter.adaLN, this.mod, this.steps);
   }
 
   /** The condition K/V of every painter layer into the cache (condition tokens only, causal, positions 0…). */
@@ -261,7 +256,7 @@ export class PainterSession {
     const C = pc.latent_channels;
     const { h, w: W } = this.opts;
     patchify(batch, { latents: zIn, tokens: this.patches, batch: 1, channels: C, height: h, width: W, patch: p });
-    this.mm(batch, this.patches, w.painter.xEmbedder, this.xEmb, N);
+    linear(batch, this.patches, w.painter.xEmbedder, this.xEmb, N);
     assembleStep(batch, { temb: this.temb, tembRow: i, xEmb: this.xEmb, pos: this.pos, out: this.seq, B, N, D });
     w.painter.layers.forEach((lw, l) => {
       const kv = this.rowsKv({
@@ -283,7 +278,7 @@ export class PainterSession {
     }
     layernorm(batch, { x: this.lat, out: this.lnOut, rows: B * N, dim: D, eps: pc.final_norm_eps });
     modulate(batch, { x: this.lnOut, shift: this.mod, scale: this.mod, shiftOffset: i * 2 * D, scaleOffset: i * 2 * D + D, rows: B * N, dim: D });
-    this.mm(batch, this.lnOut, w.painter.finalLinear, this.out, B * N);
+    linear(batch, this.lnOut, w.painter.finalLinear, this.out, B * N);
     unpatchify(batch, { tokens: this.out, latents: this.vel, batch: B, channels: C, height: h, width: W, patch: p });
     const n = C * h * W;
     if (B > 1) denoise(batch, { z: zOut, n, dt, guidance, velocity: this.vel });

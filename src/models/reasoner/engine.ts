@@ -24,11 +24,10 @@ import { RgError } from '../../errors';
 import type { GpuBatch } from '../../gpu/batch';
 import { emptyBuffer, uploadBuffer } from '../../gpu/readback';
 import { embed } from '../../kernels/embed';
-import { decodeMatmulVariant, matmul } from '../../kernels/matmul';
 import { rmsnorm } from '../../kernels/rmsnorm';
 import { sample } from '../../kernels/sample';
 import type { ReasonerConfig } from '../../packs/manifest';
-import { decoderLayer, decoderScratch, type DecoderScratch } from '../layers/decoder_layer';
+import { decoderLayer, decoderScratch, linear, type DecoderScratch } from '../layers/decoder_layer';
 import type { HiddenCollector } from './hidden';
 import { kernelSettings, type ResolvedSampling } from './sampling';
 import type { ReasonerWeights } from './weights';
@@ -148,7 +147,7 @@ export class EngineRun {
       batch.encoder.copyBufferToBuffer(this.scratch.normed, (R - 1) * Hd * 4, this.last, 0, Hd * 4);
       last = this.last;
     }
-    matmul(batch, { x: last, weight: w.lmHead, out: this.logits, M: 1, K: Hd, precision: 'f32', variant: decodeMatmulVariant(1, Hd) });
+    linear(batch, last, { w: w.lmHead }, this.logits, 1, { decode: true });
     sample(batch, { logits: this.logits, out: this.ids, outIndex: step, vocab: c.vocab_size, ...kernelSettings(sampling, step) });
     batch.encoder.copyBufferToBuffer(this.ids, step * 4, this.stagingOf(step), 0, 4);
   }
