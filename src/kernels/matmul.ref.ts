@@ -3,7 +3,7 @@
  * does (q · s in f32), the dot products summed in f64 and the result rounded to f32 once.
  */
 import { dequantizeInt4, dequantizeInt8, fromF16 } from './quantize';
-import { geluErf, geluTanh, silu } from './gelu.ref';
+import { geluErf, geluTanh, silu } from './gelu_fns.ref';
 import type { MatmulActivation } from './matmul';
 
 /** The CPU form of LinearWeight: the same tensors as typed arrays. */

@@ -1,5 +1,5 @@
 /** @file CPU twin of swiglu: silu(gate) · up with gate = the first half of each row, up = the second. */
-import { silu } from './gelu.ref';
+import { silu } from './gelu_fns.ref';
 
 export function swigluRef(args: { x: Float32Array; rows: number; inter: number }): Float32Array {
   const { x, rows, inter } = args;

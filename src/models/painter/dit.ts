@@ -16,27 +16,24 @@
  *
  * Everything a step needs that does not depend on activations (timestep features of every step, temb, the adaLN
  * shift/scale of every step, the 2D position table, position ids) is computed at `prepare` time. The timestep
- * features and the 2D sin-cos table are computed once per request on the CPU in float64 (tables.ts) and uploaded,
- * rather than with the timestep / sincos2d kernels: they never change during a run.
+ * features and the 2D sin-cos table are computed once per request on the CPU in float64 (tables.ts) and uploaded:
+ * they never change during a run.
  */
-import { GpuBatch } from '../../gpu/batch';
+import type { GpuBatch } from '../../gpu/batch';
 import { emptyBuffer, uploadBuffer } from '../../gpu/readback';
-import { attention, type AttentionShape } from '../../kernels/attention';
-import { matmul, type MatmulActivation } from '../../kernels/matmul';
 import type { ConnectorConfig, PainterConfig } from '../../packs/manifest';
 import { RgError } from '../../errors';
-import { add } from '../../kernels/add';
+import { assembleStep } from '../../kernels/assemble_step';
 import { denoise } from '../../kernels/denoise';
 import { layernorm } from '../../kernels/layernorm';
 import { modulate } from '../../kernels/modulate';
 import { patchify } from '../../kernels/patchify';
 import { rmsnorm } from '../../kernels/rmsnorm';
-import { rope } from '../../kernels/rope';
-import { swiglu } from '../../kernels/swiglu';
 import { unpatchify } from '../../kernels/unpatchify';
-import { assembleStep, splitQkv } from './ops';
+import { decoderLayer, decoderScratch, linear, type DecoderKv, type DecoderScratch } from '../layers/decoder_layer';
+import type { DecoderLayerConfig, DecoderLayerWeights } from '../layers/weights';
 import { posEmbed2d, timestepFeatures } from './tables';
-import type { GpuLinear, PainterWeights, Phi3LayerWeights } from './weights';
+import type { PainterWeights } from './weights';
 
 /** A condition: the reasoner's hidden states [rows, hidden], on the GPU or the CPU. */
 export interface Condition {
@@ -57,8 +54,6 @@ export interface SessionOptions {
   /** The timestep of every step (σ_0 … σ_{N−1}). */
   timesteps: ArrayLike<number>;
 }
-
-type Phi3Cfg = Pick<PainterConfig, 'hidden_size' | 'num_attention_heads' | 'num_key_value_heads' | 'head_dim' | 'intermediate_size' | 'rms_norm_eps' | 'rope_theta'>;
 
 /** The loaded painter on one device: weights + configs. Sessions hold the per-request buffers. */
 export class PainterEngine {
@@ -94,15 +89,9 @@ export class PainterSession {
   private readonly condIn: GPUBuffer;
   private readonly cond: GPUBuffer;
   private readonly hiddenBuf: GPUBuffer;
-  private readonly normed: GPUBuffer;
-  private readonly qkv: GPUBuffer;
-  private readonly q: GPUBuffer;
+  private readonly scratch: DecoderScratch;
   private readonly k: GPUBuffer;
   private readonly v: GPUBuffer;
-  private readonly attnOut: GPUBuffer;
-  private readonly tmp: GPUBuffer;
-  private readonly gateUp: GPUBuffer;
-  private readonly act: GPUBuffer;
   private readonly cacheK: GPUBuffer[];
   private readonly cacheV: GPUBuffer[];
   /** u32 position ids: condition rows (s) and step rows (Lc_b + s), per branch. */
@@ -149,14 +138,8 @@ export class PainterSession {
     const B = this.B;
     const F = pc.latent_channels * p * p;
     const rows = Math.max(B * this.cap, B * (1 + this.N));
-    const dims = (c: Phi3Cfg) => ({
-      qkv: (c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim,
-      q: c.num_attention_heads * c.head_dim,
-      kv: c.num_key_value_heads * c.head_dim,
-      inter: c.intermediate_size,
-    });
-    const dc = dims(cc);
-    const dp = dims(pc);
+    const kvOf = (c: DecoderLayerConfig) => c.num_key_value_heads * c.head_dim;
+    const kvMost = Math.max(kvOf(cc), kvOf(pc));
     const mk = (elems: number, label: string) => {
       const b = emptyBuffer(device, elems * 4, `painter ${label}`);
       this.bufs.push(b);
@@ -171,17 +154,11 @@ export class PainterSession {
       this.condIn = mk(B * this.cap * cc.input_size, 'condition in');
       this.cond = mk(B * this.cap * D, 'condition');
       this.hiddenBuf = mk(B * this.cap * D, 'prefix hidden');
-      this.normed = mk(rows * D, 'normed');
-      this.qkv = mk(rows * Math.max(dc.qkv, dp.qkv), 'qkv');
-      this.q = mk(rows * Math.max(dc.q, dp.q), 'q');
-      this.k = mk(rows * Math.max(dc.kv, dp.kv), 'k');
-      this.v = mk(rows * Math.max(dc.kv, dp.kv), 'v');
-      this.attnOut = mk(rows * Math.max(dc.q, dp.q), 'attn out');
-      this.tmp = mk(rows * D, 'tmp');
-      this.gateUp = mk(rows * 2 * Math.max(dc.inter, dp.inter), 'gate_up');
-      this.act = mk(rows * Math.max(dc.inter, dp.inter), 'act');
-      this.cacheK = Array.from({ length: pc.num_hidden_layers }, (_, l) => mk(B * this.cap * dp.kv, `cacheK ${l}`));
-      this.cacheV = Array.from({ length: pc.num_hidden_layers }, (_, l) => mk(B * this.cap * dp.kv, `cacheV ${l}`));
+      this.scratch = decoderScratch(rows, [cc, pc], mk);
+      this.k = mk(rows * kvMost, 'k');
+      this.v = mk(rows * kvMost, 'v');
+      this.cacheK = Array.from({ length: pc.num_hidden_layers }, (_, l) => mk(B * this.cap * kvOf(pc), `cacheK ${l}`));
+      this.cacheV = Array.from({ length: pc.num_hidden_layers }, (_, l) => mk(B * this.cap * kvOf(pc), `cacheV ${l}`));
       const ids = (rowsPer: number, base: (b: number) => number) =>
         Uint32Array.from({ length: B * rowsPer }, (_, r) => base(Math.floor(r / rowsPer)) + (r % rowsPer));
       this.posPrefix = uploadBuffer(device, ids(this.cap, () => 0), 'painter pos ids (condition)');
@@ -217,71 +194,37 @@ export class PainterSession {
     }
   }
 
-  private mm(batch: GpuBatch, x: GPUBuffer, lin: GpuLinear, out: GPUBuffer, M: number, activation: MatmulActivation = 'none'): void {
-    matmul(batch, { x, weight: lin.w, bias: lin.bias, out, M, K: lin.w.in, activation, precision: 'f32' });
-  }
-
-  /**
-   * One Phi-3 layer over `x` [B·S, D] in place. K/V of the current rows go to `kv` ([B, S, KV, d]); attention is
-   * described by `shape` (cache buffers included). With `kvOnly` it stops after writing K/V.
-   */
+  /** One Phi-3 layer (the shared decoder layer) over `x` [B·S, D] in place, both branches side by side. */
   private layer(
     batch: GpuBatch,
-    lw: Phi3LayerWeights,
-    c: Phi3Cfg,
+    weights: DecoderLayerWeights,
+    config: DecoderLayerConfig,
     x: GPUBuffer,
-    S: number,
+    rows: number,
     pos: GPUBuffer,
-    kv: { k: GPUBuffer; v: GPUBuffer },
-    shape: Omit<AttentionShape, 'seqQ' | 'seqK' | 'headsQ' | 'headsKV' | 'headDim' | 'batch'> & { cacheK?: GPUBuffer; cacheV?: GPUBuffer },
-    kvOnly = false,
+    kv: DecoderKv,
   ): void {
-    const B = this.B;
-    const R = B * S;
-    const D = c.hidden_size;
-    rmsnorm(batch, { x, weight: lw.inputNorm, out: this.normed, rows: R, dim: D, eps: c.rms_norm_eps });
-    this.mm(batch, this.normed, lw.qkv, this.qkv, R);
-    const H = c.num_attention_heads;
-    const KV = c.num_key_value_heads;
-    // RoPE on the q and k heads of the packed rows (they are contiguous), then split into the attention layouts.
-    rope(batch, { x: this.qkv, pos, tokens: R, heads: H + KV, headDim: c.head_dim, theta: c.rope_theta, rowStride: (H + 2 * KV) * c.head_dim });
-    splitQkv(batch, { qkv: this.qkv, q: this.q, k: kv.k, v: kv.v, rows: R, H, KV, D: c.head_dim });
-    if (kvOnly) return;
-    attention(batch, {
-      ...shape,
-      batch: B,
-      seqQ: S,
-      seqK: S,
-      headsQ: c.num_attention_heads,
-      headsKV: c.num_key_value_heads,
-      headDim: c.head_dim,
-      q: this.q,
-      k: kv.k,
-      v: kv.v,
-      out: this.attnOut,
-    });
-    this.mm(batch, this.attnOut, lw.o, this.tmp, R);
-    add(batch, { a: x, b: this.tmp, out: x, n: R * D });
-    rmsnorm(batch, { x, weight: lw.postNorm, out: this.normed, rows: R, dim: D, eps: c.rms_norm_eps });
-    this.mm(batch, this.normed, lw.gateUp, this.gateUp, R);
-    swiglu(batch, { x: this.gateUp, out: this.act, rows: R, inter: c.intermediate_size });
-    this.mm(batch, this.act, lw.down, this.tmp, R);
-    add(batch, { a: x, b: this.tmp, out: x, n: R * D });
+    decoderLayer(batch, { weights, config, x, rows, sequences: this.B, pos, scratch: this.scratch, kv });
+  }
+
+  /** K/V of the current rows into the session's k/v scratch, attention as `attention` says. */
+  private rowsKv(attention: Extract<DecoderKv, { kind: 'rows' }>['attention']): DecoderKv {
+    return { kind: 'rows', k: this.k, v: this.v, attention };
   }
 
   /** Step-0 work that does not depend on the latents: the connector per branch and every step's temb / adaLN. */
   encodePrepare(batch: GpuBatch): void {
     const { cc, w, B, cap } = this;
-    this.mm(batch, this.condIn, w.connector.inputProj, this.hiddenBuf, B * cap);
+    linear(batch, this.condIn, w.connector.inputProj, this.hiddenBuf, B * cap);
     for (const lw of w.connector.layers) {
-      this.layer(batch, lw, cc, this.hiddenBuf, cap, this.posPrefix, { k: this.k, v: this.v }, { mask: 'causal' });
+      this.layer(batch, lw, cc, this.hiddenBuf, cap, this.posPrefix, this.rowsKv({ mask: 'causal' }));
     }
     rmsnorm(batch, { x: this.hiddenBuf, weight: w.connector.norm, out: this.cond, rows: B * cap, dim: cc.hidden_size, eps: cc.rms_norm_eps });
     // temb = linear_2(silu(linear_1(features))) for every step; adaLN input silu(temb) straight from the same matmul.
-    this.mm(batch, this.tfeat, w.painter.t1, this.t1, this.steps, 'silu');
-    this.mm(batch, this.t1, w.painter.t2, this.temb, this.steps);
-    this.mm(batch, this.t1, w.painter.t2, this.tembSilu, this.steps, 'silu');
-    this.mm(batch, this.tembSilu, w.painter.adaLN, this.mod, this.steps);
+    linear(batch, this.tfeat, w.painter.t1, this.t1, this.steps, { activation: 'silu' });
+    linear(batch, this.t1, w.painter.t2, this.temb, this.steps);
+    linear(batch, this.t1, w.painter.t2, this.tembSilu, this.steps, { activation: 'silu' });
+    linear(batch, this.tembSilu, w.painter.adaLN, this.mod, this.steps);
   }
 
   /** The condition K/V of every painter layer into the cache (condition tokens only, causal, positions 0…). */
@@ -290,8 +233,14 @@ export class PainterSession {
     batch.encoder.copyBufferToBuffer(this.cond, 0, this.hiddenBuf, 0, B * cap * pc.hidden_size * 4);
     const L = w.painter.layers.length;
     w.painter.layers.forEach((lw, l) => {
-      const kv = { k: this.cacheK[l]!, v: this.cacheV[l]! };
-      this.layer(batch, lw, pc, this.hiddenBuf, cap, this.posPrefix, kv, { mask: 'causal' }, l === L - 1);
+      const kv: DecoderKv = {
+        kind: 'rows',
+        k: this.cacheK[l]!,
+        v: this.cacheV[l]!,
+        kvOnly: l === L - 1,
+        attention: { mask: 'causal' },
+      };
+      this.layer(batch, lw, pc, this.hiddenBuf, cap, this.posPrefix, kv);
     });
   }
 
@@ -307,10 +256,10 @@ export class PainterSession {
     const C = pc.latent_channels;
     const { h, w: W } = this.opts;
     patchify(batch, { latents: zIn, tokens: this.patches, batch: 1, channels: C, height: h, width: W, patch: p });
-    this.mm(batch, this.patches, w.painter.xEmbedder, this.xEmb, N);
+    linear(batch, this.patches, w.painter.xEmbedder, this.xEmb, N);
     assembleStep(batch, { temb: this.temb, tembRow: i, xEmb: this.xEmb, pos: this.pos, out: this.seq, B, N, D });
     w.painter.layers.forEach((lw, l) => {
-      this.layer(batch, lw, pc, this.seq, 1 + N, this.posStep, { k: this.k, v: this.v }, {
+      const kv = this.rowsKv({
         mask: 'cond',
         causalLen: Lc.map((n) => n + 1),
         cacheLens: Lc,
@@ -318,14 +267,18 @@ export class PainterSession {
         cacheK: this.cacheK[l],
         cacheV: this.cacheV[l],
       });
+      this.layer(batch, lw, pc, this.seq, 1 + N, this.posStep, kv);
     });
     const R = B * (1 + N);
-    rmsnorm(batch, { x: this.seq, weight: w.painter.norm, out: this.normed, rows: R, dim: D, eps: pc.rms_norm_eps });
+    const normed = this.scratch.normed;
+    rmsnorm(batch, { x: this.seq, weight: w.painter.norm, out: normed, rows: R, dim: D, eps: pc.rms_norm_eps });
     // The final layer sees only the latent rows of each branch: gather them into [B, N, D].
-    for (let b = 0; b < B; b++) batch.encoder.copyBufferToBuffer(this.normed, (b * (1 + N) + 1) * D * 4, this.lat, b * N * D * 4, N * D * 4);
+    for (let b = 0; b < B; b++) {
+      batch.encoder.copyBufferToBuffer(normed, (b * (1 + N) + 1) * D * 4, this.lat, b * N * D * 4, N * D * 4);
+    }
     layernorm(batch, { x: this.lat, out: this.lnOut, rows: B * N, dim: D, eps: pc.final_norm_eps });
     modulate(batch, { x: this.lnOut, shift: this.mod, scale: this.mod, shiftOffset: i * 2 * D, scaleOffset: i * 2 * D + D, rows: B * N, dim: D });
-    this.mm(batch, this.lnOut, w.painter.finalLinear, this.out, B * N);
+    linear(batch, this.lnOut, w.painter.finalLinear, this.out, B * N);
     unpatchify(batch, { tokens: this.out, latents: this.vel, batch: B, channels: C, height: h, width: W, patch: p });
     const n = C * h * W;
     if (B > 1) denoise(batch, { z: zOut, n, dt, guidance, velocity: this.vel });

@@ -9,30 +9,16 @@ import type { ConnectorConfig, PainterConfig, WeightVariant } from '../../packs/
 import { linearWeights, parseSafetensors, tensorBytes, type SafeTensors } from '../../packs/safetensors';
 import type { PackSource } from '../../packs/source';
 import { uploadBuffer } from '../../gpu/readback';
-
-/** A linear layer on the GPU: the weight in its stored form and an optional F32 bias. */
-export interface GpuLinear {
-  w: LinearWeight;
-  bias?: GPUBuffer;
-}
-
-export interface Phi3LayerWeights {
-  inputNorm: GPUBuffer;
-  postNorm: GPUBuffer;
-  qkv: GpuLinear;
-  o: GpuLinear;
-  gateUp: GpuLinear;
-  down: GpuLinear;
-}
+import type { DecoderLayerConfig, DecoderLayerWeights, GpuLinear } from '../layers/weights';
 
 export interface PainterWeights {
   variant: WeightVariant;
-  connector: { inputProj: GpuLinear; layers: Phi3LayerWeights[]; norm: GPUBuffer };
+  connector: { inputProj: GpuLinear; layers: DecoderLayerWeights[]; norm: GPUBuffer };
   painter: {
     xEmbedder: GpuLinear;
     t1: GpuLinear;
     t2: GpuLinear;
-    layers: Phi3LayerWeights[];
+    layers: DecoderLayerWeights[];
     norm: GPUBuffer;
     adaLN: GpuLinear;
     finalLinear: GpuLinear;
@@ -88,7 +74,7 @@ class Uploader {
     return { w, bias };
   }
 
-  phi3(prefix: string, c: { hidden_size: number; num_attention_heads: number; num_key_value_heads: number; head_dim: number; intermediate_size: number }): Phi3LayerWeights {
+  phi3(prefix: string, c: DecoderLayerConfig): DecoderLayerWeights {
     const H = c.hidden_size;
     const qkvOut = (c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim;
     return {

@@ -16,27 +16,21 @@
  *   row P, attention of the one query over cache rows 0…P, o_proj, residual, norm, fused gate/up GEMV, SwiGLU,
  *   down, residual → final norm (row appended to the collector) → lm_head → `sample` → ids[s + 1].
  *
- * Each layer: x [R, hidden] is the residual stream; `normed`, `qkv`, `q`, `attnOut`, `tmp`, `gateUp`, `act` are
- * scratch rows reused by every layer and step (the queue runs the steps in order, so reuse is safe even when the
- * caller queues steps ahead of the readback).
+ * Each layer is the shared decoder layer (src/models/layers/decoder_layer.ts): x [R, hidden] is the residual
+ * stream; its scratch rows are reused by every layer and step (the queue runs the steps in order, so reuse is safe
+ * even when the caller queues steps ahead of the readback).
  */
 import { RgError } from '../../errors';
 import type { GpuBatch } from '../../gpu/batch';
 import { emptyBuffer, uploadBuffer } from '../../gpu/readback';
-import { add } from '../../kernels/add';
-import { attention } from '../../kernels/attention';
 import { embed } from '../../kernels/embed';
-import { decodeMatmulVariant, matmul } from '../../kernels/matmul';
 import { rmsnorm } from '../../kernels/rmsnorm';
-import { rope } from '../../kernels/rope';
 import { sample } from '../../kernels/sample';
-import { swiglu } from '../../kernels/swiglu';
 import type { ReasonerConfig } from '../../packs/manifest';
-import { splitQkv } from '../painter/ops';
-import type { GpuLinear } from '../painter/weights';
+import { decoderLayer, decoderScratch, linear, type DecoderScratch } from '../layers/decoder_layer';
 import type { HiddenCollector } from './hidden';
 import { kernelSettings, type ResolvedSampling } from './sampling';
-import type { Qwen2LayerWeights, ReasonerWeights } from './weights';
+import type { ReasonerWeights } from './weights';
 
 /** The loaded engine of one pack on one device: the weights and the config. Runs hold the per-request buffers. */
 export class ReasonerEngine {
@@ -68,13 +62,7 @@ export class EngineRun {
   private readonly w: ReasonerWeights;
   private readonly device: GPUDevice;
   private readonly x: GPUBuffer;
-  private readonly normed: GPUBuffer;
-  private readonly qkv: GPUBuffer;
-  private readonly q: GPUBuffer;
-  private readonly attnOut: GPUBuffer;
-  private readonly tmp: GPUBuffer;
-  private readonly gateUp: GPUBuffer;
-  private readonly act: GPUBuffer;
+  private readonly scratch: DecoderScratch;
   private readonly last: GPUBuffer;
   private readonly logits: GPUBuffer;
   private readonly promptIds: GPUBuffer;
@@ -102,10 +90,7 @@ export class EngineRun {
     this.promptLength = L;
     this.capacity = L + maxNew - 1;
     const Hd = c.hidden_size;
-    const D = c.head_dim;
-    const H = c.num_attention_heads;
-    const KV = c.num_key_value_heads;
-    const I = c.intermediate_size;
+    const KV = c.num_key_value_heads * c.head_dim;
     const mk = (floats: number, label: string) => {
       const b = emptyBuffer(device, floats * 4, `reasoner ${label}`);
       this.bufs.push(b);
@@ -113,18 +98,12 @@ export class EngineRun {
     };
     try {
       this.x = mk(L * Hd, 'x');
-      this.normed = mk(L * Hd, 'normed');
-      this.qkv = mk(L * (H + 2 * KV) * D, 'qkv');
-      this.q = mk(L * H * D, 'q');
-      this.attnOut = mk(L * H * D, 'attn out');
-      this.tmp = mk(L * Hd, 'tmp');
-      this.gateUp = mk(L * 2 * I, 'gate_up');
-      this.act = mk(L * I, 'act');
+      this.scratch = decoderScratch(L, [c], mk);
       this.last = mk(Hd, 'last row');
       this.logits = mk(c.vocab_size, 'logits');
       this.ids = mk(maxNew, 'drawn ids');
-      this.cacheK = Array.from({ length: c.num_hidden_layers }, (_, l) => mk(this.capacity * KV * D, `cacheK ${l}`));
-      this.cacheV = Array.from({ length: c.num_hidden_layers }, (_, l) => mk(this.capacity * KV * D, `cacheV ${l}`));
+      this.cacheK = Array.from({ length: c.num_hidden_layers }, (_, l) => mk(this.capacity * KV, `cacheK ${l}`));
+      this.cacheV = Array.from({ length: c.num_hidden_layers }, (_, l) => mk(this.capacity * KV, `cacheV ${l}`));
       this.promptIds = uploadBuffer(device, Uint32Array.from(prompt), 'reasoner prompt ids');
       this.bufs.push(this.promptIds);
       this.promptPos = uploadBuffer(device, Uint32Array.from({ length: L }, (_, i) => i), 'reasoner prompt positions');
@@ -140,77 +119,35 @@ export class EngineRun {
     }
   }
 
-  private mm(batch: GpuBatch, x: GPUBuffer, lin: GpuLinear, out: GPUBuffer, M: number): void {
-    matmul(batch, { x, weight: lin.w, bias: lin.bias, out, M, K: lin.w.in, precision: 'f32', variant: decodeMatmulVariant(M, lin.w.in) });
-  }
-
   /**
-   * One Qwen2 layer over the R rows of `x` in place, at positions `pos` (R u32 ids). With R = the prompt the K/V
-   * rows go to cache rows 0…R−1; with R = 1 (decode at position P) to row P.
+   * One Qwen2 layer (the shared decoder layer) over the R rows of `x` in place, at positions `pos` (R u32 ids).
+   * With R = the prompt the K/V rows go to cache rows 0…R−1; with R = 1 (decode at position P) to row P.
    */
-  private layer(batch: GpuBatch, l: number, lw: Qwen2LayerWeights, R: number, pos: GPUBuffer, P: number): void {
-    const { c } = this;
-    const Hd = c.hidden_size;
-    const H = c.num_attention_heads;
-    const KV = c.num_key_value_heads;
-    const D = c.head_dim;
-    const cacheK = this.cacheK[l]!;
-    const cacheV = this.cacheV[l]!;
-    rmsnorm(batch, { x: this.x, weight: lw.inputNorm, out: this.normed, rows: R, dim: Hd, eps: c.rms_norm_eps });
-    this.mm(batch, this.normed, lw.qkv, this.qkv, R);
-    // RoPE on the q and k heads of each packed row (they are contiguous), in place.
-    rope(batch, { x: this.qkv, pos, tokens: R, heads: H + KV, headDim: D, theta: c.rope_theta, rowStride: (H + 2 * KV) * D });
-    let q: GPUBuffer;
-    if (R === 1) {
-      // One row: q is the row's first H·D floats already; k and v go to cache row P.
-      q = this.qkv;
-      const kvBytes = KV * D * 4;
-      batch.encoder.copyBufferToBuffer(this.qkv, H * D * 4, cacheK, P * kvBytes, kvBytes);
-      batch.encoder.copyBufferToBuffer(this.qkv, (H + KV) * D * 4, cacheV, P * kvBytes, kvBytes);
-    } else {
-      // The prompt (P = 0): [1, R, KV, D] is the first R rows of the [1, capacity, KV, D] cache.
-      q = this.q;
-      splitQkv(batch, { qkv: this.qkv, q, k: cacheK, v: cacheV, rows: R, H, KV, D });
-    }
-    // Every key is in the cache (seqK 0): query i sits at position P + i and sees cache rows 0 … P + i.
-    attention(batch, {
-      seqQ: R,
-      seqK: 0,
-      headsQ: H,
-      headsKV: KV,
-      headDim: D,
-      mask: 'causal',
-      cacheLens: P + R,
-      cacheCapacity: this.capacity,
-      qOffset: P,
-      q,
-      k: cacheK,
-      v: cacheV,
-      cacheK,
-      cacheV,
-      out: this.attnOut,
+  private layer(batch: GpuBatch, l: number, R: number, pos: GPUBuffer, P: number): void {
+    decoderLayer(batch, {
+      weights: this.w.layers[l]!,
+      config: this.c,
+      x: this.x,
+      rows: R,
+      pos,
+      scratch: this.scratch,
+      kv: { kind: 'cache', cacheK: this.cacheK[l]!, cacheV: this.cacheV[l]!, capacity: this.capacity, at: P },
+      decode: true,
     });
-    this.mm(batch, this.attnOut, lw.o, this.tmp, R);
-    add(batch, { a: this.x, b: this.tmp, out: this.x, n: R * Hd });
-    rmsnorm(batch, { x: this.x, weight: lw.postNorm, out: this.normed, rows: R, dim: Hd, eps: c.rms_norm_eps });
-    this.mm(batch, this.normed, lw.gateUp, this.gateUp, R);
-    swiglu(batch, { x: this.gateUp, out: this.act, rows: R, inter: c.intermediate_size });
-    this.mm(batch, this.act, lw.down, this.tmp, R);
-    add(batch, { a: this.x, b: this.tmp, out: this.x, n: R * Hd });
   }
 
   /** Final norm of R rows (appended to `collector`), lm_head on the last one, the draw of `step` into ids[step]. */
   private head(batch: GpuBatch, R: number, step: number, sampling: ResolvedSampling, collector: HiddenCollector | null): void {
     const { c, w } = this;
     const Hd = c.hidden_size;
-    rmsnorm(batch, { x: this.x, weight: w.norm, out: this.normed, rows: R, dim: Hd, eps: c.rms_norm_eps });
-    collector?.appendGpu(batch.encoder, this.normed, R);
-    let last = this.normed;
+    rmsnorm(batch, { x: this.x, weight: w.norm, out: this.scratch.normed, rows: R, dim: Hd, eps: c.rms_norm_eps });
+    collector?.appendGpu(batch.encoder, this.scratch.normed, R);
+    let last = this.scratch.normed;
     if (R > 1) {
-      batch.encoder.copyBufferToBuffer(this.normed, (R - 1) * Hd * 4, this.last, 0, Hd * 4);
+      batch.encoder.copyBufferToBuffer(this.scratch.normed, (R - 1) * Hd * 4, this.last, 0, Hd * 4);
       last = this.last;
     }
-    matmul(batch, { x: last, weight: w.lmHead, out: this.logits, M: 1, K: Hd, precision: 'f32', variant: decodeMatmulVariant(1, Hd) });
+    linear(batch, last, { w: w.lmHead }, this.logits, 1, { decode: true });
     sample(batch, { logits: this.logits, out: this.ids, outIndex: step, vocab: c.vocab_size, ...kernelSettings(sampling, step) });
     batch.encoder.copyBufferToBuffer(this.ids, step * 4, this.stagingOf(step), 0, 4);
   }
@@ -233,7 +170,7 @@ export class EngineRun {
       if (start + n > L) throw new RgError('INTERNAL', `reasoner engine: image rows ${start}+${n} beyond the prompt's ${L}`);
       batch.encoder.copyBufferToBuffer(src, 0, this.x, start * Hd * 4, n * Hd * 4);
     }
-    w.layers.forEach((lw, l) => this.layer(batch, l, lw, L, this.promptPos, 0));
+    w.layers.forEach((_, l) => this.layer(batch, l, L, this.promptPos, 0));
     this.head(batch, L, 0, sampling, collector);
   }
 
@@ -246,7 +183,7 @@ export class EngineRun {
     embed(batch, { table: w.embed, ids: this.ids, idOffset: s, out: this.x, rows: 1, dim: c.hidden_size, vocab: c.vocab_size });
     const pos = batch.scratch(4, 'reasoner position');
     this.device.queue.writeBuffer(pos, 0, Uint32Array.of(P));
-    w.layers.forEach((lw, l) => this.layer(batch, l, lw, 1, pos, P));
+    w.layers.forEach((_, l) => this.layer(batch, l, 1, pos, P));
     this.head(batch, 1, s + 1, sampling, collector);
   }
 

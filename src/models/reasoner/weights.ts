@@ -3,7 +3,7 @@
  * PyTorch `ReasonerLM` state-dict names, docs/formats.md) checked name by name and shape by shape against the
  * config, and uploaded into GPU buffers this object owns. Two pairs are fused at upload so a layer runs fewer
  * matmuls: q/k/v (rows [q | k | v], biases likewise, the painter's `qkv_proj` layout) and gate/up (rows
- * [gate | up], the layout the swiglu kernel reads).
+ * [gate | up], the layout the swiglu kernel reads): the shared DecoderLayerWeights (src/models/layers/weights.ts).
  */
 import { RgError } from '../../errors';
 import type { LinearWeight } from '../../kernels/matmul';
@@ -11,19 +11,12 @@ import type { ReasonerConfig } from '../../packs/manifest';
 import { parseSafetensors, tensorBytes, type SafeTensors } from '../../packs/safetensors';
 import type { PackSource } from '../../packs/source';
 import { uploadBuffer } from '../../gpu/readback';
-import type { GpuLinear, Phi3LayerWeights } from '../painter/weights';
-
-/**
- * A Qwen2 layer on the GPU: the same layout as the painter's Phi-3 layers — `qkv` holds the [q | k | v] rows
- * ((heads + 2 · kv heads) · head_dim outputs, with the fused bias when `attention_bias`), `gateUp` the [gate | up]
- * rows (2 · intermediate outputs), both fused at upload.
- */
-export type Qwen2LayerWeights = Phi3LayerWeights;
+import type { DecoderLayerWeights, GpuLinear } from '../layers/weights';
 
 export interface ReasonerWeights {
   /** `embed_tokens.weight` F32 [vocab, hidden]. */
   embed: GPUBuffer;
-  layers: Qwen2LayerWeights[];
+  layers: DecoderLayerWeights[];
   /** The final RMSNorm weight [hidden]. */
   norm: GPUBuffer;
   /** `lm_head.weight`, or the embedding table when `tie_word_embeddings`. */
@@ -105,7 +98,7 @@ export function uploadReasonerWeights(device: GPUDevice, bytes: Uint8Array, c: R
       bias: biases ? up(`${label} bias`, ...biases) : undefined,
     });
     const embed = up('reasoner embed_tokens', 'embed_tokens.weight');
-    const layers = Array.from({ length: c.num_hidden_layers }, (_, l): Qwen2LayerWeights => {
+    const layers = Array.from({ length: c.num_hidden_layers }, (_, l): DecoderLayerWeights => {
       const p = `layers.${l}`;
       const qkvNames = ['q', 'k', 'v'].map((n) => `${p}.self_attn.${n}_proj`);
       return {

@@ -2,8 +2,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, Buffers, expectClose, readF32, runBatch } from '../../helpers/gpu';
 import { randomF32 } from '../../helpers/rng';
-import { gelu, type GeluApproximate } from '../../../src/kernels/gelu';
-import { geluErf, geluRef, geluTanh } from '../../../src/kernels/gelu.ref';
+import { gelu, type GeluApproximate } from './support/gelu';
+import { geluErf, geluTanh } from '../../../src/kernels/gelu_fns.ref';
+import { geluRef } from './support/gelu.ref';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { KernelArgError } from '../../../src/errors';
 

@@ -9,8 +9,8 @@ import { KernelArgError } from '../../../src/errors';
 import { noise } from '../../../src/kernels/noise';
 import { noiseRef, noiseWordsRef } from '../../../src/kernels/noise.ref';
 import { mulhi32, philox4x32_10, philoxUniform } from '../../../src/kernels/philox';
-import { philoxBlocks } from '../../../src/kernels/philox_blocks';
-import { philoxBlocksRef } from '../../../src/kernels/philox_blocks.ref';
+import { philoxBlocks } from './support/philox_blocks';
+import { philoxBlocksRef } from './support/philox_blocks.ref';
 import fixtures from '../../fixtures/tiny-random/fixtures.json';
 import imagineLatentsUrl from '../../fixtures/tiny-random/imagine_latents.bin?url';
 

@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, Buffers, expectClose, readF32, runBatch } from '../../helpers/gpu';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { KernelArgError } from '../../../src/errors';
-import { sincos2d, type Sincos2dArgs } from '../../../src/kernels/sincos2d';
-import { sincos2dRef } from '../../../src/kernels/sincos2d.ref';
+import { sincos2d, type Sincos2dArgs } from './support/sincos2d';
+import { sincos2dTable } from '../../../src/models/painter/tables';
 import fixtures from '../../fixtures/tiny-random/fixtures.json';
 import posEmbedUrl from '../../fixtures/tiny-random/painter_pos_embed_8x8.bin?url';
 
@@ -28,7 +28,7 @@ describe('sincos2d', async () => {
       const n = c.gh * c.gw * c.dim;
       const out = bufs.empty(n * 4);
       runBatch(device, (b) => sincos2d(b, { ...c, out }));
-      expectClose(await readF32(device, out, n), sincos2dRef(c));
+      expectClose(await readF32(device, out, n), sincos2dTable(c));
     });
   }
 
@@ -38,7 +38,7 @@ describe('sincos2d', async () => {
     const out = bufs.empty(want.byteLength);
     runBatch(device, (b) => sincos2d(b, { out, gh: 8, gw: 8, dim: 64 }));
     expectClose(await readF32(device, out, want.length), want);
-    expectClose(sincos2dRef({ gh: 8, gw: 8, dim: 64 }), want, 1e-6, 1e-7);
+    expectClose(sincos2dTable({ gh: 8, gw: 8, dim: 64 }), want, 1e-6, 1e-7);
   });
 
   it('rejects bad arguments before dispatching', () => {

@@ -3,8 +3,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, Buffers, expectClose, readF32, runBatch } from '../../helpers/gpu';
 import { randomF32 } from '../../helpers/rng';
-import { softmax } from '../../../src/kernels/softmax';
-import { softmaxRef } from '../../../src/kernels/softmax.ref';
+import { softmax } from './support/softmax';
+import { softmaxRef } from './support/softmax.ref';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { KernelArgError } from '../../../src/errors';
 

@@ -7,8 +7,8 @@ import { acquireDevice, Buffers, expectClose, readF32, runBatch } from '../../he
 import { randomF32 } from '../../helpers/rng';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { KernelArgError } from '../../../src/errors';
-import { timestep } from '../../../src/kernels/timestep';
-import { timestepRef } from '../../../src/kernels/timestep.ref';
+import { timestep } from './support/timestep';
+import { timestepTable } from '../../../src/models/painter/tables';
 import fixtures from '../../fixtures/tiny-random/fixtures.json';
 import freqUrl from '../../fixtures/tiny-random/painter_timestep_freq.bin?url';
 
@@ -30,7 +30,7 @@ describe('timestep', async () => {
     it(`matches its twin: ${c.name}`, async () => {
       const out = bufs.empty(c.t.length * c.dim * 4);
       runBatch(device, (b) => timestep(b, { ...c, t: bufs.upload(c.t), out, batch: c.t.length }));
-      expectClose(await readF32(device, out, c.t.length * c.dim), timestepRef(c.t, c));
+      expectClose(await readF32(device, out, c.t.length * c.dim), timestepTable(c.t, c));
     });
   }
 
@@ -40,7 +40,7 @@ describe('timestep', async () => {
     const out = bufs.empty(256 * 4);
     runBatch(device, (b) => timestep(b, { t: bufs.upload(t), out, batch: 1, ...PAINTER }));
     expectClose(await readF32(device, out, 256), want, 0, 5e-5);
-    expectClose(timestepRef(t, PAINTER), want, 0, 5e-5);
+    expectClose(timestepTable(t, PAINTER), want, 0, 5e-5);
   });
 
   it('rejects bad arguments before dispatching', () => {

@@ -1,29 +1,21 @@
 /**
  * @file sincos2d: the painter's 2D sin-cos position embedding of a gh × gw patch grid, [gh·gw, dim]. Mirrors
  * tools/rgvlm/model.py `sincos_2d` (column half first, then row half; each half [sin…, cos…]).
+ *
+ * Test support only: the painter computes this table on the CPU (src/models/painter/tables.ts, its twin); this
+ * kernel checks the shared WGSL trig (shaders/trig.wgsl) against it.
  */
-import type { GpuBatch } from '../gpu/batch';
-import trig from '../../shaders/trig.wgsl?raw';
-import body from '../../shaders/sincos2d.wgsl?raw';
-import { flatGroups, need, needBytes, needCount } from './dispatch';
+import type { GpuBatch } from '../../../../src/gpu/batch';
+import type { Sincos2dTableArgs } from '../../../../src/models/painter/tables';
+import trig from '../../../../shaders/trig.wgsl?raw';
+import body from './sincos2d.wgsl?raw';
+import { flatGroups, need, needBytes, needCount } from '../../../../src/kernels/dispatch';
 
 const code = `${trig}\n${body}`;
 
-export interface Sincos2dArgs {
+export interface Sincos2dArgs extends Sincos2dTableArgs {
   /** f32 [gh·gw, dim]. */
   out: GPUBuffer;
-  /** Grid rows (latent height / patch size). */
-  gh: number;
-  /** Grid columns (latent width / patch size). */
-  gw: number;
-  /** Embedding width (painter `hidden_size`), a multiple of 4. */
-  dim: number;
-  /** Painter config `pos_embed_base`. Default 10000. */
-  base?: number;
-  /** Painter config `pos_embed_scale`. Default 1. */
-  scale?: number;
-  /** Painter config `pos_embed_max_size`; when > 0 the grid is centred in it. Default 0. */
-  maxSize?: number;
 }
 
 /** omega_k = 1 / base^(k / (dim/4)) for k < dim/4, in PyTorch's f32 steps (model.py `sincos_1d` with dim/2). */

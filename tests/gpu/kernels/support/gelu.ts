@@ -1,11 +1,14 @@
 /**
  * @file gelu, elementwise: exact (erf) GELU by default, as PyTorch's F.gelu and HF's "gelu"; `approximate: 'tanh'`
  * for the tanh form. The same formulas as matmul's fused 'gelu' / 'gelu_tanh' epilogue (shaders/gelu_fns.wgsl).
+ *
+ * Test support only: it checks shaders/gelu_fns.wgsl against its twin (src/kernels/gelu_fns.ref.ts); no engine runs
+ * a standalone GELU.
  */
-import type { GpuBatch } from '../gpu/batch';
-import fns from '../../shaders/gelu_fns.wgsl?raw';
-import code from '../../shaders/gelu.wgsl?raw';
-import { flatGroups, need, needBytes, needCount } from './dispatch';
+import type { GpuBatch } from '../../../../src/gpu/batch';
+import fns from '../../../../shaders/gelu_fns.wgsl?raw';
+import code from './gelu.wgsl?raw';
+import { flatGroups, need, needBytes, needCount } from '../../../../src/kernels/dispatch';
 import type { GeluApproximate } from './gelu.ref';
 
 export type { GeluApproximate };

@@ -1,5 +1,5 @@
 /** @file CPU twin of philox_blocks: src/kernels/philox.ts over each (counter, key) block. */
-import { philox4x32_10 } from './philox';
+import { philox4x32_10 } from '../../../../src/kernels/philox';
 
 /** `blocks` u32 [n, 6] (c0..c3, k0, k1) → u32 [n, 4] (r0..r3). */
 export function philoxBlocksRef(blocks: Uint32Array): Uint32Array {

@@ -1,10 +1,12 @@
 /**
  * @file softmax over each row of x [rows, dim], numerically stable (the row max is subtracted first). Inputs must be
  * finite: mask with a large negative value (−1e9, as the models do), not −Infinity. One workgroup per row.
+ *
+ * Test support only: no engine runs a standalone softmax (attention fuses its own), so the kernel lives here.
  */
-import type { GpuBatch } from '../gpu/batch';
-import code from '../../shaders/softmax.wgsl?raw';
-import { flatGroups, need, needBytes, needCount, rowWorkgroupSize } from './dispatch';
+import type { GpuBatch } from '../../../../src/gpu/batch';
+import code from './softmax.wgsl?raw';
+import { flatGroups, need, needBytes, needCount, rowWorkgroupSize } from '../../../../src/kernels/dispatch';
 
 export interface SoftmaxArgs {
   /** F32 [rows, dim]. */

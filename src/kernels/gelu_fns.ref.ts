@@ -1,6 +1,6 @@
 /**
- * @file CPU twin of gelu, and the scalar activation functions (the formulas of shaders/gelu_fns.wgsl, evaluated in
- * f64) that the other twins (matmul, swiglu) share.
+ * @file CPU twin of shaders/gelu_fns.wgsl: the scalar activation functions (the shader's formulas, evaluated in f64)
+ * that the twins of matmul's fused activations and of swiglu share.
  */
 
 /**
@@ -29,15 +29,4 @@ export function geluTanh(x: number): number {
 /** SiLU, x · sigmoid(x). */
 export function silu(x: number): number {
   return x / (1 + Math.exp(-x));
-}
-
-export type GeluApproximate = 'none' | 'tanh';
-
-/** out[i] = gelu(x[i]), rounded to f32. */
-export function geluRef(args: { x: Float32Array; n?: number; approximate?: GeluApproximate }): Float32Array {
-  const n = args.n ?? args.x.length;
-  const f = (args.approximate ?? 'none') === 'tanh' ? geluTanh : geluErf;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = f(args.x[i]!);
-  return out;
 }

@@ -1,11 +1,14 @@
 /**
  * @file timestep: the painter's sinusoidal timestep embedding of a batch of t ∈ [0, 1], [batch, dim] in [cos, sin]
  * order, of t · scale. Mirrors tools/rgvlm/model.py `timestep_embedding` as called by `TimestepEmbedder.forward`.
+ *
+ * Test support only: the painter computes these features on the CPU (src/models/painter/tables.ts, its twin); this
+ * kernel checks the shared WGSL trig (shaders/trig.wgsl) against them.
  */
-import type { GpuBatch } from '../gpu/batch';
-import trig from '../../shaders/trig.wgsl?raw';
-import body from '../../shaders/timestep.wgsl?raw';
-import { need, needBytes, needCount } from './dispatch';
+import type { GpuBatch } from '../../../../src/gpu/batch';
+import trig from '../../../../shaders/trig.wgsl?raw';
+import body from './timestep.wgsl?raw';
+import { need, needBytes, needCount } from '../../../../src/kernels/dispatch';
 
 const code = `${trig}\n${body}`;
 

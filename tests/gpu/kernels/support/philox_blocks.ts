@@ -1,11 +1,11 @@
 /**
  * @file philox_blocks: Philox4x32-10 on arbitrary (counter, key) pairs on the GPU. A check of the shared WGSL Philox
- * (shaders/philox.wgsl) against src/kernels/philox.ts, not used by the pipelines.
+ * (shaders/philox.wgsl, which noise and sample use) against src/kernels/philox.ts; test support only.
  */
-import type { GpuBatch } from '../gpu/batch';
-import philox from '../../shaders/philox.wgsl?raw';
-import body from '../../shaders/philox_blocks.wgsl?raw';
-import { flatGroups, needBytes, needCount } from './dispatch';
+import type { GpuBatch } from '../../../../src/gpu/batch';
+import philox from '../../../../shaders/philox.wgsl?raw';
+import body from './philox_blocks.wgsl?raw';
+import { flatGroups, needBytes, needCount } from '../../../../src/kernels/dispatch';
 
 const code = `${philox}\n${body}`;
 
