@@ -38,7 +38,6 @@ export class EditState extends RunForm {
   maxNewTokens = $state('');
   result = $state.raw<EditOutput | null>(null);
   saved = $state(false);
-  private defaultsFrom: string | null = null;
 
   constructor(app: AppState) {
     super(app, new RunStream());
@@ -56,9 +55,7 @@ export class EditState extends RunForm {
   readonly problems = $derived(errorsOf(this.checks));
 
   applyDefaults(info: PackInfo): void {
-    const from = `${info.id}:${info.manifestSha256}`;
-    if (this.defaultsFrom === from) return;
-    this.defaultsFrom = from;
+    if (!this.newDefaults(`${info.id}:${info.manifestSha256}`)) return;
     const d = info.defaults;
     if (!this.touched.cot) this.cot = d.cot;
     if (!this.touched.strength) this.strength = String(d.editStrength);

@@ -43,11 +43,20 @@ export type FormRunSteps<R> = Omit<RunSteps<R>, 'failed'> & Partial<Pick<RunStep
 
 /** A studio form that starts runs: the run skeleton (`runSkeleton`) bound to its app and its run, and cancel. */
 export abstract class RunForm<L extends RunLifecycle = RunStream> extends FormBase {
+  private defaultsFrom: string | null = null;
+
   constructor(
     protected readonly app: AppState,
     readonly stream: L,
   ) {
     super();
+  }
+
+  /** True once per `source` (the pack whose defaults fill the untouched fields): whether to apply them now. */
+  protected newDefaults(source: string): boolean {
+    if (this.defaultsFrom === source) return false;
+    this.defaultsFrom = source;
+    return true;
   }
 
   /** Starts a run through the one skeleton; an error goes to `runError` unless `steps.failed` places it. */

@@ -111,7 +111,6 @@ export class ImagineState extends RunForm {
   asked = $state('');
   /** Whether the last result is in history (false: the pack's manifest could not be read to record it). */
   saved = $state(false);
-  private defaultsFrom: string | null = null;
 
   constructor(app: AppState) {
     super(app, new RunStream());
@@ -133,9 +132,7 @@ export class ImagineState extends RunForm {
 
   /** Fills every field the user has not edited with the pack's defaults (once per pack). */
   applyDefaults(info: PackInfo): void {
-    const from = `${info.id}:${info.manifestSha256}`;
-    if (this.defaultsFrom === from) return;
-    this.defaultsFrom = from;
+    if (!this.newDefaults(`${info.id}:${info.manifestSha256}`)) return;
     const d = info.defaults;
     const set = (field: string, apply: () => void) => {
       if (!this.touched[field]) apply();

@@ -68,7 +68,6 @@ export class RgpoState extends RunForm<RunLifecycle> {
   saved = $state<boolean | null>(null);
   kept = $state<number | null>(null);
   keepError = $state<UiError | null>(null);
-  private defaultsFrom: string | null = null;
 
   constructor(app: AppState) {
     super(app, new RunLifecycle());
@@ -93,8 +92,7 @@ export class RgpoState extends RunForm<RunLifecycle> {
 
   applyDefaults(): void {
     const info = this.app.packInfo;
-    if (this.defaultsFrom === info.id) return;
-    this.defaultsFrom = info.id;
+    if (!this.newDefaults(info.id)) return;
     if (!this.touched.seed) this.seed = String(info.defaults.seed);
     if (!this.touched.steps) this.steps = String(info.defaults.steps);
     if (!this.touched.maxNewTokens) this.maxNewTokens = String(info.defaults.maxNewTokens);

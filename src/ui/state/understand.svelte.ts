@@ -27,7 +27,6 @@ export class UnderstandState extends RunForm {
   /** The question of the run shown (as typed; rendered as text). */
   asked = $state('');
   saved = $state(false);
-  private defaultsFrom: string | null = null;
 
   constructor(app: AppState) {
     super(app, new RunStream());
@@ -41,9 +40,7 @@ export class UnderstandState extends RunForm {
   readonly problems = $derived(errorsOf(this.checks));
 
   applyDefaults(info: PackInfo): void {
-    const from = `${info.id}:${info.manifestSha256}`;
-    if (this.defaultsFrom === from) return;
-    this.defaultsFrom = from;
+    if (!this.newDefaults(`${info.id}:${info.manifestSha256}`)) return;
     if (!this.touched.cot) this.cot = info.defaults.cot;
     if (!this.touched.maxNewTokens) this.maxNewTokens = String(info.defaults.maxNewTokens);
   }
