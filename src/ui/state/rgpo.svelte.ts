@@ -163,7 +163,7 @@ export class RgpoState extends RunForm<RunLifecycle> {
     this.status = `Running a group of ${s.group}…`;
     await this.launch('rgpo', {
       call: (runId) => {
-        const request: RgpoRequest = { runId, pack: this.app.packId, prompt: s.prompt, group: s.group, temperature: s.temperature, topP: s.topP, seed: s.seed, steps: s.steps, maxNewTokens: s.maxNewTokens };
+        const request: RgpoRequest = { runId, pack: this.app.packId, ...s };
         return this.app.worker.rgpo(request, this.handle);
       },
       record: groupRecord,
@@ -171,7 +171,15 @@ export class RgpoState extends RunForm<RunLifecycle> {
       saveFailure: 'unsaved',
       done: (r, saved) => {
         // The final result is authoritative (advantages are only known once the group is complete).
-        this.cards = r.rollouts.map((x, i) => ({ index: i, seed: x.seed, status: 'done', thinking: x.reasoning, answer: x.answer, rollout: x, url: this.cards[i]?.url ?? pngUrl(x.png) }));
+        this.cards = r.rollouts.map((x, i) => ({
+          index: i,
+          seed: x.seed,
+          status: 'done',
+          thinking: x.reasoning,
+          answer: x.answer,
+          rollout: x,
+          url: this.cards[i]?.url ?? pngUrl(x.png),
+        }));
         this.result = r;
         this.saved = saved;
         this.groupMeans = [...this.groupMeans, r.stats.mean];

@@ -186,7 +186,12 @@ export interface RunSteps<R> {
  * The one run skeleton of the studio (Imagine, Edit, Understand, Compare's cells, RGPO): start → the worker call
  * under the crash guard → persist in history → finish, or fail (cancelled apart). Resolves true when it finished.
  */
-export async function runSkeleton<R>(app: AppState, run: RunLifecycle, prefix: string, steps: RunSteps<R>): Promise<boolean> {
+export async function runSkeleton<R>(
+  app: AppState,
+  run: RunLifecycle,
+  prefix: string,
+  steps: RunSteps<R>,
+): Promise<boolean> {
   const runId = run.start(prefix);
   try {
     const result = await app.worker.unlessCrash(steps.call(runId));

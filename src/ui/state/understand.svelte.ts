@@ -55,11 +55,19 @@ export class UnderstandState extends RunForm {
     this.asked = question;
     this.result = null;
     await this.launch('understand', {
-      call: (runId) => this.app.worker.understand({ runId, pack: this.app.packId, prompt: question, image: file, cot, maxNewTokens }, this.stream.handle),
+      call: (runId) => {
+        const request = { runId, pack: this.app.packId, prompt: question, image: file, cot, maxNewTokens };
+        return this.app.worker.understand(request, this.stream.handle);
+      },
       record: async (r) => ({
         mode: 'understand',
         inputs: { question },
-        settings: flatSettings({ cot, maxNewTokens: maxNewTokens ?? null, tokens: r.tokenIds.length, formatOk: r.formatOk }),
+        settings: flatSettings({
+          cot,
+          maxNewTokens: maxNewTokens ?? null,
+          tokens: r.tokenIds.length,
+          formatOk: r.formatOk,
+        }),
         reasoning: r.reasoning,
         answer: r.answer,
         timings: understandTimings(r.timings),
@@ -67,7 +75,14 @@ export class UnderstandState extends RunForm {
       }),
       done: (r, saved) => {
         this.saved = saved;
-        this.result = { question, reasoning: r.reasoning, answer: r.answer, tokens: r.tokenIds.length, formatOk: r.formatOk, timings: understandTimings(r.timings) };
+        this.result = {
+          question,
+          reasoning: r.reasoning,
+          answer: r.answer,
+          tokens: r.tokenIds.length,
+          formatOk: r.formatOk,
+          timings: understandTimings(r.timings),
+        };
         return { reasoning: r.reasoning, answer: r.answer };
       },
       // The worker names the field `prompt`; this form calls it the question.
