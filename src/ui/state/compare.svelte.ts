@@ -3,8 +3,7 @@ import { strToU8, zipSync } from 'fflate';
 import type { AppState } from './app.svelte';
 import { pngUrl } from './form.svelte';
 import { imagineRecord, runImagine, type ImagineOutput, type ImagineSettings } from './imagine.svelte';
-import { persistRun } from './persist';
-import { RunStream, uiError, type UiError } from './run.svelte';
+import { RunStream, runSkeleton, type UiError } from './run.svelte';
 import { CompareConfigSchema, MAX_SEEDS, MAX_VARIANTS, decodeConfig, encodeConfig, type CompareConfig, type VariantConfig } from './compare_config';
 import { listRuns, getRun } from '../../store/history';
 import { errorsOf, validateGuidance, validateMaxNewTokens, validatePrompt, validateSeedList, validateSize, validateSteps } from '../validate';
@@ -251,23 +250,25 @@ export class CompareState {
     }
     cell.status = 'running';
     this.current = cell;
-    const runId = cell.stream.start('compare');
-    try {
-      const out = await runImagine(this.app.worker, this.app.packId, settings, cell.stream, runId);
-      await this.save(cell, variant, out);
-      cell.output = { ...out, url: pngUrl(out.png) };
-      cell.stream.finish({ reasoning: out.reasoning, answer: out.answer });
-      cell.status = 'done';
-    } catch (e) {
-      const err = cell.stream.fail(e);
-      cell.status = err.code === 'CANCELLED' ? 'cancelled' : 'failed';
-      cell.error = err.code === 'CANCELLED' ? null : uiError(e);
-    }
-  }
-
-  /** Saved before it is shown, tagged with the grid id, so a reload of this link restores the cell. */
-  private async save(cell: CompareCell, variant: Variant, out: Omit<ImagineOutput, 'url'>): Promise<void> {
-    await persistRun(this.app, imagineRecord('compare', out, { grid: this.grid, variant: cell.variant, label: variant.label || `Variant ${cell.variant + 1}` }));
+    // Saved before it is shown, tagged with the grid id, so a reload of this link restores the cell.
+    const label = variant.label || `Variant ${cell.variant + 1}`;
+    await runSkeleton(this.app, cell.stream, 'compare', {
+      call: (runId) => runImagine(this.app.worker, this.app.packId, settings, cell.stream, runId),
+      record: (out) => imagineRecord('compare', out, { grid: this.grid, variant: cell.variant, label }),
+      done: (out) => {
+        cell.output = { ...out, url: pngUrl(out.png) };
+        cell.status = 'done';
+        return { reasoning: out.reasoning, answer: out.answer };
+      },
+      failed: (err) => {
+        cell.status = 'failed';
+        cell.error = err;
+      },
+      cancelled: () => {
+        cell.status = 'cancelled';
+        cell.error = null;
+      },
+    });
   }
 
   /** Stops the queue: the running cell is cancelled, queued cells are marked cancelled. */

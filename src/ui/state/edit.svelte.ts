@@ -1,10 +1,9 @@
 import type { AppState, PackInfo } from './app.svelte';
-import { FormBase, pngUrl } from './form.svelte';
+import { RunForm, pngUrl } from './form.svelte';
 import { ImageInputState } from './image_input.svelte';
-import { RunStream, uiError, unlessCrash } from './run.svelte';
-import { proxy } from 'comlink';
+import { RunStream } from './run.svelte';
 import { paintTimings } from './imagine.svelte';
-import { filePng, flatSettings, persistRun } from './persist';
+import { filePng, flatSettings } from './persist';
 import { errorsOf, randomSeed, validateGuidance, validateMaxNewTokens, validateImageFile, validatePrompt, validateSeed, validateSteps, validateStrength } from '../validate';
 
 export interface EditSettings {
@@ -28,7 +27,7 @@ export interface EditOutput {
 export const EDIT_FIELDS = ['image', 'instruction', 'strength', 'steps', 'guidance', 'seed', 'maxNewTokens'] as const;
 
 /** The Edit view's state: image + instruction + strength, the reasoning, then the edited image beside the original. */
-export class EditState extends FormBase {
+export class EditState extends RunForm {
   readonly image = new ImageInputState();
   instruction = $state('');
   cot = $state(true);
@@ -37,16 +36,11 @@ export class EditState extends FormBase {
   guidance = $state('');
   seed = $state('');
   maxNewTokens = $state('');
-  readonly stream = new RunStream();
   result = $state.raw<EditOutput | null>(null);
   saved = $state(false);
-  private defaultsFrom: string | null = null;
-
-  private readonly app: AppState;
 
   constructor(app: AppState) {
-    super();
-    this.app = app;
+    super(app, new RunStream());
   }
 
   readonly checks = $derived.by(() => ({
@@ -61,9 +55,7 @@ export class EditState extends FormBase {
   readonly problems = $derived(errorsOf(this.checks));
 
   applyDefaults(info: PackInfo): void {
-    const from = `${info.id}:${info.manifestSha256}`;
-    if (this.defaultsFrom === from) return;
-    this.defaultsFrom = from;
+    if (!this.newDefaults(`${info.id}:${info.manifestSha256}`)) return;
     const d = info.defaults;
     if (!this.touched.cot) this.cot = d.cot;
     if (!this.touched.strength) this.strength = String(d.editStrength);
@@ -84,13 +76,11 @@ export class EditState extends FormBase {
     if (!c.instruction.ok || !c.strength.ok || !c.steps.ok || !c.guidance.ok || !c.seed.ok || !c.maxNewTokens.ok) return;
     const settings: EditSettings = { instruction: c.instruction.value, cot: this.cot, strength: c.strength.value, steps: c.steps.value, guidance: c.guidance.value, seed: c.seed.value, maxNewTokens: c.maxNewTokens.value };
     const file = this.image.file!;
-    const runId = this.stream.start('edit');
     if (this.result) URL.revokeObjectURL(this.result.url);
     this.result = null;
-    try {
-      const r = await unlessCrash(
-        this.app.worker,
-        this.app.worker.api.edit(
+    await this.launch('edit', {
+      call: (runId) =>
+        this.app.worker.edit(
           {
             runId,
             pack: this.app.packId,
@@ -103,11 +93,9 @@ export class EditState extends FormBase {
             seed: settings.seed,
             maxNewTokens: settings.maxNewTokens,
           },
-          proxy(this.stream.handle),
+          this.stream.handle,
         ),
-      );
-      const out: Omit<EditOutput, 'url'> = { settings, png: r.png, reasoning: r.reasoning, answer: r.answer };
-      this.saved = await persistRun(this.app, {
+      record: async (r) => ({
         mode: 'edit',
         inputs: { instruction: settings.instruction },
         settings: flatSettings({ ...settings, instruction: undefined, width: r.width, height: r.height, formatOk: r.formatOk }),
@@ -116,20 +104,12 @@ export class EditState extends FormBase {
         timings: paintTimings(r.timings),
         image: r.png,
         inputImage: await filePng(file),
-      });
-      this.result = { ...out, url: pngUrl(out.png) };
-      this.stream.finish({ reasoning: out.reasoning, answer: out.answer });
-    } catch (e) {
-      const err = this.stream.fail(e);
-      if (err.code !== 'CANCELLED') this.runError = uiError(e);
-    }
-  }
-
-  async cancel(): Promise<void> {
-    try {
-      await this.stream.cancel(this.app.worker.api);
-    } catch (e) {
-      this.runError = uiError(e);
-    }
+      }),
+      done: (r, saved) => {
+        this.saved = saved;
+        this.result = { settings, png: r.png, reasoning: r.reasoning, answer: r.answer, url: pngUrl(r.png) };
+        return { reasoning: r.reasoning, answer: r.answer };
+      },
+    });
   }
 }

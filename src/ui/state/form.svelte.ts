@@ -1,4 +1,5 @@
-import type { UiError } from './run.svelte';
+import type { AppState } from './app.svelte';
+import { runSkeleton, uiError, type RunLifecycle, type RunStream, type RunSteps, type UiError } from './run.svelte';
 
 /**
  * What every studio form shares: fields validated as the user types (a field's message shows once it has been
@@ -34,6 +35,42 @@ export abstract class FormBase {
   /** The first invalid field (for focus), in the order the form lists them. */
   firstProblem(order: readonly string[]): string | undefined {
     return order.find((f) => this.problems[f]);
+  }
+}
+
+/** `RunSteps` where `failed` is optional: a form shows the error next to its field, or next to its run button. */
+export type FormRunSteps<R> = Omit<RunSteps<R>, 'failed'> & Partial<Pick<RunSteps<R>, 'failed'>>;
+
+/** A studio form that starts runs: the run skeleton (`runSkeleton`) bound to its app and its run, and cancel. */
+export abstract class RunForm<L extends RunLifecycle = RunStream> extends FormBase {
+  private defaultsFrom: string | null = null;
+
+  constructor(
+    protected readonly app: AppState,
+    readonly stream: L,
+  ) {
+    super();
+  }
+
+  /** True once per `source` (the pack whose defaults fill the untouched fields): whether to apply them now. */
+  protected newDefaults(source: string): boolean {
+    if (this.defaultsFrom === source) return false;
+    this.defaultsFrom = source;
+    return true;
+  }
+
+  /** Starts a run through the one skeleton; an error goes to `runError` unless `steps.failed` places it. */
+  protected launch<R>(prefix: string, steps: FormRunSteps<R>): Promise<boolean> {
+    return runSkeleton(this.app, this.stream, prefix, { failed: (err) => (this.runError = err), ...steps });
+  }
+
+  /** Cancels the run in progress, if any (it then ends as cancelled). */
+  async cancel(): Promise<void> {
+    try {
+      await this.stream.cancel(this.app.worker.api);
+    } catch (e) {
+      this.runError = uiError(e);
+    }
   }
 }
 

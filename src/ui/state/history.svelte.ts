@@ -24,7 +24,12 @@ export class HistoryState {
   private channel: BroadcastChannel | null = null;
   private urls: string[] = [];
 
-  constructor(private readonly store: HistoryStore = historyStore()) {}
+  /** `store`: the app's history when omitted (opened on first use, not when the studio is created). */
+  constructor(private readonly given?: HistoryStore) {}
+
+  private get store(): HistoryStore {
+    return this.given ?? historyStore();
+  }
 
   /** Starts listening for changes made elsewhere; returns the stop function. */
   listen(): () => void {
@@ -36,11 +41,16 @@ export class HistoryState {
     return () => this.dispose();
   }
 
+  /** Stops listening and forgets what was shown (the view reads it again when it is opened again). */
   dispose(): void {
     this.channel?.close();
     this.channel = null;
     for (const u of this.urls) URL.revokeObjectURL(u);
     this.urls = [];
+    this.thumbs = {};
+    this.runs = [];
+    this.selected = null;
+    this.message = null;
   }
 
   private fail(e: unknown): void {

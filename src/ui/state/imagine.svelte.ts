@@ -1,11 +1,10 @@
-import { proxy } from 'comlink';
 import type { WorkerHandle } from '../../worker/client';
 import type { AppState, PackInfo } from './app.svelte';
-import { FormBase, pngUrl } from './form.svelte';
-import { RunStream, uiError, unlessCrash } from './run.svelte';
+import { RunForm, pngUrl } from './form.svelte';
+import { RunStream } from './run.svelte';
 import type { ImagineRequest, PaintTimingsReport } from '../../pipeline/imagine';
 import type { NewRun } from '../../store/history';
-import { flatSettings, persistRun } from './persist';
+import { flatSettings } from './persist';
 import { errorsOf, randomSeed, validateGuidance, validateMaxNewTokens, validatePrompt, validateSeed, validateSize, validateSteps } from '../validate';
 
 /** Imagine's settings once validated: what a run (and a Compare cell) is made of. */
@@ -62,9 +61,12 @@ export function imagineRequest(runId: string, pack: string, s: ImagineSettings):
   };
 }
 
-/** Runs Imagine in the worker for `settings`, streaming into `stream`; the PNG comes back transferred. */
+/**
+ * Runs Imagine in the worker for `settings`, streaming into `stream`; the PNG comes back transferred. The worker call
+ * of a run skeleton (`runSkeleton`, which guards it against a crash).
+ */
 export async function runImagine(worker: WorkerHandle, pack: string, settings: ImagineSettings, stream: RunStream, runId: string): Promise<Omit<ImagineOutput, 'url'>> {
-  const r = await unlessCrash(worker, worker.api.imagine(imagineRequest(runId, pack, settings), proxy(stream.handle)));
+  const r = await worker.imagine(imagineRequest(runId, pack, settings), stream.handle);
   return {
     settings,
     png: r.png,
@@ -91,7 +93,7 @@ export function imagineRecord(mode: 'imagine' | 'compare', out: Omit<ImagineOutp
 }
 
 /** The Imagine view's state: the form (validated as typed), the streamed run and its image. */
-export class ImagineState extends FormBase {
+export class ImagineState extends RunForm {
   prompt = $state('');
   cot = $state(true);
   systemCot = $state('');
@@ -104,19 +106,14 @@ export class ImagineState extends FormBase {
   width = $state('');
   height = $state('');
   maxNewTokens = $state('');
-  readonly stream = new RunStream();
   result = $state.raw<ImagineOutput | null>(null);
   /** The prompt of the run shown (as typed; rendered as text). */
   asked = $state('');
   /** Whether the last result is in history (false: the pack's manifest could not be read to record it). */
   saved = $state(false);
-  private defaultsFrom: string | null = null;
-
-  private readonly app: AppState;
 
   constructor(app: AppState) {
-    super();
-    this.app = app;
+    super(app, new RunStream());
   }
 
   readonly systemPrompt = $derived(this.cot ? this.systemCot : this.systemPlain);
@@ -135,9 +132,7 @@ export class ImagineState extends FormBase {
 
   /** Fills every field the user has not edited with the pack's defaults (once per pack). */
   applyDefaults(info: PackInfo): void {
-    const from = `${info.id}:${info.manifestSha256}`;
-    if (this.defaultsFrom === from) return;
-    this.defaultsFrom = from;
+    if (!this.newDefaults(`${info.id}:${info.manifestSha256}`)) return;
     const d = info.defaults;
     const set = (field: string, apply: () => void) => {
       if (!this.touched[field]) apply();
@@ -183,26 +178,17 @@ export class ImagineState extends FormBase {
     if (this.stream.running) return;
     const settings = this.settings();
     if (!settings) return;
-    const runId = this.stream.start('imagine');
     this.asked = settings.prompt;
     if (this.result) URL.revokeObjectURL(this.result.url);
     this.result = null;
-    try {
-      const out = await runImagine(this.app.worker, this.app.packId, settings, this.stream, runId);
-      this.saved = await persistRun(this.app, imagineRecord('imagine', out));
-      this.result = { ...out, url: pngUrl(out.png) };
-      this.stream.finish({ reasoning: out.reasoning, answer: out.answer });
-    } catch (e) {
-      const err = this.stream.fail(e);
-      if (err.code !== 'CANCELLED') this.runError = uiError(e);
-    }
-  }
-
-  async cancel(): Promise<void> {
-    try {
-      await this.stream.cancel(this.app.worker.api);
-    } catch (e) {
-      this.runError = uiError(e);
-    }
+    await this.launch('imagine', {
+      call: (runId) => runImagine(this.app.worker, this.app.packId, settings, this.stream, runId),
+      record: (out) => imagineRecord('imagine', out),
+      done: (out, saved) => {
+        this.saved = saved;
+        this.result = { ...out, url: pngUrl(out.png) };
+        return { reasoning: out.reasoning, answer: out.answer };
+      },
+    });
   }
 }

@@ -1,4 +1,3 @@
-import { proxy } from 'comlink';
 import type { WorkerHandle } from '../../worker/client';
 import type { DownloadProgress, PackReady, PackStatus, StoreEvent } from '../../store/types';
 import { formatBytes, requestPersistence, type StorageInfo } from '../../store/storage';
@@ -101,7 +100,7 @@ export class PacksState {
       'download',
       async () => {
         this.persisted = await requestPersistence();
-        return this.worker.api.packDownload(id, proxy(this.onEvent));
+        return this.worker.packDownload(id, this.onEvent);
       },
       (s) => {
         this.setPack(s);
@@ -118,7 +117,7 @@ export class PacksState {
     return this.run(
       id,
       'verify',
-      () => this.worker.api.packVerify(id, proxy(this.onEvent)),
+      () => this.worker.packVerify(id, this.onEvent),
       (r) => {
         if (!r.failed.length) return { kind: 'ok', text: `All ${r.checked} cached files match their sha256.` };
         const lost = r.failed.filter((f) => !r.refetched.includes(f));
@@ -156,7 +155,7 @@ export class PacksState {
     return this.run(
       id,
       'load',
-      () => this.worker.api.packLoad(id, proxy(this.onEvent)),
+      () => this.worker.packLoad(id, this.onEvent),
       (r) => {
         this.ready[id] = r;
         return undefined;

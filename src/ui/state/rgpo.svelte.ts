@@ -1,7 +1,6 @@
-import { proxy } from 'comlink';
 import type { AppState } from './app.svelte';
-import { FormBase, pngUrl } from './form.svelte';
-import { newRunId, uiError, type UiError } from './run.svelte';
+import { RunForm, pngUrl } from './form.svelte';
+import { RunLifecycle, uiError, type UiError } from './run.svelte';
 import { flatSettings, persistRun } from './persist';
 import type { RgpoEvent, RgpoRequest, RgpoResult, RgpoRollout } from '../../pipeline/rgpo/run';
 import type { RewardInfo } from '../../pipeline/rgpo/rewards';
@@ -47,8 +46,11 @@ function decimalCheck(text: string, what: string, lo: number, hi: number, loOpen
   return { ok: true, value: x };
 }
 
-/** The RGPO lab's state: the form, the G cards of the current group, and the mean reward of every group run. */
-export class RgpoState extends FormBase {
+/**
+ * The RGPO lab's state: the form, the G cards of the current group, and the mean reward of every group run. A group
+ * is one run of the studio's run skeleton (`stream` tracks its life; its events are per rollout, not a RunStream's).
+ */
+export class RgpoState extends RunForm<RunLifecycle> {
   prompt = $state('');
   group = $state('4');
   temperature = $state('1');
@@ -56,8 +58,6 @@ export class RgpoState extends FormBase {
   seed = $state('');
   steps = $state('');
   maxNewTokens = $state('');
-  runId = $state<string | null>(null);
-  running = $state(false);
   cards = $state<RgpoCard[]>([]);
   rewards = $state.raw<RewardInfo[]>([]);
   result = $state.raw<RgpoResult | null>(null);
@@ -68,10 +68,14 @@ export class RgpoState extends FormBase {
   saved = $state<boolean | null>(null);
   kept = $state<number | null>(null);
   keepError = $state<UiError | null>(null);
-  private defaultsFrom: string | null = null;
 
-  constructor(private readonly app: AppState) {
-    super();
+  constructor(app: AppState) {
+    super(app, new RunLifecycle());
+  }
+
+  /** Whether a group is running. */
+  get running(): boolean {
+    return this.stream.running;
   }
 
   readonly checks = $derived.by(() => ({
@@ -88,8 +92,7 @@ export class RgpoState extends FormBase {
 
   applyDefaults(): void {
     const info = this.app.packInfo;
-    if (this.defaultsFrom === info.id) return;
-    this.defaultsFrom = info.id;
+    if (!this.newDefaults(info.id)) return;
     if (!this.touched.seed) this.seed = String(info.defaults.seed);
     if (!this.touched.steps) this.steps = String(info.defaults.steps);
     if (!this.touched.maxNewTokens) this.maxNewTokens = String(info.defaults.maxNewTokens);
@@ -157,35 +160,37 @@ export class RgpoState extends FormBase {
     const s = this.settings();
     if (!s) return;
     this.clear();
-    const runId = newRunId('rgpo');
-    this.runId = runId;
-    this.running = true;
     this.status = `Running a group of ${s.group}…`;
-    const request: RgpoRequest = { runId, pack: this.app.packId, prompt: s.prompt, group: s.group, temperature: s.temperature, topP: s.topP, seed: s.seed, steps: s.steps, maxNewTokens: s.maxNewTokens };
-    try {
-      const r = await this.app.worker.api.rgpo(request, proxy(this.handle));
-      // The final result is authoritative (advantages are only known once the group is complete).
-      this.cards = r.rollouts.map((x, i) => ({ index: i, seed: x.seed, status: 'done', thinking: x.reasoning, answer: x.answer, rollout: x, url: this.cards[i]?.url ?? pngUrl(x.png) }));
-      this.result = r;
-      this.saved = await persistRun(this.app, groupRecord(r)).catch(() => false);
-      this.groupMeans = [...this.groupMeans, r.stats.mean];
-      this.status = `Group done: mean reward ${r.stats.mean.toFixed(3)}, best is rollout ${r.stats.best + 1}.`;
-    } catch (e) {
-      const err = uiError(e);
-      this.status = err.code === 'CANCELLED' ? 'Cancelled.' : `Failed: ${err.message}`;
-      if (err.code !== 'CANCELLED') this.runError = err;
-    } finally {
-      this.running = false;
-    }
-  }
-
-  async cancel(): Promise<void> {
-    if (!this.running || !this.runId) return;
-    try {
-      await this.app.worker.api.cancel(this.runId);
-    } catch (e) {
-      this.runError = uiError(e);
-    }
+    await this.launch('rgpo', {
+      call: (runId) => {
+        const request: RgpoRequest = { runId, pack: this.app.packId, ...s };
+        return this.app.worker.rgpo(request, this.handle);
+      },
+      record: groupRecord,
+      // A group that could not be recorded is still shown (and each rollout can still be kept).
+      saveFailure: 'unsaved',
+      done: (r, saved) => {
+        // The final result is authoritative (advantages are only known once the group is complete).
+        this.cards = r.rollouts.map((x, i) => ({
+          index: i,
+          seed: x.seed,
+          status: 'done',
+          thinking: x.reasoning,
+          answer: x.answer,
+          rollout: x,
+          url: this.cards[i]?.url ?? pngUrl(x.png),
+        }));
+        this.result = r;
+        this.saved = saved;
+        this.groupMeans = [...this.groupMeans, r.stats.mean];
+        this.status = `Group done: mean reward ${r.stats.mean.toFixed(3)}, best is rollout ${r.stats.best + 1}.`;
+      },
+      failed: (err) => {
+        this.status = `Failed: ${err.message}`;
+        this.runError = err;
+      },
+      cancelled: () => (this.status = 'Cancelled.'),
+    });
   }
 
   /** Keeps rollout `index` (the best, by default): saved in history as an Imagine run. */
@@ -247,12 +252,4 @@ export function keptRecord(r: RgpoResult, x: RgpoRollout) {
     timings: { total: x.totalMs },
     image: x.png,
   };
-}
-
-const states = new WeakMap<AppState, RgpoState>();
-/** One RgpoState per app (kept across navigation, like the studio's other views). */
-export function rgpoState(app: AppState): RgpoState {
-  let s = states.get(app);
-  if (!s) states.set(app, (s = new RgpoState(app)));
-  return s;
 }

@@ -1,5 +1,7 @@
 import type { RgEvent } from '../../worker/api';
-import type { WorkerHandle } from '../../worker/client';
+import type { NewRun } from '../../store/history';
+import type { AppState } from './app.svelte';
+import { persistRun } from './persist';
 import { DEFAULT_HINTS, toErrorInfo, type ErrorInfo } from '../../errors';
 
 export type RunPhase = 'idle' | 'loading' | 'thinking' | 'answering' | 'painting' | 'decoding' | 'done' | 'cancelled' | 'failed';
@@ -25,44 +27,22 @@ export function uiError(e: unknown): UiError {
   return { code: info.code, message: info.message, hint: info.hint ?? DEFAULT_HINTS[info.code], field: info.field };
 }
 
-/**
- * Settles with `call`, or rejects with the crash error if the worker dies first (a call to a dead worker would
- * otherwise never settle, and the view would wait for ever).
- */
-export function unlessCrash<T>(worker: WorkerHandle, call: Promise<T>): Promise<T> {
-  let off = () => {};
-  const crashed = new Promise<never>((_, reject) => {
-    off = worker.onCrash(reject) as () => void;
-  });
-  return Promise.race([call, crashed]).finally(off);
-}
-
 /** A fresh id for `cancel(runId)`. */
 export function newRunId(prefix: string): string {
   return `${prefix}-${crypto.randomUUID()}`;
 }
 
 /**
- * One streamed run as the views show it: phase, reasoning (thinking apart from the answer), progress with an ETA
- * and the latest step preview. Fed by the worker's events through `handle`; text stays text (views never use
- * {@html}).
+ * One run's life as a view tracks it: its id, its phase (loading … done, cancelled or failed), its error and how long
+ * it took. What every run has, streamed or not (an RGPO group streams per-rollout events of its own).
  */
-export class RunStream {
+export class RunLifecycle {
   runId = $state<string | null>(null);
   phase = $state<RunPhase>('idle');
-  detail = $state('');
-  thinking = $state('');
-  answer = $state('');
-  tokens = $state(0);
-  progress = $state<{ done: number; total: number; label: string } | null>(null);
-  /** Seconds left in the current measured stage; null before two measurements. */
-  eta = $state<number | null>(null);
-  preview = $state.raw<RunPreview | null>(null);
   error = $state<UiError | null>(null);
   /** Wall-clock milliseconds of the whole run, once it has ended. */
   elapsedMs = $state<number | null>(null);
   private startedAt = 0;
-  private stageStart: { label: string; t: number; done: number } | null = null;
 
   readonly running = $derived(this.runId !== null && !['idle', 'done', 'cancelled', 'failed'].includes(this.phase));
 
@@ -71,6 +51,51 @@ export class RunStream {
     const id = newRunId(prefix);
     this.runId = id;
     this.phase = 'loading';
+    this.error = null;
+    this.elapsedMs = null;
+    this.startedAt = performance.now();
+    return id;
+  }
+
+  /** Asks the worker to cancel this run, if one is in progress (the run then ends with phase 'cancelled'). */
+  async cancel(worker: { cancel(runId: string): Promise<unknown> }): Promise<void> {
+    if (this.runId && this.running) await worker.cancel(this.runId);
+  }
+
+  /** The run finished. */
+  finish(): void {
+    this.phase = 'done';
+    this.elapsedMs = performance.now() - this.startedAt;
+  }
+
+  /** The run failed or was cancelled. */
+  fail(e: unknown): UiError {
+    const err = uiError(e);
+    this.phase = err.code === 'CANCELLED' ? 'cancelled' : 'failed';
+    this.error = err.code === 'CANCELLED' ? null : err;
+    this.elapsedMs = performance.now() - this.startedAt;
+    return err;
+  }
+}
+
+/**
+ * One streamed run as the views show it: phase, reasoning (thinking apart from the answer), progress with an ETA
+ * and the latest step preview. Fed by the worker's events through `handle`; text stays text (views never use
+ * {@html}).
+ */
+export class RunStream extends RunLifecycle {
+  detail = $state('');
+  thinking = $state('');
+  answer = $state('');
+  tokens = $state(0);
+  progress = $state<{ done: number; total: number; label: string } | null>(null);
+  /** Seconds left in the current measured stage; null before two measurements. */
+  eta = $state<number | null>(null);
+  preview = $state.raw<RunPreview | null>(null);
+  private stageStart: { label: string; t: number; done: number } | null = null;
+
+  /** Resets everything and starts a run with a new id. */
+  override start(prefix: string): string {
     this.detail = '';
     this.thinking = '';
     this.answer = '';
@@ -78,16 +103,8 @@ export class RunStream {
     this.progress = null;
     this.eta = null;
     this.preview = null;
-    this.error = null;
-    this.elapsedMs = null;
-    this.startedAt = performance.now();
     this.stageStart = null;
-    return id;
-  }
-
-  /** Asks the worker to cancel this run, if one is in progress (the run then ends with phase 'cancelled'). */
-  async cancel(worker: { cancel(runId: string): Promise<unknown> }): Promise<void> {
-    if (this.runId && this.running) await worker.cancel(this.runId);
+    return super.start(prefix);
   }
 
   private measure(label: string, done: number, total: number): void {
@@ -133,24 +150,66 @@ export class RunStream {
   };
 
   /** The run finished; `thinking` / `answer` are replaced by the final parse when given. */
-  finish(final?: { reasoning?: string; answer?: string }): void {
+  override finish(final?: { reasoning?: string; answer?: string }): void {
     if (final?.reasoning !== undefined) this.thinking = final.reasoning;
     if (final?.answer !== undefined) this.answer = final.answer;
-    this.phase = 'done';
     this.progress = null;
     this.eta = null;
-    this.elapsedMs = performance.now() - this.startedAt;
+    super.finish();
   }
 
   /** The run failed or was cancelled. */
-  fail(e: unknown): UiError {
-    const err = uiError(e);
-    this.phase = err.code === 'CANCELLED' ? 'cancelled' : 'failed';
-    this.error = err.code === 'CANCELLED' ? null : err;
+  override fail(e: unknown): UiError {
     this.progress = null;
     this.eta = null;
-    this.elapsedMs = performance.now() - this.startedAt;
-    return err;
+    return super.fail(e);
+  }
+}
+
+/** The steps of one run that differ between the views; `runSkeleton` does the rest, in the same order for all. */
+export interface RunSteps<R> {
+  /** The worker call for `runId` (guarded: a worker crash rejects it). */
+  call(runId: string): Promise<R>;
+  /** History's record of the result, saved before it is shown; omitted: the run is not saved. */
+  record?(result: R): Omit<NewRun, 'pack'> | Promise<Omit<NewRun, 'pack'>>;
+  /** Whether a failed save fails the run (the default) or only leaves it unsaved. */
+  saveFailure?: 'fails' | 'unsaved';
+  /** Shows the result once saved (`saved`: whether history has it); may return the final text for the stream. */
+  done(result: R, saved: boolean): { reasoning?: string; answer?: string } | void;
+  /** The run failed (not cancelled): where its error is shown. */
+  failed(err: UiError): void;
+  /** The run was cancelled. */
+  cancelled?(): void;
+}
+
+/**
+ * The one run skeleton of the studio (Imagine, Edit, Understand, Compare's cells, RGPO): start → the worker call
+ * under the crash guard → persist in history → finish, or fail (cancelled apart). Resolves true when it finished.
+ */
+export async function runSkeleton<R>(
+  app: AppState,
+  run: RunLifecycle,
+  prefix: string,
+  steps: RunSteps<R>,
+): Promise<boolean> {
+  const runId = run.start(prefix);
+  try {
+    const result = await app.worker.unlessCrash(steps.call(runId));
+    let saved = false;
+    if (steps.record) {
+      const record = await steps.record(result);
+      const save = persistRun(app, record);
+      saved = await (steps.saveFailure === 'unsaved' ? save.catch(() => false) : save);
+    }
+    const final = steps.done(result, saved);
+    if (run instanceof RunStream) run.finish(final ?? undefined);
+    else run.finish();
+    return true;
+  } catch (e) {
+    const err = run.fail(e);
+    if (err.code === 'CANCELLED') steps.cancelled?.();
+    else steps.failed(err);
+    return false;
   }
 }
 

@@ -1,9 +1,9 @@
-import { proxy } from 'comlink';
 import type { AppState, PackInfo } from './app.svelte';
-import { FormBase } from './form.svelte';
+import { RunForm } from './form.svelte';
 import { ImageInputState } from './image_input.svelte';
-import { RunStream, uiError, unlessCrash } from './run.svelte';
-import { filePng, flatSettings, persistRun } from './persist';
+import { RunStream } from './run.svelte';
+import { filePng, flatSettings } from './persist';
+import type { UnderstandResult } from '../../pipeline/understand';
 import { errorsOf, validateImageFile, validateMaxNewTokens, validatePrompt } from '../validate';
 
 export interface UnderstandOutput {
@@ -18,23 +18,18 @@ export interface UnderstandOutput {
 export const UNDERSTAND_FIELDS = ['image', 'question', 'maxNewTokens'] as const;
 
 /** The Understand view's state: image + question, the streamed reasoning and answer. */
-export class UnderstandState extends FormBase {
+export class UnderstandState extends RunForm {
   readonly image = new ImageInputState();
   question = $state('');
   cot = $state(true);
   maxNewTokens = $state('');
-  readonly stream = new RunStream();
   result = $state.raw<UnderstandOutput | null>(null);
   /** The question of the run shown (as typed; rendered as text). */
   asked = $state('');
   saved = $state(false);
-  private defaultsFrom: string | null = null;
-
-  private readonly app: AppState;
 
   constructor(app: AppState) {
-    super();
-    this.app = app;
+    super(app, new RunStream());
   }
 
   readonly checks = $derived.by(() => ({
@@ -45,9 +40,7 @@ export class UnderstandState extends FormBase {
   readonly problems = $derived(errorsOf(this.checks));
 
   applyDefaults(info: PackInfo): void {
-    const from = `${info.id}:${info.manifestSha256}`;
-    if (this.defaultsFrom === from) return;
-    this.defaultsFrom = from;
+    if (!this.newDefaults(`${info.id}:${info.manifestSha256}`)) return;
     if (!this.touched.cot) this.cot = info.defaults.cot;
     if (!this.touched.maxNewTokens) this.maxNewTokens = String(info.defaults.maxNewTokens);
   }
@@ -58,36 +51,47 @@ export class UnderstandState extends FormBase {
     const file = this.image.file!;
     const maxNewTokens = this.checks.maxNewTokens.ok ? this.checks.maxNewTokens.value : undefined;
     const question = this.question;
-    const runId = this.stream.start('understand');
+    const cot = this.cot;
     this.asked = question;
     this.result = null;
-    try {
-      const r = await unlessCrash(
-        this.app.worker,
-        this.app.worker.api.understand({ runId, pack: this.app.packId, prompt: question, image: file, cot: this.cot, maxNewTokens }, proxy(this.stream.handle)),
-      );
-      this.saved = await persistRun(this.app, {
+    await this.launch('understand', {
+      call: (runId) => {
+        const request = { runId, pack: this.app.packId, prompt: question, image: file, cot, maxNewTokens };
+        return this.app.worker.understand(request, this.stream.handle);
+      },
+      record: async (r) => ({
         mode: 'understand',
         inputs: { question },
-        settings: flatSettings({ cot: this.cot, maxNewTokens: maxNewTokens ?? null, tokens: r.tokenIds.length, formatOk: r.formatOk }),
+        settings: flatSettings({
+          cot,
+          maxNewTokens: maxNewTokens ?? null,
+          tokens: r.tokenIds.length,
+          formatOk: r.formatOk,
+        }),
         reasoning: r.reasoning,
         answer: r.answer,
-        timings: { prefill: r.timings.prefillMs, decode: r.timings.decodeMs, total: r.timings.totalMs },
+        timings: understandTimings(r.timings),
         inputImage: await filePng(file),
-      });
-      this.result = { question, reasoning: r.reasoning, answer: r.answer, tokens: r.tokenIds.length, formatOk: r.formatOk, timings: { prefill: r.timings.prefillMs, decode: r.timings.decodeMs, total: r.timings.totalMs } };
-      this.stream.finish({ reasoning: r.reasoning, answer: r.answer });
-    } catch (e) {
-      const err = this.stream.fail(e);
-      if (err.code !== 'CANCELLED') this.runError = { ...err, field: err.field === 'prompt' ? 'question' : err.field };
-    }
+      }),
+      done: (r, saved) => {
+        this.saved = saved;
+        this.result = {
+          question,
+          reasoning: r.reasoning,
+          answer: r.answer,
+          tokens: r.tokenIds.length,
+          formatOk: r.formatOk,
+          timings: understandTimings(r.timings),
+        };
+        return { reasoning: r.reasoning, answer: r.answer };
+      },
+      // The worker names the field `prompt`; this form calls it the question.
+      failed: (err) => (this.runError = { ...err, field: err.field === 'prompt' ? 'question' : err.field }),
+    });
   }
+}
 
-  async cancel(): Promise<void> {
-    try {
-      await this.stream.cancel(this.app.worker.api);
-    } catch (e) {
-      this.runError = uiError(e);
-    }
-  }
+/** Milliseconds per stage of an Understand run, as history shows them. */
+function understandTimings(t: UnderstandResult['timings']): Record<string, number> {
+  return { prefill: t.prefillMs, decode: t.decodeMs, total: t.totalMs };
 }
