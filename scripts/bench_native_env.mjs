@@ -25,6 +25,7 @@ export function vulkanLoaderDir() {
  * (VK_ICD_FILENAMES / VK_DRIVER_FILES set) or RG_NATIVE_ICD=system asks for the system's drivers.
  */
 export function nativeEnv(env = process.env) {
+  /** @type {Record<string, string>} */
   const out = {};
   const dir = vulkanLoaderDir();
   if (dir && !['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'].includes(dir)) {
