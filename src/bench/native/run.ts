@@ -10,7 +10,7 @@ import { compareHashes, hashRecord, type HashRecord } from './determinism';
 import type { AdapterSummary } from './device';
 import { attentionCase, matmulCase } from './kernel_cases';
 import { OMNIGEN, OMNIGEN_H128, painterStepCase, TINY_PAINTER } from './painter_cases';
-import { QWEN2_SHAPES, qwen2Case, tinyReasonerCase } from './reasoner_cases';
+import { QWEN2_SHAPES, qwen2Case, TINY_DECODER, tinyReasonerCase } from './reasoner_cases';
 import { rooflineFor, share, type Roofline } from './roofline';
 
 /** Every case, tiny and real. */
@@ -26,6 +26,7 @@ export function allCases(): BenchCase[] {
     cases.push(attentionCase('tiny', kind, { seqQ: 1, cache: 64, ...tinyAttn }));
   }
   cases.push(tinyReasonerCase('decode'), tinyReasonerCase('prefill'));
+  cases.push(qwen2Case(TINY_DECODER, 'decode', 32, 'tiny'), qwen2Case(TINY_DECODER, 'prefill', 32, 'tiny'));
   cases.push(painterStepCase(TINY_PAINTER, 16, 'tiny'));
   // Real shapes: matmul against the peaks (painter-sized tiles, decode-sized GEMV).
   cases.push(matmulCase('real', 4096, 3072, 3072, 'f32', 'f32'));
