@@ -52,7 +52,7 @@ cp "$HERE/libvulkan.so.1" "$W/dist/linux-x64/"
 cp "$HERE/bench_native.mjs" "$TMP/"
 if [ -z "\${VK_ICD_FILENAMES:-}" ] && [ -z "\${VK_DRIVER_FILES:-}" ]; then
   for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
-    if [ -f "$f" ]; then export VK_DRIVER_FILES="$f"; break; fi
+    if [ -f "$f" ]; then export VK_DRIVER_FILES="$f" VK_ICD_FILENAMES="$f"; break; fi
   done
 fi
 export LD_LIBRARY_PATH="$HERE\${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
