@@ -41,6 +41,10 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     console.log(`built ${script}`);
     process.exit(0);
   }
-  const r = spawnSync(process.execPath, [script, ...args], { cwd: root, stdio: 'inherit', env: { ...process.env, ...nativeEnv() } });
+  const r = spawnSync(process.execPath, [script, ...args], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...nativeEnv() },
+  });
   process.exit(r.status ?? 1);
 }

@@ -43,7 +43,8 @@ W="$TMP/node_modules/webgpu"
 mkdir -p "$W/dist/linux-x64"
 unxz_to() {
   if command -v xz >/dev/null 2>&1; then xz -dc "$1" > "$2"
-  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"; fi
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \\
+    "$1" "$2"; fi
 }
 [ -x "$TMP/node" ] || { unxz_to "$HERE/node.xz" "$TMP/node" && chmod +x "$TMP/node"; } || exit 126
 [ -f "$W/dist/linux-x64/dawn.node" ] || unxz_to "$HERE/dawn.node.xz" "$W/dist/linux-x64/dawn.node" || exit 126
@@ -51,12 +52,14 @@ cp "$HERE/webgpu/index.js" "$HERE/webgpu/package.json" "$W/"
 cp "$HERE/libvulkan.so.1" "$W/dist/linux-x64/"
 cp "$HERE/bench_native.mjs" "$TMP/"
 if [ -z "\${VK_ICD_FILENAMES:-}" ] && [ -z "\${VK_DRIVER_FILES:-}" ]; then
-  for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
+  for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \\
+    /etc/vulkan/icd.d/nvidia_icd.json; do
     if [ -f "$f" ]; then export VK_DRIVER_FILES="$f" VK_ICD_FILENAMES="$f"; break; fi
   done
 fi
 export LD_LIBRARY_PATH="$HERE\${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-{ echo "VK_DRIVER_FILES=\${VK_DRIVER_FILES:-} VK_ICD_FILENAMES=\${VK_ICD_FILENAMES:-}"; nvidia-smi 2>&1 || true; } > "$OUT/machine.txt"
+{ echo "VK_DRIVER_FILES=\${VK_DRIVER_FILES:-} VK_ICD_FILENAMES=\${VK_ICD_FILENAMES:-}"; nvidia-smi 2>&1 || true; } \\
+  > "$OUT/machine.txt"
 cd "$ROOT" || exit 126
 RG_ROOT="$ROOT" "$TMP/node" "$TMP/bench_native.mjs" --out "$OUT/report.json" "$@" > "$OUT/log.txt" 2>&1
 rc=$?
@@ -67,11 +70,13 @@ exit $rc
 
 function dirBytes(dir) {
   let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? dirBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size;
+  for (const e of readdirSync(dir, { withFileTypes: true }))
+    n += e.isDirectory() ? dirBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size;
   return n;
 }
 
-if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`the bundle is for Linux x86-64; this is ${process.platform}-${process.arch}`);
+if (process.platform !== 'linux' || process.arch !== 'x64')
+  throw new Error(`the bundle is for Linux x86-64; this is ${process.platform}-${process.arch}`);
 const script = await buildNative();
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'webgpu'), { recursive: true });
@@ -82,7 +87,7 @@ copyFileSync(join(webgpu, 'package.json'), join(out, 'webgpu', 'package.json'));
 xz(join(webgpu, 'dist', 'linux-x64', 'dawn.node'), join(out, 'dawn.node.xz'), 'dawn.node');
 xz(process.execPath, join(out, 'node.xz'), `node-${process.version}`);
 const loader = vulkanLoaderDir();
-if (!loader) throw new Error('no libvulkan.so.1 here (apt-get install libvulkan1, or install Debian\'s chromium)');
+if (!loader) throw new Error("no libvulkan.so.1 here (apt-get install libvulkan1, or install Debian's chromium)");
 copyFileSync(join(loader, 'libvulkan.so.1'), join(out, 'libvulkan.so.1'));
 writeFileSync(join(out, 'run.sh'), RUN_SH);
 chmodSync(join(out, 'run.sh'), 0o755);
@@ -94,7 +99,10 @@ const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: '
   .reduce((a, f) => a + statSync(join(root, f)).size, 0);
 const mib = (n) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 for (const f of readdirSync(out)) if (f !== 'webgpu') console.log(`  ${f}: ${mib(statSync(join(out, f)).size)}`);
-console.log(`bench-bundle/: ${mib(bundle)} (libvulkan from ${loader}); with the tracked tree (${mib(tracked)}): ${mib(bundle + tracked)} of 64 MiB`);
+console.log(
+  `bench-bundle/: ${mib(bundle)} (libvulkan from ${loader}); ` +
+    `with the tracked tree (${mib(tracked)}): ${mib(bundle + tracked)} of 64 MiB`,
+);
 console.log('run it: carry bench-bundle, then `sh bench-bundle/run.sh` from the repository root');
 if (bundle + tracked > LIMIT) {
   console.error('over the 64 MiB a device call carries');

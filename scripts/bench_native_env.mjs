@@ -5,7 +5,13 @@ import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const LOADER_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/lib/chromium'];
+const LOADER_DIRS = [
+  '/usr/lib/x86_64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/usr/lib64',
+  '/usr/lib',
+  '/usr/lib/chromium',
+];
 
 /** A folder holding libvulkan.so.1, or null (the dynamic linker's cache is asked first). */
 export function vulkanLoaderDir() {

@@ -17,13 +17,19 @@ const lines: string[] = [];
 beforeAll(async () => {
   gpu = await createNativeGpu();
   const hashes = repoJson<HashRecord>('tests/fixtures/native/hashes.json');
-  report = await runNative(gpu.device, gpu.summary, { sizes: 'tiny', maxBytes: 256 << 20, reps: 1, hashes, log: (l) => lines.push(l) });
+  report = await runNative(gpu.device, gpu.summary, {
+    sizes: 'tiny',
+    maxBytes: 256 << 20,
+    reps: 1,
+    hashes,
+    log: (l) => lines.push(l),
+  });
   console.log(lines.join('\n'));
 }, 600_000);
 
 afterAll(() => gpu?.release());
 
-it('runs every tiny case: outputs equal the CPU twins and fixtures; only cases needing a missing feature are skipped', () => {
+it('runs every tiny case: outputs equal the CPU twins and fixtures; only cases lacking a feature are skipped', () => {
   const tiny = allCases().filter((c) => c.preset === 'tiny');
   expect(report.cases.map((c) => c.name)).toEqual(tiny.map((c) => c.name));
   for (const c of report.cases) {
@@ -40,20 +46,26 @@ it('runs every tiny case: outputs equal the CPU twins and fixtures; only cases n
     expect(c.flops).toBeGreaterThan(0);
   }
   // The kernel and reasoner cases carry checks; each passed.
-  const checked = report.cases.filter((c) => c.status === 'ok' && (c.group === 'matmul' || c.group === 'attention' || c.group === 'reasoner'));
+  const checked = report.cases.filter(
+    (c) => c.status === 'ok' && (c.group === 'matmul' || c.group === 'attention' || c.group === 'reasoner'),
+  );
   expect(checked.length).toBeGreaterThanOrEqual(12);
   for (const c of checked) {
     expect(c.checks!.length, c.name).toBeGreaterThan(0);
-    expect(c.checks!.every((k) => k.ok), c.name).toBe(true);
+    expect(
+      c.checks!.every((k) => k.ok),
+      c.name,
+    ).toBe(true);
   }
   // The roofline shares say "n/a" on a software adapter.
   if (!report.roofline) for (const c of checked) expect(c.bandwidthShare).toBe('n/a');
 });
 
-it('gives the committed SwiftShader hashes: noise words (equal to the CPU Philox), normals, painter stages and preview', () => {
+it('gives the committed SwiftShader hashes: noise words (= CPU Philox), normals, painter stages, preview', () => {
   const d = report.determinism!;
   expect(d.wordsMatchCpu).toBe(true);
   expect(d.record.packs.map((p) => p.pack)).toEqual(['tiny-random', 'shapes']);
-  for (const p of d.record.packs) expect(p.stages.map((s) => s.stage)).toEqual(['noise', 'step 1', 'step 2', 'step 3', 'step 4', 'preview rgba8']);
+  for (const p of d.record.packs)
+    expect(p.stages.map((s) => s.stage)).toEqual(['noise', 'step 1', 'step 2', 'step 3', 'step 4', 'preview rgba8']);
   expect(d.same, d.lines.join('\n')).toBe(true);
 });

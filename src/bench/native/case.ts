@@ -56,7 +56,11 @@ export interface BenchCase {
  * Times `call` (which encodes and submits one unit of work): one warm-up sample, then `reps` samples of
  * `iterations` calls each; returns the median per call, in milliseconds, and the iterations used.
  */
-export async function timeCalls(device: GPUDevice, call: () => void | Promise<void>, reps: number): Promise<{ ms: number; iterations: number }> {
+export async function timeCalls(
+  device: GPUDevice,
+  call: () => void | Promise<void>,
+  reps: number,
+): Promise<{ ms: number; iterations: number }> {
   const sample = async (iterations: number) => {
     await device.queue.onSubmittedWorkDone();
     const t0 = performance.now();
@@ -73,5 +77,8 @@ export async function timeCalls(device: GPUDevice, call: () => void | Promise<vo
 
 /** A check within `tol`: "name: max |Δ| 1.2e-6 ≤ 1e-4". */
 export function within(name: string, diff: number, tol: number): CaseCheck {
-  return { ok: diff <= tol, detail: `${name}: max |Δ| ${diff.toExponential(2)} ${diff <= tol ? '≤' : '>'} ${tol.toExponential(0)}` };
+  return {
+    ok: diff <= tol,
+    detail: `${name}: max |Δ| ${diff.toExponential(2)} ${diff <= tol ? '≤' : '>'} ${tol.toExponential(0)}`,
+  };
 }

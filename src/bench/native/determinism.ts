@@ -48,7 +48,13 @@ export async function noiseRecords(device: GPUDevice): Promise<{ records: NoiseR
       noise(n, { out: buf, count: NOISE_COUNT, seed });
       n.submit();
       const normals = await readF32(device, buf, NOISE_COUNT);
-      records.push({ seed, count: NOISE_COUNT, wordsSha256: await sha256(words), normalsSha256: await sha256(normals), normalsStats: stats(normals) });
+      records.push({
+        seed,
+        count: NOISE_COUNT,
+        wordsSha256: await sha256(words),
+        normalsSha256: await sha256(normals),
+        normalsStats: stats(normals),
+      });
     }
   } finally {
     buf.destroy();
@@ -57,10 +63,19 @@ export async function noiseRecords(device: GPUDevice): Promise<{ records: NoiseR
 }
 
 /** The whole record of this device. */
-export async function hashRecord(device: GPUDevice, adapter: string): Promise<{ record: HashRecord; wordsMatchCpu: boolean }> {
+export async function hashRecord(
+  device: GPUDevice,
+  adapter: string,
+): Promise<{ record: HashRecord; wordsMatchCpu: boolean }> {
   const { records, wordsMatchCpu } = await noiseRecords(device);
   const packs = [await packRecord(device, 'tiny-random', PACK_SEED), await packRecord(device, 'shapes', PACK_SEED)];
   return { record: { adapter, noise: records, packs }, wordsMatchCpu };
+}
+
+/** How far two stats are apart: the change of the sum, the sum of magnitudes and the largest magnitude. */
+function deltas(g: Stats, w: Stats): string {
+  const d = (a: number, b: number) => (a - b).toExponential(2);
+  return `Δsum ${d(g.sum, w.sum)}, Δabs_sum ${d(g.absSum, w.absSum)}, Δmax|x| ${d(g.maxAbs, w.maxAbs)}`;
 }
 
 /** One line per compared item; `same` false when anything differs. */
@@ -77,8 +92,12 @@ export function compareHashes(got: HashRecord, want: HashRecord): { same: boolea
     const words = g.wordsSha256 === w.wordsSha256;
     const normals = g.normalsSha256 === w.normalsSha256;
     if (!words || !normals) same = false;
-    const delta = normals ? '' : ` (Δsum ${(g.normalsStats.sum - w.normalsStats.sum).toExponential(2)}, Δabs_sum ${(g.normalsStats.absSum - w.normalsStats.absSum).toExponential(2)})`;
-    lines.push(`noise seed ${w.seed}: words ${words ? 'same' : 'DIFFER'}, normals ${normals ? 'same' : 'DIFFER'}${delta}`);
+    const delta = normals
+      ? ''
+      : ` (${deltas(g.normalsStats, w.normalsStats)})`;
+    lines.push(
+      `noise seed ${w.seed}: words ${words ? 'same' : 'DIFFER'}, normals ${normals ? 'same' : 'DIFFER'}${delta}`,
+    );
   }
   for (const w of want.packs) {
     const g = got.packs.find((p) => p.pack === w.pack && p.seed === w.seed && p.steps === w.steps);
@@ -98,9 +117,12 @@ export function compareHashes(got: HashRecord, want: HashRecord): { same: boolea
     const gs = g.stages[first];
     let by = '';
     if (ws.stats && gs?.stats) {
-      by = ` by Δsum ${(gs.stats.sum - ws.stats.sum).toExponential(2)}, Δabs_sum ${(gs.stats.absSum - ws.stats.absSum).toExponential(2)}, Δmax|x| ${(gs.stats.maxAbs - ws.stats.maxAbs).toExponential(2)}`;
+      by = ` by ${deltas(gs.stats, ws.stats)}`;
     }
-    lines.push(`${w.pack} seed ${w.seed}: first differs at "${ws.stage}"${by}; preview image ${png ? 'still the same' : 'DIFFERS'}`);
+    lines.push(
+      `${w.pack} seed ${w.seed}: first differs at "${ws.stage}"${by}; ` +
+        `preview image ${png ? 'still the same' : 'DIFFERS'}`,
+    );
   }
   return { same, lines };
 }

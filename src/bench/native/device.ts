@@ -50,7 +50,8 @@ export async function createNativeGpu(dawnFlags: string[] = []): Promise<NativeG
     gpu = null;
     throw new Error(
       'no WebGPU adapter from Dawn: is a Vulkan loader (libvulkan.so.1) on the library path and an ICD found? ' +
-        '(software: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json; NVIDIA: VK_DRIVER_FILES=…/nvidia_icd.json)',
+        '(software: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json; ' +
+        'NVIDIA: VK_DRIVER_FILES=…/nvidia_icd.json)',
     );
   }
   const features = WANTED.filter((f) => adapter.features.has(f));

@@ -24,7 +24,14 @@ function weightBytes(format: WeightFormat, N: number, K: number): number {
 }
 
 /** CPU data of a weight in `format` (from f32 values) and the same weight on the GPU; `bufs` collects buffers. */
-function uploadWeight(device: GPUDevice, format: WeightFormat, w: Float32Array, N: number, K: number, bufs: GPUBuffer[]): { data: LinearWeightData; gpu: LinearWeight } {
+function uploadWeight(
+  device: GPUDevice,
+  format: WeightFormat,
+  w: Float32Array,
+  N: number,
+  K: number,
+  bufs: GPUBuffer[],
+): { data: LinearWeightData; gpu: LinearWeight } {
   const up = (a: ArrayBufferView, label: string) => {
     const b = uploadBuffer(device, a, label);
     bufs.push(b);
@@ -65,12 +72,25 @@ function filledWeight(device: GPUDevice, format: WeightFormat, N: number, K: num
     case 'int8':
       return { format, out: N, in: K, weightQ: mk(N * K, 'bytes', 'q'), weightScale: mk(N * 4, 'scale', 's') };
     case 'int4':
-      return { format, out: N, in: K, weightQ4: mk(N * K / 2, 'bytes', 'q'), weightScale: mk(N * (K / 32) * 4, 'scale', 's') };
+      return {
+        format,
+        out: N,
+        in: K,
+        weightQ4: mk((N * K) / 2, 'bytes', 'q'),
+        weightScale: mk(N * (K / 32) * 4, 'scale', 's'),
+      };
   }
 }
 
 /** y[M, N] = x[M, K] · Wᵀ with W in `format` and `precision` tiles. */
-export function matmulCase(preset: Preset, M: number, K: number, N: number, format: WeightFormat, precision: Precision): BenchCase {
+export function matmulCase(
+  preset: Preset,
+  M: number,
+  K: number,
+  N: number,
+  format: WeightFormat,
+  precision: Precision,
+): BenchCase {
   const variant = matmulVariant(M);
   const tiles = variant === 'tiled' ? `, ${precision} tiles` : '';
   const w = weightBytes(format, N, K);
@@ -114,7 +134,9 @@ export function matmulCase(preset: Preset, M: number, K: number, N: number, form
           const got = await readF32(device, out, M * N);
           const want = matmulRef({ x: xData, weight: data, M, K });
           const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-          checks.push(within('matmul vs matmul.ref', maxAbsDiff(got, want), (precision === 'f16' ? 2e-2 : 2e-5) * (scale + 1)));
+          checks.push(
+            within('matmul vs matmul.ref', maxAbsDiff(got, want), (precision === 'f16' ? 2e-2 : 2e-5) * (scale + 1)),
+          );
         }
         const t = await timeCalls(device, call, ctx.reps);
         return {
@@ -144,17 +166,27 @@ export interface AttentionCaseShape {
 /** One attention call: prefill (causal over seqQ keys) or decode (one query over `cache` cached keys). */
 export function attentionCase(preset: Preset, kind: 'flash' | 'naive', s: AttentionCaseShape): BenchCase {
   const decode = s.cache > 0;
+  const heads = `H${s.headsQ}/${s.headsKV} D${s.headDim}`;
   const keys = decode ? s.cache + s.seqQ : s.seqQ;
   const qFloats = s.seqQ * s.headsQ * s.headDim;
   const kvFloats = (decode ? s.cache : s.seqQ) * s.headsKV * s.headDim;
   const scores = kind === 'naive' ? s.headsQ * s.seqQ * keys * 4 : 0;
   const shape: AttentionShape = decode
-    ? { seqQ: s.seqQ, seqK: 0, headsQ: s.headsQ, headsKV: s.headsKV, headDim: s.headDim, mask: 'causal', cacheLens: s.cache, qOffset: s.cache - s.seqQ }
+    ? {
+        seqQ: s.seqQ,
+        seqK: 0,
+        headsQ: s.headsQ,
+        headsKV: s.headsKV,
+        headDim: s.headDim,
+        mask: 'causal',
+        cacheLens: s.cache,
+        qOffset: s.cache - s.seqQ,
+      }
     : { seqQ: s.seqQ, seqK: s.seqQ, headsQ: s.headsQ, headsKV: s.headsKV, headDim: s.headDim, mask: 'causal' };
   // Causal prefill: query i sees i + 1 keys; decode: every cached key.
   const pairs = decode ? s.seqQ * s.cache : (s.seqQ * (s.seqQ + 1)) / 2;
   return {
-    name: `attention ${decode ? 'decode' : 'prefill'} ${kind} ${decode ? `ctx${s.cache}` : `S${s.seqQ}`} H${s.headsQ}/${s.headsKV} D${s.headDim}`,
+    name: `attention ${decode ? `decode ${kind} ctx${s.cache}` : `prefill ${kind} S${s.seqQ}`} ${heads}`,
     group: 'attention',
     preset,
     sizes: decode
@@ -162,7 +194,10 @@ export function attentionCase(preset: Preset, kind: 'flash' | 'naive', s: Attent
       : `${s.seqQ} tokens causal, ${s.headsQ} q heads / ${s.headsKV} kv heads × ${s.headDim}`,
     memoryBytes: (2 * qFloats + 2 * kvFloats) * 4 + scores,
     largestBuffer: Math.max(qFloats * 4, kvFloats * 4, scores),
-    unsupported: () => (ATTENTION_HEAD_DIMS.includes(s.headDim) ? null : `the attention kernels support head_dim ${ATTENTION_HEAD_DIMS.join('/')}, not ${s.headDim}`),
+    unsupported: () =>
+      ATTENTION_HEAD_DIMS.includes(s.headDim)
+        ? null
+        : `the attention kernels support head_dim ${ATTENTION_HEAD_DIMS.join('/')}, not ${s.headDim}`,
     async run(ctx): Promise<CaseOutput> {
       const { device } = ctx;
       const bufs: GPUBuffer[] = [];
@@ -180,7 +215,9 @@ export function attentionCase(preset: Preset, kind: 'flash' | 'naive', s: Attent
         const vb = up(v, 'v');
         const out = emptyBuffer(device, qFloats * 4, 'out');
         bufs.push(out);
-        const args: AttentionArgs = decode ? { ...shape, q: qb, k: qb, v: qb, cacheK: kb, cacheV: vb, out } : { ...shape, q: qb, k: kb, v: vb, out };
+        const args: AttentionArgs = decode
+          ? { ...shape, q: qb, k: qb, v: qb, cacheK: kb, cacheV: vb, out }
+          : { ...shape, q: qb, k: kb, v: vb, out };
         const call = () => {
           const b = new GpuBatch(device, 'attention');
           if (kind === 'flash') attention(b, args);
@@ -191,7 +228,9 @@ export function attentionCase(preset: Preset, kind: 'flash' | 'naive', s: Attent
         if (ctx.check) {
           call();
           const got = await readF32(device, out, qFloats);
-          const want = decode ? attentionRef({ ...shape, q, k: q, v: q, cacheK: k, cacheV: v }) : attentionRef({ ...shape, q, k, v });
+          const want = decode
+            ? attentionRef({ ...shape, q, k: q, v: q, cacheK: k, cacheV: v })
+            : attentionRef({ ...shape, q, k, v });
           checks.push(within(`attention ${kind} vs attention.ref`, maxAbsDiff(got, want), 1e-4));
         }
         const t = await timeCalls(device, call, ctx.reps);
@@ -200,7 +239,9 @@ export function attentionCase(preset: Preset, kind: 'flash' | 'naive', s: Attent
           bytes: (2 * qFloats + 2 * kvFloats) * 4,
           flops: 4 * pairs * s.headsQ * s.headDim,
           peak: 'fp32',
-          notes: [`${t.iterations} calls per sample; bytes: q, k, v and out once (the naive scores matrix not counted)`],
+          notes: [
+            `${t.iterations} calls per sample; bytes: q, k, v and out once (the naive scores matrix not counted)`,
+          ],
           checks,
         };
       } finally {

@@ -3,8 +3,8 @@
  * @file `npm run bench:native` entry (built by scripts/bench_native.mjs into one script): creates the Dawn device,
  * runs the native cases and the determinism record, prints one line per case and writes the JSON report.
  *
- * Options: --sizes tiny|real|all (default all), --max-bytes N[K|M|G] (default 64 GiB on a GPU in the roofline table,
- * 64 MiB on any other adapter), --reps N (default 5), --only REGEX, --out FILE (default $OUT/report.json when OUT is
+ * Options: --sizes tiny|real|all (default all), --max-bytes N[K|M|G] (default 64 MiB on a software adapter, 64 GiB
+ * on any other), --reps N (default 5), --only REGEX, --out FILE (default $OUT/report.json when OUT is
  * set, else bench-native-report.json), --hashes FILE (default tests/fixtures/native/hashes.json), --write-hashes
  * FILE (record this adapter's hashes), --no-determinism, --dawn FLAG (repeatable, passed to Dawn's create).
  * Exit status: the number of cases skipped or failed (0 when every selected case ran and passed), at most 125.
@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { createNativeGpu } from './device';
 import { repoJson, repoRoot } from './data';
 import type { HashRecord } from './determinism';
-import { rooflineFor } from './roofline';
+import { isSoftware } from './roofline';
 import { runNative } from './run';
 
 function parseBytes(v: string): number {
@@ -40,8 +40,11 @@ async function main(argv: string[]): Promise<number> {
   if (!['tiny', 'real', 'all'].includes(sizes)) throw new Error(`--sizes must be tiny, real or all, got ${sizes}`);
   const gpu = await createNativeGpu(args.get('dawn') ?? []);
   try {
-    const roof = rooflineFor(gpu.summary);
-    const maxBytes = one('max-bytes') ? parseBytes(one('max-bytes')!) : roof ? 64 * 1024 ** 3 : 64 * 1024 ** 2;
+    const maxBytes = one('max-bytes')
+      ? parseBytes(one('max-bytes')!)
+      : isSoftware(gpu.summary)
+        ? 64 * 1024 ** 2
+        : 64 * 1024 ** 3;
     const hashesPath = one('hashes') ?? 'tests/fixtures/native/hashes.json';
     const hashes = existsSync(join(repoRoot(), hashesPath)) ? repoJson<HashRecord>(hashesPath) : null;
     const report = await runNative(gpu.device, gpu.summary, {

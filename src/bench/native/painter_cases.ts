@@ -14,7 +14,12 @@ import { preview } from '../../kernels/preview';
 import type { ConnectorConfig, PainterConfig } from '../../packs/manifest';
 import { PainterEngine, type Condition } from '../../models/painter/dit';
 import { sigmas } from '../../models/painter/tables';
-import { uploadPainterWeights, type GpuLinear, type PainterWeights, type Phi3LayerWeights } from '../../models/painter/weights';
+import {
+  uploadPainterWeights,
+  type GpuLinear,
+  type PainterWeights,
+  type Phi3LayerWeights,
+} from '../../models/painter/weights';
 import { timeCalls, type BenchCase, type CaseOutput, type Preset } from './case';
 import { filledBuffer, randomF32, repoFile, repoJson, sha256, stats, type Stats } from './data';
 
@@ -28,9 +33,23 @@ export interface PainterShape {
 }
 
 /** OmniGen's DiT layer (Phi-3: hidden 3072, 32 layers, 32 heads × 96, intermediate 8192). */
-export const OMNIGEN: PainterShape = { label: 'OmniGen', hidden: 3072, layers: 32, heads: 32, headDim: 96, inter: 8192 };
+export const OMNIGEN: PainterShape = {
+  label: 'OmniGen',
+  hidden: 3072,
+  layers: 32,
+  heads: 32,
+  headDim: 96,
+  inter: 8192,
+};
 /** The same widths with 24 heads × 128, a head size our attention kernel has (a proxy while 96 is unsupported). */
-export const OMNIGEN_H128: PainterShape = { label: 'OmniGen-width h128 proxy', hidden: 3072, layers: 32, heads: 24, headDim: 128, inter: 8192 };
+export const OMNIGEN_H128: PainterShape = {
+  label: 'OmniGen-width h128 proxy',
+  hidden: 3072,
+  layers: 32,
+  heads: 24,
+  headDim: 128,
+  inter: 8192,
+};
 /** The tiny-random pack's painter widths (for the tiny run of the same step code). */
 export const TINY_PAINTER: PainterShape = { label: 'tiny', hidden: 64, layers: 2, heads: 2, headDim: 32, inter: 128 };
 
@@ -91,7 +110,11 @@ function randomPainterWeights(device: GPUDevice, s: PainterShape): PainterWeight
   try {
     return {
       variant: 'f32',
-      connector: { inputProj: lin(P, P, 'connector in', 'f32', true), layers: [layer('connector 0')], norm: mk(P * 4, 'ones', 'connector norm') },
+      connector: {
+        inputProj: lin(P, P, 'connector in', 'f32', true),
+        layers: [layer('connector 0')],
+        norm: mk(P * 4, 'ones', 'connector norm'),
+      },
       painter: {
         xEmbedder: lin(P, feat, 'x_embedder', 'f32', true),
         t1: lin(P, 256, 't1', 'f32', true),
@@ -124,16 +147,25 @@ export function painterStepCase(s: PainterShape, tokens: number, preset: Preset 
     name: `painter step ${s.label} ${tokens} tokens`,
     group: 'painter',
     preset,
-    sizes: `${s.layers} layers, hidden ${s.hidden}, ${s.heads} heads × ${s.headDim}, inter ${s.inter}; ${tokens} image tokens (latent ${side}×${side}, patch ${PATCH}), ${COND_ROWS}-row conditions, CFG batch 2; f16 weights`,
+    sizes:
+      `${s.layers} layers, hidden ${s.hidden}, ${s.heads} heads × ${s.headDim}, inter ${s.inter}; ${tokens} image ` +
+      `tokens (latent ${side}×${side}, patch ${PATCH}), ${COND_ROWS}-row conditions, CFG batch 2; f16 weights`,
     memoryBytes: (s.layers + 1) * layerBytes + kvCache + acts,
     largestBuffer: 2 * T * 2 * s.inter * 4,
-    unsupported: () => ([16, 32, 64, 128].includes(s.headDim) ? null : `the attention kernels support head_dim 16/32/64/128, not ${s.headDim}`),
+    unsupported: () =>
+      [16, 32, 64, 128].includes(s.headDim)
+        ? null
+        : `the attention kernels support head_dim 16/32/64/128, not ${s.headDim}`,
     async run(ctx): Promise<CaseOutput> {
       const { device } = ctx;
       const pc = painterConfig(s);
       const cc: ConnectorConfig = { input_size: s.hidden, ...pc };
       const engine = new PainterEngine(device, randomPainterWeights(device, s), cc, pc);
-      const cond = (seed: number): Condition => ({ rows: COND_ROWS, hidden: s.hidden, cpu: randomF32(COND_ROWS * s.hidden, seed) });
+      const cond = (seed: number): Condition => ({
+        rows: COND_ROWS,
+        hidden: s.hidden,
+        cpu: randomF32(COND_ROWS * s.hidden, seed),
+      });
       const session = engine.session({ conditions: [cond(1), cond(2)], h: side, w: side, timesteps: [0, 0.5] });
       const z = emptyBuffer(device, LATENT_C * side * side * 4, 'z');
       try {
@@ -142,18 +174,25 @@ export function painterStepCase(s: PainterShape, tokens: number, preset: Preset 
         session.encodePrepare(prep);
         session.encodePrefix(prep);
         prep.submit();
-        const t = await timeCalls(device, () => {
-          const b = new GpuBatch(device, 'step');
-          session.encodeStep(b, 0, z, z, 3, 0.01);
-          b.submit();
-        }, ctx.reps);
-        const flops = 2 * 2 * T * layerParams(s) * s.layers + 4 * 2 * s.layers * s.heads * s.headDim * T * (COND_ROWS + T);
+        const t = await timeCalls(
+          device,
+          () => {
+            const b = new GpuBatch(device, 'step');
+            session.encodeStep(b, 0, z, z, 3, 0.01);
+            b.submit();
+          },
+          ctx.reps,
+        );
+        const flops =
+          2 * 2 * T * layerParams(s) * s.layers + 4 * 2 * s.layers * s.heads * s.headDim * T * (COND_ROWS + T);
         return {
           ms: t.ms,
           bytes: s.layers * layerBytes + kvCache,
           flops,
           peak: 'fp16',
-          notes: [`${t.iterations} steps per sample; engine matmuls: f16 weights, f32 tiles (the engine has no f16 tiles)`],
+          notes: [
+            `${t.iterations} steps per sample; engine matmuls: f16 weights, f32 tiles (the engine has no f16 tiles)`,
+          ],
           checks: [],
         };
       } finally {
@@ -200,11 +239,22 @@ function previewMap(C: number, scale: number, shift: number): { matrix: number[]
  * conditions (12 and 5 rows), 32×32 pixels, and hashes each stage: the noise, the latents after every step, the
  * preview RGBA of the last latents.
  */
-export async function packRecord(device: GPUDevice, pack: string, seed: number, steps = 4, size = 32): Promise<PackRecord> {
+export async function packRecord(
+  device: GPUDevice,
+  pack: string,
+  seed: number,
+  steps = 4,
+  size = 32,
+): Promise<PackRecord> {
   const dir = `public/models/${pack}`;
   const m = repoJson<PackManifest>(`${dir}/manifest.json`);
   const file = repoFile(`${dir}/${m.paths.painter_weights.f32}`);
-  const engine = new PainterEngine(device, uploadPainterWeights(device, file, m.connector, m.painter, 'f32'), m.connector, m.painter);
+  const engine = new PainterEngine(
+    device,
+    uploadPainterWeights(device, file, m.connector, m.painter, 'f32'),
+    m.connector,
+    m.painter,
+  );
   const C = m.painter.latent_channels;
   const h = size / m.vae.downscale;
   const w = size / m.vae.downscale;
@@ -241,7 +291,14 @@ export async function packRecord(device: GPUDevice, pack: string, seed: number, 
       await record(`step ${i + 1}`);
     }
     const p = new GpuBatch(device, 'preview');
-    preview(p, { latents: z, out: rgba, channels: C, height: h, width: w, ...previewMap(C, m.vae.scaling_factor, m.vae.shift_factor) });
+    preview(p, {
+      latents: z,
+      out: rgba,
+      channels: C,
+      height: h,
+      width: w,
+      ...previewMap(C, m.vae.scaling_factor, m.vae.shift_factor),
+    });
     p.submit();
     stages.push({ stage: 'preview rgba8', sha256: await sha256(await readU32(device, rgba, h * w)) });
     return { pack, seed, steps, width: size, height: size, stages };

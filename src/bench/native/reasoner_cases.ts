@@ -39,7 +39,16 @@ export const QWEN2_SHAPES: readonly DecoderShape[] = [
 ];
 
 /** A small shape through the same int4 path, for the tiny run (CI). */
-export const TINY_DECODER: DecoderShape = { label: 'tiny', hidden: 128, layers: 2, heads: 4, kvHeads: 2, headDim: 32, inter: 256, vocab: 1024 };
+export const TINY_DECODER: DecoderShape = {
+  label: 'tiny',
+  hidden: 128,
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 32,
+  inter: 256,
+  vocab: 1024,
+};
 
 const TINY_PACK = 'public/models/tiny-random';
 
@@ -49,7 +58,7 @@ interface PackManifest {
 }
 
 /** Bytes of an int4 block-32 weight [N, K] with its f32 scales. */
-const int4Bytes = (N: number, K: number) => N * K / 2 + N * (K / 32) * 4;
+const int4Bytes = (N: number, K: number) => (N * K) / 2 + N * (K / 32) * 4;
 
 function shapeBytes(s: DecoderShape): { linear: number; params: number; embed: number; lmHead: number } {
   const q = s.heads * s.headDim;
@@ -67,7 +76,12 @@ function shapeBytes(s: DecoderShape): { linear: number; params: number; embed: n
     params += N * K;
   }
   const norms = 2 * s.hidden * 4 + (q + 2 * kv) * 4;
-  return { linear: s.layers * (linear + norms), params: s.layers * params, embed: s.vocab * s.hidden * 4, lmHead: int4Bytes(s.vocab, s.hidden) };
+  return {
+    linear: s.layers * (linear + norms),
+    params: s.layers * params,
+    embed: s.vocab * s.hidden * 4,
+    lmHead: int4Bytes(s.vocab, s.hidden),
+  };
 }
 
 /** A decoder config for the engine: the tiny-random pack's reasoner config with the decoder sizes of `s`. */
@@ -101,10 +115,13 @@ function randomWeights(device: GPUDevice, s: DecoderShape): ReasonerWeights {
     format: 'int4',
     out: N,
     in: K,
-    weightQ4: mk(N * K / 2, 'bytes', `${label} q4`),
+    weightQ4: mk((N * K) / 2, 'bytes', `${label} q4`),
     weightScale: mk(N * (K / 32) * 4, 'scale', `${label} scale`),
   });
-  const lin = (N: number, K: number, label: string, bias = false): GpuLinear => ({ w: int4(N, K, label), bias: bias ? mk(N * 4, 'f32', `${label} bias`) : undefined });
+  const lin = (N: number, K: number, label: string, bias = false): GpuLinear => ({
+    w: int4(N, K, label),
+    bias: bias ? mk(N * 4, 'f32', `${label} bias`) : undefined,
+  });
   const q = s.heads * s.headDim;
   const kv = s.kvHeads * s.headDim;
   try {
@@ -135,7 +152,13 @@ function randomWeights(device: GPUDevice, s: DecoderShape): ReasonerWeights {
 }
 
 /** Median over `reps` fresh runs of the time of `steps` decode steps (after an untimed prefill), ms per token. */
-async function timeDecode(device: GPUDevice, engine: ReasonerEngine, prompt: number[], steps: number, reps: number): Promise<number> {
+async function timeDecode(
+  device: GPUDevice,
+  engine: ReasonerEngine,
+  prompt: number[],
+  steps: number,
+  reps: number,
+): Promise<number> {
   const sampling = resolveSampling({});
   const samples: number[] = [];
   for (let r = 0; r < reps + 1; r++) {
@@ -218,25 +241,46 @@ export function tinyReasonerCase(mode: 'decode' | 'prefill'): BenchCase {
       const file = repoFile(`${TINY_PACK}/${m.paths.reasoner_weights ?? 'reasoner.f32.safetensors'}`);
       const engine = new ReasonerEngine(device, uploadReasonerWeights(device, file, c), c);
       try {
-        const fx = repoJson<{ greedy: { name: string; input_ids: number[]; generated_ids: number[] }[] }>('tests/fixtures/tiny-random/fixtures.json');
+        const fx = repoJson<{ greedy: { name: string; input_ids: number[]; generated_ids: number[] }[] }>(
+          'tests/fixtures/tiny-random/fixtures.json',
+        );
         const plain = fx.greedy.find((g) => g.name === 'plain')!;
         const checks: CaseCheck[] = [];
         if (ctx.check) {
           const got = await greedy(device, engine, plain.input_ids, plain.generated_ids.length);
           const ok = JSON.stringify(got) === JSON.stringify(plain.generated_ids);
-          checks.push({ ok, detail: `greedy tokens ${ok ? 'equal' : 'differ from'} the PyTorch fixture (${got.length}): ${got.join(',')}` });
+          checks.push({
+            ok,
+            detail: `greedy tokens ${ok ? 'equal' : 'differ from'} the PyTorch fixture: ${got.join(',')}`,
+          });
         }
-        const params = c.num_hidden_layers * c.hidden_size * (c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim
-          + c.num_hidden_layers * (c.num_attention_heads * c.head_dim * c.hidden_size + 3 * c.hidden_size * c.intermediate_size)
-          + c.vocab_size * c.hidden_size;
+        const params =
+          c.num_hidden_layers * c.hidden_size * (c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim +
+          c.num_hidden_layers *
+            (c.num_attention_heads * c.head_dim * c.hidden_size + 3 * c.hidden_size * c.intermediate_size) +
+          c.vocab_size * c.hidden_size;
         const L = plain.input_ids.length;
         if (mode === 'decode') {
           const steps = 8;
           const ms = await timeDecode(device, engine, plain.input_ids, steps, ctx.reps);
-          return { ms, bytes: engine.weights.bytes, flops: 2 * params, peak: 'fp32', notes: [`${(1000 / ms).toFixed(1)} tokens/s over ${steps} steps after a ${L}-token prompt`], checks };
+          return {
+            ms,
+            bytes: engine.weights.bytes,
+            flops: 2 * params,
+            peak: 'fp32',
+            notes: [`${(1000 / ms).toFixed(1)} tokens/s over ${steps} steps after a ${L}-token prompt`],
+            checks,
+          };
         }
         const ms = await timePrefill(device, engine, plain.input_ids, ctx.reps);
-        return { ms, bytes: engine.weights.bytes, flops: 2 * params * L, peak: 'fp32', notes: [`${((1000 * L) / ms).toFixed(1)} prompt tokens/s (${L} tokens)`], checks };
+        return {
+          ms,
+          bytes: engine.weights.bytes,
+          flops: 2 * params * L,
+          peak: 'fp32',
+          notes: [`${((1000 * L) / ms).toFixed(1)} prompt tokens/s (${L} tokens)`],
+          checks,
+        };
       } finally {
         engine.dispose();
       }
@@ -245,7 +289,12 @@ export function tinyReasonerCase(mode: 'decode' | 'prefill'): BenchCase {
 }
 
 /** Decode or prefill at a real Qwen2 shape with int4 weights; `context` prompt tokens. */
-export function qwen2Case(s: DecoderShape, mode: 'decode' | 'prefill', context: number, preset: Preset = 'real'): BenchCase {
+export function qwen2Case(
+  s: DecoderShape,
+  mode: 'decode' | 'prefill',
+  context: number,
+  preset: Preset = 'real',
+): BenchCase {
   const b = shapeBytes(s);
   const kvBytes = s.layers * 2 * (context + 64) * s.kvHeads * s.headDim * 4;
   const rows = mode === 'prefill' ? context : 1;
@@ -254,7 +303,9 @@ export function qwen2Case(s: DecoderShape, mode: 'decode' | 'prefill', context: 
     name: `reasoner ${mode} Qwen2-${s.label} int4 ctx${context}`,
     group: 'reasoner',
     preset,
-    sizes: `${s.layers} layers, hidden ${s.hidden}, ${s.heads}/${s.kvHeads} heads × ${s.headDim}, inter ${s.inter}, vocab ${s.vocab}; int4 linears`,
+    sizes:
+      `${s.layers} layers, hidden ${s.hidden}, ${s.heads}/${s.kvHeads} heads × ${s.headDim}, ` +
+      `inter ${s.inter}, vocab ${s.vocab}; int4 linears`,
     memoryBytes: b.linear + b.embed + b.lmHead + kvBytes + acts,
     largestBuffer: Math.max(b.embed, rows * 2 * s.inter * 4),
     async run(ctx): Promise<CaseOutput> {
@@ -267,7 +318,10 @@ export function qwen2Case(s: DecoderShape, mode: 'decode' | 'prefill', context: 
         if (ctx.check) {
           // Random weights have no reference output: the check is that the int4 path runs and draws ids in range.
           const ids = await greedy(device, engine, prompt, 4);
-          checks.push({ ok: ids.every((id) => id >= 0 && id < s.vocab), detail: `int4 engine drew ids ${ids.join(',')} (vocab ${s.vocab})` });
+          checks.push({
+            ok: ids.every((id) => id >= 0 && id < s.vocab),
+            detail: `int4 engine drew ids ${ids.join(',')} (vocab ${s.vocab})`,
+          });
         }
         const attnFlops = (ctxLen: number) => 4 * s.layers * s.heads * s.headDim * ctxLen;
         if (mode === 'decode') {
@@ -280,7 +334,10 @@ export function qwen2Case(s: DecoderShape, mode: 'decode' | 'prefill', context: 
             bytes: b.linear + b.lmHead + kvRead + s.hidden * 4,
             flops: 2 * (b.params + s.vocab * s.hidden) + attnFlops(avgCtx),
             peak: 'fp32',
-            notes: [`${(1000 / ms).toFixed(2)} tokens/s (${steps} steps after a ${context}-token prompt)`, 'engine: f32 tiles and f32 attention (no f16 path)'],
+            notes: [
+              `${(1000 / ms).toFixed(2)} tokens/s (${steps} steps after a ${context}-token prompt)`,
+              'engine: f32 tiles and f32 attention (no f16 path)',
+            ],
             checks,
           };
         }

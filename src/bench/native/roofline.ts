@@ -40,10 +40,18 @@ export const ROOFLINES: readonly Roofline[] = [
   },
 ];
 
+type AdapterText = { device: string; description: string; vendor: string; architecture?: string };
+
+/** Whether the adapter is a software rasteriser (SwiftShader, lavapipe/llvmpipe). */
+export function isSoftware(adapter: AdapterText): boolean {
+  const text = `${adapter.vendor} ${adapter.architecture ?? ''} ${adapter.device} ${adapter.description}`.toLowerCase();
+  return text.includes('swiftshader') || text.includes('llvmpipe') || text.includes('lavapipe');
+}
+
 /** The roofline entry of an adapter, or null (software adapters, unlisted GPUs). */
-export function rooflineFor(adapter: { device: string; description: string; vendor: string }): Roofline | null {
+export function rooflineFor(adapter: AdapterText): Roofline | null {
   const text = `${adapter.device} ${adapter.description}`.toLowerCase();
-  if (text.includes('swiftshader') || text.includes('llvmpipe')) return null;
+  if (isSoftware(adapter)) return null;
   return ROOFLINES.find((r) => r.match.some((m) => text.includes(m))) ?? null;
 }
 

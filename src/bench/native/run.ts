@@ -84,7 +84,13 @@ export interface NativeReport {
   roofline: Roofline | null;
   options: { sizes: string; maxBytes: number; reps: number; only?: string };
   cases: CaseReport[];
-  determinism?: { record: HashRecord; wordsMatchCpu: boolean; comparedWith: string | null; same: boolean | null; lines: string[] };
+  determinism?: {
+    record: HashRecord;
+    wordsMatchCpu: boolean;
+    comparedWith: string | null;
+    same: boolean | null;
+    lines: string[];
+  };
   skipped: number;
   failed: number;
 }
@@ -97,8 +103,11 @@ function skipReason(c: BenchCase, device: GPUDevice, o: RunOptions): string | nu
   const u = c.unsupported?.(device);
   if (u) return u;
   const limit = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
-  if (c.largestBuffer > limit) return `a ${(c.largestBuffer / MiB).toFixed(0)} MiB buffer exceeds the adapter's binding limit (${(limit / MiB).toFixed(0)} MiB)`;
-  if (c.memoryBytes > o.maxBytes) return `needs ${(c.memoryBytes / MiB).toFixed(0)} MiB, over --max-bytes ${(o.maxBytes / MiB).toFixed(0)} MiB`;
+  const mib = (n: number) => `${(n / MiB).toFixed(0)} MiB`;
+  if (c.largestBuffer > limit) {
+    return `a ${mib(c.largestBuffer)} buffer exceeds the adapter's binding limit (${mib(limit)})`;
+  }
+  if (c.memoryBytes > o.maxBytes) return `needs ${mib(c.memoryBytes)}, over --max-bytes ${mib(o.maxBytes)}`;
   return null;
 }
 
@@ -106,9 +115,18 @@ function skipReason(c: BenchCase, device: GPUDevice, o: RunOptions): string | nu
 export async function runNative(device: GPUDevice, adapter: AdapterSummary, o: RunOptions): Promise<NativeReport> {
   const roof = rooflineFor(adapter);
   const log = o.log;
-  log(`adapter: ${adapter.vendor} ${adapter.architecture} ${adapter.device} ${adapter.description}`.replace(/\s+/g, ' ').trim());
+  log(
+    `adapter: ${adapter.vendor} ${adapter.architecture} ${adapter.device} ${adapter.description}`
+      .replace(/\s+/g, ' ')
+      .trim(),
+  );
   log(`features: ${adapter.features.join(', ') || '(none)'}`);
-  log(roof ? `roofline: ${roof.name}: ${roof.bandwidth / 1e12} TB/s, fp16 tensor ${roof.fp16Tensor / 1e12} TFLOP/s, fp32 ${roof.fp32 / 1e12} TFLOP/s (${roof.source})` : 'roofline: n/a (software adapter or a GPU not in the table: only ratios between cases mean anything)');
+  log(
+    roof
+      ? `roofline: ${roof.name}: ${roof.bandwidth / 1e12} TB/s, fp16 tensor ${roof.fp16Tensor / 1e12} TFLOP/s, ` +
+          `fp32 ${roof.fp32 / 1e12} TFLOP/s (${roof.source})`
+      : 'roofline: n/a (software adapter or a GPU not in the table: only ratios between cases mean anything)',
+  );
   const report: NativeReport = {
     adapter,
     roofline: roof,
@@ -117,7 +135,9 @@ export async function runNative(device: GPUDevice, adapter: AdapterSummary, o: R
     skipped: 0,
     failed: 0,
   };
-  const selected = allCases().filter((c) => (o.sizes === 'all' || c.preset === o.sizes) && (!o.only || o.only.test(c.name)));
+  const selected = allCases().filter(
+    (c) => (o.sizes === 'all' || c.preset === o.sizes) && (!o.only || o.only.test(c.name)),
+  );
   for (const c of selected) {
     const base = { name: c.name, group: c.group, preset: c.preset, sizes: c.sizes };
     const reason = skipReason(c, device, o);
@@ -151,8 +171,10 @@ export async function runNative(device: GPUDevice, adapter: AdapterSummary, o: R
       };
       report.cases.push(r);
       log(
-        `${failed ? 'FAIL' : 'ok  '} ${c.name}: ${out.ms.toFixed(3)} ms, ${(bw / 1e9).toFixed(2)} GB/s (${r.bandwidthShare} of bandwidth), ` +
-          `${(fl / 1e9).toFixed(2)} GFLOP/s (${r.peakShare} of ${out.peak} peak)${out.notes.length ? `; ${out.notes.join('; ')}` : ''}`,
+        `${failed ? 'FAIL' : 'ok  '} ${c.name}: ${out.ms.toFixed(3)} ms, ` +
+          `${(bw / 1e9).toFixed(2)} GB/s (${r.bandwidthShare} of bandwidth), ` +
+          `${(fl / 1e9).toFixed(2)} GFLOP/s (${r.peakShare} of ${out.peak} peak)` +
+          (out.notes.length ? `; ${out.notes.join('; ')}` : ''),
       );
       for (const k of out.checks) log(`     ${k.ok ? 'check ok' : 'CHECK FAILED'}: ${k.detail}`);
     } catch (e) {
@@ -173,7 +195,13 @@ export async function runNative(device: GPUDevice, adapter: AdapterSummary, o: R
       log(`determinism vs the committed record (${o.hashes.adapter}): ${cmp.same ? 'identical' : 'differs'}`);
       for (const l of cmp.lines) log(`  ${l}`);
     }
-    report.determinism = { record, wordsMatchCpu, comparedWith: o.hashes?.adapter ?? null, same: cmp?.same ?? null, lines: cmp?.lines ?? [] };
+    report.determinism = {
+      record,
+      wordsMatchCpu,
+      comparedWith: o.hashes?.adapter ?? null,
+      same: cmp?.same ?? null,
+      lines: cmp?.lines ?? [],
+    };
   }
   log(`${report.cases.length - report.skipped - report.failed} ok, ${report.skipped} skipped, ${report.failed} failed`);
   return report;
