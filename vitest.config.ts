@@ -2,6 +2,7 @@ import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { shared } from './vite.config.ts';
 import { findChromium, QUIET_ARGS, WEBGPU_ARGS } from './src/cli/browser.mjs';
+import { nativeEnv } from './scripts/bench_native_env.mjs';
 
 // Vitest 5.1's reporter calls Map.groupBy (Node 21+) when a test fails; on Node 20 that would hide the failure.
 if (!('groupBy' in Map)) {
@@ -63,6 +64,19 @@ export default defineConfig({
               instances: [{ browser: 'chromium' }],
               screenshotFailures: false,
             },
+          },
+        },
+        {
+          extends: true,
+          test: {
+            // The native harness (src/bench/native) on Dawn in Node: forks, so the Vulkan loader path takes effect.
+            name: 'native',
+            include: ['tests/native/**/*.test.ts'],
+            environment: 'node',
+            pool: 'forks',
+            env: nativeEnv(),
+            testTimeout: 600_000,
+            hookTimeout: 600_000,
           },
         },
         {

@@ -11,10 +11,11 @@ import { benchServerConfig } from '../../../src/cli/bench_run.mjs';
 
 const BENCH = fileURLToPath(new URL('../../../src/bench/', import.meta.url));
 
-/** Bare module specifiers (packages) imported by the benchmark sources, statically or with `import()`. */
+/** Bare module specifiers (packages) imported by the page's benchmark sources, statically or with `import()`. */
 function benchDependencies(): string[] {
   const found = new Set<string>();
-  for (const name of readdirSync(BENCH, { recursive: true }) as string[]) {
+  // The page's benchmarks only: src/bench/native/ is the Node harness (npm run bench:native).
+  for (const name of readdirSync(BENCH)) {
     if (!name.endsWith('.ts')) continue;
     const code = readFileSync(join(BENCH, name), 'utf8');
     for (const m of code.matchAll(/(?:from\s+|import\s*\(\s*)'([^'.\/][^']*)'/g)) {
