@@ -53,6 +53,9 @@ export default ts.config(
     rules: {
       // `const { image: _, ...rest } = run` is the house idiom for dropping a key: the named sibling is not a leftover.
       '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
+      // Recommended as warnings; a left-over {@debug} or $inspect() is a debugging leftover, so an error here.
+      'svelte/no-at-debug-tags': 'error',
+      'svelte/no-inspect': 'error',
       // Prettier wraps code at 120 but cannot split a comment, a string or a Svelte block tag: those are checked here.
       // Core `max-len` is deprecated (kept until ESLint 11); @stylistic/max-len is the drop-in replacement.
       'max-len': [
