@@ -41,7 +41,7 @@ async function badInput(fn: () => unknown, field: string): Promise<RgError> {
 }
 
 describe('prompts', () => {
-  it('are exactly the ones DESIGN.md quotes (and the pack manifest carries)', () => {
+  it('are exactly the ones docs/formats.md quotes (and the pack manifest carries)', () => {
     expect(SYSTEM_PROMPT_COT).toBe(text.manifest.prompts.system_cot);
     expect(SYSTEM_PROMPT_PLAIN).toBe(text.manifest.prompts.system_plain);
     expect(INSTRUCTION_PREFIX).toBe(text.manifest.prompts.instruction_prefix);
