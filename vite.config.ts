@@ -31,13 +31,17 @@ export function ortAssets(): Plugin {
     // point it at the single copy under /ort/ instead (env.wasm.wasmPaths says the same).
     transform(code, id) {
       if (!id.includes('onnxruntime-web/dist/')) return null;
-      return code.replace(/new URL\("(ort-wasm-[\w.-]+\.wasm)",import\.meta\.url\)/g, 'new URL("/ort/$1",self.location.href)');
+      return code.replace(
+        /new URL\("(ort-wasm-[\w.-]+\.wasm)",import\.meta\.url\)/g,
+        'new URL("/ort/$1",self.location.href)',
+      );
     },
     configureServer(server) {
       server.middlewares.use(serve);
     },
     generateBundle() {
-      for (const f of ortFiles) this.emitFile({ type: 'asset', fileName: `ort/${f}`, source: readFileSync(join(ortDist, f)) });
+      for (const f of ortFiles)
+        this.emitFile({ type: 'asset', fileName: `ort/${f}`, source: readFileSync(join(ortDist, f)) });
     },
   };
 }
@@ -65,7 +69,8 @@ export function serviceWorker(): Plugin {
     generateBundle(_options, bundle) {
       const sw = bundle['sw.js'];
       if (!sw || sw.type !== 'chunk') return this.error('sw.js was not built');
-      if (!bundle['index.html']) return this.error('index.html is not in the bundle yet; the service worker plugin must run after it');
+      if (!bundle['index.html'])
+        return this.error('index.html is not in the bundle yet; the service worker plugin must run after it');
       const files = Object.keys(bundle)
         .filter((f) => f !== 'sw.js' && !f.endsWith('.map') && !f.startsWith('.vite/'))
         .sort();
@@ -150,6 +155,11 @@ export default defineConfig({
     sourcemap: true,
     chunkSizeWarningLimit: 2000,
     // index.html is the app; cli.html is the page the `rg` command line drives (src/cli/page.ts).
-    rolldownOptions: { input: { index: fileURLToPath(new URL('./index.html', import.meta.url)), cli: fileURLToPath(new URL('./cli.html', import.meta.url)) } },
+    rolldownOptions: {
+      input: {
+        index: fileURLToPath(new URL('./index.html', import.meta.url)),
+        cli: fileURLToPath(new URL('./cli.html', import.meta.url)),
+      },
+    },
   },
 });

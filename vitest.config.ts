@@ -32,68 +32,68 @@ function chromium(webgpu: boolean) {
 
 export default defineConfig({
   ...shared,
-    test: {
-      projects: [
-        {
-          extends: true,
-          test: {
-            name: 'unit',
-            include: ['tests/unit/**/*.test.ts'],
-            environment: 'node',
-            testTimeout: 60_000,
-            typecheck: { enabled: true, include: ['tests/unit/**/*.test-d.ts'], tsconfig: './tsconfig.node.json' },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['tests/unit/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          typecheck: { enabled: true, include: ['tests/unit/**/*.test-d.ts'], tsconfig: './tsconfig.node.json' },
+        },
+      },
+      {
+        extends: true,
+        // Pre-bundled up front: discovered mid-run, Vite reloads the page and a browser test file can fail to start.
+        optimizeDeps: { include: ['idb-keyval', 'fflate', 'hash-wasm'] },
+        test: {
+          name: 'gpu',
+          include: ['tests/gpu/**/*.test.ts'],
+          setupFiles: ['tests/helpers/gpu_setup.ts'],
+          // A 127.0.0.1 file server with HTTP Range and fault injection, for the weights-store tests (tests/gpu/store).
+          globalSetup: ['tests/helpers/range_server.mjs'],
+          exclude: ['tests/gpu/**/*.nogpu.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: chromium(true),
+            instances: [{ browser: 'chromium' }],
+            screenshotFailures: false,
           },
         },
-        {
-          extends: true,
-          // Pre-bundled up front: discovered mid-run, Vite reloads the page and a browser test file can fail to start.
-          optimizeDeps: { include: ['idb-keyval', 'fflate', 'hash-wasm'] },
-          test: {
-            name: 'gpu',
-            include: ['tests/gpu/**/*.test.ts'],
-            setupFiles: ['tests/helpers/gpu_setup.ts'],
-            // A 127.0.0.1 file server with HTTP Range and fault injection, for the weights-store tests (tests/gpu/store).
-            globalSetup: ['tests/helpers/range_server.mjs'],
-            exclude: ['tests/gpu/**/*.nogpu.test.ts'],
-            testTimeout: 120_000,
-            hookTimeout: 120_000,
-            browser: {
-              enabled: true,
-              headless: true,
-              provider: chromium(true),
-              instances: [{ browser: 'chromium' }],
-              screenshotFailures: false,
-            },
+      },
+      {
+        extends: true,
+        test: {
+          // The native harness (src/bench/native) on Dawn in Node: forks, so the Vulkan loader path takes effect.
+          name: 'native',
+          include: ['tests/native/**/*.test.ts'],
+          environment: 'node',
+          pool: 'forks',
+          env: nativeEnv(),
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'nogpu',
+          include: ['tests/gpu/**/*.nogpu.test.ts'],
+          testTimeout: 120_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: chromium(false),
+            instances: [{ browser: 'chromium' }],
+            screenshotFailures: false,
           },
         },
-        {
-          extends: true,
-          test: {
-            // The native harness (src/bench/native) on Dawn in Node: forks, so the Vulkan loader path takes effect.
-            name: 'native',
-            include: ['tests/native/**/*.test.ts'],
-            environment: 'node',
-            pool: 'forks',
-            env: nativeEnv(),
-            testTimeout: 600_000,
-            hookTimeout: 600_000,
-          },
-        },
-        {
-          extends: true,
-          test: {
-            name: 'nogpu',
-            include: ['tests/gpu/**/*.nogpu.test.ts'],
-            testTimeout: 120_000,
-            browser: {
-              enabled: true,
-              headless: true,
-              provider: chromium(false),
-              instances: [{ browser: 'chromium' }],
-              screenshotFailures: false,
-            },
-          },
-        },
-      ],
-    },
+      },
+    ],
+  },
 });

@@ -64,7 +64,8 @@ export interface ErrorInfo {
 
 /** Turns anything thrown into ErrorInfo (unknown errors become INTERNAL with their message kept). */
 export function toErrorInfo(e: unknown): ErrorInfo {
-  if (e instanceof RgError) return { name: e.name, code: e.code, message: e.message, hint: e.hint, field: e.field, stack: e.stack };
+  if (e instanceof RgError)
+    return { name: e.name, code: e.code, message: e.message, hint: e.hint, field: e.field, stack: e.stack };
   if (e instanceof Error) return { name: e.name, code: 'INTERNAL', message: e.message || e.name, stack: e.stack };
   return { name: 'Error', code: 'INTERNAL', message: String(e) };
 }
@@ -84,7 +85,8 @@ export const DEFAULT_HINTS: Record<ErrorCode, string> = {
   BAD_INPUT: 'Correct the highlighted value and try again.',
   CANCELLED: 'Nothing was changed. Start again whenever you like.',
   WORKER_CRASHED: 'The background worker stopped. It has been restarted; try again.',
-  RUNTIME: 'The model runtime failed. Try again; if it fails again, reload the page (the device panel shows the backend in use).',
+  RUNTIME:
+    'The model runtime failed. Try again; if it fails again, reload the page (the device panel shows the backend in use).',
   INTEGRITY: 'A weight file did not match its checksum. Verify the pack in the model manager to re-fetch it.',
   QUOTA: 'The browser has no room left. Free space in the model manager (delete a pack) and retry.',
   NETWORK: 'The download was interrupted. Resume it from the model manager.',

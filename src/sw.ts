@@ -52,7 +52,8 @@ sw.addEventListener('install', (event) => {
 sw.addEventListener('activate', (event) => {
   event.waitUntil(
     (async () => {
-      for (const name of await caches.keys()) if (name.startsWith('rg-shell-') && name !== CACHE) await caches.delete(name);
+      for (const name of await caches.keys())
+        if (name.startsWith('rg-shell-') && name !== CACHE) await caches.delete(name);
       await sw.clients.claim();
     })(),
   );

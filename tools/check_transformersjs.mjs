@@ -30,7 +30,8 @@ for (const g of fx.greedy) {
   const ids = Array.from(inputs.input_ids.data, Number);
   const out = await model.generate({ ...inputs, max_new_tokens: g.max_new_tokens, do_sample: false });
   const gen = Array.from(out.data, Number).slice(ids.length);
-  const ok = JSON.stringify(ids) === JSON.stringify(g.input_ids) && JSON.stringify(gen) === JSON.stringify(g.generated_ids);
+  const ok =
+    JSON.stringify(ids) === JSON.stringify(g.input_ids) && JSON.stringify(gen) === JSON.stringify(g.generated_ids);
   if (!ok) bad++;
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${g.name}: ${gen.join(',')}`);
 }

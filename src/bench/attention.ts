@@ -10,7 +10,15 @@ import { attention, type AttentionArgs } from '../kernels/attention';
 import { attentionNaive } from '../kernels/attention_naive';
 import { attentionRef } from '../kernels/attention.ref';
 import { buildModel, type GraphSpec } from '../runtime/onnx_graph';
-import { bufferOf, cpuTensor, createSession, gpuTensor, type OrtFeeds, type OrtSession, type OrtTensor } from '../runtime/ort';
+import {
+  bufferOf,
+  cpuTensor,
+  createSession,
+  gpuTensor,
+  type OrtFeeds,
+  type OrtSession,
+  type OrtTensor,
+} from '../runtime/ort';
 import { maxAbsDiff, measureInterleaved, type Impl } from './measure';
 import type { Bench, BenchContext, BenchReport } from './registry';
 
@@ -34,9 +42,39 @@ interface Shape {
  * a causal GQA prefill, and single-token decode over a 1024-token cache.
  */
 const SHAPES: Shape[] = [
-  { name: 'full (painter tokens)', seqQ: 256, seqK: 256, cache: 0, headsQ: 4, headsKV: 4, headDim: 64, mask: 'full', iterations: 1 },
-  { name: 'causal GQA prefill', seqQ: 256, seqK: 256, cache: 0, headsQ: 8, headsKV: 2, headDim: 64, mask: 'causal', iterations: 1 },
-  { name: 'decode after 1023 cached', seqQ: 1, seqK: 1, cache: 1023, headsQ: 8, headsKV: 2, headDim: 64, mask: 'causal', iterations: 10 },
+  {
+    name: 'full (painter tokens)',
+    seqQ: 256,
+    seqK: 256,
+    cache: 0,
+    headsQ: 4,
+    headsKV: 4,
+    headDim: 64,
+    mask: 'full',
+    iterations: 1,
+  },
+  {
+    name: 'causal GQA prefill',
+    seqQ: 256,
+    seqK: 256,
+    cache: 0,
+    headsQ: 8,
+    headsKV: 2,
+    headDim: 64,
+    mask: 'causal',
+    iterations: 1,
+  },
+  {
+    name: 'decode after 1023 cached',
+    seqQ: 1,
+    seqK: 1,
+    cache: 1023,
+    headsQ: 8,
+    headsKV: 2,
+    headDim: 64,
+    mask: 'causal',
+    iterations: 10,
+  },
 ];
 
 function sizes(s: Shape): string {
@@ -60,7 +98,8 @@ function random(n: number, seed: number): Float32Array {
 /** [S, H, D] (our layout) → [H, S, D] (ORT's BNSH past_key / past_value). */
 function toBnsh(x: Float32Array, S: number, H: number, D: number): Float32Array {
   const out = new Float32Array(x.length);
-  for (let s = 0; s < S; s++) for (let h = 0; h < H; h++) out.set(x.subarray((s * H + h) * D, (s * H + h + 1) * D), (h * S + s) * D);
+  for (let s = 0; s < S; s++)
+    for (let h = 0; h < H; h++) out.set(x.subarray((s * H + h) * D, (s * H + h + 1) * D), (h * S + s) * D);
   return out;
 }
 
@@ -124,7 +163,15 @@ function ortGraph(s: Shape): { spec: GraphSpec; op: string } {
         {
           op: 'GroupQueryAttention',
           domain: 'com.microsoft',
-          inputs: ['query', 'key', 'value', s.cache ? 'past_key' : '', s.cache ? 'past_value' : '', 'seqlens_k', 'total_sequence_length'],
+          inputs: [
+            'query',
+            'key',
+            'value',
+            s.cache ? 'past_key' : '',
+            s.cache ? 'past_value' : '',
+            'seqlens_k',
+            'total_sequence_length',
+          ],
           outputs: outputs.map((o) => o.name),
           attrs: { num_heads: s.headsQ, kv_num_heads: s.headsKV },
         },
@@ -241,7 +288,9 @@ async function runShape(s: Shape, report: BenchReport, ctx: BenchContext): Promi
       const t0 = performance.now();
       await impl.run();
       await device.queue.onSubmittedWorkDone();
-      report.log(`${s.name}: first call of ${impl.name} took ${(performance.now() - t0).toFixed(0)} ms (includes pipeline creation)`);
+      report.log(
+        `${s.name}: first call of ${impl.name} took ${(performance.now() - t0).toFixed(0)} ms (includes pipeline creation)`,
+      );
     }
     const ref = attentionRef({ ...shape, q: data.q, k: data.k, v: data.v, cacheK: data.cacheK, cacheV: data.cacheV });
     const flash = await readF32(device, outFlash, nq);

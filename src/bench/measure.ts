@@ -29,7 +29,11 @@ export function median(xs: readonly number[]): number {
 }
 
 /** Times `impls` interleaved on `device`; returns one Measurement per implementation, in the given order. */
-export async function measureInterleaved(device: GPUDevice, impls: Impl[], opts: MeasureOptions = {}): Promise<Measurement[]> {
+export async function measureInterleaved(
+  device: GPUDevice,
+  impls: Impl[],
+  opts: MeasureOptions = {},
+): Promise<Measurement[]> {
   const { warmup = 1, reps = 5, iterations = 1 } = opts;
   const samples = impls.map(() => [] as number[]);
   for (let round = 0; round < warmup + reps; round++) {

@@ -34,7 +34,12 @@ function maxPixelDiff(a: Uint8Array, b: Uint8Array): number {
 /** A batch that records dispatches instead of encoding them, so each can be replayed and timed alone. */
 class RecordingBatch extends GpuBatch {
   readonly calls: { pipeline: GPUComputePipeline; buffers: GPUBuffer[]; groups: Workgroups; label: string }[] = [];
-  override dispatch(pipeline: GPUComputePipeline, buffers: GPUBuffer[], groups: Workgroups, label = pipeline.label): void {
+  override dispatch(
+    pipeline: GPUComputePipeline,
+    buffers: GPUBuffer[],
+    groups: Workgroups,
+    label = pipeline.label,
+  ): void {
     this.calls.push({ pipeline, buffers, groups, label });
   }
 }
@@ -87,7 +92,8 @@ async function stepProfile(device: GPUDevice, source: FetchPackSource, opts: Pai
 
 export const painterBench: Bench = {
   name: 'painter',
-  description: 'time per image: our WGSL painter (condition-K/V cache on / off) vs painter.onnx on onnxruntime-web with CPU Euler',
+  description:
+    'time per image: our WGSL painter (condition-K/V cache on / off) vs painter.onnx on onnxruntime-web with CPU Euler',
   async run(report: BenchReport, ctx: BenchContext) {
     const device = ctx.device;
     const source = new FetchPackSource('tiny-random', new URL('/models/tiny-random/', location.href).href);
@@ -112,7 +118,10 @@ export const painterBench: Bench = {
       const impls: Impl[] = [
         { name: 'reference: painter.onnx + CPU Euler', run: async () => void last.set('ref', await ref.paint(opts)) },
         { name: 'ours, condition-K/V cache', run: async () => void last.set('cache', await ours.paint(opts)) },
-        { name: 'ours, no cache (prefix recomputed every step)', run: async () => void last.set('nocache', await ours.paint({ ...opts, useCache: false })) },
+        {
+          name: 'ours, no cache (prefix recomputed every step)',
+          run: async () => void last.set('nocache', await ours.paint({ ...opts, useCache: false })),
+        },
       ];
       const measurements = await measureInterleaved(device, impls, {
         warmup: 1,

@@ -13,7 +13,14 @@
  * engine / transformers.js (goal 1.3x).
  */
 import { FetchPackSource } from '../packs/source';
-import { generate, preparePrompt, ReasonerModel, understandMessages, type PreparedPrompt, type ReasonerPath } from '../models/reasoner';
+import {
+  generate,
+  preparePrompt,
+  ReasonerModel,
+  understandMessages,
+  type PreparedPrompt,
+  type ReasonerPath,
+} from '../models/reasoner';
 // transformers.js's own onnxruntime-web build (another version than ours), through the alias in vite.config.ts.
 import ortMjsUrl from '@rg/transformers-ort/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from '@rg/transformers-ort/ort-wasm-simd-threaded.asyncify.wasm?url';
@@ -41,7 +48,11 @@ async function loadTransformers(modelsBase: string): Promise<Tjs> {
   env.useBrowserCache = false;
   env.useWasmCache = false;
   const onnx = env.backends.onnx as { wasm?: { wasmPaths?: unknown; numThreads?: number } };
-  if (onnx.wasm) onnx.wasm.wasmPaths = { mjs: new URL(ortMjsUrl, location.href).href, wasm: new URL(ortWasmUrl, location.href).href };
+  if (onnx.wasm)
+    onnx.wasm.wasmPaths = {
+      mjs: new URL(ortMjsUrl, location.href).href,
+      wasm: new URL(ortWasmUrl, location.href).href,
+    };
   return tjs;
 }
 
@@ -49,7 +60,10 @@ async function loadTransformers(modelsBase: string): Promise<Tjs> {
 async function tjsGenerate(tjs: Tjs, model: TjsModel, ids: number[], maxNew: number): Promise<number[]> {
   const input_ids = new tjs.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]);
   const attention_mask = new tjs.Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
-  const out = (await model.generate({ input_ids, attention_mask, max_new_tokens: maxNew, do_sample: false })) as { data: BigInt64Array; dispose?: () => void };
+  const out = (await model.generate({ input_ids, attention_mask, max_new_tokens: maxNew, do_sample: false })) as {
+    data: BigInt64Array;
+    dispose?: () => void;
+  };
   const all = Array.from(out.data, Number);
   return all.slice(ids.length);
 }
@@ -62,10 +76,16 @@ export const reasonerBench: Bench = {
     const source = new FetchPackSource('tiny-random', new URL('tiny-random/', modelsBase).href);
     const ours = await ReasonerModel.load(source, { backend: 'webgpu', device: ctx.device });
     const tjs = await loadTransformers(modelsBase);
-    const theirs = (await tjs.LlavaForConditionalGeneration.from_pretrained('tiny-random', { dtype: 'fp32', device: 'webgpu' })) as unknown as TjsModel;
+    const theirs = (await tjs.LlavaForConditionalGeneration.from_pretrained('tiny-random', {
+      dtype: 'fp32',
+      device: 'webgpu',
+    })) as unknown as TjsModel;
     try {
       if (!ours.engine) throw new Error('the tiny-random pack has no reasoner engine (reasoner weights missing?)');
-      const prompt: PreparedPrompt = preparePrompt(ours, { messages: understandMessages({ prompt: QUESTION, cot: false }), images: 0 });
+      const prompt: PreparedPrompt = preparePrompt(ours, {
+        messages: understandMessages({ prompt: QUESTION, cot: false }),
+        images: 0,
+      });
       const fixture = REASONER_BENCH_CASE;
       if (JSON.stringify(prompt.ids) !== JSON.stringify(fixture.inputIds)) {
         throw new Error('the prompt ids differ from the fixture');
@@ -83,19 +103,31 @@ export const reasonerBench: Bench = {
       report.log(`ORT loop:        ${ort.join(',')}`);
       report.log(`transformers.js: ${theirTokens.join(',')}`);
       const same = (a: number[], b: number[]) => JSON.stringify(a) === JSON.stringify(b);
-      if (!same(engine, theirTokens) || !same(ort, theirTokens)) throw new Error('the engine, the ORT loop and transformers.js generate different greedy tokens');
-      if (!same(engine, fixture.generatedIds.slice(0, N_LONG))) throw new Error('the greedy tokens differ from the PyTorch fixture');
+      if (!same(engine, theirTokens) || !same(ort, theirTokens))
+        throw new Error('the engine, the ORT loop and transformers.js generate different greedy tokens');
+      if (!same(engine, fixture.generatedIds.slice(0, N_LONG)))
+        throw new Error('the greedy tokens differ from the PyTorch fixture');
 
       const impls: Impl[] = [
         { name: `engine ${N_LONG}`, run: async () => void (await runOurs('engine', N_LONG)) },
         { name: `engine ${N_SHORT}`, run: async () => void (await runOurs('engine', N_SHORT)) },
         { name: `ORT loop ${N_LONG}`, run: async () => void (await runOurs('ort', N_LONG)) },
         { name: `ORT loop ${N_SHORT}`, run: async () => void (await runOurs('ort', N_SHORT)) },
-        { name: `transformers.js ${N_LONG}`, run: async () => void (await tjsGenerate(tjs, theirs, prompt.ids, N_LONG)) },
-        { name: `transformers.js ${N_SHORT}`, run: async () => void (await tjsGenerate(tjs, theirs, prompt.ids, N_SHORT)) },
+        {
+          name: `transformers.js ${N_LONG}`,
+          run: async () => void (await tjsGenerate(tjs, theirs, prompt.ids, N_LONG)),
+        },
+        {
+          name: `transformers.js ${N_SHORT}`,
+          run: async () => void (await tjsGenerate(tjs, theirs, prompt.ids, N_SHORT)),
+        },
       ];
       const reps = ctx.reps ?? 5;
-      const m = await measureInterleaved(ctx.device, impls, { warmup: 1, reps, onSample: (impl, ms) => report.log(`${impl}: ${ms.toFixed(0)} ms`) });
+      const m = await measureInterleaved(ctx.device, impls, {
+        warmup: 1,
+        reps,
+        onSample: (impl, ms) => report.log(`${impl}: ${ms.toFixed(0)} ms`),
+      });
       const steps = N_LONG - N_SHORT;
       const rate = (long: number, short: number) => (steps * 1000) / (m[long]!.medianMs - m[short]!.medianMs);
       const engineRate = rate(0, 1);

@@ -26,7 +26,8 @@ async function readAll(src: PackSource): Promise<number> {
 
 export const storeBench: Bench = {
   name: 'store',
-  description: 'time-to-ready of the tiny-random pack (all files read + sha256-checked): IndexedDB vs network on loopback',
+  description:
+    'time-to-ready of the tiny-random pack (all files read + sha256-checked): IndexedDB vs network on loopback',
   async run(report: BenchReport, ctx: BenchContext): Promise<void> {
     const id = DEFAULT_TEST_PACK;
     const pack = findPack(id)!;
@@ -34,18 +35,31 @@ export const storeBench: Bench = {
     const noStore: typeof fetch = (input, init) => fetch(input, { ...init, cache: 'no-store' });
     const run = `${Date.now().toString(36)}`;
     const store = (name: string) =>
-      new PackStore({ weights: new WeightStore({ dbName: `rg-bench-${run}-${name}` }), baseFor: () => base, fetchFn: noStore });
+      new PackStore({
+        weights: new WeightStore({ dbName: `rg-bench-${run}-${name}` }),
+        baseFor: () => base,
+        fetchFn: noStore,
+      });
 
     const cached = store('cached');
     await cached.download(id);
     const cold = store('cold');
     const manifest = (await cached.cachedManifest(id))!.manifest;
-    report.log(`${manifest.files.length} files, ${formatBytes(manifest.total_bytes)}, chunks of ${DEFAULT_CHUNK_SIZE / 2 ** 20} MiB, from ${base}`);
+    report.log(
+      `${manifest.files.length} files, ${formatBytes(manifest.total_bytes)}, chunks of ${DEFAULT_CHUNK_SIZE / 2 ** 20} MiB, from ${base}`,
+    );
 
     const impls: Impl[] = [
-      { name: 'IndexedDB (CachedPackSource)', run: () => readAll(cached.source(id, { network: false })).then(() => {}) },
+      {
+        name: 'IndexedDB (CachedPackSource)',
+        run: () => readAll(cached.source(id, { network: false })).then(() => {}),
+      },
       { name: 'network (FetchPackSource)', run: () => readAll(new FetchPackSource(id, base, noStore)).then(() => {}) },
-      { name: 'first visit (network → IndexedDB)', run: () => readAll(cold.source(id)).then(() => {}), cleanup: () => cold.delete(id) },
+      {
+        name: 'first visit (network → IndexedDB)',
+        run: () => readAll(cold.source(id)).then(() => {}),
+        cleanup: () => cold.delete(id),
+      },
     ];
     const measurements = await measureInterleaved(ctx.device, impls, { warmup: 1, reps: ctx.reps ?? 9 });
     const [idb, net] = measurements;
@@ -56,7 +70,7 @@ export const storeBench: Bench = {
       measurements,
       notes: [
         `time-to-ready ratio network / IndexedDB = ${(net!.medianMs / idb!.medianMs).toFixed(2)} (loopback: the network's best case)`,
-        `IndexedDB read + verify: ${((manifest.total_bytes / 1e6) / (idb!.medianMs / 1000)).toFixed(0)} MB/s`,
+        `IndexedDB read + verify: ${(manifest.total_bytes / 1e6 / (idb!.medianMs / 1000)).toFixed(0)} MB/s`,
       ],
     });
   },

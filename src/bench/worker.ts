@@ -19,7 +19,9 @@ async function runAll({ filter, reps }: BenchStart): Promise<void> {
   const caps = await capabilities();
   post({
     type: 'start',
-    adapter: caps.available ? `${caps.vendor} ${caps.architecture} ${caps.description}`.trim() : `none (${caps.reason})`,
+    adapter: caps.available
+      ? `${caps.vendor} ${caps.architecture} ${caps.description}`.trim()
+      : `none (${caps.reason})`,
     userAgent: navigator.userAgent,
     benches: selected.map((b) => b.name),
   });
@@ -41,7 +43,11 @@ async function runAll({ filter, reps }: BenchStart): Promise<void> {
         );
       } catch (e) {
         ok = false;
-        post({ type: 'error', bench: bench.name, message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });
+        post({
+          type: 'error',
+          bench: bench.name,
+          message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e),
+        });
       }
     }
   }

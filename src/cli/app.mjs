@@ -12,7 +12,18 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CONFIG = join(ROOT, 'vite.config.ts');
 
 /** What a build is made from: when any of these is newer than the build's cli.html, the build is stale. */
-export const BUILD_INPUTS = ['src', 'shaders', 'public', 'index.html', 'cli.html', 'vite.config.ts', 'package.json', 'package-lock.json', 'svelte.config.js', 'tsconfig.json'];
+export const BUILD_INPUTS = [
+  'src',
+  'shaders',
+  'public',
+  'index.html',
+  'cli.html',
+  'vite.config.ts',
+  'package.json',
+  'package-lock.json',
+  'svelte.config.js',
+  'tsconfig.json',
+];
 
 /**
  * Newest modification time (ms) under `p` (a file or a folder, recursively); 0 when absent.
@@ -39,7 +50,10 @@ export function newestMtime(p) {
  */
 export function staleReason(dist, root = ROOT) {
   const stamp = join(dist, 'cli.html');
-  if (!existsSync(stamp)) return existsSync(dist) ? `${relative(root, dist) || dist}/ has no cli.html` : `${relative(root, dist) || dist}/ does not exist`;
+  if (!existsSync(stamp))
+    return existsSync(dist)
+      ? `${relative(root, dist) || dist}/ has no cli.html`
+      : `${relative(root, dist) || dist}/ does not exist`;
   const built = statSync(stamp).mtimeMs;
   for (const input of BUILD_INPUTS) {
     const t = newestMtime(join(root, input));
@@ -57,12 +71,19 @@ export async function ensureBuilt(log) {
   const dist = resolve(ROOT, process.env.RG_DIST ?? 'dist');
   const mode = process.env.RG_BUILD ?? 'auto';
   const why = mode === 'always' ? 'RG_BUILD=always' : mode === 'never' ? null : staleReason(dist);
-  if (mode === 'never' && !existsSync(join(dist, 'cli.html'))) throw new Error(`RG_BUILD=never, but ${dist} has no cli.html; build it with \`npx vite build\``);
+  if (mode === 'never' && !existsSync(join(dist, 'cli.html')))
+    throw new Error(`RG_BUILD=never, but ${dist} has no cli.html; build it with \`npx vite build\``);
   if (why) {
     log(`building the app into ${relative(process.cwd(), dist) || '.'} (${why})…`);
     const t0 = Date.now();
     const { build } = await import('vite');
-    await build({ root: ROOT, configFile: CONFIG, logLevel: 'error', clearScreen: false, build: { outDir: dist, emptyOutDir: true } });
+    await build({
+      root: ROOT,
+      configFile: CONFIG,
+      logLevel: 'error',
+      clearScreen: false,
+      build: { outDir: dist, emptyOutDir: true },
+    });
     log(`built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   return dist;
@@ -124,7 +145,10 @@ export async function openApp(io) {
   /** @type {Array<() => Promise<unknown>>} */
   const closers = [];
   const close = async () => {
-    while (closers.length) await closers.pop()?.().catch(() => undefined);
+    while (closers.length)
+      await closers
+        .pop()?.()
+        .catch(() => undefined);
   };
   try {
     const server = await serve(dist);
@@ -175,7 +199,10 @@ export async function openApp(io) {
         failWaiters.add(r);
       });
       try {
-        const run = page.evaluate(([m, a]) => /** @type {any} */ (window).__rg[m](...a), /** @type {const} */ ([method, args]));
+        const run = page.evaluate(
+          ([m, a]) => /** @type {any} */ (window).__rg[m](...a),
+          /** @type {const} */ ([method, args]),
+        );
         const res = /** @type {any} */ (await Promise.race([run, failed]));
         if (!res.ok) throw new PageError(res.error);
         return res.value;

@@ -64,8 +64,9 @@ const IMAGE_TYPES = '(PNG, JPEG, WebP, GIF or BMP)';
 export const COMMANDS = {
   generate: {
     summary: 'prompt → reasoning → image (Imagine); --image makes the reasoner see an image too',
-    usage: 'rg generate --prompt TEXT [--image FILE] [--cot|--no-cot] [--system TEXT] [--pack ID] [--seed N] '
-      + '[--steps N] [--guidance X] [--size WxH] --out DIR',
+    usage:
+      'rg generate --prompt TEXT [--image FILE] [--cot|--no-cot] [--system TEXT] [--pack ID] [--seed N] ' +
+      '[--steps N] [--guidance X] [--size WxH] --out DIR',
     flags: {
       ...flagTable(`
         --prompt TEXT  what to draw
@@ -77,8 +78,9 @@ export const COMMANDS = {
   },
   understand: {
     summary: 'image + question → reasoning and answer',
-    usage: 'rg understand --image FILE --question TEXT [--cot|--no-cot] [--system TEXT] [--pack ID] '
-      + '[--max-new-tokens N] --out DIR',
+    usage:
+      'rg understand --image FILE --question TEXT [--cot|--no-cot] [--system TEXT] [--pack ID] ' +
+      '[--max-new-tokens N] --out DIR',
     flags: {
       ...flagTable(`
         --image FILE     the image to ask about ${IMAGE_TYPES}
@@ -90,8 +92,9 @@ export const COMMANDS = {
   },
   edit: {
     summary: 'image + instruction → reasoning → edited image',
-    usage: 'rg edit --image FILE --instruction TEXT [--strength X] [--cot|--no-cot] [--seed N] [--steps N] '
-      + '[--guidance X] [--size WxH] --out DIR',
+    usage:
+      'rg edit --image FILE --instruction TEXT [--strength X] [--cot|--no-cot] [--seed N] [--steps N] ' +
+      '[--guidance X] [--size WxH] --out DIR',
     flags: {
       ...flagTable(`
         --image FILE        the image to edit ${IMAGE_TYPES}
@@ -115,10 +118,12 @@ export const COMMANDS = {
     required: ['file', 'out'],
   },
   rgpo: {
-    summary: 'RGPO lab: a group of G sampled rollouts, rewards, advantages, best-of-G '
-      + '(--eval FILE: single-sample vs best-of-G means)',
-    usage: 'rg rgpo (--prompt TEXT | --eval FILE) [--group N] [--temperature X] [--top-p X] '
-      + '[settings as for generate] --out DIR',
+    summary:
+      'RGPO lab: a group of G sampled rollouts, rewards, advantages, best-of-G ' +
+      '(--eval FILE: single-sample vs best-of-G means)',
+    usage:
+      'rg rgpo (--prompt TEXT | --eval FILE) [--group N] [--temperature X] [--top-p X] ' +
+      '[settings as for generate] --out DIR',
     flags: {
       ...flagTable(`
         --prompt TEXT    the prompt of the group
@@ -133,8 +138,9 @@ export const COMMANDS = {
     required: ['out'],
   },
   eval: {
-    summary: 'the pack’s held-out evaluation (eval/set.json) in the browser: image accuracy without and with CoT, '
-      + 'format match, understanding, beside the PyTorch figures',
+    summary:
+      'the pack’s held-out evaluation (eval/set.json) in the browser: image accuracy without and with CoT, ' +
+      'format match, understanding, beside the PyTorch figures',
     usage: 'rg eval [--pack ID] [--n N] [--steps N] [--out DIR] [--force] [--timeout S]',
     flags: {
       ...flagTable(`
@@ -167,7 +173,8 @@ export function usage(command) {
     const c = COMMANDS[command];
     const lines = [`usage: ${c.usage}`, '', c.summary, ''];
     for (const [name, f] of Object.entries(c.flags)) {
-      const left = f.kind === 'boolean' ? (name === 'cot' ? '--cot, --no-cot' : `--${name}`) : `--${name} ${f.value ?? 'VALUE'}`;
+      const left =
+        f.kind === 'boolean' ? (name === 'cot' ? '--cot, --no-cot' : `--${name}`) : `--${name} ${f.value ?? 'VALUE'}`;
       lines.push(`  ${left.padEnd(26)} ${f.help}${c.required.includes(name) ? ' (required)' : ''}`);
     }
     return lines.join('\n');
@@ -188,12 +195,16 @@ export function usage(command) {
  */
 export function parseFlags(command, argv) {
   const spec = COMMANDS[command]?.flags;
-  if (!spec) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${Object.keys(COMMANDS).join(', ')}`);
+  if (!spec)
+    throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${Object.keys(COMMANDS).join(', ')}`);
   /** @type {Record<string, string | boolean>} */
   const out = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith('--') || arg === '--') throw new UsageError(`unexpected argument ${JSON.stringify(arg)} (options start with --; see rg ${command} --help)`);
+    if (!arg.startsWith('--') || arg === '--')
+      throw new UsageError(
+        `unexpected argument ${JSON.stringify(arg)} (options start with --; see rg ${command} --help)`,
+      );
     const eq = arg.indexOf('=');
     let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     /** @type {string | boolean} */
@@ -212,7 +223,8 @@ export function parseFlags(command, argv) {
         value = arg.slice(eq + 1);
       } else {
         const next = argv[i + 1];
-        if (next === undefined || (next.startsWith('--') && isFlag(spec, next))) throw new UsageError(`--${name} needs a value (${f.value ?? 'VALUE'})`);
+        if (next === undefined || (next.startsWith('--') && isFlag(spec, next)))
+          throw new UsageError(`--${name} needs a value (${f.value ?? 'VALUE'})`);
         value = next;
         i++;
       }
@@ -260,7 +272,11 @@ export function decimal(label, v, r) {
   const lo = r.min ?? -Infinity;
   const hi = r.max ?? Infinity;
   if (!Number.isFinite(n) || n > hi || (r.aboveMin ? n <= lo : n < lo)) {
-    const range = r.aboveMin ? `above ${lo}${Number.isFinite(hi) ? ` and at most ${hi}` : ''}` : Number.isFinite(hi) ? `from ${lo} to ${hi}` : `≥ ${lo}`;
+    const range = r.aboveMin
+      ? `above ${lo}${Number.isFinite(hi) ? ` and at most ${hi}` : ''}`
+      : Number.isFinite(hi)
+        ? `from ${lo} to ${hi}`
+        : `≥ ${lo}`;
     throw new UsageError(`${label} must be a number ${range}, got ${JSON.stringify(v)}`);
   }
   return n;
@@ -305,11 +321,15 @@ export function settings(f, label) {
   /** @type {Settings} */
   const s = {};
   if (f.pack !== undefined) {
-    if (typeof f.pack !== 'string' || !PACK_ID.test(f.pack)) throw new UsageError(`${label('pack')} must be a pack id (letters, digits, - _ .), got ${JSON.stringify(f.pack)}`);
+    if (typeof f.pack !== 'string' || !PACK_ID.test(f.pack))
+      throw new UsageError(
+        `${label('pack')} must be a pack id (letters, digits, - _ .), got ${JSON.stringify(f.pack)}`,
+      );
     s.pack = f.pack;
   }
   if (f.cot !== undefined) {
-    if (typeof f.cot !== 'boolean') throw new UsageError(`${label('cot')} must be true or false, got ${JSON.stringify(f.cot)}`);
+    if (typeof f.cot !== 'boolean')
+      throw new UsageError(`${label('cot')} must be true or false, got ${JSON.stringify(f.cot)}`);
     s.cot = f.cot;
   }
   if (f.system !== undefined) s.system = text(label('system'), f.system);
@@ -320,7 +340,10 @@ export function settings(f, label) {
   const mnt = f['max-new-tokens'] ?? f.max_new_tokens;
   if (mnt !== undefined) s.maxNewTokens = wholeNumber(label('max-new-tokens'), mnt, 1, Number.MAX_SAFE_INTEGER);
   if (f.weights !== undefined) {
-    if (typeof f.weights !== 'string' || !WEIGHTS.includes(f.weights)) throw new UsageError(`${label('weights')} must be one of ${WEIGHTS.join(', ')}, got ${JSON.stringify(f.weights)}`);
+    if (typeof f.weights !== 'string' || !WEIGHTS.includes(f.weights))
+      throw new UsageError(
+        `${label('weights')} must be one of ${WEIGHTS.join(', ')}, got ${JSON.stringify(f.weights)}`,
+      );
     s.weights = f.weights;
   }
   if (f.strength !== undefined) s.strength = decimal(label('strength'), f.strength, { min: 0, max: 1, aboveMin: true });
@@ -359,16 +382,25 @@ function runOptions(f, outRequired) {
  */
 export function parseCommandLine(argv) {
   const [command, ...rest] = argv;
-  if (command === undefined) throw new UsageError('no command given; commands: ' + Object.keys(COMMANDS).join(', ') + ' (rg --help)');
+  if (command === undefined)
+    throw new UsageError('no command given; commands: ' + Object.keys(COMMANDS).join(', ') + ' (rg --help)');
   if (command === '--help' || command === '-h' || command === 'help') return { command: 'help', topic: rest[0] };
-  if (!(command in COMMANDS)) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${Object.keys(COMMANDS).join(', ')}`);
+  if (!(command in COMMANDS))
+    throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${Object.keys(COMMANDS).join(', ')}`);
   if (rest.includes('--help') || rest.includes('-h')) return { command: 'help', topic: command };
   const f = parseFlags(command, rest);
   const flag = (/** @type {string} */ n) => `--${n}`;
   if (command === 'bench') {
     if (f.reps !== undefined) wholeNumber('--reps', f.reps, 1, Number.MAX_SAFE_INTEGER);
-    const timeout = f.timeout === undefined ? '600' : String(decimal('--timeout', f.timeout, { min: 0, aboveMin: true }));
-    return { command, filter: /** @type {string|undefined} */ (f.filter), json: /** @type {string|undefined} */ (f.json), reps: /** @type {string|undefined} */ (f.reps), timeout };
+    const timeout =
+      f.timeout === undefined ? '600' : String(decimal('--timeout', f.timeout, { min: 0, aboveMin: true }));
+    return {
+      command,
+      filter: /** @type {string|undefined} */ (f.filter),
+      json: /** @type {string|undefined} */ (f.json),
+      reps: /** @type {string|undefined} */ (f.reps),
+      timeout,
+    };
   }
   if (command === 'eval') {
     // --pack and --steps are settings, so the pack's limits are checked before any run (rg.mjs checkLimits).
@@ -385,15 +417,34 @@ export function parseCommandLine(argv) {
   const s = settings(f, flag);
   switch (command) {
     case 'generate':
-      return { command, prompt: text('--prompt', f.prompt), image: f.image === undefined ? undefined : text('--image', f.image), settings: s, ...run };
+      return {
+        command,
+        prompt: text('--prompt', f.prompt),
+        image: f.image === undefined ? undefined : text('--image', f.image),
+        settings: s,
+        ...run,
+      };
     case 'understand':
-      return { command, question: text('--question', f.question), image: text('--image', f.image), settings: s, ...run };
+      return {
+        command,
+        question: text('--question', f.question),
+        image: text('--image', f.image),
+        settings: s,
+        ...run,
+      };
     case 'edit':
-      return { command, instruction: text('--instruction', f.instruction), image: text('--image', f.image), settings: s, ...run };
+      return {
+        command,
+        instruction: text('--instruction', f.instruction),
+        image: text('--image', f.image),
+        settings: s,
+        ...run,
+      };
     case 'compare':
       return { command, file: text('--file', f.file), settings: s, ...run };
     case 'rgpo': {
-      if ((f.prompt === undefined) === (f.eval === undefined)) throw new UsageError('rgpo needs exactly one of --prompt TEXT or --eval FILE');
+      if ((f.prompt === undefined) === (f.eval === undefined))
+        throw new UsageError('rgpo needs exactly one of --prompt TEXT or --eval FILE');
       return {
         command,
         prompt: f.prompt === undefined ? undefined : text('--prompt', f.prompt),

@@ -30,12 +30,13 @@ function printCase(bench, c) {
   for (const m of c.measurements) {
     if (m !== base) {
       const r = m.medianMs / base.medianMs;
-      console.log(`  ${base.impl} is ${r >= 1 ? `${r.toFixed(2)}x faster than` : `${(1 / r).toFixed(2)}x slower than`} ${m.impl}`);
+      console.log(
+        `  ${base.impl} is ${r >= 1 ? `${r.toFixed(2)}x faster than` : `${(1 / r).toFixed(2)}x slower than`} ${m.impl}`,
+      );
     }
   }
   for (const n of c.notes) console.log(`  ${n}`);
 }
-
 
 /**
  * The inline Vite settings of the benchmark's dev server (merged over vite.config.ts). The benchmarks run in a
@@ -72,7 +73,11 @@ export async function runBench(opts) {
     await server.listen();
     const base = server.resolvedUrls?.local[0];
     if (!base) throw new Error('the Vite dev server did not report a URL');
-    browser = await chromium.launch({ executablePath: findChromium(), args: [...WEBGPU_ARGS, ...QUIET_ARGS], headless: true });
+    browser = await chromium.launch({
+      executablePath: findChromium(),
+      args: [...WEBGPU_ARGS, ...QUIET_ARGS],
+      headless: true,
+    });
     const page = await browser.newPage();
 
     const results = { startedAt: new Date().toISOString(), adapter: '', userAgent: '', benches: [] };
@@ -147,7 +152,10 @@ export async function runBench(opts) {
     await page.goto(url.href);
     const timeoutS = Number(opts.timeout ?? '600');
     let timer;
-    const ok = await Promise.race([done, new Promise((r) => (timer = setTimeout(() => r('timeout'), timeoutS * 1000)))]);
+    const ok = await Promise.race([
+      done,
+      new Promise((r) => (timer = setTimeout(() => r('timeout'), timeoutS * 1000))),
+    ]);
     clearTimeout(timer);
     if (ok === 'timeout') {
       console.error(`\ntimed out after ${timeoutS} s`);
@@ -161,7 +169,7 @@ export async function runBench(opts) {
     }
     exitCode = failed ? 1 : 0;
   } catch (e) {
-    console.error(e instanceof Error ? e.stack ?? e.message : e);
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
     exitCode = 1;
   } finally {
     await browser?.close().catch(() => {});

@@ -47,21 +47,31 @@ export function parseEvalSet(x, packId) {
   for (const list of ['arithmetic', 'mixing']) {
     if (!Array.isArray(o[list])) throw bad(`${list} is not a list`);
     o[list].forEach((/** @type {any} */ p, /** @type {number} */ i) => {
-      if (typeof p?.prompt !== 'string' || !Number.isInteger(p.n) || typeof p.colour !== 'string' || typeof p.kind !== 'string') throw bad(`${list}[${i}] is not {prompt, n, colour, kind}`);
+      if (
+        typeof p?.prompt !== 'string' ||
+        !Number.isInteger(p.n) ||
+        typeof p.colour !== 'string' ||
+        typeof p.kind !== 'string'
+      )
+        throw bad(`${list}[${i}] is not {prompt, n, colour, kind}`);
     });
   }
   if (!Array.isArray(o.understanding)) throw bad('understanding is not a list');
   o.understanding.forEach((/** @type {any} */ u, /** @type {number} */ i) => {
-    if (typeof u?.image !== 'string' || !Array.isArray(u.questions)) throw bad(`understanding[${i}] is not {image, questions}`);
+    if (typeof u?.image !== 'string' || !Array.isArray(u.questions))
+      throw bad(`understanding[${i}] is not {image, questions}`);
   });
   const rows = o.pytorch?.rows;
   for (const label of [PT_NO_COT, PT_COT]) {
     const r = rows?.[label];
     if (!r || !Array.isArray(r.arith) || !Array.isArray(r.mix)) throw bad(`pytorch.rows has no "${label}"`);
-    if (r.arith.length !== o.arithmetic.length || r.mix.length !== o.mixing.length) throw bad(`pytorch.rows["${label}"] does not cover every prompt`);
+    if (r.arith.length !== o.arithmetic.length || r.mix.length !== o.mixing.length)
+      throw bad(`pytorch.rows["${label}"] does not cover every prompt`);
   }
-  if (!Array.isArray(rows[PT_COT].format) || rows[PT_COT].format.length !== o.arithmetic.length + o.mixing.length) throw bad(`pytorch.rows["${PT_COT}"].format does not cover every prompt`);
-  if (!Array.isArray(o.pytorch.understanding) || o.pytorch.understanding.length !== 2) throw bad('pytorch.understanding is not [ok, total]');
+  if (!Array.isArray(rows[PT_COT].format) || rows[PT_COT].format.length !== o.arithmetic.length + o.mixing.length)
+    throw bad(`pytorch.rows["${PT_COT}"].format does not cover every prompt`);
+  if (!Array.isArray(o.pytorch.understanding) || o.pytorch.understanding.length !== 2)
+    throw bad('pytorch.understanding is not [ok, total]');
   return /** @type {EvalSet} */ (o);
 }
 
@@ -99,14 +109,27 @@ export function figures(prompts, understanding) {
     agree: { ok: count(prompts.map((p) => b(p) === t(p))), total: prompts.length },
   });
   return {
-    noCot: row((p) => p.noCot.ok, (p) => p.pytorch.noCot),
-    cot: row((p) => p.cot.ok, (p) => p.pytorch.cot),
-    format: row((p) => p.cot.formatOk, (p) => p.pytorch.format === true),
-    understanding: { browser: { ok: understanding.browser[0], total: understanding.browser[1] }, pytorch: { ok: understanding.pytorch[0], total: understanding.pytorch[1] } },
+    noCot: row(
+      (p) => p.noCot.ok,
+      (p) => p.pytorch.noCot,
+    ),
+    cot: row(
+      (p) => p.cot.ok,
+      (p) => p.pytorch.cot,
+    ),
+    format: row(
+      (p) => p.cot.formatOk,
+      (p) => p.pytorch.format === true,
+    ),
+    understanding: {
+      browser: { ok: understanding.browser[0], total: understanding.browser[1] },
+      pytorch: { ok: understanding.pytorch[0], total: understanding.pytorch[1] },
+    },
   };
 }
 
-export const TABLE_HEADER = '| | arithmetic: browser | arithmetic: PyTorch | colour mixing: browser | colour mixing: PyTorch | prompts where browser and PyTorch agree |';
+export const TABLE_HEADER =
+  '| | arithmetic: browser | arithmetic: PyTorch | colour mixing: browser | colour mixing: PyTorch | prompts where browser and PyTorch agree |';
 export const ROW_LABELS = {
   noCot: 'no CoT (prompt prefill only)',
   cot: 'CoT (this pack)',
@@ -125,7 +148,8 @@ export function renderTable(f, info) {
   /** @param {{ ok: number, total: number }} x */
   const n = (x) => `${x.ok}/${x.total}`;
   /** @param {string} label @param {ReturnType<typeof figures>['cot']} r */
-  const line = (label, r) => `| ${label} | ${c(r.arithmetic.browser)} | ${c(r.arithmetic.pytorch)} | ${c(r.mixing.browser)} | ${c(r.mixing.pytorch)} | ${n(r.agree)} |`;
+  const line = (label, r) =>
+    `| ${label} | ${c(r.arithmetic.browser)} | ${c(r.arithmetic.pytorch)} | ${c(r.mixing.browser)} | ${c(r.mixing.pytorch)} | ${n(r.agree)} |`;
   const table = [
     TABLE_HEADER,
     '|---|---|---|---|---|---|',
@@ -138,9 +162,12 @@ export function renderTable(f, info) {
     `PyTorch columns: the rows "${PT_NO_COT}" and "${PT_COT}" of eval/set.json on the same prompts (this pack is the RGPO checkpoint). The "${PT_SFT}" row needs the SFT checkpoint and is not reproduced here.`,
     `Understanding: the browser answered the questions about ${info.understandingImages} of ${info.understandingImagesAll} images; PyTorch's figure covers all ${info.understandingImagesAll} and keeps totals only, so no per-question agreement.`,
   ];
-  if (info.subset) notes.push('--n: only the first N prompts of each list and the first N understanding images were run.');
+  if (info.subset)
+    notes.push('--n: only the first N prompts of each list and the first N understanding images were run.');
   if (info.steps && info.steps.used !== info.steps.set) {
-    notes.push(`--steps: the browser painted with ${info.steps.used} steps, PyTorch with ${info.steps.set}; the image figures and their agreement are not comparable.`);
+    notes.push(
+      `--steps: the browser painted with ${info.steps.used} steps, PyTorch with ${info.steps.set}; the image figures and their agreement are not comparable.`,
+    );
   }
   return { table, notes };
 }
@@ -163,7 +190,10 @@ export const firstN = (xs, n) => (n === undefined ? xs : xs.slice(0, n));
 export async function runEval({ pack, n, steps: stepsOverride, call, run, log, write, device }) {
   const t0 = Date.now();
   const b64 = await call('packFile', pack.id, EVAL_FILE);
-  if (b64 === null) throw new UsageError(`pack ${pack.id} has no ${EVAL_FILE} (rg eval needs a pack that ships its held-out evaluation set, such as shapes)`);
+  if (b64 === null)
+    throw new UsageError(
+      `pack ${pack.id} has no ${EVAL_FILE} (rg eval needs a pack that ships its held-out evaluation set, such as shapes)`,
+    );
   let raw;
   try {
     raw = JSON.parse(Buffer.from(b64, 'base64').toString('utf8'));
@@ -174,15 +204,30 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
   const s = set.settings;
   const steps = stepsOverride ?? s.steps;
   const pt = set.pytorch.rows;
-  const lists = /** @type {const} */ ([['arithmetic', 'arith'], ['mixing', 'mix']]);
+  const lists = /** @type {const} */ ([
+    ['arithmetic', 'arith'],
+    ['mixing', 'mix'],
+  ]);
   const total = lists.reduce((a, [list]) => a + firstN(set[list], n).length, 0);
   const images = firstN(set.understanding, n);
-  log(`eval/set.json: ${set.arithmetic.length} arithmetic, ${set.mixing.length} colour-mixing prompts, ${set.understanding.length} understanding images; running ${total} prompts × (no CoT, CoT) and ${images.reduce((a, u) => a + u.questions.length, 0)} questions (seed ${s.seed}, ${steps} steps, guidance ${s.guidance})`);
+  log(
+    `eval/set.json: ${set.arithmetic.length} arithmetic, ${set.mixing.length} colour-mixing prompts, ${set.understanding.length} understanding images; running ${total} prompts × (no CoT, CoT) and ${images.reduce((a, u) => a + u.questions.length, 0)} questions (seed ${s.seed}, ${steps} steps, guidance ${s.guidance})`,
+  );
 
   /** @param {EvalPrompt} p @param {boolean} cot @param {string} name */
   const paint = async (p, cot, name) => {
     const r = await run((runId) =>
-      call('imagine', { runId, pack: pack.id, prompt: p.prompt, cot, seed: s.seed, steps, guidance: s.guidance, maxNewTokens: cot ? s.max_new_tokens : 1, previewEvery: 0 }),
+      call('imagine', {
+        runId,
+        pack: pack.id,
+        prompt: p.prompt,
+        cot,
+        seed: s.seed,
+        steps,
+        guidance: s.guidance,
+        maxNewTokens: cot ? s.max_new_tokens : 1,
+        previewEvery: 0,
+      }),
     );
     const check = await call('checkShapes', r.pngBase64, { n: p.n, colour: p.colour, kind: p.kind });
     let image = null;
@@ -190,10 +235,20 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
       image = `images/${name}.png`;
       write(image, Buffer.from(r.pngBase64, 'base64'));
     }
-    return /** @type {ImageRun} */ ({ ok: check.match, counts: check.counts, text: r.text, answer: r.answer, formatOk: r.formatOk === true, image });
+    return /** @type {ImageRun} */ ({
+      ok: check.match,
+      counts: check.counts,
+      text: r.text,
+      answer: r.answer,
+      formatOk: r.formatOk === true,
+      image,
+    });
   };
   const mark = (/** @type {boolean} */ b) => (b ? 'ok' : '—');
-  const seen = (/** @type {Record<string, number>} */ c) => Object.entries(c).map(([k, v]) => `${v} ${k}`).join(', ') || 'nothing';
+  const seen = (/** @type {Record<string, number>} */ c) =>
+    Object.entries(c)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ') || 'nothing';
 
   /** @type {PromptResult[]} */
   const prompts = [];
@@ -205,12 +260,25 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
       const cot = await paint(p, true, `${name}-cot`);
       const ptFormat = pt[PT_COT].format?.[(list === 'arithmetic' ? 0 : set.arithmetic.length) + i];
       prompts.push({
-        list, index: i, prompt: p.prompt, n: p.n, colour: p.colour, kind: p.kind, template: p.template,
-        noCot, cot,
-        pytorch: { noCot: pt[PT_NO_COT][key][i] === 1, cot: pt[PT_COT][key][i] === 1, format: ptFormat === undefined ? null : ptFormat === 1 },
+        list,
+        index: i,
+        prompt: p.prompt,
+        n: p.n,
+        colour: p.colour,
+        kind: p.kind,
+        template: p.template,
+        noCot,
+        cot,
+        pytorch: {
+          noCot: pt[PT_NO_COT][key][i] === 1,
+          cot: pt[PT_COT][key][i] === 1,
+          format: ptFormat === undefined ? null : ptFormat === 1,
+        },
       });
       done++;
-      log(`[${done}/${total}] ${list} ${JSON.stringify(p.prompt)} → ${p.n} ${p.colour} ${p.kind}: no CoT ${mark(noCot.ok)} (${seen(noCot.counts)}), CoT ${mark(cot.ok)} (${seen(cot.counts)}; answer ${JSON.stringify(cot.answer)})`);
+      log(
+        `[${done}/${total}] ${list} ${JSON.stringify(p.prompt)} → ${p.n} ${p.colour} ${p.kind}: no CoT ${mark(noCot.ok)} (${seen(noCot.counts)}), CoT ${mark(cot.ok)} (${seen(cot.counts)}; answer ${JSON.stringify(cot.answer)})`,
+      );
     }
   }
 
@@ -218,9 +286,17 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
   const questions = [];
   for (const [k, u] of images.entries()) {
     const png = await call('packFile', pack.id, u.image);
-    if (png === null) throw new Error(`pack ${pack.id}: ${EVAL_FILE} names ${u.image}, which the manifest does not list`);
+    if (png === null)
+      throw new Error(`pack ${pack.id}: ${EVAL_FILE} names ${u.image}, which the manifest does not list`);
     for (const q of u.questions) {
-      const r = await run((runId) => call('understand', { runId, pack: pack.id, prompt: q.question, cot: false, maxNewTokens: s.understand_max_new_tokens }, png, 'image/png'));
+      const r = await run((runId) =>
+        call(
+          'understand',
+          { runId, pack: pack.id, prompt: q.question, cot: false, maxNewTokens: s.understand_max_new_tokens },
+          png,
+          'image/png',
+        ),
+      );
       const got = String(r.text).trim();
       questions.push({ image: u.image, question: q.question, expected: q.answer, got, ok: got === q.answer });
     }
@@ -228,10 +304,19 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
     log(`[understanding ${k + 1}/${images.length}] ${u.image}: ${count(mine.map((q) => q.ok))}/${mine.length} exact`);
   }
 
-  const understanding = { browser: /** @type {[number, number]} */ ([count(questions.map((q) => q.ok)), questions.length]), pytorch: set.pytorch.understanding };
+  const understanding = {
+    browser: /** @type {[number, number]} */ ([count(questions.map((q) => q.ok)), questions.length]),
+    pytorch: set.pytorch.understanding,
+  };
   const f = figures(prompts, understanding);
-  const subset = n !== undefined && (n < set.arithmetic.length || n < set.mixing.length || n < set.understanding.length);
-  const { table, notes } = renderTable(f, { understandingImages: images.length, understandingImagesAll: set.understanding.length, subset, steps: { used: steps, set: s.steps } });
+  const subset =
+    n !== undefined && (n < set.arithmetic.length || n < set.mixing.length || n < set.understanding.length);
+  const { table, notes } = renderTable(f, {
+    understandingImages: images.length,
+    understandingImagesAll: set.understanding.length,
+    subset,
+    steps: { used: steps, set: s.steps },
+  });
   const summary = {
     format: 'rg-cli-eval',
     version: 1,
@@ -240,7 +325,12 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
     settings: s,
     steps,
     n: n ?? null,
-    counts: { arithmetic: firstN(set.arithmetic, n).length, mixing: firstN(set.mixing, n).length, understandingImages: images.length, understandingQuestions: questions.length },
+    counts: {
+      arithmetic: firstN(set.arithmetic, n).length,
+      mixing: firstN(set.mixing, n).length,
+      understandingImages: images.length,
+      understandingQuestions: questions.length,
+    },
     pytorchRows: { noCot: PT_NO_COT, cot: PT_COT, notReproduced: PT_SFT },
     figures: f,
     prompts,

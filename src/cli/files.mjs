@@ -36,12 +36,17 @@ export function readImage(flag, path) {
   }
   if (!st.isFile()) throw new UsageError(`${flag} ${path}: not a file`);
   if (st.size === 0) throw new UsageError(`${flag} ${path}: the file is empty`);
-  if (st.size > MAX_IMAGE_BYTES) throw new UsageError(`${flag} ${path}: ${(st.size / 2 ** 20).toFixed(1)} MiB is over the ${MAX_IMAGE_BYTES / 2 ** 20} MiB limit`);
+  if (st.size > MAX_IMAGE_BYTES)
+    throw new UsageError(
+      `${flag} ${path}: ${(st.size / 2 ** 20).toFixed(1)} MiB is over the ${MAX_IMAGE_BYTES / 2 ** 20} MiB limit`,
+    );
   let bytes;
   try {
     bytes = new Uint8Array(readFileSync(abs));
   } catch (e) {
-    throw new UsageError(`${flag} ${path}: cannot read it (${/** @type {NodeJS.ErrnoException} */ (e).code ?? /** @type {Error} */ (e).message})`);
+    throw new UsageError(
+      `${flag} ${path}: cannot read it (${/** @type {NodeJS.ErrnoException} */ (e).code ?? /** @type {Error} */ (e).message})`,
+    );
   }
   const type = sniffImage(bytes);
   if (!type) throw new UsageError(`${flag} ${path}: not an image (expected PNG, JPEG, WebP, GIF or BMP)`);
@@ -58,7 +63,9 @@ export function readText(flag, path) {
     return readFileSync(path, 'utf8');
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`${flag} ${path}: ${/** @type {NodeJS.ErrnoException} */ (e).code === 'ENOENT' ? 'no such file' : `cannot read it (${/** @type {Error} */ (e).message})`}`);
+    throw new UsageError(
+      `${flag} ${path}: ${/** @type {NodeJS.ErrnoException} */ (e).code === 'ENOENT' ? 'no such file' : `cannot read it (${/** @type {Error} */ (e).message})`}`,
+    );
   }
 }
 
@@ -76,7 +83,8 @@ export function checkOut(out, force) {
   }
   const st = statSync(abs);
   if (!st.isDirectory()) throw new UsageError(`--out ${out}: exists and is not a folder`);
-  if (!force && readdirSync(abs).length > 0) throw new UsageError(`--out ${out}: the folder is not empty (choose a new one, or --force to replace it)`);
+  if (!force && readdirSync(abs).length > 0)
+    throw new UsageError(`--out ${out}: the folder is not empty (choose a new one, or --force to replace it)`);
   return abs;
 }
 

@@ -41,7 +41,9 @@ export interface CliPackInfo {
 }
 
 export type CliImagineResult = Omit<ImagineResult, 'png'> & { pngBase64: string };
-export type CliRgpoResult = Omit<RgpoResult, 'rollouts'> & { rollouts: (Omit<RgpoRollout, 'png'> & { pngBase64: string })[] };
+export type CliRgpoResult = Omit<RgpoResult, 'rollouts'> & {
+  rollouts: (Omit<RgpoRollout, 'png'> & { pngBase64: string })[];
+};
 
 /** What the shapes checker read in an image, and whether it is exactly the target. */
 export interface CliShapesCheck {
@@ -57,7 +59,11 @@ export interface CliBridge {
   packs(): Promise<Answer<{ packs: CliPackInfo[]; defaultPack: string }>>;
   imagine(request: ImagineRequest): Promise<Answer<CliImagineResult>>;
   edit(request: Omit<EditRequest, 'image'>, imageBase64: string, imageType: string): Promise<Answer<CliImagineResult>>;
-  understand(request: Omit<UnderstandRequest, 'image'>, imageBase64: string | null, imageType: string | null): Promise<Answer<UnderstandResult>>;
+  understand(
+    request: Omit<UnderstandRequest, 'image'>,
+    imageBase64: string | null,
+    imageType: string | null,
+  ): Promise<Answer<UnderstandResult>>;
   /** An RGPO group; its events reach the command line as the rollouts' own events plus a `rollouts` counter. */
   rgpo(request: RgpoRequest): Promise<Answer<CliRgpoResult>>;
   cancel(runId: string): Promise<Answer<boolean>>;
@@ -67,7 +73,10 @@ export interface CliBridge {
    */
   packFile(packId: string, path: string): Promise<Answer<string | null>>;
   /** The TypeScript shapes checker on a PNG: what it reads, and whether that is exactly n shapes of colour and kind. */
-  checkShapes(pngBase64: string, target: { n: number; colour: ShapeColour; kind: ShapeKind }): Promise<Answer<CliShapesCheck>>;
+  checkShapes(
+    pngBase64: string,
+    target: { n: number; colour: ShapeColour; kind: ShapeKind },
+  ): Promise<Answer<CliShapesCheck>>;
 }
 
 declare global {
@@ -88,7 +97,8 @@ function onEvent(e: RgEvent): void {
 
 function onRgpoEvent(e: RgpoEvent): void {
   if (e.type === 'rollout-event') onEvent(e.event);
-  else if (e.type === 'rollout-start') emit({ type: 'phase', phase: 'loading', detail: `rollout ${e.index + 1} (seed ${e.seed})` });
+  else if (e.type === 'rollout-start')
+    emit({ type: 'phase', phase: 'loading', detail: `rollout ${e.index + 1} (seed ${e.seed})` });
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -161,7 +171,8 @@ const bridge: CliBridge = {
 
   understand: (request, imageBase64, imageType) =>
     answer(async () => {
-      const image = imageBase64 === null ? null : new Blob([fromBase64(imageBase64) as BlobPart], { type: imageType ?? '' });
+      const image =
+        imageBase64 === null ? null : new Blob([fromBase64(imageBase64) as BlobPart], { type: imageType ?? '' });
       return handle.api.understand({ ...request, image }, proxy(onEvent));
     }),
 
@@ -184,7 +195,8 @@ const bridge: CliBridge = {
       const bytes = new Uint8Array(await res.arrayBuffer());
       const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
       const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-      if (hex !== listed.sha256) throw new Error(`pack ${packId}: ${path}: sha256 ${hex} is not the manifest's ${listed.sha256}`);
+      if (hex !== listed.sha256)
+        throw new Error(`pack ${packId}: ${path}: sha256 ${hex} is not the manifest's ${listed.sha256}`);
       return toBase64(bytes);
     }),
 
@@ -192,7 +204,11 @@ const bridge: CliBridge = {
     answer(async () => {
       const { rgba, width, height } = decodePngRgba(fromBase64(pngBase64));
       const report = checkShapes(rgba, width, height, 4);
-      return { counts: report.counts, objects: report.objects.length, match: shapesMatch(report, target.n, target.colour, target.kind) };
+      return {
+        counts: report.counts,
+        objects: report.objects.length,
+        match: shapesMatch(report, target.n, target.colour, target.kind),
+      };
     }),
 };
 

@@ -20,7 +20,14 @@ export function promptsFor(s) {
 
 /** The settings keys a paint request takes as they are. */
 const PAINT_KEYS = /** @type {const} */ ([
-  'seed', 'steps', 'guidance', 'width', 'height', 'maxNewTokens', 'weights', 'strength',
+  'seed',
+  'steps',
+  'guidance',
+  'width',
+  'height',
+  'maxNewTokens',
+  'weights',
+  'strength',
 ]);
 
 /**

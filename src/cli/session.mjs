@@ -141,7 +141,10 @@ export function pickPack(packId, list) {
 export function checkLimits(s, pack, where) {
   const l = pack.limits;
   if (!l) return;
-  for (const [k, v] of /** @type {const} */ ([['width', s.width], ['height', s.height]])) {
+  for (const [k, v] of /** @type {const} */ ([
+    ['width', s.width],
+    ['height', s.height],
+  ])) {
     if (v !== undefined && (v < l.min_size || v > l.max_size || v % l.size_multiple !== 0)) {
       const range = `a multiple of ${l.size_multiple} from ${l.min_size} to ${l.max_size}`;
       throw new UsageError(`${where}${k} must be ${range} for pack ${pack.id}, got ${v}`);

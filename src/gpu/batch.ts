@@ -22,7 +22,10 @@ export class GpuBatch {
 
   /** A uniform buffer holding `data`, destroyed after submit. */
   uniform(data: ArrayBuffer | ArrayBufferView, label = 'uniforms'): GPUBuffer {
-    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const bytes =
+      data instanceof ArrayBuffer
+        ? new Uint8Array(data)
+        : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
     const buf = this.device.createBuffer({ label, size, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
     new Uint8Array(buf.getMappedRange()).set(bytes);
@@ -49,7 +52,8 @@ export class GpuBatch {
   dispatch(pipeline: GPUComputePipeline, buffers: GPUBuffer[], workgroups: Workgroups, label = pipeline.label): void {
     const [x, y = 1, z = 1] = workgroups;
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
-    if (x > max || y > max || z > max) throw new Error(`${label}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
+    if (x > max || y > max || z > max)
+      throw new Error(`${label}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
     if (x === 0 || y === 0 || z === 0) return;
     const bindGroup = this.device.createBindGroup({
       label,

@@ -90,7 +90,8 @@ async function create(): Promise<Held> {
   const g = gpu();
   if (!g) throw new RgError('NO_WEBGPU', 'This browser does not expose WebGPU (navigator.gpu is missing).');
   const adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) throw new RgError('NO_WEBGPU', 'WebGPU is present but no adapter is available (GPU blocked or disabled).');
+  if (!adapter)
+    throw new RgError('NO_WEBGPU', 'WebGPU is present but no adapter is available (GPU blocked or disabled).');
   const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
   const requiredLimits: Record<string, number> = {};
   for (const k of REPORTED_LIMITS) requiredLimits[k] = adapter.limits[k];

@@ -20,7 +20,11 @@ export function shaderModule(device: GPUDevice, label: string, code: string): GP
  * The compute pipeline for `key`, built with `build` the first time. `key` must capture everything `build` depends
  * on (the WGSL text and override constants).
  */
-export function cachedPipeline(device: GPUDevice, key: string, build: () => GPUComputePipelineDescriptor): GPUComputePipeline {
+export function cachedPipeline(
+  device: GPUDevice,
+  key: string,
+  build: () => GPUComputePipelineDescriptor,
+): GPUComputePipeline {
   let m = caches.get(device);
   if (!m) caches.set(device, (m = new Map()));
   let p = m.get(key);

@@ -19,9 +19,18 @@ export function emptyBuffer(device: GPUDevice, byteLength: number, label = 'buff
 }
 
 /** Reads `byteLength` bytes of `buffer` from `offset` back to the CPU (waits for queued work). */
-export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, byteLength = buffer.size, offset = 0): Promise<ArrayBuffer> {
+export async function readBuffer(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  byteLength = buffer.size,
+  offset = 0,
+): Promise<ArrayBuffer> {
   const size = Math.ceil(byteLength / 4) * 4;
-  const staging = device.createBuffer({ label: 'readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const staging = device.createBuffer({
+    label: 'readback',
+    size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   try {
     const enc = device.createCommandEncoder({ label: 'readback' });
     enc.copyBufferToBuffer(buffer, offset, staging, 0, size);
@@ -33,12 +42,22 @@ export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, byteLengt
   }
 }
 
-export async function readF32(device: GPUDevice, buffer: GPUBuffer, count?: number, offsetElems = 0): Promise<Float32Array> {
+export async function readF32(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  count?: number,
+  offsetElems = 0,
+): Promise<Float32Array> {
   const n = count ?? buffer.size / 4 - offsetElems;
   return new Float32Array(await readBuffer(device, buffer, n * 4, offsetElems * 4));
 }
 
-export async function readU32(device: GPUDevice, buffer: GPUBuffer, count?: number, offsetElems = 0): Promise<Uint32Array> {
+export async function readU32(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  count?: number,
+  offsetElems = 0,
+): Promise<Uint32Array> {
   const n = count ?? buffer.size / 4 - offsetElems;
   return new Uint32Array(await readBuffer(device, buffer, n * 4, offsetElems * 4));
 }

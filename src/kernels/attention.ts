@@ -32,7 +32,13 @@ import tiledCode from '../../shaders/attention.wgsl?raw';
 import decodeCode from '../../shaders/attention_decode.wgsl?raw';
 import mergeCode from '../../shaders/attention_merge.wgsl?raw';
 import { flatGroups, need, needBytes } from './dispatch';
-import { attentionMeta, attentionSizes, resolveAttention, type AttentionShape, type ResolvedAttention } from './attention_shape';
+import {
+  attentionMeta,
+  attentionSizes,
+  resolveAttention,
+  type AttentionShape,
+  type ResolvedAttention,
+} from './attention_shape';
 
 export type { AttentionMask, AttentionShape } from './attention_shape';
 export { ATTENTION_HEAD_DIMS } from './attention_shape';
@@ -98,7 +104,11 @@ export function checkAttentionBuffers(
   needBytes(kernel, 'k', args.k, n.kv * 4);
   needBytes(kernel, 'v', args.v, n.kv * 4);
   if (r.hasCache) {
-    need(kernel, !!args.cacheK && !!args.cacheV, `cacheLens are set (max ${r.maxKeys - r.seqK}) but cacheK/cacheV are missing`);
+    need(
+      kernel,
+      !!args.cacheK && !!args.cacheV,
+      `cacheLens are set (max ${r.maxKeys - r.seqK}) but cacheK/cacheV are missing`,
+    );
     needBytes(kernel, 'cacheK', args.cacheK!, n.cache * 4);
     needBytes(kernel, 'cacheV', args.cacheV!, n.cache * 4);
   }
@@ -149,7 +159,11 @@ function decodePlan(r: ResolvedAttention, limit: number): DecodePlan {
   const { splits, keysPerSplit } = decodeSplits(r.maxKeys);
   const rows = r.batch * r.seqQ * r.headsQ;
   const partialBytes = splits === 1 ? 0 : rows * splits * (r.headDim / 4 + 1) * 16;
-  need('attention', partialBytes <= limit, `the decode partials need ${partialBytes} bytes, more than one binding holds (${limit})`);
+  need(
+    'attention',
+    partialBytes <= limit,
+    `the decode partials need ${partialBytes} bytes, more than one binding holds (${limit})`,
+  );
   return { splits, keysPerSplit, gh: decodeHeadGroup(r.headsQ, r.headsKV), partialBytes };
 }
 
@@ -171,7 +185,12 @@ function encodeDecode(
   const partials = direct ? out : batch.scratch(plan.partialBytes, 'attention partials');
   const pass1 = [...inputs, partials, metaBuf, batch.uniform(params, 'attention decode params')];
   const key = `attention_decode:d${r.headDim}:g${gh}:${direct ? 'direct' : 'split'}`;
-  const pipeline = batch.pipeline(key, decodeCode, { WG: DECODE_WG, HEAD_DIM: r.headDim, GH: gh, DIRECT: direct ? 1 : 0 });
+  const pipeline = batch.pipeline(key, decodeCode, {
+    WG: DECODE_WG,
+    HEAD_DIM: r.headDim,
+    GH: gh,
+    DIRECT: direct ? 1 : 0,
+  });
   batch.dispatch(pipeline, pass1, [Math.ceil((splits * r.headsQ) / gh / DECODE_WG), r.seqQ, r.batch]);
   if (direct) return;
   const n = r.batch * r.seqQ * r.headsQ * (r.headDim / 4);

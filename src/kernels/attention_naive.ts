@@ -17,17 +17,35 @@ export function attentionNaive(batch: GpuBatch, args: AttentionArgs): void {
   const rows = r.batch * r.headsQ * r.seqQ;
   const scoreBytes = rows * keys * 4;
   const limit = batch.device.limits.maxStorageBufferBindingSize;
-  need('attentionNaive', scoreBytes <= limit, `the score matrix needs ${scoreBytes} bytes, more than one binding holds (${limit})`);
+  need(
+    'attentionNaive',
+    scoreBytes <= limit,
+    `the score matrix needs ${scoreBytes} bytes, more than one binding holds (${limit})`,
+  );
   const s = batch.scratch(scoreBytes, 'attention_naive scores');
   const metaBuf = metaBuffer(batch, meta);
-  const counts = [rows * keys, rows, rows * r.headDim / 4];
+  const counts = [rows * keys, rows, (rows * r.headDim) / 4];
   counts.forEach((n, pass) => {
     const { groups, stride } = flatGroups(n, WG);
     const params = new ArrayBuffer(36);
     new Uint8Array(params).set(new Uint8Array(base));
     new Uint32Array(params, 24, 3).set([keys, n, stride]);
-    const pipeline = batch.pipeline(`attention_naive:p${pass}:d${r.headDim}`, code, { PASS: pass, WG, HEAD_DIM: r.headDim });
-    const buffers = [args.q, args.k, args.v, args.cacheK ?? args.k, args.cacheV ?? args.v, args.out, metaBuf, s, batch.uniform(params)];
+    const pipeline = batch.pipeline(`attention_naive:p${pass}:d${r.headDim}`, code, {
+      PASS: pass,
+      WG,
+      HEAD_DIM: r.headDim,
+    });
+    const buffers = [
+      args.q,
+      args.k,
+      args.v,
+      args.cacheK ?? args.k,
+      args.cacheV ?? args.v,
+      args.out,
+      metaBuf,
+      s,
+      batch.uniform(params),
+    ];
     batch.dispatch(pipeline, buffers, groups);
   });
 }

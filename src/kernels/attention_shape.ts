@@ -65,7 +65,13 @@ export interface ResolvedAttention {
   maxKeys: number;
 }
 
-function perBatch(kernel: string, name: string, v: number | readonly number[] | undefined, B: number, dflt: number[]): number[] {
+function perBatch(
+  kernel: string,
+  name: string,
+  v: number | readonly number[] | undefined,
+  B: number,
+  dflt: number[],
+): number[] {
   if (v === undefined) return dflt;
   const list = typeof v === 'number' ? new Array<number>(B).fill(v) : [...v];
   need(kernel, list.length === B, `${name} has ${list.length} entries but batch is ${B}`);
@@ -93,7 +99,8 @@ export function resolveAttention(kernel: string, s: AttentionShape): ResolvedAtt
   need(kernel, maxCache <= cap, `cacheLens (max ${maxCache}) exceed cacheCapacity (${cap})`);
   needCount(kernel, 'seqK', s.seqK, maxCache > 0);
   need(kernel, s.seqK + maxCache > 0, 'there are no keys (seqK and cacheLens are all 0)');
-  for (let b = 0; b < B; b++) need(kernel, cacheLens[b]! + s.seqK > 0, `batch ${b} has no keys (cacheLens[${b}] = 0 and seqK = 0)`);
+  for (let b = 0; b < B; b++)
+    need(kernel, cacheLens[b]! + s.seqK > 0, `batch ${b} has no keys (cacheLens[${b}] = 0 and seqK = 0)`);
   const qOffset = perBatch(kernel, 'qOffset', s.qOffset, B, cacheLens);
   let causalLen: number[];
   if (s.mask === 'causal') causalLen = new Array<number>(B).fill(Infinity);

@@ -30,8 +30,11 @@ export function denoise(batch: GpuBatch, args: DenoiseArgs): void {
   need('denoise', Number.isFinite(args.dt), `dt must be finite, got ${args.dt}`);
   need('denoise', guidance === undefined || Number.isFinite(guidance), `guidance must be finite, got ${guidance}`);
   const split = vCond !== undefined || vUncond !== undefined;
-  need('denoise', split ? velocity === undefined && vCond !== undefined && vUncond !== undefined : velocity !== undefined,
-    'pass either velocity or both vCond and vUncond');
+  need(
+    'denoise',
+    split ? velocity === undefined && vCond !== undefined && vUncond !== undefined : velocity !== undefined,
+    'pass either velocity or both vCond and vUncond',
+  );
   need('denoise', !split || guidance !== undefined, 'vCond and vUncond need a guidance scale');
   needBytes('denoise', 'z', args.z, n * 4);
   let bufs: [GPUBuffer, GPUBuffer];

@@ -18,13 +18,17 @@ export function flatGroups(n: number, size: number): { groups: [number, number];
 
 /** Throws unless `buffer` holds at least `bytes` bytes. */
 export function needBytes(kernel: string, arg: string, buffer: GPUBuffer, bytes: number): void {
-  if (buffer.size < bytes) throw new KernelArgError(kernel, `${arg} holds ${buffer.size} bytes but ${bytes} are needed`);
+  if (buffer.size < bytes)
+    throw new KernelArgError(kernel, `${arg} holds ${buffer.size} bytes but ${bytes} are needed`);
 }
 
 /** Throws unless `value` is a positive integer (or zero when `allowZero`). */
 export function needCount(kernel: string, arg: string, value: number, allowZero = false): void {
   if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new KernelArgError(kernel, `${arg} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${value}`);
+    throw new KernelArgError(
+      kernel,
+      `${arg} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${value}`,
+    );
   }
 }
 

@@ -34,7 +34,11 @@ export function embed(batch: GpuBatch, args: EmbedArgs): void {
   needCount(k, 'dim', dim);
   needCount(k, 'vocab', vocab);
   needCount(k, 'idOffset', idOffset, true);
-  need(k, vocab * dim <= 2 ** 32 && rows * dim <= 2 ** 32, `vocab ${vocab} or rows ${rows} x dim ${dim} exceeds 2^32 elements`);
+  need(
+    k,
+    vocab * dim <= 2 ** 32 && rows * dim <= 2 ** 32,
+    `vocab ${vocab} or rows ${rows} x dim ${dim} exceeds 2^32 elements`,
+  );
   needBytes(k, `table ([${vocab}, ${dim}])`, table, vocab * dim * 4);
   needBytes(k, 'ids', ids, (idOffset + rows) * 4);
   needBytes(k, 'out', out, rows * dim * 4);

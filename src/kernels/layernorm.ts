@@ -31,7 +31,12 @@ export function layernorm(batch: GpuBatch, args: LayernormArgs): void {
   if (weight) needBytes(k, 'weight', weight, dim * 4);
   if (bias) needBytes(k, 'bias', bias, dim * 4);
   needBytes(k, 'out', out, rows * dim * 4);
-  for (const [name, b] of [['x', x], ['weight', weight], ['bias', bias]] as const) need(k, out !== b, `out must not alias ${name}`);
+  for (const [name, b] of [
+    ['x', x],
+    ['weight', weight],
+    ['bias', bias],
+  ] as const)
+    need(k, out !== b, `out must not alias ${name}`);
   const { groups, stride } = flatGroups(rows, 1);
   const u = new ArrayBuffer(16);
   new Uint32Array(u, 0, 3).set([rows, dim, stride]);

@@ -27,7 +27,12 @@ export function dequantizeWeight(w: LinearWeightData): Float32Array {
   }
 }
 
-const ACTS: Record<MatmulActivation, (v: number) => number> = { none: (v) => v, gelu: geluErf, gelu_tanh: geluTanh, silu };
+const ACTS: Record<MatmulActivation, (v: number) => number> = {
+  none: (v) => v,
+  gelu: geluErf,
+  gelu_tanh: geluTanh,
+  silu,
+};
 
 export function matmulRef(args: {
   x: Float32Array;
@@ -38,7 +43,8 @@ export function matmulRef(args: {
   activation?: MatmulActivation;
 }): Float32Array {
   const { x, weight, bias, M, K } = args;
-  if (weight.in !== K) throw new RangeError(`matmulRef: x has K = ${K} but the weight is [${weight.out}, ${weight.in}]`);
+  if (weight.in !== K)
+    throw new RangeError(`matmulRef: x has K = ${K} but the weight is [${weight.out}, ${weight.in}]`);
   const N = weight.out;
   const w = dequantizeWeight(weight);
   const act = ACTS[args.activation ?? 'none'];

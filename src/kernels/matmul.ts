@@ -120,7 +120,11 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
   const k = 'matmul';
   const { x, weight, bias, out, M, K } = args;
   const activation = args.activation ?? 'none';
-  need(k, typeof weight === 'object' && weight !== null && Object.hasOwn(FORMAT_ID, weight.format), `unknown weight format ${String(weight?.format)}`);
+  need(
+    k,
+    typeof weight === 'object' && weight !== null && Object.hasOwn(FORMAT_ID, weight.format),
+    `unknown weight format ${String(weight?.format)}`,
+  );
   need(k, Object.hasOwn(ACT_ID, activation), `unknown activation ${String(activation)}`);
   needCount(k, 'M', M);
   needCount(k, 'K', K);
@@ -137,14 +141,23 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
   needBytes(k, `weight (${weight.format} [${N}, ${K}])`, words, N * K * BYTES_PER_ELEMENT[weight.format]);
   if (scale) needBytes(k, 'weightScale', scale, (weight.format === 'int4' ? N * (K / 32) : N) * 4);
   if (bias) needBytes(k, 'bias', bias, N * 4);
-  for (const [name, b] of [['x', x], ['weight', words], ['weightScale', scale], ['bias', bias]] as const) {
+  for (const [name, b] of [
+    ['x', x],
+    ['weight', words],
+    ['weightScale', scale],
+    ['bias', bias],
+  ] as const) {
     need(k, b !== out, `out must not alias ${name}`);
   }
 
   const variant = args.variant ?? matmulVariant(M);
   need(k, variant === 'tiled' || variant === 'gemv' || variant === 'dot', `unknown variant ${String(variant)}`);
   const precision = variant === 'tiled' ? (args.precision ?? precisionFor(batch.device)) : 'f32';
-  need(k, precision === 'f32' || batch.device.features.has('shader-f16'), 'precision f16 needs a device with shader-f16');
+  need(
+    k,
+    precision === 'f32' || batch.device.features.has('shader-f16'),
+    'precision f16 needs a device with shader-f16',
+  );
   const constants: Record<string, number> = { FORMAT: FORMAT_ID[weight.format] };
   let groups: [number, number];
   let tileKey = '';

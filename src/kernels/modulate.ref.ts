@@ -19,11 +19,18 @@ export function modulateRef(
   a: ModulateRefLayout & { shiftOffset?: number; scaleOffset?: number },
 ): Float32Array {
   const f = Math.fround;
-  return x.map((v, i) => f(f(v * f(1 + scale[vectorIndex(a, i, a.scaleOffset ?? 0)]!)) + shift[vectorIndex(a, i, a.shiftOffset ?? 0)]!));
+  return x.map((v, i) =>
+    f(f(v * f(1 + scale[vectorIndex(a, i, a.scaleOffset ?? 0)]!)) + shift[vectorIndex(a, i, a.shiftOffset ?? 0)]!),
+  );
 }
 
 /** residual + gate·x (a new array). */
-export function modulateGateRef(residual: Float32Array, gate: Float32Array, x: Float32Array, a: ModulateRefLayout & { gateOffset?: number }): Float32Array {
+export function modulateGateRef(
+  residual: Float32Array,
+  gate: Float32Array,
+  x: Float32Array,
+  a: ModulateRefLayout & { gateOffset?: number },
+): Float32Array {
   const f = Math.fround;
   return residual.map((r, i) => f(r + f(gate[vectorIndex(a, i, a.gateOffset ?? 0)]! * x[i]!)));
 }

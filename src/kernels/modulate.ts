@@ -52,7 +52,8 @@ function layout(kernel: string, a: Layout): [number, number, number] {
 }
 
 /** Bytes a modulation buffer needs for `items` vectors of `dim` from `offset`, `stride` apart. */
-const modBytes = (items: number, dim: number, offset: number, stride: number) => (offset + (items - 1) * stride + dim) * 4;
+const modBytes = (items: number, dim: number, offset: number, stride: number) =>
+  (offset + (items - 1) * stride + dim) * 4;
 
 /** Encodes x ← x·(1 + scale) + shift into `batch`. */
 export function modulate(batch: GpuBatch, args: ModulateArgs): void {
@@ -82,5 +83,9 @@ export function modulateGate(batch: GpuBatch, args: ModulateGateArgs): void {
   const total = args.rows * args.dim;
   const { groups, stride } = flatGroups(total, 256);
   const u = new Uint32Array([total, stride, args.dim, rowsPerItem, gateOffset, modStride]);
-  batch.dispatch(batch.pipeline('modulate_gate', gateCode), [args.residual, args.gate, args.x, batch.uniform(u)], groups);
+  batch.dispatch(
+    batch.pipeline('modulate_gate', gateCode),
+    [args.residual, args.gate, args.x, batch.uniform(u)],
+    groups,
+  );
 }

@@ -33,9 +33,17 @@ export function noise(batch: GpuBatch, args: NoiseArgs): void {
   needCount('noise', 'count', args.count);
   needCount('noise', 'batch', nb);
   needCount('noise', 'outOffset', offset, true);
-  need('noise', Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff, `seed must be a u32, got ${args.seed}`);
+  need(
+    'noise',
+    Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff,
+    `seed must be a u32, got ${args.seed}`,
+  );
   const blocks = Math.ceil(args.count / 4);
-  need('noise', offset + nb * args.count <= 0xffffffff && blocks * nb <= 0xffffffff, `batch ${nb} x count ${args.count} exceeds 2^32 elements`);
+  need(
+    'noise',
+    offset + nb * args.count <= 0xffffffff && blocks * nb <= 0xffffffff,
+    `batch ${nb} x count ${args.count} exceeds 2^32 elements`,
+  );
   needBytes('noise', 'out', args.out, (offset + nb * args.count) * 4);
   const { groups, stride } = flatGroups(blocks * nb, 256);
   const u = new Uint32Array([args.count, blocks, blocks * nb, stride, args.seed, offset]);

@@ -23,12 +23,24 @@ export function checkPatchShape(kernel: string, s: PatchShape): number {
   needCount(kernel, 'height', s.height);
   needCount(kernel, 'width', s.width);
   needCount(kernel, 'patch', s.patch);
-  need(kernel, s.height % s.patch === 0 && s.width % s.patch === 0, `height ${s.height} and width ${s.width} must be multiples of patch ${s.patch}`);
+  need(
+    kernel,
+    s.height % s.patch === 0 && s.width % s.patch === 0,
+    `height ${s.height} and width ${s.width} must be multiples of patch ${s.patch}`,
+  );
   return s.batch * s.channels * s.height * s.width;
 }
 
 /** Encodes one gather pass of patchify.wgsl or unpatchify.wgsl (same uniforms). */
-export function encodePatchPass(batch: GpuBatch, key: string, code: string, src: GPUBuffer, dst: GPUBuffer, s: PatchShape, total: number): void {
+export function encodePatchPass(
+  batch: GpuBatch,
+  key: string,
+  code: string,
+  src: GPUBuffer,
+  dst: GPUBuffer,
+  s: PatchShape,
+  total: number,
+): void {
   const { groups, stride } = flatGroups(total, 256);
   const u = new Uint32Array([total, stride, s.channels, s.height, s.width, s.patch]);
   batch.dispatch(batch.pipeline(key, code), [src, dst, batch.uniform(u)], groups);

@@ -1,7 +1,10 @@
 /** @file CPU twin of preview: the same f32 operations in the same order. */
 
 /** RGBA8 pixels (packed u32, r in the low byte) of latents [C, H·W] through rgb = clamp(A·z + b, 0, 1). */
-export function previewRef(z: Float32Array, args: { channels: number; matrix: ArrayLike<number>; bias: ArrayLike<number> }): Uint32Array {
+export function previewRef(
+  z: Float32Array,
+  args: { channels: number; matrix: ArrayLike<number>; bias: ArrayLike<number> },
+): Uint32Array {
   const f = Math.fround;
   const C = args.channels;
   const pixels = z.length / C;

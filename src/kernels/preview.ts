@@ -39,5 +39,9 @@ export function preview(batch: GpuBatch, args: PreviewArgs): void {
   const mapBuf = batch.scratch(map.byteLength, 'preview map');
   batch.device.queue.writeBuffer(mapBuf, 0, map);
   const { groups, stride } = flatGroups(pixels, 256);
-  batch.dispatch(batch.pipeline('preview', code), [args.latents, mapBuf, args.out, batch.uniform(new Uint32Array([pixels, stride, C]))], groups);
+  batch.dispatch(
+    batch.pipeline('preview', code),
+    [args.latents, mapBuf, args.out, batch.uniform(new Uint32Array([pixels, stride, C]))],
+    groups,
+  );
 }

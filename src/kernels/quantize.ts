@@ -29,7 +29,8 @@ export function quantizeInt8(w: Float32Array, rows: number, cols: number): { q: 
     for (const v of row) m = Math.max(m, Math.abs(v));
     const s = m > 0 ? Math.fround(m / 127) : 1;
     scale[r] = s;
-    for (let c = 0; c < cols; c++) q[r * cols + c] = Math.min(127, Math.max(-127, roundHalfEven(Math.fround(row[c]! / s))));
+    for (let c = 0; c < cols; c++)
+      q[r * cols + c] = Math.min(127, Math.max(-127, roundHalfEven(Math.fround(row[c]! / s))));
   }
   return { q, scale };
 }
@@ -70,7 +71,8 @@ export function quantizeInt4(w: Float32Array, rows: number, cols: number): { q: 
 export function dequantizeInt4(q: Uint8Array, scale: Float32Array, rows: number, cols: number): Float32Array {
   checkShape('dequantizeInt4', q.length * 2, rows, cols);
   if (cols % 32 !== 0) throw new RangeError(`dequantizeInt4: cols must be a multiple of 32, got ${cols}`);
-  if (scale.length !== (rows * cols) / 32) throw new RangeError(`dequantizeInt4: ${scale.length} scales for ${rows} × ${cols / 32} blocks`);
+  if (scale.length !== (rows * cols) / 32)
+    throw new RangeError(`dequantizeInt4: ${scale.length} scales for ${rows} × ${cols / 32} blocks`);
   const w = new Float32Array(rows * cols);
   for (let i = 0; i < w.length; i++) {
     const byte = q[i >> 1]!;

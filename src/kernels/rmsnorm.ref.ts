@@ -1,5 +1,11 @@
 /** @file CPU twin of rmsnorm (f64 arithmetic, f32 result). */
-export function rmsnormRef(args: { x: Float32Array; weight: Float32Array; rows: number; dim: number; eps: number }): Float32Array {
+export function rmsnormRef(args: {
+  x: Float32Array;
+  weight: Float32Array;
+  rows: number;
+  dim: number;
+  eps: number;
+}): Float32Array {
   const { x, weight, rows, dim, eps } = args;
   const out = new Float32Array(rows * dim);
   for (let r = 0; r < rows; r++) {

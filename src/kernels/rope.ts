@@ -43,8 +43,11 @@ export function rope(batch: GpuBatch, args: RopeArgs): void {
   needCount('rope', 'headOffset', headOffset, true);
   need('rope', headDim % 2 === 0, `headDim must be even, got ${headDim}`);
   need('rope', args.theta > 0 && Number.isFinite(args.theta), `theta must be a positive number, got ${args.theta}`);
-  need('rope', Number.isInteger(rowStride) && headOffset + heads * headDim <= rowStride,
-    `heads ${heads} x headDim ${headDim} from offset ${headOffset} do not fit in rowStride ${rowStride}`);
+  need(
+    'rope',
+    Number.isInteger(rowStride) && headOffset + heads * headDim <= rowStride,
+    `heads ${heads} x headDim ${headDim} from offset ${headOffset} do not fit in rowStride ${rowStride}`,
+  );
   needBytes('rope', 'x', args.x, ((tokens - 1) * rowStride + headOffset + heads * headDim) * 4);
   needBytes('rope', 'pos', args.pos, tokens * 4);
   const half = headDim / 2;

@@ -78,7 +78,7 @@ function firstK(ids: number[], keys: Uint32Array, k: number): number[] {
     for (const j of ids) {
       if (heap.length < k) {
         heap.push(j);
-        for (let i = heap.length - 1; i > 0; ) {
+        for (let i = heap.length - 1; i > 0;) {
           const parent = (i - 1) >> 1;
           if (!before(heap[parent]!, heap[i]!)) break;
           [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];

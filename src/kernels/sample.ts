@@ -38,7 +38,16 @@ export function sample(batch: GpuBatch, args: SampleArgs): void {
   let idBytes = 1;
   while (idBytes < 4 && args.vocab - 1 >= 2 ** (8 * idBytes)) idBytes++;
   const u = new ArrayBuffer(40);
-  new Uint32Array(u, 0, 8).set([args.vocab, row * args.vocab, outIndex, sp.greedy ? 1 : 0, sp.k, sp.topPQ, sp.seed, sp.step]);
+  new Uint32Array(u, 0, 8).set([
+    args.vocab,
+    row * args.vocab,
+    outIndex,
+    sp.greedy ? 1 : 0,
+    sp.k,
+    sp.topPQ,
+    sp.seed,
+    sp.step,
+  ]);
   new Float32Array(u, 32, 1)[0] = sp.s;
   new Uint32Array(u, 36, 1)[0] = idBytes;
   const pipeline = batch.pipeline('sample', code, { WG: SAMPLE_KMAX, SAMPLE_STREAM });

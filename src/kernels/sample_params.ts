@@ -44,14 +44,17 @@ export function sampleParams(kernel: string, settings: SampleSettings): SamplePa
   const topP = settings.topP ?? 1;
   const seed = settings.seed ?? 0;
   const step = settings.step ?? 0;
-  if (!(Number.isFinite(temperature) && temperature >= 0)) throw new KernelArgError(kernel, `temperature must be a finite number ≥ 0, got ${temperature}`);
-  if (!(Number.isInteger(topK) && topK >= 0)) throw new KernelArgError(kernel, `topK must be a non-negative integer, got ${topK}`);
+  if (!(Number.isFinite(temperature) && temperature >= 0))
+    throw new KernelArgError(kernel, `temperature must be a finite number ≥ 0, got ${temperature}`);
+  if (!(Number.isInteger(topK) && topK >= 0))
+    throw new KernelArgError(kernel, `topK must be a non-negative integer, got ${topK}`);
   if (!(topP > 0 && topP <= 1)) throw new KernelArgError(kernel, `topP must be in (0, 1], got ${topP}`);
   if (!isU32(seed)) throw new KernelArgError(kernel, `seed must be a u32, got ${seed}`);
   if (!isU32(step)) throw new KernelArgError(kernel, `step must be a u32, got ${step}`);
   const greedy = temperature === 0 || topK === 1;
   const s = greedy ? 0 : Math.fround(Math.LOG2E / temperature);
-  if (!greedy && !(Number.isFinite(s) && s > 0)) throw new KernelArgError(kernel, `temperature ${temperature} is out of range`);
+  if (!greedy && !(Number.isFinite(s) && s > 0))
+    throw new KernelArgError(kernel, `temperature ${temperature} is out of range`);
   const k = topK === 0 ? SAMPLE_KMAX : Math.min(topK, SAMPLE_KMAX);
   return { greedy, k, s, topPQ: Math.round(topP * 2 ** 24), seed, step };
 }

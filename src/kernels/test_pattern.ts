@@ -8,5 +8,9 @@ export function testPattern(batch: GpuBatch, args: { out: GPUBuffer; width: numb
   needCount('test_pattern', 'height', args.height);
   needBytes('test_pattern', 'out', args.out, args.width * args.height * 4);
   const u = new Uint32Array([args.width, args.height]);
-  batch.dispatch(batch.pipeline('test_pattern', code), [args.out, batch.uniform(u)], [Math.ceil(args.width / 16), Math.ceil(args.height / 16)]);
+  batch.dispatch(
+    batch.pipeline('test_pattern', code),
+    [args.out, batch.uniform(u)],
+    [Math.ceil(args.width / 16), Math.ceil(args.height / 16)],
+  );
 }

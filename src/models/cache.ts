@@ -33,10 +33,12 @@ onDeviceLost(() => {
 });
 
 function disposeLater<V extends Disposable>(value: Promise<V>): Promise<void> {
-  return value.then((v) => v.dispose()).then(
-    () => undefined,
-    () => undefined,
-  );
+  return value
+    .then((v) => v.dispose())
+    .then(
+      () => undefined,
+      () => undefined,
+    );
 }
 
 /** A keyed cache of values that belong to a device (see the file comment). */

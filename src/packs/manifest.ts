@@ -107,7 +107,10 @@ export const ReasonerConfigSchema = z
   })
   .refine((c) => c.num_attention_heads % c.num_key_value_heads === 0, 'num_attention_heads % num_key_value_heads')
   .refine((c) => c.num_image_tokens === c.vision.num_patches, 'num_image_tokens must equal vision.num_patches')
-  .refine((c) => c.image_token_id < c.vocab_size && c.eos_token_ids.every((t) => t < c.vocab_size), 'token ids < vocab');
+  .refine(
+    (c) => c.image_token_id < c.vocab_size && c.eos_token_ids.every((t) => t < c.vocab_size),
+    'token ids < vocab',
+  );
 export type ReasonerConfig = z.infer<typeof ReasonerConfigSchema>;
 
 const phi3Fields = {
@@ -266,14 +269,18 @@ export const ManifestSchema = z
   })
   .superRefine((m, ctx) => {
     const listed = new Set(m.files.map((f) => f.path));
-    if (listed.size !== m.files.length) ctx.addIssue({ code: 'custom', message: 'duplicate file paths', path: ['files'] });
+    if (listed.size !== m.files.length)
+      ctx.addIssue({ code: 'custom', message: 'duplicate file paths', path: ['files'] });
     const sum = m.files.reduce((a, f) => a + f.bytes, 0);
-    if (sum !== m.total_bytes) ctx.addIssue({ code: 'custom', message: `total_bytes ${m.total_bytes} ≠ ${sum}`, path: ['total_bytes'] });
+    if (sum !== m.total_bytes)
+      ctx.addIssue({ code: 'custom', message: `total_bytes ${m.total_bytes} ≠ ${sum}`, path: ['total_bytes'] });
     for (const p of packPaths(m.paths)) {
-      if (!listed.has(p)) ctx.addIssue({ code: 'custom', message: `paths names ${p}, which files does not list`, path: ['paths'] });
+      if (!listed.has(p))
+        ctx.addIssue({ code: 'custom', message: `paths names ${p}, which files does not list`, path: ['paths'] });
     }
     for (const p of m.rewards?.similarity ? [m.rewards.similarity.model, m.rewards.similarity.tokenizer] : []) {
-      if (!listed.has(p)) ctx.addIssue({ code: 'custom', message: `rewards names ${p}, which files does not list`, path: ['rewards'] });
+      if (!listed.has(p))
+        ctx.addIssue({ code: 'custom', message: `rewards names ${p}, which files does not list`, path: ['rewards'] });
     }
     if (m.connector.input_size !== m.reasoner.hidden_size)
       ctx.addIssue({ code: 'custom', message: 'connector.input_size ≠ reasoner.hidden_size', path: ['connector'] });
@@ -426,7 +433,10 @@ export const CONFIG_FILE_SCHEMAS = {
  * Cross-checks the separate config files against the manifest (they must describe the same model), so the runtime
  * can trust manifest.reasoner / connector / painter / vae alone. Returns a list of disagreements (empty when fine).
  */
-export function crossCheck(m: Manifest, files: { [K in keyof typeof CONFIG_FILE_SCHEMAS]: z.infer<(typeof CONFIG_FILE_SCHEMAS)[K]> }): string[] {
+export function crossCheck(
+  m: Manifest,
+  files: { [K in keyof typeof CONFIG_FILE_SCHEMAS]: z.infer<(typeof CONFIG_FILE_SCHEMAS)[K]> },
+): string[] {
   const bad: string[] = [];
   const eq = (what: string, a: unknown, b: unknown) => {
     if (JSON.stringify(a) !== JSON.stringify(b)) bad.push(`${what}: ${JSON.stringify(a)} ≠ ${JSON.stringify(b)}`);
@@ -450,7 +460,14 @@ export function crossCheck(m: Manifest, files: { [K in keyof typeof CONFIG_FILE_
   }
   eq('config.json image_token_index', files.config.image_token_index, r.image_token_id);
   eq('config.json image_seq_length', files.config.image_seq_length, r.num_image_tokens);
-  for (const k of ['hidden_size', 'image_size', 'patch_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size'] as const) {
+  for (const k of [
+    'hidden_size',
+    'image_size',
+    'patch_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'intermediate_size',
+  ] as const) {
     eq(`config.json vision_config.${k}`, files.config.vision_config[k], r.vision[k]);
   }
   eq('preprocessor size', files.preprocessor_config.size, { height: r.vision.image_size, width: r.vision.image_size });

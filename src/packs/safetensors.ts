@@ -51,8 +51,10 @@ export function parseSafetensors(bytes: Uint8Array, what = 'safetensors'): SafeT
   for (const [name, v] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const t = v as { dtype?: string; shape?: unknown; data_offsets?: unknown };
-    if (!t || typeof t.dtype !== 'string' || !(t.dtype in DTYPE_BYTES)) fail(what, `${name}: unsupported dtype ${t?.dtype}`);
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(what, `${name}: bad shape`);
+    if (!t || typeof t.dtype !== 'string' || !(t.dtype in DTYPE_BYTES))
+      fail(what, `${name}: unsupported dtype ${t?.dtype}`);
+    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0))
+      fail(what, `${name}: bad shape`);
     const off = t.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[1] < off[0])
       fail(what, `${name}: bad data_offsets`);
@@ -97,11 +99,22 @@ export interface SafeArrays {
 }
 
 /** Copies one tensor out as the typed array of its dtype; throws unless it has dtype `dtype`. */
-export function tensorData<D extends SafeDtype>(file: Uint8Array, st: SafeTensors, name: string, dtype: D): SafeArrays[D] {
+export function tensorData<D extends SafeDtype>(
+  file: Uint8Array,
+  st: SafeTensors,
+  name: string,
+  dtype: D,
+): SafeArrays[D] {
   const t = st.tensors.get(name);
-  if (!t || t.dtype !== dtype) fail('safetensors', `${name} is not an ${dtype} tensor${t ? ` (it is ${t.dtype})` : ''}`);
+  if (!t || t.dtype !== dtype)
+    fail('safetensors', `${name} is not an ${dtype} tensor${t ? ` (it is ${t.dtype})` : ''}`);
   const b = file.slice(t.begin, t.end).buffer;
-  const make = { F32: () => new Float32Array(b), F16: () => new Uint16Array(b), I8: () => new Int8Array(b), U8: () => new Uint8Array(b) };
+  const make = {
+    F32: () => new Float32Array(b),
+    F16: () => new Uint16Array(b),
+    I8: () => new Int8Array(b),
+    U8: () => new Uint8Array(b),
+  };
   return make[dtype]() as SafeArrays[D];
 }
 
@@ -117,32 +130,57 @@ export function linearWeights(st: SafeTensors, prefix: string): LinearWeights {
   const bias = get('bias');
   const biasName = bias ? `${prefix}.bias` : undefined;
   const checkBias = (out: number) => {
-    if (bias && (bias.dtype !== 'F32' || bias.shape.length !== 1 || bias.shape[0] !== out)) fail(prefix, 'bias must be F32 [out]');
+    if (bias && (bias.dtype !== 'F32' || bias.shape.length !== 1 || bias.shape[0] !== out))
+      fail(prefix, 'bias must be F32 [out]');
   };
   const w = get('weight');
   if (w) {
-    if (w.shape.length !== 2 || (w.dtype !== 'F32' && w.dtype !== 'F16')) fail(prefix, 'weight must be F32/F16 [out, in]');
+    if (w.shape.length !== 2 || (w.dtype !== 'F32' && w.dtype !== 'F16'))
+      fail(prefix, 'weight must be F32/F16 [out, in]');
     checkBias(w.shape[0]);
-    return { kind: w.dtype === 'F32' ? 'f32' : 'f16', weight: `${prefix}.weight`, out: w.shape[0], in: w.shape[1], bias: biasName };
+    return {
+      kind: w.dtype === 'F32' ? 'f32' : 'f16',
+      weight: `${prefix}.weight`,
+      out: w.shape[0],
+      in: w.shape[1],
+      bias: biasName,
+    };
   }
   const s = get('weight_scale');
   const q8 = get('weight_q');
   if (q8 && s) {
     const [out, inn] = q8.shape;
-    if (q8.dtype !== 'I8' || q8.shape.length !== 2 || inn % 4 !== 0) fail(prefix, 'weight_q must be I8 [out, in], in % 4 == 0');
-    if (s.dtype !== 'F32' || s.shape.length !== 1 || s.shape[0] !== out) fail(prefix, 'int8 weight_scale must be F32 [out]');
+    if (q8.dtype !== 'I8' || q8.shape.length !== 2 || inn % 4 !== 0)
+      fail(prefix, 'weight_q must be I8 [out, in], in % 4 == 0');
+    if (s.dtype !== 'F32' || s.shape.length !== 1 || s.shape[0] !== out)
+      fail(prefix, 'int8 weight_scale must be F32 [out]');
     checkBias(out);
-    return { kind: 'int8', weight: `${prefix}.weight_q`, scale: `${prefix}.weight_scale`, out, in: inn, bias: biasName };
+    return {
+      kind: 'int8',
+      weight: `${prefix}.weight_q`,
+      scale: `${prefix}.weight_scale`,
+      out,
+      in: inn,
+      bias: biasName,
+    };
   }
   const q4 = get('weight_q4');
   if (q4 && s) {
     const [out, half] = q4.shape;
     const inn = half * 2;
-    if (q4.dtype !== 'U8' || q4.shape.length !== 2 || inn % 32 !== 0) fail(prefix, 'weight_q4 must be U8 [out, in/2], in % 32 == 0');
+    if (q4.dtype !== 'U8' || q4.shape.length !== 2 || inn % 32 !== 0)
+      fail(prefix, 'weight_q4 must be U8 [out, in/2], in % 32 == 0');
     if (s.dtype !== 'F32' || s.shape.length !== 2 || s.shape[0] !== out || s.shape[1] !== inn / 32)
       fail(prefix, 'int4 weight_scale must be F32 [out, in/32]');
     checkBias(out);
-    return { kind: 'int4', weight: `${prefix}.weight_q4`, scale: `${prefix}.weight_scale`, out, in: inn, bias: biasName };
+    return {
+      kind: 'int4',
+      weight: `${prefix}.weight_q4`,
+      scale: `${prefix}.weight_scale`,
+      out,
+      in: inn,
+      bias: biasName,
+    };
   }
   return fail(prefix, 'no weight, weight_q + weight_scale, or weight_q4 + weight_scale');
 }

@@ -41,15 +41,23 @@ export function sha256Hex(bytes: Uint8Array): Promise<string> {
 /** Throws unless `bytes` match the manifest entry's size and sha256. */
 export async function verifyEntry(packId: string, entry: FileEntry, bytes: Uint8Array): Promise<void> {
   if (bytes.byteLength !== entry.bytes) {
-    throw new RgError('INTEGRITY', `${packId}/${entry.path} has ${bytes.byteLength} bytes; the manifest says ${entry.bytes}`, {
-      hint: 'The file is truncated or was replaced. Verify the pack in the model manager to fetch it again.',
-    });
+    throw new RgError(
+      'INTEGRITY',
+      `${packId}/${entry.path} has ${bytes.byteLength} bytes; the manifest says ${entry.bytes}`,
+      {
+        hint: 'The file is truncated or was replaced. Verify the pack in the model manager to fetch it again.',
+      },
+    );
   }
   const got = await sha256Hex(bytes);
   if (got !== entry.sha256) {
-    throw new RgError('INTEGRITY', `${packId}/${entry.path} failed its sha256 check (got ${got.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…)`, {
-      hint: 'The file was corrupted or tampered with. Verify the pack in the model manager to fetch it again.',
-    });
+    throw new RgError(
+      'INTEGRITY',
+      `${packId}/${entry.path} failed its sha256 check (got ${got.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…)`,
+      {
+        hint: 'The file was corrupted or tampered with. Verify the pack in the model manager to fetch it again.',
+      },
+    );
   }
 }
 
@@ -75,7 +83,8 @@ export class FetchPackSource implements PackSource {
   private async loadManifest(): Promise<Manifest> {
     const res = await this.get('manifest.json');
     const m = parseManifest(JSON.parse(new TextDecoder().decode(new Uint8Array(await res.arrayBuffer()))));
-    if (m.id !== this.id) throw new RgError('INTEGRITY', `manifest at ${this.base} is for pack ${m.id}, not ${this.id}`);
+    if (m.id !== this.id)
+      throw new RgError('INTEGRITY', `manifest at ${this.base} is for pack ${m.id}, not ${this.id}`);
     return m;
   }
 

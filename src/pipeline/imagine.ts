@@ -24,10 +24,15 @@ export type ImagineDeps = PaintDeps;
  * `progress` per step, `preview` frames, then `done`; on failure one `error` event and the promise rejects with the
  * same error (BAD_INPUT with its field before any GPU work, CANCELLED when `deps.signal` aborts).
  */
-export async function imagine(req: ImagineRequest, onEvent: EventSink | undefined, deps: ImagineDeps): Promise<ImagineResult> {
+export async function imagine(
+  req: ImagineRequest,
+  onEvent: EventSink | undefined,
+  deps: ImagineDeps,
+): Promise<ImagineResult> {
   const emit = safeSink(onEvent);
   return reportingErrors(emit, async () => {
-    if (typeof req?.prompt !== 'string' || req.prompt.trim().length === 0) throw badInput('prompt', 'the prompt is empty');
+    if (typeof req?.prompt !== 'string' || req.prompt.trim().length === 0)
+      throw badInput('prompt', 'the prompt is empty');
     const source = packSource(deps);
     const s = resolvePaintSettings(await source.manifest(), req, false);
     return runPaintPipeline(req, { text: req.prompt, field: 'prompt' }, s, deps, source, emit, { prompt: req.prompt });

@@ -94,22 +94,41 @@ export interface PaintDeps extends PipelineDeps {
   painter?: PainterKind;
 }
 
-function numberIn(field: string, v: unknown, lo: number, hi: number, opts: { integer?: boolean; loOpen?: boolean } = {}): number {
+function numberIn(
+  field: string,
+  v: unknown,
+  lo: number,
+  hi: number,
+  opts: { integer?: boolean; loOpen?: boolean } = {},
+): number {
   const kind = opts.integer ? 'a whole number' : 'a number';
   const range = `${opts.loOpen ? 'above' : 'from'} ${lo} ${opts.loOpen ? 'and at most' : 'to'} ${hi}`;
-  if (typeof v !== 'number' || !Number.isFinite(v) || (opts.integer && !Number.isInteger(v)) || v > hi || (opts.loOpen ? v <= lo : v < lo)) {
+  if (
+    typeof v !== 'number' ||
+    !Number.isFinite(v) ||
+    (opts.integer && !Number.isInteger(v)) ||
+    v > hi ||
+    (opts.loOpen ? v <= lo : v < lo)
+  ) {
     throw badInput(field, `${field} must be ${kind} ${range}, got ${String(v)}`);
   }
   return v;
 }
 
 /** Resolves the painting settings against the pack's defaults and limits; BAD_INPUT naming the field and range. */
-export function resolvePaintSettings(m: Manifest, req: PaintRequestBase & { strength?: number }, edit: boolean): PaintSettings {
+export function resolvePaintSettings(
+  m: Manifest,
+  req: PaintRequestBase & { strength?: number },
+  edit: boolean,
+): PaintSettings {
   const { defaults: d, limits: lim } = resolvePackDefaults(m);
   const size = (field: 'width' | 'height', v: number | undefined, dflt: number) => {
     const n = numberIn(field, v ?? dflt, lim.minSize, lim.maxSize, { integer: true });
     if (n % lim.sizeMultiple !== 0) {
-      throw badInput(field, `${field} must be a multiple of ${lim.sizeMultiple} from ${lim.minSize} to ${lim.maxSize}, got ${n}`);
+      throw badInput(
+        field,
+        `${field} must be a multiple of ${lim.sizeMultiple} from ${lim.minSize} to ${lim.maxSize}, got ${n}`,
+      );
     }
     return n;
   };
@@ -118,19 +137,41 @@ export function resolvePaintSettings(m: Manifest, req: PaintRequestBase & { stre
   const steps = numberIn('steps', req.steps ?? d.steps, 1, lim.maxSteps, { integer: true });
   const guidance = numberIn('guidance', req.guidance ?? d.guidance, 0, MAX_GUIDANCE);
   const seed = numberIn('seed', req.seed ?? d.seed, 0, MAX_SEED, { integer: true });
-  const maxNewTokens = numberIn('maxNewTokens', req.maxNewTokens ?? d.maxNewTokens, 1, lim.maxNewTokens, { integer: true });
-  const previewEvery = numberIn('previewEvery', req.previewEvery ?? Math.max(1, Math.ceil(steps / 10)), 0, lim.maxSteps, {
+  const maxNewTokens = numberIn('maxNewTokens', req.maxNewTokens ?? d.maxNewTokens, 1, lim.maxNewTokens, {
     integer: true,
   });
+  const previewEvery = numberIn(
+    'previewEvery',
+    req.previewEvery ?? Math.max(1, Math.ceil(steps / 10)),
+    0,
+    lim.maxSteps,
+    {
+      integer: true,
+    },
+  );
   const weights = req.weights ?? 'f32';
   if (typeof weights !== 'string' || !Object.hasOwn(m.paths.painter_weights, weights)) {
-    throw badInput('weights', `weights must be one of ${Object.keys(m.paths.painter_weights).join(', ')}, got ${String(weights)}`);
+    throw badInput(
+      'weights',
+      `weights must be one of ${Object.keys(m.paths.painter_weights).join(', ')}, got ${String(weights)}`,
+    );
   }
   const negativePrompt = req.negativePrompt ?? d.negativePrompt;
   if (typeof negativePrompt !== 'string') throw badInput('negativePrompt', 'the negative prompt must be text');
   if (req.cot !== undefined && typeof req.cot !== 'boolean') throw badInput('cot', 'cot must be true or false');
   const cot = req.cot ?? d.cot;
-  const s: PaintSettings = { width, height, steps, guidance, seed, cot, maxNewTokens, negativePrompt, weights, previewEvery };
+  const s: PaintSettings = {
+    width,
+    height,
+    steps,
+    guidance,
+    seed,
+    cot,
+    maxNewTokens,
+    negativePrompt,
+    weights,
+    previewEvery,
+  };
   if (edit) s.strength = numberIn('strength', req.strength ?? d.editStrength, 0, 1, { loOpen: true });
   return s;
 }
@@ -271,4 +312,3 @@ export async function runPaintPipeline(
     positive.dispose();
   }
 }
-

@@ -7,15 +7,24 @@ import { decode, encode } from 'fast-png';
 import { badInput } from '../errors';
 
 function escapeText(s: string): string {
-  return s.replace(/[^\x20-\x7e\n]|\\/g, (c) => (c === '\\' ? '\\\\' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return s.replace(/[^\x20-\x7e\n]|\\/g, (c) =>
+    c === '\\' ? '\\\\' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function unescapeText(s: string): string {
-  return s.replace(/\\(\\|u[0-9a-f]{4})/g, (_, e: string) => (e === '\\' ? '\\' : String.fromCharCode(parseInt(e.slice(1), 16))));
+  return s.replace(/\\(\\|u[0-9a-f]{4})/g, (_, e: string) =>
+    e === '\\' ? '\\' : String.fromCharCode(parseInt(e.slice(1), 16)),
+  );
 }
 
 /** PNG bytes of RGB [height, width, 3] pixels with `text` as tEXt chunks (keys in the given order). */
-export function encodePng(rgb: Uint8Array, width: number, height: number, text: Record<string, string> = {}): Uint8Array {
+export function encodePng(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  text: Record<string, string> = {},
+): Uint8Array {
   const escaped = Object.fromEntries(Object.entries(text).map(([k, v]) => [k, escapeText(v)]));
   return encode({ width, height, data: rgb, channels: 3, depth: 8, text: escaped });
 }

@@ -49,11 +49,16 @@ export type UnderstandDeps = PipelineDeps;
  * deltas, then `done`; on failure one `error` event, and the promise rejects with the same error (BAD_INPUT with
  * the field, CANCELLED when `deps.signal` aborts).
  */
-export async function understand(req: UnderstandRequest, onEvent: EventSink | undefined, deps: UnderstandDeps): Promise<UnderstandResult> {
+export async function understand(
+  req: UnderstandRequest,
+  onEvent: EventSink | undefined,
+  deps: UnderstandDeps,
+): Promise<UnderstandResult> {
   const emit = safeSink(onEvent);
   return reportingErrors(emit, async () => {
     // 1. Everything checkable on the CPU, before any GPU work.
-    if (typeof req.prompt !== 'string' || req.prompt.trim().length === 0) throw badInput('prompt', 'the prompt is empty');
+    if (typeof req.prompt !== 'string' || req.prompt.trim().length === 0)
+      throw badInput('prompt', 'the prompt is empty');
     const sampling = resolveSampling(req);
     const source = packSource(deps);
     const text = await loadReasonerText(source);

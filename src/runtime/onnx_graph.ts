@@ -47,7 +47,8 @@ function valueInfo(v: ValueSpec): onnx.IValueInfoProto {
 }
 
 function attribute(name: string, v: number | number[] | string): onnx.IAttributeProto {
-  if (typeof v === 'string') return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(v) };
+  if (typeof v === 'string')
+    return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: v };
   if (Number.isInteger(v)) return { name, type: onnx.AttributeProto.AttributeType.INT, i: v };
   return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: v };

@@ -54,9 +54,13 @@ export async function createSession(model: Uint8Array, opts: SessionOptions): Pr
       graphOptimizationLevel: 'all',
     });
   } catch (e) {
-    throw new RgError('RUNTIME', `onnxruntime-web could not load ${opts.label ?? 'a model'} on ${opts.backend}: ${(e as Error).message}`, {
-      cause: e,
-    });
+    throw new RgError(
+      'RUNTIME',
+      `onnxruntime-web could not load ${opts.label ?? 'a model'} on ${opts.backend}: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
   }
 }
 
@@ -69,7 +73,11 @@ function requireDevice(opts: SessionOptions): GPUDevice {
 export function cpuTensor(type: 'float32', data: Float32Array, dims: readonly number[]): ort.Tensor;
 export function cpuTensor(type: 'int64', data: BigInt64Array, dims: readonly number[]): ort.Tensor;
 export function cpuTensor(type: 'int32', data: Int32Array, dims: readonly number[]): ort.Tensor;
-export function cpuTensor(type: 'float32' | 'int64' | 'int32', data: Float32Array | BigInt64Array | Int32Array, dims: readonly number[]): ort.Tensor {
+export function cpuTensor(
+  type: 'float32' | 'int64' | 'int32',
+  data: Float32Array | BigInt64Array | Int32Array,
+  dims: readonly number[],
+): ort.Tensor {
   return new ort.Tensor(type, data, dims);
 }
 
@@ -77,7 +85,11 @@ export function cpuTensor(type: 'float32' | 'int64' | 'int32', data: Float32Arra
  * Wraps one of our GPU buffers as an ORT input tensor without a copy. ORT does not own the buffer: the caller keeps
  * ownership and destroys it.
  */
-export function gpuTensor(buffer: GPUBuffer, dims: readonly number[], dataType: 'float32' | 'int64' | 'int32' | 'float16' = 'float32'): ort.Tensor {
+export function gpuTensor(
+  buffer: GPUBuffer,
+  dims: readonly number[],
+  dataType: 'float32' | 'int64' | 'int32' | 'float16' = 'float32',
+): ort.Tensor {
   return ort.Tensor.fromGpuBuffer(buffer, { dataType, dims });
 }
 
@@ -88,7 +100,11 @@ export function bufferOf(t: ort.Tensor): GPUBuffer {
 }
 
 /** Runs a session. */
-export async function run(session: ort.InferenceSession, feeds: OrtFeeds, fetches?: string[]): Promise<Record<string, ort.Tensor>> {
+export async function run(
+  session: ort.InferenceSession,
+  feeds: OrtFeeds,
+  fetches?: string[],
+): Promise<Record<string, ort.Tensor>> {
   try {
     return fetches ? await session.run(feeds, fetches) : await session.run(feeds);
   } catch (e) {

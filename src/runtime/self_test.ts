@@ -24,7 +24,11 @@ const N = 8;
 
 /** Runs the self-test on `choice` and checks ORT's output against the CPU twin. */
 export async function runSelfTest(choice: BackendChoice, n = N): Promise<SelfTestResult> {
-  const session = await createSession(affineModel(), { backend: choice.backend, device: choice.device, label: 'self-test graph' });
+  const session = await createSession(affineModel(), {
+    backend: choice.backend,
+    device: choice.device,
+    label: 'self-test graph',
+  });
   const input = fillRef({ n, a: 0.5, b: -1 });
   let x: GPUBuffer | undefined;
   try {

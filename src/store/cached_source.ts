@@ -53,10 +53,14 @@ export class CachedPackSource implements PackSource {
   }
 
   private notCached(path: string, cause?: unknown): RgError {
-    return new RgError('NETWORK', `${this.id}/${path} is not in the cache and could not be downloaded${cause ? `: ${(cause as Error).message}` : ''}`, {
-      hint: 'Connect to the network and download the pack in the model manager.',
-      cause,
-    });
+    return new RgError(
+      'NETWORK',
+      `${this.id}/${path} is not in the cache and could not be downloaded${cause ? `: ${(cause as Error).message}` : ''}`,
+      {
+        hint: 'Connect to the network and download the pack in the model manager.',
+        cause,
+      },
+    );
   }
 
   async file(path: string, onProgress?: (p: FileProgress) => void): Promise<Uint8Array> {
@@ -74,7 +78,12 @@ export class CachedPackSource implements PackSource {
         await this.store.withLock(
           this.id,
           async () => {
-            await this.store.downloader(m, { signal: this.opts.signal, onProgress: (p) => onProgress?.({ path, loaded: p.file.loaded, total: p.file.total }) }).file(entry);
+            await this.store
+              .downloader(m, {
+                signal: this.opts.signal,
+                onProgress: (p) => onProgress?.({ path, loaded: p.file.loaded, total: p.file.total }),
+              })
+              .file(entry);
           },
           true,
         );
@@ -97,7 +106,9 @@ export class CachedPackSource implements PackSource {
       // Damaged in the cache: drop the file and fetch it again alone.
       await w.resetFile(this.id, path);
       if (this.opts.network === false) {
-        throw e instanceof RgError ? e : new RgError('INTEGRITY', `${this.id}/${path} is damaged in the cache: ${(e as Error).message}`);
+        throw e instanceof RgError
+          ? e
+          : new RgError('INTEGRITY', `${this.id}/${path} is damaged in the cache: ${(e as Error).message}`);
       }
       rec = await fetchIt();
       bytes = await w.readFile(rec);

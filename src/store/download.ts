@@ -272,9 +272,13 @@ export class PackDownloader {
       this.progress.setStored(entry.path, 0);
       rec = undefined;
       if (hashAttempt >= 1) {
-        throw new RgError('INTEGRITY', `${this.packId}/${entry.path} failed its sha256 check twice (got ${got.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…)`, {
-          hint: 'The server sends a file that does not match the pack manifest. Try again later or report the pack.',
-        });
+        throw new RgError(
+          'INTEGRITY',
+          `${this.packId}/${entry.path} failed its sha256 check twice (got ${got.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…)`,
+          {
+            hint: 'The server sends a file that does not match the pack manifest. Try again later or report the pack.',
+          },
+        );
       }
     }
   }
@@ -300,7 +304,11 @@ export class PackDownloader {
   }
 
   /** Attempts until every byte is stored, resuming each time from the stored byte. Returns the final record. */
-  private async stream(entry: FileEntry, rec: FileRecord, hasher: IHasher): Promise<{ rec: FileRecord; hasher: IHasher }> {
+  private async stream(
+    entry: FileEntry,
+    rec: FileRecord,
+    hasher: IHasher,
+  ): Promise<{ rec: FileRecord; hasher: IHasher }> {
     let failures = 0;
     let attempts = 0;
     let lastError: unknown;
@@ -336,10 +344,14 @@ export class PackDownloader {
         hasher = await this.hasherFor(rec);
         failures = rec.stored > before ? 1 : failures + 1;
         if (failures > this.maxRetries || attempts >= this.maxAttempts) {
-          throw new RgError('NETWORK', `Downloading ${this.packId}/${entry.path} failed: ${(lastError as Error).message}. ${rec.stored} of ${entry.bytes} bytes of this file are kept.`, {
-            hint: 'Check the connection, then press Resume: the download continues from the last stored byte.',
-            cause: lastError,
-          });
+          throw new RgError(
+            'NETWORK',
+            `Downloading ${this.packId}/${entry.path} failed: ${(lastError as Error).message}. ${rec.stored} of ${entry.bytes} bytes of this file are kept.`,
+            {
+              hint: 'Check the connection, then press Resume: the download continues from the last stored byte.',
+              cause: lastError,
+            },
+          );
         }
         await sleep(this.retryDelayMs * 2 ** Math.min(failures - 1, 3), this.opts.signal);
         if (rec.stored > 0) this.progress.resumeAt(rec.stored);
@@ -358,7 +370,11 @@ export class PackDownloader {
     const offset = rec.stored;
     let res: Response;
     try {
-      res = await this.fetchFn(url, { signal: this.opts.signal, cache: 'no-store', headers: offset > 0 ? { Range: `bytes=${offset}-` } : {} });
+      res = await this.fetchFn(url, {
+        signal: this.opts.signal,
+        cache: 'no-store',
+        headers: offset > 0 ? { Range: `bytes=${offset}-` } : {},
+      });
     } catch (e) {
       throw new RetriableError(`could not reach ${url}: ${(e as Error).message}`, e);
     }
@@ -371,7 +387,9 @@ export class PackDownloader {
       if (!cr || cr.start !== offset) {
         await res.body?.cancel().catch(() => {});
         await this.restart(entry, hasher);
-        throw new RetriableError(`the server answered Range ${offset}- with ${res.headers.get('Content-Range') ?? 'no Content-Range'}; starting the file over`);
+        throw new RetriableError(
+          `the server answered Range ${offset}- with ${res.headers.get('Content-Range') ?? 'no Content-Range'}; starting the file over`,
+        );
       }
     } else if (offset > 0 && res.status === 200) {
       // The server ignored the Range header: take the whole file from byte 0.
@@ -390,7 +408,9 @@ export class PackDownloader {
         await this.restart(entry, hasher);
         throw new RetriableError(`${msg}; starting the file over`);
       }
-      throw new RgError('NETWORK', `Downloading ${this.packId}/${entry.path} failed: ${msg}`, { hint: 'The pack is not available at its address. Try again later.' });
+      throw new RgError('NETWORK', `Downloading ${this.packId}/${entry.path} failed: ${msg}`, {
+        hint: 'The pack is not available at its address. Try again later.',
+      });
     }
     if (res.status === 200 || res.status === 206) {
       // Content-Length is the size of what this response carries, when it is not compressed on the wire.
@@ -418,7 +438,13 @@ export class PackDownloader {
     }
     let committed = rec;
     const commit = async (data: Uint8Array, storedAfter: number) => {
-      const next: FileRecord = { ...committed, stored: storedAfter, state: 'partial', hashState: hasher.save(), updatedAt: Date.now() };
+      const next: FileRecord = {
+        ...committed,
+        stored: storedAfter,
+        state: 'partial',
+        hashState: hasher.save(),
+        updatedAt: Date.now(),
+      };
       try {
         await this.store.commitChunk(next, index, data);
       } catch (e) {
@@ -435,7 +461,10 @@ export class PackDownloader {
         try {
           r = await reader.read();
         } catch (e) {
-          throw new RetriableError(`the connection dropped after byte ${index * cs + fill}: ${(e as Error).message}`, e);
+          throw new RetriableError(
+            `the connection dropped after byte ${index * cs + fill}: ${(e as Error).message}`,
+            e,
+          );
         }
         if (r.done) break;
         let v = r.value;
@@ -459,7 +488,12 @@ export class PackDownloader {
     } catch (e) {
       // Keep what arrived: commit the partial chunk so the next Range request starts at the first missing byte
       // (never for a file of the wrong size, which is dropped whole).
-      if (!(e instanceof QuotaHit) && !(e instanceof SizeMismatch) && fill > 0 && committed.stored < index * cs + fill) {
+      if (
+        !(e instanceof QuotaHit) &&
+        !(e instanceof SizeMismatch) &&
+        fill > 0 &&
+        committed.stored < index * cs + fill
+      ) {
         try {
           await commit(buf.slice(0, fill), index * cs + fill);
         } catch (flushErr) {
@@ -470,7 +504,8 @@ export class PackDownloader {
       throw e;
     }
     if (fill > 0) await commit(buf.slice(0, fill), index * cs + fill);
-    if (committed.stored < entry.bytes) throw new RetriableError(`the connection closed after byte ${committed.stored} of ${entry.bytes}`);
+    if (committed.stored < entry.bytes)
+      throw new RetriableError(`the connection closed after byte ${committed.stored} of ${entry.bytes}`);
     return committed;
   }
 

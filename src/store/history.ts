@@ -60,7 +60,9 @@ export const MAX_PNG_BYTES = 64 * 1024 * 1024;
 
 /** True when `b` starts with the PNG signature and is not absurdly large. */
 export function looksLikePng(b: Uint8Array): boolean {
-  return b.byteLength > PNG_SIGNATURE.length && b.byteLength <= MAX_PNG_BYTES && PNG_SIGNATURE.every((v, i) => b[i] === v);
+  return (
+    b.byteLength > PNG_SIGNATURE.length && b.byteLength <= MAX_PNG_BYTES && PNG_SIGNATURE.every((v, i) => b[i] === v)
+  );
 }
 
 export const runKey = (id: string): IDBValidKey => ['run', id];
@@ -109,8 +111,12 @@ export class HistoryStore {
       hasInputImage: inputImage !== null,
     });
     if (!parsed.success) throw new RgError('BAD_INPUT', `This run cannot be saved: ${describe(parsed.error)}`);
-    for (const [name, b] of [['image', image], ['input image', inputImage]] as const) {
-      if (b !== null && !looksLikePng(b)) throw new RgError('BAD_INPUT', `This run cannot be saved: its ${name} is not a PNG`);
+    for (const [name, b] of [
+      ['image', image],
+      ['input image', inputImage],
+    ] as const) {
+      if (b !== null && !looksLikePng(b))
+        throw new RgError('BAD_INPUT', `This run cannot be saved: its ${name} is not a PNG`);
     }
     const meta = parsed.data;
     await this.putMany([{ meta, image, inputImage }]);
@@ -157,7 +163,9 @@ export class HistoryStore {
 
   /** Only the output PNG of a run (for thumbnails). */
   async image(id: string, which: 'output' | 'input' = 'output'): Promise<Uint8Array | undefined> {
-    return this.use('readonly', (s) => promisifyRequest(s.get(pngKey(id, which)) as IDBRequest<Uint8Array | undefined>));
+    return this.use('readonly', (s) =>
+      promisifyRequest(s.get(pngKey(id, which)) as IDBRequest<Uint8Array | undefined>),
+    );
   }
 
   /** Removes a run and its images (one transaction). */

@@ -40,7 +40,11 @@ export async function exportHistory(store: HistoryStore): Promise<Uint8Array> {
     // PNGs are already compressed: store them as they are.
     if (image) files[imagePath(meta.id, 'output')] = [image, { level: 0 }];
     if (inputImage) files[imagePath(meta.id, 'input')] = [inputImage, { level: 0 }];
-    runs.push({ ...rest, image: image ? imagePath(meta.id, 'output') : null, inputImage: inputImage ? imagePath(meta.id, 'input') : null });
+    runs.push({
+      ...rest,
+      image: image ? imagePath(meta.id, 'output') : null,
+      inputImage: inputImage ? imagePath(meta.id, 'input') : null,
+    });
   }
   const bundle: Bundle = { format: BUNDLE_FORMAT, version: 1, exportedAt: Date.now(), runs };
   files['history.json'] = strToU8(JSON.stringify(bundle, null, 1));
@@ -62,7 +66,9 @@ export interface ImportResult {
 }
 
 /** Checks a bundle completely; returns the runs ready to write. Throws RgError('BAD_INPUT') naming the problem. */
-export function parseBundle(zip: Uint8Array): { meta: RunMeta; image: Uint8Array | null; inputImage: Uint8Array | null }[] {
+export function parseBundle(
+  zip: Uint8Array,
+): { meta: RunMeta; image: Uint8Array | null; inputImage: Uint8Array | null }[] {
   if (zip.byteLength > MAX_BUNDLE_BYTES) throw refuse(`it is larger than ${MAX_BUNDLE_BYTES / 1024 ** 3} GiB`);
   let files: Record<string, Uint8Array>;
   let declared = 0;
@@ -101,7 +107,8 @@ export function parseBundle(zip: Uint8Array): { meta: RunMeta; image: Uint8Array
     ids.add(run.id);
     const take = (path: string | null, which: 'output' | 'input'): Uint8Array | null => {
       if (path === null) return null;
-      if (path !== imagePath(run.id, which)) throw refuse(`run ${run.id} names ${path}, expected ${imagePath(run.id, which)}`);
+      if (path !== imagePath(run.id, which))
+        throw refuse(`run ${run.id} names ${path}, expected ${imagePath(run.id, which)}`);
       const b = files[path];
       if (!b) throw refuse(`run ${run.id} names ${path}, which the zip does not contain`);
       if (!looksLikePng(b)) throw refuse(`${path} is not a PNG image`);

@@ -8,7 +8,18 @@ export { cachedPack, packStore, storeApi } from './pack_service';
 export { CachedPackSource } from './cached_source';
 export { PackStore } from './pack_store';
 export { WeightStore, DEFAULT_CHUNK_SIZE } from './weights';
-export { HistoryStore, saveRun, listRuns, getRun, deleteRun, historyStore, type NewRun, type RunMeta, type RunRecord, type RunMode } from './history';
+export {
+  HistoryStore,
+  saveRun,
+  listRuns,
+  getRun,
+  deleteRun,
+  historyStore,
+  type NewRun,
+  type RunMeta,
+  type RunRecord,
+  type RunMode,
+} from './history';
 export { exportHistory, importHistory } from './history_zip';
 export { PARTIAL_POLICY, formatBytes, requestPersistence, storageInfo, type StorageInfo } from './storage';
 export type * from './types';

@@ -21,7 +21,8 @@ let store: PackStore | null = null;
 /** The app's PackStore: packs come from the app's own origin, under its base URL. */
 export function packStore(): PackStore {
   store ??= new PackStore({
-    baseFor: (id) => new URL(packFileUrl(requirePack(id), '', import.meta.env.BASE_URL), globalThis.location.origin).href,
+    baseFor: (id) =>
+      new URL(packFileUrl(requirePack(id), '', import.meta.env.BASE_URL), globalThis.location.origin).href,
     pinnedManifest: (id) => findPack(id)?.manifestSha256,
   });
   return store;
@@ -86,7 +87,10 @@ async function status(p: PackEntry): Promise<PackStatus> {
 
 async function exclusive<T>(id: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   requirePack(id);
-  if (running.has(id)) throw new RgError('BAD_INPUT', `${id} is busy (a download or verification is running).`, { hint: 'Wait for it or cancel it.' });
+  if (running.has(id))
+    throw new RgError('BAD_INPUT', `${id} is busy (a download or verification is running).`, {
+      hint: 'Wait for it or cancel it.',
+    });
   const ctl = new AbortController();
   running.set(id, ctl);
   try {
@@ -110,7 +114,9 @@ export const storeApi = {
 
   /** Downloads (or resumes) a pack; progress arrives as `download` events. */
   async packDownload(id: string, sink?: StoreEventSink): Promise<PackStatus> {
-    await exclusive(id, (signal) => packStore().download(id, { signal, onProgress: (progress) => emit(sink, { type: 'download', progress }) }));
+    await exclusive(id, (signal) =>
+      packStore().download(id, { signal, onProgress: (progress) => emit(sink, { type: 'download', progress }) }),
+    );
     return status(requirePack(id));
   },
 
@@ -161,6 +167,13 @@ export const storeApi = {
       bytes += (await src.file(f.path)).byteLength;
     }
     emit(sink, { type: 'load', packId: id, path: '', done: m.files.length, total: m.files.length });
-    return { packId: id, manifestSha256: await src.manifestSha256(), files: m.files.length, bytes, fetchedFiles: src.fetchedFiles, ms: performance.now() - t0 };
+    return {
+      packId: id,
+      manifestSha256: await src.manifestSha256(),
+      files: m.files.length,
+      bytes,
+      fetchedFiles: src.fetchedFiles,
+      ms: performance.now() - t0,
+    };
   },
 };

@@ -93,7 +93,10 @@ export class PackStore {
    * `network: false`, or another tab holds the pack's lock), the cached manifest stays in force.
    * `locked`: the caller already holds the pack's lock.
    */
-  async current(packId: string, opts: { signal?: AbortSignal; network?: boolean; locked?: boolean } = {}): Promise<StoredManifest | undefined> {
+  async current(
+    packId: string,
+    opts: { signal?: AbortSignal; network?: boolean; locked?: boolean } = {},
+  ): Promise<StoredManifest | undefined> {
     const cached = await this.cachedManifest(packId);
     const pinned = this.opts.pinnedManifest?.(packId);
     if (!cached || !pinned || cached.sha256 === pinned || opts.network === false) return cached;
@@ -137,14 +140,20 @@ export class PackStore {
       res = await this.fetchFn(url, { signal, cache: 'no-store' });
     } catch (e) {
       if (signal?.aborted) throw e;
-      throw new RgError('NETWORK', `Could not fetch the manifest of ${packId}: ${(e as Error).message}`, { cause: e, hint: 'Check the connection and try again.' });
+      throw new RgError('NETWORK', `Could not fetch the manifest of ${packId}: ${(e as Error).message}`, {
+        cause: e,
+        hint: 'Check the connection and try again.',
+      });
     }
     if (!res.ok) throw new RgError('NETWORK', `Fetching the manifest of ${packId} failed: HTTP ${res.status}`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     const sha256 = await sha256Hex(bytes);
     const pinned = this.opts.pinnedManifest?.(packId);
     if (pinned && pinned !== sha256) {
-      throw new RgError('INTEGRITY', `The manifest of ${packId} does not match the pinned sha256 (got ${sha256.slice(0, 12)}…, expected ${pinned.slice(0, 12)}…)`);
+      throw new RgError(
+        'INTEGRITY',
+        `The manifest of ${packId} does not match the pinned sha256 (got ${sha256.slice(0, 12)}…, expected ${pinned.slice(0, 12)}…)`,
+      );
     }
     let json: unknown;
     try {
@@ -153,7 +162,8 @@ export class PackStore {
       throw new RgError('INTEGRITY', `The manifest of ${packId} is not valid JSON: ${(e as Error).message}`);
     }
     const manifest = parseManifest(json);
-    if (manifest.id !== packId) throw new RgError('INTEGRITY', `The manifest at ${url} is for pack ${manifest.id}, not ${packId}`);
+    if (manifest.id !== packId)
+      throw new RgError('INTEGRITY', `The manifest at ${url} is for pack ${manifest.id}, not ${packId}`);
     return { manifest, sha256, bytes };
   }
 
@@ -162,7 +172,8 @@ export class PackStore {
     const cached = await this.current(packId, { signal: opts.signal });
     if (cached) return cached;
     const fetched = await this.fetchManifest(packId, opts.signal);
-    if (opts.store) await this.weights.putManifest({ packId, bytes: fetched.bytes, sha256: fetched.sha256, storedAt: Date.now() });
+    if (opts.store)
+      await this.weights.putManifest({ packId, bytes: fetched.bytes, sha256: fetched.sha256, storedAt: Date.now() });
     return fetched;
   }
 
@@ -171,11 +182,21 @@ export class PackStore {
     const records = new Map((await this.weights.fileRecords(packId)).map((r) => [r.path, r]));
     const files: FileStatus[] = manifest.files.map((f) => {
       const r = records.get(f.path);
-      if (!r || r.sha256 !== f.sha256 || r.bytes !== f.bytes) return { path: f.path, bytes: f.bytes, stored: 0, state: 'absent' };
-      return { path: f.path, bytes: f.bytes, stored: r.stored, state: r.state === 'cached' ? 'cached' : r.stored > 0 ? 'partial' : 'absent' };
+      if (!r || r.sha256 !== f.sha256 || r.bytes !== f.bytes)
+        return { path: f.path, bytes: f.bytes, stored: 0, state: 'absent' };
+      return {
+        path: f.path,
+        bytes: f.bytes,
+        stored: r.stored,
+        state: r.state === 'cached' ? 'cached' : r.stored > 0 ? 'partial' : 'absent',
+      };
     });
     const storedBytes = files.reduce((a, f) => a + f.stored, 0);
-    const state: PackState = files.every((f) => f.state === 'cached') ? 'cached' : storedBytes > 0 || files.some((f) => f.state === 'cached') ? 'partial' : 'absent';
+    const state: PackState = files.every((f) => f.state === 'cached')
+      ? 'cached'
+      : storedBytes > 0 || files.some((f) => f.state === 'cached')
+        ? 'partial'
+        : 'absent';
     return { state, storedBytes, totalBytes: manifest.total_bytes, files };
   }
 
@@ -278,7 +299,14 @@ export class PackStore {
           refetchError = (e as Error).message;
         }
       }
-      return { packId, checked, failed: failed.map((f) => f.path), refetched, ms: performance.now() - t0, ...(refetchError ? { refetchError } : {}) };
+      return {
+        packId,
+        checked,
+        failed: failed.map((f) => f.path),
+        refetched,
+        ms: performance.now() - t0,
+        ...(refetchError ? { refetchError } : {}),
+      };
     });
   }
 

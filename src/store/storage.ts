@@ -62,7 +62,11 @@ export async function storageInfo(estimate: EstimateFn = defaultEstimate): Promi
  * Refuses a download of `needBytes` more bytes that cannot fit, with the numbers. Nothing is written before this
  * check passes.
  */
-export async function ensureRoom(packId: string, needBytes: number, estimate: EstimateFn = defaultEstimate): Promise<StorageInfo> {
+export async function ensureRoom(
+  packId: string,
+  needBytes: number,
+  estimate: EstimateFn = defaultEstimate,
+): Promise<StorageInfo> {
   const info = await storageInfo(estimate);
   if (needBytes > info.available) {
     throw new RgError(
@@ -101,11 +105,20 @@ export function isQuotaError(e: unknown): boolean {
 }
 
 /** The RgError a full disk during a download becomes. */
-export function quotaError(packId: string, path: string, storedBytes: number, packTotal: number, cause: unknown): RgError {
+export function quotaError(
+  packId: string,
+  path: string,
+  storedBytes: number,
+  packTotal: number,
+  cause: unknown,
+): RgError {
   return new RgError(
     'QUOTA',
     `The browser ran out of storage while saving ${packId}/${path}. ${formatBytes(storedBytes)} of ${formatBytes(packTotal)} ` +
       `of the pack are saved and kept, so the download can resume from where it stopped.`,
-    { hint: 'Free space (delete another pack, or clear other site data), then press Resume. Delete removes the partial pack instead.', cause },
+    {
+      hint: 'Free space (delete another pack, or clear other site data), then press Resume. Delete removes the partial pack instead.',
+      cause,
+    },
   );
 }

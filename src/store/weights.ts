@@ -75,7 +75,9 @@ export class WeightStore {
   }
 
   manifest(pack: string): Promise<ManifestRecord | undefined> {
-    return this.use('readonly', (s) => promisifyRequest(s.get(manifestKey(pack)) as IDBRequest<ManifestRecord | undefined>));
+    return this.use('readonly', (s) =>
+      promisifyRequest(s.get(manifestKey(pack)) as IDBRequest<ManifestRecord | undefined>),
+    );
   }
 
   putManifest(rec: ManifestRecord): Promise<void> {
@@ -86,7 +88,9 @@ export class WeightStore {
   }
 
   fileRecord(pack: string, path: string): Promise<FileRecord | undefined> {
-    return this.use('readonly', (s) => promisifyRequest(s.get(fileKey(pack, path)) as IDBRequest<FileRecord | undefined>));
+    return this.use('readonly', (s) =>
+      promisifyRequest(s.get(fileKey(pack, path)) as IDBRequest<FileRecord | undefined>),
+    );
   }
 
   /** Every file record of a pack (the index). */
@@ -96,7 +100,16 @@ export class WeightStore {
 
   /** A fresh record for a file not started yet. */
   newRecord(pack: string, entry: FileEntry): FileRecord {
-    return { packId: pack, path: entry.path, bytes: entry.bytes, sha256: entry.sha256, chunkSize: this.chunkSize, stored: 0, state: 'partial', updatedAt: Date.now() };
+    return {
+      packId: pack,
+      path: entry.path,
+      bytes: entry.bytes,
+      sha256: entry.sha256,
+      chunkSize: this.chunkSize,
+      stored: 0,
+      state: 'partial',
+      updatedAt: Date.now(),
+    };
   }
 
   /**
@@ -120,7 +133,9 @@ export class WeightStore {
   }
 
   readChunk(pack: string, path: string, index: number): Promise<Uint8Array | undefined> {
-    return this.use('readonly', (s) => promisifyRequest(s.get(chunkKey(pack, path, index)) as IDBRequest<Uint8Array | undefined>));
+    return this.use('readonly', (s) =>
+      promisifyRequest(s.get(chunkKey(pack, path, index)) as IDBRequest<Uint8Array | undefined>),
+    );
   }
 
   /** Every stored chunk of a file, in order (one request). */

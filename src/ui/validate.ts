@@ -19,7 +19,14 @@ export interface Limits {
 }
 
 /** Used until the pack's manifest is read (and when it cannot be). */
-export const DEFAULT_LIMITS: Limits = { minSize: 16, maxSize: 1024, sizeMultiple: 16, maxSteps: 200, maxPromptChars: MAX_PROMPT_CHARS, maxNewTokens: 4096 };
+export const DEFAULT_LIMITS: Limits = {
+  minSize: 16,
+  maxSize: 1024,
+  sizeMultiple: 16,
+  maxSteps: 200,
+  maxPromptChars: MAX_PROMPT_CHARS,
+  maxNewTokens: 4096,
+};
 
 export { MAX_SEED, MAX_GUIDANCE } from '../limits';
 /** Image files the browser decodes for the reasoner and the VAE encoder. */
@@ -48,7 +55,8 @@ function integerIn(text: string, what: string, min: number, max: number): Check<
   if (text.trim() === '') return fail(`Enter the ${what}.`);
   const n = parseInteger(text);
   if (!Number.isSafeInteger(n)) return fail(`The ${what} must be a whole number, not “${text.trim().slice(0, 20)}”.`);
-  if (n < min || n > max) return fail(`The ${what} must be from ${min} to ${max.toLocaleString('en-US')}; ${n} is out of range.`);
+  if (n < min || n > max)
+    return fail(`The ${what} must be from ${min} to ${max.toLocaleString('en-US')}; ${n} is out of range.`);
   return ok(n);
 }
 
@@ -57,7 +65,9 @@ function decimalIn(text: string, what: string, min: number, max: number, exclusi
   const x = parseDecimal(text);
   if (!Number.isFinite(x)) return fail(`The ${what} must be a number, not “${text.trim().slice(0, 20)}”.`);
   if ((exclusiveMin ? x <= min : x < min) || x > max) {
-    return fail(`The ${what} must be ${exclusiveMin ? 'above' : 'from'} ${min} ${exclusiveMin ? 'and at most' : 'to'} ${max}; ${x} is out of range.`);
+    return fail(
+      `The ${what} must be ${exclusiveMin ? 'above' : 'from'} ${min} ${exclusiveMin ? 'and at most' : 'to'} ${max}; ${x} is out of range.`,
+    );
   }
   return ok(x);
 }
@@ -66,7 +76,9 @@ function decimalIn(text: string, what: string, min: number, max: number, exclusi
 export function validatePrompt(text: string, limits: Limits = DEFAULT_LIMITS, what = 'prompt'): Check<string> {
   if (text.trim() === '') return fail(`The ${what} is empty: type what you want.`);
   if (text.length > limits.maxPromptChars) {
-    return fail(`The ${what} has ${text.length.toLocaleString('en-US')} characters; at most ${limits.maxPromptChars.toLocaleString('en-US')} are allowed.`);
+    return fail(
+      `The ${what} has ${text.length.toLocaleString('en-US')} characters; at most ${limits.maxPromptChars.toLocaleString('en-US')} are allowed.`,
+    );
   }
   return ok(text);
 }
@@ -97,7 +109,9 @@ export function validateSize(text: string, limits: Limits = DEFAULT_LIMITS, what
   if (!n.ok) return n;
   if (n.value % limits.sizeMultiple !== 0) {
     const lo = Math.max(limits.minSize, Math.floor(n.value / limits.sizeMultiple) * limits.sizeMultiple);
-    return fail(`The ${what} must be a multiple of ${limits.sizeMultiple} (try ${lo} or ${lo + limits.sizeMultiple}); ${n.value} is not.`);
+    return fail(
+      `The ${what} must be a multiple of ${limits.sizeMultiple} (try ${lo} or ${lo + limits.sizeMultiple}); ${n.value} is not.`,
+    );
   }
   return n;
 }
@@ -134,12 +148,19 @@ export function validateImageFile(file: FileLike | null | undefined): Check<File
   if (!file) return fail('Choose an image first (file picker, drag and drop, or paste).');
   const type = file.type.toLowerCase();
   if (!(IMAGE_TYPES as readonly string[]).includes(type)) {
-    const what = type === 'application/pdf' || /\.pdf$/i.test(file.name) ? 'a PDF, not an image' : type ? `a file of type ${type}, not an image` : 'not a recognised image';
+    const what =
+      type === 'application/pdf' || /\.pdf$/i.test(file.name)
+        ? 'a PDF, not an image'
+        : type
+          ? `a file of type ${type}, not an image`
+          : 'not a recognised image';
     return fail(`“${file.name}” is ${what}. Use a PNG, JPEG, WebP, GIF or BMP file.`);
   }
   if (file.size === 0) return fail(`“${file.name}” is empty.`);
   if (file.size > MAX_IMAGE_FILE_BYTES) {
-    return fail(`“${file.name}” is ${(file.size / 2 ** 20).toFixed(1)} MiB; images up to ${MAX_IMAGE_FILE_BYTES / 2 ** 20} MiB are accepted.`);
+    return fail(
+      `“${file.name}” is ${(file.size / 2 ** 20).toFixed(1)} MiB; images up to ${MAX_IMAGE_FILE_BYTES / 2 ** 20} MiB are accepted.`,
+    );
   }
   return ok(file);
 }

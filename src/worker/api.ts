@@ -29,8 +29,6 @@ export interface DeviceReport {
   threads: number;
 }
 
-
-
 export interface Pixels {
   width: number;
   height: number;

@@ -24,11 +24,15 @@ import type { PipelineDeps } from '../pipeline/reason';
 
 const sinks = new Set<EventSink>();
 onDeviceLost((info) => {
-  for (const s of sinks) void Promise.resolve(s({ type: 'device-lost', reason: info.reason, message: info.message })).catch(() => sinks.delete(s));
+  for (const s of sinks)
+    void Promise.resolve(s({ type: 'device-lost', reason: info.reason, message: info.message })).catch(() =>
+      sinks.delete(s),
+    );
 });
 
 function checkSize(name: string, v: number, max: number): void {
-  if (!Number.isInteger(v) || v < 1 || v > max) throw badInput(name, `${name} must be an integer from 1 to ${max}, got ${v}`);
+  if (!Number.isInteger(v) || v < 1 || v > max)
+    throw badInput(name, `${name} must be an integer from 1 to ${max}, got ${v}`);
 }
 
 /**
@@ -123,7 +127,10 @@ const api = {
 
   async rgpo(request: RgpoRequest, onEvent?: RgpoEventSink) {
     const r = await pipelineRun(request, onEvent, runRgpo);
-    return transfer(r, r.rollouts.map((x) => x.png.buffer as ArrayBuffer));
+    return transfer(
+      r,
+      r.rollouts.map((x) => x.png.buffer as ArrayBuffer),
+    );
   },
 
   async cancel(runId: string) {

@@ -11,7 +11,10 @@ const original = transferHandlers.get('throw')!;
 
 const throwHandler: TransferHandler<{ value: unknown }, Serialized> = {
   canHandle: original.canHandle as (v: unknown) => v is { value: unknown },
-  serialize: ({ value }) => [value instanceof Error ? { isError: true, value: toErrorInfo(value) } : { isError: false, value }, []],
+  serialize: ({ value }) => [
+    value instanceof Error ? { isError: true, value: toErrorInfo(value) } : { isError: false, value },
+    [],
+  ],
   deserialize: (s) => {
     throw s.isError ? fromErrorInfo(s.value) : s.value;
   },

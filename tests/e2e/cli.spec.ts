@@ -15,7 +15,9 @@ import { ROOT, rg } from './rg_cli';
 
 const FIX = join(ROOT, 'tests/fixtures/tiny-random');
 const fx = JSON.parse(readFileSync(join(FIX, 'fixtures.json'), 'utf8'));
-const MANIFEST_SHA = createHash('sha256').update(readFileSync(join(ROOT, 'public/models/tiny-random/manifest.json'))).digest('hex');
+const MANIFEST_SHA = createHash('sha256')
+  .update(readFileSync(join(ROOT, 'public/models/tiny-random/manifest.json')))
+  .digest('hex');
 
 /** Largest |a − b| over the RGB channels of two PNGs of the same size. */
 function maxPixelDiff(a: Buffer, b: Buffer): number {
@@ -37,8 +39,24 @@ test.describe('rg command line', () => {
     const dir = fresh();
     const out = join(dir, 'run');
     const r = await rg([
-      'generate', '--prompt', I.prompt, '--pack', 'tiny-random', '--seed', '42', '--steps', String(I.steps), '--guidance', String(I.guidance),
-      I.cot ? '--cot' : '--no-cot', '--max-new-tokens', String(I.max_new_tokens), '--size', `${I.width}x${I.height}`, '--out', out,
+      'generate',
+      '--prompt',
+      I.prompt,
+      '--pack',
+      'tiny-random',
+      '--seed',
+      '42',
+      '--steps',
+      String(I.steps),
+      '--guidance',
+      String(I.guidance),
+      I.cot ? '--cot' : '--no-cot',
+      '--max-new-tokens',
+      String(I.max_new_tokens),
+      '--size',
+      `${I.width}x${I.height}`,
+      '--out',
+      out,
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(dir)).toEqual(['run']);
@@ -50,7 +68,15 @@ test.describe('rg command line', () => {
     expect(res).toMatchObject({
       mode: 'generate',
       prompt: I.prompt,
-      settings: { seed: 42, steps: I.steps, guidance: I.guidance, cot: I.cot, width: I.width, height: I.height, maxNewTokens: I.max_new_tokens },
+      settings: {
+        seed: 42,
+        steps: I.steps,
+        guidance: I.guidance,
+        cot: I.cot,
+        width: I.width,
+        height: I.height,
+        maxNewTokens: I.max_new_tokens,
+      },
       pack: { id: 'tiny-random', manifestSha256: MANIFEST_SHA },
       conditionRows: I.condition_length_positive,
       image: 'image.png',
@@ -69,26 +95,74 @@ test.describe('rg command line', () => {
     const E = fx.edit;
     const out = join(fresh(), 'edit');
     const r = await rg([
-      'edit', '--image', join(FIX, E.input_png), '--instruction', E.instruction, '--pack', 'tiny-random', '--strength', String(E.strength), '--seed', String(E.seed),
-      '--steps', String(E.steps), '--guidance', String(E.guidance), '--cot', '--max-new-tokens', String(E.max_new_tokens), '--size', `${E.width}x${E.height}`, '--out', out,
+      'edit',
+      '--image',
+      join(FIX, E.input_png),
+      '--instruction',
+      E.instruction,
+      '--pack',
+      'tiny-random',
+      '--strength',
+      String(E.strength),
+      '--seed',
+      String(E.seed),
+      '--steps',
+      String(E.steps),
+      '--guidance',
+      String(E.guidance),
+      '--cot',
+      '--max-new-tokens',
+      String(E.max_new_tokens),
+      '--size',
+      `${E.width}x${E.height}`,
+      '--out',
+      out,
     ]);
     expect(r.code, r.stderr).toBe(0);
     const d = maxPixelDiff(readFileSync(join(out, 'image.png')), readFileSync(join(FIX, E.png)));
     console.log(`rg edit: max pixel Δ vs the fixture = ${d}/255`);
     expect(d).toBeLessThanOrEqual(2);
-    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'))).toMatchObject({ mode: 'edit', instruction: E.instruction, settings: { strength: E.strength } });
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'))).toMatchObject({
+      mode: 'edit',
+      instruction: E.instruction,
+      settings: { strength: E.strength },
+    });
   });
 
   test('compare: a folder per line, summary.json and summary.csv; a size the pack refuses exits 2 naming the line', async () => {
     const dir = fresh();
     const file = join(dir, 'prompts.jsonl');
-    writeFileSync(file, '{"prompt": "three red circles", "name": "circles"}\n\n{"prompt": "two squares", "cot": false, "seed": 7}\n');
+    writeFileSync(
+      file,
+      '{"prompt": "three red circles", "name": "circles"}\n\n{"prompt": "two squares", "cot": false, "seed": 7}\n',
+    );
     const out = join(dir, 'cmp');
-    const r = await rg(['compare', '--file', file, '--pack', 'tiny-random', '--steps', '1', '--max-new-tokens', '2', '--size', '32x32', '--out', out]);
+    const r = await rg([
+      'compare',
+      '--file',
+      file,
+      '--pack',
+      'tiny-random',
+      '--steps',
+      '1',
+      '--max-new-tokens',
+      '2',
+      '--size',
+      '32x32',
+      '--out',
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['002', 'circles', 'summary.csv', 'summary.json']);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-    expect(summary.runs.map((x: { line: number; name: string; seed: number; cot: boolean }) => [x.line, x.name, x.seed, x.cot])).toEqual([
+    expect(
+      summary.runs.map((x: { line: number; name: string; seed: number; cot: boolean }) => [
+        x.line,
+        x.name,
+        x.seed,
+        x.cot,
+      ]),
+    ).toEqual([
       [1, 'circles', 42, true],
       [3, '002', 7, false],
     ]);
@@ -101,7 +175,9 @@ test.describe('rg command line', () => {
     writeFileSync(file, '{"prompt": "a"}\n{"prompt": "b", "size": "40x40"}\n');
     const bad = await rg(['compare', '--file', file, '--pack', 'tiny-random', '--out', join(dir, 'bad')]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim().split('\n').at(-1)).toBe(`rg: ${file}:2: width must be a multiple of 16 from 32 to 256 for pack tiny-random, got 40`);
+    expect(bad.stderr.trim().split('\n').at(-1)).toBe(
+      `rg: ${file}:2: width must be a multiple of 16 from 32 to 256 for pack tiny-random, got 40`,
+    );
     expect(readdirSync(dir).sort()).toEqual(['cmp', 'prompts.jsonl']);
   });
 
@@ -113,11 +189,23 @@ test.describe('rg command line', () => {
     const jsonl = join(dir, 'prompts.jsonl');
     writeFileSync(jsonl, '{"prompt": "one"}\n{"prompt": "two", "steps": 4,}\n');
     const cases: [string[], string][] = [
-      [['generate', '--prompt', 'p', '--colour', 'red', '--out', out], 'rg: unknown option --colour for rg generate (see rg generate --help)'],
+      [
+        ['generate', '--prompt', 'p', '--colour', 'red', '--out', out],
+        'rg: unknown option --colour for rg generate (see rg generate --help)',
+      ],
       [['generate', '--prompt', 'p'], 'rg: --out is required'],
-      [['generate', '--prompt', 'p', '--steps', '-1', '--out', out], 'rg: --steps must be a whole number ≥ 1, got "-1"'],
-      [['edit', '--image', join(dir, 'missing.png'), '--instruction', 'x', '--out', out], `rg: --image ${join(dir, 'missing.png')}: no such file`],
-      [['understand', '--image', notImage, '--question', 'what?', '--out', out], `rg: --image ${notImage}: not an image (expected PNG, JPEG, WebP, GIF or BMP)`],
+      [
+        ['generate', '--prompt', 'p', '--steps', '-1', '--out', out],
+        'rg: --steps must be a whole number ≥ 1, got "-1"',
+      ],
+      [
+        ['edit', '--image', join(dir, 'missing.png'), '--instruction', 'x', '--out', out],
+        `rg: --image ${join(dir, 'missing.png')}: no such file`,
+      ],
+      [
+        ['understand', '--image', notImage, '--question', 'what?', '--out', out],
+        `rg: --image ${notImage}: not an image (expected PNG, JPEG, WebP, GIF or BMP)`,
+      ],
       [['compare', '--file', jsonl, '--out', out], `rg: ${jsonl}:2: not valid JSON`],
     ];
     for (const [args, reason] of cases) {

@@ -17,7 +17,8 @@ import { PT_COT, PT_NO_COT, ROW_LABELS, TABLE_HEADER, pct } from '../../src/cli/
 import { ROOT, rg } from './rg_cli';
 
 const SET = JSON.parse(readFileSync(join(ROOT, 'public/models/shapes/eval/set.json'), 'utf8'));
-const MAX_STEPS: number = JSON.parse(readFileSync(join(ROOT, 'public/models/shapes/manifest.json'), 'utf8')).limits.max_steps;
+const MAX_STEPS: number = JSON.parse(readFileSync(join(ROOT, 'public/models/shapes/manifest.json'), 'utf8')).limits
+  .max_steps;
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'rg-eval-e2e-'));
 
@@ -59,7 +60,12 @@ test.describe('rg eval', () => {
       ['arithmetic', SET.arithmetic[0].prompt],
       ['mixing', SET.mixing[0].prompt],
     ]);
-    expect(readdirSync(join(out, 'images')).sort()).toEqual(['arithmetic-001-cot.png', 'arithmetic-001-no-cot.png', 'mixing-001-cot.png', 'mixing-001-no-cot.png']);
+    expect(readdirSync(join(out, 'images')).sort()).toEqual([
+      'arithmetic-001-cot.png',
+      'arithmetic-001-no-cot.png',
+      'mixing-001-cot.png',
+      'mixing-001-no-cot.png',
+    ]);
     for (const p of prompts) {
       const key = p.list === 'arithmetic' ? 'arith' : 'mix';
       // The PyTorch side is eval/set.json's rows for this prompt.
@@ -88,9 +94,21 @@ test.describe('rg eval', () => {
     const row = (label: string, b: (p: PromptResult) => boolean, t: (p: PromptResult) => boolean) =>
       `| ${label} | ${pct(count(arith.map(b)), arith.length)} | ${pct(count(arith.map(t)), arith.length)} | ${pct(count(mix.map(b)), mix.length)} | ${pct(count(mix.map(t)), mix.length)} | ${count(prompts.map((p) => b(p) === t(p)))}/${prompts.length} |`;
     expect(lines.slice(2, 6)).toEqual([
-      row(ROW_LABELS.noCot, (p) => p.noCot.ok, (p) => p.pytorch.noCot),
-      row(ROW_LABELS.cot, (p) => p.cot.ok, (p) => p.pytorch.cot),
-      row(ROW_LABELS.format, (p) => p.cot.formatOk, (p) => p.pytorch.format === true),
+      row(
+        ROW_LABELS.noCot,
+        (p) => p.noCot.ok,
+        (p) => p.pytorch.noCot,
+      ),
+      row(
+        ROW_LABELS.cot,
+        (p) => p.cot.ok,
+        (p) => p.pytorch.cot,
+      ),
+      row(
+        ROW_LABELS.format,
+        (p) => p.cot.formatOk,
+        (p) => p.pytorch.format === true,
+      ),
       `| ${ROW_LABELS.understanding} | ${pct(count(questions.map((q) => q.ok)), questions.length)} | ${pct(SET.pytorch.understanding[0], SET.pytorch.understanding[1])} | | | — |`,
     ]);
     expect(lines[6]).toBe('');
@@ -104,10 +122,19 @@ test.describe('rg eval', () => {
     const cases: [string[], string][] = [
       [['eval', '--n', '0', '--out', join(dir, 'a')], 'rg: --n must be a whole number ≥ 1, got "0"'],
       [['eval', '--steps', 'many', '--out', join(dir, 'b')], 'rg: --steps must be a whole number ≥ 1, got "many"'],
-      [['eval', '--prompt', 'x', '--out', join(dir, 'c')], 'rg: unknown option --prompt for rg eval (see rg eval --help)'],
+      [
+        ['eval', '--prompt', 'x', '--out', join(dir, 'c')],
+        'rg: unknown option --prompt for rg eval (see rg eval --help)',
+      ],
       [['eval', '--pack', 'nope', '--out', join(dir, 'd')], 'rg: --pack nope: no such pack'],
-      [['eval', '--pack', 'shapes', '--steps', String(MAX_STEPS + 1), '--out', join(dir, 'f')], `rg: --steps must be at most ${MAX_STEPS} for pack shapes, got ${MAX_STEPS + 1}`],
-      [['eval', '--pack', 'tiny-random', '--n', '1', '--out', join(dir, 'e')], 'rg: pack tiny-random has no eval/set.json'],
+      [
+        ['eval', '--pack', 'shapes', '--steps', String(MAX_STEPS + 1), '--out', join(dir, 'f')],
+        `rg: --steps must be at most ${MAX_STEPS} for pack shapes, got ${MAX_STEPS + 1}`,
+      ],
+      [
+        ['eval', '--pack', 'tiny-random', '--n', '1', '--out', join(dir, 'e')],
+        'rg: pack tiny-random has no eval/set.json',
+      ],
     ];
     for (const [args, reason] of cases) {
       const r = await rg(args, 120_000);

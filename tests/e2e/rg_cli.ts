@@ -18,8 +18,13 @@ export function rg(args: string[], timeoutMs = 280_000): Promise<Ran> {
   const dist = process.env.RG_DIST ?? join(ROOT, 'dist');
   const env = { ...process.env, RG_BUILD: existsSync(join(dist, 'cli.html')) ? 'never' : 'auto' };
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
+      },
+    );
   });
 }

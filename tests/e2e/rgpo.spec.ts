@@ -31,7 +31,13 @@ async function readCards(page: Page): Promise<CardNumbers[]> {
       for (const r of Array.from(el.querySelectorAll<HTMLElement>('[data-testid="rgpo-reward"]'))) {
         rewards[r.dataset.reward!] = r.dataset.value === 'null' ? null : Number(r.dataset.value);
       }
-      return { seed: Number(el.dataset.seed), total: Number(el.dataset.total), advantage: Number(el.dataset.advantage), rewards, best: el.classList.contains('best') };
+      return {
+        seed: Number(el.dataset.seed),
+        total: Number(el.dataset.total),
+        advantage: Number(el.dataset.advantage),
+        rewards,
+        best: el.classList.contains('best'),
+      };
     }),
   );
 }
@@ -44,7 +50,10 @@ function checkGroup(cards: CardNumbers[]): { mean: number; best: number } {
     expect(Object.keys(c.rewards)).toEqual(['format', 'similarity']);
     expect(c.rewards.similarity).toBeNull();
     for (const v of vals) if (v !== null) expect(v >= 0 && v <= 1).toBe(true);
-    expect(c.total).toBeCloseTo(vals.reduce<number>((a, v) => a + (v ?? 0), 0), 12);
+    expect(c.total).toBeCloseTo(
+      vals.reduce<number>((a, v) => a + (v ?? 0), 0),
+      12,
+    );
   }
   const totals = cards.map((c) => c.total);
   const mean = totals.reduce((a, b) => a + b, 0) / 4;
@@ -56,14 +65,19 @@ function checkGroup(cards: CardNumbers[]): { mean: number; best: number } {
   return { mean, best };
 }
 
-test('RGPO lab: a group of 4 on tiny-random fills four cards; advantages sum to 0; best-of-G kept; running mean', async ({ page }) => {
+test('RGPO lab: a group of 4 on tiny-random fills four cards; advantages sum to 0; best-of-G kept; running mean', async ({
+  page,
+}) => {
   test.setTimeout(400_000);
   page.on('dialog', (d) => {
     throw new Error(`unexpected dialog: ${d.message()}`);
   });
   await page.goto('/#/rgpo');
   await expect(page.getByRole('heading', { name: 'RGPO lab', level: 2 })).toBeVisible();
-  await expect(page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'RGPO lab' })).toHaveAttribute('aria-current', 'page');
+  await expect(page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'RGPO lab' })).toHaveAttribute(
+    'aria-current',
+    'page',
+  );
 
   // Bad input is explained next to its field and runs nothing.
   await page.getByLabel('Group size G').fill('0');
@@ -109,7 +123,10 @@ test('RGPO lab: a group of 4 on tiny-random fills four cards; advantages sum to 
   const second = await readCards(page);
   expect(second.map((c) => c.seed)).toEqual([46, 47, 48, 49]);
   const g2 = checkGroup(second);
-  expect(Number(await page.getByTestId('rgpo-running-mean').getAttribute('data-value'))).toBeCloseTo((g1.mean + g2.mean) / 2, 12);
+  expect(Number(await page.getByTestId('rgpo-running-mean').getAttribute('data-value'))).toBeCloseTo(
+    (g1.mean + g2.mean) / 2,
+    12,
+  );
 
   // Text stayed text.
   expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();

@@ -37,13 +37,29 @@ test.describe('rg rgpo', () => {
 
   test('a group of 4: four PNGs, result.json with the group numbers, advantages sum to 0', async () => {
     const out = join(fresh(), 'g');
-    const r = await rg(['rgpo', '--prompt', 'three red circles', '--group', '4', '--seed', '42', ...SMALL, '--out', out]);
+    const r = await rg([
+      'rgpo',
+      '--prompt',
+      'three red circles',
+      '--group',
+      '4',
+      '--seed',
+      '42',
+      ...SMALL,
+      '--out',
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
     expect(res.seeds).toEqual([42, 43, 44, 45]);
     expect(res.rollouts).toHaveLength(4);
-    for (let k = 1; k <= 4; k++) expect(readFileSync(join(out, `rollout-${k}.png`)).subarray(1, 4).toString()).toBe('PNG');
+    for (let k = 1; k <= 4; k++)
+      expect(
+        readFileSync(join(out, `rollout-${k}.png`))
+          .subarray(1, 4)
+          .toString(),
+      ).toBe('PNG');
     const adv = res.rollouts.map((x: { advantage: number }) => x.advantage);
     expect(Math.abs(adv.reduce((a: number, b: number) => a + b, 0))).toBeLessThan(1e-6);
     expect(line.advantages).toEqual(adv);
@@ -60,7 +76,10 @@ test.describe('rg rgpo', () => {
   test('--eval: single-sample mean vs best-of-G mean per reward (mechanics on tiny-random)', async () => {
     const dir = fresh();
     const list = join(dir, 'prompts.txt');
-    writeFileSync(list, '# shapes-style prompts\ndraw 3 red circles\n\n{"prompt": "draw as many blue squares as 1 plus 2"}\n');
+    writeFileSync(
+      list,
+      '# shapes-style prompts\ndraw 3 red circles\n\n{"prompt": "draw as many blue squares as 1 plus 2"}\n',
+    );
     const out = join(dir, 'ev');
     const r = await rg(['rgpo', '--eval', list, '--group', '2', ...SMALL, '--out', out]);
     expect(r.code, r.stderr).toBe(0);

@@ -10,7 +10,9 @@ import { readFileSync } from 'node:fs';
 import { strToU8, zipSync } from 'fflate';
 
 const PACK = 'tiny-random';
-const manifest = JSON.parse(readFileSync(new URL('../../public/models/tiny-random/manifest.json', import.meta.url), 'utf8')) as {
+const manifest = JSON.parse(
+  readFileSync(new URL('../../public/models/tiny-random/manifest.json', import.meta.url), 'utf8'),
+) as {
   files: { path: string }[];
   total_bytes: number;
 };
@@ -19,7 +21,9 @@ async function waitForServiceWorker(page: Page): Promise<void> {
   await page.evaluate(async () => {
     await navigator.serviceWorker.ready;
     if (!navigator.serviceWorker.controller) {
-      await new Promise<void>((resolve) => navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }));
+      await new Promise<void>((resolve) =>
+        navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }),
+      );
     }
   });
 }
@@ -35,7 +39,10 @@ async function showTestPacks(page: Page): Promise<void> {
   await page.getByLabel('Show test packs').check();
 }
 
-test('first visit caches the pack; offline, a reload opens the app and loads the pack from the cache', async ({ page, context }) => {
+test('first visit caches the pack; offline, a reload opens the app and loads the pack from the cache', async ({
+  page,
+  context,
+}) => {
   await page.goto('/#/models');
   await showTestPacks(page);
   await expect(page.getByRole('heading', { name: 'Models' })).toBeVisible();
@@ -48,13 +55,24 @@ test('first visit caches the pack; offline, a reload opens the app and loads the
 
   await row.getByRole('button', { name: 'Download' }).click();
   await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('cached');
-  await expect(row.getByTestId(`pack-message-${PACK}`)).toContainText(`Downloaded and verified: ${manifest.files.length} files, 4.31 MB.`);
+  await expect(row.getByTestId(`pack-message-${PACK}`)).toContainText(
+    `Downloaded and verified: ${manifest.files.length} files, 4.31 MB.`,
+  );
   await row.getByRole('button', { name: 'Verify' }).click();
-  await expect(row.getByTestId(`pack-message-${PACK}`)).toContainText(`All ${manifest.files.length} cached files match their sha256.`);
+  await expect(row.getByTestId(`pack-message-${PACK}`)).toContainText(
+    `All ${manifest.files.length} cached files match their sha256.`,
+  );
 
   await waitForServiceWorker(page);
   await context.setOffline(true);
-  expect(await page.evaluate(() => fetch('/models/tiny-random/manifest.json').then(() => 'online', () => 'offline'))).toBe('offline');
+  expect(
+    await page.evaluate(() =>
+      fetch('/models/tiny-random/manifest.json').then(
+        () => 'online',
+        () => 'offline',
+      ),
+    ),
+  ).toBe('offline');
 
   const res = await page.reload();
   expect(res?.fromServiceWorker()).toBe(true);
@@ -67,7 +85,9 @@ test('first visit caches the pack; offline, a reload opens the app and loads the
   const offlineRow = page.getByTestId(`pack-${PACK}`);
   await expect(offlineRow.getByTestId(`pack-state-${PACK}`)).toHaveText('cached');
   await offlineRow.getByRole('button', { name: 'Load' }).click();
-  await expect(offlineRow.getByTestId(`pack-ready-${PACK}`)).toContainText(`Ready: ${manifest.files.length} files, 4.31 MB read and verified`);
+  await expect(offlineRow.getByTestId(`pack-ready-${PACK}`)).toContainText(
+    `Ready: ${manifest.files.length} files, 4.31 MB read and verified`,
+  );
   await expect(offlineRow.getByTestId(`pack-ready-${PACK}`)).toContainText('from this browser’s cache');
 
   // The worker (and onnxruntime-web's files) came from the service worker's cache too.
@@ -103,7 +123,10 @@ test('offline, Imagine runs from the cached pack', async ({ page, context }) => 
   await context.setOffline(false);
 });
 
-test('a download stopped by the network keeps what it stored; Resume fetches only the rest', async ({ page, context }) => {
+test('a download stopped by the network keeps what it stored; Resume fetches only the rest', async ({
+  page,
+  context,
+}) => {
   await page.goto('/#/models');
   await showTestPacks(page);
   const row = page.getByTestId(`pack-${PACK}`);
@@ -129,7 +152,12 @@ test('a download stopped by the network keeps what it stored; Resume fetches onl
   requested.length = 0;
   await row.getByRole('button', { name: 'Resume' }).click();
   await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('cached');
-  expect(requested.sort()).toEqual(manifest.files.slice(3).map((f) => f.path).sort());
+  expect(requested.sort()).toEqual(
+    manifest.files
+      .slice(3)
+      .map((f) => f.path)
+      .sort(),
+  );
 
   await row.getByRole('button', { name: 'Delete' }).click();
   await row.getByRole('button', { name: 'Confirm delete' }).click();
@@ -170,7 +198,11 @@ async function importZip(page: Page, name: string, buffer: Buffer): Promise<void
 test('history survives a reload; a malformed import is refused and changes nothing', async ({ page }) => {
   await page.goto('/#/history');
   await expect(page.getByTestId('history-count')).toHaveText('No runs yet.');
-  await importZip(page, 'good.zip', bundle([run('run-a', 1_700_000_000_000, 'three <b>apples</b>'), run('run-b', 1_700_000_100_000, 'two pears')]));
+  await importZip(
+    page,
+    'good.zip',
+    bundle([run('run-a', 1_700_000_000_000, 'three <b>apples</b>'), run('run-b', 1_700_000_100_000, 'two pears')]),
+  );
   await expect(page.getByTestId('history-message')).toHaveText('Imported 2 runs.');
   await expect(page.getByTestId('history-count')).toHaveText('2 runs.');
 
@@ -186,13 +218,25 @@ test('history survives a reload; a malformed import is refused and changes nothi
   const bad = run('run-c', 1_700_000_200_000, 'x');
   bad.mode = 'paint';
   await importZip(page, 'bad.zip', bundle([run('run-d', 1_700_000_300_000, 'fine'), bad]));
-  await expect(page.getByRole('alert')).toContainText('The history bundle was refused: history.json does not match the format (runs.1.mode');
+  await expect(page.getByRole('alert')).toContainText(
+    'The history bundle was refused: history.json does not match the format (runs.1.mode',
+  );
   await expect(page.getByRole('alert')).toContainText('Nothing was changed.');
   await expect(page.getByTestId('history-count')).toHaveText('2 runs.');
 
   await importZip(page, 'not-a-zip.zip', Buffer.from('hello'));
   await expect(page.getByRole('alert')).toContainText('is not a readable zip');
-  await importZip(page, 'missing-png.zip', Buffer.from(zipSync({ 'history.json': strToU8(JSON.stringify({ format: 'rg-vlm-history', version: 1, exportedAt: 1, runs: [run('run-e', 5, 'y')] })) })));
+  await importZip(
+    page,
+    'missing-png.zip',
+    Buffer.from(
+      zipSync({
+        'history.json': strToU8(
+          JSON.stringify({ format: 'rg-vlm-history', version: 1, exportedAt: 1, runs: [run('run-e', 5, 'y')] }),
+        ),
+      }),
+    ),
+  );
   await expect(page.getByRole('alert')).toContainText('images/run-e.png, which the zip does not contain');
 
   await page.reload();

@@ -24,7 +24,9 @@ async function guard(page: Page): Promise<void> {
 }
 
 test.describe('studio shell', () => {
-  test('every view is one link away, the hash keeps the view across a reload, and the keyboard works', async ({ page }) => {
+  test('every view is one link away, the hash keeps the view across a reload, and the keyboard works', async ({
+    page,
+  }) => {
     await page.goto('/');
     const nav = page.getByRole('navigation', { name: 'Views' });
     await expect(page.getByRole('heading', { name: 'Imagine', level: 2 })).toBeVisible();
@@ -57,7 +59,9 @@ test.describe('studio shell', () => {
         await page.goto(`/#/${view}`);
         await expect(page.locator('main h2').first()).toBeVisible();
         if (view === 'device') await expect(page.getByTestId('backend')).toHaveText('webgpu');
-        const scroll = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        const scroll = await page.evaluate(
+          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        );
         expect(scroll, `${view} at ${w}px scrolls sideways`).toBeLessThanOrEqual(0);
         await page.screenshot({ path: `${SHOTS}/${view}-${tag}.png`, fullPage: true });
       }
@@ -66,7 +70,9 @@ test.describe('studio shell', () => {
 });
 
 test.describe('bad inputs are refused with a message and no run starts', () => {
-  test('Imagine: empty prompt, steps 0 / -1 / NaN / 100000, a seed beyond 2^32-1, a size not a multiple of 16', async ({ page }) => {
+  test('Imagine: empty prompt, steps 0 / -1 / NaN / 100000, a seed beyond 2^32-1, a size not a multiple of 16', async ({
+    page,
+  }) => {
     await page.goto('/#/imagine');
     const run = page.getByRole('button', { name: 'Imagine', exact: true });
     await expect(page.getByLabel('Steps')).toHaveValue('50');
@@ -103,13 +109,17 @@ test.describe('bad inputs are refused with a message and no run starts', () => {
 
   test('Understand: a PDF as the image and an empty question', async ({ page }) => {
     await page.goto('/#/understand');
-    await page.getByTestId('understand-image-file').setInputFiles({ name: 'paper.pdf', mimeType: 'application/pdf', buffer: PDF });
+    await page
+      .getByTestId('understand-image-file')
+      .setInputFiles({ name: 'paper.pdf', mimeType: 'application/pdf', buffer: PDF });
     await expect(page.locator('#understand-image-error')).toContainText('“paper.pdf” is a PDF, not an image');
     await page.getByLabel('Question').fill('what is this?');
     await page.getByRole('button', { name: 'Ask' }).click();
     await expect(page.getByTestId('understand-output')).toHaveCount(0);
     // A real image replaces the refusal; an empty question is refused in turn.
-    await page.getByTestId('understand-image-file').setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: PNG });
+    await page
+      .getByTestId('understand-image-file')
+      .setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: PNG });
     await expect(page.locator('#understand-image-error')).toBeHidden();
     await expect(page.getByTestId('understand-image-preview')).toBeVisible();
     await page.getByLabel('Question').fill('   ');
@@ -121,11 +131,14 @@ test.describe('bad inputs are refused with a message and no run starts', () => {
   test('Edit: a PDF dropped as the image, strength 0', async ({ page }) => {
     await page.goto('/#/edit');
     const drop = page.getByTestId('edit-image-drop');
-    const dt = await page.evaluateHandle((bytes) => {
-      const d = new DataTransfer();
-      d.items.add(new File([new Uint8Array(bytes)], 'scan.pdf', { type: 'application/pdf' }));
-      return d;
-    }, [...PDF]);
+    const dt = await page.evaluateHandle(
+      (bytes) => {
+        const d = new DataTransfer();
+        d.items.add(new File([new Uint8Array(bytes)], 'scan.pdf', { type: 'application/pdf' }));
+        return d;
+      },
+      [...PDF],
+    );
     await drop.dispatchEvent('drop', { dataTransfer: dt });
     await expect(page.locator('#edit-image-error')).toContainText('a PDF, not an image');
     await page.getByLabel('Instruction').fill('make it blue');
@@ -147,10 +160,14 @@ test.describe('bad inputs are refused with a message and no run starts', () => {
   });
 });
 
-test('Understand on tiny-random: image by file picker, question, streamed reasoning and answer; markup stays text', async ({ page }) => {
+test('Understand on tiny-random: image by file picker, question, streamed reasoning and answer; markup stays text', async ({
+  page,
+}) => {
   await guard(page);
   await page.goto('/#/understand');
-  await page.getByTestId('understand-image-file').setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: PNG });
+  await page
+    .getByTestId('understand-image-file')
+    .setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: PNG });
   await page.getByLabel('Question').fill(MARKUP);
   await page.getByLabel('Max tokens').fill('16');
   await page.getByRole('button', { name: 'Ask' }).click();
@@ -166,16 +183,22 @@ test('Understand on tiny-random: image by file picker, question, streamed reason
   await page.screenshot({ path: `${SHOTS}/understand-done-phone.png`, fullPage: true });
 });
 
-test('Understand: a file that claims to be a PNG but is not is refused by the worker, next to the image, and the next run works', async ({ page }) => {
+test('Understand: a file that claims to be a PNG but is not is refused by the worker, next to the image, and the next run works', async ({
+  page,
+}) => {
   await page.goto('/#/understand');
-  await page.getByTestId('understand-image-file').setInputFiles({ name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('definitely not a png') });
+  await page
+    .getByTestId('understand-image-file')
+    .setInputFiles({ name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('definitely not a png') });
   await page.getByLabel('Question').fill('what is this?');
   await page.getByLabel('Max tokens').fill('2');
   await page.getByRole('button', { name: 'Ask' }).click();
   await expect(page.locator('#understand-image-error')).not.toBeEmpty({ timeout: 60_000 });
   await expect(page.getByTestId('understand-image-drop')).toHaveClass(/invalid/);
   await expect(page.getByTestId('understand-phase')).toHaveText('Stopped by an error.');
-  await page.getByTestId('understand-image-file').setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: PNG });
+  await page
+    .getByTestId('understand-image-file')
+    .setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: PNG });
   await expect(page.locator('#understand-image-error')).toBeHidden();
   await page.getByRole('button', { name: 'Ask' }).click();
   await expect(page.getByTestId('understand-phase')).toContainText('Done in', { timeout: 150_000 });
@@ -197,7 +220,10 @@ test('Understand: an image by paste and by drag and drop', async ({ page }) => {
   await expect(drop).toContainText('dropped.png');
   await drop.focus();
   const pasteData = await make('pasted.png');
-  await drop.evaluate((el, dt) => el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt as DataTransfer, bubbles: true })), pasteData);
+  await drop.evaluate(
+    (el, dt) => el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt as DataTransfer, bubbles: true })),
+    pasteData,
+  );
   await expect(drop).toContainText('pasted.png');
 });
 
@@ -219,7 +245,9 @@ test('Imagine: markup in the prompt appears literally and runs nothing', async (
 
 const EDIT_PNG = readFileSync(new URL('../fixtures/tiny-random/edit_input.png', import.meta.url));
 
-test('Imagine on tiny-random: streamed reasoning, step previews, final image with download; cancel, then run again', async ({ page }) => {
+test('Imagine on tiny-random: streamed reasoning, step previews, final image with download; cancel, then run again', async ({
+  page,
+}) => {
   await page.goto('/#/imagine');
   await page.getByLabel('Prompt', { exact: true }).fill('draw the result of 3 apples plus 2 apples');
   await page.getByLabel('Max tokens').fill('64');
@@ -268,7 +296,9 @@ test('Imagine on tiny-random: streamed reasoning, step previews, final image wit
 
 test('Edit on tiny-random: image + instruction + strength, before and after', async ({ page }) => {
   await page.goto('/#/edit');
-  await page.getByTestId('edit-image-file').setInputFiles({ name: 'edit_input.png', mimeType: 'image/png', buffer: EDIT_PNG });
+  await page
+    .getByTestId('edit-image-file')
+    .setInputFiles({ name: 'edit_input.png', mimeType: 'image/png', buffer: EDIT_PNG });
   await page.getByLabel('Instruction').fill('make the red circle blue');
   await page.getByLabel('Strength').fill('0.6');
   await page.getByLabel('Steps').fill('2');
@@ -286,7 +316,10 @@ test('Edit on tiny-random: image + instruction + strength, before and after', as
   }
 });
 
-test('Compare: the shareable link carries the configuration (not images) and a hand-edited one is refused', async ({ page, context }) => {
+test('Compare: the shareable link carries the configuration (not images) and a hand-edited one is refused', async ({
+  page,
+  context,
+}) => {
   await page.goto('/#/compare');
   await page.locator('#cmp-0-prompt').fill('two blue squares <b>bold?</b>');
   await page.locator('#cmp-1-label').fill('plain');
@@ -306,7 +339,9 @@ test('Compare: the shareable link carries the configuration (not images) and a h
   await expect(other.getByTestId('compare-message')).toContainText('damaged');
 });
 
-test('Compare 2 variants × 2 seeds fills 4 cells, diffs two, exports a zip whose JSON lists them, and a reload restores the grid', async ({ page }) => {
+test('Compare 2 variants × 2 seeds fills 4 cells, diffs two, exports a zip whose JSON lists them, and a reload restores the grid', async ({
+  page,
+}) => {
   test.setTimeout(420_000);
   await page.goto('/#/compare');
   for (const i of [0, 1]) {
@@ -330,7 +365,9 @@ test('Compare 2 variants × 2 seeds fills 4 cells, diffs two, exports a zip whos
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Export the grid (zip)' }).click();
   const files = unzipSync(new Uint8Array(readFileSync(await (await download).path())));
-  const grid = JSON.parse(strFromU8(files['grid.json']!)) as { cells: { key: string; image: string; status: string; reasoning: string; tokens: number }[] };
+  const grid = JSON.parse(strFromU8(files['grid.json']!)) as {
+    cells: { key: string; image: string; status: string; reasoning: string; tokens: number }[];
+  };
   expect(grid.cells.map((c) => c.key).sort()).toEqual(['v1-s42', 'v1-s7', 'v2-s42', 'v2-s7']);
   for (const c of grid.cells) {
     expect(c.status).toBe('done');

@@ -51,6 +51,8 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     }
   }
   if (worst >= 0) {
-    expect.fail(`element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (beyond tolerance by ${worstExcess})`);
+    expect.fail(
+      `element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (beyond tolerance by ${worstExcess})`,
+    );
   }
 }

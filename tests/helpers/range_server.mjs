@@ -29,7 +29,16 @@ export async function startRangeServer(opts = {}) {
   const sessions = new Map();
   const session = (id) => {
     if (!sessions.has(id)) {
-      const plan = { cuts: [], stalls: [], ignoreRange: false, sizes: [], chunked: false, trickle: [], maxRequests: Infinity, overrides: [] };
+      const plan = {
+        cuts: [],
+        stalls: [],
+        ignoreRange: false,
+        sizes: [],
+        chunked: false,
+        trickle: [],
+        maxRequests: Infinity,
+        overrides: [],
+      };
       sessions.set(id, { plan, log: [], requests: 0 });
     }
     return sessions.get(id);
@@ -48,7 +57,8 @@ export async function startRangeServer(opts = {}) {
     const ctl = url.pathname.match(/^\/__ctl\/([\w-]+)\/(plan|log)$/);
     if (ctl) {
       const s = session(ctl[1]);
-      if (ctl[2] === 'log') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(s.log));
+      if (ctl[2] === 'log')
+        return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(s.log));
       let body = '';
       for await (const c of req) body += c;
       const plan = JSON.parse(body || '{}');
@@ -91,7 +101,11 @@ export async function startRangeServer(opts = {}) {
     }
     // Another version of the file: `delta` bytes shorter (< 0) or longer (> 0, zero bytes appended).
     const resize = s.plan.sizes.find((z) => z.path === rel);
-    if (resize) data = resize.delta < 0 ? data.subarray(0, data.length + resize.delta) : Buffer.concat([data, Buffer.alloc(resize.delta)]);
+    if (resize)
+      data =
+        resize.delta < 0
+          ? data.subarray(0, data.length + resize.delta)
+          : Buffer.concat([data, Buffer.alloc(resize.delta)]);
     const size = data.length;
     let start = 0;
     let end = size - 1;
@@ -107,7 +121,11 @@ export async function startRangeServer(opts = {}) {
       end = r[2] ? Math.min(Number(r[2]), size - 1) : size - 1;
       status = 206;
     }
-    const headers = { 'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes', 'Cache-Control': 'no-store' };
+    const headers = {
+      'Content-Type': 'application/octet-stream',
+      'Accept-Ranges': 'bytes',
+      'Cache-Control': 'no-store',
+    };
     if (!s.plan.chunked) headers['Content-Length'] = String(end - start + 1);
     if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
     // A fault applies once, to the first response that would carry its byte.

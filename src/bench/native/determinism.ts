@@ -92,9 +92,7 @@ export function compareHashes(got: HashRecord, want: HashRecord): { same: boolea
     const words = g.wordsSha256 === w.wordsSha256;
     const normals = g.normalsSha256 === w.normalsSha256;
     if (!words || !normals) same = false;
-    const delta = normals
-      ? ''
-      : ` (${deltas(g.normalsStats, w.normalsStats)})`;
+    const delta = normals ? '' : ` (${deltas(g.normalsStats, w.normalsStats)})`;
     lines.push(
       `noise seed ${w.seed}: words ${words ? 'same' : 'DIFFER'}, normals ${normals ? 'same' : 'DIFFER'}${delta}`,
     );

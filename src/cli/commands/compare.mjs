@@ -17,8 +17,22 @@ import { paintRequest, writePaint } from '../requests.mjs';
 
 /** The columns of summary.csv. */
 const COLUMNS = [
-  'line', 'name', 'prompt', 'cot', 'seed', 'steps', 'guidance', 'width', 'height', 'formatMatched', 'answer',
-  'reasonMs', 'stepsMs', 'totalMs', 'image', 'error',
+  'line',
+  'name',
+  'prompt',
+  'cot',
+  'seed',
+  'steps',
+  'guidance',
+  'width',
+  'height',
+  'formatMatched',
+  'answer',
+  'reasonMs',
+  'stepsMs',
+  'totalMs',
+  'image',
+  'error',
 ];
 
 /** @param {CompareCommand} cmd @returns {Plan} */

@@ -122,13 +122,19 @@ export class PainterSession {
     this.pc = pc;
     this.w = weights;
     const conds = opts.conditions;
-    if (conds.length < 1 || conds.length > 2) throw new RgError('INTERNAL', `painter: 1 or 2 conditions, got ${conds.length}`);
+    if (conds.length < 1 || conds.length > 2)
+      throw new RgError('INTERNAL', `painter: 1 or 2 conditions, got ${conds.length}`);
     for (const c of conds) {
-      if (c.hidden !== cc.input_size) throw new RgError('INTERNAL', `painter: condition has ${c.hidden} columns, the connector takes ${cc.input_size}`);
+      if (c.hidden !== cc.input_size)
+        throw new RgError(
+          'INTERNAL',
+          `painter: condition has ${c.hidden} columns, the connector takes ${cc.input_size}`,
+        );
       if (!(c.rows >= 1)) throw new RgError('INTERNAL', 'painter: empty condition');
     }
     const p = pc.patch_size;
-    if (opts.h % p || opts.w % p) throw new RgError('INTERNAL', `painter: latent ${opts.h}x${opts.w} not a multiple of the patch ${p}`);
+    if (opts.h % p || opts.w % p)
+      throw new RgError('INTERNAL', `painter: latent ${opts.h}x${opts.w} not a multiple of the patch ${p}`);
     this.B = conds.length;
     this.Lc = conds.map((c) => c.rows);
     this.cap = Math.max(...this.Lc);
@@ -161,9 +167,17 @@ export class PainterSession {
       this.cacheV = Array.from({ length: pc.num_hidden_layers }, (_, l) => mk(B * this.cap * kvOf(pc), `cacheV ${l}`));
       const ids = (rowsPer: number, base: (b: number) => number) =>
         Uint32Array.from({ length: B * rowsPer }, (_, r) => base(Math.floor(r / rowsPer)) + (r % rowsPer));
-      this.posPrefix = uploadBuffer(device, ids(this.cap, () => 0), 'painter pos ids (condition)');
+      this.posPrefix = uploadBuffer(
+        device,
+        ids(this.cap, () => 0),
+        'painter pos ids (condition)',
+      );
       this.bufs.push(this.posPrefix);
-      this.posStep = uploadBuffer(device, ids(1 + this.N, (b) => this.Lc[b]!), 'painter pos ids (step)');
+      this.posStep = uploadBuffer(
+        device,
+        ids(1 + this.N, (b) => this.Lc[b]!),
+        'painter pos ids (step)',
+      );
       this.bufs.push(this.posStep);
       this.lat = mk(B * this.N * D, 'latent rows');
       this.lnOut = mk(B * this.N * D, 'final LN');
@@ -219,7 +233,14 @@ export class PainterSession {
     for (const lw of w.connector.layers) {
       this.layer(batch, lw, cc, this.hiddenBuf, cap, this.posPrefix, this.rowsKv({ mask: 'causal' }));
     }
-    rmsnorm(batch, { x: this.hiddenBuf, weight: w.connector.norm, out: this.cond, rows: B * cap, dim: cc.hidden_size, eps: cc.rms_norm_eps });
+    rmsnorm(batch, {
+      x: this.hiddenBuf,
+      weight: w.connector.norm,
+      out: this.cond,
+      rows: B * cap,
+      dim: cc.hidden_size,
+      eps: cc.rms_norm_eps,
+    });
     // temb = linear_2(silu(linear_1(features))) for every step; adaLN input silu(temb) straight from the same matmul.
     linear(batch, this.tfeat, w.painter.t1, this.t1, this.steps, { activation: 'silu' });
     linear(batch, this.t1, w.painter.t2, this.temb, this.steps);
@@ -277,7 +298,15 @@ export class PainterSession {
       batch.encoder.copyBufferToBuffer(normed, (b * (1 + N) + 1) * D * 4, this.lat, b * N * D * 4, N * D * 4);
     }
     layernorm(batch, { x: this.lat, out: this.lnOut, rows: B * N, dim: D, eps: pc.final_norm_eps });
-    modulate(batch, { x: this.lnOut, shift: this.mod, scale: this.mod, shiftOffset: i * 2 * D, scaleOffset: i * 2 * D + D, rows: B * N, dim: D });
+    modulate(batch, {
+      x: this.lnOut,
+      shift: this.mod,
+      scale: this.mod,
+      shiftOffset: i * 2 * D,
+      scaleOffset: i * 2 * D + D,
+      rows: B * N,
+      dim: D,
+    });
     linear(batch, this.lnOut, w.painter.finalLinear, this.out, B * N);
     unpatchify(batch, { tokens: this.out, latents: this.vel, batch: B, channels: C, height: h, width: W, patch: p });
     const n = C * h * W;

@@ -117,7 +117,11 @@ export class Painter {
   ) {}
 
   /** Loads the painter of `source`'s pack: our engine needs WebGPU; 'reference' runs on either backend. */
-  static async load(source: PackSource, choice: BackendChoice, opts: { kind?: PainterKind; weights?: WeightVariant } = {}): Promise<Painter> {
+  static async load(
+    source: PackSource,
+    choice: BackendChoice,
+    opts: { kind?: PainterKind; weights?: WeightVariant } = {},
+  ): Promise<Painter> {
     const m = await source.manifest();
     const kind = opts.kind ?? (choice.backend === 'webgpu' ? 'ours' : 'reference');
     const variant = opts.weights ?? 'f32';
@@ -198,7 +202,15 @@ export class Painter {
         if (!useCache) session.encodePrefix(b);
         session.encodeStep(b, i, z, z, o.guidance, Math.fround(sig[i + 1]! - sig[i]!));
         const wantPreview = this.previewDue(o, i + 1);
-        if (wantPreview) preview(b, { latents: z, out: rgba, channels: C, height: h, width: w, ...previewMap(C, vc.scaling_factor, vc.shift_factor) });
+        if (wantPreview)
+          preview(b, {
+            latents: z,
+            out: rgba,
+            channels: C,
+            height: h,
+            width: w,
+            ...previewMap(C, vc.scaling_factor, vc.shift_factor),
+          });
         b.submit();
         if (wantPreview) {
           const px = new Uint8ClampedArray(await readBuffer(device, rgba, h * w * 4));
@@ -229,7 +241,9 @@ export class Painter {
     const vc = this.manifest.vae;
     const { C, h, w, n, t0, sig } = this.shape(o);
     const t = { start: now(), prepared: 0, stepped: 0 };
-    const cpu = async (c: Condition) => c.cpu ?? (c.buffer ? await readF32(this.choice.device!, c.buffer, c.rows * c.hidden, (c.byteOffset ?? 0) / 4) : null);
+    const cpu = async (c: Condition) =>
+      c.cpu ??
+      (c.buffer ? await readF32(this.choice.device!, c.buffer, c.rows * c.hidden, (c.byteOffset ?? 0) / 4) : null);
     const pos = await cpu(o.positive);
     const neg = o.negative ? await cpu(o.negative) : null;
     if (!pos || (o.negative && !neg)) throw new RgError('INTERNAL', 'painter: a condition has no data');
@@ -249,7 +263,13 @@ export class Painter {
       if (o.collectLatents) latents.push(z.slice());
       if (this.previewDue(o, i + 1)) {
         const px = previewRef(z, { channels: C, ...previewMap(C, vc.scaling_factor, vc.shift_factor) });
-        o.onPreview!({ step: i + 1, total: o.steps, width: w, height: h, rgba: new Uint8ClampedArray(px.buffer, px.byteOffset, px.byteLength) });
+        o.onPreview!({
+          step: i + 1,
+          total: o.steps,
+          width: w,
+          height: h,
+          rgba: new Uint8ClampedArray(px.buffer, px.byteOffset, px.byteLength),
+        });
       }
       o.onStep?.(i + 1, o.steps);
     }
@@ -259,7 +279,12 @@ export class Painter {
     return this.result(o, image, latents, t);
   }
 
-  private result(o: PaintOptions, image: Float32Array, latents: Float32Array[], t: { start: number; prepared: number; stepped: number }): PaintResult {
+  private result(
+    o: PaintOptions,
+    image: Float32Array,
+    latents: Float32Array[],
+    t: { start: number; prepared: number; stepped: number },
+  ): PaintResult {
     const end = now();
     return {
       width: o.width,
@@ -267,7 +292,12 @@ export class Painter {
       rgb: toPixels(image, o.height, o.width),
       image,
       latents: o.collectLatents ? latents : undefined,
-      timings: { prepareMs: t.prepared - t.start, stepsMs: t.stepped - t.prepared, vaeMs: end - t.stepped, totalMs: end - t.start },
+      timings: {
+        prepareMs: t.prepared - t.start,
+        stepsMs: t.stepped - t.prepared,
+        vaeMs: end - t.stepped,
+        totalMs: end - t.start,
+      },
       engine: this.kind,
     };
   }
@@ -284,7 +314,11 @@ export class Painter {
 const cache = new DeviceCache<Painter>();
 
 /** The loaded painter for (pack, backend, kind, weights), shared (src/models/cache.ts); a new device loads it again. */
-export function getPainter(source: PackSource, choice: BackendChoice, opts: { kind?: PainterKind; weights?: WeightVariant } = {}): Promise<Painter> {
+export function getPainter(
+  source: PackSource,
+  choice: BackendChoice,
+  opts: { kind?: PainterKind; weights?: WeightVariant } = {},
+): Promise<Painter> {
   const kind = opts.kind ?? (choice.backend === 'webgpu' ? 'ours' : 'reference');
   const key = [source.id, choice.backend, kind, opts.weights ?? 'f32'].join('\u0000');
   return cache.get(key, { device: choice.device ?? null }, () => Painter.load(source, choice, { ...opts, kind }));

@@ -27,7 +27,14 @@ export class ReferencePainter {
   }
 
   /** velocity [1, C, h, w] of one branch (condition [rows, hidden] before the connector). */
-  async velocity(cond: Float32Array, rows: number, z: Float32Array, h: number, w: number, t: number): Promise<Float32Array> {
+  async velocity(
+    cond: Float32Array,
+    rows: number,
+    z: Float32Array,
+    h: number,
+    w: number,
+    t: number,
+  ): Promise<Float32Array> {
     const out = (
       await run(this.session, {
         condition: cpuTensor('float32', cond, [1, rows, this.hidden]),

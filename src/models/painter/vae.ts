@@ -25,7 +25,11 @@ export class Vae {
   static async load(source: PackSource, choice: BackendChoice): Promise<Vae> {
     const m = await source.manifest();
     const bytes = await source.file(m.paths.vae_decoder);
-    const decoder = await createSession(bytes, { backend: choice.backend, device: choice.device, label: 'vae_decoder' });
+    const decoder = await createSession(bytes, {
+      backend: choice.backend,
+      device: choice.device,
+      label: 'vae_decoder',
+    });
     return new Vae(source, m.vae, choice, decoder, m.paths.vae_encoder);
   }
 

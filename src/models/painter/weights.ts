@@ -42,7 +42,10 @@ class Uploader {
     const info = this.st.tensors.get(name);
     if (!info) throw new RgError('INTEGRITY', `painter weights: missing tensor ${name}`);
     if (expectShape && (info.shape.length !== expectShape.length || info.shape.some((d, i) => d !== expectShape[i]))) {
-      throw new RgError('INTEGRITY', `painter weights: ${name} is [${info.shape.join(', ')}], expected [${expectShape.join(', ')}]`);
+      throw new RgError(
+        'INTEGRITY',
+        `painter weights: ${name} is [${info.shape.join(', ')}], expected [${expectShape.join(', ')}]`,
+      );
     }
     const bytes = tensorBytes(this.file, this.st, name);
     const buf = uploadBuffer(this.device, bytes, name);
@@ -53,8 +56,10 @@ class Uploader {
 
   linear(prefix: string, out: number, inn: number, withBias: boolean): GpuLinear {
     const lw = linearWeights(this.st, prefix);
-    if (lw.out !== out || lw.in !== inn) throw new RgError('INTEGRITY', `painter weights: ${prefix} is [${lw.out}, ${lw.in}], expected [${out}, ${inn}]`);
-    if (withBias !== !!lw.bias) throw new RgError('INTEGRITY', `painter weights: ${prefix} ${withBias ? 'lacks' : 'has'} a bias`);
+    if (lw.out !== out || lw.in !== inn)
+      throw new RgError('INTEGRITY', `painter weights: ${prefix} is [${lw.out}, ${lw.in}], expected [${out}, ${inn}]`);
+    if (withBias !== !!lw.bias)
+      throw new RgError('INTEGRITY', `painter weights: ${prefix} ${withBias ? 'lacks' : 'has'} a bias`);
     const bias = lw.bias ? this.tensor(lw.bias, [out]) : undefined;
     let w: LinearWeight;
     switch (lw.kind) {
@@ -123,7 +128,8 @@ export function uploadPainterWeights(
         up.buffers.length = 0;
       },
     };
-    if (cc.hidden_size !== P) throw new RgError('INTEGRITY', `connector hidden ${cc.hidden_size} ≠ painter hidden ${P}`);
+    if (cc.hidden_size !== P)
+      throw new RgError('INTEGRITY', `connector hidden ${cc.hidden_size} ≠ painter hidden ${P}`);
     return w;
   } catch (e) {
     for (const b of up.buffers) b.destroy();
@@ -132,13 +138,21 @@ export function uploadPainterWeights(
 }
 
 /** Reads the pack's painter weights of `variant` through `source` and uploads them. */
-export async function loadPainterWeights(device: GPUDevice, source: PackSource, variant: WeightVariant = 'f32'): Promise<PainterWeights> {
+export async function loadPainterWeights(
+  device: GPUDevice,
+  source: PackSource,
+  variant: WeightVariant = 'f32',
+): Promise<PainterWeights> {
   const m = await source.manifest();
   const path = m.paths.painter_weights[variant];
   if (!path) {
-    throw new RgError('BAD_INPUT', `pack ${m.id} has no ${variant} painter weights (it has: ${Object.keys(m.paths.painter_weights).join(', ')})`, {
-      field: 'weights',
-    });
+    throw new RgError(
+      'BAD_INPUT',
+      `pack ${m.id} has no ${variant} painter weights (it has: ${Object.keys(m.paths.painter_weights).join(', ')})`,
+      {
+        field: 'weights',
+      },
+    );
   }
   return uploadPainterWeights(device, await source.file(path), m.connector, m.painter, variant);
 }

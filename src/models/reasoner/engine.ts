@@ -86,7 +86,8 @@ export class EngineRun {
     const device = engine.device;
     this.device = device;
     const L = prompt.length;
-    if (L < 1 || maxNew < 1 || readbacks < 1) throw new RgError('INTERNAL', `reasoner engine: prompt ${L}, maxNew ${maxNew}, readbacks ${readbacks}`);
+    if (L < 1 || maxNew < 1 || readbacks < 1)
+      throw new RgError('INTERNAL', `reasoner engine: prompt ${L}, maxNew ${maxNew}, readbacks ${readbacks}`);
     this.promptLength = L;
     this.capacity = L + maxNew - 1;
     const Hd = c.hidden_size;
@@ -106,10 +107,18 @@ export class EngineRun {
       this.cacheV = Array.from({ length: c.num_hidden_layers }, (_, l) => mk(this.capacity * KV, `cacheV ${l}`));
       this.promptIds = uploadBuffer(device, Uint32Array.from(prompt), 'reasoner prompt ids');
       this.bufs.push(this.promptIds);
-      this.promptPos = uploadBuffer(device, Uint32Array.from({ length: L }, (_, i) => i), 'reasoner prompt positions');
+      this.promptPos = uploadBuffer(
+        device,
+        Uint32Array.from({ length: L }, (_, i) => i),
+        'reasoner prompt positions',
+      );
       this.bufs.push(this.promptPos);
       this.staging = Array.from({ length: readbacks }, (_, k) => {
-        const b = device.createBuffer({ label: `reasoner id readback ${k}`, size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+        const b = device.createBuffer({
+          label: `reasoner id readback ${k}`,
+          size: 4,
+          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        });
         this.bufs.push(b);
         return b;
       });
@@ -137,7 +146,13 @@ export class EngineRun {
   }
 
   /** Final norm of R rows (appended to `collector`), lm_head on the last one, the draw of `step` into ids[step]. */
-  private head(batch: GpuBatch, R: number, step: number, sampling: ResolvedSampling, collector: HiddenCollector | null): void {
+  private head(
+    batch: GpuBatch,
+    R: number,
+    step: number,
+    sampling: ResolvedSampling,
+    collector: HiddenCollector | null,
+  ): void {
     const { c, w } = this;
     const Hd = c.hidden_size;
     rmsnorm(batch, { x: this.x, weight: w.norm, out: this.scratch.normed, rows: R, dim: Hd, eps: c.rms_norm_eps });
@@ -148,7 +163,13 @@ export class EngineRun {
       last = this.last;
     }
     linear(batch, last, { w: w.lmHead }, this.logits, 1, { decode: true });
-    sample(batch, { logits: this.logits, out: this.ids, outIndex: step, vocab: c.vocab_size, ...kernelSettings(sampling, step) });
+    sample(batch, {
+      logits: this.logits,
+      out: this.ids,
+      outIndex: step,
+      vocab: c.vocab_size,
+      ...kernelSettings(sampling, step),
+    });
     batch.encoder.copyBufferToBuffer(this.ids, step * 4, this.stagingOf(step), 0, 4);
   }
 
@@ -160,14 +181,20 @@ export class EngineRun {
    * Encodes the prefill and the draw of token 0. `imageRows` are copied over the embedded prompt rows before the
    * layers run: [source buffer, first prompt row, rows] (the vision encoder's features).
    */
-  encodePrefill(batch: GpuBatch, sampling: ResolvedSampling, collector: HiddenCollector | null, imageRows: readonly [GPUBuffer, number, number][] = []): void {
+  encodePrefill(
+    batch: GpuBatch,
+    sampling: ResolvedSampling,
+    collector: HiddenCollector | null,
+    imageRows: readonly [GPUBuffer, number, number][] = [],
+  ): void {
     this.check();
     const { c, w } = this;
     const L = this.promptLength;
     const Hd = c.hidden_size;
     embed(batch, { table: w.embed, ids: this.promptIds, out: this.x, rows: L, dim: Hd, vocab: c.vocab_size });
     for (const [src, start, n] of imageRows) {
-      if (start + n > L) throw new RgError('INTERNAL', `reasoner engine: image rows ${start}+${n} beyond the prompt's ${L}`);
+      if (start + n > L)
+        throw new RgError('INTERNAL', `reasoner engine: image rows ${start}+${n} beyond the prompt's ${L}`);
       batch.encoder.copyBufferToBuffer(src, 0, this.x, start * Hd * 4, n * Hd * 4);
     }
     w.layers.forEach((_, l) => this.layer(batch, l, L, this.promptPos, 0));
@@ -177,10 +204,19 @@ export class EngineRun {
   /** Encodes decode step `s` ≥ 0: feeds token s (drawn on the GPU) and draws token s + 1. */
   encodeStep(batch: GpuBatch, s: number, sampling: ResolvedSampling, collector: HiddenCollector | null): void {
     this.check();
-    if (!(Number.isInteger(s) && s >= 0 && s + 1 < this.maxNew)) throw new RgError('INTERNAL', `reasoner engine: step ${s} of ${this.maxNew}`);
+    if (!(Number.isInteger(s) && s >= 0 && s + 1 < this.maxNew))
+      throw new RgError('INTERNAL', `reasoner engine: step ${s} of ${this.maxNew}`);
     const { c, w } = this;
     const P = this.promptLength + s;
-    embed(batch, { table: w.embed, ids: this.ids, idOffset: s, out: this.x, rows: 1, dim: c.hidden_size, vocab: c.vocab_size });
+    embed(batch, {
+      table: w.embed,
+      ids: this.ids,
+      idOffset: s,
+      out: this.x,
+      rows: 1,
+      dim: c.hidden_size,
+      vocab: c.vocab_size,
+    });
     const pos = batch.scratch(4, 'reasoner position');
     this.device.queue.writeBuffer(pos, 0, Uint32Array.of(P));
     w.layers.forEach((_, l) => this.layer(batch, l, 1, pos, P));

@@ -105,7 +105,12 @@ export function checkMaxNewTokens(n: unknown, context: number): number {
  * Generates from a prepared prompt (`pixelValues` when it has an image). Runs are serialised per model. Throws
  * CancelledError when `signal` aborts, RgError('BAD_INPUT') for out-of-range settings (before any GPU work).
  */
-export async function generate(model: ReasonerModel, prompt: PreparedPrompt, pixelValues: Float32Array | null, opts: GenerateOptions): Promise<GenerationResult> {
+export async function generate(
+  model: ReasonerModel,
+  prompt: PreparedPrompt,
+  pixelValues: Float32Array | null,
+  opts: GenerateOptions,
+): Promise<GenerationResult> {
   const cfg = model.config;
   const sampling = resolveSampling(opts);
   checkMaxNewTokens(opts.maxNewTokens, cfg.max_position_embeddings);
@@ -177,10 +182,18 @@ async function generateNow(
   const eosIds = new Set(cfg.eos_token_ids);
   const tokenIds: number[] = [];
   let stopReason: StopReason = 'max_new_tokens';
-  const stream = new TokenStream(model.tokenizer, st, stopIds, opts.initialPhase ?? 'thinking', opts.onToken, opts.onPhase);
+  const stream = new TokenStream(
+    model.tokenizer,
+    st,
+    stopIds,
+    opts.initialPhase ?? 'thinking',
+    opts.onToken,
+    opts.onPhase,
+  );
   let tFirst = 0;
   let success = false;
-  const collector = opts.hiddenStates === false ? null : new HiddenCollector(cfg.hidden_size, L + maxNew - 1, model.device);
+  const collector =
+    opts.hiddenStates === false ? null : new HiddenCollector(cfg.hidden_size, L + maxNew - 1, model.device);
   const loop: Loop = {
     model,
     prompt,
@@ -236,12 +249,18 @@ async function generateNow(
 }
 
 /** The image features of a prompt with image tokens (ORT's vision encoder), checked against the config. */
-async function imageFeatures(model: ReasonerModel, prompt: PreparedPrompt, pixelValues: Float32Array | null): Promise<OrtTensor> {
+async function imageFeatures(
+  model: ReasonerModel,
+  prompt: PreparedPrompt,
+  pixelValues: Float32Array | null,
+): Promise<OrtTensor> {
   const cfg = model.config;
   if (!pixelValues) throw new RgError('INTERNAL', 'the prompt has image tokens but no pixel values were given');
   const v = cfg.vision;
   const vision = await model.vision();
-  const feats = (await run(vision, { pixel_values: cpuTensor('float32', pixelValues, [1, 3, v.image_size, v.image_size]) })).image_features!;
+  const feats = (
+    await run(vision, { pixel_values: cpuTensor('float32', pixelValues, [1, 3, v.image_size, v.image_size]) })
+  ).image_features!;
   const n = cfg.num_image_tokens;
   const bad =
     feats.dims.reduce((a, b) => a * b, 1) !== n * cfg.hidden_size
@@ -273,7 +292,9 @@ async function engineLoop(loop: Loop): Promise<void> {
     throwIfAborted(signal);
     const r = (runBuffers = engine.run(prompt.ids, maxNew, ENGINE_AHEAD + 1));
     const pre = new GpuBatch(device, 'reasoner prefill');
-    const images = prompt.imageSpans.map(([start, count]) => [bufferOf(feats!), start, count] as [GPUBuffer, number, number]);
+    const images = prompt.imageSpans.map(
+      ([start, count]) => [bufferOf(feats!), start, count] as [GPUBuffer, number, number],
+    );
     r.encodePrefill(pre, sampling, collector, images);
     pre.submit();
     feats?.dispose();
@@ -300,7 +321,11 @@ async function engineLoop(loop: Loop): Promise<void> {
 }
 
 /** The prompt embeddings (image features spliced in on the GPU, or on the CPU for WASM). */
-async function promptEmbeddings(model: ReasonerModel, prompt: PreparedPrompt, pixelValues: Float32Array | null): Promise<OrtTensor> {
+async function promptEmbeddings(
+  model: ReasonerModel,
+  prompt: PreparedPrompt,
+  pixelValues: Float32Array | null,
+): Promise<OrtTensor> {
   const H = model.config.hidden_size;
   const ids = BigInt64Array.from(prompt.ids, (i) => BigInt(i));
   const embeds = (await run(model.embed, { input_ids: cpuTensor('int64', ids, [1, ids.length]) })).inputs_embeds!;
@@ -310,7 +335,8 @@ async function promptEmbeddings(model: ReasonerModel, prompt: PreparedPrompt, pi
     try {
       if (model.device) {
         const enc = model.device.createCommandEncoder({ label: 'splice image features' });
-        for (const [start, count] of prompt.imageSpans) enc.copyBufferToBuffer(bufferOf(feats), 0, bufferOf(embeds), start * H * 4, count * H * 4);
+        for (const [start, count] of prompt.imageSpans)
+          enc.copyBufferToBuffer(bufferOf(feats), 0, bufferOf(embeds), start * H * 4, count * H * 4);
         model.device.queue.submit([enc.finish()]);
       } else {
         const e = embeds.data as Float32Array;
@@ -347,7 +373,8 @@ async function ortLoop(loop: Loop): Promise<void> {
 
   /** Feeds `embeds` (`rows` positions ending at `total`) to the decoder; the new KV cache replaces the old one. */
   const decode = async (input: OrtTensor, rows: number): Promise<{ logits: OrtTensor; hidden: OrtTensor }> => {
-    const positions = rows === 1 ? BigInt64Array.of(BigInt(total - 1)) : BigInt64Array.from({ length: rows }, (_, i) => BigInt(i));
+    const positions =
+      rows === 1 ? BigInt64Array.of(BigInt(total - 1)) : BigInt64Array.from({ length: rows }, (_, i) => BigInt(i));
     const feeds: Record<string, OrtTensor> = {
       inputs_embeds: input,
       attention_mask: cpuTensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
@@ -417,7 +444,9 @@ async function ortLoop(loop: Loop): Promise<void> {
         releaseStep();
         if (loop.accept(id)) break;
         throwIfAborted(signal);
-        input = embeds = (await run(model.embed, { input_ids: cpuTensor('int64', BigInt64Array.of(BigInt(id)), [1, 1]) })).inputs_embeds!;
+        input = embeds = (
+          await run(model.embed, { input_ids: cpuTensor('int64', BigInt64Array.of(BigInt(id)), [1, 1]) })
+        ).inputs_embeds!;
         total += 1;
         rows = 1;
       }

@@ -52,7 +52,11 @@ export class HiddenCollector {
     private readonly device: GPUDevice | null,
   ) {
     if (device) {
-      this.gpu = device.createBuffer({ label: 'reasoner hidden states (growing)', size: Math.max(4, capacityRows * hidden * 4), usage: USAGE });
+      this.gpu = device.createBuffer({
+        label: 'reasoner hidden states (growing)',
+        size: Math.max(4, capacityRows * hidden * 4),
+        usage: USAGE,
+      });
     }
   }
 
@@ -63,7 +67,8 @@ export class HiddenCollector {
   /** Encodes a copy of the first `n` rows of `src` (a GPU buffer) after the rows gathered so far. */
   appendGpu(encoder: GPUCommandEncoder, src: GPUBuffer, n: number): void {
     if (!this.gpu) throw new RgError('INTERNAL', 'HiddenCollector: appendGpu on a CPU collector');
-    if (this.rows + n > this.capacityRows) throw new RgError('INTERNAL', `HiddenCollector: ${this.rows + n} rows exceed ${this.capacityRows}`);
+    if (this.rows + n > this.capacityRows)
+      throw new RgError('INTERNAL', `HiddenCollector: ${this.rows + n} rows exceed ${this.capacityRows}`);
     const bytes = n * this.hidden * 4;
     encoder.copyBufferToBuffer(src, 0, this.gpu, this.rows * this.hidden * 4, bytes);
     this.rows += n;
@@ -100,7 +105,11 @@ export class HiddenCollector {
       this.gpu = null;
       const exact = rows * hidden * 4;
       if (buffer.size !== Math.max(4, exact)) {
-        const trimmed = this.device.createBuffer({ label: 'reasoner hidden states', size: Math.max(4, exact), usage: USAGE });
+        const trimmed = this.device.createBuffer({
+          label: 'reasoner hidden states',
+          size: Math.max(4, exact),
+          usage: USAGE,
+        });
         const enc = this.device.createCommandEncoder({ label: 'hidden states trim' });
         if (exact > 0) enc.copyBufferToBuffer(buffer, 0, trimmed, 0, exact);
         this.device.queue.submit([enc.finish()]);
@@ -128,7 +137,13 @@ export class HiddenCollector {
   }
 }
 
-function gpuHiddenStates(device: GPUDevice, buf: GPUBuffer, rows: number, hidden: number, promptRows: number): HiddenStates {
+function gpuHiddenStates(
+  device: GPUDevice,
+  buf: GPUBuffer,
+  rows: number,
+  hidden: number,
+  promptRows: number,
+): HiddenStates {
   let buffer: GPUBuffer | null = buf;
   return {
     get buffer() {
@@ -144,7 +159,11 @@ function gpuHiddenStates(device: GPUDevice, buf: GPUBuffer, rows: number, hidden
     async read() {
       if (!buffer) throw new RgError('INTERNAL', 'hidden states read after dispose()');
       const n = rows * hidden;
-      const staging = device.createBuffer({ label: 'hidden states readback', size: Math.max(4, n * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const staging = device.createBuffer({
+        label: 'hidden states readback',
+        size: Math.max(4, n * 4),
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
       try {
         const enc = device.createCommandEncoder({ label: 'hidden states readback' });
         if (n > 0) enc.copyBufferToBuffer(buffer, 0, staging, 0, n * 4);

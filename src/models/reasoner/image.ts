@@ -40,11 +40,24 @@ function isRgba(x: ImageInput): x is RgbaImage {
  * A decoded image, checked against the limits. The caller closes the bitmap (`close()`); raw pixels come back as
  * ImageData. Throws RgError('BAD_INPUT', field) for an undecodable or oversized image.
  */
-export async function decodeImage(input: ImageInput, limits: ImageLimits = DEFAULT_IMAGE_LIMITS, field = 'image'): Promise<ImageBitmap | ImageData> {
+export async function decodeImage(
+  input: ImageInput,
+  limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+  field = 'image',
+): Promise<ImageBitmap | ImageData> {
   if (isRgba(input)) {
     const { width, height, data } = input;
-    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || data.length !== width * height * 4) {
-      throw badInput(field, `the raw image must be width · height · 4 RGBA bytes (got ${width}×${height} and ${data.length} bytes)`);
+    if (
+      !Number.isInteger(width) ||
+      !Number.isInteger(height) ||
+      width < 1 ||
+      height < 1 ||
+      data.length !== width * height * 4
+    ) {
+      throw badInput(
+        field,
+        `the raw image must be width · height · 4 RGBA bytes (got ${width}×${height} and ${data.length} bytes)`,
+      );
     }
     checkPixels(width, height, limits, field);
     return new ImageData(Uint8ClampedArray.from(data), width, height);
@@ -52,7 +65,11 @@ export async function decodeImage(input: ImageInput, limits: ImageLimits = DEFAU
   const size = input instanceof Blob ? input.size : input.byteLength;
   if (size === 0) throw badInput(field, 'the image file is empty');
   if (size > limits.maxBytes) {
-    throw badInput(field, `the image file is ${mib(size)}; the limit is ${mib(limits.maxBytes)}`, 'Use a smaller or more compressed image.');
+    throw badInput(
+      field,
+      `the image file is ${mib(size)}; the limit is ${mib(limits.maxBytes)}`,
+      'Use a smaller or more compressed image.',
+    );
   }
   const blob = input instanceof Blob ? input : new Blob([input as BlobPart]);
   let bitmap: ImageBitmap;
@@ -78,7 +95,7 @@ function checkPixels(width: number, height: number, limits: ImageLimits, field: 
   if (width * height > limits.maxPixels) {
     throw badInput(
       field,
-      `the image is ${width}×${height} (${(width * height / 1e6).toFixed(1)} megapixels); the limit is ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`,
+      `the image is ${width}×${height} (${((width * height) / 1e6).toFixed(1)} megapixels); the limit is ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`,
       'Downscale the image first.',
     );
   }
@@ -116,7 +133,12 @@ export function resizeRgb(image: ImageBitmap | ImageData, width: number, height 
 }
 
 /** RGB bytes [H, W, 3] → pixel_values [1, 3, H, W], (pixel / 255 − mean) / std in f32 (as the Python tools do). */
-export function normalise(rgb: Uint8Array, size: number, mean: readonly number[], std: readonly number[]): Float32Array {
+export function normalise(
+  rgb: Uint8Array,
+  size: number,
+  mean: readonly number[],
+  std: readonly number[],
+): Float32Array {
   const n = size * size;
   const out = new Float32Array(3 * n);
   const f = Math.fround;
@@ -132,7 +154,12 @@ export function normalise(rgb: Uint8Array, size: number, mean: readonly number[]
  * The whole processor: `input` → pixel_values [1, 3, S, S] for the pack's vision encoder. Throws
  * RgError('BAD_INPUT', field) before any GPU work when the image cannot be decoded or is over the limits.
  */
-export async function preprocessImage(input: ImageInput, vision: VisionConfig, limits: ImageLimits = DEFAULT_IMAGE_LIMITS, field = 'image'): Promise<Float32Array> {
+export async function preprocessImage(
+  input: ImageInput,
+  vision: VisionConfig,
+  limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+  field = 'image',
+): Promise<Float32Array> {
   const image = await decodeImage(input, limits, field);
   try {
     return normalise(resizeRgb(image, vision.image_size), vision.image_size, vision.image_mean, vision.image_std);

@@ -8,10 +8,31 @@ import { DeviceCache } from '../cache';
 import { ReasonerModel, type LoadOptions } from './model';
 
 export { ReasonerModel, loadReasonerText, type ReasonerText } from './model';
-export { generate, prefill, checkMaxNewTokens, ENGINE_AHEAD, type Completion, type GenerateOptions, type ReasonerPath, type GenerationResult, type GenerationTimings, type Phase, type StopReason, type TokenEvent } from './generate';
+export {
+  generate,
+  prefill,
+  checkMaxNewTokens,
+  ENGINE_AHEAD,
+  type Completion,
+  type GenerateOptions,
+  type ReasonerPath,
+  type GenerationResult,
+  type GenerationTimings,
+  type Phase,
+  type StopReason,
+  type TokenEvent,
+} from './generate';
 export type { HiddenStates } from './hidden';
 export { preparePrompt, MAX_PROMPT_CHARS, type PreparedPrompt, type PromptRequest } from './prepare';
-export { preprocessImage, decodeImage, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, type ImageInput, type ImageLimits, type RgbaImage } from './image';
+export {
+  preprocessImage,
+  decodeImage,
+  MAX_IMAGE_BYTES,
+  MAX_IMAGE_PIXELS,
+  type ImageInput,
+  type ImageLimits,
+  type RgbaImage,
+} from './image';
 export { parseCompletion, FORMAT_REGEX, type ParsedCompletion } from './parse';
 export * from './prompts';
 export { resolveSampling, type SamplingOptions, type ResolvedSampling } from './sampling';

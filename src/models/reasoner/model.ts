@@ -48,9 +48,20 @@ export function loadReasonerText(source: PackSource): Promise<ReasonerText> {
     p = (async () => {
       const manifest = await source.manifest();
       const config = manifest.reasoner;
-      const [tokJson, tokCfg] = await Promise.all([readJson(source, manifest.paths.tokenizer), readJson(source, manifest.paths.tokenizer_config)]);
-      const tokenizerJson = parseWith(CONFIG_FILE_SCHEMAS.tokenizer, tokJson, `${source.id}/${manifest.paths.tokenizer}`);
-      const tokenizerConfig = parseWith(CONFIG_FILE_SCHEMAS.tokenizer_config, tokCfg, `${source.id}/${manifest.paths.tokenizer_config}`);
+      const [tokJson, tokCfg] = await Promise.all([
+        readJson(source, manifest.paths.tokenizer),
+        readJson(source, manifest.paths.tokenizer_config),
+      ]);
+      const tokenizerJson = parseWith(
+        CONFIG_FILE_SCHEMAS.tokenizer,
+        tokJson,
+        `${source.id}/${manifest.paths.tokenizer}`,
+      );
+      const tokenizerConfig = parseWith(
+        CONFIG_FILE_SCHEMAS.tokenizer_config,
+        tokCfg,
+        `${source.id}/${manifest.paths.tokenizer_config}`,
+      );
       const tokenizer = new ReasonerTokenizer(tokenizerJson, tokenizerConfig, config);
       const template = new ChatTemplate(tokenizerConfig.chat_template, tokenizer.addedTokens);
       return { manifest, config, tokenizer, template };
@@ -88,7 +99,8 @@ export class ReasonerModel implements ReasonerText {
   static async load(source: PackSource, choice: BackendChoice, opts: LoadOptions = {}): Promise<ReasonerModel> {
     const { manifest, config: cfg, tokenizer, template } = await loadReasonerText(source);
     const device = choice.backend === 'webgpu' ? (choice.device ?? null) : null;
-    if (choice.backend === 'webgpu' && !device) throw new RgError('INTERNAL', 'ReasonerModel.load: webgpu without a device');
+    if (choice.backend === 'webgpu' && !device)
+      throw new RgError('INTERNAL', 'ReasonerModel.load: webgpu without a device');
 
     const embed = await createSession(await source.file(manifest.paths.embed_tokens, opts.onProgress), {
       backend: choice.backend,
@@ -152,7 +164,12 @@ export class ReasonerModel implements ReasonerText {
     this.visionSession ??= this.source
       .file(this.manifest.paths.vision_encoder)
       .then((bytes) =>
-        createSession(bytes, { backend: this.backend, device: this.device ?? undefined, gpuOutputs: ['image_features'], label: 'vision_encoder' }),
+        createSession(bytes, {
+          backend: this.backend,
+          device: this.device ?? undefined,
+          gpuOutputs: ['image_features'],
+          label: 'vision_encoder',
+        }),
       )
       .catch((e) => {
         this.visionSession = null;
@@ -178,6 +195,9 @@ export class ReasonerModel implements ReasonerText {
 }
 
 function checkSession(packId: string, s: OrtSession, what: string, inputs: string[], outputs: string[]): void {
-  const missing = [...inputs.filter((n) => !s.inputNames.includes(n)), ...outputs.filter((n) => !s.outputNames.includes(n))];
+  const missing = [
+    ...inputs.filter((n) => !s.inputNames.includes(n)),
+    ...outputs.filter((n) => !s.outputNames.includes(n)),
+  ];
   if (missing.length) throw new RgError('INTEGRITY', `${packId}: ${what} lacks ${missing.join(', ')}`);
 }

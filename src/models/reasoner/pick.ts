@@ -28,7 +28,8 @@ export interface TokenPicker {
 /** A picker for `model`'s backend with `sampling`'s settings. It owns three small buffers on WebGPU. */
 export function createTokenPicker(model: ReasonerModel, sampling: ResolvedSampling): TokenPicker {
   const vocab = model.config.vocab_size;
-  const pickCpu = (logits: Float32Array, row: number, step: number) => sampleRef(logits, { vocab, row, ...kernelSettings(sampling, step) });
+  const pickCpu = (logits: Float32Array, row: number, step: number) =>
+    sampleRef(logits, { vocab, row, ...kernelSettings(sampling, step) });
   const device = model.device;
   if (!device) {
     const gpuOnly = (): never => {
@@ -37,9 +38,17 @@ export function createTokenPicker(model: ReasonerModel, sampling: ResolvedSampli
     return { encode: gpuOnly, read: async () => gpuOnly(), idTensor: gpuOnly, pickCpu, dispose: () => undefined };
   }
   // Zero-filled at creation; the kernel only ever writes word 0, so the 8 bytes read as an int64 id.
-  const id = device.createBuffer({ label: 'sampled token id (int64)', size: 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  const id = device.createBuffer({
+    label: 'sampled token id (int64)',
+    size: 8,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
   const staging = [0, 1].map((k) =>
-    device.createBuffer({ label: `sampled token id readback ${k}`, size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+    device.createBuffer({
+      label: `sampled token id readback ${k}`,
+      size: 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    }),
   );
   const tensor = gpuTensor(id, [1, 1], 'int64');
   return {

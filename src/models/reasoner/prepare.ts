@@ -38,10 +38,17 @@ export interface PreparedPrompt {
 export function preparePrompt(model: ReasonerText, req: PromptRequest): PreparedPrompt {
   const cfg = model.config;
   const field = req.promptField ?? 'prompt';
-  const template = req.chatTemplate !== undefined ? new ChatTemplate(req.chatTemplate, model.tokenizer.addedTokens, true, 'chatTemplate') : model.template;
+  const template =
+    req.chatTemplate !== undefined
+      ? new ChatTemplate(req.chatTemplate, model.tokenizer.addedTokens, true, 'chatTemplate')
+      : model.template;
   const text = template.render(req.messages);
   if (text.length > MAX_PROMPT_CHARS) {
-    throw new RgError('BAD_INPUT', `the prompt is ${text.length.toLocaleString('en')} characters; the limit is ${MAX_PROMPT_CHARS.toLocaleString('en')}`, { field });
+    throw new RgError(
+      'BAD_INPUT',
+      `the prompt is ${text.length.toLocaleString('en')} characters; the limit is ${MAX_PROMPT_CHARS.toLocaleString('en')}`,
+      { field },
+    );
   }
   const placeholders = countOccurrences(text, cfg.image_token);
   if (placeholders !== req.images) {
@@ -74,7 +81,11 @@ export function preparePrompt(model: ReasonerText, req: PromptRequest): Prepared
   }
   const total = imageSpans.reduce((a, [, n]) => a + n, 0);
   if (total !== req.images * cfg.num_image_tokens) {
-    throw new RgError('BAD_INPUT', `the prompt has ${total} image tokens where ${req.images * cfg.num_image_tokens} were expected`, { field });
+    throw new RgError(
+      'BAD_INPUT',
+      `the prompt has ${total} image tokens where ${req.images * cfg.num_image_tokens} were expected`,
+      { field },
+    );
   }
   return { text, ids, imageSpans };
 }

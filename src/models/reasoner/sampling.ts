@@ -37,13 +37,17 @@ export function resolveSampling(o: SamplingOptions): ResolvedSampling {
     throw badInput('temperature', `temperature must be 0 (greedy) or a number from 0.01 to 100, got ${o.temperature}`);
   }
   const topK = o.topK ?? 0;
-  if (!Number.isInteger(topK) || topK < 0) throw badInput('topK', `top-k must be a whole number ≥ 0 (0 = off), got ${o.topK}`);
+  if (!Number.isInteger(topK) || topK < 0)
+    throw badInput('topK', `top-k must be a whole number ≥ 0 (0 = off), got ${o.topK}`);
   const topP = o.topP ?? 1;
-  if (!Number.isFinite(topP) || topP <= 0 || topP > 1) throw badInput('topP', `top-p must be greater than 0 and at most 1, got ${o.topP}`);
+  if (!Number.isFinite(topP) || topP <= 0 || topP > 1)
+    throw badInput('topP', `top-p must be greater than 0 and at most 1, got ${o.topP}`);
   const seed = o.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw badInput('seed', `seed must be a whole number from 0 to 4294967295, got ${o.seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw badInput('seed', `seed must be a whole number from 0 to 4294967295, got ${o.seed}`);
   const greedy = o.greedy === true || t === 0 || topK === 1;
-  if (o.greedy === false && greedy) throw badInput('temperature', 'sampling needs a temperature above 0 and a top-k other than 1');
+  if (o.greedy === false && greedy)
+    throw badInput('temperature', 'sampling needs a temperature above 0 and a top-k other than 1');
   return { greedy, temperature: greedy ? 0 : t, topK: Math.min(topK, SAMPLE_KMAX), topP, seed };
 }
 

@@ -34,7 +34,11 @@ export class ChatTemplate {
 
   private error(message: string, cause?: unknown): RgError {
     return this.custom
-      ? new RgError('BAD_INPUT', message, { field: this.field, cause, hint: 'Fix the custom chat template, or clear it to use the pack’s own.' })
+      ? new RgError('BAD_INPUT', message, {
+          field: this.field,
+          cause,
+          hint: 'Fix the custom chat template, or clear it to use the pack’s own.',
+        })
       : new RgError('INTEGRITY', `the pack's ${message}`, { cause });
   }
 
@@ -49,7 +53,9 @@ export class ChatTemplate {
     if (text.length === 0) throw this.error('the chat template rendered an empty prompt');
     const unknown = [...new Set(text.match(MARKER) ?? [])].filter((m) => !this.known.has(m));
     if (unknown.length) {
-      throw this.error(`the chat template uses ${unknown.length === 1 ? 'a token' : 'tokens'} the tokenizer does not know: ${unknown.join(', ')}`);
+      throw this.error(
+        `the chat template uses ${unknown.length === 1 ? 'a token' : 'tokens'} the tokenizer does not know: ${unknown.join(', ')}`,
+      );
     }
     return text;
   }

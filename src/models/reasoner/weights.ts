@@ -37,7 +37,11 @@ export function reasonerTensorShapes(c: ReasonerConfig): Map<string, number[]> {
     const p = `layers.${l}`;
     m.set(`${p}.input_layernorm.weight`, [H]);
     m.set(`${p}.post_attention_layernorm.weight`, [H]);
-    for (const [n, out] of [['q', q], ['k', kv], ['v', kv]] as const) {
+    for (const [n, out] of [
+      ['q', q],
+      ['k', kv],
+      ['v', kv],
+    ] as const) {
       m.set(`${p}.self_attn.${n}_proj.weight`, [out, H]);
       if (c.attention_bias) m.set(`${p}.self_attn.${n}_proj.bias`, [out]);
     }
@@ -55,20 +59,31 @@ export function reasonerTensorShapes(c: ReasonerConfig): Map<string, number[]> {
 export function checkReasonerTensors(st: SafeTensors, c: ReasonerConfig, what = 'reasoner weights'): void {
   const want = reasonerTensorShapes(c);
   const bad = (msg: string): never => {
-    throw new RgError('INTEGRITY', `${what}: ${msg}`, { hint: 'The weights file does not match the pack manifest; re-download the pack.' });
+    throw new RgError('INTEGRITY', `${what}: ${msg}`, {
+      hint: 'The weights file does not match the pack manifest; re-download the pack.',
+    });
   };
   for (const [name, shape] of want) {
     const t = st.tensors.get(name);
     if (!t) bad(`missing tensor ${name}`);
     if (t!.dtype !== 'F32') bad(`${name} is ${t!.dtype}, expected F32`);
-    if (t!.shape.length !== shape.length || t!.shape.some((d, i) => d !== shape[i])) bad(`${name} is [${t!.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    if (t!.shape.length !== shape.length || t!.shape.some((d, i) => d !== shape[i]))
+      bad(`${name} is [${t!.shape.join(', ')}], expected [${shape.join(', ')}]`);
   }
   const extra = [...st.tensors.keys()].filter((n) => !want.has(n));
-  if (extra.length) bad(`unexpected tensor${extra.length > 1 ? 's' : ''} ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? '…' : ''}`);
+  if (extra.length)
+    bad(
+      `unexpected tensor${extra.length > 1 ? 's' : ''} ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? '…' : ''}`,
+    );
 }
 
 /** Uploads a parsed reasoner safetensors file (already read) to `device`. Throws RgError('INTEGRITY') on a bad file. */
-export function uploadReasonerWeights(device: GPUDevice, bytes: Uint8Array, c: ReasonerConfig, what = 'reasoner.f32.safetensors'): ReasonerWeights {
+export function uploadReasonerWeights(
+  device: GPUDevice,
+  bytes: Uint8Array,
+  c: ReasonerConfig,
+  what = 'reasoner.f32.safetensors',
+): ReasonerWeights {
   const st = parseSafetensors(bytes, what);
   checkReasonerTensors(st, c, what);
   const buffers: GPUBuffer[] = [];
@@ -104,7 +119,13 @@ export function uploadReasonerWeights(device: GPUDevice, bytes: Uint8Array, c: R
       return {
         inputNorm: up(`reasoner ${p}.input_layernorm`, `${p}.input_layernorm.weight`),
         postNorm: up(`reasoner ${p}.post_attention_layernorm`, `${p}.post_attention_layernorm.weight`),
-        qkv: lin(`reasoner ${p}.qkv`, q + 2 * kv, H, qkvNames.map((n) => `${n}.weight`), c.attention_bias ? qkvNames.map((n) => `${n}.bias`) : undefined),
+        qkv: lin(
+          `reasoner ${p}.qkv`,
+          q + 2 * kv,
+          H,
+          qkvNames.map((n) => `${n}.weight`),
+          c.attention_bias ? qkvNames.map((n) => `${n}.bias`) : undefined,
+        ),
         o: lin(`reasoner ${p}.o_proj`, H, q, [`${p}.self_attn.o_proj.weight`]),
         gateUp: lin(`reasoner ${p}.gate_up`, 2 * I, H, [`${p}.mlp.gate_proj.weight`, `${p}.mlp.up_proj.weight`]),
         down: lin(`reasoner ${p}.down_proj`, H, I, [`${p}.mlp.down_proj.weight`]),
@@ -135,7 +156,11 @@ export function uploadReasonerWeights(device: GPUDevice, bytes: Uint8Array, c: R
 }
 
 /** Reads the pack's reasoner weights through `source` and uploads them; null when the pack has none. */
-export async function loadReasonerWeights(device: GPUDevice, source: PackSource, onProgress?: Parameters<PackSource['file']>[1]): Promise<ReasonerWeights | null> {
+export async function loadReasonerWeights(
+  device: GPUDevice,
+  source: PackSource,
+  onProgress?: Parameters<PackSource['file']>[1],
+): Promise<ReasonerWeights | null> {
   const m = await source.manifest();
   const path = m.paths.reasoner_weights;
   if (!path) return null;

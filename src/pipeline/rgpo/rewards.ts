@@ -98,16 +98,23 @@ export function similarityReward(scorer: SimilarityScorer | null): Reward {
 }
 
 /** Scores a rollout with every reward; a reward that throws fails the rollout (its error names the reward). */
-export async function scoreRollout(rewards: readonly Reward[], rollout: Rollout): Promise<Record<string, number | null>> {
+export async function scoreRollout(
+  rewards: readonly Reward[],
+  rollout: Rollout,
+): Promise<Record<string, number | null>> {
   const out: Record<string, number | null> = {};
   for (const r of rewards) {
     let v: number | null;
     try {
       v = await r.score(rollout);
     } catch (e) {
-      throw new RgError('RUNTIME', `the ${r.label} reward failed: ${(e as Error).message}`, { cause: e, hint: 'Run the group again; if it keeps failing, the pack’s reward model is broken.' });
+      throw new RgError('RUNTIME', `the ${r.label} reward failed: ${(e as Error).message}`, {
+        cause: e,
+        hint: 'Run the group again; if it keeps failing, the pack’s reward model is broken.',
+      });
     }
-    if (v !== null && !(Number.isFinite(v) && v >= 0 && v <= 1)) throw new RgError('INTERNAL', `the ${r.label} reward gave ${v}, outside [0, 1]`);
+    if (v !== null && !(Number.isFinite(v) && v >= 0 && v <= 1))
+      throw new RgError('INTERNAL', `the ${r.label} reward gave ${v}, outside [0, 1]`);
     out[r.name] = v;
   }
   return out;

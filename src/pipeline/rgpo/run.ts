@@ -86,18 +86,27 @@ export interface RgpoDeps extends ImagineDeps {
 }
 
 /** Checks the group settings; BAD_INPUT with the field and the allowed range. */
-export function resolveGroup(req: RgpoRequest, m: Manifest): { group: number; temperature: number; topP: number; seed: number; settings: PaintSettings } {
+export function resolveGroup(
+  req: RgpoRequest,
+  m: Manifest,
+): { group: number; temperature: number; topP: number; seed: number; settings: PaintSettings } {
   const group = req.group ?? DEFAULT_GROUP;
-  if (typeof group !== 'number' || !Number.isInteger(group) || group < 1 || group > MAX_GROUP) throw badInput('group', `group must be a whole number from 1 to ${MAX_GROUP}, got ${String(group)}`);
+  if (typeof group !== 'number' || !Number.isInteger(group) || group < 1 || group > MAX_GROUP)
+    throw badInput('group', `group must be a whole number from 1 to ${MAX_GROUP}, got ${String(group)}`);
   const temperature = req.temperature ?? DEFAULT_TEMPERATURE;
   if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0.01 || temperature > 100) {
-    throw badInput('temperature', `temperature must be a number from 0.01 to 100 (RGPO samples), got ${String(temperature)}`);
+    throw badInput(
+      'temperature',
+      `temperature must be a number from 0.01 to 100 (RGPO samples), got ${String(temperature)}`,
+    );
   }
   const topP = req.topP ?? 1;
-  if (typeof topP !== 'number' || !Number.isFinite(topP) || topP <= 0 || topP > 1) throw badInput('topP', `top-p must be above 0 and at most 1, got ${String(topP)}`);
+  if (typeof topP !== 'number' || !Number.isFinite(topP) || topP <= 0 || topP > 1)
+    throw badInput('topP', `top-p must be above 0 and at most 1, got ${String(topP)}`);
   const settings = resolvePaintSettings(m, req, false);
   const seed = settings.seed;
-  if (seed + group - 1 > MAX_SEED) throw badInput('seed', `seed + group − 1 must be at most ${MAX_SEED}, got ${seed + group - 1}`);
+  if (seed + group - 1 > MAX_SEED)
+    throw badInput('seed', `seed + group − 1 must be at most ${MAX_SEED}, got ${seed + group - 1}`);
   return { group, temperature, topP, seed, settings };
 }
 
@@ -110,7 +119,8 @@ export async function rgpo(req: RgpoRequest, onEvent: RgpoEventSink | undefined,
   const emit = safeSink<RgpoEvent>(onEvent);
   const t0 = performance.now();
   return reportingErrors(emit, async () => {
-    if (typeof req?.prompt !== 'string' || req.prompt.trim().length === 0) throw badInput('prompt', 'the prompt is empty');
+    if (typeof req?.prompt !== 'string' || req.prompt.trim().length === 0)
+      throw badInput('prompt', 'the prompt is empty');
     const source: PackSource = packSource(deps);
     const m = await source.manifest();
     const g = resolveGroup(req, m);

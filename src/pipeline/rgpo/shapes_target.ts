@@ -21,13 +21,22 @@ const TEMPLATES: { re: RegExp; target: (m: RegExpMatchArray) => [number, string,
   // draw as many red circles as 2 plus 3
   { re: new RegExp(`^draw as many ${C} ${K} as ${N} plus ${N}$`), target: (m) => [+m[3]! + +m[4]!, m[1]!, m[2]!] },
   // Tom has 2 red circles and gets 3 more. draw them all
-  { re: new RegExp(`^[a-z]+ has ${N} ${C} ${K} and gets ${N} more\\. draw them all$`), target: (m) => [+m[1]! + +m[4]!, m[2]!, m[3]!] },
+  {
+    re: new RegExp(`^[a-z]+ has ${N} ${C} ${K} and gets ${N} more\\. draw them all$`),
+    target: (m) => [+m[1]! + +m[4]!, m[2]!, m[3]!],
+  },
   // draw 5 minus 2 red circles
   { re: new RegExp(`^draw ${N} minus ${N} ${C} ${K}$`), target: (m) => [+m[1]! - +m[2]!, m[3]!, m[4]!] },
   // there are 5 red circles and 2 roll away. draw the ones left
-  { re: new RegExp(`^there are ${N} ${C} ${K} and ${N} roll away\\. draw the ones left$`), target: (m) => [+m[1]! - +m[4]!, m[2]!, m[3]!] },
+  {
+    re: new RegExp(`^there are ${N} ${C} ${K} and ${N} roll away\\. draw the ones left$`),
+    target: (m) => [+m[1]! - +m[4]!, m[2]!, m[3]!],
+  },
   // draw the larger of 2 and 5 red circles
-  { re: new RegExp(`^draw the (larger|smaller) of ${N} and ${N} ${C} ${K}$`), target: (m) => [(m[1] === 'larger' ? Math.max : Math.min)(+m[2]!, +m[3]!), m[4]!, m[5]!] },
+  {
+    re: new RegExp(`^draw the (larger|smaller) of ${N} and ${N} ${C} ${K}$`),
+    target: (m) => [(m[1] === 'larger' ? Math.max : Math.min)(+m[2]!, +m[3]!), m[4]!, m[5]!],
+  },
   // draw 3 circles in the colour you get mixing red and yellow
   {
     re: new RegExp(`^draw ${N} ${K} in the colour you get mixing ${C} and ${C}$`),

@@ -17,7 +17,12 @@ import { DeviceCache } from '../../models/cache';
 import type { RolloutImage, SimilarityScorer } from './rewards';
 
 /** Bilinear resize of RGBA to S×S, normalised, NCHW (half-pixel centres, as PIL/HF processors do). */
-export function clipPixels(img: RolloutImage, size: number, mean: readonly number[], std: readonly number[]): Float32Array {
+export function clipPixels(
+  img: RolloutImage,
+  size: number,
+  mean: readonly number[],
+  std: readonly number[],
+): Float32Array {
   const out = new Float32Array(3 * size * size);
   const sx = img.width / size;
   const sy = img.height / size;
@@ -57,9 +62,17 @@ class OnnxSimilarity implements SimilarityScorer {
     const ids = this.tokenizer.encode(text, { add_special_tokens: true }).ids.slice(0, this.cfg.max_length);
     const L = ids.length;
     const feeds = {
-      input_ids: cpuTensor('int64', BigInt64Array.from(ids, (i) => BigInt(i)), [1, L]),
+      input_ids: cpuTensor(
+        'int64',
+        BigInt64Array.from(ids, (i) => BigInt(i)),
+        [1, L],
+      ),
       attention_mask: cpuTensor('int64', new BigInt64Array(L).fill(1n), [1, L]),
-      pixel_values: cpuTensor('float32', clipPixels(image, this.cfg.image_size, this.cfg.image_mean, this.cfg.image_std), [1, 3, this.cfg.image_size, this.cfg.image_size]),
+      pixel_values: cpuTensor(
+        'float32',
+        clipPixels(image, this.cfg.image_size, this.cfg.image_mean, this.cfg.image_std),
+        [1, 3, this.cfg.image_size, this.cfg.image_size],
+      ),
     };
     const out = await run(this.session, feeds, ['logits_per_image']);
     const s = out.logits_per_image?.data as Float32Array | undefined;
@@ -72,7 +85,11 @@ class OnnxSimilarity implements SimilarityScorer {
 const cache = new DeviceCache<OnnxSimilarity>();
 
 /** The pack's similarity scorer, or null when its manifest declares none (the reward is then off). */
-export async function loadSimilarityScorer(source: PackSource, m: Manifest, choice: BackendChoice): Promise<SimilarityScorer | null> {
+export async function loadSimilarityScorer(
+  source: PackSource,
+  m: Manifest,
+  choice: BackendChoice,
+): Promise<SimilarityScorer | null> {
   const cfg = m.rewards?.similarity;
   if (!cfg) return null;
   const key = [source.id, cfg.model, choice.backend].join('\u0000');
@@ -80,7 +97,11 @@ export async function loadSimilarityScorer(source: PackSource, m: Manifest, choi
     const [model, tokJson] = await Promise.all([source.file(cfg.model), source.file(cfg.tokenizer)]);
     const tokenizer = new Tokenizer(JSON.parse(new TextDecoder().decode(tokJson)) as object, {});
     // CPU tensors in and out: a few hundred KB per rollout; the GPU is busy with the painter anyway.
-    const session = await createSession(model, { backend: choice.backend, device: choice.device, label: `${source.id}/${cfg.model}` });
+    const session = await createSession(model, {
+      backend: choice.backend,
+      device: choice.device,
+      label: `${source.id}/${cfg.model}`,
+    });
     return new OnnxSimilarity(session, tokenizer, cfg);
   });
 }

@@ -41,7 +41,8 @@ export function groupStats(totals: readonly number[], opts: { std?: StdKind } = 
   const stdKind = opts.std ?? 'population';
   const g = totals.length;
   if (g === 0) throw badInput('group', 'a group needs at least one rollout');
-  for (const t of totals) if (!Number.isFinite(t)) throw new RgError('INTERNAL', `a total reward must be finite, got ${t}`);
+  for (const t of totals)
+    if (!Number.isFinite(t)) throw new RgError('INTERNAL', `a total reward must be finite, got ${t}`);
   const mean = totals.reduce((a, b) => a + b, 0) / g;
   const lo = Math.min(...totals);
   const hi = Math.max(...totals);

@@ -12,7 +12,16 @@ import { DEFAULT_LIMITS, type Limits } from '../validate';
 export interface PackInfo {
   id: string;
   name: string;
-  defaults: { steps: number; guidance: number; width: number; height: number; seed: number; cot: boolean; maxNewTokens: number; editStrength: number };
+  defaults: {
+    steps: number;
+    guidance: number;
+    width: number;
+    height: number;
+    seed: number;
+    cot: boolean;
+    maxNewTokens: number;
+    editStrength: number;
+  };
   limits: Limits;
   prompts: { systemCot: string; systemPlain: string; instructionPrefix: string };
   /** Example prompts for Imagine: the manifest's `examples`, else the registry's list for the pack, else none. */
@@ -25,7 +34,16 @@ export interface PackInfo {
 export const FALLBACK_PACK_INFO: PackInfo = {
   id: DEFAULT_PACK,
   name: DEFAULT_PACK,
-  defaults: { steps: 50, guidance: 3, width: 64, height: 64, seed: 42, cot: true, maxNewTokens: 256, editStrength: 0.6 },
+  defaults: {
+    steps: 50,
+    guidance: 3,
+    width: 64,
+    height: 64,
+    seed: 42,
+    cot: true,
+    maxNewTokens: 256,
+    editStrength: 0.6,
+  },
   limits: DEFAULT_LIMITS,
   prompts: { systemCot: SYSTEM_PROMPT_COT, systemPlain: SYSTEM_PROMPT_PLAIN, instructionPrefix: INSTRUCTION_PREFIX },
   examples: [],
@@ -89,7 +107,10 @@ export class AppState {
     try {
       await this.worker.subscribe((ev) => {
         if (ev.type === 'device-lost') {
-          this.notice = notice(new RgError('DEVICE_LOST', `The GPU device was lost (${ev.reason}): ${ev.message || 'no detail'}`), 'GPU device lost');
+          this.notice = notice(
+            new RgError('DEVICE_LOST', `The GPU device was lost (${ev.reason}): ${ev.message || 'no detail'}`),
+            'GPU device lost',
+          );
           void this.refreshDevice();
         }
       });
@@ -157,7 +178,8 @@ export class AppState {
       if (this.packId === id) this.packInfo = readPackInfo(m.manifest, m.sha256);
     } catch {
       // offline and not cached: the paper's defaults stand; the pipeline checks against the real manifest anyway
-      if (this.packId === id) this.packInfo = { ...FALLBACK_PACK_INFO, id, name: pack.label, examples: examplesFor(id) };
+      if (this.packId === id)
+        this.packInfo = { ...FALLBACK_PACK_INFO, id, name: pack.label, examples: examplesFor(id) };
     }
   }
 

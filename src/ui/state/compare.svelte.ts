@@ -4,9 +4,25 @@ import type { AppState } from './app.svelte';
 import { pngUrl } from './form.svelte';
 import { imagineRecord, runImagine, type ImagineOutput, type ImagineSettings } from './imagine.svelte';
 import { RunStream, runSkeleton, type UiError } from './run.svelte';
-import { CompareConfigSchema, MAX_SEEDS, MAX_VARIANTS, decodeConfig, encodeConfig, type CompareConfig, type VariantConfig } from './compare_config';
+import {
+  CompareConfigSchema,
+  MAX_SEEDS,
+  MAX_VARIANTS,
+  decodeConfig,
+  encodeConfig,
+  type CompareConfig,
+  type VariantConfig,
+} from './compare_config';
 import { listRuns, getRun } from '../../store/history';
-import { errorsOf, validateGuidance, validateMaxNewTokens, validatePrompt, validateSeedList, validateSize, validateSteps } from '../validate';
+import {
+  errorsOf,
+  validateGuidance,
+  validateMaxNewTokens,
+  validatePrompt,
+  validateSeedList,
+  validateSize,
+  validateSteps,
+} from '../validate';
 
 export type CellStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -49,14 +65,36 @@ export class Variant {
   readonly problems = $derived(errorsOf(this.checks));
 
   config(): VariantConfig {
-    return { label: this.label, prompt: this.prompt, cot: this.cot, systemPrompt: this.systemPrompt, userPrefix: this.userPrefix, steps: this.steps, guidance: this.guidance, width: this.width, height: this.height, maxNewTokens: this.maxNewTokens };
+    return {
+      label: this.label,
+      prompt: this.prompt,
+      cot: this.cot,
+      systemPrompt: this.systemPrompt,
+      userPrefix: this.userPrefix,
+      steps: this.steps,
+      guidance: this.guidance,
+      width: this.width,
+      height: this.height,
+      maxNewTokens: this.maxNewTokens,
+    };
   }
 
   settings(seed: number): ImagineSettings | null {
     const c = this.checks;
     if (!c.prompt.ok || !c.steps.ok || !c.guidance.ok || !c.width.ok || !c.height.ok || !c.maxNewTokens.ok) return null;
     const userPrefix = this.userPrefix === this.app.packInfo.prompts.instructionPrefix ? null : this.userPrefix;
-    return { prompt: c.prompt.value, cot: this.cot, systemPrompt: this.systemPrompt, userPrefix, steps: c.steps.value, guidance: c.guidance.value, seed, width: c.width.value, height: c.height.value, maxNewTokens: c.maxNewTokens.value };
+    return {
+      prompt: c.prompt.value,
+      cot: this.cot,
+      systemPrompt: this.systemPrompt,
+      userPrefix,
+      steps: c.steps.value,
+      guidance: c.guidance.value,
+      seed,
+      width: c.width.value,
+      height: c.height.value,
+      maxNewTokens: c.maxNewTokens.value,
+    };
   }
 }
 
@@ -129,12 +167,16 @@ export class CompareState {
   readonly seedCheck = $derived(validateSeedList(this.seeds, MAX_SEEDS));
   readonly problems = $derived({
     ...(this.seedCheck.ok ? {} : { seeds: this.seedCheck.error }),
-    ...Object.fromEntries(this.variants.flatMap((v, i) => Object.entries(v.problems).map(([k, m]) => [`${i}.${k}`, m]))),
+    ...Object.fromEntries(
+      this.variants.flatMap((v, i) => Object.entries(v.problems).map(([k, m]) => [`${i}.${k}`, m])),
+    ),
   } as Record<string, string>);
 
   readonly flatCells = $derived(this.cells.flat());
   readonly doneCount = $derived(this.flatCells.filter((c) => c.status === 'done').length);
-  readonly selectedCells = $derived(this.selected.map((k) => this.flatCells.find((c) => c.key === k)).filter((c): c is CompareCell => !!c));
+  readonly selectedCells = $derived(
+    this.selected.map((k) => this.flatCells.find((c) => c.key === k)).filter((c): c is CompareCell => !!c),
+  );
   /**
    * Word-level diff of the two selected cells' reasoning (first selected = removed, second = added). When neither
    * has any reasoning (no `<think>` block, e.g. CoT off), their answers are diffed instead, and `of` says so.
@@ -142,7 +184,8 @@ export class CompareState {
   readonly diff = $derived.by((): { of: 'reasoning' | 'answer'; parts: Change[] } | null => {
     const [a, b] = this.selectedCells;
     if (!a?.output || !b?.output) return null;
-    if (!a.output.reasoning.trim() && !b.output.reasoning.trim()) return { of: 'answer', parts: diffWords(a.output.answer, b.output.answer) };
+    if (!a.output.reasoning.trim() && !b.output.reasoning.trim())
+      return { of: 'answer', parts: diffWords(a.output.answer, b.output.answer) };
     return { of: 'reasoning', parts: diffWords(a.output.reasoning, b.output.reasoning) };
   });
 
@@ -160,7 +203,12 @@ export class CompareState {
   addVariant(): void {
     if (this.variants.length >= MAX_VARIANTS) return;
     const last = this.variants.at(-1);
-    this.variants.push(new Variant(this.app, { ...(last ? last.config() : this.variantFrom({}).config()), label: `Variant ${this.variants.length + 1}` }));
+    this.variants.push(
+      new Variant(this.app, {
+        ...(last ? last.config() : this.variantFrom({}).config()),
+        label: `Variant ${this.variants.length + 1}`,
+      }),
+    );
   }
 
   removeVariant(i: number): void {
@@ -169,7 +217,8 @@ export class CompareState {
 
   setCot(v: Variant, cot: boolean): void {
     const info = this.app.packInfo.prompts;
-    if (v.systemPrompt === (cot ? info.systemPlain : info.systemCot)) v.systemPrompt = cot ? info.systemCot : info.systemPlain;
+    if (v.systemPrompt === (cot ? info.systemPlain : info.systemCot))
+      v.systemPrompt = cot ? info.systemCot : info.systemPlain;
     v.cot = cot;
   }
 
@@ -237,8 +286,14 @@ export class CompareState {
     }
     const failed = this.flatCells.filter((c) => c.status === 'failed').length;
     this.message = failed
-      ? { kind: 'error', text: `${this.doneCount} of ${this.flatCells.length} cells finished; ${failed} failed (see each cell).` }
-      : { kind: this.stopRequested ? 'info' : 'ok', text: `${this.doneCount} of ${this.flatCells.length} cells finished${this.stopRequested ? ' (stopped)' : ''}.` };
+      ? {
+          kind: 'error',
+          text: `${this.doneCount} of ${this.flatCells.length} cells finished; ${failed} failed (see each cell).`,
+        }
+      : {
+          kind: this.stopRequested ? 'info' : 'ok',
+          text: `${this.doneCount} of ${this.flatCells.length} cells finished${this.stopRequested ? ' (stopped)' : ''}.`,
+        };
   }
 
   private async runCell(cell: CompareCell): Promise<void> {
@@ -341,7 +396,9 @@ export class CompareState {
         status: c.status,
         prompt: c.output?.settings.prompt ?? v.prompt,
         systemPrompt: c.output?.settings.systemPrompt ?? v.systemPrompt,
-        userPrefix: c.output ? (c.output.settings.userPrefix ?? this.app.packInfo.prompts.instructionPrefix) : v.userPrefix,
+        userPrefix: c.output
+          ? (c.output.settings.userPrefix ?? this.app.packInfo.prompts.instructionPrefix)
+          : v.userPrefix,
         cot: c.output?.settings.cot ?? v.cot,
         settings: c.output?.settings ?? null,
         reasoning: c.output?.reasoning ?? null,
@@ -353,7 +410,15 @@ export class CompareState {
         error: c.error ? { code: c.error.code, message: c.error.message } : null,
       };
     });
-    const json = { format: 'rg-vlm-compare', version: 1, grid: this.grid, pack: this.app.packId, exportedAt: new Date().toISOString(), config: this.config(), cells };
+    const json = {
+      format: 'rg-vlm-compare',
+      version: 1,
+      grid: this.grid,
+      pack: this.app.packId,
+      exportedAt: new Date().toISOString(),
+      config: this.config(),
+      cells,
+    };
     files['grid.json'] = strToU8(JSON.stringify(json, null, 2));
     return zipSync(files, { level: 0 });
   }

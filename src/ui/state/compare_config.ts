@@ -56,12 +56,18 @@ export function decodeConfig(s: string): { ok: true; value: CompareConfig } | { 
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(fromBase64Url(s)));
   } catch {
-    return { ok: false, error: 'This link’s grid configuration is damaged (not readable); the default grid is shown instead.' };
+    return {
+      ok: false,
+      error: 'This link’s grid configuration is damaged (not readable); the default grid is shown instead.',
+    };
   }
   const r = CompareConfigSchema.safeParse(json);
   if (!r.success) {
     const i = r.error.issues[0];
-    return { ok: false, error: `This link’s grid configuration is not valid (${i ? `${i.path.join('.') || 'root'}: ${i.message}` : 'unknown'}); the default grid is shown instead.` };
+    return {
+      ok: false,
+      error: `This link’s grid configuration is not valid (${i ? `${i.path.join('.') || 'root'}: ${i.message}` : 'unknown'}); the default grid is shown instead.`,
+    };
   }
   return { ok: true, value: r.data };
 }

@@ -4,7 +4,17 @@ import { ImageInputState } from './image_input.svelte';
 import { RunStream } from './run.svelte';
 import { paintTimings } from './imagine.svelte';
 import { filePng, flatSettings } from './persist';
-import { errorsOf, randomSeed, validateGuidance, validateMaxNewTokens, validateImageFile, validatePrompt, validateSeed, validateSteps, validateStrength } from '../validate';
+import {
+  errorsOf,
+  randomSeed,
+  validateGuidance,
+  validateMaxNewTokens,
+  validateImageFile,
+  validatePrompt,
+  validateSeed,
+  validateSteps,
+  validateStrength,
+} from '../validate';
 
 export interface EditSettings {
   instruction: string;
@@ -73,8 +83,17 @@ export class EditState extends RunForm {
   async run(): Promise<void> {
     if (this.stream.running || !this.ready()) return;
     const c = this.checks;
-    if (!c.instruction.ok || !c.strength.ok || !c.steps.ok || !c.guidance.ok || !c.seed.ok || !c.maxNewTokens.ok) return;
-    const settings: EditSettings = { instruction: c.instruction.value, cot: this.cot, strength: c.strength.value, steps: c.steps.value, guidance: c.guidance.value, seed: c.seed.value, maxNewTokens: c.maxNewTokens.value };
+    if (!c.instruction.ok || !c.strength.ok || !c.steps.ok || !c.guidance.ok || !c.seed.ok || !c.maxNewTokens.ok)
+      return;
+    const settings: EditSettings = {
+      instruction: c.instruction.value,
+      cot: this.cot,
+      strength: c.strength.value,
+      steps: c.steps.value,
+      guidance: c.guidance.value,
+      seed: c.seed.value,
+      maxNewTokens: c.maxNewTokens.value,
+    };
     const file = this.image.file!;
     if (this.result) URL.revokeObjectURL(this.result.url);
     this.result = null;
@@ -98,7 +117,13 @@ export class EditState extends RunForm {
       record: async (r) => ({
         mode: 'edit',
         inputs: { instruction: settings.instruction },
-        settings: flatSettings({ ...settings, instruction: undefined, width: r.width, height: r.height, formatOk: r.formatOk }),
+        settings: flatSettings({
+          ...settings,
+          instruction: undefined,
+          width: r.width,
+          height: r.height,
+          formatOk: r.formatOk,
+        }),
         reasoning: r.reasoning,
         answer: r.answer,
         timings: paintTimings(r.timings),

@@ -121,7 +121,10 @@ export class HistoryState {
     this.busy = true;
     try {
       const r = await importHistory(new Uint8Array(await file.arrayBuffer()), this.store);
-      this.message = { kind: 'ok', text: `Imported ${r.added} run${r.added === 1 ? '' : 's'}${r.skipped ? ` (${r.skipped} already in the history, left as they were)` : ''}.` };
+      this.message = {
+        kind: 'ok',
+        text: `Imported ${r.added} run${r.added === 1 ? '' : 's'}${r.skipped ? ` (${r.skipped} already in the history, left as they were)` : ''}.`,
+      };
     } catch (e) {
       this.fail(e);
     } finally {

@@ -5,7 +5,16 @@ import { RunStream } from './run.svelte';
 import type { ImagineRequest, PaintTimingsReport } from '../../pipeline/imagine';
 import type { NewRun } from '../../store/history';
 import { flatSettings } from './persist';
-import { errorsOf, randomSeed, validateGuidance, validateMaxNewTokens, validatePrompt, validateSeed, validateSize, validateSteps } from '../validate';
+import {
+  errorsOf,
+  randomSeed,
+  validateGuidance,
+  validateMaxNewTokens,
+  validatePrompt,
+  validateSeed,
+  validateSize,
+  validateSteps,
+} from '../validate';
 
 /** Imagine's settings once validated: what a run (and a Compare cell) is made of. */
 export interface ImagineSettings {
@@ -37,11 +46,29 @@ export interface ImagineOutput {
   timings: Record<string, number>;
 }
 
-export const IMAGINE_FIELDS = ['prompt', 'systemPrompt', 'steps', 'guidance', 'seed', 'width', 'height', 'maxNewTokens'] as const;
+export const IMAGINE_FIELDS = [
+  'prompt',
+  'systemPrompt',
+  'steps',
+  'guidance',
+  'seed',
+  'width',
+  'height',
+  'maxNewTokens',
+] as const;
 
 /** Milliseconds per stage of a painting run, as history and Compare show them. */
 export function paintTimings(t: PaintTimingsReport): Record<string, number> {
-  return { reason: t.reasonMs, negative: t.negativeMs, image: t.imageMs, prepare: t.painterPrepareMs, steps: t.stepsMs, vae: t.vaeMs, png: t.pngMs, total: t.totalMs };
+  return {
+    reason: t.reasonMs,
+    negative: t.negativeMs,
+    image: t.imageMs,
+    prepare: t.painterPrepareMs,
+    steps: t.stepsMs,
+    vae: t.vaeMs,
+    png: t.pngMs,
+    total: t.totalMs,
+  };
 }
 
 /** The request for `settings`: the edited system prompt goes as the override of the one `cot` selects. */
@@ -51,7 +78,10 @@ export function imagineRequest(runId: string, pack: string, s: ImagineSettings):
     pack,
     prompt: s.prompt,
     cot: s.cot,
-    prompts: { ...(s.cot ? { systemCot: s.systemPrompt } : { systemPlain: s.systemPrompt }), ...(s.userPrefix !== null ? { userPrefix: s.userPrefix } : {}) },
+    prompts: {
+      ...(s.cot ? { systemCot: s.systemPrompt } : { systemPlain: s.systemPrompt }),
+      ...(s.userPrefix !== null ? { userPrefix: s.userPrefix } : {}),
+    },
     steps: s.steps,
     guidance: s.guidance,
     seed: s.seed,
@@ -65,7 +95,13 @@ export function imagineRequest(runId: string, pack: string, s: ImagineSettings):
  * Runs Imagine in the worker for `settings`, streaming into `stream`; the PNG comes back transferred. The worker call
  * of a run skeleton (`runSkeleton`, which guards it against a crash).
  */
-export async function runImagine(worker: WorkerHandle, pack: string, settings: ImagineSettings, stream: RunStream, runId: string): Promise<Omit<ImagineOutput, 'url'>> {
+export async function runImagine(
+  worker: WorkerHandle,
+  pack: string,
+  settings: ImagineSettings,
+  stream: RunStream,
+  runId: string,
+): Promise<Omit<ImagineOutput, 'url'>> {
   const r = await worker.imagine(imagineRequest(runId, pack, settings), stream.handle);
   return {
     settings,
@@ -79,12 +115,31 @@ export async function runImagine(worker: WorkerHandle, pack: string, settings: I
 }
 
 /** History's record of an Imagine run (inputs, settings, text, timings; the PNG as it came). */
-export function imagineRecord(mode: 'imagine' | 'compare', out: Omit<ImagineOutput, 'url'>, extra: Record<string, number | string | boolean | null> = {}): Omit<NewRun, 'pack'> {
+export function imagineRecord(
+  mode: 'imagine' | 'compare',
+  out: Omit<ImagineOutput, 'url'>,
+  extra: Record<string, number | string | boolean | null> = {},
+): Omit<NewRun, 'pack'> {
   const s = out.settings;
   return {
     mode,
-    inputs: { prompt: s.prompt, systemPrompt: s.systemPrompt, ...(s.userPrefix !== null ? { userPrefix: s.userPrefix } : {}) },
-    settings: flatSettings({ cot: s.cot, maxNewTokens: s.maxNewTokens, steps: s.steps, guidance: s.guidance, seed: s.seed, width: s.width, height: s.height, tokens: out.tokens, formatOk: out.formatOk, ...extra }),
+    inputs: {
+      prompt: s.prompt,
+      systemPrompt: s.systemPrompt,
+      ...(s.userPrefix !== null ? { userPrefix: s.userPrefix } : {}),
+    },
+    settings: flatSettings({
+      cot: s.cot,
+      maxNewTokens: s.maxNewTokens,
+      steps: s.steps,
+      guidance: s.guidance,
+      seed: s.seed,
+      width: s.width,
+      height: s.height,
+      tokens: out.tokens,
+      formatOk: out.formatOk,
+      ...extra,
+    }),
     reasoning: out.reasoning,
     answer: out.answer,
     timings: out.timings,
@@ -120,7 +175,10 @@ export class ImagineState extends RunForm {
 
   readonly checks = $derived.by(() => ({
     prompt: validatePrompt(this.prompt, this.app.packInfo.limits),
-    systemPrompt: this.systemPrompt.length > this.app.packInfo.limits.maxPromptChars ? { ok: false as const, error: 'The system prompt is too long.' } : { ok: true as const, value: this.systemPrompt },
+    systemPrompt:
+      this.systemPrompt.length > this.app.packInfo.limits.maxPromptChars
+        ? { ok: false as const, error: 'The system prompt is too long.' }
+        : { ok: true as const, value: this.systemPrompt },
     steps: validateSteps(this.steps, this.app.packInfo.limits),
     guidance: validateGuidance(this.guidance),
     seed: validateSeed(this.seed),
@@ -169,9 +227,29 @@ export class ImagineState extends RunForm {
   settings(): ImagineSettings | null {
     if (!this.ready()) return null;
     const c = this.checks;
-    if (!c.prompt.ok || !c.steps.ok || !c.guidance.ok || !c.seed.ok || !c.width.ok || !c.height.ok || !c.maxNewTokens.ok) return null;
+    if (
+      !c.prompt.ok ||
+      !c.steps.ok ||
+      !c.guidance.ok ||
+      !c.seed.ok ||
+      !c.width.ok ||
+      !c.height.ok ||
+      !c.maxNewTokens.ok
+    )
+      return null;
     const userPrefix = this.userPrefix === this.app.packInfo.prompts.instructionPrefix ? null : this.userPrefix;
-    return { prompt: c.prompt.value, cot: this.cot, systemPrompt: this.systemPrompt, userPrefix, steps: c.steps.value, guidance: c.guidance.value, seed: c.seed.value, width: c.width.value, height: c.height.value, maxNewTokens: c.maxNewTokens.value };
+    return {
+      prompt: c.prompt.value,
+      cot: this.cot,
+      systemPrompt: this.systemPrompt,
+      userPrefix,
+      steps: c.steps.value,
+      guidance: c.guidance.value,
+      seed: c.seed.value,
+      width: c.width.value,
+      height: c.height.value,
+      maxNewTokens: c.maxNewTokens.value,
+    };
   }
 
   async run(): Promise<void> {

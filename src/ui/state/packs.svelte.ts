@@ -15,14 +15,24 @@ export interface PackMessage {
 
 function errorMessage(e: unknown): PackMessage {
   const info = toErrorInfo(e);
-  if (info.code === 'CANCELLED') return { kind: 'info', text: 'Cancelled. What was downloaded is kept; Resume continues from there.', code: info.code };
+  if (info.code === 'CANCELLED')
+    return {
+      kind: 'info',
+      text: 'Cancelled. What was downloaded is kept; Resume continues from there.',
+      code: info.code,
+    };
   return { kind: 'error', text: info.message, hint: info.hint ?? DEFAULT_HINTS[info.code], code: info.code };
 }
 
 /** "12.3 MB/s · about 4 s left" */
 export function rateLine(p: DownloadProgress): string {
   if (!p.rate) return 'measuring speed…';
-  const eta = p.eta === null ? '' : p.eta < 1 ? ' · almost done' : ` · about ${p.eta < 90 ? `${Math.ceil(p.eta)} s` : `${Math.ceil(p.eta / 60)} min`} left`;
+  const eta =
+    p.eta === null
+      ? ''
+      : p.eta < 1
+        ? ' · almost done'
+        : ` · about ${p.eta < 90 ? `${Math.ceil(p.eta)} s` : `${Math.ceil(p.eta / 60)} min`} left`;
   return `${formatBytes(p.rate)}/s${eta}`;
 }
 
@@ -77,7 +87,12 @@ export class PacksState {
     }
   }
 
-  private async run<T>(id: string, what: PackBusy, fn: () => Promise<T>, done: (r: T) => PackMessage | undefined): Promise<void> {
+  private async run<T>(
+    id: string,
+    what: PackBusy,
+    fn: () => Promise<T>,
+    done: (r: T) => PackMessage | undefined,
+  ): Promise<void> {
     if (this.busy[id]) return;
     this.busy[id] = what;
     this.messages[id] = undefined;
@@ -125,7 +140,9 @@ export class PacksState {
           kind: lost.length ? 'error' : 'info',
           text:
             `${r.failed.length} file${r.failed.length === 1 ? '' : 's'} failed the sha256 check (${r.failed.join(', ')}) and ` +
-            (lost.length ? `could not be fetched again (${lost.join(', ')}); press Resume when online.` : 'were fetched again; the pack is whole.'),
+            (lost.length
+              ? `could not be fetched again (${lost.join(', ')}); press Resume when online.`
+              : 'were fetched again; the pack is whole.'),
         };
       },
     );

@@ -31,7 +31,8 @@ export async function persistRun(app: AppState, run: Omit<NewRun, 'pack'>): Prom
 export function flatSettings(o: Record<string, unknown>): Record<string, number | string | boolean | null> {
   const out: Record<string, number | string | boolean | null> = {};
   for (const [k, v] of Object.entries(o)) {
-    if (typeof v === 'number' ? Number.isFinite(v) : typeof v === 'string' || typeof v === 'boolean' || v === null) out[k] = v as number | string | boolean | null;
+    if (typeof v === 'number' ? Number.isFinite(v) : typeof v === 'string' || typeof v === 'boolean' || v === null)
+      out[k] = v as number | string | boolean | null;
   }
   return out;
 }

@@ -6,7 +6,16 @@ import type { RgpoEvent, RgpoRequest, RgpoResult, RgpoRollout } from '../../pipe
 import type { RewardInfo } from '../../pipeline/rgpo/rewards';
 import { runningMeans } from '../../pipeline/rgpo/stats';
 import { MAX_GROUP } from '../../limits';
-import { errorsOf, parseDecimal, parseInteger, validateMaxNewTokens, validatePrompt, validateSeed, validateSteps, type Check } from '../validate';
+import {
+  errorsOf,
+  parseDecimal,
+  parseInteger,
+  validateMaxNewTokens,
+  validatePrompt,
+  validateSeed,
+  validateSteps,
+  type Check,
+} from '../validate';
 
 export const RGPO_FIELDS = ['prompt', 'group', 'temperature', 'topP', 'seed', 'steps', 'maxNewTokens'] as const;
 export { MAX_GROUP };
@@ -35,14 +44,19 @@ export interface RgpoSettings {
 function groupCheck(text: string): Check<number> {
   const n = parseInteger(text);
   if (text.trim() === '') return { ok: false, error: 'Enter the group size.' };
-  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_GROUP) return { ok: false, error: `The group size must be a whole number from 1 to ${MAX_GROUP}.` };
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_GROUP)
+    return { ok: false, error: `The group size must be a whole number from 1 to ${MAX_GROUP}.` };
   return { ok: true, value: n };
 }
 
 function decimalCheck(text: string, what: string, lo: number, hi: number, loOpen: boolean): Check<number> {
   const x = parseDecimal(text);
   if (text.trim() === '') return { ok: false, error: `Enter the ${what}.` };
-  if (!Number.isFinite(x) || (loOpen ? x <= lo : x < lo) || x > hi) return { ok: false, error: `The ${what} must be ${loOpen ? 'above' : 'from'} ${lo} ${loOpen ? 'and at most' : 'to'} ${hi}.` };
+  if (!Number.isFinite(x) || (loOpen ? x <= lo : x < lo) || x > hi)
+    return {
+      ok: false,
+      error: `The ${what} must be ${loOpen ? 'above' : 'from'} ${lo} ${loOpen ? 'and at most' : 'to'} ${hi}.`,
+    };
   return { ok: true, value: x };
 }
 
@@ -101,19 +115,49 @@ export class RgpoState extends RunForm<RunLifecycle> {
   settings(): RgpoSettings | null {
     if (!this.ready()) return null;
     const c = this.checks;
-    if (!c.prompt.ok || !c.group.ok || !c.temperature.ok || !c.topP.ok || !c.seed.ok || !c.steps.ok || !c.maxNewTokens.ok) return null;
+    if (
+      !c.prompt.ok ||
+      !c.group.ok ||
+      !c.temperature.ok ||
+      !c.topP.ok ||
+      !c.seed.ok ||
+      !c.steps.ok ||
+      !c.maxNewTokens.ok
+    )
+      return null;
     if (c.seed.value + c.group.value - 1 > 2 ** 32 - 1) {
-      this.runError = { code: 'BAD_INPUT', message: 'The seeds seed … seed + G − 1 must stay below 2^32', hint: 'Choose a smaller seed.', field: 'seed' };
+      this.runError = {
+        code: 'BAD_INPUT',
+        message: 'The seeds seed … seed + G − 1 must stay below 2^32',
+        hint: 'Choose a smaller seed.',
+        field: 'seed',
+      };
       return null;
     }
-    return { prompt: c.prompt.value, group: c.group.value, temperature: c.temperature.value, topP: c.topP.value, seed: c.seed.value, steps: c.steps.value, maxNewTokens: c.maxNewTokens.value };
+    return {
+      prompt: c.prompt.value,
+      group: c.group.value,
+      temperature: c.temperature.value,
+      topP: c.topP.value,
+      seed: c.seed.value,
+      steps: c.steps.value,
+      maxNewTokens: c.maxNewTokens.value,
+    };
   }
 
   private readonly handle = (e: RgpoEvent): void => {
     switch (e.type) {
       case 'group-start':
         this.rewards = e.rewards;
-        this.cards = e.seeds.map((seed, index) => ({ index, seed, status: 'waiting', thinking: '', answer: '', rollout: null, url: null }));
+        this.cards = e.seeds.map((seed, index) => ({
+          index,
+          seed,
+          status: 'waiting',
+          thinking: '',
+          answer: '',
+          rollout: null,
+          url: null,
+        }));
         break;
       case 'rollout-start': {
         const c = this.cards[e.index];
@@ -230,8 +274,19 @@ export function groupRecord(r: RgpoResult) {
       std: r.stats.std,
       stdKind: r.stats.stdKind,
       best: r.stats.best,
-      rewards: r.rewards.filter((w) => w.available).map((w) => w.name).join(','),
-      rollouts: JSON.stringify(r.rollouts.map((x) => ({ seed: x.seed, rewards: x.rewards, total: x.total, advantage: x.advantage, answer: x.answer.slice(0, 120) }))),
+      rewards: r.rewards
+        .filter((w) => w.available)
+        .map((w) => w.name)
+        .join(','),
+      rollouts: JSON.stringify(
+        r.rollouts.map((x) => ({
+          seed: x.seed,
+          rewards: x.rewards,
+          total: x.total,
+          advantage: x.advantage,
+          answer: x.answer.slice(0, 120),
+        })),
+      ),
     }),
     reasoning: best.reasoning,
     answer: best.answer,
@@ -246,7 +301,20 @@ export function keptRecord(r: RgpoResult, x: RgpoRollout) {
   return {
     mode: 'imagine' as const,
     inputs: { prompt: r.prompt },
-    settings: flatSettings({ cot: s.cot, maxNewTokens: s.maxNewTokens, steps: s.steps, guidance: s.guidance, seed: x.seed, width: s.width, height: s.height, temperature: r.temperature, topP: r.topP, formatOk: x.formatOk, rgpoTotal: x.total, rgpoAdvantage: x.advantage }),
+    settings: flatSettings({
+      cot: s.cot,
+      maxNewTokens: s.maxNewTokens,
+      steps: s.steps,
+      guidance: s.guidance,
+      seed: x.seed,
+      width: s.width,
+      height: s.height,
+      temperature: r.temperature,
+      topP: r.topP,
+      formatOk: x.formatOk,
+      rgpoTotal: x.total,
+      rgpoAdvantage: x.advantage,
+    }),
     reasoning: x.reasoning,
     answer: x.answer,
     timings: { total: x.totalMs },

@@ -4,7 +4,8 @@ import type { AppState } from './app.svelte';
 import { persistRun } from './persist';
 import { DEFAULT_HINTS, toErrorInfo, type ErrorInfo } from '../../errors';
 
-export type RunPhase = 'idle' | 'loading' | 'thinking' | 'answering' | 'painting' | 'decoding' | 'done' | 'cancelled' | 'failed';
+export type RunPhase =
+  'idle' | 'loading' | 'thinking' | 'answering' | 'painting' | 'decoding' | 'done' | 'cancelled' | 'failed';
 
 export interface RunPreview {
   step: number;

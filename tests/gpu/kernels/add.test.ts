@@ -37,9 +37,24 @@ describe('add', async () => {
   });
 
   const bad: [string, () => AddArgs, string][] = [
-    ['b too small', () => ({ a: bufs.empty(40), b: bufs.empty(36), out: bufs.empty(40), n: 10 }), 'add: b holds 36 bytes but 40 are needed'],
-    ['out aliasing both operands', () => { const a = bufs.empty(40); return { a, b: a, out: a, n: 10 }; }, 'add: out may alias a or b, not both at once'],
-    ['n = 0', () => ({ a: bufs.empty(40), b: bufs.empty(40), out: bufs.empty(40), n: 0 }), 'add: n must be a positive integer, got 0'],
+    [
+      'b too small',
+      () => ({ a: bufs.empty(40), b: bufs.empty(36), out: bufs.empty(40), n: 10 }),
+      'add: b holds 36 bytes but 40 are needed',
+    ],
+    [
+      'out aliasing both operands',
+      () => {
+        const a = bufs.empty(40);
+        return { a, b: a, out: a, n: 10 };
+      },
+      'add: out may alias a or b, not both at once',
+    ],
+    [
+      'n = 0',
+      () => ({ a: bufs.empty(40), b: bufs.empty(40), out: bufs.empty(40), n: 0 }),
+      'add: n must be a positive integer, got 0',
+    ],
   ];
   it.each(bad)('rejects %s before dispatching', (_, make, message) => {
     const args = make();

@@ -39,7 +39,8 @@ describe('attention (flash)', async () => {
       expect(keysPerSplit % 4, c.name).toBe(0);
       expect(last, c.name).toBeGreaterThan(0);
       expect(last, c.name).toBeLessThanOrEqual(keysPerSplit);
-      const kind = splits === 1 ? 'one' : splits === DECODE_MAX_SPLITS ? 'cap' : last === keysPerSplit ? 'whole' : 'ragged';
+      const kind =
+        splits === 1 ? 'one' : splits === DECODE_MAX_SPLITS ? 'cap' : last === keysPerSplit ? 'whole' : 'ragged';
       expect(kind, c.name).toBe(c.chunks);
       seen.add(kind);
     }
@@ -72,7 +73,12 @@ describe('attention (flash)', async () => {
 
   it('auto path matches its twin on both sides of the decode threshold', async () => {
     for (const seqQ of [8, 9]) {
-      await checkCase(device, bufs, { name: `auto ${seqQ}`, mask: 'causal', seqQ, seqK: seqQ, cacheLens: 7, headsQ: 2, headsKV: 1, headDim: 32 }, attention);
+      await checkCase(
+        device,
+        bufs,
+        { name: `auto ${seqQ}`, mask: 'causal', seqQ, seqK: seqQ, cacheLens: 7, headsQ: 2, headsKV: 1, headDim: 32 },
+        attention,
+      );
     }
   });
 
@@ -92,16 +98,40 @@ describe('attention (flash)', async () => {
       mask: 'causal',
     });
     const bad: [string, (a: AttentionArgs) => Partial<AttentionArgs>, string][] = [
-      ['heads not divisible', () => ({ headsQ: 6, headsKV: 4 }), 'attention: headsQ (6) is not a multiple of headsKV (4)'],
-      ['unsupported head dim', () => ({ headDim: 48 }), 'attention: headDim 48 is not supported (supported: 16, 32, 64, 128)'],
+      [
+        'heads not divisible',
+        () => ({ headsQ: 6, headsKV: 4 }),
+        'attention: headsQ (6) is not a multiple of headsKV (4)',
+      ],
+      [
+        'unsupported head dim',
+        () => ({ headDim: 48 }),
+        'attention: headDim 48 is not supported (supported: 16, 32, 64, 128)',
+      ],
       ['q too small', () => ({ q: f(100) }), 'attention: q holds 400 bytes but 5120 are needed'],
       ['v too small', () => ({ v: f(2 * 5 * 2 * 32 - 1) }), 'attention: v holds 2556 bytes but 2560 are needed'],
       ['out too small', () => ({ out: f(8) }), 'attention: out holds 32 bytes but 5120 are needed'],
       ['out aliases q', (a) => ({ out: a.q }), 'attention: out must not be the same buffer as q'],
-      ['cache too small', () => ({ cacheLens: [3, 4], cacheK: f(10), cacheV: f(10) }), 'attention: cacheK holds 40 bytes but 2048 are needed'],
-      ['cache buffers missing', () => ({ cacheLens: [3, 4] }), 'attention: cacheLens are set (max 4) but cacheK/cacheV are missing'],
-      ['cacheLens of the wrong length', () => ({ cacheLens: [3] }), 'attention: cacheLens has 1 entries but batch is 2'],
-      ['cacheLens beyond the capacity', () => ({ cacheLens: [3, 9], cacheCapacity: 8 }), 'attention: cacheLens (max 9) exceed cacheCapacity (8)'],
+      [
+        'cache too small',
+        () => ({ cacheLens: [3, 4], cacheK: f(10), cacheV: f(10) }),
+        'attention: cacheK holds 40 bytes but 2048 are needed',
+      ],
+      [
+        'cache buffers missing',
+        () => ({ cacheLens: [3, 4] }),
+        'attention: cacheLens are set (max 4) but cacheK/cacheV are missing',
+      ],
+      [
+        'cacheLens of the wrong length',
+        () => ({ cacheLens: [3] }),
+        'attention: cacheLens has 1 entries but batch is 2',
+      ],
+      [
+        'cacheLens beyond the capacity',
+        () => ({ cacheLens: [3, 9], cacheCapacity: 8 }),
+        'attention: cacheLens (max 9) exceed cacheCapacity (8)',
+      ],
       ["'cond' without causalLen", () => ({ mask: 'cond' }), "attention: mask 'cond' needs causalLen"],
       ['zero query rows', () => ({ seqQ: 0 }), 'attention: seqQ must be a positive integer, got 0'],
       ['no keys at all', () => ({ seqK: 0 }), 'attention: seqK must be a positive integer, got 0'],
@@ -146,15 +176,17 @@ describe('attention (flash)', async () => {
     const before = liveBufferCount(device);
     const bytes = rows * perRow;
     expect(() => attention(batch, args)).toThrow(KernelArgError);
-    expect(() => attention(batch, args)).toThrow(`attention: the decode partials need ${bytes} bytes, more than one binding holds (${limit})`);
+    expect(() => attention(batch, args)).toThrow(
+      `attention: the decode partials need ${bytes} bytes, more than one binding holds (${limit})`,
+    );
     expect(liveBufferCount(device)).toBe(before);
     batch.submit();
   });
 
   it('the CPU twin rejects the same arguments', () => {
     const z = new Float32Array(0);
-    expect(() => attentionRef({ q: z, k: z, v: z, seqQ: 1, seqK: 1, headsQ: 3, headsKV: 2, headDim: 32, mask: 'full' })).toThrow(
-      'attentionRef: headsQ (3) is not a multiple of headsKV (2)',
-    );
+    expect(() =>
+      attentionRef({ q: z, k: z, v: z, seqQ: 1, seqK: 1, headsQ: 3, headsKV: 2, headDim: 32, mask: 'full' }),
+    ).toThrow('attentionRef: headsQ (3) is not a multiple of headsKV (2)');
   });
 });

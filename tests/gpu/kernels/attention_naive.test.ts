@@ -19,7 +19,18 @@ describe('attention_naive (three passes)', async () => {
   it('rejects heads that do not divide, naming itself', () => {
     const b = bufs.empty(4096);
     const batch = new GpuBatch(device);
-    const args = { q: b, k: b, v: b, out: bufs.empty(4096), seqQ: 1, seqK: 1, headsQ: 3, headsKV: 2, headDim: 32, mask: 'full' as const };
+    const args = {
+      q: b,
+      k: b,
+      v: b,
+      out: bufs.empty(4096),
+      seqQ: 1,
+      seqK: 1,
+      headsQ: 3,
+      headsKV: 2,
+      headDim: 32,
+      mask: 'full' as const,
+    };
     expect(() => attentionNaive(batch, args)).toThrow(KernelArgError);
     expect(() => attentionNaive(batch, args)).toThrow('attentionNaive: headsQ (3) is not a multiple of headsKV (2)');
     batch.submit();

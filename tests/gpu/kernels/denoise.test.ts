@@ -44,7 +44,15 @@ describe('denoise', async () => {
       const vu = randomF32(c.n, 3, -2, 2);
       const zBuf = bufs.upload(z);
       runBatch(device, (b) => {
-        if (c.layout === 'split') denoise(b, { z: zBuf, n: c.n, dt: c.dt, guidance: c.guidance, vCond: bufs.upload(vc), vUncond: bufs.upload(vu) });
+        if (c.layout === 'split')
+          denoise(b, {
+            z: zBuf,
+            n: c.n,
+            dt: c.dt,
+            guidance: c.guidance,
+            vCond: bufs.upload(vc),
+            vUncond: bufs.upload(vu),
+          });
         else if (c.layout === 'packed') {
           const both = new Float32Array(2 * c.n);
           both.set(vc);
@@ -52,7 +60,12 @@ describe('denoise', async () => {
           denoise(b, { z: zBuf, n: c.n, dt: c.dt, guidance: c.guidance, velocity: bufs.upload(both) });
         } else denoise(b, { z: zBuf, n: c.n, dt: c.dt, velocity: bufs.upload(vc) });
       });
-      const want = denoiseRef({ z, dt: c.dt, vCond: vc, ...(c.layout === 'plain' ? {} : { vUncond: vu, guidance: c.guidance }) });
+      const want = denoiseRef({
+        z,
+        dt: c.dt,
+        vCond: vc,
+        ...(c.layout === 'plain' ? {} : { vUncond: vu, guidance: c.guidance }),
+      });
       const diff = maxAbsDiff(await readF32(device, zBuf, c.n), want);
       console.info(`denoise ${c.layout} n=${c.n}: max |gpu - twin| = ${diff}`);
       expect(diff).toBeLessThanOrEqual(ATOL);
@@ -64,11 +77,23 @@ describe('denoise', async () => {
     const big = bufs.empty(80);
     const b = new GpuBatch(device);
     expect(() => denoise(b, { z: small, n: 11, dt: 0.1, velocity: big })).toThrow(KernelArgError);
-    expect(() => denoise(b, { z: small, n: 11, dt: 0.1, velocity: big })).toThrow('denoise: z holds 40 bytes but 44 are needed');
-    expect(() => denoise(b, { z: small, n: 10, dt: 0.1, guidance: 3, velocity: small })).toThrow('denoise: velocity holds 40 bytes but 80 are needed');
-    expect(() => denoise(b, { z: small, n: 10, dt: 0.1, guidance: 3, vCond: big, vUncond: bufs.empty(36) })).toThrow('denoise: vUncond holds 36 bytes but 40 are needed');
-    expect(() => denoise(b, { z: small, n: 10, dt: 0.1, guidance: 3, vCond: big })).toThrow('denoise: pass either velocity or both vCond and vUncond');
-    expect(() => denoise(b, { z: small, n: 10, dt: 0.1, vCond: big, vUncond: big })).toThrow('denoise: vCond and vUncond need a guidance scale');
-    expect(() => denoise(b, { z: small, n: 10, dt: Number.NaN, velocity: big })).toThrow('denoise: dt must be finite, got NaN');
+    expect(() => denoise(b, { z: small, n: 11, dt: 0.1, velocity: big })).toThrow(
+      'denoise: z holds 40 bytes but 44 are needed',
+    );
+    expect(() => denoise(b, { z: small, n: 10, dt: 0.1, guidance: 3, velocity: small })).toThrow(
+      'denoise: velocity holds 40 bytes but 80 are needed',
+    );
+    expect(() => denoise(b, { z: small, n: 10, dt: 0.1, guidance: 3, vCond: big, vUncond: bufs.empty(36) })).toThrow(
+      'denoise: vUncond holds 36 bytes but 40 are needed',
+    );
+    expect(() => denoise(b, { z: small, n: 10, dt: 0.1, guidance: 3, vCond: big })).toThrow(
+      'denoise: pass either velocity or both vCond and vUncond',
+    );
+    expect(() => denoise(b, { z: small, n: 10, dt: 0.1, vCond: big, vUncond: big })).toThrow(
+      'denoise: vCond and vUncond need a guidance scale',
+    );
+    expect(() => denoise(b, { z: small, n: 10, dt: Number.NaN, velocity: big })).toThrow(
+      'denoise: dt must be finite, got NaN',
+    );
   });
 });

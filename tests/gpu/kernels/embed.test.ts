@@ -21,7 +21,9 @@ const CASES = [
 /** Seeded ids below `vocab`, with every seventh one out of range (vocab, or far beyond it). */
 function randomIds(n: number, vocab: number, seed: number): Uint32Array {
   const r = mulberry32(seed);
-  return Uint32Array.from({ length: n }, (_, i) => (i % 7 === 6 ? (i % 2 ? vocab : 0xffffffff) : Math.floor(r() * vocab)));
+  return Uint32Array.from({ length: n }, (_, i) =>
+    i % 7 === 6 ? (i % 2 ? vocab : 0xffffffff) : Math.floor(r() * vocab),
+  );
 }
 
 describe('embed', async () => {
@@ -29,22 +31,29 @@ describe('embed', async () => {
   const bufs = new Buffers(device);
   afterAll(() => bufs.destroy());
 
-  it.each(CASES)('matches its twin exactly: $name ($rows rows of [$vocab, $dim] from id $idOffset)', async ({ vocab, dim, rows, idOffset, ids: n }) => {
-    const table = randomF32(vocab * dim, vocab + dim, -3, 3);
-    const ids = randomIds(n, vocab, rows + idOffset);
-    const out = bufs.empty(rows * dim * 4);
-    runBatch(device, (b) => embed(b, { table: bufs.upload(table), ids: bufs.upload(ids), out, rows, dim, vocab, idOffset }));
-    const got = await readF32(device, out, rows * dim);
-    const want = embedRef({ table, ids, rows, dim, vocab, idOffset });
-    // Element by element (toEqual on 20 million numbers takes longer than the kernel).
-    let firstBad = -1;
-    for (let i = 0; i < want.length && firstBad < 0; i++) if (!Object.is(got[i], want[i])) firstBad = i;
-    expect(firstBad, firstBad >= 0 ? `element ${firstBad}: ${got[firstBad]} vs ${want[firstBad]}` : '').toBe(-1);
-    expect(got.length).toBe(want.length);
-    // The twin itself: an in-range row is the table's row, an out-of-range one is zero.
-    const first = ids[idOffset]!;
-    expect(Array.from(want.subarray(0, dim))).toEqual(first < vocab ? Array.from(table.subarray(first * dim, (first + 1) * dim)) : new Array<number>(dim).fill(0));
-  });
+  it.each(CASES)(
+    'matches its twin exactly: $name ($rows rows of [$vocab, $dim] from id $idOffset)',
+    async ({ vocab, dim, rows, idOffset, ids: n }) => {
+      const table = randomF32(vocab * dim, vocab + dim, -3, 3);
+      const ids = randomIds(n, vocab, rows + idOffset);
+      const out = bufs.empty(rows * dim * 4);
+      runBatch(device, (b) =>
+        embed(b, { table: bufs.upload(table), ids: bufs.upload(ids), out, rows, dim, vocab, idOffset }),
+      );
+      const got = await readF32(device, out, rows * dim);
+      const want = embedRef({ table, ids, rows, dim, vocab, idOffset });
+      // Element by element (toEqual on 20 million numbers takes longer than the kernel).
+      let firstBad = -1;
+      for (let i = 0; i < want.length && firstBad < 0; i++) if (!Object.is(got[i], want[i])) firstBad = i;
+      expect(firstBad, firstBad >= 0 ? `element ${firstBad}: ${got[firstBad]} vs ${want[firstBad]}` : '').toBe(-1);
+      expect(got.length).toBe(want.length);
+      // The twin itself: an in-range row is the table's row, an out-of-range one is zero.
+      const first = ids[idOffset]!;
+      expect(Array.from(want.subarray(0, dim))).toEqual(
+        first < vocab ? Array.from(table.subarray(first * dim, (first + 1) * dim)) : new Array<number>(dim).fill(0),
+      );
+    },
+  );
 
   it('embeds the id the sample kernel wrote on the GPU, in the same command buffer', async () => {
     const vocab = 50;
@@ -55,18 +64,50 @@ describe('embed', async () => {
     const ids = bufs.empty(3 * 4);
     const out = bufs.empty(dim * 4);
     runBatch(device, (b) => {
-      sample(b, { logits: bufs.upload(logits), out: ids, outIndex: 2, vocab, temperature: 0, topK: 0, topP: 1, seed: 0, step: 0 });
+      sample(b, {
+        logits: bufs.upload(logits),
+        out: ids,
+        outIndex: 2,
+        vocab,
+        temperature: 0,
+        topK: 0,
+        topP: 1,
+        seed: 0,
+        step: 0,
+      });
       embed(b, { table: bufs.upload(table), ids, out, rows: 1, dim, vocab, idOffset: 2 });
     });
     expect(Array.from(await readF32(device, out, dim))).toEqual(Array.from(table.subarray(top * dim, (top + 1) * dim)));
   });
 
-  const ok = () => ({ table: bufs.empty(10 * 8 * 4), ids: bufs.empty(4 * 4), out: bufs.empty(4 * 8 * 4), rows: 4, dim: 8, vocab: 10 });
+  const ok = () => ({
+    table: bufs.empty(10 * 8 * 4),
+    ids: bufs.empty(4 * 4),
+    out: bufs.empty(4 * 8 * 4),
+    rows: 4,
+    dim: 8,
+    vocab: 10,
+  });
   const bad: [string, () => Parameters<typeof embed>[1], string][] = [
-    ['a table smaller than vocab x dim', () => ({ ...ok(), vocab: 11 }), 'embed: table ([11, 8]) holds 320 bytes but 352 are needed'],
-    ['too few ids for idOffset + rows', () => ({ ...ok(), idOffset: 1 }), 'embed: ids holds 16 bytes but 20 are needed'],
+    [
+      'a table smaller than vocab x dim',
+      () => ({ ...ok(), vocab: 11 }),
+      'embed: table ([11, 8]) holds 320 bytes but 352 are needed',
+    ],
+    [
+      'too few ids for idOffset + rows',
+      () => ({ ...ok(), idOffset: 1 }),
+      'embed: ids holds 16 bytes but 20 are needed',
+    ],
     ['out too small', () => ({ ...ok(), out: bufs.empty(64) }), 'embed: out holds 64 bytes but 128 are needed'],
-    ['out aliasing table', () => { const a = ok(); return { ...a, out: a.table, rows: 2 }; }, 'embed: out must not alias table'],
+    [
+      'out aliasing table',
+      () => {
+        const a = ok();
+        return { ...a, out: a.table, rows: 2 };
+      },
+      'embed: out must not alias table',
+    ],
     ['rows 0', () => ({ ...ok(), rows: 0 }), 'embed: rows must be a positive integer, got 0'],
     ['dim 2.5', () => ({ ...ok(), dim: 2.5 }), 'embed: dim must be a positive integer, got 2.5'],
     ['vocab 0', () => ({ ...ok(), vocab: 0 }), 'embed: vocab must be a positive integer, got 0'],

@@ -54,9 +54,24 @@ describe('gelu', async () => {
   }
 
   const bad: [string, () => Parameters<typeof gelu>[1], string][] = [
-    ['out too small', () => ({ x: bufs.empty(40), out: bufs.empty(36), n: 10 }), 'gelu: out holds 36 bytes but 40 are needed'],
-    ['an unknown approximation', () => ({ x: bufs.empty(40), out: bufs.empty(40), n: 10, approximate: 'sigmoid' as GeluApproximate }), "gelu: approximate must be 'none' or 'tanh', got sigmoid"],
-    ['out aliasing x', () => { const x = bufs.empty(40); return { x, out: x, n: 10 }; }, 'gelu: out must not alias x'],
+    [
+      'out too small',
+      () => ({ x: bufs.empty(40), out: bufs.empty(36), n: 10 }),
+      'gelu: out holds 36 bytes but 40 are needed',
+    ],
+    [
+      'an unknown approximation',
+      () => ({ x: bufs.empty(40), out: bufs.empty(40), n: 10, approximate: 'sigmoid' as GeluApproximate }),
+      "gelu: approximate must be 'none' or 'tanh', got sigmoid",
+    ],
+    [
+      'out aliasing x',
+      () => {
+        const x = bufs.empty(40);
+        return { x, out: x, n: 10 };
+      },
+      'gelu: out must not alias x',
+    ],
   ];
   it.each(bad)('rejects %s before dispatching', (_, make, message) => {
     const args = make();

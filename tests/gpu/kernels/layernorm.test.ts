@@ -37,10 +37,29 @@ describe('layernorm', async () => {
   });
 
   const bad: [string, () => LayernormArgs, string][] = [
-    ['x too small', () => ({ x: bufs.empty(16), out: bufs.empty(128), rows: 2, dim: 16, eps: 1e-5 }), 'layernorm: x holds 16 bytes but 128 are needed'],
-    ['bias too small', () => ({ x: bufs.empty(128), bias: bufs.empty(16), out: bufs.empty(128), rows: 2, dim: 16, eps: 1e-5 }), 'layernorm: bias holds 16 bytes but 64 are needed'],
-    ['out aliasing x', () => { const x = bufs.empty(128); return { x, out: x, rows: 2, dim: 16, eps: 1e-5 }; }, 'layernorm: out must not alias x'],
-    ['NaN eps', () => ({ x: bufs.empty(128), out: bufs.empty(128), rows: 2, dim: 16, eps: NaN }), 'layernorm: eps must be a finite non-negative number, got NaN'],
+    [
+      'x too small',
+      () => ({ x: bufs.empty(16), out: bufs.empty(128), rows: 2, dim: 16, eps: 1e-5 }),
+      'layernorm: x holds 16 bytes but 128 are needed',
+    ],
+    [
+      'bias too small',
+      () => ({ x: bufs.empty(128), bias: bufs.empty(16), out: bufs.empty(128), rows: 2, dim: 16, eps: 1e-5 }),
+      'layernorm: bias holds 16 bytes but 64 are needed',
+    ],
+    [
+      'out aliasing x',
+      () => {
+        const x = bufs.empty(128);
+        return { x, out: x, rows: 2, dim: 16, eps: 1e-5 };
+      },
+      'layernorm: out must not alias x',
+    ],
+    [
+      'NaN eps',
+      () => ({ x: bufs.empty(128), out: bufs.empty(128), rows: 2, dim: 16, eps: NaN }),
+      'layernorm: eps must be a finite non-negative number, got NaN',
+    ],
   ];
   it.each(bad)('rejects %s before dispatching', (_, make, message) => {
     const args = make();

@@ -3,7 +3,18 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, Buffers, expectClose, readF32, runBatch } from '../../helpers/gpu';
 import { mulberry32, randomF32 } from '../../helpers/rng';
-import { decodeMatmulVariant, matmul, matmulCode, matmulTile, matmulVariant, type LinearWeight, type MatmulActivation, type MatmulArgs, type MatmulVariant, type WeightFormat } from '../../../src/kernels/matmul';
+import {
+  decodeMatmulVariant,
+  matmul,
+  matmulCode,
+  matmulTile,
+  matmulVariant,
+  type LinearWeight,
+  type MatmulActivation,
+  type MatmulArgs,
+  type MatmulVariant,
+  type WeightFormat,
+} from '../../../src/kernels/matmul';
 import { matmulRef, type LinearWeightData } from '../../../src/kernels/matmul.ref';
 import { quantizeInt4, quantizeInt8, toF16 } from '../../../src/kernels/quantize';
 import { precisionFor } from '../../../src/kernels/dispatch';
@@ -21,7 +32,13 @@ function gaussianF32(n: number, seed: number): Float32Array {
 }
 
 /** The CPU and GPU forms of `w` [N, K] stored as `format`. */
-function makeWeight(bufs: Buffers, format: WeightFormat, w: Float32Array, N: number, K: number): { gpu: LinearWeight; cpu: LinearWeightData } {
+function makeWeight(
+  bufs: Buffers,
+  format: WeightFormat,
+  w: Float32Array,
+  N: number,
+  K: number,
+): { gpu: LinearWeight; cpu: LinearWeightData } {
   const shape = { out: N, in: K };
   switch (format) {
     case 'f32':
@@ -32,11 +49,17 @@ function makeWeight(bufs: Buffers, format: WeightFormat, w: Float32Array, N: num
     }
     case 'int8': {
       const { q, scale } = quantizeInt8(w, N, K);
-      return { gpu: { format, ...shape, weightQ: bufs.upload(q), weightScale: bufs.upload(scale) }, cpu: { format, ...shape, weightQ: q, weightScale: scale } };
+      return {
+        gpu: { format, ...shape, weightQ: bufs.upload(q), weightScale: bufs.upload(scale) },
+        cpu: { format, ...shape, weightQ: q, weightScale: scale },
+      };
     }
     case 'int4': {
       const { q, scale } = quantizeInt4(w, N, K);
-      return { gpu: { format, ...shape, weightQ4: bufs.upload(q), weightScale: bufs.upload(scale) }, cpu: { format, ...shape, weightQ4: q, weightScale: scale } };
+      return {
+        gpu: { format, ...shape, weightQ4: bufs.upload(q), weightScale: bufs.upload(scale) },
+        cpu: { format, ...shape, weightQ4: q, weightScale: scale },
+      };
     }
   }
 }
@@ -82,7 +105,15 @@ describe('matmul', async () => {
 
   async function run(c: Case, x: Float32Array, w: LinearWeight, bias?: Float32Array): Promise<Float32Array> {
     const out = bufs.empty(c.M * c.N * 4);
-    const args: MatmulArgs = { x: bufs.upload(x), weight: w, out, M: c.M, K: c.K, activation: c.activation, variant: c.variant };
+    const args: MatmulArgs = {
+      x: bufs.upload(x),
+      weight: w,
+      out,
+      M: c.M,
+      K: c.K,
+      activation: c.activation,
+      variant: c.variant,
+    };
     if (bias) args.bias = bufs.upload(bias);
     runBatch(device, (b) => matmul(b, args));
     return readF32(device, out, c.M * c.N);
@@ -103,7 +134,15 @@ describe('matmul', async () => {
   });
 
   it('picks the dot kernel for decode rows with K up to 256, GEMV for longer rows, the tiled kernel above 4 rows', () => {
-    expect([[1, 64], [4, 256], [4, 257], [1, 1536], [5, 64]].map(([M, K]) => decodeMatmulVariant(M!, K!))).toEqual(['dot', 'dot', 'gemv', 'gemv', 'tiled']);
+    expect(
+      [
+        [1, 64],
+        [4, 256],
+        [4, 257],
+        [1, 1536],
+        [5, 64],
+      ].map(([M, K]) => decodeMatmulVariant(M!, K!)),
+    ).toEqual(['dot', 'dot', 'gemv', 'gemv', 'tiled']);
   });
 
   // Relative Frobenius error ‖Y_q − Y‖ / ‖Y‖ of the quantised product against the f32 product, Gaussian weights and
@@ -117,20 +156,25 @@ describe('matmul', async () => {
     ['int8', 0.01],
     ['int4', 0.12],
   ] as const)('%s error against the f32 product is below its bound', async (format, bound) => {
-    const M = 16, K = 160, N = 96;
+    const M = 16,
+      K = 160,
+      N = 96;
     const x = gaussianF32(M * K, 11);
     const w = gaussianF32(N * K, 12);
     const exact = matmulRef({ x, weight: { format: 'f32', out: N, in: K, weight: w }, M, K });
     const { gpu } = makeWeight(bufs, format, w, N, K);
     for (const variant of ['gemv', 'tiled', 'dot'] as const) {
       const got = await run({ format, M, K, N, bias: false, activation: 'none', variant }, x, gpu);
-      let num = 0, den = 0;
+      let num = 0,
+        den = 0;
       for (let i = 0; i < exact.length; i++) {
         num += (got[i]! - exact[i]!) ** 2;
         den += exact[i]! ** 2;
       }
       const err = Math.sqrt(num / den);
-      console.log(`matmul ${format} (${variant}): relative Frobenius error ${(err * 100).toFixed(3)} % (bound ${bound * 100} %)`);
+      console.log(
+        `matmul ${format} (${variant}): relative Frobenius error ${(err * 100).toFixed(3)} % (bound ${bound * 100} %)`,
+      );
       expect(err).toBeLessThan(bound);
       expect(err).toBeGreaterThan(bound / 10); // the weights really were quantised
     }
@@ -160,7 +204,11 @@ describe('matmul', async () => {
       for (const M of [1, 9]) {
         const x = randomF32(M * K, 40 + M);
         const c: Case = { format: mode, M, K, N, bias: false, activation: 'silu' };
-        expectClose(await run(c, x, gpu), matmulRef({ x, weight: cpu, M, K, activation: 'silu' }), M > 4 ? tiledRtol : 1e-4);
+        expectClose(
+          await run(c, x, gpu),
+          matmulRef({ x, weight: cpu, M, K, activation: 'silu' }),
+          M > 4 ? tiledRtol : 1e-4,
+        );
       }
     }
   });
@@ -180,7 +228,11 @@ describe('matmul', async () => {
 
   it('shares one pipeline between shapes, activations and bias or not, of one format', async () => {
     const before = cachedPipelineCount(device);
-    for (const [M, K, N, activation, hasBias] of [[7, 32, 9, 'none', false], [70, 64, 65, 'silu', true], [9, 96, 3, 'gelu', false]] as const) {
+    for (const [M, K, N, activation, hasBias] of [
+      [7, 32, 9, 'none', false],
+      [70, 64, 65, 'silu', true],
+      [9, 96, 3, 'gelu', false],
+    ] as const) {
       const x = randomF32(M * K, M);
       const { gpu, cpu } = makeWeight(bufs, 'int4', randomF32(N * K, K), N, K);
       const bias = hasBias ? randomF32(N, 3) : undefined;
@@ -194,34 +246,102 @@ describe('matmul', async () => {
     const w = (format: WeightFormat, N: number, K: number, bytes = N * K * 4): LinearWeight => {
       const b = bufs.empty(bytes);
       if (format === 'int8') return { format, out: N, in: K, weightQ: b, weightScale: bufs.empty(N * 4) };
-      if (format === 'int4') return { format, out: N, in: K, weightQ4: b, weightScale: bufs.empty(N * 4 * Math.max(1, K / 32)) };
+      if (format === 'int4')
+        return { format, out: N, in: K, weightQ4: b, weightScale: bufs.empty(N * 4 * Math.max(1, K / 32)) };
       return { format, out: N, in: K, weight: b };
     };
     const cases: [string, () => MatmulArgs, string][] = [
-      ['K mismatch', () => ({ x: bufs.empty(3 * 64 * 4), weight: w('f32', 75, 96), out: bufs.empty(3 * 75 * 4), M: 3, K: 64 }),
-        'matmul: x has K = 64 columns but the weight is [75, 96]'],
-      ['int4 with K not a multiple of 32', () => ({ x: bufs.empty(2 * 48 * 4), weight: w('int4', 8, 48), out: bufs.empty(64), M: 2, K: 48 }),
-        'matmul: int4 weights need K to be a multiple of 32, got 48'],
-      ['int8 with K not a multiple of 4', () => ({ x: bufs.empty(4 * 6 * 4), weight: w('int8', 8, 6), out: bufs.empty(128), M: 4, K: 6 }),
-        'matmul: int8 weights need K to be a multiple of 4, got 6'],
-      ['x too small', () => ({ x: bufs.empty(256), weight: w('f32', 8, 64), out: bufs.empty(3 * 8 * 4), M: 3, K: 64 }),
-        'matmul: x holds 256 bytes but 768 are needed'],
-      ['out too small', () => ({ x: bufs.empty(3 * 64 * 4), weight: w('f32', 8, 64), out: bufs.empty(64), M: 3, K: 64 }),
-        'matmul: out holds 64 bytes but 96 are needed'],
-      ['int4 weight too small', () => ({ x: bufs.empty(64 * 4), weight: w('int4', 8, 64, 128), out: bufs.empty(32), M: 1, K: 64 }),
-        'matmul: weight (int4 [8, 64]) holds 128 bytes but 256 are needed'],
-      ['int4 scales too small', () => ({ x: bufs.empty(64 * 4), weight: { ...w('int4', 8, 64), weightScale: bufs.empty(32) } as LinearWeight, out: bufs.empty(32), M: 1, K: 64 }),
-        'matmul: weightScale holds 32 bytes but 64 are needed'],
-      ['bias too small', () => ({ x: bufs.empty(64 * 4), weight: w('f32', 8, 64), bias: bufs.empty(16), out: bufs.empty(32), M: 1, K: 64 }),
-        'matmul: bias holds 16 bytes but 32 are needed'],
-      ['out aliasing x', () => { const x = bufs.empty(64 * 4); return { x, weight: w('f32', 8, 64), out: x, M: 1, K: 64 }; },
-        'matmul: out must not alias x'],
-      ['M = 0', () => ({ x: bufs.empty(64 * 4), weight: w('f32', 8, 64), out: bufs.empty(32), M: 0, K: 64 }),
-        'matmul: M must be a positive integer, got 0'],
-      ['an unknown activation', () => ({ x: bufs.empty(64 * 4), weight: w('f32', 8, 64), out: bufs.empty(32), M: 1, K: 64, activation: 'toString' as MatmulActivation }),
-        'matmul: unknown activation toString'],
-      ['f16 tiles on a device without shader-f16', () => ({ x: bufs.empty(64 * 4), weight: w('f32', 8, 64), out: bufs.empty(32), M: 1, K: 64, variant: 'tiled', precision: 'f16' }),
-        'matmul: precision f16 needs a device with shader-f16'],
+      [
+        'K mismatch',
+        () => ({ x: bufs.empty(3 * 64 * 4), weight: w('f32', 75, 96), out: bufs.empty(3 * 75 * 4), M: 3, K: 64 }),
+        'matmul: x has K = 64 columns but the weight is [75, 96]',
+      ],
+      [
+        'int4 with K not a multiple of 32',
+        () => ({ x: bufs.empty(2 * 48 * 4), weight: w('int4', 8, 48), out: bufs.empty(64), M: 2, K: 48 }),
+        'matmul: int4 weights need K to be a multiple of 32, got 48',
+      ],
+      [
+        'int8 with K not a multiple of 4',
+        () => ({ x: bufs.empty(4 * 6 * 4), weight: w('int8', 8, 6), out: bufs.empty(128), M: 4, K: 6 }),
+        'matmul: int8 weights need K to be a multiple of 4, got 6',
+      ],
+      [
+        'x too small',
+        () => ({ x: bufs.empty(256), weight: w('f32', 8, 64), out: bufs.empty(3 * 8 * 4), M: 3, K: 64 }),
+        'matmul: x holds 256 bytes but 768 are needed',
+      ],
+      [
+        'out too small',
+        () => ({ x: bufs.empty(3 * 64 * 4), weight: w('f32', 8, 64), out: bufs.empty(64), M: 3, K: 64 }),
+        'matmul: out holds 64 bytes but 96 are needed',
+      ],
+      [
+        'int4 weight too small',
+        () => ({ x: bufs.empty(64 * 4), weight: w('int4', 8, 64, 128), out: bufs.empty(32), M: 1, K: 64 }),
+        'matmul: weight (int4 [8, 64]) holds 128 bytes but 256 are needed',
+      ],
+      [
+        'int4 scales too small',
+        () => ({
+          x: bufs.empty(64 * 4),
+          weight: { ...w('int4', 8, 64), weightScale: bufs.empty(32) } as LinearWeight,
+          out: bufs.empty(32),
+          M: 1,
+          K: 64,
+        }),
+        'matmul: weightScale holds 32 bytes but 64 are needed',
+      ],
+      [
+        'bias too small',
+        () => ({
+          x: bufs.empty(64 * 4),
+          weight: w('f32', 8, 64),
+          bias: bufs.empty(16),
+          out: bufs.empty(32),
+          M: 1,
+          K: 64,
+        }),
+        'matmul: bias holds 16 bytes but 32 are needed',
+      ],
+      [
+        'out aliasing x',
+        () => {
+          const x = bufs.empty(64 * 4);
+          return { x, weight: w('f32', 8, 64), out: x, M: 1, K: 64 };
+        },
+        'matmul: out must not alias x',
+      ],
+      [
+        'M = 0',
+        () => ({ x: bufs.empty(64 * 4), weight: w('f32', 8, 64), out: bufs.empty(32), M: 0, K: 64 }),
+        'matmul: M must be a positive integer, got 0',
+      ],
+      [
+        'an unknown activation',
+        () => ({
+          x: bufs.empty(64 * 4),
+          weight: w('f32', 8, 64),
+          out: bufs.empty(32),
+          M: 1,
+          K: 64,
+          activation: 'toString' as MatmulActivation,
+        }),
+        'matmul: unknown activation toString',
+      ],
+      [
+        'f16 tiles on a device without shader-f16',
+        () => ({
+          x: bufs.empty(64 * 4),
+          weight: w('f32', 8, 64),
+          out: bufs.empty(32),
+          M: 1,
+          K: 64,
+          variant: 'tiled',
+          precision: 'f16',
+        }),
+        'matmul: precision f16 needs a device with shader-f16',
+      ],
     ];
     it.each(cases)('%s', (label, make, message) => {
       if (label.startsWith('f16') && device.features.has('shader-f16')) return;
@@ -240,13 +360,22 @@ describe('matmul f16 variant (chosen by device features; not executed on the sof
     const seen: { key: string; code: string; constants?: Record<string, number> }[] = [];
     const batch = {
       device: { features: new Set(features), limits: { maxComputeWorkgroupsPerDimension: 65535 } },
-      pipeline: (key: string, code: string, constants?: Record<string, number>) => (seen.push({ key, code, constants }), {}),
+      pipeline: (key: string, code: string, constants?: Record<string, number>) => (
+        seen.push({ key, code, constants }),
+        {}
+      ),
       uniform: () => fakeBuffer,
       dispatch: () => {},
     } as unknown as GpuBatch;
     return { batch, seen };
   }
-  const args = (M: number): MatmulArgs => ({ x: fakeBuffer, weight: { format: 'int4', out: 64, in: 64, weightQ4: fakeBuffer, weightScale: fakeBuffer }, out: { size: 1 << 20 } as GPUBuffer, M, K: 64 });
+  const args = (M: number): MatmulArgs => ({
+    x: fakeBuffer,
+    weight: { format: 'int4', out: 64, in: 64, weightQ4: fakeBuffer, weightScale: fakeBuffer },
+    out: { size: 1 << 20 } as GPUBuffer,
+    M,
+    K: 64,
+  });
 
   it('uses f16 tiles where the device has shader-f16 and f32 elsewhere; GEMV stays f32', () => {
     const f16 = fakeBatch(['shader-f16']);

@@ -23,8 +23,26 @@ interface Case {
 const cases: Case[] = [
   { name: 'one row, one float', rows: 1, dim: 1, modLength: 1 },
   { name: 'one item [5, 64]', rows: 5, dim: 64, modLength: 64 },
-  { name: 'two items [2 x 37, 48], packed [shift | scale]', rows: 74, dim: 48, rowsPerItem: 37, modStride: 96, modLength: 192, scaleOffset: 48 },
-  { name: 'three items, DiT-style packed 6 x dim (mlp shift/scale/gate)', rows: 3 * 19, dim: 40, rowsPerItem: 19, modStride: 240, modLength: 720, shiftOffset: 120, scaleOffset: 160, gateOffset: 200 },
+  {
+    name: 'two items [2 x 37, 48], packed [shift | scale]',
+    rows: 74,
+    dim: 48,
+    rowsPerItem: 37,
+    modStride: 96,
+    modLength: 192,
+    scaleOffset: 48,
+  },
+  {
+    name: 'three items, DiT-style packed 6 x dim (mlp shift/scale/gate)',
+    rows: 3 * 19,
+    dim: 40,
+    rowsPerItem: 19,
+    modStride: 240,
+    modLength: 720,
+    shiftOffset: 120,
+    scaleOffset: 160,
+    gateOffset: 200,
+  },
   { name: 'CFG batch [2 x 700, 96]', rows: 1400, dim: 96, rowsPerItem: 700, modLength: 192 },
 ];
 
@@ -58,11 +76,23 @@ describe('modulate', async () => {
     const mod = bufs.empty(4 * 32);
     const b = new GpuBatch(device);
     expect(() => modulate(b, { x, shift: mod, scale: mod, rows: 5, dim: 16 })).toThrow(KernelArgError);
-    expect(() => modulate(b, { x, shift: mod, scale: mod, rows: 5, dim: 16 })).toThrow('modulate: x holds 256 bytes but 320 are needed');
-    expect(() => modulate(b, { x, shift: mod, scale: mod, rows: 4, dim: 16, scaleOffset: 20 })).toThrow('modulate: scale holds 128 bytes but 144 are needed');
-    expect(() => modulate(b, { x, shift: mod, scale: mod, rows: 4, dim: 16, rowsPerItem: 1 })).toThrow('modulate: shift holds 128 bytes but 256 are needed');
-    expect(() => modulate(b, { x, shift: mod, scale: mod, rows: 4, dim: 16, rowsPerItem: 3 })).toThrow('modulate: rows 4 is not a multiple of rowsPerItem 3');
-    expect(() => modulateGate(b, { residual: x, gate: mod, x, rows: 4, dim: 16 })).toThrow('modulate_gate: residual and x must be different buffers');
-    expect(() => modulateGate(b, { residual: x, gate: mod, x: mod, rows: 4, dim: 16 })).toThrow('modulate_gate: x holds 128 bytes but 256 are needed');
+    expect(() => modulate(b, { x, shift: mod, scale: mod, rows: 5, dim: 16 })).toThrow(
+      'modulate: x holds 256 bytes but 320 are needed',
+    );
+    expect(() => modulate(b, { x, shift: mod, scale: mod, rows: 4, dim: 16, scaleOffset: 20 })).toThrow(
+      'modulate: scale holds 128 bytes but 144 are needed',
+    );
+    expect(() => modulate(b, { x, shift: mod, scale: mod, rows: 4, dim: 16, rowsPerItem: 1 })).toThrow(
+      'modulate: shift holds 128 bytes but 256 are needed',
+    );
+    expect(() => modulate(b, { x, shift: mod, scale: mod, rows: 4, dim: 16, rowsPerItem: 3 })).toThrow(
+      'modulate: rows 4 is not a multiple of rowsPerItem 3',
+    );
+    expect(() => modulateGate(b, { residual: x, gate: mod, x, rows: 4, dim: 16 })).toThrow(
+      'modulate_gate: residual and x must be different buffers',
+    );
+    expect(() => modulateGate(b, { residual: x, gate: mod, x: mod, rows: 4, dim: 16 })).toThrow(
+      'modulate_gate: x holds 128 bytes but 256 are needed',
+    );
   });
 });

@@ -18,9 +18,21 @@ const NORMAL_ATOL = 2e-6;
 
 /** Random123 known-answer tests for philox4x32-10: counter, key, expected output. */
 const KNOWN_ANSWERS: Array<[number[], number[], number[]]> = [
-  [[0, 0, 0, 0], [0, 0], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]],
-  [[0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]],
-  [[0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0], [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]],
+  [
+    [0, 0, 0, 0],
+    [0, 0],
+    [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
+  ],
+  [
+    [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff],
+    [0xffffffff, 0xffffffff],
+    [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
+  ],
+  [
+    [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+    [0xa4093822, 0x299f31d0],
+    [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
+  ],
 ];
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -47,12 +59,16 @@ describe('philox (TypeScript twin)', () => {
 
   it('gives the words and normals the Python twin saved for seed 42 (and seed 7)', () => {
     expect(Array.from(noiseWordsRef({ count: 16, seed: fixtures.noise.seed }))).toEqual(fixtures.noise.first16_words);
-    expect(Array.from(noiseRef({ count: 16, seed: fixtures.noise.seed }))).toEqual(fixtures.noise.first16.map(Math.fround));
+    expect(Array.from(noiseRef({ count: 16, seed: fixtures.noise.seed }))).toEqual(
+      fixtures.noise.first16.map(Math.fround),
+    );
     expect(Array.from(noiseRef({ count: 4, seed: 7 }))).toEqual(fixtures.noise.seed_7_first4.map(Math.fround));
   });
 
   it('rounds the uniforms as numpy does (f64 value cast to f32, half to even)', () => {
-    for (const r of [0, 0xff, 0x100, 0x7fffff00, 0x80000000, 0x80000100, 0xfffffe00, 0xfffffeff, 0xffffff00, 0xffffffff]) {
+    for (const r of [
+      0, 0xff, 0x100, 0x7fffff00, 0x80000000, 0x80000100, 0xfffffe00, 0xfffffeff, 0xffffff00, 0xffffffff,
+    ]) {
       expect(philoxUniform(r)).toBe(Math.fround(((r >>> 8) + 0.5) * 2 ** -24));
     }
     expect(philoxUniform(0)).toBe(2 ** -25);
@@ -149,10 +165,14 @@ describe('noise (GPU)', async () => {
     const batch = new GpuBatch(device);
     expect(() => noise(batch, { out, count: 17, seed: 1 })).toThrow(KernelArgError);
     expect(() => noise(batch, { out, count: 17, seed: 1 })).toThrow('noise: out holds 64 bytes but 68 are needed');
-    expect(() => noise(batch, { out, count: 8, seed: 1, batch: 2, outOffset: 1 })).toThrow('noise: out holds 64 bytes but 68 are needed');
+    expect(() => noise(batch, { out, count: 8, seed: 1, batch: 2, outOffset: 1 })).toThrow(
+      'noise: out holds 64 bytes but 68 are needed',
+    );
     expect(() => noise(batch, { out, count: 4, seed: -1 })).toThrow('noise: seed must be a u32, got -1');
     expect(() => noise(batch, { out, count: 4, seed: 2 ** 32 })).toThrow('noise: seed must be a u32, got 4294967296');
     expect(() => noise(batch, { out, count: 0, seed: 1 })).toThrow('noise: count must be a positive integer, got 0');
-    expect(() => philoxBlocks(batch, { blocks: out, out, n: 3 })).toThrow('philox_blocks: blocks holds 64 bytes but 72 are needed');
+    expect(() => philoxBlocks(batch, { blocks: out, out, n: 3 })).toThrow(
+      'philox_blocks: blocks holds 64 bytes but 72 are needed',
+    );
   });
 });

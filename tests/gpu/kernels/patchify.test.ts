@@ -31,7 +31,11 @@ describe('patchify', async () => {
     const ok = { batch: 1, channels: 4, height: 4, width: 4, patch: 2, latents: buf, tokens: buf };
     expect(() => patchify(b, { ...ok, height: 6 })).toThrow(KernelArgError);
     expect(() => patchify(b, { ...ok, height: 6 })).toThrow('patchify: latents holds 256 bytes but 384 are needed');
-    expect(() => patchify(b, { ...ok, width: 5 })).toThrow('patchify: height 4 and width 5 must be multiples of patch 2');
-    expect(() => patchify(b, { ...ok, tokens: bufs.empty(16) })).toThrow('patchify: tokens holds 16 bytes but 256 are needed');
+    expect(() => patchify(b, { ...ok, width: 5 })).toThrow(
+      'patchify: height 4 and width 5 must be multiples of patch 2',
+    );
+    expect(() => patchify(b, { ...ok, tokens: bufs.empty(16) })).toThrow(
+      'patchify: tokens holds 16 bytes but 256 are needed',
+    );
   });
 });

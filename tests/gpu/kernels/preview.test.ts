@@ -42,14 +42,26 @@ describe('preview', async () => {
         }
       }
       expect((want[0]! >>> 24) & 255).toBe(255);
-      console.info(`preview ${JSON.stringify(c)}: ${exact} of ${4 * want.length} bytes exact, ${clipped} of ${3 * want.length} colour bytes clipped`);
+      console.info(
+        `preview ${JSON.stringify(c)}: ${exact} of ${4 * want.length} bytes exact, ${clipped} of ${3 * want.length} colour bytes clipped`,
+      );
     });
   }
 
   it('maps a known latent to known bytes', async () => {
     // z = (1, -1) at the only pixel; red = 0.25*1 + 0.25*(-1) + 0.5 = 0.5 -> 128 (half up), green 1.2 -> 255, blue -0.3 -> 0
     const out = bufs.empty(4);
-    runBatch(device, (b) => preview(b, { channels: 2, height: 1, width: 1, latents: bufs.upload(new Float32Array([1, -1])), out, matrix: [0.25, 0.25, 1, -0.2, 0, 0.3], bias: [0.5, 0, 0] }));
+    runBatch(device, (b) =>
+      preview(b, {
+        channels: 2,
+        height: 1,
+        width: 1,
+        latents: bufs.upload(new Float32Array([1, -1])),
+        out,
+        matrix: [0.25, 0.25, 1, -0.2, 0, 0.3],
+        bias: [0.5, 0, 0],
+      }),
+    );
     expect(Array.from(new Uint8Array((await readU32(device, out, 1)).buffer))).toEqual([128, 255, 0, 255]);
   });
 
@@ -60,7 +72,9 @@ describe('preview', async () => {
     const ok = { channels: 4, height: 4, width: 4, latents, out, matrix: new Array(12).fill(0), bias: [0, 0, 0] };
     expect(() => preview(b, { ...ok, width: 5 })).toThrow(KernelArgError);
     expect(() => preview(b, { ...ok, width: 5 })).toThrow('preview: latents holds 256 bytes but 320 are needed');
-    expect(() => preview(b, { ...ok, matrix: [1, 2, 3] })).toThrow('preview: matrix has 3 numbers but 3 x 4 are needed');
+    expect(() => preview(b, { ...ok, matrix: [1, 2, 3] })).toThrow(
+      'preview: matrix has 3 numbers but 3 x 4 are needed',
+    );
     expect(() => preview(b, { ...ok, bias: [0, 0] })).toThrow('preview: bias has 2 numbers but 3 are needed');
     expect(() => preview(b, { ...ok, bias: [0, Number.NaN, 0] })).toThrow('preview: matrix and bias must be finite');
     expect(() => preview(b, { ...ok, out: bufs.empty(60) })).toThrow('preview: out holds 60 bytes but 64 are needed');

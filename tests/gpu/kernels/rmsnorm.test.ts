@@ -30,16 +30,48 @@ describe('rmsnorm', async () => {
 
   it('keeps an all-zero row at zero (eps guards the division)', async () => {
     const out = bufs.empty(64 * 4);
-    runBatch(device, (b) => rmsnorm(b, { x: bufs.upload(new Float32Array(64)), weight: bufs.upload(new Float32Array(64).fill(1)), out, rows: 1, dim: 64, eps: 1e-6 }));
+    runBatch(device, (b) =>
+      rmsnorm(b, {
+        x: bufs.upload(new Float32Array(64)),
+        weight: bufs.upload(new Float32Array(64).fill(1)),
+        out,
+        rows: 1,
+        dim: 64,
+        eps: 1e-6,
+      }),
+    );
     expect(Array.from(await readF32(device, out, 64)).every((v) => v === 0)).toBe(true);
   });
 
   const bad: [string, () => Parameters<typeof rmsnorm>[1], string][] = [
-    ['x too small', () => ({ x: bufs.empty(16), weight: bufs.empty(64), out: bufs.empty(128), rows: 2, dim: 16, eps: 1e-6 }), 'rmsnorm: x holds 16 bytes but 128 are needed'],
-    ['weight too small', () => ({ x: bufs.empty(128), weight: bufs.empty(32), out: bufs.empty(128), rows: 2, dim: 16, eps: 1e-6 }), 'rmsnorm: weight holds 32 bytes but 64 are needed'],
-    ['out aliasing x', () => { const x = bufs.empty(128); return { x, weight: bufs.empty(64), out: x, rows: 2, dim: 16, eps: 1e-6 }; }, 'rmsnorm: out must not alias x'],
-    ['negative eps', () => ({ x: bufs.empty(128), weight: bufs.empty(64), out: bufs.empty(128), rows: 2, dim: 16, eps: -1 }), 'rmsnorm: eps must be a finite non-negative number, got -1'],
-    ['dim 0', () => ({ x: bufs.empty(128), weight: bufs.empty(64), out: bufs.empty(128), rows: 2, dim: 0, eps: 1e-6 }), 'rmsnorm: dim must be a positive integer, got 0'],
+    [
+      'x too small',
+      () => ({ x: bufs.empty(16), weight: bufs.empty(64), out: bufs.empty(128), rows: 2, dim: 16, eps: 1e-6 }),
+      'rmsnorm: x holds 16 bytes but 128 are needed',
+    ],
+    [
+      'weight too small',
+      () => ({ x: bufs.empty(128), weight: bufs.empty(32), out: bufs.empty(128), rows: 2, dim: 16, eps: 1e-6 }),
+      'rmsnorm: weight holds 32 bytes but 64 are needed',
+    ],
+    [
+      'out aliasing x',
+      () => {
+        const x = bufs.empty(128);
+        return { x, weight: bufs.empty(64), out: x, rows: 2, dim: 16, eps: 1e-6 };
+      },
+      'rmsnorm: out must not alias x',
+    ],
+    [
+      'negative eps',
+      () => ({ x: bufs.empty(128), weight: bufs.empty(64), out: bufs.empty(128), rows: 2, dim: 16, eps: -1 }),
+      'rmsnorm: eps must be a finite non-negative number, got -1',
+    ],
+    [
+      'dim 0',
+      () => ({ x: bufs.empty(128), weight: bufs.empty(64), out: bufs.empty(128), rows: 2, dim: 0, eps: 1e-6 }),
+      'rmsnorm: dim must be a positive integer, got 0',
+    ],
   ];
   it.each(bad)('rejects %s before dispatching', (_, make, message) => {
     const args = make();

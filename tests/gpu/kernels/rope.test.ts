@@ -21,10 +21,41 @@ const randomPos = (max: number, seed: number) => (t: number) => {
 
 const cases: Case[] = [
   { name: 'prefill [5, 2, 64], positions 0..4', tokens: 5, heads: 2, headDim: 64, theta: 10000, pos: sequential },
-  { name: '[7, 3, 32], random positions < 30000', tokens: 7, heads: 3, headDim: 32, theta: 10000, pos: randomPos(30000, 1) },
-  { name: 'decode [1, 4, 128] at 4095, theta 1e6', tokens: 1, heads: 4, headDim: 128, theta: 1e6, pos: () => new Uint32Array([4095]) },
-  { name: 'packed QKV rows: Q and K heads of [9, (4 + 2 + 2) x 16]', tokens: 9, heads: 6, headDim: 16, theta: 10000, rowStride: 128, pos: sequential },
-  { name: 'K heads only inside packed rows (offset 64)', tokens: 9, heads: 2, headDim: 16, theta: 10000, rowStride: 128, headOffset: 64, pos: randomPos(500, 2) },
+  {
+    name: '[7, 3, 32], random positions < 30000',
+    tokens: 7,
+    heads: 3,
+    headDim: 32,
+    theta: 10000,
+    pos: randomPos(30000, 1),
+  },
+  {
+    name: 'decode [1, 4, 128] at 4095, theta 1e6',
+    tokens: 1,
+    heads: 4,
+    headDim: 128,
+    theta: 1e6,
+    pos: () => new Uint32Array([4095]),
+  },
+  {
+    name: 'packed QKV rows: Q and K heads of [9, (4 + 2 + 2) x 16]',
+    tokens: 9,
+    heads: 6,
+    headDim: 16,
+    theta: 10000,
+    rowStride: 128,
+    pos: sequential,
+  },
+  {
+    name: 'K heads only inside packed rows (offset 64)',
+    tokens: 9,
+    heads: 2,
+    headDim: 16,
+    theta: 10000,
+    rowStride: 128,
+    headOffset: 64,
+    pos: randomPos(500, 2),
+  },
   { name: '[300, 8, 64]', tokens: 300, heads: 8, headDim: 64, theta: 10000, pos: randomPos(8192, 3) },
 ];
 
@@ -76,7 +107,9 @@ describe('rope', async () => {
     expect(() => rope(b, { ...ok, tokens: 3 })).toThrow('rope: x holds 256 bytes but 384 are needed');
     expect(() => rope(b, { ...ok, pos: bufs.empty(4) })).toThrow('rope: pos holds 4 bytes but 8 are needed');
     expect(() => rope(b, { ...ok, headDim: 15 })).toThrow('rope: headDim must be even, got 15');
-    expect(() => rope(b, { ...ok, rowStride: 30 })).toThrow('rope: heads 2 x headDim 16 from offset 0 do not fit in rowStride 30');
+    expect(() => rope(b, { ...ok, rowStride: 30 })).toThrow(
+      'rope: heads 2 x headDim 16 from offset 0 do not fit in rowStride 30',
+    );
     expect(() => rope(b, { ...ok, theta: 0 })).toThrow('rope: theta must be a positive number, got 0');
   });
 });

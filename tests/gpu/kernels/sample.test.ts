@@ -45,26 +45,136 @@ function maskedLogits(seed: number, scale: number, masked: number) {
 
 const cases: Case[] = [
   { name: 'greedy, random', vocab: 1000, seeds: 4, logits: uniformLogits(1, 5) },
-  { name: 'greedy, 8 tied maxima', vocab: 999, seeds: 4, logits: (v) => { const x = uniformLogits(2, 1)(v, 1); for (const i of [900, 17, 400, 17 + 256, 998, 3, 512, 700]) x[i] = 2; return x; } },
+  {
+    name: 'greedy, 8 tied maxima',
+    vocab: 999,
+    seeds: 4,
+    logits: (v) => {
+      const x = uniformLogits(2, 1)(v, 1);
+      for (const i of [900, 17, 400, 17 + 256, 998, 3, 512, 700]) x[i] = 2;
+      return x;
+    },
+  },
   { name: 'greedy, all -inf', vocab: 300, seeds: 2, logits: (v) => new Float32Array(v).fill(-Infinity) },
-  { name: 'greedy, all NaN but one -inf-ish', vocab: 300, seeds: 2, logits: (v) => { const x = new Float32Array(v).fill(Number.NaN); x[123] = -3e38; return x; } },
-  { name: 'greedy, -0 ties +0 (lowest id wins)', vocab: 10, seeds: 1, logits: () => new Float32Array([-1, -0, 0, -0, -2, 0, -5, -0, 0, -1]) },
-  { name: 'greedy via topK 1 at temperature 1', vocab: 777, seeds: 4, temperature: 1, topK: 1, logits: uniformLogits(3, 5, 0.5) },
+  {
+    name: 'greedy, all NaN but one -inf-ish',
+    vocab: 300,
+    seeds: 2,
+    logits: (v) => {
+      const x = new Float32Array(v).fill(Number.NaN);
+      x[123] = -3e38;
+      return x;
+    },
+  },
+  {
+    name: 'greedy, -0 ties +0 (lowest id wins)',
+    vocab: 10,
+    seeds: 1,
+    logits: () => new Float32Array([-1, -0, 0, -0, -2, 0, -5, -0, 0, -1]),
+  },
+  {
+    name: 'greedy via topK 1 at temperature 1',
+    vocab: 777,
+    seeds: 4,
+    temperature: 1,
+    topK: 1,
+    logits: uniformLogits(3, 5, 0.5),
+  },
   { name: 'single-token vocabulary', vocab: 1, seeds: 8, temperature: 1, logits: () => new Float32Array([0.5]) },
-  { name: 'temperature 1, flat (support > 256: radix select)', vocab: 1000, seeds: 100, temperature: 1, logits: uniformLogits(4, 3) },
-  { name: 'temperature 0.7, peaked (support < 256)', vocab: 1000, seeds: 100, temperature: 0.7, logits: uniformLogits(5, 40) },
-  { name: 'temperature 2, quantised logits (ties at the cut, id tie-break)', vocab: 1001, seeds: 100, temperature: 2, logits: uniformLogits(6, 4, 0.25) },
+  {
+    name: 'temperature 1, flat (support > 256: radix select)',
+    vocab: 1000,
+    seeds: 100,
+    temperature: 1,
+    logits: uniformLogits(4, 3),
+  },
+  {
+    name: 'temperature 0.7, peaked (support < 256)',
+    vocab: 1000,
+    seeds: 100,
+    temperature: 0.7,
+    logits: uniformLogits(5, 40),
+  },
+  {
+    name: 'temperature 2, quantised logits (ties at the cut, id tie-break)',
+    vocab: 1001,
+    seeds: 100,
+    temperature: 2,
+    logits: uniformLogits(6, 4, 0.25),
+  },
   { name: 'top-k 5', vocab: 500, seeds: 100, temperature: 1, topK: 5, logits: uniformLogits(7, 2) },
-  { name: 'top-k 40, all logits tied', vocab: 333, seeds: 100, temperature: 1, topK: 40, logits: (v) => new Float32Array(v).fill(1.5) },
-  { name: 'top-k 1000 (clamped to 256)', vocab: 2000, seeds: 100, temperature: 1.3, topK: 1000, logits: uniformLogits(8, 2) },
+  {
+    name: 'top-k 40, all logits tied',
+    vocab: 333,
+    seeds: 100,
+    temperature: 1,
+    topK: 40,
+    logits: (v) => new Float32Array(v).fill(1.5),
+  },
+  {
+    name: 'top-k 1000 (clamped to 256)',
+    vocab: 2000,
+    seeds: 100,
+    temperature: 1.3,
+    topK: 1000,
+    logits: uniformLogits(8, 2),
+  },
   { name: 'top-p 0.9', vocab: 1000, seeds: 100, temperature: 1, topP: 0.9, logits: uniformLogits(9, 6) },
-  { name: 'top-p 0.5 with top-k 50', vocab: 1000, seeds: 100, temperature: 0.8, topK: 50, topP: 0.5, logits: uniformLogits(10, 4) },
-  { name: 'top-p tiny (keeps one)', vocab: 100, seeds: 50, temperature: 1, topP: 1e-9, logits: uniformLogits(11, 1, 1) },
-  { name: 'masked vocabulary (-inf, NaN, +-0)', vocab: 3000, seeds: 100, temperature: 1, topP: 0.95, logits: maskedLogits(12, 3, 0.8) },
-  { name: '+inf logits share everything', vocab: 64, seeds: 50, temperature: 1, logits: (v) => { const x = uniformLogits(13, 1)(v, 1); x[5] = x[40] = x[63] = Infinity; return x; } },
-  { name: 'last row of [3, V] logits', vocab: 513, rows: 3, row: 2, seeds: 100, temperature: 1, topK: 20, logits: uniformLogits(14, 3) },
+  {
+    name: 'top-p 0.5 with top-k 50',
+    vocab: 1000,
+    seeds: 100,
+    temperature: 0.8,
+    topK: 50,
+    topP: 0.5,
+    logits: uniformLogits(10, 4),
+  },
+  {
+    name: 'top-p tiny (keeps one)',
+    vocab: 100,
+    seeds: 50,
+    temperature: 1,
+    topP: 1e-9,
+    logits: uniformLogits(11, 1, 1),
+  },
+  {
+    name: 'masked vocabulary (-inf, NaN, +-0)',
+    vocab: 3000,
+    seeds: 100,
+    temperature: 1,
+    topP: 0.95,
+    logits: maskedLogits(12, 3, 0.8),
+  },
+  {
+    name: '+inf logits share everything',
+    vocab: 64,
+    seeds: 50,
+    temperature: 1,
+    logits: (v) => {
+      const x = uniformLogits(13, 1)(v, 1);
+      x[5] = x[40] = x[63] = Infinity;
+      return x;
+    },
+  },
+  {
+    name: 'last row of [3, V] logits',
+    vocab: 513,
+    rows: 3,
+    row: 2,
+    seeds: 100,
+    temperature: 1,
+    topK: 20,
+    logits: uniformLogits(14, 3),
+  },
   { name: 'vocabulary 151,936, flat', vocab: 151_936, seeds: 6, temperature: 1, logits: uniformLogits(15, 2) },
-  { name: 'vocabulary 151,936, quantised, top-p 0.8', vocab: 151_936, seeds: 6, temperature: 0.9, topP: 0.8, logits: uniformLogits(16, 8, 0.5) },
+  {
+    name: 'vocabulary 151,936, quantised, top-p 0.8',
+    vocab: 151_936,
+    seeds: 6,
+    temperature: 0.9,
+    topP: 0.8,
+    logits: uniformLogits(16, 8, 0.5),
+  },
 ];
 
 /** The documented semantics again, written the slow obvious way (full sort), to check the twin's bounded heap. */
@@ -72,11 +182,17 @@ function naiveSample(logits: Float32Array, args: SampleSettings & { vocab: numbe
   const sp = sampleParams('sample', args);
   const row = logits.subarray((args.row ?? 0) * args.vocab, ((args.row ?? 0) + 1) * args.vocab);
   const keys = Array.from(row, sortKey);
-  const value = (k: number) => new Float32Array(new Uint32Array([k & 0x80000000 ? (k ^ 0x80000000) >>> 0 : ~k >>> 0]).buffer)[0]!;
+  const value = (k: number) =>
+    new Float32Array(new Uint32Array([k & 0x80000000 ? (k ^ 0x80000000) >>> 0 : ~k >>> 0]).buffer)[0]!;
   const order = keys.map((_, j) => j).sort((a, b) => keys[b]! - keys[a]! || a - b);
   const km = keys[order[0]!]!;
   if (sp.greedy || km === sortKey(-Infinity)) return order[0]!;
-  const y = (k: number) => (k === km ? 0 : k <= sortKey(-Infinity) || km === sortKey(Infinity) ? -Infinity : Math.fround(Math.fround(value(k) - value(km)) * sp.s));
+  const y = (k: number) =>
+    k === km
+      ? 0
+      : k <= sortKey(-Infinity) || km === sortKey(Infinity)
+        ? -Infinity
+        : Math.fround(Math.fround(value(k) - value(km)) * sp.s);
   const cands = order.filter((j) => y(keys[j]!) > -24).slice(0, sp.k);
   const cum: number[] = [];
   cands.forEach((j, i) => cum.push((cum[i - 1] ?? 0) + expq23(y(keys[j]!))));
@@ -155,13 +271,25 @@ describe('sample (GPU)', async () => {
     const b = new GpuBatch(device);
     expect(() => sample(b, { logits, out, vocab: 101 })).toThrow(KernelArgError);
     expect(() => sample(b, { logits, out, vocab: 101 })).toThrow('sample: logits holds 400 bytes but 404 are needed');
-    expect(() => sample(b, { logits, out, vocab: 50, row: 2 })).toThrow('sample: logits holds 400 bytes but 600 are needed');
-    expect(() => sample(b, { logits, out, vocab: 100, outIndex: 1 })).toThrow('sample: out holds 4 bytes but 8 are needed');
-    expect(() => sample(b, { logits, out, vocab: 100, temperature: -1 })).toThrow('sample: temperature must be a finite number ≥ 0, got -1');
-    expect(() => sample(b, { logits, out, vocab: 100, temperature: 1e-45 })).toThrow('sample: temperature 1e-45 is out of range');
+    expect(() => sample(b, { logits, out, vocab: 50, row: 2 })).toThrow(
+      'sample: logits holds 400 bytes but 600 are needed',
+    );
+    expect(() => sample(b, { logits, out, vocab: 100, outIndex: 1 })).toThrow(
+      'sample: out holds 4 bytes but 8 are needed',
+    );
+    expect(() => sample(b, { logits, out, vocab: 100, temperature: -1 })).toThrow(
+      'sample: temperature must be a finite number ≥ 0, got -1',
+    );
+    expect(() => sample(b, { logits, out, vocab: 100, temperature: 1e-45 })).toThrow(
+      'sample: temperature 1e-45 is out of range',
+    );
     expect(() => sample(b, { logits, out, vocab: 100, topP: 0 })).toThrow('sample: topP must be in (0, 1], got 0');
-    expect(() => sample(b, { logits, out, vocab: 100, topK: 2.5 })).toThrow('sample: topK must be a non-negative integer, got 2.5');
-    expect(() => sample(b, { logits, out, vocab: 100, seed: 2 ** 32 })).toThrow('sample: seed must be a u32, got 4294967296');
+    expect(() => sample(b, { logits, out, vocab: 100, topK: 2.5 })).toThrow(
+      'sample: topK must be a non-negative integer, got 2.5',
+    );
+    expect(() => sample(b, { logits, out, vocab: 100, seed: 2 ** 32 })).toThrow(
+      'sample: seed must be a u32, got 4294967296',
+    );
     expect(() => sample(b, { logits, out, vocab: 0 })).toThrow('sample: vocab must be a positive integer, got 0');
   });
 });

@@ -45,7 +45,9 @@ describe('sincos2d', async () => {
     const out = bufs.empty(1024);
     const b = new GpuBatch(device);
     expect(() => sincos2d(b, { out, gh: 4, gw: 4, dim: 20 })).toThrow(KernelArgError);
-    expect(() => sincos2d(b, { out, gh: 4, gw: 4, dim: 20 })).toThrow('sincos2d: out holds 1024 bytes but 1280 are needed');
+    expect(() => sincos2d(b, { out, gh: 4, gw: 4, dim: 20 })).toThrow(
+      'sincos2d: out holds 1024 bytes but 1280 are needed',
+    );
     expect(() => sincos2d(b, { out, gh: 2, gw: 2, dim: 6 })).toThrow('sincos2d: dim must be a multiple of 4, got 6');
     expect(() => sincos2d(b, { out, gh: 0, gw: 2, dim: 8 })).toThrow('sincos2d: gh must be a positive integer, got 0');
   });

@@ -49,9 +49,24 @@ describe('softmax', async () => {
   });
 
   const bad: [string, () => Parameters<typeof softmax>[1], string][] = [
-    ['out too small', () => ({ x: bufs.empty(128), out: bufs.empty(64), rows: 2, dim: 16 }), 'softmax: out holds 64 bytes but 128 are needed'],
-    ['out aliasing x', () => { const x = bufs.empty(128); return { x, out: x, rows: 2, dim: 16 }; }, 'softmax: out must not alias x'],
-    ['fractional rows', () => ({ x: bufs.empty(128), out: bufs.empty(128), rows: 1.5, dim: 16 }), 'softmax: rows must be a positive integer, got 1.5'],
+    [
+      'out too small',
+      () => ({ x: bufs.empty(128), out: bufs.empty(64), rows: 2, dim: 16 }),
+      'softmax: out holds 64 bytes but 128 are needed',
+    ],
+    [
+      'out aliasing x',
+      () => {
+        const x = bufs.empty(128);
+        return { x, out: x, rows: 2, dim: 16 };
+      },
+      'softmax: out must not alias x',
+    ],
+    [
+      'fractional rows',
+      () => ({ x: bufs.empty(128), out: bufs.empty(128), rows: 1.5, dim: 16 }),
+      'softmax: rows must be a positive integer, got 1.5',
+    ],
   ];
   it.each(bad)('rejects %s before dispatching', (_, make, message) => {
     const args = make();

@@ -41,7 +41,10 @@ describe('split_qkv', async () => {
     const k = bufs.upload(sentinel);
     const v = bufs.upload(sentinel);
     runBatch(device, (b) => splitQkv(b, { qkv: bufs.upload(qkv), q, k, v, rows, H, KV, D }));
-    for (const [buf, part] of [[k, want.k], [v, want.v]] as const) {
+    for (const [buf, part] of [
+      [k, want.k],
+      [v, want.v],
+    ] as const) {
       const got = await readF32(device, buf, capacity * KV * D);
       expect(Array.from(got.subarray(0, rows * KV * D))).toEqual(Array.from(part));
       expect(got.subarray(rows * KV * D).every((x) => x === -7)).toBe(true);

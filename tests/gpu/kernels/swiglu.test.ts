@@ -44,8 +44,19 @@ describe('swiglu', async () => {
   });
 
   const bad: [string, () => Parameters<typeof swiglu>[1], string][] = [
-    ['x holding one half only', () => ({ x: bufs.empty(3 * 16 * 4), out: bufs.empty(3 * 16 * 4), rows: 3, inter: 16 }), 'swiglu: x holds 192 bytes but 384 are needed'],
-    ['out aliasing x', () => { const x = bufs.empty(128); return { x, out: x, rows: 1, inter: 16 }; }, 'swiglu: out must not alias x'],
+    [
+      'x holding one half only',
+      () => ({ x: bufs.empty(3 * 16 * 4), out: bufs.empty(3 * 16 * 4), rows: 3, inter: 16 }),
+      'swiglu: x holds 192 bytes but 384 are needed',
+    ],
+    [
+      'out aliasing x',
+      () => {
+        const x = bufs.empty(128);
+        return { x, out: x, rows: 1, inter: 16 };
+      },
+      'swiglu: out must not alias x',
+    ],
   ];
   it.each(bad)('rejects %s before dispatching', (_, make, message) => {
     const args = make();

@@ -48,8 +48,12 @@ describe('timestep', async () => {
     const out = bufs.empty(1024);
     const b = new GpuBatch(device);
     expect(() => timestep(b, { t, out, batch: 2, ...PAINTER })).toThrow(KernelArgError);
-    expect(() => timestep(b, { t, out, batch: 2, ...PAINTER })).toThrow('timestep: out holds 1024 bytes but 2048 are needed');
-    expect(() => timestep(b, { t, out, batch: 3, ...PAINTER, dim: 8 })).toThrow('timestep: t holds 8 bytes but 12 are needed');
+    expect(() => timestep(b, { t, out, batch: 2, ...PAINTER })).toThrow(
+      'timestep: out holds 1024 bytes but 2048 are needed',
+    );
+    expect(() => timestep(b, { t, out, batch: 3, ...PAINTER, dim: 8 })).toThrow(
+      'timestep: t holds 8 bytes but 12 are needed',
+    );
     expect(() => timestep(b, { t, out, batch: 1, ...PAINTER, dim: 7 })).toThrow('timestep: dim must be even, got 7');
   });
 });

@@ -42,7 +42,11 @@ describe('unpatchify', async () => {
     const ok = { batch: 1, channels: 4, height: 4, width: 4, patch: 2, latents: buf, tokens: buf };
     expect(() => unpatchify(b, { ...ok, batch: 2 })).toThrow(KernelArgError);
     expect(() => unpatchify(b, { ...ok, batch: 2 })).toThrow('unpatchify: tokens holds 256 bytes but 512 are needed');
-    expect(() => unpatchify(b, { ...ok, patch: 3 })).toThrow('unpatchify: height 4 and width 4 must be multiples of patch 3');
-    expect(() => unpatchify(b, { ...ok, channels: 0 })).toThrow('unpatchify: channels must be a positive integer, got 0');
+    expect(() => unpatchify(b, { ...ok, patch: 3 })).toThrow(
+      'unpatchify: height 4 and width 4 must be multiples of patch 3',
+    );
+    expect(() => unpatchify(b, { ...ok, channels: 0 })).toThrow(
+      'unpatchify: channels must be a positive integer, got 0',
+    );
   });
 });

@@ -15,10 +15,21 @@ import { Painter } from '../../../src/models/painter';
 import { fixtureF32, fx, maxAbsDiff, tinyRandom } from './painter_fixtures';
 
 /** One velocity with `conditions` (B = 1 or 2); returns v of branch 0 (B = 1) or the CFG combination. */
-async function velocity(engine: PainterEngine, conds: Float32Array[], latents: Float32Array, t: number, guidance = 1): Promise<Float32Array> {
+async function velocity(
+  engine: PainterEngine,
+  conds: Float32Array[],
+  latents: Float32Array,
+  t: number,
+  guidance = 1,
+): Promise<Float32Array> {
   const device = engine.device;
   const H = engine.cc.input_size;
-  const s = engine.session({ conditions: conds.map((c) => ({ rows: c.length / H, hidden: H, cpu: c })), h: 16, w: 16, timesteps: [t] });
+  const s = engine.session({
+    conditions: conds.map((c) => ({ rows: c.length / H, hidden: H, cpu: c })),
+    h: 16,
+    w: 16,
+    timesteps: [t],
+  });
   const zIn = uploadBuffer(device, latents, 'test latents');
   const zOut = emptyBuffer(device, latents.byteLength, 'test v');
   try {
@@ -42,7 +53,11 @@ describe('painter forward', async () => {
   const engines = new Map<WeightVariant, PainterEngine>();
   const engine = async (v: WeightVariant) => {
     let e = engines.get(v);
-    if (!e) engines.set(v, (e = new PainterEngine(device, await loadPainterWeights(device, pack, v), m.connector, m.painter)));
+    if (!e)
+      engines.set(
+        v,
+        (e = new PainterEngine(device, await loadPainterWeights(device, pack, v), m.connector, m.painter)),
+      );
     return e;
   };
   afterAll(() => engines.forEach((e) => e.dispose()));
@@ -71,7 +86,9 @@ describe('painter forward', async () => {
       const v = await velocity(await engine(variant), [cond], latents, P.timestep);
       const mine = maxAbsDiff(v, await fixtureF32(P.velocity[variant].file));
       const vsF32 = maxAbsDiff(v, await fixtureF32(P.velocity.f32.file));
-      console.log(`painter ${variant}: max |Δ| vs PyTorch ${variant} = ${mine.toExponential(2)}, vs f32 = ${vsF32.toFixed(4)}`);
+      console.log(
+        `painter ${variant}: max |Δ| vs PyTorch ${variant} = ${mine.toExponential(2)}, vs f32 = ${vsF32.toFixed(4)}`,
+      );
       expect(mine).toBeLessThan(P.tolerance);
       // Stated bound: int8 within 0.05 of f32, int4 within 0.7 (PyTorch: 0.041 and 0.592, see fixtures.json).
       expect(vsF32).toBeLessThan(variant === 'int8' ? 0.05 : 0.7);
@@ -120,7 +137,9 @@ describe('painter forward', async () => {
         const r = await p.paint(opts);
         let d = 0;
         for (let i = 0; i < f32img.length; i++) d = Math.max(d, Math.abs(px(r.image[i]!) - px(f32img[i]!)));
-        console.log(`Imagine image, ${variant} vs f32 (PyTorch): max pixel Δ = ${d}/255, max |Δ| = ${maxAbsDiff(r.image, f32img).toFixed(4)}`);
+        console.log(
+          `Imagine image, ${variant} vs f32 (PyTorch): max pixel Δ = ${d}/255, max |Δ| = ${maxAbsDiff(r.image, f32img).toFixed(4)}`,
+        );
         expect(d).toBeLessThanOrEqual(bound[variant]);
       } finally {
         await p.dispose();

@@ -4,7 +4,11 @@ import { FetchPackSource } from '../../../src/packs/source';
 
 export { fx };
 
-const FILES = import.meta.glob('../../fixtures/tiny-random/*.{bin,png}', { query: '?url', import: 'default', eager: true }) as Record<string, string>;
+const FILES = import.meta.glob('../../fixtures/tiny-random/*.{bin,png}', {
+  query: '?url',
+  import: 'default',
+  eager: true,
+}) as Record<string, string>;
 
 /** The bytes of a fixture file (by its name in tests/fixtures/tiny-random/). */
 export async function fixtureBytes(name: string): Promise<Uint8Array> {

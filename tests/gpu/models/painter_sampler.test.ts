@@ -6,7 +6,13 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, liveBufferCount, liveBufferLabels } from '../../../src/gpu/device';
-import { Painter, vaeInputFromPixels, type PaintOptions, type PaintResult, type PreviewFrame } from '../../../src/models/painter';
+import {
+  Painter,
+  vaeInputFromPixels,
+  type PaintOptions,
+  type PaintResult,
+  type PreviewFrame,
+} from '../../../src/models/painter';
 import { decodePngRgba } from '../../../src/pipeline/png';
 import { CancelledError } from '../../../src/errors';
 import { fixtureBytes, fixtureF32, fx, maxAbsDiff, tinyRandom } from './painter_fixtures';
@@ -18,7 +24,10 @@ const REF_LATENT_TOL = 2e-3;
 async function conditions(which: 'imagine' | 'edit') {
   const pos = await fixtureF32(fx[which].condition.file);
   const neg = await fixtureF32(fx.negative.condition.file);
-  return { positive: { rows: pos.length / H, hidden: H, cpu: pos }, negative: { rows: neg.length / H, hidden: H, cpu: neg } };
+  return {
+    positive: { rows: pos.length / H, hidden: H, cpu: pos },
+    negative: { rows: neg.length / H, hidden: H, cpu: neg },
+  };
 }
 
 /** max over pixels of |ours − fixture| in 1/255 units, from the raw VAE outputs mapped like to_pixels. */
@@ -69,7 +78,12 @@ describe('painter sampler', async () => {
 
   it('Imagine, our engine: every latent (1e-4) and the image (2/255) equal PyTorch; previews arrive', async () => {
     const frames: PreviewFrame[] = [];
-    oursImagine = await ours.paint({ ...(await imagineOpts()), collectLatents: true, previewEvery: 2, onPreview: (f) => frames.push(f) });
+    oursImagine = await ours.paint({
+      ...(await imagineOpts()),
+      collectLatents: true,
+      previewEvery: 2,
+      onPreview: (f) => frames.push(f),
+    });
     await expectMatchesFixture(oursImagine, 'imagine', 1e-4);
     console.log('Imagine timings (ours, ms):', JSON.stringify(oursImagine.timings));
     expect(frames.map((f) => [f.step, f.width, f.height, f.rgba.length])).toEqual([[2, 16, 16, 16 * 16 * 4]]);
@@ -124,7 +138,14 @@ describe('painter sampler', async () => {
     // Short conditions and one step keep 20 runs affordable on software WebGPU.
     const c = await fixtureF32(fx.painter.condition.file);
     const cond = { rows: c.length / H, hidden: H, cpu: c };
-    const opts = { ...(await imagineOpts()), positive: cond, negative: { ...cond, rows: 5, cpu: c.subarray(0, 5 * H) }, steps: 1, width: 32, height: 32 };
+    const opts = {
+      ...(await imagineOpts()),
+      positive: cond,
+      negative: { ...cond, rows: 5, cpu: c.subarray(0, 5 * H) },
+      steps: 1,
+      width: 32,
+      height: 32,
+    };
     await ours.paint(opts);
     await device.queue.onSubmittedWorkDone();
     const before = liveBufferCount(device);

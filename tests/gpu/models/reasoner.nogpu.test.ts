@@ -3,7 +3,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError } from '../../../src/errors';
 import { chooseBackend, type BackendChoice } from '../../../src/runtime/backend';
-import { generate, preparePrompt, preprocessImage, ReasonerModel, understandMessages } from '../../../src/models/reasoner';
+import {
+  generate,
+  preparePrompt,
+  preprocessImage,
+  ReasonerModel,
+  understandMessages,
+} from '../../../src/models/reasoner';
 import { understand } from '../../../src/pipeline/understand';
 import type { RgEvent } from '../../../src/worker/api';
 import { expectChecksum, fixtureBytes, fixtureF32, fx, GREEDY, tinyRandom } from './reasoner_fixtures';
@@ -21,42 +27,55 @@ afterAll(async () => {
 });
 
 describe('reasoner on WASM', () => {
-  it.each(GREEDY.map((g) => [g.name, g] as const))('greedy %s: rendered ids, tokens and hidden states equal PyTorch', async (_, g) => {
-    const prompt = preparePrompt(model, { messages: g.messages, images: g.image ? 1 : 0 });
-    expect(prompt.text).toBe(g.rendered);
-    expect(prompt.ids).toEqual(g.input_ids);
-    let pixels: Float32Array | null = null;
-    if (g.image) {
-      pixels = await preprocessImage(new Blob([(await fixtureBytes(g.image)) as BlobPart], { type: 'image/png' }), model.config.vision);
-      expect(Array.from(pixels)).toEqual(Array.from(await fixtureF32(g.pixel_values!.file)));
-    }
-    const res = await generate(model, prompt, pixels, { maxNewTokens: g.max_new_tokens, stopIds: [1018, 1016] });
-    expect(res.tokenIds).toEqual(g.generated_ids);
-    const h = res.hidden!;
-    expect(h.buffer).toBeNull();
-    expect(h.cpu).toBeInstanceOf(Float32Array);
-    expect(h.rows).toBe(g.hidden_rows);
-    expect(h.promptRows).toBe(g.prompt_length);
-    expectChecksum(h.cpu!, g.hidden_checksum);
-    expectChecksum(h.cpu!.subarray(0, g.prompt_length * h.hidden), g.prefill_hidden_checksum);
-    if (g.name === 'cot') {
-      const want = await fixtureF32(fx.imagine.condition.file);
-      let maxDiff = 0;
-      for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(h.cpu![i]! - want[i]!));
-      console.log(`cot condition vs PyTorch (WASM): max |Δ| = ${maxDiff.toExponential(2)}`);
-      expect(maxDiff).toBeLessThan(1e-4);
-    }
-    h.dispose();
-    expect(h.cpu).toBeNull();
-  });
+  it.each(GREEDY.map((g) => [g.name, g] as const))(
+    'greedy %s: rendered ids, tokens and hidden states equal PyTorch',
+    async (_, g) => {
+      const prompt = preparePrompt(model, { messages: g.messages, images: g.image ? 1 : 0 });
+      expect(prompt.text).toBe(g.rendered);
+      expect(prompt.ids).toEqual(g.input_ids);
+      let pixels: Float32Array | null = null;
+      if (g.image) {
+        pixels = await preprocessImage(
+          new Blob([(await fixtureBytes(g.image)) as BlobPart], { type: 'image/png' }),
+          model.config.vision,
+        );
+        expect(Array.from(pixels)).toEqual(Array.from(await fixtureF32(g.pixel_values!.file)));
+      }
+      const res = await generate(model, prompt, pixels, { maxNewTokens: g.max_new_tokens, stopIds: [1018, 1016] });
+      expect(res.tokenIds).toEqual(g.generated_ids);
+      const h = res.hidden!;
+      expect(h.buffer).toBeNull();
+      expect(h.cpu).toBeInstanceOf(Float32Array);
+      expect(h.rows).toBe(g.hidden_rows);
+      expect(h.promptRows).toBe(g.prompt_length);
+      expectChecksum(h.cpu!, g.hidden_checksum);
+      expectChecksum(h.cpu!.subarray(0, g.prompt_length * h.hidden), g.prefill_hidden_checksum);
+      if (g.name === 'cot') {
+        const want = await fixtureF32(fx.imagine.condition.file);
+        let maxDiff = 0;
+        for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(h.cpu![i]! - want[i]!));
+        console.log(`cot condition vs PyTorch (WASM): max |Δ| = ${maxDiff.toExponential(2)}`);
+        expect(maxDiff).toBeLessThan(1e-4);
+      }
+      h.dispose();
+      expect(h.cpu).toBeNull();
+    },
+  );
 
   it('cancel mid-stream throws CancelledError; the next run equals an uninterrupted one (tokens and hidden states)', async () => {
-    const prompt = preparePrompt(model, { messages: understandMessages({ prompt: 'What is two plus three?', cot: false }), images: 0 });
+    const prompt = preparePrompt(model, {
+      messages: understandMessages({ prompt: 'What is two plus three?', cot: false }),
+      images: 0,
+    });
     const whole = await generate(model, prompt, null, { maxNewTokens: 8 });
     const c = new AbortController();
     let n = 0;
     await expect(
-      generate(model, prompt, null, { maxNewTokens: 8, signal: c.signal, onToken: () => void (++n === 3 && c.abort()) }),
+      generate(model, prompt, null, {
+        maxNewTokens: 8,
+        signal: c.signal,
+        onToken: () => void (++n === 3 && c.abort()),
+      }),
     ).rejects.toBeInstanceOf(CancelledError);
     expect(n).toBe(3);
     const again = await generate(model, prompt, null, { maxNewTokens: 8 });
@@ -65,7 +84,10 @@ describe('reasoner on WASM', () => {
   });
 
   it('seeded sampling is reproducible and follows the seed', async () => {
-    const prompt = preparePrompt(model, { messages: understandMessages({ prompt: 'What is two plus three?', cot: false }), images: 0 });
+    const prompt = preparePrompt(model, {
+      messages: understandMessages({ prompt: 'What is two plus three?', cot: false }),
+      images: 0,
+    });
     const opts = { maxNewTokens: 6, temperature: 0.9, topK: 40, topP: 0.95, seed: 1234, hiddenStates: false };
     const a = await generate(model, prompt, null, opts);
     expect((await generate(model, prompt, null, opts)).tokenIds).toEqual(a.tokenIds);
@@ -77,7 +99,14 @@ describe('reasoner on WASM', () => {
     const events: RgEvent[] = [];
     const png = await fixtureBytes('understand_image.png');
     const r = await understand(
-      { runId: 'w', pack: 'tiny-random', prompt: 'How many shapes are in this picture?', image: png, cot: false, maxNewTokens: 16 },
+      {
+        runId: 'w',
+        pack: 'tiny-random',
+        prompt: 'How many shapes are in this picture?',
+        image: png,
+        cot: false,
+        maxNewTokens: 16,
+      },
       (e) => void events.push(e),
       { source: tinyRandom(), choice },
     );

@@ -32,14 +32,21 @@ let plain: PreparedPrompt;
 beforeAll(async () => {
   device = await acquireDevice();
   model = await ReasonerModel.load(tinyRandom(), { backend: 'webgpu', device });
-  plain = preparePrompt(model, { messages: understandMessages({ prompt: 'What is two plus three?', cot: false }), images: 0 });
+  plain = preparePrompt(model, {
+    messages: understandMessages({ prompt: 'What is two plus three?', cot: false }),
+    images: 0,
+  });
 });
 afterAll(async () => {
   await model?.dispose();
 });
 
 /** Runs `generate`, aborting once `cancelAt` tokens have streamed (the run must then throw CancelledError). */
-async function cancelledRun(prompt: PreparedPrompt, opts: GenerateOptions & { reasonerPath: ReasonerPath }, cancelAt: number): Promise<number> {
+async function cancelledRun(
+  prompt: PreparedPrompt,
+  opts: GenerateOptions & { reasonerPath: ReasonerPath },
+  cancelAt: number,
+): Promise<number> {
   const c = new AbortController();
   let seen = 0;
   await expect(
@@ -61,57 +68,77 @@ async function hiddenOf(r: GenerationResult): Promise<Float32Array> {
 }
 
 describe.each(['engine', 'ort'] as const)('reasoner on WebGPU, %s path', (reasonerPath) => {
-  const generate = (m: ReasonerModel, p: PreparedPrompt, px: Float32Array | null, o: GenerateOptions) => generateAny(m, p, px, { reasonerPath, ...o });
+  const generate = (m: ReasonerModel, p: PreparedPrompt, px: Float32Array | null, o: GenerateOptions) =>
+    generateAny(m, p, px, { reasonerPath, ...o });
 
-  it.each(GREEDY.map((g) => [g.name, g] as const))('greedy %s: rendered ids, tokens and hidden states equal PyTorch', async (_, g) => {
-    const prompt = preparePrompt(model, { messages: g.messages, images: g.image ? 1 : 0 });
-    expect(prompt.text).toBe(g.rendered);
-    expect(prompt.ids).toEqual(g.input_ids);
-    let pixels: Float32Array | null = null;
-    if (g.image) {
-      pixels = await preprocessImage(new Blob([(await fixtureBytes(g.image)) as BlobPart], { type: 'image/png' }), model.config.vision);
-      expect(Array.from(pixels)).toEqual(Array.from(await fixtureF32(g.pixel_values!.file)));
-    }
-    const res = await generate(model, prompt, pixels, { maxNewTokens: g.max_new_tokens, stopIds: [1018, 1016] });
-    expect(res.path).toBe(reasonerPath);
-    expect(res.tokenIds).toEqual(g.generated_ids);
-    expect(res.stopReason).toBe('max_new_tokens');
-    // The conditioning lives in one GPU buffer of exactly rows x hidden f32 (docs/formats.md: prompt + generated - 1).
-    const h = res.hidden!;
-    expect(h.buffer).not.toBeNull();
-    expect(h.cpu).toBeNull();
-    expect(h.rows).toBe(g.hidden_rows);
-    expect(h.promptRows).toBe(g.prompt_length);
-    expect(h.buffer!.size).toBe(h.rows * h.hidden * 4);
-    const values = await h.read();
-    expectChecksum(values, g.hidden_checksum);
-    expectChecksum(values.subarray(0, g.prompt_length * h.hidden), g.prefill_hidden_checksum);
-    if (g.name === 'cot') {
-      // The CoT prompt is the Imagine fixture's reasoner run: its condition is stored element by element.
-      const want = await fixtureF32(fx.imagine.condition.file);
-      let maxDiff = 0;
-      for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(values[i]! - want[i]!));
-      console.log(`cot condition vs PyTorch: max |Δ| = ${maxDiff.toExponential(2)}`);
-      expect(maxDiff).toBeLessThan(WEBGPU_ATOL);
-    }
-    h.dispose();
-    expect(h.buffer).toBeNull();
-    console.log(`${g.name}: decode ${res.timings.decodeTokensPerSecond.toFixed(2)} tokens/s, prefill ${res.timings.prefillMs.toFixed(0)} ms`);
-  });
+  it.each(GREEDY.map((g) => [g.name, g] as const))(
+    'greedy %s: rendered ids, tokens and hidden states equal PyTorch',
+    async (_, g) => {
+      const prompt = preparePrompt(model, { messages: g.messages, images: g.image ? 1 : 0 });
+      expect(prompt.text).toBe(g.rendered);
+      expect(prompt.ids).toEqual(g.input_ids);
+      let pixels: Float32Array | null = null;
+      if (g.image) {
+        pixels = await preprocessImage(
+          new Blob([(await fixtureBytes(g.image)) as BlobPart], { type: 'image/png' }),
+          model.config.vision,
+        );
+        expect(Array.from(pixels)).toEqual(Array.from(await fixtureF32(g.pixel_values!.file)));
+      }
+      const res = await generate(model, prompt, pixels, { maxNewTokens: g.max_new_tokens, stopIds: [1018, 1016] });
+      expect(res.path).toBe(reasonerPath);
+      expect(res.tokenIds).toEqual(g.generated_ids);
+      expect(res.stopReason).toBe('max_new_tokens');
+      // The conditioning lives in one GPU buffer of exactly rows x hidden f32 (docs/formats.md: prompt + generated - 1).
+      const h = res.hidden!;
+      expect(h.buffer).not.toBeNull();
+      expect(h.cpu).toBeNull();
+      expect(h.rows).toBe(g.hidden_rows);
+      expect(h.promptRows).toBe(g.prompt_length);
+      expect(h.buffer!.size).toBe(h.rows * h.hidden * 4);
+      const values = await h.read();
+      expectChecksum(values, g.hidden_checksum);
+      expectChecksum(values.subarray(0, g.prompt_length * h.hidden), g.prefill_hidden_checksum);
+      if (g.name === 'cot') {
+        // The CoT prompt is the Imagine fixture's reasoner run: its condition is stored element by element.
+        const want = await fixtureF32(fx.imagine.condition.file);
+        let maxDiff = 0;
+        for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(values[i]! - want[i]!));
+        console.log(`cot condition vs PyTorch: max |Δ| = ${maxDiff.toExponential(2)}`);
+        expect(maxDiff).toBeLessThan(WEBGPU_ATOL);
+      }
+      h.dispose();
+      expect(h.buffer).toBeNull();
+      console.log(
+        `${g.name}: decode ${res.timings.decodeTokensPerSecond.toFixed(2)} tokens/s, prefill ${res.timings.prefillMs.toFixed(0)} ms`,
+      );
+    },
+  );
 
   it('the CoT fixture through the prompt builder: same messages as the tools', () => {
     const cot = GREEDY.find((g) => g.name === 'cot')!;
     const img = GREEDY.find((g) => g.name === 'image')!;
-    const p1 = preparePrompt(model, { messages: understandMessages({ prompt: 'What is two plus three?', cot: false }), images: 0 });
+    const p1 = preparePrompt(model, {
+      messages: understandMessages({ prompt: 'What is two plus three?', cot: false }),
+      images: 0,
+    });
     expect(p1.ids).toEqual(GREEDY.find((g) => g.name === 'plain')!.input_ids);
-    const p2 = preparePrompt(model, { messages: understandMessages({ prompt: 'How many shapes are in this picture?', cot: false, image: true }), images: 1 });
+    const p2 = preparePrompt(model, {
+      messages: understandMessages({ prompt: 'How many shapes are in this picture?', cot: false, image: true }),
+      images: 1,
+    });
     expect(p2.ids).toEqual(img.input_ids);
-    expect(cot.messages[1]!.content).toBe('Generate an image according to the following instructions\ndraw the result of 3 apples plus 2 apples');
+    expect(cot.messages[1]!.content).toBe(
+      'Generate an image according to the following instructions\ndraw the result of 3 apples plus 2 apples',
+    );
   });
 
   it('prefill() gives the negative condition: 29 rows, plain system prompt, prefill only, equal to the fixture', async () => {
     const neg = fx.negative;
-    const prompt = preparePrompt(model, { messages: understandMessages({ prompt: neg.messages[1]!.content, cot: false }), images: 0 });
+    const prompt = preparePrompt(model, {
+      messages: understandMessages({ prompt: neg.messages[1]!.content, cot: false }),
+      images: 0,
+    });
     expect(prompt.ids).toEqual(neg.input_ids);
     const h = await prefill(model, prompt, null, undefined, reasonerPath);
     expect(h.rows).toBe(neg.condition_length);
@@ -126,7 +153,7 @@ describe.each(['engine', 'ort'] as const)('reasoner on WebGPU, %s path', (reason
     expect(maxDiff).toBeLessThan(WEBGPU_ATOL);
   });
 
-  it('a stop token mid-stream ends the run with prompt + generated - 1 hidden rows, equal to the longer run\'s first rows', async () => {
+  it("a stop token mid-stream ends the run with prompt + generated - 1 hidden rows, equal to the longer run's first rows", async () => {
     const g = GREEDY.find((x) => x.name === 'plain')!;
     const full = await generate(model, plain, null, { maxNewTokens: 8 });
     const fullHidden = await hiddenOf(full);
@@ -181,7 +208,8 @@ describe.each(['engine', 'ort'] as const)('reasoner on WebGPU, %s path', (reason
     const labels1 = liveBufferLabels(device).sort();
     for (let i = 1; i < 20; i++) {
       if (i % 5 === 0) await cancelledRun(plain, opts, 2);
-      else if (i % 3 === 0) await generate(model, plain, null, { ...opts, temperature: 0.7, seed: i, hiddenStates: false });
+      else if (i % 3 === 0)
+        await generate(model, plain, null, { ...opts, temperature: 0.7, seed: i, hiddenStates: false });
       else await hiddenOf(await generate(model, plain, null, opts));
     }
     expect(liveBufferLabels(device).sort()).toEqual(labels1);

@@ -15,11 +15,20 @@ it('reasoner bench: engine, ORT loop and transformers.js generate() give the sam
     lines.push(l);
     console.log(l);
   };
-  await reasonerBench.run({ log, result: (r) => results.push(r) }, { device, reps: Number(import.meta.env.VITE_BENCH_REPS ?? 1) });
+  await reasonerBench.run(
+    { log, result: (r) => results.push(r) },
+    { device, reps: Number(import.meta.env.VITE_BENCH_REPS ?? 1) },
+  );
   expect(results).toHaveLength(1);
   for (const n of results[0]!.notes) console.log(n);
   // The tokens each side generated, as the bench logged them: equal to each other and to the PyTorch fixture.
-  const tokens = (who: string) => lines.find((l) => l.startsWith(`${who}:`))?.split(':')[1]?.trim().split(',').map(Number);
+  const tokens = (who: string) =>
+    lines
+      .find((l) => l.startsWith(`${who}:`))
+      ?.split(':')[1]
+      ?.trim()
+      .split(',')
+      .map(Number);
   const fixture = (fixtures.greedy as { name: string; generated_ids: number[] }[]).find((g) => g.name === 'plain')!;
   const engine = tokens('engine');
   expect(engine?.length).toBeGreaterThan(1);

@@ -4,7 +4,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireDevice } from '../../../src/gpu/device';
 import { RgError } from '../../../src/errors';
-import { ENGINE_AHEAD, generate, preparePrompt, preprocessImage, ReasonerModel, understandMessages, type PreparedPrompt } from '../../../src/models/reasoner';
+import {
+  ENGINE_AHEAD,
+  generate,
+  preparePrompt,
+  preprocessImage,
+  ReasonerModel,
+  understandMessages,
+  type PreparedPrompt,
+} from '../../../src/models/reasoner';
 import type { PackSource } from '../../../src/packs/source';
 import { liveBufferCount } from '../../../src/gpu/device';
 import { reasonerTensorShapes, uploadReasonerWeights } from '../../../src/models/reasoner/weights';
@@ -19,7 +27,10 @@ beforeAll(async () => {
   device = await acquireDevice();
   model = await ReasonerModel.load(tinyRandom(), { backend: 'webgpu', device });
   wasm = await ReasonerModel.load(tinyRandom(), { backend: 'wasm' });
-  plain = preparePrompt(model, { messages: understandMessages({ prompt: 'What is two plus three?', cot: false }), images: 0 });
+  plain = preparePrompt(model, {
+    messages: understandMessages({ prompt: 'What is two plus three?', cot: false }),
+    images: 0,
+  });
 });
 afterAll(async () => {
   await model?.dispose();
@@ -46,7 +57,12 @@ function relativeError(a: Float32Array, b: Float32Array): { max: number; norm: n
   return { max: diff / scale, norm: Math.sqrt(d2 / b2) };
 }
 
-async function bothPaths(prompt: PreparedPrompt, pixels: Float32Array | null, maxNewTokens: number, stopIds?: number[]) {
+async function bothPaths(
+  prompt: PreparedPrompt,
+  pixels: Float32Array | null,
+  maxNewTokens: number,
+  stopIds?: number[],
+) {
   const out = [];
   for (const reasonerPath of ['engine', 'ort'] as const) {
     const r = await generate(model, prompt, pixels, { maxNewTokens, stopIds, reasonerPath });
@@ -65,28 +81,36 @@ describe('reasoner engine vs onnxruntime-web', () => {
   // onnxruntime-web on SwiftShader is itself ~4e-4 (absolute) from PyTorch (tests/gpu/models/reasoner.test.ts), the
   // engine ~1e-6: against ORT on WebGPU the bound holds over the whole conditioning (‖Δ‖ / ‖ORT‖), element by
   // element it holds against ORT on WASM (max |Δ| / max |ORT|).
-  it.each(GREEDY.map((g) => [g.name, g] as const))('%s: same tokens (the PyTorch fixture) and hidden states within 1e-4 relative of ORT', async (_, g) => {
-    const prompt = preparePrompt(model, { messages: g.messages, images: g.image ? 1 : 0 });
-    const pixels = g.image ? await preprocessImage(new Blob([(await fixtureBytes(g.image)) as BlobPart], { type: 'image/png' }), model.config.vision) : null;
-    const [engine, ort] = await bothPaths(prompt, pixels, g.max_new_tokens, [1018, 1016]);
-    const onWasm = await generate(wasm, prompt, pixels, { maxNewTokens: g.max_new_tokens, stopIds: [1018, 1016] });
-    expect(engine.path).toBe('engine');
-    expect(ort.path).toBe('ort');
-    expect(engine.tokenIds).toEqual(g.generated_ids);
-    expect(ort.tokenIds).toEqual(g.generated_ids);
-    expect(onWasm.tokenIds).toEqual(g.generated_ids);
-    expect(engine.text).toBe(ort.text);
-    expect(engine.hidden!.rows).toBe(ort.hidden!.rows);
-    expect(engine.hidden!.promptRows).toBe(ort.hidden!.promptRows);
-    const gpu = relativeError(engine.values, ort.values);
-    const cpu = relativeError(engine.values, await onWasm.hidden!.read());
-    console.log(
-      `${g.name}: engine vs ORT WebGPU: ‖Δ‖/‖ORT‖ ${gpu.norm.toExponential(2)}, max ${gpu.max.toExponential(2)}; ` +
-        `vs ORT WASM: ‖Δ‖/‖ORT‖ ${cpu.norm.toExponential(2)}, max ${cpu.max.toExponential(2)}`,
-    );
-    expect(gpu.norm).toBeLessThan(1e-4);
-    expect(cpu.max).toBeLessThan(1e-4);
-  });
+  it.each(GREEDY.map((g) => [g.name, g] as const))(
+    '%s: same tokens (the PyTorch fixture) and hidden states within 1e-4 relative of ORT',
+    async (_, g) => {
+      const prompt = preparePrompt(model, { messages: g.messages, images: g.image ? 1 : 0 });
+      const pixels = g.image
+        ? await preprocessImage(
+            new Blob([(await fixtureBytes(g.image)) as BlobPart], { type: 'image/png' }),
+            model.config.vision,
+          )
+        : null;
+      const [engine, ort] = await bothPaths(prompt, pixels, g.max_new_tokens, [1018, 1016]);
+      const onWasm = await generate(wasm, prompt, pixels, { maxNewTokens: g.max_new_tokens, stopIds: [1018, 1016] });
+      expect(engine.path).toBe('engine');
+      expect(ort.path).toBe('ort');
+      expect(engine.tokenIds).toEqual(g.generated_ids);
+      expect(ort.tokenIds).toEqual(g.generated_ids);
+      expect(onWasm.tokenIds).toEqual(g.generated_ids);
+      expect(engine.text).toBe(ort.text);
+      expect(engine.hidden!.rows).toBe(ort.hidden!.rows);
+      expect(engine.hidden!.promptRows).toBe(ort.hidden!.promptRows);
+      const gpu = relativeError(engine.values, ort.values);
+      const cpu = relativeError(engine.values, await onWasm.hidden!.read());
+      console.log(
+        `${g.name}: engine vs ORT WebGPU: ‖Δ‖/‖ORT‖ ${gpu.norm.toExponential(2)}, max ${gpu.max.toExponential(2)}; ` +
+          `vs ORT WASM: ‖Δ‖/‖ORT‖ ${cpu.norm.toExponential(2)}, max ${cpu.max.toExponential(2)}`,
+      );
+      expect(gpu.norm).toBeLessThan(1e-4);
+      expect(cpu.max).toBeLessThan(1e-4);
+    },
+  );
 
   it(`a stop at every position (with ${ENGINE_AHEAD} steps queued past it) gives the tokens and hidden rows of a run that ends there`, async () => {
     const g = GREEDY.find((x) => x.name === 'plain')!;
@@ -97,7 +121,12 @@ describe('reasoner engine vs onnxruntime-web', () => {
       const stop = g.generated_ids[at]!;
       const first = g.generated_ids.indexOf(stop);
       const events: number[] = [];
-      const r = await generate(model, plain, null, { maxNewTokens: 8, stopIds: [stop], reasonerPath: 'engine', onToken: (e) => events.push(e.id) });
+      const r = await generate(model, plain, null, {
+        maxNewTokens: 8,
+        stopIds: [stop],
+        reasonerPath: 'engine',
+        onToken: (e) => events.push(e.id),
+      });
       expect(r.tokenIds).toEqual(g.generated_ids.slice(0, first + 1));
       expect(events.filter((id) => id >= 0)).toEqual(r.tokenIds);
       expect(r.stopReason).toBe('eos');
@@ -120,7 +149,9 @@ describe('reasoner engine vs onnxruntime-web', () => {
   });
 
   it('refuses an unknown path, and the engine on WASM, before running anything', async () => {
-    await expect(generate(model, plain, null, { maxNewTokens: 2, reasonerPath: 'fast' as never })).rejects.toMatchObject({ code: 'BAD_INPUT', field: 'reasonerPath' });
+    await expect(
+      generate(model, plain, null, { maxNewTokens: 2, reasonerPath: 'fast' as never }),
+    ).rejects.toMatchObject({ code: 'BAD_INPUT', field: 'reasonerPath' });
     expect(wasm.engine).toBeNull();
     const err = await generate(wasm, plain, null, { maxNewTokens: 2, reasonerPath: 'engine' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RgError);
@@ -149,7 +180,9 @@ describe('reasoner engine vs onnxruntime-web', () => {
       const r = await generate(m, plain, null, { maxNewTokens: 4, hiddenStates: false });
       expect(r.path).toBe('ort');
       expect(r.tokenIds).toEqual(GREEDY.find((x) => x.name === 'plain')!.generated_ids.slice(0, 4));
-      await expect(generate(m, plain, null, { maxNewTokens: 2, reasonerPath: 'engine' })).rejects.toThrow(/no reasoner weights/);
+      await expect(generate(m, plain, null, { maxNewTokens: 2, reasonerPath: 'engine' })).rejects.toThrow(
+        /no reasoner weights/,
+      );
     } finally {
       await m.dispose();
     }

@@ -37,7 +37,8 @@ export function tinyRandom(): FetchPackSource {
 
 const FIXTURE_URLS: Record<string, string> = {
   'understand_image.png': new URL('../../fixtures/tiny-random/understand_image.png', import.meta.url).href,
-  'understand_pixel_values.bin': new URL('../../fixtures/tiny-random/understand_pixel_values.bin', import.meta.url).href,
+  'understand_pixel_values.bin': new URL('../../fixtures/tiny-random/understand_pixel_values.bin', import.meta.url)
+    .href,
   'edit_input.png': new URL('../../fixtures/tiny-random/edit_input.png', import.meta.url).href,
   'edit_pixel_values.bin': new URL('../../fixtures/tiny-random/edit_pixel_values.bin', import.meta.url).href,
   'negative_condition.bin': new URL('../../fixtures/tiny-random/negative_condition.bin', import.meta.url).href,

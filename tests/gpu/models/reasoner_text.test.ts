@@ -50,12 +50,18 @@ describe('prompts', () => {
   });
 
   it('are overridable per call', () => {
-    const m = imagineMessages({ prompt: 'a cat', cot: true, prompts: { systemCot: 'Think first.', userPrefix: 'Draw: ' } });
+    const m = imagineMessages({
+      prompt: 'a cat',
+      cot: true,
+      prompts: { systemCot: 'Think first.', userPrefix: 'Draw: ' },
+    });
     expect(m).toEqual([
       { role: 'system', content: 'Think first.' },
       { role: 'user', content: 'Draw: a cat' },
     ]);
-    expect(understandMessages({ prompt: 'why?', cot: false, prompts: { systemPlain: 'Be brief.' } })[0]!.content).toBe('Be brief.');
+    expect(understandMessages({ prompt: 'why?', cot: false, prompts: { systemPlain: 'Be brief.' } })[0]!.content).toBe(
+      'Be brief.',
+    );
   });
 });
 
@@ -64,7 +70,14 @@ describe('token stream', () => {
     const st = text.config.special_tokens;
     const events: TokenEvent[] = [];
     const phases: string[] = [];
-    const stream = new TokenStream(text.tokenizer, st, new Set([st.im_end, st.endoftext, st.answer_end]), initial, (e) => events.push(e), (p) => phases.push(p));
+    const stream = new TokenStream(
+      text.tokenizer,
+      st,
+      new Set([st.im_end, st.endoftext, st.answer_end]),
+      initial,
+      (e) => events.push(e),
+      (p) => phases.push(p),
+    );
     for (const id of ids) stream.push(id);
     stream.finish();
     return { events, phases };
@@ -75,7 +88,11 @@ describe('token stream', () => {
     const ids = text.tokenizer.encode(completion);
     const { events, phases } = run(ids);
     expect(phases).toEqual(['answering']);
-    const by = (p: string) => events.filter((e) => e.phase === p).map((e) => e.text).join('');
+    const by = (p: string) =>
+      events
+        .filter((e) => e.phase === p)
+        .map((e) => e.text)
+        .join('');
     expect(by('thinking')).toBe(' 3 red + 2 blue = 5 ');
     expect(by('answering')).toBe(' 5 shapes ');
     expect(events.map((e) => e.index)).toEqual(ids.map((_, i) => i));
@@ -127,31 +144,55 @@ describe('prompt preparation (CPU, before any GPU work)', () => {
 
   it('a custom template that renders the same text gives the same ids', () => {
     // (Jinja drops one trailing newline of the template source, hence the expression at the end.)
-    const custom = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{{ '<|im_start|>assistant\\n' }}";
+    const custom =
+      "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{{ '<|im_start|>assistant\\n' }}";
     const g = GREEDY.find((x) => x.name === 'plain')!;
     expect(preparePrompt(text, { messages: g.messages, images: 0, chatTemplate: custom }).ids).toEqual(g.input_ids);
   });
 
   it('refuses a custom template with tokens the tokenizer does not know, one that does not parse, or misplaces the image', async () => {
     const msgs = understandMessages({ prompt: 'hi', cot: false });
-    const e = await badInput(() => preparePrompt(text, { messages: msgs, images: 0, chatTemplate: '<|system|>{{ messages[0].content }}<|end|>' }), 'chatTemplate');
+    const e = await badInput(
+      () =>
+        preparePrompt(text, { messages: msgs, images: 0, chatTemplate: '<|system|>{{ messages[0].content }}<|end|>' }),
+      'chatTemplate',
+    );
     expect(e.message).toContain('<|system|>');
     expect(e.message).toContain('<|end|>');
-    await badInput(() => preparePrompt(text, { messages: msgs, images: 0, chatTemplate: '{% for m in messages %}' }), 'chatTemplate');
+    await badInput(
+      () => preparePrompt(text, { messages: msgs, images: 0, chatTemplate: '{% for m in messages %}' }),
+      'chatTemplate',
+    );
     const withImage = understandMessages({ prompt: 'hi', cot: false, image: true });
-    await badInput(() => preparePrompt(text, { messages: withImage, images: 1, chatTemplate: '<|im_start|>user\nhi<|im_end|>\n' }), 'chatTemplate');
+    await badInput(
+      () => preparePrompt(text, { messages: withImage, images: 1, chatTemplate: '<|im_start|>user\nhi<|im_end|>\n' }),
+      'chatTemplate',
+    );
   });
 
   it('refuses an over-long prompt and says by how much it exceeds the context', async () => {
     const context = text.config.max_position_embeddings;
-    const e = await badInput(() => preparePrompt(text, { messages: understandMessages({ prompt: 'x '.repeat(context), cot: false }), images: 0 }), 'prompt');
-    const base = preparePrompt(text, { messages: understandMessages({ prompt: '', cot: false }), images: 0 }).ids.length;
+    const e = await badInput(
+      () =>
+        preparePrompt(text, { messages: understandMessages({ prompt: 'x '.repeat(context), cot: false }), images: 0 }),
+      'prompt',
+    );
+    const base = preparePrompt(text, { messages: understandMessages({ prompt: '', cot: false }), images: 0 }).ids
+      .length;
     const over = base + 2 * context - context; // 'x ' is two tokens here ('x', ' ')
     expect(e.message).toContain(`${over} more than the reasoner's context of ${context} tokens`);
   });
 
   it('refuses an image placeholder typed into the prompt', async () => {
-    await badInput(() => preparePrompt(text, { messages: understandMessages({ prompt: 'see <image>', cot: false }), images: 0, userText: 'see <image>' }), 'prompt');
+    await badInput(
+      () =>
+        preparePrompt(text, {
+          messages: understandMessages({ prompt: 'see <image>', cot: false }),
+          images: 0,
+          userText: 'see <image>',
+        }),
+      'prompt',
+    );
   });
 });
 
@@ -173,7 +214,10 @@ describe('image processor', () => {
   });
 
   it('resizes to the encoder size: the 64x64 Edit input (2x2 blocks) gives the Edit fixture exactly', async () => {
-    const got = await preprocessImage(new Blob([(await fixtureBytes('edit_input.png')) as BlobPart]), text.config.vision);
+    const got = await preprocessImage(
+      new Blob([(await fixtureBytes('edit_input.png')) as BlobPart]),
+      text.config.vision,
+    );
     const want = await fixtureF32('edit_pixel_values.bin');
     let maxDiff = 0;
     for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i]! - want[i]!));
@@ -184,7 +228,10 @@ describe('image processor', () => {
   it('refuses undecodable, empty, too large and too many-pixel images with BAD_INPUT on the image field', async () => {
     await badInput(() => preprocessImage(new Uint8Array([1, 2, 3, 4]), text.config.vision), 'image');
     await badInput(() => preprocessImage(new Blob([]), text.config.vision), 'image');
-    const big = await badInput(() => decodeImage(new Blob([new Uint8Array(1025)]), { maxBytes: 1024, maxPixels: 1e9 }), 'image');
+    const big = await badInput(
+      () => decodeImage(new Blob([new Uint8Array(1025)]), { maxBytes: 1024, maxPixels: 1e9 }),
+      'image',
+    );
     expect(big.message).toMatch(/limit is/);
     const png = await fixtureBytes('understand_image.png');
     const many = await badInput(() => decodeImage(png, { maxBytes: 1e9, maxPixels: 32 * 32 - 1 }), 'image');

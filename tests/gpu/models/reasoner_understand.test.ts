@@ -13,7 +13,13 @@ import { fixtureBytes, GREEDY, tinyRandom } from './reasoner_fixtures';
 
 const plain = GREEDY.find((g) => g.name === 'plain')!;
 const image = GREEDY.find((g) => g.name === 'image')!;
-const base: UnderstandRequest = { runId: 'r', pack: 'tiny-random', prompt: 'What is two plus three?', cot: false, maxNewTokens: 16 };
+const base: UnderstandRequest = {
+  runId: 'r',
+  pack: 'tiny-random',
+  prompt: 'What is two plus three?',
+  cot: false,
+  maxNewTokens: 16,
+};
 
 afterAll(async () => {
   await releaseReasoners();
@@ -22,7 +28,11 @@ afterAll(async () => {
 async function runPage(req: UnderstandRequest, signal?: AbortSignal) {
   const events: RgEvent[] = [];
   const device = await acquireDevice();
-  const result = understand(req, (e) => void events.push(e), { source: tinyRandom(), choice: { backend: 'webgpu', device }, signal });
+  const result = understand(req, (e) => void events.push(e), {
+    source: tinyRandom(),
+    choice: { backend: 'webgpu', device },
+    signal,
+  });
   return { result, events };
 }
 
@@ -57,7 +67,11 @@ describe('Understand in the page (WebGPU)', () => {
 
   it('streams phase and token events; the answer reproduces the fixture (image question)', async () => {
     const png = await fixtureBytes('understand_image.png');
-    const { result, events } = await runPage({ ...base, prompt: 'How many shapes are in this picture?', image: new Blob([png as BlobPart], { type: 'image/png' }) });
+    const { result, events } = await runPage({
+      ...base,
+      prompt: 'How many shapes are in this picture?',
+      image: new Blob([png as BlobPart], { type: 'image/png' }),
+    });
     const r = await result;
     expect(r.tokenIds).toEqual(image.generated_ids);
     expect(r.promptTokens).toBe(image.prompt_length);
@@ -76,8 +90,14 @@ describe('Understand in the page (WebGPU)', () => {
   it('with chain of thought the stream starts in the thinking phase', async () => {
     const { result, events } = await runPage({ ...base, cot: true, maxNewTokens: 2 });
     await result;
-    expect(events.filter((e) => e.type === 'phase').map((e) => (e as { phase: string }).phase)).toEqual(['loading', 'thinking', 'done']);
-    expect(events.filter((e) => e.type === 'token').every((e) => (e as { phase: string }).phase === 'thinking')).toBe(true);
+    expect(events.filter((e) => e.type === 'phase').map((e) => (e as { phase: string }).phase)).toEqual([
+      'loading',
+      'thinking',
+      'done',
+    ]);
+    expect(events.filter((e) => e.type === 'token').every((e) => (e as { phase: string }).phase === 'thinking')).toBe(
+      true,
+    );
   });
 });
 

@@ -22,7 +22,18 @@ it('Imagine on WASM (reference painter) equals the PyTorch fixture within 2/255'
   expect(choice.backend).toBe('wasm');
   const I = fx.imagine;
   const r = await imagine(
-    { runId: 'wasm-1', pack: 'tiny-random', prompt: I.prompt, cot: I.cot, maxNewTokens: I.max_new_tokens, width: I.width, height: I.height, steps: I.steps, guidance: I.guidance, seed: I.seed },
+    {
+      runId: 'wasm-1',
+      pack: 'tiny-random',
+      prompt: I.prompt,
+      cot: I.cot,
+      maxNewTokens: I.max_new_tokens,
+      width: I.width,
+      height: I.height,
+      steps: I.steps,
+      guidance: I.guidance,
+      seed: I.seed,
+    },
     undefined,
     { source: tinyRandom(), choice },
   );
@@ -33,7 +44,11 @@ it('Imagine on WASM (reference painter) equals the PyTorch fixture within 2/255'
   const n = I.width * I.height;
   let m = 0;
   for (let c = 0; c < 3; c++)
-    for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(px[i * 4 + c]! - Math.floor(Math.min(1, Math.max(0, img[c * n + i]! * 0.5 + 0.5)) * 255 + 0.5)));
+    for (let i = 0; i < n; i++)
+      m = Math.max(
+        m,
+        Math.abs(px[i * 4 + c]! - Math.floor(Math.min(1, Math.max(0, img[c * n + i]! * 0.5 + 0.5)) * 255 + 0.5)),
+      );
   console.log(`Imagine on WASM: max pixel Δ = ${m}/255, timings ${JSON.stringify(r.timings)}`);
   expect(m).toBeLessThanOrEqual(2);
 });

@@ -65,7 +65,14 @@ describe('Imagine and Edit pipelines', async () => {
     const text = readPngText(r.png);
     expect(text.prompt).toBe(I.prompt);
     expect(text.seed).toBe('42');
-    expect(JSON.parse(text.settings!)).toMatchObject({ steps: 4, guidance: 3, width: 64, height: 64, cot: true, pack: 'tiny-random' });
+    expect(JSON.parse(text.settings!)).toMatchObject({
+      steps: 4,
+      guidance: 3,
+      width: 64,
+      height: 64,
+      cot: true,
+      pack: 'tiny-random',
+    });
     const kinds = events.map((e) => e.type);
     expect(kinds).toContain('token');
     expect(kinds).toContain('preview');

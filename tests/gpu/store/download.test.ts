@@ -32,7 +32,12 @@ describe('download manager', async () => {
     const resumed = events.find((e) => e.file.path === BIG && e.resumedFrom !== undefined)?.resumedFrom;
     expect(resumed).toBeGreaterThan(0);
     expect(resumed).toBeLessThanOrEqual(cut);
-    expect(log[1]).toMatchObject({ range: `bytes=${resumed}-`, status: 206, sent: bigEntry.bytes - resumed!, fault: null });
+    expect(log[1]).toMatchObject({
+      range: `bytes=${resumed}-`,
+      status: 206,
+      sent: bigEntry.bytes - resumed!,
+      fault: null,
+    });
 
     const rec = await store.weights.fileRecord(PACK, BIG);
     expect(rec).toMatchObject({ state: 'cached', stored: bigEntry.bytes, sha256: bigEntry.sha256 });
@@ -50,7 +55,13 @@ describe('download manager', async () => {
     const events: DownloadProgress[] = [];
     await store.download(PACK, { onProgress: (p) => events.push(p) });
     const last = events[events.length - 1]!;
-    expect(last).toMatchObject({ packId: PACK, loaded: ref.manifest.total_bytes, total: ref.manifest.total_bytes, filesDone: ref.manifest.files.length, eta: 0 });
+    expect(last).toMatchObject({
+      packId: PACK,
+      loaded: ref.manifest.total_bytes,
+      total: ref.manifest.total_bytes,
+      filesDone: ref.manifest.files.length,
+      eta: 0,
+    });
     expect(last.fetched).toBe(ref.manifest.total_bytes);
     const loaded = events.map((e) => e.loaded);
     expect(loaded.every((v, i) => i === 0 || v >= loaded[i - 1]!)).toBe(true);

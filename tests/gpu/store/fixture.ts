@@ -82,7 +82,10 @@ export function storeFor(
 /** The pack's manifest and files straight from public/ (Vite serves it to the test page), as the reference. */
 export async function reference(): Promise<{ manifest: Manifest; file: (path: string) => Promise<Uint8Array> }> {
   const manifest = parseManifest(await (await fetch(`/models/${PACK}/manifest.json`)).json());
-  return { manifest, file: async (path) => new Uint8Array(await (await fetch(`/models/${PACK}/${path}`)).arrayBuffer()) };
+  return {
+    manifest,
+    file: async (path) => new Uint8Array(await (await fetch(`/models/${PACK}/${path}`)).arrayBuffer()),
+  };
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -53,8 +53,17 @@ describe('run history', () => {
   it('saves a run with its images and reads it back; lists newest first; deletes', async () => {
     const h = new HistoryStore(dbName());
     const a = await h.save(await run(1));
-    const b = await h.save(await run(2, { mode: 'edit', inputs: { instruction: 'make it blue' }, inputImage: await png('blue') }));
-    const c = await h.save(await run(3, { mode: 'understand', inputs: { question: 'what is it?' }, image: null, inputImage: await png('green') }));
+    const b = await h.save(
+      await run(2, { mode: 'edit', inputs: { instruction: 'make it blue' }, inputImage: await png('blue') }),
+    );
+    const c = await h.save(
+      await run(3, {
+        mode: 'understand',
+        inputs: { question: 'what is it?' },
+        image: null,
+        inputImage: await png('green'),
+      }),
+    );
     expect(a.id).toMatch(/^[0-9a-f-]{36}$/);
     expect((await h.list()).map((r) => r.id)).toEqual([c.id, b.id, a.id]);
     expect(await h.get(b.id)).toEqual(b);
@@ -68,9 +77,13 @@ describe('run history', () => {
 
   it('refuses to save a run that is not valid, writing nothing', async () => {
     const h = new HistoryStore(dbName());
-    await expect(h.save({ ...(await run(1)), image: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]) })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    await expect(
+      h.save({ ...(await run(1)), image: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]) }),
+    ).rejects.toMatchObject({ code: 'BAD_INPUT' });
     await expect(h.save({ ...(await run(1)), mode: 'paint' as never })).rejects.toMatchObject({ code: 'BAD_INPUT' });
-    await expect(h.save({ ...(await run(1)), pack: { id: 'tiny-random', manifestSha256: 'nope' } })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    await expect(
+      h.save({ ...(await run(1)), pack: { id: 'tiny-random', manifestSha256: 'nope' } }),
+    ).rejects.toMatchObject({ code: 'BAD_INPUT' });
     expect(await h.list()).toEqual([]);
   });
 
@@ -82,7 +95,12 @@ describe('run history', () => {
     const zip = await exportHistory(h);
     const files = unzipSync(zip);
     expect(Object.keys(files).sort()).toEqual(
-      ['history.json', ...(await h.list()).flatMap((r) => [r.hasImage ? `images/${r.id}.png` : [], r.hasInputImage ? `images/${r.id}.input.png` : []]).flat()].sort(),
+      [
+        'history.json',
+        ...(await h.list())
+          .flatMap((r) => [r.hasImage ? `images/${r.id}.png` : [], r.hasInputImage ? `images/${r.id}.input.png` : []])
+          .flat(),
+      ].sort(),
     );
 
     const fresh = new HistoryStore(dbName());
@@ -96,12 +114,16 @@ describe('run history', () => {
   it('refuses malformed bundles and changes nothing', async () => {
     const h = new HistoryStore(dbName());
     await h.save(await run(1));
-    const good = unzipSync(await exportHistory(await (async () => {
-      const src = new HistoryStore(dbName());
-      await src.save(await run(5));
-      await src.save(await run(6));
-      return src;
-    })()));
+    const good = unzipSync(
+      await exportHistory(
+        await (async () => {
+          const src = new HistoryStore(dbName());
+          await src.save(await run(5));
+          await src.save(await run(6));
+          return src;
+        })(),
+      ),
+    );
     const json = JSON.parse(new TextDecoder().decode(good['history.json']));
     const rezip = (mut: (j: typeof json, f: Zippable) => void): Uint8Array => {
       const j = structuredClone(json);
@@ -114,14 +136,46 @@ describe('run history', () => {
     await refused(h, strToU8('this is not a zip at all'), /not a readable zip/);
     await refused(h, zipSync({ 'notes.txt': strToU8('hi') }), /no history\.json/);
     await refused(h, zipSync({ 'history.json': strToU8('{not json') }), /not JSON/);
-    await refused(h, rezip((j) => (j.format = 'something-else')), /format/);
-    await refused(h, rezip((j) => (j.runs[1].mode = 'paint')), /runs\.1\.mode/);
-    await refused(h, rezip((j) => (j.runs[0].pack.manifestSha256 = 'xyz')), /manifestSha256/);
-    await refused(h, rezip((j) => (j.runs[0].extra = 1)), /runs\.0/);
-    await refused(h, rezip((j) => (j.runs[1].id = j.runs[0].id)), /appears twice|names images/);
-    await refused(h, rezip((_j, f) => delete f[Object.keys(f).find((k) => k.startsWith('images/'))!]), /does not contain/);
-    await refused(h, rezip((_j, f) => (f[Object.keys(f).find((k) => k.startsWith('images/'))!] = strToU8('GIF89a not a png'))), /is not a PNG/);
-    await refused(h, rezip((_j, f) => (f['images/stray.png'] = good[Object.keys(good).find((k) => k.startsWith('images/'))!]!)), /files no run refers to/);
+    await refused(
+      h,
+      rezip((j) => (j.format = 'something-else')),
+      /format/,
+    );
+    await refused(
+      h,
+      rezip((j) => (j.runs[1].mode = 'paint')),
+      /runs\.1\.mode/,
+    );
+    await refused(
+      h,
+      rezip((j) => (j.runs[0].pack.manifestSha256 = 'xyz')),
+      /manifestSha256/,
+    );
+    await refused(
+      h,
+      rezip((j) => (j.runs[0].extra = 1)),
+      /runs\.0/,
+    );
+    await refused(
+      h,
+      rezip((j) => (j.runs[1].id = j.runs[0].id)),
+      /appears twice|names images/,
+    );
+    await refused(
+      h,
+      rezip((_j, f) => delete f[Object.keys(f).find((k) => k.startsWith('images/'))!]),
+      /does not contain/,
+    );
+    await refused(
+      h,
+      rezip((_j, f) => (f[Object.keys(f).find((k) => k.startsWith('images/'))!] = strToU8('GIF89a not a png'))),
+      /is not a PNG/,
+    );
+    await refused(
+      h,
+      rezip((_j, f) => (f['images/stray.png'] = good[Object.keys(good).find((k) => k.startsWith('images/'))!]!)),
+      /files no run refers to/,
+    );
     expect((await h.list()).length).toBe(1);
   });
 });

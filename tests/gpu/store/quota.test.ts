@@ -60,7 +60,11 @@ describe('quota exceeded mid-download', async () => {
     const q = err as RgError;
     expect(q.code).toBe('QUOTA');
     const total = (ref.manifest.total_bytes / 1e6).toFixed(2).replace('.', '\\.');
-    expect(q.message).toMatch(new RegExp(`^The browser ran out of storage while saving tiny-random/[\\w./]+\\. [\\d.]+ (KB|MB) of ${total} MB of the pack are saved and kept, so the download can resume from where it stopped\\.$`));
+    expect(q.message).toMatch(
+      new RegExp(
+        `^The browser ran out of storage while saving tiny-random/[\\w./]+\\. [\\d.]+ (KB|MB) of ${total} MB of the pack are saved and kept, so the download can resume from where it stopped\\.$`,
+      ),
+    );
     expect(q.hint).toMatch(/Free space .* then press Resume/);
     expect(PARTIAL_POLICY).toMatch(/kept/);
 
@@ -72,7 +76,11 @@ describe('quota exceeded mid-download', async () => {
     const idx = await store.index(PACK, ref.manifest);
     expect(idx.state).toBe('partial');
     expect(idx.storedBytes).toBeGreaterThan(0);
-    expect(q.message).toContain(idx.storedBytes >= 1e6 ? `${(idx.storedBytes / 1e6).toFixed(2)} MB` : `${(idx.storedBytes / 1e3).toFixed(idx.storedBytes >= 1e5 ? 0 : 1)} KB`);
+    expect(q.message).toContain(
+      idx.storedBytes >= 1e6
+        ? `${(idx.storedBytes / 1e6).toFixed(2)} MB`
+        : `${(idx.storedBytes / 1e3).toFixed(idx.storedBytes >= 1e5 ? 0 : 1)} KB`,
+    );
 
     // Space is back: the download resumes (partial file continues with Range) and completes.
     fill.free();
@@ -83,7 +91,8 @@ describe('quota exceeded mid-download', async () => {
     expect(log.some((e) => e.path === 'manifest.json')).toBe(false);
     expect(partialFile, 'the quota hit inside a file').toBeDefined();
     expect(log.find((e) => e.path === partialFile!.path)!.range).toBe(`bytes=${partialFile!.stored}-`);
-    for (const f of idx.files.filter((f) => f.state === 'cached')) expect(log.some((e) => e.path === f.path)).toBe(false);
+    for (const f of idx.files.filter((f) => f.state === 'cached'))
+      expect(log.some((e) => e.path === f.path)).toBe(false);
     expect(await history.list()).toEqual(before);
   });
 });

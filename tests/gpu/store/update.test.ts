@@ -52,7 +52,11 @@ describe('manifest updates', async () => {
     expect(fetched).toEqual([CHANGED]);
     expect((await updated.verify(PACK)).failed).toEqual([]);
     // A file loaded on first use is checked against the manifest in force (version 2).
-    const src = new PackStore({ weights: old.weights, baseFor: () => s.packBase(), pinnedManifest: () => v2sha }).source(PACK, { network: false });
+    const src = new PackStore({
+      weights: old.weights,
+      baseFor: () => s.packBase(),
+      pinnedManifest: () => v2sha,
+    }).source(PACK, { network: false });
     expect(await src.manifestSha256()).toBe(v2sha);
     expect(new TextDecoder().decode(await src.file(CHANGED))).toContain('Version 2.');
   });

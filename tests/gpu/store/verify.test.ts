@@ -42,7 +42,12 @@ describe('verify', async () => {
     await flipByte(store, VICTIM, 3, 12_345);
 
     const report = await store.verify(PACK);
-    expect(report).toMatchObject({ packId: PACK, checked: ref.manifest.files.length, failed: [VICTIM], refetched: [VICTIM] });
+    expect(report).toMatchObject({
+      packId: PACK,
+      checked: ref.manifest.files.length,
+      failed: [VICTIM],
+      refetched: [VICTIM],
+    });
     const log = await s.log();
     expect(log.map((e) => [e.path, e.range, e.status])).toEqual([[VICTIM, null, 200]]);
     expect((await store.index(PACK, ref.manifest)).state).toBe('cached');
@@ -68,7 +73,8 @@ describe('verify', async () => {
 
     await flipByte(store, 'onnx/painter.onnx', 2, 7);
     const online = store.source(PACK);
-    for (const f of ref.manifest.files) expect(equalBytes(await online.file(f.path), await ref.file(f.path)), f.path).toBe(true);
+    for (const f of ref.manifest.files)
+      expect(equalBytes(await online.file(f.path), await ref.file(f.path)), f.path).toBe(true);
     expect((await s.log()).map((e) => e.path).sort()).toEqual([VICTIM, 'onnx/painter.onnx'].sort());
     expect(online.fetchedFiles).toBe(2);
   });

@@ -16,7 +16,7 @@ const fixtures = JSON.parse(readFileSync(new URL('../../fixtures/tiny-random/fix
 const plain = (fixtures.greedy as GreedyCase[]).find((g) => g.name === 'plain')!;
 
 describe('the reasoner benchmark case', () => {
-  it('is the fixture\'s plain greedy case: same messages, prompt ids and generated ids', () => {
+  it("is the fixture's plain greedy case: same messages, prompt ids and generated ids", () => {
     expect(plain).toBeDefined();
     expect(understandMessages({ prompt: REASONER_BENCH_CASE.question, cot: false })).toEqual(plain.messages);
     expect([...REASONER_BENCH_CASE.inputIds]).toEqual(plain.input_ids);

@@ -22,14 +22,48 @@ const bad = (argv: string[]) => {
 describe('rg argument parsing', () => {
   it('generate: every flag, both value forms, --cot / --no-cot', () => {
     const c = parseCommandLine([
-      'generate', '--prompt', 'three red circles', '--image=in.png', '--no-cot', '--system', 'Be brief.', '--pack', 'tiny-random',
-      '--seed', '42', '--steps=4', '--guidance', '3', '--size', '64x48', '--max-new-tokens', '16', '--weights', 'int8', '--out', 'o', '--force', '--timeout', '90',
+      'generate',
+      '--prompt',
+      'three red circles',
+      '--image=in.png',
+      '--no-cot',
+      '--system',
+      'Be brief.',
+      '--pack',
+      'tiny-random',
+      '--seed',
+      '42',
+      '--steps=4',
+      '--guidance',
+      '3',
+      '--size',
+      '64x48',
+      '--max-new-tokens',
+      '16',
+      '--weights',
+      'int8',
+      '--out',
+      'o',
+      '--force',
+      '--timeout',
+      '90',
     ]);
     expect(c).toEqual({
       command: 'generate',
       prompt: 'three red circles',
       image: 'in.png',
-      settings: { pack: 'tiny-random', cot: false, system: 'Be brief.', seed: 42, steps: 4, guidance: 3, width: 64, height: 48, maxNewTokens: 16, weights: 'int8' },
+      settings: {
+        pack: 'tiny-random',
+        cot: false,
+        system: 'Be brief.',
+        seed: 42,
+        steps: 4,
+        guidance: 3,
+        width: 64,
+        height: 48,
+        maxNewTokens: 16,
+        weights: 'int8',
+      },
       out: 'o',
       force: true,
       timeoutS: 90,
@@ -38,15 +72,45 @@ describe('rg argument parsing', () => {
 
   it('generate: what is not given is left to the pack', () => {
     expect(parseCommandLine(['generate', '--prompt', 'p', '--out', 'o', '--cot'])).toEqual({
-      command: 'generate', prompt: 'p', image: undefined, settings: { cot: true }, out: 'o', force: false, timeoutS: 0,
+      command: 'generate',
+      prompt: 'p',
+      image: undefined,
+      settings: { cot: true },
+      out: 'o',
+      force: false,
+      timeoutS: 0,
     });
   });
 
   it('understand, edit, compare, bench', () => {
-    expect(parseCommandLine(['understand', '--image', 'a.png', '--question', 'how many?', '--out', 'o'])).toMatchObject({ command: 'understand', image: 'a.png', question: 'how many?', settings: {} });
-    expect(parseCommandLine(['edit', '--image', 'a.png', '--instruction', 'make it green', '--strength', '0.6', '--out', 'o'])).toMatchObject({ command: 'edit', settings: { strength: 0.6 } });
-    expect(parseCommandLine(['compare', '--file', 'p.jsonl', '--seed', '7', '--out', 'o'])).toMatchObject({ command: 'compare', file: 'p.jsonl', settings: { seed: 7 } });
-    expect(parseCommandLine(['bench', '--filter', 'attention', '--json', 'b.json'])).toEqual({ command: 'bench', filter: 'attention', json: 'b.json', reps: undefined, timeout: '600' });
+    expect(parseCommandLine(['understand', '--image', 'a.png', '--question', 'how many?', '--out', 'o'])).toMatchObject(
+      { command: 'understand', image: 'a.png', question: 'how many?', settings: {} },
+    );
+    expect(
+      parseCommandLine([
+        'edit',
+        '--image',
+        'a.png',
+        '--instruction',
+        'make it green',
+        '--strength',
+        '0.6',
+        '--out',
+        'o',
+      ]),
+    ).toMatchObject({ command: 'edit', settings: { strength: 0.6 } });
+    expect(parseCommandLine(['compare', '--file', 'p.jsonl', '--seed', '7', '--out', 'o'])).toMatchObject({
+      command: 'compare',
+      file: 'p.jsonl',
+      settings: { seed: 7 },
+    });
+    expect(parseCommandLine(['bench', '--filter', 'attention', '--json', 'b.json'])).toEqual({
+      command: 'bench',
+      filter: 'attention',
+      json: 'b.json',
+      reps: undefined,
+      timeout: '600',
+    });
   });
 
   it('help, per command and overall', () => {
@@ -59,8 +123,12 @@ describe('rg argument parsing', () => {
   it('unknown commands and flags, stray words, repeats, missing values', () => {
     expect(bad([])).toMatch(/no command/);
     expect(bad(['paint'])).toMatch(/unknown command "paint"/);
-    expect(bad(['generate', '--prompt', 'p', '--out', 'o', '--colour', 'red'])).toBe('unknown option --colour for rg generate (see rg generate --help)');
-    expect(bad(['understand', '--image', 'a.png', '--question', 'q', '--out', 'o', '--steps', '3'])).toMatch(/unknown option --steps for rg understand/);
+    expect(bad(['generate', '--prompt', 'p', '--out', 'o', '--colour', 'red'])).toBe(
+      'unknown option --colour for rg generate (see rg generate --help)',
+    );
+    expect(bad(['understand', '--image', 'a.png', '--question', 'q', '--out', 'o', '--steps', '3'])).toMatch(
+      /unknown option --steps for rg understand/,
+    );
     expect(bad(['generate', 'three circles', '--out', 'o'])).toMatch(/unexpected argument "three circles"/);
     expect(bad(['generate', '--prompt', 'a', '--prompt', 'b', '--out', 'o'])).toBe('--prompt is given more than once');
     expect(bad(['generate', '--prompt', 'a', '--out'])).toMatch(/--out needs a value/);
@@ -90,10 +158,18 @@ describe('rg argument parsing', () => {
     expect(g('--weights', 'fp16')).toMatch(/--weights must be one of f32, int8, int4/);
     expect(g('--pack', '../etc')).toMatch(/--pack must be a pack id/);
     expect(g('--timeout', '0')).toMatch(/--timeout must be a number above 0/);
-    expect(bad(['edit', '--image', 'a.png', '--instruction', 'x', '--out', 'o', '--strength', '0'])).toMatch(/--strength must be a number above 0 and at most 1/);
-    expect(bad(['edit', '--image', 'a.png', '--instruction', 'x', '--out', 'o', '--strength', '1.5'])).toMatch(/--strength must be a number above 0 and at most 1/);
-    expect(parseCommandLine(['edit', '--image', 'a.png', '--instruction', 'x', '--out', 'o', '--strength', '1'])).toMatchObject({ settings: { strength: 1 } });
-    expect(parseCommandLine(['generate', '--prompt', 'p', '--out', 'o', '--guidance', '1e1', '--size', '32X32'])).toMatchObject({ settings: { guidance: 10, width: 32, height: 32 } });
+    expect(bad(['edit', '--image', 'a.png', '--instruction', 'x', '--out', 'o', '--strength', '0'])).toMatch(
+      /--strength must be a number above 0 and at most 1/,
+    );
+    expect(bad(['edit', '--image', 'a.png', '--instruction', 'x', '--out', 'o', '--strength', '1.5'])).toMatch(
+      /--strength must be a number above 0 and at most 1/,
+    );
+    expect(
+      parseCommandLine(['edit', '--image', 'a.png', '--instruction', 'x', '--out', 'o', '--strength', '1']),
+    ).toMatchObject({ settings: { strength: 1 } });
+    expect(
+      parseCommandLine(['generate', '--prompt', 'p', '--out', 'o', '--guidance', '1e1', '--size', '32X32']),
+    ).toMatchObject({ settings: { guidance: 10, width: 32, height: 32 } });
   });
 
   it('main(): a bad command line exits 2 with one line on stderr and nothing on stdout; --help exits 0', async () => {
@@ -104,7 +180,9 @@ describe('rg argument parsing', () => {
     };
     const out = sink();
     const err = sink();
-    expect(await main(['generate', '--prompt', 'p', '--steps', '-1', '--out', 'o'], { out: out.stream, err: err.stream })).toBe(2);
+    expect(
+      await main(['generate', '--prompt', 'p', '--steps', '-1', '--out', 'o'], { out: out.stream, err: err.stream }),
+    ).toBe(2);
     expect(err.text()).toBe('rg: --steps must be a whole number ≥ 1, got "-1"\n');
     expect(out.text()).toBe('');
     const help = sink();

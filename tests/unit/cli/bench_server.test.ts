@@ -42,7 +42,10 @@ describe('the benchmark dev server', () => {
         metadata: { optimized: Record<string, unknown>; discovered: Record<string, unknown> };
       };
       await optimizer.scanProcessing;
-      const known = new Set([...Object.keys(optimizer.metadata.optimized), ...Object.keys(optimizer.metadata.discovered)]);
+      const known = new Set([
+        ...Object.keys(optimizer.metadata.optimized),
+        ...Object.keys(optimizer.metadata.discovered),
+      ]);
       const excluded = new Set((server.config.optimizeDeps.exclude ?? []) as string[]);
       const missing = deps.filter((d) => !excluded.has(d) && !known.has(d));
       expect(missing, 'dependencies the scan missed (they would be optimised mid-run)').toEqual([]);

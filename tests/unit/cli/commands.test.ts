@@ -35,7 +35,14 @@ describe('rg commands', () => {
     expect(promptsFor({ system: 'S', cot: false })).toEqual({ systemPlain: 'S' });
     const settings = { cot: false, seed: 3, width: 32, height: 48, weights: 'int8' };
     expect(paintRequest(settings, 'tiny-random')).toEqual({
-      runId: '', pack: 'tiny-random', previewEvery: 0, cot: false, seed: 3, width: 32, height: 48, weights: 'int8',
+      runId: '',
+      pack: 'tiny-random',
+      previewEvery: 0,
+      cot: false,
+      seed: 3,
+      width: 32,
+      height: 48,
+      weights: 'int8',
     });
   });
 });

@@ -4,7 +4,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { UsageError, parseCommandLine, usage } from '../../../src/cli/args.mjs';
-import { PT_COT, PT_NO_COT, PT_SFT, figures, parseEvalSet, pct, renderTable, TABLE_HEADER } from '../../../src/cli/eval.mjs';
+import {
+  PT_COT,
+  PT_NO_COT,
+  PT_SFT,
+  figures,
+  parseEvalSet,
+  pct,
+  renderTable,
+  TABLE_HEADER,
+} from '../../../src/cli/eval.mjs';
 
 const bad = (argv: string[]) => {
   try {
@@ -18,9 +27,37 @@ const bad = (argv: string[]) => {
 
 describe('rg eval arguments', () => {
   it('all optional; --n, --steps, --pack, --out, --force, --timeout', () => {
-    expect(parseCommandLine(['eval'])).toEqual({ command: 'eval', n: undefined, steps: undefined, out: undefined, force: false, timeoutS: 0, settings: {} });
-    expect(parseCommandLine(['eval', '--pack', 'shapes', '--n', '2', '--steps=3', '--out', 'o', '--force', '--timeout', '60'])).toEqual({
-      command: 'eval', n: 2, steps: 3, out: 'o', force: true, timeoutS: 60, settings: { pack: 'shapes', steps: 3 },
+    expect(parseCommandLine(['eval'])).toEqual({
+      command: 'eval',
+      n: undefined,
+      steps: undefined,
+      out: undefined,
+      force: false,
+      timeoutS: 0,
+      settings: {},
+    });
+    expect(
+      parseCommandLine([
+        'eval',
+        '--pack',
+        'shapes',
+        '--n',
+        '2',
+        '--steps=3',
+        '--out',
+        'o',
+        '--force',
+        '--timeout',
+        '60',
+      ]),
+    ).toEqual({
+      command: 'eval',
+      n: 2,
+      steps: 3,
+      out: 'o',
+      force: true,
+      timeoutS: 60,
+      settings: { pack: 'shapes', steps: 3 },
     });
     expect(usage('eval')).toContain('rg eval [--pack ID] [--n N]');
   });
@@ -60,7 +97,9 @@ const set = (over: Record<string, unknown> = {}) => ({
 describe('eval/set.json', () => {
   it('accepts the format make_pack.py writes; refuses others naming the pack and the file', () => {
     expect(parseEvalSet(set(), 'shapes').arithmetic).toHaveLength(2);
-    expect(() => parseEvalSet({ format: 'x' }, 'shapes')).toThrow('pack shapes: eval/set.json: not an rg-shapes-eval version 1 file');
+    expect(() => parseEvalSet({ format: 'x' }, 'shapes')).toThrow(
+      'pack shapes: eval/set.json: not an rg-shapes-eval version 1 file',
+    );
     const short = set();
     short.pytorch.rows[PT_COT].arith = [1];
     expect(() => parseEvalSet(short, 'shapes')).toThrow(`pytorch.rows["${PT_COT}"] does not cover every prompt`);
@@ -70,17 +109,63 @@ describe('eval/set.json', () => {
 describe('the table', () => {
   const run = (ok: boolean, formatOk = true) => ({ ok, counts: {}, text: '', answer: '', formatOk, image: null });
   const prompts = [
-    { list: 'arithmetic', index: 0, prompt: 'a', n: 1, colour: 'red', kind: 'circle', template: 't', noCot: run(false), cot: run(true), pytorch: { noCot: false, cot: true, format: true } },
-    { list: 'arithmetic', index: 1, prompt: 'b', n: 2, colour: 'blue', kind: 'square', template: 't', noCot: run(false), cot: run(true, false), pytorch: { noCot: true, cot: false, format: true } },
-    { list: 'mixing', index: 0, prompt: 'c', n: 3, colour: 'green', kind: 'triangle', template: 'mix', noCot: run(false), cot: run(false), pytorch: { noCot: false, cot: true, format: false } },
+    {
+      list: 'arithmetic',
+      index: 0,
+      prompt: 'a',
+      n: 1,
+      colour: 'red',
+      kind: 'circle',
+      template: 't',
+      noCot: run(false),
+      cot: run(true),
+      pytorch: { noCot: false, cot: true, format: true },
+    },
+    {
+      list: 'arithmetic',
+      index: 1,
+      prompt: 'b',
+      n: 2,
+      colour: 'blue',
+      kind: 'square',
+      template: 't',
+      noCot: run(false),
+      cot: run(true, false),
+      pytorch: { noCot: true, cot: false, format: true },
+    },
+    {
+      list: 'mixing',
+      index: 0,
+      prompt: 'c',
+      n: 3,
+      colour: 'green',
+      kind: 'triangle',
+      template: 'mix',
+      noCot: run(false),
+      cot: run(false),
+      pytorch: { noCot: false, cot: true, format: false },
+    },
   ] as const;
 
   it('figures and agreement come from the per-prompt results', () => {
     const f = figures(prompts as never, { browser: [2, 8], pytorch: [184, 478] });
-    expect(f.noCot).toEqual({ arithmetic: { browser: { ok: 0, total: 2 }, pytorch: { ok: 1, total: 2 } }, mixing: { browser: { ok: 0, total: 1 }, pytorch: { ok: 0, total: 1 } }, agree: { ok: 2, total: 3 } });
+    expect(f.noCot).toEqual({
+      arithmetic: { browser: { ok: 0, total: 2 }, pytorch: { ok: 1, total: 2 } },
+      mixing: { browser: { ok: 0, total: 1 }, pytorch: { ok: 0, total: 1 } },
+      agree: { ok: 2, total: 3 },
+    });
     expect(f.cot.agree).toEqual({ ok: 1, total: 3 });
-    expect(f.format).toEqual({ arithmetic: { browser: { ok: 1, total: 2 }, pytorch: { ok: 2, total: 2 } }, mixing: { browser: { ok: 1, total: 1 }, pytorch: { ok: 0, total: 1 } }, agree: { ok: 1, total: 3 } });
-    const { table, notes } = renderTable(f, { understandingImages: 1, understandingImagesAll: 50, subset: true, steps: { used: 2, set: 50 } });
+    expect(f.format).toEqual({
+      arithmetic: { browser: { ok: 1, total: 2 }, pytorch: { ok: 2, total: 2 } },
+      mixing: { browser: { ok: 1, total: 1 }, pytorch: { ok: 0, total: 1 } },
+      agree: { ok: 1, total: 3 },
+    });
+    const { table, notes } = renderTable(f, {
+      understandingImages: 1,
+      understandingImagesAll: 50,
+      subset: true,
+      steps: { used: 2, set: 50 },
+    });
     expect(table.split('\n')).toEqual([
       TABLE_HEADER,
       '|---|---|---|---|---|---|',
@@ -97,7 +182,16 @@ describe('the table', () => {
     expect(pct(54, 96)).toBe('56.2% (54/96)');
     expect(pct(0, 0)).toBe('0.0% (0/0)');
     // Python: f"{x:.1f}" for each (half to even on exact binary ties only).
-    const python: [number, number, string][] = [[3, 16, '18.8'], [1, 8, '12.5'], [1, 16, '6.2'], [16, 31, '51.6'], [184, 478, '38.5'], [1, 96, '1.0'], [3, 2000, '0.1'], [7, 2000, '0.3']];
+    const python: [number, number, string][] = [
+      [3, 16, '18.8'],
+      [1, 8, '12.5'],
+      [1, 16, '6.2'],
+      [16, 31, '51.6'],
+      [184, 478, '38.5'],
+      [1, 96, '1.0'],
+      [3, 2000, '0.1'],
+      [7, 2000, '0.3'],
+    ];
     for (const [ok, total, s] of python) expect(pct(ok, total)).toBe(`${s}% (${ok}/${total})`);
   });
 });

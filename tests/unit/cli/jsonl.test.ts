@@ -24,13 +24,23 @@ const refuse = (content: string) => {
 describe('compare prompts file', () => {
   it('one run per non-blank line; line settings over the command line’s; folder names', () => {
     const items = parsePromptsFile(
-      ['{"prompt": "three red circles"}', '', '  {"prompt": "two squares", "cot": false, "seed": 7, "size": "32x48", "name": "squares"}  ', '{"prompt":"x","width":64,"height":32,"max_new_tokens":8}'].join('\r\n'),
+      [
+        '{"prompt": "three red circles"}',
+        '',
+        '  {"prompt": "two squares", "cot": false, "seed": 7, "size": "32x48", "name": "squares"}  ',
+        '{"prompt":"x","width":64,"height":32,"max_new_tokens":8}',
+      ].join('\r\n'),
       'p.jsonl',
       { seed: 42, steps: 4 },
     );
     expect(items).toEqual([
       { line: 1, name: '001', prompt: 'three red circles', settings: { seed: 42, steps: 4 } },
-      { line: 3, name: 'squares', prompt: 'two squares', settings: { seed: 7, steps: 4, cot: false, width: 32, height: 48 } },
+      {
+        line: 3,
+        name: 'squares',
+        prompt: 'two squares',
+        settings: { seed: 7, steps: 4, cot: false, width: 32, height: 48 },
+      },
       { line: 4, name: '003', prompt: 'x', settings: { seed: 42, steps: 4, width: 64, height: 32, maxNewTokens: 8 } },
     ]);
   });
@@ -42,20 +52,28 @@ describe('compare prompts file', () => {
     expect(refuse('{"seed": 1}')).toBe('p.jsonl:1: "prompt" is missing');
     expect(refuse('{"prompt": 5}')).toBe('p.jsonl:1: "prompt" must be text');
     expect(refuse('{"prompt": " "}')).toBe('p.jsonl:1: "prompt" is empty');
-    expect(refuse('{"prompt": "a"}\n{"prompt": "b", "steps": -1}')).toBe('p.jsonl:2: "steps" must be a whole number ≥ 1, got "-1"');
+    expect(refuse('{"prompt": "a"}\n{"prompt": "b", "steps": -1}')).toBe(
+      'p.jsonl:2: "steps" must be a whole number ≥ 1, got "-1"',
+    );
     expect(refuse('{"prompt": "a", "steps": "4"}')).toBe('p.jsonl:1: "steps" must be a number, got "4"');
     expect(refuse('{"prompt": "a", "seed": 1.5}')).toMatch(/^p\.jsonl:1: "seed" must be a whole number/);
     expect(refuse('{"prompt": "a", "cot": "yes"}')).toBe('p.jsonl:1: "cot" must be true or false, got "yes"');
     expect(refuse('{"prompt": "a", "width": 64}')).toBe('p.jsonl:1: "width" and "height" go together');
     expect(refuse('{"prompt": "a", "size": "64x64", "width": 64, "height": 64}')).toMatch(/either "size" or "width"/);
-    expect(refuse('{"prompt": "a", "max_new_tokens": 0}')).toMatch(/^p\.jsonl:1: "max_new_tokens" must be a whole number ≥ 1/);
+    expect(refuse('{"prompt": "a", "max_new_tokens": 0}')).toMatch(
+      /^p\.jsonl:1: "max_new_tokens" must be a whole number ≥ 1/,
+    );
     expect(refuse('{"prompt": "a", "name": "../x"}')).toMatch(/^p\.jsonl:1: "name" must be 1 to 64 letters/);
-    expect(refuse('{"prompt": "a", "name": "x"}\n{"prompt": "b", "name": "x"}')).toBe('p.jsonl:2: the folder name "x" is already used by line 1');
+    expect(refuse('{"prompt": "a", "name": "x"}\n{"prompt": "b", "name": "x"}')).toBe(
+      'p.jsonl:2: the folder name "x" is already used by line 1',
+    );
     expect(refuse('\n  \n')).toMatch(/^p\.jsonl: no prompts/);
   });
 
   it('CSV quoting', () => {
-    expect(toCsv(['a', 'b'], [{ a: 'x,y', b: 'say "hi"\nok' }, { a: 1 }])).toBe('a,b\r\n"x,y","say ""hi""\nok"\r\n1,\r\n');
+    expect(toCsv(['a', 'b'], [{ a: 'x,y', b: 'say "hi"\nok' }, { a: 1 }])).toBe(
+      'a,b\r\n"x,y","say ""hi""\nok"\r\n1,\r\n',
+    );
   });
 });
 
@@ -67,7 +85,9 @@ describe('CLI files', () => {
     writeFileSync(join(dir, 'empty.png'), '');
     expect(() => readImage('--image', join(dir, 'empty.png'))).toThrow(/the file is empty/);
     writeFileSync(join(dir, 'text.png'), 'hello, not a picture');
-    expect(() => readImage('--image', join(dir, 'text.png'))).toThrow(/not an image \(expected PNG, JPEG, WebP, GIF or BMP\)/);
+    expect(() => readImage('--image', join(dir, 'text.png'))).toThrow(
+      /not an image \(expected PNG, JPEG, WebP, GIF or BMP\)/,
+    );
     expect(() => readImage('--image', dir)).toThrow(/not a file/);
     const png = readImage('--image', 'tests/fixtures/tiny-random/imagine.png');
     expect(png.type).toBe('image/png');

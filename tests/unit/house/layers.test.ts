@@ -19,7 +19,11 @@ describe('layers: imports in src/ only point down', () => {
     const files = readSources(ROOT);
     // The checker did read the tree: every room has files, and it found the imports they make.
     expect(files.size).toBeGreaterThan(100);
-    for (const room of Object.keys(RANKS)) expect([...files.keys()].some((f) => roomOf(f) === room), room).toBe(true);
+    for (const room of Object.keys(RANKS))
+      expect(
+        [...files.keys()].some((f) => roomOf(f) === room),
+        room,
+      ).toBe(true);
     const imports = [...files].reduce((n, [f, text]) => n + importsOf(f, text).length, 0);
     expect(imports).toBeGreaterThan(400);
     expect(checkLayers(files).map(formatViolation)).toEqual([]);
@@ -55,7 +59,7 @@ describe('layers: imports in src/ only point down', () => {
       'src/worker/api.ts': "import { x } from '../helpers/x';\n",
       'src/extras/thing.ts': 'export const y = 2;\n',
       // allowed: down the layers, same room, SAME_RANK edges, packages, aliases, shaders from kernels
-      'src/ui/App.svelte': "<script lang=\"ts\">\n  import { connect } from '../worker/client';\n</script>\n",
+      'src/ui/App.svelte': '<script lang="ts">\n  import { connect } from \'../worker/client\';\n</script>\n',
       'src/ui/state/app.svelte.ts': "import { MAX_SIDE } from '../../limits';\nimport { x } from './run';\n",
       'src/main.ts': lines(
         "import App from './ui/App.svelte';",
@@ -83,7 +87,7 @@ describe('layers: imports in src/ only point down', () => {
       // comments and strings are not imports
       'src/models/painter/dit.ts':
         "// import { x } from '../../worker/api';\n/* import('../../ui/App.svelte') */\n" +
-        "const s = \"import y from '../../cli/page'\";\n",
+        'const s = "import y from \'../../cli/page\'";\n',
     };
     expect(pairs(files)).toEqual([
       ['src/bench/painter.ts', '../main'],

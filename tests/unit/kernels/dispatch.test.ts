@@ -3,7 +3,9 @@ import { flatGroups, precisionFor, rowWorkgroupSize } from '../../../src/kernels
 
 describe('dispatch helpers', () => {
   it('size row workgroups to about four elements per invocation, 32..256, powers of two', () => {
-    expect([1, 64, 128, 129, 300, 1000, 1024, 5000].map(rowWorkgroupSize)).toEqual([32, 32, 32, 64, 128, 256, 256, 256]);
+    expect([1, 64, 128, 129, 300, 1000, 1024, 5000].map(rowWorkgroupSize)).toEqual([
+      32, 32, 32, 64, 128, 256, 256, 256,
+    ]);
   });
 
   it('fold flat launches beyond 65535 workgroups into y', () => {

@@ -30,12 +30,24 @@ const f32File = load('painter.f32.safetensors');
 
 function bitsEqual(a: Float32Array, b: Float32Array): void {
   expect(a.length).toBe(b.length);
-  expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))).toBe(true);
+  expect(
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+  ).toBe(true);
 }
 
 describe('roundHalfEven', () => {
   it.each([
-    [0.5, 0], [1.5, 2], [2.5, 2], [-0.5, 0], [-1.5, -2], [-2.5, -2], [3.49, 3], [-3.51, -4], [7, 7], [6.5, 6], [-7.5, -8],
+    [0.5, 0],
+    [1.5, 2],
+    [2.5, 2],
+    [-0.5, 0],
+    [-1.5, -2],
+    [-2.5, -2],
+    [3.49, 3],
+    [-3.51, -4],
+    [7, 7],
+    [6.5, 6],
+    [-7.5, -8],
   ])('%f → %i', (v, r) => expect(roundHalfEven(v) + 0).toBe(r));
 });
 
@@ -57,7 +69,8 @@ for (const mode of ['int8', 'int4'] as const) {
         bitsEqual(scale, pyScale);
         // dequantised weights are within half a step of the originals
         const d = dequantizeInt8(q, scale, rows, cols);
-        for (let i = 0; i < d.length; i++) expect(Math.abs(d[i]! - w[i]!)).toBeLessThanOrEqual(scale[Math.floor(i / cols)]! * 0.5 * (1 + 1e-6));
+        for (let i = 0; i < d.length; i++)
+          expect(Math.abs(d[i]! - w[i]!)).toBeLessThanOrEqual(scale[Math.floor(i / cols)]! * 0.5 * (1 + 1e-6));
       } else {
         const { q, scale } = quantizeInt4(w, rows, cols);
         expect(qFile.info(`${base}.weight_q4`).shape).toEqual([rows, cols / 2]);
@@ -65,7 +78,8 @@ for (const mode of ['int8', 'int4'] as const) {
         expect(Array.from(q)).toEqual(Array.from(qFile.get(`${base}.weight_q4`, 'U8')));
         bitsEqual(scale, pyScale);
         const d = dequantizeInt4(q, scale, rows, cols);
-        for (let i = 0; i < d.length; i++) expect(Math.abs(d[i]! - w[i]!)).toBeLessThanOrEqual(scale[i >> 5]! * 0.5 * (1 + 1e-6));
+        for (let i = 0; i < d.length; i++)
+          expect(Math.abs(d[i]! - w[i]!)).toBeLessThanOrEqual(scale[i >> 5]! * 0.5 * (1 + 1e-6));
       }
     });
 
@@ -105,7 +119,9 @@ describe('quantiser edge cases', () => {
   });
 
   it('int4 rejects rows that are not whole blocks', () => {
-    expect(() => quantizeInt4(new Float32Array(48), 1, 48)).toThrow('quantizeInt4: cols must be a multiple of 32, got 48');
+    expect(() => quantizeInt4(new Float32Array(48), 1, 48)).toThrow(
+      'quantizeInt4: cols must be a multiple of 32, got 48',
+    );
     expect(() => quantizeInt8(new Float32Array(10), 3, 4)).toThrow('quantizeInt8: 10 elements is not 3 × 4');
   });
 
@@ -120,6 +136,10 @@ describe('quantiser edge cases', () => {
     expect(f16Bits(65520)).toBe(0x7c00); // rounds past the largest finite → Inf
     expect(f16Bits(2 ** -25)).toBe(0); // half the smallest subnormal, tie → 0
     expect(f16Bits(1.5 * 2 ** -25)).toBe(1);
-    expect(Array.from(fromF16(toF16(new Float32Array([0.1, -2, 3.14159]))))).toEqual([f16Value(0x2e66), -2, f16Value(0x4248)]);
+    expect(Array.from(fromF16(toF16(new Float32Array([0.1, -2, 3.14159]))))).toEqual([
+      f16Value(0x2e66),
+      -2,
+      f16Value(0x4248),
+    ]);
   });
 });

@@ -105,7 +105,8 @@ async function generate(ids: number[], pixelValues: Float32Array | null, maxNew:
   if (pixelValues) {
     const v = R.vision;
     const feats = data(
-      (await S.vision_encoder.run({ pixel_values: f32(pixelValues, [1, 3, v.image_size, v.image_size]) })).image_features,
+      (await S.vision_encoder.run({ pixel_values: f32(pixelValues, [1, 3, v.image_size, v.image_size]) }))
+        .image_features,
     );
     let k = 0;
     ids.forEach((id, pos) => {
@@ -115,7 +116,8 @@ async function generate(ids: number[], pixelValues: Float32Array | null, maxNew:
   }
   const past: Record<string, ort.Tensor> = {};
   for (let l = 0; l < R.num_hidden_layers; l++)
-    for (const kv of ['key', 'value']) past[`past_key_values.${l}.${kv}`] = f32([], [1, R.num_key_value_heads, 0, R.head_dim]);
+    for (const kv of ['key', 'value'])
+      past[`past_key_values.${l}.${kv}`] = f32([], [1, R.num_key_value_heads, 0, R.head_dim]);
 
   const rows: Float32Array[] = [];
   const generated: number[] = [];
@@ -215,29 +217,32 @@ describe('onnxruntime-web (wasm) runs the tiny-random ONNX files', () => {
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const greedy: [string, any][] = fx.greedy.map((g: { name: string }) => [g.name, g]);
-  it.each(greedy)(
-    'greedy %s: same tokens and hidden states as PyTorch',
-    async (_, g) => {
-      const pv = g.pixel_values ? f32file(g.pixel_values.file) : null;
-      if (pv) {
-        const v = R.vision;
-        const feats = data(
-          (await S.vision_encoder.run({ pixel_values: f32(pv, [1, 3, v.image_size, v.image_size]) })).image_features,
-        );
-        expectChecksum(feats, g.image_features_checksum);
-      }
-      const out = await generate(g.input_ids, pv, g.max_new_tokens, fx.stop_ids_understand);
-      expect(out.generated).toEqual(g.generated_ids);
-      expect(out.rows).toBe(g.hidden_rows);
-      expect(out.rows).toBe(g.prompt_length + g.generated_ids.length - 1);
-      expectChecksum(out.hidden, g.hidden_checksum);
-      expectChecksum(out.hidden.subarray(0, g.prompt_length * R.hidden_size), g.prefill_hidden_checksum);
-    },
-  );
+  it.each(greedy)('greedy %s: same tokens and hidden states as PyTorch', async (_, g) => {
+    const pv = g.pixel_values ? f32file(g.pixel_values.file) : null;
+    if (pv) {
+      const v = R.vision;
+      const feats = data(
+        (await S.vision_encoder.run({ pixel_values: f32(pv, [1, 3, v.image_size, v.image_size]) })).image_features,
+      );
+      expectChecksum(feats, g.image_features_checksum);
+    }
+    const out = await generate(g.input_ids, pv, g.max_new_tokens, fx.stop_ids_understand);
+    expect(out.generated).toEqual(g.generated_ids);
+    expect(out.rows).toBe(g.hidden_rows);
+    expect(out.rows).toBe(g.prompt_length + g.generated_ids.length - 1);
+    expectChecksum(out.hidden, g.hidden_checksum);
+    expectChecksum(out.hidden.subarray(0, g.prompt_length * R.hidden_size), g.prefill_hidden_checksum);
+  });
 
   it('painter.onnx reproduces the velocity fixture (1e-4)', async () => {
     const p = fx.painter;
-    const v = await velocity(f32file(p.condition.file), p.condition.shape[1], f32file(p.latents.file), p.latents.shape, p.timestep);
+    const v = await velocity(
+      f32file(p.condition.file),
+      p.condition.shape[1],
+      f32file(p.latents.file),
+      p.latents.shape,
+      p.timestep,
+    );
     expect(maxAbsDiff(v, f32file(p.velocity.f32.file))).toBeLessThan(p.tolerance);
   });
 

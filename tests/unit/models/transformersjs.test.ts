@@ -16,7 +16,10 @@ describe('transformers.js reads the tiny-random pack', () => {
     const model = await LlavaForConditionalGeneration.from_pretrained('tiny-random', { dtype: 'fp32', device: 'cpu' });
     const processor = await AutoProcessor.from_pretrained('tiny-random');
     for (const g of fx.greedy) {
-      const text = processor.tokenizer!.apply_chat_template(g.messages, { tokenize: false, add_generation_prompt: true }) as string;
+      const text = processor.tokenizer!.apply_chat_template(g.messages, {
+        tokenize: false,
+        add_generation_prompt: true,
+      }) as string;
       const inputs = g.image
         ? await processor(await RawImage.read(FIX + g.image), text, { add_special_tokens: false })
         : processor.tokenizer!(text, { add_special_tokens: false });

@@ -34,7 +34,9 @@ describe.each(PACKS.filter((p) => p.shipped))('pack $id', (pack) => {
   it('manifest id matches the registry', () => {
     expect(manifest.id).toBe(pack.id);
     // Every shipped pack is pinned: a regenerated pack needs its new sha256 in src/packs/registry.ts.
-    const sha = createHash('sha256').update(readFileSync(join(dir, 'manifest.json'))).digest('hex');
+    const sha = createHash('sha256')
+      .update(readFileSync(join(dir, 'manifest.json')))
+      .digest('hex');
     expect(pack.manifestSha256, `registry pin of ${pack.id}`).toBe(sha);
   });
 

@@ -23,19 +23,55 @@ function linears() {
       const p = `${prefix}.layers.${l}`;
       const qkv = (c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim;
       out.push({ name: `${p}.self_attn.qkv_proj`, out: qkv, in: c.hidden_size, bias: false, quantised: true });
-      out.push({ name: `${p}.self_attn.o_proj`, out: c.hidden_size, in: c.num_attention_heads * c.head_dim, bias: false, quantised: true });
-      out.push({ name: `${p}.mlp.gate_up_proj`, out: 2 * c.intermediate_size, in: c.hidden_size, bias: false, quantised: true });
-      out.push({ name: `${p}.mlp.down_proj`, out: c.hidden_size, in: c.intermediate_size, bias: false, quantised: true });
+      out.push({
+        name: `${p}.self_attn.o_proj`,
+        out: c.hidden_size,
+        in: c.num_attention_heads * c.head_dim,
+        bias: false,
+        quantised: true,
+      });
+      out.push({
+        name: `${p}.mlp.gate_up_proj`,
+        out: 2 * c.intermediate_size,
+        in: c.hidden_size,
+        bias: false,
+        quantised: true,
+      });
+      out.push({
+        name: `${p}.mlp.down_proj`,
+        out: c.hidden_size,
+        in: c.intermediate_size,
+        bias: false,
+        quantised: true,
+      });
     }
   };
   out.push({ name: 'connector.input_proj', out: C.hidden_size, in: C.input_size, bias: true, quantised: false });
   layer('connector', C, C.num_hidden_layers);
   const p2c = P.patch_size * P.patch_size * P.latent_channels;
   out.push({ name: 'painter.x_embedder', out: P.hidden_size, in: p2c, bias: true, quantised: false });
-  out.push({ name: 'painter.t_embedder.linear_1', out: P.hidden_size, in: P.timestep_freq_dim, bias: true, quantised: false });
-  out.push({ name: 'painter.t_embedder.linear_2', out: P.hidden_size, in: P.hidden_size, bias: true, quantised: false });
+  out.push({
+    name: 'painter.t_embedder.linear_1',
+    out: P.hidden_size,
+    in: P.timestep_freq_dim,
+    bias: true,
+    quantised: false,
+  });
+  out.push({
+    name: 'painter.t_embedder.linear_2',
+    out: P.hidden_size,
+    in: P.hidden_size,
+    bias: true,
+    quantised: false,
+  });
   layer('painter', P, P.num_hidden_layers);
-  out.push({ name: 'painter.final_layer.adaLN_modulation', out: 2 * P.hidden_size, in: P.hidden_size, bias: true, quantised: false });
+  out.push({
+    name: 'painter.final_layer.adaLN_modulation',
+    out: 2 * P.hidden_size,
+    in: P.hidden_size,
+    bias: true,
+    quantised: false,
+  });
   out.push({ name: 'painter.final_layer.linear', out: p2c, in: P.hidden_size, bias: true, quantised: false });
   return out;
 }

@@ -35,7 +35,9 @@ const prompts: [string, PromptFixture][] = [
 
 /** llava processor: each image token becomes num_image_tokens of them. */
 const expand = (text: string) =>
-  text.split(manifest.reasoner.image_token).join(manifest.reasoner.image_token.repeat(manifest.reasoner.num_image_tokens));
+  text
+    .split(manifest.reasoner.image_token)
+    .join(manifest.reasoner.image_token.repeat(manifest.reasoner.num_image_tokens));
 
 describe('tiny-random tokenizer (JS) = tools tokenizer (Python)', () => {
   it.each(fixtures.tokenizer_cases as { text: string; ids: number[] }[])('encodes %j', ({ text, ids }) => {

@@ -34,7 +34,10 @@ vi.mock('../../../src/models/reasoner', () => ({}));
 vi.mock('../../../src/models/painter', () => ({}));
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const tinyJson = JSON.parse(readFileSync(ROOT + 'public/models/tiny-random/manifest.json', 'utf8')) as Record<string, unknown>;
+const tinyJson = JSON.parse(readFileSync(ROOT + 'public/models/tiny-random/manifest.json', 'utf8')) as Record<
+  string,
+  unknown
+>;
 const tiny = parseManifest(tinyJson);
 
 function fixture(file: string): RolloutImage {
@@ -70,7 +73,12 @@ describe('group statistics (hand-worked)', () => {
   });
 
   it('equal rewards: std 0 and every advantage 0 (not NaN)', () => {
-    for (const totals of [[1, 1, 1, 1], [0, 0, 0, 0], [2, 2], [0.1 + 0.2, 0.3, 0.3]]) {
+    for (const totals of [
+      [1, 1, 1, 1],
+      [0, 0, 0, 0],
+      [2, 2],
+      [0.1 + 0.2, 0.3, 0.3],
+    ]) {
       const s = groupStats(totals);
       expect(s.std).toBe(0);
       expect(s.advantages).toEqual(totals.map(() => 0));
@@ -88,7 +96,7 @@ describe('group statistics (hand-worked)', () => {
 
   it('advantages sum to 0 and are finite on many random groups', () => {
     let x = 12345;
-    const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let k = 0; k < 500; k++) {
       const g = 1 + (k % 8);
       const totals = Array.from({ length: g }, () => Math.round(rnd() * 3) / (1 + (k % 3)));
@@ -133,19 +141,41 @@ describe('rewards', () => {
     for (const t of ['<think>a</think><answer>b</answer>', 'x<think>a</think>', '<think></think> <answer></answer>']) {
       expect(formatScore(t)).toBe(FORMAT_REGEX.test(t) ? 1 : 0);
     }
-    expect(await formatReward.score({ prompt: 'p', text: '<think>a</think><answer>b</answer>', answer: 'b', image: blank })).toBe(1);
+    expect(
+      await formatReward.score({ prompt: 'p', text: '<think>a</think><answer>b</answer>', answer: 'b', image: blank }),
+    ).toBe(1);
   });
 
   it('shapes target: every template of the world', () => {
     expect(shapesTarget('draw 5 red circles')).toEqual({ n: 5, colour: 'red', kind: 'circle' });
     expect(shapesTarget('draw 1 green triangle')).toEqual({ n: 1, colour: 'green', kind: 'triangle' });
     expect(shapesTarget('draw as many blue squares as 2 plus 3')).toEqual({ n: 5, colour: 'blue', kind: 'square' });
-    expect(shapesTarget('Tom has 2 red circles and gets 3 more. draw them all')).toEqual({ n: 5, colour: 'red', kind: 'circle' });
+    expect(shapesTarget('Tom has 2 red circles and gets 3 more. draw them all')).toEqual({
+      n: 5,
+      colour: 'red',
+      kind: 'circle',
+    });
     expect(shapesTarget('draw 7 minus 3 purple triangles')).toEqual({ n: 4, colour: 'purple', kind: 'triangle' });
-    expect(shapesTarget('there are 4 yellow squares and 4 roll away. draw the ones left')).toEqual({ n: 0, colour: 'yellow', kind: 'square' });
-    expect(shapesTarget('draw the larger of 2 and 6 orange circles')).toEqual({ n: 6, colour: 'orange', kind: 'circle' });
-    expect(shapesTarget('draw the smaller of 2 and 6 orange circles')).toEqual({ n: 2, colour: 'orange', kind: 'circle' });
-    expect(shapesTarget('draw 3 squares in the colour you get mixing yellow and blue')).toEqual({ n: 3, colour: 'green', kind: 'square' });
+    expect(shapesTarget('there are 4 yellow squares and 4 roll away. draw the ones left')).toEqual({
+      n: 0,
+      colour: 'yellow',
+      kind: 'square',
+    });
+    expect(shapesTarget('draw the larger of 2 and 6 orange circles')).toEqual({
+      n: 6,
+      colour: 'orange',
+      kind: 'circle',
+    });
+    expect(shapesTarget('draw the smaller of 2 and 6 orange circles')).toEqual({
+      n: 2,
+      colour: 'orange',
+      kind: 'circle',
+    });
+    expect(shapesTarget('draw 3 squares in the colour you get mixing yellow and blue')).toEqual({
+      n: 3,
+      colour: 'green',
+      kind: 'square',
+    });
     expect(shapesTarget('draw 3 squares in the colour you get mixing red and green')).toBeNull();
     expect(shapesTarget('draw as many red circles as 6 plus 6')).toBeNull();
     expect(shapesTarget('a cat on a mat')).toBeNull();
@@ -171,7 +201,9 @@ describe('rewards', () => {
     expect(off.available).toBe(false);
     expect(await off.score({ prompt: 'p', text: '', answer: '', image: blank })).toBeNull();
     const seen: string[] = [];
-    const on = similarityReward({ similarity: async (img, text) => (seen.push(`${img.width}x${img.height}:${text}`), 27) });
+    const on = similarityReward({
+      similarity: async (img, text) => (seen.push(`${img.width}x${img.height}:${text}`), 27),
+    });
     expect(on.available).toBe(true);
     expect(await on.score({ prompt: 'three red circles', text: '', answer: '', image: blank })).toBeCloseTo(0.27, 12);
     expect(seen).toEqual(['64x64:three red circles']);
@@ -198,16 +230,32 @@ describe('rewards', () => {
   it('manifest: rewards is optional and strict; a similarity model must be a listed file', () => {
     expect(() => parseManifest({ ...tinyJson, rewards: { checker: 'clip' } })).toThrow(RgError);
     expect(() => parseManifest({ ...tinyJson, rewards: { extra: 1 } })).toThrow(RgError);
-    const sim = { model: 'clip.onnx', tokenizer: 'tokenizer.json', image_size: 224, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5], max_length: 77 };
+    const sim = {
+      model: 'clip.onnx',
+      tokenizer: 'tokenizer.json',
+      image_size: 224,
+      image_mean: [0.5, 0.5, 0.5],
+      image_std: [0.5, 0.5, 0.5],
+      max_length: 77,
+    };
     expect(() => parseManifest({ ...tinyJson, rewards: { similarity: sim } })).toThrow(/clip\.onnx/);
     const listed = (tinyJson.files as { path: string }[]).map((f) => f.path);
     const model = listed.find((p) => p.endsWith('.onnx'))!;
-    expect(parseManifest({ ...tinyJson, rewards: { similarity: { ...sim, model } } }).rewards?.similarity?.model).toBe(model);
+    expect(parseManifest({ ...tinyJson, rewards: { similarity: { ...sim, model } } }).rewards?.similarity?.model).toBe(
+      model,
+    );
   });
 
   it('a reward outside [0, 1] or throwing fails the rollout with its name', async () => {
     const wild: Reward = { name: 'wild', label: 'Wild', available: true, score: async () => 1.5 };
-    const boom: Reward = { name: 'boom', label: 'Boom', available: true, score: async () => { throw new Error('no'); } };
+    const boom: Reward = {
+      name: 'boom',
+      label: 'Boom',
+      available: true,
+      score: async () => {
+        throw new Error('no');
+      },
+    };
     const r = { prompt: 'p', text: '', answer: '', image: blank };
     await expect(scoreRollout([wild], r)).rejects.toThrow(/Wild/);
     await expect(scoreRollout([boom], r)).rejects.toThrow(/Boom reward failed: no/);
@@ -226,7 +274,10 @@ const FOUR = fixture('blurred_four_green_squares.png');
 
 /** A fake Imagine: seed parity decides the completion's format and the picture (5 red circles or 4 green squares). */
 function fakeImagine(calls: ImagineRequest[], opts: { onCall?: (i: number) => void } = {}) {
-  return async (req: ImagineRequest, onEvent?: (e: import('../../../src/worker/api').RgEvent) => void): Promise<ImagineResult> => {
+  return async (
+    req: ImagineRequest,
+    onEvent?: (e: import('../../../src/worker/api').RgEvent) => void,
+  ): Promise<ImagineResult> => {
     calls.push(req);
     opts.onCall?.(calls.length - 1);
     const good = req.seed! % 2 === 0;
@@ -243,7 +294,18 @@ function fakeImagine(calls: ImagineRequest[], opts: { onCall?: (i: number) => vo
       png: encodePng(rgbOf(img), img.width, img.height),
       width: img.width,
       height: img.height,
-      settings: { width: 64, height: 64, steps: 2, guidance: 3, seed: req.seed!, cot: true, maxNewTokens: 8, negativePrompt: '', weights: 'f32', previewEvery: 0 },
+      settings: {
+        width: 64,
+        height: 64,
+        steps: 2,
+        guidance: 3,
+        seed: req.seed!,
+        cot: true,
+        maxNewTokens: 8,
+        negativePrompt: '',
+        weights: 'f32',
+        previewEvery: 0,
+      },
       text,
       reasoning: good ? '5' : '',
       answer: good ? '5 red circles' : 'no tags',
@@ -251,13 +313,28 @@ function fakeImagine(calls: ImagineRequest[], opts: { onCall?: (i: number) => vo
       stopReason: 'eos',
       conditionRows: 1,
       negativeRows: 1,
-      timings: { reasonMs: 1, negativeMs: 0, imageMs: 0, painterPrepareMs: 0, stepsMs: 1, vaeMs: 0, pngMs: 0, totalMs: 3 },
+      timings: {
+        reasonMs: 1,
+        negativeMs: 0,
+        imageMs: 0,
+        painterPrepareMs: 0,
+        stepsMs: 1,
+        vaeMs: 0,
+        pngMs: 0,
+        totalMs: 3,
+      },
     } as ImagineResult;
   };
 }
 
 function source(m: Manifest): PackSource {
-  return { id: m.id, manifest: async () => m, file: async () => { throw new Error('no files in this test'); } };
+  return {
+    id: m.id,
+    manifest: async () => m,
+    file: async () => {
+      throw new Error('no files in this test');
+    },
+  };
 }
 
 describe('rgpo group run (fake Imagine)', () => {
@@ -267,12 +344,22 @@ describe('rgpo group run (fake Imagine)', () => {
     const calls: ImagineRequest[] = [];
     const events: RgpoEvent[] = [];
     const r = await rgpo(
-      { runId: 'g1', pack: 'tiny-random', prompt: 'draw 5 red circles', seed: 7, temperature: 0.8, topP: 0.9, steps: 2 },
+      {
+        runId: 'g1',
+        pack: 'tiny-random',
+        prompt: 'draw 5 red circles',
+        seed: 7,
+        temperature: 0.8,
+        topP: 0.9,
+        steps: 2,
+      },
       (e) => events.push(e),
       { source: source(shapes), choice: { backend: 'wasm' }, imagine: fakeImagine(calls) as never },
     );
     expect(calls.map((c) => c.seed)).toEqual([7, 8, 9, 10]);
-    expect(calls.every((c) => c.temperature === 0.8 && c.topP === 0.9 && c.steps === 2 && c.prompt === 'draw 5 red circles')).toBe(true);
+    expect(
+      calls.every((c) => c.temperature === 0.8 && c.topP === 0.9 && c.steps === 2 && c.prompt === 'draw 5 red circles'),
+    ).toBe(true);
     expect(calls.map((c) => c.runId)).toEqual(['g1:0', 'g1:1', 'g1:2', 'g1:3']);
     expect(r.seeds).toEqual([7, 8, 9, 10]);
     // seeds 8 and 10 are "good": format 1 + accuracy 1 = 2; 7 and 9: 0 + 0 = 0
@@ -287,10 +374,20 @@ describe('rgpo group run (fake Imagine)', () => {
     expect(r.stats.std).toBe(1);
     expect(r.rollouts.map((x) => x.advantage)).toEqual([-1, 1, -1, 1]);
     expect(r.stats.best).toBe(1);
-    expect(r.perReward).toEqual({ format: { mean: 0.5, best: 1 }, accuracy: { mean: 0.5, best: 1 }, similarity: { mean: null, best: null } });
+    expect(r.perReward).toEqual({
+      format: { mean: 0.5, best: 1 },
+      accuracy: { mean: 0.5, best: 1 },
+      similarity: { mean: null, best: null },
+    });
     expect(r.rewards.map((x) => x.name)).toEqual(['format', 'accuracy', 'similarity']);
     expect(r.settings.seed).toBe(7);
-    const kinds = events.map((e) => (e.type === 'rollout-event' ? `${e.index}:${e.event.type}` : e.type === 'rollout-start' || e.type === 'rollout-done' ? `${e.type}:${e.index}` : e.type));
+    const kinds = events.map((e) =>
+      e.type === 'rollout-event'
+        ? `${e.index}:${e.event.type}`
+        : e.type === 'rollout-start' || e.type === 'rollout-done'
+          ? `${e.type}:${e.index}`
+          : e.type,
+    );
     expect(kinds.slice(0, 5)).toEqual(['group-start', 'rollout-start:0', '0:phase', '0:token', 'rollout-done:0']);
     expect(kinds.at(-1)).toBe('group-done');
     expect(kinds.filter((k) => k.startsWith('rollout-done')).length).toBe(4);
@@ -304,26 +401,39 @@ describe('rgpo group run (fake Imagine)', () => {
       imagine: fakeImagine(calls) as never,
     });
     expect(calls.length).toBe(4);
-    expect(calls.map((c) => c.seed)).toEqual([tiny.defaults.seed, tiny.defaults.seed + 1, tiny.defaults.seed + 2, tiny.defaults.seed + 3]);
+    expect(calls.map((c) => c.seed)).toEqual([
+      tiny.defaults.seed,
+      tiny.defaults.seed + 1,
+      tiny.defaults.seed + 2,
+      tiny.defaults.seed + 3,
+    ]);
     expect(calls.every((c) => c.temperature === 1 && c.topP === 1)).toBe(true);
     expect(Object.keys(r.rollouts[0]!.rewards)).toEqual(['format', 'similarity']);
     expect(Math.abs(r.rollouts.reduce((a, x) => a + x.advantage, 0))).toBeLessThan(1e-12);
   });
 
   it('a group of 1 and a group of equal rewards: advantages 0', async () => {
-    const one = await rgpo({ runId: 'g3', pack: 'tiny-random', prompt: 'draw 5 red circles', group: 1, seed: 2 }, undefined, {
-      source: source(shapes),
-      choice: { backend: 'wasm' },
-      imagine: fakeImagine([]) as never,
-    });
+    const one = await rgpo(
+      { runId: 'g3', pack: 'tiny-random', prompt: 'draw 5 red circles', group: 1, seed: 2 },
+      undefined,
+      {
+        source: source(shapes),
+        choice: { backend: 'wasm' },
+        imagine: fakeImagine([]) as never,
+      },
+    );
     expect(one.rollouts.map((x) => [x.total, x.advantage])).toEqual([[2, 0]]);
     expect(one.stats.best).toBe(0);
-    const same = await rgpo({ runId: 'g4', pack: 'tiny-random', prompt: 'draw 5 red circles', group: 3, seed: 2 }, undefined, {
-      source: source(shapes),
-      choice: { backend: 'wasm' },
-      imagine: fakeImagine([]) as never,
-      rewards: [formatReward, { name: 'c', label: 'Const', available: true, score: async () => 0.5 }],
-    });
+    const same = await rgpo(
+      { runId: 'g4', pack: 'tiny-random', prompt: 'draw 5 red circles', group: 3, seed: 2 },
+      undefined,
+      {
+        source: source(shapes),
+        choice: { backend: 'wasm' },
+        imagine: fakeImagine([]) as never,
+        rewards: [formatReward, { name: 'c', label: 'Const', available: true, score: async () => 0.5 }],
+      },
+    );
     expect(same.rollouts.map((x) => x.total)).toEqual([1.5, 0.5, 1.5]);
     const flat = await rgpo({ runId: 'g5', pack: 'tiny-random', prompt: 'p', group: 3 }, undefined, {
       source: source(shapes),
@@ -340,7 +450,11 @@ describe('rgpo group run (fake Imagine)', () => {
     const deps = { source: source(tiny), choice: { backend: 'wasm' as const }, imagine: fakeImagine(calls) as never };
     const field = async (req: object) => {
       const events: RgpoEvent[] = [];
-      const e = await rgpo({ runId: 'b', pack: 'tiny-random', prompt: 'p', ...req }, (ev) => events.push(ev), deps).catch((x: RgError) => x);
+      const e = await rgpo(
+        { runId: 'b', pack: 'tiny-random', prompt: 'p', ...req },
+        (ev) => events.push(ev),
+        deps,
+      ).catch((x: RgError) => x);
       expect(e).toBeInstanceOf(RgError);
       expect(events.map((x) => x.type)).toEqual(['error']);
       return [(e as RgError).code, (e as RgError).field];

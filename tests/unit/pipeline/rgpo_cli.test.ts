@@ -14,7 +14,25 @@ describe('rg rgpo arguments', () => {
       out: 'o',
       settings: {},
     });
-    expect(parseCommandLine(['rgpo', '--eval', 'p.txt', '--group', '8', '--temperature', '0.7', '--top-p', '0.9', '--seed', '5', '--steps', '2', '--out', 'o'])).toMatchObject({
+    expect(
+      parseCommandLine([
+        'rgpo',
+        '--eval',
+        'p.txt',
+        '--group',
+        '8',
+        '--temperature',
+        '0.7',
+        '--top-p',
+        '0.9',
+        '--seed',
+        '5',
+        '--steps',
+        '2',
+        '--out',
+        'o',
+      ]),
+    ).toMatchObject({
       eval: 'p.txt',
       group: 8,
       temperature: 0.7,
@@ -42,7 +60,11 @@ describe('rg rgpo arguments', () => {
   });
 
   it('prompt lists: lines or {"prompt"} objects; blanks and # comments skipped; bad lines named', () => {
-    expect(parsePromptList('# c\ndraw 3 red circles\n\n  {"prompt": "draw 1 blue square"}  \r\nx\n', 'f')).toEqual(['draw 3 red circles', 'draw 1 blue square', 'x']);
+    expect(parsePromptList('# c\ndraw 3 red circles\n\n  {"prompt": "draw 1 blue square"}  \r\nx\n', 'f')).toEqual([
+      'draw 3 red circles',
+      'draw 1 blue square',
+      'x',
+    ]);
     expect(() => parsePromptList('# only\n\n', 'f')).toThrow(/f: no prompts/);
     expect(() => parsePromptList('a\n{"prompt": 3}\n', 'f')).toThrow(/f:2: "prompt"/);
     expect(() => parsePromptList('{oops\n', 'f')).toThrow(/f:1: not valid JSON/);

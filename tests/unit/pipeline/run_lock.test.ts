@@ -23,7 +23,9 @@ describe('exclusive: one run at a time on the worker', () => {
   it('a run cancelled while waiting rejects at once, never starts, and does not hold up the next', async () => {
     const log: string[] = [];
     let finishFirst!: () => void;
-    const first = exclusive(new AbortController().signal, () => new Promise<void>((r) => (finishFirst = r)).then(() => log.push('first')));
+    const first = exclusive(new AbortController().signal, () =>
+      new Promise<void>((r) => (finishFirst = r)).then(() => log.push('first')),
+    );
     const c = new AbortController();
     const second = exclusive(c.signal, async () => log.push('second'));
     const third = exclusive(new AbortController().signal, async () => log.push('third'));

@@ -12,7 +12,8 @@ describe('hash routes', () => {
     expect(parseHash('#/models/').view).toBe('models');
   });
   it('sends anything unknown to the default view', () => {
-    for (const h of ['', '#', '#/', '#/nope', '#/../etc', '#javascript:alert(1)']) expect(parseHash(h).view).toBe(DEFAULT_VIEW);
+    for (const h of ['', '#', '#/', '#/nope', '#/../etc', '#javascript:alert(1)'])
+      expect(parseHash(h).view).toBe(DEFAULT_VIEW);
   });
   it('writes what it reads', () => {
     const h = hashOf('compare', { c: 'a b+c' });
@@ -27,8 +28,27 @@ const CONFIG: CompareConfig = {
   grid: 'g123',
   seeds: '42, 7',
   variants: [
-    { label: 'CoT ✓', prompt: 'draw <b>3</b> apples + 2 “apples”', cot: true, systemPrompt: 'You are…', steps: '2', guidance: '3', width: '32', height: '32', maxNewTokens: '8' },
-    { label: '', prompt: 'x', cot: false, systemPrompt: 'You are a helpful assistant.', steps: '50', guidance: '3', width: '64', height: '64' },
+    {
+      label: 'CoT ✓',
+      prompt: 'draw <b>3</b> apples + 2 “apples”',
+      cot: true,
+      systemPrompt: 'You are…',
+      steps: '2',
+      guidance: '3',
+      width: '32',
+      height: '32',
+      maxNewTokens: '8',
+    },
+    {
+      label: '',
+      prompt: 'x',
+      cot: false,
+      systemPrompt: 'You are a helpful assistant.',
+      steps: '50',
+      guidance: '3',
+      width: '64',
+      height: '64',
+    },
   ],
 };
 

@@ -63,7 +63,9 @@ describe('seed', () => {
     expect(validateSeed('0')).toEqual({ ok: true, value: 0 });
     expect(validateSeed(String(MAX_SEED))).toEqual({ ok: true, value: 4294967295 });
   });
-  it.each(['4294967296', '-1', '99999999999999999999', '1.5', 'seed'])('refuses %j', (t) => expect(validateSeed(t).ok).toBe(false));
+  it.each(['4294967296', '-1', '99999999999999999999', '1.5', 'seed'])('refuses %j', (t) =>
+    expect(validateSeed(t).ok).toBe(false),
+  );
   it('a random seed is in range', () => {
     for (let i = 0; i < 50; i++) {
       const s = randomSeed();
@@ -128,7 +130,9 @@ describe('prompt', () => {
 
 describe('image files', () => {
   it('refuses a PDF by type or by name', () => {
-    expect(err(validateImageFile({ name: 'paper.pdf', type: 'application/pdf', size: 1000 }))).toContain('a PDF, not an image');
+    expect(err(validateImageFile({ name: 'paper.pdf', type: 'application/pdf', size: 1000 }))).toContain(
+      'a PDF, not an image',
+    );
     expect(err(validateImageFile({ name: 'paper.pdf', type: '', size: 1000 }))).toContain('a PDF');
   });
   it('refuses other types, empty and huge files, and no file', () => {
@@ -138,6 +142,7 @@ describe('image files', () => {
     expect(validateImageFile(null).ok).toBe(false);
   });
   it('accepts the usual image types', () => {
-    for (const type of ['image/png', 'image/jpeg', 'image/webp']) expect(validateImageFile({ name: 'x', type, size: 10 }).ok).toBe(true);
+    for (const type of ['image/png', 'image/jpeg', 'image/webp'])
+      expect(validateImageFile({ name: 'x', type, size: 10 }).ok).toBe(true);
   });
 });

@@ -31,12 +31,19 @@ export function gelu(batch: GpuBatch, args: GeluArgs): void {
   const k = 'gelu';
   const { x, out, n } = args;
   const approximate = args.approximate ?? 'none';
-  need(k, approximate === 'none' || approximate === 'tanh', `approximate must be 'none' or 'tanh', got ${String(approximate)}`);
+  need(
+    k,
+    approximate === 'none' || approximate === 'tanh',
+    `approximate must be 'none' or 'tanh', got ${String(approximate)}`,
+  );
   needCount(k, 'n', n);
   needBytes(k, 'x', x, n * 4);
   needBytes(k, 'out', out, n * 4);
   need(k, out !== x, 'out must not alias x');
   const { groups, stride } = flatGroups(n, WG);
-  const pipeline = batch.pipeline(`gelu:${approximate}`, `${fns}\n${code}`, { WG, TANH: approximate === 'tanh' ? 1 : 0 });
+  const pipeline = batch.pipeline(`gelu:${approximate}`, `${fns}\n${code}`, {
+    WG,
+    TANH: approximate === 'tanh' ? 1 : 0,
+  });
   batch.dispatch(pipeline, [x, out, batch.uniform(new Uint32Array([n, stride]))], groups);
 }

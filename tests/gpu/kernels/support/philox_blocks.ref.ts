@@ -5,6 +5,7 @@ import { philox4x32_10 } from '../../../../src/kernels/philox';
 export function philoxBlocksRef(blocks: Uint32Array): Uint32Array {
   const n = blocks.length / 6;
   const out = new Uint32Array(n * 4);
-  for (let i = 0; i < n; i++) out.set(philox4x32_10(blocks.subarray(6 * i, 6 * i + 4), blocks.subarray(6 * i + 4, 6 * i + 6)), 4 * i);
+  for (let i = 0; i < n; i++)
+    out.set(philox4x32_10(blocks.subarray(6 * i, 6 * i + 4), blocks.subarray(6 * i + 4, 6 * i + 6)), 4 * i);
   return out;
 }

@@ -23,5 +23,9 @@ export function philoxBlocks(batch: GpuBatch, args: PhiloxBlocksArgs): void {
   needBytes('philox_blocks', 'blocks', args.blocks, args.n * 24);
   needBytes('philox_blocks', 'out', args.out, args.n * 16);
   const { groups, stride } = flatGroups(args.n, 256);
-  batch.dispatch(batch.pipeline('philox_blocks', code), [args.blocks, args.out, batch.uniform(new Uint32Array([args.n, stride]))], groups);
+  batch.dispatch(
+    batch.pipeline('philox_blocks', code),
+    [args.blocks, args.out, batch.uniform(new Uint32Array([args.n, stride]))],
+    groups,
+  );
 }

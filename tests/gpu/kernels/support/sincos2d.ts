@@ -28,7 +28,9 @@ export function sincosOmega(dim: number, base: number): Float32Array<ArrayBuffer
 
 /** Row and column offsets: (maxSize − grid) // 2 (Python floor division) when maxSize > 0, else 0. */
 export function sincosOffsets(gh: number, gw: number, maxSize: number): { top: number; left: number } {
-  return maxSize > 0 ? { top: Math.floor((maxSize - gh) / 2), left: Math.floor((maxSize - gw) / 2) } : { top: 0, left: 0 };
+  return maxSize > 0
+    ? { top: Math.floor((maxSize - gh) / 2), left: Math.floor((maxSize - gw) / 2) }
+    : { top: 0, left: 0 };
 }
 
 /** Encodes the position embedding into `batch`. */
@@ -41,7 +43,11 @@ export function sincos2d(batch: GpuBatch, args: Sincos2dArgs): void {
   needCount('sincos2d', 'dim', dim);
   needCount('sincos2d', 'maxSize', args.maxSize ?? 0, true);
   need('sincos2d', dim % 4 === 0, `dim must be a multiple of 4, got ${dim}`);
-  need('sincos2d', base > 0 && Number.isFinite(base) && Number.isFinite(scale), `base ${base} and scale ${scale} must be finite, base > 0`);
+  need(
+    'sincos2d',
+    base > 0 && Number.isFinite(base) && Number.isFinite(scale),
+    `base ${base} and scale ${scale} must be finite, base > 0`,
+  );
   needBytes('sincos2d', 'out', args.out, gh * gw * dim * 4);
   const omega = batch.scratch(dim, 'sincos2d omega');
   batch.device.queue.writeBuffer(omega, 0, sincosOmega(dim, base));

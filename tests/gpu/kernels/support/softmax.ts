@@ -28,5 +28,9 @@ export function softmax(batch: GpuBatch, args: SoftmaxArgs): void {
   need(k, out !== x, 'out must not alias x');
   const { groups, stride } = flatGroups(rows, 1);
   const wg = rowWorkgroupSize(dim);
-  batch.dispatch(batch.pipeline(`softmax:wg${wg}`, code, { WG: wg }), [x, out, batch.uniform(new Uint32Array([rows, dim, stride, 0]))], groups);
+  batch.dispatch(
+    batch.pipeline(`softmax:wg${wg}`, code, { WG: wg }),
+    [x, out, batch.uniform(new Uint32Array([rows, dim, stride, 0]))],
+    groups,
+  );
 }

@@ -41,7 +41,11 @@ export function timestep(batch: GpuBatch, args: TimestepArgs): void {
   needCount('timestep', 'dim', args.dim);
   need('timestep', args.dim % 2 === 0, `dim must be even, got ${args.dim}`);
   need('timestep', Number.isFinite(args.scale), `scale must be finite, got ${args.scale}`);
-  need('timestep', args.maxPeriod > 0 && Number.isFinite(args.maxPeriod), `maxPeriod must be a positive number, got ${args.maxPeriod}`);
+  need(
+    'timestep',
+    args.maxPeriod > 0 && Number.isFinite(args.maxPeriod),
+    `maxPeriod must be a positive number, got ${args.maxPeriod}`,
+  );
   needBytes('timestep', 't', args.t, args.batch * 4);
   needBytes('timestep', 'out', args.out, args.batch * args.dim * 4);
   const half = args.dim / 2;
@@ -52,5 +56,9 @@ export function timestep(batch: GpuBatch, args: TimestepArgs): void {
   new Uint32Array(u, 0, 2).set([total, half]);
   new Float32Array(u, 8, 1)[0] = args.scale;
   need('timestep', Math.ceil(total / 256) <= 65535, `batch ${args.batch} x dim ${args.dim} is too large`);
-  batch.dispatch(batch.pipeline('timestep', code), [args.t, freq, args.out, batch.uniform(u)], [Math.ceil(total / 256)]);
+  batch.dispatch(
+    batch.pipeline('timestep', code),
+    [args.t, freq, args.out, batch.uniform(u)],
+    [Math.ceil(total / 256)],
+  );
 }
