@@ -86,7 +86,8 @@ export const DEFAULT_HINTS: Record<ErrorCode, string> = {
   CANCELLED: 'Nothing was changed. Start again whenever you like.',
   WORKER_CRASHED: 'The background worker stopped. It has been restarted; try again.',
   RUNTIME:
-    'The model runtime failed. Try again; if it fails again, reload the page (the device panel shows the backend in use).',
+    'The model runtime failed. Try again; if it fails again, reload the page ' +
+    '(the device panel shows the backend in use).',
   INTEGRITY: 'A weight file did not match its checksum. Verify the pack in the model manager to re-fetch it.',
   QUOTA: 'The browser has no room left. Free space in the model manager (delete a pack) and retry.',
   NETWORK: 'The download was interrupted. Resume it from the model manager.',

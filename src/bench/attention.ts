@@ -32,7 +32,10 @@ interface Shape {
   headsKV: number;
   headDim: number;
   mask: 'causal' | 'full';
-  /** Calls per timed sample: 10 for the ~2 ms decode case, where a few calls left a sample mostly wait-for-completion jitter. */
+  /**
+   * Calls per timed sample: 10 for the ~2 ms decode case, where a few calls left a sample mostly
+   * wait-for-completion jitter.
+   */
   iterations: number;
 }
 
@@ -289,7 +292,8 @@ async function runShape(s: Shape, report: BenchReport, ctx: BenchContext): Promi
       await impl.run();
       await device.queue.onSubmittedWorkDone();
       report.log(
-        `${s.name}: first call of ${impl.name} took ${(performance.now() - t0).toFixed(0)} ms (includes pipeline creation)`,
+        `${s.name}: first call of ${impl.name} took ${(performance.now() - t0).toFixed(0)} ms ` +
+          '(includes pipeline creation)',
       );
     }
     const ref = attentionRef({ ...shape, q: data.q, k: data.k, v: data.v, cacheK: data.cacheK, cacheV: data.cacheV });
@@ -308,7 +312,8 @@ async function runShape(s: Shape, report: BenchReport, ctx: BenchContext): Promi
     const ortDiff = maxAbsDiff(ort, ref);
     if (!(ortDiff < 1e-3)) {
       diffs.push(
-        `WARNING: onnxruntime-web's ${op} output is wrong on this adapter (max abs diff ${ortDiff.toExponential(2)} from the CPU twin, ` +
+        `WARNING: onnxruntime-web's ${op} output is wrong on this adapter ` +
+          `(max abs diff ${ortDiff.toExponential(2)} from the CPU twin, ` +
           'which our two kernels match); its time below is the time of that wrong result',
       );
       report.log(diffs[diffs.length - 1]!);
@@ -332,7 +337,8 @@ async function runShape(s: Shape, report: BenchReport, ctx: BenchContext): Promi
 export const attentionBench: Bench = {
   name: 'attention',
   description:
-    'flash attention (ours) vs naive three-pass attention (ours) vs onnxruntime-web MultiHeadAttention/GroupQueryAttention (WebGPU EP), ' +
+    'flash attention (ours) vs naive three-pass attention (ours) vs ' +
+    'onnxruntime-web MultiHeadAttention/GroupQueryAttention (WebGPU EP), ' +
     `same inputs on the same device; cases: ${SHAPES.map((s) => `${s.name} [${sizes(s)}]`).join('; ')}`,
   async run(report, ctx) {
     for (const s of SHAPES) await runShape(s, report, ctx);

@@ -82,7 +82,10 @@ async function stepProfile(device: GPUDevice, source: FetchPackSource, opts: Pai
     }
     rec.submit();
     const parts = [...per].sort((a, b) => b[1].ms - a[1].ms).map(([k, e]) => `${k} ${e.n}x ${e.ms.toFixed(0)} ms`);
-    return `one cached step, each of its ${rec.calls.length} dispatches timed alone (sum ${total.toFixed(0)} ms): ${parts.join(', ')}`;
+    return (
+      `one cached step, each of its ${rec.calls.length} dispatches timed alone ` +
+      `(sum ${total.toFixed(0)} ms): ${parts.join(', ')}`
+    );
   } finally {
     session.dispose();
     engine.dispose();
@@ -136,13 +139,19 @@ export const painterBench: Bench = {
       const stepRatio = (x: PaintResult) => (r.timings.stepsMs / x.timings.stepsMs).toFixed(2);
       report.result({
         name: 'painter: time per image',
-        sizes: `64×64 (latent 4×16×16, 64 tokens), ${steps} steps, CFG with conditions of 120 and 29 rows, tiny-random f32, VAE decode included`,
+        sizes:
+          `64×64 (latent 4×16×16, 64 tokens), ${steps} steps, CFG with conditions of 120 and 29 rows, ` +
+          'tiny-random f32, VAE decode included',
         baseline: impls[0]!.name,
         measurements,
         notes: [
-          `max pixel difference: ours (cache) vs reference ${maxPixelDiff(c.rgb, r.rgb)}/255, cache vs no cache ${maxPixelDiff(c.rgb, n.rgb)}/255`,
-          `steps only (last sample): reference ${r.timings.stepsMs.toFixed(0)} ms, ours+cache ${c.timings.stepsMs.toFixed(0)} ms (${stepRatio(c)}x), ours no cache ${n.timings.stepsMs.toFixed(0)} ms (${stepRatio(n)}x)`,
-          `ours+cache phases (last sample): prepare ${c.timings.prepareMs.toFixed(0)} ms, steps ${c.timings.stepsMs.toFixed(0)} ms, VAE ${c.timings.vaeMs.toFixed(0)} ms`,
+          `max pixel difference: ours (cache) vs reference ${maxPixelDiff(c.rgb, r.rgb)}/255, ` +
+            `cache vs no cache ${maxPixelDiff(c.rgb, n.rgb)}/255`,
+          `steps only (last sample): reference ${r.timings.stepsMs.toFixed(0)} ms, ` +
+            `ours+cache ${c.timings.stepsMs.toFixed(0)} ms (${stepRatio(c)}x), ` +
+            `ours no cache ${n.timings.stepsMs.toFixed(0)} ms (${stepRatio(n)}x)`,
+          `ours+cache phases (last sample): prepare ${c.timings.prepareMs.toFixed(0)} ms, ` +
+            `steps ${c.timings.stepsMs.toFixed(0)} ms, VAE ${c.timings.vaeMs.toFixed(0)} ms`,
           profile,
         ],
       });

@@ -70,7 +70,9 @@ async function tjsGenerate(tjs: Tjs, model: TjsModel, ids: number[], maxNew: num
 
 export const reasonerBench: Bench = {
   name: 'reasoner',
-  description: `reasoner decode tokens/s (tiny-random, greedy, ${N_LONG} vs ${N_SHORT} new tokens): our WGSL engine and our ORT loop vs transformers.js generate() on the same pack`,
+  description:
+    `reasoner decode tokens/s (tiny-random, greedy, ${N_LONG} vs ${N_SHORT} new tokens): ` +
+    'our WGSL engine and our ORT loop vs transformers.js generate() on the same pack',
   async run(report: BenchReport, ctx: BenchContext) {
     const modelsBase = new URL('/models/', location.href).href;
     const source = new FetchPackSource('tiny-random', new URL('tiny-random/', modelsBase).href);
@@ -135,14 +137,20 @@ export const reasonerBench: Bench = {
       const theirRate = rate(4, 5);
       report.result({
         name: 'decode',
-        sizes: `prompt ${prompt.ids.length} tokens, ${steps} decode steps (the difference of ${N_LONG} and ${N_SHORT} new tokens), vocab ${ours.config.vocab_size}, hidden ${ours.config.hidden_size}, ${ours.config.num_hidden_layers} layers`,
+        sizes:
+          `prompt ${prompt.ids.length} tokens, ${steps} decode steps ` +
+          `(the difference of ${N_LONG} and ${N_SHORT} new tokens), vocab ${ours.config.vocab_size}, ` +
+          `hidden ${ours.config.hidden_size}, ${ours.config.num_hidden_layers} layers`,
         baseline: impls[0]!.name,
         measurements: m,
         notes: [
-          `same greedy tokens (${N_LONG}) from the engine, the ORT loop and transformers.js, equal to the PyTorch fixture`,
-          `decode: engine ${engineRate.toFixed(2)} tokens/s, ORT loop ${ortRate.toFixed(2)} tokens/s, transformers.js ${theirRate.toFixed(2)} tokens/s`,
+          `same greedy tokens (${N_LONG}) from the engine, the ORT loop and transformers.js, ` +
+            'equal to the PyTorch fixture',
+          `decode: engine ${engineRate.toFixed(2)} tokens/s, ORT loop ${ortRate.toFixed(2)} tokens/s, ` +
+            `transformers.js ${theirRate.toFixed(2)} tokens/s`,
           `decode speed ratio engine / transformers.js: ${(engineRate / theirRate).toFixed(2)}x (goal 1.3x)`,
-          `decode speed ratio ORT loop / transformers.js: ${(ortRate / theirRate).toFixed(2)}x; engine / ORT loop: ${(engineRate / ortRate).toFixed(2)}x`,
+          `decode speed ratio ORT loop / transformers.js: ${(ortRate / theirRate).toFixed(2)}x; ` +
+            `engine / ORT loop: ${(engineRate / ortRate).toFixed(2)}x`,
         ],
       });
     } finally {

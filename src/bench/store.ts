@@ -46,7 +46,8 @@ export const storeBench: Bench = {
     const cold = store('cold');
     const manifest = (await cached.cachedManifest(id))!.manifest;
     report.log(
-      `${manifest.files.length} files, ${formatBytes(manifest.total_bytes)}, chunks of ${DEFAULT_CHUNK_SIZE / 2 ** 20} MiB, from ${base}`,
+      `${manifest.files.length} files, ${formatBytes(manifest.total_bytes)}, ` +
+        `chunks of ${DEFAULT_CHUNK_SIZE / 2 ** 20} MiB, from ${base}`,
     );
 
     const impls: Impl[] = [
@@ -69,7 +70,8 @@ export const storeBench: Bench = {
       baseline: impls[0]!.name,
       measurements,
       notes: [
-        `time-to-ready ratio network / IndexedDB = ${(net!.medianMs / idb!.medianMs).toFixed(2)} (loopback: the network's best case)`,
+        `time-to-ready ratio network / IndexedDB = ${(net!.medianMs / idb!.medianMs).toFixed(2)} ` +
+          "(loopback: the network's best case)",
         `IndexedDB read + verify: ${(manifest.total_bytes / 1e6 / (idb!.medianMs / 1000)).toFixed(0)} MB/s`,
       ],
     });

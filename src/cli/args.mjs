@@ -354,13 +354,22 @@ export function settings(f, label) {
  * @typedef {{ command: 'help', topic?: string }} HelpCommand
  * @typedef {{ out: string, force: boolean, timeoutS: number }} RunOptions
  * @typedef {{ command: 'generate', prompt: string, image?: string, settings: Settings } & RunOptions} GenerateCommand
- * @typedef {{ command: 'understand', question: string, image: string, settings: Settings } & RunOptions} UnderstandCommand
+ * @typedef {{
+ *   command: 'understand', question: string, image: string, settings: Settings
+ * } & RunOptions} UnderstandCommand
  * @typedef {{ command: 'edit', instruction: string, image: string, settings: Settings } & RunOptions} EditCommand
  * @typedef {{ command: 'compare', file: string, settings: Settings } & RunOptions} CompareCommand
  * @typedef {{ command: 'bench', filter?: string, json?: string, reps?: string, timeout: string }} BenchCommand
- * @typedef {{ command: 'rgpo', prompt?: string, eval?: string, group: number, temperature: number, topP: number, settings: Settings } & RunOptions} RgpoCommand
- * @typedef {{ command: 'eval', n?: number, steps?: number, out?: string, force: boolean, timeoutS: number, settings: Settings }} EvalCommand
- * @typedef {HelpCommand | GenerateCommand | UnderstandCommand | EditCommand | CompareCommand | BenchCommand | RgpoCommand | EvalCommand} Command
+ * @typedef {{
+ *   command: 'rgpo', prompt?: string, eval?: string, group: number, temperature: number, topP: number,
+ *   settings: Settings
+ * } & RunOptions} RgpoCommand
+ * @typedef {{
+ *   command: 'eval', n?: number, steps?: number, out?: string, force: boolean, timeoutS: number,
+ *   settings: Settings
+ * }} EvalCommand
+ * @typedef {HelpCommand | GenerateCommand | UnderstandCommand | EditCommand | CompareCommand | BenchCommand
+ *   | RgpoCommand | EvalCommand} Command
  */
 
 /**

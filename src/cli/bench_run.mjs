@@ -68,7 +68,7 @@ export function benchServerConfig(opts = {}) {
 export async function runBench(opts) {
   const server = await createServer(benchServerConfig());
   let browser;
-  let exitCode = 1;
+  let exitCode;
   try {
     await server.listen();
     const base = server.resolvedUrls?.local[0];

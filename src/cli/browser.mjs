@@ -33,6 +33,7 @@ export function findChromium(env = process.env) {
     }
   }
   throw new Error(
-    'No Chromium found. Install one (Debian/Ubuntu: `sudo apt-get install -y chromium`) or set CHROME_PATH to a Chrome/Chromium executable.',
+    'No Chromium found. Install one (Debian/Ubuntu: `sudo apt-get install -y chromium`) ' +
+      'or set CHROME_PATH to a Chrome/Chromium executable.',
   );
 }

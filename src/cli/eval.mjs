@@ -22,20 +22,29 @@ export const PT_SFT = 'CoT after SFT';
  * @typedef {{ arith: number[], mix: number[], format: number[] | null }} PtRow
  * @typedef {{
  *   format: 'rg-shapes-eval', version: 1,
- *   settings: { seed: number, steps: number, guidance: number, max_new_tokens: number, understand_max_new_tokens: number },
+ *   settings: {
+ *     seed: number, steps: number, guidance: number, max_new_tokens: number, understand_max_new_tokens: number
+ *   },
  *   arithmetic: EvalPrompt[], mixing: EvalPrompt[], understanding: EvalImage[],
  *   pytorch: { rows: Record<string, PtRow>, understanding: [number, number], table: string }
  * }} EvalSet
- * @typedef {{ ok: boolean, counts: Record<string, number>, text: string, answer: string, formatOk: boolean, image: string | null }} ImageRun
  * @typedef {{
- *   list: 'arithmetic' | 'mixing', index: number, prompt: string, n: number, colour: string, kind: string, template: string,
+ *   ok: boolean, counts: Record<string, number>, text: string, answer: string, formatOk: boolean,
+ *   image: string | null
+ * }} ImageRun
+ * @typedef {{
+ *   list: 'arithmetic' | 'mixing', index: number, prompt: string, n: number, colour: string, kind: string,
+ *   template: string,
  *   noCot: ImageRun, cot: ImageRun,
  *   pytorch: { noCot: boolean, cot: boolean, format: boolean | null }
  * }} PromptResult
  * @typedef {{ image: string, question: string, expected: string, got: string, ok: boolean }} QuestionResult
  */
 
-/** Checks the shape of eval/set.json (a failure of the pack, not of the command line). @param {unknown} x @param {string} packId @returns {EvalSet} */
+/**
+ * Checks the shape of eval/set.json (a failure of the pack, not of the command line).
+ * @param {unknown} x @param {string} packId @returns {EvalSet}
+ */
 export function parseEvalSet(x, packId) {
   const bad = (/** @type {string} */ why) => new Error(`pack ${packId}: ${EVAL_FILE}: ${why}`);
   const o = /** @type {any} */ (x);
@@ -129,7 +138,8 @@ export function figures(prompts, understanding) {
 }
 
 export const TABLE_HEADER =
-  '| | arithmetic: browser | arithmetic: PyTorch | colour mixing: browser | colour mixing: PyTorch | prompts where browser and PyTorch agree |';
+  '| | arithmetic: browser | arithmetic: PyTorch | colour mixing: browser | colour mixing: PyTorch ' +
+  '| prompts where browser and PyTorch agree |';
 export const ROW_LABELS = {
   noCot: 'no CoT (prompt prefill only)',
   cot: 'CoT (this pack)',
@@ -140,7 +150,10 @@ export const ROW_LABELS = {
 /**
  * The markdown table (one) and the notes printed under it.
  * @param {ReturnType<typeof figures>} f
- * @param {{ understandingImages: number, understandingImagesAll: number, subset: boolean, steps?: { used: number, set: number } }} info
+ * @param {{
+ *   understandingImages: number, understandingImagesAll: number, subset: boolean,
+ *   steps?: { used: number, set: number }
+ * }} info
  */
 export function renderTable(f, info) {
   /** @param {{ ok: number, total: number }} x */
@@ -149,7 +162,8 @@ export function renderTable(f, info) {
   const n = (x) => `${x.ok}/${x.total}`;
   /** @param {string} label @param {ReturnType<typeof figures>['cot']} r */
   const line = (label, r) =>
-    `| ${label} | ${c(r.arithmetic.browser)} | ${c(r.arithmetic.pytorch)} | ${c(r.mixing.browser)} | ${c(r.mixing.pytorch)} | ${n(r.agree)} |`;
+    `| ${label} | ${c(r.arithmetic.browser)} | ${c(r.arithmetic.pytorch)} ` +
+    `| ${c(r.mixing.browser)} | ${c(r.mixing.pytorch)} | ${n(r.agree)} |`;
   const table = [
     TABLE_HEADER,
     '|---|---|---|---|---|---|',
@@ -159,14 +173,18 @@ export function renderTable(f, info) {
     `| ${ROW_LABELS.understanding} | ${c(f.understanding.browser)} | ${c(f.understanding.pytorch)} | | | — |`,
   ].join('\n');
   const notes = [
-    `PyTorch columns: the rows "${PT_NO_COT}" and "${PT_COT}" of eval/set.json on the same prompts (this pack is the RGPO checkpoint). The "${PT_SFT}" row needs the SFT checkpoint and is not reproduced here.`,
-    `Understanding: the browser answered the questions about ${info.understandingImages} of ${info.understandingImagesAll} images; PyTorch's figure covers all ${info.understandingImagesAll} and keeps totals only, so no per-question agreement.`,
+    `PyTorch columns: the rows "${PT_NO_COT}" and "${PT_COT}" of eval/set.json on the same prompts ` +
+      `(this pack is the RGPO checkpoint). The "${PT_SFT}" row needs the SFT checkpoint and is not reproduced here.`,
+    `Understanding: the browser answered the questions about ${info.understandingImages} of ` +
+      `${info.understandingImagesAll} images; PyTorch's figure covers all ${info.understandingImagesAll} ` +
+      'and keeps totals only, so no per-question agreement.',
   ];
   if (info.subset)
     notes.push('--n: only the first N prompts of each list and the first N understanding images were run.');
   if (info.steps && info.steps.used !== info.steps.set) {
     notes.push(
-      `--steps: the browser painted with ${info.steps.used} steps, PyTorch with ${info.steps.set}; the image figures and their agreement are not comparable.`,
+      `--steps: the browser painted with ${info.steps.used} steps, PyTorch with ${info.steps.set}; ` +
+        'the image figures and their agreement are not comparable.',
     );
   }
   return { table, notes };
@@ -192,13 +210,16 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
   const b64 = await call('packFile', pack.id, EVAL_FILE);
   if (b64 === null)
     throw new UsageError(
-      `pack ${pack.id} has no ${EVAL_FILE} (rg eval needs a pack that ships its held-out evaluation set, such as shapes)`,
+      `pack ${pack.id} has no ${EVAL_FILE} ` +
+        '(rg eval needs a pack that ships its held-out evaluation set, such as shapes)',
     );
   let raw;
   try {
     raw = JSON.parse(Buffer.from(b64, 'base64').toString('utf8'));
   } catch (e) {
-    throw new Error(`pack ${pack.id}: ${EVAL_FILE} is not valid JSON (${/** @type {Error} */ (e).message})`);
+    throw new Error(`pack ${pack.id}: ${EVAL_FILE} is not valid JSON (${/** @type {Error} */ (e).message})`, {
+      cause: e,
+    });
   }
   const set = parseEvalSet(raw, pack.id);
   const s = set.settings;
@@ -211,7 +232,10 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
   const total = lists.reduce((a, [list]) => a + firstN(set[list], n).length, 0);
   const images = firstN(set.understanding, n);
   log(
-    `eval/set.json: ${set.arithmetic.length} arithmetic, ${set.mixing.length} colour-mixing prompts, ${set.understanding.length} understanding images; running ${total} prompts × (no CoT, CoT) and ${images.reduce((a, u) => a + u.questions.length, 0)} questions (seed ${s.seed}, ${steps} steps, guidance ${s.guidance})`,
+    `eval/set.json: ${set.arithmetic.length} arithmetic, ${set.mixing.length} colour-mixing prompts, ` +
+      `${set.understanding.length} understanding images; running ${total} prompts × (no CoT, CoT) and ` +
+      `${images.reduce((a, u) => a + u.questions.length, 0)} questions ` +
+      `(seed ${s.seed}, ${steps} steps, guidance ${s.guidance})`,
   );
 
   /** @param {EvalPrompt} p @param {boolean} cot @param {string} name */
@@ -277,7 +301,9 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
       });
       done++;
       log(
-        `[${done}/${total}] ${list} ${JSON.stringify(p.prompt)} → ${p.n} ${p.colour} ${p.kind}: no CoT ${mark(noCot.ok)} (${seen(noCot.counts)}), CoT ${mark(cot.ok)} (${seen(cot.counts)}; answer ${JSON.stringify(cot.answer)})`,
+        `[${done}/${total}] ${list} ${JSON.stringify(p.prompt)} → ${p.n} ${p.colour} ${p.kind}: ` +
+          `no CoT ${mark(noCot.ok)} (${seen(noCot.counts)}), ` +
+          `CoT ${mark(cot.ok)} (${seen(cot.counts)}; answer ${JSON.stringify(cot.answer)})`,
       );
     }
   }

@@ -44,9 +44,8 @@ export function readImage(flag, path) {
   try {
     bytes = new Uint8Array(readFileSync(abs));
   } catch (e) {
-    throw new UsageError(
-      `${flag} ${path}: cannot read it (${/** @type {NodeJS.ErrnoException} */ (e).code ?? /** @type {Error} */ (e).message})`,
-    );
+    const why = /** @type {NodeJS.ErrnoException} */ (e).code ?? /** @type {Error} */ (e).message;
+    throw new UsageError(`${flag} ${path}: cannot read it (${why})`);
   }
   const type = sniffImage(bytes);
   if (!type) throw new UsageError(`${flag} ${path}: not an image (expected PNG, JPEG, WebP, GIF or BMP)`);
@@ -63,9 +62,11 @@ export function readText(flag, path) {
     return readFileSync(path, 'utf8');
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(
-      `${flag} ${path}: ${/** @type {NodeJS.ErrnoException} */ (e).code === 'ENOENT' ? 'no such file' : `cannot read it (${/** @type {Error} */ (e).message})`}`,
-    );
+    const why =
+      /** @type {NodeJS.ErrnoException} */ (e).code === 'ENOENT'
+        ? 'no such file'
+        : `cannot read it (${/** @type {Error} */ (e).message})`;
+    throw new UsageError(`${flag} ${path}: ${why}`);
   }
 }
 

@@ -83,7 +83,8 @@ export function parsePromptsFile(content, file, defaults = {}) {
     if (o.name !== undefined) {
       if (typeof o.name !== 'string' || !NAME.test(o.name))
         throw new UsageError(
-          `${where}: "name" must be 1 to 64 letters, digits, - _ . (it names the folder), got ${JSON.stringify(o.name)}`,
+          `${where}: "name" must be 1 to 64 letters, digits, - _ . (it names the folder), ` +
+            `got ${JSON.stringify(o.name)}`,
         );
       name = o.name;
     }

@@ -4,7 +4,10 @@
  */
 import { KernelArgError } from '../errors';
 
-/** The most candidates top-k, top-p and temperature sampling look at (the kernel's workgroup size; a power of two for its bitonic sort). */
+/**
+ * The most candidates top-k, top-p and temperature sampling look at (the kernel's workgroup size; a power of two for
+ * its bitonic sort).
+ */
 export const SAMPLE_KMAX = 256;
 
 /** Philox counter word c3 of the sampling draw: keeps it apart from the noise stream of the same seed (c3 = 0). */

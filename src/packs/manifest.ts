@@ -6,7 +6,6 @@
 import { z } from 'zod';
 import { RgError } from '../errors';
 
-const int = z.number().int();
 const pos = z.number().int().positive();
 const nonneg = z.number().int().nonnegative();
 const finite = z.number().finite();

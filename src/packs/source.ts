@@ -53,7 +53,8 @@ export async function verifyEntry(packId: string, entry: FileEntry, bytes: Uint8
   if (got !== entry.sha256) {
     throw new RgError(
       'INTEGRITY',
-      `${packId}/${entry.path} failed its sha256 check (got ${got.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…)`,
+      `${packId}/${entry.path} failed its sha256 check ` +
+        `(got ${got.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…)`,
       {
         hint: 'The file was corrupted or tampered with. Verify the pack in the model manager to fetch it again.',
       },

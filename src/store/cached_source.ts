@@ -55,7 +55,8 @@ export class CachedPackSource implements PackSource {
   private notCached(path: string, cause?: unknown): RgError {
     return new RgError(
       'NETWORK',
-      `${this.id}/${path} is not in the cache and could not be downloaded${cause ? `: ${(cause as Error).message}` : ''}`,
+      `${this.id}/${path} is not in the cache and could not be downloaded` +
+        (cause ? `: ${(cause as Error).message}` : ''),
       {
         hint: 'Connect to the network and download the pack in the model manager.',
         cause,

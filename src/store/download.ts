@@ -274,7 +274,8 @@ export class PackDownloader {
       if (hashAttempt >= 1) {
         throw new RgError(
           'INTEGRITY',
-          `${this.packId}/${entry.path} failed its sha256 check twice (got ${got.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…)`,
+          `${this.packId}/${entry.path} failed its sha256 check twice ` +
+            `(got ${got.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…)`,
           {
             hint: 'The server sends a file that does not match the pack manifest. Try again later or report the pack.',
           },
@@ -324,7 +325,8 @@ export class PackDownloader {
           await this.restart(entry, hasher);
           throw new RgError(
             'INTEGRITY',
-            `${this.packId}/${entry.path} is ${e.received} on the server, but the pack manifest says ${entry.bytes} bytes`,
+            `${this.packId}/${entry.path} is ${e.received} on the server, ` +
+              `but the pack manifest says ${entry.bytes} bytes`,
             {
               hint:
                 'The server has another version of this file than the manifest lists (an update in progress or a ' +
@@ -346,7 +348,8 @@ export class PackDownloader {
         if (failures > this.maxRetries || attempts >= this.maxAttempts) {
           throw new RgError(
             'NETWORK',
-            `Downloading ${this.packId}/${entry.path} failed: ${(lastError as Error).message}. ${rec.stored} of ${entry.bytes} bytes of this file are kept.`,
+            `Downloading ${this.packId}/${entry.path} failed: ${(lastError as Error).message}. ` +
+              `${rec.stored} of ${entry.bytes} bytes of this file are kept.`,
             {
               hint: 'Check the connection, then press Resume: the download continues from the last stored byte.',
               cause: lastError,
@@ -388,7 +391,8 @@ export class PackDownloader {
         await res.body?.cancel().catch(() => {});
         await this.restart(entry, hasher);
         throw new RetriableError(
-          `the server answered Range ${offset}- with ${res.headers.get('Content-Range') ?? 'no Content-Range'}; starting the file over`,
+          `the server answered Range ${offset}- with ${res.headers.get('Content-Range') ?? 'no Content-Range'}; ` +
+            'starting the file over',
         );
       }
     } else if (offset > 0 && res.status === 200) {

@@ -152,7 +152,8 @@ export class PackStore {
     if (pinned && pinned !== sha256) {
       throw new RgError(
         'INTEGRITY',
-        `The manifest of ${packId} does not match the pinned sha256 (got ${sha256.slice(0, 12)}…, expected ${pinned.slice(0, 12)}…)`,
+        `The manifest of ${packId} does not match the pinned sha256 ` +
+          `(got ${sha256.slice(0, 12)}…, expected ${pinned.slice(0, 12)}…)`,
       );
     }
     let json: unknown;

@@ -21,7 +21,8 @@ export type EstimateFn = () => Promise<StorageEstimate>;
 
 /** What the UI says about a download stopped by a full disk. */
 export const PARTIAL_POLICY =
-  'If the disk fills up during a download, what was already downloaded is kept: free some space, then press Resume to continue from the last stored byte. Delete removes a partial pack and gives its space back.';
+  'If the disk fills up during a download, what was already downloaded is kept: free some space, then press Resume ' +
+  'to continue from the last stored byte. Delete removes a partial pack and gives its space back.';
 
 /** 1536 → "1.5 KB"; decimal units, as browsers and disks report them. */
 export function formatBytes(n: number): string {
@@ -49,7 +50,7 @@ export async function storageInfo(estimate: EstimateFn = defaultEstimate): Promi
   const usage = e.usage ?? 0;
   const quota = e.quota ?? Number.POSITIVE_INFINITY;
   const storage = (globalThis.navigator as Navigator | undefined)?.storage;
-  let persisted: boolean | null = null;
+  let persisted: boolean | null;
   try {
     persisted = storage?.persisted ? await storage.persisted() : null;
   } catch {
@@ -71,8 +72,9 @@ export async function ensureRoom(
   if (needBytes > info.available) {
     throw new RgError(
       'QUOTA',
-      `Not enough storage for ${packId}: it needs ${formatBytes(needBytes)} more, but the browser lets this site store only ` +
-        `${formatBytes(info.available)} more (${formatBytes(info.usage)} used of a ${formatBytes(info.quota)} quota). Nothing was downloaded.`,
+      `Not enough storage for ${packId}: it needs ${formatBytes(needBytes)} more, ` +
+        `but the browser lets this site store only ${formatBytes(info.available)} more ` +
+        `(${formatBytes(info.usage)} used of a ${formatBytes(info.quota)} quota). Nothing was downloaded.`,
       { hint: 'Free space (delete another pack, or clear other site data), then try again.' },
     );
   }
@@ -114,10 +116,13 @@ export function quotaError(
 ): RgError {
   return new RgError(
     'QUOTA',
-    `The browser ran out of storage while saving ${packId}/${path}. ${formatBytes(storedBytes)} of ${formatBytes(packTotal)} ` +
+    `The browser ran out of storage while saving ${packId}/${path}. ` +
+      `${formatBytes(storedBytes)} of ${formatBytes(packTotal)} ` +
       `of the pack are saved and kept, so the download can resume from where it stopped.`,
     {
-      hint: 'Free space (delete another pack, or clear other site data), then press Resume. Delete removes the partial pack instead.',
+      hint:
+        'Free space (delete another pack, or clear other site data), then press Resume. ' +
+        'Delete removes the partial pack instead.',
       cause,
     },
   );

@@ -66,7 +66,8 @@ function decimalIn(text: string, what: string, min: number, max: number, exclusi
   if (!Number.isFinite(x)) return fail(`The ${what} must be a number, not “${text.trim().slice(0, 20)}”.`);
   if ((exclusiveMin ? x <= min : x < min) || x > max) {
     return fail(
-      `The ${what} must be ${exclusiveMin ? 'above' : 'from'} ${min} ${exclusiveMin ? 'and at most' : 'to'} ${max}; ${x} is out of range.`,
+      `The ${what} must be ${exclusiveMin ? 'above' : 'from'} ${min} ${exclusiveMin ? 'and at most' : 'to'} ${max}; ` +
+        `${x} is out of range.`,
     );
   }
   return ok(x);
@@ -77,7 +78,8 @@ export function validatePrompt(text: string, limits: Limits = DEFAULT_LIMITS, wh
   if (text.trim() === '') return fail(`The ${what} is empty: type what you want.`);
   if (text.length > limits.maxPromptChars) {
     return fail(
-      `The ${what} has ${text.length.toLocaleString('en-US')} characters; at most ${limits.maxPromptChars.toLocaleString('en-US')} are allowed.`,
+      `The ${what} has ${text.length.toLocaleString('en-US')} characters; ` +
+        `at most ${limits.maxPromptChars.toLocaleString('en-US')} are allowed.`,
     );
   }
   return ok(text);
@@ -110,7 +112,8 @@ export function validateSize(text: string, limits: Limits = DEFAULT_LIMITS, what
   if (n.value % limits.sizeMultiple !== 0) {
     const lo = Math.max(limits.minSize, Math.floor(n.value / limits.sizeMultiple) * limits.sizeMultiple);
     return fail(
-      `The ${what} must be a multiple of ${limits.sizeMultiple} (try ${lo} or ${lo + limits.sizeMultiple}); ${n.value} is not.`,
+      `The ${what} must be a multiple of ${limits.sizeMultiple} ` +
+        `(try ${lo} or ${lo + limits.sizeMultiple}); ${n.value} is not.`,
     );
   }
   return n;
@@ -159,7 +162,8 @@ export function validateImageFile(file: FileLike | null | undefined): Check<File
   if (file.size === 0) return fail(`“${file.name}” is empty.`);
   if (file.size > MAX_IMAGE_FILE_BYTES) {
     return fail(
-      `“${file.name}” is ${(file.size / 2 ** 20).toFixed(1)} MiB; images up to ${MAX_IMAGE_FILE_BYTES / 2 ** 20} MiB are accepted.`,
+      `“${file.name}” is ${(file.size / 2 ** 20).toFixed(1)} MiB; ` +
+        `images up to ${MAX_IMAGE_FILE_BYTES / 2 ** 20} MiB are accepted.`,
     );
   }
   return ok(file);

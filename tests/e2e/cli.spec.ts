@@ -34,7 +34,9 @@ const fresh = () => mkdtempSync(join(tmpdir(), 'rg-cli-e2e-'));
 test.describe('rg command line', () => {
   test.describe.configure({ timeout: 300_000 });
 
-  test('generate on tiny-random, seed 42, the fixture settings: the fixture image, result.json, a JSON line on stdout', async () => {
+  const generateTitle =
+    'generate on tiny-random, seed 42, the fixture settings: the fixture image, result.json, a JSON line on stdout';
+  test(generateTitle, async () => {
     const I = fx.imagine;
     const dir = fresh();
     const out = join(dir, 'run');
@@ -129,7 +131,9 @@ test.describe('rg command line', () => {
     });
   });
 
-  test('compare: a folder per line, summary.json and summary.csv; a size the pack refuses exits 2 naming the line', async () => {
+  const compareTitle =
+    'compare: a folder per line, summary.json and summary.csv; a size the pack refuses exits 2 naming the line';
+  test(compareTitle, async () => {
     const dir = fresh();
     const file = join(dir, 'prompts.jsonl');
     writeFileSync(

@@ -3,7 +3,8 @@
  * without and with CoT, and the questions about one image; --steps 1 so the painter is quick). Accuracy values are
  * never asserted (the pack gets retrained): the table's structure is, and every figure in it is recomputed here from
  * the per-prompt results in summary.json, which are themselves checked against the saved images (the TypeScript
- * shapes checker, run again in this process), the completions (the format regex, anchored at the start as in eval.py) and eval/set.json (PyTorch's rows).
+ * shapes checker, run again in this process), the completions (the format regex, anchored at the start as in
+ * eval.py) and eval/set.json (PyTorch's rows).
  * Bad arguments exit 2 and write nothing.
  */
 import { expect, test } from '@playwright/test';
@@ -43,7 +44,9 @@ interface PromptResult {
 test.describe('rg eval', () => {
   test.describe.configure({ timeout: 300_000 });
 
-  test('--n 1 on shapes: one table whose figures follow from the per-prompt results; summary.json and the images', async () => {
+  const tableTitle =
+    '--n 1 on shapes: one table whose figures follow from the per-prompt results; summary.json and the images';
+  test(tableTitle, async () => {
     const out = join(fresh(), 'eval');
     const t0 = Date.now();
     const r = await rg(['eval', '--pack', 'shapes', '--n', '1', '--steps', '1', '--out', out]);
@@ -92,7 +95,9 @@ test.describe('rg eval', () => {
     const arith = prompts.filter((p) => p.list === 'arithmetic');
     const mix = prompts.filter((p) => p.list === 'mixing');
     const row = (label: string, b: (p: PromptResult) => boolean, t: (p: PromptResult) => boolean) =>
-      `| ${label} | ${pct(count(arith.map(b)), arith.length)} | ${pct(count(arith.map(t)), arith.length)} | ${pct(count(mix.map(b)), mix.length)} | ${pct(count(mix.map(t)), mix.length)} | ${count(prompts.map((p) => b(p) === t(p)))}/${prompts.length} |`;
+      `| ${label} | ${pct(count(arith.map(b)), arith.length)} | ${pct(count(arith.map(t)), arith.length)} ` +
+      `| ${pct(count(mix.map(b)), mix.length)} | ${pct(count(mix.map(t)), mix.length)} ` +
+      `| ${count(prompts.map((p) => b(p) === t(p)))}/${prompts.length} |`;
     expect(lines.slice(2, 6)).toEqual([
       row(
         ROW_LABELS.noCot,
@@ -109,7 +114,8 @@ test.describe('rg eval', () => {
         (p) => p.cot.formatOk,
         (p) => p.pytorch.format === true,
       ),
-      `| ${ROW_LABELS.understanding} | ${pct(count(questions.map((q) => q.ok)), questions.length)} | ${pct(SET.pytorch.understanding[0], SET.pytorch.understanding[1])} | | | — |`,
+      `| ${ROW_LABELS.understanding} | ${pct(count(questions.map((q) => q.ok)), questions.length)} ` +
+        `| ${pct(SET.pytorch.understanding[0], SET.pytorch.understanding[1])} | | | — |`,
     ]);
     expect(lines[6]).toBe('');
     expect(r.stdout).toContain('"CoT after SFT" row needs the SFT checkpoint and is not reproduced');

@@ -65,9 +65,9 @@ function checkGroup(cards: CardNumbers[]): { mean: number; best: number } {
   return { mean, best };
 }
 
-test('RGPO lab: a group of 4 on tiny-random fills four cards; advantages sum to 0; best-of-G kept; running mean', async ({
-  page,
-}) => {
+const groupTitle =
+  'RGPO lab: a group of 4 on tiny-random fills four cards; advantages sum to 0; best-of-G kept; running mean';
+test(groupTitle, async ({ page }) => {
   test.setTimeout(400_000);
   page.on('dialog', (d) => {
     throw new Error(`unexpected dialog: ${d.message()}`);

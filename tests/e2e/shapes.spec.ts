@@ -32,7 +32,8 @@ test('shapes is the default pack; an example prompt paints five red circles at s
   await page.getByRole('button', { name: 'Imagine', exact: true }).click();
   await expect(page.getByTestId('imagine-image')).toBeVisible({ timeout: 220_000 });
   console.log(
-    `shapes Imagine (${await page.locator('figcaption .muted').textContent()}): ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    `shapes Imagine (${await page.locator('figcaption .muted').textContent()}): ` +
+      `${((Date.now() - t0) / 1000).toFixed(1)} s`,
   );
   await expect(page.getByTestId('imagine-error')).toHaveCount(0);
   const thinking = (await page.getByTestId('imagine-thinking').textContent()) ?? '';

@@ -160,9 +160,9 @@ test.describe('bad inputs are refused with a message and no run starts', () => {
   });
 });
 
-test('Understand on tiny-random: image by file picker, question, streamed reasoning and answer; markup stays text', async ({
-  page,
-}) => {
+const understandTitle =
+  'Understand on tiny-random: image by file picker, question, streamed reasoning and answer; markup stays text';
+test(understandTitle, async ({ page }) => {
   await guard(page);
   await page.goto('/#/understand');
   await page
@@ -183,9 +183,10 @@ test('Understand on tiny-random: image by file picker, question, streamed reason
   await page.screenshot({ path: `${SHOTS}/understand-done-phone.png`, fullPage: true });
 });
 
-test('Understand: a file that claims to be a PNG but is not is refused by the worker, next to the image, and the next run works', async ({
-  page,
-}) => {
+const fakePngTitle =
+  'Understand: a file that claims to be a PNG but is not is refused by the worker, ' +
+  'next to the image, and the next run works';
+test(fakePngTitle, async ({ page }) => {
   await page.goto('/#/understand');
   await page
     .getByTestId('understand-image-file')
@@ -245,9 +246,9 @@ test('Imagine: markup in the prompt appears literally and runs nothing', async (
 
 const EDIT_PNG = readFileSync(new URL('../fixtures/tiny-random/edit_input.png', import.meta.url));
 
-test('Imagine on tiny-random: streamed reasoning, step previews, final image with download; cancel, then run again', async ({
-  page,
-}) => {
+const imagineTitle =
+  'Imagine on tiny-random: streamed reasoning, step previews, final image with download; cancel, then run again';
+test(imagineTitle, async ({ page }) => {
   await page.goto('/#/imagine');
   await page.getByLabel('Prompt', { exact: true }).fill('draw the result of 3 apples plus 2 apples');
   await page.getByLabel('Max tokens').fill('64');
@@ -339,9 +340,10 @@ test('Compare: the shareable link carries the configuration (not images) and a h
   await expect(other.getByTestId('compare-message')).toContainText('damaged');
 });
 
-test('Compare 2 variants × 2 seeds fills 4 cells, diffs two, exports a zip whose JSON lists them, and a reload restores the grid', async ({
-  page,
-}) => {
+const compareTitle =
+  'Compare 2 variants × 2 seeds fills 4 cells, diffs two, ' +
+  'exports a zip whose JSON lists them, and a reload restores the grid';
+test(compareTitle, async ({ page }) => {
   test.setTimeout(420_000);
   await page.goto('/#/compare');
   for (const i of [0, 1]) {

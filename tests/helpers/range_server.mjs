@@ -8,7 +8,8 @@
 // per session so a test can assert the exact Range it received.
 //
 // URLs: /s/<session>/<path under public/>      the files
-//       POST /__ctl/<session>/plan  {cuts?, stalls?, ignoreRange?, sizes?, chunked?, trickle?, maxRequests?, overrides?}
+//       POST /__ctl/<session>/plan  {cuts?, stalls?, ignoreRange?, sizes?, chunked?, trickle?, maxRequests?,
+//                                    overrides?}
 //       GET  /__ctl/<session>/log                                     [{path, range, status, sent, fault}]
 //
 // Also the Vitest globalSetup of the gpu project: starts the server and provides its URL as `rangeServer`.

@@ -47,7 +47,6 @@ export async function createNativeGpu(dawnFlags: string[] = []): Promise<NativeG
   let gpu: GPU | null = create(dawnFlags) as GPU;
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
-    gpu = null;
     throw new Error(
       'no WebGPU adapter from Dawn: is a Vulkan loader (libvulkan.so.1) on the library path and an ICD found? ' +
         '(software: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json; ' +

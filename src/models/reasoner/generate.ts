@@ -125,7 +125,8 @@ export async function generate(
     throw badInput(
       'reasonerPath',
       model.device
-        ? `pack ${model.manifest.id} has no reasoner weights (paths.reasoner_weights), so the reasoner engine cannot run`
+        ? `pack ${model.manifest.id} has no reasoner weights (paths.reasoner_weights), ` +
+            'so the reasoner engine cannot run'
         : 'the reasoner engine needs WebGPU; this model runs on WASM',
     );
   }

@@ -37,8 +37,9 @@ function GPUBufferUsageFlags(): number {
 
 /**
  * Gathers hidden-state rows while generation runs. On WebGPU `appendGpu` encodes a copy from a GPU buffer (the
- * engine's normed rows, or ORT's `last_hidden_state`) into a buffer sized for the longest possible run; `finish` trims it to the exact row count (one GPU copy) and
- * hands ownership to the returned HiddenStates. `abort` frees everything (cancel, error).
+ * engine's normed rows, or ORT's `last_hidden_state`) into a buffer sized for the longest possible run; `finish` trims
+ * it to the exact row count (one GPU copy) and hands ownership to the returned HiddenStates. `abort` frees everything
+ * (cancel, error).
  */
 export class HiddenCollector {
   private rows = 0;

@@ -78,7 +78,8 @@ export async function decodeImage(
   } catch (e) {
     throw badInput(
       field,
-      `this browser cannot decode the image${blob.type ? ` (${blob.type})` : ''}: ${(e as Error).message || 'unknown format'}`,
+      `this browser cannot decode the image${blob.type ? ` (${blob.type})` : ''}: ` +
+        `${(e as Error).message || 'unknown format'}`,
       'Use a PNG, JPEG or WebP image.',
     );
   }
@@ -95,7 +96,8 @@ function checkPixels(width: number, height: number, limits: ImageLimits, field: 
   if (width * height > limits.maxPixels) {
     throw badInput(
       field,
-      `the image is ${width}×${height} (${((width * height) / 1e6).toFixed(1)} megapixels); the limit is ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`,
+      `the image is ${width}×${height} (${((width * height) / 1e6).toFixed(1)} megapixels); ` +
+        `the limit is ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`,
       'Downscale the image first.',
     );
   }

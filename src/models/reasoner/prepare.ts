@@ -46,7 +46,8 @@ export function preparePrompt(model: ReasonerText, req: PromptRequest): Prepared
   if (text.length > MAX_PROMPT_CHARS) {
     throw new RgError(
       'BAD_INPUT',
-      `the prompt is ${text.length.toLocaleString('en')} characters; the limit is ${MAX_PROMPT_CHARS.toLocaleString('en')}`,
+      `the prompt is ${text.length.toLocaleString('en')} characters; ` +
+        `the limit is ${MAX_PROMPT_CHARS.toLocaleString('en')}`,
       { field },
     );
   }
@@ -57,7 +58,8 @@ export function preparePrompt(model: ReasonerText, req: PromptRequest): Prepared
       'BAD_INPUT',
       typed
         ? `the prompt contains ${cfg.image_token}, which is reserved for the attached image; remove it`
-        : `the chat template placed ${placeholders} image placeholder${placeholders === 1 ? '' : 's'} (${cfg.image_token}) for ${req.images} image${req.images === 1 ? '' : 's'}`,
+        : `the chat template placed ${placeholders} image placeholder${placeholders === 1 ? '' : 's'} ` +
+            `(${cfg.image_token}) for ${req.images} image${req.images === 1 ? '' : 's'}`,
       { field: typed ? field : req.chatTemplate !== undefined ? 'chatTemplate' : field },
     );
   }

@@ -1,6 +1,6 @@
 /**
- * @file The reasoner's prompts, exactly as docs/formats.md (and tools/rgvlm/config.py) quote them, and the chat messages
- * built from them. Every prompt is overridable per call, so researchers can compare chain-of-thought variants.
+ * @file The reasoner's prompts, exactly as docs/formats.md (and tools/rgvlm/config.py) quote them, and the chat
+ * messages built from them. Every prompt is overridable per call, so researchers can compare chain-of-thought variants.
  */
 
 /** The MindOmni chain-of-thought system prompt. */

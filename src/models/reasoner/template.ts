@@ -54,7 +54,8 @@ export class ChatTemplate {
     const unknown = [...new Set(text.match(MARKER) ?? [])].filter((m) => !this.known.has(m));
     if (unknown.length) {
       throw this.error(
-        `the chat template uses ${unknown.length === 1 ? 'a token' : 'tokens'} the tokenizer does not know: ${unknown.join(', ')}`,
+        `the chat template uses ${unknown.length === 1 ? 'a token' : 'tokens'} the tokenizer does not know: ` +
+          unknown.join(', '),
       );
     }
     return text;

@@ -30,7 +30,9 @@ export interface PackInfo {
   manifestSha256: string | null;
 }
 
-/** The paper's defaults (50 steps, guidance 3, seed 42, CoT on), used until the manifest is read or when it cannot be. */
+/**
+ * The paper's defaults (50 steps, guidance 3, seed 42, CoT on), used until the manifest is read or when it cannot be.
+ */
 export const FALLBACK_PACK_INFO: PackInfo = {
   id: DEFAULT_PACK,
   name: DEFAULT_PACK,

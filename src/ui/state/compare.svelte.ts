@@ -292,7 +292,9 @@ export class CompareState {
         }
       : {
           kind: this.stopRequested ? 'info' : 'ok',
-          text: `${this.doneCount} of ${this.flatCells.length} cells finished${this.stopRequested ? ' (stopped)' : ''}.`,
+          text:
+            `${this.doneCount} of ${this.flatCells.length} cells finished` +
+            `${this.stopRequested ? ' (stopped)' : ''}.`,
         };
   }
 
@@ -415,6 +417,7 @@ export class CompareState {
       version: 1,
       grid: this.grid,
       pack: this.app.packId,
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity -- not mutated
       exportedAt: new Date().toISOString(),
       config: this.config(),
       cells,

@@ -66,7 +66,9 @@ export function decodeConfig(s: string): { ok: true; value: CompareConfig } | { 
     const i = r.error.issues[0];
     return {
       ok: false,
-      error: `This link’s grid configuration is not valid (${i ? `${i.path.join('.') || 'root'}: ${i.message}` : 'unknown'}); the default grid is shown instead.`,
+      error:
+        'This link’s grid configuration is not valid ' +
+        `(${i ? `${i.path.join('.') || 'root'}: ${i.message}` : 'unknown'}); the default grid is shown instead.`,
     };
   }
   return { ok: true, value: r.data };

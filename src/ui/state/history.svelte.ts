@@ -106,6 +106,7 @@ export class HistoryState {
       const url = URL.createObjectURL(new Blob([zip as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
       const a = document.createElement('a');
       a.href = url;
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity -- not mutated
       a.download = `rg-vlm-history-${new Date().toISOString().slice(0, 10)}.zip`;
       a.click();
       setTimeout(() => URL.revokeObjectURL(url), 30_000);
@@ -123,7 +124,9 @@ export class HistoryState {
       const r = await importHistory(new Uint8Array(await file.arrayBuffer()), this.store);
       this.message = {
         kind: 'ok',
-        text: `Imported ${r.added} run${r.added === 1 ? '' : 's'}${r.skipped ? ` (${r.skipped} already in the history, left as they were)` : ''}.`,
+        text:
+          `Imported ${r.added} run${r.added === 1 ? '' : 's'}` +
+          `${r.skipped ? ` (${r.skipped} already in the history, left as they were)` : ''}.`,
       };
     } catch (e) {
       this.fail(e);

@@ -139,7 +139,8 @@ export class PacksState {
         return {
           kind: lost.length ? 'error' : 'info',
           text:
-            `${r.failed.length} file${r.failed.length === 1 ? '' : 's'} failed the sha256 check (${r.failed.join(', ')}) and ` +
+            `${r.failed.length} file${r.failed.length === 1 ? '' : 's'} failed the sha256 check ` +
+            `(${r.failed.join(', ')}) and ` +
             (lost.length
               ? `could not be fetched again (${lost.join(', ')}); press Resume when online.`
               : 'were fetched again; the pack is whole.'),

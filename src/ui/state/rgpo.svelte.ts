@@ -182,7 +182,8 @@ export class RgpoState extends RunForm<RunLifecycle> {
           c.rollout = e.rollout;
           c.url = pngUrl(e.rollout.png);
         }
-        this.status = `Rollout ${e.index + 1} of ${this.cards.length} done: total reward ${e.rollout.total.toFixed(3)}.`;
+        const reward = e.rollout.total.toFixed(3);
+        this.status = `Rollout ${e.index + 1} of ${this.cards.length} done: total reward ${reward}.`;
         break;
       }
       default:

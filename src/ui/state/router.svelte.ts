@@ -20,10 +20,12 @@ export function parseHash(hash: string): { view: ViewId; query: URLSearchParams 
   const h = hash.replace(/^#\/?/, '');
   const q = h.indexOf('?');
   const path = (q < 0 ? h : h.slice(0, q)).replace(/\/+$/, '');
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- not mutated
   return { view: isView(path) ? path : DEFAULT_VIEW, query: new URLSearchParams(q < 0 ? '' : h.slice(q + 1)) };
 }
 
 export function hashOf(view: ViewId, query?: URLSearchParams | Record<string, string>): string {
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- not mutated
   const qs = query ? new URLSearchParams(query).toString() : '';
   return `#/${view}${qs ? `?${qs}` : ''}`;
 }
@@ -31,6 +33,7 @@ export function hashOf(view: ViewId, query?: URLSearchParams | Record<string, st
 /** Hash-based routing: the view lives in the URL, so a reload (or a shared link) opens the same view. */
 export class Router {
   view = $state<ViewId>(DEFAULT_VIEW);
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- not mutated
   query = $state.raw<URLSearchParams>(new URLSearchParams());
   /** Changes of view after the first, so the shell moves focus only when the user navigates. */
   navigations = $state(0);
@@ -61,6 +64,7 @@ export class Router {
   replaceQuery(query: Record<string, string>): void {
     const h = hashOf(this.view, query);
     history.replaceState(history.state, '', h);
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- not mutated
     this.query = new URLSearchParams(query);
   }
 }

@@ -23,7 +23,8 @@ describe('add', async () => {
         const out = mode === 'out of place' ? bufs.empty(n * 4) : mode === 'in place on a' ? ga : gb;
         runBatch(device, (batch) => add(batch, { a: ga, b: gb, out, n }));
         expect(Array.from(await readF32(device, out, n))).toEqual(Array.from(addRef({ a, b })));
-        if (mode === 'in place on a') expect(Array.from(await readF32(device, gb, n))).toEqual(Array.from(b)); // b untouched
+        // b untouched
+        if (mode === 'in place on a') expect(Array.from(await readF32(device, gb, n))).toEqual(Array.from(b));
       });
     }
   }

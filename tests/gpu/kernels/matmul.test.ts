@@ -94,7 +94,8 @@ const FORCED: Case[] = FORMATS.flatMap((format): Case[] => [
 ]);
 
 const name = (c: Case) =>
-  `${c.format} M=${c.M} K=${c.K} N=${c.N} ${c.bias ? 'bias' : 'no bias'} ${c.activation} ${c.variant ?? `auto(${matmulVariant(c.M)})`}`;
+  `${c.format} M=${c.M} K=${c.K} N=${c.N} ${c.bias ? 'bias' : 'no bias'} ${c.activation} ` +
+  `${c.variant ?? `auto(${matmulVariant(c.M)})`}`;
 
 describe('matmul', async () => {
   const device = await acquireDevice();
@@ -133,7 +134,9 @@ describe('matmul', async () => {
     expect([1, 2, 3, 4, 5, 67].map(matmulVariant)).toEqual(['gemv', 'gemv', 'gemv', 'gemv', 'tiled', 'tiled']);
   });
 
-  it('picks the dot kernel for decode rows with K up to 256, GEMV for longer rows, the tiled kernel above 4 rows', () => {
+  const variantTitle =
+    'picks the dot kernel for decode rows with K up to 256, GEMV for longer rows, the tiled kernel above 4 rows';
+  it(variantTitle, () => {
     expect(
       [
         [1, 64],

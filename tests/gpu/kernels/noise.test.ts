@@ -101,7 +101,8 @@ describe('noise (GPU)', async () => {
     { seed: 123456789, count: 70_001 },
   ];
   for (const c of wordCases) {
-    it(`writes the same Philox words as the twin: seed ${c.seed}, count ${c.count}, batch ${c.batch ?? 1}`, async () => {
+    const title = `writes the same Philox words as the twin: seed ${c.seed}, count ${c.count}, batch ${c.batch ?? 1}`;
+    it(title, async () => {
       const total = c.count * (c.batch ?? 1);
       const out = bufs.empty(total * 4);
       runBatch(device, (b) => noise(b, { out, ...c, words: true }));
@@ -134,7 +135,10 @@ describe('noise (GPU)', async () => {
     { seed: 0xfffffffe, count: 333, batch: 4, outOffset: 10 },
   ];
   for (const c of normalCases) {
-    it(`writes normals within ${NORMAL_ATOL} of the float64 twin: seed ${c.seed}, count ${c.count}, batch ${c.batch ?? 1}, offset ${c.outOffset ?? 0}`, async () => {
+    const title =
+      `writes normals within ${NORMAL_ATOL} of the float64 twin: ` +
+      `seed ${c.seed}, count ${c.count}, batch ${c.batch ?? 1}, offset ${c.outOffset ?? 0}`;
+    it(title, async () => {
       const offset = c.outOffset ?? 0;
       const total = c.count * (c.batch ?? 1);
       const out = bufs.upload(new Float32Array(offset + total + 3).fill(-7));

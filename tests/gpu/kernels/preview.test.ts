@@ -43,13 +43,15 @@ describe('preview', async () => {
       }
       expect((want[0]! >>> 24) & 255).toBe(255);
       console.info(
-        `preview ${JSON.stringify(c)}: ${exact} of ${4 * want.length} bytes exact, ${clipped} of ${3 * want.length} colour bytes clipped`,
+        `preview ${JSON.stringify(c)}: ${exact} of ${4 * want.length} bytes exact, ` +
+          `${clipped} of ${3 * want.length} colour bytes clipped`,
       );
     });
   }
 
   it('maps a known latent to known bytes', async () => {
-    // z = (1, -1) at the only pixel; red = 0.25*1 + 0.25*(-1) + 0.5 = 0.5 -> 128 (half up), green 1.2 -> 255, blue -0.3 -> 0
+    // z = (1, -1) at the only pixel; red = 0.25*1 + 0.25*(-1) + 0.5 = 0.5 -> 128 (half up),
+    // green 1.2 -> 255, blue -0.3 -> 0
     const out = bufs.empty(4);
     runBatch(device, (b) =>
       preview(b, {

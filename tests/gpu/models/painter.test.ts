@@ -138,7 +138,8 @@ describe('painter forward', async () => {
         let d = 0;
         for (let i = 0; i < f32img.length; i++) d = Math.max(d, Math.abs(px(r.image[i]!) - px(f32img[i]!)));
         console.log(
-          `Imagine image, ${variant} vs f32 (PyTorch): max pixel Δ = ${d}/255, max |Δ| = ${maxAbsDiff(r.image, f32img).toFixed(4)}`,
+          `Imagine image, ${variant} vs f32 (PyTorch): max pixel Δ = ${d}/255, ` +
+            `max |Δ| = ${maxAbsDiff(r.image, f32img).toFixed(4)}`,
         );
         expect(d).toBeLessThanOrEqual(bound[variant]);
       } finally {

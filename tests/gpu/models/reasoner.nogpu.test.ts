@@ -62,7 +62,9 @@ describe('reasoner on WASM', () => {
     },
   );
 
-  it('cancel mid-stream throws CancelledError; the next run equals an uninterrupted one (tokens and hidden states)', async () => {
+  const cancelTitle =
+    'cancel mid-stream throws CancelledError; the next run equals an uninterrupted one (tokens and hidden states)';
+  it(cancelTitle, async () => {
     const prompt = preparePrompt(model, {
       messages: understandMessages({ prompt: 'What is two plus three?', cot: false }),
       images: 0,

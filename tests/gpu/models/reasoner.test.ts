@@ -89,7 +89,8 @@ describe.each(['engine', 'ort'] as const)('reasoner on WebGPU, %s path', (reason
       expect(res.path).toBe(reasonerPath);
       expect(res.tokenIds).toEqual(g.generated_ids);
       expect(res.stopReason).toBe('max_new_tokens');
-      // The conditioning lives in one GPU buffer of exactly rows x hidden f32 (docs/formats.md: prompt + generated - 1).
+      // The conditioning lives in one GPU buffer of exactly rows x hidden f32
+      // (docs/formats.md: prompt + generated - 1).
       const h = res.hidden!;
       expect(h.buffer).not.toBeNull();
       expect(h.cpu).toBeNull();
@@ -110,7 +111,8 @@ describe.each(['engine', 'ort'] as const)('reasoner on WebGPU, %s path', (reason
       h.dispose();
       expect(h.buffer).toBeNull();
       console.log(
-        `${g.name}: decode ${res.timings.decodeTokensPerSecond.toFixed(2)} tokens/s, prefill ${res.timings.prefillMs.toFixed(0)} ms`,
+        `${g.name}: decode ${res.timings.decodeTokensPerSecond.toFixed(2)} tokens/s, ` +
+          `prefill ${res.timings.prefillMs.toFixed(0)} ms`,
       );
     },
   );
@@ -133,7 +135,9 @@ describe.each(['engine', 'ort'] as const)('reasoner on WebGPU, %s path', (reason
     );
   });
 
-  it('prefill() gives the negative condition: 29 rows, plain system prompt, prefill only, equal to the fixture', async () => {
+  const negativeTitle =
+    'prefill() gives the negative condition: 29 rows, plain system prompt, prefill only, equal to the fixture';
+  it(negativeTitle, async () => {
     const neg = fx.negative;
     const prompt = preparePrompt(model, {
       messages: understandMessages({ prompt: neg.messages[1]!.content, cot: false }),
@@ -153,7 +157,10 @@ describe.each(['engine', 'ort'] as const)('reasoner on WebGPU, %s path', (reason
     expect(maxDiff).toBeLessThan(WEBGPU_ATOL);
   });
 
-  it("a stop token mid-stream ends the run with prompt + generated - 1 hidden rows, equal to the longer run's first rows", async () => {
+  const stopTitle =
+    'a stop token mid-stream ends the run with prompt + generated - 1 hidden rows, ' +
+    "equal to the longer run's first rows";
+  it(stopTitle, async () => {
     const g = GREEDY.find((x) => x.name === 'plain')!;
     const full = await generate(model, plain, null, { maxNewTokens: 8 });
     const fullHidden = await hiddenOf(full);
@@ -182,7 +189,9 @@ describe.each(['engine', 'ort'] as const)('reasoner on WebGPU, %s path', (reason
     }
   });
 
-  it('cancel mid-stream frees everything, and the next run equals an uninterrupted one (tokens, text, hidden states)', async () => {
+  const cancelTitle =
+    'cancel mid-stream frees everything, and the next run equals an uninterrupted one (tokens, text, hidden states)';
+  it(cancelTitle, async () => {
     const opts = { maxNewTokens: 8, reasonerPath };
     const whole = await generate(model, plain, null, opts);
     const wholeHidden = await hiddenOf(whole);

@@ -112,7 +112,10 @@ describe('reasoner engine vs onnxruntime-web', () => {
     },
   );
 
-  it(`a stop at every position (with ${ENGINE_AHEAD} steps queued past it) gives the tokens and hidden rows of a run that ends there`, async () => {
+  const stopTitle =
+    `a stop at every position (with ${ENGINE_AHEAD} steps queued past it) ` +
+    'gives the tokens and hidden rows of a run that ends there';
+  it(stopTitle, async () => {
     const g = GREEDY.find((x) => x.name === 'plain')!;
     const full = await generate(model, plain, null, { maxNewTokens: 8, reasonerPath: 'engine' });
     const fullHidden = await full.hidden!.read();

@@ -145,12 +145,16 @@ describe('prompt preparation (CPU, before any GPU work)', () => {
   it('a custom template that renders the same text gives the same ids', () => {
     // (Jinja drops one trailing newline of the template source, hence the expression at the end.)
     const custom =
-      "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{{ '<|im_start|>assistant\\n' }}";
+      '{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}' +
+      "{{ '<|im_start|>assistant\\n' }}";
     const g = GREEDY.find((x) => x.name === 'plain')!;
     expect(preparePrompt(text, { messages: g.messages, images: 0, chatTemplate: custom }).ids).toEqual(g.input_ids);
   });
 
-  it('refuses a custom template with tokens the tokenizer does not know, one that does not parse, or misplaces the image', async () => {
+  const refuseTitle =
+    'refuses a custom template with tokens the tokenizer does not know, ' +
+    'one that does not parse, or misplaces the image';
+  it(refuseTitle, async () => {
     const msgs = understandMessages({ prompt: 'hi', cot: false });
     const e = await badInput(
       () =>

@@ -37,7 +37,9 @@ async function runPage(req: UnderstandRequest, signal?: AbortSignal) {
 }
 
 describe('Understand in the page (WebGPU)', () => {
-  it('refuses bad input before any GPU work: BAD_INPUT with the field, one error event, no GPU buffer created', async () => {
+  const badInputTitle =
+    'refuses bad input before any GPU work: BAD_INPUT with the field, one error event, no GPU buffer created';
+  it(badInputTitle, async () => {
     const device = await acquireDevice();
     const before = liveBufferCount(device);
     const huge = new Uint8Array(32 * 1024 * 1024 + 1);

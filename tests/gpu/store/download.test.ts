@@ -118,7 +118,9 @@ describe('download manager', async () => {
     expect(err).toBeInstanceOf(RgError);
     expect((err as RgError).code).toBe('QUOTA');
     expect((err as RgError).message).toContain(
-      `needs ${(ref.manifest.total_bytes / 1e6).toFixed(2)} MB more, but the browser lets this site store only 1.00 MB more (9.00 MB used of a 10.0 MB quota). Nothing was downloaded.`,
+      `needs ${(ref.manifest.total_bytes / 1e6).toFixed(2)} MB more, ` +
+        'but the browser lets this site store only 1.00 MB more (9.00 MB used of a 10.0 MB quota). ' +
+        'Nothing was downloaded.',
     );
     expect(await store.weights.manifest(PACK)).toBeUndefined();
     expect(await store.weights.fileRecords(PACK)).toEqual([]);

@@ -1,4 +1,7 @@
-/** @file Shared setup of the weights-store tests: the Range test server (tests/helpers/range_server.mjs), sessions, stores. */
+/**
+ * @file Shared setup of the weights-store tests: the Range test server (tests/helpers/range_server.mjs), sessions,
+ * stores.
+ */
 import { inject } from 'vitest';
 import { PackStore, type PackStoreOptions } from '../../../src/store/pack_store';
 import { WeightStore, type WeightStoreOptions } from '../../../src/store/weights';

@@ -62,7 +62,8 @@ describe('quota exceeded mid-download', async () => {
     const total = (ref.manifest.total_bytes / 1e6).toFixed(2).replace('.', '\\.');
     expect(q.message).toMatch(
       new RegExp(
-        `^The browser ran out of storage while saving tiny-random/[\\w./]+\\. [\\d.]+ (KB|MB) of ${total} MB of the pack are saved and kept, so the download can resume from where it stopped\\.$`,
+        `^The browser ran out of storage while saving tiny-random/[\\w./]+\\. [\\d.]+ (KB|MB) of ${total} MB ` +
+          `of the pack are saved and kept, so the download can resume from where it stopped\\.$`,
       ),
     );
     expect(q.hint).toMatch(/Free space .* then press Resume/);

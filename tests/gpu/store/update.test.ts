@@ -27,7 +27,9 @@ describe('manifest updates', async () => {
   const v2 = new TextEncoder().encode(JSON.stringify(m2, null, 2));
   const v2sha = await sha256Hex(v2);
 
-  it('replaces a cached manifest the app no longer pins, keeping unchanged files and fetching only the changed one', async () => {
+  const replaceTitle =
+    'replaces a cached manifest the app no longer pins, keeping unchanged files and fetching only the changed one';
+  it(replaceTitle, async () => {
     const s = new Session();
     const old = storeFor(s, { pinnedManifest: () => v1sha });
     expect((await old.download(PACK)).state).toBe('cached');
@@ -61,7 +63,10 @@ describe('manifest updates', async () => {
     expect(new TextDecoder().decode(await src.file(CHANGED))).toContain('Version 2.');
   });
 
-  it('keeps the cached manifest in force while the pinned one cannot be fetched (offline), and refuses a served manifest that is not the pinned one', async () => {
+  const offlineTitle =
+    'keeps the cached manifest in force while the pinned one cannot be fetched (offline), ' +
+    'and refuses a served manifest that is not the pinned one';
+  it(offlineTitle, async () => {
     const s = new Session();
     const old = storeFor(s, { pinnedManifest: () => v1sha });
     await old.download(PACK);

@@ -18,7 +18,7 @@ function benchDependencies(): string[] {
   for (const name of readdirSync(BENCH)) {
     if (!name.endsWith('.ts')) continue;
     const code = readFileSync(join(BENCH, name), 'utf8');
-    for (const m of code.matchAll(/(?:from\s+|import\s*\(\s*)'([^'.\/][^']*)'/g)) {
+    for (const m of code.matchAll(/(?:from\s+|import\s*\(\s*)'([^'./][^']*)'/g)) {
       const spec = m[1]!;
       if (spec.startsWith('@rg/')) continue; // our own aliases, not packages
       const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;

@@ -209,7 +209,9 @@ describe('rewards', () => {
     expect(seen).toEqual(['64x64:three red circles']);
   });
 
-  it('a pack without rewards (tiny-random): format + similarity off; with the shapes checker: accuracy too', async () => {
+  const noRewardsTitle =
+    'a pack without rewards (tiny-random): format + similarity off; with the shapes checker: accuracy too';
+  it(noRewardsTitle, async () => {
     expect(tiny.rewards).toBeUndefined();
     expect(await loadSimilarityScorer({ id: 'tiny-random' } as PackSource, tiny, { backend: 'wasm' })).toBeNull();
     expect(packRewards(tiny, null).map((r) => [r.name, r.available])).toEqual([

@@ -42,7 +42,9 @@ describe('rg rgpo arguments', () => {
     expect(usage('rgpo')).toContain('rg rgpo (--prompt TEXT | --eval FILE)');
   });
 
-  it('refuses: neither or both of --prompt/--eval, G outside 1..16, temperature 0, top-p outside (0, 1], no --out', () => {
+  const refuseTitle =
+    'refuses: neither or both of --prompt/--eval, G outside 1..16, temperature 0, top-p outside (0, 1], no --out';
+  it(refuseTitle, () => {
     for (const argv of [
       ['rgpo', '--out', 'o'],
       ['rgpo', '--prompt', 'x', '--eval', 'f', '--out', 'o'],
