@@ -19,7 +19,7 @@ import {
   type OrtSession,
   type OrtTensor,
 } from '../runtime/ort';
-import { maxAbsDiff, measureInterleaved, type Impl } from './measure';
+import { maxAbsDiff, measureInterleaved, randomF32, type Impl } from './measure';
 import type { Bench, BenchContext, BenchReport } from './registry';
 
 interface Shape {
@@ -83,19 +83,6 @@ const SHAPES: Shape[] = [
 function sizes(s: Shape): string {
   const keys = s.cache ? `cache ${s.cache} + Sk ${s.seqK}` : `Sk ${s.seqK}`;
   return `B 1, Sq ${s.seqQ}, ${keys}, Hq ${s.headsQ}, Hkv ${s.headsKV}, D ${s.headDim}, ${s.mask} mask, f32`;
-}
-
-/** A deterministic pseudo-random fill (xorshift), values in [-1, 1). */
-function random(n: number, seed: number): Float32Array {
-  let x = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = (x >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
 }
 
 /** [S, H, D] (our layout) → [H, S, D] (ORT's BNSH past_key / past_value). */
@@ -189,7 +176,13 @@ async function runShape(s: Shape, report: BenchReport, ctx: BenchContext): Promi
   const nq = s.seqQ * s.headsQ * s.headDim;
   const nkv = s.seqK * s.headsKV * s.headDim;
   const nc = s.cache * s.headsKV * s.headDim;
-  const data = { q: random(nq, 1), k: random(nkv, 2), v: random(nkv, 3), cacheK: random(nc, 4), cacheV: random(nc, 5) };
+  const data = {
+    q: randomF32(nq, 1),
+    k: randomF32(nkv, 2),
+    v: randomF32(nkv, 3),
+    cacheK: randomF32(nc, 4),
+    cacheV: randomF32(nc, 5),
+  };
   const owned: GPUBuffer[] = [];
   const upload = (x: Float32Array, label: string) => {
     const b = uploadBuffer(device, x.length ? x : new Float32Array(4), label);

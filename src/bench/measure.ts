@@ -70,3 +70,16 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return m;
 }
+
+/** xorshift32 uniforms in [−scale, scale); the same seed gives the same array everywhere (page and Node harness). */
+export function randomF32(n: number, seed: number, scale = 1): Float32Array<ArrayBuffer> {
+  let x = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = ((x >>> 0) / 2 ** 31 - 1) * scale;
+  }
+  return out;
+}

@@ -10,20 +10,8 @@ import { GpuBatch, type Workgroups } from '../gpu/batch';
 import { uploadBuffer } from '../gpu/readback';
 import { Painter, PainterEngine, type PaintOptions, type PaintResult } from '../models/painter';
 import { loadPainterWeights } from '../models/painter/weights';
-import { measureInterleaved, type Impl } from './measure';
+import { measureInterleaved, randomF32, type Impl } from './measure';
 import type { Bench, BenchContext, BenchReport } from './registry';
-
-function random(n: number, seed: number): Float32Array {
-  let x = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = ((x >>> 0) / 2 ** 31 - 1) * 2;
-  }
-  return out;
-}
 
 function maxPixelDiff(a: Uint8Array, b: Uint8Array): number {
   let m = 0;
@@ -104,8 +92,8 @@ export const painterBench: Bench = {
     const H = m.connector.input_size;
     const steps = 4;
     const opts: PaintOptions = {
-      positive: { rows: 120, hidden: H, cpu: random(120 * H, 1) },
-      negative: { rows: 29, hidden: H, cpu: random(29 * H, 2) },
+      positive: { rows: 120, hidden: H, cpu: randomF32(120 * H, 1, 2) },
+      negative: { rows: 29, hidden: H, cpu: randomF32(29 * H, 2, 2) },
       width: 64,
       height: 64,
       steps,

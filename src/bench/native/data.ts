@@ -8,18 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STORAGE } from '../../gpu/readback';
 
-/** xorshift32 uniforms in [−scale, scale); the same seed gives the same array everywhere. */
-export function randomF32(n: number, seed: number, scale = 1): Float32Array<ArrayBuffer> {
-  let x = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = ((x >>> 0) / 2 ** 31 - 1) * scale;
-  }
-  return out;
-}
+import { randomF32 } from '../measure';
+
+export { maxAbsDiff, randomF32 } from '../measure';
 
 /** Random bytes from xorshift32. */
 export function randomBytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
@@ -121,15 +112,4 @@ export function stats(a: ArrayLike<number>): Stats {
     if (!(Math.abs(v) <= maxAbs)) maxAbs = Math.abs(v);
   }
   return { sum, absSum, maxAbs, count: a.length };
-}
-
-/** max |a − b| (NaN anywhere gives NaN; different lengths give NaN). */
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return NaN;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= m)) m = d;
-  }
-  return m;
 }

@@ -3,7 +3,7 @@ import { WorkerHandle } from '../../worker/client';
 import type { DeviceReport, Pixels, SelfTestResult } from '../../worker/api';
 import { DEFAULT_HINTS, RgError, toErrorInfo, type ErrorInfo } from '../../errors';
 import { DEFAULT_PACK, FALLBACK_EXAMPLES, PACKS, findPack } from '../../packs/registry';
-import { resolvePackDefaults } from '../../packs/defaults';
+import { resolvePackDefaults, type PackDefaults, type PackPrompts } from '../../packs/defaults';
 import type { Manifest } from '../../packs/manifest';
 import { INSTRUCTION_PREFIX, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../../models/reasoner/prompts';
 import { DEFAULT_LIMITS, type Limits } from '../validate';
@@ -12,18 +12,10 @@ import { DEFAULT_LIMITS, type Limits } from '../validate';
 export interface PackInfo {
   id: string;
   name: string;
-  defaults: {
-    steps: number;
-    guidance: number;
-    width: number;
-    height: number;
-    seed: number;
-    cot: boolean;
-    maxNewTokens: number;
-    editStrength: number;
-  };
+  /** The pack's defaults (src/packs/defaults.ts) without the negative prompt, which no form edits. */
+  defaults: Omit<PackDefaults, 'negativePrompt'>;
   limits: Limits;
-  prompts: { systemCot: string; systemPlain: string; instructionPrefix: string };
+  prompts: PackPrompts;
   /** Example prompts for Imagine: the manifest's `examples`, else the registry's list for the pack, else none. */
   examples: readonly string[];
   /** sha256 of the manifest bytes read (what exactly produced a saved run); null when it could not be read. */
