@@ -3,8 +3,9 @@
 // security headers as `npm start`), opens cli.html in headless Chromium with WebGPU and hands back a typed bridge
 // to the page (src/cli/page.ts), whose events arrive through `page.exposeFunction`.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UsageError } from './args.mjs';
 import { findChromium, QUIET_ARGS, WEBGPU_ARGS } from './browser.mjs';
 
 /** The repository root (this file is src/cli/app.mjs). */
@@ -63,12 +64,36 @@ export function staleReason(dist, root = ROOT) {
 }
 
 /**
+ * Refuses a build folder rg must not empty (Vite empties its output folder before a build): the project itself or
+ * a folder above it, and any non-empty folder that is not a build of this app (index.html, cli.html and sw.js).
+ * @param {string} dist absolute path
+ */
+export function checkDist(dist) {
+  const name = `RG_DIST=${process.env.RG_DIST ?? 'dist'}`;
+  const root = resolve(ROOT);
+  if (dist === root || root.startsWith(dist.endsWith(sep) ? dist : dist + sep)) {
+    throw new UsageError(`${name}: ${dist} holds the project itself; a build would empty it. Choose a new folder.`);
+  }
+  if (!existsSync(dist)) return;
+  if (!statSync(dist).isDirectory()) throw new UsageError(`${name}: ${dist} exists and is not a folder`);
+  if (readdirSync(dist).length === 0) return;
+  const isBuild = ['index.html', 'cli.html', 'sw.js'].every((f) => existsSync(join(dist, f)));
+  if (!isBuild || existsSync(join(dist, 'package.json'))) {
+    throw new UsageError(
+      `${name}: ${dist} holds files that are not a build of this app (no index.html, cli.html and sw.js); ` +
+        'rg empties its build folder before building, so it leaves this one alone. Choose a new or empty folder.',
+    );
+  }
+}
+
+/**
  * The build folder: $RG_DIST when set, else dist/. Built with Vite when stale (see staleReason); RG_BUILD=always
  * rebuilds every time, RG_BUILD=never uses what is there.
  * @param {(line: string) => void} log
  */
 export async function ensureBuilt(log) {
   const dist = resolve(ROOT, process.env.RG_DIST ?? 'dist');
+  checkDist(dist);
   const mode = process.env.RG_BUILD ?? 'auto';
   const why = mode === 'always' ? 'RG_BUILD=always' : mode === 'never' ? null : staleReason(dist);
   if (mode === 'never' && !existsSync(join(dist, 'cli.html')))

@@ -3,11 +3,16 @@
 // an image), the --out folder checked up front, and results written all at once: into a temporary folder next to
 // --out, renamed into place only when everything is there, so a failed or interrupted run leaves nothing behind.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { imageSize } from 'image-size';
 import { UsageError } from './args.mjs';
 
-/** Largest input image accepted here (the pipelines have their own, smaller pixel limits). */
-export const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * The pipelines' input limits (src/limits.ts: MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS), stated again for plain Node ESM;
+ * tests/unit/cli/files.test.ts keeps them equal. An image over them is refused here, before the browser starts.
+ */
+export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
+export const MAX_IMAGE_PIXELS = 8192 * 4096;
 
 /** @param {Uint8Array} b @returns {string | null} the image type the leading bytes announce */
 export function sniffImage(b) {
@@ -49,6 +54,20 @@ export function readImage(flag, path) {
   }
   const type = sniffImage(bytes);
   if (!type) throw new UsageError(`${flag} ${path}: not an image (expected PNG, JPEG, WebP, GIF or BMP)`);
+  // The size from the header alone (no decode), so a small file that declares huge dimensions is refused here.
+  let size;
+  try {
+    size = imageSize(bytes);
+  } catch (e) {
+    throw new UsageError(`${flag} ${path}: the ${type} header cannot be read (${/** @type {Error} */ (e).message})`);
+  }
+  const pixels = size.width * size.height;
+  if (pixels > MAX_IMAGE_PIXELS) {
+    throw new UsageError(
+      `${flag} ${path}: ${size.width}×${size.height} is ${pixels.toLocaleString('en-US')} pixels, ` +
+        `over the ${MAX_IMAGE_PIXELS.toLocaleString('en-US')}-pixel limit (scale it down first)`,
+    );
+  }
   return { path: abs, bytes, type };
 }
 
@@ -82,11 +101,40 @@ export function checkOut(out, force) {
     if (!statSync(parent).isDirectory()) throw new UsageError(`--out ${out}: ${parent} is not a folder`);
     return abs;
   }
+  const cwd = process.cwd();
+  if (cwd === abs || cwd.startsWith(abs.endsWith(sep) ? abs : abs + sep)) {
+    throw new UsageError(`--out ${out}: it holds the current folder, which rg never replaces; choose a new folder`);
+  }
   const st = statSync(abs);
   if (!st.isDirectory()) throw new UsageError(`--out ${out}: exists and is not a folder`);
-  if (!force && readdirSync(abs).length > 0)
-    throw new UsageError(`--out ${out}: the folder is not empty (choose a new one, or --force to replace it)`);
+  if (readdirSync(abs).length > 0) {
+    if (!force)
+      throw new UsageError(`--out ${out}: the folder is not empty (choose a new one, or --force to replace it)`);
+    if (!isRgOutput(abs)) {
+      throw new UsageError(
+        `--out ${out}: --force replaces only a folder rg wrote (with rg's result.json or summary.json), ` +
+          'and this one is not; nothing was changed. Choose a new folder.',
+      );
+    }
+  }
   return abs;
+}
+
+/**
+ * Whether `dir` holds an rg result: a result.json or summary.json that rg wrote (a JSON object whose `format` is one
+ * of rg's, `rg-cli-…`). Only such a folder may be replaced with --force.
+ * @param {string} dir
+ */
+export function isRgOutput(dir) {
+  for (const name of ['result.json', 'summary.json']) {
+    try {
+      const o = JSON.parse(readFileSync(join(dir, name), 'utf8'));
+      if (o && typeof o === 'object' && typeof o.format === 'string' && o.format.startsWith('rg-cli-')) return true;
+    } catch {
+      // absent or not JSON: not rg's
+    }
+  }
+  return false;
 }
 
 /** @param {string} p */
@@ -123,9 +171,11 @@ export class Staging {
     let old = null;
     if (existsSync(this.out)) {
       // Checked again: something may have appeared there while we ran.
-      if (!this.force && readdirSync(this.out).length > 0) {
+      if (readdirSync(this.out).length > 0 && (!this.force || !isRgOutput(this.out))) {
         this.done = true; // keep the finished results where they are
-        throw new Error(`${this.out} is no longer empty; the results are left in ${this.dir}`);
+        throw new Error(
+          `${this.out} changed while rg ran (not empty, or not an rg result); the results are left in ${this.dir}`,
+        );
       }
       old = `${this.dir}-old`;
       renameSync(this.out, old);

@@ -19,7 +19,8 @@ export const LINE_KEYS = [
   'weights',
 ];
 
-const NAME = /^[\w.-]{1,64}$/;
+/** A folder name: letters, digits, - _ . (no separator, so no path), and never `.` or `..` alone. */
+const NAME = /^(?!\.+$)[\w.-]{1,64}$/;
 
 /**
  * @typedef {import('./args.mjs').Settings} Settings
@@ -83,7 +84,7 @@ export function parsePromptsFile(content, file, defaults = {}) {
     if (o.name !== undefined) {
       if (typeof o.name !== 'string' || !NAME.test(o.name))
         throw new UsageError(
-          `${where}: "name" must be 1 to 64 letters, digits, - _ . (it names the folder), ` +
+          `${where}: "name" must be 1 to 64 letters, digits, - _ . and not only dots (it names the folder), ` +
             `got ${JSON.stringify(o.name)}`,
         );
       name = o.name;

@@ -102,6 +102,9 @@ describe('CLI files', () => {
     mkdirSync(join(dir, 'full'));
     writeFileSync(join(dir, 'full', 'x'), 'x');
     expect(() => checkOut(join(dir, 'full'), false)).toThrow(/the folder is not empty/);
+    // --force replaces only what rg wrote (tests/unit/cli/files.test.ts has the rest).
+    expect(() => checkOut(join(dir, 'full'), true)).toThrow(/replaces only a folder rg wrote/);
+    writeFileSync(join(dir, 'full', 'result.json'), JSON.stringify({ format: 'rg-cli-result', version: 1 }));
     expect(checkOut(join(dir, 'full'), true)).toBe(join(dir, 'full'));
     expect(() => checkOut(join(dir, 'text.png'), true)).toThrow(/exists and is not a folder/);
   });
@@ -118,6 +121,7 @@ describe('CLI files', () => {
     t.write('x', 'x');
     t.discard();
     expect(readdirSync(dir).sort()).toEqual(before);
+    writeFileSync(join(out, 'result.json'), JSON.stringify({ format: 'rg-cli-result', version: 1 }));
     const f = new Staging(out, true);
     f.write('c.txt', 'c');
     f.commit();
@@ -125,6 +129,6 @@ describe('CLI files', () => {
     expect(readdirSync(dir).sort()).toEqual(before);
     const g = new Staging(out, false);
     g.write('d.txt', 'd');
-    expect(() => g.commit()).toThrow(/no longer empty/);
+    expect(() => g.commit()).toThrow(/changed while rg ran/);
   });
 });
