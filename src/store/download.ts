@@ -417,9 +417,11 @@ export class PackDownloader {
       });
     }
     if (res.status === 200 || res.status === 206) {
-      // Content-Length is the size of what this response carries, when it is not compressed on the wire.
+      // Content-Length is the size of what this response carries, when it is not compressed on the wire. Only a
+      // same-origin response shows Content-Encoding; on a cross-origin one a compressed length would look like a
+      // wrong size, so there the body's own end (and a 416 or Content-Range afterwards) decides instead.
       const length = res.headers.get('Content-Length');
-      const encoded = (res.headers.get('Content-Encoding') ?? 'identity') !== 'identity';
+      const encoded = res.type !== 'basic' || (res.headers.get('Content-Encoding') ?? 'identity') !== 'identity';
       const expect = res.status === 200 ? entry.bytes : entry.bytes - offset;
       if (length !== null && !encoded && /^\d+$/.test(length) && Number(length) !== expect) {
         await res.body?.cancel().catch(() => {});

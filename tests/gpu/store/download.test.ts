@@ -133,7 +133,8 @@ describe('download manager', async () => {
   it.each([
     { delta: -2, chunked: false, received: `${bigEntry.bytes - 2} bytes` },
     { delta: -2, chunked: true, received: `${bigEntry.bytes - 2} bytes` },
-    { delta: 2, chunked: false, received: `${bigEntry.bytes + 2} bytes` },
+    // The fault server is cross-origin: its Content-Length is not trusted (see download.ts), the body's end is.
+    { delta: 2, chunked: false, received: `more than ${bigEntry.bytes} bytes` },
     { delta: 2, chunked: true, received: `more than ${bigEntry.bytes} bytes` },
   ])('a file $delta bytes off (chunked $chunked) ends in INTEGRITY with both sizes, nothing kept', async (c) => {
     const s = new Session();
