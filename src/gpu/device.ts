@@ -77,6 +77,13 @@ export function liveBufferCount(device: GPUDevice): number {
   return live.get(device)?.size ?? 0;
 }
 
+/** The bytes of the buffers created on `device` and not yet destroyed. */
+export function liveBufferBytes(device: GPUDevice): number {
+  let bytes = 0;
+  for (const b of live.get(device) ?? []) bytes += b.size;
+  return bytes;
+}
+
 /** The labels of the live buffers, for leak reports. */
 export function liveBufferLabels(device: GPUDevice): string[] {
   return [...(live.get(device) ?? [])].map((b) => b.label || '(unlabelled)');

@@ -27,6 +27,8 @@ export interface DeviceReport {
   ortVersion: string;
   crossOriginIsolated: boolean;
   threads: number;
+  /** GPU buffers alive on the shared device (the app's and onnxruntime-web's): models cached, runs in flight. */
+  gpuMemory?: { buffers: number; bytes: number };
 }
 
 export interface Pixels {

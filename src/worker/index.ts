@@ -5,7 +5,7 @@
 import { expose, transfer } from 'comlink';
 import './transfer';
 import type { DeviceReport, EventSink, Pixels, RgApi, SelfTestResult } from './api';
-import { capabilities, destroyDevice, onDeviceLost } from '../gpu/device';
+import { capabilities, destroyDevice, liveBufferBytes, liveBufferCount, onDeviceLost } from '../gpu/device';
 import { chooseBackend } from '../runtime/backend';
 import { runSelfTest } from '../runtime/self_test';
 import { GpuBatch } from '../gpu/batch';
@@ -70,6 +70,9 @@ const api = {
       ortVersion: ortVersion(),
       crossOriginIsolated: isolated,
       threads: isolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1)) : 1,
+      gpuMemory: choice.device
+        ? { buffers: liveBufferCount(choice.device), bytes: liveBufferBytes(choice.device) }
+        : undefined,
     };
   },
 
