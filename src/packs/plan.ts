@@ -498,7 +498,8 @@ function computePlan(input: PlanInput, choice: PlanChoice, dev: DeviceAllowance,
       if (row > shardLimit)
         memory(
           'weights',
-          `one row of ${m.name}${part} (${GB(row)}) is larger than a buffer binding of this adapter (${GB(shardLimit)})`,
+          `one row of ${m.name}${part} (${GB(row)}) is larger than a buffer binding of this adapter ` +
+            `(${GB(shardLimit)})`,
         );
     }
   }
@@ -616,8 +617,9 @@ export function describePlan(p: MemoryPlan): string {
 
 /** "this device allows …": the budget and the binding limit. */
 export function describeAllowance(d: DeviceAllowance): string {
+  const why = d.budgetSource === 'user' ? 'your budget' : 'the default budget: WebGPU does not report GPU memory';
   return (
-    `this device allows ${GB(d.budgetBytes)} (${d.budgetSource === 'user' ? 'your budget' : 'default budget: WebGPU does not report GPU memory'}), ` +
+    `this device allows ${GB(d.budgetBytes)} (${why}), ` +
     `${GB(Math.min(d.maxBufferSize, d.maxStorageBufferBindingSize))} per buffer binding`
   );
 }

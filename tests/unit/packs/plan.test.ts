@@ -159,7 +159,7 @@ describe("memory plan: real shapes (the plan's estimate, hand-checked)", () => {
     );
   });
 
-  it('0.5B shape in int4 at 4,096 tokens on spec limits: the 152 MiB gate_up scratch does not fit a 128 MiB binding', () => {
+  it('0.5B int4 at 4,096 tokens on spec limits: the 152 MiB gate_up scratch is over a 128 MiB binding', () => {
     const p = planMemory(realShape, { ...reasonerOnly, reasonerPrecision: 'int4' }, SPEC, WITH_96);
     expect(p.fits).toBe(false);
     expect(p.issues.map((i) => i.field)).toEqual(['context']);
