@@ -265,6 +265,7 @@ export async function runPaintPipeline(
   if (!positive) throw new RgError('INTERNAL', 'the reasoner returned no hidden states');
   try {
     const tNeg = performance.now();
+    negatives.retainPrefix(`${source.id}\u0000`); // conditions of packs no longer selected
     const negKey = [source.id, choice.backend, req.chatTemplate ?? '', negPrompt.ids.join(',')].join('\u0000');
     const neg = await negativeCondition(model, negKey, negPrompt, deps.signal);
     const negativeMs = neg.cached ? 0 : performance.now() - tNeg;
