@@ -94,7 +94,14 @@ export class PacksState {
   /** Reads the memory plan of every listed pack whose manifest is readable (small: the manifest alone). */
   async refreshPlans(): Promise<void> {
     const ids = this.packs.filter((p) => p.totalBytes !== null).map((p) => p.id);
-    const got = await Promise.all(ids.map((id) => this.worker.api.packPlan(id).catch(() => undefined)));
+    const plan = async (id: string) => {
+      try {
+        return await this.worker.api.packPlan(id);
+      } catch {
+        return undefined; // shown as "—"; the download itself still checks
+      }
+    };
+    const got = await Promise.all(ids.map(plan));
     ids.forEach((id, i) => (this.plans[id] = got[i]));
   }
 
