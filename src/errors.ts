@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'QUOTA'
   | 'NETWORK'
   | 'KERNEL_ARGS'
+  | 'MEMORY_PLAN'
+  | 'UNSUPPORTED_PACK'
   | 'INTERNAL';
 
 /** An error with a machine-readable code and an optional hint for the user's next step. */
@@ -92,5 +94,9 @@ export const DEFAULT_HINTS: Record<ErrorCode, string> = {
   QUOTA: 'The browser has no room left. Free space in the model manager (delete a pack) and retry.',
   NETWORK: 'The download was interrupted. Resume it from the model manager.',
   KERNEL_ARGS: 'A GPU kernel was called with arguments that do not fit. This is a bug: please report it.',
+  MEMORY_PLAN:
+    'The pack does not fit this GPU as chosen. Try int4 weights, a shorter context or a smaller image size, ' +
+    'or a smaller pack (the model manager shows the estimate).',
+  UNSUPPORTED_PACK: 'This pack needs dims or GPU features this app or adapter does not support; choose another pack.',
   INTERNAL: 'Something unexpected went wrong. Reload the page if it keeps happening.',
 };

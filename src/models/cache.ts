@@ -89,6 +89,16 @@ export class DeviceCache<V extends Disposable> {
     if (dispose) void disposeLater(hit.value);
   }
 
+  /**
+   * Disposes every entry whose key does not start with `prefix` (a pack switch: the engines of packs no longer
+   * selected are released before the selected one loads, so two packs' weights never sit on the device together).
+   */
+  retainPrefix(prefix: string): void {
+    for (const k of [...this.entries.keys()]) {
+      if (!k.startsWith(prefix)) this.delete(k);
+    }
+  }
+
   /** Disposes the entries made on a GPU device (after a device loss). */
   releaseDevices(): void {
     for (const [k, e] of [...this.entries]) {

@@ -27,7 +27,15 @@ import { getPainter, type PainterKind, type PaintOptions } from '../models/paint
 import { MAX_GUIDANCE, MAX_SEED } from '../limits';
 import type { RgEvent } from './events';
 import { encodePng } from './png';
-import { completionOf, emitDone, loadReasoner, reason, type PipelineDeps, type ReasonRequest } from './reason';
+import {
+  completionOf,
+  emitDone,
+  loadReasoner,
+  reason,
+  runPlanChoice,
+  type PipelineDeps,
+  type ReasonRequest,
+} from './reason';
 
 /** The settings Imagine, Edit and RGPO share (the seed drives the painter's noise and the reasoner's sampling). */
 export interface PaintRequestBase extends ReasonRequest {
@@ -238,7 +246,13 @@ export async function runPaintPipeline(
   });
   if (deps.signal?.aborted) throw new CancelledError('Cancelled before it started');
 
-  const { choice, model } = await loadReasoner(source, deps, emit);
+  const plan = runPlanChoice(text.config.max_position_embeddings, prompt.ids.length, s.maxNewTokens, {
+    painterPrecision: s.weights,
+    width: s.width,
+    height: s.height,
+    steps: s.steps,
+  });
+  const { choice, model } = await loadReasoner(source, deps, emit, plan);
   const painter = await getPainter(source, choice, { kind: deps.painter, weights: s.weights });
   const res = await reason(
     model,
@@ -251,6 +265,7 @@ export async function runPaintPipeline(
   if (!positive) throw new RgError('INTERNAL', 'the reasoner returned no hidden states');
   try {
     const tNeg = performance.now();
+    negatives.retainPrefix(`${source.id}\u0000`); // conditions of packs no longer selected
     const negKey = [source.id, choice.backend, req.chatTemplate ?? '', negPrompt.ids.join(',')].join('\u0000');
     const neg = await negativeCondition(model, negKey, negPrompt, deps.signal);
     const negativeMs = neg.cached ? 0 : performance.now() - tNeg;

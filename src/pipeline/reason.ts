@@ -17,6 +17,8 @@ import {
   type ResolvedSampling,
 } from '../models/reasoner';
 import type { RgEvent } from './events';
+import { admitPack } from '../models/plan';
+import type { PlanChoice } from '../packs/plan';
 
 /** What every pipeline's request has: the run, the pack, and the reasoner's prompt and sampling settings. */
 export interface ReasonRequest {
@@ -74,14 +76,33 @@ export async function reportingErrors<T>(
   }
 }
 
-/** The shared reasoner of `source` on the chosen backend, after a `loading` phase event. */
+/**
+ * The memory plan's choice of a run: its context (prompt + new tokens, within max positions), the prompt prefilled
+ * at once, and for the painter its weights and size (src/packs/plan.ts).
+ */
+export function runPlanChoice(
+  maxPositions: number,
+  promptTokens: number,
+  maxNewTokens: number,
+  painter?: Pick<PlanChoice, 'painterPrecision' | 'width' | 'height' | 'steps'>,
+): PlanChoice {
+  const context = Math.max(1, Math.min(maxPositions, promptTokens + maxNewTokens));
+  return { context, prefillRows: Math.min(promptTokens, context), painter: !!painter, ...painter };
+}
+
+/**
+ * The shared reasoner of `source` on the chosen backend, after a `loading` phase event. On WebGPU the pack's memory
+ * plan at `plan` is checked first (MEMORY_PLAN / UNSUPPORTED_PACK before any weight is read or allocated).
+ */
 export async function loadReasoner(
   source: PackSource,
   deps: PipelineDeps,
   emit: (e: RgEvent) => void,
+  plan: PlanChoice = {},
 ): Promise<{ choice: BackendChoice; model: ReasonerModel }> {
   emit({ type: 'phase', phase: 'loading', detail: source.id });
   const choice = await backendChoice(deps);
+  if (choice.device) await admitPack(await source.manifest(), plan);
   return { choice, model: await getReasoner(source, choice) };
 }
 

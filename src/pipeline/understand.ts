@@ -19,7 +19,7 @@ import {
   type ResolvedSampling,
 } from '../models/reasoner';
 import { safeSink, type EventSink } from './events';
-import { completionOf, emitDone, loadReasoner, packSource, reason, reportingErrors } from './reason';
+import { completionOf, emitDone, loadReasoner, packSource, reason, reportingErrors, runPlanChoice } from './reason';
 import type { PipelineDeps, ReasonRequest } from './reason';
 
 export interface UnderstandRequest extends ReasonRequest {
@@ -76,7 +76,8 @@ export async function understand(
     if (deps.signal?.aborted) throw new CancelledError('Cancelled before it started');
 
     // 2. The model (loaded once per pack and device), then generation.
-    const { model } = await loadReasoner(source, deps, emit);
+    const plan = runPlanChoice(text.config.max_position_embeddings, prompt.ids.length, maxNewTokens);
+    const { model } = await loadReasoner(source, deps, emit, plan);
     const o = { cot, maxNewTokens, sampling, hiddenStates: false, signal: deps.signal };
     const res = await reason(model, prompt, pixels, o, emit);
     emitDone(emit);

@@ -11,12 +11,19 @@
  * Another tab is kept out by the Web Lock PackStore takes per pack.
  */
 import { CancelledError, RgError } from '../errors';
+import type { Manifest } from '../packs/manifest';
 import { PACKS, findPack, packFileUrl, type PackEntry } from '../packs/registry';
 import { PackStore } from './pack_store';
 import { storageInfo, type StorageInfo } from './storage';
 import type { PackManifest, PackReady, PackStatus, StoreEvent, StoreEventSink, VerifyReport } from './types';
 
 let store: PackStore | null = null;
+let admission: (manifest: Manifest) => unknown = () => undefined;
+
+/** Sets the check a download runs on the manifest before fetching anything else (the worker: the memory plan). */
+export function setPackAdmission(admit: (manifest: Manifest) => unknown): void {
+  admission = admit;
+}
 
 /** The app's PackStore: packs come from the app's own origin, under its base URL. */
 export function packStore(): PackStore {
@@ -24,6 +31,7 @@ export function packStore(): PackStore {
     baseFor: (id) =>
       new URL(packFileUrl(requirePack(id), '', import.meta.env.BASE_URL), globalThis.location.origin).href,
     pinnedManifest: (id) => findPack(id)?.manifestSha256,
+    admit: (m) => admission(m),
   });
   return store;
 }

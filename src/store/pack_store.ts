@@ -47,6 +47,11 @@ export interface PackStoreOptions {
   pinnedManifest?: (packId: string) => string | undefined;
   fetchFn?: typeof fetch;
   estimate?: EstimateFn;
+  /**
+   * Checked with the manifest before a download writes or fetches anything else: throws to refuse the pack (the
+   * worker passes the memory plan, src/models/plan.ts).
+   */
+  admit?: (manifest: Manifest) => unknown;
   /** Retry settings for downloads (tests shorten the pauses). */
   download?: Pick<DownloadOptions, 'maxRetries' | 'retryDelayMs' | 'progressIntervalMs'>;
 }
@@ -225,6 +230,7 @@ export class PackStore {
     return this.withLock(packId, async () => {
       const cached = await this.current(packId, { signal: opts.signal, locked: true });
       const m = cached ?? (await this.fetchManifest(packId, opts.signal));
+      await this.opts.admit?.(m.manifest);
       const before = await this.index(packId, m.manifest);
       await ensureRoom(packId, m.manifest.total_bytes - before.storedBytes, this.opts.estimate);
       if (!cached) await this.weights.putManifest({ packId, bytes: m.bytes, sha256: m.sha256, storedAt: Date.now() });

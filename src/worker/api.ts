@@ -12,11 +12,29 @@ import type { RgpoEventSink, RgpoRequest, RgpoResult } from '../pipeline/rgpo/ru
 import type { Backend } from '../runtime/ort';
 import type { EventSink } from '../pipeline/events';
 import type { SelfTestResult } from '../runtime/self_test';
+import type { MemoryPlan, PlanChoice } from '../packs/plan';
+import type { PlanSettings } from '../models/plan';
+import type { ErrorInfo } from '../errors';
 
 // Shared types defined in lower layers, re-exported so the UI and the CLI speak only this contract.
 export type { Backend } from '../runtime/ort';
 export type { EventSink, RgEvent } from '../pipeline/events';
 export type { SelfTestResult } from '../runtime/self_test';
+export type { MemoryPlan, PlanChoice } from '../packs/plan';
+export type { PlanSettings } from '../models/plan';
+
+/** A pack's memory plan on this device (src/packs/plan.ts), as the Model manager and the device panel show it. */
+export interface PackPlanReport {
+  packId: string;
+  /** null without WebGPU (then `noGpuReason`) or when the choice itself is invalid (then `error`). */
+  plan: MemoryPlan | null;
+  /** "needs ≈ X GB GPU (weights Y + KV Z + activations W) at …". */
+  summary?: string;
+  /** "this device allows …". */
+  allows?: string;
+  noGpuReason?: string;
+  error?: ErrorInfo;
+}
 
 /** What the device panel shows. */
 export interface DeviceReport {
@@ -57,7 +75,10 @@ export interface RgApi {
   packList(): Promise<PackStatus[]>;
   /** The browser's storage estimate (usage, quota, available, persisted). */
   storageInfo(): Promise<StorageInfo>;
-  /** Downloads or resumes a pack into IndexedDB (refused with numbers when it cannot fit); `download` events. */
+  /**
+   * Downloads or resumes a pack into IndexedDB (refused with numbers when it cannot fit the storage, or its memory
+   * plan this device, before anything but the manifest is fetched); `download` events.
+   */
   packDownload(id: string, sink?: StoreEventSink): Promise<PackStatus>;
   /** Cancels a running download or verification; what is stored is kept for a resume. */
   packCancel(id: string): Promise<void>;
@@ -65,8 +86,18 @@ export interface RgApi {
   packVerify(id: string, sink?: StoreEventSink): Promise<VerifyReport>;
   /** Removes a pack from IndexedDB. */
   packDelete(id: string): Promise<PackStatus>;
-  /** Reads every file of a pack through CachedPackSource (as a pipeline would) and reports it ready. */
+  /**
+   * Reads every file of a pack through CachedPackSource (as a pipeline would) and reports it ready; refused first
+   * (MEMORY_PLAN / UNSUPPORTED_PACK) when its memory plan does not fit this device.
+   */
   packLoad(id: string, sink?: StoreEventSink): Promise<PackReady>;
+  /**
+   * A pack's memory plan on this device at `choice` (default: the settings' choice, else the pack's defaults):
+   * computed from the manifest alone, before any download. Downloads and loads are refused when it does not fit.
+   */
+  packPlan(id: string, choice?: PlanChoice): Promise<PackPlanReport>;
+  /** The memory budget, the choice downloads and loads are checked at, and (tests) lowered adapter limits. */
+  setPlanSettings(settings: PlanSettings): Promise<void>;
   /** A pack's manifest and its sha256: the cached one when the pack is in the store (works offline), else fetched. */
   packManifest(id: string): Promise<PackManifest>;
   /**

@@ -4,7 +4,7 @@
  */
 import { expose, transfer } from 'comlink';
 import './transfer';
-import type { DeviceReport, EventSink, Pixels, RgApi, SelfTestResult } from './api';
+import type { DeviceReport, EventSink, PackPlanReport, Pixels, RgApi, SelfTestResult } from './api';
 import { capabilities, destroyDevice, liveBufferBytes, liveBufferCount, onDeviceLost } from '../gpu/device';
 import { chooseBackend } from '../runtime/backend';
 import { runSelfTest } from '../runtime/self_test';
@@ -13,14 +13,19 @@ import { emptyBuffer, readBuffer } from '../gpu/readback';
 import { testPattern as drawTestPattern } from '../kernels/test_pattern';
 import { testPatternRef } from '../kernels/test_pattern.ref';
 import { ortVersion, configureOrt } from '../runtime/ort';
-import { RgError, badInput } from '../errors';
-import { cachedPack, storeApi } from '../store/pack_service';
+import { RgError, badInput, toErrorInfo } from '../errors';
+import { cachedPack, setPackAdmission, storeApi } from '../store/pack_service';
+import { admitPack, deviceAllowance, planOn, setPlanSettings, type PlanSettings } from '../models/plan';
+import { describeAllowance, describePlan, type PlanChoice } from '../packs/plan';
 import { understand as runUnderstand, type UnderstandRequest } from '../pipeline/understand';
 import { imagine as runImagine, type ImagineRequest } from '../pipeline/imagine';
 import { edit as runEdit, type EditRequest } from '../pipeline/edit';
 import { rgpo as runRgpo, type RgpoEventSink, type RgpoRequest } from '../pipeline/rgpo/run';
 import { cancelRun, endRun, exclusive, startRun } from '../pipeline/events';
 import type { PipelineDeps } from '../pipeline/reason';
+
+// A download is refused before it fetches anything but the manifest when the pack cannot fit this device.
+setPackAdmission((m) => admitPack(m));
 
 const sinks = new Set<EventSink>();
 onDeviceLost((info) => {
@@ -142,6 +147,28 @@ const api = {
 
   // Weights store: download / resume / cancel / verify / delete / load packs (src/store/pack_service.ts).
   ...storeApi,
+
+  /** Loads a pack's files after checking its memory plan on this device (refused before reading any weights). */
+  async packLoad(id: string, sink?: Parameters<typeof storeApi.packLoad>[1]) {
+    await admitPack((await storeApi.packManifest(id)).manifest);
+    return storeApi.packLoad(id, sink);
+  },
+
+  async packPlan(id: string, choice?: PlanChoice): Promise<PackPlanReport> {
+    const { manifest } = await storeApi.packManifest(id);
+    const { allowance, reason } = await deviceAllowance();
+    if (!allowance) return { packId: id, plan: null, noGpuReason: reason ?? 'no WebGPU adapter' };
+    try {
+      const plan = planOn(manifest, allowance, choice);
+      return { packId: id, plan, summary: describePlan(plan), allows: describeAllowance(allowance) };
+    } catch (e) {
+      return { packId: id, plan: null, error: toErrorInfo(e) };
+    }
+  },
+
+  async setPlanSettings(s: PlanSettings) {
+    setPlanSettings(s);
+  },
 } satisfies RgApi;
 
 expose(api);

@@ -243,3 +243,43 @@ test('history survives a reload; a malformed import is refused and changes nothi
   await expect(page.getByTestId('history-count')).toHaveText('2 runs.');
   await expect(page.getByTestId('run')).toHaveCount(2);
 });
+
+test('the model manager shows the memory plan before download; over the budget the download is refused first', async ({
+  page,
+  context,
+}) => {
+  const requests: string[] = [];
+  context.on('request', (r) => {
+    const m = r.url().match(/\/models\/tiny-random\/(.+)$/);
+    if (m) requests.push(m[1]!);
+  });
+  await page.goto('/#/models');
+  await showTestPacks(page);
+  const row = page.getByTestId(`pack-${PACK}`);
+  const plan = row.getByTestId(`pack-plan-${PACK}`);
+  await expect(plan).toContainText(
+    /needs ≈ [\d.]+ MB GPU \(weights [\d.]+ MB \+ KV [\d.]+ [KM]B \+ activations [\d.]+ MB\) at f32, 1,024 tokens, 64×64/,
+  );
+  await expect(plan).toContainText(
+    'this device allows 4.29 GB (the default budget: WebGPU does not report GPU memory)',
+  );
+  await expect(row.getByTestId(`pack-plan-${PACK}-fits`)).toHaveText('Fits.');
+
+  // A 1 MB budget, set in the device view: the plan says why not and what to try, and a download is refused
+  // before any file but the manifest is requested.
+  await page.goto('/#/device');
+  await page.getByTestId('memory-budget-input').fill('0.001');
+  await page.getByRole('button', { name: 'Set budget' }).click();
+  await expect(page.getByTestId('memory-budget')).toHaveText('1.00 MB (yours)');
+  await expect(page.getByTestId('device-plan-no-fit')).toBeVisible();
+  await page.goto('/#/models');
+  await showTestPacks(page);
+  await expect(row.getByTestId(`pack-plan-${PACK}-no-fit`)).toBeVisible();
+  await expect(plan).toContainText('more than the 1.00 MB budget');
+  await expect(plan).toContainText('Try ');
+  await row.getByRole('button', { name: 'Download' }).click();
+  await expect(row.getByTestId(`pack-message-${PACK}`)).toContainText('tiny-random does not fit');
+  await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('not downloaded');
+  expect(requests).toContain('manifest.json');
+  expect(requests.filter((p) => p !== 'manifest.json')).toEqual([]);
+});

@@ -313,13 +313,17 @@ export class Painter {
 
 const cache = new DeviceCache<Painter>();
 
-/** The loaded painter for (pack, backend, kind, weights), shared (src/models/cache.ts); a new device loads it again. */
+/**
+ * The loaded painter for (pack, backend, kind, weights), shared (src/models/cache.ts); a new device loads it again,
+ * and selecting another pack releases this pack's painters.
+ */
 export function getPainter(
   source: PackSource,
   choice: BackendChoice,
   opts: { kind?: PainterKind; weights?: WeightVariant } = {},
 ): Promise<Painter> {
   const kind = opts.kind ?? (choice.backend === 'webgpu' ? 'ours' : 'reference');
+  cache.retainPrefix(`${source.id}\u0000`); // the painters of other packs are released first
   const key = [source.id, choice.backend, kind, opts.weights ?? 'f32'].join('\u0000');
   return cache.get(key, { device: choice.device ?? null }, () => Painter.load(source, choice, { ...opts, kind }));
 }

@@ -41,9 +41,10 @@ const cache = new DeviceCache<ReasonerModel>();
 
 /**
  * The loaded reasoner of `source`'s pack on `choice`, loaded once and shared. A different device (after a device
- * loss) or backend loads it again and releases the old one.
+ * loss) or backend loads it again and releases the old one; the reasoners of other packs are released first.
  */
 export function getReasoner(source: PackSource, choice: BackendChoice, opts: LoadOptions = {}): Promise<ReasonerModel> {
+  cache.retainPrefix(`${source.id}\u0000`);
   const key = `${source.id}\u0000${choice.backend}`;
   return cache.get(key, { device: choice.device ?? null }, () => ReasonerModel.load(source, choice, opts));
 }

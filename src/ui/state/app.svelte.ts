@@ -1,6 +1,6 @@
 import { getContext, setContext } from 'svelte';
 import { WorkerHandle } from '../../worker/client';
-import type { DeviceReport, Pixels, SelfTestResult } from '../../worker/api';
+import type { DeviceReport, PackPlanReport, Pixels, SelfTestResult } from '../../worker/api';
 import { DEFAULT_HINTS, RgError, toErrorInfo, type ErrorInfo } from '../../errors';
 import { DEFAULT_PACK, FALLBACK_EXAMPLES, PACKS, findPack } from '../../packs/registry';
 import { resolvePackDefaults, type PackDefaults, type PackPrompts } from '../../packs/defaults';
@@ -48,6 +48,8 @@ export const FALLBACK_PACK_INFO: PackInfo = {
 const examplesFor = (id: string): readonly string[] => FALLBACK_EXAMPLES[id] ?? [];
 
 const PACK_KEY = 'rg-vlm:pack';
+/** The user's GPU memory budget in bytes (the memory plan's; WebGPU does not report GPU memory). */
+const BUDGET_KEY = 'rg-vlm:memory-budget';
 
 function readPackInfo(m: Manifest, manifestSha256: string): PackInfo {
   const p = resolvePackDefaults(m);
@@ -82,8 +84,18 @@ export class AppState {
   /** The selected pack's defaults and limits (the paper's until its manifest is read). */
   packInfo = $state<PackInfo>(FALLBACK_PACK_INFO);
   readonly packs = PACKS;
+  /** The selected pack's memory plan on this device (src/packs/plan.ts); null until read. */
+  plan = $state<PackPlanReport | null>(null);
+  /** The user's memory budget in bytes; null: the plan's default. */
+  budgetBytes = $state<number | null>(null);
 
   constructor() {
+    try {
+      const b = Number(localStorage.getItem(BUDGET_KEY));
+      if (Number.isFinite(b) && b > 0) this.budgetBytes = b;
+    } catch {
+      // storage refused: the default budget
+    }
     try {
       const saved = localStorage.getItem(PACK_KEY);
       if (saved && findPack(saved)) this.packId = saved;
@@ -108,7 +120,9 @@ export class AppState {
           void this.refreshDevice();
         }
       });
+      await this.worker.api.setPlanSettings({ budgetBytes: this.budgetBytes });
       await this.refreshDevice();
+      void this.refreshPlan();
     } catch (e) {
       this.notice = notice(e, 'The worker could not start');
     }
@@ -170,11 +184,41 @@ export class AppState {
       // The worker reads the cached manifest when the pack is stored (so this works offline), else fetches it.
       const m = await this.worker.api.packManifest(id);
       if (this.packId === id) this.packInfo = readPackInfo(m.manifest, m.sha256);
+      void this.refreshPlan();
     } catch {
       // offline and not cached: the paper's defaults stand; the pipeline checks against the real manifest anyway
       if (this.packId === id)
         this.packInfo = { ...FALLBACK_PACK_INFO, id, name: pack.label, examples: examplesFor(id) };
     }
+  }
+
+  /** Reads the selected pack's memory plan (the device panel shows it). */
+  async refreshPlan(): Promise<void> {
+    const id = this.packId;
+    try {
+      const plan = await this.worker.api.packPlan(id);
+      if (this.packId === id) this.plan = plan;
+    } catch {
+      if (this.packId === id) this.plan = null;
+    }
+  }
+
+  /** Sets the memory budget in bytes (null: the default), remembered across reloads; refreshes the plan. */
+  async setBudget(bytes: number | null): Promise<void> {
+    try {
+      await this.worker.api.setPlanSettings({ budgetBytes: bytes });
+    } catch (e) {
+      this.notice = notice(e, 'Could not set the memory budget');
+      return;
+    }
+    this.budgetBytes = bytes;
+    try {
+      if (bytes === null) localStorage.removeItem(BUDGET_KEY);
+      else localStorage.setItem(BUDGET_KEY, String(bytes));
+    } catch {
+      // not remembered across reloads
+    }
+    await this.refreshPlan();
   }
 
   dismiss(): void {

@@ -1,5 +1,6 @@
 import type { WorkerHandle } from '../../worker/client';
 import type { DownloadProgress, PackReady, PackStatus, StoreEvent } from '../../store/types';
+import type { PackPlanReport } from '../../worker/api';
 import { formatBytes, requestPersistence, type StorageInfo } from '../../store/storage';
 import { PACKS } from '../../packs/registry';
 import { DEFAULT_HINTS, toErrorInfo } from '../../errors';
@@ -56,6 +57,8 @@ export class PacksState {
   ready = $state<Record<string, PackReady | undefined>>({});
   confirmDelete = $state<string | null>(null);
   listError = $state<PackMessage | null>(null);
+  /** Each pack's memory plan on this device, from its manifest (before any download). */
+  plans = $state<Record<string, PackPlanReport | undefined>>({});
 
   readonly visible = $derived(this.packs.filter((p) => this.showTestPacks || !p.testOnly));
 
@@ -85,6 +88,21 @@ export class PacksState {
     } finally {
       this.loading = false;
     }
+    await this.refreshPlans();
+  }
+
+  /** Reads the memory plan of every listed pack whose manifest is readable (small: the manifest alone). */
+  async refreshPlans(): Promise<void> {
+    const ids = this.packs.filter((p) => p.totalBytes !== null).map((p) => p.id);
+    const plan = async (id: string) => {
+      try {
+        return await this.worker.api.packPlan(id);
+      } catch {
+        return undefined; // shown as "—"; the download itself still checks
+      }
+    };
+    const got = await Promise.all(ids.map(plan));
+    ids.forEach((id, i) => (this.plans[id] = got[i]));
   }
 
   private async run<T>(

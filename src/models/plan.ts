@@ -1,0 +1,87 @@
+/**
+ * @file The memory plan on this device: the adapter's limits and features (src/gpu/device.ts), the user's memory
+ * budget and choice, and our kernels' support (./support.ts), applied to a pack's manifest with src/packs/plan.ts.
+ * The worker checks it before a download or a load, the pipelines before loading their models; the Model manager
+ * and the device panel show it. Without WebGPU the models run on WASM in CPU memory and nothing is checked.
+ */
+import { badInput } from '../errors';
+import { capabilities } from '../gpu/device';
+import type { Manifest } from '../packs/manifest';
+import {
+  allowanceOf,
+  assertPlanFits,
+  planInputOf,
+  planMemory,
+  type DeviceAllowance,
+  type MemoryPlan,
+  type PlanChoice,
+} from '../packs/plan';
+import { KERNEL_SUPPORT } from './support';
+
+/** What the user set (the device panel's budget, the Model manager's choice) and the tests' lowered limits. */
+export interface PlanSettings {
+  /** The memory budget in bytes; null or absent: DEFAULT_BUDGET_BYTES. */
+  budgetBytes?: number | null;
+  /** Lower the adapter's limits for the plan (a test hook; a value above the adapter's is ignored). */
+  maxBufferSize?: number;
+  maxStorageBufferBindingSize?: number;
+  /** The choice a download or a pack load is checked at (precision, context, size); default the pack's. */
+  choice?: PlanChoice;
+}
+
+let settings: PlanSettings = {};
+
+function positive(field: string, v: number | null | undefined): void {
+  if (v === undefined || v === null) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    throw badInput(field, `${field} must be a positive number of bytes, got ${String(v)}`);
+}
+
+/** Replaces the plan settings (checked first: a bad value changes nothing). */
+export function setPlanSettings(s: PlanSettings): void {
+  positive('budgetBytes', s.budgetBytes);
+  positive('maxBufferSize', s.maxBufferSize);
+  positive('maxStorageBufferBindingSize', s.maxStorageBufferBindingSize);
+  settings = { ...s, choice: s.choice ? { ...s.choice } : undefined };
+}
+
+export function planSettings(): PlanSettings {
+  return { ...settings };
+}
+
+/** The allowance of `gpu` under the settings (lowered limits only lower). */
+export function allowanceWith(
+  gpu: { limits: Record<string, number>; features: readonly string[] },
+  s: PlanSettings = settings,
+): DeviceAllowance {
+  const a = allowanceOf(gpu, s.budgetBytes ?? undefined);
+  return {
+    ...a,
+    maxBufferSize: Math.min(a.maxBufferSize, s.maxBufferSize ?? Infinity),
+    maxStorageBufferBindingSize: Math.min(a.maxStorageBufferBindingSize, s.maxStorageBufferBindingSize ?? Infinity),
+  };
+}
+
+/** The shared device's allowance, or null without a WebGPU adapter (then the reason). */
+export async function deviceAllowance(): Promise<{ allowance: DeviceAllowance | null; reason?: string }> {
+  const caps = await capabilities();
+  if (!caps.available) return { allowance: null, reason: caps.reason };
+  return { allowance: allowanceWith(caps) };
+}
+
+/** The plan of `manifest` at `choice` (default: the settings' choice) on `allowance`. */
+export function planOn(manifest: Manifest, allowance: DeviceAllowance, choice?: PlanChoice): MemoryPlan {
+  return planMemory(planInputOf(manifest), choice ?? settings.choice ?? {}, allowance, KERNEL_SUPPORT);
+}
+
+/**
+ * Refuses `manifest` (RgError MEMORY_PLAN or UNSUPPORTED_PACK with the numbers and what to try) when it does not
+ * fit the shared device at `choice`; resolves with the plan (null without WebGPU: nothing to check).
+ */
+export async function admitPack(manifest: Manifest, choice?: PlanChoice): Promise<MemoryPlan | null> {
+  const { allowance } = await deviceAllowance();
+  if (!allowance) return null;
+  const plan = planOn(manifest, allowance, choice);
+  assertPlanFits(plan);
+  return plan;
+}
