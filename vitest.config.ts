@@ -47,7 +47,7 @@ export default defineConfig({
       {
         extends: true,
         // Pre-bundled up front: discovered mid-run, Vite reloads the page and a browser test file can fail to start.
-        optimizeDeps: { include: ['idb-keyval', 'fflate', 'hash-wasm'] },
+        optimizeDeps: { include: ['idb-keyval', 'fflate', 'hash-wasm', 'image-size'] },
         test: {
           name: 'gpu',
           include: ['tests/gpu/**/*.test.ts'],

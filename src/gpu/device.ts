@@ -89,6 +89,10 @@ export function liveBufferLabels(device: GPUDevice): string[] {
   return [...(live.get(device) ?? [])].map((b) => b.label || '(unlabelled)');
 }
 
+function messageOf(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)) || 'no reason given';
+}
+
 function infoOf(adapter: GPUAdapter): GPUAdapterInfo {
   return adapter.info;
 }
@@ -96,13 +100,25 @@ function infoOf(adapter: GPUAdapter): GPUAdapterInfo {
 async function create(): Promise<Held> {
   const g = gpu();
   if (!g) throw new RgError('NO_WEBGPU', 'This browser does not expose WebGPU (navigator.gpu is missing).');
-  const adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    throw new RgError('NO_WEBGPU', `WebGPU could not be asked for an adapter: ${messageOf(e)}`, { cause: e });
+  }
   if (!adapter)
     throw new RgError('NO_WEBGPU', 'WebGPU is present but no adapter is available (GPU blocked or disabled).');
   const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
   const requiredLimits: Record<string, number> = {};
   for (const k of REPORTED_LIMITS) requiredLimits[k] = adapter.limits[k];
-  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'rg-vlm-web' });
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'rg-vlm-web' });
+  } catch (e) {
+    // The adapter is there but refused a device (out of memory, a driver problem, a limit it cannot give): the same
+    // fall-back as no adapter at all, with the browser's reason kept for the device panel.
+    throw new RgError('NO_WEBGPU', `The GPU adapter could not create a device: ${messageOf(e)}`, { cause: e });
+  }
   instrument(device);
   // Validation and out-of-memory errors nobody captured with an error scope (a shader that does not compile, a bad
   // binding): without this they only reach the console and the kernel silently writes nothing.

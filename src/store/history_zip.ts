@@ -5,7 +5,8 @@
  * no duplicate ids) and only then writes the new runs in one transaction; a bad bundle is refused with the reason
  * and nothing stored changes. Runs whose id is already in the history are skipped, never overwritten.
  */
-import { strFromU8, strToU8, unzipSync, zipSync, type Zippable } from 'fflate';
+import { strFromU8, strToU8, zipSync, type Zippable } from 'fflate';
+import { gib, inflateBundleSync } from './unzip_sync';
 import { z } from 'zod';
 import { RgError } from '../errors';
 import { looksLikePng, RunMetaSchema, type HistoryStore, type RunMeta } from './history';
@@ -65,24 +66,51 @@ export interface ImportResult {
   skipped: number;
 }
 
-/** Checks a bundle completely; returns the runs ready to write. Throws RgError('BAD_INPUT') naming the problem. */
-export function parseBundle(
-  zip: Uint8Array,
-): { meta: RunMeta; image: Uint8Array | null; inputImage: Uint8Array | null }[] {
-  if (zip.byteLength > MAX_BUNDLE_BYTES) throw refuse(`it is larger than ${MAX_BUNDLE_BYTES / 1024 ** 3} GiB`);
-  let files: Record<string, Uint8Array>;
-  let declared = 0;
+/** The zip's files, inflated in a module worker so the page stays responsive (inline where there are no workers). */
+export async function inflateBundle(zip: Uint8Array, maxBytes = MAX_BUNDLE_BYTES): Promise<Record<string, Uint8Array>> {
+  if (zip.byteLength > maxBytes) throw refuse(`it is larger than ${gib(maxBytes)}`);
+  if (typeof Worker === 'undefined') {
+    try {
+      return inflateBundleSync(zip, maxBytes);
+    } catch (e) {
+      throw refuse(`it is not a readable zip (${(e as Error).message})`);
+    }
+  }
+  const worker = new Worker(new URL('./unzip.worker.ts', import.meta.url), { type: 'module', name: 'rg-unzip' });
   try {
-    files = unzipSync(zip, {
-      filter: (f) => {
-        declared += f.originalSize;
-        if (declared > MAX_BUNDLE_BYTES) throw new Error('it unpacks to more than 1 GiB');
-        return true;
+    const answer = await new Promise<{ ok: true; files: Record<string, Uint8Array> } | { ok: false; message: string }>(
+      (resolve, reject) => {
+        worker.onmessage = (ev) => resolve(ev.data);
+        worker.onerror = (ev) => {
+          ev.preventDefault();
+          reject(new RgError('INTERNAL', `the zip reader could not start: ${ev.message || 'it failed to load'}`));
+        };
+        worker.postMessage({ zip, maxBytes });
       },
-    });
+    );
+    if (!answer.ok) throw refuse(`it is not a readable zip (${answer.message})`);
+    return answer.files;
+  } finally {
+    worker.terminate();
+  }
+}
+
+/** Checks a bundle completely; returns the runs ready to write. Throws RgError('BAD_INPUT') naming the problem. */
+export function parseBundle(zip: Uint8Array): BundleRun[] {
+  if (zip.byteLength > MAX_BUNDLE_BYTES) throw refuse(`it is larger than ${gib(MAX_BUNDLE_BYTES)}`);
+  let files: Record<string, Uint8Array>;
+  try {
+    files = inflateBundleSync(zip, MAX_BUNDLE_BYTES);
   } catch (e) {
     throw refuse(`it is not a readable zip (${(e as Error).message})`);
   }
+  return checkBundle(files);
+}
+
+type BundleRun = { meta: RunMeta; image: Uint8Array | null; inputImage: Uint8Array | null };
+
+/** Checks the inflated files of a bundle completely; returns the runs ready to write. */
+export function checkBundle(files: Record<string, Uint8Array>): BundleRun[] {
   const json = files['history.json'];
   if (!json) throw refuse('it has no history.json');
   let data: unknown;
@@ -101,7 +129,7 @@ export function parseBundle(
   }
   const used = new Set<string>(['history.json']);
   const ids = new Set<string>();
-  const out: { meta: RunMeta; image: Uint8Array | null; inputImage: Uint8Array | null }[] = [];
+  const out: BundleRun[] = [];
   for (const run of parsed.data.runs) {
     if (ids.has(run.id)) throw refuse(`run ${run.id} appears twice`);
     ids.add(run.id);
@@ -125,9 +153,19 @@ export function parseBundle(
   return out;
 }
 
-/** Imports a bundle: validates all of it, then adds the runs not yet present in one transaction. */
-export async function importHistory(zip: Uint8Array, store: HistoryStore): Promise<ImportResult> {
-  const runs = parseBundle(zip);
+/**
+ * Imports a bundle: inflates it off the main thread, validates all of it, then adds the runs not yet present in one
+ * transaction. A Blob (the chosen file) over `maxBytes` is refused from its size, before it is read into memory.
+ */
+export async function importHistory(
+  zip: Uint8Array | Blob,
+  store: HistoryStore,
+  maxBytes = MAX_BUNDLE_BYTES,
+): Promise<ImportResult> {
+  const size = zip instanceof Blob ? zip.size : zip.byteLength;
+  if (size > maxBytes) throw refuse(`it is ${gib(size)}, larger than the ${gib(maxBytes)} a history zip may be`);
+  const bytes = zip instanceof Blob ? new Uint8Array(await zip.arrayBuffer()) : zip;
+  const runs = checkBundle(await inflateBundle(bytes, maxBytes));
   const existing = await store.ids();
   const fresh = runs.filter((r) => !existing.has(r.meta.id));
   if (fresh.length) await store.putMany(fresh);

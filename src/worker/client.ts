@@ -12,35 +12,92 @@ import type { EditRequest, EditResult } from '../pipeline/edit';
 import type { RgpoEventSink, RgpoRequest, RgpoResult } from '../pipeline/rgpo/run';
 import type { PackReady, PackStatus, StoreEventSink, VerifyReport } from '../store/types';
 import { RgError } from '../errors';
+import { restartDelay, WORKER_BACKOFF, type BackoffPolicy } from './backoff';
 
 export type RgClient = Remote<RgApi>;
 
-/** Owns one worker at a time; `restart()` replaces a crashed one. */
+/** Called when the worker dies: the error to show and the delay before the restart (null: no restart). */
+export type CrashListener = (e: RgError, restartInMs: number | null) => void;
+
+/**
+ * Owns one worker at a time and restarts it when it dies. Every call made through `api` is guarded: a worker that
+ * crashes (or fails to load) rejects the calls in flight with WORKER_CRASHED instead of leaving them pending for
+ * ever. Restarts back off (`restartDelay`: 1 s, 2 s, 4 s … capped); after `maxRestarts` consecutive failures with no
+ * call answered in between the handle gives up, and every call rejects with one clear error until `restart()`.
+ */
 export class WorkerHandle {
   private worker: Worker | null = null;
   private remote: RgClient | null = null;
-  private crashListeners = new Set<(e: RgError) => void>();
+  private guarded: RgClient | null = null;
+  private crashListeners = new Set<CrashListener>();
+  /** Consecutive crashes with no call answered in between. */
+  private failures = 0;
+  /** No worker is spawned before this time (Date.now() milliseconds): the backoff after a crash. */
+  private notBefore = 0;
+  /** Set once the restarts are used up: every call rejects with it until `restart()`. */
+  gaveUp: RgError | null = null;
 
-  /** The typed client; spawns the worker on first use. */
+  constructor(private readonly policy: BackoffPolicy = WORKER_BACKOFF) {}
+
+  /** The typed client; the worker is spawned on the first call (after the backoff delay, following a crash). */
   get api(): RgClient {
+    this.guarded ??= new Proxy(
+      {},
+      {
+        get: (_target, prop) =>
+          typeof prop === 'symbol' || prop === 'then' ? undefined : (...args: unknown[]) => this.invoke(prop, args),
+      },
+    ) as RgClient;
+    return this.guarded;
+  }
+
+  private async invoke(method: string, args: unknown[]): Promise<unknown> {
+    if (this.gaveUp) throw this.gaveUp;
+    const wait = this.notBefore - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (this.gaveUp) throw this.gaveUp;
     if (!this.remote) this.spawn();
-    return this.remote!;
+    const remote = this.remote as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const result = await this.unlessCrash(remote[method]!(...args));
+    this.failures = 0;
+    return result;
   }
 
   private spawn(): void {
     const worker = new Worker(new URL('./index.ts', import.meta.url), { type: 'module', name: 'rg-worker' });
     worker.addEventListener('error', (ev) => {
       ev.preventDefault();
-      const err = new RgError('WORKER_CRASHED', `The worker stopped: ${ev.message || 'it failed to load'}`);
+      if (this.worker !== worker) return;
       this.dispose();
-      for (const l of this.crashListeners) l(err);
+      this.failures++;
+      const detail = ev.message || 'it failed to load';
+      const delay = restartDelay(this.failures, this.policy);
+      let err: RgError;
+      if (delay === null) {
+        err = this.gaveUp = new RgError(
+          'WORKER_CRASHED',
+          `The background worker stopped ${this.failures} times in a row and is no longer restarted ` +
+            `(last: ${detail}).`,
+          {
+            hint:
+              'Reload the page. If it keeps failing, the app’s files could not be loaded: check the connection, ' +
+              'or clear this site’s data and reload.',
+          },
+        );
+      } else {
+        this.notBefore = Date.now() + delay;
+        err = new RgError('WORKER_CRASHED', `The worker stopped: ${detail}`, {
+          hint: `It restarts in ${delay / 1000} s; try again then.`,
+        });
+      }
+      for (const l of this.crashListeners) l(err, delay);
     });
     this.worker = worker;
     this.remote = wrap<RgApi>(worker);
   }
 
   /** Subscribes to worker crashes; returns the unsubscribe function. */
-  onCrash(listener: (e: RgError) => void): () => void {
+  onCrash(listener: CrashListener): () => void {
     this.crashListeners.add(listener);
     return () => this.crashListeners.delete(listener);
   }
@@ -104,9 +161,12 @@ export class WorkerHandle {
     this.remote = null;
   }
 
-  /** Terminates the worker and starts a fresh one. */
+  /** Terminates the worker and starts afresh: the crash count, the backoff and a give-up are forgotten. */
   restart(): RgClient {
     this.dispose();
+    this.failures = 0;
+    this.notBefore = 0;
+    this.gaveUp = null;
     return this.api;
   }
 }

@@ -23,6 +23,7 @@ import { edit as runEdit, type EditRequest } from '../pipeline/edit';
 import { rgpo as runRgpo, type RgpoEventSink, type RgpoRequest } from '../pipeline/rgpo/run';
 import { cancelRun, endRun, exclusive, startRun } from '../pipeline/events';
 import type { PipelineDeps } from '../pipeline/reason';
+import { guardDeviceLoss } from './device_guard';
 
 // A download is refused before it fetches anything but the manifest when the pack cannot fit this device.
 setPackAdmission((m) => admitPack(m));
@@ -53,7 +54,7 @@ async function pipelineRun<Req extends { runId: string; pack: string }, Sink, Re
   const signal = startRun(request?.runId);
   try {
     const deps = { source: () => cachedPack(request.pack), choice: chooseBackend, signal };
-    return await exclusive(signal, () => pipeline(request, onEvent, deps));
+    return await exclusive(signal, () => guardDeviceLoss(request.runId, () => pipeline(request, onEvent, deps)));
   } finally {
     endRun(request.runId, signal);
   }

@@ -7,9 +7,13 @@
 import { RgError, badInput } from '../../errors';
 import type { VisionConfig } from '../../packs/manifest';
 
+import { imageSize } from 'image-size';
 import { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS } from '../../limits';
 
-/** Images over MAX_IMAGE_BYTES are refused before decoding, over MAX_IMAGE_PIXELS after reading their size. */
+/**
+ * Images over MAX_IMAGE_BYTES are refused before they are read, over MAX_IMAGE_PIXELS from their header before they
+ * are decoded (and again after decoding, for a format whose header does not say).
+ */
 export { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS };
 
 /** Raw RGBA pixels (e.g. an image the app generated earlier). */
@@ -71,6 +75,12 @@ export async function decodeImage(
       'Use a smaller or more compressed image.',
     );
   }
+  // Small bytes can declare huge dimensions (a 20000×20000 PNG of a few hundred bytes): the header decides first.
+  const bytes = input instanceof Blob ? null : input instanceof Uint8Array ? input : new Uint8Array(input);
+  const head = bytes
+    ? bytes.subarray(0, IMAGE_HEADER_BYTES)
+    : new Uint8Array(await (input as Blob).slice(0, IMAGE_HEADER_BYTES).arrayBuffer());
+  checkImageHeader(head, limits, field);
   const blob = input instanceof Blob ? input : new Blob([input as BlobPart]);
   let bitmap: ImageBitmap;
   try {
@@ -90,6 +100,31 @@ export async function decodeImage(
     throw e;
   }
   return bitmap;
+}
+
+/** Bytes read from the start of an image file to find its dimensions (a JPEG's frame header can follow EXIF data). */
+export const IMAGE_HEADER_BYTES = 256 * 1024;
+
+/**
+ * The dimensions an image file's first bytes declare (PNG, JPEG, WebP, GIF, BMP… as `image-size` reads them), or
+ * null when they do not say (an unknown format, or a header beyond the bytes given).
+ */
+export function headerDimensions(head: Uint8Array): { width: number; height: number; type: string } | null {
+  try {
+    const r = imageSize(head);
+    return r.width && r.height ? { width: r.width, height: r.height, type: r.type ?? 'image' } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Refuses an image whose header declares more pixels than `limits.maxPixels`, before anything decodes it. Throws
+ * RgError('BAD_INPUT', field); an image whose header does not say is left to the decoder (checked again after).
+ */
+export function checkImageHeader(head: Uint8Array, limits: ImageLimits = DEFAULT_IMAGE_LIMITS, field = 'image'): void {
+  const d = headerDimensions(head);
+  if (d) checkPixels(d.width, d.height, limits, field);
 }
 
 function checkPixels(width: number, height: number, limits: ImageLimits, field: string): void {

@@ -102,9 +102,10 @@ export class AppState {
     } catch {
       // storage refused (private mode): keep the default pack
     }
-    this.worker.onCrash((e) => {
-      this.notice = notice(e, 'The worker crashed');
-      void this.connect();
+    this.worker.onCrash((e, restartInMs) => {
+      // Restarts back off (src/worker/backoff.ts); once they are used up the error says so and nothing loops.
+      this.notice = notice(e, restartInMs === null ? 'The worker could not be restarted' : 'The worker crashed');
+      if (restartInMs !== null) void this.connect();
     });
   }
 
@@ -124,7 +125,8 @@ export class AppState {
       await this.refreshDevice();
       void this.refreshPlan();
     } catch (e) {
-      this.notice = notice(e, 'The worker could not start');
+      // A crash is already reported by the crash listener above (with the restart or the give-up).
+      if (!(e instanceof RgError && e.code === 'WORKER_CRASHED')) this.notice = notice(e, 'The worker could not start');
     }
   }
 
@@ -133,7 +135,7 @@ export class AppState {
     try {
       this.device = await this.worker.api.device();
     } catch (e) {
-      this.notice = notice(e, 'Could not read the device');
+      if (!(e instanceof RgError && e.code === 'WORKER_CRASHED')) this.notice = notice(e, 'Could not read the device');
     } finally {
       this.deviceLoading = false;
     }

@@ -121,7 +121,8 @@ export class HistoryState {
   async importZip(file: File): Promise<void> {
     this.busy = true;
     try {
-      const r = await importHistory(new Uint8Array(await file.arrayBuffer()), this.store);
+      // The file itself: its size is checked before it is read, and it is inflated off the main thread.
+      const r = await importHistory(file, this.store);
       this.message = {
         kind: 'ok',
         text:

@@ -1,0 +1,46 @@
+/**
+ * @file A run interrupted by a lost GPU device ends with DEVICE_LOST (the UI offers a retry), never with whatever
+ * error the pipeline happened to hit next on the dead device, and never hangs on it.
+ */
+import { onDeviceLost, type DeviceLostInfo } from '../gpu/device';
+import { RgError } from '../errors';
+import { cancelRun } from '../pipeline/events';
+
+/** How long a pipeline may take to unwind after the loss before the run is failed anyway. */
+export const UNWIND_MS = 2000;
+
+export function deviceLostError(info: DeviceLostInfo, cause?: unknown): RgError {
+  return new RgError(
+    'DEVICE_LOST',
+    `The GPU device was lost during the run (${info.reason}): ${info.message || 'no detail'}.`,
+    { hint: 'Retry: the run starts again on a fresh device. Nothing was saved from the interrupted run.', cause },
+  );
+}
+
+/**
+ * Runs `fn` (the pipeline of run `runId`). If the shared device is lost meanwhile, the run is cancelled so that it
+ * stops at its next step, and it rejects with DEVICE_LOST however the pipeline ends (or after UNWIND_MS if the
+ * pipeline does not end). A result that was finished before the failure surfaced is kept.
+ */
+export async function guardDeviceLoss<T>(runId: string, fn: () => Promise<T>): Promise<T> {
+  const seen: { lost: DeviceLostInfo | null } = { lost: null };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let off: () => void = () => {};
+  const lostFor = new Promise<never>((_, reject) => {
+    off = onDeviceLost((info) => {
+      seen.lost = info;
+      cancelRun(runId);
+      timer = setTimeout(() => reject(deviceLostError(info)), UNWIND_MS);
+    });
+  });
+  lostFor.catch(() => undefined);
+  try {
+    return await Promise.race([fn(), lostFor]);
+  } catch (e) {
+    if (seen.lost) throw e instanceof RgError && e.code === 'DEVICE_LOST' ? e : deviceLostError(seen.lost, e);
+    throw e;
+  } finally {
+    off();
+    clearTimeout(timer);
+  }
+}
