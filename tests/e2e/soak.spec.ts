@@ -30,7 +30,7 @@ async function idbCounts(page: Page): Promise<Record<string, number>> {
     for (const info of await indexedDB.databases()) {
       if (!info.name) continue;
       const db = await req(indexedDB.open(info.name));
-      for (const name of [...db.objectStoreNames]) {
+      for (const name of Array.from(db.objectStoreNames)) {
         out[`${info.name}/${name}`] = await req(db.transaction(name).objectStore(name).count());
       }
       db.close();
