@@ -37,9 +37,7 @@ async function guardedRun(runId: string, onEvent?: (e: RgEvent) => void) {
   const signal = startRun(runId);
   try {
     const deps = { source: tinyRandom(), choice: chooseBackend, signal };
-    return await guardDeviceLoss(runId, () =>
-      imagine(request(runId), (e) => onEvent?.(e), deps),
-    );
+    return await guardDeviceLoss(runId, () => imagine(request(runId), (e) => onEvent?.(e), deps));
   } finally {
     endRun(runId, signal);
   }
