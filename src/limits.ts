@@ -17,3 +17,5 @@ export const MAX_PROMPT_CHARS = 200_000;
 export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
 /** Pixels of a decoded input image. */
 export const MAX_IMAGE_PIXELS = 8192 * 4096;
+/** Bytes of one PNG kept in run history (an output, or an input image once re-encoded to PNG). */
+export const MAX_HISTORY_PNG_BYTES = 64 * 1024 * 1024;

@@ -11,6 +11,7 @@
 import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
 import { z } from 'zod';
 import { RgError } from '../errors';
+import { MAX_HISTORY_PNG_BYTES } from '../limits';
 
 export const RUN_MODES = ['understand', 'imagine', 'edit', 'compare', 'rgpo'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
@@ -56,7 +57,7 @@ export type NewRun = Omit<RunMeta, 'id' | 'createdAt' | 'hasImage' | 'hasInputIm
 };
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-export const MAX_PNG_BYTES = 64 * 1024 * 1024;
+export const MAX_PNG_BYTES = MAX_HISTORY_PNG_BYTES;
 
 /** True when `b` starts with the PNG signature and is not absurdly large. */
 export function looksLikePng(b: Uint8Array): boolean {

@@ -104,6 +104,8 @@ export class CompareCell {
   readonly stream = new RunStream();
   output = $state.raw<ImagineOutput | null>(null);
   error = $state<UiError | null>(null);
+  /** Empty once saved; else why the cell shown is not in history (a reload of the link cannot restore it). */
+  unsaved = $state('');
 
   readonly variant: number;
   readonly seed: number;
@@ -312,7 +314,8 @@ export class CompareState {
     await runSkeleton(this.app, cell.stream, 'compare', {
       call: (runId) => runImagine(this.app.worker, this.app.packId, settings, cell.stream, runId),
       record: (out) => imagineRecord('compare', out, { grid: this.grid, variant: cell.variant, label }),
-      done: (out) => {
+      done: (out, saved, note) => {
+        cell.unsaved = saved ? '' : note;
         cell.output = { ...out, url: pngUrl(out.png) };
         cell.status = 'done';
         return { reasoning: out.reasoning, answer: out.answer };

@@ -3,7 +3,8 @@ import { RunForm, pngUrl } from './form.svelte';
 import { ImageInputState } from './image_input.svelte';
 import { RunStream } from './run.svelte';
 import { paintTimings } from './imagine.svelte';
-import { filePng, flatSettings } from './persist';
+import { flatSettings } from './persist';
+import { inputPng } from '../image_png';
 import {
   errorsOf,
   randomSeed,
@@ -48,6 +49,8 @@ export class EditState extends RunForm {
   maxNewTokens = $state('');
   result = $state.raw<EditOutput | null>(null);
   saved = $state(false);
+  /** "Saved in history." or why the shown result is not in history and what to do. */
+  saveNote = $state('');
 
   constructor(app: AppState) {
     super(app, new RunStream());
@@ -97,9 +100,12 @@ export class EditState extends RunForm {
     const file = this.image.file!;
     if (this.result) URL.revokeObjectURL(this.result.url);
     this.result = null;
+    let png: Uint8Array | null = null;
     await this.launch('edit', {
-      call: (runId) =>
-        this.app.worker.edit(
+      // The input as history will keep it (PNG), made before the run: an image history cannot keep is refused here.
+      call: async (runId) => {
+        png = await inputPng(file);
+        return this.app.worker.edit(
           {
             runId,
             pack: this.app.packId,
@@ -113,7 +119,8 @@ export class EditState extends RunForm {
             maxNewTokens: settings.maxNewTokens,
           },
           this.stream.handle,
-        ),
+        );
+      },
       record: async (r) => ({
         mode: 'edit',
         inputs: { instruction: settings.instruction },
@@ -128,10 +135,11 @@ export class EditState extends RunForm {
         answer: r.answer,
         timings: paintTimings(r.timings),
         image: r.png,
-        inputImage: await filePng(file),
+        inputImage: png,
       }),
-      done: (r, saved) => {
+      done: (r, saved, note) => {
         this.saved = saved;
+        this.saveNote = note;
         this.result = { settings, png: r.png, reasoning: r.reasoning, answer: r.answer, url: pngUrl(r.png) };
         return { reasoning: r.reasoning, answer: r.answer };
       },

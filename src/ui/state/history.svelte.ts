@@ -1,6 +1,8 @@
 import { HISTORY_CHANNEL, historyStore, type HistoryStore, type RunMeta, type RunRecord } from '../../store/history';
 import { exportHistory, importHistory } from '../../store/history_zip';
 import { DEFAULT_HINTS, toErrorInfo } from '../../errors';
+import { requestPersistence } from '../../store/storage';
+import { storagePersisted } from './persist';
 
 export interface HistoryMessage {
   kind: 'ok' | 'error';
@@ -21,6 +23,11 @@ export class HistoryState {
   thumbs = $state<Record<string, string>>({});
   message = $state<HistoryMessage | null>(null);
   busy = $state(false);
+  /**
+   * Whether the browser keeps this site's data (history included) under storage pressure; null: it cannot say. Asked
+   * for when the first run is saved (src/ui/state/persist.ts); when false, History reminds the user to export.
+   */
+  persisted = $state<boolean | null>(null);
   private channel: BroadcastChannel | null = null;
   private urls: string[] = [];
 
@@ -77,6 +84,7 @@ export class HistoryState {
       this.thumbs = thumbs;
       this.runs = runs;
       if (this.selected && !runs.some((r) => r.id === this.selected!.id)) this.selected = null;
+      this.persisted = await storagePersisted();
     } catch (e) {
       this.fail(e);
     } finally {
@@ -96,6 +104,11 @@ export class HistoryState {
       this.fail(e);
     }
     await this.refresh();
+  }
+
+  /** Asks the browser again to keep this site's data (a click is a user gesture some browsers want). */
+  async askPersistence(): Promise<void> {
+    this.persisted = await requestPersistence();
   }
 
   /** Every run as one zip, handed to the browser as a download. */

@@ -164,8 +164,10 @@ export class ImagineState extends RunForm {
   result = $state.raw<ImagineOutput | null>(null);
   /** The prompt of the run shown (as typed; rendered as text). */
   asked = $state('');
-  /** Whether the last result is in history (false: the pack's manifest could not be read to record it). */
+  /** Whether the last result is in history. */
   saved = $state(false);
+  /** "Saved in history." or why the shown result is not in history and what to do. */
+  saveNote = $state('');
 
   constructor(app: AppState) {
     super(app, new RunStream());
@@ -262,8 +264,9 @@ export class ImagineState extends RunForm {
     await this.launch('imagine', {
       call: (runId) => runImagine(this.app.worker, this.app.packId, settings, this.stream, runId),
       record: (out) => imagineRecord('imagine', out),
-      done: (out, saved) => {
+      done: (out, saved, note) => {
         this.saved = saved;
+        this.saveNote = note;
         this.result = { ...out, url: pngUrl(out.png) };
         return { reasoning: out.reasoning, answer: out.answer };
       },

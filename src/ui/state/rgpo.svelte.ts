@@ -1,7 +1,7 @@
 import type { AppState } from './app.svelte';
 import { RunForm, pngUrl } from './form.svelte';
-import { RunLifecycle, uiError, type UiError } from './run.svelte';
-import { flatSettings, persistRun } from './persist';
+import { RunLifecycle, type UiError } from './run.svelte';
+import { flatSettings, persistRun, unsavedNote, type SaveOutcome } from './persist';
 import type { RgpoEvent, RgpoRequest, RgpoResult, RgpoRollout } from '../../pipeline/rgpo/run';
 import type { RewardInfo } from '../../pipeline/rgpo/rewards';
 import { runningMeans } from '../../pipeline/rgpo/stats';
@@ -80,6 +80,8 @@ export class RgpoState extends RunForm<RunLifecycle> {
   /** What the live region announces. */
   status = $state('');
   saved = $state<boolean | null>(null);
+  /** "Saved in history." or why the group shown is not in history and what to do (empty before a group ends). */
+  saveNote = $state('');
   kept = $state<number | null>(null);
   keepError = $state<UiError | null>(null);
 
@@ -196,6 +198,7 @@ export class RgpoState extends RunForm<RunLifecycle> {
     this.cards = [];
     this.result = null;
     this.saved = null;
+    this.saveNote = '';
     this.kept = null;
     this.keepError = null;
   }
@@ -211,10 +214,10 @@ export class RgpoState extends RunForm<RunLifecycle> {
         const request: RgpoRequest = { runId, pack: this.app.packId, ...s };
         return this.app.worker.rgpo(request, this.handle);
       },
+      // Saved before it is shown; a group that could not be recorded is shown all the same, with the reason (and each
+      // rollout can still be kept, or its image downloaded).
       record: groupRecord,
-      // A group that could not be recorded is still shown (and each rollout can still be kept).
-      saveFailure: 'unsaved',
-      done: (r, saved) => {
+      done: (r, saved, note) => {
         // The final result is authoritative (advantages are only known once the group is complete).
         this.cards = r.rollouts.map((x, i) => ({
           index: i,
@@ -227,6 +230,7 @@ export class RgpoState extends RunForm<RunLifecycle> {
         }));
         this.result = r;
         this.saved = saved;
+        this.saveNote = note;
         this.groupMeans = [...this.groupMeans, r.stats.mean];
         this.status = `Group done: mean reward ${r.stats.mean.toFixed(3)}, best is rollout ${r.stats.best + 1}.`;
       },
@@ -244,13 +248,17 @@ export class RgpoState extends RunForm<RunLifecycle> {
     const x = r?.rollouts[index];
     if (!r || !x) return;
     this.keepError = null;
+    let outcome: SaveOutcome;
     try {
-      const ok = await persistRun(this.app, keptRecord(r, x));
-      if (!ok) throw new Error('the pack’s manifest could not be read to record it');
+      outcome = await persistRun(this.app, keptRecord(r, x));
+    } catch (e) {
+      outcome = { saved: false, note: unsavedNote(e) };
+    }
+    if (outcome.saved) {
       this.kept = index;
       this.status = `Rollout ${index + 1} kept in history as an Imagine run.`;
-    } catch (e) {
-      this.keepError = uiError(e);
+    } else {
+      this.keepError = { code: 'STORE', message: outcome.note, hint: '' };
     }
   }
 }

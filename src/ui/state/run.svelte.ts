@@ -1,7 +1,7 @@
 import type { RgEvent } from '../../worker/api';
 import type { NewRun } from '../../store/history';
 import type { AppState } from './app.svelte';
-import { persistRun } from './persist';
+import { persistRun, unsavedNote, type SaveOutcome } from './persist';
 import { DEFAULT_HINTS, toErrorInfo, type ErrorInfo } from '../../errors';
 
 export type RunPhase =
@@ -173,10 +173,12 @@ export interface RunSteps<R> {
   call(runId: string): Promise<R>;
   /** History's record of the result, saved before it is shown; omitted: the run is not saved. */
   record?(result: R): Omit<NewRun, 'pack'> | Promise<Omit<NewRun, 'pack'>>;
-  /** Whether a failed save fails the run (the default) or only leaves it unsaved. */
-  saveFailure?: 'fails' | 'unsaved';
-  /** Shows the result once saved (`saved`: whether history has it); may return the final text for the stream. */
-  done(result: R, saved: boolean): { reasoning?: string; answer?: string } | void;
+  /**
+   * Shows the result once the save was tried (`saved`: whether history has it; `note`: "Saved in history." or "Not
+   * saved in history: <reason> — <what to do>"). A failed save never discards the result: it is shown all the same.
+   * May return the final text for the stream.
+   */
+  done(result: R, saved: boolean, note: string): { reasoning?: string; answer?: string } | void;
   /** The run failed (not cancelled): where its error is shown. */
   failed(err: UiError): void;
   /** The run was cancelled. */
@@ -185,7 +187,8 @@ export interface RunSteps<R> {
 
 /**
  * The one run skeleton of the studio (Imagine, Edit, Understand, Compare's cells, RGPO): start → the worker call
- * under the crash guard → persist in history → finish, or fail (cancelled apart). Resolves true when it finished.
+ * under the crash guard → persist in history (a failed save leaves the result shown, unsaved, with the reason) →
+ * finish, or fail (cancelled apart). Resolves true when it finished.
  */
 export async function runSkeleton<R>(
   app: AppState,
@@ -196,13 +199,16 @@ export async function runSkeleton<R>(
   const runId = run.start(prefix);
   try {
     const result = await app.worker.unlessCrash(steps.call(runId));
-    let saved = false;
+    let saved: SaveOutcome = { saved: false, note: '' };
     if (steps.record) {
-      const record = await steps.record(result);
-      const save = persistRun(app, record);
-      saved = await (steps.saveFailure === 'unsaved' ? save.catch(() => false) : save);
+      try {
+        saved = await persistRun(app, await steps.record(result));
+      } catch (e) {
+        // Building the record failed: the result is still shown, unsaved, with the reason.
+        saved = { saved: false, note: unsavedNote(e) };
+      }
     }
-    const final = steps.done(result, saved);
+    const final = steps.done(result, saved.saved, saved.note);
     if (run instanceof RunStream) run.finish(final ?? undefined);
     else run.finish();
     return true;

@@ -2,7 +2,8 @@ import type { AppState, PackInfo } from './app.svelte';
 import { RunForm } from './form.svelte';
 import { ImageInputState } from './image_input.svelte';
 import { RunStream } from './run.svelte';
-import { filePng, flatSettings } from './persist';
+import { flatSettings } from './persist';
+import { inputPng } from '../image_png';
 import type { UnderstandResult } from '../../pipeline/understand';
 import { errorsOf, validateImageFile, validateMaxNewTokens, validatePrompt } from '../validate';
 
@@ -27,6 +28,8 @@ export class UnderstandState extends RunForm {
   /** The question of the run shown (as typed; rendered as text). */
   asked = $state('');
   saved = $state(false);
+  /** "Saved in history." or why the shown result is not in history and what to do. */
+  saveNote = $state('');
 
   constructor(app: AppState) {
     super(app, new RunStream());
@@ -54,8 +57,11 @@ export class UnderstandState extends RunForm {
     const cot = this.cot;
     this.asked = question;
     this.result = null;
+    let png: Uint8Array | null = null;
     await this.launch('understand', {
-      call: (runId) => {
+      // The input as history will keep it (PNG), made before the run: an image history cannot keep is refused here.
+      call: async (runId) => {
+        png = await inputPng(file);
         const request = { runId, pack: this.app.packId, prompt: question, image: file, cot, maxNewTokens };
         return this.app.worker.understand(request, this.stream.handle);
       },
@@ -71,10 +77,11 @@ export class UnderstandState extends RunForm {
         reasoning: r.reasoning,
         answer: r.answer,
         timings: understandTimings(r.timings),
-        inputImage: await filePng(file),
+        inputImage: png,
       }),
-      done: (r, saved) => {
+      done: (r, saved, note) => {
         this.saved = saved;
+        this.saveNote = note;
         this.result = {
           question,
           reasoning: r.reasoning,

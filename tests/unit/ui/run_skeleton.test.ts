@@ -3,6 +3,7 @@ import { RgError } from '../../../src/errors';
 import { WorkerHandle } from '../../../src/worker/client';
 import type { AppState } from '../../../src/ui/state/app.svelte';
 import { RunLifecycle, RunStream, runSkeleton, type RunSteps, type UiError } from '../../../src/ui/state/run.svelte';
+import { unsavedNote } from '../../../src/ui/state/persist';
 
 /** An app whose worker never spawns: `crash` plays a worker dying; `sha` null means the run cannot be recorded. */
 function fakeApp(sha: string | null) {
@@ -90,16 +91,54 @@ describe('the run skeleton', () => {
     expect(stream.error).toBeNull();
   });
 
-  it('a failed save fails the run, unless the steps say it only leaves it unsaved', async () => {
-    // With a manifest sha the run is saved in history, which refuses this minimal record (BAD_INPUT): the save rejects.
-    const failing = logged(async () => 'answer');
-    expect(await runSkeleton(fakeApp('abc').app, new RunStream(), 'understand', failing.steps)).toBe(false);
-    expect(failing.log).toEqual(['call understand', 'record answer', 'failed BAD_INPUT']);
+  it('a failed save never fails the run: the result is shown, unsaved, with the reason and what to do', async () => {
+    // With a manifest sha the run is saved in history, which refuses this minimal record (BAD_INPUT): the save fails.
+    for (const [prefix, run] of [
+      ['understand', new RunStream()],
+      ['rgpo', new RunLifecycle()],
+    ] as const) {
+      const notes: string[] = [];
+      const s = logged(async () => 'answer', {
+        done: (r, saved, note) => {
+          s.log.push(`done ${r} saved=${saved}`);
+          notes.push(note);
+        },
+      });
+      expect(await runSkeleton(fakeApp('abc').app, run, prefix, s.steps)).toBe(true);
+      expect(s.log).toEqual([`call ${prefix}`, 'record answer', 'done answer saved=false']);
+      expect(run.phase).toBe('done');
+      expect(run.error).toBeNull();
+      expect(notes[0]).toMatch(/^Not saved in history: This run cannot be saved: .+ — export history or free space/);
+    }
+  });
 
-    const tolerant = logged(async () => 'answer', { saveFailure: 'unsaved' });
-    const run = new RunLifecycle();
-    expect(await runSkeleton(fakeApp('abc').app, run, 'rgpo', tolerant.steps)).toBe(true);
-    expect(tolerant.log).toEqual(['call rgpo', 'record answer', 'done answer saved=false']);
-    expect(run.phase).toBe('done');
+  it('a record that cannot be built leaves the result shown, unsaved', async () => {
+    const notes: string[] = [];
+    const s = logged(async () => 'answer', {
+      record: () => Promise.reject(new RgError('BAD_INPUT', 'its input image is not a PNG')),
+      done: (_r, saved, note) => void notes.push(`${saved} ${note}`),
+    });
+    expect(await runSkeleton(fakeApp('abc').app, new RunStream(), 'edit', s.steps)).toBe(true);
+    expect(notes).toEqual([
+      'false Not saved in history: its input image is not a PNG — export history or free space (delete a pack in the ' +
+        'Model manager, or old runs in History), then run again.',
+    ]);
+  });
+
+  it('a full disk and a database error say so, with what to do', async () => {
+    const quota = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    expect(unsavedNote(quota)).toBe(
+      'Not saved in history: the browser’s storage for this site is full — free space (delete a pack in the ' +
+        'Model manager, or old runs in History) or export history, then run again.',
+    );
+    expect(unsavedNote(new DOMException('The database connection is closing.', 'InvalidStateError'))).toBe(
+      'Not saved in history: the browser’s database refused the write (InvalidStateError: The database connection ' +
+        'is closing) — export history or free space (delete a pack in the Model manager, or old runs in History), ' +
+        'then run again.',
+    );
+    const notes: string[] = [];
+    const s = logged(async () => 'answer', { done: (_r, _s, note) => void notes.push(note) });
+    expect(await runSkeleton(fakeApp(null).app, new RunStream(), 'imagine', s.steps)).toBe(true);
+    expect(notes[0]).toMatch(/^Not saved in history: the pack’s manifest could not be read to record it — /);
   });
 });
