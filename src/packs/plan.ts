@@ -568,22 +568,23 @@ export function planMemory(
     }
   };
   const out: string[] = [];
-  const smaller = (['int4', 'int8', 'f16', 'bf16'] as const).filter(
-    (p) => rowBytes(64, p) < rowBytes(64, plan.reasonerPrecision),
-  );
-  for (const p of smaller) {
+  const lighter = (p: Precision): PlanChoice => {
     const c: PlanChoice = {};
-    if (input.reasonerPrecisions.includes(p)) c.reasonerPrecision = p;
-    if (plan.painterPrecision && input.painterPrecisions.includes(p)) c.painterPrecision = p;
-    if (Object.keys(c).length === 0) continue;
-    const q = fits(c);
+    const less = (q: Precision | null) => q !== null && rowBytes(64, p) < rowBytes(64, q);
+    if (input.reasonerPrecisions.includes(p) && less(plan.reasonerPrecision)) c.reasonerPrecision = p;
+    if (input.painterPrecisions.includes(p) && less(plan.painterPrecision)) c.painterPrecision = p;
+    return c;
+  };
+  const smaller = (['int4', 'int8', 'f16', 'bf16'] as const).filter((p) => Object.keys(lighter(p)).length > 0);
+  for (const p of smaller) {
+    const q = fits(lighter(p));
     if (q?.fits) {
       out.push(`${p} weights (needs ≈ ${GB(q.totalBytes)})`);
       break;
     }
   }
   for (let ctx = Math.floor(plan.context / 2); ctx >= 256; ctx = Math.floor(ctx / 2)) {
-    const q = fits({ context: ctx, prefillRows: Math.min(choice.prefillRows ?? ctx, ctx), conditionTokens: undefined });
+    const q = fits(atContext(choice, ctx));
     if (q?.fits) {
       out.push(`a context of ${ctx.toLocaleString('en-US')} tokens (needs ≈ ${GB(q.totalBytes)})`);
       break;
@@ -598,8 +599,51 @@ export function planMemory(
       }
     }
   }
+  if (out.length === 0)
+    out.push(...combined(plan, input.minSize, smaller[0], smaller[0] ? lighter(smaller[0]) : {}, fits, choice));
   out.push('a smaller pack');
   return { ...plan, suggestions: out };
+}
+
+/** `choice` at a shorter context: the prompt and the condition no longer than it. */
+function atContext(choice: PlanChoice, ctx: number): PlanChoice {
+  return {
+    context: ctx,
+    prefillRows: Math.min(choice.prefillRows ?? ctx, ctx),
+    conditionTokens: Math.min(choice.conditionTokens ?? ctx, ctx),
+  };
+}
+
+/**
+ * When no single change fits: the smallest precision the pack has together with the longest context and then the
+ * largest size that fit (one suggestion, or none).
+ */
+function combined(
+  plan: MemoryPlan,
+  minSize: number,
+  p: Precision | undefined,
+  c: PlanChoice,
+  fits: (c: PlanChoice) => MemoryPlan | null,
+  choice: PlanChoice,
+): string[] {
+  const sizes = [Math.max(plan.width, plan.height)];
+  if (plan.painterPrecision) while (sizes[sizes.length - 1]! / 2 >= minSize) sizes.push(sizes[sizes.length - 1]! / 2);
+  for (let ctx = plan.context; ctx >= Math.min(256, plan.context); ctx = Math.floor(ctx / 2)) {
+    for (const s of sizes) {
+      const w = Math.min(s, plan.width);
+      const h = Math.min(s, plan.height);
+      const q = fits({ ...c, ...atContext(choice, ctx), width: w, height: h });
+      if (!q?.fits) continue;
+      const parts = [
+        p && Object.keys(c).length ? `${p} weights` : '',
+        ctx < plan.context ? `a context of ${ctx.toLocaleString('en-US')} tokens` : '',
+        w < plan.width || h < plan.height ? `images of ${w}×${h}` : '',
+      ].filter(Boolean);
+      return parts.length ? [`${parts.join(' with ')} (needs ≈ ${GB(q.totalBytes)})`] : [];
+    }
+    if (ctx <= 1) break;
+  }
+  return [];
 }
 
 /** One line: "needs ≈ X GB GPU (weights Y + KV Z + activations W) at <precision>, <context>, <size>". */

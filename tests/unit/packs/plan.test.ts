@@ -225,6 +225,15 @@ describe("memory plan: real shapes (the plan's estimate, hand-checked)", () => {
     );
     expect(spec.issues.map((i) => i.field)).toEqual(['size']);
     expect(spec.suggestions).toContain('images of 256×256 (needs ≈ 3.49 GB)');
+    // f16 painter weights on spec limits: no single change fits; int4 with smaller images does.
+    const f16 = planMemory(
+      realShape,
+      { reasonerPrecision: 'int4', painterPrecision: 'f16', conditionTokens: 300, prefillRows: 32 },
+      SPEC,
+      WITH_96,
+    );
+    expect(f16.issues.map((i) => i.field)).toEqual(['size', 'budget']);
+    expect(f16.suggestions).toEqual(['int4 weights with images of 256×256 (needs ≈ 3.49 GB)', 'a smaller pack']);
   });
 });
 
