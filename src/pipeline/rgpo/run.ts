@@ -19,8 +19,9 @@ import type { PackSource } from '../../packs/source';
 import { describeReward, packRewards, scoreRollout, type Reward, type RewardInfo } from './rewards';
 import { groupStats, totalReward, type GroupStats } from './stats';
 import { loadSimilarityScorer } from './similarity_onnx';
+import { RGPO_GROUP } from './loss';
 
-export const DEFAULT_GROUP = 4;
+export const DEFAULT_GROUP = RGPO_GROUP;
 export { MAX_GROUP };
 export const DEFAULT_TEMPERATURE = 1;
 
