@@ -10,6 +10,7 @@ test.beforeEach(async ({ page }) => {
 });
 
 test('Imagine: the cascade option needs chain of thought; both passes are shown', async ({ page }) => {
+  test.setTimeout(300_000); // two reasoner passes after the models load (slow on software WebGPU)
   await page.goto('/#/imagine');
   const cot = page.getByTestId('imagine-cot');
   const cascade = page.getByTestId('imagine-cascade-option');
@@ -25,7 +26,7 @@ test('Imagine: the cascade option needs chain of thought; both passes are shown'
   await page.getByLabel('Width').fill('32');
   await page.getByLabel('Height').fill('32');
   await page.getByRole('button', { name: 'Imagine', exact: true }).click();
-  await expect(page.getByTestId('imagine-image')).toBeVisible({ timeout: 170_000 });
+  await expect(page.getByTestId('imagine-image')).toBeVisible({ timeout: 270_000 });
   await expect(page.getByTestId('imagine-first-pass')).toBeVisible();
   // tiny-random writes no tags: its whole first-pass text is the answer shown and the text sent back.
   const first = ((await page.getByTestId('imagine-answer').textContent()) ?? '').trim();
