@@ -338,7 +338,8 @@ export function settings(f, label) {
       throw new UsageError(`${label('cascade')} must be true or false, got ${JSON.stringify(f.cascade)}`);
     if (f.cascade && s.cot === false)
       throw new UsageError(
-        `${label('cascade')} needs chain of thought (the answer is reasoned on again with it); turn chain of thought on`,
+        `${label('cascade')} needs chain of thought (the answer is reasoned on again with it); ` +
+          'turn chain of thought on',
       );
     s.cascade = f.cascade;
   }
