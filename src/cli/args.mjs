@@ -38,6 +38,7 @@ function flagTable(table) {
 const SETTINGS_FLAGS = flagTable(`
   --pack ID                pack id (default: the first pack that is not test-only, else tiny-random)
   --cot                    chain of thought on (--no-cot: off; default: the pack’s)
+  --cascade                cascade thinking: the answer is reasoned on again and that pass paints (needs --cot)
   --system TEXT            system prompt instead of the default one (the CoT or the plain one, as chosen)
   --seed N                 seed, a whole number from 0 to 4294967295 (default: the pack’s)
   --steps N                painter steps, a whole number ≥ 1 (default: the pack’s)
@@ -110,8 +111,8 @@ export const COMMANDS = {
     usage: 'rg compare --file prompts.jsonl [settings as for generate, used where a line sets none] --out DIR',
     flags: {
       ...flagTable(`
-        --file FILE  JSON Lines, one object per line: {"prompt": …, optional "name", "cot", "system", "seed", \
-"steps", "guidance", "size", "max_new_tokens", "weights"}`),
+        --file FILE  JSON Lines, one object per line: {"prompt": …, optional "name", "cot", "cascade", "system", \
+"seed", "steps", "guidance", "size", "max_new_tokens", "weights"}`),
       ...SETTINGS_FLAGS,
       ...RUN_FLAGS,
     },
@@ -306,7 +307,7 @@ export const MAX_SEED = 2 ** 32 - 1;
 /**
  * Settings a generate / edit / compare run may set. All optional: what is left out comes from the pack.
  * @typedef {{
- *   pack?: string, cot?: boolean, system?: string, seed?: number, steps?: number, guidance?: number,
+ *   pack?: string, cot?: boolean, cascade?: boolean, system?: string, seed?: number, steps?: number, guidance?: number,
  *   width?: number, height?: number, maxNewTokens?: number, weights?: string, strength?: number
  * }} Settings
  */
@@ -331,6 +332,16 @@ export function settings(f, label) {
     if (typeof f.cot !== 'boolean')
       throw new UsageError(`${label('cot')} must be true or false, got ${JSON.stringify(f.cot)}`);
     s.cot = f.cot;
+  }
+  if (f.cascade !== undefined) {
+    if (typeof f.cascade !== 'boolean')
+      throw new UsageError(`${label('cascade')} must be true or false, got ${JSON.stringify(f.cascade)}`);
+    if (f.cascade && s.cot === false)
+      throw new UsageError(
+        `${label('cascade')} needs chain of thought (the answer is reasoned on again with it); ` +
+          'turn chain of thought on',
+      );
+    s.cascade = f.cascade;
   }
   if (f.system !== undefined) s.system = text(label('system'), f.system);
   if (f.seed !== undefined) s.seed = wholeNumber(label('seed'), f.seed, 0, MAX_SEED);

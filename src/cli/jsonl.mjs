@@ -8,6 +8,7 @@ export const LINE_KEYS = [
   'name',
   'prompt',
   'cot',
+  'cascade',
   'system',
   'seed',
   'steps',

@@ -28,6 +28,7 @@ const PAINT_KEYS = /** @type {const} */ ([
   'maxNewTokens',
   'weights',
   'strength',
+  'cascade',
 ]);
 
 /**
@@ -61,6 +62,8 @@ export function paintRecord(inputs, r, s) {
     formatMatched: r.formatOk,
     text: r.text,
     stopReason: r.stopReason,
+    // Cascade thinking: the text sent back and the second pass's completion (null when off).
+    cascade: r.cascade ?? null,
     timings: r.timings,
     pack: packRecord(s.pack, r.pack),
     backend: r.backend,

@@ -51,6 +51,7 @@ export const FIELD_FLAGS = /** @type {Record<string, string>} */ ({
   image: '--image',
   pack: '--pack',
   cot: '--cot',
+  cascade: '--cascade',
   seed: '--seed',
   steps: '--steps',
   guidance: '--guidance',

@@ -36,6 +36,7 @@ import {
   type PipelineDeps,
   type ReasonRequest,
 } from './reason';
+import { cascadeText, type CascadeResult } from './cascade';
 
 /** The settings Imagine, Edit and RGPO share (the seed drives the painter's noise and the reasoner's sampling). */
 export interface PaintRequestBase extends ReasonRequest {
@@ -50,6 +51,11 @@ export interface PaintRequestBase extends ReasonRequest {
   previewEvery?: number;
   /** Painter weights variant (default f32). */
   weights?: WeightVariant;
+  /**
+   * Cascade thinking (MindOmni's `cascade_thinking`, see cascade.ts): the first pass's answer goes through the
+   * reasoner again and the second pass's hidden states condition the painter. Needs chain of thought. Default off.
+   */
+  cascade?: boolean;
 }
 
 export interface PaintSettings {
@@ -63,6 +69,8 @@ export interface PaintSettings {
   negativePrompt: string;
   weights: WeightVariant;
   previewEvery: number;
+  /** Cascade thinking on (only with `cot`). */
+  cascade: boolean;
   /** Edit only. */
   strength?: number;
 }
@@ -70,6 +78,8 @@ export interface PaintSettings {
 export interface PaintTimingsReport {
   /** Reasoner: prefill + decode of the request. */
   reasonMs: number;
+  /** Cascade thinking's second pass (0 when cascade is off). */
+  cascadeMs: number;
   /** The negative condition (0 when it came from the cache). */
   negativeMs: number;
   /** Edit: image decode + VAE encoder input; Imagine 0. */
@@ -92,8 +102,12 @@ export interface PaintRunResult extends Completion {
   width: number;
   height: number;
   settings: PaintSettings;
+  /** Rows of the condition that painted (the second pass's when cascade thinking ran). */
   conditionRows: number;
   negativeRows: number;
+  /** Cascade thinking: what was sent back and the second pass's text; null when cascade is off. The completion
+   * fields above stay the FIRST pass's (the reasoning of the user's own prompt). */
+  cascade: CascadeResult | null;
   timings: PaintTimingsReport;
 }
 
@@ -168,6 +182,20 @@ export function resolvePaintSettings(
   if (typeof negativePrompt !== 'string') throw badInput('negativePrompt', 'the negative prompt must be text');
   if (req.cot !== undefined && typeof req.cot !== 'boolean') throw badInput('cot', 'cot must be true or false');
   const cot = req.cot ?? d.cot;
+  if (req.cascade !== undefined && typeof req.cascade !== 'boolean')
+    throw badInput('cascade', 'cascade must be true or false');
+  const cascade = req.cascade ?? false;
+  if (cascade && !cot) {
+    throw new RgError(
+      'BAD_INPUT',
+      'cascade thinking sends the first pass’s answer back through the reasoner with ' +
+        'chain of thought, so it needs chain of thought',
+      {
+        field: 'cascade',
+        hint: 'Turn chain of thought on, or cascade thinking off.',
+      },
+    );
+  }
   const s: PaintSettings = {
     width,
     height,
@@ -179,6 +207,7 @@ export function resolvePaintSettings(
     negativePrompt,
     weights,
     previewEvery,
+    cascade,
   };
   if (edit) s.strength = numberIn('strength', req.strength ?? d.editStrength, 0, 1, { loOpen: true });
   return s;
@@ -261,9 +290,45 @@ export async function runPaintPipeline(
     { cot: s.cot, maxNewTokens: s.maxNewTokens, sampling, hiddenStates: true, signal: deps.signal },
     emit,
   );
-  const positive = res.hidden;
+  let positive = res.hidden;
   if (!positive) throw new RgError('INTERNAL', 'the reasoner returned no hidden states');
+  let cascade: CascadeResult | null = null;
+  let cascadeMs = 0;
   try {
+    if (s.cascade) {
+      // MindOmni's cascade_thinking: the first pass's answer (else its thinking) is a new request with chain of
+      // thought, the same image and sampling; the second pass's hidden states replace the first's as the condition.
+      const sent = cascadeText(res.text);
+      cascade = { prompt: sent.text, source: sent.source, second: null };
+      if (sent.text.length > 0) {
+        const second = preparePrompt(text, {
+          messages: imagineMessages({ prompt: sent.text, cot: true, image: !!input.image, prompts: req.prompts }),
+          chatTemplate: req.chatTemplate,
+          images: input.image ? 1 : 0,
+          promptField: 'cascade',
+          userText: sent.text,
+        });
+        const r2 = await reason(
+          model,
+          second,
+          input.image?.pixelValues ?? null,
+          {
+            cot: true,
+            maxNewTokens: s.maxNewTokens,
+            sampling,
+            hiddenStates: true,
+            signal: deps.signal,
+            detail: 'cascade',
+          },
+          emit,
+        );
+        if (!r2.hidden) throw new RgError('INTERNAL', 'the reasoner returned no hidden states');
+        positive.dispose();
+        positive = r2.hidden;
+        cascade.second = completionOf(r2);
+        cascadeMs = r2.timings.totalMs;
+      }
+    }
     const tNeg = performance.now();
     negatives.retainPrefix(`${source.id}\u0000`); // conditions of packs no longer selected
     const negKey = [source.id, choice.backend, req.chatTemplate ?? '', negPrompt.ids.join(',')].join('\u0000');
@@ -296,6 +361,13 @@ export async function runPaintPipeline(
       settings: JSON.stringify({ pack: source.id, ...s, engine: painter.kind }),
       reasoning: res.reasoning,
       answer: res.answer,
+      ...(cascade
+        ? {
+            cascade_prompt: cascade.prompt,
+            cascade_reasoning: cascade.second?.reasoning ?? '',
+            cascade_answer: cascade.second?.answer ?? '',
+          }
+        : {}),
       Software: 'rg-vlm-web',
     });
     const end = performance.now();
@@ -312,8 +384,10 @@ export async function runPaintPipeline(
       ...completionOf(res),
       conditionRows: positive.rows,
       negativeRows: neg.hidden.rows,
+      cascade,
       timings: {
         reasonMs: res.timings.totalMs,
+        cascadeMs,
         negativeMs,
         imageMs: input.image?.prepMs ?? 0,
         painterPrepareMs: img.timings.prepareMs,

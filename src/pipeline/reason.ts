@@ -125,6 +125,8 @@ export interface ReasonOptions {
   /** Gather the painter's condition (owned by the caller). */
   hiddenStates: boolean;
   signal?: AbortSignal;
+  /** The first phase event's detail ('cascade': cascade thinking's second pass). */
+  detail?: string;
 }
 
 /** Generates with the first phase event, `token` deltas and phase changes streamed to `emit`. */
@@ -136,7 +138,7 @@ export function reason(
   emit: (e: RgEvent) => void,
 ): Promise<GenerationResult> {
   const initial = o.cot ? 'thinking' : 'answering';
-  emit({ type: 'phase', phase: initial });
+  emit(o.detail ? { type: 'phase', phase: initial, detail: o.detail } : { type: 'phase', phase: initial });
   return generate(model, prompt, pixelValues, {
     maxNewTokens: o.maxNewTokens,
     ...o.sampling,

@@ -21,6 +21,7 @@ const COLUMNS = [
   'name',
   'prompt',
   'cot',
+  'cascade',
   'seed',
   'steps',
   'guidance',
@@ -28,6 +29,8 @@ const COLUMNS = [
   'height',
   'formatMatched',
   'answer',
+  'cascadePrompt',
+  'cascadeAnswer',
   'reasonMs',
   'stepsMs',
   'totalMs',
@@ -55,11 +58,12 @@ export function compare(cmd) {
           const system = it.settings.system ?? null;
           const inputs = { mode: 'generate', prompt: it.prompt, inputImage: null, system, ...where };
           writePaint(s, `${it.name}/`, inputs, r);
-          const { cot, seed, steps, guidance, width, height } = r.settings;
+          const { cot, cascade, seed, steps, guidance, width, height } = r.settings;
           rows.push({
             ...where,
             prompt: it.prompt,
             cot,
+            cascade,
             seed,
             steps,
             guidance,
@@ -68,6 +72,9 @@ export function compare(cmd) {
             formatMatched: r.formatOk,
             answer: r.answer,
             reasoning: r.reasoning,
+            cascadePrompt: r.cascade?.prompt ?? '',
+            cascadeAnswer: r.cascade?.second?.answer ?? '',
+            cascadeReasoning: r.cascade?.second?.reasoning ?? '',
             reasonMs: Math.round(r.timings.reasonMs),
             stepsMs: Math.round(r.timings.stepsMs),
             totalMs: Math.round(r.timings.totalMs),

@@ -19,8 +19,9 @@ import type { PackSource } from '../../packs/source';
 import { describeReward, packRewards, scoreRollout, type Reward, type RewardInfo } from './rewards';
 import { groupStats, totalReward, type GroupStats } from './stats';
 import { loadSimilarityScorer } from './similarity_onnx';
+import { RGPO_GROUP } from './loss';
 
-export const DEFAULT_GROUP = 4;
+export const DEFAULT_GROUP = RGPO_GROUP;
 export { MAX_GROUP };
 export const DEFAULT_TEMPERATURE = 1;
 
@@ -42,6 +43,9 @@ export interface RgpoRollout extends Omit<Completion, 'stopReason'> {
   height: number;
   /** Reward name → score in [0, 1], or null when unavailable. */
   rewards: Record<string, number | null>;
+  /** Cascade thinking's record (the text sent back, the second pass), null when off. The rewards score the first
+   * pass's text (format) and the painted image (accuracy), which the second pass conditioned. */
+  cascade: ImagineResult['cascade'];
   total: number;
   /** Filled in when the group is complete. */
   advantage: number;
@@ -161,6 +165,7 @@ export async function rgpo(req: RgpoRequest, onEvent: RgpoEventSink | undefined,
         width: r.width,
         height: r.height,
         rewards: scores,
+        cascade: r.cascade ?? null,
         total: totalReward(scores),
         advantage: 0,
         totalMs: r.timings.totalMs,

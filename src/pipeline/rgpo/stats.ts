@@ -2,9 +2,9 @@
  * @file Group statistics of RGPO (the paper's GRPO on reasoning generation): each rollout's total reward, the
  * group's mean and standard deviation, the group-normalised advantage (r − mean) / std, and best-of-G.
  *
- * - std is the POPULATION standard deviation by default (divide by G), as the brief asks, and so is the project's
- *   trainer (tools/shapes/stage3.py). R1-V/TRL use torch's `std()`, which is Bessel-corrected (divide by G − 1), and
- *   add 1e-4 to it; `{ std: 'sample' }` gives the Bessel-corrected value (no epsilon) for comparison.
+ * - std is the POPULATION standard deviation by default (divide by G): the lab's definition, and the trainer's
+ *   (tools/shapes/stage3.py group_advantages). R1-V/TRL use torch's `std()`, which is Bessel-corrected (divide by
+ *   G − 1), and add 1e-4 to it; `{ std: 'sample' }` gives the Bessel-corrected value (no epsilon) for comparison.
  * - When every reward of the group is equal (max − min ≤ EQUAL_TOLERANCE), std is 0 and every advantage is 0: the
  *   group carries no learning signal. A group of 1 is such a group. No NaN or Infinity is ever produced.
  * - best-of-G: the highest total; ties go to the lowest index.

@@ -2,7 +2,13 @@ import { diffWords, type Change } from 'diff';
 import { strToU8, zipSync } from 'fflate';
 import type { AppState } from './app.svelte';
 import { pngUrl } from './form.svelte';
-import { imagineRecord, runImagine, type ImagineOutput, type ImagineSettings } from './imagine.svelte';
+import {
+  cascadeFromSettings,
+  imagineRecord,
+  runImagine,
+  type ImagineOutput,
+  type ImagineSettings,
+} from './imagine.svelte';
 import { RunStream, runSkeleton, type UiError } from './run.svelte';
 import {
   CompareConfigSchema,
@@ -32,6 +38,8 @@ export class Variant {
   label = $state('');
   prompt = $state('');
   cot = $state(true);
+  /** Cascade thinking (used only with chain of thought). */
+  cascade = $state(false);
   systemPrompt = $state('');
   userPrefix = $state('');
   steps = $state('');
@@ -45,6 +53,7 @@ export class Variant {
     this.label = c.label;
     this.prompt = c.prompt;
     this.cot = c.cot;
+    this.cascade = c.cascade ?? false;
     this.systemPrompt = c.systemPrompt;
     this.userPrefix = c.userPrefix ?? app.packInfo.prompts.instructionPrefix;
     this.steps = c.steps;
@@ -69,6 +78,7 @@ export class Variant {
       label: this.label,
       prompt: this.prompt,
       cot: this.cot,
+      ...(this.cascade ? { cascade: true } : {}),
       systemPrompt: this.systemPrompt,
       userPrefix: this.userPrefix,
       steps: this.steps,
@@ -86,6 +96,7 @@ export class Variant {
     return {
       prompt: c.prompt.value,
       cot: this.cot,
+      cascade: this.cot && this.cascade,
       systemPrompt: this.systemPrompt,
       userPrefix,
       steps: c.steps.value,
@@ -356,6 +367,7 @@ export class CompareState {
         systemPrompt: meta.inputs.systemPrompt ?? '',
         userPrefix: meta.inputs.userPrefix ?? null,
         cot: s.cot === true,
+        cascade: s.cascade === true,
         steps: Number(s.steps),
         guidance: Number(s.guidance),
         seed: Number(s.seed),
@@ -372,6 +384,7 @@ export class CompareState {
         tokens: typeof s.tokens === 'number' ? s.tokens : null,
         formatOk: typeof s.formatOk === 'boolean' ? s.formatOk : null,
         timings: meta.timings,
+        cascade: cascadeFromSettings(s),
       };
       cell.stream.finish({ reasoning: meta.reasoning, answer: meta.answer });
       cell.status = 'done';
@@ -405,6 +418,8 @@ export class CompareState {
           ? (c.output.settings.userPrefix ?? this.app.packInfo.prompts.instructionPrefix)
           : v.userPrefix,
         cot: c.output?.settings.cot ?? v.cot,
+        cascade: c.output?.settings.cascade ?? (v.cot && v.cascade),
+        secondPass: c.output?.cascade ?? null,
         settings: c.output?.settings ?? null,
         reasoning: c.output?.reasoning ?? null,
         answer: c.output?.answer ?? null,

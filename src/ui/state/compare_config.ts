@@ -14,6 +14,8 @@ export const VariantSchema = z.strictObject({
   label: z.string().max(64),
   prompt: text,
   cot: z.boolean(),
+  /** Cascade thinking (only with `cot`); absent in older links: off. */
+  cascade: z.boolean().optional(),
   systemPrompt: text,
   /** The start of the user turn; absent: the pack's instruction prefix. */
   userPrefix: text.optional(),

@@ -3,6 +3,7 @@ import type { AppState, PackInfo } from './app.svelte';
 import { RunForm, pngUrl } from './form.svelte';
 import { RunStream } from './run.svelte';
 import type { ImagineRequest, PaintTimingsReport } from '../../pipeline/imagine';
+import type { CascadeResult } from '../../pipeline/cascade';
 import type { NewRun } from '../../store/history';
 import { flatSettings } from './persist';
 import {
@@ -20,6 +21,8 @@ import {
 export interface ImagineSettings {
   prompt: string;
   cot: boolean;
+  /** Cascade thinking (only with `cot`): the answer is reasoned on again and that second pass paints. */
+  cascade: boolean;
   /** The system prompt of this run (the CoT one when `cot`, else the plain one). */
   systemPrompt: string;
   /** The start of the user turn, when it differs from the pack's instruction prefix (null: the pack's). */
@@ -44,6 +47,17 @@ export interface ImagineOutput {
   tokens: number | null;
   formatOk: boolean | null;
   timings: Record<string, number>;
+  /** Cascade thinking's record: the text sent back and the second pass (null when cascade was off). */
+  cascade: CascadeShown | null;
+}
+
+/** What the views show of cascade thinking: the text sent back (and from where), the second pass's parts. */
+export interface CascadeShown {
+  prompt: string;
+  /** 'answer', 'think' or 'text' (cascade.ts). */
+  source: string;
+  reasoning: string;
+  answer: string;
 }
 
 export const IMAGINE_FIELDS = [
@@ -61,6 +75,7 @@ export const IMAGINE_FIELDS = [
 export function paintTimings(t: PaintTimingsReport): Record<string, number> {
   return {
     reason: t.reasonMs,
+    ...(t.cascadeMs ? { cascade: t.cascadeMs } : {}),
     negative: t.negativeMs,
     image: t.imageMs,
     prepare: t.painterPrepareMs,
@@ -78,6 +93,7 @@ export function imagineRequest(runId: string, pack: string, s: ImagineSettings):
     pack,
     prompt: s.prompt,
     cot: s.cot,
+    ...(s.cascade ? { cascade: true } : {}),
     prompts: {
       ...(s.cot ? { systemCot: s.systemPrompt } : { systemPlain: s.systemPrompt }),
       ...(s.userPrefix !== null ? { userPrefix: s.userPrefix } : {}),
@@ -111,7 +127,32 @@ export async function runImagine(
     tokens: stream.tokens,
     formatOk: r.formatOk,
     timings: paintTimings(r.timings),
+    cascade: cascadeShown(r.cascade),
   };
+}
+
+/** History's flat settings of a cascade run: the text sent back and the second pass's parts. */
+export function cascadeSettings(c: CascadeShown | null): Record<string, string> {
+  if (!c) return {};
+  return { cascadePrompt: c.prompt, cascadeSource: c.source, cascadeReasoning: c.reasoning, cascadeAnswer: c.answer };
+}
+
+/** The cascade record back from history's flat settings (null when the run had none). */
+export function cascadeFromSettings(s: Record<string, unknown>): CascadeShown | null {
+  if (s.cascade !== true || typeof s.cascadePrompt !== 'string') return null;
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  return {
+    prompt: s.cascadePrompt,
+    source: str(s.cascadeSource),
+    reasoning: str(s.cascadeReasoning),
+    answer: str(s.cascadeAnswer),
+  };
+}
+
+/** A cascade run's second pass as the views show it (the pipeline's CascadeResult, flattened). */
+export function cascadeShown(c: CascadeResult | null | undefined): CascadeShown | null {
+  if (!c) return null;
+  return { prompt: c.prompt, source: c.source, reasoning: c.second?.reasoning ?? '', answer: c.second?.answer ?? '' };
 }
 
 /** History's record of an Imagine run (inputs, settings, text, timings; the PNG as it came). */
@@ -130,6 +171,7 @@ export function imagineRecord(
     },
     settings: flatSettings({
       cot: s.cot,
+      ...(s.cascade ? { cascade: true, ...cascadeSettings(out.cascade) } : {}),
       maxNewTokens: s.maxNewTokens,
       steps: s.steps,
       guidance: s.guidance,
@@ -151,6 +193,8 @@ export function imagineRecord(
 export class ImagineState extends RunForm {
   prompt = $state('');
   cot = $state(true);
+  /** Cascade thinking (used only with chain of thought). */
+  cascade = $state(false);
   systemCot = $state('');
   systemPlain = $state('');
   /** The start of the user turn (the pack's instruction prefix unless edited). */
@@ -243,6 +287,7 @@ export class ImagineState extends RunForm {
     return {
       prompt: c.prompt.value,
       cot: this.cot,
+      cascade: this.cot && this.cascade,
       systemPrompt: this.systemPrompt,
       userPrefix,
       steps: c.steps.value,

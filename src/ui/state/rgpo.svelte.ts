@@ -39,6 +39,8 @@ export interface RgpoSettings {
   seed: number;
   steps: number;
   maxNewTokens: number;
+  /** Cascade thinking in every rollout. */
+  cascade: boolean;
 }
 
 function groupCheck(text: string): Check<number> {
@@ -72,6 +74,8 @@ export class RgpoState extends RunForm<RunLifecycle> {
   seed = $state('');
   steps = $state('');
   maxNewTokens = $state('');
+  /** Cascade thinking in every rollout (the lab's rollouts think with chain of thought). */
+  cascade = $state(false);
   cards = $state<RgpoCard[]>([]);
   rewards = $state.raw<RewardInfo[]>([]);
   result = $state.raw<RgpoResult | null>(null);
@@ -144,6 +148,7 @@ export class RgpoState extends RunForm<RunLifecycle> {
       seed: c.seed.value,
       steps: c.steps.value,
       maxNewTokens: c.maxNewTokens.value,
+      cascade: this.cascade,
     };
   }
 
@@ -211,7 +216,14 @@ export class RgpoState extends RunForm<RunLifecycle> {
     this.status = `Running a group of ${s.group}…`;
     await this.launch('rgpo', {
       call: (runId) => {
-        const request: RgpoRequest = { runId, pack: this.app.packId, ...s };
+        const { cascade, ...rest } = s;
+        // Cascade thinking reasons on with chain of thought, so it asks for chain of thought too.
+        const request: RgpoRequest = {
+          runId,
+          pack: this.app.packId,
+          ...rest,
+          ...(cascade ? { cascade, cot: true } : {}),
+        };
         return this.app.worker.rgpo(request, this.handle);
       },
       // Saved before it is shown; a group that could not be recorded is shown all the same, with the reason (and each

@@ -125,6 +125,11 @@ export class RunStream extends RunLifecycle {
     switch (e.type) {
       case 'phase':
         if (e.phase === 'done') break;
+        // Cascade thinking's second pass starts: its text streams in place of the first pass's (the result keeps both).
+        if (e.detail === 'cascade') {
+          this.thinking = '';
+          this.answer = '';
+        }
         this.phase = e.phase;
         this.detail = e.detail ?? '';
         if (e.phase !== 'painting') this.progress = null;
@@ -229,6 +234,7 @@ export function phaseLine(s: RunStream): string {
     case 'loading':
       return `Loading the model${s.detail ? ` (${s.detail})` : ''}…`;
     case 'thinking':
+      if (s.detail === 'cascade') return `Thinking again on the answer (cascade)… ${s.tokens} tokens in all`;
       return `Thinking… ${s.tokens} token${s.tokens === 1 ? '' : 's'}`;
     case 'answering':
       return `Answering… ${s.tokens} token${s.tokens === 1 ? '' : 's'}`;
