@@ -279,11 +279,12 @@ export class PackStore {
   }
 
   /** sha256 of a stored file, read chunk by chunk (never the whole file at once); null when chunks are missing. */
-  async hashStored(rec: FileRecord): Promise<string | null> {
+  async hashStored(rec: FileRecord, signal?: AbortSignal): Promise<string | null> {
     const h = await createSHA256();
     h.init();
     let n = 0;
     for (let i = 0; n < rec.stored; i++) {
+      if (signal?.aborted) throw new CancelledError('Verification cancelled');
       const c = await this.weights.readChunk(rec.packId, rec.path, i);
       if (!c || c.byteLength === 0) return null;
       h.update(c);
@@ -310,12 +311,12 @@ export class PackStore {
       const files = m.manifest.files;
       for (let i = 0; i < files.length; i++) {
         const f = files[i]!;
-        if (opts.signal?.aborted) throw new RgError('CANCELLED', 'Verification cancelled');
+        if (opts.signal?.aborted) throw new CancelledError('Verification cancelled');
         opts.onFile?.(f.path, i, files.length);
         const r = records.get(f.path);
         if (!r || r.state !== 'cached' || r.sha256 !== f.sha256) continue;
         checked++;
-        const got = r.stored === f.bytes ? await this.hashStored(r) : null;
+        const got = r.stored === f.bytes ? await this.hashStored(r, opts.signal) : null;
         if (got !== f.sha256) {
           failed.push(f);
           await this.weights.resetFile(packId, f.path);

@@ -116,4 +116,18 @@ describe('cancel while a pack loads', async () => {
     release();
     expect((await next).byteLength).toBe(bigEntry.bytes);
   });
+
+  it('a cancel during Verify stops inside the file being hashed, and the pack stays whole', async () => {
+    const s = new Session();
+    const store = storeFor(s);
+    await store.download(PACK);
+    const last = ref.manifest.files.at(-1)!.path;
+    const ctl = new AbortController();
+    // The cancel arrives while the last file is being hashed: before, the hash ran to the end and Verify "passed".
+    const err = await store
+      .verify(PACK, { signal: ctl.signal, onFile: (path) => path === last && ctl.abort() })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CancelledError);
+    expect((await store.verify(PACK, { refetch: false })).failed).toEqual([]);
+  });
 });
