@@ -24,8 +24,7 @@ interface SwConfig {
   headers: Record<string, string>;
 }
 
-import { CACHE_PREFIX, oldPagesOpen, staleCaches, takeOverAtOnce } from './sw/rules';
-import { PAGE_LOADED, PRECACHES, TAKE_OVER } from './store/sw_register';
+import { CACHE_PREFIX, MESSAGES, oldPagesOpen, staleCaches, takeOverAtOnce } from './sw/rules';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const CONFIG = JSON.parse('__RG_SW_CONFIG__') as SwConfig;
@@ -80,9 +79,9 @@ sw.addEventListener('activate', (event) => {
 
 sw.addEventListener('message', (event) => {
   const data = event.data as { type?: unknown; url?: unknown } | null;
-  if (data?.type === TAKE_OVER) event.waitUntil(sw.skipWaiting());
-  else if (data?.type === PAGE_LOADED) event.waitUntil(dropStaleCaches());
-  else if (data?.type === PRECACHES)
+  if (data?.type === MESSAGES.takeOver) event.waitUntil(sw.skipWaiting());
+  else if (data?.type === MESSAGES.pageLoaded) event.waitUntil(dropStaleCaches());
+  else if (data?.type === MESSAGES.precaches)
     event.ports[0]?.postMessage(typeof data.url === 'string' && precached.has(data.url));
 });
 

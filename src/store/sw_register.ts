@@ -54,13 +54,13 @@ async function waiting(worker: ServiceWorker): Promise<void> {
 function watch(reg: ServiceWorkerRegistration): void {
   navigator.serviceWorker.controller?.postMessage({ type: PAGE_LOADED });
   if (!navigator.serviceWorker.controller) return; // first visit: the first version takes over at once
-  if (reg.waiting) void waiting(reg.waiting);
-  reg.addEventListener('updatefound', () => {
-    const w = reg.installing;
+  const track = (w: ServiceWorker | null) =>
     w?.addEventListener('statechange', () => {
       if (w.state === 'installed') void waiting(w);
     });
-  });
+  if (reg.waiting) void waiting(reg.waiting);
+  track(reg.installing);
+  reg.addEventListener('updatefound', () => track(reg.installing));
 }
 
 export function registerServiceWorker(): void {

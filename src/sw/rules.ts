@@ -10,6 +10,20 @@
 export const CACHE_PREFIX = 'rg-shell-';
 
 /**
+ * The messages a page posts to the service worker. The page side (src/store/sw_register.ts) spells them too: sw.js
+ * must stay one classic script, so it imports nothing the page's bundle also imports (that would become a shared
+ * chunk and an `import` the service worker cannot run); tests/unit/sw/rules.test.ts checks both agree.
+ */
+export const MESSAGES = {
+  /** Lets a waiting version take over now. */
+  takeOver: 'rg-sw-take-over',
+  /** A page has loaded: the active version may drop the caches no open page needs any more. */
+  pageLoaded: 'rg-sw-page-loaded',
+  /** "Is this URL in your precache?" (answered through the MessageChannel port sent with it). */
+  precaches: 'rg-sw-precaches',
+} as const;
+
+/**
  * Whether a freshly installed version takes over at once (skipWaiting): when there is no previous version, or no
  * page is open that the previous one serves. Otherwise it waits until those pages close or one asks to reload.
  */

@@ -2,7 +2,8 @@
 // page of the previous one is open; once active it deletes the previous versions' caches only when no page that was
 // open at the take-over is still open (or never, while that is unknown); it never deletes a cache that is not ours.
 import { describe, expect, it } from 'vitest';
-import { oldPagesOpen, staleCaches, takeOverAtOnce } from '../../../src/sw/rules';
+import { MESSAGES, oldPagesOpen, staleCaches, takeOverAtOnce } from '../../../src/sw/rules';
+import { PAGE_LOADED, PRECACHES, TAKE_OVER } from '../../../src/store/sw_register';
 
 describe('service worker update rules', () => {
   it('takes over at once on the first install or with no page open, otherwise waits', () => {
@@ -22,5 +23,9 @@ describe('service worker update rules', () => {
     // Not known (the service worker restarted): keep.
     expect(oldPagesOpen(null, [])).toBe(true);
     expect(staleCaches(names, 'rg-shell-bbb', oldPagesOpen(null, []))).toEqual([]);
+  });
+
+  it('the page and the service worker spell their messages alike', () => {
+    expect({ takeOver: TAKE_OVER, pageLoaded: PAGE_LOADED, precaches: PRECACHES }).toEqual(MESSAGES);
   });
 });
