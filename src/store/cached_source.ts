@@ -23,10 +23,11 @@ export interface CachedSourceOptions {
    */
   signal?: AbortSignal | (() => AbortSignal | undefined);
   /**
-   * Called when a file must be fetched but another context (another tab, or the model manager) holds the pack's
-   * lock: the source waits for it (cancellable through `signal`), and the caller can say so.
+   * Called with `true` when a file must be fetched but another context (another tab, or the model manager) holds the
+   * pack's lock: the source waits for it (cancellable through `signal`), and the caller can say so; called with
+   * `false` when the wait is over and the fetch starts.
    */
-  onWaitForLock?: (packId: string) => void;
+  onWaitForLock?: (packId: string, waiting: boolean) => void;
 }
 
 export class CachedPackSource implements PackSource {
@@ -118,7 +119,11 @@ export class CachedPackSource implements PackSource {
               })
               .file(entry);
           },
-          { signal, onWait: () => this.opts.onWaitForLock?.(this.id) },
+          {
+            signal,
+            onWait: () => this.opts.onWaitForLock?.(this.id, true),
+            onGranted: () => this.opts.onWaitForLock?.(this.id, false),
+          },
         );
       } catch (e) {
         if (e instanceof RgError && e.code !== 'NETWORK') throw e;

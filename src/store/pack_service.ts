@@ -170,7 +170,8 @@ export const storeApi = {
       const t0 = performance.now();
       const src = cachedPack(id, {
         signal: ctl.signal,
-        onWaitForLock: () => emit(sink, { type: 'waiting', packId: id, message: WAITING_FOR_TAB }),
+        onWaitForLock: (_, waiting) =>
+          emit(sink, { type: 'waiting', packId: id, message: waiting ? WAITING_FOR_TAB : '' }),
       });
       const m = await src.manifest();
       let bytes = 0;

@@ -57,6 +57,8 @@ export interface LockWait {
   signal?: AbortSignal;
   /** Called once when the lock is held elsewhere and the call starts to wait. */
   onWait?: () => void;
+  /** Called when the lock is granted after a wait (the other context is done). */
+  onGranted?: () => void;
 }
 
 function cancelledWaiting(packId: string): CancelledError {
@@ -243,6 +245,7 @@ export class PackStore {
     try {
       return await locks.request(name, { mode: 'exclusive', ...(w.signal ? { signal: w.signal } : {}) }, () => {
         started = true;
+        w.onGranted?.();
         return fn();
       });
     } catch (e) {

@@ -40,7 +40,7 @@ function checkSize(name: string, v: number, max: number): void {
  * The run that holds the worker's device now (runs take turns, see `exclusive`): its signal reaches every pack read,
  * also those of a model an earlier run loaded and the cache kept (that model holds the earlier run's source).
  */
-let active: { signal: AbortSignal; waiting: () => void } | null = null;
+let active: { signal: AbortSignal; waiting: (packId: string, waiting: boolean) => void } | null = null;
 
 /**
  * One pipeline run on the worker: registers `request.runId` (so `cancel` reaches it), waits for the runs before it
@@ -53,15 +53,15 @@ async function pipelineRun<Req extends { runId: string; pack: string }, Sink, Re
   request: Req,
   onEvent: Sink | undefined,
   pipeline: (request: Req, onEvent: Sink | undefined, deps: PipelineDeps) => Promise<Res>,
-  waiting?: () => void,
+  waiting?: (packId: string, waiting: boolean) => void,
 ): Promise<Res> {
   const signal = startRun(request?.runId);
   try {
     const source = () =>
-      cachedPack(request.pack, { signal: () => active?.signal, onWaitForLock: () => active?.waiting() });
+      cachedPack(request.pack, { signal: () => active?.signal, onWaitForLock: (id, w) => active?.waiting(id, w) });
     const deps = { source, choice: chooseBackend, signal };
     return await exclusive(signal, async () => {
-      active = { signal, waiting: () => waiting?.() };
+      active = { signal, waiting: (id, w) => waiting?.(id, w) };
       try {
         return await pipeline(request, onEvent, deps);
       } finally {
@@ -73,10 +73,10 @@ async function pipelineRun<Req extends { runId: string; pack: string }, Sink, Re
   }
 }
 
-/** The `waiting` callback of a run that streams RgEvents. */
-function waitingPhase(onEvent: EventSink | undefined): () => void {
+/** The `waiting` callback of a run that streams RgEvents: the loading phase says why it waits, then what it loads. */
+function waitingPhase(onEvent: EventSink | undefined): (packId: string, waiting: boolean) => void {
   const emit = safeSink(onEvent);
-  return () => emit({ type: 'phase', phase: 'loading', detail: WAITING_FOR_TAB });
+  return (packId, waiting) => emit({ type: 'phase', phase: 'loading', detail: waiting ? WAITING_FOR_TAB : packId });
 }
 
 const api = {

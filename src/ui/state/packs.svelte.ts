@@ -65,7 +65,7 @@ export class PacksState {
 
   private readonly onEvent = (e: StoreEvent): void => {
     if (e.type === 'download') this.progress[e.progress.packId] = e.progress;
-    else if (e.type === 'waiting') this.waiting[e.packId] = e.message;
+    else if (e.type === 'waiting') this.waiting[e.packId] = e.message || undefined;
     else {
       this.waiting[e.packId] = undefined;
       this.step[e.packId] = { done: e.done, total: e.total, path: e.path };

@@ -110,11 +110,14 @@ describe('cancel while a pack loads', async () => {
     expect((await s.log()).filter((e) => e.path === BIG)).toEqual([]);
     expect(await store.weights.fileRecord(PACK, BIG)).toBeUndefined();
 
-    // Once the other context is done, a load proceeds (a wait without a cancel ends when the lock is free).
-    const next = store.source(PACK).file(BIG);
-    await new Promise((r) => setTimeout(r, 100));
+    // Once the other context is done, a load proceeds (a wait without a cancel ends when the lock is free), and the
+    // caller hears that the wait is over.
+    const said: boolean[] = [];
+    const next = store.source(PACK, { onWaitForLock: (_, waiting) => said.push(waiting) }).file(BIG);
+    await expect.poll(() => said).toEqual([true]);
     release();
     expect((await next).byteLength).toBe(bigEntry.bytes);
+    expect(said).toEqual([true, false]);
   });
 
   it('a cancel during Verify stops inside the file being hashed, and the pack stays whole', async () => {
