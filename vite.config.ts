@@ -11,13 +11,28 @@ const ortDist = fileURLToPath(new URL('./node_modules/onnxruntime-web/dist/', im
 const ortFiles = readdirSync(ortDist).filter((f) => /^ort-wasm-simd-threaded\.asyncify\.(mjs|wasm)$/.test(f));
 
 /**
- * Serves onnxruntime-web's `.wasm`/`.mjs` companions from our own origin under `/ort/` (dev and preview through
- * middleware, build by emitting them), so nothing is ever fetched from a CDN.
+ * The folder the companions are served from: `/ort/<hash>/`, the hash of their contents. ORT asks for fixed file
+ * names, so the version goes into the folder: a new onnxruntime-web gets a new folder, and a page of the previous
+ * build (still open in another tab, its files in the service worker's previous cache) keeps loading its own copy.
+ */
+export const ORT_BASE = `/ort/${ortContentHash()}/`;
+
+function ortContentHash(): string {
+  const h = createHash('sha256');
+  for (const f of [...ortFiles].sort()) h.update(f).update(readFileSync(join(ortDist, f)));
+  return h.digest('hex').slice(0, 12);
+}
+
+/**
+ * Serves onnxruntime-web's `.wasm`/`.mjs` companions from our own origin under ORT_BASE (dev and preview through
+ * middleware, build by emitting them), so nothing is ever fetched from a CDN. The app learns the folder from the
+ * `__RG_ORT_BASE__` constant this plugin defines (src/runtime/ort.ts).
  */
 export function ortAssets(): Plugin {
   const serve = (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => {
-    const name = req.url?.split('?')[0]?.replace(/^\/ort\//, '');
-    if (!req.url?.startsWith('/ort/') || !name || !ortFiles.includes(name)) return next();
+    const path = req.url?.split('?')[0];
+    const name = path?.startsWith(ORT_BASE) ? path.slice(ORT_BASE.length) : undefined;
+    if (!name || !ortFiles.includes(name)) return next();
     // This middleware answers before Vite adds server.headers, so it sets them itself: without COEP/CORP the
     // thread script is refused in a cross-origin-isolated page and ORT's session creation hangs.
     for (const [k, v] of Object.entries(securityHeaders(true))) res.setHeader(k, v);
@@ -27,13 +42,16 @@ export function ortAssets(): Plugin {
   return {
     name: 'rg-ort-assets',
     enforce: 'pre',
+    config() {
+      return { define: { __RG_ORT_BASE__: JSON.stringify(ORT_BASE) } };
+    },
     // ORT locates its .wasm with `new URL(name, import.meta.url)`, which would make Vite emit a second 27 MB copy;
-    // point it at the single copy under /ort/ instead (env.wasm.wasmPaths says the same).
+    // point it at the single copy under ORT_BASE instead (env.wasm.wasmPaths says the same).
     transform(code, id) {
       if (!id.includes('onnxruntime-web/dist/')) return null;
       return code.replace(
         /new URL\("(ort-wasm-[\w.-]+\.wasm)",import\.meta\.url\)/g,
-        'new URL("/ort/$1",self.location.href)',
+        `new URL("${ORT_BASE}$1",self.location.href)`,
       );
     },
     configureServer(server) {
@@ -41,7 +59,7 @@ export function ortAssets(): Plugin {
     },
     generateBundle() {
       for (const f of ortFiles)
-        this.emitFile({ type: 'asset', fileName: `ort/${f}`, source: readFileSync(join(ortDist, f)) });
+        this.emitFile({ type: 'asset', fileName: `${ORT_BASE.slice(1)}${f}`, source: readFileSync(join(ortDist, f)) });
     },
   };
 }

@@ -4,7 +4,7 @@
  * It owns session creation and the choice of execution provider. On WebGPU, sessions run on the native WebGPU EP
  * (`onnxruntime-web/webgpu`) with *our* device passed in, so ORT tensors and our kernels share buffers. Without a
  * WebGPU adapter it falls back to WASM automatically. The `.wasm`/`.mjs` companions are served from our own origin
- * under `/ort/` (see vite.config.ts), never from a CDN.
+ * under `/ort/<content hash>/` (see vite.config.ts), never from a CDN.
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import { RgError } from '../errors';
@@ -14,10 +14,13 @@ export type OrtTensor = ort.Tensor;
 export type OrtSession = ort.InferenceSession;
 export type OrtFeeds = Record<string, ort.Tensor>;
 
+/** Where the build serves onnxruntime-web's companions: `/ort/<content hash>/` (defined in vite.config.ts). */
+declare const __RG_ORT_BASE__: string;
+
 let configured = false;
 
 /** Points ORT at our own copies of its companions and picks a thread count (threads need cross-origin isolation). */
-export function configureOrt(base = '/ort/'): void {
+export function configureOrt(base = typeof __RG_ORT_BASE__ === 'string' ? __RG_ORT_BASE__ : '/ort/'): void {
   if (configured) return;
   configured = true;
   ort.env.wasm.wasmPaths = base;

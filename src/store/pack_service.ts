@@ -8,11 +8,13 @@
  * (StoreEvent); a cancel is a separate call, since an AbortSignal cannot cross the worker boundary (the worker holds
  * the AbortController). Two things stay in the page: `navigator.storage.persist()`, which workers cannot call, and
  * run history, which is small, page-facing, and works the same from either side (src/store/history.ts).
- * Another tab is kept out by the Web Lock PackStore takes per pack.
+ * Another tab is kept out by the Web Lock PackStore takes per pack; a load that needs a file while another tab holds
+ * it waits, says so (a `waiting` event), and `packCancel` stops the wait.
  */
 import { CancelledError, RgError } from '../errors';
 import type { Manifest } from '../packs/manifest';
 import { PACKS, findPack, packFileUrl, type PackEntry } from '../packs/registry';
+import { WAITING_FOR_TAB, type CachedSourceOptions } from './cached_source';
 import { PackStore } from './pack_store';
 import { storageInfo, type StorageInfo } from './storage';
 import type { PackManifest, PackReady, PackStatus, StoreEvent, StoreEventSink, VerifyReport } from './types';
@@ -37,7 +39,7 @@ export function packStore(): PackStore {
 }
 
 /** The PackSource a pipeline uses for `packId`: cached files from IndexedDB, the rest fetched and kept. */
-export function cachedPack(packId: string, opts: { network?: boolean; signal?: AbortSignal } = {}) {
+export function cachedPack(packId: string, opts: CachedSourceOptions = {}) {
   requirePack(packId);
   return packStore().source(packId, opts);
 }
@@ -49,6 +51,8 @@ function requirePack(id: string): PackEntry {
 }
 
 const running = new Map<string, AbortController>();
+/** Loads in progress (`packLoad`), which `packCancel` stops too. */
+const loads = new Map<string, AbortController>();
 
 /** Sends an event to the page's proxied sink without letting a closed page fail the operation. */
 function emit(sink: StoreEventSink | undefined, e: StoreEvent): void {
@@ -128,9 +132,10 @@ export const storeApi = {
     return status(requirePack(id));
   },
 
-  /** Cancels a running download or verification of `id` (the bytes stored so far are kept). */
+  /** Cancels a running download, verification or load of `id` (the bytes stored so far are kept). */
   async packCancel(id: string): Promise<void> {
     running.get(id)?.abort(new CancelledError('Download cancelled'));
+    loads.get(id)?.abort(new CancelledError('Loading cancelled'));
   },
 
   /** Re-hashes every cached file; a file that fails is fetched again alone. */
@@ -165,23 +170,35 @@ export const storeApi = {
    * cache and checked against its sha256), and reports the pack ready.
    */
   async packLoad(id: string, sink?: StoreEventSink): Promise<PackReady> {
-    const t0 = performance.now();
-    const src = cachedPack(id);
-    const m = await src.manifest();
-    let bytes = 0;
-    for (let i = 0; i < m.files.length; i++) {
-      const f = m.files[i]!;
-      emit(sink, { type: 'load', packId: id, path: f.path, done: i, total: m.files.length });
-      bytes += (await src.file(f.path)).byteLength;
+    requirePack(id);
+    if (loads.has(id)) throw new RgError('BAD_INPUT', `${id} is already being loaded.`, { hint: 'Wait for it.' });
+    const ctl = new AbortController();
+    loads.set(id, ctl);
+    try {
+      const t0 = performance.now();
+      const src = cachedPack(id, {
+        signal: ctl.signal,
+        onWaitForLock: (_, waiting) =>
+          emit(sink, { type: 'waiting', packId: id, message: waiting ? WAITING_FOR_TAB : '' }),
+      });
+      const m = await src.manifest();
+      let bytes = 0;
+      for (let i = 0; i < m.files.length; i++) {
+        const f = m.files[i]!;
+        emit(sink, { type: 'load', packId: id, path: f.path, done: i, total: m.files.length });
+        bytes += (await src.file(f.path)).byteLength;
+      }
+      emit(sink, { type: 'load', packId: id, path: '', done: m.files.length, total: m.files.length });
+      return {
+        packId: id,
+        manifestSha256: await src.manifestSha256(),
+        files: m.files.length,
+        bytes,
+        fetchedFiles: src.fetchedFiles,
+        ms: performance.now() - t0,
+      };
+    } finally {
+      loads.delete(id);
     }
-    emit(sink, { type: 'load', packId: id, path: '', done: m.files.length, total: m.files.length });
-    return {
-      packId: id,
-      manifestSha256: await src.manifestSha256(),
-      files: m.files.length,
-      bytes,
-      fetchedFiles: src.fetchedFiles,
-      ms: performance.now() - t0,
-    };
   },
 };

@@ -8,9 +8,9 @@
  * worker) never download the same pack at once; the second one is refused with a clear message.
  */
 import { createSHA256 } from 'hash-wasm';
-import { RgError } from '../errors';
+import { CancelledError, RgError } from '../errors';
 import { parseManifest, type FileEntry, type Manifest } from '../packs/manifest';
-import { CachedPackSource } from './cached_source';
+import { CachedPackSource, type CachedSourceOptions } from './cached_source';
 import { PackDownloader, type DownloadOptions } from './download';
 import { ensureRoom, type EstimateFn } from './storage';
 import type { DownloadProgress, FileStatus, PackState, VerifyReport } from './types';
@@ -54,6 +54,20 @@ export interface PackStoreOptions {
   admit?: (manifest: Manifest) => unknown;
   /** Retry settings for downloads (tests shorten the pauses). */
   download?: Pick<DownloadOptions, 'maxRetries' | 'retryDelayMs' | 'progressIntervalMs'>;
+}
+
+/** How `withLock` waits for a lock held elsewhere. */
+export interface LockWait {
+  /** Stops waiting (CANCELLED) when it aborts. */
+  signal?: AbortSignal;
+  /** Called once when the lock is held elsewhere and the call starts to wait. */
+  onWait?: () => void;
+  /** Called when the lock is granted after a wait (the other context is done). */
+  onGranted?: () => void;
+}
+
+function cancelledWaiting(packId: string): CancelledError {
+  return new CancelledError(`Cancelled while waiting for another tab to finish with ${packId}`);
 }
 
 export interface OperationOptions {
@@ -144,14 +158,19 @@ export class PackStore {
     try {
       res = await this.fetchFn(url, { signal, cache: 'no-store' });
     } catch (e) {
-      if (signal?.aborted) throw e;
+      if (signal?.aborted) throw new CancelledError(`Loading the manifest of ${packId} was cancelled`);
       throw new RgError('NETWORK', `Could not fetch the manifest of ${packId}: ${(e as Error).message}`, {
         cause: e,
         hint: 'Check the connection and try again.',
       });
     }
     if (!res.ok) throw new RgError('NETWORK', `Fetching the manifest of ${packId} failed: HTTP ${res.status}`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    const bytes = new Uint8Array(
+      await res.arrayBuffer().catch((e: unknown) => {
+        if (signal?.aborted) throw new CancelledError(`Loading the manifest of ${packId} was cancelled`);
+        throw e;
+      }),
+    );
     const sha256 = await sha256Hex(bytes);
     const pinned = this.opts.pinnedManifest?.(packId);
     if (pinned && pinned !== sha256) {
@@ -206,19 +225,38 @@ export class PackStore {
     return { state, storedBytes, totalBytes: manifest.total_bytes, files };
   }
 
-  /** Runs `fn` holding this pack's write lock; refuses at once when another context holds it. */
-  async withLock<T>(packId: string, fn: () => Promise<T>, wait = false): Promise<T> {
+  /**
+   * Runs `fn` holding this pack's write lock. Without `wait` it refuses at once when another context holds the lock.
+   * With `wait`, `onWait` is called once when the lock is taken elsewhere (another tab downloading the pack) and the
+   * wait ends with CANCELLED as soon as `signal` aborts; `fn` never starts then.
+   */
+  async withLock<T>(packId: string, fn: () => Promise<T>, wait: boolean | LockWait = false): Promise<T> {
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+    const w: LockWait | null = wait === true ? {} : wait || null;
+    if (w?.signal?.aborted) throw cancelledWaiting(packId);
     if (!locks) return fn();
     const name = `rg-store:${this.weights.dbName}:${packId}`;
-    return locks.request(name, { mode: 'exclusive', ifAvailable: !wait }, async (lock) => {
-      if (!lock) {
-        throw new RgError('BAD_INPUT', `${packId} is already being downloaded or verified (in this or another tab).`, {
-          hint: 'Wait for that to finish, or cancel it there.',
-        });
-      }
-      return fn();
-    });
+    const now = await locks.request(name, { mode: 'exclusive', ifAvailable: true }, async (lock) =>
+      lock ? { value: await fn() } : null,
+    );
+    if (now) return now.value;
+    if (!w) {
+      throw new RgError('BAD_INPUT', `${packId} is already being downloaded or verified (in this or another tab).`, {
+        hint: 'Wait for that to finish, or cancel it there.',
+      });
+    }
+    w.onWait?.();
+    let started = false;
+    try {
+      return await locks.request(name, { mode: 'exclusive', ...(w.signal ? { signal: w.signal } : {}) }, () => {
+        started = true;
+        w.onGranted?.();
+        return fn();
+      });
+    } catch (e) {
+      if (!started && w.signal?.aborted) throw cancelledWaiting(packId);
+      throw e;
+    }
   }
 
   /**
@@ -250,11 +288,12 @@ export class PackStore {
   }
 
   /** sha256 of a stored file, read chunk by chunk (never the whole file at once); null when chunks are missing. */
-  async hashStored(rec: FileRecord): Promise<string | null> {
+  async hashStored(rec: FileRecord, signal?: AbortSignal): Promise<string | null> {
     const h = await createSHA256();
     h.init();
     let n = 0;
     for (let i = 0; n < rec.stored; i++) {
+      if (signal?.aborted) throw new CancelledError('Verification cancelled');
       const c = await this.weights.readChunk(rec.packId, rec.path, i);
       if (!c || c.byteLength === 0) return null;
       h.update(c);
@@ -281,12 +320,12 @@ export class PackStore {
       const files = m.manifest.files;
       for (let i = 0; i < files.length; i++) {
         const f = files[i]!;
-        if (opts.signal?.aborted) throw new RgError('CANCELLED', 'Verification cancelled');
+        if (opts.signal?.aborted) throw new CancelledError('Verification cancelled');
         opts.onFile?.(f.path, i, files.length);
         const r = records.get(f.path);
         if (!r || r.state !== 'cached' || r.sha256 !== f.sha256) continue;
         checked++;
-        const got = r.stored === f.bytes ? await this.hashStored(r) : null;
+        const got = r.stored === f.bytes ? await this.hashStored(r, opts.signal) : null;
         if (got !== f.sha256) {
           failed.push(f);
           await this.weights.resetFile(packId, f.path);
@@ -323,7 +362,7 @@ export class PackStore {
   }
 
   /** The PackSource the loaders use for this pack: reads from the cache, fetching (and caching) what is missing. */
-  source(packId: string, opts: { network?: boolean; signal?: AbortSignal } = {}): CachedPackSource {
+  source(packId: string, opts: CachedSourceOptions = {}): CachedPackSource {
     return new CachedPackSource(packId, this, opts);
   }
 }

@@ -99,6 +99,11 @@ export interface PackManifest {
 export type StoreEvent =
   | { type: 'download'; progress: DownloadProgress }
   | { type: 'verify'; packId: string; path: string; done: number; total: number }
-  | { type: 'load'; packId: string; path: string; done: number; total: number };
+  | { type: 'load'; packId: string; path: string; done: number; total: number }
+  /**
+   * The operation waits for another tab (or this tab's model manager) to finish with the pack: `message` says so;
+   * an empty `message` says the wait is over.
+   */
+  | { type: 'waiting'; packId: string; message: string };
 
 export type StoreEventSink = (e: StoreEvent) => void;

@@ -17,11 +17,12 @@ import { RgError, badInput, toErrorInfo } from '../errors';
 import { cachedPack, setPackAdmission, storeApi } from '../store/pack_service';
 import { admitPack, deviceAllowance, planOn, setPlanSettings, type PlanSettings } from '../models/plan';
 import { describeAllowance, describePlan, type PlanChoice } from '../packs/plan';
+import { WAITING_FOR_TAB } from '../store/cached_source';
 import { understand as runUnderstand, type UnderstandRequest } from '../pipeline/understand';
 import { imagine as runImagine, type ImagineRequest } from '../pipeline/imagine';
 import { edit as runEdit, type EditRequest } from '../pipeline/edit';
 import { rgpo as runRgpo, type RgpoEventSink, type RgpoRequest } from '../pipeline/rgpo/run';
-import { cancelRun, endRun, exclusive, startRun } from '../pipeline/events';
+import { cancelRun, endRun, exclusive, safeSink, startRun } from '../pipeline/events';
 import type { PipelineDeps } from '../pipeline/reason';
 import { guardDeviceLoss } from './device_guard';
 
@@ -42,22 +43,46 @@ function checkSize(name: string, v: number, max: number): void {
 }
 
 /**
+ * The run that holds the worker's device now (runs take turns, see `exclusive`): its signal reaches every pack read,
+ * also those of a model an earlier run loaded and the cache kept (that model holds the earlier run's source).
+ */
+let active: { signal: AbortSignal; waiting: (packId: string, waiting: boolean) => void } | null = null;
+
+/**
  * One pipeline run on the worker: registers `request.runId` (so `cancel` reaches it), waits for the runs before it
  * (one at a time on the device), runs `pipeline` on the cached pack and the chosen backend, and forgets the run id
- * however it settles.
+ * however it settles. A cancel reaches the pack loading too (waiting for another tab's lock, the manifest, a file
+ * download), so a cancelled run ends at once and the next one starts. `waiting` tells the caller that the run waits
+ * for another tab's lock on the pack.
  */
 async function pipelineRun<Req extends { runId: string; pack: string }, Sink, Res>(
   request: Req,
   onEvent: Sink | undefined,
   pipeline: (request: Req, onEvent: Sink | undefined, deps: PipelineDeps) => Promise<Res>,
+  waiting?: (packId: string, waiting: boolean) => void,
 ): Promise<Res> {
   const signal = startRun(request?.runId);
   try {
-    const deps = { source: () => cachedPack(request.pack), choice: chooseBackend, signal };
-    return await exclusive(signal, () => guardDeviceLoss(request.runId, () => pipeline(request, onEvent, deps)));
+    const source = () =>
+      cachedPack(request.pack, { signal: () => active?.signal, onWaitForLock: (id, w) => active?.waiting(id, w) });
+    const deps = { source, choice: chooseBackend, signal };
+    return await exclusive(signal, async () => {
+      active = { signal, waiting: (id, w) => waiting?.(id, w) };
+      try {
+        return await guardDeviceLoss(request.runId, () => pipeline(request, onEvent, deps));
+      } finally {
+        active = null;
+      }
+    });
   } finally {
     endRun(request.runId, signal);
   }
+}
+
+/** The `waiting` callback of a run that streams RgEvents: the loading phase says why it waits, then what it loads. */
+function waitingPhase(onEvent: EventSink | undefined): (packId: string, waiting: boolean) => void {
+  const emit = safeSink(onEvent);
+  return (packId, waiting) => emit({ type: 'phase', phase: 'loading', detail: waiting ? WAITING_FOR_TAB : packId });
 }
 
 const api = {
@@ -121,16 +146,16 @@ const api = {
   },
 
   async understand(request: UnderstandRequest, onEvent?: EventSink) {
-    return pipelineRun(request, onEvent, runUnderstand);
+    return pipelineRun(request, onEvent, runUnderstand, waitingPhase(onEvent));
   },
 
   async imagine(request: ImagineRequest, onEvent?: EventSink) {
-    const r = await pipelineRun(request, onEvent, runImagine);
+    const r = await pipelineRun(request, onEvent, runImagine, waitingPhase(onEvent));
     return transfer(r, [r.png.buffer]);
   },
 
   async edit(request: EditRequest, onEvent?: EventSink) {
-    const r = await pipelineRun(request, onEvent, runEdit);
+    const r = await pipelineRun(request, onEvent, runEdit, waitingPhase(onEvent));
     return transfer(r, [r.png.buffer]);
   },
 

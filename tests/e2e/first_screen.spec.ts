@@ -47,7 +47,36 @@ test('pages are served with cross-origin isolation and a CSP without inline scri
   expect(h['cross-origin-embedder-policy']).toBe('require-corp');
   expect(h['content-security-policy']).toContain("script-src 'self' 'wasm-unsafe-eval'");
   expect(h['content-security-policy']).not.toContain("unsafe-inline' 'wasm");
-  const wasm = await request.get('/ort/ort-wasm-simd-threaded.asyncify.wasm');
+});
+
+// onnxruntime-web's companions are served from a folder named by their content hash, so an update never replaces the
+// files a page of the previous build still loads (#17 item 10): the service worker precaches exactly that folder's
+// two files, and every /ort/ reference in the built scripts points into the same folder.
+test('the /ort/ files are versioned by content hash and referenced consistently', async ({ request }) => {
+  const sw = await (await request.get('/sw.js')).text();
+  // sw.js is a classic script: an import of a chunk it shares with the page would stop it from installing.
+  expect(sw).not.toMatch(/\bimport\s*["'{*]/);
+  const files = [...sw.matchAll(/ort\/([0-9a-f]{12})\/(ort-wasm-simd-threaded\.asyncify\.(?:mjs|wasm))/g)];
+  const dirs = new Set(files.map((m) => m[1]));
+  expect(dirs.size).toBe(1);
+  const dir = `/ort/${[...dirs][0]}/`;
+  expect(new Set(files.map((m) => m[2]))).toEqual(
+    new Set(['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm']),
+  );
+  const wasm = await request.get(`${dir}ort-wasm-simd-threaded.asyncify.wasm`);
   expect(wasm.status()).toBe(200);
   expect(wasm.headers()['content-type']).toContain('wasm');
+  const mjs = await request.get(`${dir}ort-wasm-simd-threaded.asyncify.mjs`);
+  expect(mjs.headers()['content-type']).toContain('javascript');
+
+  const scripts = [...sw.matchAll(/assets\/[\w.-]+\.js/g)].map((m) => m[0]);
+  let references = 0;
+  for (const path of new Set(scripts)) {
+    const code = await (await request.get(`/${path}`)).text();
+    for (const m of code.matchAll(/\/ort\/([\w.-]*)\//g)) {
+      references++;
+      expect(`/ort/${m[1]}/`, `${path} refers to another /ort/ folder`).toBe(dir);
+    }
+  }
+  expect(references).toBeGreaterThan(0);
 });

@@ -283,3 +283,44 @@ test('the model manager shows the memory plan before download; over the budget t
   expect(requests).toContain('manifest.json');
   expect(requests.filter((p) => p !== 'manifest.json')).toEqual([]);
 });
+
+// #17 items 4 and 10: a run whose pack must be downloaded while another tab holds the pack's lock says so and can be
+// cancelled at once; the next run starts at once (it waits for the other tab, not behind the cancelled run) and goes
+// on once the other tab is done.
+test('a run waiting on another tab says so, can be cancelled; the next run goes on once that tab is done', async ({
+  page,
+  context,
+}) => {
+  const other = await context.newPage();
+  await other.goto(`/models/${PACK}/README.md`);
+  await other.evaluate(
+    (name) =>
+      new Promise<void>((held) => {
+        void navigator.locks.request(name, () => {
+          held();
+          return new Promise<void>((r) => ((window as unknown as { release: () => void }).release = r));
+        });
+      }),
+    `rg-store:rg-weights:${PACK}`,
+  );
+  await page.goto('/#/imagine');
+  await page.getByLabel('Prompt', { exact: true }).fill('a red square');
+  await page.getByLabel('Max tokens').fill('4');
+  await page.getByLabel('Steps').fill('1');
+  await page.getByLabel('Width').fill('32');
+  await page.getByLabel('Height').fill('32');
+  const imagine = page.getByRole('button', { name: 'Imagine', exact: true });
+  const phase = page.getByTestId('imagine-phase');
+  await imagine.click();
+  await expect(phase).toContainText('another tab is downloading this pack', { timeout: 60_000 });
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(phase).toContainText('Cancelled', { timeout: 5000 });
+
+  await imagine.click();
+  await expect(phase).toContainText('another tab is downloading this pack', { timeout: 10_000 });
+  await other.evaluate(() => (window as unknown as { release: () => void }).release());
+  // The wait is over: the pack downloads and the run goes on (then cancelled, to keep the suite short).
+  await expect(phase).toContainText(`Loading the model (${PACK})`, { timeout: 10_000 });
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(phase).toContainText('Cancelled', { timeout: 60_000 });
+});

@@ -53,6 +53,8 @@ export class PacksState {
   busy = $state<Record<string, PackBusy | undefined>>({});
   progress = $state<Record<string, DownloadProgress | undefined>>({});
   step = $state<Record<string, { done: number; total: number; path: string } | undefined>>({});
+  /** Set while an operation waits for another tab to finish with the pack (what to show). */
+  waiting = $state<Record<string, string | undefined>>({});
   messages = $state<Record<string, PackMessage | undefined>>({});
   ready = $state<Record<string, PackReady | undefined>>({});
   confirmDelete = $state<string | null>(null);
@@ -66,7 +68,11 @@ export class PacksState {
 
   private readonly onEvent = (e: StoreEvent): void => {
     if (e.type === 'download') this.progress[e.progress.packId] = e.progress;
-    else this.step[e.packId] = { done: e.done, total: e.total, path: e.path };
+    else if (e.type === 'waiting') this.waiting[e.packId] = e.message || undefined;
+    else {
+      this.waiting[e.packId] = undefined;
+      this.step[e.packId] = { done: e.done, total: e.total, path: e.path };
+    }
   };
 
   private setPack(s: PackStatus): void {
@@ -122,6 +128,7 @@ export class PacksState {
       this.busy[id] = undefined;
       this.progress[id] = undefined;
       this.step[id] = undefined;
+      this.waiting[id] = undefined;
       await this.refresh();
     }
   }
