@@ -41,6 +41,7 @@ MIN_MARGIN = 1e-2
 
 # Fixture settings
 GREEDY_MAX_NEW = 16
+ROW_STOP_STEP = 5
 IMAGINE = {"prompt": "draw the result of 3 apples plus 2 apples", "seed": 42, "steps": 4, "guidance": 3.0,
            "cot": True, "max_new_tokens": 16, "width": 64, "height": 64}
 EDIT = {"instruction": "make the square green", "seed": 42, "steps": 4, "guidance": 3.0, "cot": True,
@@ -120,7 +121,8 @@ def build_fixtures(pc, tok, reasoner, painter: Painter, vae, variants, fix, log)
     t = time.time()
     r = pc.reasoner
     stop_understand = list(r.eos_token_ids)
-    stop_imagine = list(r.eos_token_ids) + [tok.token_to_id["</answer>"]]
+    answer_end = tok.token_to_id["</answer>"]
+    stop_imagine = list(r.eos_token_ids) + [answer_end]
     out: dict = {
         "about": "PyTorch reference outputs of the tiny-random pack (tools/make_tiny_random.py). All .bin files are "
         "raw little-endian float32, row-major, shapes given here. Checksums are float64 sums over the f32 values.",
@@ -175,6 +177,13 @@ def build_fixtures(pc, tok, reasoner, painter: Painter, vae, variants, fix, log)
         margins_all += g.margins
         with torch.no_grad():
             feats = reasoner.vision(torch.from_numpy(pix)).numpy() if pix is not None else None
+            # the same rows after the final norm (the old condition): tests show the engine does NOT return these
+            emb = reasoner.embed(torch.tensor([ids + g.generated[:-1]]), None if pix is None else torch.from_numpy(pix))
+            n = emb.shape[1]
+            past0 = [torch.zeros(1, r.num_key_value_heads, 0, r.head_dim) for _ in range(2 * r.num_hidden_layers)]
+            _, _, post, pre = reasoner.lm.forward_states(emb, torch.ones(1, n, dtype=torch.int64),
+                                                         torch.arange(n).unsqueeze(0), past0)
+            assert np.abs(pre[0].numpy() - g.hidden).max() < 1e-4, "full-sequence pre-norm rows = the cached ones"
         entry = {
             "name": name,
             "messages": msgs,
@@ -187,6 +196,7 @@ def build_fixtures(pc, tok, reasoner, painter: Painter, vae, variants, fix, log)
             "hidden_rows": int(g.hidden.shape[0]),
             "hidden_checksum": P.checksum(g.hidden),
             "prefill_hidden_checksum": P.checksum(g.hidden[: len(ids)]),
+            "post_norm_hidden_checksum": P.checksum(post[0].numpy()),
             "min_margin": min(g.margins),
         }
         if pix is not None:
@@ -195,6 +205,25 @@ def build_fixtures(pc, tok, reasoner, painter: Painter, vae, variants, fix, log)
             entry["image_features_checksum"] = P.checksum(feats)
         greedy.append(entry)
     out["greedy"] = greedy
+
+    # ---- a stop token whose own row is computed (MindOmni's </answer>): tiny-random never writes </answer> in
+    # 16 tokens, so the cot prompt stops at the token it generates at step ROW_STOP_STEP, treated as a row stop.
+    cot = greedy[0]
+    k = cot["generated_ids"].index(cot["generated_ids"][ROW_STOP_STEP])
+    stop_tok = cot["generated_ids"][k]
+    g = P.generate(reasoner, cot["input_ids"], None, GREEDY_MAX_NEW, [stop_tok], [stop_tok])
+    assert g.generated == cot["generated_ids"][: k + 1] and g.hidden.shape[0] == cot["prompt_length"] + k + 1
+    out["row_stop"] = {
+        "about": "the cot prompt stopped at generated token `stop_id` (step `step`) with that stop's own row computed, "
+        "as MindOmni's </answer>: prompt_length + step + 1 rows",
+        "greedy": "cot",
+        "stop_id": stop_tok,
+        "step": k,
+        "generated_ids": g.generated,
+        "hidden_rows": int(g.hidden.shape[0]),
+        "hidden_checksum": P.checksum(g.hidden),
+        "last_row_checksum": P.checksum(g.hidden[-1:]),
+    }
 
     # ---- painter velocity for a fixed input
     rng = np.random.default_rng(7)
@@ -211,12 +240,13 @@ def build_fixtures(pc, tok, reasoner, painter: Painter, vae, variants, fix, log)
         write_bin(os.path.join(fix, f"painter_velocity.{mode}.bin"), vel[mode])
     with torch.no_grad():
         conn = painter.connector(torch.from_numpy(cond)).numpy()
-        temb = painter.painter.t_embedder(torch.tensor([tt])).numpy()
+        ttok, temb = (x.numpy() for x in painter.painter.time_embeddings(torch.tensor([tt])))
         tfreq = timestep_embedding(torch.tensor([tt * pc.painter.timestep_scale]), pc.painter.timestep_freq_dim,
                                    pc.painter.timestep_max_period).numpy()
         pos = sincos_2d(8, 8, pc.painter.hidden_size, pc.painter).numpy()
     write_bin(os.path.join(fix, "painter_connector_out.bin"), conn)
     write_bin(os.path.join(fix, "painter_temb.bin"), temb)
+    write_bin(os.path.join(fix, "painter_time_token.bin"), ttok)
     write_bin(os.path.join(fix, "painter_timestep_freq.bin"), tfreq)
     write_bin(os.path.join(fix, "painter_pos_embed_8x8.bin"), pos)
     out["painter"] = {
@@ -228,7 +258,9 @@ def build_fixtures(pc, tok, reasoner, painter: Painter, vae, variants, fix, log)
         "tolerance": 1e-4,
         "intermediates": {
             "connector_out": {"file": "painter_connector_out.bin", "shape": list(conn.shape)},
-            "temb": {"file": "painter_temb.bin", "shape": list(temb.shape)},
+            "temb": {"file": "painter_temb.bin", "shape": list(temb.shape), "note": "t_embedder(t): the adaLN input"},
+            "time_token": {"file": "painter_time_token.bin", "shape": list(ttok.shape),
+                           "note": "time_token(t): the sequence's time token"},
             "timestep_freq": {"file": "painter_timestep_freq.bin", "shape": list(tfreq.shape)},
             "pos_embed_8x8": {"file": "painter_pos_embed_8x8.bin", "shape": list(pos.shape)},
         },
@@ -252,7 +284,7 @@ def build_fixtures(pc, tok, reasoner, painter: Painter, vae, variants, fix, log)
     def reason(name: str, msgs: list, pixel_values, max_new_tokens: int):
         """The reasoner's half of an Imagine / Edit fixture: the prompt, greedy tokens, the condition rows."""
         text, ids = P.render_prompt(tok, pc, msgs)
-        g = P.generate(reasoner, ids, pixel_values, max_new_tokens, stop_imagine)
+        g = P.generate(reasoner, ids, pixel_values, max_new_tokens, stop_imagine, P.row_stop_ids(pc, answer_end))
         margins_all.extend(g.margins)
         write_bin(os.path.join(fix, f"{name}_condition.bin"), g.hidden)
         return g, {

@@ -103,6 +103,14 @@ export const ReasonerConfigSchema = z
     eos_token_ids: z.array(nonneg).min(1),
     pad_token_id: nonneg,
     special_tokens: SpecialTokensSchema,
+    /**
+     * The painter's condition rows (docs/formats.md "Reasoner conditioning"). MindOmni (the default): the last
+     * decoder layer's output before the final norm; 'post_norm': after it (ORT's `last_hidden_state`), as the
+     * shipped shapes pack was trained.
+     */
+    condition_hidden: z.enum(['pre_norm', 'post_norm']).default('pre_norm'),
+    /** Whether a closing `</answer>` gets its own condition row (MindOmni generates on to `<|im_end|>`). */
+    condition_answer_end_row: z.boolean().default(true),
   })
   .refine((c) => c.num_attention_heads % c.num_key_value_heads === 0, 'num_attention_heads % num_key_value_heads')
   .refine((c) => c.num_image_tokens === c.vision.num_patches, 'num_image_tokens must equal vision.num_patches')
@@ -124,9 +132,12 @@ const phi3Fields = {
   rms_norm_eps: finite.positive(),
 };
 
-/** Connector: Linear(input_size → hidden_size, with bias) + Phi-3 layers (causal) + final RMSNorm. */
+/**
+ * Connector: Linear(input_size → hidden_size, with bias) + Phi-3 layers (causal), no final norm (MindOmni);
+ * `final_norm: true` adds the RMSNorm `connector.norm` after the layers (the shipped shapes pack).
+ */
 export const ConnectorConfigSchema = z
-  .strictObject({ input_size: upTo(CONFIG_BOUNDS.hidden), ...phi3Fields })
+  .strictObject({ input_size: upTo(CONFIG_BOUNDS.hidden), ...phi3Fields, final_norm: z.boolean().default(false) })
   .refine((c) => c.num_attention_heads % c.num_key_value_heads === 0, 'num_attention_heads % num_key_value_heads');
 export type ConnectorConfig = z.infer<typeof ConnectorConfigSchema>;
 
@@ -136,9 +147,15 @@ export const PainterConfigSchema = z
     ...phi3Fields,
     latent_channels: upTo(CONFIG_BOUNDS.channels),
     patch_size: upTo(CONFIG_BOUNDS.patch),
-    /** sinusoidal timestep features (cos half first), fed t · timestep_scale */
+    /** sinusoidal timestep features (cos half first), fed t · timestep_scale (OmniGen: t unscaled) */
     timestep_freq_dim: upTo(CONFIG_BOUNDS.hidden),
-    timestep_scale: finite.positive(),
+    timestep_scale: finite.positive().default(1),
+    /**
+     * 'separate' (OmniGen, the default): `painter.time_token` embeds the sequence's time token and
+     * `painter.t_embedder` the final layer's adaLN input; 'shared': one `painter.t_embedder` (linear_1 / linear_2)
+     * for both, as the shipped shapes pack was trained.
+     */
+    time_embedders: z.enum(['separate', 'shared']).default('separate'),
     timestep_max_period: finite.positive(),
     /** eps of the final layer's LayerNorm (no affine) */
     final_norm_eps: finite.positive(),
@@ -245,6 +262,11 @@ export const ManifestSchema = z
       system_plain: z.string(),
       instruction_prefix: z.string(),
       negative_prompt: z.string(),
+      /**
+       * MindOmni (app.py, the default): the negative user turn is `instruction_prefix` + `negative_prompt`;
+       * false: `negative_prompt` alone (the shipped shapes pack).
+       */
+      negative_instruction_prefix: z.boolean().default(true),
     }),
     defaults: DefaultsSchema,
     limits: z.strictObject({

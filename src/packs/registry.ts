@@ -29,7 +29,7 @@ export const PACKS: readonly PackEntry[] = [
     base: 'models/shapes/',
     shipped: true,
     testOnly: false,
-    manifestSha256: 'a28e1f1c46cf9e75ed76c150b76dcbb282d80a8d4ba49629676332ae84e7b647',
+    manifestSha256: 'cf5dc585041525bffd954bd0460416280136e8506f903b30bbc379e3901d529a',
   },
   {
     id: 'tiny-random',
@@ -37,7 +37,7 @@ export const PACKS: readonly PackEntry[] = [
     base: 'models/tiny-random/',
     shipped: true,
     testOnly: true,
-    manifestSha256: 'df9b9e9ebcc3e007d756746c6137a63aa11e23c0f65f8a3b75f5a1f7782efd88',
+    manifestSha256: '7fb4d1d51171f188207bb57937df11163663411678518befc3f11ba843d21f0b',
   },
 ] as const;
 

@@ -17,7 +17,7 @@ import {
   prefill,
   preparePrompt,
   resolveSampling,
-  understandMessages,
+  negativeMessages,
   type Completion,
   type HiddenStates,
   type PreparedPrompt,
@@ -267,7 +267,7 @@ export async function runPaintPipeline(
     userText: input.text,
   });
   const negPrompt = preparePrompt(text, {
-    messages: understandMessages({ prompt: s.negativePrompt, cot: false, prompts: req.prompts }),
+    messages: negativeMessages(s.negativePrompt, text.manifest.prompts.negative_instruction_prefix, req.prompts),
     chatTemplate: req.chatTemplate,
     images: 0,
     promptField: 'negativePrompt',

@@ -16,6 +16,13 @@ SYSTEM_PROMPT_COT = (
 )
 SYSTEM_PROMPT_PLAIN = "You are a helpful assistant."
 INSTRUCTION_PREFIX = "Generate an image according to the following instructions\n"
+# MindOmni's negative (CFG) text (app.py `NEGATIVE_PROMPT`, newlines included): the default negative prompt.
+NEGATIVE_PROMPT_MINDOMNI = (
+    "\nlow quality, jpeg artifacts, ugly, duplicate, morbid, mutilated, extra fingers, mutated hands, poorly drawn "
+    "hands, poorly drawn face, mutation, deformed, blurry, dehydrated, bad anatomy, bad proportions, extra limbs, "
+    "cloned face, disfigured, gross proportions, malformed limbs, missing arms, missing legs, extra arms, extra legs, "
+    "fused fingers, too many fingers.\n"
+)
 
 # Special tokens, in id order, appended after the BPE vocabulary.
 SPECIAL_TOKENS = [
@@ -74,11 +81,17 @@ class ReasonerConfig:
     bos_token_id: int | None = None
     eos_token_ids: list = field(default_factory=lambda: [1018, 1016])  # <|im_end|>, <|endoftext|>
     pad_token_id: int = 1016
+    # The painter's condition (docs/formats.md "Reasoner conditioning"). MindOmni: the last decoder layer's output
+    # before the final norm ("pre_norm"), and the row of a closing </answer> is computed (MindOmni generates on to
+    # <|im_end|>). "post_norm" / False: the choices the shipped shapes pack was trained with.
+    condition_hidden: str = "pre_norm"
+    condition_answer_end_row: bool = True
 
 
 @dataclass
 class ConnectorConfig:
-    """Linear(reasoner hidden -> hidden) + Phi-3 decoder layers (causal) + final RMSNorm."""
+    """Linear(reasoner hidden -> hidden) + Phi-3 decoder layers (causal); MindOmni has no final norm
+    (`final_norm` True: an RMSNorm `connector.norm` after the layers, as the shipped shapes pack was trained)."""
 
     input_size: int = 64
     hidden_size: int = 64
@@ -89,6 +102,7 @@ class ConnectorConfig:
     intermediate_size: int = 128
     rope_theta: float = 10000.0
     rms_norm_eps: float = 1e-5
+    final_norm: bool = False
 
 
 @dataclass
@@ -106,7 +120,11 @@ class PainterConfig:
     latent_channels: int = 4
     patch_size: int = 2
     timestep_freq_dim: int = 256
-    timestep_scale: float = 1000.0
+    # OmniGen: t in [0, 1] fed unscaled (scale 1) to two embedders, `time_token` (the sequence's time token) and
+    # `t_embedder` (the final layer's adaLN input). "shared": one `t_embedder` (linear_1 / linear_2) for both, as the
+    # shipped shapes pack was trained (with timestep_scale 1000).
+    timestep_scale: float = 1.0
+    time_embedders: str = "separate"
     timestep_max_period: float = 10000.0
     final_norm_eps: float = 1e-6  # the final layer's LayerNorm (no affine)
     # 2D sin-cos position embedding (see docs/formats.md): coordinate = (index + offset) * pos_embed_scale,
@@ -146,7 +164,10 @@ class PackConfig:
     painter: PainterConfig = field(default_factory=PainterConfig)
     vae: VaeConfig = field(default_factory=VaeConfig)
     init: InitConfig = field(default_factory=InitConfig)
-    negative_prompt: str = "blurry, low quality, distorted"
+    negative_prompt: str = NEGATIVE_PROMPT_MINDOMNI
+    # MindOmni (app.py): the negative user turn is the instruction prefix + the negative text. False: the negative
+    # text alone (the shipped shapes pack).
+    negative_instruction_prefix: bool = True
     default_steps: int = 50
     default_guidance: float = 3.0
     default_width: int = 64

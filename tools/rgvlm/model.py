@@ -138,6 +138,13 @@ class ReasonerLM(nn.Module):
         return self.embed_tokens.weight if self.c.tie_word_embeddings else self.lm_head.weight
 
     def forward(self, inputs_embeds, attention_mask, position_ids, past):
+        """-> logits, presents, the condition rows: the last decoder layer's output before the final norm
+        (MindOmni, `condition_hidden` "pre_norm") or after it ("post_norm", the shipped shapes pack)."""
+        logits, presents, h, pre = self.forward_states(inputs_embeds, attention_mask, position_ids, past)
+        return logits, presents, (pre if self.c.condition_hidden == "pre_norm" else h)
+
+    def forward_states(self, inputs_embeds, attention_mask, position_ids, past):
+        """-> logits, presents, last_hidden_state (after the final norm), the last layer's output before it."""
         L = inputs_embeds.shape[1]
         T = attention_mask.shape[1]
         i = torch.arange(L).unsqueeze(1) + (T - L)
@@ -152,7 +159,7 @@ class ReasonerLM(nn.Module):
             presents += [k, v]
         h = self.norm(x)
         logits = torch.matmul(h, self.lm_weight().t())
-        return logits, presents, h
+        return logits, presents, h, x
 
 
 class VisionAttention(nn.Module):
@@ -277,7 +284,8 @@ class Connector(nn.Module):
         self.c = c
         self.input_proj = nn.Linear(c.input_size, c.hidden_size)
         self.layers = nn.ModuleList([Phi3Layer(c) for _ in range(c.num_hidden_layers)])
-        self.norm = RMSNorm(c.hidden_size, c.rms_norm_eps)
+        if c.final_norm:  # not in MindOmni (Linear + 2 Phi-3 layers); the shipped shapes pack has one
+            self.norm = RMSNorm(c.hidden_size, c.rms_norm_eps)
 
     def forward(self, cond):
         B, L, _ = cond.shape
@@ -287,7 +295,7 @@ class Connector(nn.Module):
         x = self.input_proj(cond)
         for layer in self.layers:
             x = layer(x, cos, sin, bias)
-        return self.norm(x)
+        return self.norm(x) if self.c.final_norm else x
 
 
 def timestep_embedding(t, dim: int, max_period: float):
@@ -338,14 +346,24 @@ def unpatchify(x, C: int, H, W, p: int):
 
 
 class TimestepEmbedder(nn.Module):
+    """OmniGen's embedder: `mlp` = Linear, SiLU, Linear over the sinusoidal features of t · timestep_scale (OmniGen:
+    scale 1). The shared embedder of the shipped shapes pack names its linears `linear_1` / `linear_2`."""
+
     def __init__(self, c: PainterConfig):
         super().__init__()
         self.c = c
-        self.linear_1 = nn.Linear(c.timestep_freq_dim, c.hidden_size)
-        self.linear_2 = nn.Linear(c.hidden_size, c.hidden_size)
+        if c.time_embedders == "separate":
+            self.mlp = nn.Sequential(
+                nn.Linear(c.timestep_freq_dim, c.hidden_size), nn.SiLU(), nn.Linear(c.hidden_size, c.hidden_size)
+            )
+        else:
+            self.linear_1 = nn.Linear(c.timestep_freq_dim, c.hidden_size)
+            self.linear_2 = nn.Linear(c.hidden_size, c.hidden_size)
 
     def forward(self, t):
         f = timestep_embedding(t * self.c.timestep_scale, self.c.timestep_freq_dim, self.c.timestep_max_period)
+        if self.c.time_embedders == "separate":
+            return self.mlp(f)
         return self.linear_2(F.silu(self.linear_1(f)))
 
 
@@ -371,10 +389,18 @@ class DiT(nn.Module):
         self.c = c
         p = c.patch_size
         self.x_embedder = nn.Linear(c.latent_channels * p * p, c.hidden_size)
-        self.t_embedder = TimestepEmbedder(c)
+        assert c.time_embedders in ("separate", "shared"), c.time_embedders
+        if c.time_embedders == "separate":
+            self.time_token = TimestepEmbedder(c)  # OmniGen: the sequence's time token
+        self.t_embedder = TimestepEmbedder(c)  # the final layer's adaLN input (and the time token when shared)
         self.layers = nn.ModuleList([Phi3Layer(c) for _ in range(c.num_hidden_layers)])
         self.norm = RMSNorm(c.hidden_size, c.rms_norm_eps)
         self.final_layer = FinalLayer(c)
+
+    def time_embeddings(self, t):
+        """t [B] in [0, 1] -> (time token [B, hidden], adaLN input [B, hidden])."""
+        temb = self.t_embedder(t)
+        return (self.time_token(t) if self.c.time_embedders == "separate" else temb), temb
 
     def forward(self, cond, latents, t):
         """cond [B, Lc, hidden] (after the connector), latents [B, C, H, W], t [B] in [0, 1]."""
@@ -384,8 +410,8 @@ class DiT(nn.Module):
         Lc = cond.shape[1]
         x = self.x_embedder(patchify(latents, p)) + sincos_2d(H // p, W // p, c.hidden_size, c)
         N = x.shape[1]
-        temb = self.t_embedder(t)
-        seq = torch.cat([cond, temb.unsqueeze(1), x], dim=1)
+        ttok, temb = self.time_embeddings(t)
+        seq = torch.cat([cond, ttok.unsqueeze(1), x], dim=1)
         L = seq.shape[1]
         i = torch.arange(L).unsqueeze(1)
         j = torch.arange(L).unsqueeze(0)

@@ -42,7 +42,9 @@ class _Decoder(nn.Module):
         self.lm = r.lm
 
     def forward(self, inputs_embeds, attention_mask, position_ids, *past):
-        logits, presents, h = self.lm(inputs_embeds, attention_mask, position_ids, list(past))
+        logits, presents, h, pre = self.lm.forward_states(inputs_embeds, attention_mask, position_ids, list(past))
+        if self.lm.c.condition_hidden == "pre_norm":
+            return (logits, *presents, h, pre)
         return (logits, *presents, h)
 
 
@@ -126,6 +128,11 @@ def export_all(reasoner: Reasoner, painter: Painter, vae: Vae, out_dir: str) -> 
         "logits": {0: "batch_size", 1: "sequence_length"},
         "last_hidden_state": {0: "batch_size", 1: "sequence_length"},
     }
+    # MindOmni's condition (the last layer's output before the final norm) as its own output; packs with the
+    # post-norm condition (the shipped shapes pack) have only last_hidden_state.
+    pre_norm_output = ["pre_norm_hidden_state"] if rc.condition_hidden == "pre_norm" else []
+    for name in pre_norm_output:
+        dyn[name] = {0: "batch_size", 1: "sequence_length"}
     for i in range(rc.num_hidden_layers):
         for kv in ("key", "value"):
             past.append(torch.zeros(B, rc.num_key_value_heads, P, rc.head_dim))
@@ -144,7 +151,7 @@ def export_all(reasoner: Reasoner, painter: Painter, vae: Vae, out_dir: str) -> 
         ),
         p,
         ["inputs_embeds", "attention_mask", "position_ids", *past_names],
-        ["logits", *present_names, "last_hidden_state"],
+        ["logits", *present_names, "last_hidden_state", *pre_norm_output],
         dyn,
     )
     files.append(p)

@@ -244,6 +244,7 @@ def manifest_model_fields(pc: PackConfig, tok: ByteBPETokenizer) -> dict:
             "system_plain": SYSTEM_PROMPT_PLAIN,
             "instruction_prefix": INSTRUCTION_PREFIX,
             "negative_prompt": pc.negative_prompt,
+            "negative_instruction_prefix": pc.negative_instruction_prefix,
         },
         "defaults": {
             "steps": pc.default_steps,

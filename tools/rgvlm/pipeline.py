@@ -20,7 +20,8 @@ from .tokenizer import ByteBPETokenizer, expand_image_tokens, render_chat
 class Generation:
     input_ids: list
     generated: list = field(default_factory=list)
-    hidden: np.ndarray | None = None  # [prompt_len + n_generated - 1, hidden] (prefill-only: [prompt_len, hidden])
+    # [prompt_len + n_generated - 1 (+ 1 for a row stop token), hidden] (prefill only: [prompt_len, hidden])
+    hidden: np.ndarray | None = None
     margins: list = field(default_factory=list)  # top1 - top2 logit at every greedy step
 
 
@@ -56,8 +57,12 @@ def generate(
     pixel_values: np.ndarray | None,
     max_new_tokens: int,
     stop_ids: list[int],
+    row_stop_ids: list[int] | tuple = (),
 ) -> Generation:
-    """Greedy decoding with a KV cache; max_new_tokens = 0 means prefill only."""
+    """Greedy decoding with a KV cache; max_new_tokens = 0 means prefill only. The condition rows
+    (`reasoner.c.condition_hidden`) are the prompt's and those of every generated token fed back; a stop token in
+    `row_stop_ids` (MindOmni: `</answer>`, after which it generates on to `<|im_end|>`) is fed once more for its own
+    row. Other stop tokens, and the token that reaches max_new_tokens, have no row (HF `generate`)."""
     c = reasoner.c
     lm = reasoner.lm
     ids = torch.tensor([input_ids], dtype=torch.int64)
@@ -76,6 +81,10 @@ def generate(
         nxt = int(torch.argmax(last))
         g.generated.append(nxt)
         if nxt in stop_ids or len(g.generated) == max_new_tokens:
+            if nxt in stop_ids and nxt in row_stop_ids:
+                e = lm.embed_tokens(torch.tensor([[nxt]]))
+                _, _, h = lm(e, torch.ones(1, T + 1, dtype=torch.int64), torch.tensor([[T]]), past)
+                rows.append(h[0])
             break
         e = lm.embed_tokens(torch.tensor([[nxt]]))
         logits, past, h = lm(e, torch.ones(1, T + 1, dtype=torch.int64), torch.tensor([[T]]), past)
@@ -136,4 +145,12 @@ def imagine_messages(prompt: str, cot: bool, with_image: bool = False) -> list[d
 
 
 def negative_messages(pc: PackConfig) -> list[dict]:
-    return [{"role": "system", "content": SYSTEM_PROMPT_PLAIN}, {"role": "user", "content": pc.negative_prompt}]
+    """MindOmni (app.py): the plain system prompt and the instruction prefix + the negative text as the user turn;
+    the bare negative text when `negative_instruction_prefix` is off (the shipped shapes pack)."""
+    user = (INSTRUCTION_PREFIX if pc.negative_instruction_prefix else "") + pc.negative_prompt
+    return [{"role": "system", "content": SYSTEM_PROMPT_PLAIN}, {"role": "user", "content": user}]
+
+
+def row_stop_ids(pc: PackConfig, answer_end: int) -> list[int]:
+    """The stop tokens whose own condition row is computed: `</answer>` when `condition_answer_end_row`."""
+    return [answer_end] if pc.reasoner.condition_answer_end_row else []

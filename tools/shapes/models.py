@@ -20,20 +20,25 @@ CKPT = os.environ.get("SHAPES_CKPT", "/tmp/shapes_ckpt")
 
 
 def shapes_config() -> PackConfig:
-    """The smallest model that can do the job (pack well under 25 MB)."""
+    """The smallest model that can do the job (pack well under 25 MB). The shipped pack was trained before the
+    MindOmni mechanics were matched, so its config names the old choices explicitly (post-norm condition without
+    the </answer> row, a connector norm, one shared time embedder fed t * 1000, the bare negative text)."""
     vision = VisionConfig(image_size=32, patch_size=8, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
                           intermediate_size=128)
     reasoner = ReasonerConfig(vocab_size=1024, hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
                               num_key_value_heads=2, head_dim=32, intermediate_size=256, max_position_embeddings=512,
-                              vision=vision, num_image_tokens=16)
+                              vision=vision, num_image_tokens=16, condition_hidden="post_norm",
+                              condition_answer_end_row=False)
     connector = ConnectorConfig(input_size=128, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
-                                num_key_value_heads=4, head_dim=32, intermediate_size=256)
+                                num_key_value_heads=4, head_dim=32, intermediate_size=256, final_norm=True)
     painter = PainterConfig(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=4,
-                            head_dim=32, intermediate_size=256, latent_channels=4, patch_size=4)
+                            head_dim=32, intermediate_size=256, latent_channels=4, patch_size=4,
+                            timestep_scale=1000.0, time_embedders="shared")
     # x2 down (32x32 latents) so a 14-px shape's corners survive; patch 4 keeps the painter at 64 tokens
     vae = VaeConfig(downscale=2, block_channels=[32, 64], latent_channels=4, scaling_factor=1.0, shift_factor=0.0)
     pc = PackConfig(pack_id="shapes", reasoner=reasoner, connector=connector, painter=painter, vae=vae,
-                    negative_prompt="blurry, low quality, distorted", default_steps=50, default_guidance=3.0,
+                    negative_prompt="blurry, low quality, distorted", negative_instruction_prefix=False,
+                    default_steps=50, default_guidance=3.0,
                     default_max_new_tokens=64)
     pc.init.lm_head_gain = 1.0
     return pc

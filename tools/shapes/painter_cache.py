@@ -60,8 +60,8 @@ def image_pass(painter: Painter, kvs, lens, latents, t, rep: int = 1):
     p = c.patch_size
     x = dit.x_embedder(patchify(latents, p)) + sincos_2d(H // p, Wd // p, c.hidden_size, c)
     N = x.shape[1]
-    temb = dit.t_embedder(t)
-    s = torch.cat([temb.unsqueeze(1), x], dim=1)  # [B, 1+N, hid]
+    ttok, temb = dit.time_embeddings(t)
+    s = torch.cat([ttok.unsqueeze(1), x], dim=1)  # [B, 1+N, hid]
     lens_b = lens.repeat_interleave(rep)
     Lmax = kvs[0][0].shape[2]
     pos = lens_b.unsqueeze(1) + torch.arange(1 + N).unsqueeze(0)

@@ -66,7 +66,8 @@ function painterConfig(s: PainterShape): PainterConfig {
     latent_channels: LATENT_C,
     patch_size: PATCH,
     timestep_freq_dim: 256,
-    timestep_scale: 1000,
+    timestep_scale: 1,
+    time_embedders: 'separate',
     timestep_max_period: 10000,
     final_norm_eps: 1e-6,
     pos_embed_max_size: 192,
@@ -109,12 +110,12 @@ function randomPainterWeights(device: GPUDevice, s: PainterShape): PainterWeight
       connector: {
         inputProj: lin(P, P, 'connector in', 'f32', true),
         layers: [layer('connector 0')],
-        norm: mk(P * 4, 'ones', 'connector norm'),
+        norm: null,
       },
       painter: {
         xEmbedder: lin(P, feat, 'x_embedder', 'f32', true),
-        t1: lin(P, 256, 't1', 'f32', true),
-        t2: lin(P, P, 't2', 'f32', true),
+        timeToken: { l1: lin(P, 256, 'time_token 1', 'f32', true), l2: lin(P, P, 'time_token 2', 'f32', true) },
+        tEmbedder: { l1: lin(P, 256, 't_embedder 1', 'f32', true), l2: lin(P, P, 't_embedder 2', 'f32', true) },
         layers: Array.from({ length: s.layers }, (_, l) => layer(`painter ${l}`)),
         norm: mk(P * 4, 'ones', 'painter norm'),
         adaLN: lin(2 * P, P, 'adaLN', 'f32', true),
@@ -155,7 +156,7 @@ export function painterStepCase(s: PainterShape, tokens: number, preset: Preset 
     async run(ctx): Promise<CaseOutput> {
       const { device } = ctx;
       const pc = painterConfig(s);
-      const cc: ConnectorConfig = { input_size: s.hidden, ...pc };
+      const cc: ConnectorConfig = { input_size: s.hidden, ...pc, final_norm: false };
       const engine = new PainterEngine(device, randomPainterWeights(device, s), cc, pc);
       const cond = (seed: number): Condition => ({
         rows: COND_ROWS,

@@ -102,6 +102,7 @@ export class PainterSession {
   private readonly vel: GPUBuffer;
   private readonly tfeat: GPUBuffer;
   private readonly t1: GPUBuffer;
+  private readonly t1Ada: GPUBuffer;
   private readonly temb: GPUBuffer;
   private readonly tembSilu: GPUBuffer;
   private readonly mod: GPUBuffer;
@@ -183,7 +184,8 @@ export class PainterSession {
       this.lnOut = mk(B * this.N * D, 'final LN');
       this.vel = mk(B * pc.latent_channels * opts.h * opts.w, 'velocity');
       this.tfeat = up(timestepFeatures(opts.timesteps, pc), 'timestep features');
-      this.t1 = mk(this.steps * D, 't1');
+      this.t1 = mk(this.steps * D, 't1 (time token)');
+      this.t1Ada = mk(this.steps * D, 't1 (adaLN)');
       this.temb = mk(this.steps * D, 'temb');
       this.tembSilu = mk(this.steps * D, 'silu(temb)');
       this.mod = mk(this.steps * 2 * D, 'adaLN');
@@ -233,18 +235,26 @@ export class PainterSession {
     for (const lw of w.connector.layers) {
       this.layer(batch, lw, cc, this.hiddenBuf, cap, this.posPrefix, this.rowsKv({ mask: 'causal' }));
     }
-    rmsnorm(batch, {
-      x: this.hiddenBuf,
-      weight: w.connector.norm,
-      out: this.cond,
-      rows: B * cap,
-      dim: cc.hidden_size,
-      eps: cc.rms_norm_eps,
-    });
-    // temb = linear_2(silu(linear_1(features))) for every step; adaLN input silu(temb) straight from the same matmul.
-    linear(batch, this.tfeat, w.painter.t1, this.t1, this.steps, { activation: 'silu' });
-    linear(batch, this.t1, w.painter.t2, this.temb, this.steps);
-    linear(batch, this.t1, w.painter.t2, this.tembSilu, this.steps, { activation: 'silu' });
+    if (w.connector.norm) {
+      rmsnorm(batch, {
+        x: this.hiddenBuf,
+        weight: w.connector.norm,
+        out: this.cond,
+        rows: B * cap,
+        dim: cc.hidden_size,
+        eps: cc.rms_norm_eps,
+      });
+    } else {
+      // MindOmni's connector ends with its last Phi-3 layer.
+      batch.encoder.copyBufferToBuffer(this.hiddenBuf, 0, this.cond, 0, B * cap * cc.hidden_size * 4);
+    }
+    // For every step: the time token = time_token(features) and the adaLN input silu(t_embedder(features)), each
+    // l2(silu(l1(features))), silu applied by the matmul. A shared embedder gives the same weights to both.
+    const { timeToken, tEmbedder } = w.painter;
+    linear(batch, this.tfeat, timeToken.l1, this.t1, this.steps, { activation: 'silu' });
+    linear(batch, this.t1, timeToken.l2, this.temb, this.steps);
+    linear(batch, this.tfeat, tEmbedder.l1, this.t1Ada, this.steps, { activation: 'silu' });
+    linear(batch, this.t1Ada, tEmbedder.l2, this.tembSilu, this.steps, { activation: 'silu' });
     linear(batch, this.tembSilu, w.painter.adaLN, this.mod, this.steps);
   }
 

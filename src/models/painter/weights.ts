@@ -11,13 +11,22 @@ import type { PackSource } from '../../packs/source';
 import { uploadBuffer } from '../../gpu/readback';
 import type { DecoderLayerConfig, DecoderLayerWeights, GpuLinear } from '../layers/weights';
 
+/** A timestep embedder: linear 2 (silu (linear 1 (sinusoidal features of t · timestep_scale))). */
+export interface TimeEmbedder {
+  l1: GpuLinear;
+  l2: GpuLinear;
+}
+
 export interface PainterWeights {
   variant: WeightVariant;
-  connector: { inputProj: GpuLinear; layers: DecoderLayerWeights[]; norm: GPUBuffer };
+  /** `norm` is null without `connector.final_norm` (MindOmni's connector: Linear + Phi-3 layers, no norm). */
+  connector: { inputProj: GpuLinear; layers: DecoderLayerWeights[]; norm: GPUBuffer | null };
   painter: {
     xEmbedder: GpuLinear;
-    t1: GpuLinear;
-    t2: GpuLinear;
+    /** The sequence's time token (OmniGen `time_token`); the same object as `tEmbedder` when shared. */
+    timeToken: TimeEmbedder;
+    /** The final layer's adaLN input (OmniGen `t_embedder`). */
+    tEmbedder: TimeEmbedder;
     layers: DecoderLayerWeights[];
     norm: GPUBuffer;
     adaLN: GpuLinear;
@@ -106,17 +115,27 @@ export function uploadPainterWeights(
   try {
     const P = pc.hidden_size;
     const patchFeatures = pc.latent_channels * pc.patch_size * pc.patch_size;
+    // OmniGen's embedders are `mlp` = Sequential(Linear, SiLU, Linear); the shared one names them linear_1 / _2.
+    const embedder = (name: string, l1: string, l2: string): TimeEmbedder => ({
+      l1: up.linear(`painter.${name}.${l1}`, P, pc.timestep_freq_dim, true),
+      l2: up.linear(`painter.${name}.${l2}`, P, P, true),
+    });
+    const separate = pc.time_embedders === 'separate';
+    const tEmbedder = separate
+      ? embedder('t_embedder', 'mlp.0', 'mlp.2')
+      : embedder('t_embedder', 'linear_1', 'linear_2');
+    const timeToken = separate ? embedder('time_token', 'mlp.0', 'mlp.2') : tEmbedder;
     const w: PainterWeights = {
       variant,
       connector: {
         inputProj: up.linear('connector.input_proj', cc.hidden_size, cc.input_size, true),
         layers: Array.from({ length: cc.num_hidden_layers }, (_, l) => up.phi3(`connector.layers.${l}`, cc)),
-        norm: up.tensor('connector.norm.weight', [cc.hidden_size]),
+        norm: cc.final_norm ? up.tensor('connector.norm.weight', [cc.hidden_size]) : null,
       },
       painter: {
         xEmbedder: up.linear('painter.x_embedder', P, patchFeatures, true),
-        t1: up.linear('painter.t_embedder.linear_1', P, pc.timestep_freq_dim, true),
-        t2: up.linear('painter.t_embedder.linear_2', P, P, true),
+        timeToken,
+        tEmbedder,
         layers: Array.from({ length: pc.num_hidden_layers }, (_, l) => up.phi3(`painter.layers.${l}`, pc)),
         norm: up.tensor('painter.norm.weight', [P]),
         adaLN: up.linear('painter.final_layer.adaLN_modulation', 2 * P, P, true),

@@ -9,12 +9,15 @@
  * buffer, nothing is read back but the id:
  *
  * - prefill: embed (prompt ids → rows; image-feature rows copied over the image tokens' rows) → layers over all
- *   prompt rows (K/V of the prompt written straight into the caches by the q/k/v split) → final norm (every row
- *   appended to the hidden-state collector) → lm_head on the last row → `sample` → ids[0].
+ *   prompt rows (K/V of the prompt written straight into the caches by the q/k/v split) → every row appended to the
+ *   hidden-state collector (the last layer's output before the final norm, MindOmni's condition, or after it with
+ *   `condition_hidden: 'post_norm'`) → final norm → lm_head on the last row → `sample` → ids[0].
  * - decode step s (feeds token s, drawn by the previous step, at position P = promptLength + s): embed reads ids[s]
  *   on the GPU → per layer: norm, fused q/k/v GEMV, RoPE at P on q and k, k and v rows copied into the caches at
  *   row P, attention of the one query over cache rows 0…P, o_proj, residual, norm, fused gate/up GEMV, SwiGLU,
- *   down, residual → final norm (row appended to the collector) → lm_head → `sample` → ids[s + 1].
+ *   down, residual → row appended to the collector → final norm → lm_head → `sample` → ids[s + 1].
+ * - feed s (`encodeFeed`): the layers of decode step s without the draw, for the condition row of a stop token
+ *   that has one (MindOmni's `</answer>`, after which MindOmni generates on to `<|im_end|>`).
  *
  * Each layer is the shared decoder layer (src/models/layers/decoder_layer.ts): x [R, hidden] is the residual
  * stream; its scratch rows are reused by every layer and step (the queue runs the steps in order, so reuse is safe
@@ -41,8 +44,9 @@ export class ReasonerEngine {
   ) {}
 
   /**
-   * Allocates one generation's buffers: `promptIds` are uploaded, the caches hold `promptIds.length + maxNew − 1`
-   * positions (the last drawn token is never fed back), the id buffer `maxNew` ids, `readbacks` staging buffers.
+   * Allocates one generation's buffers: `promptIds` are uploaded, the caches hold `promptIds.length + maxNew`
+   * positions (every drawn token can be fed back, the last one only for its condition row), the id buffer `maxNew`
+   * ids, `readbacks` staging buffers.
    */
   run(promptIds: readonly number[], maxNew: number, readbacks: number): EngineRun {
     return new EngineRun(this, promptIds, maxNew, readbacks);
@@ -89,7 +93,7 @@ export class EngineRun {
     if (L < 1 || maxNew < 1 || readbacks < 1)
       throw new RgError('INTERNAL', `reasoner engine: prompt ${L}, maxNew ${maxNew}, readbacks ${readbacks}`);
     this.promptLength = L;
-    this.capacity = L + maxNew - 1;
+    this.capacity = L + maxNew;
     const Hd = c.hidden_size;
     const KV = c.num_key_value_heads * c.head_dim;
     const mk = (floats: number, label: string) => {
@@ -145,18 +149,25 @@ export class EngineRun {
     });
   }
 
-  /** Final norm of R rows (appended to `collector`), lm_head on the last one, the draw of `step` into ids[step]. */
+  /**
+   * The R condition rows appended to `collector` (before or after the final norm, as the pack says), then, when
+   * `step` is not null, the final norm, lm_head on the last row and the draw of `step` into ids[step].
+   */
   private head(
     batch: GpuBatch,
     R: number,
-    step: number,
+    step: number | null,
     sampling: ResolvedSampling,
     collector: HiddenCollector | null,
   ): void {
     const { c, w } = this;
     const Hd = c.hidden_size;
+    const preNorm = c.condition_hidden === 'pre_norm';
+    if (preNorm) collector?.appendGpu(batch.encoder, this.x, R);
+    if (step === null && preNorm) return;
     rmsnorm(batch, { x: this.x, weight: w.norm, out: this.scratch.normed, rows: R, dim: Hd, eps: c.rms_norm_eps });
-    collector?.appendGpu(batch.encoder, this.scratch.normed, R);
+    if (!preNorm) collector?.appendGpu(batch.encoder, this.scratch.normed, R);
+    if (step === null) return;
     let last = this.scratch.normed;
     if (R > 1) {
       batch.encoder.copyBufferToBuffer(this.scratch.normed, (R - 1) * Hd * 4, this.last, 0, Hd * 4);
@@ -203,8 +214,23 @@ export class EngineRun {
 
   /** Encodes decode step `s` ≥ 0: feeds token s (drawn on the GPU) and draws token s + 1. */
   encodeStep(batch: GpuBatch, s: number, sampling: ResolvedSampling, collector: HiddenCollector | null): void {
+    this.feed(batch, s, s + 1 < this.maxNew ? s + 1 : -1, sampling, collector);
+  }
+
+  /** Encodes the feed of token `s` (drawn on the GPU) for its condition row only: nothing is drawn. */
+  encodeFeed(batch: GpuBatch, s: number, sampling: ResolvedSampling, collector: HiddenCollector | null): void {
+    this.feed(batch, s, null, sampling, collector);
+  }
+
+  private feed(
+    batch: GpuBatch,
+    s: number,
+    draw: number | null,
+    sampling: ResolvedSampling,
+    collector: HiddenCollector | null,
+  ): void {
     this.check();
-    if (!(Number.isInteger(s) && s >= 0 && s + 1 < this.maxNew))
+    if (!(Number.isInteger(s) && s >= 0 && s < this.maxNew && draw !== -1))
       throw new RgError('INTERNAL', `reasoner engine: step ${s} of ${this.maxNew}`);
     const { c, w } = this;
     const P = this.promptLength + s;
@@ -220,7 +246,7 @@ export class EngineRun {
     const pos = batch.scratch(4, 'reasoner position');
     this.device.queue.writeBuffer(pos, 0, Uint32Array.of(P));
     w.layers.forEach((_, l) => this.layer(batch, l, 1, pos, P));
-    this.head(batch, 1, s + 1, sampling, collector);
+    this.head(batch, 1, draw, sampling, collector);
   }
 
   /** The id drawn at generation step `step` (waits for the GPU; reads back 4 bytes). */

@@ -3,27 +3,30 @@
  *
  * - `engine` (WebGPU with a pack that has reasoner weights; the default there): our WGSL decoder (engine.ts). Each
  *   step is one command buffer — embedding of the previous token read from the GPU id buffer, the layers with the KV
- *   cache in our buffers, the final norm (its row copied into the conditioning buffer), lm_head, the `sample`
+ *   cache in our buffers, the condition row copied into the conditioning buffer, lm_head, the `sample`
  *   kernel — and only the 4-byte id comes back, while later steps are already queued (`ENGINE_AHEAD`).
  * - `ort` (WASM, packs without the file, or asked for): onnxruntime-web's `decoder_model_merged`, the reference
  *   path. On WebGPU the KV cache stays as ORT gpu-buffer tensors on the shared device (each step's `present.*` are
  *   fed back as the next step's `past_key_values.*`, and the replaced tensors are disposed at once); the token is
- *   chosen on the GPU from ORT's logits buffer and the `last_hidden_state` rows are copied on the GPU into the
- *   conditioning buffer (hidden.ts). On WASM the same loop runs on CPU tensors.
+ *   chosen on the GPU from ORT's logits buffer and the condition rows (`pre_norm_hidden_state`, or
+ *   `last_hidden_state` for a post-norm pack) are copied on the GPU into the conditioning buffer (hidden.ts). On
+ *   WASM the same loop runs on CPU tensors.
  *
  * Both paths give the same tokens, text, events and conditioning (within float rounding), and both stream: token
  * text deltas (whole characters only) tagged with the phase, which starts at `thinking` for a chain-of-thought
  * prompt and moves to `answering` at `</think>` (or `<answer>`). Stops on an EOS id, `</answer>`, max new tokens, or
- * the end of the context. An aborted signal stops it at the next token with CancelledError, and everything it
- * allocated is freed. Steps queued past the stop are discarded: their tokens are never reported and their hidden
- * rows are taken back.
+ * the end of the context. The condition rows are those of the prompt and of every generated token fed back, plus
+ * the row of a stop token in `rowStopIds` (MindOmni's `</answer>`), before or after the final norm as the pack's
+ * `condition_hidden` says (docs/formats.md "Reasoner conditioning"). An aborted signal stops it at the next token
+ * with CancelledError, and everything it allocated is freed. Steps queued past the stop are discarded: their tokens
+ * are never reported and their hidden rows are taken back (a row stop keeps its own).
  */
 import { CancelledError, RgError, badInput } from '../../errors';
 import { GpuBatch } from '../../gpu/batch';
 import { bufferOf, cpuTensor, run, type OrtTensor } from '../../runtime/ort';
 import type { EngineRun } from './engine';
 import { HiddenCollector, type HiddenStates } from './hidden';
-import { kvNames, type ReasonerModel } from './model';
+import { conditionOutput, kvNames, type ReasonerModel } from './model';
 import { parseCompletion, type ParsedCompletion } from './parse';
 import type { PreparedPrompt } from './prepare';
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from './sampling';
@@ -37,6 +40,12 @@ export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
   /** Token ids that end generation. Default: the pack's EOS ids and `</answer>`. */
   stopIds?: readonly number[];
+  /**
+   * Stop ids whose own condition row is computed (the token is fed once more; nothing is drawn). Default:
+   * `</answer>` when the pack's `reasoner.condition_answer_end_row` (MindOmni generates on to `<|im_end|>`, so
+   * `</answer>` has a row and `<|im_end|>` has none), else none.
+   */
+  rowStopIds?: readonly number[];
   /** Gather the conditioning hidden states (default true). */
   hiddenStates?: boolean;
   /** The phase of the first tokens (default 'thinking'). */
@@ -145,7 +154,13 @@ export async function prefill(
   signal?: AbortSignal,
   reasonerPath?: ReasonerPath,
 ): Promise<HiddenStates> {
-  const r = await generate(model, prompt, pixelValues, { maxNewTokens: 1, hiddenStates: true, signal, reasonerPath });
+  const r = await generate(model, prompt, pixelValues, {
+    maxNewTokens: 1,
+    hiddenStates: true,
+    rowStopIds: [],
+    signal,
+    reasonerPath,
+  });
   return r.hidden!;
 }
 
@@ -161,6 +176,8 @@ interface Loop {
   collector: HiddenCollector | null;
   /** Records the next token; true when generation ends with it. */
   accept(id: number): boolean;
+  /** Set by `accept` when the run ended on a stop token whose own condition row is to be computed. */
+  feedLast: boolean;
 }
 
 async function generateNow(
@@ -177,9 +194,10 @@ async function generateNow(
   const st = cfg.special_tokens;
   const L = prompt.ids.length;
   const context = cfg.max_position_embeddings;
-  // The last generated token is never fed back, so L + maxNew − 1 positions are used.
+  // The last generated token is fed back only for a row stop, so at most L + maxNew − 1 positions are drawn from.
   const maxNew = Math.min(opts.maxNewTokens, context - L + 1);
   const stopIds = new Set(opts.stopIds ?? [...cfg.eos_token_ids, st.answer_end]);
+  const rowStopIds = new Set(opts.rowStopIds ?? (cfg.condition_answer_end_row ? [st.answer_end] : []));
   const eosIds = new Set(cfg.eos_token_ids);
   const tokenIds: number[] = [];
   let stopReason: StopReason = 'max_new_tokens';
@@ -193,8 +211,7 @@ async function generateNow(
   );
   let tFirst = 0;
   let success = false;
-  const collector =
-    opts.hiddenStates === false ? null : new HiddenCollector(cfg.hidden_size, L + maxNew - 1, model.device);
+  const collector = opts.hiddenStates === false ? null : new HiddenCollector(cfg.hidden_size, L + maxNew, model.device);
   const loop: Loop = {
     model,
     prompt,
@@ -203,12 +220,14 @@ async function generateNow(
     signal: opts.signal,
     maxNew,
     collector,
+    feedLast: false,
     accept(id) {
       tokenIds.push(id);
       if (tokenIds.length === 1) tFirst = performance.now();
       stream.push(id);
       if (stopIds.has(id)) {
         stopReason = id === st.answer_end && !eosIds.has(id) ? 'answer_end' : 'eos';
+        this.feedLast = rowStopIds.has(id);
         return true;
       }
       if (tokenIds.length >= maxNew) {
@@ -280,7 +299,8 @@ async function imageFeatures(
  * The engine's loop. The prefill draws token 0; decode step s feeds token s and draws s + 1. Up to ENGINE_AHEAD
  * steps are queued beyond the token whose id is being read back, each reading its input id from the GPU, so the GPU
  * never waits for the CPU. When a token ends the run, the steps queued after it are dropped (their hidden rows taken
- * back; their ids and cache rows are never read), so the result equals the plain loop's.
+ * back; their ids and cache rows are never read), so the result equals the plain loop's; a row stop keeps the row
+ * of the step that fed it (or feeds it now when no step was queued).
  */
 async function engineLoop(loop: Loop): Promise<void> {
   const { model, prompt, sampling, collector, maxNew, signal } = loop;
@@ -310,7 +330,13 @@ async function engineLoop(loop: Loop): Promise<void> {
         queued++;
       }
       if (loop.accept(await r.read(step))) {
-        if (queued > step) collector?.dropLast(queued - step);
+        const keep = loop.feedLast ? 1 : 0;
+        if (queued > step) collector?.dropLast(queued - step - keep);
+        else if (keep) {
+          const batch = new GpuBatch(device, 'reasoner stop row');
+          r.encodeFeed(batch, step, sampling, collector);
+          batch.submit();
+        }
         return;
       }
       throwIfAborted(signal);
@@ -363,6 +389,7 @@ async function ortLoop(loop: Loop): Promise<void> {
   throwIfAborted(signal);
   const L = prompt.ids.length;
   const layers = Array.from({ length: cfg.num_hidden_layers }, (_, l) => kvNames(l));
+  const hiddenName = conditionOutput(cfg);
   let past: Record<string, OrtTensor> = {};
   const emptyKv = () => cpuTensor('float32', new Float32Array(0), [1, cfg.num_key_value_heads, 0, cfg.head_dim]);
   for (const { past: names } of layers) for (const n of names) past[n] = emptyKv();
@@ -393,8 +420,9 @@ async function ortLoop(loop: Loop): Promise<void> {
     });
     for (const t of Object.values(past)) t.dispose();
     past = next;
-    stepOut = [out.logits!, out.last_hidden_state!];
-    return { logits: out.logits!, hidden: out.last_hidden_state! };
+    const kept = new Set(Object.values(next));
+    stepOut = Object.values(out).filter((t) => !kept.has(t));
+    return { logits: out.logits!, hidden: out[hiddenName]! };
   };
   const releaseStep = () => {
     for (const t of stepOut) t.dispose();
@@ -429,7 +457,17 @@ async function ortLoop(loop: Loop): Promise<void> {
         }
         const done = loop.accept(await picker.read(step));
         if (done) {
-          if (ahead) collector?.dropLast(1);
+          if (ahead && !loop.feedLast) collector?.dropLast(1);
+          if (!ahead && loop.feedLast) {
+            // The stop token's own row: fed once more, nothing drawn.
+            embeds = (await run(model.embed, { input_ids: picker.idTensor() })).inputs_embeds!;
+            total += 1;
+            const { hidden } = await decode(embeds, 1);
+            const batch = new GpuBatch(device, 'reasoner stop row');
+            collector?.appendGpu(batch.encoder, bufferOf(hidden), 1);
+            batch.submit();
+            releaseStep();
+          }
           break;
         }
         throwIfAborted(signal);
@@ -443,7 +481,18 @@ async function ortLoop(loop: Loop): Promise<void> {
         collector?.appendCpu(hidden.data as Float32Array, rows);
         const id = picker.pickCpu(logits.data as Float32Array, rows - 1, drawn++);
         releaseStep();
-        if (loop.accept(id)) break;
+        if (loop.accept(id)) {
+          if (loop.feedLast) {
+            // The stop token's own row: fed once more, nothing drawn.
+            embeds = (await run(model.embed, { input_ids: cpuTensor('int64', BigInt64Array.of(BigInt(id)), [1, 1]) }))
+              .inputs_embeds!;
+            total += 1;
+            const last = await decode(embeds, 1);
+            collector?.appendCpu(last.hidden.data as Float32Array, 1);
+            releaseStep();
+          }
+          break;
+        }
         throwIfAborted(signal);
         input = embeds = (
           await run(model.embed, { input_ids: cpuTensor('int64', BigInt64Array.of(BigInt(id)), [1, 1]) })

@@ -1,9 +1,11 @@
 /**
- * @file The reasoner's conditioning for the painter: last-layer hidden states (after the final norm, ORT's
- * `last_hidden_state`) of every prompt position and of every generated token that was fed back, in order —
- * `promptLength + generated − 1` rows (docs/formats.md, "Reasoner conditioning"). On WebGPU the rows are gathered
- * on the GPU with copyBufferToBuffer (from the engine's final-norm rows, or ORT's output buffers) into one buffer
- * this object owns; on WASM they are a Float32Array.
+ * @file The reasoner's conditioning for the painter: the last decoder layer's hidden states — before the final norm
+ * (MindOmni; ORT's `pre_norm_hidden_state`), or after it (`last_hidden_state`) for a pack with `condition_hidden:
+ * 'post_norm'` — of every prompt position and of every generated token that was fed back, in order:
+ * `promptLength + generated − 1` rows, plus one when the run stopped at a row stop (MindOmni's `</answer>`)
+ * (docs/formats.md, "Reasoner conditioning"). On WebGPU the rows are gathered on the GPU with copyBufferToBuffer
+ * (from the engine's rows, or ORT's output buffers) into one buffer this object owns; on WASM they are a
+ * Float32Array.
  */
 import { RgError } from '../../errors';
 
@@ -13,7 +15,7 @@ export interface HiddenStates {
   readonly buffer: GPUBuffer | null;
   /** The CPU copy; null on WebGPU (nothing is read back unless someone calls `read()`). */
   readonly cpu: Float32Array | null;
-  /** Prompt rows + one per generated token that was fed back. */
+  /** Prompt rows + one per generated token that was fed back (a row stop included). */
   readonly rows: number;
   /** The reasoner's hidden size (columns). */
   readonly hidden: number;
@@ -37,7 +39,7 @@ function GPUBufferUsageFlags(): number {
 
 /**
  * Gathers hidden-state rows while generation runs. On WebGPU `appendGpu` encodes a copy from a GPU buffer (the
- * engine's normed rows, or ORT's `last_hidden_state`) into a buffer sized for the longest possible run; `finish` trims
+ * engine's rows, or ORT's condition output) into a buffer sized for the longest possible run; `finish` trims
  * it to the exact row count (one GPU copy) and hands ownership to the returned HiddenStates. `abort` frees everything
  * (cancel, error).
  */

@@ -18,6 +18,14 @@ import { ReasonerEngine } from './engine';
 import { loadReasonerWeights } from './weights';
 import { RunQueue } from '../serial';
 
+/**
+ * The decoder output that holds the painter's condition rows: `pre_norm_hidden_state` (the last layer's output
+ * before the final norm, MindOmni) or `last_hidden_state` (after it) for `condition_hidden: 'post_norm'`.
+ */
+export function conditionOutput(cfg: ReasonerConfig): 'pre_norm_hidden_state' | 'last_hidden_state' {
+  return cfg.condition_hidden === 'pre_norm' ? 'pre_norm_hidden_state' : 'last_hidden_state';
+}
+
 /** The KV-cache input and output names of layer `l`. */
 export function kvNames(l: number): { past: [string, string]; present: [string, string] } {
   return {
@@ -136,7 +144,11 @@ export class ReasonerModel implements ReasonerText {
       const session = await createSession(await this.decoderBytes(), {
         backend: this.backend,
         device: this.device ?? undefined,
-        gpuOutputs: ['logits', ...layers.flatMap((k) => k.present), 'last_hidden_state'],
+        gpuOutputs: [
+          'logits',
+          ...layers.flatMap((k) => k.present),
+          ...new Set(['last_hidden_state', conditionOutput(cfg)]),
+        ],
         label: 'decoder_model_merged',
       });
       try {
@@ -145,7 +157,7 @@ export class ReasonerModel implements ReasonerText {
           session,
           'decoder_model_merged.onnx',
           ['inputs_embeds', 'attention_mask', 'position_ids', ...layers.flatMap((k) => k.past)],
-          ['logits', 'last_hidden_state', ...layers.flatMap((k) => k.present)],
+          ['logits', ...new Set(['last_hidden_state', conditionOutput(cfg)]), ...layers.flatMap((k) => k.present)],
         );
       } catch (e) {
         await session.release();

@@ -72,3 +72,18 @@ export function imagineMessages(o: MessageOptions): ChatMessage[] {
 export function understandMessages(o: MessageOptions): ChatMessage[] {
   return messages(o.prompts?.userPrefix ?? '', o);
 }
+
+/**
+ * Messages of the negative (CFG) branch, as MindOmni's app.py builds them: the plain system prompt and a user turn
+ * of `INSTRUCTION_PREFIX` + the negative text (the instruction prefix as in `imagineMessages`, no chain of thought).
+ * `instructionPrefix: false` (manifest `prompts.negative_instruction_prefix`, the shipped shapes pack): the
+ * negative text alone, as in `understandMessages`.
+ */
+export function negativeMessages(
+  negative: string,
+  instructionPrefix: boolean,
+  prompts?: PromptOverrides,
+): ChatMessage[] {
+  const o: MessageOptions = { prompt: negative, cot: false, prompts };
+  return instructionPrefix ? imagineMessages(o) : understandMessages(o);
+}

@@ -13,6 +13,8 @@ import fixtures from '../../fixtures/tiny-random/fixtures.json';
 import freqUrl from '../../fixtures/tiny-random/painter_timestep_freq.bin?url';
 
 const PAINTER = { dim: 256, scale: 1000, maxPeriod: 10000 };
+/** The tiny-random painter: OmniGen feeds t in [0, 1] unscaled. */
+const OMNIGEN = { ...PAINTER, scale: 1 };
 
 const cases = [
   { name: 'one t = 0', t: new Float32Array([0]), ...PAINTER },
@@ -34,13 +36,13 @@ describe('timestep', async () => {
     });
   }
 
-  it('matches the PyTorch painter (fixture timestep_freq, t = 0.3)', async () => {
+  it("matches the PyTorch painter (fixture timestep_freq, t = 0.3, OmniGen's unscaled t)", async () => {
     const want = new Float32Array(await (await fetch(freqUrl)).arrayBuffer());
     const t = new Float32Array([fixtures.painter.timestep]);
     const out = bufs.empty(256 * 4);
-    runBatch(device, (b) => timestep(b, { t: bufs.upload(t), out, batch: 1, ...PAINTER }));
+    runBatch(device, (b) => timestep(b, { t: bufs.upload(t), out, batch: 1, ...OMNIGEN }));
     expectClose(await readF32(device, out, 256), want, 0, 5e-5);
-    expectClose(timestepTable(t, PAINTER), want, 0, 5e-5);
+    expectClose(timestepTable(t, OMNIGEN), want, 0, 5e-5);
   });
 
   it('rejects bad arguments before dispatching', () => {

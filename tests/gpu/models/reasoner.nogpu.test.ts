@@ -62,6 +62,23 @@ describe('reasoner on WASM', () => {
     },
   );
 
+  it("a row stop (MindOmni's </answer>) gets its own condition row, equal to PyTorch", async () => {
+    const rs = fx.row_stop;
+    const g = GREEDY.find((x) => x.name === rs.greedy)!;
+    const prompt = preparePrompt(model, { messages: g.messages, images: 0 });
+    const res = await generate(model, prompt, null, {
+      maxNewTokens: 16,
+      stopIds: [rs.stop_id],
+      rowStopIds: [rs.stop_id],
+    });
+    expect(res.tokenIds).toEqual(rs.generated_ids);
+    const h = res.hidden!;
+    expect(h.rows).toBe(g.prompt_length + rs.step + 1);
+    expectChecksum(h.cpu!, rs.hidden_checksum);
+    expectChecksum(h.cpu!.subarray((h.rows - 1) * h.hidden), rs.last_row_checksum);
+    h.dispose();
+  });
+
   const cancelTitle =
     'cancel mid-stream throws CancelledError; the next run equals an uninterrupted one (tokens and hidden states)';
   it(cancelTitle, async () => {

@@ -11,6 +11,7 @@ import {
   preparePrompt,
   preprocessImage,
   ReasonerModel,
+  negativeMessages,
   understandMessages,
   type GenerateOptions,
   type GenerationResult,
@@ -20,7 +21,7 @@ import {
 import { expectChecksum, fixtureBytes, fixtureF32, fx, GREEDY, tinyRandom } from './reasoner_fixtures';
 
 /**
- * Element-wise tolerance of the hidden states on WebGPU against PyTorch (values of order 1 after the final norm;
+ * Element-wise tolerance of the hidden states on WebGPU against PyTorch (values of order 1 before the final norm;
  * measured ≈ 4e-4 on SwiftShader, whose f32 reductions run in another order; WASM stays below 1e-4).
  */
 const WEBGPU_ATOL = 1e-3;
@@ -59,6 +60,12 @@ async function cancelledRun(
     }),
   ).rejects.toBeInstanceOf(CancelledError);
   return seen;
+}
+
+function absSum(a: Float32Array): number {
+  let s = 0;
+  for (const v of a) s += Math.abs(v);
+  return s;
 }
 
 async function hiddenOf(r: GenerationResult): Promise<Float32Array> {
@@ -100,6 +107,8 @@ describe.each(['engine', 'ort'] as const)('reasoner on WebGPU, %s path', (reason
       const values = await h.read();
       expectChecksum(values, g.hidden_checksum);
       expectChecksum(values.subarray(0, g.prompt_length * h.hidden), g.prefill_hidden_checksum);
+      // MindOmni's condition is the last layer's output before the final norm: the post-norm rows differ.
+      expect(Math.abs(absSum(values) - g.post_norm_hidden_checksum.abs_sum)).toBeGreaterThan(100);
       if (g.name === 'cot') {
         // The CoT prompt is the Imagine fixture's reasoner run: its condition is stored element by element.
         const want = await fixtureF32(fx.imagine.condition.file);
@@ -136,13 +145,17 @@ describe.each(['engine', 'ort'] as const)('reasoner on WebGPU, %s path', (reason
   });
 
   const negativeTitle =
-    'prefill() gives the negative condition: 29 rows, plain system prompt, prefill only, equal to the fixture';
+    "prefill() gives the negative condition: app.py's turn (plain system prompt, instruction prefix, MindOmni's " +
+    'negative text), prefill only, equal to the fixture';
   it(negativeTitle, async () => {
     const neg = fx.negative;
+    const m = model.manifest;
+    expect(m.prompts.negative_instruction_prefix).toBe(true);
     const prompt = preparePrompt(model, {
-      messages: understandMessages({ prompt: neg.messages[1]!.content, cot: false }),
+      messages: negativeMessages(m.prompts.negative_prompt, m.prompts.negative_instruction_prefix),
       images: 0,
     });
+    expect(prompt.text).toBe(neg.rendered);
     expect(prompt.ids).toEqual(neg.input_ids);
     const h = await prefill(model, prompt, null, undefined, reasonerPath);
     expect(h.rows).toBe(neg.condition_length);
@@ -172,6 +185,28 @@ describe.each(['engine', 'ort'] as const)('reasoner on WebGPU, %s path', (reason
     const h = await hiddenOf(cut);
     expect(Array.from(h)).toEqual(Array.from(fullHidden.subarray(0, h.length)));
   });
+
+  it.each([16, fx.row_stop.step + 1])(
+    "a row stop (MindOmni's </answer>) gets its own condition row, equal to PyTorch (max new tokens %i)",
+    async (maxNewTokens) => {
+      const rs = fx.row_stop;
+      const g = GREEDY.find((x) => x.name === rs.greedy)!;
+      const prompt = preparePrompt(model, { messages: g.messages, images: 0 });
+      const ids = { stopIds: [rs.stop_id], rowStopIds: [rs.stop_id] };
+      const res = await generate(model, prompt, null, { maxNewTokens, ...ids });
+      expect(res.tokenIds).toEqual(rs.generated_ids);
+      expect(res.hidden!.rows).toBe(g.prompt_length + rs.step + 1);
+      const h = await hiddenOf(res);
+      expectChecksum(h, rs.hidden_checksum);
+      expectChecksum(h.subarray(h.length - model.config.hidden_size), rs.last_row_checksum);
+      // Without the row stop the same run has one row less, and the rows it has are the same.
+      const plainStop = await generate(model, prompt, null, { maxNewTokens, stopIds: [rs.stop_id] });
+      expect(plainStop.hidden!.rows).toBe(g.prompt_length + rs.step);
+      expect(Array.from(await hiddenOf(plainStop))).toEqual(
+        Array.from(h.subarray(0, h.length - h.length / res.hidden!.rows)),
+      );
+    },
+  );
 
   it('seeded sampling on the GPU picks what its CPU twin picks on WASM; the seed decides the tokens', async () => {
     const opts = { maxNewTokens: 6, temperature: 0.9, topK: 40, topP: 0.95, seed: 1234, hiddenStates: false };

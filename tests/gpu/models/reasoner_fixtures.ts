@@ -18,6 +18,8 @@ export interface GreedyFixture {
   hidden_rows: number;
   hidden_checksum: Checksum;
   prefill_hidden_checksum: Checksum;
+  /** The same rows after the final norm (not the condition: MindOmni's is before it). */
+  post_norm_hidden_checksum: Checksum;
   image?: string;
   pixel_values?: { file: string; shape: number[] };
 }

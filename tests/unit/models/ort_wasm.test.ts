@@ -14,6 +14,7 @@ const FIX = fileURLToPath(new URL('../../fixtures/tiny-random/', import.meta.url
 const fx = JSON.parse(readFileSync(FIX + 'fixtures.json', 'utf8'));
 const manifest: Manifest = parseManifest(JSON.parse(readFileSync(PACK + 'manifest.json', 'utf8')));
 const R = manifest.reasoner;
+const ANSWER_END = R.special_tokens.answer_end;
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
@@ -93,13 +94,22 @@ beforeAll(async () => {
 
 interface Gen {
   generated: number[];
-  /** [rows, hidden]: prefill rows then one row per generated token fed back */
+  /** [rows, hidden]: prefill rows then one row per generated token fed back (MindOmni's pre-norm condition) */
   hidden: Float32Array;
+  /** The same rows after the final norm (`last_hidden_state`, the old condition) */
+  postNorm: Float32Array;
   rows: number;
 }
 
 /** Greedy decoding with the KV cache, the way the app's reasoner runs the onnx-community files. */
-async function generate(ids: number[], pixelValues: Float32Array | null, maxNew: number, stop: number[]): Promise<Gen> {
+/** `rowStop`: stop ids fed once more for their own condition row (MindOmni's `</answer>`). */
+async function generate(
+  ids: number[],
+  pixelValues: Float32Array | null,
+  maxNew: number,
+  stop: number[],
+  rowStop: number[] = [],
+): Promise<Gen> {
   const H = R.hidden_size;
   const emb = data((await S.embed_tokens.run({ input_ids: i64(ids, [1, ids.length]) })).inputs_embeds).slice();
   if (pixelValues) {
@@ -120,6 +130,7 @@ async function generate(ids: number[], pixelValues: Float32Array | null, maxNew:
       past[`past_key_values.${l}.${kv}`] = f32([], [1, R.num_key_value_heads, 0, R.head_dim]);
 
   const rows: Float32Array[] = [];
+  const postRows: Float32Array[] = [];
   const generated: number[] = [];
   let feeds: Record<string, ort.Tensor> = {
     inputs_embeds: f32(emb, [1, ids.length, H]),
@@ -127,9 +138,12 @@ async function generate(ids: number[], pixelValues: Float32Array | null, maxNew:
     position_ids: i64([...ids.keys()], [1, ids.length]),
   };
   let total = ids.length;
+  let feedOnly = false;
   for (;;) {
     const out = await S.decoder.run({ ...feeds, ...past });
-    rows.push(data(out.last_hidden_state).slice());
+    rows.push(data(out.pre_norm_hidden_state).slice());
+    postRows.push(data(out.last_hidden_state).slice());
+    if (feedOnly) break;
     for (let l = 0; l < R.num_hidden_layers; l++)
       for (const kv of ['key', 'value']) past[`past_key_values.${l}.${kv}`] = out[`present.${l}.${kv}`];
     const logits = data(out.logits);
@@ -138,7 +152,8 @@ async function generate(ids: number[], pixelValues: Float32Array | null, maxNew:
     let best = 0;
     for (let i = 1; i < V; i++) if (last[i] > last[best]) best = i;
     generated.push(best);
-    if (stop.includes(best) || generated.length >= maxNew) break;
+    if (stop.includes(best) && rowStop.includes(best)) feedOnly = true;
+    else if (stop.includes(best) || generated.length >= maxNew) break;
     const e = data((await S.embed_tokens.run({ input_ids: i64([best], [1, 1]) })).inputs_embeds);
     total += 1;
     feeds = {
@@ -147,20 +162,23 @@ async function generate(ids: number[], pixelValues: Float32Array | null, maxNew:
       position_ids: i64([total - 1], [1, 1]),
     };
   }
-  const n = rows.reduce((a, r) => a + r.length, 0);
-  const hidden = new Float32Array(n);
-  let o = 0;
-  for (const r of rows) {
-    hidden.set(r, o);
-    o += r.length;
-  }
-  return { generated, hidden, rows: n / H };
+  const cat = (parts: Float32Array[]) => {
+    const all = new Float32Array(parts.reduce((a, r) => a + r.length, 0));
+    let o = 0;
+    for (const r of parts) {
+      all.set(r, o);
+      o += r.length;
+    }
+    return all;
+  };
+  const hidden = cat(rows);
+  return { generated, hidden, postNorm: cat(postRows), rows: hidden.length / H };
 }
 
 async function prefill(ids: number[]): Promise<Gen> {
   // max_new_tokens = 0: the prefill's hidden states only (the negative condition)
   const g = await generate(ids, null, 1, []);
-  return { generated: [], hidden: g.hidden, rows: g.rows };
+  return { ...g, generated: [] };
 }
 
 async function velocity(cond: Float32Array, rows: number, z: Float32Array, shape: number[], t: number) {
@@ -206,7 +224,7 @@ describe('onnxruntime-web (wasm) runs the tiny-random ONNX files', () => {
     expect(S.embed_tokens.inputNames).toEqual(['input_ids']);
     expect(S.embed_tokens.outputNames).toEqual(['inputs_embeds']);
     expect(S.decoder.inputNames).toEqual(['inputs_embeds', 'attention_mask', 'position_ids', ...kv('past_key_values')]);
-    expect(S.decoder.outputNames).toEqual(['logits', ...kv('present'), 'last_hidden_state']);
+    expect(S.decoder.outputNames).toEqual(['logits', ...kv('present'), 'last_hidden_state', 'pre_norm_hidden_state']);
     expect(S.vae_encoder.inputNames).toEqual(['sample']);
     expect(S.vae_encoder.outputNames).toEqual(['latent_sample']);
     expect(S.vae_decoder.inputNames).toEqual(['latent_sample']);
@@ -232,6 +250,20 @@ describe('onnxruntime-web (wasm) runs the tiny-random ONNX files', () => {
     expect(out.rows).toBe(g.prompt_length + g.generated_ids.length - 1);
     expectChecksum(out.hidden, g.hidden_checksum);
     expectChecksum(out.hidden.subarray(0, g.prompt_length * R.hidden_size), g.prefill_hidden_checksum);
+    // the condition is the pre-norm state: the post-norm rows match PyTorch's post-norm rows, not the condition
+    expectChecksum(out.postNorm, g.post_norm_hidden_checksum);
+    expect(Math.abs(checksum(out.postNorm).abs_sum - g.hidden_checksum.abs_sum)).toBeGreaterThan(1);
+  });
+
+  it("a row stop (MindOmni's </answer>) gets its own condition row", async () => {
+    const rs = fx.row_stop;
+    const g = fx.greedy.find((x: { name: string }) => x.name === rs.greedy);
+    const out = await generate(g.input_ids, null, g.max_new_tokens, [rs.stop_id], [rs.stop_id]);
+    expect(out.generated).toEqual(rs.generated_ids);
+    expect(out.rows).toBe(g.prompt_length + rs.step + 1);
+    expect(out.rows).toBe(rs.hidden_rows);
+    expectChecksum(out.hidden, rs.hidden_checksum);
+    expectChecksum(out.hidden.subarray((out.rows - 1) * R.hidden_size), rs.last_row_checksum);
   });
 
   it('painter.onnx reproduces the velocity fixture (1e-4)', async () => {
@@ -262,7 +294,7 @@ describe('onnxruntime-web (wasm) runs the tiny-random ONNX files', () => {
 
   it('the whole Imagine reference path: ORT reasoner -> ORT painter (CPU Euler, CFG) -> ORT VAE', async () => {
     const I = fx.imagine;
-    const pos = await generate(I.input_ids, null, I.max_new_tokens, fx.stop_ids_imagine);
+    const pos = await generate(I.input_ids, null, I.max_new_tokens, fx.stop_ids_imagine, [ANSWER_END]);
     expect(pos.generated).toEqual(I.generated_ids);
     expect(pos.rows).toBe(I.condition_length_positive);
     expect(maxAbsDiff(pos.hidden, f32file(I.condition.file))).toBeLessThan(1e-4);
@@ -287,7 +319,9 @@ describe('onnxruntime-web (wasm) runs the tiny-random ONNX files', () => {
 
   it('the whole Edit reference path (image in the reasoner, VAE-encoded start at t0 = 1 - strength)', async () => {
     const E = fx.edit;
-    const pos = await generate(E.input_ids, f32file(E.pixel_values.file), E.max_new_tokens, fx.stop_ids_imagine);
+    const pos = await generate(E.input_ids, f32file(E.pixel_values.file), E.max_new_tokens, fx.stop_ids_imagine, [
+      ANSWER_END,
+    ]);
     expect(pos.generated).toEqual(E.generated_ids);
     expect(maxAbsDiff(pos.hidden, f32file(E.condition.file))).toBeLessThan(1e-4);
     const neg = await prefill(fx.negative.input_ids);

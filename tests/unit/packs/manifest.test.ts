@@ -86,6 +86,41 @@ describe('manifest validation', () => {
     }
   });
 
+  it("MindOmni's mechanics are the defaults; the shapes pack names its old choices", () => {
+    type Loose = Record<string, Record<string, unknown>>;
+    const bare = structuredClone(good) as Loose;
+    delete bare.reasoner!.condition_hidden;
+    delete bare.reasoner!.condition_answer_end_row;
+    delete bare.connector!.final_norm;
+    delete bare.painter!.time_embedders;
+    delete bare.painter!.timestep_scale;
+    delete bare.prompts!.negative_instruction_prefix;
+    const mindomni = {
+      condition: ['pre_norm', true],
+      connectorNorm: false,
+      time: ['separate', 1],
+      negativePrefix: true,
+    };
+    const choices = (m: Manifest) => ({
+      condition: [m.reasoner.condition_hidden, m.reasoner.condition_answer_end_row],
+      connectorNorm: m.connector.final_norm,
+      time: [m.painter.time_embedders, m.painter.timestep_scale],
+      negativePrefix: m.prompts.negative_instruction_prefix,
+    });
+    expect(choices(parseManifest(bare))).toEqual(mindomni);
+    expect(choices(parseManifest(good))).toEqual(mindomni);
+    const shapes = parseManifest(readJson(join(PUBLIC, 'models/shapes/manifest.json')));
+    expect(choices(shapes)).toEqual({
+      condition: ['post_norm', false],
+      connectorNorm: true,
+      time: ['shared', 1000],
+      negativePrefix: false,
+    });
+    const wrong = structuredClone(good) as Loose;
+    wrong.painter!.time_embedders = 'both';
+    expect(() => parseManifest(wrong)).toThrowError(/painter\.time_embedders/);
+  });
+
   it('refuses paths that leave the pack, wrong totals, and unknown fields', () => {
     const escape = structuredClone(good) as { files: { path: string }[] };
     escape.files[0].path = '../secret';

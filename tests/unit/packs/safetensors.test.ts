@@ -50,20 +50,13 @@ function linears() {
   layer('connector', C, C.num_hidden_layers);
   const p2c = P.patch_size * P.patch_size * P.latent_channels;
   out.push({ name: 'painter.x_embedder', out: P.hidden_size, in: p2c, bias: true, quantised: false });
-  out.push({
-    name: 'painter.t_embedder.linear_1',
-    out: P.hidden_size,
-    in: P.timestep_freq_dim,
-    bias: true,
-    quantised: false,
-  });
-  out.push({
-    name: 'painter.t_embedder.linear_2',
-    out: P.hidden_size,
-    in: P.hidden_size,
-    bias: true,
-    quantised: false,
-  });
+  // OmniGen: two embedders, each mlp = Sequential(Linear, SiLU, Linear) (tiny-random has time_embedders 'separate').
+  expect(P.time_embedders).toBe('separate');
+  expect(C.final_norm).toBe(false);
+  for (const e of ['time_token', 't_embedder']) {
+    out.push({ name: `painter.${e}.mlp.0`, out: P.hidden_size, in: P.timestep_freq_dim, bias: true, quantised: false });
+    out.push({ name: `painter.${e}.mlp.2`, out: P.hidden_size, in: P.hidden_size, bias: true, quantised: false });
+  }
   layer('painter', P, P.num_hidden_layers);
   out.push({
     name: 'painter.final_layer.adaLN_modulation',
@@ -86,7 +79,8 @@ function norms(): [string, number][] {
       out.push([`${prefix}.layers.${l}.input_layernorm.weight`, c.hidden_size]);
       out.push([`${prefix}.layers.${l}.post_attention_layernorm.weight`, c.hidden_size]);
     }
-    out.push([`${prefix}.norm.weight`, c.hidden_size]);
+    // MindOmni's connector (Linear + Phi-3 layers) has no final norm: tiny-random's file has no connector.norm.
+    if (prefix === 'painter' || C.final_norm) out.push([`${prefix}.norm.weight`, c.hidden_size]);
   }
   return out;
 }

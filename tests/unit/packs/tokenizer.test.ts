@@ -6,6 +6,14 @@ import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../../src/packs/manifest';
+import { negativeMessages } from '../../../src/models/reasoner/prompts';
+
+/** MindOmni's app.py NEGATIVE_PROMPT (a triple-quoted string: a newline before and after). */
+const MINDOMNI_NEGATIVE =
+  '\nlow quality, jpeg artifacts, ugly, duplicate, morbid, mutilated, extra fingers, mutated hands, poorly drawn ' +
+  'hands, poorly drawn face, mutation, deformed, blurry, dehydrated, bad anatomy, bad proportions, extra limbs, ' +
+  'cloned face, disfigured, gross proportions, malformed limbs, missing arms, missing legs, extra arms, extra legs, ' +
+  'fused fingers, too many fingers.\n';
 
 const pack = fileURLToPath(new URL('../../../public/models/tiny-random/', import.meta.url));
 const fix = fileURLToPath(new URL('../../fixtures/tiny-random/', import.meta.url));
@@ -72,6 +80,25 @@ describe('tiny-random tokenizer (JS) = tools tokenizer (Python)', () => {
       st.answer_end,
       st.image,
     ]);
+  });
+
+  it("the negative turn is app.py's: plain system prompt, instruction prefix, MindOmni's text (exact ids)", () => {
+    const p = manifest.prompts;
+    expect(p.negative_instruction_prefix).toBe(true);
+    expect(p.negative_prompt).toBe(MINDOMNI_NEGATIVE);
+    const text = template.render({ messages: negativeMessages(p.negative_prompt, true), add_generation_prompt: true });
+    expect(text).toBe(
+      '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n' +
+        `Generate an image according to the following instructions\n${MINDOMNI_NEGATIVE}<|im_end|>\n` +
+        '<|im_start|>assistant\n',
+    );
+    const ids = tokenizer.encode(text, { add_special_tokens: false }).ids;
+    expect(ids).toEqual(fixtures.negative.input_ids);
+    expect(ids.length).toBe(226);
+    // The old turn (the negative text alone; `negative_instruction_prefix: false`) is another prompt.
+    const old = template.render({ messages: negativeMessages(p.negative_prompt, false), add_generation_prompt: true });
+    expect(tokenizer.encode(old, { add_special_tokens: false }).ids).not.toEqual(ids);
+    expect(old).not.toContain(p.instruction_prefix);
   });
 
   it('the template without a generation prompt ends at the last turn', () => {
