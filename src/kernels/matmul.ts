@@ -1,6 +1,6 @@
 /**
- * @file matmul: y[M, N] = act(x[M, K] · Wᵀ + bias) with W in PyTorch layout [N, K], stored f32, f16, int8 per output
- * channel or int4 block-32 (docs/formats.md) and dequantised inside the kernel. Three kernels: a tiled one for M
+ * @file matmul: y[M, N] = act(x[M, K] · Wᵀ + bias) with W in PyTorch layout [N, K], stored f32, f16, bf16, int8 per
+ * output channel or int4 block-32 (docs/formats.md) and dequantised inside the kernel. Three kernels: a tiled one for M
  * above a few rows, a GEMV one for decode (a weight row split across 32 lanes), and a dot one for decode with a
  * short K (one invocation per output column, no workgroup memory); `matmulVariant` picks between the first two by
  * default, `decodeMatmulVariant` also considers the third.
@@ -22,7 +22,9 @@ export type LinearWeight =
   /** `weight_q` I8 [out, in] (in a multiple of 4) and `weight_scale` F32 [out]. */
   | { format: 'int8'; out: number; in: number; weightQ: GPUBuffer; weightScale: GPUBuffer }
   /** `weight_q4` U8 [out, in / 2] (in a multiple of 32) and `weight_scale` F32 [out, in / 32]. */
-  | { format: 'int4'; out: number; in: number; weightQ4: GPUBuffer; weightScale: GPUBuffer };
+  | { format: 'int4'; out: number; in: number; weightQ4: GPUBuffer; weightScale: GPUBuffer }
+  /** `weight` BF16 [out, in] (in even); the top half of an f32, read with a shift (no shader-f16). */
+  | { format: 'bf16'; out: number; in: number; weight: GPUBuffer };
 
 export type WeightFormat = LinearWeight['format'];
 
@@ -48,11 +50,11 @@ export interface MatmulArgs {
   precision?: Precision;
 }
 
-const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, int8: 2, int4: 3 };
+const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, int8: 2, int4: 3, bf16: 4 };
 const ACT_ID: Record<MatmulActivation, number> = { none: 0, gelu: 1, gelu_tanh: 2, silu: 3 };
 /** K must be a multiple of this for each format (whole u32 words per row; whole int4 blocks). */
-const K_MULTIPLE: Record<WeightFormat, number> = { f32: 1, f16: 2, int8: 4, int4: 32 };
-const BYTES_PER_ELEMENT: Record<WeightFormat, number> = { f32: 4, f16: 2, int8: 1, int4: 0.5 };
+export const K_MULTIPLE: Record<WeightFormat, number> = { f32: 1, f16: 2, int8: 4, int4: 32, bf16: 2 };
+export const BYTES_PER_ELEMENT: Record<WeightFormat, number> = { f32: 4, f16: 2, int8: 1, int4: 0.5, bf16: 2 };
 
 /** Tiled kernel: output block per workgroup and K step (TILE_K a multiple of 8 so int4 words fit whole). */
 const TILE = { TILE_M: 64, TILE_N: 64, TILE_K: 16 };
@@ -107,6 +109,7 @@ function weightBuffers(w: LinearWeight): { words: GPUBuffer; scale?: GPUBuffer }
   switch (w.format) {
     case 'f32':
     case 'f16':
+    case 'bf16':
       return { words: w.weight };
     case 'int8':
       return { words: w.weightQ, scale: w.weightScale };

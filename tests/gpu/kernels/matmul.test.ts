@@ -16,7 +16,7 @@ import {
   type WeightFormat,
 } from '../../../src/kernels/matmul';
 import { matmulRef, type LinearWeightData } from '../../../src/kernels/matmul.ref';
-import { quantizeInt4, quantizeInt8, toF16 } from '../../../src/kernels/quantize';
+import { quantizeInt4, quantizeInt8, toBf16, toF16 } from '../../../src/kernels/quantize';
 import { precisionFor } from '../../../src/kernels/dispatch';
 import { parseSafetensors, tensorData } from '../../../src/packs/safetensors';
 import { GpuBatch } from '../../../src/gpu/batch';
@@ -47,6 +47,10 @@ function makeWeight(
       const h = toF16(w);
       return { gpu: { format, ...shape, weight: bufs.upload(h) }, cpu: { format, ...shape, weight: h } };
     }
+    case 'bf16': {
+      const h = toBf16(w);
+      return { gpu: { format, ...shape, weight: bufs.upload(h) }, cpu: { format, ...shape, weight: h } };
+    }
     case 'int8': {
       const { q, scale } = quantizeInt8(w, N, K);
       return {
@@ -74,7 +78,7 @@ interface Case {
   variant?: MatmulVariant;
 }
 
-const FORMATS: WeightFormat[] = ['f32', 'f16', 'int8', 'int4'];
+const FORMATS: WeightFormat[] = ['f32', 'f16', 'int8', 'int4', 'bf16'];
 const ACTS: MatmulActivation[] = ['none', 'gelu', 'gelu_tanh', 'silu'];
 
 /** Every format × M ∈ {1, 3, 67} × K ∈ {64, 96, 160}, N = 75 (not a multiple of either kernel's column block). */
@@ -153,11 +157,16 @@ describe('matmul', async () => {
   // output error is about √(E[s²] / 12) / σ_w with s = max|w| / qmax over the scale's group (row or block):
   //   int8, s = max|w_row| / 127, rms max of 160 normals ≈ 2.90σ → ≈ 0.66 %  — bound 1 %
   //   int4, s = max|w_block| / 7, rms max of 32 normals ≈ 2.35σ  → ≈ 9.7 %   — bound 12 %
-  // (expectations from 200k simulated rows; measured here: 0.67 % and 9.9 %, see the log lines). All kernels are
-  // checked, since they sum in different orders.
+  // (expectations from 200k simulated rows; measured here: 0.67 % and 9.9 %, see the log lines). The 16-bit
+  // storage formats round each weight to a relative step of 2^-10 (f16) or 2^-7 (bf16), an error uniform within half
+  // a step, rms step / √12 of |w|:
+  //   f16  ≈ 2^-10 / √12 ≈ 0.028 % — bound 0.05 %;   bf16 ≈ 2^-7 / √12 ≈ 0.23 % — bound 0.4 %
+  // All kernels are checked, since they sum in different orders.
   it.each([
     ['int8', 0.01],
     ['int4', 0.12],
+    ['f16', 5e-4],
+    ['bf16', 4e-3],
   ] as const)('%s error against the f32 product is below its bound', async (format, bound) => {
     const M = 16,
       K = 160,
