@@ -20,6 +20,10 @@ struct Params {
   // once per output (not per multiply-add) and this keeps one pipeline per weight format
   act: u32,
   has_bias: u32,
+  // y's row length and the first column this dispatch writes: N and 0, except for one row shard of a weight split
+  // across buffers (docs/formats.md), which writes columns [n0, n0 + N) of rows ldy wide
+  ldy: u32,
+  n0: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -65,11 +69,11 @@ fn unpack_word(word: u32, n: u32, kw: u32) -> array<f32, 8> {
   return v;
 }
 
-// Bias and activation for output column n.
+// Bias and activation for output column n of this dispatch (column p.n0 + n of y and of the bias).
 fn epilogue(acc: f32, n: u32) -> f32 {
   var v = acc;
   if (p.has_bias != 0u) {
-    v += bias[n];
+    v += bias[p.n0 + n];
   }
   switch p.act {
     case 1u: {
@@ -84,4 +88,9 @@ fn epilogue(acc: f32, n: u32) -> f32 {
     default: {}
   }
   return v;
+}
+
+// The index in y of row m, column n of this dispatch.
+fn y_index(m: u32, n: u32) -> u32 {
+  return m * p.ldy + p.n0 + n;
 }

@@ -22,6 +22,10 @@ import { parseSafetensors, tensorData } from '../../../src/packs/safetensors';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { cachedPipelineCount } from '../../../src/gpu/pipeline_cache';
 import { KernelArgError } from '../../../src/errors';
+import { toWeightData } from '../../../src/kernels/weight_data';
+import { uploadWeight } from '../../../src/models/layers/weights';
+import { sample } from '../../../src/kernels/sample';
+import { readU32 } from '../../helpers/gpu';
 
 /** Standard normal samples (Box-Muller on mulberry32), rounded to f32. */
 function gaussianF32(n: number, seed: number): Float32Array {
@@ -132,6 +136,57 @@ describe('matmul', async () => {
     const got = await run(c, x, gpu, bias);
     const rtol = (c.variant ?? matmulVariant(c.M)) === 'tiled' ? tiledRtol : 1e-4;
     expectClose(got, matmulRef({ x, weight: cpu, bias, M: c.M, K: c.K, activation: c.activation }), rtol);
+  });
+
+  // A weight split into row shards (one dispatch per shard, each writing its columns of rows N wide) must give
+  // exactly what the whole weight gives: same kernel, same summation order per column.
+  it.each(FORMATS.flatMap((f) => (['tiled', 'gemv', 'dot'] as const).map((v) => [f, v] as const)))(
+    'a %s weight in 3 row shards (%s) equals the whole weight and matches the twin',
+    async (format, variant) => {
+      const [M, K, N] = [variant === 'tiled' ? 67 : 3, 96, 75];
+      const x = randomF32(M * K, 5);
+      const data = toWeightData(randomF32(N * K, 6, -0.5, 0.5), N, K, format);
+      const bias = randomF32(N, 7);
+      const owned: GPUBuffer[] = [];
+      try {
+        const perRow = (K * { f32: 4, f16: 2, bf16: 2, int8: 1, int4: 0.5 }[format]) as number;
+        const whole = uploadWeight(device, data, 'whole', 2 ** 31, owned).weight;
+        const sharded = uploadWeight(device, data, 'sharded', 25 * perRow, owned).weight;
+        expect('shards' in sharded && sharded.shards.map((s) => s.weight.out)).toEqual([25, 25, 25]);
+        const c: Case = { format, M, K, N, bias: true, activation: 'silu', variant };
+        const a = await run(c, x, whole as LinearWeight, bias);
+        const b = await run(c, x, sharded as unknown as LinearWeight, bias);
+        expect(Array.from(b)).toEqual(Array.from(a));
+        const rtol = variant === 'tiled' ? tiledRtol : 1e-4;
+        expectClose(b, matmulRef({ x, weight: data, bias, M, K, activation: 'silu' }), rtol);
+      } finally {
+        for (const b of owned) b.destroy();
+      }
+    },
+  );
+
+  it('an lm_head in row shards feeds the sample kernel: greedy id = argmax of the twin logits', async () => {
+    const [V, K] = [1000, 64];
+    const x = randomF32(K, 31);
+    const data = toWeightData(randomF32(V * K, 32, -1, 1), V, K, 'int4');
+    const owned: GPUBuffer[] = [];
+    try {
+      const { weight } = uploadWeight(device, data, 'lm_head', 128 * (K / 2), owned);
+      expect('shards' in weight && weight.shards.length).toBe(8);
+      const logits = bufs.empty(V * 4);
+      const id = bufs.empty(4);
+      runBatch(device, (b) => {
+        matmul(b, { x: bufs.upload(x), weight, out: logits, M: 1, K, variant: decodeMatmulVariant(1, K) });
+        sample(b, { logits, out: id, vocab: V, temperature: 0 });
+      });
+      const want = matmulRef({ x, weight: data, M: 1, K });
+      expectClose(await readF32(device, logits, V), want, 1e-4);
+      const top = want.indexOf(Math.max(...want));
+      expect(top).toBeGreaterThan(128); // in a later shard than the first
+      expect((await readU32(device, id, 1))[0]).toBe(top);
+    } finally {
+      for (const b of owned) b.destroy();
+    }
   });
 
   it('picks GEMV up to 4 rows and the tiled kernel above', () => {
@@ -340,6 +395,25 @@ describe('matmul', async () => {
           activation: 'toString' as MatmulActivation,
         }),
         'matmul: unknown activation toString',
+      ],
+      [
+        'shards that leave a gap',
+        () => ({
+          x: bufs.empty(64 * 4),
+          weight: {
+            format: 'f32',
+            out: 8,
+            in: 64,
+            shards: [
+              { row0: 0, weight: w('f32', 4, 64) },
+              { row0: 5, weight: w('f32', 3, 64) },
+            ],
+          } as unknown as LinearWeight,
+          out: bufs.empty(32),
+          M: 1,
+          K: 64,
+        }),
+        'matmul: shard 1 ([3, 64] f32 at row 5) does not continue a [8, 64] f32 weight at row 4',
       ],
       [
         'f16 tiles on a device without shader-f16',
