@@ -94,3 +94,37 @@ export function shardRows(format: WeightFormat, out: number, inn: number, maxBin
   const base = Math.floor(out / n);
   return Array.from({ length: n }, (_, i) => base + (i < out % n ? 1 : 0));
 }
+
+/** The rows of `parts` one after the other (all of one format and `in`): how q/k/v and gate/up are fused. */
+export function concatRows(parts: readonly LinearWeightData[]): LinearWeightData {
+  const first = parts[0];
+  if (!first || parts.some((p) => p.format !== first.format || p.in !== first.in))
+    throw new RangeError('concatRows: parts of different formats or widths');
+  if (parts.length === 1) return first;
+  const out = parts.reduce((a, p) => a + p.out, 0);
+  const join = <T extends Float32Array | Uint16Array | Int8Array | Uint8Array>(arrays: T[]): T => {
+    const r = new (arrays[0]!.constructor as new (n: number) => T)(arrays.reduce((a, x) => a + x.length, 0));
+    let o = 0;
+    for (const a of arrays) {
+      r.set(a as never, o);
+      o += a.length;
+    }
+    return r;
+  };
+  const arrays = parts.map(weightArrays);
+  const words = join(arrays.map((a) => a.words));
+  const shape = { out, in: first.in };
+  switch (first.format) {
+    case 'int8':
+      return { format: 'int8', ...shape, weightQ: words as Int8Array, weightScale: join(arrays.map((a) => a.scale!)) };
+    case 'int4':
+      return {
+        format: 'int4',
+        ...shape,
+        weightQ4: words as Uint8Array,
+        weightScale: join(arrays.map((a) => a.scale!)),
+      };
+    default:
+      return { format: first.format, ...shape, weight: words } as LinearWeightData;
+  }
+}

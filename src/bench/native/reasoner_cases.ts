@@ -135,7 +135,9 @@ function randomWeights(device: GPUDevice, s: DecoderShape): ReasonerWeights {
     }));
     const b = shapeBytes(s);
     return {
-      embed: mk(s.vocab * s.hidden * 4, 'f32', 'embed'),
+      // The matrices are int4 (the embedding table f32, as this case measured before the engine read int4 tables).
+      format: 'int4',
+      embed: { format: 'f32', out: s.vocab, in: s.hidden, weight: mk(s.vocab * s.hidden * 4, 'f32', 'embed') },
       layers,
       norm: mk(s.hidden * 4, 'ones', 'norm'),
       lmHead: int4(s.vocab, s.hidden, 'lm_head'),

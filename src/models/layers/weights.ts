@@ -8,6 +8,7 @@ import { uploadBuffer } from '../../gpu/readback';
 import type { AnyWeight, LinearWeight } from '../../kernels/matmul';
 import type { LinearWeightData } from '../../kernels/matmul.ref';
 import { shardRows, weightArrays, weightRows } from '../../kernels/weight_data';
+import { linearWeights, tensorData, type SafeTensors } from '../../packs/safetensors';
 
 /** A linear layer on the GPU: the weight in its stored form (whole or in row shards) and an optional F32 bias. */
 export interface GpuLinear {
@@ -82,4 +83,32 @@ export function uploadWeight(
     return shard;
   });
   return { weight: { format: d.format, out: d.out, in: d.in, shards }, bytes };
+}
+
+/** The linear `prefix` of a parsed safetensors file as CPU arrays in its stored format (docs/formats.md names). */
+export function linearData(file: Uint8Array, st: SafeTensors, prefix: string): LinearWeightData {
+  const lw = linearWeights(st, prefix);
+  const shape = { out: lw.out, in: lw.in };
+  switch (lw.kind) {
+    case 'f32':
+      return { format: 'f32', ...shape, weight: tensorData(file, st, lw.weight, 'F32') };
+    case 'f16':
+      return { format: 'f16', ...shape, weight: tensorData(file, st, lw.weight, 'F16') };
+    case 'bf16':
+      return { format: 'bf16', ...shape, weight: tensorData(file, st, lw.weight, 'BF16') };
+    case 'int8':
+      return {
+        format: 'int8',
+        ...shape,
+        weightQ: tensorData(file, st, lw.weight, 'I8'),
+        weightScale: tensorData(file, st, lw.scale, 'F32'),
+      };
+    case 'int4':
+      return {
+        format: 'int4',
+        ...shape,
+        weightQ4: tensorData(file, st, lw.weight, 'U8'),
+        weightScale: tensorData(file, st, lw.scale, 'F32'),
+      };
+  }
 }

@@ -31,14 +31,21 @@ import { decoderLayer, decoderScratch, linear, type DecoderScratch } from '../la
 import type { HiddenCollector } from './hidden';
 import { kernelSettings, type ResolvedSampling } from './sampling';
 import type { ReasonerWeights } from './weights';
+import { reasonerComputePrecision } from './precision';
+import type { Precision } from '../../kernels/dispatch';
 
 /** The loaded engine of one pack on one device: the weights and the config. Runs hold the per-request buffers. */
 export class ReasonerEngine {
+  /** The tiled matmuls' tile precision (reasonerComputePrecision of the device and the weights' format). */
+  readonly precision: Precision;
+
   constructor(
     readonly device: GPUDevice,
     readonly weights: ReasonerWeights,
     readonly config: ReasonerConfig,
-  ) {}
+  ) {
+    this.precision = reasonerComputePrecision(device.features, weights.format);
+  }
 
   /**
    * Allocates one generation's buffers: `promptIds` are uploaded, the caches hold `promptIds.length + maxNew − 1`
@@ -72,6 +79,7 @@ export class EngineRun {
   private readonly cacheK: GPUBuffer[];
   private readonly cacheV: GPUBuffer[];
   private readonly staging: GPUBuffer[];
+  private readonly precision: Precision;
   private disposed = false;
 
   constructor(
@@ -83,6 +91,7 @@ export class EngineRun {
     const c = engine.config;
     this.c = c;
     this.w = engine.weights;
+    this.precision = engine.precision;
     const device = engine.device;
     this.device = device;
     const L = prompt.length;
@@ -90,6 +99,13 @@ export class EngineRun {
       throw new RgError('INTERNAL', `reasoner engine: prompt ${L}, maxNew ${maxNew}, readbacks ${readbacks}`);
     this.promptLength = L;
     this.capacity = L + maxNew - 1;
+    if (this.capacity > c.max_position_embeddings)
+      throw new RgError(
+        'BAD_INPUT',
+        `a prompt of ${L} tokens and ${maxNew} new ones need ${this.capacity} positions; ` +
+          `reasoner.max_position_embeddings is ${c.max_position_embeddings}`,
+        { field: 'maxNewTokens', hint: 'Ask for fewer new tokens or shorten the prompt.' },
+      );
     const Hd = c.hidden_size;
     const KV = c.num_key_value_heads * c.head_dim;
     const mk = (floats: number, label: string) => {
@@ -142,6 +158,7 @@ export class EngineRun {
       scratch: this.scratch,
       kv: { kind: 'cache', cacheK: this.cacheK[l]!, cacheV: this.cacheV[l]!, capacity: this.capacity, at: P },
       decode: true,
+      precision: this.precision,
     });
   }
 
@@ -232,6 +249,25 @@ export class EngineRun {
       return new Uint32Array(s.getMappedRange(0, 4))[0]!;
     } finally {
       s.unmap();
+    }
+  }
+
+  /**
+   * The logits of the last step the queue has run (F32 [vocab]; the buffer every step overwrites): for tests that
+   * compare the precisions of the weights, after `read()` of that step.
+   */
+  async readLogits(): Promise<Float32Array> {
+    this.check();
+    const size = this.c.vocab_size * 4;
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const enc = this.device.createCommandEncoder();
+      enc.copyBufferToBuffer(this.logits, 0, staging, 0, size);
+      this.device.queue.submit([enc.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      return new Float32Array(staging.getMappedRange().slice(0));
+    } finally {
+      staging.destroy();
     }
   }
 

@@ -8,7 +8,13 @@
  * shared device.
  */
 import { RgError } from '../../errors';
-import { CONFIG_FILE_SCHEMAS, parseWith, type Manifest, type ReasonerConfig } from '../../packs/manifest';
+import {
+  CONFIG_FILE_SCHEMAS,
+  parseWith,
+  type Manifest,
+  type ReasonerConfig,
+  type WeightVariant,
+} from '../../packs/manifest';
 import { readJson, type FileProgress, type PackSource } from '../../packs/source';
 import { createSession, type Backend, type OrtSession } from '../../runtime/ort';
 import type { BackendChoice } from '../../runtime/backend';
@@ -28,6 +34,13 @@ export function kvNames(l: number): { past: [string, string]; present: [string, 
 
 export interface LoadOptions {
   onProgress?: (p: FileProgress) => void;
+  /**
+   * The engine's weight format (f32, f16, bf16, int8, int4): the pack's file of that variant, or its f32 file
+   * converted at load. Default: the pack's f32 file (or its only variant).
+   */
+  weights?: WeightVariant;
+  /** Shard the engine's matrices at this many bytes instead of the device's binding limit (tests). */
+  maxBindingBytes?: number;
 }
 
 /** What turning a request into prompt ids needs: configs, tokenizer, chat template (CPU only, no GPU work). */
@@ -112,7 +125,12 @@ export class ReasonerModel implements ReasonerText {
     let model: ReasonerModel | null = null;
     try {
       checkSession(source.id, embed, 'embed_tokens.onnx', ['input_ids'], ['inputs_embeds']);
-      const weights = device ? await loadReasonerWeights(device, source, opts.onProgress) : null;
+      const weights = device
+        ? await loadReasonerWeights(device, source, opts.onProgress, {
+            format: opts.weights,
+            maxBindingBytes: opts.maxBindingBytes,
+          })
+        : null;
       engine = weights && device ? new ReasonerEngine(device, weights, cfg) : null;
       model = new ReasonerModel(source, manifest, cfg, choice.backend, device, tokenizer, template, embed, engine, () =>
         source.file(manifest.paths.decoder, opts.onProgress),

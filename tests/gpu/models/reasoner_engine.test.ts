@@ -193,7 +193,7 @@ describe('reasoner engine vs onnxruntime-web', () => {
 
   it('weights that do not match the config are refused (INTEGRITY) and leave no buffer behind', async () => {
     const m = await tinyRandom().manifest();
-    const bytes = await tinyRandom().file(m.paths.reasoner_weights!);
+    const bytes = await tinyRandom().file(m.paths.reasoner_weights as string);
     const cfg = m.reasoner;
     expect(reasonerTensorShapes(cfg).size).toBe(3 + cfg.num_hidden_layers * 12);
     const before = liveBufferCount(device);
