@@ -10,7 +10,9 @@ import {
   ManifestSchema,
   crossCheck,
   parseManifest,
+  packPaths,
   parseWith,
+  reasonerWeightPaths,
   type Manifest,
 } from '../../../src/packs/manifest';
 import { DEFAULT_PACK, DEFAULT_TEST_PACK, PACKS, findPack, packFileUrl } from '../../../src/packs/registry';
@@ -138,6 +140,24 @@ describe('manifest validation', () => {
     const issues = r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
     // Only the cross-checks against the tiny connector may complain, never a bound.
     expect(issues.filter((p) => p.startsWith('reasoner'))).toEqual([]);
+  });
+
+  it('reasoner_weights: one path (the f32 file) or one path per variant, every one listed in files', () => {
+    const m = parseManifest(structuredClone(good));
+    expect(typeof m.paths.reasoner_weights).toBe('string');
+    expect(reasonerWeightPaths(m.paths)).toEqual({ f32: m.paths.reasoner_weights });
+    const f32 = m.paths.reasoner_weights as string;
+    const v = structuredClone(good) as { paths: Record<string, unknown>; files: { path: string; bytes: number }[] };
+    const file = v.files.find((f) => f.path === f32)!;
+    v.files.push({ ...file, path: 'reasoner.int4.safetensors', bytes: 0 });
+    v.paths.reasoner_weights = { f32, int4: 'reasoner.int4.safetensors' };
+    const parsed = parseManifest(v);
+    expect(reasonerWeightPaths(parsed.paths)).toEqual({ f32, int4: 'reasoner.int4.safetensors' });
+    expect(packPaths(parsed.paths)).toContain('reasoner.int4.safetensors');
+    v.paths.reasoner_weights = { f32, bf16: 'reasoner.bf16.safetensors' };
+    expect(() => parseManifest(v)).toThrowError(/paths names reasoner\.bf16\.safetensors, which files does not list/);
+    v.paths.reasoner_weights = { q3: 'reasoner.int4.safetensors' };
+    expect(() => parseManifest(v)).toThrowError(/paths\.reasoner_weights/);
   });
 
   it('examples (optional): a list of non-empty prompts', () => {
