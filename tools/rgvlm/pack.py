@@ -19,7 +19,7 @@ from tools.rgvlm.config import (
     PackConfig,
 )
 from tools.rgvlm.onnx_export import export_all
-from tools.rgvlm.safetensors_io import REASONER_WEIGHTS, quantise_state, write_reasoner_weights, write_safetensors
+from tools.rgvlm.safetensors_io import REASONER_WEIGHT_FILES, quantise_state, write_reasoner_weights, write_safetensors
 from tools.rgvlm.tokenizer import CHAT_TEMPLATE, ByteBPETokenizer, dumps_json
 
 PAINTER_MODES = ("f32", "int8", "int4")
@@ -225,7 +225,7 @@ def manifest_model_fields(pc: PackConfig, tok: ByteBPETokenizer) -> dict:
             "vision_encoder": "onnx/vision_encoder.onnx",
             "embed_tokens": "onnx/embed_tokens.onnx",
             "decoder": "onnx/decoder_model_merged.onnx",
-            "reasoner_weights": REASONER_WEIGHTS,
+            "reasoner_weights": dict(REASONER_WEIGHT_FILES),
             "vae_encoder": "onnx/vae_encoder.onnx",
             "vae_decoder": "onnx/vae_decoder.onnx",
             "painter_onnx": "onnx/painter.onnx",

@@ -54,7 +54,7 @@ const TINY_PACK = 'public/models/tiny-random';
 
 interface PackManifest {
   reasoner: ReasonerConfig;
-  paths: { reasoner_weights?: string };
+  paths: { reasoner_weights?: string | Record<string, string> };
 }
 
 /** Bytes of an int4 block-32 weight [N, K] with its f32 scales. */
@@ -240,7 +240,8 @@ export function tinyReasonerCase(mode: 'decode' | 'prefill'): BenchCase {
       const { device } = ctx;
       const m = repoJson<PackManifest>(`${TINY_PACK}/manifest.json`);
       const c = m.reasoner;
-      const file = repoFile(`${TINY_PACK}/${m.paths.reasoner_weights ?? 'reasoner.f32.safetensors'}`);
+      const rw = m.paths.reasoner_weights;
+      const file = repoFile(`${TINY_PACK}/${(typeof rw === 'string' ? rw : rw?.f32) ?? 'reasoner.f32.safetensors'}`);
       const engine = new ReasonerEngine(device, uploadReasonerWeights(device, file, c), c);
       try {
         const fx = repoJson<{ greedy: { name: string; input_ids: number[]; generated_ids: number[] }[] }>(
