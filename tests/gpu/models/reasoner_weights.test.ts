@@ -85,6 +85,19 @@ describe('reasoner engine weights in every format', () => {
     f32 = await run({});
   });
 
+  it('the engine takes its tile precision from the one rule (f16 tiles for int4 only with shader-f16)', () => {
+    const w = uploadReasonerWeights(device, bytes, cfg, 'x', { format: 'int4' });
+    try {
+      const here = new ReasonerEngine(device, w, cfg).precision;
+      expect(here).toBe(device.features.has('shader-f16') ? 'f16' : 'f32');
+      const withF16 = { features: new Set(['shader-f16']) } as unknown as GPUDevice;
+      expect(new ReasonerEngine(withF16, w, cfg).precision).toBe('f16');
+      expect(new ReasonerEngine(withF16, { ...w, format: 'bf16' }, cfg).precision).toBe('f32');
+    } finally {
+      w.dispose();
+    }
+  });
+
   it('f32 (as stored) gives the PyTorch fixture tokens', () => {
     expect(f32.ids).toEqual(g.generated_ids.slice(0, N));
   });
