@@ -1,7 +1,8 @@
 /**
  * @file The reasoner's text decoder on our WGSL kernels (WebGPU), the counterpart of the painter engine: the same
- * Qwen2 network as `decoder_model_merged.onnx` (docs/formats.md, "Reasoner"), with the weights of
- * `reasoner.f32.safetensors` (weights.ts). onnxruntime-web keeps the vision encoder, the reference path and WASM.
+ * Qwen2 network as `decoder_model_merged.onnx` (docs/formats.md, "Reasoner"), with the weights of the pack's
+ * reasoner safetensors in f32, f16, bf16, int8 or int4, whole or in row shards (weights.ts). onnxruntime-web keeps
+ * the vision encoder, the reference path and WASM.
  *
  * A run (`EngineRun`) owns its buffers: the activations (sized for the prompt), a K/V cache per layer sized to the
  * run's context ([1, capacity, kv heads, head_dim], the attention kernel's cache layout), the drawn ids (u32, one per

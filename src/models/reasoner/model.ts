@@ -1,11 +1,11 @@
 /**
  * @file Loading a pack's reasoner: configs, tokenizer and chat template from the pack (only through a PackSource),
  * the onnx-community-layout sessions through src/runtime/ort.ts — `embed_tokens` at once, `vision_encoder` on the
- * first image — and the text decoder: on WebGPU with a pack that has `reasoner.f32.safetensors`, our WGSL engine
- * (engine.ts, weights uploaded at load), with `decoder_model_merged` loaded only when a run asks for the ORT path;
- * otherwise (WASM, or a pack without the file) `decoder_model_merged` at once. On WebGPU every ORT output that feeds
- * the GPU again (embeddings, image features, logits, KV cache, last hidden state) stays a `gpu-buffer` tensor on the
- * shared device.
+ * first image — and the text decoder: on WebGPU with a pack that has reasoner weights (`reasoner_weights`), our
+ * WGSL engine (engine.ts, weights uploaded at load in the variant `LoadOptions.weights` asks for), with
+ * `decoder_model_merged` loaded only when a run asks for the ORT path; otherwise (WASM, or a pack without the file)
+ * `decoder_model_merged` at once. On WebGPU every ORT output that feeds the GPU again (embeddings, image features,
+ * logits, KV cache, last hidden state) stays a `gpu-buffer` tensor on the shared device.
  */
 import { RgError } from '../../errors';
 import {
