@@ -16,6 +16,7 @@ import {
 import type { PackSource } from '../../../src/packs/source';
 import type { ReasonerConfig, WeightVariant } from '../../../src/packs/manifest';
 import { RgError } from '../../../src/errors';
+import { reasonerWeightPaths } from '../../../src/packs/manifest';
 import { GREEDY, tinyRandom } from './reasoner_fixtures';
 import { parseSafetensors, tensorData } from '../../../src/packs/safetensors';
 import { toWeightData } from '../../../src/kernels/weight_data';
@@ -31,7 +32,7 @@ beforeAll(async () => {
   device = await acquireDevice();
   const m = await tinyRandom().manifest();
   cfg = m.reasoner;
-  bytes = await tinyRandom().file(m.paths.reasoner_weights as string);
+  bytes = await tinyRandom().file(reasonerWeightPaths(m.paths).f32!);
 });
 
 /** Greedy run of `g`'s prompt: the prompt's last-position logits and N tokens. */

@@ -143,13 +143,16 @@ describe('manifest validation', () => {
   });
 
   it('reasoner_weights: one path (the f32 file) or one path per variant, every one listed in files', () => {
-    const m = parseManifest(structuredClone(good));
-    expect(typeof m.paths.reasoner_weights).toBe('string');
-    expect(reasonerWeightPaths(m.paths)).toEqual({ f32: m.paths.reasoner_weights });
-    const f32 = m.paths.reasoner_weights as string;
+    const f32 = reasonerWeightPaths(parseManifest(structuredClone(good)).paths).f32!;
+    expect(f32).toBe('reasoner.f32.safetensors');
     const v = structuredClone(good) as { paths: Record<string, unknown>; files: { path: string; bytes: number }[] };
+    v.files = v.files.filter((f) => !/^reasoner\.(f16|bf16|int8|int4)\./.test(f.path));
+    (v as unknown as { total_bytes: number }).total_bytes = v.files.reduce((a, f) => a + f.bytes, 0);
+    v.paths.reasoner_weights = f32; // the original single-path form: the f32 file
+    expect(reasonerWeightPaths(parseManifest(v).paths)).toEqual({ f32 });
     const file = v.files.find((f) => f.path === f32)!;
     v.files.push({ ...file, path: 'reasoner.int4.safetensors', bytes: 0 });
+    (v as unknown as { total_bytes: number }).total_bytes = v.files.reduce((a, f) => a + f.bytes, 0);
     v.paths.reasoner_weights = { f32, int4: 'reasoner.int4.safetensors' };
     const parsed = parseManifest(v);
     expect(reasonerWeightPaths(parsed.paths)).toEqual({ f32, int4: 'reasoner.int4.safetensors' });
