@@ -1,11 +1,13 @@
 // Shared part of the two matmul kernels (matmul_tiled.wgsl, matmul_gemv.wgsl): bindings, weight decoding and the
 // fused epilogue. y[M, N] = act(x[M, K] · Wᵀ + bias), W in PyTorch layout [N, K] (docs/formats.md).
 //
-// Every weight format is read as u32 words so one set of bindings serves all four, chosen by the FORMAT override:
+// Every weight format is read as u32 words so one set of bindings serves all five, chosen by the FORMAT override:
 //   0 f32   one element per word (bitcast)
 //   1 f16   two per word, element 2m in the low half (unpack2x16float: needs no shader-f16)
 //   2 int8  four per word, element 4m in bits 0..7, w = q · scale[n] (per output channel)
 //   3 int4  eight per word, element 8m in bits 0..3, stored as q + 8, w = q · scale[n, k / 32] (block 32)
+//   4 bf16  two per word, element 2m in the low half; a bf16 is the top half of an f32, so a shift is the whole
+//           conversion (needs no shader-f16 either)
 // A word never straddles a row (K is a multiple of the elements per word) nor an int4 block (8 divides 32).
 // The scale and bias bindings are bound to a dummy buffer by the wrapper when the format or p.has_bias does not
 // read them.
@@ -18,6 +20,10 @@ struct Params {
   // once per output (not per multiply-add) and this keeps one pipeline per weight format
   act: u32,
   has_bias: u32,
+  // y's row length and the first column this dispatch writes: N and 0, except for one row shard of a weight split
+  // across buffers (docs/formats.md), which writes columns [n0, n0 + N) of rows ldy wide
+  ldy: u32,
+  n0: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -28,8 +34,8 @@ struct Params {
 @group(0) @binding(5) var<uniform> p: Params;
 
 override FORMAT: u32;
-// elements per u32 word: f32 1, f16 2, int8 4, int4 8
-override EPW: u32 = 1u << FORMAT;
+// elements per u32 word: f32 1, f16 2, int8 4, int4 8, bf16 2
+override EPW: u32 = select(1u << FORMAT, 2u, FORMAT == 4u);
 
 // The EPW weights held by word `kw` of row `n` of W, dequantised to f32 (entries past EPW stay 0).
 fn unpack_word(word: u32, n: u32, kw: u32) -> array<f32, 8> {
@@ -49,6 +55,10 @@ fn unpack_word(word: u32, n: u32, kw: u32) -> array<f32, 8> {
         v[e] = f32(extractBits(bitcast<i32>(word), e * 8u, 8u)) * s;
       }
     }
+    case 4u: {
+      v[0] = bitcast<f32>(word << 16u);
+      v[1] = bitcast<f32>(word & 0xffff0000u);
+    }
     default: {
       let s = wscale[n * (p.K / 32u) + kw / 4u];
       for (var e = 0u; e < 8u; e++) {
@@ -59,11 +69,11 @@ fn unpack_word(word: u32, n: u32, kw: u32) -> array<f32, 8> {
   return v;
 }
 
-// Bias and activation for output column n.
+// Bias and activation for output column n of this dispatch (column p.n0 + n of y and of the bias).
 fn epilogue(acc: f32, n: u32) -> f32 {
   var v = acc;
   if (p.has_bias != 0u) {
-    v += bias[n];
+    v += bias[p.n0 + n];
   }
   switch p.act {
     case 1u: {
@@ -78,4 +88,9 @@ fn epilogue(acc: f32, n: u32) -> f32 {
     default: {}
   }
   return v;
+}
+
+// The index in y of row m, column n of this dispatch.
+fn y_index(m: u32, n: u32) -> u32 {
+  return m * p.ldy + p.n0 + n;
 }

@@ -28,7 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       }
     }
     for (var r = 0u; r < rows; r++) {
-      y[(m0 + r) * p.N + n] = epilogue(acc[r], n);
+      y[y_index(m0 + r, n)] = epilogue(acc[r], n);
     }
   }
 }

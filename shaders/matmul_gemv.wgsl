@@ -46,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     }
     if (lane == 0u && n < p.N) {
       for (var r = 0u; r < rows; r++) {
-        y[(m0 + r) * p.N + n] = epilogue(part[r * WG + t], n);
+        y[y_index(m0 + r, n)] = epilogue(part[r * WG + t], n);
       }
     }
     workgroupBarrier();

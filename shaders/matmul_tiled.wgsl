@@ -82,7 +82,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     for (var j = 0u; j < TN; j++) {
       let n = n0 + lid.x + j * wg_x;
       if (m < p.M && n < p.N) {
-        y[m * p.N + n] = epilogue(acc[i * TN + j], n);
+        y[y_index(m, n)] = epilogue(acc[i * TN + j], n);
       }
     }
   }

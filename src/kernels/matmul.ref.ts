@@ -2,7 +2,7 @@
  * @file CPU twin of matmul: y[M, N] = act(x[M, K] · Wᵀ + bias) with the weights dequantised exactly as the kernel
  * does (q · s in f32), the dot products summed in f64 and the result rounded to f32 once.
  */
-import { dequantizeInt4, dequantizeInt8, fromF16 } from './quantize';
+import { dequantizeInt4, dequantizeInt8, fromBf16, fromF16 } from './quantize';
 import { geluErf, geluTanh, silu } from './gelu_fns.ref';
 import type { MatmulActivation } from './matmul';
 
@@ -11,7 +11,8 @@ export type LinearWeightData =
   | { format: 'f32'; out: number; in: number; weight: Float32Array }
   | { format: 'f16'; out: number; in: number; weight: Uint16Array }
   | { format: 'int8'; out: number; in: number; weightQ: Int8Array; weightScale: Float32Array }
-  | { format: 'int4'; out: number; in: number; weightQ4: Uint8Array; weightScale: Float32Array };
+  | { format: 'int4'; out: number; in: number; weightQ4: Uint8Array; weightScale: Float32Array }
+  | { format: 'bf16'; out: number; in: number; weight: Uint16Array };
 
 /** The f32 weights [out, in] that a LinearWeightData stands for. */
 export function dequantizeWeight(w: LinearWeightData): Float32Array {
@@ -20,6 +21,8 @@ export function dequantizeWeight(w: LinearWeightData): Float32Array {
       return w.weight;
     case 'f16':
       return fromF16(w.weight);
+    case 'bf16':
+      return fromBf16(w.weight);
     case 'int8':
       return dequantizeInt8(w.weightQ, w.weightScale, w.out, w.in);
     case 'int4':

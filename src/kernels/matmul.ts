@@ -1,6 +1,6 @@
 /**
- * @file matmul: y[M, N] = act(x[M, K] · Wᵀ + bias) with W in PyTorch layout [N, K], stored f32, f16, int8 per output
- * channel or int4 block-32 (docs/formats.md) and dequantised inside the kernel. Three kernels: a tiled one for M
+ * @file matmul: y[M, N] = act(x[M, K] · Wᵀ + bias) with W in PyTorch layout [N, K], stored f32, f16, bf16, int8 per
+ * output channel or int4 block-32 (docs/formats.md) and dequantised inside the kernel. Three kernels: a tiled one for M
  * above a few rows, a GEMV one for decode (a weight row split across 32 lanes), and a dot one for decode with a
  * short K (one invocation per output column, no workgroup memory); `matmulVariant` picks between the first two by
  * default, `decodeMatmulVariant` also considers the third.
@@ -22,9 +22,39 @@ export type LinearWeight =
   /** `weight_q` I8 [out, in] (in a multiple of 4) and `weight_scale` F32 [out]. */
   | { format: 'int8'; out: number; in: number; weightQ: GPUBuffer; weightScale: GPUBuffer }
   /** `weight_q4` U8 [out, in / 2] (in a multiple of 32) and `weight_scale` F32 [out, in / 32]. */
-  | { format: 'int4'; out: number; in: number; weightQ4: GPUBuffer; weightScale: GPUBuffer };
+  | { format: 'int4'; out: number; in: number; weightQ4: GPUBuffer; weightScale: GPUBuffer }
+  /** `weight` BF16 [out, in] (in even); the top half of an f32, read with a shift (no shader-f16). */
+  | { format: 'bf16'; out: number; in: number; weight: GPUBuffer };
 
 export type WeightFormat = LinearWeight['format'];
+
+/**
+ * A weight split by output rows into shards, each its own LinearWeight (own buffers) holding rows
+ * [row0, row0 + shard.out) of the logical [out, in] weight: how a tensor larger than the device's
+ * `maxStorageBufferBindingSize` is held. The shards are in order, contiguous, of one format and `in`.
+ */
+export interface ShardedWeight {
+  format: WeightFormat;
+  out: number;
+  in: number;
+  shards: readonly { row0: number; weight: LinearWeight }[];
+}
+
+/** A weight as the engines hold it: whole, or in row shards. */
+export type AnyWeight = LinearWeight | ShardedWeight;
+
+/** The row shards of `w`: one shard at row 0 for a whole weight. */
+export function weightShards(w: AnyWeight): readonly { row0: number; weight: LinearWeight }[] {
+  return 'shards' in w ? w.shards : [{ row0: 0, weight: w }];
+}
+
+/** The GPU buffers `w` reads (every shard's words and scales). */
+export function weightBuffersOf(w: AnyWeight): GPUBuffer[] {
+  return weightShards(w).flatMap(({ weight }) => {
+    const { words, scale } = weightBuffers(weight);
+    return scale ? [words, scale] : [words];
+  });
+}
 
 /** Fused activation: 'gelu' is the exact (erf) GELU of PyTorch's F.gelu; 'gelu_tanh' its tanh approximation. */
 export type MatmulActivation = 'none' | 'gelu' | 'gelu_tanh' | 'silu';
@@ -34,7 +64,8 @@ export type MatmulVariant = 'tiled' | 'gemv' | 'dot';
 export interface MatmulArgs {
   /** F32 [M, K]. */
   x: GPUBuffer;
-  weight: LinearWeight;
+  /** [N, K]; a sharded weight runs one dispatch per shard, each writing its column range of `out`. */
+  weight: AnyWeight;
   /** F32 [N], optional. */
   bias?: GPUBuffer;
   /** F32 [M, N]; must not be one of the inputs. */
@@ -48,11 +79,11 @@ export interface MatmulArgs {
   precision?: Precision;
 }
 
-const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, int8: 2, int4: 3 };
+const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, int8: 2, int4: 3, bf16: 4 };
 const ACT_ID: Record<MatmulActivation, number> = { none: 0, gelu: 1, gelu_tanh: 2, silu: 3 };
 /** K must be a multiple of this for each format (whole u32 words per row; whole int4 blocks). */
-const K_MULTIPLE: Record<WeightFormat, number> = { f32: 1, f16: 2, int8: 4, int4: 32 };
-const BYTES_PER_ELEMENT: Record<WeightFormat, number> = { f32: 4, f16: 2, int8: 1, int4: 0.5 };
+export const K_MULTIPLE: Record<WeightFormat, number> = { f32: 1, f16: 2, int8: 4, int4: 32, bf16: 2 };
+export const BYTES_PER_ELEMENT: Record<WeightFormat, number> = { f32: 4, f16: 2, int8: 1, int4: 0.5, bf16: 2 };
 
 /** Tiled kernel: output block per workgroup and K step (TILE_K a multiple of 8 so int4 words fit whole). */
 const TILE = { TILE_M: 64, TILE_N: 64, TILE_K: 16 };
@@ -103,16 +134,34 @@ export function matmulCode(variant: MatmulVariant, precision: Precision = 'f32')
   return [...(precision === 'f16' ? ['enable f16;'] : []), fns, common, body].join('\n');
 }
 
-function weightBuffers(w: LinearWeight): { words: GPUBuffer; scale?: GPUBuffer } {
+/** The buffer of a weight's elements and, for int8 / int4, of its scales. */
+export function weightBuffers(w: LinearWeight): { words: GPUBuffer; scale?: GPUBuffer } {
   switch (w.format) {
     case 'f32':
     case 'f16':
+    case 'bf16':
       return { words: w.weight };
     case 'int8':
       return { words: w.weightQ, scale: w.weightScale };
     case 'int4':
       return { words: w.weightQ4, scale: w.weightScale };
   }
+}
+
+/** Throws KernelArgError unless `w` is a valid sharded weight: contiguous shards of one format and `in`. */
+export function checkShards(kernel: string, w: ShardedWeight): void {
+  need(kernel, w.shards.length > 0, 'a sharded weight needs at least one shard');
+  let row = 0;
+  for (const [i, { row0, weight }] of w.shards.entries()) {
+    need(
+      kernel,
+      row0 === row && weight.format === w.format && weight.in === w.in,
+      `shard ${i} ([${weight.out}, ${weight.in}] ${weight.format} at row ${row0}) does not continue ` +
+        `a [${w.out}, ${w.in}] ${w.format} weight at row ${row}`,
+    );
+    row += weight.out;
+  }
+  need(kernel, row === w.out, `the shards hold ${row} rows of ${w.out}`);
 }
 
 /** Encodes y = act(x · Wᵀ + bias) into `batch`. Throws KernelArgError, before encoding anything, on bad arguments. */
@@ -134,17 +183,20 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
   need(k, weight.in === K, `x has K = ${K} columns but the weight is [${weight.out}, ${weight.in}]`);
   const mult = K_MULTIPLE[weight.format];
   need(k, K % mult === 0, `${weight.format} weights need K to be a multiple of ${mult}, got ${K}`);
+  if ('shards' in weight) checkShards(k, weight);
+  const shards = weightShards(weight);
 
-  const { words, scale } = weightBuffers(weight);
   needBytes(k, 'x', x, M * K * 4);
   needBytes(k, 'out', out, M * N * 4);
-  needBytes(k, `weight (${weight.format} [${N}, ${K}])`, words, N * K * BYTES_PER_ELEMENT[weight.format]);
-  if (scale) needBytes(k, 'weightScale', scale, (weight.format === 'int4' ? N * (K / 32) : N) * 4);
+  for (const { weight: w } of shards) {
+    const { words, scale } = weightBuffers(w);
+    needBytes(k, `weight (${w.format} [${w.out}, ${K}])`, words, w.out * K * BYTES_PER_ELEMENT[w.format]);
+    if (scale) needBytes(k, 'weightScale', scale, (w.format === 'int4' ? w.out * (K / 32) : w.out) * 4);
+  }
   if (bias) needBytes(k, 'bias', bias, N * 4);
   for (const [name, b] of [
     ['x', x],
-    ['weight', words],
-    ['weightScale', scale],
+    ...weightBuffersOf(weight).map((b) => ['weight', b] as const),
     ['bias', bias],
   ] as const) {
     need(k, b !== out, `out must not alias ${name}`);
@@ -158,23 +210,28 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
     precision === 'f32' || batch.device.features.has('shader-f16'),
     'precision f16 needs a device with shader-f16',
   );
-  const constants: Record<string, number> = { FORMAT: FORMAT_ID[weight.format] };
-  let groups: [number, number];
-  let tileKey = '';
-  if (variant === 'tiled') {
-    const tile = matmulTile(M, N);
-    Object.assign(constants, tile);
-    groups = [Math.ceil(N / tile.TILE_N), Math.ceil(M / tile.TILE_M)];
-    tileKey = `:${tile.TILE_M}x${tile.TILE_N}`;
-  } else if (variant === 'gemv') {
-    constants.COLS = GEMV_COLS;
-    groups = [Math.ceil(N / GEMV_COLS), 1];
-  } else {
-    groups = [Math.ceil(N / DOT_WG), 1];
+  for (const { row0, weight: w } of shards) {
+    const Ns = w.out;
+    const { words, scale } = weightBuffers(w);
+    const constants: Record<string, number> = { FORMAT: FORMAT_ID[w.format] };
+    let groups: [number, number];
+    let tileKey = '';
+    if (variant === 'tiled') {
+      const tile = matmulTile(M, Ns);
+      Object.assign(constants, tile);
+      groups = [Math.ceil(Ns / tile.TILE_N), Math.ceil(M / tile.TILE_M)];
+      tileKey = `:${tile.TILE_M}x${tile.TILE_N}`;
+    } else if (variant === 'gemv') {
+      constants.COLS = GEMV_COLS;
+      groups = [Math.ceil(Ns / GEMV_COLS), 1];
+    } else {
+      groups = [Math.ceil(Ns / DOT_WG), 1];
+    }
+    const key = `matmul_${variant}:${precision}:${w.format}${tileKey}`;
+    const pipeline = batch.pipeline(key, matmulCode(variant, precision), constants);
+    // The shard writes columns [row0, row0 + Ns) of rows N wide (and reads bias[row0 + n]).
+    const params = new Uint32Array([M, Ns, K, ACT_ID[activation], bias ? 1 : 0, N, row0]);
+    // Unused bindings (scale for f32/f16/bf16, bias when absent) get x: read-only, never read by that pipeline.
+    batch.dispatch(pipeline, [x, words, scale ?? x, bias ?? x, out, batch.uniform(params)], groups);
   }
-  const key = `matmul_${variant}:${precision}:${weight.format}${tileKey}`;
-  const pipeline = batch.pipeline(key, matmulCode(variant, precision), constants);
-  const params = new Uint32Array([M, N, K, ACT_ID[activation], bias ? 1 : 0]);
-  // Unused bindings (scale for f32/f16, bias when absent) get x: read-only, never read by that pipeline.
-  batch.dispatch(pipeline, [x, words, scale ?? x, bias ?? x, out, batch.uniform(params)], groups);
 }

@@ -1,7 +1,8 @@
 /**
  * @file The weight quantiser of docs/formats.md in TypeScript: int8 per output channel and int4 block-32, symmetric,
  * bit-identical to tools/rgvlm/safetensors_io.py (f32 arithmetic, numpy's round-half-to-even), plus the matching
- * dequantisers and f32 ↔ f16 bit conversion for f16 weights. Weights are row-major [rows = out, cols = in].
+ * dequantisers and f32 ↔ f16 / bf16 bit conversion for f16 and bf16 weights. Weights are row-major
+ * [rows = out, cols = in].
  */
 
 /** Rounds to the nearest integer, ties to even (numpy.round / torch.round). */
@@ -131,5 +132,38 @@ export function toF16(w: Float32Array): Uint16Array {
 export function fromF16(h: Uint16Array): Float32Array {
   const out = new Float32Array(h.length);
   for (let i = 0; i < h.length; i++) out[i] = f16Value(h[i]!);
+  return out;
+}
+
+/**
+ * The bfloat16 bits of `v`: the top 16 bits of its f32, rounded to nearest, ties to even (PyTorch's `.bfloat16()`);
+ * NaN stays a quiet NaN of the same sign.
+ */
+export function bf16Bits(v: number): number {
+  f32[0] = v;
+  const b = u32[0]!;
+  if ((b & 0x7f800000) === 0x7f800000 && b & 0x7fffff) return ((b >>> 16) | 0x40) & 0xffff;
+  const lsb = (b >>> 16) & 1;
+  return ((b + 0x7fff + lsb) >>> 16) & 0xffff;
+}
+
+/** The f32 value of bfloat16 bits `h` (exact: the bits shifted into the top half). */
+export function bf16Value(h: number): number {
+  u32[0] = (h & 0xffff) << 16;
+  return f32[0]!;
+}
+
+/** f32 weights → bf16 bits (round to nearest even), for `format: 'bf16'` weights. */
+export function toBf16(w: Float32Array): Uint16Array {
+  const out = new Uint16Array(w.length);
+  for (let i = 0; i < w.length; i++) out[i] = bf16Bits(w[i]!);
+  return out;
+}
+
+/** bf16 bits → f32 weights. */
+export function fromBf16(h: Uint16Array): Float32Array {
+  const out = new Float32Array(h.length);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < h.length; i++) bits[i] = h[i]! << 16;
   return out;
 }

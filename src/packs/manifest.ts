@@ -180,7 +180,7 @@ export const VaeConfigSchema = z.strictObject({
 });
 export type VaeConfig = z.infer<typeof VaeConfigSchema>;
 
-export const WeightVariantSchema = z.enum(['f32', 'f16', 'int8', 'int4']);
+export const WeightVariantSchema = z.enum(['f32', 'f16', 'bf16', 'int8', 'int4']);
 export type WeightVariant = z.infer<typeof WeightVariantSchema>;
 
 export const PackPathsSchema = z.strictObject({
@@ -196,10 +196,11 @@ export const PackPathsSchema = z.strictObject({
   embed_tokens: packPath,
   decoder: packPath,
   /**
-   * The reasoner's text decoder as F32 safetensors (HF-style names, docs/formats.md): the WGSL engine's weights on
-   * WebGPU. Without it the reasoner runs `decoder` on onnxruntime-web everywhere.
+   * The reasoner's text decoder as safetensors (HF-style names, docs/formats.md): the WGSL engine's weights on
+   * WebGPU. One path (F32, the original form) or one path per stored variant like `painter_weights`. Without it the
+   * reasoner runs `decoder` on onnxruntime-web everywhere.
    */
-  reasoner_weights: packPath.optional(),
+  reasoner_weights: z.union([packPath, z.partialRecord(WeightVariantSchema, packPath)]).optional(),
   vae_encoder: packPath,
   vae_decoder: packPath,
   /** The full painter (connector included) as one ONNX graph: the reference / benchmark path. */
@@ -207,6 +208,12 @@ export const PackPathsSchema = z.strictObject({
   painter_weights: z.partialRecord(WeightVariantSchema, packPath),
 });
 export type PackPaths = z.infer<typeof PackPathsSchema>;
+
+/** The reasoner weight files by variant: a single path is the F32 file. */
+export function reasonerWeightPaths(paths: PackPaths): Partial<Record<WeightVariant, string>> {
+  const r = paths.reasoner_weights;
+  return r === undefined ? {} : typeof r === 'string' ? { f32: r } : r;
+}
 
 export const DefaultsSchema = z.strictObject({
   steps: upTo(CONFIG_BOUNDS.steps),
@@ -324,7 +331,8 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 export function packPaths(paths: PackPaths): string[] {
   const out: string[] = [];
   for (const [k, v] of Object.entries(paths)) {
-    if (k === 'painter_weights') out.push(...Object.values(v as Record<string, string>));
+    if (k === 'painter_weights' || (k === 'reasoner_weights' && typeof v === 'object'))
+      out.push(...Object.values(v as Record<string, string>));
     else if (typeof v === 'string') out.push(v);
   }
   return out;

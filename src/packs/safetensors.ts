@@ -5,8 +5,8 @@
  */
 import { RgError } from '../errors';
 
-export type SafeDtype = 'F32' | 'F16' | 'I8' | 'U8';
-const DTYPE_BYTES: Record<SafeDtype, number> = { F32: 4, F16: 2, I8: 1, U8: 1 };
+export type SafeDtype = 'F32' | 'F16' | 'BF16' | 'I8' | 'U8';
+const DTYPE_BYTES: Record<SafeDtype, number> = { F32: 4, F16: 2, BF16: 2, I8: 1, U8: 1 };
 
 export interface SafeTensorInfo {
   name: string;
@@ -94,6 +94,7 @@ export function tensorF32(file: Uint8Array, st: SafeTensors, name: string): Floa
 export interface SafeArrays {
   F32: Float32Array;
   F16: Uint16Array;
+  BF16: Uint16Array;
   I8: Int8Array;
   U8: Uint8Array;
 }
@@ -112,6 +113,7 @@ export function tensorData<D extends SafeDtype>(
   const make = {
     F32: () => new Float32Array(b),
     F16: () => new Uint16Array(b),
+    BF16: () => new Uint16Array(b),
     I8: () => new Int8Array(b),
     U8: () => new Uint8Array(b),
   };
@@ -121,6 +123,7 @@ export function tensorData<D extends SafeDtype>(
 export type LinearWeights =
   | { kind: 'f32'; weight: string; out: number; in: number; bias?: string }
   | { kind: 'f16'; weight: string; out: number; in: number; bias?: string }
+  | { kind: 'bf16'; weight: string; out: number; in: number; bias?: string }
   | { kind: 'int8'; weight: string; scale: string; out: number; in: number; bias?: string }
   | { kind: 'int4'; weight: string; scale: string; out: number; in: number; bias?: string };
 
@@ -135,11 +138,11 @@ export function linearWeights(st: SafeTensors, prefix: string): LinearWeights {
   };
   const w = get('weight');
   if (w) {
-    if (w.shape.length !== 2 || (w.dtype !== 'F32' && w.dtype !== 'F16'))
-      fail(prefix, 'weight must be F32/F16 [out, in]');
+    if (w.shape.length !== 2 || (w.dtype !== 'F32' && w.dtype !== 'F16' && w.dtype !== 'BF16'))
+      fail(prefix, 'weight must be F32/F16/BF16 [out, in]');
     checkBias(w.shape[0]);
     return {
-      kind: w.dtype === 'F32' ? 'f32' : 'f16',
+      kind: w.dtype === 'F32' ? 'f32' : w.dtype === 'F16' ? 'f16' : 'bf16',
       weight: `${prefix}.weight`,
       out: w.shape[0],
       in: w.shape[1],
@@ -193,6 +196,13 @@ export function dequantLinear(file: Uint8Array, st: SafeTensors, lw: LinearWeigh
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const out = new Float32Array(lw.out * lw.in);
     for (let i = 0; i < out.length; i++) out[i] = halfToFloat(dv.getUint16(2 * i, true));
+    return out;
+  }
+  if (lw.kind === 'bf16') {
+    const h = tensorData(file, st, lw.weight, 'BF16');
+    const out = new Float32Array(lw.out * lw.in);
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < out.length; i++) bits[i] = h[i]! << 16;
     return out;
   }
   const s = tensorF32(file, st, lw.scale);

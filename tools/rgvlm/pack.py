@@ -19,10 +19,19 @@ from tools.rgvlm.config import (
     PackConfig,
 )
 from tools.rgvlm.onnx_export import export_all
-from tools.rgvlm.safetensors_io import REASONER_WEIGHTS, quantise_state, write_reasoner_weights, write_safetensors
+from tools.rgvlm.safetensors_io import (
+    REASONER_WEIGHT_FILES,
+    REASONER_WEIGHTS,
+    quantise_state,
+    write_reasoner_weights,
+    write_safetensors,
+)
 from tools.rgvlm.tokenizer import CHAT_TEMPLATE, ByteBPETokenizer, dumps_json
 
 PAINTER_MODES = ("f32", "int8", "int4")
+# The reasoner variants the shipped packs carry: f32 only (the app converts to f16/bf16/int8/int4 at load). A pack made
+# with more modes names them all in `paths.reasoner_weights` (a record); with f32 alone the field is a single path.
+SHIPPED_REASONER_MODES = ("f32",)
 
 
 # --------------------------------------------------------------------------------------------- files
@@ -208,7 +217,14 @@ def reasoner_manifest(pc: PackConfig, tok: ByteBPETokenizer) -> dict:
     return d
 
 
-def manifest_model_fields(pc: PackConfig, tok: ByteBPETokenizer) -> dict:
+def reasoner_weights_field(modes=SHIPPED_REASONER_MODES):
+    """`paths.reasoner_weights` for a pack carrying the reasoner in `modes`: one path for f32 alone, else a record."""
+    if tuple(modes) == ("f32",):
+        return REASONER_WEIGHTS
+    return {mode: REASONER_WEIGHT_FILES[mode] for mode in modes}
+
+
+def manifest_model_fields(pc: PackConfig, tok: ByteBPETokenizer, reasoner_modes=SHIPPED_REASONER_MODES) -> dict:
     """The manifest fields every pack made by these tools shares (file paths, model configs, prompts, defaults,
     limits), in manifest order; tools/shapes/make_pack.py uses them too. `paths.reasoner_weights` names the file
     `write_reasoner_weights` (tools/rgvlm/safetensors_io.py) writes: every pack made with these fields writes it."""
@@ -225,7 +241,7 @@ def manifest_model_fields(pc: PackConfig, tok: ByteBPETokenizer) -> dict:
             "vision_encoder": "onnx/vision_encoder.onnx",
             "embed_tokens": "onnx/embed_tokens.onnx",
             "decoder": "onnx/decoder_model_merged.onnx",
-            "reasoner_weights": REASONER_WEIGHTS,
+            "reasoner_weights": reasoner_weights_field(reasoner_modes),
             "vae_encoder": "onnx/vae_encoder.onnx",
             "vae_decoder": "onnx/vae_decoder.onnx",
             "painter_onnx": "onnx/painter.onnx",
@@ -261,7 +277,8 @@ def manifest_model_fields(pc: PackConfig, tok: ByteBPETokenizer) -> dict:
 
 
 # --------------------------------------------------------------------------------------------- writing
-def write_model_files(pack: str, pc: PackConfig, tok: ByteBPETokenizer, reasoner, painter, vae) -> dict:
+def write_model_files(pack: str, pc: PackConfig, tok: ByteBPETokenizer, reasoner, painter, vae,
+                      reasoner_modes=SHIPPED_REASONER_MODES) -> dict:
     """Writes the model files of a pack into `pack`: tokenizer.json, the HF-style configs, the ONNX files, the
     painter weights in every PAINTER_MODES variant and the reasoner weights. Returns the quantised painter states
     by mode (what each safetensors file holds)."""
@@ -276,7 +293,7 @@ def write_model_files(pack: str, pc: PackConfig, tok: ByteBPETokenizer, reasoner
         write_safetensors(
             os.path.join(pack, f"painter.{mode}.safetensors"), quantised[mode], {"format": "pt", "rgvlm.quantisation": mode}
         )
-    write_reasoner_weights(reasoner, pack)
+    write_reasoner_weights(reasoner, pack, reasoner_modes)
     return quantised
 
 

@@ -12,9 +12,11 @@ _DT = {np.dtype(np.float32): "F32", np.dtype(np.float16): "F16", np.dtype(np.int
 _NP = {v: k for k, v in _DT.items()}
 
 
-def write_safetensors(path: str, tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None) -> None:
+def write_safetensors(path: str, tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None,
+                      bf16: frozenset[str] | set[str] = frozenset()) -> None:
     """8-byte LE header length + compact JSON header (keys sorted, padded with spaces to a multiple of 8) +
-    tensor data in sorted-name order, contiguous. Every tensor starts at a multiple of 4 bytes from file start."""
+    tensor data in sorted-name order, contiguous. Every tensor starts at a multiple of 4 bytes from file start.
+    Tensors named in `bf16` are uint16 arrays of bfloat16 bits (numpy has no bfloat16), written as BF16."""
     names = sorted(tensors)
     header: dict = {}
     if metadata:
@@ -27,7 +29,9 @@ def write_safetensors(path: str, tensors: dict[str, np.ndarray], metadata: dict[
             a = a.astype(a.dtype.newbyteorder("<"))
         b = a.tobytes()
         assert len(b) % 4 == 0, f"{n}: {len(b)} bytes is not a multiple of 4"
-        header[n] = {"dtype": _DT[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        dt = "BF16" if n in bf16 else _DT[a.dtype]
+        assert dt != "BF16" or a.dtype == np.uint16, f"{n}: BF16 tensors are given as uint16 bits"
+        header[n] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
         off += len(b)
         blobs.append(b)
     hj = json.dumps(header, separators=(",", ":"), sort_keys=True).encode("utf-8")
@@ -49,7 +53,8 @@ def read_safetensors(path: str) -> dict[str, np.ndarray]:
         if k == "__metadata__":
             continue
         s, e = v["data_offsets"]
-        out[k] = np.frombuffer(data[8 + n + s : 8 + n + e], dtype=_NP[v["dtype"]]).reshape(v["shape"])
+        dt = np.uint16 if v["dtype"] == "BF16" else _NP[v["dtype"]]  # BF16 read as its bits
+        out[k] = np.frombuffer(data[8 + n + s : 8 + n + e], dtype=dt).reshape(v["shape"])
     return out
 
 
@@ -133,8 +138,50 @@ def dequantise_state(st: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
+def bf16_bits(w: np.ndarray) -> np.ndarray:
+    """float32 → bfloat16 bits (uint16): the top half of the f32, rounded to nearest, ties to even (torch's
+    `.bfloat16()`); a NaN stays a quiet NaN. Bit-identical to bf16Bits in src/kernels/quantize.ts."""
+    b = np.ascontiguousarray(w, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((b + 0x7FFF + ((b >> 16) & 1)) >> 16) & 0xFFFF
+    nan = ((b & 0x7F800000) == 0x7F800000) & ((b & 0x7FFFFF) != 0)
+    return np.where(nan, ((b >> 16) | 0x40) & 0xFFFF, rounded).astype(np.uint16)
+
+
+def bf16_values(h: np.ndarray) -> np.ndarray:
+    """bfloat16 bits → float32 (exact)."""
+    return (h.astype(np.uint32) << 16).view(np.float32)
+
+
 # ----------------------------------------------------------------------------------------------- reasoner weights
-REASONER_WEIGHTS = "reasoner.f32.safetensors"
+REASONER_MODES = ("f32", "f16", "bf16", "int8", "int4")
+REASONER_WEIGHT_FILES = {mode: f"reasoner.{mode}.safetensors" for mode in REASONER_MODES}
+REASONER_WEIGHTS = REASONER_WEIGHT_FILES["f32"]
+
+
+def quantise_reasoner_state(state: dict[str, np.ndarray], mode: str) -> tuple[dict[str, np.ndarray], set[str]]:
+    """The reasoner's variant `mode`: every matrix (the 2-D tensors: embed_tokens, q/k/v/o, gate/up/down, lm_head)
+    stored as f16, bf16, int8 per row or int4 block-32 under the names of docs/formats.md; norms and biases F32.
+    Returns the tensors and the names of the BF16 ones."""
+    out: dict[str, np.ndarray] = {}
+    bf16: set[str] = set()
+    for name, w in state.items():
+        w = w.astype(np.float32)
+        if mode == "f32" or w.ndim != 2:
+            out[name] = w
+            continue
+        base = name[: -len(".weight")]
+        if mode == "f16":
+            out[name] = w.astype(np.float16)
+        elif mode == "bf16":
+            out[name] = bf16_bits(w)
+            bf16.add(name)
+        elif mode == "int8":
+            out[base + ".weight_q"], out[base + ".weight_scale"] = quant_int8(w)
+        elif mode == "int4":
+            out[base + ".weight_q4"], out[base + ".weight_scale"] = quant_int4(w)
+        else:
+            raise ValueError(mode)
+    return out, bf16
 
 
 def reasoner_state(reasoner) -> dict[str, np.ndarray]:
@@ -146,9 +193,13 @@ def reasoner_state(reasoner) -> dict[str, np.ndarray]:
     return {k: v.detach().cpu().numpy().astype(np.float32) for k, v in reasoner.lm.state_dict().items()}
 
 
-def write_reasoner_weights(reasoner, pack_dir: str) -> str:
-    """Writes `reasoner.f32.safetensors` (the reasoner's text decoder, for the app's WGSL engine; docs/formats.md)
-    into `pack_dir` and returns its path relative to the pack, the manifest's `paths.reasoner_weights`. Shared by
-    tools/make_tiny_random.py and tools/shapes/make_pack.py."""
-    write_safetensors(os.path.join(pack_dir, REASONER_WEIGHTS), reasoner_state(reasoner), {"format": "pt", "rgvlm.quantisation": "f32"})
-    return REASONER_WEIGHTS
+def write_reasoner_weights(reasoner, pack_dir: str, modes=REASONER_MODES) -> dict[str, str]:
+    """Writes `reasoner.{mode}.safetensors` for each of `modes` (the reasoner's text decoder, for the app's WGSL
+    engine; docs/formats.md) into `pack_dir` and returns {mode: path relative to the pack}, the manifest's
+    `paths.reasoner_weights`. Shared by tools/make_tiny_random.py and tools/shapes/make_pack.py."""
+    state = reasoner_state(reasoner)
+    for mode in modes:
+        tensors, bf16 = quantise_reasoner_state(state, mode)
+        write_safetensors(os.path.join(pack_dir, REASONER_WEIGHT_FILES[mode]), tensors,
+                          {"format": "pt", "rgvlm.quantisation": mode}, bf16)
+    return {mode: REASONER_WEIGHT_FILES[mode] for mode in modes}

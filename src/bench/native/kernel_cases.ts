@@ -11,12 +11,12 @@ import { attentionRef } from '../../kernels/attention.ref';
 import { ATTENTION_HEAD_DIMS, type AttentionShape } from '../../kernels/attention_shape';
 import { matmul, matmulVariant, type LinearWeight, type WeightFormat } from '../../kernels/matmul';
 import { matmulRef, type LinearWeightData } from '../../kernels/matmul.ref';
-import { quantizeInt4, quantizeInt8, toF16 } from '../../kernels/quantize';
+import { quantizeInt4, quantizeInt8, toBf16, toF16 } from '../../kernels/quantize';
 import type { Precision } from '../../kernels/dispatch';
 import { timeCalls, within, type BenchCase, type CaseCheck, type CaseOutput, type Preset } from './case';
 import { filledBuffer, maxAbsDiff, randomF32 } from './data';
 
-const BYTES: Record<WeightFormat, number> = { f32: 4, f16: 2, int8: 1, int4: 0.5 };
+const BYTES: Record<WeightFormat, number> = { f32: 4, f16: 2, int8: 1, int4: 0.5, bf16: 2 };
 
 function weightBytes(format: WeightFormat, N: number, K: number): number {
   const scale = format === 'int8' ? N * 4 : format === 'int4' ? N * (K / 32) * 4 : 0;
@@ -44,6 +44,10 @@ function uploadWeight(
       const h = toF16(w);
       return { data: { format, out: N, in: K, weight: h }, gpu: { format, out: N, in: K, weight: up(h, 'w') } };
     }
+    case 'bf16': {
+      const h = toBf16(w);
+      return { data: { format, out: N, in: K, weight: h }, gpu: { format, out: N, in: K, weight: up(h, 'w') } };
+    }
     case 'int8': {
       const { q, scale } = quantizeInt8(w, N, K);
       const gpu: LinearWeight = { format, out: N, in: K, weightQ: up(q, 'q'), weightScale: up(scale, 's') };
@@ -68,6 +72,8 @@ function filledWeight(device: GPUDevice, format: WeightFormat, N: number, K: num
     case 'f32':
       return { format, out: N, in: K, weight: mk(N * K * 4, 'f32', 'w') };
     case 'f16':
+    case 'bf16':
+      // f16 bit patterns read as bf16 are finite values of a few units' magnitude: fine for timing.
       return { format, out: N, in: K, weight: mk(N * K * 2, 'f16', 'w') };
     case 'int8':
       return { format, out: N, in: K, weightQ: mk(N * K, 'bytes', 'q'), weightScale: mk(N * 4, 'scale', 's') };

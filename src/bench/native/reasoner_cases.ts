@@ -54,7 +54,7 @@ const TINY_PACK = 'public/models/tiny-random';
 
 interface PackManifest {
   reasoner: ReasonerConfig;
-  paths: { reasoner_weights?: string };
+  paths: { reasoner_weights?: string | Record<string, string> };
 }
 
 /** Bytes of an int4 block-32 weight [N, K] with its f32 scales. */
@@ -135,7 +135,9 @@ function randomWeights(device: GPUDevice, s: DecoderShape): ReasonerWeights {
     }));
     const b = shapeBytes(s);
     return {
-      embed: mk(s.vocab * s.hidden * 4, 'f32', 'embed'),
+      // The matrices are int4 (the embedding table f32, as this case measured before the engine read int4 tables).
+      format: 'int4',
+      embed: { format: 'f32', out: s.vocab, in: s.hidden, weight: mk(s.vocab * s.hidden * 4, 'f32', 'embed') },
       layers,
       norm: mk(s.hidden * 4, 'ones', 'norm'),
       lmHead: int4(s.vocab, s.hidden, 'lm_head'),
@@ -238,7 +240,8 @@ export function tinyReasonerCase(mode: 'decode' | 'prefill'): BenchCase {
       const { device } = ctx;
       const m = repoJson<PackManifest>(`${TINY_PACK}/manifest.json`);
       const c = m.reasoner;
-      const file = repoFile(`${TINY_PACK}/${m.paths.reasoner_weights ?? 'reasoner.f32.safetensors'}`);
+      const rw = m.paths.reasoner_weights;
+      const file = repoFile(`${TINY_PACK}/${(typeof rw === 'string' ? rw : rw?.f32) ?? 'reasoner.f32.safetensors'}`);
       const engine = new ReasonerEngine(device, uploadReasonerWeights(device, file, c), c);
       try {
         const fx = repoJson<{ greedy: { name: string; input_ids: number[]; generated_ids: number[] }[] }>(

@@ -14,6 +14,7 @@ import type { GpuBatch } from '../../gpu/batch';
 import { add } from '../../kernels/add';
 import { attention, type AttentionShape } from '../../kernels/attention';
 import { decodeMatmulVariant, matmul, type MatmulActivation } from '../../kernels/matmul';
+import type { Precision } from '../../kernels/dispatch';
 import { rmsnorm } from '../../kernels/rmsnorm';
 import { rope } from '../../kernels/rope';
 import { splitQkv } from '../../kernels/split_qkv';
@@ -57,8 +58,9 @@ export function decoderScratch(
 }
 
 /**
- * out [M, lin.out] = x [M, lin.in] · Wᵀ (+ bias), f32 arithmetic. With `decode` the matmul variant is the one for
- * decode-sized M (GEMV or dot; decodeMatmulVariant), otherwise the kernel's default for M.
+ * out [M, lin.out] = x [M, lin.in] · Wᵀ (+ bias), f32 arithmetic unless `precision` asks for the tiled kernel's f16
+ * tiles. With `decode` the matmul variant is the one for decode-sized M (GEMV or dot; decodeMatmulVariant),
+ * otherwise the kernel's default for M.
  */
 export function linear(
   batch: GpuBatch,
@@ -66,12 +68,13 @@ export function linear(
   lin: GpuLinear,
   out: GPUBuffer,
   M: number,
-  opts: { activation?: MatmulActivation; decode?: boolean } = {},
+  opts: { activation?: MatmulActivation; decode?: boolean; precision?: Precision } = {},
 ): void {
   const K = lin.w.in;
   const variant = opts.decode ? decodeMatmulVariant(M, K) : undefined;
   const { activation } = opts;
-  matmul(batch, { x, weight: lin.w, bias: lin.bias, out, M, K, activation, precision: 'f32', variant });
+  const precision = opts.precision ?? 'f32';
+  matmul(batch, { x, weight: lin.w, bias: lin.bias, out, M, K, activation, precision, variant });
 }
 
 /** Where a layer's keys and values go and which keys its queries see. */
@@ -119,11 +122,13 @@ export interface DecoderLayerArgs {
   kv: DecoderKv;
   /** Pick the matmul variants for decode-sized rows (linear's `decode`). */
   decode?: boolean;
+  /** The tiled matmuls' tile precision (linear's `precision`); default f32. */
+  precision?: Precision;
 }
 
 /** Encodes one decoder layer over x in place. See the file comment for the op sequence. */
 export function decoderLayer(batch: GpuBatch, a: DecoderLayerArgs): void {
-  const { weights: lw, config: c, x, rows: S, pos, scratch: s, kv, decode } = a;
+  const { weights: lw, config: c, x, rows: S, pos, scratch: s, kv, decode, precision } = a;
   const B = a.sequences ?? 1;
   const R = B * S;
   const Hd = c.hidden_size;
@@ -131,7 +136,7 @@ export function decoderLayer(batch: GpuBatch, a: DecoderLayerArgs): void {
   const KV = c.num_key_value_heads;
   const D = c.head_dim;
   rmsnorm(batch, { x, weight: lw.inputNorm, out: s.normed, rows: R, dim: Hd, eps: c.rms_norm_eps });
-  linear(batch, s.normed, lw.qkv, s.qkv, R, { decode });
+  linear(batch, s.normed, lw.qkv, s.qkv, R, { decode, precision });
   // RoPE on the q and k heads of each packed row (they are contiguous), in place.
   const rowStride = (H + 2 * KV) * D;
   rope(batch, { x: s.qkv, pos, tokens: R, heads: H + KV, headDim: D, theta: c.rope_theta, rowStride });
@@ -174,11 +179,11 @@ export function decoderLayer(batch: GpuBatch, a: DecoderLayerArgs): void {
     const io = { q: s.q, k: kv.k, v: kv.v, out: s.attnOut };
     attention(batch, { ...kv.attention, batch: B, seqQ: S, seqK: S, ...heads, ...io });
   }
-  linear(batch, s.attnOut, lw.o, s.tmp, R, { decode });
+  linear(batch, s.attnOut, lw.o, s.tmp, R, { decode, precision });
   add(batch, { a: x, b: s.tmp, out: x, n: R * Hd });
   rmsnorm(batch, { x, weight: lw.postNorm, out: s.normed, rows: R, dim: Hd, eps: c.rms_norm_eps });
-  linear(batch, s.normed, lw.gateUp, s.gateUp, R, { decode });
+  linear(batch, s.normed, lw.gateUp, s.gateUp, R, { decode, precision });
   swiglu(batch, { x: s.gateUp, out: s.act, rows: R, inter: c.intermediate_size });
-  linear(batch, s.act, lw.down, s.tmp, R, { decode });
+  linear(batch, s.act, lw.down, s.tmp, R, { decode, precision });
   add(batch, { a: x, b: s.tmp, out: x, n: R * Hd });
 }

@@ -4,11 +4,15 @@
  * the swiglu kernel reads). The painter's files hold them fused already; the reasoner fuses Qwen2's separate
  * projections at upload (docs/formats.md).
  */
-import type { LinearWeight } from '../../kernels/matmul';
+import { uploadBuffer } from '../../gpu/readback';
+import type { AnyWeight, LinearWeight } from '../../kernels/matmul';
+import type { LinearWeightData } from '../../kernels/matmul.ref';
+import { shardRows, weightArrays, weightRows } from '../../kernels/weight_data';
+import { linearWeights, tensorData, type SafeTensors } from '../../packs/safetensors';
 
-/** A linear layer on the GPU: the weight in its stored form and an optional F32 bias. */
+/** A linear layer on the GPU: the weight in its stored form (whole or in row shards) and an optional F32 bias. */
 export interface GpuLinear {
-  w: LinearWeight;
+  w: AnyWeight;
   bias?: GPUBuffer;
 }
 
@@ -34,4 +38,77 @@ export interface DecoderLayerConfig {
   intermediate_size: number;
   rms_norm_eps: number;
   rope_theta: number;
+}
+
+/** Uploads one whole weight; the buffers it makes are pushed to `owned`. */
+function uploadWhole(device: GPUDevice, d: LinearWeightData, label: string, owned: GPUBuffer[]): LinearWeight {
+  const up = (a: ArrayBufferView, suffix: string) => {
+    const b = uploadBuffer(device, a, `${label}${suffix}`);
+    owned.push(b);
+    return b;
+  };
+  const shape = { out: d.out, in: d.in };
+  switch (d.format) {
+    case 'f32':
+    case 'f16':
+    case 'bf16':
+      return { format: d.format, ...shape, weight: up(d.weight, '') };
+    case 'int8':
+      return { format: d.format, ...shape, weightQ: up(d.weightQ, ' q'), weightScale: up(d.weightScale, ' scale') };
+    case 'int4':
+      return { format: d.format, ...shape, weightQ4: up(d.weightQ4, ' q4'), weightScale: up(d.weightScale, ' scale') };
+  }
+}
+
+/**
+ * Uploads a weight, in row shards when its elements exceed `maxBindingBytes` (the device's
+ * `maxStorageBufferBindingSize`, or a lower figure to force shards in a test); every buffer made is pushed to
+ * `owned`, whose owner destroys them. Returns the bytes uploaded with it.
+ */
+export function uploadWeight(
+  device: GPUDevice,
+  d: LinearWeightData,
+  label: string,
+  maxBindingBytes: number,
+  owned: GPUBuffer[],
+): { weight: AnyWeight; bytes: number } {
+  const { words, scale } = weightArrays(d);
+  const bytes = words.byteLength + (scale?.byteLength ?? 0);
+  const rows = shardRows(d.format, d.out, d.in, maxBindingBytes);
+  if (rows.length === 1) return { weight: uploadWhole(device, d, label, owned), bytes };
+  let row0 = 0;
+  const shards = rows.map((n, i) => {
+    const shard = { row0, weight: uploadWhole(device, weightRows(d, row0, row0 + n), `${label} shard ${i}`, owned) };
+    row0 += n;
+    return shard;
+  });
+  return { weight: { format: d.format, out: d.out, in: d.in, shards }, bytes };
+}
+
+/** The linear `prefix` of a parsed safetensors file as CPU arrays in its stored format (docs/formats.md names). */
+export function linearData(file: Uint8Array, st: SafeTensors, prefix: string): LinearWeightData {
+  const lw = linearWeights(st, prefix);
+  const shape = { out: lw.out, in: lw.in };
+  switch (lw.kind) {
+    case 'f32':
+      return { format: 'f32', ...shape, weight: tensorData(file, st, lw.weight, 'F32') };
+    case 'f16':
+      return { format: 'f16', ...shape, weight: tensorData(file, st, lw.weight, 'F16') };
+    case 'bf16':
+      return { format: 'bf16', ...shape, weight: tensorData(file, st, lw.weight, 'BF16') };
+    case 'int8':
+      return {
+        format: 'int8',
+        ...shape,
+        weightQ: tensorData(file, st, lw.weight, 'I8'),
+        weightScale: tensorData(file, st, lw.scale, 'F32'),
+      };
+    case 'int4':
+      return {
+        format: 'int4',
+        ...shape,
+        weightQ4: tensorData(file, st, lw.weight, 'U8'),
+        weightScale: tensorData(file, st, lw.scale, 'F32'),
+      };
+  }
 }

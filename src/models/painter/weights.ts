@@ -78,6 +78,9 @@ class Uploader {
       case 'f16':
         w = { format: 'f16', out, in: inn, weight: this.tensor(lw.weight) };
         break;
+      case 'bf16':
+        w = { format: 'bf16', out, in: inn, weight: this.tensor(lw.weight) };
+        break;
       case 'int8':
         w = { format: 'int8', out, in: inn, weightQ: this.tensor(lw.weight), weightScale: this.tensor(lw.scale) };
         break;

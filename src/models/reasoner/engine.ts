@@ -1,7 +1,8 @@
 /**
  * @file The reasoner's text decoder on our WGSL kernels (WebGPU), the counterpart of the painter engine: the same
- * Qwen2 network as `decoder_model_merged.onnx` (docs/formats.md, "Reasoner"), with the weights of
- * `reasoner.f32.safetensors` (weights.ts). onnxruntime-web keeps the vision encoder, the reference path and WASM.
+ * Qwen2 network as `decoder_model_merged.onnx` (docs/formats.md, "Reasoner"), with the weights of the pack's
+ * reasoner safetensors in f32, f16, bf16, int8 or int4, whole or in row shards (weights.ts). onnxruntime-web keeps
+ * the vision encoder, the reference path and WASM.
  *
  * A run (`EngineRun`) owns its buffers: the activations (sized for the prompt), a K/V cache per layer sized to the
  * run's context ([1, capacity, kv heads, head_dim], the attention kernel's cache layout), the drawn ids (u32, one per
@@ -34,14 +35,21 @@ import { decoderLayer, decoderScratch, linear, type DecoderScratch } from '../la
 import type { HiddenCollector } from './hidden';
 import { kernelSettings, type ResolvedSampling } from './sampling';
 import type { ReasonerWeights } from './weights';
+import { reasonerComputePrecision } from './precision';
+import type { Precision } from '../../kernels/dispatch';
 
 /** The loaded engine of one pack on one device: the weights and the config. Runs hold the per-request buffers. */
 export class ReasonerEngine {
+  /** The tiled matmuls' tile precision (reasonerComputePrecision of the device and the weights' format). */
+  readonly precision: Precision;
+
   constructor(
     readonly device: GPUDevice,
     readonly weights: ReasonerWeights,
     readonly config: ReasonerConfig,
-  ) {}
+  ) {
+    this.precision = reasonerComputePrecision(device.features, weights.format);
+  }
 
   /**
    * Allocates one generation's buffers: `promptIds` are uploaded, the caches hold `promptIds.length + maxNew`
@@ -76,6 +84,7 @@ export class EngineRun {
   private readonly cacheK: GPUBuffer[];
   private readonly cacheV: GPUBuffer[];
   private readonly staging: GPUBuffer[];
+  private readonly precision: Precision;
   private disposed = false;
 
   constructor(
@@ -87,6 +96,7 @@ export class EngineRun {
     const c = engine.config;
     this.c = c;
     this.w = engine.weights;
+    this.precision = engine.precision;
     const device = engine.device;
     this.device = device;
     const L = prompt.length;
@@ -94,6 +104,13 @@ export class EngineRun {
       throw new RgError('INTERNAL', `reasoner engine: prompt ${L}, maxNew ${maxNew}, readbacks ${readbacks}`);
     this.promptLength = L;
     this.capacity = L + maxNew;
+    if (this.capacity > c.max_position_embeddings)
+      throw new RgError(
+        'BAD_INPUT',
+        `a prompt of ${L} tokens and ${maxNew} new ones need ${this.capacity} positions; ` +
+          `reasoner.max_position_embeddings is ${c.max_position_embeddings}`,
+        { field: 'maxNewTokens', hint: 'Ask for fewer new tokens or shorten the prompt.' },
+      );
     const Hd = c.hidden_size;
     const KV = c.num_key_value_heads * c.head_dim;
     const mk = (floats: number, label: string) => {
@@ -146,6 +163,7 @@ export class EngineRun {
       scratch: this.scratch,
       kv: { kind: 'cache', cacheK: this.cacheK[l]!, cacheV: this.cacheV[l]!, capacity: this.capacity, at: P },
       decode: true,
+      precision: this.precision,
     });
   }
 
@@ -258,6 +276,25 @@ export class EngineRun {
       return new Uint32Array(s.getMappedRange(0, 4))[0]!;
     } finally {
       s.unmap();
+    }
+  }
+
+  /**
+   * The logits of the last step the queue has run (F32 [vocab]; the buffer every step overwrites): for tests that
+   * compare the precisions of the weights, after `read()` of that step.
+   */
+  async readLogits(): Promise<Float32Array> {
+    this.check();
+    const size = this.c.vocab_size * 4;
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const enc = this.device.createCommandEncoder();
+      enc.copyBufferToBuffer(this.logits, 0, staging, 0, size);
+      this.device.queue.submit([enc.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      return new Float32Array(staging.getMappedRange().slice(0));
+    } finally {
+      staging.destroy();
     }
   }
 

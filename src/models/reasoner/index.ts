@@ -45,7 +45,7 @@ const cache = new DeviceCache<ReasonerModel>();
  */
 export function getReasoner(source: PackSource, choice: BackendChoice, opts: LoadOptions = {}): Promise<ReasonerModel> {
   cache.retainPrefix(`${source.id}\u0000`);
-  const key = `${source.id}\u0000${choice.backend}`;
+  const key = `${source.id}\u0000${choice.backend}\u0000${opts.weights ?? ''}\u0000${opts.maxBindingBytes ?? ''}`;
   return cache.get(key, { device: choice.device ?? null }, () => ReasonerModel.load(source, choice, opts));
 }
 

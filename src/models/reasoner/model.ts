@@ -1,14 +1,20 @@
 /**
  * @file Loading a pack's reasoner: configs, tokenizer and chat template from the pack (only through a PackSource),
  * the onnx-community-layout sessions through src/runtime/ort.ts — `embed_tokens` at once, `vision_encoder` on the
- * first image — and the text decoder: on WebGPU with a pack that has `reasoner.f32.safetensors`, our WGSL engine
- * (engine.ts, weights uploaded at load), with `decoder_model_merged` loaded only when a run asks for the ORT path;
- * otherwise (WASM, or a pack without the file) `decoder_model_merged` at once. On WebGPU every ORT output that feeds
- * the GPU again (embeddings, image features, logits, KV cache, last hidden state) stays a `gpu-buffer` tensor on the
- * shared device.
+ * first image — and the text decoder: on WebGPU with a pack that has reasoner weights (`reasoner_weights`), our
+ * WGSL engine (engine.ts, weights uploaded at load in the variant `LoadOptions.weights` asks for), with
+ * `decoder_model_merged` loaded only when a run asks for the ORT path; otherwise (WASM, or a pack without the file)
+ * `decoder_model_merged` at once. On WebGPU every ORT output that feeds the GPU again (embeddings, image features,
+ * logits, KV cache, last hidden state) stays a `gpu-buffer` tensor on the shared device.
  */
 import { RgError } from '../../errors';
-import { CONFIG_FILE_SCHEMAS, parseWith, type Manifest, type ReasonerConfig } from '../../packs/manifest';
+import {
+  CONFIG_FILE_SCHEMAS,
+  parseWith,
+  type Manifest,
+  type ReasonerConfig,
+  type WeightVariant,
+} from '../../packs/manifest';
 import { readJson, type FileProgress, type PackSource } from '../../packs/source';
 import { createSession, type Backend, type OrtSession } from '../../runtime/ort';
 import type { BackendChoice } from '../../runtime/backend';
@@ -36,6 +42,13 @@ export function kvNames(l: number): { past: [string, string]; present: [string, 
 
 export interface LoadOptions {
   onProgress?: (p: FileProgress) => void;
+  /**
+   * The engine's weight format (f32, f16, bf16, int8, int4): the pack's file of that variant, or its f32 file
+   * converted at load. Default: the pack's f32 file (or its only variant).
+   */
+  weights?: WeightVariant;
+  /** Shard the engine's matrices at this many bytes instead of the device's binding limit (tests). */
+  maxBindingBytes?: number;
 }
 
 /** What turning a request into prompt ids needs: configs, tokenizer, chat template (CPU only, no GPU work). */
@@ -120,7 +133,12 @@ export class ReasonerModel implements ReasonerText {
     let model: ReasonerModel | null = null;
     try {
       checkSession(source.id, embed, 'embed_tokens.onnx', ['input_ids'], ['inputs_embeds']);
-      const weights = device ? await loadReasonerWeights(device, source, opts.onProgress) : null;
+      const weights = device
+        ? await loadReasonerWeights(device, source, opts.onProgress, {
+            format: opts.weights,
+            maxBindingBytes: opts.maxBindingBytes,
+          })
+        : null;
       engine = weights && device ? new ReasonerEngine(device, weights, cfg) : null;
       model = new ReasonerModel(source, manifest, cfg, choice.backend, device, tokenizer, template, embed, engine, () =>
         source.file(manifest.paths.decoder, opts.onProgress),

@@ -1,72 +1,130 @@
 /**
- * @file The reasoner engine's weights: the pack's `reasoner.f32.safetensors` (the Qwen2 text decoder under the
- * PyTorch `ReasonerLM` state-dict names, docs/formats.md) checked name by name and shape by shape against the
- * config, and uploaded into GPU buffers this object owns. Two pairs are fused at upload so a layer runs fewer
- * matmuls: q/k/v (rows [q | k | v], biases likewise, the painter's `qkv_proj` layout) and gate/up (rows
- * [gate | up], the layout the swiglu kernel reads): the shared DecoderLayerWeights (src/models/layers/weights.ts).
+ * @file The reasoner engine's weights: the pack's reasoner safetensors (the Qwen2 text decoder under the PyTorch
+ * `ReasonerLM` state-dict names, docs/formats.md) checked name by name and shape by shape against the config, and
+ * uploaded into GPU buffers this object owns. Every matrix (the embedding table, q/k/v/o, gate/up/down, the lm_head)
+ * is stored in one weight format per file: f32, f16, bf16, int8 per row or int4 block-32 (`reasoner_weights`
+ * variants, like the painter's); a variant the pack does not ship is made from its f32 file at load (quantised by
+ * src/kernels/quantize.ts, bit-identical to the tools' writer). Norms and biases stay F32. Two pairs are fused at
+ * upload so a layer runs fewer matmuls: q/k/v (rows [q | k | v], biases likewise, the painter's `qkv_proj` layout)
+ * and gate/up (rows [gate | up], the layout the swiglu kernel reads): the shared DecoderLayerWeights
+ * (src/models/layers/weights.ts). A matrix whose elements exceed the binding limit (the device's
+ * `maxStorageBufferBindingSize`, or a lower figure a caller passes) is uploaded in row shards.
  */
 import { RgError } from '../../errors';
-import type { LinearWeight } from '../../kernels/matmul';
-import type { ReasonerConfig } from '../../packs/manifest';
-import { parseSafetensors, tensorBytes, type SafeTensors } from '../../packs/safetensors';
+import { ATTENTION_HEAD_DIMS } from '../../kernels/attention_shape';
+import type { AnyWeight, WeightFormat } from '../../kernels/matmul';
+import type { LinearWeightData } from '../../kernels/matmul.ref';
+import { concatRows, toWeightData } from '../../kernels/weight_data';
+import { dequantizeWeight } from '../../kernels/matmul.ref';
+import { reasonerWeightPaths, type ReasonerConfig, type WeightVariant } from '../../packs/manifest';
+import { parseSafetensors, tensorBytes, type SafeDtype, type SafeTensors } from '../../packs/safetensors';
 import type { PackSource } from '../../packs/source';
 import { uploadBuffer } from '../../gpu/readback';
-import type { DecoderLayerWeights, GpuLinear } from '../layers/weights';
+import { linearData, uploadWeight, type DecoderLayerWeights, type GpuLinear } from '../layers/weights';
 
 export interface ReasonerWeights {
-  /** `embed_tokens.weight` F32 [vocab, hidden]. */
-  embed: GPUBuffer;
+  /** The stored format of every matrix. */
+  format: WeightVariant;
+  /** `embed_tokens` [vocab, hidden] in `format` (the embed kernel reads any format). */
+  embed: AnyWeight;
   layers: DecoderLayerWeights[];
   /** The final RMSNorm weight [hidden]. */
   norm: GPUBuffer;
-  /** `lm_head.weight`, or the embedding table when `tie_word_embeddings`. */
-  lmHead: LinearWeight;
+  /** `lm_head`, or the embedding table itself (the same buffers) when `tie_word_embeddings`. */
+  lmHead: AnyWeight;
   /** Bytes uploaded. */
   bytes: number;
   dispose(): void;
 }
 
-/** Every tensor the file must hold, with its shape (and nothing else may be in it). */
-export function reasonerTensorShapes(c: ReasonerConfig): Map<string, number[]> {
+export interface ReasonerWeightOptions {
+  /** The format to hold the matrices in; by default the file's. Only an f32 file can be converted. */
+  format?: WeightVariant;
+  /**
+   * The most bytes one buffer of a matrix may hold before it is split into row shards; by default the device's
+   * `maxStorageBufferBindingSize` (and `maxBufferSize`, if lower). Tests pass a small figure to force shards.
+   */
+  maxBindingBytes?: number;
+}
+
+const MATRIX_DTYPE: Record<'f32' | 'f16' | 'bf16', SafeDtype> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
+
+/**
+ * Every tensor a file of `format` must hold, with its dtype and shape (and nothing else may be in it), in the order
+ * the check reports them: the embedding, then layer by layer (norms, q/k/v with their biases, o, gate, up, down),
+ * the final norm, the lm_head.
+ */
+export function reasonerTensors(c: ReasonerConfig, format: WeightFormat = 'f32'): Map<string, [SafeDtype, number[]]> {
   const H = c.hidden_size;
   const q = c.num_attention_heads * c.head_dim;
   const kv = c.num_key_value_heads * c.head_dim;
   const I = c.intermediate_size;
-  const m = new Map<string, number[]>([['embed_tokens.weight', [c.vocab_size, H]]]);
+  const m = new Map<string, [SafeDtype, number[]]>();
+  const matrix = (p: string, out: number, inn: number) => {
+    if (format === 'int8') {
+      m.set(`${p}.weight_q`, ['I8', [out, inn]]);
+      m.set(`${p}.weight_scale`, ['F32', [out]]);
+    } else if (format === 'int4') {
+      m.set(`${p}.weight_q4`, ['U8', [out, inn / 2]]);
+      m.set(`${p}.weight_scale`, ['F32', [out, inn / 32]]);
+    } else {
+      m.set(`${p}.weight`, [MATRIX_DTYPE[format], [out, inn]]);
+    }
+  };
+  matrix('embed_tokens', c.vocab_size, H);
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `layers.${l}`;
-    m.set(`${p}.input_layernorm.weight`, [H]);
-    m.set(`${p}.post_attention_layernorm.weight`, [H]);
+    m.set(`${p}.input_layernorm.weight`, ['F32', [H]]);
+    m.set(`${p}.post_attention_layernorm.weight`, ['F32', [H]]);
     for (const [n, out] of [
       ['q', q],
       ['k', kv],
       ['v', kv],
     ] as const) {
-      m.set(`${p}.self_attn.${n}_proj.weight`, [out, H]);
-      if (c.attention_bias) m.set(`${p}.self_attn.${n}_proj.bias`, [out]);
+      matrix(`${p}.self_attn.${n}_proj`, out, H);
+      if (c.attention_bias) m.set(`${p}.self_attn.${n}_proj.bias`, ['F32', [out]]);
     }
-    m.set(`${p}.self_attn.o_proj.weight`, [H, q]);
-    m.set(`${p}.mlp.gate_proj.weight`, [I, H]);
-    m.set(`${p}.mlp.up_proj.weight`, [I, H]);
-    m.set(`${p}.mlp.down_proj.weight`, [H, I]);
+    matrix(`${p}.self_attn.o_proj`, H, q);
+    matrix(`${p}.mlp.gate_proj`, I, H);
+    matrix(`${p}.mlp.up_proj`, I, H);
+    matrix(`${p}.mlp.down_proj`, H, I);
   }
-  m.set('norm.weight', [H]);
-  if (!c.tie_word_embeddings) m.set('lm_head.weight', [c.vocab_size, H]);
+  m.set('norm.weight', ['F32', [H]]);
+  if (!c.tie_word_embeddings) matrix('lm_head', c.vocab_size, H);
   return m;
 }
 
-/** Checks `st` against the config: every expected tensor present, F32, of its shape; no other tensor. */
-export function checkReasonerTensors(st: SafeTensors, c: ReasonerConfig, what = 'reasoner weights'): void {
-  const want = reasonerTensorShapes(c);
+/** Every tensor an F32 (or `format`) file must hold, with its shape. */
+export function reasonerTensorShapes(c: ReasonerConfig, format: WeightFormat = 'f32'): Map<string, number[]> {
+  return new Map([...reasonerTensors(c, format)].map(([n, [, shape]]) => [n, shape]));
+}
+
+/** The stored format of a reasoner file, read from how its `embed_tokens` is stored (all matrices share it). */
+export function storedFormat(st: SafeTensors): WeightFormat {
+  const t = (n: string) => st.tensors.get(`embed_tokens.${n}`);
+  if (t('weight_q')) return 'int8';
+  if (t('weight_q4')) return 'int4';
+  const dtype = t('weight')?.dtype;
+  return dtype === 'F16' ? 'f16' : dtype === 'BF16' ? 'bf16' : 'f32';
+}
+
+/** Checks `st` against the config: every expected tensor present, of its dtype and shape; no other tensor. */
+export function checkReasonerTensors(
+  st: SafeTensors,
+  c: ReasonerConfig,
+  what = 'reasoner weights',
+  format: WeightFormat = storedFormat(st),
+): void {
+  const want = reasonerTensors(c, format);
   const bad = (msg: string): never => {
     throw new RgError('INTEGRITY', `${what}: ${msg}`, {
       hint: 'The weights file does not match the pack manifest; re-download the pack.',
     });
   };
-  for (const [name, shape] of want) {
+  for (const [name, [dtype, shape]] of want) {
     const t = st.tensors.get(name);
     if (!t) bad(`missing tensor ${name}`);
-    if (t!.dtype !== 'F32') bad(`${name} is ${t!.dtype}, expected F32`);
+    if (t!.dtype !== dtype) bad(`${name} is ${t!.dtype}, expected ${dtype}`);
     if (t!.shape.length !== shape.length || t!.shape.some((d, i) => d !== shape[i]))
       bad(`${name} is [${t!.shape.join(', ')}], expected [${shape.join(', ')}]`);
   }
@@ -77,18 +135,57 @@ export function checkReasonerTensors(st: SafeTensors, c: ReasonerConfig, what = 
     );
 }
 
-/** Uploads a parsed reasoner safetensors file (already read) to `device`. Throws RgError('INTEGRITY') on a bad file. */
+/**
+ * Refuses, before anything is read or allocated, a config the engine's kernels cannot run (BAD_INPUT naming the
+ * manifest field): a head_dim the attention kernel has no variant for. The manifest's bounds (CONFIG_BOUNDS) already
+ * keep every u32 index of the kernels below 2^32 (vocab × hidden ≤ 2^18 · 2^14, positions × kv heads × head_dim ≤
+ * 2^17 · 2^8 · 2^7), and a run's context (prompt + new tokens) is checked against max_position_embeddings when the
+ * run is made (EngineRun).
+ */
+export function checkEngineSupport(c: ReasonerConfig): void {
+  const refuse = (field: string, message: string, hint: string): never => {
+    throw new RgError('BAD_INPUT', message, { field, hint });
+  };
+  if (!ATTENTION_HEAD_DIMS.includes(c.head_dim))
+    refuse(
+      'reasoner.head_dim',
+      `reasoner.head_dim ${c.head_dim} is not supported by the attention kernel ` +
+        `(supported: ${ATTENTION_HEAD_DIMS.join(', ')})`,
+      'Use a pack whose head_dim the engine supports, or run it on the ONNX path.',
+    );
+}
+
+/** The binding limit weights are sharded at on `device`. */
+export function deviceBindingLimit(device: GPUDevice): number {
+  return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+}
+
+/**
+ * Uploads a reasoner safetensors file (already read) to `device`, its matrices in `opts.format` (default: as
+ * stored). Throws RgError('INTEGRITY') on a bad file, BAD_INPUT when asked to convert a file that is not f32, and
+ * leaves no buffer behind when it throws.
+ */
 export function uploadReasonerWeights(
   device: GPUDevice,
   bytes: Uint8Array,
   c: ReasonerConfig,
   what = 'reasoner.f32.safetensors',
+  opts: ReasonerWeightOptions = {},
 ): ReasonerWeights {
+  checkEngineSupport(c);
   const st = parseSafetensors(bytes, what);
-  checkReasonerTensors(st, c, what);
+  const stored = storedFormat(st);
+  const format = opts.format ?? stored;
+  if (format !== stored && stored !== 'f32')
+    throw new RgError('BAD_INPUT', `${what} stores ${stored} weights; only an f32 file can be converted to ${format}`, {
+      field: 'reasonerWeights',
+      hint: `Choose ${stored}, or a variant the pack ships.`,
+    });
+  checkReasonerTensors(st, c, what, stored);
+  const limit = opts.maxBindingBytes ?? deviceBindingLimit(device);
   const buffers: GPUBuffer[] = [];
   let total = 0;
-  /** One buffer holding the named tensors back to back. */
+  /** One buffer holding the named F32 tensors back to back. */
   const up = (label: string, ...names: string[]): GPUBuffer => {
     const parts = names.map((n) => tensorBytes(bytes, st, n));
     const size = parts.reduce((a, p) => a + p.byteLength, 0);
@@ -103,42 +200,39 @@ export function uploadReasonerWeights(
     total += size;
     return buf;
   };
+  /** The matrices `prefixes` fused by rows, converted to `format`, uploaded (in shards past the limit). */
+  const matrix = (label: string, prefixes: string[]): AnyWeight => {
+    let d: LinearWeightData = concatRows(prefixes.map((p) => linearData(bytes, st, p)));
+    if (d.format !== format) d = toWeightData(dequantizeWeight(d), d.out, d.in, format);
+    const r = uploadWeight(device, d, label, limit, buffers);
+    total += r.bytes;
+    return r.weight;
+  };
   try {
-    const H = c.hidden_size;
-    const q = c.num_attention_heads * c.head_dim;
-    const kv = c.num_key_value_heads * c.head_dim;
-    const I = c.intermediate_size;
-    const lin = (label: string, out: number, inn: number, weights: string[], biases?: string[]): GpuLinear => ({
-      w: { format: 'f32', out, in: inn, weight: up(label, ...weights) },
-      bias: biases ? up(`${label} bias`, ...biases) : undefined,
+    const lin = (label: string, prefixes: string[], bias: boolean): GpuLinear => ({
+      w: matrix(label, prefixes),
+      bias: bias ? up(`${label} bias`, ...prefixes.map((p) => `${p}.bias`)) : undefined,
     });
-    const embed = up('reasoner embed_tokens', 'embed_tokens.weight');
+    const embed = matrix('reasoner embed_tokens', ['embed_tokens']);
     const layers = Array.from({ length: c.num_hidden_layers }, (_, l): DecoderLayerWeights => {
       const p = `layers.${l}`;
-      const qkvNames = ['q', 'k', 'v'].map((n) => `${p}.self_attn.${n}_proj`);
       return {
         inputNorm: up(`reasoner ${p}.input_layernorm`, `${p}.input_layernorm.weight`),
         postNorm: up(`reasoner ${p}.post_attention_layernorm`, `${p}.post_attention_layernorm.weight`),
         qkv: lin(
           `reasoner ${p}.qkv`,
-          q + 2 * kv,
-          H,
-          qkvNames.map((n) => `${n}.weight`),
-          c.attention_bias ? qkvNames.map((n) => `${n}.bias`) : undefined,
+          ['q', 'k', 'v'].map((n) => `${p}.self_attn.${n}_proj`),
+          c.attention_bias,
         ),
-        o: lin(`reasoner ${p}.o_proj`, H, q, [`${p}.self_attn.o_proj.weight`]),
-        gateUp: lin(`reasoner ${p}.gate_up`, 2 * I, H, [`${p}.mlp.gate_proj.weight`, `${p}.mlp.up_proj.weight`]),
-        down: lin(`reasoner ${p}.down_proj`, H, I, [`${p}.mlp.down_proj.weight`]),
+        o: lin(`reasoner ${p}.o_proj`, [`${p}.self_attn.o_proj`], false),
+        gateUp: lin(`reasoner ${p}.gate_up`, [`${p}.mlp.gate_proj`, `${p}.mlp.up_proj`], false),
+        down: lin(`reasoner ${p}.down_proj`, [`${p}.mlp.down_proj`], false),
       };
     });
     const norm = up('reasoner norm', 'norm.weight');
-    const lmHead: LinearWeight = {
-      format: 'f32',
-      out: c.vocab_size,
-      in: H,
-      weight: c.tie_word_embeddings ? embed : up('reasoner lm_head', 'lm_head.weight'),
-    };
+    const lmHead = c.tie_word_embeddings ? embed : matrix('reasoner lm_head', ['lm_head']);
     return {
+      format,
       embed,
       layers,
       norm,
@@ -155,14 +249,43 @@ export function uploadReasonerWeights(
   }
 }
 
+/**
+ * The file to load for `variant` and whether it is converted at load: the pack's file of that variant, else its f32
+ * file (quantised or rounded at load). Null when the pack has no reasoner weights; BAD_INPUT when it has neither.
+ */
+export function reasonerWeightsFile(
+  paths: Parameters<typeof reasonerWeightPaths>[0],
+  variant: WeightVariant,
+  packId: string,
+): { path: string; stored: WeightVariant } | null {
+  const files = reasonerWeightPaths(paths);
+  if (Object.keys(files).length === 0) return null;
+  const exact = files[variant];
+  if (exact) return { path: exact, stored: variant };
+  if (files.f32) return { path: files.f32, stored: 'f32' };
+  throw new RgError(
+    'BAD_INPUT',
+    `pack ${packId} has no ${variant} reasoner weights and no f32 file to make them from ` +
+      `(it has: ${Object.keys(files).join(', ')})`,
+    { field: 'reasonerWeights', hint: `Choose one of: ${Object.keys(files).join(', ')}.` },
+  );
+}
+
 /** Reads the pack's reasoner weights through `source` and uploads them; null when the pack has none. */
 export async function loadReasonerWeights(
   device: GPUDevice,
   source: PackSource,
   onProgress?: Parameters<PackSource['file']>[1],
+  opts: ReasonerWeightOptions = {},
 ): Promise<ReasonerWeights | null> {
   const m = await source.manifest();
-  const path = m.paths.reasoner_weights;
-  if (!path) return null;
-  return uploadReasonerWeights(device, await source.file(path, onProgress), m.reasoner, `${m.id}/${path}`);
+  // Before the download: a config the kernels cannot run is refused with nothing read.
+  if (Object.keys(reasonerWeightPaths(m.paths)).length > 0) checkEngineSupport(m.reasoner);
+  const variant = opts.format ?? (reasonerWeightPaths(m.paths).f32 ? 'f32' : undefined);
+  const file = variant
+    ? reasonerWeightsFile(m.paths, variant, m.id)
+    : ((p) => (p ? { path: p, stored: undefined } : null))(Object.values(reasonerWeightPaths(m.paths))[0]);
+  if (!file) return null;
+  const bytes = await source.file(file.path, onProgress);
+  return uploadReasonerWeights(device, bytes, m.reasoner, `${m.id}/${file.path}`, { ...opts, format: variant });
 }

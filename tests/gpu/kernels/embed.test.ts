@@ -1,6 +1,8 @@
 // embed against its twin (exact: it copies floats): seeded tables and ids, an id offset into a longer id buffer,
 // out-of-range ids (zero rows), enough rows to fold the dispatch into two dimensions, and ids written on the GPU by
-// the sample kernel; bad arguments are refused before dispatching.
+// the sample kernel; tables stored in every weight format (f32, f16, bf16, int8 per row, int4 block-32: exact too,
+// each element is dequantised once, q · s in f32, on both sides), whole and in row shards; bad arguments are refused
+// before dispatching.
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, Buffers, readF32, runBatch } from '../../helpers/gpu';
 import { mulberry32, randomF32 } from '../../helpers/rng';
@@ -9,6 +11,9 @@ import { embedRef } from '../../../src/kernels/embed.ref';
 import { sample } from '../../../src/kernels/sample';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { KernelArgError } from '../../../src/errors';
+import type { WeightFormat } from '../../../src/kernels/matmul';
+import { toWeightData } from '../../../src/kernels/weight_data';
+import { uploadWeight } from '../../../src/models/layers/weights';
 
 const CASES = [
   { name: 'one row', vocab: 1024, dim: 64, rows: 1, idOffset: 0, ids: 1 },
@@ -55,6 +60,53 @@ describe('embed', async () => {
     },
   );
 
+  const FORMATS: WeightFormat[] = ['f32', 'f16', 'bf16', 'int8', 'int4'];
+  /** GPU == twin element for element (Object.is: -0 and NaN count). */
+  function expectSame(got: Float32Array, want: Float32Array): void {
+    let firstBad = -1;
+    for (let i = 0; i < want.length && firstBad < 0; i++) if (!Object.is(got[i], want[i])) firstBad = i;
+    expect(firstBad, firstBad >= 0 ? `element ${firstBad}: ${got[firstBad]} vs ${want[firstBad]}` : '').toBe(-1);
+  }
+
+  // Shards of a 100-row table: none (a binding limit above the table), 3 and 7 uneven ones (34/33/33, 15/15/14/…).
+  it.each(FORMATS.flatMap((f) => [Infinity, 3, 7].map((shards) => [f, shards] as const)))(
+    'a %s table in %s shard(s) gathers exactly what its twin dequantises',
+    async (format, shards) => {
+      const [vocab, dim, rows] = [100, 64, 300];
+      const data = toWeightData(randomF32(vocab * dim, 17, -2, 2), vocab, dim, format);
+      const perRow = (dim * { f32: 4, f16: 2, bf16: 2, int8: 1, int4: 0.5 }[format]) as number;
+      const limit = shards === Infinity ? 2 ** 31 : Math.ceil(vocab / shards) * perRow;
+      const owned: GPUBuffer[] = [];
+      try {
+        const { weight } = uploadWeight(device, data, `table ${format}`, limit, owned);
+        expect('shards' in weight ? weight.shards.length : 1).toBe(shards === Infinity ? 1 : shards);
+        const ids = randomIds(rows, vocab, 23);
+        const out = bufs.empty(rows * dim * 4);
+        // Garbage first: a shard must write every row in its range, the first shard the out-of-range ones.
+        device.queue.writeBuffer(out, 0, new Float32Array(rows * dim).fill(NaN));
+        runBatch(device, (b) => embed(b, { table: weight, ids: bufs.upload(ids), out, rows, dim, vocab }));
+        const want = embedRef({ table: data, ids, rows, dim, vocab });
+        expectSame(await readF32(device, out, rows * dim), want);
+        if (format !== 'f32') {
+          // Really dequantised: not the f32 values, and (quantised formats) within their step of them.
+          const exact = embedRef({
+            table: toWeightData(randomF32(vocab * dim, 17, -2, 2), vocab, dim, 'f32'),
+            ids,
+            rows,
+            dim,
+            vocab,
+          });
+          let diff = 0;
+          for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(want[i]! - exact[i]!));
+          expect(diff).toBeGreaterThan(0);
+          expect(diff).toBeLessThan({ f16: 2e-3, bf16: 1e-2, int8: 2 / 127, int4: 2 / 7 / 2 + 1e-6 }[format]!);
+        }
+      } finally {
+        for (const b of owned) b.destroy();
+      }
+    },
+  );
+
   it('embeds the id the sample kernel wrote on the GPU, in the same command buffer', async () => {
     const vocab = 50;
     const dim = 16;
@@ -92,7 +144,7 @@ describe('embed', async () => {
     [
       'a table smaller than vocab x dim',
       () => ({ ...ok(), vocab: 11 }),
-      'embed: table ([11, 8]) holds 320 bytes but 352 are needed',
+      'embed: table (f32 [11, 8]) holds 320 bytes but 352 are needed',
     ],
     [
       'too few ids for idOffset + rows',
@@ -117,6 +169,39 @@ describe('embed', async () => {
     const args = make();
     expect(() => embed(new GpuBatch(device), args)).toThrow(KernelArgError);
     expect(() => embed(new GpuBatch(device), args)).toThrow(message);
+  });
+
+  it('rejects a table of the wrong shape or dim, and shards that do not cover the table', () => {
+    const batch = new GpuBatch(device);
+    const base = { ids: bufs.empty(16), out: bufs.empty(4 * 32 * 4), rows: 4, dim: 32, vocab: 10 };
+    const w = (out: number, inn: number) =>
+      ({
+        format: 'int4',
+        out,
+        in: inn,
+        weightQ4: bufs.empty((out * inn) / 2),
+        weightScale: bufs.empty(out * 4),
+      }) as const;
+    expect(() => embed(batch, { ...base, table: w(9, 32) })).toThrow(
+      'embed: the table is [9, 32] but vocab 10 x dim 32 was asked for',
+    );
+    expect(() => embed(batch, { ...base, dim: 16, out: bufs.empty(256), table: { ...w(10, 16) } })).toThrow(
+      'embed: a int4 table needs dim to be a multiple of 32, got 16',
+    );
+    expect(() =>
+      embed(batch, {
+        ...base,
+        table: {
+          format: 'int4',
+          out: 10,
+          in: 32,
+          shards: [
+            { row0: 0, weight: w(4, 32) },
+            { row0: 5, weight: w(5, 32) },
+          ],
+        },
+      }),
+    ).toThrow(KernelArgError);
   });
 
   it('rejects out aliasing ids before dispatching', () => {

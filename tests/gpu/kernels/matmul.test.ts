@@ -16,12 +16,16 @@ import {
   type WeightFormat,
 } from '../../../src/kernels/matmul';
 import { matmulRef, type LinearWeightData } from '../../../src/kernels/matmul.ref';
-import { quantizeInt4, quantizeInt8, toF16 } from '../../../src/kernels/quantize';
+import { quantizeInt4, quantizeInt8, toBf16, toF16 } from '../../../src/kernels/quantize';
 import { precisionFor } from '../../../src/kernels/dispatch';
 import { parseSafetensors, tensorData } from '../../../src/packs/safetensors';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { cachedPipelineCount } from '../../../src/gpu/pipeline_cache';
 import { KernelArgError } from '../../../src/errors';
+import { toWeightData } from '../../../src/kernels/weight_data';
+import { uploadWeight } from '../../../src/models/layers/weights';
+import { sample } from '../../../src/kernels/sample';
+import { readU32 } from '../../helpers/gpu';
 
 /** Standard normal samples (Box-Muller on mulberry32), rounded to f32. */
 function gaussianF32(n: number, seed: number): Float32Array {
@@ -45,6 +49,10 @@ function makeWeight(
       return { gpu: { format, ...shape, weight: bufs.upload(w) }, cpu: { format, ...shape, weight: w } };
     case 'f16': {
       const h = toF16(w);
+      return { gpu: { format, ...shape, weight: bufs.upload(h) }, cpu: { format, ...shape, weight: h } };
+    }
+    case 'bf16': {
+      const h = toBf16(w);
       return { gpu: { format, ...shape, weight: bufs.upload(h) }, cpu: { format, ...shape, weight: h } };
     }
     case 'int8': {
@@ -74,7 +82,7 @@ interface Case {
   variant?: MatmulVariant;
 }
 
-const FORMATS: WeightFormat[] = ['f32', 'f16', 'int8', 'int4'];
+const FORMATS: WeightFormat[] = ['f32', 'f16', 'int8', 'int4', 'bf16'];
 const ACTS: MatmulActivation[] = ['none', 'gelu', 'gelu_tanh', 'silu'];
 
 /** Every format × M ∈ {1, 3, 67} × K ∈ {64, 96, 160}, N = 75 (not a multiple of either kernel's column block). */
@@ -130,6 +138,57 @@ describe('matmul', async () => {
     expectClose(got, matmulRef({ x, weight: cpu, bias, M: c.M, K: c.K, activation: c.activation }), rtol);
   });
 
+  // A weight split into row shards (one dispatch per shard, each writing its columns of rows N wide) must give
+  // exactly what the whole weight gives: same kernel, same summation order per column.
+  it.each(FORMATS.flatMap((f) => (['tiled', 'gemv', 'dot'] as const).map((v) => [f, v] as const)))(
+    'a %s weight in 3 row shards (%s) equals the whole weight and matches the twin',
+    async (format, variant) => {
+      const [M, K, N] = [variant === 'tiled' ? 67 : 3, 96, 75];
+      const x = randomF32(M * K, 5);
+      const data = toWeightData(randomF32(N * K, 6, -0.5, 0.5), N, K, format);
+      const bias = randomF32(N, 7);
+      const owned: GPUBuffer[] = [];
+      try {
+        const perRow = (K * { f32: 4, f16: 2, bf16: 2, int8: 1, int4: 0.5 }[format]) as number;
+        const whole = uploadWeight(device, data, 'whole', 2 ** 31, owned).weight;
+        const sharded = uploadWeight(device, data, 'sharded', 25 * perRow, owned).weight;
+        expect('shards' in sharded && sharded.shards.map((s) => s.weight.out)).toEqual([25, 25, 25]);
+        const c: Case = { format, M, K, N, bias: true, activation: 'silu', variant };
+        const a = await run(c, x, whole as LinearWeight, bias);
+        const b = await run(c, x, sharded as unknown as LinearWeight, bias);
+        expect(Array.from(b)).toEqual(Array.from(a));
+        const rtol = variant === 'tiled' ? tiledRtol : 1e-4;
+        expectClose(b, matmulRef({ x, weight: data, bias, M, K, activation: 'silu' }), rtol);
+      } finally {
+        for (const b of owned) b.destroy();
+      }
+    },
+  );
+
+  it('an lm_head in row shards feeds the sample kernel: greedy id = argmax of the twin logits', async () => {
+    const [V, K] = [1000, 64];
+    const x = randomF32(K, 31);
+    const data = toWeightData(randomF32(V * K, 32, -1, 1), V, K, 'int4');
+    const owned: GPUBuffer[] = [];
+    try {
+      const { weight } = uploadWeight(device, data, 'lm_head', 128 * (K / 2), owned);
+      expect('shards' in weight && weight.shards.length).toBe(8);
+      const logits = bufs.empty(V * 4);
+      const id = bufs.empty(4);
+      runBatch(device, (b) => {
+        matmul(b, { x: bufs.upload(x), weight, out: logits, M: 1, K, variant: decodeMatmulVariant(1, K) });
+        sample(b, { logits, out: id, vocab: V, temperature: 0 });
+      });
+      const want = matmulRef({ x, weight: data, M: 1, K });
+      expectClose(await readF32(device, logits, V), want, 1e-4);
+      const top = want.indexOf(Math.max(...want));
+      expect(top).toBeGreaterThan(128); // in a later shard than the first
+      expect((await readU32(device, id, 1))[0]).toBe(top);
+    } finally {
+      for (const b of owned) b.destroy();
+    }
+  });
+
   it('picks GEMV up to 4 rows and the tiled kernel above', () => {
     expect([1, 2, 3, 4, 5, 67].map(matmulVariant)).toEqual(['gemv', 'gemv', 'gemv', 'gemv', 'tiled', 'tiled']);
   });
@@ -153,11 +212,16 @@ describe('matmul', async () => {
   // output error is about √(E[s²] / 12) / σ_w with s = max|w| / qmax over the scale's group (row or block):
   //   int8, s = max|w_row| / 127, rms max of 160 normals ≈ 2.90σ → ≈ 0.66 %  — bound 1 %
   //   int4, s = max|w_block| / 7, rms max of 32 normals ≈ 2.35σ  → ≈ 9.7 %   — bound 12 %
-  // (expectations from 200k simulated rows; measured here: 0.67 % and 9.9 %, see the log lines). All kernels are
-  // checked, since they sum in different orders.
+  // (expectations from 200k simulated rows; measured here: 0.67 % and 9.9 %, see the log lines). The 16-bit
+  // storage formats round each weight to a relative step of 2^-10 (f16) or 2^-7 (bf16), an error uniform within half
+  // a step, rms step / √12 of |w|:
+  //   f16  ≈ 2^-10 / √12 ≈ 0.028 % — bound 0.05 %;   bf16 ≈ 2^-7 / √12 ≈ 0.23 % — bound 0.4 %
+  // All kernels are checked, since they sum in different orders.
   it.each([
     ['int8', 0.01],
     ['int4', 0.12],
+    ['f16', 5e-4],
+    ['bf16', 4e-3],
   ] as const)('%s error against the f32 product is below its bound', async (format, bound) => {
     const M = 16,
       K = 160,
@@ -331,6 +395,25 @@ describe('matmul', async () => {
           activation: 'toString' as MatmulActivation,
         }),
         'matmul: unknown activation toString',
+      ],
+      [
+        'shards that leave a gap',
+        () => ({
+          x: bufs.empty(64 * 4),
+          weight: {
+            format: 'f32',
+            out: 8,
+            in: 64,
+            shards: [
+              { row0: 0, weight: w('f32', 4, 64) },
+              { row0: 5, weight: w('f32', 3, 64) },
+            ],
+          } as unknown as LinearWeight,
+          out: bufs.empty(32),
+          M: 1,
+          K: 64,
+        }),
+        'matmul: shard 1 ([3, 64] f32 at row 5) does not continue a [8, 64] f32 weight at row 4',
       ],
       [
         'f16 tiles on a device without shader-f16',

@@ -16,6 +16,7 @@ import {
 import type { PackSource } from '../../../src/packs/source';
 import { liveBufferCount } from '../../../src/gpu/device';
 import { reasonerTensorShapes, uploadReasonerWeights } from '../../../src/models/reasoner/weights';
+import { reasonerWeightPaths } from '../../../src/packs/manifest';
 import { fixtureBytes, GREEDY, tinyRandom } from './reasoner_fixtures';
 
 let model: ReasonerModel;
@@ -193,7 +194,7 @@ describe('reasoner engine vs onnxruntime-web', () => {
 
   it('weights that do not match the config are refused (INTEGRITY) and leave no buffer behind', async () => {
     const m = await tinyRandom().manifest();
-    const bytes = await tinyRandom().file(m.paths.reasoner_weights!);
+    const bytes = await tinyRandom().file(reasonerWeightPaths(m.paths).f32!);
     const cfg = m.reasoner;
     expect(reasonerTensorShapes(cfg).size).toBe(3 + cfg.num_hidden_layers * 12);
     const before = liveBufferCount(device);

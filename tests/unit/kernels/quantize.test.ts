@@ -5,14 +5,18 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseSafetensors, tensorData, type SafeDtype } from '../../../src/packs/safetensors';
 import {
+  bf16Bits,
+  bf16Value,
   dequantizeInt4,
   dequantizeInt8,
   f16Bits,
   f16Value,
+  fromBf16,
   fromF16,
   quantizeInt4,
   quantizeInt8,
   roundHalfEven,
+  toBf16,
   toF16,
 } from '../../../src/kernels/quantize';
 
@@ -140,6 +144,25 @@ describe('quantiser edge cases', () => {
       f16Value(0x2e66),
       -2,
       f16Value(0x4248),
+    ]);
+  });
+
+  it('bf16 conversion rounds to nearest even, keeps NaN and Inf, and round-trips every bf16', () => {
+    for (let h = 0; h < 0x10000; h++) {
+      const v = bf16Value(h);
+      if (Number.isNaN(v)) expect(Number.isNaN(bf16Value(bf16Bits(v)))).toBe(true);
+      else expect(bf16Bits(v)).toBe(h);
+    }
+    expect(bf16Bits(1 + 2 ** -8)).toBe(0x3f80); // tie → even (1.0)
+    expect(bf16Bits(1 + 3 * 2 ** -8)).toBe(0x3f82); // tie → even (1 + 2^-6)
+    expect(bf16Bits(1 + 2 ** -8 + 2 ** -20)).toBe(0x3f81); // above the tie → up
+    expect(bf16Bits(-Infinity)).toBe(0xff80);
+    expect(bf16Bits(3.4e38)).toBe(0x7f80); // past the largest finite bf16 → Inf
+    expect(Number.isNaN(bf16Value(bf16Bits(NaN)))).toBe(true);
+    expect(Array.from(fromBf16(toBf16(new Float32Array([0.1, -2, 3.14159]))))).toEqual([
+      bf16Value(0x3dcd),
+      -2,
+      bf16Value(0x4049),
     ]);
   });
 });

@@ -10,7 +10,9 @@ import {
   ManifestSchema,
   crossCheck,
   parseManifest,
+  packPaths,
   parseWith,
+  reasonerWeightPaths,
   type Manifest,
 } from '../../../src/packs/manifest';
 import { DEFAULT_PACK, DEFAULT_TEST_PACK, PACKS, findPack, packFileUrl } from '../../../src/packs/registry';
@@ -173,6 +175,27 @@ describe('manifest validation', () => {
     const issues = r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
     // Only the cross-checks against the tiny connector may complain, never a bound.
     expect(issues.filter((p) => p.startsWith('reasoner'))).toEqual([]);
+  });
+
+  it('reasoner_weights: one path (the f32 file) or one path per variant, every one listed in files', () => {
+    const f32 = reasonerWeightPaths(parseManifest(structuredClone(good)).paths).f32!;
+    expect(f32).toBe('reasoner.f32.safetensors');
+    const v = structuredClone(good) as { paths: Record<string, unknown>; files: { path: string; bytes: number }[] };
+    v.files = v.files.filter((f) => !/^reasoner\.(f16|bf16|int8|int4)\./.test(f.path));
+    (v as unknown as { total_bytes: number }).total_bytes = v.files.reduce((a, f) => a + f.bytes, 0);
+    v.paths.reasoner_weights = f32; // the original single-path form: the f32 file
+    expect(reasonerWeightPaths(parseManifest(v).paths)).toEqual({ f32 });
+    const file = v.files.find((f) => f.path === f32)!;
+    v.files.push({ ...file, path: 'reasoner.int4.safetensors', bytes: 0 });
+    (v as unknown as { total_bytes: number }).total_bytes = v.files.reduce((a, f) => a + f.bytes, 0);
+    v.paths.reasoner_weights = { f32, int4: 'reasoner.int4.safetensors' };
+    const parsed = parseManifest(v);
+    expect(reasonerWeightPaths(parsed.paths)).toEqual({ f32, int4: 'reasoner.int4.safetensors' });
+    expect(packPaths(parsed.paths)).toContain('reasoner.int4.safetensors');
+    v.paths.reasoner_weights = { f32, bf16: 'reasoner.bf16.safetensors' };
+    expect(() => parseManifest(v)).toThrowError(/paths names reasoner\.bf16\.safetensors, which files does not list/);
+    v.paths.reasoner_weights = { q3: 'reasoner.int4.safetensors' };
+    expect(() => parseManifest(v)).toThrowError(/paths\.reasoner_weights/);
   });
 
   it('examples (optional): a list of non-empty prompts', () => {

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseManifest } from '../../../src/packs/manifest';
+import { parseManifest, reasonerWeightPaths } from '../../../src/packs/manifest';
 import { parseSafetensors } from '../../../src/packs/safetensors';
 import { RgError } from '../../../src/errors';
 import {
@@ -102,7 +102,7 @@ describe('memory plan: weight bytes', () => {
       const m = manifestOf(pack);
       const input = planInputOf(m);
       expect(input.reasonerPrecisions).toEqual(['f32']);
-      const reasoner = tensorBytes(pack, m.paths.reasoner_weights!);
+      const reasoner = tensorBytes(pack, reasonerWeightPaths(m.paths).f32!);
       for (const [v, path] of Object.entries(m.paths.painter_weights)) {
         const p = planMemory(input, { painterPrecision: v as 'f32' }, SPEC, KERNEL_SUPPORT);
         expect(p.weightsBytes.reasoner, 'reasoner').toBe(reasoner);

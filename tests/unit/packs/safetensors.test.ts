@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseManifest, type WeightVariant } from '../../../src/packs/manifest';
 import { dequantLinear, linearWeights, parseSafetensors, tensorData, tensorF32 } from '../../../src/packs/safetensors';
 import { RgError } from '../../../src/errors';
+import { writeSafetensors } from '../../helpers/safetensors';
 
 const PACK = fileURLToPath(new URL('../../../public/models/tiny-random/', import.meta.url));
 const manifest = parseManifest(JSON.parse(readFileSync(PACK + 'manifest.json', 'utf8')));
@@ -149,5 +150,22 @@ describe('tensorData', () => {
     expect(() => tensorData(bytes, st, 'painter.layers.0.mlp.gate_up_proj.weight_scale', 'I8')).toThrow(
       'painter.layers.0.mlp.gate_up_proj.weight_scale is not an I8 tensor (it is F32)',
     );
+  });
+});
+
+describe('BF16 tensors', () => {
+  it('parse, read as their 16-bit words, and count as a bf16 linear that dequantises exactly', () => {
+    // 1.5, -2, 0.1 as bf16 bits (0.1 rounds to 0x3dcd); a weight [1, 4] with one more value.
+    const bits = Uint16Array.of(0x3fc0, 0xc000, 0x3dcd, 0x0000);
+    const file = writeSafetensors([
+      ['p.bias', 'F32', [1], Float32Array.of(0.5)],
+      ['p.weight', 'BF16', [1, 4], bits],
+    ]);
+    const st = parseSafetensors(file, 'bf16.safetensors');
+    expect(st.tensors.get('p.weight')!.dtype).toBe('BF16');
+    expect(Array.from(tensorData(file, st, 'p.weight', 'BF16'))).toEqual(Array.from(bits));
+    const lw = linearWeights(st, 'p');
+    expect(lw).toMatchObject({ kind: 'bf16', out: 1, in: 4, bias: 'p.bias' });
+    expect(Array.from(dequantLinear(file, st, lw))).toEqual([1.5, -2, Math.fround(0.10009765625), 0]);
   });
 });
