@@ -27,7 +27,12 @@ export function unsavedNote(e: unknown): string {
     );
   }
   const info = toErrorInfo(e);
-  const reason = info.message.replace(/[.\s]+$/, '');
+  const message = info.message.replace(/[.\s]+$/, '');
+  // An IndexedDB failure (a DOMException: UnknownError, NotFoundError, InvalidStateError…) says where it came from.
+  const reason =
+    typeof DOMException !== 'undefined' && e instanceof DOMException
+      ? `the browser’s database refused the write (${e.name}: ${message})`
+      : message;
   return (
     `Not saved in history: ${reason} — export history or free space (delete a pack in the Model manager, or old ` +
     'runs in History), then run again.'

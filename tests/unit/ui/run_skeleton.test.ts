@@ -125,11 +125,16 @@ describe('the run skeleton', () => {
     ]);
   });
 
-  it('a full disk says so, with what to do', async () => {
+  it('a full disk and a database error say so, with what to do', async () => {
     const quota = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
     expect(unsavedNote(quota)).toBe(
       'Not saved in history: the browser’s storage for this site is full — free space (delete a pack in the ' +
         'Model manager, or old runs in History) or export history, then run again.',
+    );
+    expect(unsavedNote(new DOMException('The database connection is closing.', 'InvalidStateError'))).toBe(
+      'Not saved in history: the browser’s database refused the write (InvalidStateError: The database connection ' +
+        'is closing) — export history or free space (delete a pack in the Model manager, or old runs in History), ' +
+        'then run again.',
     );
     const notes: string[] = [];
     const s = logged(async () => 'answer', { done: (_r, _s, note) => void notes.push(note) });
