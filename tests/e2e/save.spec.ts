@@ -13,6 +13,8 @@ import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 
 const PNG = readFileSync(new URL('../fixtures/tiny-random/understand_image.png', import.meta.url));
+/** The phase line once a run has ended either way (a failure shows at once instead of after the timeout). */
+const ENDED = /Done in|Stopped by an error|Cancelled/;
 const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const REFUSED =
   /^Not saved in history: the browser’s database refused the write \(NotFoundError: .+\) — export history or free space/;
@@ -79,7 +81,8 @@ test('Understand: a JPEG named .png is stored as a PNG, and the finished run is 
   await page.getByLabel('Max tokens').fill('4');
   expect(await persistCalls(page)).toBe(0);
   await page.getByRole('button', { name: 'Ask' }).click();
-  await expect(page.getByTestId('understand-phase')).toContainText('Done in', { timeout: 150_000 });
+  await expect(page.getByTestId('understand-phase')).toContainText(ENDED, { timeout: 300_000 });
+  await expect(page.getByTestId('understand-phase')).toContainText('Done in');
   await expect(page.getByTestId('understand-stats')).toContainText('Saved in history ·');
   await expect(page.getByTestId('understand-saved')).toHaveCount(0);
   const db = await historyDb(page);
@@ -89,7 +92,8 @@ test('Understand: a JPEG named .png is stored as a PNG, and the finished run is 
   // The first saved run asked for persistent storage, once; a second run does not ask again.
   await expect.poll(() => persistCalls(page)).toBe(1);
   await page.getByRole('button', { name: 'Ask' }).click();
-  await expect(page.getByTestId('understand-phase')).toContainText('Done in', { timeout: 150_000 });
+  await expect(page.getByTestId('understand-phase')).toContainText(ENDED, { timeout: 300_000 });
+  await expect(page.getByTestId('understand-phase')).toContainText('Done in');
   await expect(page.getByTestId('understand-stats')).toContainText('Saved in history ·');
   expect(await persistCalls(page)).toBe(1);
 
@@ -126,7 +130,8 @@ test(refusedTitle, async ({ page }) => {
   await page.getByLabel('Width').fill('32');
   await page.getByLabel('Height').fill('32');
   await page.getByRole('button', { name: 'Imagine', exact: true }).click();
-  await expect(page.getByTestId('imagine-phase')).toContainText('Done in', { timeout: 150_000 });
+  await expect(page.getByTestId('imagine-phase')).toContainText(ENDED, { timeout: 300_000 });
+  await expect(page.getByTestId('imagine-phase')).toContainText('Done in');
   await expect(page.getByTestId('imagine-image')).toBeVisible();
   await expect(page.getByTestId('imagine-saved')).toHaveText(REFUSED);
   await expect(page.getByTestId('imagine-saved')).toHaveAttribute('role', 'status');
