@@ -6,17 +6,20 @@ const port = Number(process.env.E2E_PORT ?? 4317);
 
 export default defineConfig({
   testDir: 'tests/e2e',
-  timeout: 180_000,
+  // Generous: two spec files run at once on two cores; a guard against a hang, never a speed check.
+  timeout: 300_000,
   expect: { timeout: 60_000 },
   fullyParallel: false,
-  workers: 1,
+  // Two spec files at once (tests within a file stay in order): much of an e2e test is waiting on the GPU process.
+  workers: 2,
   reporter: [['list']],
   use: { baseURL: `http://127.0.0.1:${port}` },
   webServer: {
     command: `npx vite build --logLevel error && npx vite preview --port ${port} --strictPort`,
     url: `http://127.0.0.1:${port}`,
     reuseExistingServer: !process.env.CI,
-    timeout: 180_000,
+    // Generous: two spec files run at once on two cores; a guard against a hang, never a speed check.
+    timeout: 300_000,
   },
   projects: [
     {

@@ -51,12 +51,16 @@ export default defineConfig({
         test: {
           name: 'gpu',
           include: ['tests/gpu/**/*.test.ts'],
+          // Two test files at once, each in its own page: a file spends much of its time waiting on the GPU process
+          // (shader compiles, readbacks), so two overlap well on two cores (Vitest's default here would be one).
+          maxWorkers: 2,
           setupFiles: ['tests/helpers/gpu_setup.ts'],
           // A 127.0.0.1 file server with HTTP Range and fault injection, for the weights-store tests (tests/gpu/store).
           globalSetup: ['tests/helpers/range_server.mjs'],
           exclude: ['tests/gpu/**/*.nogpu.test.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
+          // Generous: two files share the machine; a guard against a hang, never a speed check.
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
           browser: {
             enabled: true,
             headless: true,
