@@ -18,8 +18,7 @@ export default defineConfig({
     command: `npx vite build --logLevel error && npx vite preview --port ${port} --strictPort`,
     url: `http://127.0.0.1:${port}`,
     reuseExistingServer: !process.env.CI,
-    // Generous: two spec files run at once on two cores; a guard against a hang, never a speed check.
-    timeout: 300_000,
+    timeout: 180_000,
   },
   projects: [
     {
