@@ -214,7 +214,8 @@ describe('reasoner engine weights in every format', () => {
       const engine = new ReasonerEngine(device, uploadReasonerWeights(device, bytes, cfg), cfg);
       const during = liveBufferCount(device);
       try {
-        const maxNew = cfg.max_position_embeddings - g.input_ids.length + 1; // one position over (every drawn token is fed)
+        // One position over: every drawn token is fed back (the last for its condition row).
+        const maxNew = cfg.max_position_embeddings - g.input_ids.length + 1;
         expect(() => engine.run(g.input_ids, maxNew, 1)).toThrow(
           expect.objectContaining({ code: 'BAD_INPUT', field: 'maxNewTokens' }),
         );
