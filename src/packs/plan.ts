@@ -56,12 +56,16 @@ export interface ReasonerDims extends DecoderDims {
 
 export interface ConnectorDims extends DecoderDims {
   input_size: number;
+  /** MindOmni's connector has no final norm (the default); older packs set true. */
+  final_norm?: boolean;
 }
 
 export interface PainterDims extends DecoderDims {
   latent_channels: number;
   patch_size: number;
   timestep_freq_dim: number;
+  /** OmniGen's two time embedders (`time_token`, `t_embedder`; the default) or one shared by both uses. */
+  time_embedders?: 'separate' | 'shared';
 }
 
 /** What the plan reads from a pack (planInputOf builds it from a manifest; tests build real shapes directly). */
@@ -252,8 +256,12 @@ function painterWeights(cc: ConnectorDims, pc: PainterDims, p: Precision): Weigh
     f32('painter.final_layer.adaLN_modulation', 2 * D, D),
     f32('painter.final_layer.linear', F, D),
   );
-  const norms = (cc.num_hidden_layers * 2 + 1) * cc.hidden_size + (pc.num_hidden_layers * 2 + 1) * D;
-  const biases = cc.hidden_size + D + D + D + 2 * D + F;
+  const separate = (pc.time_embedders ?? 'separate') === 'separate';
+  if (separate)
+    matrices.push(f32('painter.time_token.mlp.0', D, pc.timestep_freq_dim), f32('painter.time_token.mlp.2', D, D));
+  const connectorNorm = cc.final_norm ? cc.hidden_size : 0;
+  const norms = cc.num_hidden_layers * 2 * cc.hidden_size + connectorNorm + (pc.num_hidden_layers * 2 + 1) * D;
+  const biases = cc.hidden_size + D + D + D + 2 * D + F + (separate ? 2 * D : 0);
   return { matrices, vectorBytes: (norms + biases) * 4 };
 }
 

@@ -176,14 +176,17 @@ describe("memory plan: real shapes (the plan's estimate, hand-checked)", () => {
   // OmniGen painter, 32 layers: quantised params per layer 3,072 · (9,216 + 3,072 + 16,384) + 3,072 · 8,192 =
   // 113,246,208; with 2 connector layers of the same shape, 34 layers = 3,850,371,072 params. f32 parts: input_proj
   // 3,072·896, x_embedder 3,072·16, t1 3,072·256, t2 3,072², adaLN 6,144·3,072, final 16·3,072 (+ biases, norms).
-  const painterF32 = (3072 * 896 + 3072 * 16 + 3072 * 256 + 3072 * 3072 + 6144 * 3072 + 16 * 3072) * 4;
-  const painterVec = (5 * 3072 + 65 * 3072 + 6 * 3072 + 16) * 4; // norms 2·2+1 and 2·32+1, biases 6·3,072 + 16
+  // f32 matrices: connector input, x_embedder, OmniGen's two time embedders (t_embedder and time_token: 256 → 3,072
+  // → 3,072 each), adaLN, final linear.
+  const painterF32 = (3072 * 896 + 3072 * 16 + 2 * (3072 * 256 + 3072 * 3072) + 6144 * 3072 + 16 * 3072) * 4;
+  // norms: connector 2·2 (MindOmni's connector has no final norm), painter 2·32+1; biases 8·3,072 + 16
+  const painterVec = (4 * 3072 + 65 * 3072 + 8 * 3072 + 16) * 4;
 
   it('OmniGen-layer painter weights: f32 / int4', () => {
     const w = (p: 'f32' | 'int4') =>
       planMemory(realShape, { painterPrecision: p, conditionTokens: 300 }, DESKTOP, WITH_96).weightsBytes.painter;
-    expect(w('f32')).toBe(3_850_371_072 * 4 + painterF32 + painterVec); // 15,530,213,440
-    expect(w('int4')).toBe(3_850_371_072 * 0.625 + painterF32 + painterVec); // 2,535,211,072
+    expect(w('f32')).toBe(3_850_371_072 * 4 + painterF32 + painterVec); // 15,571,120,192
+    expect(w('int4')).toBe(3_850_371_072 * 0.625 + painterF32 + painterVec); // 2,576,117,824
   });
 
   it('OmniGen-layer painter at 1,024 and 4,096 image tokens, 300 condition tokens, 2 CFG branches', () => {
@@ -210,7 +213,7 @@ describe("memory plan: real shapes (the plan's estimate, hand-checked)", () => {
     expect(p512.runs.painter!.activations).toBe(549_271_552);
     expect(p512.peakRun).toBe('painter');
     expect(p512.largestBuffer).toEqual({ name: 'painter gate_up', bytes: 2050 * 16_384 * 4 }); // 134,348,800
-    expect(p512.totalBytes).toBe(309_011_968 + 2_535_211_072 + 471_859_200 + 549_271_552); // 3,865,353,792
+    expect(p512.totalBytes).toBe(309_011_968 + 2_576_117_824 + 471_859_200 + 549_271_552); // 3,906,260,544
     expect(p512.fits).toBe(true);
     const p1024 = at(1024);
     expect(p1024.imageTokens).toBe(4096);
@@ -224,7 +227,7 @@ describe("memory plan: real shapes (the plan's estimate, hand-checked)", () => {
       WITH_96,
     );
     expect(spec.issues.map((i) => i.field)).toEqual(['size']);
-    expect(spec.suggestions).toContain('images of 256×256 (needs ≈ 3.49 GB)');
+    expect(spec.suggestions).toContain('images of 256×256 (needs ≈ 3.53 GB)');
     // f16 painter weights on spec limits: no single change fits; int4 with smaller images does.
     const f16 = planMemory(
       realShape,
@@ -233,7 +236,7 @@ describe("memory plan: real shapes (the plan's estimate, hand-checked)", () => {
       WITH_96,
     );
     expect(f16.issues.map((i) => i.field)).toEqual(['size', 'budget']);
-    expect(f16.suggestions).toEqual(['int4 weights with images of 256×256 (needs ≈ 3.49 GB)', 'a smaller pack']);
+    expect(f16.suggestions).toEqual(['int4 weights with images of 256×256 (needs ≈ 3.53 GB)', 'a smaller pack']);
   });
 });
 
