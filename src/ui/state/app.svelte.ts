@@ -5,7 +5,7 @@ import { DEFAULT_HINTS, RgError, toErrorInfo, type ErrorInfo } from '../../error
 import { DEFAULT_PACK, FALLBACK_EXAMPLES, PACKS, findPack } from '../../packs/registry';
 import { resolvePackDefaults, type PackDefaults, type PackPrompts } from '../../packs/defaults';
 import type { Manifest, WeightVariant } from '../../packs/manifest';
-import { PRECISIONS } from '../../packs/plan';
+import { PRECISIONS, type PlanChoice } from '../../packs/plan';
 import { INSTRUCTION_PREFIX, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../../models/reasoner/prompts';
 import { DEFAULT_LIMITS, type Limits } from '../validate';
 
@@ -211,7 +211,7 @@ export class AppState {
   async refreshPlan(): Promise<void> {
     const id = this.packId;
     try {
-      const plan = await this.worker.api.packPlan(id);
+      const plan = await this.worker.api.packPlan(id, this.planChoice());
       if (this.packId === id) this.plan = plan;
     } catch {
       if (this.packId === id) this.plan = null;
@@ -236,7 +236,15 @@ export class AppState {
     await this.refreshPlan();
   }
 
-  /** Chooses the reasoner's weight format for the next runs (remembered across reloads); others are ignored. */
+  /** The memory plan's choice the device panel and the Model manager show: the chosen reasoner weights. */
+  planChoice(): PlanChoice | undefined {
+    return this.reasonerWeights === 'f32' ? undefined : { reasonerPrecision: this.reasonerWeights };
+  }
+
+  /**
+   * Chooses the reasoner's weight format for the next runs (remembered across reloads; others are ignored) and
+   * refreshes the plan shown.
+   */
   setReasonerWeights(w: string): void {
     if (!(REASONER_WEIGHT_CHOICES as readonly string[]).includes(w)) return;
     this.reasonerWeights = w as WeightVariant;
@@ -245,6 +253,7 @@ export class AppState {
     } catch {
       // not remembered across reloads; still chosen
     }
+    void this.refreshPlan();
   }
 
   dismiss(): void {

@@ -2,7 +2,7 @@
 // kept in the history record's settings; a run without a choice sends none (the pipeline's default).
 import { describe, expect, it } from 'vitest';
 import { imagineRecord, imagineRequest, type ImagineSettings } from '../../../src/ui/state/imagine.svelte';
-import { REASONER_WEIGHT_CHOICES } from '../../../src/ui/state/app.svelte';
+import { AppState, REASONER_WEIGHT_CHOICES } from '../../../src/ui/state/app.svelte';
 
 const base: ImagineSettings = {
   prompt: 'three red circles',
@@ -30,5 +30,17 @@ describe('studio reasoner weights', () => {
     const out = { settings: s, png: new Uint8Array(), reasoning: '', answer: '', tokens: 1, formatOk: true };
     const rec = imagineRecord('imagine', { ...out, timings: {}, cascade: null });
     expect(rec.settings.reasonerWeights).toBe('int4');
+  });
+
+  it('the plan shown counts the chosen reasoner weights; a value not offered is ignored', () => {
+    const app = new AppState();
+    app.refreshPlan = () => Promise.resolve(); // no worker here: only the choice is checked
+    expect(app.reasonerWeights).toBe('f32');
+    expect(app.planChoice()).toBeUndefined();
+    app.setReasonerWeights('int4');
+    expect(app.reasonerWeights).toBe('int4');
+    expect(app.planChoice()).toEqual({ reasonerPrecision: 'int4' });
+    app.setReasonerWeights('q4');
+    expect(app.reasonerWeights).toBe('int4');
   });
 });
