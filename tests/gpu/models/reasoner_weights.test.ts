@@ -186,9 +186,9 @@ describe('reasoner engine weights in every format', () => {
   describe('a config the kernels cannot run is refused (BAD_INPUT naming the field) before anything is read', () => {
     it.each([
       [
-        { head_dim: 96 },
+        { head_dim: 48 },
         'reasoner.head_dim',
-        /head_dim 96 is not supported by the attention kernel \(supported: 16, 32/,
+        /head_dim 48 is not supported by the attention kernel \(supported: 16, 32, 64, 96, 128/,
       ],
     ] as const)('%o → %s', async (change, field, message) => {
       const base = tinyRandom();
