@@ -46,6 +46,8 @@ const SETTINGS_FLAGS = flagTable(`
   --size WxH               image size in pixels, e.g. 64x64 (default: the pack’s)
   --max-new-tokens N       most tokens the reasoner may write (default: the pack’s)
   --weights f32|int8|int4  painter weights variant (default f32)
+  --reasoner-weights f32|f16|bf16|int8|int4  reasoner engine weights on WebGPU (default f32; others made from f32 \
+at load)
 `);
 
 /** Where the results go and how long a run may take (every command that opens the app). */
@@ -86,7 +88,7 @@ export const COMMANDS = {
       ...flagTable(`
         --image FILE     the image to ask about ${IMAGE_TYPES}
         --question TEXT  the question`),
-      ...pick(SETTINGS_FLAGS, ['pack', 'cot', 'system', 'max-new-tokens']),
+      ...pick(SETTINGS_FLAGS, ['pack', 'cot', 'system', 'max-new-tokens', 'reasoner-weights']),
       ...RUN_FLAGS,
     },
     required: ['image', 'question', 'out'],
@@ -112,7 +114,7 @@ export const COMMANDS = {
     flags: {
       ...flagTable(`
         --file FILE  JSON Lines, one object per line: {"prompt": …, optional "name", "cot", "cascade", "system", \
-"seed", "steps", "guidance", "size", "max_new_tokens", "weights"}`),
+"seed", "steps", "guidance", "size", "max_new_tokens", "weights", "reasoner_weights"}`),
       ...SETTINGS_FLAGS,
       ...RUN_FLAGS,
     },
@@ -302,13 +304,15 @@ export function text(label, v) {
 
 const PACK_ID = /^[\w.-]{1,64}$/;
 export const WEIGHTS = ['f32', 'int8', 'int4'];
+export const REASONER_WEIGHTS = ['f32', 'f16', 'bf16', 'int8', 'int4'];
 export const MAX_SEED = 2 ** 32 - 1;
 
 /**
  * Settings a generate / edit / compare run may set. All optional: what is left out comes from the pack.
  * @typedef {{
  *   pack?: string, cot?: boolean, cascade?: boolean, system?: string, seed?: number, steps?: number, guidance?: number,
- *   width?: number, height?: number, maxNewTokens?: number, weights?: string, strength?: number
+ *   width?: number, height?: number, maxNewTokens?: number, weights?: string, strength?: number,
+ *   reasonerWeights?: string
  * }} Settings
  */
 
@@ -356,6 +360,14 @@ export function settings(f, label) {
         `${label('weights')} must be one of ${WEIGHTS.join(', ')}, got ${JSON.stringify(f.weights)}`,
       );
     s.weights = f.weights;
+  }
+  const rw = f['reasoner-weights'] ?? f.reasoner_weights;
+  if (rw !== undefined) {
+    if (typeof rw !== 'string' || !REASONER_WEIGHTS.includes(rw))
+      throw new UsageError(
+        `${label('reasoner-weights')} must be one of ${REASONER_WEIGHTS.join(', ')}, got ${JSON.stringify(rw)}`,
+      );
+    s.reasonerWeights = rw;
   }
   if (f.strength !== undefined) s.strength = decimal(label('strength'), f.strength, { min: 0, max: 1, aboveMin: true });
   return s;

@@ -18,6 +18,7 @@ export const LINE_KEYS = [
   'height',
   'max_new_tokens',
   'weights',
+  'reasoner_weights',
 ];
 
 /** A folder name: letters, digits, - _ . (no separator, so no path), and never `.` or `..` alone. */
@@ -80,7 +81,7 @@ export function parsePromptsFile(content, file, defaults = {}) {
         throw new UsageError(`${where}: "width" and "height" go together`);
       f.size = `${f.width}x${f.height}`;
     }
-    const s = settings(f, (n) => `${where}: "${n === 'max-new-tokens' ? 'max_new_tokens' : n}"`);
+    const s = settings(f, (n) => `${where}: "${n.replaceAll('-', '_')}"`);
     let name;
     if (o.name !== undefined) {
       if (typeof o.name !== 'string' || !NAME.test(o.name))

@@ -27,6 +27,7 @@ const PAINT_KEYS = /** @type {const} */ ([
   'height',
   'maxNewTokens',
   'weights',
+  'reasonerWeights',
   'strength',
   'cascade',
 ]);

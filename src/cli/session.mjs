@@ -59,6 +59,7 @@ export const FIELD_FLAGS = /** @type {Record<string, string>} */ ({
   height: '--size',
   maxNewTokens: '--max-new-tokens',
   weights: '--weights',
+  reasonerWeights: '--reasoner-weights',
   strength: '--strength',
 });
 

@@ -13,8 +13,11 @@ import { need, needCount } from './dispatch';
  */
 export type AttentionMask = 'causal' | 'full' | 'cond';
 
-/** The head dims the kernels are built for. */
-export const ATTENTION_HEAD_DIMS: readonly number[] = [16, 32, 64, 128];
+/**
+ * The head dims the kernels are built for: any multiple of 4 up to 128 fits their tiling (registers sized for 128,
+ * a tile of D/4 vec4 per key row); these are the ones tested against the twin (96: OmniGen's painter).
+ */
+export const ATTENTION_HEAD_DIMS: readonly number[] = [16, 32, 64, 96, 128];
 
 export interface AttentionShape {
   /** B (default 1): independent sequences in one dispatch, e.g. the two CFG branches. */
@@ -27,7 +30,7 @@ export interface AttentionShape {
   headsQ: number;
   /** Hkv: key/value heads; must divide Hq (query head h uses kv head ⌊h / (Hq/Hkv)⌋). */
   headsKV: number;
-  /** D: 16, 32, 64 or 128. */
+  /** D: 16, 32, 64, 96 or 128 (ATTENTION_HEAD_DIMS). */
   headDim: number;
   mask: AttentionMask;
   /** For `cond`: the absolute position where full attention starts, one value or one per batch. */

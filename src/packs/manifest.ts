@@ -125,8 +125,8 @@ const phi3Fields = {
   num_hidden_layers: upTo(CONFIG_BOUNDS.layers),
   num_attention_heads: upTo(CONFIG_BOUNDS.heads),
   num_key_value_heads: upTo(CONFIG_BOUNDS.heads),
-  /** Our attention kernel supports 32, 64 and 128. */
-  head_dim: z.union([z.literal(32), z.literal(64), z.literal(128)]),
+  /** Our attention kernel supports 32, 64, 96 (OmniGen's) and 128. */
+  head_dim: z.union([z.literal(32), z.literal(64), z.literal(96), z.literal(128)]),
   intermediate_size: upTo(CONFIG_BOUNDS.intermediate),
   rope_theta: finite.positive(),
   rms_norm_eps: finite.positive(),

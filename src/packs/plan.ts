@@ -367,11 +367,11 @@ export function formatPlanBytes(n: number): string {
   return `${s} ${units[u]}`;
 }
 
-function pick(avail: Precision[], want: Precision | undefined, what: string): Precision {
+function pick(avail: Precision[], want: Precision | undefined, what: string, field: string): Precision {
   if (want !== undefined) {
     if (avail.length && !avail.includes(want))
       throw new RgError('BAD_INPUT', `${what} weights come in ${avail.join(', ')}, not ${want}`, {
-        field: 'weights',
+        field,
         hint: `Choose one of ${avail.join(', ')}.`,
       });
     return want;
@@ -445,8 +445,8 @@ interface ResolvedChoice {
 function resolveChoice(input: PlanInput, c: PlanChoice): ResolvedChoice {
   const painter = c.painter ?? true;
   const context = c.context ?? Math.min(DEFAULT_CONTEXT, input.reasoner.max_position_embeddings);
-  const reasonerPrecision = pick(input.reasonerPrecisions, c.reasonerPrecision, 'the reasoner');
-  const painterPrecision = painter ? pick(input.painterPrecisions, c.painterPrecision, 'the painter') : null;
+  const reasonerPrecision = pick(input.reasonerPrecisions, c.reasonerPrecision, 'the reasoner', 'reasonerWeights');
+  const painterPrecision = painter ? pick(input.painterPrecisions, c.painterPrecision, 'the painter', 'weights') : null;
   const sb = c.int4ScaleBytes ?? 4;
   const matrices = [...reasonerWeights(input.reasoner, reasonerPrecision).matrices];
   if (painterPrecision) matrices.push(...painterWeights(input.connector, input.painter, painterPrecision).matrices);
@@ -707,9 +707,16 @@ function precisionsOf(v: unknown): Precision[] {
   return [];
 }
 
+/** The reasoner engine's precisions: the shipped variants, or every precision when an f32 file can be converted. */
+function reasonerPrecisionsOf(v: unknown): Precision[] {
+  const shipped = precisionsOf(v);
+  return shipped.includes('f32') ? [...PRECISIONS] : shipped;
+}
+
 /**
  * The plan's input from a manifest. Reasoner weight variants are read when `paths.reasoner_weights` is a record of
- * precisions; a single path is today's f32 file; none means the reasoner runs its ONNX (counted as f32).
+ * precisions; a single path is today's f32 file; none means the reasoner runs its ONNX (counted as f32). An f32
+ * reasoner file offers every precision (the engine converts it at load).
  */
 export function planInputOf(m: Manifest): PlanInput {
   const paths = m.paths as unknown as Record<string, unknown>;
@@ -723,7 +730,7 @@ export function planInputOf(m: Manifest): PlanInput {
     connector: m.connector,
     painter: m.painter,
     vaeDownscale: m.vae.downscale,
-    reasonerPrecisions: precisionsOf(paths.reasoner_weights),
+    reasonerPrecisions: reasonerPrecisionsOf(paths.reasoner_weights),
     painterPrecisions: precisionsOf(m.paths.painter_weights),
     onnxBytes: bytesOf('vision_encoder') + bytesOf('vae_encoder') + bytesOf('vae_decoder'),
     gpuFeatures: m.requirements.gpu_features,

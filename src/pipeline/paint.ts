@@ -33,6 +33,7 @@ import {
   loadReasoner,
   reason,
   runPlanChoice,
+  resolveReasonerWeights,
   type PipelineDeps,
   type ReasonRequest,
 } from './reason';
@@ -68,6 +69,8 @@ export interface PaintSettings {
   maxNewTokens: number;
   negativePrompt: string;
   weights: WeightVariant;
+  /** The reasoner engine's weight format (resolveReasonerWeights). */
+  reasonerWeights: WeightVariant;
   previewEvery: number;
   /** Cascade thinking on (only with `cot`). */
   cascade: boolean;
@@ -178,6 +181,7 @@ export function resolvePaintSettings(
       `weights must be one of ${Object.keys(m.paths.painter_weights).join(', ')}, got ${String(weights)}`,
     );
   }
+  const reasonerWeights = resolveReasonerWeights(req, m);
   const negativePrompt = req.negativePrompt ?? d.negativePrompt;
   if (typeof negativePrompt !== 'string') throw badInput('negativePrompt', 'the negative prompt must be text');
   if (req.cot !== undefined && typeof req.cot !== 'boolean') throw badInput('cot', 'cot must be true or false');
@@ -206,6 +210,7 @@ export function resolvePaintSettings(
     maxNewTokens,
     negativePrompt,
     weights,
+    reasonerWeights,
     previewEvery,
     cascade,
   };
@@ -275,12 +280,13 @@ export async function runPaintPipeline(
   });
   if (deps.signal?.aborted) throw new CancelledError('Cancelled before it started');
 
-  const plan = runPlanChoice(text.config.max_position_embeddings, prompt.ids.length, s.maxNewTokens, {
-    painterPrecision: s.weights,
-    width: s.width,
-    height: s.height,
-    steps: s.steps,
-  });
+  const plan = runPlanChoice(
+    text.config.max_position_embeddings,
+    prompt.ids.length,
+    s.maxNewTokens,
+    { painterPrecision: s.weights, width: s.width, height: s.height, steps: s.steps },
+    s.reasonerWeights,
+  );
   const { choice, model } = await loadReasoner(source, deps, emit, plan);
   const painter = await getPainter(source, choice, { kind: deps.painter, weights: s.weights });
   const res = await reason(

@@ -3,7 +3,8 @@
  * the backend come from, the error event every run ends with on failure, and the streamed generation step (the
  * loading phase, the shared model, `token` and `phase` events).
  */
-import { toErrorInfo, type ErrorInfo } from '../errors';
+import { badInput, toErrorInfo, type ErrorInfo } from '../errors';
+import { reasonerWeightPaths, type Manifest, type WeightVariant } from '../packs/manifest';
 import type { PackSource } from '../packs/source';
 import type { BackendChoice } from '../runtime/backend';
 import {
@@ -39,6 +40,38 @@ export interface ReasonRequest {
   topK?: number;
   topP?: number;
   seed?: number;
+  /**
+   * The reasoner engine's weight format (WebGPU): the pack's file of that variant, or its f32 file converted at
+   * load. Default: f32 (or the pack's only variant).
+   */
+  reasonerWeights?: WeightVariant;
+}
+
+/** The reasoner weight formats a request may ask for. */
+export const REASONER_WEIGHTS: readonly WeightVariant[] = ['f32', 'f16', 'bf16', 'int8', 'int4'];
+
+/**
+ * The request's reasoner weight format, checked on the CPU: one of REASONER_WEIGHTS that the pack ships or can make
+ * from its f32 file; default f32 (or the pack's only variant). BAD_INPUT `reasonerWeights` otherwise.
+ */
+export function resolveReasonerWeights(req: Pick<ReasonRequest, 'reasonerWeights'>, m: Manifest): WeightVariant {
+  const files = reasonerWeightPaths(m.paths);
+  const shipped = Object.keys(files) as WeightVariant[];
+  const v = req.reasonerWeights;
+  if (v === undefined) return files.f32 || shipped.length === 0 ? 'f32' : shipped[0]!;
+  if (typeof v !== 'string' || !REASONER_WEIGHTS.includes(v))
+    throw badInput(
+      'reasonerWeights',
+      `reasonerWeights must be one of ${REASONER_WEIGHTS.join(', ')}, got ${String(v)}`,
+    );
+  if (shipped.length === 0 && v !== 'f32')
+    throw badInput('reasonerWeights', `pack ${m.id} has no reasoner engine weights (its reasoner runs ONNX in f32)`);
+  if (shipped.length > 0 && !files[v] && !files.f32)
+    throw badInput(
+      'reasonerWeights',
+      `pack ${m.id} has no ${v} reasoner weights and no f32 file to make them from (it has: ${shipped.join(', ')})`,
+    );
+  return v;
 }
 
 /** What every pipeline takes besides its request and event sink. */
@@ -78,21 +111,25 @@ export async function reportingErrors<T>(
 
 /**
  * The memory plan's choice of a run: its context (prompt + new tokens, within max positions), the prompt prefilled
- * at once, and for the painter its weights and size (src/packs/plan.ts).
+ * at once, the reasoner's weight format, and for the painter its weights and size (src/packs/plan.ts).
  */
 export function runPlanChoice(
   maxPositions: number,
   promptTokens: number,
   maxNewTokens: number,
   painter?: Pick<PlanChoice, 'painterPrecision' | 'width' | 'height' | 'steps'>,
+  reasonerPrecision?: WeightVariant,
 ): PlanChoice {
   const context = Math.max(1, Math.min(maxPositions, promptTokens + maxNewTokens));
-  return { context, prefillRows: Math.min(promptTokens, context), painter: !!painter, ...painter };
+  const c: PlanChoice = { context, prefillRows: Math.min(promptTokens, context), painter: !!painter, ...painter };
+  if (reasonerPrecision) c.reasonerPrecision = reasonerPrecision;
+  return c;
 }
 
 /**
  * The shared reasoner of `source` on the chosen backend, after a `loading` phase event. On WebGPU the pack's memory
- * plan at `plan` is checked first (MEMORY_PLAN / UNSUPPORTED_PACK before any weight is read or allocated).
+ * plan at `plan` is checked first (MEMORY_PLAN / UNSUPPORTED_PACK before any weight is read or allocated); the
+ * engine's weights are loaded in `plan.reasonerPrecision` (default: the pack's f32 file or only variant).
  */
 export async function loadReasoner(
   source: PackSource,
@@ -103,7 +140,8 @@ export async function loadReasoner(
   emit({ type: 'phase', phase: 'loading', detail: source.id });
   const choice = await backendChoice(deps);
   if (choice.device) await admitPack(await source.manifest(), plan);
-  return { choice, model: await getReasoner(source, choice) };
+  const weights = plan.reasonerPrecision;
+  return { choice, model: await getReasoner(source, choice, weights ? { weights } : {}) };
 }
 
 /** The last events of a run that succeeded: the `done` phase, then `done`. */

@@ -6,6 +6,7 @@
 import { CancelledError, badInput } from '../errors';
 import type { Backend } from '../runtime/ort';
 import { resolvePackDefaults } from '../packs/defaults';
+import type { WeightVariant } from '../packs/manifest';
 import {
   checkMaxNewTokens,
   loadReasonerText,
@@ -19,7 +20,16 @@ import {
   type ResolvedSampling,
 } from '../models/reasoner';
 import { safeSink, type EventSink } from './events';
-import { completionOf, emitDone, loadReasoner, packSource, reason, reportingErrors, runPlanChoice } from './reason';
+import {
+  completionOf,
+  emitDone,
+  loadReasoner,
+  packSource,
+  reason,
+  reportingErrors,
+  resolveReasonerWeights,
+  runPlanChoice,
+} from './reason';
 import type { PipelineDeps, ReasonRequest } from './reason';
 
 export interface UnderstandRequest extends ReasonRequest {
@@ -39,6 +49,8 @@ export interface UnderstandResult extends Completion {
   /** Generated ids, the stop token included. */
   tokenIds: number[];
   sampling: ResolvedSampling;
+  /** The reasoner engine's weight format the run asked for (resolveReasonerWeights). */
+  reasonerWeights: WeightVariant;
   timings: GenerationTimings;
 }
 
@@ -65,6 +77,7 @@ export async function understand(
     const { defaults, limits } = resolvePackDefaults(text.manifest);
     const maxNewTokens = checkMaxNewTokens(req.maxNewTokens ?? defaults.maxNewTokens, limits.maxNewTokens);
     const cot = req.cot ?? defaults.cot;
+    const reasonerWeights = resolveReasonerWeights(req, text.manifest);
     const hasImage = req.image !== undefined && req.image !== null;
     const prompt = preparePrompt(text, {
       messages: understandMessages({ prompt: req.prompt, cot, image: hasImage, prompts: req.prompts }),
@@ -76,7 +89,8 @@ export async function understand(
     if (deps.signal?.aborted) throw new CancelledError('Cancelled before it started');
 
     // 2. The model (loaded once per pack and device), then generation.
-    const plan = runPlanChoice(text.config.max_position_embeddings, prompt.ids.length, maxNewTokens);
+    const maxPositions = text.config.max_position_embeddings;
+    const plan = runPlanChoice(maxPositions, prompt.ids.length, maxNewTokens, undefined, reasonerWeights);
     const { model } = await loadReasoner(source, deps, emit, plan);
     const o = { cot, maxNewTokens, sampling, hiddenStates: false, signal: deps.signal };
     const res = await reason(model, prompt, pixels, o, emit);
@@ -90,6 +104,7 @@ export async function understand(
       tokenIds: res.tokenIds,
       ...completionOf(res),
       sampling: res.sampling,
+      reasonerWeights,
       timings: res.timings,
     };
   });

@@ -11,6 +11,7 @@ import { emptyBuffer, readF32, readU32 } from '../../gpu/readback';
 import type { LinearWeight } from '../../kernels/matmul';
 import { noise } from '../../kernels/noise';
 import { preview } from '../../kernels/preview';
+import { ATTENTION_HEAD_DIMS } from '../../kernels/attention_shape';
 import type { ConnectorConfig, PainterConfig } from '../../packs/manifest';
 import { PainterEngine, type Condition } from '../../models/painter/dit';
 import { sigmas } from '../../models/painter/tables';
@@ -150,9 +151,9 @@ export function painterStepCase(s: PainterShape, tokens: number, preset: Preset 
     memoryBytes: (s.layers + 1) * layerBytes + kvCache + acts,
     largestBuffer: 2 * T * 2 * s.inter * 4,
     unsupported: () =>
-      [16, 32, 64, 128].includes(s.headDim)
+      ATTENTION_HEAD_DIMS.includes(s.headDim)
         ? null
-        : `the attention kernels support head_dim 16/32/64/128, not ${s.headDim}`,
+        : `the attention kernels support head_dim ${ATTENTION_HEAD_DIMS.join('/')}, not ${s.headDim}`,
     async run(ctx): Promise<CaseOutput> {
       const { device } = ctx;
       const pc = painterConfig(s);

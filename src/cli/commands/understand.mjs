@@ -23,6 +23,7 @@ export function understand(cmd) {
       if (s.cot !== undefined) req.cot = s.cot;
       if (s.system !== undefined) req.prompts = promptsFor(s);
       if (s.maxNewTokens !== undefined) req.maxNewTokens = s.maxNewTokens;
+      if (s.reasonerWeights !== undefined) req.reasonerWeights = s.reasonerWeights;
       /** @type {UnderstandResult} */
       const r = await session.run((runId) =>
         session.call('understand', /** @type {any} */ ({ ...req, runId }), base64Of(image), image.type),
@@ -31,6 +32,7 @@ export function understand(cmd) {
         cot: s.cot ?? pack.defaults?.cot ?? null,
         maxNewTokens: s.maxNewTokens ?? pack.defaults?.max_new_tokens ?? null,
         sampling: r.sampling,
+        reasonerWeights: r.reasonerWeights,
       };
       const record = {
         format: 'rg-cli-result',

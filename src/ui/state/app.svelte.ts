@@ -4,7 +4,8 @@ import type { DeviceReport, PackPlanReport, Pixels, SelfTestResult } from '../..
 import { DEFAULT_HINTS, RgError, toErrorInfo, type ErrorInfo } from '../../errors';
 import { DEFAULT_PACK, FALLBACK_EXAMPLES, PACKS, findPack } from '../../packs/registry';
 import { resolvePackDefaults, type PackDefaults, type PackPrompts } from '../../packs/defaults';
-import type { Manifest } from '../../packs/manifest';
+import type { Manifest, WeightVariant } from '../../packs/manifest';
+import { PRECISIONS, type PlanChoice } from '../../packs/plan';
 import { INSTRUCTION_PREFIX, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../../models/reasoner/prompts';
 import { DEFAULT_LIMITS, type Limits } from '../validate';
 
@@ -48,6 +49,10 @@ export const FALLBACK_PACK_INFO: PackInfo = {
 const examplesFor = (id: string): readonly string[] => FALLBACK_EXAMPLES[id] ?? [];
 
 const PACK_KEY = 'rg-vlm:pack';
+/** The reasoner engine's weight format every run asks for (the header's "Reasoner weights" picker). */
+const REASONER_WEIGHTS_KEY = 'rg-vlm:reasoner-weights';
+/** The formats the picker offers (the engine makes each from a pack's f32 file at load). */
+export const REASONER_WEIGHT_CHOICES: readonly WeightVariant[] = PRECISIONS;
 /** The user's GPU memory budget in bytes (the memory plan's; WebGPU does not report GPU memory). */
 const BUDGET_KEY = 'rg-vlm:memory-budget';
 
@@ -88,8 +93,16 @@ export class AppState {
   plan = $state<PackPlanReport | null>(null);
   /** The user's memory budget in bytes; null: the plan's default. */
   budgetBytes = $state<number | null>(null);
+  /** The reasoner engine's weight format runs ask for (`reasonerWeights`), remembered across reloads. */
+  reasonerWeights = $state<WeightVariant>('f32');
 
   constructor() {
+    try {
+      const w = localStorage.getItem(REASONER_WEIGHTS_KEY);
+      if (w && (REASONER_WEIGHT_CHOICES as readonly string[]).includes(w)) this.reasonerWeights = w as WeightVariant;
+    } catch {
+      // storage refused: f32
+    }
     try {
       const b = Number(localStorage.getItem(BUDGET_KEY));
       if (Number.isFinite(b) && b > 0) this.budgetBytes = b;
@@ -198,7 +211,7 @@ export class AppState {
   async refreshPlan(): Promise<void> {
     const id = this.packId;
     try {
-      const plan = await this.worker.api.packPlan(id);
+      const plan = await this.worker.api.packPlan(id, this.planChoice());
       if (this.packId === id) this.plan = plan;
     } catch {
       if (this.packId === id) this.plan = null;
@@ -221,6 +234,26 @@ export class AppState {
       // not remembered across reloads
     }
     await this.refreshPlan();
+  }
+
+  /** The memory plan's choice the device panel and the Model manager show: the chosen reasoner weights. */
+  planChoice(): PlanChoice | undefined {
+    return this.reasonerWeights === 'f32' ? undefined : { reasonerPrecision: this.reasonerWeights };
+  }
+
+  /**
+   * Chooses the reasoner's weight format for the next runs (remembered across reloads; others are ignored) and
+   * refreshes the plan shown.
+   */
+  setReasonerWeights(w: string): void {
+    if (!(REASONER_WEIGHT_CHOICES as readonly string[]).includes(w)) return;
+    this.reasonerWeights = w as WeightVariant;
+    try {
+      localStorage.setItem(REASONER_WEIGHTS_KEY, w);
+    } catch {
+      // not remembered across reloads; still chosen
+    }
+    void this.refreshPlan();
   }
 
   dismiss(): void {

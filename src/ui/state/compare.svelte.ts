@@ -94,6 +94,7 @@ export class Variant {
     if (!c.prompt.ok || !c.steps.ok || !c.guidance.ok || !c.width.ok || !c.height.ok || !c.maxNewTokens.ok) return null;
     const userPrefix = this.userPrefix === this.app.packInfo.prompts.instructionPrefix ? null : this.userPrefix;
     return {
+      reasonerWeights: this.app.reasonerWeights,
       prompt: c.prompt.value,
       cot: this.cot,
       cascade: this.cot && this.cascade,

@@ -1,3 +1,4 @@
+import type { WeightVariant } from '../../packs/manifest';
 import type { AppState, PackInfo } from './app.svelte';
 import { RunForm, pngUrl } from './form.svelte';
 import { ImageInputState } from './image_input.svelte';
@@ -25,6 +26,8 @@ export interface EditSettings {
   guidance: number;
   seed: number;
   maxNewTokens: number;
+  /** The reasoner engine's weight format (the header's picker). */
+  reasonerWeights: WeightVariant;
 }
 
 export interface EditOutput {
@@ -96,6 +99,7 @@ export class EditState extends RunForm {
       guidance: c.guidance.value,
       seed: c.seed.value,
       maxNewTokens: c.maxNewTokens.value,
+      reasonerWeights: this.app.reasonerWeights,
     };
     const file = this.image.file!;
     if (this.result) URL.revokeObjectURL(this.result.url);
@@ -117,6 +121,7 @@ export class EditState extends RunForm {
             guidance: settings.guidance,
             seed: settings.seed,
             maxNewTokens: settings.maxNewTokens,
+            reasonerWeights: settings.reasonerWeights,
           },
           this.stream.handle,
         );

@@ -1,3 +1,4 @@
+import type { WeightVariant } from '../../packs/manifest';
 import type { WorkerHandle } from '../../worker/client';
 import type { AppState, PackInfo } from './app.svelte';
 import { RunForm, pngUrl } from './form.svelte';
@@ -34,6 +35,8 @@ export interface ImagineSettings {
   height: number;
   /** The reasoner's token budget. */
   maxNewTokens: number;
+  /** The reasoner engine's weight format (the header's picker); absent: the pipeline's default. */
+  reasonerWeights?: WeightVariant;
 }
 
 /** What a finished Imagine run leaves to show. */
@@ -104,6 +107,7 @@ export function imagineRequest(runId: string, pack: string, s: ImagineSettings):
     width: s.width,
     height: s.height,
     maxNewTokens: s.maxNewTokens,
+    ...(s.reasonerWeights ? { reasonerWeights: s.reasonerWeights } : {}),
   };
 }
 
@@ -173,6 +177,7 @@ export function imagineRecord(
       cot: s.cot,
       ...(s.cascade ? { cascade: true, ...cascadeSettings(out.cascade) } : {}),
       maxNewTokens: s.maxNewTokens,
+      ...(s.reasonerWeights ? { reasonerWeights: s.reasonerWeights } : {}),
       steps: s.steps,
       guidance: s.guidance,
       seed: s.seed,
@@ -296,6 +301,7 @@ export class ImagineState extends RunForm {
       width: c.width.value,
       height: c.height.value,
       maxNewTokens: c.maxNewTokens.value,
+      reasonerWeights: this.app.reasonerWeights,
     };
   }
 

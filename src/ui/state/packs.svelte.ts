@@ -1,6 +1,6 @@
 import type { WorkerHandle } from '../../worker/client';
 import type { DownloadProgress, PackReady, PackStatus, StoreEvent } from '../../store/types';
-import type { PackPlanReport } from '../../worker/api';
+import type { PackPlanReport, PlanChoice } from '../../worker/api';
 import { formatBytes, requestPersistence, type StorageInfo } from '../../store/storage';
 import { PACKS } from '../../packs/registry';
 import { DEFAULT_HINTS, toErrorInfo } from '../../errors';
@@ -64,7 +64,11 @@ export class PacksState {
 
   readonly visible = $derived(this.packs.filter((p) => this.showTestPacks || !p.testOnly));
 
-  constructor(private readonly worker: WorkerHandle) {}
+  /** `planChoice`: the choice the plans are shown at (the studio's reasoner weights); default the pack's. */
+  constructor(
+    private readonly worker: WorkerHandle,
+    private readonly planChoice: () => PlanChoice | undefined = () => undefined,
+  ) {}
 
   private readonly onEvent = (e: StoreEvent): void => {
     if (e.type === 'download') this.progress[e.progress.packId] = e.progress;
@@ -102,7 +106,7 @@ export class PacksState {
     const ids = this.packs.filter((p) => p.totalBytes !== null).map((p) => p.id);
     const plan = async (id: string) => {
       try {
-        return await this.worker.api.packPlan(id);
+        return await this.worker.api.packPlan(id, this.planChoice());
       } catch {
         return undefined; // shown as "—"; the download itself still checks
       }

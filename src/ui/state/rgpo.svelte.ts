@@ -222,6 +222,7 @@ export class RgpoState extends RunForm<RunLifecycle> {
           runId,
           pack: this.app.packId,
           ...rest,
+          reasonerWeights: this.app.reasonerWeights,
           ...(cascade ? { cascade, cot: true } : {}),
         };
         return this.app.worker.rgpo(request, this.handle);

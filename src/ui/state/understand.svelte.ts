@@ -55,6 +55,7 @@ export class UnderstandState extends RunForm {
     const maxNewTokens = this.checks.maxNewTokens.ok ? this.checks.maxNewTokens.value : undefined;
     const question = this.question;
     const cot = this.cot;
+    const reasonerWeights = this.app.reasonerWeights;
     this.asked = question;
     this.result = null;
     let png: Uint8Array | null = null;
@@ -62,7 +63,15 @@ export class UnderstandState extends RunForm {
       // The input as history will keep it (PNG), made before the run: an image history cannot keep is refused here.
       call: async (runId) => {
         png = await inputPng(file);
-        const request = { runId, pack: this.app.packId, prompt: question, image: file, cot, maxNewTokens };
+        const request = {
+          runId,
+          pack: this.app.packId,
+          prompt: question,
+          image: file,
+          cot,
+          maxNewTokens,
+          reasonerWeights,
+        };
         return this.app.worker.understand(request, this.stream.handle);
       },
       record: async (r) => ({
@@ -71,6 +80,7 @@ export class UnderstandState extends RunForm {
         settings: flatSettings({
           cot,
           maxNewTokens: maxNewTokens ?? null,
+          reasonerWeights,
           tokens: r.tokenIds.length,
           formatOk: r.formatOk,
         }),

@@ -106,7 +106,7 @@ describe('attention (flash)', async () => {
       [
         'unsupported head dim',
         () => ({ headDim: 48 }),
-        'attention: headDim 48 is not supported (supported: 16, 32, 64, 128)',
+        'attention: headDim 48 is not supported (supported: 16, 32, 64, 96, 128)',
       ],
       ['q too small', () => ({ q: f(100) }), 'attention: q holds 400 bytes but 5120 are needed'],
       ['v too small', () => ({ v: f(2 * 5 * 2 * 32 - 1) }), 'attention: v holds 2556 bytes but 2560 are needed'],

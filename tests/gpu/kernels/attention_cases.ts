@@ -194,6 +194,45 @@ export interface SplitCase extends AttentionCase {
   chunks: 'one' | 'whole' | 'ragged' | 'cap';
 }
 
+// OmniGen's head_dim 96 (24 vec4 of the kernels' 32-vec4 registers): prefill, the painter's condition-cached cond
+// step, GQA 7:1 decode, and two batches.
+CASES.push(
+  { name: 'D 96, causal, GQA 2, 70×70', mask: 'causal', seqQ: 70, seqK: 70, headsQ: 4, headsKV: 2, headDim: 96 },
+  {
+    name: 'D 96, painter step, cond, cache 30 (causalLen 30), 66 new',
+    mask: 'cond',
+    causalLen: 30,
+    seqQ: 66,
+    seqK: 66,
+    cacheLens: 30,
+    headsQ: 3,
+    headsKV: 3,
+    headDim: 96,
+  },
+  {
+    name: 'D 96, decode, causal, GQA 7, cache 77',
+    mask: 'causal',
+    seqQ: 1,
+    seqK: 1,
+    cacheLens: 77,
+    headsQ: 7,
+    headsKV: 1,
+    headDim: 96,
+  },
+  {
+    name: 'D 96, B 2, full, caches 12 / 40 of 40, 9 new',
+    mask: 'full',
+    batch: 2,
+    seqQ: 9,
+    seqK: 9,
+    cacheLens: [12, 40],
+    cacheCapacity: 40,
+    headsQ: 2,
+    headsKV: 1,
+    headDim: 96,
+  },
+);
+
 export const SPLIT_CASES: SplitCase[] = [
   // 50 keys: one chunk, the first pass writes `out` itself.
   {

@@ -3,7 +3,7 @@
 // far below the device's, so every matrix, the embedding table and the lm_head are split): the prompt's logits
 // within a bound per format of the f32 engine's, greedy tokens against the PyTorch fixture where the bound allows,
 // sharded runs identical to whole ones.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { ReasonerEngine } from '../../../src/models/reasoner/engine';
@@ -21,6 +21,9 @@ import { GREEDY, tinyRandom } from './reasoner_fixtures';
 import { parseSafetensors, tensorData } from '../../../src/packs/safetensors';
 import { toWeightData } from '../../../src/kernels/weight_data';
 import { writeSafetensors } from '../../helpers/safetensors';
+import { understand } from '../../../src/pipeline/understand';
+import { getReasoner, releaseReasoners } from '../../../src/models/reasoner';
+import { deviceAllowance, planOn, setPlanSettings } from '../../../src/models/plan';
 
 let device: GPUDevice;
 let bytes: Uint8Array;
@@ -183,9 +186,9 @@ describe('reasoner engine weights in every format', () => {
   describe('a config the kernels cannot run is refused (BAD_INPUT naming the field) before anything is read', () => {
     it.each([
       [
-        { head_dim: 96 },
+        { head_dim: 48 },
         'reasoner.head_dim',
-        /head_dim 96 is not supported by the attention kernel \(supported: 16, 32/,
+        /head_dim 48 is not supported by the attention kernel \(supported: 16, 32, 64, 96, 128/,
       ],
     ] as const)('%o → %s', async (change, field, message) => {
       const base = tinyRandom();
@@ -226,5 +229,46 @@ describe('reasoner engine weights in every format', () => {
       }
       expect(liveBufferCount(device)).toBe(before);
     });
+  });
+});
+
+describe('a run request’s reasonerWeights reaches the engine and the memory plan', () => {
+  const req = { runId: 'rw', pack: 'tiny-random', prompt: 'What is two plus three?', cot: false, maxNewTokens: 4 };
+  afterAll(async () => {
+    setPlanSettings({});
+    await releaseReasoners();
+  });
+
+  it('Understand with reasonerWeights int8 runs the int8 engine; the plan counts int8 bytes', async () => {
+    const choice = { backend: 'webgpu' as const, device };
+    const manifest = await tinyRandom().manifest();
+    // A budget between the plan at int8 (a context of up to 128 tokens: the run's prompt + 4, checked below) and at
+    // f32 (the smallest context): only the plan's int8 count lets the int8 request in, and the same request at f32
+    // is refused before anything is loaded.
+    const allowance = (await deviceAllowance()).allowance!;
+    const ctx = 128;
+    const atMost = planOn(manifest, allowance, { painter: false, reasonerPrecision: 'int8', context: ctx }).totalBytes;
+    const f32AtLeast = planOn(manifest, allowance, { painter: false, context: 1, prefillRows: 1 }).totalBytes;
+    expect(atMost).toBeLessThan(f32AtLeast);
+    await releaseReasoners();
+    setPlanSettings({ budgetBytes: Math.floor((atMost + f32AtLeast) / 2) });
+    const refused = await understand({ ...req, reasonerWeights: 'f32' }, undefined, { source: tinyRandom(), choice })
+      .then(() => null)
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'MEMORY_PLAN' });
+    const r = await understand({ ...req, reasonerWeights: 'int8' }, undefined, { source: tinyRandom(), choice });
+    expect(r.reasonerWeights).toBe('int8');
+    expect(r.promptTokens + req.maxNewTokens).toBeLessThanOrEqual(ctx);
+    expect(r.tokenIds.length).toBeGreaterThan(0);
+    // The model the run loaded is the cached int8 one: asking for it again reads no file.
+    const noFiles: PackSource = {
+      id: 'tiny-random',
+      manifest: () => tinyRandom().manifest(),
+      file: (path) => {
+        throw new Error(`${path} must not be read: the int8 reasoner is cached`);
+      },
+    };
+    const model = await getReasoner(noFiles, choice, { weights: 'int8' });
+    expect(model.engine?.weights.format).toBe('int8');
   });
 });

@@ -172,6 +172,32 @@ describe('rg argument parsing', () => {
     ).toMatchObject({ settings: { guidance: 10, width: 32, height: 32 } });
   });
 
+  it('--reasoner-weights: f32, f16, bf16, int8 or int4 on generate, edit, understand, compare and rgpo', async () => {
+    const runs: [string, string[]][] = [
+      ['generate', ['--prompt', 'p']],
+      ['edit', ['--image', 'a.png', '--instruction', 'x']],
+      ['understand', ['--image', 'a.png', '--question', 'q']],
+      ['compare', ['--file', 'p.jsonl']],
+      ['rgpo', ['--prompt', 'p']],
+    ];
+    for (const [command, args] of runs) {
+      for (const w of ['f32', 'f16', 'bf16', 'int8', 'int4']) {
+        const c = parseCommandLine([command, ...args, '--out', 'o', '--reasoner-weights', w]);
+        expect(c, `${command} ${w}`).toMatchObject({ settings: { reasonerWeights: w } });
+      }
+      expect(bad([command, ...args, '--out', 'o', '--reasoner-weights', 'fp16'])).toBe(
+        '--reasoner-weights must be one of f32, f16, bf16, int8, int4, got "fp16"',
+      );
+      expect(bad([command, ...args, '--out', 'o', '--reasoner-weights'])).toMatch(/^--reasoner-weights needs a value/);
+      expect(usage(command)).toContain('--reasoner-weights f32|f16|bf16|int8|int4');
+    }
+    expect(parseCommandLine(['generate', '--prompt', 'p', '--out', 'o'])).toMatchObject({ settings: {} });
+    const { paintRequest } = await import('../../../src/cli/requests.mjs');
+    expect(paintRequest({ reasonerWeights: 'int4' }, 'tiny-random')).toMatchObject({ reasonerWeights: 'int4' });
+    const { FIELD_FLAGS } = await import('../../../src/cli/session.mjs');
+    expect(FIELD_FLAGS.reasonerWeights).toBe('--reasoner-weights');
+  });
+
   it('main(): a bad command line exits 2 with one line on stderr and nothing on stdout; --help exits 0', async () => {
     const sink = () => {
       let text = '';
@@ -184,6 +210,10 @@ describe('rg argument parsing', () => {
       await main(['generate', '--prompt', 'p', '--steps', '-1', '--out', 'o'], { out: out.stream, err: err.stream }),
     ).toBe(2);
     expect(err.text()).toBe('rg: --steps must be a whole number ≥ 1, got "-1"\n');
+    const err2 = sink();
+    const argv = ['understand', '--image', 'a.png', '--question', 'q', '--reasoner-weights', 'int2', '--out', 'o'];
+    expect(await main(argv, { out: out.stream, err: err2.stream })).toBe(2);
+    expect(err2.text()).toBe('rg: --reasoner-weights must be one of f32, f16, bf16, int8, int4, got "int2"\n');
     expect(out.text()).toBe('');
     const help = sink();
     expect(await main(['edit', '--help'], { out: help.stream, err: err.stream })).toBe(0);

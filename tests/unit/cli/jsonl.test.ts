@@ -28,7 +28,7 @@ describe('compare prompts file', () => {
         '{"prompt": "three red circles"}',
         '',
         '  {"prompt": "two squares", "cot": false, "seed": 7, "size": "32x48", "name": "squares"}  ',
-        '{"prompt":"x","width":64,"height":32,"max_new_tokens":8}',
+        '{"prompt":"x","width":64,"height":32,"max_new_tokens":8,"reasoner_weights":"int4"}',
       ].join('\r\n'),
       'p.jsonl',
       { seed: 42, steps: 4 },
@@ -41,7 +41,12 @@ describe('compare prompts file', () => {
         prompt: 'two squares',
         settings: { seed: 7, steps: 4, cot: false, width: 32, height: 48 },
       },
-      { line: 4, name: '003', prompt: 'x', settings: { seed: 42, steps: 4, width: 64, height: 32, maxNewTokens: 8 } },
+      {
+        line: 4,
+        name: '003',
+        prompt: 'x',
+        settings: { seed: 42, steps: 4, width: 64, height: 32, maxNewTokens: 8, reasonerWeights: 'int4' },
+      },
     ]);
   });
 
@@ -68,6 +73,9 @@ describe('compare prompts file', () => {
       'p.jsonl:2: the folder name "x" is already used by line 1',
     );
     expect(refuse('\n  \n')).toMatch(/^p\.jsonl: no prompts/);
+    expect(refuse('{"prompt": "a", "reasoner_weights": "q4"}')).toBe(
+      'p.jsonl:1: "reasoner_weights" must be one of f32, f16, bf16, int8, int4, got "q4"',
+    );
   });
 
   it('CSV quoting', () => {

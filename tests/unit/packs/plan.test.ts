@@ -9,6 +9,7 @@ import { parseSafetensors } from '../../../src/packs/safetensors';
 import { RgError } from '../../../src/errors';
 import {
   DEFAULT_BUDGET_BYTES,
+  PRECISIONS,
   allowanceOf,
   assertPlanFits,
   describePlan,
@@ -101,7 +102,8 @@ describe('memory plan: weight bytes', () => {
     it(`equals the tensor bytes of ${pack}'s reasoner and painter files, per variant`, () => {
       const m = manifestOf(pack);
       const input = planInputOf(m);
-      expect(input.reasonerPrecisions).toEqual(['f32']);
+      // The f32 reasoner file offers every precision: the engine converts it at load (src/models/reasoner/weights.ts).
+      expect(input.reasonerPrecisions).toEqual([...PRECISIONS]);
       const reasoner = tensorBytes(pack, reasonerWeightPaths(m.paths).f32!);
       for (const [v, path] of Object.entries(m.paths.painter_weights)) {
         const p = planMemory(input, { painterPrecision: v as 'f32' }, SPEC, KERNEL_SUPPORT);
@@ -318,8 +320,24 @@ describe('memory plan: refusals', () => {
     const odd = { ...realShape, reasoner: { ...qwen05, intermediate_size: 4860 } };
     const e = refusal(odd, { reasonerPrecision: 'int4', painter: false }, DESKTOP);
     expect(e).toMatchObject({ code: 'UNSUPPORTED_PACK', field: 'reasoner.intermediate_size' });
-    expect(() => planMemory(tiny, { reasonerPrecision: 'int4' }, SPEC, KERNEL_SUPPORT)).toThrow(
+    expect(() => planMemory(tiny, { painterPrecision: 'bf16' }, SPEC, KERNEL_SUPPORT)).toThrow(
       expect.objectContaining({ code: 'BAD_INPUT', field: 'weights' }) as Error,
     );
+    const int4Only = { ...tiny, reasonerPrecisions: ['int4' as const] };
+    expect(() => planMemory(int4Only, { reasonerPrecision: 'int8' }, SPEC, KERNEL_SUPPORT)).toThrow(
+      expect.objectContaining({ code: 'BAD_INPUT', field: 'reasonerWeights' }) as Error,
+    );
+  });
+
+  it('counts the reasoner in the chosen precision (an f32 file is converted at load)', () => {
+    const f32 = planMemory(tiny, { painter: false }, SPEC, KERNEL_SUPPORT);
+    const int8 = planMemory(tiny, { reasonerPrecision: 'int8', painter: false }, SPEC, KERNEL_SUPPORT);
+    expect(int8.reasonerPrecision).toBe('int8');
+    const r = tiny.reasoner;
+    const rows = r.vocab_size; // the embedding table (tied: also the lm_head)
+    expect(f32.weightsBytes.reasoner).toBeGreaterThan(rows * r.hidden_size * 4);
+    // int8: one byte per weight + an f32 scale per row, against 4 bytes per weight.
+    expect(int8.weightsBytes.reasoner).toBeLessThan(f32.weightsBytes.reasoner / 3);
+    expect(int8.totalBytes).toBeLessThan(f32.totalBytes);
   });
 });

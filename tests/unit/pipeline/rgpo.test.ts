@@ -306,6 +306,7 @@ function fakeImagine(calls: ImagineRequest[], opts: { onCall?: (i: number) => vo
         maxNewTokens: 8,
         negativePrompt: '',
         weights: 'f32',
+        reasonerWeights: 'f32',
         previewEvery: 0,
       },
       text,
