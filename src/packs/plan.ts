@@ -356,6 +356,7 @@ const GB = (n: number) => formatPlanBytes(n);
 
 /** Bytes as the model manager writes them (decimal units: 1 GB = 10⁹ bytes). */
 export function formatPlanBytes(n: number): string {
+  if (!Number.isFinite(n)) return '?';
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let v = Math.abs(n);
   let u = 0;
@@ -364,7 +365,7 @@ export function formatPlanBytes(n: number): string {
     u++;
   }
   const s = u === 0 ? String(Math.round(v)) : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
-  return `${s} ${units[u]}`;
+  return `${n < 0 ? '-' : ''}${s} ${units[u]}`;
 }
 
 function pick(avail: Precision[], want: Precision | undefined, what: string, field: string): Precision {

@@ -5,6 +5,7 @@
  * stored byte once space is freed; Delete gives the space back.
  */
 import { RgError } from '../errors';
+import { formatPlanBytes } from '../packs/plan';
 
 export interface StorageInfo {
   /** Bytes this origin uses, as the browser estimates it. */
@@ -26,16 +27,7 @@ export const PARTIAL_POLICY =
 
 /** 1536 → "1.5 KB"; decimal units, as browsers and disks report them. */
 export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return '?';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = Math.abs(n);
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  const s = u === 0 ? String(Math.round(v)) : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
-  return `${n < 0 ? '-' : ''}${s} ${units[u]}`;
+  return formatPlanBytes(n);
 }
 
 function defaultEstimate(): Promise<StorageEstimate> {

@@ -3,20 +3,9 @@
 // the GPU buffers the app holds and every IndexedDB store but history hold what they held after the first clean run;
 // history grew by exactly the finished runs, and the History view lists every one of them.
 import { expect, test, type Page } from '@playwright/test';
+import { mulberry32 } from '../helpers/rng';
 
 const RUNS = Number(process.env.SOAK_RUNS ?? 8);
-
-/** A small seeded generator (mulberry32), so a failing sequence of cancels can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Record counts of every object store of every IndexedDB database of the page's origin, as `db/store`. */
 async function idbCounts(page: Page): Promise<Record<string, number>> {
@@ -62,7 +51,7 @@ test(`soak: ${RUNS} Imagine runs with random cancels leave GPU buffers and store
   page,
 }) => {
   test.setTimeout(900_000);
-  const random = rng(20261202);
+  const random = mulberry32(20261202); // seeded, so a failing sequence of cancels can be replayed
   await page.goto('/#/imagine');
   await page.getByLabel('Prompt', { exact: true }).fill('draw the result of 3 apples plus 2 apples');
   await page.getByLabel('Max tokens').fill('8');
