@@ -24,7 +24,8 @@ export interface SafeTensors {
   tensors: Map<string, SafeTensorInfo>;
 }
 
-function fail(what: string, msg: string): never {
+/** Throws the INTEGRITY error of a damaged safetensors file (`what` names it). */
+export function damagedFile(what: string, msg: string): never {
   throw new RgError('INTEGRITY', `${what}: ${msg}`, { hint: 'The weights file is damaged; re-download the pack.' });
 }
 
@@ -34,58 +35,86 @@ function fail(what: string, msg: string): never {
  * can be read as WGSL `array<u32>`), and the data section exactly filling the file.
  */
 export function parseSafetensors(bytes: Uint8Array, what = 'safetensors'): SafeTensors {
-  if (bytes.length < 8) fail(what, 'shorter than its 8-byte header length');
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = Number(dv.getBigUint64(0, true));
-  if (n > bytes.length - 8 || n > 100 * 1024 * 1024) fail(what, `header length ${n} does not fit the file`);
-  let header: Record<string, unknown>;
+  if (bytes.length < 8) damagedFile(what, 'shorter than its 8-byte header length');
+  const n = headerLength(bytes, what);
+  if (n > bytes.length - 8) damagedFile(what, `header length ${n} does not fit the file`);
+  const st = parseHeader(bytes.subarray(8, 8 + n), what);
+  const end = dataEnd(st);
+  if (end !== bytes.length) damagedFile(what, `data section ends at ${end}, file has ${bytes.length} bytes`);
+  return st;
+}
+
+/** The header's byte length from a file's first 8 bytes (at most 100 MiB: a larger one is a damaged file). */
+export function headerLength(first8: Uint8Array, what = 'safetensors'): number {
+  const n = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
+  if (n > 100 * 1024 * 1024) damagedFile(what, `header length ${n} does not fit the file`);
+  return n;
+}
+
+/** The file offset where the data section ends (the file's length when it is whole). */
+export function dataEnd(st: SafeTensors): number {
+  let end = st.dataOffset;
+  for (const t of st.tensors.values()) end = Math.max(end, t.end);
+  return end;
+}
+
+/**
+ * Parses and validates the JSON header (the `header` bytes after the 8-byte length) alone: everything
+ * parseSafetensors checks except the file's length, which a streaming reader checks when the file ends.
+ */
+export function parseHeader(header: Uint8Array, what = 'safetensors'): SafeTensors {
+  let json: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(header));
   } catch (e) {
-    fail(what, `header is not JSON (${(e as Error).message})`);
+    damagedFile(what, `header is not JSON (${(e as Error).message})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(what, 'header is not an object');
-  const dataOffset = 8 + n;
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) damagedFile(what, 'header is not an object');
+  const dataOffset = 8 + header.byteLength;
+  const metadata = (json.__metadata__ ?? {}) as Record<string, string>;
   const tensors = new Map<string, SafeTensorInfo>();
-  for (const [name, v] of Object.entries(header)) {
+  for (const [name, v] of Object.entries(json)) {
     if (name === '__metadata__') continue;
     const t = v as { dtype?: string; shape?: unknown; data_offsets?: unknown };
     if (!t || typeof t.dtype !== 'string' || !(t.dtype in DTYPE_BYTES))
-      fail(what, `${name}: unsupported dtype ${t?.dtype}`);
+      damagedFile(what, `${name}: unsupported dtype ${t?.dtype}`);
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0))
-      fail(what, `${name}: bad shape`);
+      damagedFile(what, `${name}: bad shape`);
     const off = t.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[1] < off[0])
-      fail(what, `${name}: bad data_offsets`);
+      damagedFile(what, `${name}: bad data_offsets`);
     const dtype = t.dtype as SafeDtype;
     const shape = t.shape as number[];
     const size = shape.reduce((a, d) => a * d, 1) * DTYPE_BYTES[dtype];
-    if (off[1] - off[0] !== size) fail(what, `${name}: ${off[1] - off[0]} bytes for ${dtype}[${shape.join(', ')}]`);
+    if (off[1] - off[0] !== size)
+      damagedFile(what, `${name}: ${off[1] - off[0]} bytes for ${dtype}[${shape.join(', ')}]`);
     tensors.set(name, { name, dtype, shape, begin: dataOffset + off[0], end: dataOffset + off[1] });
   }
-  const sorted = [...tensors.values()].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let at = dataOffset;
-  for (const t of sorted) {
-    if (t.begin !== at) fail(what, `${t.name}: data not contiguous (starts at ${t.begin}, expected ${at})`);
-    if (t.begin % 4 !== 0) fail(what, `${t.name}: starts at ${t.begin}, not a multiple of 4`);
+  for (const t of sortedTensors({ dataOffset, metadata, tensors })) {
+    if (t.begin !== at) damagedFile(what, `${t.name}: data not contiguous (starts at ${t.begin}, expected ${at})`);
+    if (t.begin % 4 !== 0) damagedFile(what, `${t.name}: starts at ${t.begin}, not a multiple of 4`);
     at = t.end;
   }
-  if (at !== bytes.length) fail(what, `data section ends at ${at}, file has ${bytes.length} bytes`);
   return { dataOffset, metadata, tensors };
+}
+
+/** The tensors in file order. */
+export function sortedTensors(st: SafeTensors): SafeTensorInfo[] {
+  return [...st.tensors.values()].sort((a, b) => a.begin - b.begin || a.end - b.end);
 }
 
 /** A view (no copy) of one tensor's bytes. */
 export function tensorBytes(file: Uint8Array, st: SafeTensors, name: string): Uint8Array {
   const t = st.tensors.get(name);
-  if (!t) fail('safetensors', `no tensor ${name}`);
+  if (!t) damagedFile('safetensors', `no tensor ${name}`);
   return file.subarray(t.begin, t.end);
 }
 
 /** Copies one F32 tensor out (aligned) as a Float32Array. */
 export function tensorF32(file: Uint8Array, st: SafeTensors, name: string): Float32Array {
   const t = st.tensors.get(name);
-  if (!t || t.dtype !== 'F32') fail('safetensors', `${name} is not an F32 tensor`);
+  if (!t || t.dtype !== 'F32') damagedFile('safetensors', `${name} is not an F32 tensor`);
   const b = file.slice(t.begin, t.end);
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
@@ -108,7 +137,7 @@ export function tensorData<D extends SafeDtype>(
 ): SafeArrays[D] {
   const t = st.tensors.get(name);
   if (!t || t.dtype !== dtype)
-    fail('safetensors', `${name} is not an ${dtype} tensor${t ? ` (it is ${t.dtype})` : ''}`);
+    damagedFile('safetensors', `${name} is not an ${dtype} tensor${t ? ` (it is ${t.dtype})` : ''}`);
   const b = file.slice(t.begin, t.end).buffer;
   const make = {
     F32: () => new Float32Array(b),
@@ -134,12 +163,12 @@ export function linearWeights(st: SafeTensors, prefix: string): LinearWeights {
   const biasName = bias ? `${prefix}.bias` : undefined;
   const checkBias = (out: number) => {
     if (bias && (bias.dtype !== 'F32' || bias.shape.length !== 1 || bias.shape[0] !== out))
-      fail(prefix, 'bias must be F32 [out]');
+      damagedFile(prefix, 'bias must be F32 [out]');
   };
   const w = get('weight');
   if (w) {
     if (w.shape.length !== 2 || (w.dtype !== 'F32' && w.dtype !== 'F16' && w.dtype !== 'BF16'))
-      fail(prefix, 'weight must be F32/F16/BF16 [out, in]');
+      damagedFile(prefix, 'weight must be F32/F16/BF16 [out, in]');
     checkBias(w.shape[0]);
     return {
       kind: w.dtype === 'F32' ? 'f32' : w.dtype === 'F16' ? 'f16' : 'bf16',
@@ -154,9 +183,9 @@ export function linearWeights(st: SafeTensors, prefix: string): LinearWeights {
   if (q8 && s) {
     const [out, inn] = q8.shape;
     if (q8.dtype !== 'I8' || q8.shape.length !== 2 || inn % 4 !== 0)
-      fail(prefix, 'weight_q must be I8 [out, in], in % 4 == 0');
+      damagedFile(prefix, 'weight_q must be I8 [out, in], in % 4 == 0');
     if (s.dtype !== 'F32' || s.shape.length !== 1 || s.shape[0] !== out)
-      fail(prefix, 'int8 weight_scale must be F32 [out]');
+      damagedFile(prefix, 'int8 weight_scale must be F32 [out]');
     checkBias(out);
     return {
       kind: 'int8',
@@ -172,9 +201,9 @@ export function linearWeights(st: SafeTensors, prefix: string): LinearWeights {
     const [out, half] = q4.shape;
     const inn = half * 2;
     if (q4.dtype !== 'U8' || q4.shape.length !== 2 || inn % 32 !== 0)
-      fail(prefix, 'weight_q4 must be U8 [out, in/2], in % 32 == 0');
+      damagedFile(prefix, 'weight_q4 must be U8 [out, in/2], in % 32 == 0');
     if (s.dtype !== 'F32' || s.shape.length !== 2 || s.shape[0] !== out || s.shape[1] !== inn / 32)
-      fail(prefix, 'int4 weight_scale must be F32 [out, in/32]');
+      damagedFile(prefix, 'int4 weight_scale must be F32 [out, in/32]');
     checkBias(out);
     return {
       kind: 'int4',
@@ -185,7 +214,7 @@ export function linearWeights(st: SafeTensors, prefix: string): LinearWeights {
       bias: biasName,
     };
   }
-  return fail(prefix, 'no weight, weight_q + weight_scale, or weight_q4 + weight_scale');
+  return damagedFile(prefix, 'no weight, weight_q + weight_scale, or weight_q4 + weight_scale');
 }
 
 /** CPU dequantisation (tests, references): the f32 [out, in] matrix w ≈ q · s of any stored form. */
