@@ -4,7 +4,7 @@
  * Plain TypeScript, no GPU: the loaders upload what these return.
  */
 import { BYTES_PER_ELEMENT, K_MULTIPLE, type WeightFormat } from './matmul';
-import type { LinearWeightData } from './matmul.ref';
+import { dequantizeWeight, type LinearWeightData } from './matmul.ref';
 import { quantizeInt4, quantizeInt8, toBf16, toF16 } from './quantize';
 
 /** `w` [out, in] (f32) stored as `format` (quantised as docs/formats.md says; f16 / bf16 rounded to nearest even). */
@@ -26,6 +26,21 @@ export function toWeightData(w: Float32Array, out: number, inn: number, format: 
       return { format, out, in: inn, weightQ4: q, weightScale: scale };
     }
   }
+}
+
+/**
+ * `w` in `format` (itself when it already is): the one conversion the loaders make, whole matrices or row blocks
+ * alike. Row-local in every format (int8 scales per row, int4 per 32 elements of a row), so converting rows
+ * [r0, r1) gives exactly rows [r0, r1) of converting the whole.
+ */
+export function convertWeight(w: LinearWeightData, format: WeightFormat): LinearWeightData {
+  return w.format === format ? w : toWeightData(dequantizeWeight(w), w.out, w.in, format);
+}
+
+/** Bytes of one row of an [*, inn] weight in `format`: its elements, and its scales (0 for f32 / f16 / bf16). */
+export function rowBytes(format: WeightFormat, inn: number): { words: number; scale: number } {
+  const scale = format === 'int8' ? 4 : format === 'int4' ? (inn / 32) * 4 : 0;
+  return { words: inn * BYTES_PER_ELEMENT[format], scale };
 }
 
 /** The element array and (int8 / int4) the scale array of `w`. */

@@ -14,13 +14,25 @@ import { RgError } from '../../errors';
 import { ATTENTION_HEAD_DIMS } from '../../kernels/attention_shape';
 import type { AnyWeight, WeightFormat } from '../../kernels/matmul';
 import type { LinearWeightData } from '../../kernels/matmul.ref';
-import { concatRows, toWeightData } from '../../kernels/weight_data';
-import { dequantizeWeight } from '../../kernels/matmul.ref';
+import { concatRows, convertWeight, rowBytes, weightArrays } from '../../kernels/weight_data';
 import { reasonerWeightPaths, type ReasonerConfig, type WeightVariant } from '../../packs/manifest';
-import { parseSafetensors, tensorBytes, type SafeDtype, type SafeTensors } from '../../packs/safetensors';
-import type { PackSource } from '../../packs/source';
-import { uploadBuffer } from '../../gpu/readback';
-import { linearData, uploadWeight, type DecoderLayerWeights, type GpuLinear } from '../layers/weights';
+import {
+  linearWeights,
+  parseSafetensors,
+  tensorBytes,
+  type SafeDtype,
+  type SafeTensors,
+} from '../../packs/safetensors';
+import {
+  readSafetensors,
+  SafetensorsStream,
+  StagingMeter,
+  type SinkFor,
+  type TensorSink,
+} from '../../packs/safetensors_stream';
+import { readPieces, type PackSource } from '../../packs/source';
+import { emptyBuffer, uploadBuffer } from '../../gpu/readback';
+import { allocateWeight, linearData, uploadWeight, type DecoderLayerWeights, type GpuLinear } from '../layers/weights';
 
 export interface ReasonerWeights {
   /** The stored format of every matrix. */
@@ -160,6 +172,77 @@ export function deviceBindingLimit(device: GPUDevice): number {
   return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
 }
 
+/** How one loader makes the reasoner's buffers: F32 tensors back to back, matrices fused by rows. */
+interface ReasonerBuilder {
+  f32(label: string, names: string[]): GPUBuffer;
+  matrix(label: string, prefixes: string[]): AnyWeight;
+}
+
+/** The reasoner's weights made by `b`, in one order for both loaders. */
+function assemble(
+  c: ReasonerConfig,
+  b: ReasonerBuilder,
+): Pick<ReasonerWeights, 'embed' | 'layers' | 'norm' | 'lmHead'> {
+  const lin = (label: string, prefixes: string[], bias: boolean): GpuLinear => ({
+    w: b.matrix(label, prefixes),
+    bias: bias
+      ? b.f32(
+          `${label} bias`,
+          prefixes.map((p) => `${p}.bias`),
+        )
+      : undefined,
+  });
+  const embed = b.matrix('reasoner embed_tokens', ['embed_tokens']);
+  const layers = Array.from({ length: c.num_hidden_layers }, (_, l): DecoderLayerWeights => {
+    const p = `layers.${l}`;
+    return {
+      inputNorm: b.f32(`reasoner ${p}.input_layernorm`, [`${p}.input_layernorm.weight`]),
+      postNorm: b.f32(`reasoner ${p}.post_attention_layernorm`, [`${p}.post_attention_layernorm.weight`]),
+      qkv: lin(
+        `reasoner ${p}.qkv`,
+        ['q', 'k', 'v'].map((n) => `${p}.self_attn.${n}_proj`),
+        c.attention_bias,
+      ),
+      o: lin(`reasoner ${p}.o_proj`, [`${p}.self_attn.o_proj`], false),
+      gateUp: lin(`reasoner ${p}.gate_up`, [`${p}.mlp.gate_proj`, `${p}.mlp.up_proj`], false),
+      down: lin(`reasoner ${p}.down_proj`, [`${p}.mlp.down_proj`], false),
+    };
+  });
+  const norm = b.f32('reasoner norm', ['norm.weight']);
+  const lmHead = c.tie_word_embeddings ? embed : b.matrix('reasoner lm_head', ['lm_head']);
+  return { embed, layers, norm, lmHead };
+}
+
+/** The format to hold the matrices in, after checking the file's tensors against the config (both loaders). */
+function checkedFormat(st: SafeTensors, c: ReasonerConfig, what: string, opts: ReasonerWeightOptions): WeightVariant {
+  const stored = storedFormat(st);
+  const format = opts.format ?? stored;
+  if (format !== stored && stored !== 'f32')
+    throw new RgError('BAD_INPUT', `${what} stores ${stored} weights; only an f32 file can be converted to ${format}`, {
+      field: 'reasonerWeights',
+      hint: `Choose ${stored}, or a variant the pack ships.`,
+    });
+  checkReasonerTensors(st, c, what, stored);
+  return format;
+}
+
+function owning(
+  format: WeightVariant,
+  parts: Pick<ReasonerWeights, 'embed' | 'layers' | 'norm' | 'lmHead'>,
+  bytes: number,
+  buffers: GPUBuffer[],
+): ReasonerWeights {
+  return {
+    format,
+    ...parts,
+    bytes,
+    dispose: () => {
+      for (const b of buffers) b.destroy();
+      buffers.length = 0;
+    },
+  };
+}
+
 /**
  * Uploads a reasoner safetensors file (already read) to `device`, its matrices in `opts.format` (default: as
  * stored). Throws RgError('INTEGRITY') on a bad file, BAD_INPUT when asked to convert a file that is not f32, and
@@ -174,79 +257,170 @@ export function uploadReasonerWeights(
 ): ReasonerWeights {
   checkEngineSupport(c);
   const st = parseSafetensors(bytes, what);
-  const stored = storedFormat(st);
-  const format = opts.format ?? stored;
-  if (format !== stored && stored !== 'f32')
-    throw new RgError('BAD_INPUT', `${what} stores ${stored} weights; only an f32 file can be converted to ${format}`, {
-      field: 'reasonerWeights',
-      hint: `Choose ${stored}, or a variant the pack ships.`,
-    });
-  checkReasonerTensors(st, c, what, stored);
+  const format = checkedFormat(st, c, what, opts);
   const limit = opts.maxBindingBytes ?? deviceBindingLimit(device);
   const buffers: GPUBuffer[] = [];
   let total = 0;
-  /** One buffer holding the named F32 tensors back to back. */
-  const up = (label: string, ...names: string[]): GPUBuffer => {
-    const parts = names.map((n) => tensorBytes(bytes, st, n));
-    const size = parts.reduce((a, p) => a + p.byteLength, 0);
-    const data = new Uint8Array(size);
-    let o = 0;
-    for (const p of parts) {
-      data.set(p, o);
-      o += p.byteLength;
-    }
-    const buf = uploadBuffer(device, data, label);
-    buffers.push(buf);
-    total += size;
-    return buf;
-  };
-  /** The matrices `prefixes` fused by rows, converted to `format`, uploaded (in shards past the limit). */
-  const matrix = (label: string, prefixes: string[]): AnyWeight => {
-    let d: LinearWeightData = concatRows(prefixes.map((p) => linearData(bytes, st, p)));
-    if (d.format !== format) d = toWeightData(dequantizeWeight(d), d.out, d.in, format);
-    const r = uploadWeight(device, d, label, limit, buffers);
-    total += r.bytes;
-    return r.weight;
+  const builder: ReasonerBuilder = {
+    f32: (label, names) => {
+      const parts = names.map((n) => tensorBytes(bytes, st, n));
+      const size = parts.reduce((a, p) => a + p.byteLength, 0);
+      const data = new Uint8Array(size);
+      let o = 0;
+      for (const p of parts) {
+        data.set(p, o);
+        o += p.byteLength;
+      }
+      const buf = uploadBuffer(device, data, label);
+      buffers.push(buf);
+      total += size;
+      return buf;
+    },
+    matrix: (label, prefixes) => {
+      const d = convertWeight(concatRows(prefixes.map((p) => linearData(bytes, st, p))), format);
+      const r = uploadWeight(device, d, label, limit, buffers);
+      total += r.bytes;
+      return r.weight;
+    },
   };
   try {
-    const lin = (label: string, prefixes: string[], bias: boolean): GpuLinear => ({
-      w: matrix(label, prefixes),
-      bias: bias ? up(`${label} bias`, ...prefixes.map((p) => `${p}.bias`)) : undefined,
-    });
-    const embed = matrix('reasoner embed_tokens', ['embed_tokens']);
-    const layers = Array.from({ length: c.num_hidden_layers }, (_, l): DecoderLayerWeights => {
-      const p = `layers.${l}`;
-      return {
-        inputNorm: up(`reasoner ${p}.input_layernorm`, `${p}.input_layernorm.weight`),
-        postNorm: up(`reasoner ${p}.post_attention_layernorm`, `${p}.post_attention_layernorm.weight`),
-        qkv: lin(
-          `reasoner ${p}.qkv`,
-          ['q', 'k', 'v'].map((n) => `${p}.self_attn.${n}_proj`),
-          c.attention_bias,
-        ),
-        o: lin(`reasoner ${p}.o_proj`, [`${p}.self_attn.o_proj`], false),
-        gateUp: lin(`reasoner ${p}.gate_up`, [`${p}.mlp.gate_proj`, `${p}.mlp.up_proj`], false),
-        down: lin(`reasoner ${p}.down_proj`, [`${p}.mlp.down_proj`], false),
-      };
-    });
-    const norm = up('reasoner norm', 'norm.weight');
-    const lmHead = c.tie_word_embeddings ? embed : matrix('reasoner lm_head', ['lm_head']);
-    return {
-      format,
-      embed,
-      layers,
-      norm,
-      lmHead,
-      bytes: total,
-      dispose: () => {
-        for (const b of buffers) b.destroy();
-        buffers.length = 0;
-      },
-    };
+    return owning(format, assemble(c, builder), total, buffers);
   } catch (e) {
     for (const b of buffers) b.destroy();
     throw e;
   }
+}
+
+/** What a streamed load held on the CPU. */
+export interface LoadStats {
+  /** The most bytes held at once: the piece being read, partial rows, converted row blocks, the header. */
+  peakStagingBytes: number;
+  /** Pieces the file arrived in. */
+  pieces: number;
+}
+
+/** Bytes of `a` as a Uint8Array view. */
+const u8 = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** Rows of a stored f32 / f16 / bf16 matrix as its typed array (`bytes` already aligned to the element size). */
+function floatRows(format: 'f32' | 'f16' | 'bf16', bytes: Uint8Array, rows: number, inn: number): LinearWeightData {
+  const shape = { out: rows, in: inn };
+  if (format === 'f32')
+    return { format, ...shape, weight: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) };
+  return { format, ...shape, weight: new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2) };
+}
+
+/**
+ * Streams a reasoner safetensors file into `device`: the buffers are made from the header (as the whole-file
+ * uploadReasonerWeights makes them), then each tensor's rows are converted to `opts.format` (convertWeight, the same
+ * conversion) in blocks as they arrive and written at their row offsets (q, k, v and gate, up land in their fused
+ * matrices). The result is bit-identical to uploadReasonerWeights of the same file, and `stats` says how much was
+ * held at once. Throws what uploadReasonerWeights throws (an INTEGRITY error from `pieces` after its last piece too)
+ * and leaves no buffer behind when it throws.
+ */
+export async function streamReasonerWeights(
+  device: GPUDevice,
+  pieces: AsyncIterable<Uint8Array>,
+  c: ReasonerConfig,
+  what = 'reasoner.f32.safetensors',
+  opts: ReasonerWeightOptions = {},
+): Promise<ReasonerWeights & { stats: LoadStats }> {
+  checkEngineSupport(c);
+  const limit = opts.maxBindingBytes ?? deviceBindingLimit(device);
+  const meter = new StagingMeter();
+  const buffers: GPUBuffer[] = [];
+  let total = 0;
+  let made: ReasonerWeights | null = null;
+  const onHeader = (st: SafeTensors): SinkFor => {
+    const format = checkedFormat(st, c, what, opts);
+    const stored = storedFormat(st);
+    const sinks = new Map<string, TensorSink>();
+    const builder: ReasonerBuilder = {
+      f32: (label, names) => {
+        const infos = names.map((n) => st.tensors.get(n)!);
+        const buf = emptyBuffer(
+          device,
+          infos.reduce((a, t) => a + t.end - t.begin, 0),
+          label,
+        );
+        buffers.push(buf);
+        let o = 0;
+        for (const t of infos) {
+          const at = o;
+          sinks.set(t.name, {
+            unit: 4,
+            write: (b, off) =>
+              device.queue.writeBuffer(buf, at + off, b.buffer as ArrayBuffer, b.byteOffset, b.byteLength),
+          });
+          o += t.end - t.begin;
+        }
+        total += o;
+        return buf;
+      },
+      matrix: (label, prefixes) => {
+        const lws = prefixes.map((p) => linearWeights(st, p));
+        const inn = lws[0]!.in;
+        const target = allocateWeight(
+          device,
+          format,
+          lws.reduce((a, l) => a + l.out, 0),
+          inn,
+          label,
+          limit,
+          buffers,
+        );
+        total += target.bytes;
+        const per = rowBytes(stored, inn);
+        let rowOffset = 0;
+        for (const lw of lws) {
+          const first = rowOffset;
+          if (lw.kind === 'int8' || lw.kind === 'int4') {
+            // Stored quantised: held as stored (only f32 converts), the bytes go as they are.
+            sinks.set(lw.weight, {
+              unit: per.words,
+              write: (b, off) => target.write('words', first + off / per.words, b),
+            });
+            sinks.set(lw.scale, {
+              unit: per.scale,
+              write: (b, off) => target.write('scale', first + off / per.scale, b),
+            });
+          } else {
+            const kind = lw.kind;
+            sinks.set(lw.weight, {
+              unit: per.words,
+              write: (b, off) => {
+                const row0 = first + off / per.words;
+                if (format === kind) return target.write('words', row0, b);
+                const elem = kind === 'f32' ? 4 : 2;
+                const src = b.byteOffset % elem === 0 ? b : b.slice();
+                const d = convertWeight(floatRows(kind, src, b.byteLength / per.words, inn), format);
+                const { words, scale } = weightArrays(d);
+                const held = (src === b ? 0 : src.byteLength) + words.byteLength + (scale?.byteLength ?? 0);
+                meter.during(held, () => {
+                  target.write('words', row0, u8(words));
+                  if (scale) target.write('scale', row0, u8(scale));
+                });
+              },
+            });
+          }
+          rowOffset += lw.out;
+        }
+        return target.weight;
+      },
+    };
+    made = owning(format, assemble(c, builder), 0, buffers);
+    return (t) => sinks.get(t.name) ?? null;
+  };
+  try {
+    await readSafetensors(pieces, new SafetensorsStream(what, onHeader, meter), meter);
+    if (!made) throw new RgError('INTERNAL', `${what}: the stream ended without a header`);
+  } catch (e) {
+    for (const b of buffers) b.destroy();
+    buffers.length = 0;
+    throw e;
+  }
+  const w: ReasonerWeights = made;
+  return { ...w, bytes: total, stats: { peakStagingBytes: meter.peak, pieces: meter.pieces } };
 }
 
 /**
@@ -271,13 +445,13 @@ export function reasonerWeightsFile(
   );
 }
 
-/** Reads the pack's reasoner weights through `source` and uploads them; null when the pack has none. */
+/** Streams the pack's reasoner weights through `source` into the GPU; null when the pack has none. */
 export async function loadReasonerWeights(
   device: GPUDevice,
   source: PackSource,
   onProgress?: Parameters<PackSource['file']>[1],
   opts: ReasonerWeightOptions = {},
-): Promise<ReasonerWeights | null> {
+): Promise<(ReasonerWeights & { stats: LoadStats }) | null> {
   const m = await source.manifest();
   // Before the download: a config the kernels cannot run is refused with nothing read.
   if (Object.keys(reasonerWeightPaths(m.paths)).length > 0) checkEngineSupport(m.reasoner);
@@ -286,6 +460,13 @@ export async function loadReasonerWeights(
     ? reasonerWeightsFile(m.paths, variant, m.id)
     : ((p) => (p ? { path: p, stored: undefined } : null))(Object.values(reasonerWeightPaths(m.paths))[0]);
   if (!file) return null;
-  const bytes = await source.file(file.path, onProgress);
-  return uploadReasonerWeights(device, bytes, m.reasoner, `${m.id}/${file.path}`, { ...opts, format: variant });
+  const what = `${m.id}/${file.path}`;
+  // Streamed: no whole file nor whole tensor in the JS heap; a source that re-reads a damaged cached copy runs
+  // this again from scratch (the failed attempt destroyed its buffers).
+  return readPieces(
+    source,
+    file.path,
+    (pieces) => streamReasonerWeights(device, pieces, m.reasoner, what, { ...opts, format: variant }),
+    onProgress,
+  );
 }

@@ -1,0 +1,271 @@
+// The reasoner's weights streamed into the GPU (issue #18): read back buffer by buffer, the streamed upload is
+// bit-identical to the whole-file upload (f32, int4 and int8 made at load, forced row shards), through the network
+// (FetchPackSource) and through the weights store with 64 KiB chunks, where the CPU holds at most about one chunk at
+// a time; a flipped byte in a cached chunk is INTEGRITY offline and a silent re-fetch online; a cancel between
+// chunks ends the load with CancelledError. No case leaves a buffer behind.
+import { describe, expect, it } from 'vitest';
+import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
+import { readBuffer } from '../../../src/gpu/readback';
+import {
+  loadReasonerWeights,
+  streamReasonerWeights,
+  uploadReasonerWeights,
+  type ReasonerWeightOptions,
+  type ReasonerWeights,
+} from '../../../src/models/reasoner/weights';
+import type { AnyWeight, LinearWeight } from '../../../src/kernels/matmul';
+import { reasonerWeightPaths, type WeightVariant } from '../../../src/packs/manifest';
+import { parseSafetensors, tensorData } from '../../../src/packs/safetensors';
+import { toWeightData, weightArrays } from '../../../src/kernels/weight_data';
+import { writeSafetensors } from '../../helpers/safetensors';
+import { mulberry32 } from '../../helpers/rng';
+import { CancelledError, RgError } from '../../../src/errors';
+import { chunkKey } from '../../../src/store/weights';
+import type { PackStore } from '../../../src/store/pack_store';
+import { tinyRandom } from './reasoner_fixtures';
+import { CHUNK, PACK, Session, storeFor } from '../store/fixture';
+
+const device = await acquireDevice();
+const manifest = await tinyRandom().manifest();
+const cfg = manifest.reasoner;
+const PATH = reasonerWeightPaths(manifest.paths).f32!;
+const FILE_BYTES = manifest.files.find((f) => f.path === PATH)!.bytes;
+const bytes = await tinyRandom().file(PATH);
+
+/** Every buffer of `w` in one fixed order. */
+function buffersOf(w: ReasonerWeights): GPUBuffer[] {
+  const lin = (l: LinearWeight): GPUBuffer[] =>
+    'weight' in l ? [l.weight] : 'weightQ' in l ? [l.weightQ, l.weightScale] : [l.weightQ4, l.weightScale];
+  const any = (a: AnyWeight): GPUBuffer[] => ('shards' in a ? a.shards.flatMap((s) => lin(s.weight)) : lin(a));
+  return [
+    ...any(w.embed),
+    ...w.layers.flatMap((l) => [
+      l.inputNorm,
+      l.postNorm,
+      ...any(l.qkv.w),
+      ...(l.qkv.bias ? [l.qkv.bias] : []),
+      ...any(l.o.w),
+      ...any(l.gateUp.w),
+      ...any(l.down.w),
+    ]),
+    w.norm,
+    ...any(w.lmHead),
+  ];
+}
+
+/** Labels, sizes and bytes of every buffer of `w`. */
+async function snapshot(w: ReasonerWeights): Promise<{ label: string; size: number; data: Uint8Array }[]> {
+  return Promise.all(
+    buffersOf(w).map(async (b) => ({
+      label: b.label,
+      size: b.size,
+      data: new Uint8Array(await readBuffer(device, b)),
+    })),
+  );
+}
+
+/** Throws unless streamed `s` and whole-file `w` hold the same buffers byte for byte. */
+async function expectSame(s: ReasonerWeights, w: ReasonerWeights): Promise<void> {
+  expect(s.format).toBe(w.format);
+  expect(s.bytes).toBe(w.bytes);
+  expect(s.lmHead === s.embed).toBe(w.lmHead === w.embed);
+  const [a, b] = [await snapshot(s), await snapshot(w)];
+  expect(a.map((x) => [x.label, x.size])).toEqual(b.map((x) => [x.label, x.size]));
+  for (let i = 0; i < a.length; i++) {
+    const [x, y] = [a[i]!.data, b[i]!.data];
+    let diff = -1;
+    for (let j = 0; j < x.length && diff < 0; j++) if (x[j] !== y[j]) diff = j;
+    expect(diff, `${a[i]!.label}: first differing byte`).toBe(-1);
+  }
+}
+
+/** The reasoner file in `format` as tools/ writes a variant: matrices converted, norms and biases F32. */
+function variantFile(format: WeightVariant): Uint8Array {
+  const st = parseSafetensors(bytes);
+  const tensors: Parameters<typeof writeSafetensors>[0] = [];
+  for (const [name, info] of st.tensors) {
+    const f32 = tensorData(bytes, st, name, 'F32');
+    if (info.shape.length !== 2) {
+      tensors.push([name, 'F32', info.shape, f32]);
+      continue;
+    }
+    const [out, inn] = info.shape as [number, number];
+    const prefix = name.slice(0, -'.weight'.length);
+    const d = toWeightData(f32, out, inn, format);
+    const { words, scale } = weightArrays(d);
+    if (format === 'int8') {
+      tensors.push([`${prefix}.weight_q`, 'I8', [out, inn], words]);
+      tensors.push([`${prefix}.weight_scale`, 'F32', [out], scale!]);
+    } else if (format === 'int4') {
+      tensors.push([`${prefix}.weight_q4`, 'U8', [out, inn / 2], words]);
+      tensors.push([`${prefix}.weight_scale`, 'F32', [out, inn / 32], scale!]);
+    } else tensors.push([name, format === 'f16' ? 'F16' : 'BF16', [out, inn], words]);
+  }
+  return writeSafetensors(tensors);
+}
+
+/** `file` in pieces of seeded random sizes from 1 byte to 3 KiB (most not a multiple of 4). */
+async function* randomPieces(file: Uint8Array, seed: number): AsyncGenerator<Uint8Array> {
+  const r = mulberry32(seed);
+  for (let at = 0; at < file.length;) {
+    const n = 1 + Math.floor(r() * 3072);
+    // A copy at an odd offset of its own buffer, as a network read may hand over.
+    const piece = new Uint8Array(n + 1).subarray(1);
+    piece.set(file.subarray(at, at + n));
+    yield piece.subarray(0, Math.min(n, file.length - at));
+    at += n;
+  }
+}
+
+/** Flips one byte of a stored chunk behind the store's back (as disk corruption would). */
+async function flipByte(store: PackStore, chunk: number, offset: number): Promise<void> {
+  await store.weights.idb('readwrite', (s) => {
+    const key = chunkKey(PACK, PATH, chunk);
+    const req = s.get(key);
+    req.onsuccess = () => {
+      const data = req.result as Uint8Array;
+      data[offset]! ^= 0x01;
+      s.put(data, key);
+    };
+    return new Promise<void>((resolve, reject) => {
+      s.transaction.oncomplete = () => resolve();
+      s.transaction.onerror = () => reject(s.transaction.error);
+    });
+  });
+}
+
+/** A store with the reasoner file cached in 64 KiB chunks. */
+async function cachedStore(): Promise<{ session: Session; store: PackStore }> {
+  const session = new Session();
+  const store = storeFor(session);
+  await store.source(PACK).file(PATH);
+  expect((await store.weights.fileRecord(PACK, PATH))?.state).toBe('cached');
+  await session.plan({}); // clears the request log
+  return { session, store };
+}
+
+describe('streamed reasoner weights', () => {
+  it.each([
+    ['f32', {}],
+    ['int4', { format: 'int4' }],
+    ['int8', { format: 'int8' }],
+    ['f32 in shards', { format: 'f32', maxBindingBytes: 8192 }],
+    ['int4 in shards', { format: 'int4', maxBindingBytes: 4096 }],
+  ] as [string, ReasonerWeightOptions][])(
+    '%s over the network: bit-identical to the whole-file upload',
+    async (_, opts) => {
+      const before = liveBufferCount(device);
+      const s = (await loadReasonerWeights(device, tinyRandom(), undefined, opts))!;
+      const w = uploadReasonerWeights(device, bytes, cfg, `${PACK}/${PATH}`, opts);
+      try {
+        if (opts.maxBindingBytes) expect('shards' in s.embed).toBe(true);
+        await expectSame(s, w);
+      } finally {
+        s.dispose();
+        w.dispose();
+      }
+      expect(liveBufferCount(device)).toBe(before);
+    },
+  );
+
+  it.each(['int8', 'int4', 'f16'] as const)(
+    'a stored %s file in odd pieces (and in shards): bit-identical to its whole-file upload',
+    async (format) => {
+      const file = variantFile(format);
+      const before = liveBufferCount(device);
+      for (const maxBindingBytes of [undefined, 4096]) {
+        const s = await streamReasonerWeights(device, randomPieces(file, 11), cfg, format, { maxBindingBytes });
+        const w = uploadReasonerWeights(device, file, cfg, format, { maxBindingBytes });
+        try {
+          expect(s.format).toBe(format);
+          expect(s.stats.pieces).toBeGreaterThan(file.length / 3072);
+          await expectSame(s, w);
+        } finally {
+          s.dispose();
+          w.dispose();
+        }
+      }
+      // Only an f32 file converts: refused from its header, before any buffer.
+      const err = await streamReasonerWeights(device, randomPieces(file, 12), cfg, format, { format: 'bf16' }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'BAD_INPUT', field: 'reasonerWeights' });
+      expect(liveBufferCount(device)).toBe(before);
+    },
+  );
+
+  it('from the store in 64 KiB chunks: one chunk at a time, the file never whole', async () => {
+    const { session, store } = await cachedStore();
+    const before = liveBufferCount(device);
+    for (const opts of [{ format: 'f32' }, { format: 'int4', maxBindingBytes: 4096 }] as ReasonerWeightOptions[]) {
+      const s = (await loadReasonerWeights(device, store.source(PACK, { network: false }), undefined, opts))!;
+      const w = uploadReasonerWeights(device, bytes, cfg, `${PACK}/${PATH}`, opts);
+      try {
+        await expectSame(s, w);
+        console.log(
+          `streamed ${FILE_BYTES} bytes (${opts.format}) in ${s.stats.pieces} pieces of ≤ ${CHUNK}: ` +
+            `peak staging ${s.stats.peakStagingBytes} bytes`,
+        );
+        expect(s.stats.pieces).toBe(Math.ceil(FILE_BYTES / CHUNK));
+        // A chunk, the header while it is parsed, a partial row, a converted block: under 1.5 chunks, a ninth of
+        // the file.
+        expect(s.stats.peakStagingBytes).toBeGreaterThanOrEqual(CHUNK);
+        expect(s.stats.peakStagingBytes).toBeLessThanOrEqual(1.5 * CHUNK);
+      } finally {
+        s.dispose();
+        w.dispose();
+      }
+    }
+    expect(liveBufferCount(device)).toBe(before);
+    expect(await session.log()).toEqual([]);
+  });
+
+  it('a flipped byte in a cached chunk: INTEGRITY offline, nothing left; online a silent re-fetch', async () => {
+    const { session, store } = await cachedStore();
+    const before = liveBufferCount(device);
+    await flipByte(store, 5, 1234);
+    const err = await loadReasonerWeights(device, store.source(PACK, { network: false })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RgError);
+    expect(err).toMatchObject({ code: 'INTEGRITY' });
+    expect((err as Error).message).toContain('failed its sha256 check');
+    expect(liveBufferCount(device)).toBe(before);
+    expect(await store.weights.fileRecord(PACK, PATH)).toBeUndefined(); // dropped
+    expect(await session.log()).toEqual([]);
+
+    await store.source(PACK).file(PATH);
+    await session.plan({});
+    // Damaged inside the header: the loader refuses the file before its end; the copy is checked, found damaged,
+    // dropped, fetched again, and the load starts over.
+    await flipByte(store, 0, 12);
+    const online = store.source(PACK);
+    const s = (await loadReasonerWeights(device, online))!;
+    const w = uploadReasonerWeights(device, bytes, cfg);
+    try {
+      await expectSame(s, w);
+      expect(online.fetchedFiles).toBe(1);
+      expect((await session.log()).map((e) => e.path)).toEqual([PATH]);
+    } finally {
+      s.dispose();
+      w.dispose();
+    }
+    expect(liveBufferCount(device)).toBe(before);
+  });
+
+  it('a cancel between chunks: CancelledError, no buffer left, the cached file kept', async () => {
+    const { store } = await cachedStore();
+    const before = liveBufferCount(device);
+    const ctl = new AbortController();
+    const read = store.weights.readChunk.bind(store.weights);
+    let reads = 0;
+    store.weights.readChunk = async (...a) => {
+      if (++reads === 4) ctl.abort();
+      return read(...a);
+    };
+    const src = store.source(PACK, { signal: () => ctl.signal });
+    const err = await loadReasonerWeights(device, src, undefined, { format: 'int4' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CancelledError);
+    expect(reads).toBe(4);
+    expect(liveBufferCount(device)).toBe(before);
+    expect((await store.weights.fileRecord(PACK, PATH))?.state).toBe('cached');
+  });
+});
