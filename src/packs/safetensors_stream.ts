@@ -43,6 +43,14 @@ export class StagingMeter {
   }
 }
 
+/** What a streamed load held on the CPU (a loader's `stats`). */
+export interface LoadStats {
+  /** The most bytes held at once: the piece being read, partial rows, converted row blocks, the header. */
+  peakStagingBytes: number;
+  /** Pieces the file arrived in. */
+  pieces: number;
+}
+
 /** Where one tensor's bytes go. */
 export interface TensorSink {
   /** Every write is a whole number of these bytes (one row, say); it must divide the tensor's size. */

@@ -1,14 +1,24 @@
 /**
  * @file Painter + connector weights: one safetensors file (f32, int8 or int4 variant of the pack) parsed with
  * src/packs/safetensors.ts and uploaded tensor by tensor straight into GPU buffers, quantised projections kept
- * quantised (the matmul kernel dequantises in its inner loop). Names and layouts: docs/formats.md.
+ * quantised (the matmul kernel dequantises in its inner loop). The loader streams the file (each tensor's buffer made
+ * from the header, filled as its bytes arrive); uploadPainterWeights takes a whole file. Names and layouts:
+ * docs/formats.md.
  */
 import { RgError } from '../../errors';
 import type { LinearWeight } from '../../kernels/matmul';
 import type { ConnectorConfig, PainterConfig, WeightVariant } from '../../packs/manifest';
-import { linearWeights, parseSafetensors, tensorBytes, type SafeTensors } from '../../packs/safetensors';
-import type { PackSource } from '../../packs/source';
-import { uploadBuffer } from '../../gpu/readback';
+import { linearWeights, parseSafetensors, type SafeTensorInfo, type SafeTensors } from '../../packs/safetensors';
+import {
+  readSafetensors,
+  SafetensorsStream,
+  StagingMeter,
+  type LoadStats,
+  type SinkFor,
+  type TensorSink,
+} from '../../packs/safetensors_stream';
+import { readPieces, type PackSource } from '../../packs/source';
+import { emptyBuffer, uploadBuffer } from '../../gpu/readback';
 import type { DecoderLayerConfig, DecoderLayerWeights, GpuLinear } from '../layers/weights';
 
 /** A timestep embedder: linear 2 (silu (linear 1 (sinusoidal features of t · timestep_scale))). */
@@ -37,14 +47,16 @@ export interface PainterWeights {
   dispose(): void;
 }
 
-/** Uploads the named tensors of a parsed file; every buffer it makes is listed for dispose(). */
+/**
+ * Makes the buffers of the named tensors of a parsed file (`make`: uploaded from the whole file, or made empty and
+ * filled as a stream arrives); every buffer it makes is listed for dispose().
+ */
 class Uploader {
   readonly buffers: GPUBuffer[] = [];
   bytes = 0;
   constructor(
-    private readonly device: GPUDevice,
-    private readonly file: Uint8Array,
     private readonly st: SafeTensors,
+    private readonly make: (t: SafeTensorInfo) => GPUBuffer,
   ) {}
 
   tensor(name: string, expectShape?: number[]): GPUBuffer {
@@ -56,10 +68,9 @@ class Uploader {
         `painter weights: ${name} is [${info.shape.join(', ')}], expected [${expectShape.join(', ')}]`,
       );
     }
-    const bytes = tensorBytes(this.file, this.st, name);
-    const buf = uploadBuffer(this.device, bytes, name);
+    const buf = this.make(info);
     this.buffers.push(buf);
-    this.bytes += bytes.byteLength;
+    this.bytes += info.end - info.begin;
     return buf;
   }
 
@@ -105,6 +116,46 @@ class Uploader {
   }
 }
 
+/** The painter's weights from a parsed header, each tensor's buffer made by `up`. */
+function buildPainter(up: Uploader, cc: ConnectorConfig, pc: PainterConfig, variant: WeightVariant): PainterWeights {
+  const P = pc.hidden_size;
+  const patchFeatures = pc.latent_channels * pc.patch_size * pc.patch_size;
+  // OmniGen's embedders are `mlp` = Sequential(Linear, SiLU, Linear); the shared one names them linear_1 / _2.
+  const embedder = (name: string, l1: string, l2: string): TimeEmbedder => ({
+    l1: up.linear(`painter.${name}.${l1}`, P, pc.timestep_freq_dim, true),
+    l2: up.linear(`painter.${name}.${l2}`, P, P, true),
+  });
+  const separate = pc.time_embedders === 'separate';
+  const tEmbedder = separate
+    ? embedder('t_embedder', 'mlp.0', 'mlp.2')
+    : embedder('t_embedder', 'linear_1', 'linear_2');
+  const timeToken = separate ? embedder('time_token', 'mlp.0', 'mlp.2') : tEmbedder;
+  const w: PainterWeights = {
+    variant,
+    connector: {
+      inputProj: up.linear('connector.input_proj', cc.hidden_size, cc.input_size, true),
+      layers: Array.from({ length: cc.num_hidden_layers }, (_, l) => up.phi3(`connector.layers.${l}`, cc)),
+      norm: cc.final_norm ? up.tensor('connector.norm.weight', [cc.hidden_size]) : null,
+    },
+    painter: {
+      xEmbedder: up.linear('painter.x_embedder', P, patchFeatures, true),
+      timeToken,
+      tEmbedder,
+      layers: Array.from({ length: pc.num_hidden_layers }, (_, l) => up.phi3(`painter.layers.${l}`, pc)),
+      norm: up.tensor('painter.norm.weight', [P]),
+      adaLN: up.linear('painter.final_layer.adaLN_modulation', 2 * P, P, true),
+      finalLinear: up.linear('painter.final_layer.linear', patchFeatures, P, true),
+    },
+    bytes: up.bytes,
+    dispose: () => {
+      for (const b of up.buffers) b.destroy();
+      up.buffers.length = 0;
+    },
+  };
+  if (cc.hidden_size !== P) throw new RgError('INTEGRITY', `connector hidden ${cc.hidden_size} ≠ painter hidden ${P}`);
+  return w;
+}
+
 /** Uploads a painter safetensors file (already read) to `device`. Throws RgError('INTEGRITY') on a bad file. */
 export function uploadPainterWeights(
   device: GPUDevice,
@@ -114,57 +165,71 @@ export function uploadPainterWeights(
   variant: WeightVariant,
 ): PainterWeights {
   const st = parseSafetensors(bytes, `painter.${variant}.safetensors`);
-  const up = new Uploader(device, bytes, st);
+  const up = new Uploader(st, (t) => uploadBuffer(device, bytes.subarray(t.begin, t.end), t.name));
   try {
-    const P = pc.hidden_size;
-    const patchFeatures = pc.latent_channels * pc.patch_size * pc.patch_size;
-    // OmniGen's embedders are `mlp` = Sequential(Linear, SiLU, Linear); the shared one names them linear_1 / _2.
-    const embedder = (name: string, l1: string, l2: string): TimeEmbedder => ({
-      l1: up.linear(`painter.${name}.${l1}`, P, pc.timestep_freq_dim, true),
-      l2: up.linear(`painter.${name}.${l2}`, P, P, true),
-    });
-    const separate = pc.time_embedders === 'separate';
-    const tEmbedder = separate
-      ? embedder('t_embedder', 'mlp.0', 'mlp.2')
-      : embedder('t_embedder', 'linear_1', 'linear_2');
-    const timeToken = separate ? embedder('time_token', 'mlp.0', 'mlp.2') : tEmbedder;
-    const w: PainterWeights = {
-      variant,
-      connector: {
-        inputProj: up.linear('connector.input_proj', cc.hidden_size, cc.input_size, true),
-        layers: Array.from({ length: cc.num_hidden_layers }, (_, l) => up.phi3(`connector.layers.${l}`, cc)),
-        norm: cc.final_norm ? up.tensor('connector.norm.weight', [cc.hidden_size]) : null,
-      },
-      painter: {
-        xEmbedder: up.linear('painter.x_embedder', P, patchFeatures, true),
-        timeToken,
-        tEmbedder,
-        layers: Array.from({ length: pc.num_hidden_layers }, (_, l) => up.phi3(`painter.layers.${l}`, pc)),
-        norm: up.tensor('painter.norm.weight', [P]),
-        adaLN: up.linear('painter.final_layer.adaLN_modulation', 2 * P, P, true),
-        finalLinear: up.linear('painter.final_layer.linear', patchFeatures, P, true),
-      },
-      bytes: up.bytes,
-      dispose: () => {
-        for (const b of up.buffers) b.destroy();
-        up.buffers.length = 0;
-      },
-    };
-    if (cc.hidden_size !== P)
-      throw new RgError('INTEGRITY', `connector hidden ${cc.hidden_size} ≠ painter hidden ${P}`);
-    return w;
+    return buildPainter(up, cc, pc, variant);
   } catch (e) {
     for (const b of up.buffers) b.destroy();
     throw e;
   }
 }
 
-/** Reads the pack's painter weights of `variant` through `source` and uploads them. */
+/**
+ * Streams a painter safetensors file into `device`: every tensor's buffer made from the header (as
+ * uploadPainterWeights makes it), then filled as its bytes arrive; the same buffers, byte for byte, with `stats` of
+ * what was held at once. Leaves no buffer behind when it throws (an INTEGRITY error after the last piece too).
+ */
+export async function streamPainterWeights(
+  device: GPUDevice,
+  pieces: AsyncIterable<Uint8Array>,
+  cc: ConnectorConfig,
+  pc: PainterConfig,
+  variant: WeightVariant,
+  what = `painter.${variant}.safetensors`,
+): Promise<PainterWeights & { stats: LoadStats }> {
+  const meter = new StagingMeter();
+  const sinks = new Map<string, TensorSink>();
+  let up: Uploader | null = null;
+  let made: PainterWeights | null = null;
+  const onHeader = (st: SafeTensors): SinkFor => {
+    up = new Uploader(st, (t) => {
+      const size = t.end - t.begin;
+      const buf = emptyBuffer(device, size, t.name);
+      // writeBuffer takes whole 4-byte words: a tensor of another size (only a file's last can be) comes whole,
+      // padded.
+      const unit = size % 4 === 0 ? 4 : size;
+      sinks.set(t.name, {
+        unit,
+        write: (b, off) => {
+          if (b.byteLength % 4 === 0)
+            return device.queue.writeBuffer(buf, off, b.buffer as ArrayBuffer, b.byteOffset, b.byteLength);
+          const padded = new Uint8Array(Math.ceil(b.byteLength / 4) * 4);
+          padded.set(b);
+          meter.during(padded.byteLength, () => device.queue.writeBuffer(buf, off, padded));
+        },
+      });
+      return buf;
+    });
+    made = buildPainter(up, cc, pc, variant);
+    return (t) => sinks.get(t.name) ?? null;
+  };
+  try {
+    await readSafetensors(pieces, new SafetensorsStream(what, onHeader, meter), meter);
+    if (!made) throw new RgError('INTERNAL', `${what}: the stream ended without a header`);
+  } catch (e) {
+    for (const b of (up as Uploader | null)?.buffers ?? []) b.destroy();
+    throw e;
+  }
+  const w: PainterWeights = made;
+  return { ...w, stats: { peakStagingBytes: meter.peak, pieces: meter.pieces } };
+}
+
+/** Streams the pack's painter weights of `variant` through `source` into the GPU. */
 export async function loadPainterWeights(
   device: GPUDevice,
   source: PackSource,
   variant: WeightVariant = 'f32',
-): Promise<PainterWeights> {
+): Promise<PainterWeights & { stats: LoadStats }> {
   const m = await source.manifest();
   const path = m.paths.painter_weights[variant];
   if (!path) {
@@ -176,5 +241,7 @@ export async function loadPainterWeights(
       },
     );
   }
-  return uploadPainterWeights(device, await source.file(path), m.connector, m.painter, variant);
+  return readPieces(source, path, (pieces) =>
+    streamPainterWeights(device, pieces, m.connector, m.painter, variant, `${m.id}/${path}`),
+  );
 }

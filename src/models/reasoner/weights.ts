@@ -27,6 +27,7 @@ import {
   readSafetensors,
   SafetensorsStream,
   StagingMeter,
+  type LoadStats,
   type SinkFor,
   type TensorSink,
 } from '../../packs/safetensors_stream';
@@ -289,14 +290,6 @@ export function uploadReasonerWeights(
     for (const b of buffers) b.destroy();
     throw e;
   }
-}
-
-/** What a streamed load held on the CPU. */
-export interface LoadStats {
-  /** The most bytes held at once: the piece being read, partial rows, converted row blocks, the header. */
-  peakStagingBytes: number;
-  /** Pieces the file arrived in. */
-  pieces: number;
 }
 
 /** Bytes of `a` as a Uint8Array view. */

@@ -1,8 +1,8 @@
-// The reasoner's weights streamed into the GPU (issue #18): read back buffer by buffer, the streamed upload is
-// bit-identical to the whole-file upload (f32, int4 and int8 made at load, forced row shards), through the network
-// (FetchPackSource) and through the weights store with 64 KiB chunks, where the CPU holds at most about one chunk at
-// a time; a flipped byte in a cached chunk is INTEGRITY offline and a silent re-fetch online; a cancel between
-// chunks ends the load with CancelledError. No case leaves a buffer behind.
+// The reasoner's and the painter's weights streamed into the GPU (issue #18): read back buffer by buffer, the
+// streamed upload is bit-identical to the whole-file upload (f32, int4 and int8 made at load or stored, forced row
+// shards), through the network (FetchPackSource) and through the weights store with 64 KiB chunks, where the CPU
+// holds at most about one chunk at a time; a flipped byte in a cached chunk is INTEGRITY offline and a silent
+// re-fetch online; a cancel between chunks ends the load with CancelledError. No case leaves a buffer behind.
 import { describe, expect, it } from 'vitest';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
 import { readBuffer } from '../../../src/gpu/readback';
@@ -13,7 +13,6 @@ import {
   type ReasonerWeightOptions,
   type ReasonerWeights,
 } from '../../../src/models/reasoner/weights';
-import type { AnyWeight, LinearWeight } from '../../../src/kernels/matmul';
 import { reasonerWeightPaths, type WeightVariant } from '../../../src/packs/manifest';
 import { parseSafetensors, tensorData } from '../../../src/packs/safetensors';
 import { toWeightData, weightArrays } from '../../../src/kernels/weight_data';
@@ -22,6 +21,12 @@ import { mulberry32 } from '../../helpers/rng';
 import { CancelledError, RgError } from '../../../src/errors';
 import { chunkKey } from '../../../src/store/weights';
 import type { PackStore } from '../../../src/store/pack_store';
+import {
+  loadPainterWeights,
+  streamPainterWeights,
+  uploadPainterWeights,
+  type PainterWeights,
+} from '../../../src/models/painter/weights';
 import { tinyRandom } from './reasoner_fixtures';
 import { CHUNK, PACK, Session, storeFor } from '../store/fixture';
 
@@ -32,29 +37,19 @@ const PATH = reasonerWeightPaths(manifest.paths).f32!;
 const FILE_BYTES = manifest.files.find((f) => f.path === PATH)!.bytes;
 const bytes = await tinyRandom().file(PATH);
 
-/** Every buffer of `w` in one fixed order. */
-function buffersOf(w: ReasonerWeights): GPUBuffer[] {
-  const lin = (l: LinearWeight): GPUBuffer[] =>
-    'weight' in l ? [l.weight] : 'weightQ' in l ? [l.weightQ, l.weightScale] : [l.weightQ4, l.weightScale];
-  const any = (a: AnyWeight): GPUBuffer[] => ('shards' in a ? a.shards.flatMap((s) => lin(s.weight)) : lin(a));
-  return [
-    ...any(w.embed),
-    ...w.layers.flatMap((l) => [
-      l.inputNorm,
-      l.postNorm,
-      ...any(l.qkv.w),
-      ...(l.qkv.bias ? [l.qkv.bias] : []),
-      ...any(l.o.w),
-      ...any(l.gateUp.w),
-      ...any(l.down.w),
-    ]),
-    w.norm,
-    ...any(w.lmHead),
-  ];
+/** Every GPU buffer `w` holds, once each, in the order its fields list them. */
+function buffersOf(w: object): GPUBuffer[] {
+  const seen = new Set<GPUBuffer>();
+  const walk = (v: unknown): void => {
+    if (v instanceof GPUBuffer) seen.add(v);
+    else if (v && typeof v === 'object') for (const x of Object.values(v)) walk(x);
+  };
+  walk(w);
+  return [...seen];
 }
 
 /** Labels, sizes and bytes of every buffer of `w`. */
-async function snapshot(w: ReasonerWeights): Promise<{ label: string; size: number; data: Uint8Array }[]> {
+async function snapshot(w: object): Promise<{ label: string; size: number; data: Uint8Array }[]> {
   return Promise.all(
     buffersOf(w).map(async (b) => ({
       label: b.label,
@@ -65,11 +60,14 @@ async function snapshot(w: ReasonerWeights): Promise<{ label: string; size: numb
 }
 
 /** Throws unless streamed `s` and whole-file `w` hold the same buffers byte for byte. */
-async function expectSame(s: ReasonerWeights, w: ReasonerWeights): Promise<void> {
-  expect(s.format).toBe(w.format);
+async function expectSame(s: ReasonerWeights | PainterWeights, w: ReasonerWeights | PainterWeights): Promise<void> {
   expect(s.bytes).toBe(w.bytes);
-  expect(s.lmHead === s.embed).toBe(w.lmHead === w.embed);
+  if ('format' in s && 'format' in w) {
+    expect(s.format).toBe(w.format);
+    expect(s.lmHead === s.embed).toBe(w.lmHead === w.embed);
+  }
   const [a, b] = [await snapshot(s), await snapshot(w)];
+  expect(a.length).toBeGreaterThan(10);
   expect(a.map((x) => [x.label, x.size])).toEqual(b.map((x) => [x.label, x.size]));
   for (let i = 0; i < a.length; i++) {
     const [x, y] = [a[i]!.data, b[i]!.data];
@@ -118,9 +116,9 @@ async function* randomPieces(file: Uint8Array, seed: number): AsyncGenerator<Uin
 }
 
 /** Flips one byte of a stored chunk behind the store's back (as disk corruption would). */
-async function flipByte(store: PackStore, chunk: number, offset: number): Promise<void> {
+async function flipByte(store: PackStore, chunk: number, offset: number, path = PATH): Promise<void> {
   await store.weights.idb('readwrite', (s) => {
-    const key = chunkKey(PACK, PATH, chunk);
+    const key = chunkKey(PACK, path, chunk);
     const req = s.get(key);
     req.onsuccess = () => {
       const data = req.result as Uint8Array;
@@ -134,12 +132,12 @@ async function flipByte(store: PackStore, chunk: number, offset: number): Promis
   });
 }
 
-/** A store with the reasoner file cached in 64 KiB chunks. */
-async function cachedStore(): Promise<{ session: Session; store: PackStore }> {
+/** A store with the reasoner file (or `path`) cached in 64 KiB chunks. */
+async function cachedStore(path = PATH): Promise<{ session: Session; store: PackStore }> {
   const session = new Session();
   const store = storeFor(session);
-  await store.source(PACK).file(PATH);
-  expect((await store.weights.fileRecord(PACK, PATH))?.state).toBe('cached');
+  await store.source(PACK).file(path);
+  expect((await store.weights.fileRecord(PACK, path))?.state).toBe('cached');
   await session.plan({}); // clears the request log
   return { session, store };
 }
@@ -267,5 +265,68 @@ describe('streamed reasoner weights', () => {
     expect(reads).toBe(4);
     expect(liveBufferCount(device)).toBe(before);
     expect((await store.weights.fileRecord(PACK, PATH))?.state).toBe('cached');
+  });
+});
+
+describe('streamed painter weights', () => {
+  it.each(['f32', 'int8', 'int4'] as const)(
+    '%s over the network: bit-identical to the whole-file upload',
+    async (variant) => {
+      const before = liveBufferCount(device);
+      const file = await tinyRandom().file(manifest.paths.painter_weights[variant]!);
+      const s = await loadPainterWeights(device, tinyRandom(), variant);
+      const w = uploadPainterWeights(device, file, manifest.connector, manifest.painter, variant);
+      try {
+        await expectSame(s, w);
+      } finally {
+        s.dispose();
+        w.dispose();
+      }
+      expect(liveBufferCount(device)).toBe(before);
+    },
+  );
+
+  it('from the store in 64 KiB chunks: one chunk at a time; a damaged copy is fetched again', async () => {
+    const path = manifest.paths.painter_weights.f32!;
+    const size = manifest.files.find((f) => f.path === path)!.bytes;
+    const { session, store } = await cachedStore(path);
+    const file = await tinyRandom().file(path);
+    const before = liveBufferCount(device);
+    await flipByte(store, 7, 99, path);
+    const src = store.source(PACK);
+    const s = await loadPainterWeights(device, src, 'f32');
+    const w = uploadPainterWeights(device, file, manifest.connector, manifest.painter, 'f32');
+    try {
+      await expectSame(s, w);
+      expect(src.fetchedFiles).toBe(1);
+      expect((await session.log()).map((e) => e.path)).toEqual([path]);
+      console.log(
+        `streamed painter ${size} bytes in ${s.stats.pieces} pieces of ≤ ${CHUNK}: ` +
+          `peak staging ${s.stats.peakStagingBytes} bytes`,
+      );
+      expect(s.stats.pieces).toBe(Math.ceil(size / CHUNK));
+      expect(s.stats.peakStagingBytes).toBeLessThanOrEqual(1.5 * CHUNK);
+    } finally {
+      s.dispose();
+      w.dispose();
+    }
+    expect(liveBufferCount(device)).toBe(before);
+  });
+
+  it('a file cut short: INTEGRITY at its end, no buffer left', async () => {
+    const file = await tinyRandom().file(manifest.paths.painter_weights.int4!);
+    const before = liveBufferCount(device);
+    const err = await streamPainterWeights(
+      device,
+      randomPieces(file.subarray(0, file.length - 100), 5),
+      manifest.connector,
+      manifest.painter,
+      'int4',
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INTEGRITY' });
+    expect((err as Error).message).toMatch(
+      /^painter\.int4\.safetensors: data section ends at \d+, file has \d+ bytes$/,
+    );
+    expect(liveBufferCount(device)).toBe(before);
   });
 });
