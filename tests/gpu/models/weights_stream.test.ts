@@ -28,6 +28,7 @@ import {
   type PainterWeights,
 } from '../../../src/models/painter/weights';
 import { tinyRandom } from './reasoner_fixtures';
+import { FetchPackSource } from '../../../src/packs/source';
 import { CHUNK, PACK, Session, storeFor } from '../store/fixture';
 
 const device = await acquireDevice();
@@ -191,6 +192,29 @@ describe('streamed reasoner weights', () => {
       expect(liveBufferCount(device)).toBe(before);
     },
   );
+
+  it('a file served damaged (FetchPackSource): INTEGRITY from the stream, no buffer left', async () => {
+    const session = new Session();
+    const src = new FetchPackSource(PACK, session.packBase());
+    const flipped = bytes.slice();
+    flipped[500_000]! ^= 0x10;
+    let b64 = '';
+    for (let i = 0; i < flipped.length; i += 0x8000) b64 += String.fromCharCode(...flipped.subarray(i, i + 0x8000));
+    const served = `models/${PACK}/${PATH}`;
+    const before = liveBufferCount(device);
+    for (const [plan, message] of [
+      [{ overrides: [{ path: served, base64: btoa(b64) }] }, /failed its sha256 check/],
+      [{ sizes: [{ path: served, delta: 8 }] }, /has more than 824120 bytes; the manifest says 824120$/],
+      [{ sizes: [{ path: served, delta: -8 }] }, /has 824112 bytes; the manifest says 824120$/],
+    ] as const) {
+      await session.plan(plan);
+      const err = await loadReasonerWeights(device, src, undefined, { format: 'int4' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RgError);
+      expect(err).toMatchObject({ code: 'INTEGRITY' });
+      expect((err as Error).message).toMatch(message);
+      expect(liveBufferCount(device)).toBe(before);
+    }
+  });
 
   it('from the store in 64 KiB chunks: one chunk at a time, the file never whole', async () => {
     const { session, store } = await cachedStore();
