@@ -8,7 +8,9 @@
  * upload so a layer runs fewer matmuls: q/k/v (rows [q | k | v], biases likewise, the painter's `qkv_proj` layout)
  * and gate/up (rows [gate | up], the layout the swiglu kernel reads): the shared DecoderLayerWeights
  * (src/models/layers/weights.ts). A matrix whose elements exceed the binding limit (the device's
- * `maxStorageBufferBindingSize`, or a lower figure a caller passes) is uploaded in row shards.
+ * `maxStorageBufferBindingSize`, or a lower figure a caller passes) is uploaded in row shards. The loader streams the
+ * file (streamReasonerWeights: buffers made from the header, rows converted and written as they arrive);
+ * uploadReasonerWeights takes a whole file and gives the same buffers.
  */
 import { RgError } from '../../errors';
 import { ATTENTION_HEAD_DIMS } from '../../kernels/attention_shape';
@@ -227,6 +229,7 @@ function checkedFormat(st: SafeTensors, c: ReasonerConfig, what: string, opts: R
   return format;
 }
 
+/** The weights over `parts`, owning `buffers` (every buffer the loader made), which dispose() destroys. */
 function owning(
   format: WeightVariant,
   parts: Pick<ReasonerWeights, 'embed' | 'layers' | 'norm' | 'lmHead'>,

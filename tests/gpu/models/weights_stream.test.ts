@@ -29,7 +29,7 @@ import {
 } from '../../../src/models/painter/weights';
 import { tinyRandom } from './reasoner_fixtures';
 import { FetchPackSource } from '../../../src/packs/source';
-import { CHUNK, PACK, Session, storeFor } from '../store/fixture';
+import { CHUNK, PACK, Session, storeFor, type Plan } from '../store/fixture';
 
 const device = await acquireDevice();
 const manifest = await tinyRandom().manifest();
@@ -206,7 +206,7 @@ describe('streamed reasoner weights', () => {
       [{ overrides: [{ path: served, base64: btoa(b64) }] }, /failed its sha256 check/],
       [{ sizes: [{ path: served, delta: 8 }] }, /has more than 824120 bytes; the manifest says 824120$/],
       [{ sizes: [{ path: served, delta: -8 }] }, /has 824112 bytes; the manifest says 824120$/],
-    ] as const) {
+    ] as [Plan, RegExp][]) {
       await session.plan(plan);
       const err = await loadReasonerWeights(device, src, undefined, { format: 'int4' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RgError);
