@@ -10,7 +10,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
 import ts from 'typescript';
 
-/** The layers, top to bottom: apps -> worker -> pipeline -> models -> kernels/gpu/runtime/packs/store -> base. */
+/**
+ * The layers, top to bottom: apps -> worker -> pipeline -> models, convert (the checkpoint converter, which may not
+ * import models) -> kernels/gpu/runtime/packs/store -> base.
+ */
 export const RANKS = {
   ui: 5,
   cli: 5,
@@ -19,6 +22,7 @@ export const RANKS = {
   worker: 4,
   pipeline: 3,
   models: 2,
+  convert: 2,
   kernels: 1,
   gpu: 1,
   runtime: 1,
