@@ -158,6 +158,16 @@ empty unless --force)`),
     },
     required: [],
   },
+  convert: {
+    summary: 'a Hugging Face Qwen2-family checkpoint folder → reasoner weights, tokenizer and converted.json (Node)',
+    usage: 'rg convert --from DIR --out DIR [--weights int4|int8|f16|bf16|f32] [--force]',
+    flags: flagTable(`
+      --from DIR                      the checkpoint: config.json, model.safetensors or shards + index, tokenizer files
+      --out DIR                       output folder (must be new or empty unless --force)
+      --weights int4|int8|f16|bf16|f32  how the matrices are stored (default int4)
+      --force                         replace an existing --out folder`),
+    required: ['from', 'out'],
+  },
   bench: {
     summary: 'the benchmarks of `npm run bench`, same report',
     usage: 'rg bench [--filter NAME] [--json FILE] [--reps N] [--timeout SECONDS]',
@@ -384,6 +394,9 @@ export function settings(f, label) {
  * @typedef {{ command: 'compare', file: string, settings: Settings } & RunOptions} CompareCommand
  * @typedef {{ command: 'bench', filter?: string, json?: string, reps?: string, timeout: string }} BenchCommand
  * @typedef {{
+ *   command: 'convert', from: string, out: string, weights: 'int4' | 'int8' | 'f16' | 'bf16' | 'f32', force: boolean
+ * }} ConvertCommand
+ * @typedef {{
  *   command: 'rgpo', prompt?: string, eval?: string, group: number, temperature: number, topP: number,
  *   settings: Settings
  * } & RunOptions} RgpoCommand
@@ -392,7 +405,7 @@ export function settings(f, label) {
  *   settings: Settings
  * }} EvalCommand
  * @typedef {HelpCommand | GenerateCommand | UnderstandCommand | EditCommand | CompareCommand | BenchCommand
- *   | RgpoCommand | EvalCommand} Command
+ *   | RgpoCommand | EvalCommand | ConvertCommand} Command
  */
 
 /**
@@ -432,6 +445,18 @@ export function parseCommandLine(argv) {
       json: /** @type {string|undefined} */ (f.json),
       reps: /** @type {string|undefined} */ (f.reps),
       timeout,
+    };
+  }
+  if (command === 'convert') {
+    const weights = f.weights === undefined ? 'int4' : text('--weights', f.weights);
+    if (!['int4', 'int8', 'f16', 'bf16', 'f32'].includes(weights))
+      throw new UsageError(`--weights must be int4, int8, f16, bf16 or f32, not ${JSON.stringify(weights)}`);
+    return {
+      command,
+      from: text('--from', f.from),
+      out: text('--out', f.out),
+      weights: /** @type {ConvertCommand['weights']} */ (weights),
+      force: f.force === true,
     };
   }
   if (command === 'eval') {

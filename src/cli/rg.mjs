@@ -7,6 +7,7 @@
 //   rgpo        the RGPO lab: a group of G rollouts, rewards, advantages, best-of-G (--eval: over a prompt list)
 //   eval        the pack's held-out evaluation (eval/set.json) beside its PyTorch figures
 //   bench       the benchmarks of `npm run bench`
+//   convert     a Qwen2-family checkpoint folder → our reasoner weights (in Node, no browser)
 //   help        rg --help, rg <command> --help
 // Arguments and input files are checked in Node first (exit 2, nothing written); then the app is built if stale,
 // served on 127.0.0.1 and driven in headless Chromium through cli.html (session.mjs, app.mjs, page.ts): the same
@@ -17,6 +18,7 @@ import { UsageError, parseCommandLine, usage } from './args.mjs';
 import { EXIT_OK, EXIT_USAGE, runInApp } from './session.mjs';
 import { bench } from './commands/bench.mjs';
 import { compare } from './commands/compare.mjs';
+import { convert } from './commands/convert.mjs';
 import { edit } from './commands/edit.mjs';
 import { evaluate } from './commands/eval.mjs';
 import { generate } from './commands/generate.mjs';
@@ -58,6 +60,7 @@ export async function main(argv, io = { out: process.stdout, err: process.stderr
     return EXIT_OK;
   }
   if (cmd.command === 'bench') return bench(cmd);
+  if (cmd.command === 'convert') return convert(cmd, io);
   const plan = /** @type {(cmd: AppCommand) => Plan} */ (APP_COMMANDS[cmd.command]);
   return runInApp(cmd, plan, io);
 }

@@ -13,7 +13,7 @@ import { PageError, openApp } from './app.mjs';
  * @typedef {import('./page.ts').CliPackInfo} CliPackInfo
  * @typedef {Awaited<ReturnType<typeof import('./app.mjs').openApp>>} App
  * @typedef {import('./args.mjs').Command} Command
- * @typedef {Exclude<Command, { command: 'help' | 'bench' }>} AppCommand
+ * @typedef {Exclude<Command, { command: 'help' | 'bench' | 'convert' }>} AppCommand
  * @typedef {{ out: NodeJS.WritableStream, err: NodeJS.WritableStream }} Io
  * @typedef {ReturnType<typeof progressPrinter>} Printer
  */

@@ -10,8 +10,8 @@ import { PageError } from '../../../src/cli/app.mjs';
 import { paintRequest, promptsFor } from '../../../src/cli/requests.mjs';
 
 describe('rg commands', () => {
-  it('every command of the argument table has a module (bench runs without the app)', () => {
-    expect([...Object.keys(APP_COMMANDS), 'bench'].sort()).toEqual(Object.keys(COMMANDS).sort());
+  it('every command of the argument table has a module (bench and convert run without the app)', () => {
+    expect([...Object.keys(APP_COMMANDS), 'bench', 'convert'].sort()).toEqual(Object.keys(COMMANDS).sort());
   });
 
   it('a failure becomes its exit status and one line naming the flag of a refused field', () => {

@@ -1,0 +1,126 @@
+// @ts-check
+// @file `rg convert`: a Hugging Face Qwen2-family checkpoint folder → our reasoner weights (src/convert/qwen2.ts, the
+// converter the app runs, loaded through Vite's SSR loader so its TypeScript and shader imports resolve in Node; no
+// browser). Reads each tensor by byte range from the files, writes through a temporary folder renamed into place at
+// the end, so a refused or failed conversion leaves --out as it was.
+import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../session.mjs';
+import { ROOT } from '../app.mjs';
+
+/**
+ * A CheckpointReader over a folder (src/convert/qwen2.ts).
+ * @param {string} dir
+ */
+export function folderReader(dir) {
+  return {
+    /** @param {string} path */
+    async size(path) {
+      try {
+        const s = await stat(join(dir, path));
+        return s.isFile() ? s.size : null;
+      } catch {
+        return null;
+      }
+    },
+    /** @param {string} path @param {number} begin @param {number} end */
+    async read(path, begin, end) {
+      const fh = await open(join(dir, path), 'r');
+      try {
+        const buf = new Uint8Array(end - begin);
+        let at = 0;
+        while (at < buf.length) {
+          const { bytesRead } = await fh.read(buf, at, buf.length - at, begin + at);
+          if (bytesRead === 0) break;
+          at += bytesRead;
+        }
+        return at === buf.length ? buf : buf.subarray(0, at);
+      } finally {
+        await fh.close();
+      }
+    },
+  };
+}
+
+/**
+ * A ConvertSink writing files under `dir`.
+ * @param {string} dir
+ */
+export function folderSink(dir) {
+  return {
+    /** @param {string} path */
+    async create(path) {
+      const file = join(dir, path);
+      await mkdir(dirname(file), { recursive: true });
+      const ws = createWriteStream(file);
+      return {
+        /** @param {Uint8Array} b */
+        write: (b) =>
+          new Promise((ok, fail) => {
+            ws.write(b, (e) => (e ? fail(e) : ok(undefined)));
+          }),
+        close: () =>
+          new Promise((ok, fail) => {
+            ws.end((/** @type {Error | null | undefined} */ e) => (e ? fail(e) : ok(undefined)));
+          }),
+      };
+    },
+  };
+}
+
+/** The converter module, TypeScript compiled on the fly by Vite (closed after use). */
+async function loadConverter() {
+  const { createServer } = await import('vite');
+  const server = await createServer({
+    root: ROOT,
+    configFile: join(ROOT, 'vite.config.ts'),
+    logLevel: 'error',
+    clearScreen: false,
+    appType: 'custom',
+    server: { middlewareMode: true, hmr: false, ws: false },
+  });
+  const mod = /** @type {typeof import('../../convert/qwen2')} */ (await server.ssrLoadModule('/src/convert/qwen2.ts'));
+  return { mod, close: () => server.close() };
+}
+
+/**
+ * @param {import('../args.mjs').ConvertCommand} cmd
+ * @param {import('../session.mjs').Io} io
+ * @returns {Promise<number>} the exit status
+ */
+export async function convert(cmd, io) {
+  const from = resolve(cmd.from);
+  const out = resolve(cmd.out);
+  if (!existsSync(from) || !statSync(from).isDirectory()) {
+    io.err.write(`rg: --from ${cmd.from}: no such folder\n`);
+    return EXIT_USAGE;
+  }
+  if (existsSync(out) && (!statSync(out).isDirectory() || (readdirSync(out).length > 0 && !cmd.force))) {
+    io.err.write(`rg: --out ${cmd.out} exists and is not an empty folder (--force replaces it)\n`);
+    return EXIT_USAGE;
+  }
+  const tmp = `${out}.partial-${process.pid}`;
+  const { mod, close } = await loadConverter();
+  try {
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    const t0 = Date.now();
+    const r = await mod.convertQwen2(folderReader(from), folderSink(tmp), { weights: cmd.weights });
+    await rm(out, { recursive: true, force: true });
+    await rename(tmp, out);
+    const bytes = r.files.reduce((a, f) => a + f.bytes, 0);
+    io.err.write(`converted ${cmd.from} → ${cmd.out} (${cmd.weights}) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    io.out.write(JSON.stringify({ out: cmd.out, weights: cmd.weights, files: r.files, bytes }) + '\n');
+    return EXIT_OK;
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    const err = /** @type {{ code?: string, message?: string, hint?: string }} */ (e);
+    io.err.write(`rg: ${err.message ?? String(e)}${err.hint ? `\n    ${err.hint}` : ''}\n`);
+    return err.code === 'BAD_INPUT' || err.code === 'UNSUPPORTED_PACK' || err.code === 'INTEGRITY'
+      ? EXIT_USAGE
+      : EXIT_FAILURE;
+  } finally {
+    await close();
+  }
+}

@@ -1,0 +1,84 @@
+// `rg convert` in Node on a replica folder: the same files, byte for byte, as the converter run in memory; a refused
+// checkpoint exits 2 with the reason and leaves --out alone.
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli/rg.mjs';
+import { convertQwen2, type ConvertSink } from '../../../src/convert/qwen2';
+import { folderReader } from '../../../src/cli/commands/convert.mjs';
+import { makeQwen2Replica } from '../../helpers/qwen2_replica';
+
+const tiny = fileURLToPath(new URL('../../../public/models/tiny-random/', import.meta.url));
+const tok = {
+  'tokenizer.json': new Uint8Array(readFileSync(tiny + 'tokenizer.json')),
+  'tokenizer_config.json': new Uint8Array(readFileSync(tiny + 'tokenizer_config.json')),
+};
+
+function capture() {
+  let text = '';
+  const w = new Writable({
+    write(chunk, _enc, cb) {
+      text += String(chunk);
+      cb();
+    },
+  });
+  return { w, text: () => text };
+}
+
+describe('rg convert', () => {
+  it('writes the files the in-memory conversion makes, byte for byte', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-convert-'));
+    const from = join(dir, 'ckpt');
+    const rep = makeQwen2Replica({}, tok);
+    for (const [p, b] of rep.files) {
+      const f = join(from, p);
+      await import('node:fs/promises').then((fs) => fs.mkdir(join(f, '..'), { recursive: true }));
+      writeFileSync(f, b);
+    }
+    const out = capture();
+    const err = capture();
+    const code = await main(['convert', '--from', from, '--out', join(dir, 'out'), '--weights', 'int8'], {
+      out: out.w,
+      err: err.w,
+    });
+    expect(code, err.text()).toBe(0);
+    const mem = new Map<string, Uint8Array>();
+    const sink: ConvertSink = {
+      async create(path) {
+        const parts: Uint8Array[] = [];
+        return {
+          write: async (b) => void parts.push(b),
+          close: async () => void mem.set(path, Buffer.concat(parts)),
+        };
+      },
+    };
+    await convertQwen2(folderReader(from), sink, { weights: 'int8' });
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual([...mem.keys()].sort());
+    for (const [p, b] of mem) expect(Buffer.from(readFileSync(join(dir, 'out', p))).equals(b), p).toBe(true);
+    const line = JSON.parse(out.text());
+    expect(line.files.map((f: { path: string }) => f.path)).toContain('reasoner.int8.safetensors');
+
+    // A checkpoint of another architecture: exit 2, the model_type named, --out untouched.
+    const cfg = JSON.parse(readFileSync(join(from, 'config.json'), 'utf8'));
+    writeFileSync(join(from, 'config.json'), JSON.stringify({ ...cfg, model_type: 'phi3' }));
+    const err2 = capture();
+    const code2 = await main(['convert', '--from', from, '--out', join(dir, 'out2')], { out: out.w, err: err2.w });
+    expect(code2).toBe(2);
+    expect(err2.text()).toContain('model_type "phi3" is not supported');
+    expect(existsSync(join(dir, 'out2'))).toBe(false);
+    expect(readdirSync(dir).sort()).toEqual(['ckpt', 'out']); // no partial folder left
+  });
+
+  it('refuses a bad --weights before reading anything', async () => {
+    const err = capture();
+    const code = await main(['convert', '--from', '.', '--out', 'x', '--weights', 'int3'], {
+      out: capture().w,
+      err: err.w,
+    });
+    expect(code).toBe(2);
+    expect(err.text()).toContain('--weights must be int4, int8, f16, bf16 or f32');
+  });
+});
