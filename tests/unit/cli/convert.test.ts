@@ -8,7 +8,6 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/rg.mjs';
 import { convertQwen2, type ConvertSink } from '../../../src/convert/qwen2';
-import { folderReader } from '../../../src/cli/commands/convert.mjs';
 import { makeQwen2Replica } from '../../helpers/qwen2_replica';
 
 const tiny = fileURLToPath(new URL('../../../public/models/tiny-random/', import.meta.url));
@@ -55,7 +54,12 @@ describe('rg convert', () => {
         };
       },
     };
-    await convertQwen2(folderReader(from), sink, { weights: 'int8' });
+    // In memory, from the replica's own bytes (not through the CLI's folder reader).
+    const reader = {
+      size: async (p: string) => rep.files.get(p)?.byteLength ?? null,
+      read: async (p: string, b: number, e: number) => rep.files.get(p)!.slice(b, e),
+    };
+    await convertQwen2(reader, sink, { weights: 'int8' });
     expect(readdirSync(join(dir, 'out')).sort()).toEqual([...mem.keys()].sort());
     for (const [p, b] of mem) expect(Buffer.from(readFileSync(join(dir, 'out', p))).equals(b), p).toBe(true);
     const line = JSON.parse(out.text());
