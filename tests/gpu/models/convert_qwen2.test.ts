@@ -6,6 +6,8 @@
 // transformers reference is involved here (none runs on this machine); that is still to do.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertQwen2, type CheckpointReader, type ConvertSink } from '../../../src/convert/qwen2';
+import { urlReader } from '../../../src/convert/http';
+import { SERVER } from '../store/fixture';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { ReasonerEngine } from '../../../src/models/reasoner/engine';
@@ -25,12 +27,13 @@ const N = 8;
 const rand = mulberry32(2020);
 const PROMPT = Array.from({ length: 12 }, () => Math.floor(rand() * 512));
 
-async function convert(weights: WeightVariant): Promise<Uint8Array> {
+const memoryReader = (): CheckpointReader => ({
+  size: async (p) => replica.files.get(p)?.byteLength ?? null,
+  read: async (p, b, e) => replica.files.get(p)!.slice(b, e),
+});
+
+async function convert(weights: WeightVariant, src = memoryReader()): Promise<Uint8Array> {
   const out = new Map<string, Uint8Array>();
-  const src: CheckpointReader = {
-    size: async (p) => replica.files.get(p)?.byteLength ?? null,
-    read: async (p, b, e) => replica.files.get(p)!.slice(b, e),
-  };
   const sink: ConvertSink = {
     async create(path, bytes) {
       const buf = new Uint8Array(bytes);
@@ -110,4 +113,29 @@ describe('replica → convertQwen2 → reasoner engine', () => {
       expect(new Set(got.ids).size).toBeGreaterThan(1); // not a degenerate run
     },
   );
+
+  it('over HTTP Range from the loopback server: the same bytes as from memory; a missing shard is named', async () => {
+    const id = `convert-${Date.now()}`;
+    const overrides = [...replica.files]
+      .filter(([p]) => p !== 'model-00002-of-00002.safetensors')
+      .map(([p, b]) => ({ path: `replica/${p}`, base64: base64(b) }));
+    const plan = async (o: typeof overrides) =>
+      fetch(`${SERVER}/__ctl/${id}/plan`, { method: 'POST', body: JSON.stringify({ overrides: o }) });
+    const http = urlReader(`${SERVER}/s/${id}/replica/`);
+    await plan(overrides);
+    const missing = await convert('int4', http).catch((e: unknown) => e);
+    expect((missing as Error).message).toContain('model-00002-of-00002.safetensors is missing');
+    const shard2 = replica.files.get('model-00002-of-00002.safetensors')!;
+    await plan([...overrides, { path: 'replica/model-00002-of-00002.safetensors', base64: base64(shard2) }]);
+    const overHttp = await convert('int4', http);
+    const inMemory = await convert('int4');
+    expect(overHttp.byteLength).toBe(inMemory.byteLength);
+    expect(overHttp.every((v, i) => v === inMemory[i])).toBe(true);
+  });
 });
+
+function base64(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  return btoa(s);
+}
