@@ -2,8 +2,10 @@
 // Hugging Face layout (BF16, two shards + index; tests/helpers/qwen2_replica.ts). The reference is our own engine on
 // the same weights loaded directly: an F32 file the test writes from the replica's values under our names (its own
 // mapping, not the converter's), each other format made from it by the loader at load. The converted file must give
-// the same greedy ids and bit-identical logits, and load through the loader's own name/shape check. No PyTorch or
-// transformers reference is involved here (none runs on this machine); that is still to do.
+// the same greedy ids and bit-identical logits, and load through the loader's own name/shape check. Then the
+// committed replica of tools/make_qwen2_replica.py --fixture (written by torch, BF16, two shards): converted, our
+// engine's greedy ids equal those of the project's PyTorch Qwen2 mirror (tools/rgvlm/model.py) in its reference.json.
+// Hugging Face transformers itself has not produced a reference here (it is not installed on this machine).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertQwen2, type CheckpointReader, type ConvertSink } from '../../../src/convert/qwen2';
 import { urlReader } from '../../../src/convert/http';
@@ -32,7 +34,7 @@ const memoryReader = (): CheckpointReader => ({
   read: async (p, b, e) => replica.files.get(p)!.slice(b, e),
 });
 
-async function convert(weights: WeightVariant, src = memoryReader()): Promise<Uint8Array> {
+async function convert(weights: WeightVariant, src = memoryReader(), c?: { set: boolean }): Promise<Uint8Array> {
   const out = new Map<string, Uint8Array>();
   const sink: ConvertSink = {
     async create(path, bytes) {
@@ -48,7 +50,7 @@ async function convert(weights: WeightVariant, src = memoryReader()): Promise<Ui
     },
   };
   const r = await convertQwen2(src, sink, { weights, blockBytes: 4096 });
-  cfg ??= { ...(await tinyRandom().manifest()).reasoner, ...r.dims };
+  if (c?.set || !cfg) cfg = { ...(await tinyRandom().manifest()).reasoner, ...r.dims };
   return out.get(r.weights)!;
 }
 
@@ -75,10 +77,11 @@ afterAll(() => {
 async function greedy(
   file: Uint8Array,
   opts: ReasonerWeightOptions = {},
+  prompt: number[] = PROMPT,
 ): Promise<{ ids: number[]; logits: number[] }> {
   const w = uploadReasonerWeights(device, file, cfg, 'replica', opts);
   const engine = new ReasonerEngine(device, w, cfg);
-  const r = engine.run(PROMPT, N, 1);
+  const r = engine.run(prompt, N, 1);
   try {
     const sampling = resolveSampling({ temperature: 0 });
     const pre = new GpuBatch(device, 'prefill');
@@ -132,6 +135,44 @@ describe('replica → convertQwen2 → reasoner engine', () => {
     expect(overHttp.byteLength).toBe(inMemory.byteLength);
     expect(overHttp.every((v, i) => v === inMemory[i])).toBe(true);
   });
+
+  it.each(['f32', 'bf16'] as const)(
+    '%s: the torch-written replica converted gives the PyTorch mirror’s greedy ids',
+    async (format) => {
+      const names = [
+        'config.json',
+        'generation_config.json',
+        'model.safetensors.index.json',
+        'model-00001-of-00002.safetensors',
+        'model-00002-of-00002.safetensors',
+        'reference.json',
+      ];
+      const files = new Map<string, Uint8Array>();
+      for (const n of names) {
+        const res = await fetch(new URL(`../../fixtures/qwen2-replica/${n}`, import.meta.url).href);
+        expect(res.ok, n).toBe(true);
+        files.set(n, new Uint8Array(await res.arrayBuffer()));
+      }
+      for (const n of ['tokenizer.json', 'tokenizer_config.json']) files.set(n, replica.files.get(n)!);
+      const ref = JSON.parse(new TextDecoder().decode(files.get('reference.json')!)) as {
+        prompt: number[];
+        greedy: number[];
+      };
+      const src: CheckpointReader = {
+        size: async (p) => files.get(p)?.byteLength ?? null,
+        read: async (p, b, e) => files.get(p)!.slice(b, e),
+      };
+      const keep = cfg;
+      try {
+        const file = await convert(format, src, { set: true });
+        const got = await greedy(file, {}, ref.prompt);
+        console.log(`torch replica ${format}: ours ${got.ids.join(' ')}; PyTorch ${ref.greedy.join(' ')}`);
+        expect(got.ids).toEqual(ref.greedy);
+      } finally {
+        cfg = keep;
+      }
+    },
+  );
 });
 
 function base64(b: Uint8Array): string {
