@@ -10,6 +10,7 @@ import { attentionBench } from './attention';
 import { storeBench } from './store';
 import { painterBench } from './painter';
 import { reasonerBench } from './reasoner';
+import { realDimsBench, realShapeFullBench } from './real_shape';
 
 /** One implementation's timings for one case. */
 export interface Measurement {
@@ -54,4 +55,11 @@ export interface Bench {
   run(report: BenchReport, ctx: BenchContext): Promise<void>;
 }
 
-export const BENCHES: Bench[] = [attentionBench, storeBench, painterBench, reasonerBench];
+export const BENCHES: Bench[] = [
+  attentionBench,
+  storeBench,
+  painterBench,
+  reasonerBench,
+  realShapeFullBench,
+  realDimsBench,
+];
