@@ -17,7 +17,7 @@ import type { ReasonerConfig } from '../packs/manifest';
 import { reasonerWeightPaths } from '../packs/manifest';
 import { FetchPackSource } from '../packs/source';
 import { measureInterleaved, type Impl } from './measure';
-import { int4Safetensors, int4TensorsFromF32 } from './qwen2_int4';
+import { int4Safetensors, int4TensorsFromF32, randomInt4Tensors } from './qwen2_int4';
 import { buildQwen2Onnx, qwen2HfConfig, type Qwen2OnnxOptions, type Qwen2Tensor } from './qwen2_onnx';
 import { REASONER_BENCH_CASE } from './reasoner_case';
 import type { Bench, BenchContext, BenchReport, CaseResult } from './registry';
@@ -136,7 +136,7 @@ export async function compareQwen2Decode(
 }
 
 export const qwen2Int4Bench: Bench = {
-  name: 'qwen2-int4',
+  name: 'qwen2-int4-tiny',
   description:
     'reasoner decode tokens/s with int4 weights (tiny-random quantised, greedy, 16 vs 2 new tokens): ' +
     'our WGSL engine vs transformers.js generate() on an ONNX of the same int4 bytes (MatMulNBits)',
@@ -149,6 +149,52 @@ export const qwen2Int4Bench: Bench = {
       m.reasoner,
       int4TensorsFromF32(bytes),
       { promptIds: REASONER_BENCH_CASE.inputIds, reps: ctx.reps },
+      report,
+    );
+    report.result(r);
+  },
+};
+
+/**
+ * The wide case: two Qwen2-0.5B decoder layers (hidden 896, 14 / 2 heads of 64, intermediate 4,864) with its
+ * 151,936-token vocabulary and tied lm_head, random int4 weights; the embedding as GatherBlockQuantized on the same
+ * int4 table (an f32 table would be 544 MB of ONNX). The rest of the config is tiny-random's.
+ */
+export const qwen2Int4WideBench: Bench = {
+  name: 'qwen2-int4-wide',
+  description:
+    'reasoner decode tokens/s with int4 weights at a 0.5B-wide shape (2 layers, hidden 896, vocab 151,936, random), ' +
+    'greedy, 4 vs 2 new tokens: our WGSL engine vs transformers.js generate() on the same int4 bytes',
+  async run(report: BenchReport, ctx: BenchContext) {
+    const source = new FetchPackSource('tiny-random', new URL('/models/tiny-random/', location.href).href);
+    const base = (await source.manifest()).reasoner;
+    const c: ReasonerConfig = {
+      ...base,
+      vocab_size: 151_936,
+      hidden_size: 896,
+      num_hidden_layers: 2,
+      num_attention_heads: 14,
+      num_key_value_heads: 2,
+      head_dim: 64,
+      intermediate_size: 4864,
+      max_position_embeddings: 4096,
+      rope_theta: 1_000_000,
+      tie_word_embeddings: true,
+      attention_bias: true,
+    };
+    const r = await compareQwen2Decode(
+      ctx.device,
+      c,
+      randomInt4Tensors(c, 7),
+      {
+        promptIds: REASONER_BENCH_CASE.inputIds,
+        // One decode step takes seconds here on software WebGPU: few tokens, one sample unless asked for more.
+        short: 2,
+        long: 4,
+        reps: ctx.reps ?? 1,
+        onnx: { graph: 'fused', embedding: 'quantized' },
+        name: 'decode, 0.5B-wide',
+      },
       report,
     );
     report.result(r);

@@ -10,7 +10,7 @@ import { attentionBench } from './attention';
 import { storeBench } from './store';
 import { painterBench } from './painter';
 import { reasonerBench } from './reasoner';
-import { qwen2Int4Bench } from './qwen2';
+import { qwen2Int4Bench, qwen2Int4WideBench } from './qwen2';
 
 /** One implementation's timings for one case. */
 export interface Measurement {
@@ -55,4 +55,11 @@ export interface Bench {
   run(report: BenchReport, ctx: BenchContext): Promise<void>;
 }
 
-export const BENCHES: Bench[] = [attentionBench, storeBench, painterBench, reasonerBench, qwen2Int4Bench];
+export const BENCHES: Bench[] = [
+  attentionBench,
+  storeBench,
+  painterBench,
+  reasonerBench,
+  qwen2Int4Bench,
+  qwen2Int4WideBench,
+];
