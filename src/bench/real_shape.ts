@@ -120,6 +120,7 @@ export function realShapeBench(name: string, preset: RealShapePreset, nShort: nu
   const config: ReasonerConfig = REAL_SHAPE_PRESETS[preset];
   return {
     name,
+    optIn: true,
     description:
       `reasoner decode tokens/s at real dimensions (${preset}: ${config.num_hidden_layers} layers, seeded random ` +
       `weights, greedy, ${nLong} vs ${nShort} new tokens): the same weights as int4, f16 and f32`,

@@ -39,7 +39,7 @@ interface TjsModel {
 }
 
 /** transformers.js, pointed at our own server only (no CDN, no remote models, no browser caches). */
-async function loadTransformers(modelsBase: string): Promise<Tjs> {
+export async function loadTransformers(modelsBase: string): Promise<Tjs> {
   const tjs = await import('@huggingface/transformers');
   const env = tjs.env;
   env.allowRemoteModels = false;

@@ -11,6 +11,7 @@ import { storeBench } from './store';
 import { painterBench } from './painter';
 import { reasonerBench } from './reasoner';
 import { realDimsBench, realShapeFullBench } from './real_shape';
+import { qwen2Int4Bench, qwen2Int4WideBench } from './qwen2';
 
 /** One implementation's timings for one case. */
 export interface Measurement {
@@ -50,6 +51,11 @@ export interface BenchContext {
 export interface Bench {
   /** Short identifier, matched by `--filter`. */
   name: string;
+  /**
+   * Runs only when `--filter` names it: a case too slow for the default `npm run bench` on a software adapter
+   * (real-shape sizes take tens of minutes to hours on SwiftShader).
+   */
+  optIn?: boolean;
   /** What is compared, on which sizes. */
   description: string;
   run(report: BenchReport, ctx: BenchContext): Promise<void>;
@@ -62,4 +68,6 @@ export const BENCHES: Bench[] = [
   reasonerBench,
   realShapeFullBench,
   realDimsBench,
+  qwen2Int4Bench,
+  qwen2Int4WideBench,
 ];

@@ -15,7 +15,9 @@ export interface BenchStart {
 const post = (e: BenchEvent) => self.postMessage(e);
 
 async function runAll({ filter, reps }: BenchStart): Promise<void> {
-  const selected = BENCHES.filter((b) => !filter || b.name.toLowerCase().includes(filter.toLowerCase()));
+  const selected = BENCHES.filter((b) =>
+    filter ? b.name.toLowerCase().includes(filter.toLowerCase()) : !b.optIn,
+  );
   const caps = await capabilities();
   post({
     type: 'start',

@@ -4,8 +4,27 @@
  */
 import { onnx } from 'onnx-proto';
 
-export type ElemType = 'float32' | 'int64' | 'int32';
-const ELEM: Record<ElemType, number> = { float32: onnx.TensorProto.DataType.FLOAT, int64: 7, int32: 6 };
+export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool';
+const DT = onnx.TensorProto.DataType;
+const ELEM: Record<ElemType, number> = {
+  float32: DT.FLOAT,
+  float16: DT.FLOAT16,
+  int64: DT.INT64,
+  int32: DT.INT32,
+  uint8: DT.UINT8,
+  bool: DT.BOOL,
+};
+
+/** Initializer data: numbers are f32; a typed array goes in as its little-endian bytes. */
+export type InitData = number[] | Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
+
+export interface InitializerSpec {
+  name: string;
+  dims: number[];
+  /** Default float32. float16 takes the binary16 bits as a Uint16Array; bool takes 0/1 bytes. */
+  type?: ElemType;
+  data: InitData;
+}
 
 export interface ValueSpec {
   name: string;
@@ -14,12 +33,15 @@ export interface ValueSpec {
   dims: (number | string)[];
 }
 
+/** An integer number is an INT attribute; `{ f }` forces FLOAT (for float values that happen to be whole). */
+export type AttrValue = number | number[] | string | { f: number };
+
 export interface NodeSpec {
   op: string;
   inputs: string[];
   outputs: string[];
   domain?: string;
-  attrs?: Record<string, number | number[] | string>;
+  attrs?: Record<string, AttrValue>;
 }
 
 export interface GraphSpec {
@@ -27,8 +49,8 @@ export interface GraphSpec {
   inputs: ValueSpec[];
   outputs: ValueSpec[];
   nodes: NodeSpec[];
-  /** Constant f32 tensors. */
-  initializers?: { name: string; dims: number[]; data: Float32Array | number[] }[];
+  /** Constant tensors (f32 unless typed otherwise). */
+  initializers?: InitializerSpec[];
   opset?: number;
   /** Extra opset imports, e.g. { 'com.microsoft': 1 }. */
   domains?: Record<string, number>;
@@ -46,12 +68,33 @@ function valueInfo(v: ValueSpec): onnx.IValueInfoProto {
   };
 }
 
-function attribute(name: string, v: number | number[] | string): onnx.IAttributeProto {
+function attribute(name: string, v: AttrValue): onnx.IAttributeProto {
+  if (typeof v === 'object' && !Array.isArray(v))
+    return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: v.f };
   if (typeof v === 'string')
     return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: v };
   if (Number.isInteger(v)) return { name, type: onnx.AttributeProto.AttributeType.INT, i: v };
   return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: v };
+}
+
+const ELEM_BYTES: Record<ElemType, number> = { float32: 4, float16: 2, int64: 8, int32: 4, uint8: 1, bool: 1 };
+
+// Raw bytes rather than the repeated fields: a weight of millions of elements stays one copy.
+function initializer(t: InitializerSpec): onnx.ITensorProto {
+  const type = t.type ?? 'float32';
+  const data = Array.isArray(t.data) ? new Float32Array(t.data) : t.data;
+  const n = t.dims.reduce((a, d) => a * d, 1);
+  if (data.byteLength !== n * ELEM_BYTES[type])
+    throw new RangeError(
+      `initializer ${t.name}: ${data.byteLength} bytes for ${type} [${t.dims.join(', ')}] (${n * ELEM_BYTES[type]})`,
+    );
+  return {
+    name: t.name,
+    dims: t.dims,
+    dataType: ELEM[type],
+    rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
 }
 
 /** Serialises `spec` to ONNX model bytes (IR version 8). */
@@ -75,12 +118,7 @@ export function buildModel(spec: GraphSpec): Uint8Array {
         output: n.outputs,
         attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
       })),
-      initializer: (spec.initializers ?? []).map((t) => ({
-        name: t.name,
-        dims: t.dims,
-        dataType: onnx.TensorProto.DataType.FLOAT,
-        floatData: Array.from(t.data),
-      })),
+      initializer: (spec.initializers ?? []).map(initializer),
     },
   });
   return onnx.ModelProto.encode(model).finish();

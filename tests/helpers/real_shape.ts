@@ -1,5 +1,5 @@
 /**
- * @file The real-shape greedy check shared by the fast test (tests/gpu/models/reasoner_real_shape.test.ts, 2
+ * @file The real-shape greedy check shared by the fast test (tests/real_shape/reasoner_real_shape_fast.test.ts, 2
  * layers) and the full one (tests/real_shape/, 24 layers, `npm run test:real-shape`): seeded random int4 weights of
  * the preset uploaded to the engine, greedy tokens after a 32-token prompt against the CPU twin's on the same
  * weights.

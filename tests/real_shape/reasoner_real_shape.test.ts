@@ -2,7 +2,7 @@
 // engine's greedy tokens for 8 tokens after a 32-token prompt equal the CPU twin's. Minutes on SwiftShader and
 // about 0.6 GB of memory (the int4 weights in the page and on the device), so it is not part of `npm test`:
 // `npm run test:real-shape` (vitest.real_shape.config.ts). The 2-layer version runs in `npm test`
-// (tests/gpu/models/reasoner_real_shape.test.ts).
+// (tests/real_shape/reasoner_real_shape_fast.test.ts).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { acquireDevice } from '../../src/gpu/device';
 import type { ReferenceRun } from '../../src/models/reasoner/reference';

@@ -1,18 +1,18 @@
-// The reasoner at real dimensions (issue #18), the fast version: the CPU twin of the whole forward proven on the
+// The reasoner at real dimensions (issue #18), the 2-layer version (minutes on SwiftShader, so in `npm run test:real-shape`, not `npm test`): the CPU twin of the whole forward proven on the
 // tiny-random PyTorch fixture; the seeded random weights (deterministic, the same values in int4, f16 and f32, sane
 // magnitudes); then the 2-layer pack of Qwen2.5-0.5B's dimensions in int4 (vocab 151,936, hidden 896, 14/2 heads,
 // head_dim 64, intermediate 4,864): the engine's greedy tokens after a 32-token prompt equal the twin's, whole and
 // with the embedding / lm_head in row shards. The 24-layer check is `npm run test:real-shape`.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { acquireDevice } from '../../../src/gpu/device';
-import { reasonerWeightPaths } from '../../../src/packs/manifest';
-import { parseSafetensors, tensorData } from '../../../src/packs/safetensors';
-import { linearData } from '../../../src/models/layers/weights';
-import { reasonerReference, type ReferenceRun } from '../../../src/models/reasoner/reference';
-import { realShapeWeights, REAL_SHAPE_PRESETS, type TensorGetter } from '../../../src/models/reasoner/random_pack';
-import { reasonerTensorShapes } from '../../../src/models/reasoner/weights';
-import { dequantizeWeight, type LinearWeightData } from '../../../src/kernels/matmul.ref';
-import { GREEDY, tinyRandom } from './reasoner_fixtures';
+import { acquireDevice } from '../../src/gpu/device';
+import { reasonerWeightPaths } from '../../src/packs/manifest';
+import { parseSafetensors, tensorData } from '../../src/packs/safetensors';
+import { linearData } from '../../src/models/layers/weights';
+import { reasonerReference, type ReferenceRun } from '../../src/models/reasoner/reference';
+import { realShapeWeights, REAL_SHAPE_PRESETS, type TensorGetter } from '../../src/models/reasoner/random_pack';
+import { reasonerTensorShapes } from '../../src/models/reasoner/weights';
+import { dequantizeWeight, type LinearWeightData } from '../../src/kernels/matmul.ref';
+import { GREEDY, tinyRandom } from '../gpu/models/reasoner_fixtures';
 import {
   engineOn,
   maxAbs,
@@ -21,7 +21,7 @@ import {
   relMax,
   twinOn,
   type RealShapeSetup,
-} from '../../helpers/real_shape';
+} from '../helpers/real_shape';
 
 let device: GPUDevice;
 beforeAll(async () => {
