@@ -15,9 +15,7 @@ export interface BenchStart {
 const post = (e: BenchEvent) => self.postMessage(e);
 
 async function runAll({ filter, reps }: BenchStart): Promise<void> {
-  const selected = BENCHES.filter((b) =>
-    filter ? b.name.toLowerCase().includes(filter.toLowerCase()) : !b.optIn,
-  );
+  const selected = BENCHES.filter((b) => (filter ? b.name.toLowerCase().includes(filter.toLowerCase()) : !b.optIn));
   const caps = await capabilities();
   post({
     type: 'start',

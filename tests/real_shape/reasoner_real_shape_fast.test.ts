@@ -1,4 +1,5 @@
-// The reasoner at real dimensions (issue #18), the 2-layer version (minutes on SwiftShader, so in `npm run test:real-shape`, not `npm test`): the CPU twin of the whole forward proven on the
+// The reasoner at real dimensions (issue #18), the 2-layer version (minutes on SwiftShader, so in
+// `npm run test:real-shape`, not `npm test`): the CPU twin of the whole forward proven on the
 // tiny-random PyTorch fixture; the seeded random weights (deterministic, the same values in int4, f16 and f32, sane
 // magnitudes); then the 2-layer pack of Qwen2.5-0.5B's dimensions in int4 (vocab 151,936, hidden 896, 14/2 heads,
 // head_dim 64, intermediate 4,864): the engine's greedy tokens after a 32-token prompt equal the twin's, whole and
