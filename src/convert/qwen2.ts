@@ -13,6 +13,7 @@ import type { WeightFormat } from '../kernels/matmul';
 import type { LinearWeightData } from '../kernels/matmul.ref';
 import { convertWeight, weightArrays } from '../kernels/weight_data';
 import { TokenizerConfigSchema, TokenizerJsonSchema, parseWith, type FileEntry } from '../packs/manifest';
+import type { DecoderDims } from '../packs/plan';
 import { headerLength, parseHeader, type SafeDtype, type SafeTensorInfo } from '../packs/safetensors';
 import { StagingMeter } from '../packs/safetensors_stream';
 
@@ -37,14 +38,8 @@ export interface ConvertSink {
 }
 
 /** The text decoder a converted checkpoint describes (the fields of the manifest's ReasonerConfig it fixes). */
-export interface Qwen2Dims {
+export interface Qwen2Dims extends DecoderDims {
   vocab_size: number;
-  hidden_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_key_value_heads: number;
-  head_dim: number;
-  intermediate_size: number;
   max_position_embeddings: number;
   rope_theta: number;
   rms_norm_eps: number;
