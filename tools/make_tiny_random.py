@@ -48,6 +48,15 @@ EDIT = {"instruction": "make the square green", "seed": 42, "steps": 4, "guidanc
         "max_new_tokens": 16, "strength": 0.6, "width": 64, "height": 64}
 
 
+# What the studio shows where the user types (manifest `inputs`): random weights can do nothing meaningful, so the
+# placeholders say so and there are no examples.
+INPUTS = {
+    "prompt": {"placeholder": "Any text (random weights: the reasoning is nonsense, the image noise)"},
+    "instruction": {"placeholder": "Any text (random weights: the image comes back as noise)"},
+    "question": {"placeholder": "Any text (random weights: the answer is nonsense)"},
+}
+
+
 def shape_image_32() -> np.ndarray:
     """The Understand fixture image: three red discs on white, 32x32 (the vision encoder's input size)."""
     img = np.full((32, 32, 3), 255, np.uint8)
@@ -110,7 +119,7 @@ def build_pack(pc: PackConfig, root: str, log) -> dict:
         "licence": "Apache-2.0",
         "source": f"tools/make_tiny_random.py (random init, seed {pc.init.seed})",
     }
-    manifest = write_manifest(pack, pc, tok, card, fixtures["imagine"]["condition_length_positive"])
+    manifest = write_manifest(pack, pc, tok, card, fixtures["imagine"]["condition_length_positive"], {"inputs": INPUTS})
     files, total = manifest["files"], manifest["total_bytes"]
     log(f"pack: {len(files) + 1} files, {total / 1e6:.2f} MB; painter forward {manifest['stats']}")
     log(f"total {time.time() - t_start:.1f}s")

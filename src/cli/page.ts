@@ -17,6 +17,7 @@ import type { RgpoEvent, RgpoRequest, RgpoResult, RgpoRollout } from '../pipelin
 import { DEFAULT_PACK, findPack, packFileUrl } from '../packs/registry';
 import { toErrorInfo, type ErrorInfo } from '../errors';
 import type { Manifest } from '../packs/manifest';
+import { resolvePackDefaults, type PackDefaults, type PackLimits } from '../packs/defaults';
 import { decodePngRgba } from '../pipeline/png';
 import { checkShapes, shapesMatch, type ShapeColour, type ShapeKind } from '../pipeline/rgpo/shapes_checker';
 
@@ -29,15 +30,18 @@ export type CliEvent =
 
 export type Answer<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
-/** A pack as the command line needs it: which one, its manifest hash, defaults and limits. */
+/**
+ * A pack as the command line needs it: which one, its manifest hash, and its defaults and limits as
+ * resolvePackDefaults reads them (null when the manifest could not be read).
+ */
 export interface CliPackInfo {
   id: string;
   label: string;
   testOnly: boolean;
   manifestSha256: string | null;
   manifestError?: string;
-  defaults: Record<string, unknown> | null;
-  limits: { min_size: number; max_size: number; size_multiple: number; max_steps: number } | null;
+  defaults: PackDefaults | null;
+  limits: PackLimits | null;
 }
 
 export type CliImagineResult = Omit<ImagineResult, 'png'> & { pngBase64: string };
@@ -147,14 +151,15 @@ const bridge: CliBridge = {
         statuses.map(async (s) => {
           // A pack whose manifest failed is reported with its manifestError; rg refuses it before any run.
           const m = s.manifestError ? null : await manifestOf(s.id).catch(() => null);
+          const resolved = m ? resolvePackDefaults(m) : null;
           return {
             id: s.id,
             label: s.label,
             testOnly: s.testOnly,
             manifestSha256: s.manifestSha256,
             manifestError: s.manifestError,
-            defaults: m?.defaults ?? null,
-            limits: m?.limits ?? null,
+            defaults: resolved?.defaults ?? null,
+            limits: resolved?.limits ?? null,
           };
         }),
       );

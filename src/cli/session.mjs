@@ -147,13 +147,17 @@ export function checkLimits(s, pack, where) {
     ['width', s.width],
     ['height', s.height],
   ])) {
-    if (v !== undefined && (v < l.min_size || v > l.max_size || v % l.size_multiple !== 0)) {
-      const range = `a multiple of ${l.size_multiple} from ${l.min_size} to ${l.max_size}`;
+    if (v !== undefined && (v < l.minSize || v > l.maxSize || v % l.sizeMultiple !== 0)) {
+      const range = `a multiple of ${l.sizeMultiple} from ${l.minSize} to ${l.maxSize}`;
       throw new UsageError(`${where}${k} must be ${range} for pack ${pack.id}, got ${v}`);
     }
   }
-  if (s.steps !== undefined && s.steps > l.max_steps) {
-    throw new UsageError(`${where}steps must be at most ${l.max_steps} for pack ${pack.id}, got ${s.steps}`);
+  if (s.steps !== undefined && s.steps > l.maxSteps) {
+    throw new UsageError(`${where}steps must be at most ${l.maxSteps} for pack ${pack.id}, got ${s.steps}`);
+  }
+  if (s.maxNewTokens !== undefined && s.maxNewTokens > l.maxNewTokens) {
+    const got = `got ${s.maxNewTokens}`;
+    throw new UsageError(`${where}max-new-tokens must be at most ${l.maxNewTokens} for pack ${pack.id}, ${got}`);
   }
 }
 

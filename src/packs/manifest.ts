@@ -248,6 +248,16 @@ export const RewardsSchema = z.strictObject({
 });
 export type Rewards = z.infer<typeof RewardsSchema>;
 
+/** Bounds on the texts a manifest shows where the user types (short one-click fills, not documents). */
+const MAX_HINT_CHARS = 500;
+const MAX_EXAMPLES = 20;
+const hintText = z.string().min(1).max(MAX_HINT_CHARS);
+/** A kind of input's placeholder and one-click examples (manifest `inputs`). */
+export const InputHintSchema = z.strictObject({
+  placeholder: hintText.optional(),
+  examples: z.array(hintText).max(MAX_EXAMPLES).optional(),
+});
+
 export const ManifestSchema = z
   .strictObject({
     format: z.literal('rg-vlm-pack'),
@@ -292,8 +302,23 @@ export const ManifestSchema = z
     stats: z.looseObject({}).optional(),
     /** RGPO lab rewards the pack supplies (src/pipeline/rgpo/); absent: the format reward only. */
     rewards: RewardsSchema.optional(),
-    /** Example prompts the Imagine view offers as one-click fills (optional; none shown when absent). */
-    examples: z.array(z.string().min(1)).optional(),
+    /**
+     * Example prompts (text to image: Imagine, Compare, RGPO) the studio offers as one-click fills; the first is
+     * Compare's starting prompt (optional; none shown when absent).
+     */
+    examples: z.array(z.string().min(1).max(MAX_HINT_CHARS)).max(MAX_EXAMPLES).optional(),
+    /**
+     * What the pack can do, shown where the user types: a placeholder per kind of input (the prompt of Imagine,
+     * Compare and RGPO; Edit's instruction; Understand's question), and example instructions and questions.
+     * Optional; src/packs/defaults.ts fills generic placeholders and no examples.
+     */
+    inputs: z
+      .strictObject({
+        prompt: z.strictObject({ placeholder: hintText.optional() }).optional(),
+        instruction: InputHintSchema.optional(),
+        question: InputHintSchema.optional(),
+      })
+      .optional(),
   })
   .superRefine((m, ctx) => {
     const listed = new Set(m.files.map((f) => f.path));

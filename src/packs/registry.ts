@@ -29,7 +29,7 @@ export const PACKS: readonly PackEntry[] = [
     base: 'models/shapes/',
     shipped: true,
     testOnly: false,
-    manifestSha256: 'cf5dc585041525bffd954bd0460416280136e8506f903b30bbc379e3901d529a',
+    manifestSha256: '3c6ce28e6a1e278164ccd108637cc88a1c9f526bbda48ec3f0fbbff0d0e22367',
   },
   {
     id: 'tiny-random',
@@ -37,7 +37,7 @@ export const PACKS: readonly PackEntry[] = [
     base: 'models/tiny-random/',
     shipped: true,
     testOnly: true,
-    manifestSha256: '7fb4d1d51171f188207bb57937df11163663411678518befc3f11ba843d21f0b',
+    manifestSha256: 'fa202f0e29066715a5770557eb1ad5a90352a3f22eb98d5d915aabd89bd92b1d',
   },
 ] as const;
 
@@ -45,20 +45,6 @@ export const DEFAULT_TEST_PACK = 'tiny-random';
 
 /** The pack the app and the command line use when none is chosen: the first that is not test-only. */
 export const DEFAULT_PACK: string = (PACKS.find((p) => !p.testOnly) ?? PACKS[0]!).id;
-
-/**
- * Example prompts the Imagine view offers for a pack whose manifest has no `examples` (packs built before the
- * field existed). The manifest's own list wins when present.
- */
-export const FALLBACK_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
-  shapes: [
-    'draw as many red circles as 2 plus 3',
-    'draw 7 minus 4 blue squares',
-    'draw 3 triangles in the colour you get mixing blue and yellow',
-    'draw the larger of 3 and 6 purple circles',
-    'there are 9 green triangles and 4 roll away. draw the ones left',
-  ],
-};
 
 export function findPack(id: string): PackEntry | undefined {
   return PACKS.find((p) => p.id === id);

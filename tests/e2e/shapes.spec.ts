@@ -16,7 +16,7 @@ test('shapes is the default pack; an example prompt paints five red circles at s
   await page.goto('/#/imagine');
   await expect(page.getByTestId('pack-picker')).toHaveValue('shapes');
   const examples = page.getByTestId('imagine-examples');
-  // The pack's examples (its manifest's list, else the registry's); this one is among them.
+  // The pack's examples (its manifest's list); this one is among them.
   await expect(examples.getByRole('button').first()).toBeVisible();
   // Keyboard: focus the example and press Enter; the prompt is filled and focused.
   await examples.getByRole('button', { name: PROMPT, exact: true }).focus();

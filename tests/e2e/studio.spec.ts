@@ -317,6 +317,81 @@ test('Edit on tiny-random: image + instruction + strength, before and after', as
   }
 });
 
+interface PackHints {
+  examples?: string[];
+  inputs: Record<'prompt' | 'instruction' | 'question', { placeholder: string; examples?: string[] }>;
+  defaults: { max_new_tokens: number };
+}
+const packHints = (id: string): PackHints =>
+  JSON.parse(readFileSync(new URL(`../../public/models/${id}/manifest.json`, import.meta.url), 'utf8')) as PackHints;
+
+const hintsTitle =
+  "every view shows the pack's placeholder and examples where the user types; a pack switch updates them, " +
+  "moves untouched defaults (Compare's prompt and token budget) and keeps what was typed";
+test(hintsTitle, async ({ page }) => {
+  const tiny = packHints('tiny-random');
+  const shapes = packHints('shapes');
+  // [view link, the field typed into, the kind of input, the examples group]
+  const VIEWS = [
+    ['Imagine', '#imagine-prompt', 'prompt', 'imagine-examples'],
+    ['Understand', '#understand-question', 'question', 'understand-examples'],
+    ['Edit', '#edit-instruction', 'instruction', 'edit-examples'],
+    ['RGPO lab', '#rgpo-prompt', 'prompt', 'rgpo-examples'],
+    ['Compare', '#cmp-0-prompt', 'prompt', 'compare-examples'],
+  ] as const;
+  const nav = page.getByRole('navigation', { name: 'Views' });
+  const open = async (name: string) => {
+    await nav.getByRole('link', { name, exact: true }).click();
+    await expect(page.getByRole('heading', { name, level: 2 })).toBeVisible();
+  };
+  await page.goto('/');
+  await expect(page.getByTestId('pack-picker')).toHaveValue('tiny-random');
+  for (const [name, field, kind, group] of VIEWS) {
+    await open(name);
+    await expect(page.locator(field)).toHaveAttribute('placeholder', tiny.inputs[kind].placeholder);
+    await expect(page.getByTestId(group)).toHaveCount(0);
+  }
+  // Compare starts from the pack's token budget (the same as Imagine's) and, with no examples, no prompt.
+  const budget = String(tiny.defaults.max_new_tokens);
+  await expect(page.locator('#cmp-0-maxNewTokens')).toHaveValue(budget);
+  await expect(page.locator('#cmp-1-maxNewTokens')).toHaveValue(budget);
+  await expect(page.locator('#cmp-0-prompt')).toHaveValue('');
+  await page.locator('#cmp-1-prompt').fill('my own words');
+  await open('Imagine');
+  await expect(page.locator('#imagine-maxNewTokens')).toHaveValue(budget);
+  await page.locator('#imagine-prompt').fill('typed before the switch');
+
+  await page.getByTestId('pack-picker').selectOption('shapes');
+  for (const [name, field, kind, group] of VIEWS) {
+    await open(name);
+    await expect(page.locator(field)).toHaveAttribute('placeholder', shapes.inputs[kind].placeholder);
+    const examples = kind === 'prompt' ? shapes.examples! : shapes.inputs[kind].examples!;
+    await expect(page.getByTestId(group).getByRole('button')).toHaveText(examples);
+  }
+  await expect(page.locator('#cmp-0-prompt')).toHaveValue(shapes.examples![0]!);
+  await expect(page.locator('#cmp-1-prompt')).toHaveValue('my own words');
+  await expect(page.locator('#cmp-0-maxNewTokens')).toHaveValue(String(shapes.defaults.max_new_tokens));
+  // A Compare example goes into every variant.
+  await page.getByTestId('compare-examples').getByRole('button', { name: shapes.examples![2]!, exact: true }).click();
+  await expect(page.locator('#cmp-0-prompt')).toHaveValue(shapes.examples![2]!);
+  await expect(page.locator('#cmp-1-prompt')).toHaveValue(shapes.examples![2]!);
+  await open('Understand');
+  const question = shapes.inputs.question.examples![1]!;
+  await page.getByTestId('understand-examples').getByRole('button', { name: question, exact: true }).click();
+  await expect(page.locator('#understand-question')).toHaveValue(question);
+  await expect(page.locator('#understand-question')).toBeFocused();
+  await open('Imagine');
+  await expect(page.locator('#imagine-prompt')).toHaveValue('typed before the switch');
+  await expect(page.locator('#imagine-maxNewTokens')).toHaveValue(String(shapes.defaults.max_new_tokens));
+
+  // Back to tiny-random: its placeholders return, the examples go, the typed text stays.
+  await page.getByTestId('pack-picker').selectOption('tiny-random');
+  await expect(page.locator('#imagine-prompt')).toHaveAttribute('placeholder', tiny.inputs.prompt.placeholder);
+  await expect(page.getByTestId('imagine-examples')).toHaveCount(0);
+  await expect(page.locator('#imagine-prompt')).toHaveValue('typed before the switch');
+  await expect(page.locator('#imagine-maxNewTokens')).toHaveValue(budget);
+});
+
 test('Compare: the shareable link carries the configuration (not images) and a hand-edited one is refused', async ({
   page,
   context,
@@ -347,6 +422,8 @@ test(compareTitle, async ({ page }) => {
   test.setTimeout(420_000);
   await page.goto('/#/compare');
   for (const i of [0, 1]) {
+    // tiny-random lists no example prompts, so its variants start with an empty prompt.
+    await page.locator(`#cmp-${i}-prompt`).fill('draw the result of 3 apples plus 2 apples');
     await page.locator(`#cmp-${i}-steps`).fill('2');
     await page.locator(`#cmp-${i}-width`).fill('32');
     await page.locator(`#cmp-${i}-height`).fill('32');

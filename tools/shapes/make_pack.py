@@ -28,6 +28,24 @@ EXAMPLES = [
     "draw the larger of 3 and 6 purple circles",
     "there are 9 green triangles and 4 roll away. draw the ones left",
 ]
+# What the studio shows where the user types (manifest `inputs`): the shapes world's words, as trained.
+INPUTS = {
+    "prompt": {"placeholder": "Counted, coloured shapes, e.g. draw 7 minus 4 blue squares"},
+    "instruction": {
+        "placeholder": "What to draw from this image, e.g. draw 4 green squares",
+        "examples": ["draw 4 green squares", "draw as many orange triangles as 1 plus 2"],
+    },
+    "question": {
+        "placeholder": "Ask about its shapes, e.g. how many shapes are there?",
+        "examples": [
+            "how many shapes are there?",
+            "how many red shapes are there?",
+            "what colour are the circles?",
+            "what shape are the blue shapes?",
+            "describe the picture",
+        ],
+    },
+}
 
 
 def write_eval_set(pack: str, ev: dict) -> None:
@@ -125,7 +143,7 @@ def main():
         "licence": "Apache-2.0",
         "source": f"tools/shapes/ (checkpoint {args.src})",
     }
-    extra = {"examples": EXAMPLES, "rewards": {"checker": "shapes"}}
+    extra = {"examples": EXAMPLES, "inputs": INPUTS, "rewards": {"checker": "shapes"}}
     manifest = write_manifest(pack, pc, tok, about, 120, extra)
     files, total = manifest["files"], manifest["total_bytes"]
     print(f"pack {pack}: {len(files) + 1} files, {total / 1e6:.2f} MB")

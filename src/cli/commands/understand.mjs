@@ -30,7 +30,7 @@ export function understand(cmd) {
       );
       const settings = {
         cot: s.cot ?? pack.defaults?.cot ?? null,
-        maxNewTokens: s.maxNewTokens ?? pack.defaults?.max_new_tokens ?? null,
+        maxNewTokens: s.maxNewTokens ?? pack.defaults?.maxNewTokens ?? null,
         sampling: r.sampling,
         reasonerWeights: r.reasonerWeights,
       };

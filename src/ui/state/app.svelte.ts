@@ -2,8 +2,14 @@ import { getContext, setContext } from 'svelte';
 import { WorkerHandle } from '../../worker/client';
 import type { DeviceReport, PackPlanReport, Pixels, SelfTestResult } from '../../worker/api';
 import { DEFAULT_HINTS, RgError, toErrorInfo, type ErrorInfo } from '../../errors';
-import { DEFAULT_PACK, FALLBACK_EXAMPLES, PACKS, findPack } from '../../packs/registry';
-import { resolvePackDefaults, type PackDefaults, type PackPrompts } from '../../packs/defaults';
+import { DEFAULT_PACK, PACKS, findPack } from '../../packs/registry';
+import {
+  GENERIC_PLACEHOLDERS,
+  resolvePackDefaults,
+  type PackDefaults,
+  type PackInputs,
+  type PackPrompts,
+} from '../../packs/defaults';
 import type { Manifest, WeightVariant } from '../../packs/manifest';
 import { PRECISIONS, type PlanChoice } from '../../packs/plan';
 import { INSTRUCTION_PREFIX, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../../models/reasoner/prompts';
@@ -17,14 +23,15 @@ export interface PackInfo {
   defaults: Omit<PackDefaults, 'negativePrompt'>;
   limits: Limits;
   prompts: PackPrompts;
-  /** Example prompts for Imagine: the manifest's `examples`, else the registry's list for the pack, else none. */
-  examples: readonly string[];
+  /** What each view shows where the user types: placeholders and examples (manifest `examples` and `inputs`). */
+  inputs: PackInputs;
   /** sha256 of the manifest bytes read (what exactly produced a saved run); null when it could not be read. */
   manifestSha256: string | null;
 }
 
 /**
- * The paper's defaults (50 steps, guidance 3, seed 42, CoT on), used until the manifest is read or when it cannot be.
+ * The paper's defaults (50 steps, guidance 3, seed 42, CoT on) and generic input hints, used until the manifest is
+ * read or when it cannot be.
  */
 export const FALLBACK_PACK_INFO: PackInfo = {
   id: DEFAULT_PACK,
@@ -41,12 +48,13 @@ export const FALLBACK_PACK_INFO: PackInfo = {
   },
   limits: DEFAULT_LIMITS,
   prompts: { systemCot: SYSTEM_PROMPT_COT, systemPlain: SYSTEM_PROMPT_PLAIN, instructionPrefix: INSTRUCTION_PREFIX },
-  examples: [],
+  inputs: {
+    prompt: { placeholder: GENERIC_PLACEHOLDERS.prompt, examples: [], initial: '' },
+    instruction: { placeholder: GENERIC_PLACEHOLDERS.instruction, examples: [] },
+    question: { placeholder: GENERIC_PLACEHOLDERS.question, examples: [] },
+  },
   manifestSha256: null,
 };
-
-/** The examples of a pack when its manifest lists none. */
-const examplesFor = (id: string): readonly string[] => FALLBACK_EXAMPLES[id] ?? [];
 
 const PACK_KEY = 'rg-vlm:pack';
 /** The reasoner engine's weight format every run asks for (the header's "Reasoner weights" picker). */
@@ -59,7 +67,7 @@ const BUDGET_KEY = 'rg-vlm:memory-budget';
 function readPackInfo(m: Manifest, manifestSha256: string): PackInfo {
   const p = resolvePackDefaults(m);
   const limits = { ...DEFAULT_LIMITS, ...p.limits };
-  return { ...p, limits, examples: p.examples ?? examplesFor(p.id), manifestSha256 };
+  return { ...p, limits, manifestSha256 };
 }
 
 /** A problem shown to the user, with the next step. */
@@ -202,8 +210,7 @@ export class AppState {
       void this.refreshPlan();
     } catch {
       // offline and not cached: the paper's defaults stand; the pipeline checks against the real manifest anyway
-      if (this.packId === id)
-        this.packInfo = { ...FALLBACK_PACK_INFO, id, name: pack.label, examples: examplesFor(id) };
+      if (this.packId === id) this.packInfo = { ...FALLBACK_PACK_INFO, id, name: pack.label };
     }
   }
 

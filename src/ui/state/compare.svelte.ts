@@ -1,6 +1,6 @@
 import { diffWords, type Change } from 'diff';
 import { strToU8, zipSync } from 'fflate';
-import type { AppState } from './app.svelte';
+import type { AppState, PackInfo } from './app.svelte';
 import { pngUrl } from './form.svelte';
 import {
   cascadeFromSettings,
@@ -61,6 +61,21 @@ export class Variant {
     this.width = c.width;
     this.height = c.height;
     this.maxNewTokens = c.maxNewTokens ?? String(app.packInfo.defaults.maxNewTokens);
+  }
+
+  /** Moves every field still holding `from`'s default to `to`'s; a field the user changed keeps its value. */
+  followDefaults(from: PackInfo, to: PackInfo): void {
+    const keep = (value: string, a: string, b: string) => (value === a ? b : value);
+    const [f, t] = [from.defaults, to.defaults];
+    this.prompt = keep(this.prompt, from.inputs.prompt.initial, to.inputs.prompt.initial);
+    const system = (i: PackInfo) => (this.cot ? i.prompts.systemCot : i.prompts.systemPlain);
+    this.systemPrompt = keep(this.systemPrompt, system(from), system(to));
+    this.userPrefix = keep(this.userPrefix, from.prompts.instructionPrefix, to.prompts.instructionPrefix);
+    this.steps = keep(this.steps, String(f.steps), String(t.steps));
+    this.guidance = keep(this.guidance, String(f.guidance), String(t.guidance));
+    this.width = keep(this.width, String(f.width), String(t.width));
+    this.height = keep(this.height, String(f.height), String(t.height));
+    this.maxNewTokens = keep(this.maxNewTokens, String(f.maxNewTokens), String(t.maxNewTokens));
   }
 
   readonly checks = $derived.by(() => ({
@@ -154,8 +169,11 @@ export class CompareState {
   message = $state<{ kind: 'ok' | 'error' | 'info'; text: string } | null>(null);
   private stopRequested = false;
   private current: CompareCell | null = null;
+  /** The pack info whose defaults the variants' untouched fields hold. */
+  private defaultsOf: PackInfo;
 
   constructor(private readonly app: AppState) {
+    this.defaultsOf = app.packInfo;
     this.variants = [this.variantFrom({ cot: true, label: 'CoT' }), this.variantFrom({ cot: false, label: 'No CoT' })];
   }
 
@@ -165,7 +183,7 @@ export class CompareState {
     const cot = over.cot ?? true;
     return new Variant(this.app, {
       label: '',
-      prompt: 'draw the result of 3 apples plus 2 apples',
+      prompt: info.inputs.prompt.initial,
       cot,
       systemPrompt: cot ? info.prompts.systemCot : info.prompts.systemPlain,
       userPrefix: info.prompts.instructionPrefix,
@@ -203,15 +221,21 @@ export class CompareState {
     return { of: 'reasoning', parts: diffWords(a.output.reasoning, b.output.reasoning) };
   });
 
-  /** Refreshes default fields once the pack's manifest is read (untouched defaults only). */
+  /**
+   * Moves the variants' default fields to the selected pack's (once its manifest is read, and on a pack switch):
+   * prompt, system prompt, prefix and settings the user left as they were; edited ones stay. A grid already run
+   * keeps the values it ran with.
+   */
   applyDefaults(): void {
-    if (this.cells.length) return;
-    const d = this.app.packInfo.defaults;
-    for (const v of this.variants) {
-      if (v.steps === '50' || v.steps === '') v.steps = String(d.steps);
-      if (v.width === '64' || v.width === '') v.width = String(d.width);
-      if (v.height === '64' || v.height === '') v.height = String(d.height);
-    }
+    const next = this.app.packInfo;
+    if (this.cells.length || next === this.defaultsOf) return;
+    for (const v of this.variants) v.followDefaults(this.defaultsOf, next);
+    this.defaultsOf = next;
+  }
+
+  /** Puts `prompt` (one of the pack's examples) in every variant, the grid's usual starting point. */
+  useExample(prompt: string): void {
+    for (const v of this.variants) v.prompt = prompt;
   }
 
   addVariant(): void {

@@ -105,14 +105,15 @@ export class RgpoState extends RunForm<RunLifecycle> {
     topP: decimalCheck(this.topP, 'top-p', 0, 1, true),
     seed: validateSeed(this.seed),
     steps: validateSteps(this.steps, this.app.packInfo.limits),
-    maxNewTokens: validateMaxNewTokens(this.maxNewTokens),
+    maxNewTokens: validateMaxNewTokens(this.maxNewTokens, this.app.packInfo.limits),
   }));
   readonly problems = $derived(errorsOf(this.checks));
   readonly runningMeans = $derived(runningMeans(this.groupMeans));
 
+  /** Fills every field the user has not edited with the pack's defaults (once per manifest read). */
   applyDefaults(): void {
     const info = this.app.packInfo;
-    if (!this.newDefaults(info.id)) return;
+    if (!this.newDefaults(`${info.id}:${info.manifestSha256}`)) return;
     if (!this.touched.seed) this.seed = String(info.defaults.seed);
     if (!this.touched.steps) this.steps = String(info.defaults.steps);
     if (!this.touched.maxNewTokens) this.maxNewTokens = String(info.defaults.maxNewTokens);
