@@ -30,6 +30,9 @@ async function waitForServiceWorker(page: Page): Promise<void> {
   });
 }
 
+// Each test has its own page and storage: they may run on both workers (in order, this file was a long tail).
+test.describe.configure({ mode: 'parallel' });
+
 // These tests run on tiny-random (random weights, exact fixtures); the app's default pack is shapes, so the pack is
 // chosen before the app starts (the picker remembers it under this key).
 test.beforeEach(async ({ page }) => {

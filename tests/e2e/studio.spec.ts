@@ -7,6 +7,10 @@ const PNG = readFileSync(new URL('../fixtures/tiny-random/understand_image.png',
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
 const MARKUP = 'a cat <img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> & "quotes"';
 
+// Each test has its own page and storage, so they may run on both workers: run in order, this file alone was the
+// suite's longest tail (about half of the e2e time on one worker while the other sat idle).
+test.describe.configure({ mode: 'parallel' });
+
 // These tests run on tiny-random (random weights, exact fixtures); the app's default pack is shapes, so the pack is
 // chosen before the app starts (the picker remembers it under this key).
 test.beforeEach(async ({ page }) => {
