@@ -10,6 +10,7 @@ picture has no shape and, with thinking, the <answer> is world_v2.OOW_ANSWER):
   (d) colour mixing: held-out mixing requests;
   out of world; format match (the app's FORMAT_REGEX, anchored at the start) on --train_n training prompts and on
   every prompt of the split's columns, and the stricter "whole text" (the completion is exactly one think + answer).
+--table FILE prints the tables again from a saved run (recomputing "whole text" from the stored completions).
 Rows: no CoT (prefill only, the RGPO model), CoT after SFT (CKPT/sft.pt, when it exists), CoT after RGPO, cascade
 thinking (RGPO model: the first pass's <answer>, else its <think>, goes through the reasoner again with CoT; the
 second pass's states paint; format is the first pass's). A second table gives the reasoner's answer accuracy (the
@@ -43,6 +44,8 @@ from tools.shapes.training import Logger
 COLUMNS = [("instances", "(a) held-out instances"), ("templates", "(b) held-out templates"),
            ("facts", "(c) held-out facts"), ("mixing", "(d) colour mixing"), ("out_of_world", "out of world")]
 MAX_NEW = 48
+# the whole completion is one think and one answer with no tag inside either (FORMAT's lazy groups can swallow repeats)
+WHOLE = re.compile(r"\s*<think>[^<]*</think>\s*<answer>[^<]*</answer>\s*")
 
 
 def pick(ps: list, n: int) -> list:
@@ -102,7 +105,7 @@ def run(models, prompts, mode: str, steps: int, guidance: float, seed: int) -> l
             continue
         ans = answer_of(rec["text"])
         rec["format"] = bool(FORMAT.match(rec["text"]))  # the app's FORMAT_REGEX: anchored at the start only
-        rec["strict"] = bool(FORMAT.fullmatch(rec["text"].strip()))
+        rec["strict"] = bool(WHOLE.fullmatch(rec["text"]))
         rec["answer"] = ans == p.answer
         # out of world: right only when it says so and paints nothing
         rec["image"] = painted_ok and (p.intent != "oow" or rec["answer"])
@@ -201,7 +204,19 @@ def main():
     ap.add_argument("--rgpo", default="rgpo.pt")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--table", default=None, help="print the tables of a saved run (JSON) and exit")
     args = ap.parse_args()
+    if args.table:
+        with open(args.table) as f:
+            saved = json.load(f)
+        for cols in saved["results"].values():
+            for recs in cols.values():
+                for r in recs:
+                    if r.get("format") is not None:
+                        r["strict"] = bool(WHOLE.fullmatch(r["text"]))
+        u = saved["understanding"]
+        print(tables(saved["results"], saved["settings"]["split"], saved["format_train"], u))
+        return
     torch.set_num_threads(args.threads)
     log = Logger("eval_v2")
     if args.split == "test":
