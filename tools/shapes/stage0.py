@@ -20,6 +20,7 @@ from tools.shapes.data import encode_pair, lm_batch, pixel_values, to_vae_input,
 from tools.shapes.models import fresh_models, load, save, shapes_config, stop_ids, tokenizer
 from tools.shapes.training import lm_loss, lr_at, optimise, reasoner_forward, start
 from tools.shapes import world as W
+from tools.shapes import world_v2 as W2
 from tools.shapes.checker import check, counts_from_objs
 
 
@@ -107,10 +108,10 @@ def train_vae(args, log):
 
 
 # --------------------------------------------------------------------------------------------- reasoner
-def understand_batch(rng: random.Random, pc, n: int):
+def understand_batch(rng: random.Random, pc, n: int, world: str = "v1"):
     seqs, imgs = [], []
     for _ in range(n):
-        img, objs = random_scene(rng)
+        img, objs = W2.understanding_scene(world, rng)
         q, a = rng.choice(W.questions_for(objs))
         seqs.append(encode_pair(understand_text(q, True), a, "<|im_end|>"))
         imgs.append(img)
@@ -177,7 +178,7 @@ def train_reasoner(args, log):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, lr)
         if step % 2 == 0 or args.vision_only:
-            seqs, imgs = understand_batch(rng, pc, args.batch)
+            seqs, imgs = understand_batch(rng, pc, args.batch, args.world)
             pv = pixel_values(imgs, pc)
         else:
             seqs, pv = text_batch(rng, args.batch, facts), None
@@ -210,6 +211,7 @@ def main():
     ap.add_argument("--vision_only", action="store_true", help="reasoner: understanding batches, vision tower only -> CKPT/vision.pt")
     ap.add_argument("--vision_base", default="sft_reasoner.pt", help="--vision_only starts from this checkpoint's reasoner")
     ap.add_argument("--decoder_only", action="store_true", help="VAE: train the decoder only (keeps the latent space)")
+    ap.add_argument("--world", choices=["v1", "v2"], default="v1", help="reasoner: v2 never trains on a v2 validation or test image")
     ap.add_argument("--fresh", action="store_true")
     args, log = start(ap, "stage0", part=True)
     np.random.seed(0)

@@ -39,6 +39,7 @@ from tools.shapes.training import flow_loss, lm_loss, lr_at, optimise, reasoner_
 from tools.shapes import stage0 as S0
 from tools.shapes import stage1 as S1
 from tools.shapes import world as W
+from tools.shapes import world_v2 as W2
 from tools.shapes.checker import check, matches
 
 
@@ -80,7 +81,7 @@ def train_reasoner(args, log):
         log(f"resumed at step {step}")
     else:
         log(f"from {meta}")
-    train, held = W.split_prompts()
+    train, held = W2.world_split(args.world)
     held_arith = [p for p in held if p.arithmetic][::12]
     facts = W.text_facts()
     rng = random.Random(4000 + step)
@@ -93,7 +94,7 @@ def train_reasoner(args, log):
         pv = None
         if kind == 3:  # keep stage-0 skills
             if step % 8 == 3:
-                seqs, imgs = S0.understand_batch(rng, pc, args.batch)
+                seqs, imgs = S0.understand_batch(rng, pc, args.batch, args.world)
                 pv = pixel_values(imgs, pc)
             else:
                 seqs = S0.text_batch(rng, args.batch, facts)
@@ -136,7 +137,7 @@ def train_painter(args, log):
     neg = negative_condition(reasoner, pc)
     pool = S1.latent_pool(vae, pc, caps)
     cap_index = {(n, c, k): i for i, (_, n, c, k) in enumerate(caps)}
-    train, held = W.split_prompts()
+    train, held = W2.world_split(args.world)
     held_arith = [p for p in held if p.arithmetic][::24][: args.eval_n]
     rng = random.Random(5000 + step)
     gen = torch.Generator().manual_seed(5000 + step)
@@ -157,7 +158,7 @@ def train_painter(args, log):
         ci = [rng.randrange(len(caps)) for _ in range(args.bc - half)]
         conds = cot + [cap_conds[i] for i in ci]
         conds = [neg if rng.random() < 0.1 else c for c in conds]
-        targets = [cap_index[(p.n, p.colour, p.kind)] for p in ps] + ci
+        targets = [cap_index[W2.paint_key(p)] for p in ps] + ci
         x1 = torch.stack([pool[i, rng.randrange(pool.shape[1])] for i in targets for _ in range(args.rep)])
         cp, lens = pad_conditions(conds)
         loss = flow_loss(painter, cp, lens, x1, args.rep, gen)
@@ -203,17 +204,17 @@ def aligned_target(painted: np.ndarray, n: int, colour: str, kind: str) -> np.nd
 
 
 @torch.no_grad()
-def painted_pool(reasoner, painter, vae, pc, neg, n_items: int, rng: random.Random, log):
+def painted_pool(reasoner, painter, vae, pc, neg, n_items: int, rng: random.Random, log, world: str = "v1"):
     """(decoder inputs, target images) of painted pictures whose count and colour the checker reads right."""
     caps = W.all_captions()
-    train, _ = W.split_prompts()
+    train, _ = W2.world_split(world)
     cap_conds = S1.caption_conditions(reasoner, [c[0] for c in caps])
     zs, targets, seen = [], [], 0
     while seen < n_items:
         ps = [rng.choice(train) for _ in range(16)]
         ci = [rng.randrange(len(caps)) for _ in range(16)]
         conds = teacher_forced_conditions(reasoner, [cot_pair(p)[0] for p in ps]) + [cap_conds[i] for i in ci]
-        want = [(p.n, p.colour, p.kind) for p in ps] + [caps[i][1:] for i in ci]
+        want = [W2.paint_key(p) for p in ps] + [caps[i][1:] for i in ci]
         seeds = [rng.randrange(1 << 31) for _ in conds]
         z = paint_latents(painter, pc, conds, neg, seeds, pc.default_steps, pc.default_guidance)
         x = vae.decoder(z).numpy()
@@ -236,13 +237,13 @@ def train_decoder(args, log):
     ck = load("vae.pt")
     save(ck, "vae_before_decoder.pt")
     neg = negative_condition(reasoner, pc)
-    train, held = W.split_prompts()
+    train, held = W2.world_split(args.world)
     held_arith = [p for p in held if p.arithmetic][::8][: args.eval_n]
     before = cot_image_accuracy(reasoner, painter, vae, pc, neg, held_arith, steps=pc.default_steps)
     log(f"held-out CoT image accuracy (teacher-forced, {pc.default_steps} steps) before: {before}")
     rng = random.Random(7000)
     gen = torch.Generator().manual_seed(7000)
-    zs, targets = painted_pool(reasoner, painter, vae, pc, neg, args.pool, rng, log)
+    zs, targets = painted_pool(reasoner, painter, vae, pc, neg, args.pool, rng, log, args.world)
     ty = to_vae_input(targets)
     for p in vae.encoder.parameters():
         p.requires_grad_(False)
@@ -295,6 +296,7 @@ def main():
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval_n", type=int, default=60, help="held-out prompts in the progress evaluations")
+    ap.add_argument("--world", choices=["v1", "v2"], default="v1", help="prompt world (v1: the shipped pack's; see world_v2.py)")
     ap.add_argument("--fresh", action="store_true")
     args, log = start(ap, "stage2", part=True)
     {"reasoner": train_reasoner, "painter": train_painter, "decoder": train_decoder}[args.part](args, log)

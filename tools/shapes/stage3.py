@@ -35,7 +35,7 @@ from tools.shapes.painter_cache import condition_pass, image_pass, pad_condition
 from tools.shapes.rgpo_loss import BETA, GROUP, IMAGE_KL_WEIGHT, rgpo_loss
 from tools.shapes.sampling import negative_condition, paint_latents, sample_group
 from tools.shapes.training import reasoner_forward, start, teacher_forced_conditions
-from tools.shapes import world as W
+from tools.shapes import world_v2 as W2
 from tools.shapes.checker import check, matches
 
 FORMAT = re.compile(r"<think>.*?</think>\s*<answer>.*?</answer>", re.S)
@@ -91,6 +91,7 @@ def main():
     ap.add_argument("--paint_steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--vision", default=None, help="take the vision tower from this checkpoint (stage0 --vision_only)")
+    ap.add_argument("--world", choices=["v1", "v2"], default="v1", help="prompt world (v1: the shipped pack's; see world_v2.py)")
     ap.add_argument("--fresh", action="store_true")
     args, log = start(ap, "stage3")
     pc, reasoner, painter, vae, meta = load_models("sft.pt", "sft.pt", "vae.pt")
@@ -117,7 +118,7 @@ def main():
         log(f"resumed at iteration {it}")
     neg = negative_condition(reasoner, pc)
     tok = tokenizer()
-    train, _ = W.split_prompts()
+    train, _ = W2.world_split(args.world)
     rng = random.Random(6000 + it)
     gen = torch.Generator().manual_seed(6000 + it)
     deadline = log.t0 + 60 * args.minutes

@@ -1,0 +1,106 @@
+"""The shapes models rebuilt from a pack's own files, for evaluating a pack whose checkpoints are gone.
+
+The reasoner's text decoder and the painter (with its connector) come from `reasoner.f32.safetensors` and
+`painter.f32.safetensors` under their state-dict names; the vision tower and the VAE only travel as ONNX, so their
+weights are read from the ONNX initializers: named ones directly, and each Linear weight that the exporter folded
+into an anonymous MatMul constant from the node's scope (`/vision/layers.0/fc1/MatMul` -> `vision.layers.0.fc1.weight`,
+transposed back). The VAE's scale and shift come from vae_config.json. Every tensor of every module must be found
+(load_state_dict strict), so a pack that does not match the tools' shapes config fails loudly.
+
+    PYTHONPATH=. /usr/bin/python3 -m tools.shapes.from_pack [--verify 16] [public/models/shapes]
+
+--verify N reruns the pack's own PyTorch evaluation (eval/set.json, written by make_pack from the checkpoints) on its
+first N arithmetic prompts, no CoT and CoT, and requires the same image verdict and generated text for each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+from tools.rgvlm.safetensors_io import read_safetensors
+from tools.shapes.models import fresh_models, shapes_config
+
+
+def onnx_weights(path: str) -> dict[str, np.ndarray]:
+    """State-dict tensors of an exported module, from its ONNX initializers (see the module docstring)."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(path)
+    inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    out = {k: np.array(v) for k, v in inits.items() if not k.startswith("onnx::")}
+    for node in m.graph.node:
+        if node.op_type != "MatMul":
+            continue
+        for name in node.input:
+            if name.startswith("onnx::") and name in inits:
+                scope = node.name.rsplit("/", 1)[0].strip("/").replace("/", ".")
+                out[scope + ".weight"] = inits[name].T.copy()
+    return out
+
+
+def load_pack(pack: str):
+    """(pc, reasoner, painter, vae) with the pack's weights, in eval mode."""
+    pc = shapes_config()
+    reasoner, painter, vae = fresh_models()
+    lm = {k: torch.from_numpy(np.array(v)) for k, v in read_safetensors(os.path.join(pack, "reasoner.f32.safetensors")).items()}
+    reasoner.lm.load_state_dict(lm, strict=True)
+    vision = onnx_weights(os.path.join(pack, "onnx", "vision_encoder.onnx"))
+    reasoner.vision.load_state_dict({k[len("vision."):]: torch.from_numpy(v) for k, v in vision.items()}, strict=True)
+    pw = read_safetensors(os.path.join(pack, "painter.f32.safetensors"))
+    painter.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in pw.items()}, strict=True)
+    vw = {**onnx_weights(os.path.join(pack, "onnx", "vae_encoder.onnx")),
+          **onnx_weights(os.path.join(pack, "onnx", "vae_decoder.onnx"))}
+    vae.load_state_dict({k: torch.from_numpy(v) for k, v in vw.items()}, strict=True)
+    with open(os.path.join(pack, "vae_config.json")) as f:
+        vc = json.load(f)
+    pc.vae.scaling_factor = float(vc["scaling_factor"])
+    pc.vae.shift_factor = float(vc["shift_factor"])
+    for m in (reasoner, painter, vae):
+        m.eval()
+    return pc, reasoner, painter, vae
+
+
+def verify(pack: str, n: int) -> tuple[int, int]:
+    """(agreeing, total) verdicts of the pack's recorded PyTorch evaluation on its first n arithmetic prompts."""
+    from types import SimpleNamespace
+
+    from tools.shapes.eval import run_images
+
+    with open(os.path.join(pack, "eval", "set.json")) as f:
+        es = json.load(f)
+    st = es["settings"]
+    prompts = [SimpleNamespace(**a) for a in es["arithmetic"][:n]]
+    pc, r, p, v = load_pack(pack)
+    agree = total = 0
+    for label, cot in (("no CoT (RGPO pack, prompt prefill only)", False), ("CoT after RGPO", True)):
+        ok, _, texts, _ = run_images(r, p, v, pc, prompts, cot, st["steps"], st["guidance"], st["seed"])
+        want = es["pytorch"]["rows"][label]["arith"][:n]
+        agree += sum(int(a) == int(b) for a, b in zip(ok, want))
+        total += len(want)
+        print(f"{label}: {sum(ok)}/{len(ok)} right, recorded {sum(want)}/{len(want)}; first text {texts[0]!r}")
+    return agree, total
+
+
+if __name__ == "__main__":
+    import argparse
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("pack", nargs="?", default=os.path.join(root, "public", "models", "shapes"))
+    ap.add_argument("--verify", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    pc, r, p, v = load_pack(args.pack)
+    n = sum(t.numel() for m in (r, p, v) for t in m.state_dict().values())
+    print(f"{args.pack}: {n} weights loaded; VAE scale {pc.vae.scaling_factor:.4f} shift {pc.vae.shift_factor:.4f}")
+    if args.verify:
+        agree, total = verify(args.pack, args.verify)
+        print(f"verdicts as recorded: {agree}/{total}")
+        sys.exit(0 if agree == total else 1)
