@@ -1,5 +1,5 @@
 // split_qkv: fused qkv rows [R, (H + 2KV)·D] (RoPE already applied in place) into q [R, H, D], k and v [R, KV, D],
-// the attention kernel's layouts. One invocation per input element, WG per workgroup, folded into a second dispatch
+// the attention kernel's layouts; k and v rows start at row kvRow (a prompt chunk into a K/V cache). One invocation per input element, WG per workgroup, folded into a second dispatch
 // dimension past 65535 workgroups.
 
 struct Params {
@@ -8,6 +8,7 @@ struct Params {
   D: u32,
   total: u32,
   stride: u32,
+  kvRow: u32,
 }
 
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
@@ -32,8 +33,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (head < p.H) {
     q[row * p.H * p.D + col] = qkv[idx];
   } else if (head < p.H + p.KV) {
-    k[row * p.KV * p.D + (head - p.H) * p.D + d] = qkv[idx];
+    k[(p.kvRow + row) * p.KV * p.D + (head - p.H) * p.D + d] = qkv[idx];
   } else {
-    v[row * p.KV * p.D + (head - p.H - p.KV) * p.D + d] = qkv[idx];
+    v[(p.kvRow + row) * p.KV * p.D + (head - p.H - p.KV) * p.D + d] = qkv[idx];
   }
 }

@@ -8,7 +8,8 @@
  *   reasoner precision; of the painter only the four projections inside the layers are quantised (docs/formats.md),
  *   the rest stays f32.
  * - Runs: the reasoner's run (its K/V cache, layers × 2 × kv_heads × head_dim × context × 4 bytes, and the prefill
- *   scratch of the shared decoder layer at `prefillRows` rows) is freed before the painter's run (the condition K/V
+ *   scratch of the shared decoder layer at `prefillRows` rows: the engine prefills a long prompt in chunks of
+ *   `prefillChunkRows`, so never more) is freed before the painter's run (the condition K/V
  *   of every layer for the CFG branches, and its scratch at branches × (condition + 1 + image tokens) rows). The
  *   peak is the weights plus the larger run. Attention keeps its scores in workgroup memory (flash tiling), so no
  *   score matrix is allocated; the decode path's partials are counted.
@@ -94,7 +95,10 @@ export interface PlanChoice {
   int4ScaleBytes?: 2 | 4;
   /** Tokens of the reasoner's K/V cache; default min(DEFAULT_CONTEXT, max_position_embeddings). */
   context?: number;
-  /** Prompt rows prefilled in one pass; default the context (a prompt that fills it). */
+  /**
+   * Prompt rows prefilled in one pass; default (and at most) the engine's chunk, `prefillChunkRows` on this device,
+   * and never more than the context.
+   */
   prefillRows?: number;
   /** Condition rows per CFG branch (the reasoner's hidden states); default the context. */
   conditionTokens?: number;
@@ -287,6 +291,19 @@ function decoderScratchBuffers(rows: number, configs: readonly DecoderDims[], ta
   ];
 }
 
+/** Prompt rows one prefill pass of the reasoner engine takes at most; longer prompts go in chunks of this many. */
+export const PREFILL_CHUNK_ROWS = 512;
+
+/**
+ * Rows per prefill pass of `r` on a device whose buffers bind at most `bindingBytes`: PREFILL_CHUNK_ROWS, or fewer
+ * when that many rows of the widest scratch buffer (gate|up, 2 × intermediate floats a row) would not bind; at least 1.
+ * The engine (src/models/reasoner/engine.ts) and the plan use this one rule.
+ */
+export function prefillChunkRows(r: DecoderDims, bindingBytes: number): number {
+  const rowBytes = Math.max(...decoderScratchBuffers(1, [r], 'row').map((b) => b.bytes));
+  return Math.max(1, Math.min(PREFILL_CHUNK_ROWS, Math.floor(bindingBytes / rowBytes)));
+}
+
 function reasonerRun(r: ReasonerDims, ctx: number, rows: number, support: KernelSupport) {
   const kvRow = r.num_key_value_heads * r.head_dim * 4;
   const cache: PlanBuffer = { name: 'reasoner K/V cache (one layer, K or V)', bytes: ctx * kvRow };
@@ -443,7 +460,7 @@ interface ResolvedChoice {
   matrices: Matrix[];
 }
 
-function resolveChoice(input: PlanInput, c: PlanChoice): ResolvedChoice {
+function resolveChoice(input: PlanInput, c: PlanChoice, dev: DeviceAllowance): ResolvedChoice {
   const painter = c.painter ?? true;
   const context = c.context ?? Math.min(DEFAULT_CONTEXT, input.reasoner.max_position_embeddings);
   const reasonerPrecision = pick(input.reasonerPrecisions, c.reasonerPrecision, 'the reasoner', 'reasonerWeights');
@@ -456,7 +473,11 @@ function resolveChoice(input: PlanInput, c: PlanChoice): ResolvedChoice {
     painterPrecision,
     int4ScaleBytes: sb,
     context,
-    prefillRows: Math.min(c.prefillRows ?? context, context),
+    prefillRows: Math.min(
+      c.prefillRows ?? Infinity,
+      prefillChunkRows(input.reasoner, dev.maxStorageBufferBindingSize),
+      context,
+    ),
     conditionTokens: c.conditionTokens ?? context,
     width: c.width ?? input.defaults.width,
     height: c.height ?? input.defaults.height,
@@ -468,7 +489,7 @@ function resolveChoice(input: PlanInput, c: PlanChoice): ResolvedChoice {
 
 /** The plan without suggestions (planMemory adds them). */
 function computePlan(input: PlanInput, choice: PlanChoice, dev: DeviceAllowance, support: KernelSupport): MemoryPlan {
-  const o = resolveChoice(input, choice);
+  const o = resolveChoice(input, choice, dev);
   const sb = o.int4ScaleBytes;
   const rW = weightsTotal(reasonerWeights(input.reasoner, o.reasonerPrecision), sb);
   const pW = o.painterPrecision

@@ -83,7 +83,7 @@ export type DecoderKv =
       /**
        * Every key lives in the caches ([1, capacity, KV, head_dim], one sequence): the rows' K/V are written at
        * cache rows `at`…, and query i (position at + i) attends causally to cache rows 0 … at + i. Several rows
-       * (a prompt) start at 0; one row (a decode step) may sit anywhere.
+       * (a prompt, or a chunk of one after the chunks before it) or one row (a decode step) may sit anywhere.
        */
       kind: 'cache';
       cacheK: GPUBuffer;
@@ -152,10 +152,9 @@ export function decoderLayer(batch: GpuBatch, a: DecoderLayerArgs): void {
       batch.encoder.copyBufferToBuffer(s.qkv, H * D * 4, cacheK, at * kvBytes, kvBytes);
       batch.encoder.copyBufferToBuffer(s.qkv, (H + KV) * D * 4, cacheV, at * kvBytes, kvBytes);
     } else {
-      // A prompt: [1, S, KV, D] is the first S rows of the [1, capacity, KV, D] cache.
-      if (at !== 0) throw new RgError('INTERNAL', `decoder layer: ${S} rows at cache row ${at} (a prompt starts at 0)`);
+      // A prompt, or one chunk of it: [1, S, KV, D] are rows at … at + S − 1 of the [1, capacity, KV, D] cache.
       q = s.q;
-      splitQkv(batch, { qkv: s.qkv, q, k: cacheK, v: cacheV, rows: S, H, KV, D });
+      splitQkv(batch, { qkv: s.qkv, q, k: cacheK, v: cacheV, rows: S, H, KV, D, kvRow: at });
     }
     // Every key is in the cache (seqK 0): query i sits at position at + i and sees cache rows 0 … at + i.
     attention(batch, {

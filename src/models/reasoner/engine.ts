@@ -9,10 +9,13 @@
  * generation step) and a ring of 4-byte readback buffers. Everything a step does is encoded into one command
  * buffer, nothing is read back but the id:
  *
- * - prefill: embed (prompt ids → rows; image-feature rows copied over the image tokens' rows) → layers over all
- *   prompt rows (K/V of the prompt written straight into the caches by the q/k/v split) → every row appended to the
+ * - prefill, in chunks of at most `prefillChunk` prompt rows (`prefillChunkRows`: 512, fewer where a chunk's scratch
+ *   would not bind; the activations are sized for one chunk, so a 4,096-token prompt of a 7B-wide model fits),
+ *   each: embed (prompt ids → rows; image-feature rows copied over the image tokens' rows) → layers over the chunk's
+ *   rows (its K/V written straight into the caches at its rows by the q/k/v split; its queries see every cache row
+ *   before them, causally) → every row appended to the
  *   hidden-state collector (the last layer's output before the final norm, MindOmni's condition, or after it with
- *   `condition_hidden: 'post_norm'`) → final norm → lm_head on the last row → `sample` → ids[0].
+ *   `condition_hidden: 'post_norm'`); after the last chunk: final norm → lm_head on the last row → `sample` → ids[0].
  * - decode step s (feeds token s, drawn by the previous step, at position P = promptLength + s): embed reads ids[s]
  *   on the GPU → per layer: norm, fused q/k/v GEMV, RoPE at P on q and k, k and v rows copied into the caches at
  *   row P, attention of the one query over cache rows 0…P, o_proj, residual, norm, fused gate/up GEMV, SwiGLU,
@@ -37,18 +40,31 @@ import { kernelSettings, type ResolvedSampling } from './sampling';
 import type { ReasonerWeights } from './weights';
 import { reasonerComputePrecision } from './precision';
 import type { Precision } from '../../kernels/dispatch';
+import { prefillChunkRows } from '../../packs/plan';
+
+export interface EngineOptions {
+  /** Prompt rows per prefill pass; default `prefillChunkRows` of the config on this device. */
+  prefillChunk?: number;
+}
 
 /** The loaded engine of one pack on one device: the weights and the config. Runs hold the per-request buffers. */
 export class ReasonerEngine {
   /** The tiled matmuls' tile precision (reasonerComputePrecision of the device and the weights' format). */
   readonly precision: Precision;
+  /** Prompt rows per prefill pass (longer prompts run in chunks). */
+  readonly prefillChunk: number;
 
   constructor(
     readonly device: GPUDevice,
     readonly weights: ReasonerWeights,
     readonly config: ReasonerConfig,
+    options: EngineOptions = {},
   ) {
     this.precision = reasonerComputePrecision(device.features, weights.format);
+    const chunk = options.prefillChunk ?? prefillChunkRows(config, device.limits.maxStorageBufferBindingSize);
+    if (!(Number.isInteger(chunk) && chunk >= 1))
+      throw new RgError('INTERNAL', `reasoner engine: prefill chunk ${String(chunk)} (a positive integer)`);
+    this.prefillChunk = chunk;
   }
 
   /**
@@ -78,7 +94,10 @@ export class EngineRun {
   private readonly last: GPUBuffer;
   private readonly logits: GPUBuffer;
   private readonly promptIds: GPUBuffer;
-  private readonly promptPos: GPUBuffer;
+  /** Rows per prefill chunk (the last may be shorter). */
+  private readonly chunk: number;
+  /** u32 positions of each prefill chunk's rows (a, a + 1, …). */
+  private readonly chunkPos: GPUBuffer[];
   /** u32 [maxNew]: the id drawn at generation step s is element s. */
   private readonly ids: GPUBuffer;
   private readonly cacheK: GPUBuffer[];
@@ -103,6 +122,7 @@ export class EngineRun {
     if (L < 1 || maxNew < 1 || readbacks < 1)
       throw new RgError('INTERNAL', `reasoner engine: prompt ${L}, maxNew ${maxNew}, readbacks ${readbacks}`);
     this.promptLength = L;
+    this.chunk = Math.min(L, engine.prefillChunk);
     this.capacity = L + maxNew;
     if (this.capacity > c.max_position_embeddings)
       throw new RgError(
@@ -119,8 +139,8 @@ export class EngineRun {
       return b;
     };
     try {
-      this.x = mk(L * Hd, 'x');
-      this.scratch = decoderScratch(L, [c], mk);
+      this.x = mk(this.chunk * Hd, 'x');
+      this.scratch = decoderScratch(this.chunk, [c], mk);
       this.last = mk(Hd, 'last row');
       this.logits = mk(c.vocab_size, 'logits');
       this.ids = mk(maxNew, 'drawn ids');
@@ -128,12 +148,17 @@ export class EngineRun {
       this.cacheV = Array.from({ length: c.num_hidden_layers }, (_, l) => mk(this.capacity * KV, `cacheV ${l}`));
       this.promptIds = uploadBuffer(device, Uint32Array.from(prompt), 'reasoner prompt ids');
       this.bufs.push(this.promptIds);
-      this.promptPos = uploadBuffer(
-        device,
-        Uint32Array.from({ length: L }, (_, i) => i),
-        'reasoner prompt positions',
-      );
-      this.bufs.push(this.promptPos);
+      this.chunkPos = [];
+      for (let a = 0; a < L; a += this.chunk) {
+        const n = Math.min(this.chunk, L - a);
+        const b = uploadBuffer(
+          device,
+          Uint32Array.from({ length: n }, (_, i) => a + i),
+          `reasoner positions ${a}…`,
+        );
+        this.bufs.push(b);
+        this.chunkPos.push(b);
+      }
       this.staging = Array.from({ length: readbacks }, (_, k) => {
         const b = device.createBuffer({
           label: `reasoner id readback ${k}`,
@@ -151,7 +176,7 @@ export class EngineRun {
 
   /**
    * One Qwen2 layer (the shared decoder layer) over the R rows of `x` in place, at positions `pos` (R u32 ids).
-   * With R = the prompt the K/V rows go to cache rows 0…R−1; with R = 1 (decode at position P) to row P.
+   * The K/V rows go to cache rows P…P + R − 1: a prefill chunk starting at prompt row P, or one decode row at P.
    */
   private layer(batch: GpuBatch, l: number, R: number, pos: GPUBuffer, P: number): void {
     decoderLayer(batch, {
@@ -220,14 +245,37 @@ export class EngineRun {
     const { c, w } = this;
     const L = this.promptLength;
     const Hd = c.hidden_size;
-    embed(batch, { table: w.embed, ids: this.promptIds, out: this.x, rows: L, dim: Hd, vocab: c.vocab_size });
-    for (const [src, start, n] of imageRows) {
+    for (const [start, n] of imageRows.map(([, s, k]) => [s, k] as const))
       if (start + n > L)
         throw new RgError('INTERNAL', `reasoner engine: image rows ${start}+${n} beyond the prompt's ${L}`);
-      batch.encoder.copyBufferToBuffer(src, 0, this.x, start * Hd * 4, n * Hd * 4);
-    }
-    w.layers.forEach((_, l) => this.layer(batch, l, L, this.promptPos, 0));
-    this.head(batch, L, 0, sampling, collector);
+    this.chunkPos.forEach((pos, i) => {
+      const a = i * this.chunk;
+      const n = Math.min(this.chunk, L - a);
+      embed(batch, {
+        table: w.embed,
+        ids: this.promptIds,
+        idOffset: a,
+        out: this.x,
+        rows: n,
+        dim: Hd,
+        vocab: c.vocab_size,
+      });
+      // The part of each image's rows that falls in this chunk.
+      for (const [src, start, k] of imageRows) {
+        const from = Math.max(start, a);
+        const to = Math.min(start + k, a + n);
+        if (from < to)
+          batch.encoder.copyBufferToBuffer(
+            src,
+            (from - start) * Hd * 4,
+            this.x,
+            (from - a) * Hd * 4,
+            (to - from) * Hd * 4,
+          );
+      }
+      w.layers.forEach((_, l) => this.layer(batch, l, n, pos, a));
+      this.head(batch, n, a + n === L ? 0 : null, sampling, collector);
+    });
   }
 
   /** Encodes decode step `s` ≥ 0: feeds token s (drawn on the GPU) and draws token s + 1. */

@@ -49,6 +49,8 @@ export interface LoadOptions {
   weights?: WeightVariant;
   /** Shard the engine's matrices at this many bytes instead of the device's binding limit (tests). */
   maxBindingBytes?: number;
+  /** Prompt rows per prefill pass of the engine instead of `prefillChunkRows` (tests). */
+  prefillChunk?: number;
 }
 
 /** What turning a request into prompt ids needs: configs, tokenizer, chat template (CPU only, no GPU work). */
@@ -139,7 +141,7 @@ export class ReasonerModel implements ReasonerText {
             maxBindingBytes: opts.maxBindingBytes,
           })
         : null;
-      engine = weights && device ? new ReasonerEngine(device, weights, cfg) : null;
+      engine = weights && device ? new ReasonerEngine(device, weights, cfg, { prefillChunk: opts.prefillChunk }) : null;
       model = new ReasonerModel(source, manifest, cfg, choice.backend, device, tokenizer, template, embed, engine, () =>
         source.file(manifest.paths.decoder, opts.onProgress),
       );

@@ -1,5 +1,6 @@
 // split_qkv against its twin: grouped-query and equal head counts, one row and many (past one workgroup), k and v
-// written into the first rows of larger cache buffers (the reasoner's prefill), bad arguments.
+// written into the first rows of larger cache buffers (the reasoner's prefill) or from a later row (one chunk of a
+// chunked prefill), bad arguments.
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, Buffers, readF32, runBatch } from '../../helpers/gpu';
 import { randomF32 } from '../../helpers/rng';
@@ -51,6 +52,28 @@ describe('split_qkv', async () => {
     }
   });
 
+  it('writes k/v from row kvRow of the cache and nothing before or after (a prefill chunk)', async () => {
+    const [rows, H, KV, D, capacity, kvRow] = [5, 4, 2, 16, 12, 3];
+    const qkv = randomF32(rows * (H + 2 * KV) * D, 78);
+    const want = splitQkvRef({ qkv, rows, H, KV, D, kvRow });
+    const sentinel = new Float32Array(capacity * KV * D).fill(-7);
+    const q = bufs.empty(rows * H * D * 4);
+    const k = bufs.upload(sentinel);
+    const v = bufs.upload(sentinel);
+    runBatch(device, (b) => splitQkv(b, { qkv: bufs.upload(qkv), q, k, v, rows, H, KV, D, kvRow }));
+    expect(Array.from(await readF32(device, q, want.q.length))).toEqual(Array.from(want.q));
+    const [from, to] = [kvRow * KV * D, (kvRow + rows) * KV * D];
+    for (const [buf, part] of [
+      [k, want.k],
+      [v, want.v],
+    ] as const) {
+      const got = await readF32(device, buf, capacity * KV * D);
+      expect(Array.from(got.subarray(from, to))).toEqual(Array.from(part.subarray(from, to)));
+      expect(got.subarray(0, from).every((x) => x === -7)).toBe(true);
+      expect(got.subarray(to).every((x) => x === -7)).toBe(true);
+    }
+  });
+
   const args = (over: Partial<SplitQkvArgs>): SplitQkvArgs => ({
     qkv: bufs.empty(2 * 8 * 4 * 4),
     q: bufs.empty(2 * 4 * 4 * 4),
@@ -72,6 +95,7 @@ describe('split_qkv', async () => {
     ['k aliasing v', () => aliased('k', 'v'), 'split_qkv: q, k and v must be three different buffers'],
     ['q aliasing qkv', () => aliased('qkv', 'q'), 'split_qkv: q, k and v must not alias qkv'],
     ['KV = 0', () => args({ KV: 0 }), 'split_qkv: KV must be a positive integer, got 0'],
+    ['k/v rows past the cache', () => args({ kvRow: 1 }), 'split_qkv: k holds 64 bytes but 96 are needed'],
   ];
   it.each(bad)('rejects %s before dispatching', (_, make, message) => {
     const a = make();

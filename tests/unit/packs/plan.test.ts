@@ -10,12 +10,14 @@ import { RgError } from '../../../src/errors';
 import {
   DEFAULT_BUDGET_BYTES,
   PRECISIONS,
+  PREFILL_CHUNK_ROWS,
   allowanceOf,
   assertPlanFits,
   describePlan,
   matrixBytes,
   planInputOf,
   planMemory,
+  prefillChunkRows,
   type DeviceAllowance,
   type KernelSupport,
   type PlanInput,
@@ -142,37 +144,56 @@ describe("memory plan: real shapes (the plan's estimate, hand-checked)", () => {
     expect(w({ reasonerPrecision: 'int4', int4ScaleBytes: 2 })).toBe(493_961_216 * 0.5625 + 286_208); // 278,139,392
   });
 
-  it('0.5B shape in int4 at 4,096 tokens: KV 96 MiB, prefill scratch, fits a desktop adapter', () => {
+  it('0.5B shape in int4 at 4,096 tokens: KV 96 MiB, a prefill chunk of 512 rows, fits a desktop adapter', () => {
     const p = planMemory(realShape, { ...reasonerOnly, reasonerPrecision: 'int4' }, DESKTOP, WITH_96);
     // KV: 24 layers × 2 × (2 kv heads · 64) × 4,096 × 4 bytes
     expect(p.kvBytes).toBe(24 * 2 * 128 * 4096 * 4); // 100,663,296
-    // A 4,096-row prefill: x, normed, q, attention out, tmp (R·896·4 each), hidden states (4,096·896·4),
-    // qkv R·1,152·4, gate_up R·9,728·4, act R·4,864·4, logits 151,936·4, ids 4,096·4, decode partials
+    // The engine prefills in chunks of 512 rows (PREFILL_CHUNK_ROWS; one row of gate_up is 38,912 bytes, far below
+    // the binding): x, normed, q, attention out, tmp (R·896·4 each), qkv R·1,152·4, gate_up R·9,728·4,
+    // act R·4,864·4; hidden states 4,096·896·4, logits 151,936·4, ids 4,096·4, decode partials
     // 14 heads · 64 splits · 17 vec4 · 16 bytes.
-    const R = 4096;
+    expect(prefillChunkRows(realShape.reasoner, DESKTOP.maxStorageBufferBindingSize)).toBe(PREFILL_CHUNK_ROWS);
+    const R = 512;
     const act =
-      6 * R * 896 * 4 + R * 1152 * 4 + R * 9728 * 4 + R * 4864 * 4 + 151_936 * 4 + 4096 * 4 + 14 * 64 * 17 * 16;
-    expect(p.activationBytes).toBe(act); // 346,897,920
-    expect(p.totalBytes).toBe(309_011_968 + 100_663_296 + act); // 756,573,184 ≈ 0.76 GB
-    expect(p.largestBuffer).toEqual({ name: 'reasoner prefill gate_up', bytes: R * 9728 * 4 });
+      5 * R * 896 * 4 +
+      4096 * 896 * 4 +
+      R * 1152 * 4 +
+      R * 9728 * 4 +
+      R * 4864 * 4 +
+      151_936 * 4 +
+      4096 * 4 +
+      14 * 64 * 17 * 16;
+    expect(p.activationBytes).toBe(act); // 56,966,656
+    expect(p.totalBytes).toBe(309_011_968 + 100_663_296 + act); // 466,641,920 ≈ 0.47 GB
+    // The largest buffer is now the int4 embedding (151,936 rows of 448 bytes), no longer the prefill's gate_up.
+    expect(p.largestBuffer).toEqual({ name: 'reasoner.embed_tokens', bytes: 151_936 * 448 });
     expect(p.fits).toBe(true);
     expect(describePlan(p)).toBe(
-      'needs ≈ 757 MB GPU (weights 309 MB + KV 101 MB + activations 347 MB) at int4, 4,096 tokens',
+      'needs ≈ 467 MB GPU (weights 309 MB + KV 101 MB + activations 57.0 MB) at int4, 4,096 tokens',
     );
+    // Asked for one pass over all 4,096 rows, the plan still counts the engine's chunk (it never prefills more).
+    expect(
+      planMemory(realShape, { ...reasonerOnly, reasonerPrecision: 'int4', prefillRows: 4096 }, DESKTOP, WITH_96),
+    ).toEqual(p);
   });
 
-  it('0.5B int4 at 4,096 tokens on spec limits: the 152 MiB gate_up scratch is over a 128 MiB binding', () => {
+  it('0.5B int4 at 4,096 tokens on spec limits: the chunked prefill fits 128 MiB; f32 embedding row-sharded', () => {
+    // Unchunked, the 4,096-row gate_up scratch would be 159,383,552 bytes, over 128 MiB; in chunks of 512 it fits.
     const p = planMemory(realShape, { ...reasonerOnly, reasonerPrecision: 'int4' }, SPEC, WITH_96);
-    expect(p.fits).toBe(false);
-    expect(p.issues.map((i) => i.field)).toEqual(['context']);
-    expect(p.issues[0]!.message).toContain('reasoner prefill gate_up buffer needs 159,383,552 bytes');
-    expect(p.suggestions).toEqual(['a context of 2,048 tokens (needs ≈ 533 MB)', 'a smaller pack']);
+    expect(p.fits).toBe(true);
+    expect(p.issues).toEqual([]);
     // The embedding (151,936 int4 rows of 448 bytes = 68 MB) fits one binding whole; f32 (544 MB) is row-sharded.
     const f32 = planMemory(realShape, { ...reasonerOnly, context: 2048, reasonerPrecision: 'f32' }, SPEC, WITH_96);
     const perShard = Math.floor((128 * MiB) / (896 * 4)) * 896 * 4;
     expect(f32.largestBuffer).toEqual({ name: 'reasoner.embed_tokens (one row shard)', bytes: perShard });
-    // A 32-token prompt at 4,096 tokens of context fits: the scratch is sized by the prompt.
-    expect(planMemory(realShape, { ...reasonerOnly, prefillRows: 32 }, SPEC, WITH_96).fits).toBe(true);
+  });
+
+  it('the prefill chunk shrinks where 512 rows of gate|up would not bind: 7B widths on a 16 MiB binding', () => {
+    // Qwen2.5-7B: intermediate 18,944 → gate|up 151,552 bytes a row; 16 MiB / 151,552 = 110 rows.
+    const seven = { ...realShape.reasoner, hidden_size: 3584, intermediate_size: 18_944, num_attention_heads: 28 };
+    expect(prefillChunkRows(seven, 128 * MiB)).toBe(512);
+    expect(prefillChunkRows(seven, 16 * MiB)).toBe(110);
+    expect(prefillChunkRows(seven, 1000)).toBe(1);
   });
 
   // OmniGen painter, 32 layers: quantised params per layer 3,072 · (9,216 + 3,072 + 16,384) + 3,072 · 8,192 =
