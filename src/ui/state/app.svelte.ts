@@ -27,6 +27,8 @@ export interface PackInfo {
   inputs: PackInputs;
   /** sha256 of the manifest bytes read (what exactly produced a saved run); null when it could not be read. */
   manifestSha256: string | null;
+  /** The painter weight files the pack ships (manifest `paths.painter_weights`), in PRECISIONS order. */
+  painterWeights: readonly WeightVariant[];
 }
 
 /**
@@ -54,6 +56,7 @@ export const FALLBACK_PACK_INFO: PackInfo = {
     question: { placeholder: GENERIC_PLACEHOLDERS.question, examples: [] },
   },
   manifestSha256: null,
+  painterWeights: ['f32'],
 };
 
 const PACK_KEY = 'rg-vlm:pack';
@@ -61,13 +64,16 @@ const PACK_KEY = 'rg-vlm:pack';
 const REASONER_WEIGHTS_KEY = 'rg-vlm:reasoner-weights';
 /** The formats the picker offers (the engine makes each from a pack's f32 file at load). */
 export const REASONER_WEIGHT_CHOICES: readonly WeightVariant[] = PRECISIONS;
+/** The painter weight file runs ask for (the header's "Painter weights" picker), among those the pack ships. */
+const PAINTER_WEIGHTS_KEY = 'rg-vlm:painter-weights';
 /** The user's GPU memory budget in bytes (the memory plan's; WebGPU does not report GPU memory). */
 const BUDGET_KEY = 'rg-vlm:memory-budget';
 
 function readPackInfo(m: Manifest, manifestSha256: string): PackInfo {
   const p = resolvePackDefaults(m);
   const limits = { ...DEFAULT_LIMITS, ...p.limits };
-  return { ...p, limits, manifestSha256 };
+  const painterWeights = PRECISIONS.filter((w) => Object.hasOwn(m.paths.painter_weights, w));
+  return { ...p, limits, manifestSha256, painterWeights };
 }
 
 /** A problem shown to the user, with the next step. */
@@ -103,8 +109,26 @@ export class AppState {
   budgetBytes = $state<number | null>(null);
   /** The reasoner engine's weight format runs ask for (`reasonerWeights`), remembered across reloads. */
   reasonerWeights = $state<WeightVariant>('f32');
+  /** The painter weight format the user chose (remembered across reloads); `painterWeights` is what runs get. */
+  painterWeightsChoice = $state<WeightVariant>('f32');
+
+  /**
+   * The painter weights runs ask for (`weights`): the chosen format when the selected pack ships it, else f32 (every
+   * pack has it), else the pack's first.
+   */
+  get painterWeights(): WeightVariant {
+    const offered = this.packInfo.painterWeights;
+    if (offered.includes(this.painterWeightsChoice)) return this.painterWeightsChoice;
+    return offered.includes('f32') ? 'f32' : (offered[0] ?? 'f32');
+  }
 
   constructor() {
+    try {
+      const w = localStorage.getItem(PAINTER_WEIGHTS_KEY);
+      if (w && (PRECISIONS as readonly string[]).includes(w)) this.painterWeightsChoice = w as WeightVariant;
+    } catch {
+      // storage refused: f32
+    }
     try {
       const w = localStorage.getItem(REASONER_WEIGHTS_KEY);
       if (w && (REASONER_WEIGHT_CHOICES as readonly string[]).includes(w)) this.reasonerWeights = w as WeightVariant;
@@ -243,9 +267,32 @@ export class AppState {
     await this.refreshPlan();
   }
 
-  /** The memory plan's choice the device panel and the Model manager show: the chosen reasoner weights. */
-  planChoice(): PlanChoice | undefined {
-    return this.reasonerWeights === 'f32' ? undefined : { reasonerPrecision: this.reasonerWeights };
+  /**
+   * The memory plan's choice the device panel and the Model manager show: the chosen reasoner weights, and for the
+   * selected pack (`packId` absent or equal to it) the painter weights its runs get; other packs at their default
+   * painter file, since the choice may not be one they ship.
+   */
+  planChoice(packId?: string): PlanChoice | undefined {
+    const c: PlanChoice = {};
+    if (this.reasonerWeights !== 'f32') c.reasonerPrecision = this.reasonerWeights;
+    if ((packId === undefined || packId === this.packId) && this.painterWeights !== 'f32')
+      c.painterPrecision = this.painterWeights;
+    return Object.keys(c).length ? c : undefined;
+  }
+
+  /**
+   * Chooses the painter's weight file for the next runs among those the selected pack ships (remembered across
+   * reloads; others are ignored) and refreshes the plan shown.
+   */
+  setPainterWeights(w: string): void {
+    if (!(this.packInfo.painterWeights as readonly string[]).includes(w)) return;
+    this.painterWeightsChoice = w as WeightVariant;
+    try {
+      localStorage.setItem(PAINTER_WEIGHTS_KEY, w);
+    } catch {
+      // not remembered across reloads; still chosen
+    }
+    void this.refreshPlan();
   }
 
   /**

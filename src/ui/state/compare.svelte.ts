@@ -110,6 +110,7 @@ export class Variant {
     const userPrefix = this.userPrefix === this.app.packInfo.prompts.instructionPrefix ? null : this.userPrefix;
     return {
       reasonerWeights: this.app.reasonerWeights,
+      painterWeights: this.app.painterWeights,
       prompt: c.prompt.value,
       cot: this.cot,
       cascade: this.cot && this.cascade,

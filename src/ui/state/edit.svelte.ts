@@ -28,6 +28,8 @@ export interface EditSettings {
   maxNewTokens: number;
   /** The reasoner engine's weight format (the header's picker). */
   reasonerWeights: WeightVariant;
+  /** The painter's weight file (the header's picker; the request's `weights`). */
+  painterWeights: WeightVariant;
 }
 
 export interface EditOutput {
@@ -100,6 +102,7 @@ export class EditState extends RunForm {
       seed: c.seed.value,
       maxNewTokens: c.maxNewTokens.value,
       reasonerWeights: this.app.reasonerWeights,
+      painterWeights: this.app.painterWeights,
     };
     const file = this.image.file!;
     if (this.result) URL.revokeObjectURL(this.result.url);
@@ -122,6 +125,7 @@ export class EditState extends RunForm {
             seed: settings.seed,
             maxNewTokens: settings.maxNewTokens,
             reasonerWeights: settings.reasonerWeights,
+            weights: settings.painterWeights,
           },
           this.stream.handle,
         );

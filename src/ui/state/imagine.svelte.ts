@@ -37,6 +37,8 @@ export interface ImagineSettings {
   maxNewTokens: number;
   /** The reasoner engine's weight format (the header's picker); absent: the pipeline's default. */
   reasonerWeights?: WeightVariant;
+  /** The painter's weight file (the header's picker; the request's `weights`); absent: the pipeline's default. */
+  painterWeights?: WeightVariant;
 }
 
 /** What a finished Imagine run leaves to show. */
@@ -108,6 +110,7 @@ export function imagineRequest(runId: string, pack: string, s: ImagineSettings):
     height: s.height,
     maxNewTokens: s.maxNewTokens,
     ...(s.reasonerWeights ? { reasonerWeights: s.reasonerWeights } : {}),
+    ...(s.painterWeights ? { weights: s.painterWeights } : {}),
   };
 }
 
@@ -178,6 +181,7 @@ export function imagineRecord(
       ...(s.cascade ? { cascade: true, ...cascadeSettings(out.cascade) } : {}),
       maxNewTokens: s.maxNewTokens,
       ...(s.reasonerWeights ? { reasonerWeights: s.reasonerWeights } : {}),
+      ...(s.painterWeights ? { painterWeights: s.painterWeights } : {}),
       steps: s.steps,
       guidance: s.guidance,
       seed: s.seed,
@@ -302,6 +306,7 @@ export class ImagineState extends RunForm {
       height: c.height.value,
       maxNewTokens: c.maxNewTokens.value,
       reasonerWeights: this.app.reasonerWeights,
+      painterWeights: this.app.painterWeights,
     };
   }
 

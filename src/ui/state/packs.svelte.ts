@@ -64,10 +64,10 @@ export class PacksState {
 
   readonly visible = $derived(this.packs.filter((p) => this.showTestPacks || !p.testOnly));
 
-  /** `planChoice`: the choice the plans are shown at (the studio's reasoner weights); default the pack's. */
+  /** `planChoice`: the choice a pack's plan is shown at (the studio's weights pickers); default the pack's. */
   constructor(
     private readonly worker: WorkerHandle,
-    private readonly planChoice: () => PlanChoice | undefined = () => undefined,
+    private readonly planChoice: (packId: string) => PlanChoice | undefined = () => undefined,
   ) {}
 
   private readonly onEvent = (e: StoreEvent): void => {
@@ -106,7 +106,7 @@ export class PacksState {
     const ids = this.packs.filter((p) => p.totalBytes !== null).map((p) => p.id);
     const plan = async (id: string) => {
       try {
-        return await this.worker.api.packPlan(id, this.planChoice());
+        return await this.worker.api.packPlan(id, this.planChoice(id));
       } catch {
         return undefined; // shown as "—"; the download itself still checks
       }

@@ -224,6 +224,7 @@ export class RgpoState extends RunForm<RunLifecycle> {
           pack: this.app.packId,
           ...rest,
           reasonerWeights: this.app.reasonerWeights,
+          weights: this.app.painterWeights,
           ...(cascade ? { cascade, cot: true } : {}),
         };
         return this.app.worker.rgpo(request, this.handle);
@@ -293,6 +294,7 @@ export function groupRecord(r: RgpoResult) {
       width: r.settings.width,
       height: r.settings.height,
       maxNewTokens: r.settings.maxNewTokens,
+      painterWeights: r.settings.weights,
       mean: r.stats.mean,
       std: r.stats.std,
       stdKind: r.stats.stdKind,
@@ -327,6 +329,7 @@ export function keptRecord(r: RgpoResult, x: RgpoRollout) {
     settings: flatSettings({
       cot: s.cot,
       maxNewTokens: s.maxNewTokens,
+      painterWeights: s.weights,
       steps: s.steps,
       guidance: s.guidance,
       seed: x.seed,

@@ -27,7 +27,7 @@ export class StudioState {
     this.edit = new EditState(app);
     this.compare = new CompareState(app);
     this.rgpo = new RgpoState(app);
-    this.packs = new PacksState(app.worker, () => app.planChoice());
+    this.packs = new PacksState(app.worker, (id) => app.planChoice(id));
     this.history = new HistoryState();
   }
 }
