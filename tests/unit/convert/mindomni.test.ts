@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { CheckpointReader, ConvertSink } from '../../../src/convert/checkpoint';
-import { convertMindOmni } from '../../../src/convert/mindomni';
+import { convertMindOmni, mindomniConfigs, mindomniPainterMappings, phi3Dims } from '../../../src/convert/mindomni';
+import type { FoundTensors } from '../../../src/convert/checkpoint';
 import { RgError } from '../../../src/errors';
 import { toWeightData, weightArrays } from '../../../src/kernels/weight_data';
 import { PainterConfigFileSchema } from '../../../src/packs/manifest';
@@ -205,6 +206,54 @@ describe('convertMindOmni', () => {
     expect(b.out.get('painter.int4.safetensors')).toEqual(a.out.get('painter.int4.safetensors'));
     expect(json(b.out.get('converted.json')!).source).toMatchObject({ mllm: { prefix: 'model.language_model.' } });
     expect(r.reasoner.hidden_size).toBe(32);
+  });
+
+  it('at the real configs: the shapes docs/formats.md tabulates, and the painter file’s size per format', () => {
+    // OmniGen's Phi-3 (the config without its rope_scaling, which is refused) and Qwen2.5-VL-7B's hidden size.
+    const d = phi3Dims({
+      model_type: 'phi3',
+      hidden_size: 3072,
+      num_hidden_layers: 32,
+      num_attention_heads: 32,
+      num_key_value_heads: 32,
+      intermediate_size: 8192,
+      rope_theta: 10000,
+      rms_norm_eps: 1e-5,
+      rope_scaling: null,
+    });
+    const found = (shapes: Record<string, number[]>): FoundTensors =>
+      new Map(Object.entries(shapes).map(([name, shape]) => [name, { file: 'x', info: { name, shape } as never }]));
+    const { connector: cc, painter: pc } = mindomniConfigs(
+      d,
+      3584,
+      found({
+        'x_embedder.proj.weight': [3072, 4, 2, 2],
+        'time_token.mlp.0.weight': [3072, 256],
+        pos_embed: [1, 192 * 192, 3072],
+      }),
+      found({ '0.weight': [3072, 3584], '1.input_layernorm.weight': [3072], '2.input_layernorm.weight': [3072] }),
+    );
+    expect(pc).toMatchObject({ head_dim: 96, pos_embed_max_size: 192, pos_embed_scale: 1 / 3, latent_channels: 4 });
+    const maps = mindomniPainterMappings(cc, pc);
+    const shape = new Map(maps.map((m) => [m.hf, m.source ?? m.shape]));
+    expect(shape.get('0.weight')).toEqual([3072, 3584]);
+    expect(shape.get('1.self_attn.qkv_proj.weight')).toEqual([9216, 3072]);
+    expect(shape.get('2.mlp.gate_up_proj.weight')).toEqual([16384, 3072]);
+    expect(shape.get('llm.layers.31.mlp.down_proj.weight')).toEqual([3072, 8192]);
+    expect(shape.get('x_embedder.proj.weight')).toEqual([3072, 4, 2, 2]);
+    expect(shape.get('time_token.mlp.0.weight')).toEqual([3072, 256]);
+    expect(shape.get('final_layer.adaLN_modulation.1.weight')).toEqual([6144, 3072]);
+    expect(shape.get('final_layer.linear.weight')).toEqual([16, 3072]);
+    expect(maps.filter((m) => m.hf.startsWith('llm.layers.')).length).toBe(32 * 6);
+    const bytes = (f: 'f32' | 'f16' | 'int8' | 'int4') =>
+      maps.reduce((a, m) => {
+        const n = m.shape.reduce((x, y) => x * y, 1);
+        if (m.shape.length === 1 || m.f32 || f === 'f32') return a + 4 * n;
+        return a + (f === 'f16' ? 2 * n : f === 'int8' ? n + 4 * m.shape[0] : n / 2 + n / 8);
+      }, 0);
+    const sizes = (['f32', 'f16', 'int8', 'int4'] as const).map((f) => `${f} ${(bytes(f) / 1e9).toFixed(2)} GB`);
+    console.log(`MindOmni painter file (connector + image decoder, tensor data): ${sizes.join(', ')}`);
+    expect(bytes('int4')).toBeLessThan(bytes('int8'));
   });
 
   describe('refuses, naming the thing, before anything is written', () => {
