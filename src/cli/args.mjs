@@ -159,10 +159,11 @@ empty unless --force)`),
     required: [],
   },
   convert: {
-    summary: 'a Hugging Face Qwen2-family checkpoint folder → reasoner weights, tokenizer and converted.json (Node)',
+    summary:
+      'a Qwen2-family or MindOmni checkpoint folder → reasoner (and painter) weights, tokenizer, converted.json (Node)',
     usage: 'rg convert --from DIR --out DIR [--weights int4|int8|f16|bf16|f32] [--force]',
     flags: flagTable(`
-      --from DIR                      the checkpoint: config.json, model.safetensors or shards + index, tokenizer files
+      --from DIR                      a checkpoint (config.json, safetensors, tokenizer) or MindOmni's (mllm/, …)
       --out DIR                       output folder (must be new or empty unless --force)
       --weights int4|int8|f16|bf16|f32  how the matrices are stored (default int4)
       --force                         replace an existing --out folder`),

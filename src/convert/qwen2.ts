@@ -1,41 +1,35 @@
 /**
  * @file The Qwen2-family checkpoint converter: a Hugging Face checkpoint's own layout (config.json of model_type
- * "qwen2", model.safetensors or shards + model.safetensors.index.json, bf16/f16/f32 tensors, tokenizer files) to the
- * reasoner weights of our packs (docs/formats.md "Converting a checkpoint"). Everything is checked before the first
- * byte is written (model_type, config fields, shards, every tensor's name, dtype and shape); then each output tensor
- * is read from its shard by byte range in row blocks, converted by the one conversion (`convertWeight`) and written
- * in order through a sink that hashes as it goes. Memory: one row block, plus the int8 / int4 scales of the matrix
- * being written (they follow its elements in the file).
+ * "qwen2", or "qwen2_5_vl" whose text decoder is converted; model.safetensors or shards +
+ * model.safetensors.index.json, bf16/f16/f32 tensors, tokenizer files) to the reasoner weights of our packs
+ * (docs/formats.md "Converting a checkpoint"). `planQwen2` checks everything before the first byte is written
+ * (model_type, config fields, shards, every tensor's name, dtype and shape); `writeQwen2` then streams each output
+ * tensor from its shard (src/convert/checkpoint.ts). MindOmni's converter plans its `mllm/` with the same code.
  */
-import { createSHA256 } from 'hash-wasm';
 import { RgError } from '../errors';
-import type { WeightFormat } from '../kernels/matmul';
-import type { LinearWeightData } from '../kernels/matmul.ref';
-import { convertWeight, weightArrays } from '../kernels/weight_data';
-import { TokenizerConfigSchema, TokenizerJsonSchema, parseWith, type FileEntry } from '../packs/manifest';
+import { TokenizerConfigSchema, TokenizerJsonSchema, parseWith } from '../packs/manifest';
 import type { DecoderDims } from '../packs/plan';
-import { headerLength, parseHeader, type SafeDtype, type SafeTensorInfo } from '../packs/safetensors';
 import { StagingMeter } from '../packs/safetensors_stream';
+import {
+  checkTensors,
+  HashingWriter,
+  K_MULTIPLE,
+  parseJson,
+  planWeights,
+  readHeaders,
+  readJson,
+  readWhole,
+  refuser,
+  shardMap,
+  type CheckpointReader,
+  type ConvertOptions,
+  type ConvertSink,
+  type Mapping,
+  type Refuse,
+  type WeightsPlan,
+} from './checkpoint';
 
-/** Random access to the files of a checkpoint (a folder, a URL with Range, a File). */
-export interface CheckpointReader {
-  /** The file's size in bytes, or null when the checkpoint has no such file. */
-  size(path: string): Promise<number | null>;
-  /** Bytes [begin, end) of `path`. */
-  read(path: string, begin: number, end: number): Promise<Uint8Array>;
-}
-
-/** One output file being written, in order. */
-export interface FileWriter {
-  /** The next bytes; the writer may keep `bytes` (the converter never reuses them). */
-  write(bytes: Uint8Array): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** Where the converted files go. */
-export interface ConvertSink {
-  create(path: string, bytes: number): Promise<FileWriter>;
-}
+export type { CheckpointReader, ConvertOptions, ConvertSink, FileWriter } from './checkpoint';
 
 /** The text decoder a converted checkpoint describes (the fields of the manifest's ReasonerConfig it fixes). */
 export interface Qwen2Dims extends DecoderDims {
@@ -47,18 +41,10 @@ export interface Qwen2Dims extends DecoderDims {
   attention_bias: true;
 }
 
-export interface ConvertOptions {
-  weights: WeightFormat;
-  /** Input bytes read per row block (whole rows; at least one). Default 4 MiB. */
-  blockBytes?: number;
-  /** Counts what the conversion holds at once (the blocks, scales and headers). */
-  meter?: StagingMeter;
-}
-
 export interface ConvertResult {
   dims: Qwen2Dims;
   /** Every file written, with its size and sha256, in the order written. */
-  files: FileEntry[];
+  files: { path: string; bytes: number; sha256: string }[];
   /** The weights file's path. */
   weights: string;
 }
@@ -68,43 +54,60 @@ export const CONVERTED_FILE = 'converted.json';
 
 const INDEX = 'model.safetensors.index.json';
 const SINGLE = 'model.safetensors';
-const DTYPE_BYTES: Partial<Record<SafeDtype, number>> = { F32: 4, F16: 2, BF16: 2 };
-const INPUT_FORMAT: Partial<Record<SafeDtype, WeightFormat>> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
-/** K multiples of our kernels per stored format (src/kernels/matmul.ts K_MULTIPLE, without its shaders). */
-const K_MULTIPLE: Record<WeightFormat, number> = { f32: 1, f16: 2, int8: 4, int4: 32, bf16: 2 };
+const SUPPORTED = ['qwen2', 'qwen2_5_vl'];
 
-function bad(message: string, field?: string): never {
-  throw new RgError('BAD_INPUT', message, {
-    field,
-    hint: 'Convert an unmodified Qwen2-family checkpoint (config.json, *.safetensors, tokenizer files).',
-  });
+const bad: Refuse = refuser(
+  'Convert an unmodified Qwen2-family checkpoint (config.json, *.safetensors, tokenizer files).',
+);
+
+/**
+ * The text decoder's fields of a config: the top level, or for Qwen2.5-VL its `text_config` where newer
+ * transformers versions nest them (fields it lacks fall back to the top level).
+ */
+function textFields(c: Record<string, unknown>): Record<string, unknown> {
+  const t = c.text_config;
+  return c.model_type === 'qwen2_5_vl' && typeof t === 'object' && t !== null && !Array.isArray(t)
+    ? { ...c, ...(t as Record<string, unknown>) }
+    : c;
 }
 
-async function readWhole(src: CheckpointReader, path: string): Promise<Uint8Array | null> {
-  const n = await src.size(path);
-  return n === null ? null : src.read(path, 0, n);
-}
-
-async function readJson(src: CheckpointReader, path: string, required: true): Promise<unknown>;
-async function readJson(src: CheckpointReader, path: string, required: false): Promise<unknown | null>;
-async function readJson(src: CheckpointReader, path: string, required: boolean): Promise<unknown | null> {
-  const b = await readWhole(src, path);
-  if (!b) return required ? bad(`the checkpoint has no ${path}`, path) : null;
-  try {
-    return JSON.parse(new TextDecoder().decode(b));
-  } catch (e) {
-    return bad(`${path} is not valid JSON: ${(e as Error).message}`, path);
-  }
+/**
+ * Qwen2.5-VL's multimodal RoPE splits each head's frequencies into (time, height, width) sections; for text every
+ * token has the same three position ids, so it is the plain RoPE our engine runs. Anything else is refused.
+ */
+function checkRopeScaling(c: Record<string, unknown>, headDim: number, what: string): void {
+  const r = c.rope_scaling;
+  if (r === null || r === undefined) return;
+  const s = r as Record<string, unknown>;
+  const kind = s.type ?? s.rope_type;
+  const sections = s.mrope_section;
+  const known = new Set(['type', 'rope_type', 'mrope_section']);
+  const plain =
+    (kind === 'mrope' || kind === 'default') &&
+    (s.rope_type === undefined || s.rope_type === 'default' || s.rope_type === 'mrope') &&
+    Object.keys(s).every((k) => known.has(k));
+  const sum = Array.isArray(sections) ? sections.reduce((a: number, b) => a + (typeof b === 'number' ? b : NaN), 0) : 0;
+  if (!plain || sum !== headDim / 2)
+    bad(
+      `${what}: rope_scaling ${JSON.stringify(r)} is not supported (only none, or Qwen2.5-VL's mrope with sections ` +
+        `summing to head_dim / 2 = ${headDim / 2}, which is plain RoPE for text)`,
+      'rope_scaling',
+    );
 }
 
 /** The decoder's dimensions from config.json; an unsupported model_type or a missing field is named. */
 export function qwen2Dims(config: unknown): Qwen2Dims {
-  const c = (config ?? {}) as Record<string, unknown>;
-  if (c.model_type !== 'qwen2')
-    throw new RgError('UNSUPPORTED_PACK', `config.json: model_type ${JSON.stringify(c.model_type)} is not supported`, {
-      field: 'model_type',
-      hint: 'Only Qwen2-family text models (model_type "qwen2") convert for now.',
-    });
+  const top = (config ?? {}) as Record<string, unknown>;
+  if (!SUPPORTED.includes(top.model_type as string))
+    throw new RgError(
+      'UNSUPPORTED_PACK',
+      `config.json: model_type ${JSON.stringify(top.model_type)} is not supported`,
+      {
+        field: 'model_type',
+        hint: 'Qwen2-family text models (model_type "qwen2") and the Qwen2.5-VL text decoder ("qwen2_5_vl").',
+      },
+    );
+  const c = textFields(top);
   const int = (k: string): number => {
     const v = c[k];
     if (!(typeof v === 'number' && Number.isInteger(v) && v > 0))
@@ -126,6 +129,7 @@ export function qwen2Dims(config: unknown): Qwen2Dims {
     bad(`config.json: ${heads} attention heads are not a multiple of ${kv} kv heads`, 'num_key_value_heads');
   const tie = c.tie_word_embeddings ?? false;
   if (typeof tie !== 'boolean') bad('config.json: tie_word_embeddings must be true or false', 'tie_word_embeddings');
+  if (top.model_type === 'qwen2_5_vl') checkRopeScaling(c, hidden / heads, 'config.json');
   return {
     vocab_size: int('vocab_size'),
     hidden_size: hidden,
@@ -142,22 +146,19 @@ export function qwen2Dims(config: unknown): Qwen2Dims {
   };
 }
 
-/** One input tensor and the output name (ours) it becomes: a matrix [out, in] or a vector [n]. */
-interface Mapping {
-  hf: string;
-  ours: string;
-  shape: [number] | [number, number];
-}
-
-/** Every tensor a Qwen2 checkpoint must have, Hugging Face name → our name (docs/formats.md "Reasoner"). */
-export function qwen2Mappings(d: Qwen2Dims): Mapping[] {
+/**
+ * Every tensor a Qwen2 decoder must have, Hugging Face name → our name (docs/formats.md "Reasoner"). `prefix` is
+ * the decoder's module path: `model.` (Qwen2, and Qwen2.5-VL saved by transformers < 4.52) or
+ * `model.language_model.` (Qwen2.5-VL saved by later versions).
+ */
+export function qwen2Mappings(d: Qwen2Dims, prefix = 'model.'): Mapping[] {
   const H = d.hidden_size;
   const q = d.num_attention_heads * d.head_dim;
   const kv = d.num_key_value_heads * d.head_dim;
   const I = d.intermediate_size;
-  const m: Mapping[] = [{ hf: 'model.embed_tokens.weight', ours: 'embed_tokens', shape: [d.vocab_size, H] }];
+  const m: Mapping[] = [{ hf: `${prefix}embed_tokens.weight`, ours: 'embed_tokens', shape: [d.vocab_size, H] }];
   for (let l = 0; l < d.num_hidden_layers; l++) {
-    const hf = `model.layers.${l}`;
+    const hf = `${prefix}layers.${l}`;
     const ours = `layers.${l}`;
     const add = (name: string, shape: Mapping['shape']) =>
       m.push({ hf: `${hf}.${name}`, ours: `${ours}.${name}`, shape });
@@ -176,153 +177,31 @@ export function qwen2Mappings(d: Qwen2Dims): Mapping[] {
     m.push({ hf: `${hf}.mlp.up_proj.weight`, ours: `${ours}.mlp.up_proj`, shape: [I, H] });
     m.push({ hf: `${hf}.mlp.down_proj.weight`, ours: `${ours}.mlp.down_proj`, shape: [H, I] });
   }
-  m.push({ hf: 'model.norm.weight', ours: 'norm.weight', shape: [H] });
+  m.push({ hf: `${prefix}norm.weight`, ours: 'norm.weight', shape: [H] });
   if (!d.tie_word_embeddings) m.push({ hf: 'lm_head.weight', ours: 'lm_head', shape: [d.vocab_size, H] });
   return m;
 }
 
-/** An output tensor: its bytes come from `src` (elements or scales of a matrix, or a vector as F32). */
-interface OutTensor {
-  name: string;
-  dtype: SafeDtype;
-  shape: number[];
-  bytes: number;
-  src: { map: Mapping; info: SafeTensorInfo; file: string; part: 'words' | 'scale' | 'vector' };
+/** A checked Qwen2 conversion, ready to write: nothing of it has been written yet. */
+export interface Qwen2Plan {
+  src: CheckpointReader;
+  dims: Qwen2Dims;
+  modelType: string;
+  /** The decoder's tensor prefix the checkpoint uses. */
+  prefix: string;
+  shards: string[];
+  weights: WeightsPlan;
+  tokenizer: Uint8Array;
+  tokenizerConfig: Uint8Array;
+  generation: Uint8Array | null;
 }
 
-function outputTensors(
-  maps: Mapping[],
-  found: Map<string, { info: SafeTensorInfo; file: string }>,
-  f: WeightFormat,
-): OutTensor[] {
-  const out: OutTensor[] = [];
-  for (const map of maps) {
-    const { info, file } = found.get(map.hf)!;
-    const src = (part: OutTensor['src']['part']) => ({ map, info, file, part });
-    if (map.shape.length === 1) {
-      out.push({ name: map.ours, dtype: 'F32', shape: map.shape, bytes: map.shape[0] * 4, src: src('vector') });
-      continue;
-    }
-    const [o, i] = map.shape;
-    if (f === 'int8') {
-      out.push({ name: `${map.ours}.weight_q`, dtype: 'I8', shape: [o, i], bytes: o * i, src: src('words') });
-      out.push({ name: `${map.ours}.weight_scale`, dtype: 'F32', shape: [o], bytes: o * 4, src: src('scale') });
-    } else if (f === 'int4') {
-      out.push({
-        name: `${map.ours}.weight_q4`,
-        dtype: 'U8',
-        shape: [o, i / 2],
-        bytes: (o * i) / 2,
-        src: src('words'),
-      });
-      out.push({
-        name: `${map.ours}.weight_scale`,
-        dtype: 'F32',
-        shape: [o, i / 32],
-        bytes: (o * i) / 8,
-        src: src('scale'),
-      });
-    } else {
-      const dtype = ({ f32: 'F32', f16: 'F16', bf16: 'BF16' } as const)[f];
-      out.push({
-        name: `${map.ours}.weight`,
-        dtype,
-        shape: [o, i],
-        bytes: o * i * (f === 'f32' ? 4 : 2),
-        src: src('words'),
-      });
-    }
-  }
-  // The tools' writer order (tools/rgvlm/safetensors_io.py): sorted names, data contiguous in that order.
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-/** The safetensors header of `tensors` as the tools write it: sorted keys, compact, spaces to a multiple of 8. */
-function headerBytes(tensors: OutTensor[], f: WeightFormat): Uint8Array {
-  const h: Record<string, unknown> = { __metadata__: { format: 'pt', 'rgvlm.quantisation': f } };
-  let off = 0;
-  for (const t of tensors) {
-    h[t.name] = { data_offsets: [off, off + t.bytes], dtype: t.dtype, shape: t.shape };
-    off += t.bytes;
-  }
-  let json = JSON.stringify(h);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const body = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + body.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(body.length), true);
-  out.set(body, 8);
-  return out;
-}
-
-/** The shard of every tensor: the index's weight_map, or the one model.safetensors. */
-async function shardMap(src: CheckpointReader): Promise<Map<string, string> | null> {
-  const index = await readJson(src, INDEX, false);
-  if (index === null) return null;
-  const wm = (index as { weight_map?: unknown }).weight_map;
-  if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) bad(`${INDEX} has no weight_map`, INDEX);
-  const m = new Map<string, string>();
-  for (const [k, v] of Object.entries(wm)) {
-    if (typeof v !== 'string' || !/^[\w.-]+\.safetensors$/.test(v))
-      bad(`${INDEX}: ${k} maps to ${JSON.stringify(v)}`, INDEX);
-    m.set(k, v);
-  }
-  return m;
-}
-
-/** Reads and checks every shard's header; returns each tensor with its shard. */
-async function readHeaders(
-  src: CheckpointReader,
-  shards: string[],
-  meter: StagingMeter,
-): Promise<Map<string, { info: SafeTensorInfo; file: string }>> {
-  const found = new Map<string, { info: SafeTensorInfo; file: string }>();
-  for (const file of shards) {
-    const size = await src.size(file);
-    if (size === null) bad(`${file} is missing (${shards.length > 1 ? `${INDEX} names it` : 'no shard index'})`, file);
-    if (size < 8) bad(`${file} is not a safetensors file (${size} bytes)`, file);
-    const n = headerLength(await src.read(file, 0, 8), file);
-    if (8 + n > size) bad(`${file}: its header of ${n} bytes does not fit the file`, file);
-    const header = await src.read(file, 8, 8 + n);
-    const st = meter.during(n, () => parseHeader(header, file));
-    for (const t of st.tensors.values()) {
-      if (t.end > size) bad(`${file}: ${t.name} ends past the file`, file);
-      found.set(t.name, { info: t, file });
-    }
-  }
-  return found;
-}
-
-/** Checks the checkpoint (`maps` found, of their shapes and a float dtype) or throws naming the first problem. */
-function checkTensors(
-  maps: Mapping[],
-  found: Map<string, { info: SafeTensorInfo; file: string }>,
-  index: Map<string, string> | null,
-): void {
-  for (const m of maps) {
-    const t = found.get(m.hf);
-    if (index) {
-      const where = index.get(m.hf);
-      if (!where) bad(`the checkpoint has no tensor ${m.hf} (${INDEX} does not list it)`, m.hf);
-      if (!t || t.file !== where) bad(`${m.hf} is not in ${where}, where ${INDEX} puts it`, m.hf);
-    }
-    if (!t) bad(`the checkpoint has no tensor ${m.hf}`, m.hf);
-    if (!(t.info.dtype in INPUT_FORMAT)) bad(`${m.hf} is ${t.info.dtype}; only BF16, F16 and F32 convert`, m.hf);
-    if (JSON.stringify(t.info.shape) !== JSON.stringify(m.shape))
-      bad(`${m.hf} has shape [${t.info.shape.join(', ')}]; config.json means [${m.shape.join(', ')}]`, m.hf);
-  }
-}
-
-/** Converts the checkpoint `src` reads into `sink`: the reasoner weights, the tokenizer files and converted.json. */
-export async function convertQwen2(
-  src: CheckpointReader,
-  sink: ConvertSink,
-  o: ConvertOptions,
-): Promise<ConvertResult> {
+/** Every check of a conversion, before anything is written; throws naming the first problem. */
+export async function planQwen2(src: CheckpointReader, o: ConvertOptions): Promise<Qwen2Plan> {
   const f = o.weights;
   const meter = o.meter ?? new StagingMeter();
-  const blockBytes = o.blockBytes ?? 4 * 1024 * 1024;
-  // ---- every check before anything is written
-  const dims = qwen2Dims(await readJson(src, 'config.json', true));
+  const config = (await readJson(src, 'config.json', bad)) as Record<string, unknown>;
+  const dims = qwen2Dims(config);
   const k = K_MULTIPLE[f];
   const q = dims.num_attention_heads * dims.head_dim;
   for (const [name, v] of [
@@ -331,139 +210,73 @@ export async function convertQwen2(
     ['intermediate_size', dims.intermediate_size],
   ] as const)
     if (v % k !== 0) bad(`${f} weights need ${name} (${v}) to be a multiple of ${k}`, 'weights');
-  const index = await shardMap(src);
+  const index = await shardMap(src, INDEX, bad);
   const shards = index ? [...new Set(index.values())].sort() : [SINGLE];
-  const found = await readHeaders(src, shards, meter);
-  const maps = qwen2Mappings(dims);
-  checkTensors(maps, found, index);
-  const tensors = outputTensors(maps, found, f);
+  const found = await readHeaders(src, shards, meter, bad, () => (index ? `${INDEX} names it` : 'no shard index'));
+  const vl = config.model_type === 'qwen2_5_vl';
+  const prefix =
+    vl && (index ?? found).has('model.language_model.embed_tokens.weight') ? 'model.language_model.' : 'model.';
+  const maps = qwen2Mappings(dims, prefix);
+  checkTensors(maps, found, bad, 'config.json', index && { map: index, name: INDEX });
   // The tokenizer files last: parsing a real one (151k tokens) is the slowest check.
   const tokenizer = await readWhole(src, 'tokenizer.json');
   const tokenizerConfig = await readWhole(src, 'tokenizer_config.json');
   if (!tokenizer || !tokenizerConfig)
     bad('the checkpoint has no tokenizer.json or tokenizer_config.json', 'tokenizer.json');
-  const asJson = (b: Uint8Array, what: string): unknown => {
-    try {
-      return JSON.parse(new TextDecoder().decode(b));
-    } catch (e) {
-      return bad(`${what} is not valid JSON: ${(e as Error).message}`, what);
-    }
+  parseWith(TokenizerJsonSchema, parseJson(tokenizer, 'tokenizer.json', bad), 'tokenizer.json');
+  parseWith(TokenizerConfigSchema, parseJson(tokenizerConfig, 'tokenizer_config.json', bad), 'tokenizer_config.json');
+  return {
+    src,
+    dims,
+    modelType: config.model_type as string,
+    prefix,
+    shards,
+    weights: planWeights(`reasoner.${f}.safetensors`, maps, found, f),
+    tokenizer,
+    tokenizerConfig,
+    generation: await readWhole(src, 'generation_config.json'),
   };
-  parseWith(TokenizerJsonSchema, asJson(tokenizer, 'tokenizer.json'), 'tokenizer.json');
-  parseWith(TokenizerConfigSchema, asJson(tokenizerConfig, 'tokenizer_config.json'), 'tokenizer_config.json');
-  const generation = await readWhole(src, 'generation_config.json');
-
-  // ---- writing
-  const files: FileEntry[] = [];
-  const weights = `reasoner.${f}.safetensors`;
-  const write = async (path: string, parts: (w: (b: Uint8Array) => Promise<void>) => Promise<void>, bytes: number) => {
-    const w = await sink.create(path, bytes);
-    const h = await createSHA256();
-    h.init();
-    let n = 0;
-    await parts(async (b) => {
-      h.update(b);
-      n += b.byteLength;
-      await w.write(b);
-    });
-    await w.close();
-    if (n !== bytes) throw new RgError('INTERNAL', `${path}: wrote ${n} bytes, planned ${bytes}`);
-    files.push({ path, bytes, sha256: h.digest('hex') });
-  };
-  const whole = (b: Uint8Array) => (put: (b: Uint8Array) => Promise<void>) => put(b);
-
-  const header = headerBytes(tensors, f);
-  const total = header.byteLength + tensors.reduce((a, t) => a + t.bytes, 0);
-  await write(
-    weights,
-    async (put) => {
-      await put(header);
-      const scales = new Map<string, Uint8Array>();
-      for (const t of tensors) {
-        if (t.src.part === 'scale') {
-          const s = scales.get(t.src.map.ours)!;
-          scales.delete(t.src.map.ours);
-          await put(s);
-          meter.release(s.byteLength);
-          continue;
-        }
-        const scale = await streamTensor(src, t, f, blockBytes, meter, put);
-        if (scale) {
-          meter.hold(scale.byteLength);
-          scales.set(t.src.map.ours, scale);
-        }
-      }
-    },
-    total,
-  );
-  await write('tokenizer.json', whole(tokenizer), tokenizer.byteLength);
-  await write('tokenizer_config.json', whole(tokenizerConfig), tokenizerConfig.byteLength);
-  if (generation) await write('generation_config.json', whole(generation), generation.byteLength);
-  const description = new TextEncoder().encode(
-    JSON.stringify(
-      {
-        format: 'rg-vlm-converted-reasoner',
-        format_version: 1,
-        source: { model_type: 'qwen2', files: shards },
-        weights: f,
-        reasoner: dims,
-        paths: {
-          reasoner_weights: { [f]: weights },
-          tokenizer: 'tokenizer.json',
-          tokenizer_config: 'tokenizer_config.json',
-        },
-        files,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  await write(CONVERTED_FILE, whole(description), description.byteLength);
-  return { dims, files, weights };
 }
 
-/**
- * Writes tensor `t` (a vector as F32, or a matrix's elements in `f`) block by block; for int8 / int4 returns the
- * matrix's scales, which the file holds after its elements.
- */
-async function streamTensor(
+/** Writes a planned conversion's weights and tokenizer files (converted.json is the caller's). */
+export async function writeQwen2(p: Qwen2Plan, out: HashingWriter, o: ConvertOptions): Promise<void> {
+  const meter = o.meter ?? new StagingMeter();
+  await out.weights(p.src, p.weights, o.blockBytes ?? 4 * 1024 * 1024, meter, bad);
+  await out.whole('tokenizer.json', p.tokenizer);
+  await out.whole('tokenizer_config.json', p.tokenizerConfig);
+  if (p.generation) await out.whole('generation_config.json', p.generation);
+}
+
+/** converted.json as bytes (pretty JSON and a newline). */
+export function describeConversion(d: Record<string, unknown>): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(d, null, 2) + '\n');
+}
+
+/** Converts the checkpoint `src` reads into `sink`: the reasoner weights, the tokenizer files and converted.json. */
+export async function convertQwen2(
   src: CheckpointReader,
-  t: OutTensor,
-  f: WeightFormat,
-  blockBytes: number,
-  meter: StagingMeter,
-  put: (b: Uint8Array) => Promise<void>,
-): Promise<Uint8Array | null> {
-  const { info, file, map, part } = t.src;
-  const inFormat = INPUT_FORMAT[info.dtype]!;
-  const per = DTYPE_BYTES[info.dtype]!;
-  const [rows, cols] = map.shape.length === 2 ? map.shape : [1, map.shape[0]];
-  const target: WeightFormat = part === 'vector' ? 'f32' : f;
-  const rowsPer = Math.max(1, Math.floor(blockBytes / (cols * per)));
-  const scale =
-    target === 'int8' ? new Float32Array(rows) : target === 'int4' ? new Float32Array((rows * cols) / 32) : null;
-  for (let r0 = 0; r0 < rows; r0 += rowsPer) {
-    const r1 = Math.min(rows, r0 + rowsPer);
-    const raw = await src.read(file, info.begin + r0 * cols * per, info.begin + r1 * cols * per);
-    if (raw.byteLength !== (r1 - r0) * cols * per) bad(`${file}: ${map.hf} is cut short`, map.hf);
-    meter.hold(raw.byteLength);
-    try {
-      const { words, scale: s } = weightArrays(convertWeight(inputBlock(raw, inFormat, r1 - r0, cols), target));
-      const bytes = new Uint8Array(words.buffer, words.byteOffset, words.byteLength).slice();
-      if (s && scale) scale.set(s, target === 'int8' ? r0 : (r0 * cols) / 32);
-      meter.during(bytes.byteLength, () => undefined); // the converted block, held with the raw one
-      await put(bytes);
-    } finally {
-      meter.release(raw.byteLength);
-    }
-  }
-  return scale ? new Uint8Array(scale.buffer) : null;
-}
-
-/** Rows of an input tensor as the LinearWeightData of its dtype (copied when the bytes are not aligned). */
-function inputBlock(raw: Uint8Array, format: WeightFormat, out: number, inn: number): LinearWeightData {
-  const size = format === 'f32' ? 4 : 2;
-  const b = raw.byteOffset % size === 0 ? raw : raw.slice();
-  if (format === 'f32') return { format, out, in: inn, weight: new Float32Array(b.buffer, b.byteOffset, out * inn) };
-  return { format: format as 'f16' | 'bf16', out, in: inn, weight: new Uint16Array(b.buffer, b.byteOffset, out * inn) };
+  sink: ConvertSink,
+  o: ConvertOptions,
+): Promise<ConvertResult> {
+  const meter = o.meter ?? new StagingMeter();
+  const opts = { ...o, meter };
+  const p = await planQwen2(src, opts);
+  const out = new HashingWriter(sink);
+  await writeQwen2(p, out, opts);
+  const f = o.weights;
+  const description = describeConversion({
+    format: 'rg-vlm-converted-reasoner',
+    format_version: 1,
+    source: { model_type: p.modelType, files: p.shards },
+    weights: f,
+    reasoner: p.dims,
+    paths: {
+      reasoner_weights: { [f]: p.weights.path },
+      tokenizer: 'tokenizer.json',
+      tokenizer_config: 'tokenizer_config.json',
+    },
+    files: out.files,
+  });
+  await out.whole(CONVERTED_FILE, description);
+  return { dims: p.dims, files: out.files, weights: p.weights.path };
 }

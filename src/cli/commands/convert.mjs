@@ -1,8 +1,9 @@
 // @ts-check
-// @file `rg convert`: a Hugging Face Qwen2-family checkpoint folder → our reasoner weights (src/convert/qwen2.ts, the
-// converter the app runs, loaded through Vite's SSR loader so its TypeScript and shader imports resolve in Node; no
-// browser). Reads each tensor by byte range from the files, writes through a temporary folder renamed into place at
-// the end, so a refused or failed conversion leaves --out as it was.
+// @file `rg convert`: a Hugging Face Qwen2-family checkpoint folder → our reasoner weights (src/convert/qwen2.ts), or
+// MindOmni's folder (mllm/, image_decoder/, connector.safetensors) → reasoner and painter weights
+// (src/convert/mindomni.ts): the converters the app runs, loaded through Vite's SSR loader so their TypeScript and
+// shader imports resolve in Node; no browser. Reads each tensor by byte range from the files, writes through a
+// temporary folder renamed into place at the end, so a refused or failed conversion leaves --out as it was.
 import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -81,7 +82,10 @@ async function loadConverter() {
     server: { middlewareMode: true, hmr: false, ws: false },
   });
   const mod = /** @type {typeof import('../../convert/qwen2')} */ (await server.ssrLoadModule('/src/convert/qwen2.ts'));
-  return { mod, close: () => server.close() };
+  const mindomni = /** @type {typeof import('../../convert/mindomni')} */ (
+    await server.ssrLoadModule('/src/convert/mindomni.ts')
+  );
+  return { mod, mindomni, close: () => server.close() };
 }
 
 /**
@@ -101,16 +105,24 @@ export async function convert(cmd, io) {
     return EXIT_USAGE;
   }
   const tmp = `${out}.partial-${process.pid}`;
-  const { mod, close } = await loadConverter();
+  const { mod, mindomni, close } = await loadConverter();
+  // MindOmni's folder is told by its image decoder; anything else is a Qwen2-family checkpoint (or refused as one).
+  const isMindOmni = existsSync(join(from, 'image_decoder', 'config.json'));
   try {
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { recursive: true });
     const t0 = Date.now();
-    const r = await mod.convertQwen2(folderReader(from), folderSink(tmp), { weights: cmd.weights });
+    const opts = { weights: cmd.weights };
+    const r = isMindOmni
+      ? await mindomni.convertMindOmni(folderReader(from), folderSink(tmp), opts)
+      : await mod.convertQwen2(folderReader(from), folderSink(tmp), opts);
     await rm(out, { recursive: true, force: true });
     await rename(tmp, out);
     const bytes = r.files.reduce((a, f) => a + f.bytes, 0);
-    io.err.write(`converted ${cmd.from} → ${cmd.out} (${cmd.weights}) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    const kind = isMindOmni ? 'MindOmni' : 'Qwen2';
+    io.err.write(
+      `converted ${kind} ${cmd.from} → ${cmd.out} (${cmd.weights}) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
     io.out.write(JSON.stringify({ out: cmd.out, weights: cmd.weights, files: r.files, bytes }) + '\n');
     return EXIT_OK;
   } catch (e) {

@@ -1,12 +1,13 @@
-// `rg convert` in Node on a replica folder: the same files, byte for byte, as the converter run in memory; a refused
-// checkpoint exits 2 with the reason and leaves --out alone.
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+// `rg convert` in Node on a replica folder (Qwen2, and MindOmni's): the same files, byte for byte, as the converter run
+// in memory; a refused checkpoint exits 2 with the reason and leaves --out alone.
+import { cpSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/rg.mjs';
+import { convertMindOmni } from '../../../src/convert/mindomni';
 import { convertQwen2, type ConvertSink } from '../../../src/convert/qwen2';
 import { makeQwen2Replica } from '../../helpers/qwen2_replica';
 
@@ -74,6 +75,47 @@ describe('rg convert', () => {
     expect(err2.text()).toContain('model_type "phi3" is not supported');
     expect(existsSync(join(dir, 'out2'))).toBe(false);
     expect(readdirSync(dir).sort()).toEqual(['ckpt', 'out']); // no partial folder left
+  });
+
+  it('MindOmni’s folder (the committed replica): the files the in-memory conversion makes, byte for byte', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-convert-mo-'));
+    const from = join(dir, 'ckpt');
+    cpSync(fileURLToPath(new URL('../../fixtures/mindomni-replica/', import.meta.url)), from, { recursive: true });
+    for (const [p, b] of Object.entries(tok)) writeFileSync(join(from, 'mllm', p), b);
+    const files = new Map<string, Uint8Array>();
+    const walk = (rel: string): void => {
+      for (const n of readdirSync(join(from, rel))) {
+        const r = rel ? `${rel}/${n}` : n;
+        if (statSync(join(from, r)).isDirectory()) walk(r);
+        else files.set(r, new Uint8Array(readFileSync(join(from, r))));
+      }
+    };
+    walk('');
+    const err = capture();
+    const code = await main(['convert', '--from', from, '--out', join(dir, 'out'), '--weights', 'int4'], {
+      out: capture().w,
+      err: err.w,
+    });
+    expect(code, err.text()).toBe(0);
+    expect(err.text()).toContain('converted MindOmni');
+    const mem = new Map<string, Uint8Array>();
+    const sink: ConvertSink = {
+      async create(path) {
+        const parts: Uint8Array[] = [];
+        return {
+          write: async (b) => void parts.push(b),
+          close: async () => void mem.set(path, Buffer.concat(parts)),
+        };
+      },
+    };
+    const reader = {
+      size: async (p: string) => files.get(p)?.byteLength ?? null,
+      read: async (p: string, b: number, e: number) => files.get(p)!.slice(b, e),
+    };
+    await convertMindOmni(reader, sink, { weights: 'int4' });
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual([...mem.keys()].sort());
+    expect([...mem.keys()]).toContain('painter.int4.safetensors');
+    for (const [p, b] of mem) expect(Buffer.from(readFileSync(join(dir, 'out', p))).equals(b), p).toBe(true);
   });
 
   it('refuses a bad --weights before reading anything', async () => {
