@@ -2,8 +2,9 @@
 // column walks its weight row word by word and multiplies each dequantised word against up to MR activation rows,
 // with no workgroup memory and no barriers. With K this short, GEMV's split of a row across 32 lanes leaves each
 // lane one or two words and spends its time in the tree reduction (on software WebGPU, where a barrier costs as
-// much as the arithmetic of a whole row, the reasoner's lm_head ran ~500x slower that way). Rows beyond MR are
-// handled by further passes over the same weights.
+// much as the arithmetic of a whole row, the reasoner's lm_head ran ~500x slower that way). On a fallback (CPU)
+// adapter it serves decode at any K: there GEMV's barriers cost more than its split rows save at every K measured
+// (docs/benchmarks.md). Rows beyond MR are handled by further passes over the same weights.
 
 const WG = 64u;
 const MR = 4u;

@@ -12,6 +12,7 @@ import { painterBench } from './painter';
 import { reasonerBench } from './reasoner';
 import { realDimsBench, realShapeFullBench } from './real_shape';
 import { qwen2Int4Bench, qwen2Int4WideBench } from './qwen2';
+import { decodeMatmulBench } from './decode_matmul';
 
 /** One implementation's timings for one case. */
 export interface Measurement {
@@ -70,4 +71,5 @@ export const BENCHES: Bench[] = [
   realDimsBench,
   qwen2Int4Bench,
   qwen2Int4WideBench,
+  decodeMatmulBench,
 ];

@@ -2,8 +2,8 @@
  * @file matmul: y[M, N] = act(x[M, K] · Wᵀ + bias) with W in PyTorch layout [N, K], stored f32, f16, bf16, int8 per
  * output channel or int4 block-32 (docs/formats.md) and dequantised inside the kernel. Three kernels: a tiled one for M
  * above a few rows, a GEMV one for decode (a weight row split across 32 lanes), and a dot one for decode with a
- * short K (one invocation per output column, no workgroup memory); `matmulVariant` picks between the first two by
- * default, `decodeMatmulVariant` also considers the third.
+ * short K or on a fallback (CPU) adapter (one invocation per output column, no workgroup memory); `matmulVariant`
+ * picks between the first two by default, `decodeMatmulVariant` also considers the third.
  */
 import type { GpuBatch } from '../gpu/batch';
 import fns from '../../shaders/gelu_fns.wgsl?raw';
@@ -77,6 +77,8 @@ export interface MatmulArgs {
   variant?: MatmulVariant;
   /** Workgroup-tile precision of the tiled kernel; by default `precisionFor(device)`. Accumulation is always f32. */
   precision?: Precision;
+  /** Lanes per output column of the GEMV kernel: a power of two from 2 to 256; by default GEMV_LANES. */
+  gemvLanes?: number;
 }
 
 const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, int8: 2, int4: 3, bf16: 4 };
@@ -98,8 +100,9 @@ const SMALL_BELOW = 16;
 export function matmulTile(M: number, N: number): typeof TILE {
   return Math.ceil(M / TILE.TILE_M) * Math.ceil(N / TILE.TILE_N) < SMALL_BELOW ? SMALL_TILE : TILE;
 }
-/** GEMV kernel: output columns per workgroup (32 invocations per column). */
-const GEMV_COLS = 8;
+/** GEMV kernel: invocations per workgroup (its shader's WG) and, by default, invocations per output column. */
+const GEMV_WG = 256;
+export const GEMV_LANES = 32;
 /** Up to this many rows the GEMV kernel wins: it reads the weights once per 4 rows with no tile padding. */
 const GEMV_MAX_M = 4;
 
@@ -111,15 +114,35 @@ export function matmulVariant(M: number): MatmulVariant {
 /** Invocations per workgroup of the dot kernel (its shader's WG). */
 const DOT_WG = 64;
 /**
- * Up to this K the dot kernel serves decode rows: a row of at most 256 elements is a short loop for one invocation,
- * while GEMV would give each of its 32 lanes a few words and then reduce (its barriers dominate at this size, most
- * of all on software WebGPU). Longer rows go to GEMV, which spreads them over lanes.
+ * Up to this K the dot kernel serves decode rows on any adapter: a row of at most 256 elements is a short loop for
+ * one invocation, while GEMV would give each of its 32 lanes a few words and then reduce. Longer rows go to GEMV on
+ * a GPU, which spreads them over lanes; a fallback adapter keeps dot (see isFallbackDevice).
  */
 export const DOT_MAX_K = 256;
 
-/** The kernel for a decode-sized product: dot for M ≤ 4 rows of K ≤ DOT_MAX_K, otherwise `matmulVariant(M)`. */
-export function decodeMatmulVariant(M: number, K: number): MatmulVariant {
-  return M <= GEMV_MAX_M && K <= DOT_MAX_K ? 'dot' : matmulVariant(M);
+/** What `decodeMatmulVariant` reads of a device: its adapter's info (GPUDevice.adapterInfo). */
+export interface AdapterKind {
+  adapterInfo?: { isFallbackAdapter?: boolean };
+}
+
+/**
+ * Whether `device` runs on a fallback adapter: a CPU implementation such as SwiftShader (Chromium reports
+ * `isFallbackAdapter: true` and architecture "swiftshader" for it). There a workgroup's invocations run in
+ * groups of 4 on a few CPU threads and every workgroup barrier switches between those groups, so GEMV's
+ * tree reduction costs more than the split row saves, and there is no memory coalescing to win.
+ */
+export function isFallbackDevice(device: AdapterKind): boolean {
+  return device.adapterInfo?.isFallbackAdapter === true;
+}
+
+/**
+ * The kernel for a decode-sized product (M ≤ 4 rows): dot for K ≤ DOT_MAX_K, and for any K on a fallback adapter
+ * (isFallbackDevice); GEMV for longer rows on a GPU, where one invocation per column would leave most of the
+ * chip idle on the narrow projections and read each row alone. Above 4 rows, `matmulVariant(M)`.
+ */
+export function decodeMatmulVariant(M: number, K: number, device: AdapterKind): MatmulVariant {
+  if (M > GEMV_MAX_M) return matmulVariant(M);
+  return K <= DOT_MAX_K || isFallbackDevice(device) ? 'dot' : 'gemv';
 }
 
 /**
@@ -204,6 +227,12 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
 
   const variant = args.variant ?? matmulVariant(M);
   need(k, variant === 'tiled' || variant === 'gemv' || variant === 'dot', `unknown variant ${String(variant)}`);
+  const lanes = args.gemvLanes ?? GEMV_LANES;
+  need(
+    k,
+    Number.isInteger(lanes) && lanes >= 2 && lanes <= GEMV_WG && (lanes & (lanes - 1)) === 0,
+    `gemvLanes must be a power of two from 2 to ${GEMV_WG}, got ${String(lanes)}`,
+  );
   const precision = variant === 'tiled' ? (args.precision ?? precisionFor(batch.device)) : 'f32';
   need(
     k,
@@ -222,8 +251,9 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
       groups = [Math.ceil(Ns / tile.TILE_N), Math.ceil(M / tile.TILE_M)];
       tileKey = `:${tile.TILE_M}x${tile.TILE_N}`;
     } else if (variant === 'gemv') {
-      constants.COLS = GEMV_COLS;
-      groups = [Math.ceil(Ns / GEMV_COLS), 1];
+      constants.COLS = GEMV_WG / lanes;
+      groups = [Math.ceil((Ns * lanes) / GEMV_WG), 1];
+      if (lanes !== GEMV_LANES) tileKey = `:L${lanes}`;
     } else {
       groups = [Math.ceil(Ns / DOT_WG), 1];
     }

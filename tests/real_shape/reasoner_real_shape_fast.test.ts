@@ -94,7 +94,7 @@ describe('seeded random weights of a real shape', () => {
   });
 });
 
-// Each engine run at vocab 151,936 takes minutes on SwiftShader (the lm_head GEMV dominates): past the gpu
+// Each engine run at vocab 151,936 takes minutes on SwiftShader (the 151,936-row lm_head dominates): past the gpu
 // project's 300 s guard on a loaded machine.
 const ENGINE_TIMEOUT = 1_200_000;
 

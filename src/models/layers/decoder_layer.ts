@@ -71,7 +71,7 @@ export function linear(
   opts: { activation?: MatmulActivation; decode?: boolean; precision?: Precision } = {},
 ): void {
   const K = lin.w.in;
-  const variant = opts.decode ? decodeMatmulVariant(M, K) : undefined;
+  const variant = opts.decode ? decodeMatmulVariant(M, K, batch.device) : undefined;
   const { activation } = opts;
   const precision = opts.precision ?? 'f32';
   matmul(batch, { x, weight: lin.w, bias: lin.bias, out, M, K, activation, precision, variant });

@@ -5,6 +5,7 @@ import { acquireDevice, Buffers, expectClose, readF32, runBatch } from '../../he
 import { mulberry32, randomF32 } from '../../helpers/rng';
 import {
   decodeMatmulVariant,
+  isFallbackDevice,
   matmul,
   matmulCode,
   matmulTile,
@@ -80,6 +81,7 @@ interface Case {
   bias: boolean;
   activation: MatmulActivation;
   variant?: MatmulVariant;
+  gemvLanes?: number;
 }
 
 const FORMATS: WeightFormat[] = ['f32', 'f16', 'int8', 'int4', 'bf16'];
@@ -101,9 +103,24 @@ const FORCED: Case[] = FORMATS.flatMap((format): Case[] => [
   { format, M: 3, K: 64, N: 1, bias: true, activation: 'gelu_tanh', variant: 'dot' },
 ]);
 
+/**
+ * Decode rows with K past DOT_MAX_K, the 0.5B shape's 896 and 4,864: dot serves them on a fallback adapter, GEMV on
+ * a GPU (decodeMatmulVariant); both kernels at both K. Few columns: cheap.
+ */
+const LONG_K: Case[] = FORMATS.flatMap((format): Case[] => [
+  { format, M: 1, K: 896, N: 37, bias: true, activation: 'silu', variant: 'dot' },
+  { format, M: 4, K: 4864, N: 9, bias: false, activation: 'none', variant: 'dot' },
+  { format, M: 1, K: 896, N: 37, bias: true, activation: 'gelu', variant: 'gemv' },
+  { format, M: 3, K: 4864, N: 9, bias: true, activation: 'none', variant: 'gemv' },
+]);
+/** GEMV with 4 lanes per column (the bench's variant): one format, since lanes change the reduction, not the decode. */
+const FEW_LANES: Case[] = [
+  { format: 'int4', M: 2, K: 896, N: 67, bias: false, activation: 'silu', variant: 'gemv', gemvLanes: 4 },
+];
+
 const name = (c: Case) =>
   `${c.format} M=${c.M} K=${c.K} N=${c.N} ${c.bias ? 'bias' : 'no bias'} ${c.activation} ` +
-  `${c.variant ?? `auto(${matmulVariant(c.M)})`}`;
+  `${c.variant ?? `auto(${matmulVariant(c.M)})`}${c.gemvLanes ? ` ${c.gemvLanes} lanes` : ''}`;
 
 describe('matmul', async () => {
   const device = await acquireDevice();
@@ -122,21 +139,25 @@ describe('matmul', async () => {
       K: c.K,
       activation: c.activation,
       variant: c.variant,
+      gemvLanes: c.gemvLanes,
     };
     if (bias) args.bias = bufs.upload(bias);
     runBatch(device, (b) => matmul(b, args));
     return readF32(device, out, c.M * c.N);
   }
 
-  it.each([...GRID, ...FORCED].map((c) => [name(c), c] as const))('matches its twin: %s', async (_, c) => {
-    const seed = c.M * 1000 + c.K * 7 + c.N;
-    const x = randomF32(c.M * c.K, seed);
-    const { gpu, cpu } = makeWeight(bufs, c.format, randomF32(c.N * c.K, seed + 1, -0.5, 0.5), c.N, c.K);
-    const bias = c.bias ? randomF32(c.N, seed + 2) : undefined;
-    const got = await run(c, x, gpu, bias);
-    const rtol = (c.variant ?? matmulVariant(c.M)) === 'tiled' ? tiledRtol : 1e-4;
-    expectClose(got, matmulRef({ x, weight: cpu, bias, M: c.M, K: c.K, activation: c.activation }), rtol);
-  });
+  it.each([...GRID, ...FORCED, ...LONG_K, ...FEW_LANES].map((c) => [name(c), c] as const))(
+    'matches its twin: %s',
+    async (_, c) => {
+      const seed = c.M * 1000 + c.K * 7 + c.N;
+      const x = randomF32(c.M * c.K, seed);
+      const { gpu, cpu } = makeWeight(bufs, c.format, randomF32(c.N * c.K, seed + 1, -0.5, 0.5), c.N, c.K);
+      const bias = c.bias ? randomF32(c.N, seed + 2) : undefined;
+      const got = await run(c, x, gpu, bias);
+      const rtol = (c.variant ?? matmulVariant(c.M)) === 'tiled' ? tiledRtol : 1e-4;
+      expectClose(got, matmulRef({ x, weight: cpu, bias, M: c.M, K: c.K, activation: c.activation }), rtol);
+    },
+  );
 
   // A weight split into row shards (one dispatch per shard, each writing its columns of rows N wide) must give
   // exactly what the whole weight gives: same kernel, same summation order per column.
@@ -176,7 +197,7 @@ describe('matmul', async () => {
       const logits = bufs.empty(V * 4);
       const id = bufs.empty(4);
       runBatch(device, (b) => {
-        matmul(b, { x: bufs.upload(x), weight, out: logits, M: 1, K, variant: decodeMatmulVariant(1, K) });
+        matmul(b, { x: bufs.upload(x), weight, out: logits, M: 1, K, variant: decodeMatmulVariant(1, K, device) });
         sample(b, { logits, out: id, vocab: V, temperature: 0 });
       });
       const want = matmulRef({ x, weight: data, M: 1, K });
@@ -193,18 +214,35 @@ describe('matmul', async () => {
     expect([1, 2, 3, 4, 5, 67].map(matmulVariant)).toEqual(['gemv', 'gemv', 'gemv', 'gemv', 'tiled', 'tiled']);
   });
 
-  const variantTitle =
-    'picks the dot kernel for decode rows with K up to 256, GEMV for longer rows, the tiled kernel above 4 rows';
-  it(variantTitle, () => {
-    expect(
+  it('picks for decode rows: dot up to K 256 (and at any K on a fallback adapter), GEMV above on a GPU', () => {
+    const gpu = { adapterInfo: { isFallbackAdapter: false } };
+    const cpu = { adapterInfo: { isFallbackAdapter: true } };
+    const pick = (d: object) =>
       [
         [1, 64],
         [4, 256],
         [4, 257],
-        [1, 1536],
+        [1, 896],
+        [1, 4864],
         [5, 64],
-      ].map(([M, K]) => decodeMatmulVariant(M!, K!)),
-    ).toEqual(['dot', 'dot', 'gemv', 'gemv', 'tiled']);
+        [5, 896],
+      ].map(([M, K]) => decodeMatmulVariant(M!, K!, d));
+    expect(pick(gpu)).toEqual(['dot', 'dot', 'gemv', 'gemv', 'gemv', 'tiled', 'tiled']);
+    expect(pick(cpu)).toEqual(['dot', 'dot', 'dot', 'dot', 'dot', 'tiled', 'tiled']);
+    // An adapter that does not say (no adapterInfo, or no isFallbackAdapter) is taken for a GPU.
+    expect(pick({})).toEqual(pick(gpu));
+    expect(pick({ adapterInfo: {} })).toEqual(pick(gpu));
+  });
+
+  it("reads Chromium's SwiftShader adapter as a fallback adapter", () => {
+    // What Chromium 156 reports here: vendor "google", architecture "swiftshader", isFallbackAdapter true. Should
+    // that change, decode at K > 256 would quietly go back to GEMV on the software adapter (several times slower).
+    const info = device.adapterInfo;
+    console.log(`adapter: ${info.vendor} ${info.architecture}, isFallbackAdapter ${String(info.isFallbackAdapter)}`);
+    if (info.architecture === 'swiftshader') {
+      expect(isFallbackDevice(device)).toBe(true);
+      expect(decodeMatmulVariant(1, 896, device)).toBe('dot');
+    }
   });
 
   // Relative Frobenius error ‖Y_q − Y‖ / ‖Y‖ of the quantised product against the f32 product, Gaussian weights and
@@ -395,6 +433,19 @@ describe('matmul', async () => {
           activation: 'toString' as MatmulActivation,
         }),
         'matmul: unknown activation toString',
+      ],
+      [
+        'GEMV lanes not a power of two',
+        () => ({
+          x: bufs.empty(64 * 4),
+          weight: w('f32', 8, 64),
+          out: bufs.empty(32),
+          M: 1,
+          K: 64,
+          variant: 'gemv',
+          gemvLanes: 12,
+        }),
+        'matmul: gemvLanes must be a power of two from 2 to 256, got 12',
       ],
       [
         'shards that leave a gap',
