@@ -2,8 +2,8 @@
 // prompts of 25–105 tokens are one chunk elsewhere). Forced down to 7 rows (the image's 16 feature rows cross chunk
 // boundaries; the last chunk is shorter) the three PyTorch fixtures, and to 1 row (every prompt row through the
 // one-row path, K/V at its cache row; the short prompt only, as it is one pass per row) the plain one, come out
-// token for token with the same hidden-state checksums, and the rows stay within float rounding of the unchunked
-// engine's.
+// token for token with the hidden-state checksums of the unchunked run (tests/gpu/models/reasoner.test.ts); the CoT
+// prompt's condition rows element by element within the same bound as there.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
 import {
@@ -13,17 +13,15 @@ import {
   ReasonerModel,
   type GenerationResult,
 } from '../../../src/models/reasoner';
-import { expectChecksum, fixtureBytes, GREEDY, tinyRandom } from './reasoner_fixtures';
+import { expectChecksum, fixtureBytes, fixtureF32, fx, GREEDY, tinyRandom } from './reasoner_fixtures';
+
+/** As reasoner.test.ts: SwiftShader's f32 reductions run in another order than PyTorch's. */
+const WEBGPU_ATOL = 1e-3;
 
 let device: GPUDevice;
-let whole: ReasonerModel;
 
 beforeAll(async () => {
   device = await acquireDevice();
-  whole = await ReasonerModel.load(tinyRandom(), { backend: 'webgpu', device });
-});
-afterAll(async () => {
-  await whole?.dispose();
 });
 
 async function run(model: ReasonerModel, g: (typeof GREEDY)[number]): Promise<[GenerationResult, Float32Array]> {
@@ -66,12 +64,13 @@ describe.each(CASES)('reasoner engine, prefill in chunks of %i rows', (chunk, na
     expect(h.length / model.config.hidden_size).toBe(g.hidden_rows);
     expectChecksum(h, g.hidden_checksum);
     expectChecksum(h.subarray(0, g.prompt_length * model.config.hidden_size), g.prefill_hidden_checksum);
-    const [, ref] = await run(whole, g);
-    let maxDiff = 0;
-    for (let i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(h[i]! - ref[i]!));
-    console.log(`${g.name}, chunks of ${chunk}: max |Δ| vs one pass = ${maxDiff.toExponential(2)}`);
-    // Only the summation order of the matmuls can differ (one row takes the GEMV/dot kernels, a chunk the tiled).
-    expect(maxDiff).toBeLessThan(1e-4);
+    if (g.name === 'cot') {
+      const want = await fixtureF32(fx.imagine.condition.file);
+      let maxDiff = 0;
+      for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(h[i]! - want[i]!));
+      console.log(`cot, chunks of ${chunk}: max |Δ| vs PyTorch = ${maxDiff.toExponential(2)}`);
+      expect(maxDiff).toBeLessThan(WEBGPU_ATOL);
+    }
   });
 
   it('a chunked run leaves no GPU buffer behind', async () => {
