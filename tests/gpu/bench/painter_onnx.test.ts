@@ -1,0 +1,96 @@
+// One painter step of OmniGen's layer form at small width (head_dim 96, 2 heads, 2 layers, 30 condition rows,
+// 64 image tokens): our engine (with and without the condition-K/V cache) against the ONNX of the same network built
+// in code (src/bench/painter_onnx.ts) on onnxruntime-web's WebGPU EP, the same seeded weights (int4 and f32) and
+// inputs; the same code path the `omnigen-step-*` benchmarks run at hidden 3072 (npm run bench -- --filter
+// omnigen-step-1l).
+import { beforeAll, describe, expect, it } from 'vitest';
+import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
+import { RgError } from '../../../src/errors';
+import { PainterStepRig, relMax } from '../../../src/bench/painter_real';
+import { buildPainterStepOnnx } from '../../../src/bench/painter_onnx';
+import { omnigenTinyShape, painterTensorShapes, randomPainterWeights } from '../../../src/models/painter/random_pack';
+import type { RealShapeFormat } from '../../../src/models/reasoner/random_pack';
+
+const SHAPE = { Lc: 30, h: 16, w: 16 };
+// Both sides multiply the same weights in f32 and differ in the order of sums, the softmax and RoPE's sin/cos:
+// measured below 1e-6 of the largest velocity (logged). 1e-4 leaves room and still fails on a wrong mask, RoPE
+// position, nibble order or patch order, each of which moves the output by whole percents.
+const BOUND = 1e-4;
+
+let device: GPUDevice;
+beforeAll(async () => {
+  device = await acquireDevice();
+});
+
+describe('one painter step: ours vs onnxruntime-web on the ONNX built in code', () => {
+  // 40 kB of scores splits the graph's attention into one group per head (the path the real shape takes). Each case
+  // costs 35–110 s on SwiftShader, mostly onnxruntime-web's shader compiles: `npm test` runs the int4 one (what the
+  // benchmark times), `npm run test:painter-onnx` both.
+  const ALL: [RealShapeFormat, string, number | undefined][] = [
+    ['int4', 'heads in groups', 40_000],
+    ['f32', 'heads at once', undefined],
+  ];
+  const CASES = import.meta.env.VITE_PAINTER_ONNX_ALL ? ALL : ALL.slice(0, 1);
+  it.each(CASES)('%s weights, %s: the velocities agree', { timeout: 300_000 }, async (format, _, maxScoreBytes) => {
+    const before = liveBufferCount(device);
+    const pc = omnigenTinyShape(2);
+    const rig = await PainterStepRig.create(device, pc, { ...SHAPE, seed: 3, t: 0.3, format, maxScoreBytes });
+    try {
+      const theirs = await rig.theirs();
+      const cached = await rig.ours(true);
+      const plain = await rig.ours(false);
+      const e1 = relMax(cached, theirs);
+      const e2 = relMax(plain, theirs);
+      console.log(
+        `painter step ${format}, ${maxScoreBytes ?? 'default'} score bytes: ` +
+          `cache ${e1.toExponential(2)}, no cache ${e2.toExponential(2)}`,
+      );
+      expect(theirs.length).toBe(pc.latent_channels * SHAPE.h * SHAPE.w);
+      expect(Math.max(...theirs.map(Math.abs))).toBeGreaterThan(0.1);
+      expect(e1).toBeLessThan(BOUND);
+      expect(e2).toBeLessThan(BOUND);
+    } finally {
+      await rig.dispose();
+    }
+    expect(liveBufferCount(device)).toBe(before);
+  });
+});
+
+describe('the random painter and its graph', () => {
+  it('makes the same values for the same seed, others for another, int4 and f32 alike', () => {
+    const pc = omnigenTinyShape(1);
+    const name = 'painter.layers.0.self_attn.qkv_proj.weight';
+    const a = randomPainterWeights(pc, 5, 'int4')(name);
+    const b = randomPainterWeights(pc, 5, 'int4')(name);
+    const c = randomPainterWeights(pc, 6, 'int4')(name);
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    const f = randomPainterWeights(pc, 5, 'f32')(name);
+    expect(f).toMatchObject({ format: 'f32', out: 6 * 96, in: 192 });
+    // Every tensor of the config is made at its shape.
+    for (const [n, shape] of painterTensorShapes(pc)) {
+      const t = randomPainterWeights(pc, 5)(n);
+      if (t instanceof Float32Array) expect(t.length, n).toBe(shape[0]);
+      else expect([t.out, t.in], n).toEqual(shape);
+    }
+  });
+
+  it('refuses an int4 matrix outside the layer projections, naming it', () => {
+    const pc = omnigenTinyShape(1);
+    const good = randomPainterWeights(pc, 5, 'int4');
+    const bad = (n: string) =>
+      n === 'painter.final_layer.linear.weight'
+        ? randomPainterWeights(pc, 5, 'int4')('painter.layers.0.mlp.down_proj.weight')
+        : good(n);
+    let err: unknown;
+    try {
+      buildPainterStepOnnx(pc, bad, SHAPE);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RgError);
+    expect((err as RgError).message).toContain('painter.final_layer.linear.weight');
+    expect(() => buildPainterStepOnnx({ ...pc, num_key_value_heads: 1 }, good, SHAPE)).toThrow(/kv heads/);
+    expect(() => buildPainterStepOnnx(pc, good, { ...SHAPE, h: 15 })).toThrow(/multiple of the patch/);
+  });
+});
