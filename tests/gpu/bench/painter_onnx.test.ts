@@ -10,6 +10,7 @@ import { PainterStepRig, relMax } from '../../../src/bench/painter_real';
 import { buildPainterStepOnnx } from '../../../src/bench/painter_onnx';
 import { omnigenTinyShape, painterTensorShapes, randomPainterWeights } from '../../../src/models/painter/random_pack';
 import type { RealShapeFormat } from '../../../src/models/reasoner/random_pack';
+import { quantizeInt4 } from '../../../src/kernels/quantize';
 
 const SHAPE = { Lc: 30, h: 16, w: 16 };
 // Both sides multiply the same weights in f32 and differ in the order of sums, the softmax and RoPE's sin/cos:
@@ -78,10 +79,14 @@ describe('the random painter and its graph', () => {
   it('refuses an int4 matrix outside the layer projections, naming it', () => {
     const pc = omnigenTinyShape(1);
     const good = randomPainterWeights(pc, 5, 'int4');
-    const bad = (n: string) =>
-      n === 'painter.final_layer.linear.weight'
-        ? randomPainterWeights(pc, 5, 'int4')('painter.layers.0.mlp.down_proj.weight')
-        : good(n);
+    // The final linear stored as int4 at its own shape: only the four layer projections may be.
+    const finalName = 'painter.final_layer.linear.weight';
+    const bad = (n: string) => {
+      const t = good(n);
+      if (n !== finalName || t instanceof Float32Array || t.format !== 'f32') return t;
+      const { q, scale } = quantizeInt4(t.weight, t.out, t.in);
+      return { format: 'int4' as const, out: t.out, in: t.in, weightQ4: q, weightScale: scale };
+    };
     let err: unknown;
     try {
       buildPainterStepOnnx(pc, bad, SHAPE);
@@ -89,7 +94,8 @@ describe('the random painter and its graph', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(RgError);
-    expect((err as RgError).message).toContain('painter.final_layer.linear.weight');
+    expect((err as RgError).message).toContain(`${finalName} is int4`);
+    expect((err as RgError).field).toBe(finalName);
     expect(() => buildPainterStepOnnx({ ...pc, num_key_value_heads: 1 }, good, SHAPE)).toThrow(/kv heads/);
     expect(() => buildPainterStepOnnx(pc, good, { ...SHAPE, h: 15 })).toThrow(/multiple of the patch/);
   });
