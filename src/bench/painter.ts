@@ -6,30 +6,18 @@
  * Imagine fixture), same seed, size and steps. Before timing, the three images are compared (max pixel difference).
  */
 import { FetchPackSource } from '../packs/source';
-import { GpuBatch, type Workgroups } from '../gpu/batch';
+import { GpuBatch } from '../gpu/batch';
 import { uploadBuffer } from '../gpu/readback';
 import { Painter, PainterEngine, type PaintOptions, type PaintResult } from '../models/painter';
 import { loadPainterWeights } from '../models/painter/weights';
 import { measureInterleaved, randomF32, type Impl } from './measure';
+import { dispatchProfile } from './profile';
 import type { Bench, BenchContext, BenchReport } from './registry';
 
 function maxPixelDiff(a: Uint8Array, b: Uint8Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
-}
-
-/** A batch that records dispatches instead of encoding them, so each can be replayed and timed alone. */
-class RecordingBatch extends GpuBatch {
-  readonly calls: { pipeline: GPUComputePipeline; buffers: GPUBuffer[]; groups: Workgroups; label: string }[] = [];
-  override dispatch(
-    pipeline: GPUComputePipeline,
-    buffers: GPUBuffer[],
-    groups: Workgroups,
-    label = pipeline.label,
-  ): void {
-    this.calls.push({ pipeline, buffers, groups, label });
-  }
 }
 
 /**
@@ -48,31 +36,11 @@ async function stepProfile(device: GPUDevice, source: FetchPackSource, opts: Pai
     session.encodePrepare(prep);
     session.encodePrefix(prep);
     prep.submit();
-    const rec = new RecordingBatch(device, 'bench record');
-    session.encodeStep(rec, 0, z, z, opts.guidance, 0);
-    const per = new Map<string, { n: number; ms: number }>();
-    let total = 0;
-    for (let round = 0; round < 2; round++) {
-      for (const c of rec.calls) {
-        const b = new GpuBatch(device, 'bench replay');
-        b.dispatch(c.pipeline, c.buffers, c.groups, c.label);
-        await device.queue.onSubmittedWorkDone();
-        const t = performance.now();
-        b.submit();
-        await device.queue.onSubmittedWorkDone();
-        const ms = performance.now() - t;
-        if (round === 0) continue;
-        const k = c.label.split(':')[0]!;
-        const e = per.get(k) ?? { n: 0, ms: 0 };
-        per.set(k, { n: e.n + 1, ms: e.ms + ms });
-        total += ms;
-      }
-    }
-    rec.submit();
-    const parts = [...per].sort((a, b) => b[1].ms - a[1].ms).map(([k, e]) => `${k} ${e.n}x ${e.ms.toFixed(0)} ms`);
+    const p = await dispatchProfile(device, (b) => session.encodeStep(b, 0, z, z, opts.guidance, 0));
+    const parts = p.kernels.map((k) => `${k.kernel} ${k.calls}x ${k.ms.toFixed(0)} ms`);
     return (
-      `one cached step, each of its ${rec.calls.length} dispatches timed alone ` +
-      `(sum ${total.toFixed(0)} ms): ${parts.join(', ')}`
+      `one cached step, each of its ${p.dispatches} dispatches timed alone ` +
+      `(sum ${p.totalMs.toFixed(0)} ms): ${parts.join(', ')}`
     );
   } finally {
     session.dispose();

@@ -311,7 +311,7 @@ export function buildQwen2Onnx(c: Qwen2OnnxConfig, tensor: Qwen2Tensor, opts: Qw
  * cos and sin of position · inv_freq (the angle rounded to f32, as PyTorch and our rope kernel) for positions
  * 0 … P − 1, each row the D / 2 frequencies `copies` times over (2: the [f | f] layout rotate-half multiplies by).
  */
-function ropeTables(P: number, invFreq: Float32Array, copies: 1 | 2): [Float32Array, Float32Array] {
+export function ropeTables(P: number, invFreq: Float32Array, copies: 1 | 2): [Float32Array, Float32Array] {
   const half = invFreq.length;
   const w = half * copies;
   const cos = new Float32Array(P * w);

@@ -9,6 +9,7 @@
 import { attentionBench } from './attention';
 import { storeBench } from './store';
 import { painterBench } from './painter';
+import { painterRealBench, painterReal2Bench } from './painter_real';
 import { reasonerBench } from './reasoner';
 import { realDimsBench, realShapeFullBench } from './real_shape';
 import { qwen2Int4Bench, qwen2Int4WideBench } from './qwen2';
@@ -72,4 +73,6 @@ export const BENCHES: Bench[] = [
   qwen2Int4Bench,
   qwen2Int4WideBench,
   decodeMatmulBench,
+  painterRealBench,
+  painterReal2Bench,
 ];

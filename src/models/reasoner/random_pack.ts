@@ -115,17 +115,17 @@ function mix32(h: number): number {
 }
 
 /** The stream of one tensor: word i is mix32(i · φ ^ key), key made from the seed and the name. */
-function streamKey(seed: number, name: string): number {
+export function streamKey(seed: number, name: string): number {
   return mix32(mix32(seed >>> 0) ^ nameKey(name));
 }
 
 /** Word `i` of stream `key`, as a uniform in [0, 1) (24 bits). */
-function uniform(key: number, i: number): number {
+export function uniform(key: number, i: number): number {
   return (mix32(Math.imul(i, 0x9e3779b9) ^ key) >>> 8) * 2 ** -24;
 }
 
 /** An int4 [out, inn] matrix of element variance ≈ gain² / inn (see the file comment). */
-function randomInt4(out: number, inn: number, gain: number, key: number): LinearWeightData {
+export function randomInt4(out: number, inn: number, gain: number, key: number): LinearWeightData {
   const blocks = (out * inn) / 32;
   const q = new Uint8Array(blocks * 16);
   // Word w of the stream is bytes 4w…4w+3 (little-endian, as every WebGPU platform).
@@ -145,7 +145,7 @@ function randomInt4(out: number, inn: number, gain: number, key: number): Linear
 }
 
 /** F32 [n] = centre + half-width · (2u − 1). */
-function randomVector(n: number, centre: number, halfWidth: number, key: number): Float32Array {
+export function randomVector(n: number, centre: number, halfWidth: number, key: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => centre + halfWidth * (2 * uniform(key, i) - 1));
 }
 
