@@ -94,7 +94,7 @@ describe('reasoner engine weights in every format', () => {
     try {
       const here = new ReasonerEngine(device, w, cfg).precision;
       expect(here).toBe(device.features.has('shader-f16') ? 'f16' : 'f32');
-      const withF16 = { features: new Set(['shader-f16']) } as unknown as GPUDevice;
+      const withF16 = { features: new Set(['shader-f16']), limits: device.limits } as unknown as GPUDevice;
       expect(new ReasonerEngine(withF16, w, cfg).precision).toBe('f16');
       expect(new ReasonerEngine(withF16, { ...w, format: 'bf16' }, cfg).precision).toBe('f32');
     } finally {
