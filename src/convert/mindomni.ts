@@ -84,13 +84,7 @@ export function phi3Dims(config: unknown): Phi3Dims {
       `image_decoder/config.json: head_dim ${headDim} is not one our attention runs (${HEAD_DIMS.join(', ')})`,
       'hidden_size',
     );
-  // OmniGen-v1 inherits Phi-3's 128k "su" (LongRoPE) scaling; our painter's RoPE is the plain one.
-  if (c.rope_scaling !== null && c.rope_scaling !== undefined)
-    bad(
-      `image_decoder/config.json: rope_scaling of type ${JSON.stringify(ropeType(c.rope_scaling))}` +
-        ' is not supported yet (our painter runs plain RoPE; LongRoPE rescales each frequency and the attention)',
-      'rope_scaling',
-    );
+  const rope = longRopeFields(c, headDim, num);
   return {
     hidden_size: hidden,
     num_hidden_layers: num('num_hidden_layers', true),
@@ -100,6 +94,64 @@ export function phi3Dims(config: unknown): Phi3Dims {
     intermediate_size: num('intermediate_size', true),
     rope_theta: num('rope_theta', false),
     rms_norm_eps: num('rms_norm_eps', false),
+    ...rope,
+  };
+}
+
+/** The names Phi-3's LongRoPE goes by; transformers renames "su" to "longrope". */
+const LONGROPE_TYPES = ['longrope', 'su'];
+
+/**
+ * OmniGen-v1 inherits Phi-3-128k's LongRoPE (`rope_scaling` type "su"): kept, as our painter runs it, when it is what
+ * MindOmni's Phi-3 code runs (type, short_factor, long_factor; the lengths at the top level). Written as "longrope".
+ */
+function longRopeFields(
+  c: Record<string, unknown>,
+  headDim: number,
+  num: (k: string, integer: boolean) => number,
+): Pick<Phi3Dims, 'rope_scaling' | 'original_max_position_embeddings' | 'max_position_embeddings'> {
+  const r = c.rope_scaling;
+  if (r === null || r === undefined) return {};
+  const type = ropeType(r);
+  if (typeof r !== 'object' || !LONGROPE_TYPES.includes(type as string))
+    bad(
+      `image_decoder/config.json: rope_scaling of type ${JSON.stringify(type)} is not supported ` +
+        '(our painter runs plain RoPE or Phi-3\'s LongRoPE, type "longrope" or "su")',
+      'rope_scaling',
+    );
+  const fields = r as Record<string, unknown>;
+  for (const k of Object.keys(fields)) {
+    if (!['type', 'rope_type', 'short_factor', 'long_factor'].includes(k))
+      bad(
+        `image_decoder/config.json: rope_scaling.${k} is not supported (MindOmni's Phi-3 LongRoPE takes type, ` +
+          'short_factor and long_factor only; it would ignore this, newer transformers would not)',
+        `rope_scaling.${k}`,
+      );
+  }
+  const factors = (k: 'short_factor' | 'long_factor'): number[] => {
+    const v = fields[k];
+    if (
+      !Array.isArray(v) ||
+      v.length !== headDim / 2 ||
+      !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)
+    )
+      bad(
+        `image_decoder/config.json: rope_scaling.${k} must be ${headDim / 2} positive numbers (head_dim / 2), ` +
+          `got ${Array.isArray(v) ? `${v.length} values` : JSON.stringify(v)}`,
+        `rope_scaling.${k}`,
+      );
+    return v as number[];
+  };
+  const original = num('original_max_position_embeddings', true);
+  if (original < 2)
+    bad(
+      'image_decoder/config.json: original_max_position_embeddings must be at least 2',
+      'original_max_position_embeddings',
+    );
+  return {
+    rope_scaling: { type: 'longrope', short_factor: factors('short_factor'), long_factor: factors('long_factor') },
+    original_max_position_embeddings: original,
+    max_position_embeddings: num('max_position_embeddings', true),
   };
 }
 

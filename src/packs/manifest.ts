@@ -130,7 +130,44 @@ const phi3Fields = {
   intermediate_size: upTo(CONFIG_BOUNDS.intermediate),
   rope_theta: finite.positive(),
   rms_norm_eps: finite.positive(),
+  /**
+   * Phi-3's LongRoPE (OmniGen-v1's config; "su" is its old name): per-frequency divisors of inv_freq, `short_factor`
+   * while a sequence's positions stay within `original_max_position_embeddings`, `long_factor` past it; cos and sin
+   * scaled by √(1 + ln(max / original) / ln(original)). Absent or null: plain RoPE.
+   */
+  rope_scaling: z
+    .strictObject({
+      type: z.enum(['longrope', 'su']),
+      short_factor: z.array(finite.positive()),
+      long_factor: z.array(finite.positive()),
+    })
+    .nullish(),
+  original_max_position_embeddings: pos.min(2).max(CONFIG_BOUNDS.positions).optional(),
+  max_position_embeddings: upTo(CONFIG_BOUNDS.positions).optional(),
 };
+
+/** LongRoPE's fields: both factor lists head_dim / 2 long, both lengths given. */
+function refineRopeScaling(
+  c: { head_dim: number; rope_scaling?: { short_factor: number[]; long_factor: number[] } | null } & Partial<
+    Record<'original_max_position_embeddings' | 'max_position_embeddings', number>
+  >,
+  ctx: z.RefinementCtx,
+): void {
+  if (!c.rope_scaling) return;
+  for (const k of ['short_factor', 'long_factor'] as const) {
+    const n = c.rope_scaling[k].length;
+    if (n !== c.head_dim / 2)
+      ctx.addIssue({
+        code: 'custom',
+        message: `holds ${n} factors but head_dim / 2 = ${c.head_dim / 2} are needed`,
+        path: ['rope_scaling', k],
+      });
+  }
+  for (const k of ['original_max_position_embeddings', 'max_position_embeddings'] as const) {
+    if (c[k] === undefined)
+      ctx.addIssue({ code: 'custom', message: 'is required with rope_scaling (LongRoPE)', path: [k] });
+  }
+}
 
 /**
  * Connector: Linear(input_size → hidden_size, with bias) + Phi-3 layers (causal), no final norm (MindOmni);
@@ -138,7 +175,8 @@ const phi3Fields = {
  */
 export const ConnectorConfigSchema = z
   .strictObject({ input_size: upTo(CONFIG_BOUNDS.hidden), ...phi3Fields, final_norm: z.boolean().default(false) })
-  .refine((c) => c.num_attention_heads % c.num_key_value_heads === 0, 'num_attention_heads % num_key_value_heads');
+  .refine((c) => c.num_attention_heads % c.num_key_value_heads === 0, 'num_attention_heads % num_key_value_heads')
+  .superRefine(refineRopeScaling);
 export type ConnectorConfig = z.infer<typeof ConnectorConfigSchema>;
 
 /** The OmniGen-style painter over [condition][time token][latent patches]. */
@@ -166,7 +204,8 @@ export const PainterConfigSchema = z
   })
   .refine((c) => c.num_attention_heads % c.num_key_value_heads === 0, 'num_attention_heads % num_key_value_heads')
   .refine((c) => c.hidden_size % 4 === 0, 'hidden_size % 4 (2D sin-cos)')
-  .refine((c) => c.timestep_freq_dim % 2 === 0, 'timestep_freq_dim even');
+  .refine((c) => c.timestep_freq_dim % 2 === 0, 'timestep_freq_dim even')
+  .superRefine(refineRopeScaling);
 export type PainterConfig = z.infer<typeof PainterConfigSchema>;
 
 export const VaeConfigSchema = z.strictObject({

@@ -7,6 +7,7 @@ vae_config.json) and of src/packs/manifest.ts. Change one side, change the other
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Optional
 
 SYSTEM_PROMPT_COT = (
     "You are a helpful assistant. When the user requests an image, the assistant first thinks about the "
@@ -103,6 +104,10 @@ class ConnectorConfig:
     rope_theta: float = 10000.0
     rms_norm_eps: float = 1e-5
     final_norm: bool = False
+    # Phi-3's LongRoPE (docs/formats.md "Painter"), MindOmni's connector takes the image decoder's config
+    rope_scaling: Optional[dict] = None
+    original_max_position_embeddings: Optional[int] = None
+    max_position_embeddings: Optional[int] = None
 
 
 @dataclass
@@ -132,6 +137,10 @@ class PainterConfig:
     pos_embed_max_size: int = 0
     pos_embed_scale: float = 1.0
     pos_embed_base: float = 10000.0
+    # Phi-3's LongRoPE: {"type": "longrope" | "su", "short_factor": [head_dim / 2], "long_factor": [...]}; None: plain
+    rope_scaling: Optional[dict] = None
+    original_max_position_embeddings: Optional[int] = None
+    max_position_embeddings: Optional[int] = None
 
 
 @dataclass

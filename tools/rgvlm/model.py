@@ -30,12 +30,30 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(var + self.eps) * self.weight
 
 
-def rope_cos_sin(position_ids: torch.Tensor, head_dim: int, theta: float):
-    """position_ids [B, L] (int) -> cos, sin [B, L, head_dim] (half-split / GPT-NeoX layout)."""
-    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+def rope_cos_sin(position_ids: torch.Tensor, head_dim: int, theta: float, ext=None, scale: float = 1.0):
+    """position_ids [B, L] (int) -> cos, sin [B, L, head_dim] (half-split / GPT-NeoX layout). LongRoPE: `ext` [head_dim
+    / 2] f32 divides inv_freq (after theta's power, in f32) and `scale` multiplies cos and sin (see `long_rope`)."""
+    power = theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
+    inv_freq = 1.0 / (power if ext is None else ext * power)
     freqs = position_ids.to(torch.float32).unsqueeze(-1) * inv_freq
     emb = torch.cat([freqs, freqs], dim=-1)
-    return emb.cos(), emb.sin()
+    if scale == 1.0:
+        return emb.cos(), emb.sin()
+    return emb.cos() * scale, emb.sin() * scale
+
+
+def long_rope(c, seq_len: int):
+    """Phi-3's LongRoPE for a sequence of positions 0 .. seq_len - 1: (ext factors or None, cos/sin scale). long_factor
+    once seq_len passes original_max_position_embeddings, else short_factor; scale sqrt(1 + ln(max / original) /
+    ln(original)) when max > original (as Phi-3's Phi3LongRoPEScaledRotaryEmbedding, which MindOmni vendors)."""
+    r = getattr(c, "rope_scaling", None)
+    if not r:
+        return None, 1.0
+    assert r["type"] in ("longrope", "su"), r["type"]
+    original, most = c.original_max_position_embeddings, c.max_position_embeddings
+    ext = torch.tensor(r["long_factor"] if seq_len > original else r["short_factor"], dtype=torch.float32)
+    ratio = most / original
+    return ext, (1.0 if ratio <= 1.0 else math.sqrt(1 + math.log(ratio) / math.log(original)))
 
 
 def rotate_half(x):
@@ -290,7 +308,7 @@ class Connector(nn.Module):
     def forward(self, cond):
         B, L, _ = cond.shape
         pos = torch.arange(L).unsqueeze(0)
-        cos, sin = rope_cos_sin(pos, self.c.head_dim, self.c.rope_theta)
+        cos, sin = rope_cos_sin(pos, self.c.head_dim, self.c.rope_theta, *long_rope(self.c, L))
         bias = causal_bias(L)
         x = self.input_proj(cond)
         for layer in self.layers:
@@ -417,7 +435,7 @@ class DiT(nn.Module):
         j = torch.arange(L).unsqueeze(0)
         allowed = (j <= i) | (i >= Lc + 1)
         bias = mask_bias(allowed)[None, None]
-        cos, sin = rope_cos_sin(torch.arange(L).unsqueeze(0), c.head_dim, c.rope_theta)
+        cos, sin = rope_cos_sin(torch.arange(L).unsqueeze(0), c.head_dim, c.rope_theta, *long_rope(c, L))
         for layer in self.layers:
             seq = layer(seq, cos, sin, bias)
         seq = self.norm(seq)

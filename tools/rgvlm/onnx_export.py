@@ -91,6 +91,9 @@ def _export(module, args, path, input_names, output_names, dynamic_axes):
 
 
 def export_all(reasoner: Reasoner, painter: Painter, vae: Vae, out_dir: str) -> list[str]:
+    # A trace would freeze LongRoPE's short / long choice at the example's length; painter.onnx has dynamic lengths.
+    if painter.connector.c.rope_scaling or painter.painter.c.rope_scaling:
+        raise ValueError("painter.onnx cannot take LongRoPE (rope_scaling): its factor set depends on the length")
     rc = reasoner.c
     vc = rc.vision
     d = os.path.join(out_dir, "onnx")

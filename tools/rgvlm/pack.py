@@ -35,6 +35,11 @@ SHIPPED_REASONER_MODES = ("f32",)
 
 
 # --------------------------------------------------------------------------------------------- files
+def _config_fields(c) -> dict:
+    """A config's fields for JSON, leaving out the unset optional ones (LongRoPE's) so plain packs stay as they were."""
+    return {k: v for k, v in vars(c).items() if v is not None}
+
+
 def write_json(path: str, obj) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
@@ -183,8 +188,8 @@ def hf_configs(pc: PackConfig, tok: ByteBPETokenizer) -> dict[str, dict]:
     }
     painter_config = {
         "_class_name": "RGVLMPainter",
-        "connector": dict(vars(pc.connector)),
-        "painter": dict(vars(pc.painter)),
+        "connector": _config_fields(pc.connector),
+        "painter": _config_fields(pc.painter),
         "weights": {"f32": "painter.f32.safetensors", "int8": "painter.int8.safetensors", "int4": "painter.int4.safetensors"},
     }
     vae_config = {"_class_name": "RGVLMTinyVAE", **{k: v for k, v in vars(pc.vae).items()}}
@@ -252,8 +257,8 @@ def manifest_model_fields(pc: PackConfig, tok: ByteBPETokenizer, reasoner_modes=
             },
         },
         "reasoner": reasoner_manifest(pc, tok),
-        "connector": dict(vars(pc.connector)),
-        "painter": dict(vars(pc.painter)),
+        "connector": _config_fields(pc.connector),
+        "painter": _config_fields(pc.painter),
         "vae": dict(vars(pc.vae)),
         "prompts": {
             "system_cot": SYSTEM_PROMPT_COT,

@@ -8,7 +8,8 @@
  * What differs between the engines is a parameter: where K/V go and which keys a query sees (`DecoderKv`: the
  * reasoner's per-run cache that holds every key, or the painter's current rows over an optional cached condition
  * prefix with a causal or condition-causal mask), the number of sequences in the batch (the painter's CFG
- * branches), the qkv bias (in the weights) and the matmul variant choice for decode-sized rows (`decode`).
+ * branches), the qkv bias (in the weights), the matmul variant choice for decode-sized rows (`decode`) and the
+ * painter's optional LongRoPE (`rope`).
  */
 import type { GpuBatch } from '../../gpu/batch';
 import { add } from '../../kernels/add';
@@ -20,6 +21,7 @@ import { rope } from '../../kernels/rope';
 import { splitQkv } from '../../kernels/split_qkv';
 import { swiglu } from '../../kernels/swiglu';
 import { RgError } from '../../errors';
+import type { LongRope } from './long_rope';
 import type { DecoderLayerConfig, DecoderLayerWeights, GpuLinear } from './weights';
 
 /** Per-layer scratch rows, reused by every layer and step (the queue runs the work in order). */
@@ -124,6 +126,8 @@ export interface DecoderLayerArgs {
   decode?: boolean;
   /** The tiled matmuls' tile precision (linear's `precision`); default f32. */
   precision?: Precision;
+  /** Phi-3's LongRoPE: one factor set per sequence and the cos/sin scale (long_rope.ts); default plain RoPE. */
+  rope?: LongRope;
 }
 
 /** Encodes one decoder layer over x in place. See the file comment for the op sequence. */
@@ -139,7 +143,7 @@ export function decoderLayer(batch: GpuBatch, a: DecoderLayerArgs): void {
   linear(batch, s.normed, lw.qkv, s.qkv, R, { decode, precision });
   // RoPE on the q and k heads of each packed row (they are contiguous), in place.
   const rowStride = (H + 2 * KV) * D;
-  rope(batch, { x: s.qkv, pos, tokens: R, heads: H + KV, headDim: D, theta: c.rope_theta, rowStride });
+  rope(batch, { x: s.qkv, pos, tokens: R, heads: H + KV, headDim: D, theta: c.rope_theta, rowStride, ...a.rope });
   const heads = { headsQ: H, headsKV: KV, headDim: D };
   if (kv.kind === 'cache') {
     const { cacheK, cacheV, at } = kv;

@@ -11,8 +11,10 @@
  * every painter layer are the same at every step. `encodePrefix` computes them once into `cacheK[l]`, `cacheV[l]`
  * ([B, cap, KV, d], exactly the attention kernel's cache layout); each step then runs only the 1 + N time and latent
  * tokens per branch, at RoPE positions Lc_b … Lc_b + N, attending to the cache (cacheLens = Lc_b) plus themselves
- * with the 'cond' mask (causalLen = Lc_b + 1). Without the cache (`useCache: false`, for the benchmark) the prefix
- * is recomputed before every step, which is the work a full-sequence forward does.
+ * with the 'cond' mask (causalLen = Lc_b + 1). With LongRoPE the condition keys take the factor set of the whole
+ * sequence (Lc_b + 1 + N positions), as MindOmni's first, uncached step computes them. Without the cache
+ * (`useCache: false`, for the benchmark) the prefix is recomputed before every step, which is the work a
+ * full-sequence forward does.
  *
  * Everything a step needs that does not depend on activations (timestep features of every step, temb, the adaLN
  * shift/scale of every step, the 2D position table, position ids) is computed at `prepare` time. The timestep
@@ -31,6 +33,7 @@ import { patchify } from '../../kernels/patchify';
 import { rmsnorm } from '../../kernels/rmsnorm';
 import { unpatchify } from '../../kernels/unpatchify';
 import { decoderLayer, decoderScratch, linear, type DecoderKv, type DecoderScratch } from '../layers/decoder_layer';
+import { longRope, type LongRope } from '../layers/long_rope';
 import type { DecoderLayerConfig, DecoderLayerWeights } from '../layers/weights';
 import { posEmbed2d, timestepFeatures } from './tables';
 import type { PainterWeights } from './weights';
@@ -111,6 +114,9 @@ export class PainterSession {
   private readonly xEmb: GPUBuffer;
   private readonly seq: GPUBuffer;
   private readonly out: GPUBuffer;
+  /** LongRoPE per branch (undefined: plain RoPE): the connector over Lc_b positions, the DiT over Lc_b + 1 + N. */
+  private readonly ropeConnector: LongRope | undefined;
+  private readonly ropePainter: LongRope | undefined;
   private disposed = false;
 
   constructor(
@@ -141,6 +147,11 @@ export class PainterSession {
     this.cap = Math.max(...this.Lc);
     this.N = (opts.h / p) * (opts.w / p);
     this.steps = opts.timesteps.length;
+    this.ropeConnector = longRope(cc, this.Lc);
+    this.ropePainter = longRope(
+      pc,
+      this.Lc.map((n) => n + 1 + this.N),
+    );
     const D = pc.hidden_size;
     const B = this.B;
     const F = pc.latent_channels * p * p;
@@ -219,8 +230,9 @@ export class PainterSession {
     rows: number,
     pos: GPUBuffer,
     kv: DecoderKv,
+    rope: LongRope | undefined,
   ): void {
-    decoderLayer(batch, { weights, config, x, rows, sequences: this.B, pos, scratch: this.scratch, kv });
+    decoderLayer(batch, { weights, config, x, rows, sequences: this.B, pos, scratch: this.scratch, kv, rope });
   }
 
   /** K/V of the current rows into the session's k/v scratch, attention as `attention` says. */
@@ -233,7 +245,8 @@ export class PainterSession {
     const { cc, w, B, cap } = this;
     linear(batch, this.condIn, w.connector.inputProj, this.hiddenBuf, B * cap);
     for (const lw of w.connector.layers) {
-      this.layer(batch, lw, cc, this.hiddenBuf, cap, this.posPrefix, this.rowsKv({ mask: 'causal' }));
+      const kv = this.rowsKv({ mask: 'causal' });
+      this.layer(batch, lw, cc, this.hiddenBuf, cap, this.posPrefix, kv, this.ropeConnector);
     }
     if (w.connector.norm) {
       rmsnorm(batch, {
@@ -271,7 +284,7 @@ export class PainterSession {
         kvOnly: l === L - 1,
         attention: { mask: 'causal' },
       };
-      this.layer(batch, lw, pc, this.hiddenBuf, cap, this.posPrefix, kv);
+      this.layer(batch, lw, pc, this.hiddenBuf, cap, this.posPrefix, kv, this.ropePainter);
     });
   }
 
@@ -298,7 +311,7 @@ export class PainterSession {
         cacheK: this.cacheK[l],
         cacheV: this.cacheV[l],
       });
-      this.layer(batch, lw, pc, this.seq, 1 + N, this.posStep, kv);
+      this.layer(batch, lw, pc, this.seq, 1 + N, this.posStep, kv, this.ropePainter);
     });
     const R = B * (1 + N);
     const normed = this.scratch.normed;

@@ -1,4 +1,5 @@
-// rope: against the twin at 1e-4 relative (plus 1e-5 absolute near zero); the shared sin/cos snippet is also
+// rope: against the twin at 1e-4 relative (plus 1e-5 absolute near zero), plain and with LongRoPE's factors and
+// cos/sin scale (one set, or one per sequence); the shared sin/cos snippet is also
 // measured directly (head_dim 2, x = (1, 0) gives (cos pos, sin pos)) against float64 up to position 100,000.
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, Buffers, expectClose, readF32, runBatch } from '../../helpers/gpu';
@@ -17,6 +18,12 @@ const sequential = (t: number) => Uint32Array.from({ length: t }, (_, i) => i);
 const randomPos = (max: number, seed: number) => (t: number) => {
   const r = mulberry32(seed);
   return Uint32Array.from({ length: t }, () => Math.floor(r() * max));
+};
+
+/** Positive per-frequency divisors in [1, 60), the span of Phi-3-128k's long factors. */
+const factorSet = (half: number, seed: number) => {
+  const r = mulberry32(seed);
+  return Float32Array.from({ length: half }, () => 1 + 59 * r());
 };
 
 const cases: Case[] = [
@@ -57,6 +64,27 @@ const cases: Case[] = [
     pos: randomPos(500, 2),
   },
   { name: '[300, 8, 64]', tokens: 300, heads: 8, headDim: 64, theta: 10000, pos: randomPos(8192, 3) },
+  {
+    name: 'LongRoPE: one factor set, scale 1.19, [6, 3, 32], positions < 10000',
+    tokens: 6,
+    heads: 3,
+    headDim: 32,
+    theta: 10000,
+    factors: [factorSet(16, 4)],
+    scale: 1.19,
+    pos: randomPos(10000, 5),
+  },
+  {
+    name: 'LongRoPE: a factor set per sequence (2 x 5 rows), packed QKV rows',
+    tokens: 10,
+    heads: 6,
+    headDim: 16,
+    theta: 10000,
+    rowStride: 128,
+    factors: [factorSet(8, 6), factorSet(8, 7)],
+    scale: 1.05,
+    pos: randomPos(300, 8),
+  },
 ];
 
 describe('rope', async () => {
@@ -81,6 +109,19 @@ describe('rope', async () => {
       expectClose(await readF32(device, xBuf, x.length), ropeRef(x, pos, c));
     });
   }
+
+  it('with factors of 1 and scale 2 gives exactly twice plain RoPE (both cos and sin scaled)', async () => {
+    const [tokens, heads, headDim] = [8, 3, 32];
+    const x = randomF32(tokens * heads * headDim, 77);
+    const pos = randomPos(5000, 9)(tokens);
+    const plain = bufs.upload(x);
+    const scaled = bufs.upload(x);
+    const args = { pos: bufs.upload(pos), tokens, heads, headDim, theta: 10000 };
+    runBatch(device, (b) => rope(b, { ...args, x: plain }));
+    runBatch(device, (b) => rope(b, { ...args, x: scaled, factors: [new Float32Array(16).fill(1)], scale: 2 }));
+    const twice = (await readF32(device, plain, x.length)).map((v) => 2 * v);
+    expect(await readF32(device, scaled, x.length)).toEqual(twice);
+  });
 
   it('rotates by sin/cos within 2e-7 of float64 for positions up to 100,000', async () => {
     const n = 4096;
@@ -111,5 +152,14 @@ describe('rope', async () => {
       'rope: heads 2 x headDim 16 from offset 0 do not fit in rowStride 30',
     );
     expect(() => rope(b, { ...ok, theta: 0 })).toThrow('rope: theta must be a positive number, got 0');
+    const f8 = new Float32Array(8).fill(2);
+    expect(() => rope(b, { ...ok, factors: [new Float32Array(7).fill(2)] })).toThrow(
+      'rope: factors[0] holds 7 values but headDim / 2 = 8 are needed',
+    );
+    expect(() => rope(b, { ...ok, factors: [f8, Float32Array.from(f8, (v, i) => (i === 3 ? 0 : v))] })).toThrow(
+      'rope: factors[1][3] must be a positive number, got 0',
+    );
+    expect(() => rope(b, { ...ok, factors: [f8, f8, f8] })).toThrow('rope: 3 factor sets do not divide 2 tokens');
+    expect(() => rope(b, { ...ok, scale: Number.NaN })).toThrow('rope: scale must be a positive number, got NaN');
   });
 });

@@ -96,6 +96,16 @@ function ourName(src: string): string | null {
 
 const PROJECTION = /\.layers\.\d+\.(self_attn\.(qkv|o)_proj|mlp\.(gate_up|down)_proj)\.weight$/;
 
+/** Phi-3-128k's LongRoPE fields at the replica's head_dim 32 (16 factors each; values made up, Phi-3's span). */
+const LENGTHS = { original_max_position_embeddings: 4096, max_position_embeddings: 131072 };
+function longrope(type: string) {
+  return {
+    type,
+    short_factor: Array.from({ length: 16 }, (_, i) => 1 + i / 32),
+    long_factor: Array.from({ length: 16 }, (_, i) => 1 + i * 3.5),
+  };
+}
+
 async function expectRefused(files: Map<string, Uint8Array>, pattern: RegExp, field?: string) {
   const { sink, created } = memorySink();
   const e = await convertMindOmni(reader(files), sink, { weights: 'int8' }).then(
@@ -208,8 +218,30 @@ describe('convertMindOmni', () => {
     expect(r.reasoner.hidden_size).toBe(32);
   });
 
+  it('keeps the image decoder’s LongRoPE ("su" or "longrope") in both configs; the weights unchanged', async () => {
+    const plain = memorySink();
+    await convertMindOmni(reader(replicaFiles()), plain.sink, { weights: 'int8' });
+    for (const type of ['su', 'longrope']) {
+      const files = replicaFiles();
+      const c = json(files.get('image_decoder/config.json')!);
+      Object.assign(c, { rope_scaling: longrope(type) }, LENGTHS);
+      files.set('image_decoder/config.json', enc(c));
+      const b = memorySink();
+      const r = await convertMindOmni(reader(files), b.sink, { weights: 'int8' });
+      const want = { ...LENGTHS, rope_scaling: { ...longrope('longrope') } };
+      expect(r.painter).toMatchObject(want);
+      const pc = PainterConfigFileSchema.parse(json(b.out.get('painter_config.json')!));
+      expect(pc.painter).toMatchObject(want);
+      expect(pc.connector).toMatchObject(want);
+      expect(b.out.get('painter.int8.safetensors')).toEqual(plain.out.get('painter.int8.safetensors'));
+    }
+    const none = PainterConfigFileSchema.parse(json(plain.out.get('painter_config.json')!));
+    expect(none.painter.rope_scaling).toBeUndefined();
+    expect(none.painter.original_max_position_embeddings).toBeUndefined();
+  });
+
   it('at the real configs: the shapes docs/formats.md tabulates, and the painter file’s size per format', () => {
-    // OmniGen's Phi-3 (the config without its rope_scaling, which is refused) and Qwen2.5-VL-7B's hidden size.
+    // OmniGen's Phi-3 (its rope_scaling aside: see the LongRoPE test) and Qwen2.5-VL-7B's hidden size.
     const d = phi3Dims({
       model_type: 'phi3',
       hidden_size: 3072,
@@ -273,11 +305,38 @@ describe('convertMindOmni', () => {
       return files;
     };
 
-    it('the image decoder’s LongRoPE (Phi-3 128k "su" scaling, as OmniGen-v1 has)', async () => {
-      const files = withConfig('image_decoder/config.json', (c) => {
-        c.rope_scaling = { type: 'longrope', short_factor: [1], long_factor: [1] };
-      });
-      await expectRefused(files, /rope_scaling of type "longrope" is not supported/, 'rope_scaling');
+    it('rope_scaling other than LongRoPE, or LongRoPE that is not what MindOmni’s Phi-3 code runs', async () => {
+      const rope = (r: Record<string, unknown>, lengths: Record<string, unknown> = LENGTHS) =>
+        withConfig('image_decoder/config.json', (c) => void Object.assign(c, { rope_scaling: r }, lengths));
+      await expectRefused(
+        rope({ ...longrope('su'), type: 'yarn' }),
+        /rope_scaling of type "yarn" is not supported/,
+        'rope_scaling',
+      );
+      const short = longrope('su');
+      short.short_factor = short.short_factor.slice(1);
+      await expectRefused(
+        rope(short),
+        /rope_scaling\.short_factor must be 16 positive numbers \(head_dim \/ 2\), got 15 values/,
+        'rope_scaling.short_factor',
+      );
+      const zero = longrope('longrope');
+      zero.long_factor[3] = 0;
+      await expectRefused(
+        rope(zero),
+        /rope_scaling\.long_factor must be 16 positive numbers/,
+        'rope_scaling.long_factor',
+      );
+      await expectRefused(
+        rope({ ...longrope('su'), attention_factor: 1.2 }),
+        /rope_scaling\.attention_factor is not supported/,
+        'rope_scaling.attention_factor',
+      );
+      await expectRefused(
+        rope(longrope('su'), { max_position_embeddings: 131072, original_max_position_embeddings: undefined }),
+        /original_max_position_embeddings must be a positive integer/,
+        'original_max_position_embeddings',
+      );
     });
     it('an image decoder that is not Phi-3', async () => {
       const files = withConfig('image_decoder/config.json', (c) => void (c.model_type = 'llama'));

@@ -123,6 +123,43 @@ describe('manifest validation', () => {
     expect(() => parseManifest(wrong)).toThrowError(/painter\.time_embedders/);
   });
 
+  it("LongRoPE (optional): Phi-3's rope_scaling on the connector and painter, checked field by field", () => {
+    type Loose = Record<string, Record<string, unknown>>;
+    const half = (good.painter as { head_dim: number }).head_dim / 2;
+    const longrope = (type = 'longrope') => ({
+      rope_scaling: { type, short_factor: Array(half).fill(1.5), long_factor: Array(half).fill(7) },
+      original_max_position_embeddings: 8,
+      max_position_embeddings: 64,
+    });
+    const withRope = (part: 'painter' | 'connector', extra: object) => {
+      const m = structuredClone(good) as Loose;
+      Object.assign(m[part]!, extra);
+      return m;
+    };
+    expect(parseManifest(good).painter.rope_scaling).toBeUndefined();
+    expect(parseManifest(withRope('painter', { rope_scaling: null })).painter.rope_scaling).toBeNull();
+    expect(parseManifest(withRope('painter', longrope())).painter.rope_scaling?.long_factor).toHaveLength(half);
+    expect(parseManifest(withRope('connector', longrope('su'))).connector.rope_scaling?.type).toBe('su');
+    const short = longrope();
+    short.rope_scaling.long_factor.pop();
+    expect(() => parseManifest(withRope('painter', short))).toThrowError(
+      `painter.rope_scaling.long_factor: holds ${half - 1} factors but head_dim / 2 = ${half} are needed`,
+    );
+    const negative = longrope();
+    negative.rope_scaling.short_factor[2] = -1;
+    expect(() => parseManifest(withRope('connector', negative))).toThrowError(
+      /connector\.rope_scaling\.short_factor\.2/,
+    );
+    const infinite = longrope();
+    infinite.rope_scaling.long_factor[0] = Infinity;
+    expect(() => parseManifest(withRope('painter', infinite))).toThrowError(/painter\.rope_scaling\.long_factor\.0/);
+    const { original_max_position_embeddings: _, ...noOriginal } = longrope();
+    expect(() => parseManifest(withRope('painter', noOriginal))).toThrowError(
+      'painter.original_max_position_embeddings: is required with rope_scaling (LongRoPE)',
+    );
+    expect(() => parseManifest(withRope('painter', longrope('yarn')))).toThrowError(/painter\.rope_scaling\.type/);
+  });
+
   it('refuses paths that leave the pack, wrong totals, and unknown fields', () => {
     const escape = structuredClone(good) as { files: { path: string }[] };
     escape.files[0].path = '../secret';
