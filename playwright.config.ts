@@ -13,6 +13,8 @@ export default defineConfig({
   // Two spec files at once (tests within a file stay in order): much of an e2e test is waiting on the GPU process.
   workers: 2,
   reporter: [['list']],
+  // Tests tagged @heavy (a minute or more, each with a smaller sibling in `npm test`) run in `npm run test:heavy` only.
+  grepInvert: process.env.RG_TEST_HEAVY ? undefined : /@heavy/,
   use: { baseURL: `http://127.0.0.1:${port}` },
   webServer: {
     command: `npx vite build --logLevel error && npx vite preview --port ${port} --strictPort`,

@@ -21,6 +21,23 @@ if (!('groupBy' in Map)) {
   });
 }
 
+/**
+ * GPU test files kept out of `npm test` (a minute or more each, mostly onnxruntime-web or transformers.js shader
+ * compiles; smaller checks of the same code stay in): run by `npm run test:heavy`, or each by its own variable.
+ */
+const HEAVY_GPU: Record<string, string> = {
+  'tests/gpu/bench/painter_onnx.test.ts': 'VITE_PAINTER_ONNX_ALL',
+  'tests/gpu/bench/qwen2_onnx.test.ts': 'VITE_QWEN2_ONNX_ALL',
+  'tests/gpu/models/reasoner_bench.test.ts': 'VITE_REASONER_BENCH',
+  'tests/gpu/pipeline/cascade_shapes.test.ts': 'VITE_CASCADE_SHAPES',
+};
+function heavyExcluded(): string[] {
+  if (process.env.RG_TEST_HEAVY) return [];
+  return Object.entries(HEAVY_GPU)
+    .filter(([, variable]) => !process.env[variable])
+    .map(([file]) => file);
+}
+
 const executablePath = findChromium();
 
 /** A headless Chromium instance; `webgpu` false launches it without the WebGPU flags (the WASM fallback case). */
@@ -57,12 +74,7 @@ export default defineConfig({
           setupFiles: ['tests/helpers/gpu_setup.ts'],
           // A 127.0.0.1 file server with HTTP Range and fault injection, for the weights-store tests (tests/gpu/store).
           globalSetup: ['tests/helpers/range_server.mjs'],
-          // The painter-vs-ORT agreement costs a minute or two of onnxruntime-web shader compiles: `npm run
-          // test:painter-onnx` only (npm test is over its time budget).
-          exclude: [
-            'tests/gpu/**/*.nogpu.test.ts',
-            ...(process.env.VITE_PAINTER_ONNX_ALL ? [] : ['tests/gpu/bench/painter_onnx.test.ts']),
-          ],
+          exclude: ['tests/gpu/**/*.nogpu.test.ts', ...heavyExcluded()],
           // Generous: two files share the machine; a guard against a hang, never a speed check.
           testTimeout: 300_000,
           hookTimeout: 300_000,

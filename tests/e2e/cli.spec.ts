@@ -93,7 +93,9 @@ test.describe('rg command line', () => {
     expect(r.stderr).toContain(`steps ${I.steps}/${I.steps}`);
   });
 
-  test('edit on tiny-random with the fixture settings: the fixture image', async () => {
+  // Edit and compare through rg are heavy (a fresh browser and pack each): `npm run test:heavy`; the studio's Edit and
+  // Compare tests and rg generate stay in `npm test`.
+  test('edit on tiny-random with the fixture settings: the fixture image', { tag: '@heavy' }, async () => {
     const E = fx.edit;
     const out = join(fresh(), 'edit');
     const r = await rg([
@@ -133,7 +135,7 @@ test.describe('rg command line', () => {
 
   const compareTitle =
     'compare: a folder per line, summary.json and summary.csv; a size the pack refuses exits 2 naming the line';
-  test(compareTitle, async () => {
+  test(compareTitle, { tag: '@heavy' }, async () => {
     const dir = fresh();
     const file = join(dir, 'prompts.jsonl');
     writeFileSync(

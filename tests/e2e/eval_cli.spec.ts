@@ -46,7 +46,8 @@ test.describe('rg eval', () => {
 
   const tableTitle =
     '--n 1 on shapes: one table whose figures follow from the per-prompt results; summary.json and the images';
-  test(tableTitle, async () => {
+  // Heavy (a minute and a half: the shapes pack, both rows): `npm run test:heavy`, not `npm test`.
+  test(tableTitle, { tag: '@heavy' }, async () => {
     const out = join(fresh(), 'eval');
     const t0 = Date.now();
     const r = await rg(['eval', '--pack', 'shapes', '--n', '1', '--steps', '1', '--out', out]);
