@@ -555,15 +555,19 @@ def held_scene_keys() -> set:
     return _HELD_SCENES
 
 
+def _random_scene(rng: random.Random):
+    """Stage 0's random scene (v1's draw, in the same order of rng calls): one kind and colour, or a mixed scene."""
+    if rng.random() < 0.5:
+        n = rng.randint(0, W.MAX_COUNT)
+        return W.scene(n, rng.choice(W.COLOURS), rng.choice(W.KINDS), rng.randrange(1 << 30),
+                       rng.choice(["ordered", "random"]))
+    return W.mixed_scene(rng.randrange(1 << 30))
+
+
 def train_scene(rng: random.Random):
     """A random understanding scene (as stage 0 draws them) that is not a validation or test image."""
     while True:
-        if rng.random() < 0.5:
-            n = rng.randint(0, W.MAX_COUNT)
-            img, objs = W.scene(n, rng.choice(W.COLOURS), rng.choice(W.KINDS), rng.randrange(1 << 30),
-                                rng.choice(["ordered", "random"]))
-        else:
-            img, objs = W.mixed_scene(rng.randrange(1 << 30))
+        img, objs = _random_scene(rng)
         if _scene_key(objs) not in held_scene_keys():
             return img, objs
 
@@ -587,69 +591,6 @@ def sizes() -> dict:
     return {"items": len(items), "items_by_split": by_split, "train_prompts_scale_1": len(tr),
             "train_prompts_by_intent": {i: sum(p.intent == i for p in tr) for i in INTENTS},
             "train_items": len(trainable_items()), "eval": ev}
-
-
-# --------------------------------------------------------------------------------------------- understanding
-def _scene_key(objs) -> frozenset:
-    return frozenset(objs)
-
-
-_HELD_SCENES: set | None = None
-
-
-def held_scene_keys() -> set:
-    global _HELD_SCENES
-    if _HELD_SCENES is None:
-        _HELD_SCENES = {_scene_key(W.mixed_scene(s)[1]) for s in list(UNDERSTAND_VAL_SEEDS) + list(UNDERSTAND_TEST_SEEDS)}
-    return _HELD_SCENES
-
-
-def train_scene(rng: random.Random):
-    """A random understanding scene (as stage 0 draws them) that is not a validation or test image."""
-    while True:
-        if rng.random() < 0.5:
-            n = rng.randint(0, W.MAX_COUNT)
-            img, objs = W.scene(n, rng.choice(W.COLOURS), rng.choice(W.KINDS), rng.randrange(1 << 30),
-                                rng.choice(["ordered", "random"]))
-        else:
-            img, objs = W.mixed_scene(rng.randrange(1 << 30))
-        if _scene_key(objs) not in held_scene_keys():
-            return img, objs
-
-
-def text_facts() -> list[tuple[str, str]]:
-    """Stage 0's plain knowledge: v1's, held-out facts included (knowledge, not drawing requests)."""
-    return W.text_facts()
-
-
-def split_prompts(scale: int = 1) -> tuple[list[Prompt], list[Prompt]]:
-    """(training prompts, every validation evaluation prompt): the shape of v1's split_prompts for the stages."""
-    val = eval_prompts("validation")
-    return train_prompts(scale), [p for ps in val.values() for p in ps]
-
-
-def sizes() -> dict:
-    items = all_items()
-    by_split = {s: sum(split_of(it) == s for it in items) for s in SPLITS}
-    tr = train_prompts()
-    ev = {s: {k: len(v) for k, v in eval_prompts(s).items()} for s in ("validation", "test")}
-    return {"items": len(items), "items_by_split": by_split, "train_prompts_scale_1": len(tr),
-            "train_prompts_by_intent": {i: sum(p.intent == i for p in tr) for i in INTENTS},
-            "train_items": len(trainable_items()), "eval": ev}
-
-
-if __name__ == "__main__":
-    import json
-
-    print("template families:", len(FAMILIES), "held out:", ", ".join(HELDOUT_FAMILIES))
-    print("held-out facts:", sorted(HELDOUT_FACTS))
-    print(json.dumps(sizes(), indent=1))
-    rng = random.Random(1)
-    for _ in range(6):
-        p = sample_train(rng)
-        print(repr(p.prompt), "->", p.target)
-    for cat, ps in eval_prompts("validation").items():
-        print(cat, repr(ps[0].prompt), "->", ps[0].target)
 
 
 # --------------------------------------------------------------------------------------------- for the stages
@@ -671,12 +612,18 @@ def paint_key(p) -> tuple[int, str, str]:
 
 def understanding_scene(version: str, rng: random.Random):
     """Stage 0's random scene: v2 never draws a validation or test image."""
-    if version == "v2":
-        return train_scene(rng)
-    if rng.random() < 0.5:
-        n = rng.randint(0, W.MAX_COUNT)
-        return W.scene(n, rng.choice(W.COLOURS), rng.choice(W.KINDS), rng.randrange(1 << 30), rng.choice(["ordered", "random"]))
-    return W.mixed_scene(rng.randrange(1 << 30))
+    return train_scene(rng) if version == "v2" else _random_scene(rng)
 
 
+if __name__ == "__main__":
+    import json
 
+    print("template families:", len(FAMILIES), "held out:", ", ".join(HELDOUT_FAMILIES))
+    print("held-out facts:", sorted(HELDOUT_FACTS))
+    print(json.dumps(sizes(), indent=1))
+    rng = random.Random(1)
+    for _ in range(6):
+        p = sample_train(rng)
+        print(repr(p.prompt), "->", p.target)
+    for cat, ps in eval_prompts("validation").items():
+        print(cat, repr(ps[0].prompt), "->", ps[0].target)
