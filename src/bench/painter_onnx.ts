@@ -21,7 +21,7 @@ import type { TensorGetter } from '../models/reasoner/random_pack';
 import { isLayerProjection } from '../models/painter/random_pack';
 import { posEmbed2d } from '../models/painter/tables';
 import type { PainterConfig } from '../packs/manifest';
-import { buildModel, type AttrValue, type InitializerSpec, type NodeSpec } from '../runtime/onnx_graph';
+import { buildModel, GraphBuilder } from '../runtime/onnx_graph';
 import { ropeTables } from './qwen2_onnx';
 
 export interface PainterStepShape {
@@ -65,27 +65,8 @@ export function buildPainterStepOnnx(
   const S = Lc + 1 + N;
   const F = C * p * p;
 
-  const nodes: NodeSpec[] = [];
-  const inits: InitializerSpec[] = [];
-  let n = 0;
-  const op = (type: string, inputs: string[], attrs?: Record<string, AttrValue>, domain?: string): string => {
-    const out = `${type}_${n++}`;
-    nodes.push({ op: type, inputs, outputs: [out], attrs, domain });
-    return out;
-  };
-  const multi = (type: string, inputs: string[], outs: number, attrs?: Record<string, AttrValue>): string[] => {
-    const outputs = Array.from({ length: outs }, (_, i) => `${type}_${n}_${i}`);
-    n++;
-    nodes.push({ op: type, inputs, outputs, attrs });
-    return outputs;
-  };
-  const init = (name: string, t: Omit<InitializerSpec, 'name'>): string => {
-    inits.push({ name, ...t });
-    return name;
-  };
-  const i64 = (name: string, v: number[]) =>
-    init(name, { dims: [v.length], type: 'int64', data: BigInt64Array.from(v, BigInt) });
-  const scalar = (name: string, v: number) => init(name, { dims: [], data: [v] });
+  const g = new GraphBuilder();
+  const { nodes, op, multi, init, i64, scalar } = g;
 
   const vector = (name: string, len: number): Float32Array => {
     const t = tensor(name);
@@ -234,7 +215,7 @@ export function buildPainterStepOnnx(
     ],
     outputs: [{ name: 'velocity', type: 'float32', dims: [1, C, h, w] }],
     nodes,
-    initializers: inits,
+    initializers: g.inits,
     opset: 17,
     domains: { [MS]: 1 },
   });

@@ -16,7 +16,7 @@ import type { LinearWeightData } from '../kernels/matmul.ref';
 import { dequantizeWeight } from '../kernels/matmul.ref';
 import { ropeInvFreq } from '../kernels/rope';
 import type { ReasonerConfig } from '../packs/manifest';
-import { buildModel, type AttrValue, type InitializerSpec, type NodeSpec } from '../runtime/onnx_graph';
+import { buildModel, GraphBuilder } from '../runtime/onnx_graph';
 
 /** The config fields the graph depends on. */
 export type Qwen2OnnxConfig = Pick<
@@ -78,21 +78,8 @@ export function buildQwen2Onnx(c: Qwen2OnnxConfig, tensor: Qwen2Tensor, opts: Qw
       field: 'num_key_value_heads',
     });
 
-  const nodes: NodeSpec[] = [];
-  const inits: InitializerSpec[] = [];
-  let n = 0;
-  /** Adds a node with one output and returns the output's name. */
-  const op = (type: string, inputs: string[], attrs?: Record<string, AttrValue>, domain?: string): string => {
-    const out = `${type}_${n++}`;
-    nodes.push({ op: type, inputs, outputs: [out], attrs, domain });
-    return out;
-  };
-  const init = (name: string, t: Omit<InitializerSpec, 'name'>): string => {
-    inits.push({ name, ...t });
-    return name;
-  };
-  const i64 = (name: string, v: number[]) =>
-    init(name, { dims: [v.length], type: 'int64', data: BigInt64Array.from(v, BigInt) });
+  const g = new GraphBuilder();
+  const { nodes, op, init, i64 } = g;
 
   const matrix = (name: string, out: number, inn: number): Extract<LinearWeightData, { format: 'int4' }> => {
     const t = tensor(name);
@@ -301,7 +288,7 @@ export function buildQwen2Onnx(c: Qwen2OnnxConfig, tensor: Qwen2Tensor, opts: Qw
       ...presentOutputs.map((name) => ({ name, type: 'float32' as const, dims: presentDims })),
     ],
     nodes,
-    initializers: inits,
+    initializers: g.inits,
     opset: 17,
     domains: { [MS]: 1 },
   });

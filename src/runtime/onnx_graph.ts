@@ -56,6 +56,44 @@ export interface GraphSpec {
   domains?: Record<string, number>;
 }
 
+/**
+ * Collects the nodes and initializers of a graph built in code: each node gets a fresh output name, so a builder
+ * reads as expressions (`op('Add', [a, b])`). Hand `nodes` and `inits` to `buildModel`.
+ */
+export class GraphBuilder {
+  readonly nodes: NodeSpec[] = [];
+  readonly inits: InitializerSpec[] = [];
+  private n = 0;
+
+  /** Adds a node with one output and returns the output's name. */
+  readonly op = (type: string, inputs: string[], attrs?: Record<string, AttrValue>, domain?: string): string => {
+    const out = `${type}_${this.n++}`;
+    this.nodes.push({ op: type, inputs, outputs: [out], attrs, domain });
+    return out;
+  };
+
+  /** Adds a node with `outs` outputs and returns their names. */
+  readonly multi = (type: string, inputs: string[], outs: number, attrs?: Record<string, AttrValue>): string[] => {
+    const k = this.n++;
+    const outputs = Array.from({ length: outs }, (_, i) => `${type}_${k}_${i}`);
+    this.nodes.push({ op: type, inputs, outputs, attrs });
+    return outputs;
+  };
+
+  /** Adds an initializer and returns its name. */
+  readonly init = (name: string, t: Omit<InitializerSpec, 'name'>): string => {
+    this.inits.push({ name, ...t });
+    return name;
+  };
+
+  /** An int64 vector initializer (shapes, axes, split sizes). */
+  readonly i64 = (name: string, v: number[]): string =>
+    this.init(name, { dims: [v.length], type: 'int64', data: BigInt64Array.from(v, BigInt) });
+
+  /** An f32 scalar initializer. */
+  readonly scalar = (name: string, v: number): string => this.init(name, { dims: [], data: [v] });
+}
+
 function valueInfo(v: ValueSpec): onnx.IValueInfoProto {
   return {
     name: v.name,
