@@ -10,7 +10,6 @@ import type { CheckpointReader, ConvertSink } from '../../../src/convert/checkpo
 import { convertMindOmni, type MindOmniResult } from '../../../src/convert/mindomni';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
 import { GpuBatch } from '../../../src/gpu/batch';
-import { emptyBuffer, readF32, uploadBuffer } from '../../../src/gpu/readback';
 import { PainterEngine } from '../../../src/models/painter/dit';
 import { uploadPainterWeights } from '../../../src/models/painter/weights';
 import { ReasonerEngine } from '../../../src/models/reasoner/engine';
@@ -18,7 +17,7 @@ import { resolveSampling } from '../../../src/models/reasoner/sampling';
 import { uploadReasonerWeights } from '../../../src/models/reasoner/weights';
 import type { WeightVariant } from '../../../src/packs/manifest';
 import reference from '../../fixtures/mindomni-replica/reference.json';
-import { maxAbsDiff } from './painter_fixtures';
+import { engineVelocity, maxAbsDiff } from './painter_fixtures';
 import { tinyRandom } from './reasoner_fixtures';
 
 const FILES = import.meta.glob('../../fixtures/mindomni-replica/**/*.{json,safetensors}', {
@@ -80,29 +79,14 @@ async function velocity(weights: WeightVariant): Promise<Float32Array> {
   const w = uploadPainterWeights(device, out.get(r.weights.painter)!, r.connector, r.painter, weights);
   const engine = new PainterEngine(device, w, r.connector, r.painter);
   const P = reference.painter;
-  const [rows, hidden] = P.condition_shape as [number, number];
   const [, h, wd] = P.latents_shape as [number, number, number];
-  const s = engine.session({
-    conditions: [{ rows, hidden, cpu: new Float32Array(P.condition) }],
-    h,
-    w: wd,
-    timesteps: [P.timestep],
-  });
-  const latents = new Float32Array(P.latents);
-  const zIn = uploadBuffer(device, latents, 'test latents');
-  const zOut = emptyBuffer(device, latents.byteLength, 'test v');
   try {
-    const batch = new GpuBatch(device, 'mindomni replica');
-    s.encodePrepare(batch);
-    s.encodePrefix(batch);
-    // zOut += dt · v on a zeroed buffer with dt = 1: zOut is v.
-    s.encodeStep(batch, 0, zIn, zOut, 1, 1);
-    batch.submit();
-    return await readF32(device, zOut);
+    return await engineVelocity(engine, [new Float32Array(P.condition)], new Float32Array(P.latents), {
+      h,
+      w: wd,
+      t: P.timestep,
+    });
   } finally {
-    s.dispose();
-    zIn.destroy();
-    zOut.destroy();
     engine.dispose();
   }
 }

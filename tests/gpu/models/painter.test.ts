@@ -6,14 +6,13 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice } from '../../../src/gpu/device';
-import { GpuBatch } from '../../../src/gpu/batch';
-import { emptyBuffer, readF32, uploadBuffer } from '../../../src/gpu/readback';
+import { uploadBuffer } from '../../../src/gpu/readback';
 import { PainterEngine } from '../../../src/models/painter/dit';
 import { loadPainterWeights, type PainterWeights } from '../../../src/models/painter/weights';
 import { posEmbed2d, timestepFeatures } from '../../../src/models/painter/tables';
 import type { WeightVariant } from '../../../src/packs/manifest';
 import { Painter } from '../../../src/models/painter';
-import { fixtureF32, fx, maxAbsDiff, tinyRandom } from './painter_fixtures';
+import { engineVelocity, fixtureF32, fx, maxAbsDiff, tinyRandom } from './painter_fixtures';
 
 /** The weights with the two time embedders exchanged. */
 function swapped(w: PainterWeights): PainterWeights {
@@ -25,37 +24,9 @@ function shared(w: PainterWeights): PainterWeights {
   return { ...w, painter: { ...w.painter, timeToken: w.painter.tEmbedder } };
 }
 
-/** One velocity with `conditions` (B = 1 or 2); returns v of branch 0 (B = 1) or the CFG combination. */
-async function velocity(
-  engine: PainterEngine,
-  conds: Float32Array[],
-  latents: Float32Array,
-  t: number,
-  guidance = 1,
-): Promise<Float32Array> {
-  const device = engine.device;
-  const H = engine.cc.input_size;
-  const s = engine.session({
-    conditions: conds.map((c) => ({ rows: c.length / H, hidden: H, cpu: c })),
-    h: 16,
-    w: 16,
-    timesteps: [t],
-  });
-  const zIn = uploadBuffer(device, latents, 'test latents');
-  const zOut = emptyBuffer(device, latents.byteLength, 'test v');
-  try {
-    const batch = new GpuBatch(device, 'painter test');
-    s.encodePrepare(batch);
-    s.encodePrefix(batch);
-    s.encodeStep(batch, 0, zIn, zOut, guidance, 1);
-    batch.submit();
-    return await readF32(device, zOut);
-  } finally {
-    s.dispose();
-    zIn.destroy();
-    zOut.destroy();
-  }
-}
+/** One velocity with `conditions` (B = 1 or 2) on the fixtures' 16 × 16 latents: branch 0's v or the CFG mix. */
+const velocity = (e: PainterEngine, conds: Float32Array[], latents: Float32Array, t: number, guidance = 1) =>
+  engineVelocity(e, conds, latents, { h: 16, w: 16, t, guidance });
 
 describe('painter forward', async () => {
   const device = await acquireDevice();

@@ -6,41 +6,23 @@
 // with plain RoPE are checked to miss the reference by far more, so the factors and the scale are really exercised.
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
-import { GpuBatch } from '../../../src/gpu/batch';
-import { emptyBuffer, readF32, uploadBuffer } from '../../../src/gpu/readback';
 import { PainterEngine } from '../../../src/models/painter/dit';
 import { loadPainterWeights } from '../../../src/models/painter/weights';
 import { ConnectorConfigSchema, PainterConfigSchema } from '../../../src/packs/manifest';
 import reference from '../../fixtures/longrope/reference.json';
-import { maxAbsDiff, tinyRandom } from './painter_fixtures';
+import { engineVelocity, maxAbsDiff, tinyRandom } from './painter_fixtures';
 
 const BOUND = 1e-4;
 
-async function velocity(engine: PainterEngine, conds: number[][], guidance: number): Promise<Float32Array> {
-  const device = engine.device;
-  const H = engine.cc.input_size;
+function velocity(engine: PainterEngine, conds: number[][], guidance: number): Promise<Float32Array> {
   const [, h, w] = reference.latents_shape as [number, number, number];
-  const s = engine.session({
-    conditions: conds.map((c) => ({ rows: c.length / H, hidden: H, cpu: new Float32Array(c) })),
-    h,
-    w,
-    timesteps: [reference.timestep],
-  });
-  const zIn = uploadBuffer(device, new Float32Array(reference.latents), 'test latents');
-  const zOut = emptyBuffer(device, reference.latents.length * 4, 'test v');
-  try {
-    const batch = new GpuBatch(device, 'painter longrope');
-    s.encodePrepare(batch);
-    s.encodePrefix(batch);
-    // zOut += dt · v on a zeroed buffer with dt = 1: zOut is the (CFG-combined) velocity.
-    s.encodeStep(batch, 0, zIn, zOut, guidance, 1);
-    batch.submit();
-    return await readF32(device, zOut);
-  } finally {
-    s.dispose();
-    zIn.destroy();
-    zOut.destroy();
-  }
+  const latents = new Float32Array(reference.latents);
+  return engineVelocity(
+    engine,
+    conds.map((c) => new Float32Array(c)),
+    latents,
+    { h, w, t: reference.timestep, guidance },
+  );
 }
 
 describe('painter with LongRoPE against the PyTorch mirror', async () => {
