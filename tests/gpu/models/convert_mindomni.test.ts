@@ -6,14 +6,13 @@
 // bound stated below; the converted reasoner file (f32, and bf16: the checkpoint's own values) gives the mirror's
 // greedy ids exactly (int8 / int4 reasoner files against the same weights loaded directly: convert_qwen2.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engineGreedy } from '../../../src/bench/real_shape';
 import type { CheckpointReader, ConvertSink } from '../../../src/convert/checkpoint';
 import { convertMindOmni, type MindOmniResult } from '../../../src/convert/mindomni';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
-import { GpuBatch } from '../../../src/gpu/batch';
 import { PainterEngine } from '../../../src/models/painter/dit';
 import { uploadPainterWeights } from '../../../src/models/painter/weights';
 import { ReasonerEngine } from '../../../src/models/reasoner/engine';
-import { resolveSampling } from '../../../src/models/reasoner/sampling';
 import { uploadReasonerWeights } from '../../../src/models/reasoner/weights';
 import type { WeightVariant } from '../../../src/packs/manifest';
 import reference from '../../fixtures/mindomni-replica/reference.json';
@@ -109,23 +108,11 @@ describe('MindOmni replica → convertMindOmni → our engines', () => {
     const w = uploadReasonerWeights(device, out.get(r.weights.reasoner)!, cfg, 'mindomni replica');
     const engine = new ReasonerEngine(device, w, cfg);
     const want = reference.reasoner.greedy;
-    const run = engine.run(reference.reasoner.prompt, want.length, 1);
     try {
-      const sampling = resolveSampling({ temperature: 0 });
-      const pre = new GpuBatch(device, 'prefill');
-      run.encodePrefill(pre, sampling, null);
-      pre.submit();
-      const ids = [await run.read(0)];
-      for (let s = 0; s + 1 < want.length; s++) {
-        const b = new GpuBatch(device, 'step');
-        run.encodeStep(b, s, sampling, null);
-        b.submit();
-        ids.push(await run.read(s + 1));
-      }
+      const { ids } = await engineGreedy(engine, reference.reasoner.prompt, want.length);
       console.log(`mindomni replica reasoner ${format}: ours ${ids.join(' ')}; PyTorch ${want.join(' ')}`);
       expect(ids).toEqual(want);
     } finally {
-      run.dispose();
       engine.dispose();
       w.dispose();
     }

@@ -7,13 +7,12 @@
 // engine's greedy ids equal those of the project's PyTorch Qwen2 mirror (tools/rgvlm/model.py) in its reference.json.
 // Hugging Face transformers itself has not produced a reference here (it is not installed on this machine).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engineGreedy } from '../../../src/bench/real_shape';
 import { convertQwen2, type CheckpointReader, type ConvertSink } from '../../../src/convert/qwen2';
 import { urlReader } from '../../../src/convert/http';
 import { SERVER } from '../store/fixture';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
-import { GpuBatch } from '../../../src/gpu/batch';
 import { ReasonerEngine } from '../../../src/models/reasoner/engine';
-import { resolveSampling } from '../../../src/models/reasoner/sampling';
 import { uploadReasonerWeights, type ReasonerWeightOptions } from '../../../src/models/reasoner/weights';
 import type { ReasonerConfig, WeightVariant } from '../../../src/packs/manifest';
 import { mulberry32 } from '../../helpers/rng';
@@ -81,23 +80,10 @@ async function greedy(
 ): Promise<{ ids: number[]; logits: number[] }> {
   const w = uploadReasonerWeights(device, file, cfg, 'replica', opts);
   const engine = new ReasonerEngine(device, w, cfg);
-  const r = engine.run(prompt, N, 1);
   try {
-    const sampling = resolveSampling({ temperature: 0 });
-    const pre = new GpuBatch(device, 'prefill');
-    r.encodePrefill(pre, sampling, null);
-    pre.submit();
-    const ids = [await r.read(0)];
-    const logits = Array.from(await r.readLogits());
-    for (let s = 0; s + 1 < N; s++) {
-      const b = new GpuBatch(device, 'step');
-      r.encodeStep(b, s, sampling, null);
-      b.submit();
-      ids.push(await r.read(s + 1));
-    }
-    return { ids, logits };
+    const r = await engineGreedy(engine, prompt, N, { logits: true });
+    return { ids: r.ids, logits: Array.from(r.prefillLogits!) };
   } finally {
-    r.dispose();
     engine.dispose();
     w.dispose();
   }
