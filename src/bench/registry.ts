@@ -14,6 +14,7 @@ import { reasonerBench } from './reasoner';
 import { realDimsBench, realShapeFullBench } from './real_shape';
 import { qwen2Int4Bench, qwen2Int4WideBench } from './qwen2';
 import { decodeMatmulBench } from './decode_matmul';
+import { vaeBench } from './vae';
 
 /** One implementation's timings for one case. */
 export interface Measurement {
@@ -67,6 +68,7 @@ export const BENCHES: Bench[] = [
   attentionBench,
   storeBench,
   painterBench,
+  vaeBench,
   reasonerBench,
   realShapeFullBench,
   realDimsBench,

@@ -2,8 +2,8 @@
  * @file matmul: y[M, N] = act(x[M, K] · Wᵀ + bias) with W in PyTorch layout [N, K], stored f32, f16, bf16, int8 per
  * output channel or int4 block-32 (docs/formats.md) and dequantised inside the kernel. Three kernels: a tiled one for M
  * above a few rows, a GEMV one for decode (a weight row split across 32 lanes), and a dot one for decode with a
- * short K or on a fallback (CPU) adapter (one invocation per output column, no workgroup memory); `matmulVariant`
- * picks between the first two by default, `decodeMatmulVariant` also considers the third.
+ * short K or on a fallback (CPU) adapter (one invocation per output column, no workgroup memory); `matmul` picks
+ * one by `decodeMatmulVariant` unless told (`matmulVariant` is its choice between the first two by rows alone).
  */
 import type { GpuBatch } from '../gpu/batch';
 import fns from '../../shaders/gelu_fns.wgsl?raw';
@@ -73,7 +73,7 @@ export interface MatmulArgs {
   M: number;
   K: number;
   activation?: MatmulActivation;
-  /** Forces a kernel; by default `matmulVariant(M)`. */
+  /** Forces a kernel; by default `decodeMatmulVariant(M, K, device)` (which is `matmulVariant(M)` above 4 rows). */
   variant?: MatmulVariant;
   /** Workgroup-tile precision of the tiled kernel; by default `precisionFor(device)`. Accumulation is always f32. */
   precision?: Precision;
@@ -106,7 +106,7 @@ export const GEMV_LANES = 32;
 /** Up to this many rows the GEMV kernel wins: it reads the weights once per 4 rows with no tile padding. */
 const GEMV_MAX_M = 4;
 
-/** The kernel `matmul` uses for M rows by default. */
+/** Tiled or GEMV by rows alone (`decodeMatmulVariant`, `matmul`'s default, refines the GEMV side). */
 export function matmulVariant(M: number): MatmulVariant {
   return M <= GEMV_MAX_M ? 'gemv' : 'tiled';
 }
@@ -225,7 +225,7 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
     need(k, b !== out, `out must not alias ${name}`);
   }
 
-  const variant = args.variant ?? matmulVariant(M);
+  const variant = args.variant ?? decodeMatmulVariant(M, K, batch.device);
   need(k, variant === 'tiled' || variant === 'gemv' || variant === 'dot', `unknown variant ${String(variant)}`);
   const lanes = args.gemvLanes ?? GEMV_LANES;
   need(

@@ -22,7 +22,7 @@ import { preview } from '../../kernels/preview';
 import { previewRef } from '../../kernels/preview.ref';
 import { ReferencePainter, cfgEulerCpu } from './reference';
 import { sigmas } from './tables';
-import { bufferOf, toPixels, Vae } from './vae';
+import { toPixels, Vae, type VaeBackendOption } from './vae';
 import { loadPainterWeights } from './weights';
 import { DeviceCache } from '../cache';
 import { RunQueue } from '../serial';
@@ -30,7 +30,7 @@ import { RunQueue } from '../serial';
 export type { Condition } from './dit';
 export { PainterEngine, PainterSession } from './dit';
 export { sigmas } from './tables';
-export { toPixels, vaeInputFromPixels, Vae } from './vae';
+export { toPixels, vaeBackend, vaeInputFromPixels, Vae, type VaeBackendOption } from './vae';
 export { ReferencePainter } from './reference';
 
 export type PainterKind = 'ours' | 'reference';
@@ -120,13 +120,13 @@ export class Painter {
   static async load(
     source: PackSource,
     choice: BackendChoice,
-    opts: { kind?: PainterKind; weights?: WeightVariant } = {},
+    opts: { kind?: PainterKind; weights?: WeightVariant; vae?: VaeBackendOption } = {},
   ): Promise<Painter> {
     const m = await source.manifest();
     const kind = opts.kind ?? (choice.backend === 'webgpu' ? 'ours' : 'reference');
     const variant = opts.weights ?? 'f32';
     if (kind === 'ours' && !choice.device) throw new RgError('INTERNAL', 'the WGSL painter needs the WebGPU device');
-    const vae = await Vae.load(source, choice);
+    const vae = await Vae.load(source, choice, opts.vae);
     try {
       if (kind === 'ours') {
         const device = choice.device!;
@@ -182,17 +182,17 @@ export class Painter {
       const zin = buffer(n * 4, 'vae input');
       const rgba = buffer(h * w * 4, 'preview rgba');
       let mean = null;
-      if (o.edit) mean = await this.vae.encode(o.edit.image, o.height, o.width);
+      if (o.edit) mean = await this.vae.encodeGpu(o.edit.image, o.height, o.width);
       try {
         const b = new GpuBatch(device, 'painter prepare');
         noise(b, { out: z, count: n, seed: o.seed >>> 0 });
-        if (mean) editStart(b, { mean: bufferOf(mean), z, n, scale: vc.scaling_factor, shift: vc.shift_factor, t0 });
+        if (mean) editStart(b, { mean: mean.buffer, z, n, scale: vc.scaling_factor, shift: vc.shift_factor, t0 });
         session.encodePrepare(b);
         if (useCache) session.encodePrefix(b);
         b.submit();
         await device.queue.onSubmittedWorkDone();
       } finally {
-        mean?.dispose();
+        mean?.release();
       }
       if (o.collectLatents) latents.push(await readF32(device, z, n));
       t.prepared = now();

@@ -1,15 +1,39 @@
 /**
- * @file The VAE through onnxruntime-web (docs/formats.md "VAE"). On WebGPU the decoder reads the painter's latents
+ * @file The VAE through onnxruntime-web (docs/formats.md "VAE"). On a GPU the decoder reads the painter's latents
  * straight from our GPU buffer (`gpuTensor`, no copy) and the encoder's mean stays on the GPU for the edit start;
- * only the decoded image comes back to the CPU. On WASM everything is CPU tensors.
+ * only the decoded image comes back to the CPU. On WASM everything is CPU tensors. On a fallback (CPU) adapter the
+ * VAE runs on onnxruntime's WASM backend even though the painter uses WebGPU (`vaeBackend`).
  */
 import type { BackendChoice } from '../../runtime/backend';
 import { bufferOf, cpuTensor, createSession, gpuTensor, run, type OrtSession, type OrtTensor } from '../../runtime/ort';
 import type { PackSource } from '../../packs/source';
 import type { VaeConfig } from '../../packs/manifest';
 import { RgError } from '../../errors';
+import { readF32, uploadBuffer } from '../../gpu/readback';
+import { isFallbackDevice } from '../../kernels/matmul';
 
 const f = Math.fround;
+
+/** Where the VAE runs: `auto` is `vaeBackend`'s rule; the others force it (tests, benchmarks). */
+export type VaeBackendOption = 'auto' | 'webgpu' | 'wasm';
+
+/**
+ * The VAE's backend for a painter on `choice`. On a fallback adapter (SwiftShader: the "GPU" is the CPU) the WebGPU
+ * execution provider compiles a shader per operator and shape on first use — about 8 s for the 14-node tiny-random
+ * decoder here, and again for each new image size — while onnxruntime's own CPU kernels decode the same latents in
+ * well under a second with no compile; so there the VAE runs on WASM, and the latents cross once through a readback.
+ */
+export function vaeBackend(choice: BackendChoice, option: VaeBackendOption = 'auto'): 'webgpu' | 'wasm' {
+  if (choice.backend !== 'webgpu' || !choice.device) return 'wasm';
+  if (option !== 'auto') return option;
+  return isFallbackDevice(choice.device) ? 'wasm' : 'webgpu';
+}
+
+/** The encoder's mean on the GPU for the edit start; `release()` once the GPU work reading it has finished. */
+export interface GpuMean {
+  buffer: GPUBuffer;
+  release(): void;
+}
 
 export class Vae {
   private encoderSession: Promise<OrtSession> | null = null;
@@ -17,20 +41,23 @@ export class Vae {
   private constructor(
     readonly source: PackSource,
     readonly config: VaeConfig,
-    readonly choice: BackendChoice,
+    /** Where the ORT sessions run (`vaeBackend`); `device` is the painter's, for the readback and upload. */
+    readonly backend: 'webgpu' | 'wasm',
+    readonly device: GPUDevice | undefined,
     private readonly decoder: OrtSession,
     private readonly encoderPath: string,
   ) {}
 
-  static async load(source: PackSource, choice: BackendChoice): Promise<Vae> {
+  static async load(source: PackSource, choice: BackendChoice, option: VaeBackendOption = 'auto'): Promise<Vae> {
     const m = await source.manifest();
+    const backend = vaeBackend(choice, option);
     const bytes = await source.file(m.paths.vae_decoder);
     const decoder = await createSession(bytes, {
-      backend: choice.backend,
-      device: choice.device,
+      backend,
+      device: backend === 'webgpu' ? choice.device : undefined,
       label: 'vae_decoder',
     });
-    return new Vae(source, m.vae, choice, decoder, m.paths.vae_encoder);
+    return new Vae(source, m.vae, backend, choice.device, decoder, m.paths.vae_encoder);
   }
 
   private encoder(): Promise<OrtSession> {
@@ -38,9 +65,9 @@ export class Vae {
       .file(this.encoderPath)
       .then((b) =>
         createSession(b, {
-          backend: this.choice.backend,
-          device: this.choice.device,
-          gpuOutputs: ['latent_sample'],
+          backend: this.backend,
+          device: this.backend === 'webgpu' ? this.device : undefined,
+          gpuOutputs: this.backend === 'webgpu' ? ['latent_sample'] : [],
           label: 'vae_encoder',
         }),
       )
@@ -51,9 +78,20 @@ export class Vae {
     return this.encoderSession;
   }
 
-  /** Decodes `zin` (already z / scale + shift, [1, C, h, w]) held in one of our GPU buffers; returns [1, 3, 4h, 4w]. */
+  /**
+   * Decodes `zin` (already z / scale + shift, [1, C, h, w]) held in one of our GPU buffers, the painter's device
+   * (submitted work included); returns [1, 3, H, W]. On WASM the latents are read back first.
+   */
   async decodeGpu(zin: GPUBuffer, h: number, w: number): Promise<Float32Array> {
-    return this.decodeTensor(gpuTensor(zin, [1, this.config.latent_channels, h, w]));
+    const dims = [1, this.config.latent_channels, h, w];
+    if (this.backend === 'webgpu') return this.decodeTensor(gpuTensor(zin, dims));
+    const x = await readF32(this.gpu(), zin, this.config.latent_channels * h * w);
+    return this.decodeTensor(cpuTensor('float32', x, dims));
+  }
+
+  private gpu(): GPUDevice {
+    if (!this.device) throw new RgError('INTERNAL', 'the VAE has no WebGPU device for a GPU buffer');
+    return this.device;
   }
 
   /** Decodes latents z ([1, C, h, w], CPU) applying z / scale + shift first (the reference / WASM path). */
@@ -74,14 +112,26 @@ export class Vae {
   }
 
   /**
-   * Encodes an image [1, 3, H, W] in [−1, 1] to the mean m [1, C, H/4, W/4] (unscaled). On WebGPU the result is a
-   * GPU tensor: use `bufferOf(t)` and `t.dispose()` once the GPU work reading it has been submitted and finished.
+   * Encodes an image [1, 3, H, W] in [−1, 1] to the mean m [1, C, H/ds, W/ds] (unscaled). On WebGPU the result is a
+   * GPU tensor (see `encodeGpu`); dispose it once read.
    */
   async encode(x: Float32Array, H: number, W: number): Promise<OrtTensor> {
     const enc = await this.encoder();
     const out = (await run(enc, { sample: cpuTensor('float32', x, [1, 3, H, W]) })).latent_sample;
     if (!out) throw new RgError('RUNTIME', 'vae_encoder returned no latent_sample');
     return out;
+  }
+
+  /** The mean of `encode` in a GPU buffer of the painter's device: the ORT tensor's own, or an upload of it. */
+  async encodeGpu(x: Float32Array, H: number, W: number): Promise<GpuMean> {
+    const t = await this.encode(x, H, W);
+    if (t.location === 'gpu-buffer') return { buffer: bufferOf(t), release: () => t.dispose() };
+    try {
+      const buffer = uploadBuffer(this.gpu(), t.data as Float32Array, 'vae mean');
+      return { buffer, release: () => buffer.destroy() };
+    } finally {
+      t.dispose();
+    }
   }
 
   /** x1 = (m − shift) · scale on the CPU (reference / WASM path). */
@@ -102,8 +152,6 @@ export class Vae {
     await Promise.all(sessions.filter(Boolean).map((s) => s.release()));
   }
 }
-
-export { bufferOf };
 
 /** RGB bytes [H, W, 3] from the VAE output [1, 3, H, W]: floor(clamp(x · 0.5 + 0.5, 0, 1) · 255 + 0.5) in f32. */
 export function toPixels(img: Float32Array, H: number, W: number): Uint8Array {

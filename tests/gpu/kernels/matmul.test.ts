@@ -514,11 +514,17 @@ describe('matmul f16 variant (chosen by device features; not executed on the sof
     K: 64,
   });
 
-  it('uses f16 tiles where the device has shader-f16 and f32 elsewhere; GEMV stays f32', () => {
+  it('uses f16 tiles where the device has shader-f16 and f32 elsewhere; the decode kernels stay f32', () => {
     const f16 = fakeBatch(['shader-f16']);
     matmul(f16.batch, args(64));
+    // One row, K 64: by default decodeMatmulVariant's dot; GEMV forced.
     matmul(f16.batch, args(1));
-    expect(f16.seen.map((s) => s.key)).toEqual(['matmul_tiled:f16:int4:32x32', 'matmul_gemv:f32:int4']);
+    matmul(f16.batch, { ...args(1), variant: 'gemv' });
+    expect(f16.seen.map((s) => s.key)).toEqual([
+      'matmul_tiled:f16:int4:32x32',
+      'matmul_dot:f32:int4',
+      'matmul_gemv:f32:int4',
+    ]);
     expect(f16.seen[0]!.code).toBe(matmulCode('tiled', 'f16'));
     const f32 = fakeBatch(['subgroups']);
     matmul(f32.batch, args(64));

@@ -2,12 +2,15 @@
  * The whole painter (noise → N Euler steps with CFG → VAE) from the fixtures' condition hidden states: every latent
  * z_0 … z_N and the image equal PyTorch (Imagine and Edit), our engine and the ONNX reference path agree, the
  * condition-K/V cache changes nothing, previews arrive, cancel then rerun gives the same image, and the number of
- * live GPU buffers is stable over 20 runs.
+ * live GPU buffers is stable over 20 runs. The VAE runs where `vaeBackend` puts it (WASM on this fallback adapter)
+ * for our engine, and on WebGPU for the reference path and for one engine painter forced there, so both VAE paths
+ * (the readback and the no-copy GPU tensor) are held to the fixtures.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, liveBufferCount, liveBufferLabels } from '../../../src/gpu/device';
 import {
   Painter,
+  vaeBackend,
   vaeInputFromPixels,
   type PaintOptions,
   type PaintResult,
@@ -59,10 +62,21 @@ describe('painter sampler', async () => {
   const pack = tinyRandom();
   const choice = { backend: 'webgpu' as const, device };
   const ours = await Painter.load(pack, choice, { kind: 'ours' });
-  const ref = await Painter.load(pack, choice, { kind: 'reference' });
+  const ref = await Painter.load(pack, choice, { kind: 'reference', vae: 'webgpu' });
   afterAll(async () => {
     await ours.dispose();
     await ref.dispose();
+  });
+
+  it('the VAE backend: WASM on a fallback adapter unless forced; WebGPU on a GPU; WASM without WebGPU', () => {
+    expect(device.adapterInfo.isFallbackAdapter).toBe(true);
+    expect(ours.vae.backend).toBe('wasm');
+    expect(ref.vae.backend).toBe('webgpu');
+    const gpu = { adapterInfo: { isFallbackAdapter: false } } as unknown as GPUDevice;
+    expect(vaeBackend({ backend: 'webgpu', device: gpu })).toBe('webgpu');
+    expect(vaeBackend({ backend: 'webgpu', device: gpu }, 'wasm')).toBe('wasm');
+    expect(vaeBackend({ backend: 'webgpu', device }, 'auto')).toBe('wasm');
+    expect(vaeBackend({ backend: 'wasm' }, 'webgpu')).toBe('wasm');
   });
   const I = fx.imagine;
   const E = fx.edit;
@@ -119,6 +133,22 @@ describe('painter sampler', async () => {
     };
     await expectMatchesFixture(await ours.paint(opts), 'edit', 1e-4);
     await expectMatchesFixture(await ref.paint(opts), 'edit', REF_LATENT_TOL);
+  });
+
+  it('our engine with the VAE forced onto WebGPU (latents and mean as GPU tensors, no copy): same images', async () => {
+    const onGpu = await Painter.load(pack, choice, { kind: 'ours', vae: 'webgpu' });
+    try {
+      expect(onGpu.vae.backend).toBe('webgpu');
+      const r = await onGpu.paint(await imagineOpts());
+      expect(maxPixelDiff(r.image, oursImagine.image)).toBeLessThanOrEqual(1);
+      const png = decodePngRgba(await fixtureBytes(E.input_png));
+      const image = vaeInputFromPixels(png.rgba, png.height, png.width, 4);
+      const edit = { ...(await conditions('edit')), width: E.width, height: E.height, steps: E.steps };
+      const opts = { ...edit, guidance: E.guidance, seed: E.seed, edit: { image, strength: E.strength } };
+      await expectMatchesFixture(await onGpu.paint({ ...opts, collectLatents: true }), 'edit', 1e-4);
+    } finally {
+      await onGpu.dispose();
+    }
   });
 
   it('cancel during the steps frees what the run allocated; run again: the same image as uninterrupted', async () => {
