@@ -14,7 +14,7 @@
 //
 // One workgroup of WG invocations does everything, because the result is one id and V (up to ~150k) is small
 // next to a GPU: each invocation walks the row with stride WG (coalesced), and workgroup memory holds the rest.
-//   1. argmax: per-invocation best (key, id), then a tree reduction. Greedy settings stop here.
+//   1. argmax: per-invocation best (key, id), then a tree reduction. Greedy settings stop here (entry `greedy`).
 //   2. |support|: per-invocation counts, tree sum. If it exceeds K, a radix select finds the K-th largest key T:
 //      four passes over the row, each building a 256-bin histogram of one byte of the keys that match the bytes
 //      already chosen (only support tokens touch the histogram, which keeps atomic contention low). Ties at T are
@@ -123,11 +123,8 @@ fn expq23(y: f32) -> u32 {
   return (t + (1u << (sh - 1u))) >> sh;
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) tid: u32) {
-  let V = p.vocab;
-
-  // 1. argmax
+// 1. argmax: per-invocation best (key, id), then a tree reduction; returns the largest key, its id in red_id[0].
+fn argmax(tid: u32, V: u32) -> u32 {
   var best_k = 0u;
   var best_i = 0xFFFFFFFFu;
   for (var j = tid; j < V; j += WG) {
@@ -146,7 +143,25 @@ fn main(@builtin(local_invocation_index) tid: u32) {
       red_id[tid] = red_id[tid + h];
     }
   }
-  let km = workgroupUniformLoad(&red_key[0]);
+  return workgroupUniformLoad(&red_key[0]);
+}
+
+// Greedy settings only: step 1 alone. A pipeline of its own because a CPU adapter compiles every barrier of the
+// full kernel below (SwiftShader: about 1 s for this entry point against 2-5 s for `main`), and greedy is the
+// default; `main` gives the same id for greedy settings.
+@compute @workgroup_size(WG)
+fn greedy(@builtin(local_invocation_index) tid: u32) {
+  argmax(tid, p.vocab);
+  if (tid == 0u) {
+    out[p.out_index] = red_id[0];
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) tid: u32) {
+  let V = p.vocab;
+
+  let km = argmax(tid, V);
   if (p.greedy != 0u || km == KEY_NEG_INF) {
     if (tid == 0u) {
       out[p.out_index] = red_id[0];

@@ -67,12 +67,12 @@ export class GpuBatch {
     pass.end();
   }
 
-  /** A pipeline for `code` with entry point `main`, cached under `key`. */
-  pipeline(key: string, code: string, constants?: Record<string, number>): GPUComputePipeline {
+  /** A pipeline for `code` with entry point `entryPoint` (default `main`), cached under `key` (which names it). */
+  pipeline(key: string, code: string, constants?: Record<string, number>, entryPoint = 'main'): GPUComputePipeline {
     return cachedPipeline(this.device, key, () => ({
       label: key,
       layout: 'auto',
-      compute: { module: shaderModule(this.device, key.split(':')[0] ?? key, code), entryPoint: 'main', constants },
+      compute: { module: shaderModule(this.device, key.split(':')[0] ?? key, code), entryPoint, constants },
     }));
   }
 

@@ -50,6 +50,9 @@ export function sample(batch: GpuBatch, args: SampleArgs): void {
   ]);
   new Float32Array(u, 32, 1)[0] = sp.s;
   new Uint32Array(u, 36, 1)[0] = idBytes;
-  const pipeline = batch.pipeline('sample', code, { WG: SAMPLE_KMAX, SAMPLE_STREAM });
+  // Greedy settings take the argmax-only entry point: the same id, a fraction of the compile on a CPU adapter.
+  const pipeline = sp.greedy
+    ? batch.pipeline('sample:greedy', code, { WG: SAMPLE_KMAX }, 'greedy')
+    : batch.pipeline('sample', code, { WG: SAMPLE_KMAX, SAMPLE_STREAM });
   batch.dispatch(pipeline, [args.logits, args.out, batch.uniform(u)], [1]);
 }

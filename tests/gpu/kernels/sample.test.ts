@@ -265,6 +265,25 @@ describe('sample (GPU)', async () => {
     });
   }
 
+  it('greedy settings (temperature 0, or top-k 1) run the argmax-only entry point; sampling the full kernel', () => {
+    const seen: string[] = [];
+    const fake = {
+      device,
+      pipeline: (key: string, _code: string, _c?: Record<string, number>, entry = 'main') => (
+        seen.push(`${key} ${entry}`),
+        {}
+      ),
+      uniform: () => bufs.empty(40),
+      dispatch: () => {},
+    } as unknown as GpuBatch;
+    const logits = bufs.empty(400);
+    const out = bufs.empty(4);
+    sample(fake, { logits, out, vocab: 100 });
+    sample(fake, { logits, out, vocab: 100, temperature: 1, topK: 1 });
+    sample(fake, { logits, out, vocab: 100, temperature: 0.7, seed: 3 });
+    expect(seen).toEqual(['sample:greedy greedy', 'sample:greedy greedy', 'sample main']);
+  });
+
   it('rejects bad arguments before dispatching', () => {
     const logits = bufs.empty(400);
     const out = bufs.empty(4);
