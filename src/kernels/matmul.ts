@@ -79,6 +79,8 @@ export interface MatmulArgs {
   precision?: Precision;
   /** Lanes per output column of the GEMV kernel: a power of two from 2 to 256; by default GEMV_LANES. */
   gemvLanes?: number;
+  /** Forces the tiled kernel's block; by default `matmulTile`'s rule. */
+  tile?: MatmulTileChoice;
 }
 
 const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, int8: 2, int4: 3, bf16: 4 };
@@ -96,8 +98,18 @@ const TILE = { TILE_M: 64, TILE_N: 64, TILE_K: 16 };
 const SMALL_TILE = { TILE_M: 32, TILE_N: 32, TILE_K: 16 };
 const SMALL_BELOW = 16;
 
-/** The tile of the tiled kernel for an M × N output. */
-export function matmulTile(M: number, N: number): typeof TILE {
+/** Which block the tiled kernel uses: by the rule of `matmulTile`, or forced (tests, benchmarks). */
+export type MatmulTileChoice = 'auto' | 'large' | 'small';
+
+/**
+ * The tile of the tiled kernel for an M × N output on `device`. A fallback (CPU) adapter always takes the small
+ * block: there the two ran the 0.5B prefill products in the same time (512×896×896 and 256×896×4,864, f32,
+ * SwiftShader, 2026-12-03) and the small one was faster below, while each block size is a pipeline of its own whose
+ * compile costs the CPU 0.8 s (32×32) or 1.6 s (64×64) on every new device.
+ */
+export function matmulTile(M: number, N: number, device?: AdapterKind, choice: MatmulTileChoice = 'auto'): typeof TILE {
+  if (choice !== 'auto') return choice === 'large' ? TILE : SMALL_TILE;
+  if (device && isFallbackDevice(device)) return SMALL_TILE;
   return Math.ceil(M / TILE.TILE_M) * Math.ceil(N / TILE.TILE_N) < SMALL_BELOW ? SMALL_TILE : TILE;
 }
 /** GEMV kernel: invocations per workgroup (its shader's WG) and, by default, invocations per output column. */
@@ -246,7 +258,7 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
     let groups: [number, number];
     let tileKey = '';
     if (variant === 'tiled') {
-      const tile = matmulTile(M, Ns);
+      const tile = matmulTile(M, Ns, batch.device, args.tile);
       Object.assign(constants, tile);
       groups = [Math.ceil(Ns / tile.TILE_N), Math.ceil(M / tile.TILE_M)];
       tileKey = `:${tile.TILE_M}x${tile.TILE_N}`;

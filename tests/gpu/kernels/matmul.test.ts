@@ -9,6 +9,7 @@ import {
   matmul,
   matmulCode,
   matmulTile,
+  type MatmulTileChoice,
   matmulVariant,
   type LinearWeight,
   type MatmulActivation,
@@ -82,6 +83,7 @@ interface Case {
   activation: MatmulActivation;
   variant?: MatmulVariant;
   gemvLanes?: number;
+  tile?: MatmulTileChoice;
 }
 
 const FORMATS: WeightFormat[] = ['f32', 'f16', 'int8', 'int4', 'bf16'];
@@ -140,6 +142,7 @@ describe('matmul', async () => {
       activation: c.activation,
       variant: c.variant,
       gemvLanes: c.gemvLanes,
+      tile: c.tile,
     };
     if (bias) args.bias = bufs.upload(bias);
     runBatch(device, (b) => matmul(b, args));
@@ -318,17 +321,25 @@ describe('matmul', async () => {
     }
   });
 
-  it('uses 64×64 blocks on large products and 32×32 blocks on small ones, both matching the twin', async () => {
-    expect(matmulTile(260, 260).TILE_M).toBe(64);
-    expect(matmulTile(130, 192).TILE_M).toBe(32);
-    for (const format of ['f32', 'int4'] as const) {
-      const [M, K, N] = [257, 64, 259];
-      const x = randomF32(M * K, 91);
-      const { gpu, cpu } = makeWeight(bufs, format, randomF32(N * K, 92), N, K);
-      const c: Case = { format, M, K, N, bias: true, activation: 'none', variant: 'tiled' };
-      const bias = randomF32(N, 93);
-      expectClose(await run(c, x, gpu, bias), matmulRef({ x, weight: cpu, bias, M, K, activation: 'none' }), tiledRtol);
-    }
+  it('a GPU takes 64×64 blocks on large products, 32×32 on small; a fallback adapter 32×32; both match', async () => {
+    const gpuAdapter = { adapterInfo: { isFallbackAdapter: false } };
+    expect(matmulTile(260, 260, gpuAdapter).TILE_M).toBe(64);
+    expect(matmulTile(130, 192, gpuAdapter).TILE_M).toBe(32);
+    expect(device.adapterInfo.isFallbackAdapter).toBe(true);
+    expect(matmulTile(260, 260, device).TILE_M).toBe(32);
+    expect(matmulTile(260, 260, device, 'large').TILE_M).toBe(64);
+    expect(matmulTile(260, 260, gpuAdapter, 'small').TILE_M).toBe(32);
+    // Both blocks run here, forced, in every format.
+    for (const format of FORMATS)
+      for (const tile of ['large', 'small'] as const) {
+        const [M, K, N] = [257, 64, 259];
+        const x = randomF32(M * K, 91);
+        const { gpu, cpu } = makeWeight(bufs, format, randomF32(N * K, 92), N, K);
+        const c: Case = { format, M, K, N, bias: true, activation: 'none', variant: 'tiled', tile };
+        const bias = randomF32(N, 93);
+        const want = matmulRef({ x, weight: cpu, bias, M, K, activation: 'none' });
+        expectClose(await run(c, x, gpu, bias), want, tiledRtol);
+      }
   });
 
   it('shares one pipeline between shapes, activations and bias or not, of one format', async () => {
