@@ -337,9 +337,19 @@ export interface VaePlan {
   sources: Map<string, { info: SafeTensorInfo; file: string }>;
 }
 
-/** Every check of `vae/` (config, tensor names, dtypes and shapes, nothing extra) before anything is written. */
-export async function planVae(src: CheckpointReader, half: boolean, meter = new StagingMeter()): Promise<VaePlan> {
+/**
+ * Every check of `vae/` (config, tensor names, dtypes and shapes, nothing extra) before anything is written;
+ * `latents`: the painter's latent channels, when the VAE must match them.
+ */
+export async function planVae(
+  src: CheckpointReader,
+  half: boolean,
+  meter = new StagingMeter(),
+  latents?: number,
+): Promise<VaePlan> {
   const dims = vaeDims(await readJson(src, VAE_CONFIG, bad));
+  if (latents !== undefined && dims.latent_channels !== latents)
+    bad(`${VAE_CONFIG}: latent_channels ${dims.latent_channels} ≠ the image decoder's ${latents}`, 'latent_channels');
   const config = vaeConfigOf(dims);
   if ((await src.size(VAE_WEIGHTS)) === null && (await src.size('vae/diffusion_pytorch_model.bin')) !== null)
     bad(

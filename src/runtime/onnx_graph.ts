@@ -2,7 +2,11 @@
  * @file Builds tiny ONNX graphs in code (through the `onnx-proto` protobuf bindings), so tests, benchmarks and the
  * self-test never need a downloaded or checked-in model file.
  */
-import { onnx } from 'onnx-proto';
+import * as onnxProto from 'onnx-proto';
+import type { onnx as P } from 'onnx-proto';
+
+// onnx-proto is CommonJS: Node's ESM loader (rg's Vite SSR) exposes it only as `default`; bundlers add `onnx` too.
+const { onnx } = ((onnxProto as { default?: typeof onnxProto }).default ?? onnxProto) as typeof onnxProto;
 
 export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool';
 const DT = onnx.TensorProto.DataType;
@@ -94,7 +98,7 @@ export class GraphBuilder {
   readonly scalar = (name: string, v: number): string => this.init(name, { dims: [], data: [v] });
 }
 
-function valueInfo(v: ValueSpec): onnx.IValueInfoProto {
+function valueInfo(v: ValueSpec): P.IValueInfoProto {
   return {
     name: v.name,
     type: {
@@ -106,7 +110,7 @@ function valueInfo(v: ValueSpec): onnx.IValueInfoProto {
   };
 }
 
-function attribute(name: string, v: AttrValue): onnx.IAttributeProto {
+function attribute(name: string, v: AttrValue): P.IAttributeProto {
   if (typeof v === 'object' && !Array.isArray(v))
     return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: v.f };
   if (typeof v === 'string')
@@ -119,7 +123,7 @@ function attribute(name: string, v: AttrValue): onnx.IAttributeProto {
 const ELEM_BYTES: Record<ElemType, number> = { float32: 4, float16: 2, int64: 8, int32: 4, uint8: 1, bool: 1 };
 
 // Raw bytes rather than the repeated fields: a weight of millions of elements stays one copy.
-function initializer(t: InitializerSpec): onnx.ITensorProto {
+function initializer(t: InitializerSpec): P.ITensorProto {
   const type = t.type ?? 'float32';
   const data = Array.isArray(t.data) ? new Float32Array(t.data) : t.data;
   const n = t.dims.reduce((a, d) => a * d, 1);
@@ -135,7 +139,7 @@ function initializer(t: InitializerSpec): onnx.ITensorProto {
   };
 }
 
-function graphProto(spec: GraphSpec): onnx.IGraphProto {
+function graphProto(spec: GraphSpec): P.IGraphProto {
   return {
     name: spec.name,
     input: spec.inputs.map(valueInfo),
@@ -152,7 +156,7 @@ function graphProto(spec: GraphSpec): onnx.IGraphProto {
   };
 }
 
-function modelProto(spec: GraphSpec, graph?: onnx.IGraphProto): onnx.ModelProto {
+function modelProto(spec: GraphSpec, graph?: P.IGraphProto): P.ModelProto {
   return onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'rg-vlm-web',
