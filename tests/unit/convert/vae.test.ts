@@ -8,12 +8,13 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import type { CheckpointReader, ConvertSink } from '../../../src/convert/checkpoint';
-import { convertVae, VAE_CONFIG, VAE_WEIGHTS } from '../../../src/convert/vae';
+import { convertVae, planVae, VAE_CONFIG, VAE_WEIGHTS } from '../../../src/convert/vae';
 import { RgError } from '../../../src/errors';
 import { VaeConfigFileSchema } from '../../../src/packs/manifest';
 import { parseHeader, type SafeDtype } from '../../../src/packs/safetensors';
 import { fromF16 } from '../../../src/kernels/quantize';
 import { onnx } from 'onnx-proto';
+import { SDXL_VAE_PARAMS, sdxlTensors, sdxlZeroVae } from '../../helpers/vae_sdxl';
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
@@ -211,6 +212,23 @@ describe('convertVae', () => {
     const d = maxAbsDiff(dec.data, ref.decoded!);
     expect(d).toBeGreaterThan(BOUND);
     expect(d).toBeLessThan(0.2);
+  });
+
+  it('at SDXL’s config: reads exactly SDXL’s tensors, under their names and shapes', async () => {
+    const { reader, params } = sdxlZeroVae();
+    expect(params).toBe(SDXL_VAE_PARAMS);
+    const p = await planVae(reader, false);
+    expect(p.config).toEqual({
+      in_channels: 3,
+      latent_channels: 4,
+      downscale: 8,
+      block_channels: [128, 256, 512, 512],
+      scaling_factor: 0.13025,
+      shift_factor: 0,
+    });
+    const read = p.graphs.flatMap((g) => g.weights.map((w) => [w.name, p.sources.get(w.name)!.info.shape] as const));
+    expect(new Map(read)).toEqual(sdxlTensors());
+    expect(read.length).toBe(sdxlTensors().size); // none read twice
   });
 
   it('refuses a config it does not build, naming the field, before writing anything', async () => {
