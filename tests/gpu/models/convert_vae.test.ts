@@ -1,7 +1,8 @@
 // The replica's vae/ (tests/fixtures/mindomni-replica, tools/make_vae_replica.py: diffusers' AutoencoderKL layout)
 // converted in the browser by convertVae, then loaded by the app's own Vae class on onnxruntime-web's WebGPU EP (our
 // device): the decoder fed from one of our GPU buffers and the encoder's mean match the plain-PyTorch mirror's
-// (vae_reference.json), f32 and f16 files alike, and repeated runs leave no GPU buffer behind. About a minute on
+// (vae_reference.json), f32 and f16 files alike, and repeated runs leave no GPU buffer behind; the tiled decode's
+// choice and its one-tile case. About a minute on
 // SwiftShader (onnxruntime-web compiling its shaders), so out of `npm test`: `npm run test:convert-vae`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckpointReader, ConvertSink } from '../../../src/convert/checkpoint';
@@ -104,6 +105,17 @@ describe('converted VAE → the app’s Vae class on WebGPU', () => {
       await device.queue.onSubmittedWorkDone();
       expect(liveBufferCount(device), liveBufferLabels(device).join(', ')).toBe(before);
       expect(again.decoded).toEqual(first.decoded);
+      // Tiles: none at this size on the device; below a limit they are chosen, and one tile is the whole decode.
+      const [, , h, w] = ref.latent_shape as [number, number, number, number];
+      expect(vae.tileFor(h, w)).toBeNull();
+      const tile = vae.tileFor(h, w, 10_000)!; // the whole 8 × 8 latent makes 16 KiB (attention scores)
+      expect(tile).toBeGreaterThanOrEqual(1);
+      expect(tile).toBeLessThan(h);
+      const x = Float32Array.from(ref.latent);
+      expect(maxAbsDiff(await vae.decodeTiles(x, h, w, h), first.decoded)).toBeLessThan(1e-6);
+      const tiled = await vae.decodeTiles(x, h, w, tile);
+      expect(tiled.length).toBe(first.decoded.length);
+      expect(tiled.every(Number.isFinite)).toBe(true);
     } finally {
       await vae.dispose();
     }
