@@ -30,6 +30,7 @@ const HEAVY_GPU: Record<string, string> = {
   'tests/gpu/bench/qwen2_onnx.test.ts': 'VITE_QWEN2_ONNX_ALL',
   'tests/gpu/models/reasoner_bench.test.ts': 'VITE_REASONER_BENCH',
   'tests/gpu/pipeline/cascade_shapes.test.ts': 'VITE_CASCADE_SHAPES',
+  'tests/gpu/models/convert_vae.test.ts': 'VITE_CONVERT_VAE',
 };
 function heavyExcluded(): string[] {
   if (process.env.RG_TEST_HEAVY) return [];

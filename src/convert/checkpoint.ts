@@ -112,13 +112,17 @@ export async function shardMap(src: CheckpointReader, index: string, bad: Refuse
   return m;
 }
 
-/** Reads and checks each file's header; returns every tensor with its file. `why` says why a missing one is needed. */
+/**
+ * Reads and checks each file's header; returns every tensor with its file. `why` says why a missing one is needed;
+ * `align`: where tensors must start (parseHeader).
+ */
 export async function readHeaders(
   src: CheckpointReader,
   files: string[],
   meter: StagingMeter,
   bad: Refuse,
   why: (file: string) => string,
+  align = 4,
 ): Promise<FoundTensors> {
   const found: FoundTensors = new Map();
   for (const file of files) {
@@ -128,7 +132,7 @@ export async function readHeaders(
     const n = headerLength(await src.read(file, 0, 8), file);
     if (8 + n > size) bad(`${file}: its header of ${n} bytes does not fit the file`, file);
     const header = await src.read(file, 8, 8 + n);
-    const st = meter.during(n, () => parseHeader(header, file));
+    const st = meter.during(n, () => parseHeader(header, file, align));
     for (const t of st.tensors.values()) {
       if (t.end > size) bad(`${file}: ${t.name} ends past the file`, file);
       found.set(t.name, { info: t, file });

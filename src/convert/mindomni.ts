@@ -3,8 +3,9 @@
  * Qwen2 converter, and `image_decoder/` (OmniGen's DiT over Phi-3 layers) + `connector.safetensors` (a Linear and
  * Phi-3 layers, saved as an nn.ModuleList: `0.*`, `1.*`, …) into one painter file. Both halves are planned, with
  * every check, before the first byte is written; then each tensor streams by byte range (src/convert/checkpoint.ts).
- * Not converted: `vae/`, the vision tower (`visual.*`), OmniGen's text embeddings (`llm.embed_tokens`) and its
- * input-image embedder (`input_x_embedder`).
+ * `vae/` (diffusers AutoencoderKL), when present, becomes vae_decoder.onnx / vae_encoder.onnx / vae_config.json
+ * (src/convert/vae.ts). Not converted: the vision tower (`visual.*`), OmniGen's text embeddings
+ * (`llm.embed_tokens`) and its input-image embedder (`input_x_embedder`).
  */
 import { RgError } from '../errors';
 import {
@@ -12,6 +13,7 @@ import {
   PainterConfigSchema,
   type ConnectorConfig,
   type PainterConfig,
+  type VaeConfig,
   type WeightVariant,
 } from '../packs/manifest';
 import { StagingMeter } from '../packs/safetensors_stream';
@@ -33,6 +35,7 @@ import {
   type WeightsPlan,
 } from './checkpoint';
 import { CONVERTED_FILE, describeConversion, planQwen2, writeQwen2, type Qwen2Dims, type Qwen2Plan } from './qwen2';
+import { planVae, VAE_CONFIG, VAE_FILES, VAE_WEIGHTS, writeVae, type VaePlan } from './vae';
 
 const bad: Refuse = refuser(
   'Convert an unmodified MindOmni checkpoint: mllm/, image_decoder/ (config.json, model.safetensors) and ' +
@@ -271,12 +274,16 @@ export interface MindOmniPlan {
   connector: ConnectorConfig;
   painter: PainterConfig;
   weights: WeightsPlan;
+  /** The VAE's graphs, when the checkpoint has vae/config.json. */
+  vae: VaePlan | null;
 }
 
 export interface MindOmniResult {
   reasoner: Qwen2Dims;
   connector: ConnectorConfig;
   painter: PainterConfig;
+  /** The manifest's `vae`, when vae/ was converted. */
+  vae: VaeConfig | null;
   files: { path: string; bytes: number; sha256: string }[];
   weights: { reasoner: string; painter: string };
 }
@@ -310,12 +317,15 @@ export async function planMindOmni(src: CheckpointReader, o: ConvertOptions): Pr
     'image_decoder/config.json',
   );
   checkTensors(maps.filter(inConnector), connector, bad, 'image_decoder/config.json with the mllm hidden size');
-  return { reasoner, connector: cc, painter: pc, weights: planWeights(`painter.${f}.safetensors`, maps, found, f) };
+  const vae = (await src.size(VAE_CONFIG)) === null ? null : await planVae(src, f !== 'f32', meter, pc.latent_channels);
+  const weights = planWeights(`painter.${f}.safetensors`, maps, found, f);
+  return { reasoner, connector: cc, painter: pc, weights, vae };
 }
 
 /**
  * Converts MindOmni's checkpoint: reasoner.<f>.safetensors + its tokenizer files (from mllm/), painter.<f>.safetensors
- * (connector + image decoder), painter_config.json and converted.json.
+ * (connector + image decoder), painter_config.json, the VAE's two ONNX files and vae_config.json (when vae/ is there)
+ * and converted.json.
  */
 export async function convertMindOmni(
   src: CheckpointReader,
@@ -336,6 +346,10 @@ export async function convertMindOmni(
     weights: { [f]: p.weights.path },
   };
   await out.whole('painter_config.json', describeConversion(painterConfig));
+  if (p.vae) await writeVae(src, p.vae, out, meter);
+  const vaePaths = p.vae
+    ? { vae_decoder: VAE_FILES.decoder, vae_encoder: VAE_FILES.encoder, vae_config: VAE_FILES.config }
+    : {};
   const description = describeConversion({
     format: 'rg-vlm-converted-mindomni',
     format_version: 1,
@@ -343,18 +357,27 @@ export async function convertMindOmni(
       mllm: { model_type: p.reasoner.modelType, prefix: p.reasoner.prefix, files: p.reasoner.shards },
       image_decoder: { model_type: 'phi3', files: [IMAGE_DECODER] },
       connector: { files: [CONNECTOR] },
-      not_converted: ['vae/', 'mllm visual.* (vision tower)', 'llm.embed_tokens', 'input_x_embedder', 'pos_embed'],
+      ...(p.vae ? { vae: { class_name: 'AutoencoderKL', files: [VAE_CONFIG, VAE_WEIGHTS] } } : {}),
+      not_converted: [
+        ...(p.vae ? [] : ['vae/']),
+        'mllm visual.* (vision tower)',
+        'llm.embed_tokens',
+        'input_x_embedder',
+        'pos_embed',
+      ],
     },
     weights: f,
     reasoner: p.reasoner.dims,
     connector: p.connector,
     painter: p.painter,
+    ...(p.vae ? { vae: p.vae.config } : {}),
     paths: {
       reasoner_weights: { [f]: p.reasoner.weights.path },
       painter_weights: { [f]: p.weights.path },
       painter_config: 'painter_config.json',
       tokenizer: 'tokenizer.json',
       tokenizer_config: 'tokenizer_config.json',
+      ...vaePaths,
     },
     files: out.files,
   });
@@ -363,6 +386,7 @@ export async function convertMindOmni(
     reasoner: p.reasoner.dims,
     connector: p.connector,
     painter: p.painter,
+    vae: p.vae?.config ?? null,
     files: out.files,
     weights: { reasoner: p.reasoner.weights.path, painter: p.weights.path },
   };

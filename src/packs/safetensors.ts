@@ -60,9 +60,11 @@ export function dataEnd(st: SafeTensors): number {
 
 /**
  * Parses and validates the JSON header (the `header` bytes after the 8-byte length) alone: everything
- * parseSafetensors checks except the file's length, which a streaming reader checks when the file ends.
+ * parseSafetensors checks except the file's length, which a streaming reader checks when the file ends. `align`:
+ * where each tensor must start (our files: 4; the safetensors library does not align, so a converter reading
+ * its F16 files, where a 3-element bias is 6 bytes, passes 1).
  */
-export function parseHeader(header: Uint8Array, what = 'safetensors'): SafeTensors {
+export function parseHeader(header: Uint8Array, what = 'safetensors', align = 4): SafeTensors {
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(header));
@@ -93,7 +95,7 @@ export function parseHeader(header: Uint8Array, what = 'safetensors'): SafeTenso
   let at = dataOffset;
   for (const t of sortedTensors({ dataOffset, metadata, tensors })) {
     if (t.begin !== at) damagedFile(what, `${t.name}: data not contiguous (starts at ${t.begin}, expected ${at})`);
-    if (t.begin % 4 !== 0) damagedFile(what, `${t.name}: starts at ${t.begin}, not a multiple of 4`);
+    if (t.begin % align !== 0) damagedFile(what, `${t.name}: starts at ${t.begin}, not a multiple of ${align}`);
     at = t.end;
   }
   return { dataOffset, metadata, tensors };

@@ -1,9 +1,10 @@
 // @ts-check
 // @file `rg convert`: a Hugging Face Qwen2-family checkpoint folder → our reasoner weights (src/convert/qwen2.ts), or
-// MindOmni's folder (mllm/, image_decoder/, connector.safetensors) → reasoner and painter weights
-// (src/convert/mindomni.ts): the converters the app runs, loaded through Vite's SSR loader so their TypeScript and
-// shader imports resolve in Node; no browser. Reads each tensor by byte range from the files, writes through a
-// temporary folder renamed into place at the end, so a refused or failed conversion leaves --out as it was.
+// MindOmni's folder (mllm/, image_decoder/, connector.safetensors, vae/) → reasoner and painter weights and the VAE's
+// ONNX files (src/convert/mindomni.ts, src/convert/vae.ts): the converters the app runs, loaded through Vite's SSR
+// loader so their TypeScript and shader imports resolve in Node; no browser. Reads each tensor by byte range from
+// the files, writes through a temporary folder renamed into place at the end, so a refused or failed conversion
+// leaves --out as it was.
 import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';

@@ -2,7 +2,8 @@
  * @file The VAE through onnxruntime-web (docs/formats.md "VAE"). On a GPU the decoder reads the painter's latents
  * straight from our GPU buffer (`gpuTensor`, no copy) and the encoder's mean stays on the GPU for the edit start;
  * only the decoded image comes back to the CPU. On WASM everything is CPU tensors. On a fallback (CPU) adapter the
- * VAE runs on onnxruntime's WASM backend even though the painter uses WebGPU (`vaeBackend`).
+ * VAE runs on onnxruntime's WASM backend even though the painter uses WebGPU (`vaeBackend`). A latent whose decode
+ * would make a tensor beyond the backend's limit is decoded in overlapping tiles (vae_tiles.ts), from the CPU.
  */
 import type { BackendChoice } from '../../runtime/backend';
 import { bufferOf, cpuTensor, createSession, gpuTensor, run, type OrtSession, type OrtTensor } from '../../runtime/ort';
@@ -11,8 +12,12 @@ import type { VaeConfig } from '../../packs/manifest';
 import { RgError } from '../../errors';
 import { readF32, uploadBuffer } from '../../gpu/readback';
 import { isFallbackDevice } from '../../kernels/matmul';
+import { decodeTiled, vaeDecodeBytes, vaeTileSide } from './vae_tiles';
 
 const f = Math.fround;
+
+/** On WASM, the largest tensor one decode may make: several live at once in its 4 GiB heap. */
+const WASM_TENSOR_LIMIT = 512 * 1024 * 1024;
 
 /** Where the VAE runs: `auto` is `vaeBackend`'s rule; the others force it (tests, benchmarks). */
 export type VaeBackendOption = 'auto' | 'webgpu' | 'wasm';
@@ -79,13 +84,30 @@ export class Vae {
   }
 
   /**
+   * The tile side (latent units) for decoding h × w, or null when the whole latent fits: its largest tensor within
+   * the device's storage binding limit (WebGPU) or WASM_TENSOR_LIMIT.
+   */
+  tileFor(h: number, w: number, limit = this.tensorLimit()): number | null {
+    return vaeDecodeBytes(this.config, h, w) <= limit ? null : vaeTileSide(this.config, h, w, limit);
+  }
+
+  private tensorLimit(): number {
+    const d = this.backend === 'webgpu' ? this.device : undefined;
+    return d ? Math.min(d.limits.maxStorageBufferBindingSize, d.limits.maxBufferSize) : WASM_TENSOR_LIMIT;
+  }
+
+  /**
    * Decodes `zin` (already z / scale + shift, [1, C, h, w]) held in one of our GPU buffers, the painter's device
-   * (submitted work included); returns [1, 3, H, W]. On WASM the latents are read back first.
+   * (submitted work included); returns [1, 3, h·d, w·d]. On WASM, or for a latent too large to decode whole (then
+   * in tiles), the latents are read back first.
    */
   async decodeGpu(zin: GPUBuffer, h: number, w: number): Promise<Float32Array> {
-    const dims = [1, this.config.latent_channels, h, w];
-    if (this.backend === 'webgpu') return this.decodeTensor(gpuTensor(zin, dims));
-    const x = await readF32(this.gpu(), zin, this.config.latent_channels * h * w);
+    const C = this.config.latent_channels;
+    const dims = [1, C, h, w];
+    const tile = this.tileFor(h, w);
+    if (this.backend === 'webgpu' && tile === null) return this.decodeTensor(gpuTensor(zin, dims));
+    const x = await readF32(this.gpu(), zin, C * h * w);
+    if (tile !== null) return this.decodeTiles(x, h, w, tile);
     return this.decodeTensor(cpuTensor('float32', x, dims));
   }
 
@@ -98,7 +120,17 @@ export class Vae {
   async decodeCpu(z: Float32Array, h: number, w: number): Promise<Float32Array> {
     const { scaling_factor: s, shift_factor: t } = this.config;
     const x = z.map((v) => f(f(v / s) + t));
+    const tile = this.tileFor(h, w);
+    if (tile !== null) return this.decodeTiles(x, h, w, tile);
     return this.decodeTensor(cpuTensor('float32', x, [1, this.config.latent_channels, h, w]));
+  }
+
+  /** Decodes x (already z / scale + shift) in tiles of `tile` latent rows and columns, a quarter overlapping. */
+  decodeTiles(x: Float32Array, h: number, w: number, tile: number): Promise<Float32Array> {
+    const C = this.config.latent_channels;
+    const one = (sub: Float32Array, th: number, tw: number) =>
+      this.decodeTensor(cpuTensor('float32', sub, [1, C, th, tw]));
+    return decodeTiled(one, x, C, h, w, this.config.downscale, tile, Math.max(1, Math.floor(tile / 4)));
   }
 
   private async decodeTensor(input: OrtTensor): Promise<Float32Array> {

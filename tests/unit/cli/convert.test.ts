@@ -115,6 +115,7 @@ describe('rg convert', () => {
     await convertMindOmni(reader, sink, { weights: 'int4' });
     expect(readdirSync(join(dir, 'out')).sort()).toEqual([...mem.keys()].sort());
     expect([...mem.keys()]).toContain('painter.int4.safetensors');
+    for (const p of ['vae_decoder.onnx', 'vae_encoder.onnx', 'vae_config.json']) expect([...mem.keys()]).toContain(p);
     for (const [p, b] of mem) expect(Buffer.from(readFileSync(join(dir, 'out', p))).equals(b), p).toBe(true);
   });
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { CheckpointReader, ConvertSink } from '../../../src/convert/checkpoint';
 import { convertMindOmni, mindomniConfigs, mindomniPainterMappings, phi3Dims } from '../../../src/convert/mindomni';
+import { convertVae } from '../../../src/convert/vae';
 import type { FoundTensors } from '../../../src/convert/checkpoint';
 import { RgError } from '../../../src/errors';
 import { toWeightData, weightArrays } from '../../../src/kernels/weight_data';
@@ -31,7 +32,7 @@ function walk(dir: string, base = ''): [string, Uint8Array][] {
 
 /** The replica's files (small tokenizer files added under mllm/, as the real repo carries Qwen's). */
 function replicaFiles(): Map<string, Uint8Array> {
-  const m = new Map(walk(FIXTURE).filter(([p]) => p !== 'reference.json'));
+  const m = new Map(walk(FIXTURE).filter(([p]) => !p.endsWith('reference.json')));
   for (const n of ['tokenizer.json', 'tokenizer_config.json'])
     m.set(`mllm/${n}`, new Uint8Array(readFileSync(join(TINY, n))));
   return m;
@@ -130,6 +131,9 @@ describe('convertMindOmni', () => {
       'generation_config.json',
       'painter.f32.safetensors',
       'painter_config.json',
+      'vae_decoder.onnx',
+      'vae_encoder.onnx',
+      'vae_config.json',
       'converted.json',
     ]);
     const got = new Map(tensorsOf(out.get('painter.f32.safetensors')!).map((t) => [t[0], t]));
@@ -164,6 +168,44 @@ describe('convertMindOmni', () => {
     expect(desc.format).toBe('rg-vlm-converted-mindomni');
     expect(desc.source).toMatchObject({ mllm: { model_type: 'qwen2_5_vl', prefix: 'model.' } });
     expect(r.reasoner).toMatchObject({ hidden_size: 32, num_attention_heads: 2, num_key_value_heads: 1 });
+  });
+
+  it('vae/: the VAE converter’s three files, in converted.json; without vae/, listed as not converted', async () => {
+    const files = replicaFiles();
+    const { sink, out } = memorySink();
+    const r = await convertMindOmni(reader(files), sink, { weights: 'f16' });
+    const alone = memorySink();
+    await convertVae(reader(files), alone.sink, { weights: 'f16' });
+    for (const p of ['vae_decoder.onnx', 'vae_encoder.onnx', 'vae_config.json'])
+      expect(out.get(p), p).toEqual(alone.out.get(p));
+    const vae = { in_channels: 3, latent_channels: 4, downscale: 2, block_channels: [4, 8], scaling_factor: 0.13025 };
+    expect(r.vae).toEqual({ ...vae, shift_factor: 0 });
+    const desc = json(out.get('converted.json')!) as Record<string, Record<string, unknown>>;
+    expect(desc.vae).toEqual(r.vae);
+    expect(desc.paths).toMatchObject({
+      vae_decoder: 'vae_decoder.onnx',
+      vae_encoder: 'vae_encoder.onnx',
+      vae_config: 'vae_config.json',
+    });
+    expect(desc.source!.not_converted).not.toContain('vae/');
+    for (const p of [...files.keys()].filter((k) => k.startsWith('vae/'))) files.delete(p);
+    const without = memorySink();
+    const r2 = await convertMindOmni(reader(files), without.sink, { weights: 'f16' });
+    expect(r2.vae).toBeNull();
+    expect(without.created.filter((p) => p.startsWith('vae'))).toEqual([]);
+    const d2 = json(without.out.get('converted.json')!) as Record<string, Record<string, unknown>>;
+    expect(d2.source!.not_converted).toContain('vae/');
+    expect(d2.paths).not.toHaveProperty('vae_decoder');
+    expect(without.out.get('painter.f16.safetensors')).toEqual(out.get('painter.f16.safetensors'));
+  });
+
+  it('refuses a vae/ whose latent channels are not the image decoder’s, or whose config is bad', async () => {
+    const files = replicaFiles();
+    const c = json(files.get('vae/config.json')!);
+    files.set('vae/config.json', enc({ ...c, latent_channels: 8 }));
+    await expectRefused(files, /latent_channels 8 ≠ the image decoder's 4/, 'latent_channels');
+    files.set('vae/config.json', enc({ ...c, act_fn: 'relu' }));
+    await expectRefused(files, /act_fn "relu"/, 'act_fn');
   });
 
   it('f16 / int8 / int4: only the layers’ four projections take the format (the whole-matrix bytes)', async () => {
