@@ -209,3 +209,19 @@ export function destroyDevice(silent = false): void {
   current = null;
   dev.destroy();
 }
+
+/** What the adapter-kind rules (matmul's kernel and tile, where onnxruntime runs) read of a device. */
+export interface AdapterKind {
+  adapterInfo?: { isFallbackAdapter?: boolean };
+}
+
+/**
+ * Whether `device` runs on a fallback adapter: a CPU implementation such as SwiftShader (Chromium reports
+ * `isFallbackAdapter: true` and architecture "swiftshader" for it). There a workgroup's invocations run in
+ * groups of 4 on a few CPU threads, every workgroup barrier switches between those groups, every pipeline is
+ * compiled for the CPU (about a second for a kernel with loops and barriers), and there is no memory coalescing
+ * to win: src/kernels/matmul.ts and src/runtime/backend.ts choose differently there.
+ */
+export function isFallbackDevice(device: AdapterKind): boolean {
+  return device.adapterInfo?.isFallbackAdapter === true;
+}

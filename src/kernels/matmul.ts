@@ -6,6 +6,7 @@
  * one by `decodeMatmulVariant` unless told (`matmulVariant` is its choice between the first two by rows alone).
  */
 import type { GpuBatch } from '../gpu/batch';
+import { isFallbackDevice, type AdapterKind } from '../gpu/device';
 import fns from '../../shaders/gelu_fns.wgsl?raw';
 import common from '../../shaders/matmul_common.wgsl?raw';
 import tiled from '../../shaders/matmul_tiled.wgsl?raw';
@@ -132,20 +133,7 @@ const DOT_WG = 64;
  */
 export const DOT_MAX_K = 256;
 
-/** What `decodeMatmulVariant` reads of a device: its adapter's info (GPUDevice.adapterInfo). */
-export interface AdapterKind {
-  adapterInfo?: { isFallbackAdapter?: boolean };
-}
-
-/**
- * Whether `device` runs on a fallback adapter: a CPU implementation such as SwiftShader (Chromium reports
- * `isFallbackAdapter: true` and architecture "swiftshader" for it). There a workgroup's invocations run in
- * groups of 4 on a few CPU threads and every workgroup barrier switches between those groups, so GEMV's
- * tree reduction costs more than the split row saves, and there is no memory coalescing to win.
- */
-export function isFallbackDevice(device: AdapterKind): boolean {
-  return device.adapterInfo?.isFallbackAdapter === true;
-}
+export { isFallbackDevice, type AdapterKind };
 
 /**
  * The kernel for a decode-sized product (M ≤ 4 rows): dot for K ≤ DOT_MAX_K, and for any K on a fallback adapter

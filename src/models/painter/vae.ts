@@ -5,13 +5,12 @@
  * VAE runs on onnxruntime's WASM backend even though the painter uses WebGPU (`vaeBackend`). A latent whose decode
  * would make a tensor beyond the backend's limit is decoded in overlapping tiles (vae_tiles.ts), from the CPU.
  */
-import type { BackendChoice } from '../../runtime/backend';
+import { ortSideBackend, type BackendChoice, type OrtSideOption } from '../../runtime/backend';
 import { bufferOf, cpuTensor, createSession, gpuTensor, run, type OrtSession, type OrtTensor } from '../../runtime/ort';
 import type { PackSource } from '../../packs/source';
 import type { VaeConfig } from '../../packs/manifest';
 import { RgError } from '../../errors';
 import { readF32, uploadBuffer } from '../../gpu/readback';
-import { isFallbackDevice } from '../../kernels/matmul';
 import { decodeTiled, vaeDecodeBytes, vaeTileSide } from './vae_tiles';
 
 const f = Math.fround;
@@ -19,19 +18,12 @@ const f = Math.fround;
 /** On WASM, the largest tensor one decode may make: several live at once in its 4 GiB heap. */
 const WASM_TENSOR_LIMIT = 512 * 1024 * 1024;
 
-/** Where the VAE runs: `auto` is `vaeBackend`'s rule; the others force it (tests, benchmarks). */
-export type VaeBackendOption = 'auto' | 'webgpu' | 'wasm';
+/** Where the VAE runs: `auto` is `ortSideBackend`'s rule; the others force it (tests, benchmarks). */
+export type VaeBackendOption = OrtSideOption;
 
-/**
- * The VAE's backend for a painter on `choice`. On a fallback adapter (SwiftShader: the "GPU" is the CPU) the WebGPU
- * execution provider compiles a shader per operator and shape on first use — about 8 s for the 14-node tiny-random
- * decoder here, and again for each new image size — while onnxruntime's own CPU kernels decode the same latents in
- * well under a second with no compile; so there the VAE runs on WASM, and the latents cross once through a readback.
- */
+/** The VAE's backend for a painter on `choice`: WASM on a fallback adapter (see `ortSideBackend`). */
 export function vaeBackend(choice: BackendChoice, option: VaeBackendOption = 'auto'): 'webgpu' | 'wasm' {
-  if (choice.backend !== 'webgpu' || !choice.device) return 'wasm';
-  if (option !== 'auto') return option;
-  return isFallbackDevice(choice.device) ? 'wasm' : 'webgpu';
+  return ortSideBackend(choice, option);
 }
 
 /** The encoder's mean on the GPU for the edit start; `release()` once the GPU work reading it has finished. */

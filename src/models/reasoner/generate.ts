@@ -313,8 +313,9 @@ async function engineLoop(loop: Loop): Promise<void> {
     throwIfAborted(signal);
     const r = (runBuffers = engine.run(prompt.ids, maxNew, ENGINE_AHEAD + 1));
     const pre = new GpuBatch(device, 'reasoner prefill');
+    const featBuffer = feats ? gpuFeatures(pre, feats) : null;
     const images = prompt.imageSpans.map(
-      ([start, count]) => [bufferOf(feats!), start, count] as [GPUBuffer, number, number],
+      ([start, count]) => [featBuffer!, start, count] as [GPUBuffer, number, number],
     );
     r.encodePrefill(pre, sampling, collector, images);
     pre.submit();
@@ -347,6 +348,15 @@ async function engineLoop(loop: Loop): Promise<void> {
   }
 }
 
+/** The image features in a GPU buffer: the session's own, or (vision encoder on WASM) an upload living until submit. */
+function gpuFeatures(batch: GpuBatch, feats: OrtTensor): GPUBuffer {
+  if (feats.location === 'gpu-buffer') return bufferOf(feats);
+  const data = feats.data as Float32Array<ArrayBuffer>;
+  const buf = batch.scratch(data.byteLength, 'image features');
+  batch.device.queue.writeBuffer(buf, 0, data);
+  return buf;
+}
+
 /** The prompt embeddings (image features spliced in on the GPU, or on the CPU for WASM). */
 async function promptEmbeddings(
   model: ReasonerModel,
@@ -360,7 +370,12 @@ async function promptEmbeddings(
   try {
     const feats = await imageFeatures(model, prompt, pixelValues);
     try {
-      if (model.device) {
+      if (model.device && feats.location !== 'gpu-buffer') {
+        // The vision encoder ran on WASM beside a WebGPU decoder (ortSideBackend): write the rows in.
+        const f = feats.data as Float32Array<ArrayBuffer>;
+        for (const [start, count] of prompt.imageSpans)
+          model.device.queue.writeBuffer(bufferOf(embeds), start * H * 4, f, 0, count * H);
+      } else if (model.device) {
         const enc = model.device.createCommandEncoder({ label: 'splice image features' });
         for (const [start, count] of prompt.imageSpans)
           enc.copyBufferToBuffer(bufferOf(feats), 0, bufferOf(embeds), start * H * 4, count * H * 4);

@@ -17,7 +17,7 @@ import {
 } from '../../packs/manifest';
 import { readJson, type FileProgress, type PackSource } from '../../packs/source';
 import { createSession, type Backend, type OrtSession } from '../../runtime/ort';
-import type { BackendChoice } from '../../runtime/backend';
+import { ortSideBackend, type BackendChoice, type OrtSideOption } from '../../runtime/backend';
 import { ReasonerTokenizer } from './tokenizer';
 import { ChatTemplate } from './template';
 import { ReasonerEngine } from './engine';
@@ -51,6 +51,8 @@ export interface LoadOptions {
   maxBindingBytes?: number;
   /** Prompt rows per prefill pass of the engine instead of `prefillChunkRows` (tests). */
   prefillChunk?: number;
+  /** Where the vision encoder runs: by default `ortSideBackend`'s rule (WASM on a fallback adapter). */
+  vision?: OrtSideOption;
 }
 
 /** What turning a request into prompt ids needs: configs, tokenizer, chat template (CPU only, no GPU work). */
@@ -116,6 +118,8 @@ export class ReasonerModel implements ReasonerText {
     /** The WGSL text decoder (WebGPU and a pack with reasoner weights), or null. */
     readonly engine: ReasonerEngine | null,
     private readonly decoderBytes: () => Promise<Uint8Array>,
+    /** The vision encoder's backend (`ortSideBackend`): its features are uploaded when it is not WebGPU. */
+    readonly visionBackend: Backend = backend,
   ) {}
 
   /** Loads the reasoner of `source`'s pack on `choice` (WebGPU with the shared device, or WASM). */
@@ -142,8 +146,18 @@ export class ReasonerModel implements ReasonerText {
           })
         : null;
       engine = weights && device ? new ReasonerEngine(device, weights, cfg, { prefillChunk: opts.prefillChunk }) : null;
-      model = new ReasonerModel(source, manifest, cfg, choice.backend, device, tokenizer, template, embed, engine, () =>
-        source.file(manifest.paths.decoder, opts.onProgress),
+      model = new ReasonerModel(
+        source,
+        manifest,
+        cfg,
+        choice.backend,
+        device,
+        tokenizer,
+        template,
+        embed,
+        engine,
+        () => source.file(manifest.paths.decoder, opts.onProgress),
+        ortSideBackend(choice, opts.vision),
       );
       // Without the engine every run needs the ONNX decoder: load it now, so a broken file fails the load.
       if (!engine) await model.decoder();
@@ -197,9 +211,9 @@ export class ReasonerModel implements ReasonerText {
       .file(this.manifest.paths.vision_encoder)
       .then((bytes) =>
         createSession(bytes, {
-          backend: this.backend,
-          device: this.device ?? undefined,
-          gpuOutputs: ['image_features'],
+          backend: this.visionBackend,
+          device: this.visionBackend === 'webgpu' ? (this.device ?? undefined) : undefined,
+          gpuOutputs: this.visionBackend === 'webgpu' ? ['image_features'] : [],
           label: 'vision_encoder',
         }),
       )

@@ -113,6 +113,36 @@ describe('reasoner engine vs onnxruntime-web', () => {
     },
   );
 
+  const visionTitle =
+    'the vision encoder runs on WASM on this fallback adapter; forced onto WebGPU (features stay a GPU tensor) ' +
+    'it gives the same tokens and conditioning';
+  it(visionTitle, async () => {
+    expect(device.adapterInfo.isFallbackAdapter).toBe(true);
+    expect(model.visionBackend).toBe('wasm');
+    const g = GREEDY.find((x) => x.image)!;
+    const prompt = preparePrompt(model, { messages: g.messages, images: 1 });
+    const blob = new Blob([(await fixtureBytes(g.image!)) as BlobPart], { type: 'image/png' });
+    const pixels = await preprocessImage(blob, model.config.vision);
+    const onGpu = await ReasonerModel.load(tinyRandom(), { backend: 'webgpu', device }, { vision: 'webgpu' });
+    try {
+      expect(onGpu.visionBackend).toBe('webgpu');
+      for (const reasonerPath of ['engine', 'ort'] as const) {
+        const opts = { maxNewTokens: g.max_new_tokens, stopIds: [1018, 1016], reasonerPath };
+        const a = await generate(onGpu, prompt, pixels, opts);
+        const b = await generate(model, prompt, pixels, opts);
+        expect(a.tokenIds).toEqual(g.generated_ids);
+        expect(b.tokenIds).toEqual(g.generated_ids);
+        const va = await a.hidden!.read();
+        const vb = await b.hidden!.read();
+        a.hidden!.dispose();
+        b.hidden!.dispose();
+        expect(relativeError(va, vb).norm, reasonerPath).toBeLessThan(1e-4);
+      }
+    } finally {
+      await onGpu.dispose();
+    }
+  });
+
   const stopTitle =
     `a stop at every position (with ${ENGINE_AHEAD} steps queued past it) ` +
     'gives the tokens and hidden rows of a run that ends there';
