@@ -25,10 +25,14 @@ export function deviceLostError(info: DeviceLostInfo, cause?: unknown): RgError 
 export async function guardDeviceLoss<T>(runId: string, fn: () => Promise<T>): Promise<T> {
   const seen: { lost: DeviceLostInfo | null } = { lost: null };
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
   let off: () => void = () => {};
+  let noticed: () => void = () => {};
+  const notice = new Promise<void>((r) => (noticed = r));
   const lostFor = new Promise<never>((_, reject) => {
     off = onDeviceLost((info) => {
       seen.lost = info;
+      noticed();
       cancelRun(runId);
       timer = setTimeout(() => reject(deviceLostError(info)), UNWIND_MS);
     });
@@ -37,10 +41,15 @@ export async function guardDeviceLoss<T>(runId: string, fn: () => Promise<T>): P
   try {
     return await Promise.race([fn(), lostFor]);
   } catch (e) {
+    // A dead device can fail a call (a readback's mapAsync: "unmapped before mapping was resolved") before its
+    // `lost` promise has settled: an error that is not one of ours waits up to UNWIND_MS for the loss notice.
+    if (!seen.lost && (!(e instanceof RgError) || e.code === 'INTERNAL' || e.code === 'RUNTIME'))
+      await Promise.race([notice, new Promise<void>((r) => (graceTimer = setTimeout(r, UNWIND_MS)))]);
     if (seen.lost) throw e instanceof RgError && e.code === 'DEVICE_LOST' ? e : deviceLostError(seen.lost, e);
     throw e;
   } finally {
     off();
     clearTimeout(timer);
+    clearTimeout(graceTimer);
   }
 }

@@ -4,6 +4,8 @@ import { FetchPackSource } from '../../../src/packs/source';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { emptyBuffer, readF32, uploadBuffer } from '../../../src/gpu/readback';
 import type { PainterEngine } from '../../../src/models/painter/dit';
+import type { PaintResult } from '../../../src/models/painter';
+import { expect } from 'vitest';
 
 export { fx };
 
@@ -75,4 +77,39 @@ export async function engineVelocity(
     zIn.destroy();
     zOut.destroy();
   }
+}
+
+/** The Imagine or Edit fixture's positive and the negative condition (hidden 64) as CPU rows. */
+export async function paintConditions(which: 'imagine' | 'edit') {
+  const pos = await fixtureF32(fx[which].condition.file);
+  const neg = await fixtureF32(fx.negative.condition.file);
+  return {
+    positive: { rows: pos.length / 64, hidden: 64, cpu: pos },
+    negative: { rows: neg.length / 64, hidden: 64, cpu: neg },
+  };
+}
+
+/** max over pixels of |ours − fixture| in 1/255 units, from the raw VAE outputs mapped like to_pixels. */
+export function maxPixelDiff(img: Float32Array, want: Float32Array): number {
+  const px = (x: number) => Math.floor(Math.min(1, Math.max(0, x * 0.5 + 0.5)) * 255 + 0.5);
+  let m = 0;
+  for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs(px(img[i]!) - px(want[i]!)));
+  return m;
+}
+
+/** Every latent within `latTol` of the fixture's and the image within 2/255. */
+export async function expectMatchesFixture(r: PaintResult, which: 'imagine' | 'edit', latTol: number) {
+  const F = fx[which];
+  const zs = await fixtureF32(F.latents.file);
+  const n = zs.length / (F.steps + 1);
+  r.latents!.forEach((z, i) => {
+    const d = maxAbsDiff(z, zs.subarray(i * n, (i + 1) * n));
+    console.log(`${which} [${r.engine}] z_${i}: max |Δ| = ${d.toExponential(2)}`);
+    expect(d).toBeLessThan(latTol);
+  });
+  const img = await fixtureF32(F.image.file);
+  const dImg = maxAbsDiff(r.image, img);
+  const dPx = maxPixelDiff(r.image, img);
+  console.log(`${which} [${r.engine}] image: max |Δ| = ${dImg.toExponential(2)}, max pixel Δ = ${dPx}/255`);
+  expect(dPx).toBeLessThanOrEqual(2);
 }

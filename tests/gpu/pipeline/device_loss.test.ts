@@ -69,6 +69,23 @@ describe('device loss and device creation failure', () => {
     expect(after).not.toBe(before);
   }, 400_000);
 
+  it('an error the dead device raises before its loss is announced still ends the run with DEVICE_LOST', async () => {
+    const device = await acquireDevice();
+    const buf = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const err = await guardDeviceLoss('lost-early', async () => {
+      const mapping = buf.mapAsync(GPUMapMode.READ);
+      destroyDevice(false);
+      await mapping; // rejects at once ("unmapped before mapping was resolved"), before device.lost settles
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RgError);
+    expect((err as RgError).code).toBe('DEVICE_LOST');
+    // An error of ours with no loss behind it is passed on as it is, without waiting.
+    const t0 = performance.now();
+    const bad = await guardDeviceLoss('no-loss', () => Promise.reject(new RgError('BAD_INPUT', 'x'))).catch((e) => e);
+    expect((bad as RgError).code).toBe('BAD_INPUT');
+    expect(performance.now() - t0).toBeLessThan(500);
+  });
+
   it('an adapter that refuses requestDevice falls back to WASM with the reason', async () => {
     destroyDevice(true);
     const original = GPUAdapter.prototype.requestDevice;
