@@ -200,6 +200,30 @@ export function onUncapturedError(listener: (message: string) => void): () => vo
   return () => errorListeners.delete(listener);
 }
 
+/**
+ * Whether the shared device has died before its loss is announced (`device.lost` can settle seconds after a call on
+ * the dead device failed, while the GPU process finishes earlier work): mapping a fresh buffer fails at once on a
+ * destroyed or lost device and succeeds on a live one. False when no device is held.
+ */
+export async function sharedDeviceGone(): Promise<boolean> {
+  const device = current?.device;
+  if (!device) return false;
+  let probe: GPUBuffer;
+  try {
+    probe = device.createBuffer({ label: 'liveness probe', size: 4, usage: GPUBufferUsage.MAP_READ });
+  } catch {
+    return true;
+  }
+  try {
+    await probe.mapAsync(GPUMapMode.READ);
+    return false;
+  } catch {
+    return true;
+  } finally {
+    probe.destroy();
+  }
+}
+
 /** Destroys the shared device (tests use this to simulate a loss; `silent` skips the listeners). */
 export function destroyDevice(silent = false): void {
   if (!current) return;

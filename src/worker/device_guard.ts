@@ -2,12 +2,14 @@
  * @file A run interrupted by a lost GPU device ends with DEVICE_LOST (the UI offers a retry), never with whatever
  * error the pipeline happened to hit next on the dead device, and never hangs on it.
  */
-import { onDeviceLost, type DeviceLostInfo } from '../gpu/device';
+import { onDeviceLost, sharedDeviceGone, type DeviceLostInfo } from '../gpu/device';
 import { RgError } from '../errors';
 import { cancelRun } from '../pipeline/events';
 
 /** How long a pipeline may take to unwind after the loss before the run is failed anyway. */
 export const UNWIND_MS = 2000;
+/** How long a run found on a dead device waits for the browser's loss notice (its reason) before ending without. */
+const NOTICE_MS = 10_000;
 
 export function deviceLostError(info: DeviceLostInfo, cause?: unknown): RgError {
   return new RgError(
@@ -41,10 +43,15 @@ export async function guardDeviceLoss<T>(runId: string, fn: () => Promise<T>): P
   try {
     return await Promise.race([fn(), lostFor]);
   } catch (e) {
-    // A dead device can fail a call (a readback's mapAsync: "unmapped before mapping was resolved") before its
-    // `lost` promise has settled: an error that is not one of ours waits up to UNWIND_MS for the loss notice.
-    if (!seen.lost && (!(e instanceof RgError) || e.code === 'INTERNAL' || e.code === 'RUNTIME'))
-      await Promise.race([notice, new Promise<void>((r) => (graceTimer = setTimeout(r, UNWIND_MS)))]);
+    // A dead device can fail a call (a readback's mapAsync: "unmapped before mapping was resolved") seconds before
+    // its `lost` promise settles: after an error that is not one of ours, a probe asks the device; if it is gone,
+    // the run ends with DEVICE_LOST (with the browser's reason when the notice comes within NOTICE_MS).
+    if (!seen.lost && (!(e instanceof RgError) || e.code === 'INTERNAL' || e.code === 'RUNTIME')) {
+      if (await sharedDeviceGone()) {
+        await Promise.race([notice, new Promise<void>((r) => (graceTimer = setTimeout(r, NOTICE_MS)))]);
+        throw deviceLostError(seen.lost ?? { reason: 'unknown', message: 'the device no longer answers' }, e);
+      }
+    }
     if (seen.lost) throw e instanceof RgError && e.code === 'DEVICE_LOST' ? e : deviceLostError(seen.lost, e);
     throw e;
   } finally {

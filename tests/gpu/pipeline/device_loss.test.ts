@@ -11,6 +11,10 @@ import { releaseNegativeConditions } from '../../../src/pipeline/paint';
 import { releasePainters } from '../../../src/models/painter';
 import { releaseReasoners } from '../../../src/models/reasoner';
 import { RgError } from '../../../src/errors';
+import philox from '../../../shaders/philox.wgsl?raw';
+import sampleWgsl from '../../../shaders/sample.wgsl?raw';
+
+const SAMPLE_CODE = `${philox}\n${sampleWgsl}`;
 import { endRun, startRun } from '../../../src/pipeline/events';
 import { guardDeviceLoss } from '../../../src/worker/device_guard';
 import { looksLikePng } from '../../../src/store/history';
@@ -72,13 +76,24 @@ describe('device loss and device creation failure', () => {
   it('an error the dead device raises before its loss is announced still ends the run with DEVICE_LOST', async () => {
     const device = await acquireDevice();
     const buf = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    // The GPU process busy for seconds compiling a pipeline (the full sampling kernel, ~2-5 s on SwiftShader, made
+    // unique so no cache answers): it announces the loss only after that, while the pending map fails at once, as in
+    // a run that loses its device while the next token's kernels compile.
+    device.createComputePipeline({
+      layout: 'auto',
+      compute: {
+        module: device.createShaderModule({ code: `${SAMPLE_CODE}\nconst SALT_${Date.now()} = 1u;` }),
+        entryPoint: 'main',
+      },
+    });
     const err = await guardDeviceLoss('lost-early', async () => {
       const mapping = buf.mapAsync(GPUMapMode.READ);
-      destroyDevice(false);
+      device.destroy(); // as a real loss: the shared device is still the held one until device.lost settles
       await mapping; // rejects at once ("unmapped before mapping was resolved"), before device.lost settles
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RgError);
     expect((err as RgError).code).toBe('DEVICE_LOST');
+    expect((err as RgError).message).toContain('destroyed');
     // An error of ours with no loss behind it is passed on as it is, without waiting.
     const t0 = performance.now();
     const bad = await guardDeviceLoss('no-loss', () => Promise.reject(new RgError('BAD_INPUT', 'x'))).catch((e) => e);
