@@ -268,7 +268,8 @@ export const CATALOGUE_IMAGE_SIZE = 512;
 export function cataloguePlanInput(e: CatalogueEntry): PlanInput {
   const { rope_theta: _, ...reasoner } = e.reasoner;
   const unused = { ...pickDecoder(e.reasoner), num_hidden_layers: 0 };
-  const vaeOnnx = e.vae ? vaeParams(e.vae) * 4 : 0; // the VAE runs as f32 ONNX (vae_decoder + vae_encoder)
+  // onnxruntime-web's models: the VAE's two graphs, counted in f32; the vision tower is not converted, so not counted.
+  const vaeOnnx = e.vae ? vaeParams(e.vae) * 4 : 0;
   return {
     id: e.id,
     reasoner,
@@ -282,7 +283,7 @@ export function cataloguePlanInput(e: CatalogueEntry): PlanInput {
     onnxBytes: vaeOnnx,
     gpuFeatures: e.gpuFeatures,
     defaults: { width: CATALOGUE_IMAGE_SIZE, height: CATALOGUE_IMAGE_SIZE, steps: e.painterSteps ?? 1 },
-    minSize: 256,
+    minSize: 256, // the plan's suggestions halve the image no lower than this
   };
 }
 
