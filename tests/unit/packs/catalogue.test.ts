@@ -21,6 +21,7 @@ import {
 } from '../../../src/packs/catalogue';
 import { allowanceOf, formatPlanBytes } from '../../../src/packs/plan';
 import { KERNEL_SUPPORT } from '../../../src/models/support';
+import { catalogueReport, setPlanSettings } from '../../../src/models/plan';
 import { qwen2Mappings, type Qwen2Dims } from '../../../src/convert/qwen2';
 import { mindomniPainterMappings } from '../../../src/convert/mindomni';
 import type { Mapping } from '../../../src/convert/checkpoint';
@@ -174,5 +175,20 @@ describe('catalogue: memory plans', () => {
     }
     for (const id of ['qwen2.5-0.5b-instruct', 'qwen2.5-1.5b-instruct', 'deepseek-r1-distill-qwen-1.5b'])
       expect(cataloguePlans(entry(id), dflt, KERNEL_SUPPORT)[2]!.plan.fits, id).toBe(true);
+  });
+});
+
+describe('catalogue: the report the Model manager shows', () => {
+  it('without a WebGPU adapter (Node): every entry planned at the default limits, said unchecked', async () => {
+    setPlanSettings({});
+    const r = await catalogueReport();
+    expect(r.noGpuReason).toBeTruthy();
+    expect(r.allows).toContain('the default budget');
+    expect(r.entries.map((e) => e.id)).toEqual(CATALOGUE.map((e) => e.id));
+    for (const e of r.entries) {
+      expect(e.plans.map((p) => p.precision)).toEqual([...CATALOGUE_PRECISIONS]);
+      for (const p of e.plans) expect(p.summary).toMatch(/^needs ≈ [\d.]+ [MG]B GPU/);
+    }
+    expect(r.entries[0]!.plans[2]!.summary).toContain('needs ≈ 467 MB GPU');
   });
 });
