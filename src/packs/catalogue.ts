@@ -325,7 +325,7 @@ export function convertCommand(e: CatalogueEntry, weights: Precision = 'int4'): 
 // ------------------------------------------------------------------------------------------------ the entries
 const QWEN_LAYOUT = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
 const NOT_RUN =
-  'Converts with `rg convert` (checked on replicas only); never run on real weights here, and its output is not ' +
+  'Converts with rg convert (checked on replicas only); never run on real weights here, and its output is not ' +
   'yet a pack the studio opens.';
 
 const RAW_ENTRIES: unknown[] = [
@@ -477,7 +477,7 @@ const RAW_ENTRIES: unknown[] = [
     painterSteps: 50,
     gpuFeatures: [],
     status:
-      'Converts with `rg convert` (checked on replicas only; the vision tower is not converted); never run on ' +
+      'Converts with rg convert (checked on replicas only; the vision tower is not converted); never run on ' +
       'real weights here, and its output is not yet a pack the studio opens.',
   },
 ];
