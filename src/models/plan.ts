@@ -4,18 +4,22 @@
  * The worker checks it before a download or a load, the pipelines before loading their models; the Model manager
  * and the device panel show it. Without WebGPU the models run on WASM in CPU memory and nothing is checked.
  */
-import { badInput } from '../errors';
+import { badInput, toErrorInfo, type ErrorInfo } from '../errors';
 import { capabilities } from '../gpu/device';
 import type { Manifest } from '../packs/manifest';
 import {
   allowanceOf,
   assertPlanFits,
+  describeAllowance,
+  describePlan,
   planInputOf,
   planMemory,
   type DeviceAllowance,
   type MemoryPlan,
   type PlanChoice,
+  type Precision,
 } from '../packs/plan';
+import { CATALOGUE, cataloguePlans } from '../packs/catalogue';
 import { KERNEL_SUPPORT } from './support';
 
 /** What the user set (the device panel's budget, the Model manager's choice) and the tests' lowered limits. */
@@ -84,4 +88,45 @@ export async function admitPack(manifest: Manifest, choice?: PlanChoice): Promis
   const plan = planOn(manifest, allowance, choice);
   assertPlanFits(plan);
   return plan;
+}
+
+/** One precision of a catalogue entry's plan: the plan and its line, or why it could not be computed. */
+export interface CataloguePlanRow {
+  precision: Precision;
+  plan: MemoryPlan | null;
+  /** "needs ≈ X GB GPU (weights Y + KV Z + activations W) at …". */
+  summary?: string;
+  error?: ErrorInfo;
+}
+
+/** The known real checkpoints' plans (src/packs/catalogue.ts), as the Model manager shows them. */
+export interface CatalogueReport {
+  /** "this device allows …" (the spec's default limits when there is no adapter). */
+  allows: string;
+  /** Set without a WebGPU adapter: the figures are then against the spec's default limits, and nothing is checked. */
+  noGpuReason?: string;
+  entries: { id: string; plans: CataloguePlanRow[] }[];
+}
+
+/** Every catalogue entry planned at f16, int8 and int4 on the shared device (or the spec's limits without one). */
+export async function catalogueReport(): Promise<CatalogueReport> {
+  const { allowance, reason } = await deviceAllowance();
+  const on = allowance ?? allowanceWith({ limits: {}, features: [] });
+  const entries = CATALOGUE.map((e) => {
+    try {
+      const plans = cataloguePlans(e, on, KERNEL_SUPPORT).map(({ precision, plan }) => ({
+        precision,
+        plan,
+        summary: describePlan(plan),
+      }));
+      return { id: e.id, plans };
+    } catch (err) {
+      return { id: e.id, plans: [{ precision: 'f16' as const, plan: null, error: toErrorInfo(err) }] };
+    }
+  });
+  return {
+    allows: describeAllowance(on),
+    noGpuReason: allowance ? undefined : (reason ?? 'no WebGPU adapter'),
+    entries,
+  };
 }

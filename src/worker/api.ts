@@ -13,7 +13,7 @@ import type { Backend } from '../runtime/ort';
 import type { EventSink } from '../pipeline/events';
 import type { SelfTestResult } from '../runtime/self_test';
 import type { MemoryPlan, PlanChoice } from '../packs/plan';
-import type { PlanSettings } from '../models/plan';
+import type { CatalogueReport, PlanSettings } from '../models/plan';
 import type { ErrorInfo } from '../errors';
 
 // Shared types defined in lower layers, re-exported so the UI and the CLI speak only this contract.
@@ -21,7 +21,7 @@ export type { Backend } from '../runtime/ort';
 export type { EventSink, RgEvent } from '../pipeline/events';
 export type { SelfTestResult } from '../runtime/self_test';
 export type { MemoryPlan, PlanChoice } from '../packs/plan';
-export type { PlanSettings } from '../models/plan';
+export type { CataloguePlanRow, CatalogueReport, PlanSettings } from '../models/plan';
 
 /** A pack's memory plan on this device (src/packs/plan.ts), as the Model manager and the device panel show it. */
 export interface PackPlanReport {
@@ -96,6 +96,11 @@ export interface RgApi {
    * computed from the manifest alone, before any download. Downloads and loads are refused when it does not fit.
    */
   packPlan(id: string, choice?: PlanChoice): Promise<PackPlanReport>;
+  /**
+   * The catalogue of known real checkpoints (src/packs/catalogue.ts) planned at f16, int8 and int4 on this device:
+   * from their configs alone; nothing is downloaded.
+   */
+  catalogue(): Promise<CatalogueReport>;
   /** The memory budget, the choice downloads and loads are checked at, and (tests) lowered adapter limits. */
   setPlanSettings(settings: PlanSettings): Promise<void>;
   /** A pack's manifest and its sha256: the cached one when the pack is in the store (works offline), else fetched. */

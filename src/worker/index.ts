@@ -15,7 +15,14 @@ import { testPatternRef } from '../kernels/test_pattern.ref';
 import { ortVersion, configureOrt } from '../runtime/ort';
 import { RgError, badInput, toErrorInfo } from '../errors';
 import { cachedPack, setPackAdmission, storeApi } from '../store/pack_service';
-import { admitPack, deviceAllowance, planOn, setPlanSettings, type PlanSettings } from '../models/plan';
+import {
+  admitPack,
+  catalogueReport,
+  deviceAllowance,
+  planOn,
+  setPlanSettings,
+  type PlanSettings,
+} from '../models/plan';
 import { describeAllowance, describePlan, type PlanChoice } from '../packs/plan';
 import { WAITING_FOR_TAB } from '../store/cached_source';
 import { understand as runUnderstand, type UnderstandRequest } from '../pipeline/understand';
@@ -190,6 +197,10 @@ const api = {
     } catch (e) {
       return { packId: id, plan: null, error: toErrorInfo(e) };
     }
+  },
+
+  async catalogue() {
+    return catalogueReport();
   },
 
   async setPlanSettings(s: PlanSettings) {

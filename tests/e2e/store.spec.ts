@@ -50,7 +50,7 @@ test('first visit caches the pack; offline, a reload opens the app and loads the
 }) => {
   await page.goto('/#/models');
   await showTestPacks(page);
-  await expect(page.getByRole('heading', { name: 'Models' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Models', exact: true })).toBeVisible();
   const row = page.getByTestId(`pack-${PACK}`);
   await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('not downloaded');
   await expect(row).toContainText(MB);
@@ -269,6 +269,18 @@ test('the model manager shows the memory plan before download; over the budget t
     'this device allows 4.29 GB (the default budget: WebGPU does not report GPU memory)',
   );
   await expect(row.getByTestId(`pack-plan-${PACK}-fits`)).toHaveText('Fits.');
+  // Beside the packs, the known real checkpoints: the download computed from the config, a plan per precision on
+  // this device, the command that converts it (no download offered: it is not built).
+  const known = page.getByTestId('known-models');
+  await expect(known.getByRole('heading', { name: 'Known real models' })).toBeVisible();
+  await expect(known.getByTestId('known-download-qwen2.5-0.5b-instruct')).toContainText('988 MB (bf16;');
+  await expect(known.getByTestId('known-needs-qwen2.5-0.5b-instruct-int4')).toHaveText('≈ 467 MB');
+  await expect(known.getByTestId('known-plan-qwen2.5-0.5b-instruct-int4')).toContainText('Fits.');
+  await expect(known.getByTestId('known-plan-mindomni-int4')).toContainText('Does not fit');
+  await expect(known.getByTestId('known-convert-mindomni')).toHaveText(
+    'npm run rg -- convert --from path/to/MindOmni --out out/mindomni-int4 --weights int4',
+  );
+  await expect(known.getByRole('button')).toHaveCount(0);
 
   // A 1 MB budget, set in the device view: the plan says why not and what to try, and a download is refused
   // before any file but the manifest is requested.
@@ -282,6 +294,7 @@ test('the model manager shows the memory plan before download; over the budget t
   await expect(row.getByTestId(`pack-plan-${PACK}-no-fit`)).toBeVisible();
   await expect(plan).toContainText('more than the 1.00 MB budget');
   await expect(plan).toContainText('Try ');
+  await expect(page.getByTestId('known-plan-qwen2.5-0.5b-instruct-int4')).toContainText('more than the 1.00 MB budget');
   await row.getByRole('button', { name: 'Download' }).click();
   await expect(row.getByTestId(`pack-message-${PACK}`)).toContainText('tiny-random does not fit');
   await expect(row.getByTestId(`pack-state-${PACK}`)).toHaveText('not downloaded');

@@ -1,6 +1,6 @@
 import type { WorkerHandle } from '../../worker/client';
 import type { DownloadProgress, PackReady, PackStatus, StoreEvent } from '../../store/types';
-import type { PackPlanReport, PlanChoice } from '../../worker/api';
+import type { CatalogueReport, PackPlanReport, PlanChoice } from '../../worker/api';
 import { formatBytes, requestPersistence, type StorageInfo } from '../../store/storage';
 import { PACKS } from '../../packs/registry';
 import { DEFAULT_HINTS, toErrorInfo } from '../../errors';
@@ -62,6 +62,10 @@ export class PacksState {
   /** Each pack's memory plan on this device, from its manifest (before any download). */
   plans = $state<Record<string, PackPlanReport | undefined>>({});
 
+  /** The known real checkpoints' plans on this device (src/packs/catalogue.ts); null until read. */
+  catalogue = $state<CatalogueReport | null>(null);
+  catalogueError = $state<PackMessage | null>(null);
+
   readonly visible = $derived(this.packs.filter((p) => this.showTestPacks || !p.testOnly));
 
   /** `planChoice`: the choice a pack's plan is shown at (the studio's weights pickers); default the pack's. */
@@ -98,7 +102,17 @@ export class PacksState {
     } finally {
       this.loading = false;
     }
-    await this.refreshPlans();
+    await Promise.all([this.refreshPlans(), this.refreshCatalogue()]);
+  }
+
+  /** Plans the catalogue's entries on this device (from their configs: no network). */
+  async refreshCatalogue(): Promise<void> {
+    try {
+      this.catalogue = await this.worker.api.catalogue();
+      this.catalogueError = null;
+    } catch (e) {
+      this.catalogueError = errorMessage(e);
+    }
   }
 
   /** Reads the memory plan of every listed pack whose manifest is readable (small: the manifest alone). */
