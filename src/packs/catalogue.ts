@@ -417,7 +417,9 @@ const RAW_ENTRIES: unknown[] = [
       'vae/config.json',
       'vae/diffusion_pytorch_model.safetensors',
     ],
-    licence: 'NOASSERTION',
+    // The GitHub repository's License.txt: "MindOmni is licensed under the MIT License" (the Hub model card was not
+    // read here).
+    licence: 'MIT',
     dtype: 'bf16',
     dtypeSource: 'assumed',
     reasoner: {
