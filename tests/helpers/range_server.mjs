@@ -141,8 +141,10 @@ export async function startRangeServer(opts = {}) {
       entry.sent = body.length;
       entry.fault = cutAt >= 0 ? `cut after byte ${fault.after}` : `stall after byte ${fault.after}`;
       res.write(body, () => {
-        // Cut: close the socket with bytes still owed (the client sees a body shorter than Content-Length).
-        if (cutAt >= 0) setTimeout(() => req.socket.destroy(), 20);
+        // Cut: close the socket with bytes still owed (the client sees a body shorter than Content-Length). The wait
+        // lets a loaded client read what was sent first: Chromium drops bytes still unread when the socket dies, and
+        // after 20 ms a busy page had once read none, so its retry was a fresh whole-file fetch, not a resume.
+        if (cutAt >= 0) setTimeout(() => req.socket.destroy(), 400);
         // Stall: keep the connection open and silent; the client cancels it.
       });
       return;
