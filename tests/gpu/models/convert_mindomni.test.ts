@@ -7,7 +7,7 @@
 // greedy ids exactly (int8 / int4 reasoner files against the same weights loaded directly: convert_qwen2.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineGreedy } from '../../../src/bench/real_shape';
-import type { CheckpointReader, ConvertSink } from '../../../src/convert/checkpoint';
+import { memoryReader, memorySink } from '../../helpers/convert_memory';
 import { convertMindOmni, type MindOmniResult } from '../../../src/convert/mindomni';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
 import { PainterEngine } from '../../../src/models/painter/dit';
@@ -54,21 +54,8 @@ afterAll(() => {
 });
 
 async function convert(weights: WeightVariant): Promise<{ r: MindOmniResult; out: Map<string, Uint8Array> }> {
-  const out = new Map<string, Uint8Array>();
-  const sink: ConvertSink = {
-    async create(path, bytes) {
-      const buf = new Uint8Array(bytes);
-      let at = 0;
-      return {
-        write: async (b) => void (buf.set(b, at), (at += b.byteLength)),
-        close: async () => void out.set(path, buf),
-      };
-    },
-  };
-  const src: CheckpointReader = {
-    size: async (p) => files.get(p)?.byteLength ?? null,
-    read: async (p, b, e) => files.get(p)!.slice(b, e),
-  };
+  const { sink, out } = memorySink();
+  const src = memoryReader(files);
   return { r: await convertMindOmni(src, sink, { weights, blockBytes: 2048 }), out };
 }
 

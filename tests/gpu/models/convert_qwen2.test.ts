@@ -8,7 +8,7 @@
 // Hugging Face transformers itself has not produced a reference here (it is not installed on this machine).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineGreedy } from '../../../src/bench/real_shape';
-import { convertQwen2, type CheckpointReader, type ConvertSink } from '../../../src/convert/qwen2';
+import { convertQwen2 } from '../../../src/convert/qwen2';
 import { urlReader } from '../../../src/convert/http';
 import { SERVER } from '../store/fixture';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
@@ -17,6 +17,7 @@ import { uploadReasonerWeights, type ReasonerWeightOptions } from '../../../src/
 import type { ReasonerConfig, WeightVariant } from '../../../src/packs/manifest';
 import { mulberry32 } from '../../helpers/rng';
 import { makeQwen2Replica } from '../../helpers/qwen2_replica';
+import { memoryReader, memorySink } from '../../helpers/convert_memory';
 import { writeSafetensors } from '../../helpers/safetensors';
 import { tinyRandom } from './reasoner_fixtures';
 
@@ -28,26 +29,12 @@ const N = 8;
 const rand = mulberry32(2020);
 const PROMPT = Array.from({ length: 12 }, () => Math.floor(rand() * 512));
 
-const memoryReader = (): CheckpointReader => ({
-  size: async (p) => replica.files.get(p)?.byteLength ?? null,
-  read: async (p, b, e) => replica.files.get(p)!.slice(b, e),
-});
-
-async function convert(weights: WeightVariant, src = memoryReader(), c?: { set: boolean }): Promise<Uint8Array> {
-  const out = new Map<string, Uint8Array>();
-  const sink: ConvertSink = {
-    async create(path, bytes) {
-      const buf = new Uint8Array(bytes);
-      let at = 0;
-      return {
-        write: async (b) => {
-          buf.set(b, at);
-          at += b.byteLength;
-        },
-        close: async () => void out.set(path, buf),
-      };
-    },
-  };
+async function convert(
+  weights: WeightVariant,
+  src = memoryReader(replica.files),
+  c?: { set: boolean },
+): Promise<Uint8Array> {
+  const { sink, out } = memorySink();
   const r = await convertQwen2(src, sink, { weights, blockBytes: 4096 });
   if (c?.set || !cfg) cfg = { ...(await tinyRandom().manifest()).reasoner, ...r.dims };
   return out.get(r.weights)!;
@@ -144,13 +131,9 @@ describe('replica → convertQwen2 → reasoner engine', () => {
         prompt: number[];
         greedy: number[];
       };
-      const src: CheckpointReader = {
-        size: async (p) => files.get(p)?.byteLength ?? null,
-        read: async (p, b, e) => files.get(p)!.slice(b, e),
-      };
       const keep = cfg;
       try {
-        const file = await convert(format, src, { set: true });
+        const file = await convert(format, memoryReader(files), { set: true });
         const got = await greedy(file, {}, ref.prompt);
         console.log(`torch replica ${format}: ours ${got.ids.join(' ')}; PyTorch ${ref.greedy.join(' ')}`);
         expect(got.ids).toEqual(ref.greedy);

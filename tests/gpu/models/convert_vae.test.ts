@@ -5,7 +5,7 @@
 // choice and its one-tile case. About a minute on
 // SwiftShader (onnxruntime-web compiling its shaders), so out of `npm test`: `npm run test:convert-vae`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CheckpointReader, ConvertSink } from '../../../src/convert/checkpoint';
+import { memoryReader, memorySink } from '../../helpers/convert_memory';
 import { convertVae } from '../../../src/convert/vae';
 import { acquireDevice, liveBufferCount, liveBufferLabels } from '../../../src/gpu/device';
 import { Vae } from '../../../src/models/painter/vae';
@@ -41,21 +41,8 @@ afterAll(() => {
 });
 
 async function load(weights: 'f32' | 'f16'): Promise<Vae> {
-  const out = new Map<string, Uint8Array>();
-  const sink: ConvertSink = {
-    async create(path, bytes) {
-      const buf = new Uint8Array(bytes);
-      let at = 0;
-      return {
-        write: async (b) => void (buf.set(b, at), (at += b.byteLength)),
-        close: async () => void out.set(path, buf),
-      };
-    },
-  };
-  const src: CheckpointReader = {
-    size: async (p) => files.get(p)?.byteLength ?? null,
-    read: async (p, b, e) => files.get(p)!.slice(b, e),
-  };
+  const { sink, out } = memorySink();
+  const src = memoryReader(files);
   const r = await convertVae(src, sink, { weights });
   const manifest = { vae: r.config, paths: { vae_decoder: 'vae_decoder.onnx', vae_encoder: 'vae_encoder.onnx' } };
   const source = {

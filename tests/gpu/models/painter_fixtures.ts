@@ -4,7 +4,8 @@ import { FetchPackSource } from '../../../src/packs/source';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { emptyBuffer, readF32, uploadBuffer } from '../../../src/gpu/readback';
 import type { PainterEngine } from '../../../src/models/painter/dit';
-import type { PaintResult } from '../../../src/models/painter';
+import { vaeInputFromPixels, type PaintOptions, type PaintResult } from '../../../src/models/painter';
+import { decodePngRgba } from '../../../src/pipeline/png';
 import { expect } from 'vitest';
 
 export { fx };
@@ -87,6 +88,24 @@ export async function paintConditions(which: 'imagine' | 'edit') {
     positive: { rows: pos.length / 64, hidden: 64, cpu: pos },
     negative: { rows: neg.length / 64, hidden: 64, cpu: neg },
   };
+}
+
+/** The Imagine or Edit fixture's run as paint options: its conditions and settings (and Edit's input image). */
+export async function fixturePaintOptions(which: 'imagine' | 'edit'): Promise<PaintOptions> {
+  const F = fx[which];
+  const opts: PaintOptions = {
+    ...(await paintConditions(which)),
+    width: F.width,
+    height: F.height,
+    steps: F.steps,
+    guidance: F.guidance,
+    seed: F.seed,
+  };
+  if (which === 'edit') {
+    const png = decodePngRgba(await fixtureBytes(fx.edit.input_png));
+    opts.edit = { image: vaeInputFromPixels(png.rgba, png.height, png.width, 4), strength: fx.edit.strength };
+  }
+  return opts;
 }
 
 /** max over pixels of |ours − fixture| in 1/255 units, from the raw VAE outputs mapped like to_pixels. */

@@ -7,9 +7,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice } from '../../../src/gpu/device';
-import { Painter, vaeInputFromPixels, type PaintOptions } from '../../../src/models/painter';
-import { decodePngRgba } from '../../../src/pipeline/png';
-import { expectMatchesFixture, fixtureBytes, fx, maxPixelDiff, paintConditions, tinyRandom } from './painter_fixtures';
+import { Painter } from '../../../src/models/painter';
+import { expectMatchesFixture, fixturePaintOptions, maxPixelDiff, tinyRandom } from './painter_fixtures';
 
 /** Latent tolerance of the reference path (onnxruntime-web's own rounding); ours is held to 1e-4. */
 const REF_LATENT_TOL = 2e-3;
@@ -24,19 +23,8 @@ describe('painter reference path on WebGPU', async () => {
     await ours.dispose();
     await ref.dispose();
   });
-  const I = fx.imagine;
-  const E = fx.edit;
-
   it('Imagine: equals PyTorch and our engine', async () => {
-    const opts: PaintOptions = {
-      ...(await paintConditions('imagine')),
-      width: I.width,
-      height: I.height,
-      steps: I.steps,
-      guidance: I.guidance,
-      seed: I.seed,
-      collectLatents: true,
-    };
+    const opts = { ...(await fixturePaintOptions('imagine')), collectLatents: true };
     const r = await ref.paint(opts);
     console.log('Imagine timings (reference, ms):', JSON.stringify(r.timings));
     // onnxruntime-web's WebGPU EP itself is up to ~7e-4 from PyTorch on these latents (its own rounding).
@@ -45,18 +33,7 @@ describe('painter reference path on WebGPU', async () => {
   });
 
   it('Edit: latents and image equal PyTorch', async () => {
-    const png = decodePngRgba(await fixtureBytes(E.input_png));
-    const image = vaeInputFromPixels(png.rgba, png.height, png.width, 4);
-    const opts: PaintOptions = {
-      ...(await paintConditions('edit')),
-      width: E.width,
-      height: E.height,
-      steps: E.steps,
-      guidance: E.guidance,
-      seed: E.seed,
-      edit: { image, strength: E.strength },
-      collectLatents: true,
-    };
+    const opts = { ...(await fixturePaintOptions('edit')), collectLatents: true };
     await expectMatchesFixture(await ref.paint(opts), 'edit', REF_LATENT_TOL);
   });
 });

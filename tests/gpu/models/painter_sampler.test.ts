@@ -9,24 +9,15 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, liveBufferCount, liveBufferLabels } from '../../../src/gpu/device';
-import {
-  Painter,
-  vaeBackend,
-  vaeInputFromPixels,
-  type PaintOptions,
-  type PaintResult,
-  type PreviewFrame,
-} from '../../../src/models/painter';
-import { decodePngRgba } from '../../../src/pipeline/png';
+import { Painter, vaeBackend, type PaintResult, type PreviewFrame } from '../../../src/models/painter';
 import { CancelledError } from '../../../src/errors';
 import {
   expectMatchesFixture,
-  fixtureBytes,
   fixtureF32,
+  fixturePaintOptions,
   fx,
   maxAbsDiff,
   maxPixelDiff,
-  paintConditions as conditions,
   tinyRandom,
 } from './painter_fixtures';
 
@@ -50,16 +41,7 @@ describe('painter sampler', async () => {
     expect(vaeBackend({ backend: 'webgpu', device }, 'auto')).toBe('wasm');
     expect(vaeBackend({ backend: 'wasm' }, 'webgpu')).toBe('wasm');
   });
-  const I = fx.imagine;
-  const E = fx.edit;
-  const imagineOpts = async (): Promise<PaintOptions> => ({
-    ...(await conditions('imagine')),
-    width: I.width,
-    height: I.height,
-    steps: I.steps,
-    guidance: I.guidance,
-    seed: I.seed,
-  });
+  const imagineOpts = () => fixturePaintOptions('imagine');
   let oursImagine: PaintResult;
 
   it('Imagine, our engine: every latent (1e-4) and the image (2/255) equal PyTorch; previews arrive', async () => {
@@ -81,18 +63,7 @@ describe('painter sampler', async () => {
   });
 
   it('Edit, our engine: latents and image equal PyTorch', async () => {
-    const png = decodePngRgba(await fixtureBytes(E.input_png));
-    const image = vaeInputFromPixels(png.rgba, png.height, png.width, 4);
-    const opts: PaintOptions = {
-      ...(await conditions('edit')),
-      width: E.width,
-      height: E.height,
-      steps: E.steps,
-      guidance: E.guidance,
-      seed: E.seed,
-      edit: { image, strength: E.strength },
-      collectLatents: true,
-    };
+    const opts = { ...(await fixturePaintOptions('edit')), collectLatents: true };
     await expectMatchesFixture(await ours.paint(opts), 'edit', 1e-4);
   });
 
@@ -102,11 +73,8 @@ describe('painter sampler', async () => {
       expect(onGpu.vae.backend).toBe('webgpu');
       const r = await onGpu.paint(await imagineOpts());
       expect(maxPixelDiff(r.image, oursImagine.image)).toBeLessThanOrEqual(1);
-      const png = decodePngRgba(await fixtureBytes(E.input_png));
-      const image = vaeInputFromPixels(png.rgba, png.height, png.width, 4);
-      const edit = { ...(await conditions('edit')), width: E.width, height: E.height, steps: E.steps };
-      const opts = { ...edit, guidance: E.guidance, seed: E.seed, edit: { image, strength: E.strength } };
-      await expectMatchesFixture(await onGpu.paint({ ...opts, collectLatents: true }), 'edit', 1e-4);
+      const opts = { ...(await fixturePaintOptions('edit')), collectLatents: true };
+      await expectMatchesFixture(await onGpu.paint(opts), 'edit', 1e-4);
     } finally {
       await onGpu.dispose();
     }

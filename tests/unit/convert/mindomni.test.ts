@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { CheckpointReader, ConvertSink } from '../../../src/convert/checkpoint';
+import { memoryReader, memorySink } from '../../helpers/convert_memory';
 import { convertMindOmni, mindomniConfigs, mindomniPainterMappings, phi3Dims } from '../../../src/convert/mindomni';
 import { convertVae } from '../../../src/convert/vae';
 import type { FoundTensors } from '../../../src/convert/checkpoint';
@@ -36,28 +36,6 @@ function replicaFiles(): Map<string, Uint8Array> {
   for (const n of ['tokenizer.json', 'tokenizer_config.json'])
     m.set(`mllm/${n}`, new Uint8Array(readFileSync(join(TINY, n))));
   return m;
-}
-
-const reader = (files: Map<string, Uint8Array>): CheckpointReader => ({
-  size: async (p) => files.get(p)?.byteLength ?? null,
-  read: async (p, b, e) => files.get(p)!.slice(b, e),
-});
-
-function memorySink() {
-  const out = new Map<string, Uint8Array>();
-  const created: string[] = [];
-  const sink: ConvertSink = {
-    async create(path, bytes) {
-      created.push(path);
-      const buf = new Uint8Array(bytes);
-      let at = 0;
-      return {
-        write: async (b) => void (buf.set(b, at), (at += b.byteLength)),
-        close: async () => void out.set(path, buf),
-      };
-    },
-  };
-  return { sink, out, created };
 }
 
 const json = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>;
@@ -109,7 +87,7 @@ function longrope(type: string) {
 
 async function expectRefused(files: Map<string, Uint8Array>, pattern: RegExp, field?: string) {
   const { sink, created } = memorySink();
-  const e = await convertMindOmni(reader(files), sink, { weights: 'int8' }).then(
+  const e = await convertMindOmni(memoryReader(files), sink, { weights: 'int8' }).then(
     () => null,
     (x: unknown) => x,
   );
@@ -123,7 +101,7 @@ describe('convertMindOmni', () => {
   it('f32: each connector and image decoder tensor under our name with its value; MindOmni configs', async () => {
     const files = replicaFiles();
     const { sink, out } = memorySink();
-    const r = await convertMindOmni(reader(files), sink, { weights: 'f32', blockBytes: 1000 });
+    const r = await convertMindOmni(memoryReader(files), sink, { weights: 'f32', blockBytes: 1000 });
     expect(r.files.map((f) => f.path)).toEqual([
       'reasoner.f32.safetensors',
       'tokenizer.json',
@@ -173,9 +151,9 @@ describe('convertMindOmni', () => {
   it('vae/: the VAE converter’s three files, in converted.json; without vae/, listed as not converted', async () => {
     const files = replicaFiles();
     const { sink, out } = memorySink();
-    const r = await convertMindOmni(reader(files), sink, { weights: 'f16' });
+    const r = await convertMindOmni(memoryReader(files), sink, { weights: 'f16' });
     const alone = memorySink();
-    await convertVae(reader(files), alone.sink, { weights: 'f16' });
+    await convertVae(memoryReader(files), alone.sink, { weights: 'f16' });
     for (const p of ['vae_decoder.onnx', 'vae_encoder.onnx', 'vae_config.json'])
       expect(out.get(p), p).toEqual(alone.out.get(p));
     const vae = { in_channels: 3, latent_channels: 4, downscale: 2, block_channels: [4, 8], scaling_factor: 0.13025 };
@@ -190,7 +168,7 @@ describe('convertMindOmni', () => {
     expect(desc.source!.not_converted).not.toContain('vae/');
     for (const p of [...files.keys()].filter((k) => k.startsWith('vae/'))) files.delete(p);
     const without = memorySink();
-    const r2 = await convertMindOmni(reader(files), without.sink, { weights: 'f16' });
+    const r2 = await convertMindOmni(memoryReader(files), without.sink, { weights: 'f16' });
     expect(r2.vae).toBeNull();
     expect(without.created.filter((p) => p.startsWith('vae'))).toEqual([]);
     const d2 = json(without.out.get('converted.json')!) as Record<string, Record<string, unknown>>;
@@ -211,11 +189,11 @@ describe('convertMindOmni', () => {
   it('f16 / int8 / int4: only the layers’ four projections take the format (the whole-matrix bytes)', async () => {
     const files = replicaFiles();
     const f32 = memorySink();
-    await convertMindOmni(reader(files), f32.sink, { weights: 'f32' });
+    await convertMindOmni(memoryReader(files), f32.sink, { weights: 'f32' });
     const ref = new Map(tensorsOf(f32.out.get('painter.f32.safetensors')!).map((t) => [t[0], t]));
     for (const f of ['f16', 'int8', 'int4'] as const) {
       const { sink, out } = memorySink();
-      await convertMindOmni(reader(files), sink, { weights: f, blockBytes: 700 });
+      await convertMindOmni(memoryReader(files), sink, { weights: f, blockBytes: 700 });
       const got = new Map(tensorsOf(out.get(`painter.${f}.safetensors`)!).map((t) => [t[0], t]));
       for (const [name, [, , shape, bytes]] of ref) {
         const base = name.slice(0, -'.weight'.length);
@@ -238,7 +216,7 @@ describe('convertMindOmni', () => {
   it('the mllm in the newer layout (model.language_model.*, text_config) converts to the same bytes', async () => {
     const files = replicaFiles();
     const a = memorySink();
-    await convertMindOmni(reader(files), a.sink, { weights: 'int4' });
+    await convertMindOmni(memoryReader(files), a.sink, { weights: 'int4' });
     const index = json(files.get('mllm/model.safetensors.index.json')!) as { weight_map: Record<string, string> };
     const rename = (n: string) => n.replace(/^model\./, 'model.language_model.').replace(/^visual\./, 'model.visual.');
     for (const shard of new Set(Object.values(index.weight_map))) {
@@ -253,7 +231,7 @@ describe('convertMindOmni', () => {
     for (const k of textKeys) delete top[k];
     files.set('mllm/config.json', enc({ ...top, text_config: { ...text, model_type: 'qwen2_5_vl_text' } }));
     const b = memorySink();
-    const r = await convertMindOmni(reader(files), b.sink, { weights: 'int4' });
+    const r = await convertMindOmni(memoryReader(files), b.sink, { weights: 'int4' });
     expect(b.out.get('reasoner.int4.safetensors')).toEqual(a.out.get('reasoner.int4.safetensors'));
     expect(b.out.get('painter.int4.safetensors')).toEqual(a.out.get('painter.int4.safetensors'));
     expect(json(b.out.get('converted.json')!).source).toMatchObject({ mllm: { prefix: 'model.language_model.' } });
@@ -262,14 +240,14 @@ describe('convertMindOmni', () => {
 
   it('keeps the image decoder’s LongRoPE ("su" or "longrope") in both configs; the weights unchanged', async () => {
     const plain = memorySink();
-    await convertMindOmni(reader(replicaFiles()), plain.sink, { weights: 'int8' });
+    await convertMindOmni(memoryReader(replicaFiles()), plain.sink, { weights: 'int8' });
     for (const type of ['su', 'longrope']) {
       const files = replicaFiles();
       const c = json(files.get('image_decoder/config.json')!);
       Object.assign(c, { rope_scaling: longrope(type) }, LENGTHS);
       files.set('image_decoder/config.json', enc(c));
       const b = memorySink();
-      const r = await convertMindOmni(reader(files), b.sink, { weights: 'int8' });
+      const r = await convertMindOmni(memoryReader(files), b.sink, { weights: 'int8' });
       const want = { ...LENGTHS, rope_scaling: { ...longrope('longrope') } };
       expect(r.painter).toMatchObject(want);
       const pc = PainterConfigFileSchema.parse(json(b.out.get('painter_config.json')!));

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { sha256 } from 'hash-wasm';
 import { describe, expect, it } from 'vitest';
-import { CONVERTED_FILE, convertQwen2, type CheckpointReader, type ConvertSink } from '../../../src/convert/qwen2';
+import { CONVERTED_FILE, convertQwen2 } from '../../../src/convert/qwen2';
+import { memoryReader, memorySink } from '../../helpers/convert_memory';
 import { RgError } from '../../../src/errors';
 import type { WeightFormat } from '../../../src/kernels/matmul';
 import { toWeightData, weightArrays } from '../../../src/kernels/weight_data';
@@ -24,39 +25,6 @@ const tokenizerFiles = (dir: string) => ({
 const QWEN_TOKENIZER = tokenizerFiles(tokDir);
 const TOKENIZER = tokenizerFiles(tinyDir);
 
-/** An in-memory checkpoint; `reads` gets the length of every read past the first 8 bytes' (tensor data, headers). */
-function reader(files: Map<string, Uint8Array>, reads: [number, number][] = []): CheckpointReader {
-  return {
-    size: async (p) => files.get(p)?.byteLength ?? null,
-    read: async (p, b, e) => {
-      reads.push([b, e]);
-      return files.get(p)!.slice(b, e);
-    },
-  };
-}
-
-function memorySink(): { sink: ConvertSink; out: Map<string, Uint8Array>; created: string[] } {
-  const out = new Map<string, Uint8Array>();
-  const created: string[] = [];
-  const sink: ConvertSink = {
-    async create(path, bytes) {
-      created.push(path);
-      const buf = new Uint8Array(bytes);
-      let at = 0;
-      return {
-        async write(b) {
-          buf.set(b, at);
-          at += b.byteLength;
-        },
-        async close() {
-          out.set(path, buf);
-        },
-      };
-    },
-  };
-  return { sink, out, created };
-}
-
 const replica = makeQwen2Replica({}, TOKENIZER);
 
 /** Output tensors per HF tensor: int8 / int4 matrices become elements + scales. */
@@ -67,7 +35,7 @@ describe('convertQwen2', () => {
     '%s: the tensors our loader expects, the values of the checkpoint converted, sha256 listed',
     async (f) => {
       const { sink, out } = memorySink();
-      const r = await convertQwen2(reader(replica.files), sink, { weights: f });
+      const r = await convertQwen2(memoryReader(replica.files), sink, { weights: f });
       const file = out.get(r.weights)!;
       const st = parseSafetensors(file, r.weights);
       // Nothing else in the file (the GPU test loads it through the reasoner loader's own name and shape check).
@@ -116,7 +84,7 @@ describe('convertQwen2', () => {
       const { sink, out } = memorySink();
       const meter = new StagingMeter();
       const reads: [number, number][] = [];
-      const r = await convertQwen2(reader(rep.files, reads), sink, { weights: 'int4', blockBytes, meter });
+      const r = await convertQwen2(memoryReader(rep.files, reads), sink, { weights: 'int4', blockBytes, meter });
       files.push(await sha256(out.get(r.weights)!));
       if (blockBytes === 300) {
         // A block is whole rows of at most 300 input bytes (one 128-byte row of 64 BF16, or two), the largest
@@ -133,7 +101,7 @@ describe('convertQwen2', () => {
   it('the real Qwen tokenizer files pass the schema checks and are copied byte for byte', async () => {
     const rep = makeQwen2Replica({ layers: 1 }, QWEN_TOKENIZER);
     const { sink, out } = memorySink();
-    await convertQwen2(reader(rep.files), sink, { weights: 'bf16' });
+    await convertQwen2(memoryReader(rep.files), sink, { weights: 'bf16' });
     for (const p of ['tokenizer.json', 'tokenizer_config.json'] as const)
       expect(Buffer.from(out.get(p)!).equals(QWEN_TOKENIZER[p])).toBe(true);
   });
@@ -141,7 +109,7 @@ describe('convertQwen2', () => {
   it('tied embeddings: no lm_head in the checkpoint, none in the file', async () => {
     const rep = makeQwen2Replica({ tie: true }, TOKENIZER);
     const { sink, out } = memorySink();
-    const r = await convertQwen2(reader(rep.files), sink, { weights: 'bf16' });
+    const r = await convertQwen2(memoryReader(rep.files), sink, { weights: 'bf16' });
     const st = parseSafetensors(out.get(r.weights)!);
     expect(r.dims.tie_word_embeddings).toBe(true);
     expect([...st.tensors.keys()].some((n) => n.startsWith('lm_head'))).toBe(false);
@@ -151,7 +119,7 @@ describe('convertQwen2', () => {
   /** Converts `files` expecting an RgError of `code` whose message contains `names`; nothing may be written. */
   async function refused(files: Map<string, Uint8Array>, code: string, names: string, weights: WeightFormat = 'int4') {
     const { sink, created } = memorySink();
-    const e = await convertQwen2(reader(files), sink, { weights }).catch((x: unknown) => x);
+    const e = await convertQwen2(memoryReader(files), sink, { weights }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(RgError);
     expect((e as RgError).code).toBe(code);
     expect((e as RgError).message).toContain(names);

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import type { CheckpointReader, ConvertSink } from '../../../src/convert/checkpoint';
+import { memoryReader, memorySink } from '../../helpers/convert_memory';
 import { convertVae, planVae, VAE_CONFIG, VAE_WEIGHTS } from '../../../src/convert/vae';
 import { RgError } from '../../../src/errors';
 import { VaeConfigFileSchema } from '../../../src/packs/manifest';
@@ -26,28 +26,6 @@ function replicaVae(): Map<string, Uint8Array> {
   return new Map(
     readdirSync(FIXTURE + 'vae').map((n) => [`vae/${n}`, new Uint8Array(readFileSync(FIXTURE + 'vae/' + n))]),
   );
-}
-
-const reader = (files: Map<string, Uint8Array>): CheckpointReader => ({
-  size: async (p) => files.get(p)?.byteLength ?? null,
-  read: async (p, b, e) => files.get(p)!.slice(b, e),
-});
-
-function memorySink() {
-  const out = new Map<string, Uint8Array>();
-  const created: string[] = [];
-  const sink: ConvertSink = {
-    async create(path, bytes) {
-      created.push(path);
-      const buf = new Uint8Array(bytes);
-      let at = 0;
-      return {
-        write: async (b) => void (buf.set(b, at), (at += b.byteLength)),
-        close: async () => void out.set(path, buf),
-      };
-    },
-  };
-  return { sink, out, created };
 }
 
 const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
@@ -110,7 +88,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 async function expectRefused(files: Map<string, Uint8Array>, pattern: RegExp, field: string) {
   const { sink, created } = memorySink();
-  const e = await convertVae(reader(files), sink, { weights: 'f32' }).then(
+  const e = await convertVae(memoryReader(files), sink, { weights: 'f32' }).then(
     () => null,
     (x: unknown) => x,
   );
@@ -135,7 +113,7 @@ describe('convertVae', () => {
     '%s: the decoder and the encoder mean match the PyTorch mirror on the replica',
     async (weights) => {
       const { sink, out } = memorySink();
-      const r = await convertVae(reader(replicaVae()), sink, { weights });
+      const r = await convertVae(memoryReader(replicaVae()), sink, { weights });
       expect(r.files.map((f) => f.path)).toEqual(['vae_decoder.onnx', 'vae_encoder.onnx', 'vae_config.json']);
       expect(VaeConfigFileSchema.parse(json(out.get('vae_config.json')!))).toEqual({
         _class_name: 'AutoencoderKL',
@@ -161,8 +139,8 @@ describe('convertVae', () => {
   it('f16 (any format but f32): the conv and projection weights are f16 initializers, each Cast to f32', async () => {
     const a = memorySink();
     const b = memorySink();
-    await convertVae(reader(replicaVae()), a.sink, { weights: 'f32' });
-    await convertVae(reader(replicaVae()), b.sink, { weights: 'int4' });
+    await convertVae(memoryReader(replicaVae()), a.sink, { weights: 'f32' });
+    await convertVae(memoryReader(replicaVae()), b.sink, { weights: 'int4' });
     for (const path of ['vae_decoder.onnx', 'vae_encoder.onnx']) {
       const full = onnx.ModelProto.decode(a.out.get(path)!).graph as onnx.GraphProto;
       const half = onnx.ModelProto.decode(b.out.get(path)!).graph as onnx.GraphProto;
@@ -182,7 +160,7 @@ describe('convertVae', () => {
 
   it('F32 and BF16 sources, old attention names and [C, C, 1, 1] projections give the same files', async () => {
     const plain = memorySink();
-    await convertVae(reader(replicaVae()), plain.sink, { weights: 'f32' });
+    await convertVae(memoryReader(replicaVae()), plain.sink, { weights: 'f32' });
     const asF32 = replicaVae();
     rewrite(asF32, ([n, , s, b]) => [n, 'F32', s, f16ToF32Bytes(b)]);
     const old = replicaVae();
@@ -197,7 +175,7 @@ describe('convertVae', () => {
     expect(renamed).toBe(16); // 4 projections × weight and bias × encoder and decoder
     for (const files of [asF32, old]) {
       const { sink, out } = memorySink();
-      await convertVae(reader(files), sink, { weights: 'f32' });
+      await convertVae(memoryReader(files), sink, { weights: 'f32' });
       for (const [p, bytes] of plain.out) expect(out.get(p), p).toEqual(bytes);
     }
     // BF16 values (the F16 ones rounded to 8 bits of mantissa) convert too, to other numbers
@@ -207,7 +185,7 @@ describe('convertVae', () => {
       return [n, 'BF16', s, new Uint8Array(Uint16Array.from(f, (x) => x >>> 16).buffer)];
     });
     const { sink, out } = memorySink();
-    await convertVae(reader(bf16), sink, { weights: 'f32' });
+    await convertVae(memoryReader(bf16), sink, { weights: 'f32' });
     const dec = await run(out.get('vae_decoder.onnx')!, 'latent_sample', ref.latent!, ref.latent_shape!, 'sample');
     const d = maxAbsDiff(dec.data, ref.decoded!);
     expect(d).toBeGreaterThan(BOUND);
