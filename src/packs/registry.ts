@@ -1,6 +1,7 @@
 /**
- * @file The packs this build ships (under public/models/, served from our own origin). Real packs the user
- * downloads later are described by the same manifest format; they are added here with a `url` base instead.
+ * @file The packs this build ships (under public/models/, served from our own origin), and the packs the user added
+ * from a URL (src/store/added_packs.ts keeps that list in IndexedDB and hands it here with `setAddedPacks`). Both
+ * are described by the same manifest format; an added pack's `base` is an absolute http(s) URL.
  */
 
 export interface PackEntry {
@@ -20,6 +21,8 @@ export interface PackEntry {
    * when a regenerated pack's manifest no longer matches its pin.
    */
   manifestSha256?: string;
+  /** An added pack: the folder URL it was added from (its `base`); absent for shipped packs. */
+  addedFrom?: string;
 }
 
 export const PACKS: readonly PackEntry[] = [
@@ -46,11 +49,27 @@ export const DEFAULT_TEST_PACK = 'tiny-random';
 /** The pack the app and the command line use when none is chosen: the first that is not test-only. */
 export const DEFAULT_PACK: string = (PACKS.find((p) => !p.testOnly) ?? PACKS[0]!).id;
 
-export function findPack(id: string): PackEntry | undefined {
-  return PACKS.find((p) => p.id === id);
+let added: readonly PackEntry[] = [];
+
+/** Replaces the list of packs added from a URL (this context's copy; the store owns the list). */
+export function setAddedPacks(list: readonly PackEntry[]): void {
+  added = list.filter((p) => p.addedFrom !== undefined && !PACKS.some((s) => s.id === p.id));
 }
 
-/** The URL of a file inside a pack, `base` being the app's base URL (import.meta.env.BASE_URL in the app). */
+/** The shipped packs, then the packs added from a URL. */
+export function allPacks(): readonly PackEntry[] {
+  return [...PACKS, ...added];
+}
+
+export function findPack(id: string): PackEntry | undefined {
+  return allPacks().find((p) => p.id === id);
+}
+
+/**
+ * The URL of a file inside a pack, `base` being the app's base URL (import.meta.env.BASE_URL in the app); an added
+ * pack's absolute base is used as it is.
+ */
 export function packFileUrl(pack: PackEntry, path: string, base = '/'): string {
+  if (/^https?:\/\//.test(pack.base)) return `${pack.base}${path}`;
   return `${base.replace(/\/?$/, '/')}${pack.base}${path}`;
 }

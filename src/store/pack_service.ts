@@ -13,13 +13,26 @@
  */
 import { CancelledError, RgError } from '../errors';
 import type { Manifest } from '../packs/manifest';
-import { PACKS, findPack, packFileUrl, type PackEntry } from '../packs/registry';
+import { allPacks, findPack, packFileUrl, type PackEntry } from '../packs/registry';
+import { AddedPacks, idbAddedPackStorage } from './added_packs';
 import { WAITING_FOR_TAB, type CachedSourceOptions } from './cached_source';
 import { PackStore } from './pack_store';
 import { storageInfo, type StorageInfo } from './storage';
 import type { PackManifest, PackReady, PackStatus, StoreEvent, StoreEventSink, VerifyReport } from './types';
 
 let store: PackStore | null = null;
+let added: AddedPacks | null = null;
+
+/** The packs added from a URL (IndexedDB), mirrored into the registry; every entry point awaits it first. */
+function addedPacks(): AddedPacks {
+  added ??= new AddedPacks(idbAddedPackStorage());
+  return added;
+}
+
+/** Resolves once the packs added from a URL are known to the registry (so `findPack` sees them). */
+export async function packsReady(): Promise<void> {
+  await addedPacks().list();
+}
 let admission: (manifest: Manifest) => unknown = () => undefined;
 
 /** Sets the check a download runs on the manifest before fetching anything else (the worker: the memory plan). */
@@ -66,6 +79,7 @@ async function status(p: PackEntry): Promise<PackStatus> {
     label: p.label,
     shipped: p.shipped,
     testOnly: p.testOnly,
+    ...(p.addedFrom ? { addedFrom: p.addedFrom } : {}),
     state: 'unknown',
     totalBytes: null,
     storedBytes: 0,
@@ -98,6 +112,7 @@ async function status(p: PackEntry): Promise<PackStatus> {
 }
 
 async function exclusive<T>(id: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  await packsReady();
   requirePack(id);
   if (running.has(id))
     throw new RgError('BAD_INPUT', `${id} is busy (a download or verification is running).`, {
@@ -116,7 +131,33 @@ async function exclusive<T>(id: string, fn: (signal: AbortSignal) => Promise<T>)
 export const storeApi = {
   /** Every pack the registry knows, with what its manifest asks for and what is cached. */
   async packList(): Promise<PackStatus[]> {
-    return Promise.all(PACKS.map(status));
+    await packsReady();
+    return Promise.all(allPacks().map(status));
+  },
+
+  /**
+   * Adds a pack from the URL of its folder or its manifest.json: the manifest is read and checked (schema, an id of
+   * its own, the memory plan) and the pack listed; nothing else is fetched until it is downloaded.
+   */
+  async packAdd(url: string): Promise<PackStatus> {
+    const { entry } = await addedPacks().add(url, { admit: (m) => admission(m) });
+    return status(entry);
+  },
+
+  async packEntries(): Promise<PackEntry[]> {
+    await packsReady();
+    return [...allPacks()];
+  },
+
+  /** Removes a pack added from a URL: its stored files, then its entry. */
+  async packForget(id: string): Promise<void> {
+    await packsReady();
+    if (running.has(id) || loads.has(id))
+      throw new RgError('BAD_INPUT', `${id} is busy; cancel the download first.`, { field: 'pack' });
+    const p = findPack(id);
+    if (!p?.addedFrom) await addedPacks().remove(id); // throws the right message (shipped, or unknown)
+    await packStore().delete(id);
+    await addedPacks().remove(id);
   },
 
   /** The browser's storage estimate for this origin. */
@@ -151,6 +192,7 @@ export const storeApi = {
 
   /** Removes a pack from the store. */
   async packDelete(id: string): Promise<PackStatus> {
+    await packsReady();
     if (running.has(id)) throw new RgError('BAD_INPUT', `${id} is busy; cancel the download first.`);
     await packStore().delete(requirePack(id).id);
     return status(requirePack(id));
@@ -158,6 +200,7 @@ export const storeApi = {
 
   /** The manifest the store holds for a pack (offline too), or the one on the network when it is not cached. */
   async packManifest(id: string): Promise<PackManifest> {
+    await packsReady();
     const s = packStore();
     const cached = await s.current(requirePack(id).id);
     if (cached) return { manifest: cached.manifest, sha256: cached.sha256, cached: true };
@@ -170,6 +213,7 @@ export const storeApi = {
    * cache and checked against its sha256), and reports the pack ready.
    */
   async packLoad(id: string, sink?: StoreEventSink): Promise<PackReady> {
+    await packsReady();
     requirePack(id);
     if (loads.has(id)) throw new RgError('BAD_INPUT', `${id} is already being loaded.`, { hint: 'Wait for it.' });
     const ctl = new AbortController();

@@ -178,6 +178,11 @@ export class PackStore {
         'INTEGRITY',
         `The manifest of ${packId} does not match the pinned sha256 ` +
           `(got ${sha256.slice(0, 12)}…, expected ${pinned.slice(0, 12)}…)`,
+        {
+          hint:
+            'A shipped pack: reload the app. A pack added from a URL: its server now holds another version; ' +
+            'remove the pack in the Model manager and add it again to accept it.',
+        },
       );
     }
     let json: unknown;

@@ -24,6 +24,8 @@ export interface PackStatus {
   label: string;
   shipped: boolean;
   testOnly: boolean;
+  /** A pack the user added from a URL: the folder URL (absent for shipped packs). */
+  addedFrom?: string;
   state: PackState;
   /** From the manifest; null when the manifest is neither cached nor reachable. */
   totalBytes: number | null;

@@ -13,6 +13,7 @@ import type { Backend } from '../runtime/ort';
 import type { EventSink } from '../pipeline/events';
 import type { SelfTestResult } from '../runtime/self_test';
 import type { MemoryPlan, PlanChoice } from '../packs/plan';
+import type { PackEntry } from '../packs/registry';
 import type { CatalogueReport, PlanSettings } from '../models/plan';
 import type { ErrorInfo } from '../errors';
 
@@ -86,6 +87,16 @@ export interface RgApi {
   packVerify(id: string, sink?: StoreEventSink): Promise<VerifyReport>;
   /** Removes a pack from IndexedDB. */
   packDelete(id: string): Promise<PackStatus>;
+  /**
+   * Adds a pack from the URL of its folder or of its manifest.json (src/store/added_packs.ts): the manifest is read
+   * and checked (schema, an id of its own, the memory plan on this device) and the pack listed beside the shipped
+   * ones; BAD_INPUT (field `packUrl`) naming what is wrong otherwise, with nothing recorded.
+   */
+  packAdd(url: string): Promise<PackStatus>;
+  /** The registry as the worker knows it: the shipped packs, then those added from a URL. */
+  packEntries(): Promise<PackEntry[]>;
+  /** Removes a pack added from a URL: its stored files and its entry (shipped packs cannot be removed). */
+  packForget(id: string): Promise<void>;
   /**
    * Reads every file of a pack through CachedPackSource (as a pipeline would) and reports it ready; refused first
    * (MEMORY_PLAN / UNSUPPORTED_PACK) when its memory plan does not fit this device.

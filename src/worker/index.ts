@@ -14,7 +14,7 @@ import { testPattern as drawTestPattern } from '../kernels/test_pattern';
 import { testPatternRef } from '../kernels/test_pattern.ref';
 import { ortVersion, configureOrt } from '../runtime/ort';
 import { RgError, badInput, toErrorInfo } from '../errors';
-import { cachedPack, setPackAdmission, storeApi } from '../store/pack_service';
+import { cachedPack, packsReady, setPackAdmission, storeApi } from '../store/pack_service';
 import {
   admitPack,
   catalogueReport,
@@ -70,6 +70,7 @@ async function pipelineRun<Req extends { runId: string; pack: string }, Sink, Re
 ): Promise<Res> {
   const signal = startRun(request?.runId);
   try {
+    await packsReady();
     const source = () =>
       cachedPack(request.pack, { signal: () => active?.signal, onWaitForLock: (id, w) => active?.waiting(id, w) });
     const deps = { source, choice: chooseBackend, signal };

@@ -2,7 +2,7 @@ import { getContext, setContext } from 'svelte';
 import { WorkerHandle } from '../../worker/client';
 import type { DeviceReport, PackPlanReport, Pixels, SelfTestResult } from '../../worker/api';
 import { DEFAULT_HINTS, RgError, toErrorInfo, type ErrorInfo } from '../../errors';
-import { DEFAULT_PACK, PACKS, findPack } from '../../packs/registry';
+import { DEFAULT_PACK, PACKS, allPacks, findPack, setAddedPacks, type PackEntry } from '../../packs/registry';
 import {
   GENERIC_PLACEHOLDERS,
   resolvePackDefaults,
@@ -102,7 +102,8 @@ export class AppState {
   packId = $state(DEFAULT_PACK);
   /** The selected pack's defaults and limits (the paper's until its manifest is read). */
   packInfo = $state<PackInfo>(FALLBACK_PACK_INFO);
-  readonly packs = PACKS;
+  /** The pack picker's list: the shipped packs, then those the user added from a URL (`refreshPacks`). */
+  packs = $state<readonly PackEntry[]>(PACKS);
   /** The selected pack's memory plan on this device (src/packs/plan.ts); null until read. */
   plan = $state<PackPlanReport | null>(null);
   /** The user's memory budget in bytes; null: the plan's default. */
@@ -167,12 +168,35 @@ export class AppState {
         }
       });
       await this.worker.api.setPlanSettings({ budgetBytes: this.budgetBytes });
+      await this.refreshPacks();
       await this.refreshDevice();
       void this.refreshPlan();
     } catch (e) {
       // A crash is already reported by the crash listener above (with the restart or the give-up).
       if (!(e instanceof RgError && e.code === 'WORKER_CRASHED')) this.notice = notice(e, 'The worker could not start');
     }
+  }
+
+  /**
+   * Reads the packs the user added from a URL (the worker's list) into the picker. A saved selection of an added
+   * pack is restored once it is known; a selected pack that was removed falls back to the default.
+   */
+  async refreshPacks(): Promise<void> {
+    try {
+      setAddedPacks(await this.worker.api.packEntries());
+    } catch {
+      return; // the shipped packs stay listed; the Model manager shows the worker's error
+    }
+    this.packs = allPacks();
+    let saved: string | null = null;
+    try {
+      saved = localStorage.getItem(PACK_KEY);
+    } catch {
+      // storage refused: nothing to restore
+    }
+    if (!findPack(this.packId)) await this.selectPack(DEFAULT_PACK);
+    else if (saved && saved !== this.packId && this.packId === DEFAULT_PACK && findPack(saved)?.addedFrom)
+      await this.selectPack(saved);
   }
 
   async refreshDevice(): Promise<void> {

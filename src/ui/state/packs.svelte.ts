@@ -5,7 +5,7 @@ import { formatBytes, requestPersistence, type StorageInfo } from '../../store/s
 import { PACKS } from '../../packs/registry';
 import { DEFAULT_HINTS, toErrorInfo } from '../../errors';
 
-export type PackBusy = 'download' | 'verify' | 'delete' | 'load';
+export type PackBusy = 'download' | 'verify' | 'delete' | 'load' | 'forget';
 
 export interface PackMessage {
   kind: 'ok' | 'error' | 'info';
@@ -68,10 +68,19 @@ export class PacksState {
 
   readonly visible = $derived(this.packs.filter((p) => this.showTestPacks || !p.testOnly));
 
-  /** `planChoice`: the choice a pack's plan is shown at (the studio's weights pickers); default the pack's. */
+  /** The "Add a pack from a URL" field, its run and its outcome. */
+  addUrl = $state('');
+  adding = $state(false);
+  addMessage = $state<PackMessage | null>(null);
+
+  /**
+   * `planChoice`: the choice a pack's plan is shown at (the studio's weights pickers); default the pack's.
+   * `onListChanged`: a pack was added or removed (the header's pack picker reads the list again).
+   */
   constructor(
     private readonly worker: WorkerHandle,
     private readonly planChoice: (packId: string) => PlanChoice | undefined = () => undefined,
+    private readonly onListChanged: () => Promise<void> | void = () => {},
   ) {}
 
   private readonly onEvent = (e: StoreEvent): void => {
@@ -208,6 +217,48 @@ export class PacksState {
         this.ready[id] = undefined;
         return { kind: 'info', text: 'Deleted from this browser.' };
       },
+    );
+  }
+
+  /**
+   * Adds a pack from the URL in `addUrl` (its folder or its manifest.json): the worker reads and checks the manifest
+   * only; the pack is then listed with Download. A refusal is shown under the field and changes nothing.
+   */
+  async add(): Promise<void> {
+    if (this.adding) return;
+    this.adding = true;
+    this.addMessage = null;
+    try {
+      const s = await this.worker.api.packAdd(this.addUrl);
+      const size = s.totalBytes === null ? '' : `, ${formatBytes(s.totalBytes)} to download`;
+      this.addMessage = { kind: 'ok', text: `Added “${s.label}” (${s.id})${size}.` };
+      this.addUrl = '';
+    } catch (e) {
+      this.addMessage = errorMessage(e);
+      return;
+    } finally {
+      this.adding = false;
+    }
+    await this.refresh();
+    await this.onListChanged();
+  }
+
+  /** Removes a pack added from a URL (first call asks for confirmation): its stored files and its entry. */
+  forget(id: string): Promise<void> {
+    if (this.confirmDelete !== `forget:${id}`) {
+      this.confirmDelete = `forget:${id}`;
+      return Promise.resolve();
+    }
+    this.confirmDelete = null;
+    return this.run(
+      id,
+      'forget',
+      async () => {
+        await this.worker.api.packForget(id);
+        this.ready[id] = undefined;
+        await this.onListChanged();
+      },
+      () => undefined,
     );
   }
 

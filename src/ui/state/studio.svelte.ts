@@ -27,7 +27,11 @@ export class StudioState {
     this.edit = new EditState(app);
     this.compare = new CompareState(app);
     this.rgpo = new RgpoState(app);
-    this.packs = new PacksState(app.worker, (id) => app.planChoice(id));
+    this.packs = new PacksState(
+      app.worker,
+      (id) => app.planChoice(id),
+      () => app.refreshPacks(),
+    );
     this.history = new HistoryState();
   }
 }
