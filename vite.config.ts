@@ -105,7 +105,11 @@ export function serviceWorker(): Plugin {
   };
 }
 
-/** Content-Security-Policy: no inline script; WASM compilation allowed; dev adds the HMR socket. */
+/**
+ * Content-Security-Policy: no inline script; WASM compilation allowed; dev adds the HMR socket. Fetches may reach
+ * any https origin and http on loopback only: packs added from a URL (src/store/added_packs.ts) live on other hosts,
+ * and `rg --pack PATH` serves a folder on 127.0.0.1.
+ */
 function csp(dev: boolean): string {
   return [
     "default-src 'self'",
@@ -113,7 +117,7 @@ function csp(dev: boolean): string {
     "worker-src 'self' blob:",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
-    `connect-src 'self' data: blob:${dev ? ' ws: wss:' : ''}`,
+    `connect-src 'self' https: http://127.0.0.1:* http://localhost:* data: blob:${dev ? ' ws: wss:' : ''}`,
     "object-src 'none'",
     "base-uri 'self'",
     "form-action 'self'",

@@ -36,7 +36,8 @@ function flagTable(table) {
 
 /** Settings of a run, left to the pack when not given (generate, edit, compare, rgpo; understand and eval: some). */
 const SETTINGS_FLAGS = flagTable(`
-  --pack ID                pack id (default: the first pack that is not test-only, else tiny-random)
+  --pack ID|URL|PATH       a pack id, or a converted pack's folder: an http(s) URL (the folder or its \
+manifest.json) or a local path such as ./my-pack (default: the first pack that is not test-only, else tiny-random)
   --cot                    chain of thought on (--no-cot: off; default: the pack’s)
   --cascade                cascade thinking: the answer is reasoned on again and that pass paints (needs --cot)
   --system TEXT            system prompt instead of the default one (the CoT or the plain one, as chosen)
@@ -68,7 +69,7 @@ export const COMMANDS = {
   generate: {
     summary: 'prompt → reasoning → image (Imagine); --image makes the reasoner see an image too',
     usage:
-      'rg generate --prompt TEXT [--image FILE] [--cot|--no-cot] [--system TEXT] [--pack ID] [--seed N] ' +
+      'rg generate --prompt TEXT [--image FILE] [--cot|--no-cot] [--system TEXT] [--pack ID|URL|PATH] [--seed N] ' +
       '[--steps N] [--guidance X] [--size WxH] --out DIR',
     flags: {
       ...flagTable(`
@@ -82,7 +83,7 @@ export const COMMANDS = {
   understand: {
     summary: 'image + question → reasoning and answer',
     usage:
-      'rg understand --image FILE --question TEXT [--cot|--no-cot] [--system TEXT] [--pack ID] ' +
+      'rg understand --image FILE --question TEXT [--cot|--no-cot] [--system TEXT] [--pack ID|URL|PATH] ' +
       '[--max-new-tokens N] --out DIR',
     flags: {
       ...flagTable(`
@@ -144,10 +145,10 @@ export const COMMANDS = {
     summary:
       'the pack’s held-out evaluation (eval/set.json) in the browser: image accuracy without and with CoT, ' +
       'format match, understanding, beside the PyTorch figures',
-    usage: 'rg eval [--pack ID] [--n N] [--steps N] [--out DIR] [--force] [--timeout S]',
+    usage: 'rg eval [--pack ID|URL|PATH] [--n N] [--steps N] [--out DIR] [--force] [--timeout S]',
     flags: {
       ...flagTable(`
-        --pack ID   a pack with eval/set.json (default: the first pack that is not test-only)
+        --pack ID|URL|PATH   a pack with eval/set.json (default: the first pack that is not test-only)
         --n N       only the first N arithmetic prompts, colour-mixing prompts and understanding images \
 (default: all)
         --steps N   painter steps instead of the set’s, for a quick check of the mechanics (the PyTorch figures \
@@ -314,6 +315,18 @@ export function text(label, v) {
 }
 
 const PACK_ID = /^[\w.-]{1,64}$/;
+
+/**
+ * What a --pack value names: an http(s) URL, a local folder (a value with a slash or a backslash, or `.`/`..`, or
+ * starting with `~`), else a pack id.
+ * @param {string} v
+ * @returns {'url' | 'path' | 'id'}
+ */
+export function packRefKind(v) {
+  if (/^https?:\/\//i.test(v)) return 'url';
+  if (/[/\\]/.test(v) || v === '.' || v === '..' || v.startsWith('~')) return 'path';
+  return 'id';
+}
 export const WEIGHTS = ['f32', 'int8', 'int4'];
 export const REASONER_WEIGHTS = ['f32', 'f16', 'bf16', 'int8', 'int4'];
 export const MAX_SEED = 2 ** 32 - 1;
@@ -331,17 +344,22 @@ export const MAX_SEED = 2 ** 32 - 1;
  * Checks the settings flags of a command line (or the same keys of a JSONL line, with `label` naming where).
  * @param {Record<string, unknown>} f flags by name (`max-new-tokens` or `max_new_tokens`)
  * @param {(name: string) => string} label how to name a flag in messages
+ * @param {{ sources?: boolean }} [opts] `sources`: `pack` may also be a URL or a folder path (the command line's
+ *   --pack; a JSONL line names packs by id)
  * @returns {Settings}
  */
-export function settings(f, label) {
+export function settings(f, label, opts = {}) {
   /** @type {Settings} */
   const s = {};
   if (f.pack !== undefined) {
-    if (typeof f.pack !== 'string' || !PACK_ID.test(f.pack))
+    if (typeof f.pack === 'string' && opts.sources && packRefKind(f.pack) !== 'id') s.pack = f.pack;
+    else if (typeof f.pack !== 'string' || !PACK_ID.test(f.pack))
       throw new UsageError(
-        `${label('pack')} must be a pack id (letters, digits, - _ .), got ${JSON.stringify(f.pack)}`,
+        `${label('pack')} must be a pack id (letters, digits, - _ .)` +
+          (opts.sources ? ', an http(s) URL or a folder path (./folder)' : '') +
+          `, got ${JSON.stringify(f.pack)}`,
       );
-    s.pack = f.pack;
+    else s.pack = f.pack;
   }
   if (f.cot !== undefined) {
     if (typeof f.cot !== 'boolean')
@@ -462,7 +480,7 @@ export function parseCommandLine(argv) {
   }
   if (command === 'eval') {
     // --pack and --steps are settings, so the pack's limits are checked before any run (rg.mjs checkLimits).
-    const s = settings({ pack: f.pack, steps: f.steps }, flag);
+    const s = settings({ pack: f.pack, steps: f.steps }, flag, { sources: true });
     return {
       command,
       n: f.n === undefined ? undefined : wholeNumber('--n', f.n, 1, Number.MAX_SAFE_INTEGER),
@@ -472,7 +490,7 @@ export function parseCommandLine(argv) {
     };
   }
   const run = /** @type {RunOptions} */ (runOptions(f, true));
-  const s = settings(f, flag);
+  const s = settings(f, flag, { sources: true });
   switch (command) {
     case 'generate':
       return {

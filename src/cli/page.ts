@@ -14,7 +14,7 @@ import type { ImagineRequest, ImagineResult } from '../pipeline/imagine';
 import type { EditRequest } from '../pipeline/edit';
 import type { UnderstandRequest, UnderstandResult } from '../pipeline/understand';
 import type { RgpoEvent, RgpoRequest, RgpoResult, RgpoRollout } from '../pipeline/rgpo/run';
-import { DEFAULT_PACK, findPack, packFileUrl } from '../packs/registry';
+import { DEFAULT_PACK, findPack, packFileUrl, setAddedPacks } from '../packs/registry';
 import { toErrorInfo, type ErrorInfo } from '../errors';
 import type { Manifest } from '../packs/manifest';
 import { resolvePackDefaults, type PackDefaults, type PackLimits } from '../packs/defaults';
@@ -42,6 +42,8 @@ export interface CliPackInfo {
   manifestError?: string;
   defaults: PackDefaults | null;
   limits: PackLimits | null;
+  /** `rg --pack URL|PATH`: where the pack was added from (set by the command line, not the page). */
+  source?: string;
 }
 
 export type CliImagineResult = Omit<ImagineResult, 'png'> & { pngBase64: string };
@@ -61,6 +63,8 @@ export interface CliBridge {
   device(): Promise<Answer<DeviceReport>>;
   /** Every pack the build knows, with the one to use when none is named. */
   packs(): Promise<Answer<{ packs: CliPackInfo[]; defaultPack: string }>>;
+  /** Adds a pack from the URL of its folder or manifest.json (the worker's `packAdd`), here and in the worker. */
+  addPack(url: string): Promise<Answer<{ id: string }>>;
   imagine(request: ImagineRequest): Promise<Answer<CliImagineResult>>;
   edit(request: Omit<EditRequest, 'image'>, imageBase64: string, imageType: string): Promise<Answer<CliImagineResult>>;
   understand(
@@ -164,6 +168,13 @@ const bridge: CliBridge = {
         }),
       );
       return { packs, defaultPack: DEFAULT_PACK };
+    }),
+
+  addPack: (url) =>
+    answer(async () => {
+      const s = await handle.api.packAdd(url);
+      setAddedPacks(await handle.api.packEntries()); // packFile below finds it too
+      return { id: s.id };
     }),
 
   imagine: (request) => answer(async () => slimPaint(await handle.api.imagine(request, proxy(onEvent)))),

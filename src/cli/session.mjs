@@ -3,9 +3,10 @@
 // --timeout deadline, the app in headless Chromium (src/cli/app.mjs), the pack chosen and its limits checked, the
 // device described, one wrapper per pipeline run (run id, deadline, cancel on a signal) and the staged --out folder.
 // The commands themselves (src/cli/commands/*.mjs) only build requests and write results.
-import { UsageError } from './args.mjs';
+import { UsageError, packRefKind } from './args.mjs';
 import { Staging, checkOut } from './files.mjs';
 import { PageError, openApp } from './app.mjs';
+import { packFolder, serveFolder } from './folder_server.mjs';
 
 /**
  * @typedef {import('./args.mjs').Settings} Settings
@@ -50,6 +51,7 @@ export const FIELD_FLAGS = /** @type {Record<string, string>} */ ({
   instruction: '--instruction',
   image: '--image',
   pack: '--pack',
+  packUrl: '--pack',
   cot: '--cot',
   cascade: '--cascade',
   seed: '--seed',
@@ -127,6 +129,46 @@ export function deadline(s) {
   return { promise: /** @type {Promise<never>} */ (p), clear: () => clearTimeout(timer) };
 }
 
+/**
+ * `--pack PATH`, checked in Node before any browser starts: the folder's real absolute path (exit 2 naming what is
+ * wrong). Null for an id or a URL.
+ * @param {string | undefined} ref
+ */
+export async function packFolderOf(ref) {
+  if (ref === undefined || packRefKind(ref) !== 'path') return null;
+  const home = process.env.HOME ?? '';
+  const path = ref.startsWith('~/') && home ? home + ref.slice(1) : ref;
+  try {
+    return await packFolder(path);
+  } catch (e) {
+    throw new Exit(EXIT_USAGE, `--pack: ${/** @type {Error} */ (e).message}`);
+  }
+}
+
+/**
+ * `--pack URL|PATH`: a local folder (from packFolderOf) is served on loopback (src/cli/folder_server.mjs), then the
+ * page adds the pack by URL as the Model manager does (manifest checked, memory plan first). Returns the added
+ * pack's id and what to record as its source (the URL, or the folder's absolute path). A refusal about a folder
+ * names the folder, not the loopback address.
+ * @param {App} a @param {string} ref @param {string | null} folder @param {{ close: () => Promise<void> }[]} servers
+ *   closed with the app
+ */
+export async function addPackRef(a, ref, folder, servers) {
+  let url = ref;
+  if (folder) {
+    const server = await serveFolder(folder);
+    servers.push(server);
+    url = server.url;
+  }
+  try {
+    const added = /** @type {{ id: string }} */ (await a.call('addPack', url));
+    return { id: added.id, from: folder ?? ref };
+  } catch (e) {
+    if (folder && e instanceof PageError) e.message = e.message.replaceAll(url, `${folder}/`);
+    throw e;
+  }
+}
+
 /** @param {string} packId @param {{ packs: CliPackInfo[], defaultPack: string }} list */
 export function pickPack(packId, list) {
   const p = list.packs.find((x) => x.id === packId);
@@ -176,8 +218,15 @@ let runCounter = 0;
 /** A run id of this process, for `cancel`. */
 export const newRunId = () => `cli-${process.pid}-${++runCounter}`;
 
-/** `{ "pack": { id, manifestSha256 } }` as every result records it. @param {CliPackInfo} pack @param {string} [id] */
-export const packRecord = (pack, id = pack.id) => ({ id, manifestSha256: pack.manifestSha256 });
+/**
+ * `{ "pack": { id, manifestSha256, from? } }` as every result records it (`from`: the URL or the folder of
+ * `--pack URL|PATH`).
+ * @param {CliPackInfo} pack @param {string} [id] */
+export const packRecord = (pack, id = pack.id) => ({
+  id,
+  manifestSha256: pack.manifestSha256,
+  ...(pack.source && id === pack.id ? { from: pack.source } : {}),
+});
 
 /**
  * A summary.json record: format and version, `head`, the pack and the device, `tail`, the time it was written.
@@ -224,6 +273,8 @@ export async function runInApp(cmd, plan, io) {
   let app = null;
   /** @type {string | null} */
   let activeRun = null;
+  /** @type {{ close: () => Promise<void> }[]} servers of `--pack PATH` folders */
+  const servers = [];
   let interrupted = false;
   const onSignal = (/** @type {NodeJS.Signals} */ sig) => {
     interrupted = true;
@@ -244,6 +295,8 @@ export async function runInApp(cmd, plan, io) {
     // 1. Everything that can be checked without a browser. rg eval writes a folder only when --out is given.
     const out = cmd.out === undefined ? '' : checkOut(cmd.out, cmd.force);
     const { limits, quiet, run: runCommand } = plan(cmd);
+    const ref = cmd.settings.pack;
+    const folder = await packFolderOf(ref);
 
     // 2. The app in headless Chromium; a quiet command (rg eval) prints one line per prompt, not every token.
     const failuresOnly = (/** @type {CliEvent} */ e) => {
@@ -252,8 +305,13 @@ export async function runInApp(cmd, plan, io) {
     const onEvent = quiet ? failuresOnly : p.event;
     app = await Promise.race([openApp({ log: p.log, onEvent }), limit.promise]);
     const a = app;
+    const added = ref !== undefined && packRefKind(ref) !== 'id' ? await addPackRef(a, ref, folder, servers) : null;
     const list = await a.call('packs');
-    const pack = pickPack(cmd.settings.pack ?? list.defaultPack, list);
+    const pack = pickPack(added?.id ?? ref ?? list.defaultPack, list);
+    if (added) {
+      pack.source = added.from;
+      p.log(`pack ${pack.id} added from ${added.from}`);
+    }
     for (const { settings, where } of limits) checkLimits(settings, pack, where);
     const device = await deviceInfo(a);
     const on = device.adapter ? ` on ${device.adapter}` : '';
@@ -297,5 +355,6 @@ export async function runInApp(cmd, plan, io) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await /** @type {App | null} */ (app)?.close();
+    await Promise.all(servers.map((x) => x.close()));
   }
 }

@@ -21,6 +21,8 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const MAX_ADDED_PACKS = 64;
 
 const RECORD_KEY = 'added-packs';
+/** The hosts plain http is read from (the page's CSP allows http on loopback only). */
+const LOOPBACK = new Set(['127.0.0.1', 'localhost']);
 
 /** Where the list lives: an idb-keyval store in the browser, a Map in unit tests. */
 export interface AddedPackStorage {
@@ -53,6 +55,8 @@ export function packFolderUrl(input: string): string {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw bad(`uses ${url.protocol}, not http: or https:`, 'Packs are read from a web server.');
+  if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname))
+    throw bad('uses http: on another machine', 'Use its https: address (plain http is only read from this machine).');
   if (url.username || url.password) throw bad('carries a user name or password', 'Remove them from the address.');
   if (url.search || url.hash)
     throw bad('has a query or a fragment', 'Give the plain folder address; files are found by appending their paths.');

@@ -7,7 +7,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePngRgba } from '../../src/pipeline/png';
@@ -223,5 +223,69 @@ test.describe('rg command line', () => {
       expect(r.stdout).toBe('');
       expect(readdirSync(dir).sort()).toEqual(['notes.png', 'prompts.jsonl']);
     }
+  });
+});
+
+test.describe('rg --pack PATH', () => {
+  test.describe.configure({ timeout: 300_000 });
+
+  const title = 'a pack folder on disk (a copy of tiny-random under another id) paints the fixture; bad folders exit 2';
+  test(title, async () => {
+    const I = fx.imagine;
+    const dir = fresh();
+    const pack = join(dir, 'copy');
+    cpSync(join(ROOT, 'public/models/tiny-random'), pack, { recursive: true });
+    const m = join(pack, 'manifest.json');
+    writeFileSync(m, readFileSync(m, 'utf8').replace('"id": "tiny-random"', '"id": "tiny-copy"'));
+    const out = join(dir, 'run');
+    const args = (p: string, o = out) => [
+      'generate',
+      '--prompt',
+      I.prompt,
+      '--pack',
+      p,
+      '--seed',
+      '42',
+      '--steps',
+      String(I.steps),
+      '--guidance',
+      String(I.guidance),
+      I.cot ? '--cot' : '--no-cot',
+      '--max-new-tokens',
+      String(I.max_new_tokens),
+      '--size',
+      `${I.width}x${I.height}`,
+      '--out',
+      o,
+    ];
+    const r = await rg(args(pack));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`pack tiny-copy added from ${realpathSync(pack)}`);
+    const d = maxPixelDiff(readFileSync(join(out, 'image.png')), readFileSync(join(FIX, 'imagine.png')));
+    console.log(`rg generate --pack PATH: max pixel Δ vs the fixture = ${d}/255`);
+    expect(d).toBeLessThanOrEqual(2);
+    const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    expect(res.pack.id).toBe('tiny-copy');
+    expect(res.pack.from).toBe(realpathSync(pack));
+
+    // Refused before any browser opens: no such folder, a file, a folder without manifest.json.
+    mkdirSync(join(dir, 'empty'));
+    for (const [p, why] of [
+      [join(dir, 'nope'), 'no such folder'],
+      [m, 'is not a folder'],
+      [join(dir, 'empty'), 'has no manifest.json'],
+    ]) {
+      const bad = await rg(args(p!, join(dir, 'never')), 60_000);
+      expect(bad.code, bad.stderr).toBe(2);
+      expect(bad.stderr).toContain(`rg: --pack: ${p}`);
+      expect(bad.stderr).toContain(why!);
+    }
+    // A manifest that is not a pack's: exit 2, naming the folder (not the loopback address it was served on).
+    writeFileSync(m, JSON.stringify({ format: 'rg-vlm-pack', id: 'tiny-copy' }));
+    const broken = await rg(args(pack, join(dir, 'never')));
+    expect(broken.code, broken.stderr).toBe(2);
+    expect(broken.stderr).toContain(`--pack: ${realpathSync(pack)}/manifest.json is not a pack manifest`);
+    expect(broken.stderr).not.toContain('127.0.0.1');
+    expect(readdirSync(dir).sort()).toEqual(['copy', 'empty', 'run']);
   });
 });

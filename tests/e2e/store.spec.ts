@@ -5,9 +5,15 @@
 //   the network off, Imagine runs on the cached pack.
 // - history: runs imported from a zip survive a reload; malformed bundles are refused and change nothing; model
 //   text is shown as text.
+// - a pack added from a URL (another origin): bad addresses refused with nothing added; added, downloaded, run,
+//   kept across a reload, removed.
 import { expect, test, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { strToU8, zipSync } from 'fflate';
+import { serveFolder } from '../../src/cli/folder_server.mjs';
 
 const PACK = 'tiny-random';
 const manifest = JSON.parse(
@@ -341,4 +347,76 @@ test('a run waiting on another tab says so, can be cancelled; the next run goes 
   await expect(phase).toContainText(`Loading the model (${PACK})`, { timeout: 10_000 });
   await page.getByRole('button', { name: 'Cancel' }).click();
   await expect(phase).toContainText('Cancelled', { timeout: 60_000 });
+});
+
+test('a pack added from a URL: refusals change nothing; added, downloaded, run, kept across a reload, removed', async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  // A copy of tiny-random under another id, on another origin (the folder server `rg --pack PATH` uses).
+  const dir = mkdtempSync(join(tmpdir(), 'rg-added-pack-'));
+  cpSync(fileURLToPath(new URL('../../public/models/tiny-random/', import.meta.url)), dir, { recursive: true });
+  const m = join(dir, 'manifest.json');
+  writeFileSync(m, readFileSync(m, 'utf8').replace('"id": "tiny-random"', '"id": "tiny-copy"'));
+  mkdirSync(join(dir, 'empty'));
+  const server = await serveFolder(realpathSync(dir));
+  try {
+    await page.goto('/#/models');
+    const url = page.getByTestId('pack-add-url');
+    const add = page.getByTestId('pack-add');
+    const said = page.getByTestId('pack-add-message');
+    for (const [input, text] of [
+      ['ftp://127.0.0.1/pack/', 'uses ftp:'],
+      [new URL('models/tiny-random/', page.url()).href, 'which this app ships'],
+      [`${server.url}empty/`, 'answered HTTP 404'],
+    ]) {
+      await url.fill(input!);
+      await add.click();
+      await expect(said).toContainText(text!);
+      await expect(said).toHaveAttribute('role', 'alert');
+    }
+    await expect(page.getByTestId('pack-tiny-copy')).toHaveCount(0);
+    await expect(page.getByTestId('pack-picker').locator('option[value="tiny-copy"]')).toHaveCount(0);
+
+    await url.fill(`${server.url}manifest.json`);
+    await url.press('Enter');
+    await expect(said).toContainText('(tiny-copy)');
+    await expect(url).toHaveValue('');
+    const row = page.getByTestId('pack-tiny-copy');
+    await expect(row.getByTestId('pack-state-tiny-copy')).toHaveText('not downloaded');
+    await expect(row.getByTestId('pack-from-tiny-copy')).toHaveText(server.url);
+    await expect(row).toContainText(MB);
+    await row.getByRole('button', { name: 'Download' }).click();
+    await expect(row.getByTestId('pack-state-tiny-copy')).toHaveText('cached', { timeout: 60_000 });
+
+    await page.getByTestId('pack-picker').selectOption('tiny-copy');
+    await page.evaluate(() => (location.hash = '#/imagine'));
+    await page.getByLabel('Prompt', { exact: true }).fill('draw the result of 3 apples plus 2 apples');
+    await page.getByLabel('Max tokens').fill('8');
+    await page.getByLabel('Steps').fill('2');
+    await page.getByLabel('Width').fill('32');
+    await page.getByLabel('Height').fill('32');
+    await page.getByRole('button', { name: 'Imagine', exact: true }).click();
+    await expect(page.getByTestId('imagine-image')).toBeVisible({ timeout: 240_000 });
+    await expect(page.getByTestId('imagine-error')).toHaveCount(0);
+
+    // A reload keeps the pack listed and selected (the init script of this file selects tiny-random on every load;
+    // one added now runs after it and puts back what the picker saved).
+    expect(await page.evaluate(() => localStorage.getItem('rg-vlm:pack'))).toBe('tiny-copy');
+    await page.addInitScript(() => localStorage.setItem('rg-vlm:pack', 'tiny-copy'));
+    await page.reload();
+    await expect(page.getByTestId('pack-picker')).toHaveValue('tiny-copy');
+    await page.evaluate(() => (location.hash = '#/models'));
+    const kept = page.getByTestId('pack-tiny-copy');
+    await expect(kept.getByTestId('pack-state-tiny-copy')).toHaveText('cached');
+    // Removing asks first; then the pack, its files and its picker entry are gone.
+    await kept.getByTestId('pack-forget-tiny-copy').click();
+    await kept.getByRole('button', { name: 'Confirm remove' }).click();
+    await expect(page.getByTestId('pack-tiny-copy')).toHaveCount(0);
+    await expect(page.getByTestId('pack-picker').locator('option[value="tiny-copy"]')).toHaveCount(0);
+    await expect(page.getByTestId('pack-picker')).not.toHaveValue('tiny-copy');
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -104,6 +104,8 @@ export class AppState {
   packInfo = $state<PackInfo>(FALLBACK_PACK_INFO);
   /** The pack picker's list: the shipped packs, then those the user added from a URL (`refreshPacks`). */
   packs = $state<readonly PackEntry[]>(PACKS);
+  /** The selection saved by the last visit when it named no shipped pack (restored by `refreshPacks`). */
+  private savedPack: string | null = null;
   /** The selected pack's memory plan on this device (src/packs/plan.ts); null until read. */
   plan = $state<PackPlanReport | null>(null);
   /** The user's memory budget in bytes; null: the plan's default. */
@@ -145,6 +147,7 @@ export class AppState {
     try {
       const saved = localStorage.getItem(PACK_KEY);
       if (saved && findPack(saved)) this.packId = saved;
+      else if (saved) this.savedPack = saved; // perhaps one added from a URL: known once the worker lists them
     } catch {
       // storage refused (private mode): keep the default pack
     }
@@ -188,15 +191,10 @@ export class AppState {
       return; // the shipped packs stay listed; the Model manager shows the worker's error
     }
     this.packs = allPacks();
-    let saved: string | null = null;
-    try {
-      saved = localStorage.getItem(PACK_KEY);
-    } catch {
-      // storage refused: nothing to restore
-    }
+    const saved = this.savedPack;
+    this.savedPack = null;
     if (!findPack(this.packId)) await this.selectPack(DEFAULT_PACK);
-    else if (saved && saved !== this.packId && this.packId === DEFAULT_PACK && findPack(saved)?.addedFrom)
-      await this.selectPack(saved);
+    else if (saved && this.packId === DEFAULT_PACK && findPack(saved)) await this.selectPack(saved);
   }
 
   async refreshDevice(): Promise<void> {

@@ -156,7 +156,10 @@ describe('rg argument parsing', () => {
     expect(g('--size', '64')).toMatch(/--size must be WIDTHxHEIGHT/);
     expect(g('--size', '0x64')).toMatch(/--size must be WIDTHxHEIGHT/);
     expect(g('--weights', 'fp16')).toMatch(/--weights must be one of f32, int8, int4/);
-    expect(g('--pack', '../etc')).toMatch(/--pack must be a pack id/);
+    expect(g('--pack', 'no such id!')).toMatch(/--pack must be a pack id .*, an http\(s\) URL or a folder path/);
+    expect(parseCommandLine(['generate', '--prompt', 'p', '--out', 'o', '--pack', '../packs/x'])).toMatchObject({
+      settings: { pack: '../packs/x' },
+    });
     expect(g('--timeout', '0')).toMatch(/--timeout must be a number above 0/);
     expect(bad(['edit', '--image', 'a.png', '--instruction', 'x', '--out', 'o', '--strength', '0'])).toMatch(
       /--strength must be a number above 0 and at most 1/,

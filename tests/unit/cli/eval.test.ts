@@ -59,7 +59,7 @@ describe('rg eval arguments', () => {
       timeoutS: 60,
       settings: { pack: 'shapes', steps: 3 },
     });
-    expect(usage('eval')).toContain('rg eval [--pack ID] [--n N]');
+    expect(usage('eval')).toContain('rg eval [--pack ID|URL|PATH] [--n N]');
   });
 
   it('bad values and unknown flags', () => {

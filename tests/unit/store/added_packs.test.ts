@@ -30,7 +30,7 @@ function server(files: Record<string, string | Uint8Array>, headers: Record<stri
     asked.push(url);
     const body = files[url];
     if (body === undefined) return new Response('not here', { status: 404 });
-    return new Response(body, { status: 200, headers });
+    return new Response(body as BodyInit, { status: 200, headers });
   }) as typeof globalThis.fetch;
   return { fetch, asked };
 }
@@ -54,6 +54,7 @@ describe('packFolderUrl', () => {
     expect(packFolderUrl('  https://h.example/p/x/  ')).toBe('https://h.example/p/x/');
     expect(packFolderUrl('https://h.example/p/x/manifest.json')).toBe('https://h.example/p/x/');
     expect(packFolderUrl('http://127.0.0.1:8080/manifest.json')).toBe('http://127.0.0.1:8080/');
+    expect(packFolderUrl('http://localhost:9000/p')).toBe('http://localhost:9000/p/');
   });
 
   it.each([
@@ -62,6 +63,7 @@ describe('packFolderUrl', () => {
     ['ftp://h.example/p/', 'uses ftp:'],
     ['file:///tmp/pack/', 'uses file:'],
     ['javascript:alert(1)', 'uses javascript:'],
+    ['http://packs.example/p/', 'uses http: on another machine'],
     ['https://me:secret@h.example/p/', 'user name or password'],
     ['https://h.example/p/?v=2', 'query or a fragment'],
     ['https://h.example/p/#x', 'query or a fragment'],
