@@ -21,6 +21,13 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const MAX_ADDED_PACKS = 64;
 
 const RECORD_KEY = 'added-packs';
+/**
+ * The base of a pack imported from a folder on this computer: a name that never resolves (`.invalid` is reserved),
+ * so such a pack is never fetched from anywhere; its files come from the folder once (`folderFetch`) and then from
+ * the store.
+ */
+export const FOLDER_BASE = 'https://folder.invalid/';
+const MAX_FROM_CHARS = 300;
 /** The hosts plain http is read from (the page's CSP allows http on loopback only). */
 const LOOPBACK = new Set(['127.0.0.1', 'localhost']);
 
@@ -72,7 +79,7 @@ function readList(raw: unknown): PackEntry[] {
   const out: PackEntry[] = [];
   for (const e of raw.slice(0, MAX_ADDED_PACKS)) {
     if (!e || typeof e !== 'object') continue;
-    const { id, label, base, manifestSha256 } = e as Record<string, unknown>;
+    const { id, label, base, manifestSha256, addedFrom } = e as Record<string, unknown>;
     if (typeof id !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(id)) continue;
     if (typeof label !== 'string' || typeof base !== 'string' || typeof manifestSha256 !== 'string') continue;
     try {
@@ -81,7 +88,8 @@ function readList(raw: unknown): PackEntry[] {
       continue;
     }
     if (PACKS.some((p) => p.id === id) || out.some((p) => p.id === id)) continue;
-    out.push({ id, label, base, shipped: false, testOnly: false, manifestSha256, addedFrom: base });
+    const from = typeof addedFrom === 'string' && addedFrom && addedFrom.length <= MAX_FROM_CHARS ? addedFrom : base;
+    out.push({ id, label, base, shipped: false, testOnly: false, manifestSha256, addedFrom: from });
   }
   return out;
 }
@@ -134,43 +142,52 @@ export class AddedPacks {
     const base = packFolderUrl(input);
     const manifestUrl = `${base}manifest.json`;
     const bytes = await fetchManifest(manifestUrl, opts);
+    const r = await this.check(bytes, manifestUrl, base, base, 'packUrl', opts);
+    await this.record(r.entry);
+    return r;
+  }
+
+  /**
+   * Checks the manifest of a folder picked on this computer (`name`: the folder's name, for messages) as `add`
+   * does, without recording it: the caller checks the folder's files first, then calls `record`.
+   */
+  async checkFolder(bytes: Uint8Array, name: string, opts: AddPackOptions = {}): Promise<AddedPack> {
+    if (bytes.byteLength > MAX_MANIFEST_BYTES) throw tooLarge(`manifest.json of “${name}”`, bytes.byteLength);
+    const where = `The manifest.json of the folder “${name}”`;
+    const probe = await this.check(bytes, where, '', '', 'packFolder', opts, true);
+    const base = `${FOLDER_BASE}${probe.manifest.id}/`;
+    return this.check(bytes, where, base, `a folder on this computer (“${name.slice(0, 200)}”)`, 'packFolder', opts);
+  }
+
+  /** Records a checked pack (from `add` or `checkFolder`), replacing an entry of the same id. */
+  async record(entry: PackEntry): Promise<void> {
+    const list = await this.list();
+    await this.save([...list.filter((p) => p.id !== entry.id), entry]);
+  }
+
+  private async check(
+    bytes: Uint8Array,
+    where: string,
+    base: string,
+    from: string,
+    field: string,
+    opts: AddPackOptions,
+    parseOnly = false,
+  ): Promise<AddedPack> {
+    const hint = 'A pack folder made by `rg convert` or tools/ holds a manifest.json beside its files.';
     let json: unknown;
     try {
       json = JSON.parse(new TextDecoder().decode(bytes));
     } catch (e) {
-      throw new RgError('BAD_INPUT', `${manifestUrl} is not JSON: ${(e as Error).message}`, {
-        field: 'packUrl',
-        hint: 'The address must point to a pack folder made by `rg convert` or tools/ (its manifest.json).',
-      });
+      throw new RgError('BAD_INPUT', `${where} is not JSON: ${(e as Error).message}`, { field, hint });
     }
     let manifest: Manifest;
     try {
       manifest = parseManifest(json);
     } catch (e) {
       const why = (e as Error).message.replace(/^manifest\.json is not valid: /, '');
-      throw new RgError('BAD_INPUT', `${manifestUrl} is not a pack manifest: ${why}`, {
-        field: 'packUrl',
-        hint: 'The address must point to a pack folder made by `rg convert` or tools/ (its manifest.json).',
-      });
+      throw new RgError('BAD_INPUT', `${where} is not a pack manifest: ${why}`, { field, hint });
     }
-    const list = await this.list();
-    if (PACKS.some((p) => p.id === manifest.id))
-      throw new RgError('BAD_INPUT', `${manifestUrl} is pack “${manifest.id}”, which this app ships.`, {
-        field: 'packUrl',
-        hint: 'A pack from elsewhere needs an id of its own (the manifest’s `id`).',
-      });
-    const same = list.find((p) => p.id === manifest.id);
-    if (same && same.base !== base)
-      throw new RgError('BAD_INPUT', `A pack “${manifest.id}” was already added from ${same.base}.`, {
-        field: 'packUrl',
-        hint: 'Remove that pack in the Model manager first, then add this one.',
-      });
-    if (!same && list.length >= MAX_ADDED_PACKS)
-      throw new RgError('BAD_INPUT', `${MAX_ADDED_PACKS} packs are added already.`, {
-        field: 'packUrl',
-        hint: 'Remove one you no longer use.',
-      });
-    opts.admit?.(manifest);
     const entry: PackEntry = {
       id: manifest.id,
       label: manifest.name,
@@ -178,9 +195,27 @@ export class AddedPacks {
       shipped: false,
       testOnly: false,
       manifestSha256: await sha256Hex(bytes),
-      addedFrom: base,
+      addedFrom: from,
     };
-    await this.save([...list.filter((p) => p.id !== entry.id), entry]);
+    if (parseOnly) return { entry, manifest, replaced: false };
+    const list = await this.list();
+    if (PACKS.some((p) => p.id === manifest.id))
+      throw new RgError('BAD_INPUT', `${where} is pack “${manifest.id}”, which this app ships.`, {
+        field,
+        hint: 'A pack from elsewhere needs an id of its own (the manifest’s `id`).',
+      });
+    const same = list.find((p) => p.id === manifest.id);
+    if (same && same.base !== base)
+      throw new RgError('BAD_INPUT', `A pack “${manifest.id}” was already added from ${same.addedFrom ?? same.base}.`, {
+        field,
+        hint: 'Remove that pack in the Model manager first, then add this one.',
+      });
+    if (!same && list.length >= MAX_ADDED_PACKS)
+      throw new RgError('BAD_INPUT', `${MAX_ADDED_PACKS} packs are added already.`, {
+        field,
+        hint: 'Remove one you no longer use.',
+      });
+    opts.admit?.(manifest);
     return { entry, manifest, replaced: same !== undefined };
   }
 
@@ -253,4 +288,35 @@ function tooLarge(url: string, bytes: number): RgError {
       'too large for a pack manifest.',
     { field: 'packUrl', hint: 'Check the address: it should be a pack’s manifest.json.' },
   );
+}
+
+/** Whether an added pack came from a folder on this computer (its files cannot be fetched again). */
+export function isFolderPack(entry: PackEntry | undefined): boolean {
+  return entry?.base.startsWith(FOLDER_BASE) ?? false;
+}
+
+/**
+ * A `fetch` that answers a folder pack's URLs (`base` + path) from the picked files, with one byte range (the
+ * downloader resumes with `Range: bytes=N-`), so importing a folder runs the same hashed, resumable store writes as
+ * a download. Anything else is 404.
+ */
+export function folderFetch(files: ReadonlyMap<string, Blob>, base: string): typeof fetch {
+  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const blob = url.startsWith(base) ? files.get(decodeURIComponent(url.slice(base.length))) : undefined;
+    if (init?.signal?.aborted) throw init.signal.reason;
+    if (!blob) return new Response('not in the folder', { status: 404 });
+    const range = /^bytes=(\d+)-$/.exec(new Headers(init?.headers).get('Range') ?? '');
+    if (!range) return new Response(blob, { status: 200, headers: { 'Content-Length': String(blob.size) } });
+    const start = Number(range[1]);
+    if (start >= blob.size)
+      return new Response(null, { status: 416, headers: { 'Content-Range': `bytes */${blob.size}` } });
+    return new Response(blob.slice(start), {
+      status: 206,
+      headers: {
+        'Content-Range': `bytes ${start}-${blob.size - 1}/${blob.size}`,
+        'Content-Length': String(blob.size - start),
+      },
+    });
+  }) as typeof fetch;
 }

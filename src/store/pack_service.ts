@@ -14,7 +14,7 @@
 import { CancelledError, RgError } from '../errors';
 import type { Manifest } from '../packs/manifest';
 import { allPacks, findPack, packFileUrl, type PackEntry } from '../packs/registry';
-import { AddedPacks, idbAddedPackStorage } from './added_packs';
+import { AddedPacks, folderFetch, idbAddedPackStorage, isFolderPack } from './added_packs';
 import { WAITING_FOR_TAB, type CachedSourceOptions } from './cached_source';
 import { PackStore } from './pack_store';
 import { storageInfo, type StorageInfo } from './storage';
@@ -61,6 +61,12 @@ function requirePack(id: string): PackEntry {
   const p = findPack(id);
   if (!p) throw new RgError('BAD_INPUT', `There is no pack called ${id}`, { field: 'pack' });
   return p;
+}
+
+/** A file of a folder picked on this computer: its path inside the folder and its bytes. */
+export interface FolderFile {
+  path: string;
+  file: Blob;
 }
 
 const running = new Map<string, AbortController>();
@@ -149,6 +155,53 @@ export const storeApi = {
     return [...allPacks()];
   },
 
+  /**
+   * Imports a pack from a folder picked on this computer (`files`: paths relative to the folder, `folder`: its name
+   * for messages). Before anything is stored: the manifest is checked as `packAdd` checks one, and every file it
+   * lists must be in the folder at its size (the refusal names the files). Then the pack is listed and its files are
+   * copied into the store through the same hashed writes as a download (`download` events; packCancel stops it and
+   * keeps what was stored; importing the folder again finishes it).
+   */
+  async packImport(folder: string, files: FolderFile[], sink?: StoreEventSink): Promise<PackStatus> {
+    await packsReady();
+    const byPath = new Map<string, Blob>();
+    for (const f of files) byPath.set(f.path.replace(/^\.?\//, ''), f.file);
+    const name = folder || 'the folder';
+    const mf = byPath.get('manifest.json');
+    if (!mf)
+      throw new RgError('BAD_INPUT', `“${name}” has no manifest.json at its top.`, {
+        field: 'packFolder',
+        hint: 'Pick the pack folder itself (the one holding manifest.json), as `rg convert` writes it.',
+      });
+    const { entry, manifest } = await addedPacks().checkFolder(new Uint8Array(await mf.arrayBuffer()), name, {
+      admit: (m) => admission(m),
+    });
+    const wrong = manifest.files.flatMap((f) => {
+      const got = byPath.get(f.path);
+      if (!got) return [`${f.path} is missing`];
+      return got.size === f.bytes ? [] : [`${f.path} has ${got.size} bytes, the manifest says ${f.bytes}`];
+    });
+    if (wrong.length)
+      throw new RgError(
+        'BAD_INPUT',
+        `“${name}” does not hold the files its manifest lists: ${wrong.slice(0, 3).join('; ')}` +
+          (wrong.length > 3 ? ` (and ${wrong.length - 3} more)` : ''),
+        { field: 'packFolder', hint: 'Pick the complete pack folder; nothing was imported.' },
+      );
+    if (running.has(entry.id)) throw new RgError('BAD_INPUT', `${entry.id} is busy; cancel the download first.`);
+    await addedPacks().record(entry);
+    const copy = new PackStore({
+      baseFor: () => entry.base,
+      pinnedManifest: () => entry.manifestSha256,
+      admit: (m) => admission(m),
+      fetchFn: folderFetch(byPath, entry.base),
+    });
+    await exclusive(entry.id, (signal) =>
+      copy.download(entry.id, { signal, onProgress: (progress) => emit(sink, { type: 'download', progress }) }),
+    );
+    return status(entry);
+  },
+
   /** Removes a pack added from a URL: its stored files, then its entry. */
   async packForget(id: string): Promise<void> {
     await packsReady();
@@ -167,6 +220,12 @@ export const storeApi = {
 
   /** Downloads (or resumes) a pack; progress arrives as `download` events. */
   async packDownload(id: string, sink?: StoreEventSink): Promise<PackStatus> {
+    await packsReady();
+    if (isFolderPack(findPack(id)))
+      throw new RgError('BAD_INPUT', `${id} came from a folder on this computer; it cannot be downloaded.`, {
+        field: 'pack',
+        hint: 'Import the folder again (Add a pack from a folder): what is stored is kept and the rest is copied.',
+      });
     await exclusive(id, (signal) =>
       packStore().download(id, { signal, onProgress: (progress) => emit(sink, { type: 'download', progress }) }),
     );
@@ -181,9 +240,11 @@ export const storeApi = {
 
   /** Re-hashes every cached file; a file that fails is fetched again alone. */
   async packVerify(id: string, sink?: StoreEventSink): Promise<VerifyReport> {
+    await packsReady();
     return exclusive(id, (signal) =>
       packStore().verify(id, {
         signal,
+        refetch: !isFolderPack(findPack(id)),
         onFile: (path, done, total) => emit(sink, { type: 'verify', packId: id, path, done, total }),
         onProgress: (progress) => emit(sink, { type: 'download', progress }),
       }),

@@ -5,6 +5,7 @@
 import type { GpuCapabilities } from '../gpu/device';
 import type { PackManifest, PackReady, PackStatus, StoreEventSink, VerifyReport } from '../store/types';
 import type { StorageInfo } from '../store/storage';
+import type { FolderFile } from '../store/pack_service';
 import type { UnderstandRequest, UnderstandResult } from '../pipeline/understand';
 import type { ImagineRequest, ImagineResult } from '../pipeline/imagine';
 import type { EditRequest, EditResult } from '../pipeline/edit';
@@ -93,6 +94,11 @@ export interface RgApi {
    * ones; BAD_INPUT (field `packUrl`) naming what is wrong otherwise, with nothing recorded.
    */
   packAdd(url: string): Promise<PackStatus>;
+  /**
+   * Imports a pack from a folder picked on this computer: checked like `packAdd` plus every listed file present at
+   * its size (BAD_INPUT, field `packFolder`, naming them), then listed and copied into the store (`download` events).
+   */
+  packImport(folder: string, files: FolderFile[], sink?: StoreEventSink): Promise<PackStatus>;
   /** The registry as the worker knows it: the shipped packs, then those added from a URL. */
   packEntries(): Promise<PackEntry[]>;
   /** Removes a pack added from a URL: its stored files and its entry (shipped packs cannot be removed). */

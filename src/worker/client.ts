@@ -11,6 +11,7 @@ import type { ImagineRequest, ImagineResult } from '../pipeline/imagine';
 import type { EditRequest, EditResult } from '../pipeline/edit';
 import type { RgpoEventSink, RgpoRequest, RgpoResult } from '../pipeline/rgpo/run';
 import type { PackReady, PackStatus, StoreEventSink, VerifyReport } from '../store/types';
+import type { FolderFile } from '../store/pack_service';
 import { RgError } from '../errors';
 import { restartDelay, WORKER_BACKOFF, type BackoffPolicy } from './backoff';
 
@@ -142,6 +143,11 @@ export class WorkerHandle {
   /** `RgApi.packDownload`, with `onEvent` a plain function (proxied here). */
   packDownload(id: string, onEvent: StoreEventSink): Promise<PackStatus> {
     return this.api.packDownload(id, proxy(onEvent));
+  }
+
+  /** `RgApi.packImport`, with `onEvent` a plain function (proxied here). */
+  packImport(folder: string, files: FolderFile[], onEvent: StoreEventSink): Promise<PackStatus> {
+    return this.api.packImport(folder, files, proxy(onEvent));
   }
 
   /** `RgApi.packVerify`, with `onEvent` a plain function (proxied here). */

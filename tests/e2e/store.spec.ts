@@ -420,3 +420,52 @@ test('a pack added from a URL: refusals change nothing; added, downloaded, run, 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+const importTitle =
+  'a pack imported from a folder: an incomplete folder is refused with the file named; imported, loaded, removed';
+test(importTitle, async ({ page }) => {
+  test.setTimeout(180_000);
+  const root = mkdtempSync(join(tmpdir(), 'rg-folder-pack-'));
+  const dir = join(root, 'folder-pack');
+  cpSync(fileURLToPath(new URL('../../public/models/tiny-random/', import.meta.url)), dir, { recursive: true });
+  const m = join(dir, 'manifest.json');
+  writeFileSync(m, readFileSync(m, 'utf8').replace('"id": "tiny-random"', '"id": "tiny-folder"'));
+  // The same folder missing one listed file, and one without a manifest.
+  const partial = join(root, 'partial');
+  cpSync(dir, partial, { recursive: true });
+  const gone = manifest.files.find((f) => f.path.endsWith('.onnx'))!.path;
+  rmSync(join(partial, gone));
+  const none = join(root, 'none');
+  mkdirSync(none);
+  writeFileSync(join(none, 'README.md'), 'not a pack');
+  try {
+    await page.goto('/#/models');
+    const input = page.getByTestId('pack-import-folder');
+    const said = page.getByTestId('pack-import-message');
+    await input.setInputFiles(none);
+    await expect(said).toContainText('“none” has no manifest.json at its top');
+    await input.setInputFiles(partial);
+    await expect(said).toContainText(`does not hold the files its manifest lists: ${gone} is missing`);
+    await expect(said).toHaveAttribute('role', 'alert');
+    await expect(page.getByTestId('pack-tiny-folder')).toHaveCount(0);
+
+    await input.setInputFiles(dir);
+    await expect(said).toContainText('Imported', { timeout: 60_000 });
+    await expect(said).toContainText('(tiny-folder)');
+    const row = page.getByTestId('pack-tiny-folder');
+    await expect(row.getByTestId('pack-state-tiny-folder')).toHaveText('cached');
+    await expect(row.getByTestId('pack-from-tiny-folder')).toHaveText('a folder on this computer (“folder-pack”)');
+    await expect(page.getByTestId('pack-picker').locator('option[value="tiny-folder"]')).toHaveCount(1);
+    // Every file read back from the store and checked, as a pipeline reads it.
+    await row.getByRole('button', { name: 'Load' }).click();
+    await expect(row.getByTestId('pack-ready-tiny-folder')).toContainText(`Ready: ${manifest.files.length} files`, {
+      timeout: 60_000,
+    });
+    await expect(row.getByTestId('pack-ready-tiny-folder')).toContainText('from this browser’s cache');
+    await row.getByTestId('pack-forget-tiny-folder').click();
+    await row.getByRole('button', { name: 'Confirm remove' }).click();
+    await expect(page.getByTestId('pack-tiny-folder')).toHaveCount(0);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

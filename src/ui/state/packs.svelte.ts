@@ -1,5 +1,6 @@
 import type { WorkerHandle } from '../../worker/client';
 import type { DownloadProgress, PackReady, PackStatus, StoreEvent } from '../../store/types';
+import type { FolderFile } from '../../store/pack_service';
 import type { CatalogueReport, PackPlanReport, PlanChoice } from '../../worker/api';
 import { formatBytes, requestPersistence, type StorageInfo } from '../../store/storage';
 import { PACKS } from '../../packs/registry';
@@ -67,6 +68,11 @@ export class PacksState {
   catalogueError = $state<PackMessage | null>(null);
 
   readonly visible = $derived(this.packs.filter((p) => this.showTestPacks || !p.testOnly));
+
+  /** "Add a pack from a folder": its run, its progress and its outcome. */
+  importing = $state<string | null>(null);
+  importProgress = $state<DownloadProgress | null>(null);
+  importMessage = $state<PackMessage | null>(null);
 
   /** The "Add a pack from a URL" field, its run and its outcome. */
   addUrl = $state('');
@@ -241,6 +247,53 @@ export class PacksState {
     }
     await this.refresh();
     await this.onListChanged();
+  }
+
+  /**
+   * Imports a pack from a folder picked on this computer (`files`: paths inside the folder). The worker checks the
+   * manifest and that every listed file is there at its size before storing anything; then the pack is listed and
+   * its files copied into the store with progress. Cancel (the pack's own) keeps what was copied.
+   */
+  async importFolder(folder: string, files: FolderFile[]): Promise<void> {
+    if (this.importing !== null) return;
+    this.importing = folder;
+    this.importMessage = null;
+    this.importProgress = null;
+    let added = false;
+    let listed: string | null = null;
+    const onEvent = (e: StoreEvent): void => {
+      if (e.type !== 'download') return;
+      this.importProgress = e.progress;
+      this.progress[e.progress.packId] = e.progress;
+      listed = e.progress.packId;
+      if (!this.busy[e.progress.packId]) {
+        // listed now: the row shows it with Cancel; refresh picks the new entry up
+        this.busy[e.progress.packId] = 'download';
+        added = true;
+        void this.refresh().then(() => this.onListChanged());
+      }
+    };
+    let id: string | null = null;
+    try {
+      const s = await this.worker.packImport(folder, files, onEvent);
+      id = s.id;
+      this.importMessage = {
+        kind: 'ok',
+        text: `Imported “${s.label}” (${s.id}): ${s.files.length} files, ${formatBytes(s.storedBytes)}, verified.`,
+      };
+    } catch (e) {
+      this.importMessage = errorMessage(e);
+    } finally {
+      for (const p of [listed, id])
+        if (p) {
+          this.busy[p] = undefined;
+          this.progress[p] = undefined;
+        }
+      this.importing = null;
+      this.importProgress = null;
+    }
+    await this.refresh();
+    if (added || id) await this.onListChanged();
   }
 
   /** Removes a pack added from a URL (first call asks for confirmation): its stored files and its entry. */

@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RgError } from '../../../src/errors';
-import { AddedPacks, MAX_MANIFEST_BYTES, packFolderUrl, type AddedPackStorage } from '../../../src/store/added_packs';
+import {
+  AddedPacks,
+  FOLDER_BASE,
+  MAX_MANIFEST_BYTES,
+  folderFetch,
+  isFolderPack,
+  packFolderUrl,
+  type AddedPackStorage,
+} from '../../../src/store/added_packs';
 import { findPack, packFileUrl, setAddedPacks, type PackEntry } from '../../../src/packs/registry';
 import { sha256Hex } from '../../../src/packs/source';
 
@@ -233,5 +241,45 @@ describe('AddedPacks', () => {
     expect(list.map((p) => p.id)).toEqual(['ok-pack']);
     expect(list[0]).toMatchObject({ shipped: false, testOnly: false, addedFrom: good.base });
     expect(await new AddedPacks(memoryStorage('not a list')).list()).toEqual([]);
+  });
+});
+
+describe('a pack from a folder on this computer', () => {
+  it('checkFolder checks the manifest as add does and records nothing; record lists it, never fetched', async () => {
+    const storage = memoryStorage();
+    const packs = new AddedPacks(storage);
+    const bytes = new TextEncoder().encode(COPY);
+    const r = await packs.checkFolder(bytes, 'my pack');
+    expect(storage.writes).toBe(0);
+    expect(r.entry).toMatchObject({
+      id: 'tiny-copy',
+      base: `${FOLDER_BASE}tiny-copy/`,
+      addedFrom: 'a folder on this computer (“my pack”)',
+    });
+    expect(isFolderPack(r.entry)).toBe(true);
+    await packs.record(r.entry);
+    setAddedPacks([]);
+    const back = await new AddedPacks(storage).list();
+    expect(back).toEqual([r.entry]); // its description survives the round trip
+    const e = await code(packs.checkFolder(new TextEncoder().encode(TINY), 'x'));
+    expect(e.message).toContain('The manifest.json of the folder “x” is pack “tiny-random”, which this app ships');
+    const bad = await code(packs.checkFolder(new TextEncoder().encode('{'), 'x'));
+    expect(bad.message).toContain('The manifest.json of the folder “x” is not JSON');
+  });
+
+  it('folderFetch answers the folder’s paths, one byte range, 404 and 416', async () => {
+    const base = `${FOLDER_BASE}p/`;
+    const f = folderFetch(new Map([['sub/w.bin', new Blob(['0123456789'])]]), base);
+    const whole = await f(`${base}sub/w.bin`);
+    expect([whole.status, await whole.text(), whole.headers.get('content-length')]).toEqual([200, '0123456789', '10']);
+    const part = await f(`${base}sub/w.bin`, { headers: { Range: 'bytes=4-' } });
+    expect([part.status, await part.text(), part.headers.get('content-range')]).toEqual([
+      206,
+      '456789',
+      'bytes 4-9/10',
+    ]);
+    expect((await f(`${base}sub/w.bin`, { headers: { Range: 'bytes=10-' } })).status).toBe(416);
+    expect((await f(`${base}nope`)).status).toBe(404);
+    expect((await f('https://elsewhere.example/p/sub/w.bin')).status).toBe(404);
   });
 });
