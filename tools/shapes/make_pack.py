@@ -88,6 +88,8 @@ def write_eval_set(pack: str, ev: dict) -> None:
 V2_NO_COT = "no CoT (RGPO, prompt prefill only)"
 V2_COT = "CoT after RGPO"
 V2_INTENTS = ("add", "sub", "mix", "larger", "smaller", "direct")
+# manifest `refusal`: an answer starting with this is world v2's out-of-world answer, which the app shows as text
+V2_REFUSAL_PREFIX = "I can only draw"
 
 
 def v2_phrase(rng: random.Random, intent: str):
@@ -242,6 +244,12 @@ def main():
         "source": f"tools/shapes/ (checkpoint {args.src})",
     }
     extra = {"examples": examples, "inputs": inputs, "rewards": {"checker": "shapes"}}
+    if args.world == "v2":
+        from tools.shapes import world_v2 as V
+
+        # every out-of-world target starts with it; no caption can (captions start with a digit)
+        assert V.OOW_ANSWER.startswith(V2_REFUSAL_PREFIX) and not V2_REFUSAL_PREFIX[0].isdigit()
+        extra["refusal"] = {"answer_prefix": V2_REFUSAL_PREFIX}
     manifest = write_manifest(pack, pc, tok, about, 120, extra)
     files, total = manifest["files"], manifest["total_bytes"]
     print(f"pack {pack}: {len(files) + 1} files, {total / 1e6:.2f} MB")
