@@ -8,6 +8,9 @@
 // (plain system prompt, greedy, exact match after strip). Every image uses the set's seed, steps and guidance and
 // is read by the TypeScript shapes checker. The table's figures are computed here from the per-prompt results
 // (pure functions, unit-tested).
+// Version 2 (a world v2 pack, from tools/shapes/eval_v2.py's test split): one list of prompts, each tagged with its
+// column; the table has eval_v2's columns and a row for the reasoner's answer accuracy, and an out-of-world prompt
+// is right with CoT only when its <answer> is the set's (eval_v2's rule).
 import { UsageError } from './args.mjs';
 
 export const EVAL_FILE = 'eval/set.json';
@@ -15,9 +18,21 @@ export const EVAL_FILE = 'eval/set.json';
 export const PT_NO_COT = 'no CoT (RGPO pack, prompt prefill only)';
 export const PT_COT = 'CoT after RGPO';
 export const PT_SFT = 'CoT after SFT';
+/** Version 2's PyTorch rows (eval_v2.py's labels). */
+export const PT2_NO_COT = 'no CoT (RGPO, prompt prefill only)';
+/** A version 1 set's columns: its two lists. */
+export const V1_COLUMNS = [
+  { key: 'arithmetic', label: 'arithmetic' },
+  { key: 'mixing', label: 'colour mixing' },
+];
 
 /**
  * @typedef {{ prompt: string, n: number, colour: string, kind: string, template: string }} EvalPrompt
+ * @typedef {{
+ *   prompt: string, n: number, colour: string | null, kind: string | null, template: string, intent: string,
+ *   column: string, answer: string
+ * }} EvalPromptV2
+ * @typedef {{ key: string, label: string }} EvalColumn
  * @typedef {{ image: string, questions: { question: string, answer: string }[] }} EvalImage
  * @typedef {{ arith: number[], mix: number[], format: number[] | null }} PtRow
  * @typedef {{
@@ -27,16 +42,30 @@ export const PT_SFT = 'CoT after SFT';
  *   },
  *   arithmetic: EvalPrompt[], mixing: EvalPrompt[], understanding: EvalImage[],
  *   pytorch: { rows: Record<string, PtRow>, understanding: [number, number], table: string }
- * }} EvalSet
+ * }} EvalSetV1
+ * @typedef {{
+ *   format: 'rg-shapes-eval', version: 2, world: string, split: string,
+ *   settings: EvalSetV1['settings'], columns: EvalColumn[], prompts: EvalPromptV2[], understanding: EvalImage[],
+ *   pytorch: {
+ *     rows: Record<string, { image: number[], format?: number[], answer?: number[] }>,
+ *     understanding: [number, number], table: string
+ *   }
+ * }} EvalSetV2
+ * @typedef {EvalSetV1 | EvalSetV2} EvalSet
+ * @typedef {{
+ *   column: string, index: number, prompt: string, n: number, colour: string | null, kind: string | null,
+ *   template: string, answer: string | null, outOfWorld: boolean,
+ *   pytorch: { noCot: boolean, cot: boolean, format: boolean | null, answer?: boolean }
+ * }} EvalItem
  * @typedef {{
  *   ok: boolean, counts: Record<string, number>, text: string, answer: string, formatOk: boolean,
- *   image: string | null
+ *   image: string | null, answerOk?: boolean
  * }} ImageRun
  * @typedef {{
- *   list: 'arithmetic' | 'mixing', index: number, prompt: string, n: number, colour: string, kind: string,
+ *   list: string, index: number, prompt: string, n: number, colour: string | null, kind: string | null,
  *   template: string,
  *   noCot: ImageRun, cot: ImageRun,
- *   pytorch: { noCot: boolean, cot: boolean, format: boolean | null }
+ *   pytorch: { noCot: boolean, cot: boolean, format: boolean | null, answer?: boolean }
  * }} PromptResult
  * @typedef {{ image: string, question: string, expected: string, got: string, ok: boolean }} QuestionResult
  */
@@ -48,11 +77,24 @@ export const PT_SFT = 'CoT after SFT';
 export function parseEvalSet(x, packId) {
   const bad = (/** @type {string} */ why) => new Error(`pack ${packId}: ${EVAL_FILE}: ${why}`);
   const o = /** @type {any} */ (x);
-  if (!o || o.format !== 'rg-shapes-eval' || o.version !== 1) throw bad(`not an rg-shapes-eval version 1 file`);
+  if (!o || o.format !== 'rg-shapes-eval' || (o.version !== 1 && o.version !== 2))
+    throw bad(`not an rg-shapes-eval version 1 or 2 file`);
   const s = o.settings;
   for (const k of ['seed', 'steps', 'guidance', 'max_new_tokens', 'understand_max_new_tokens']) {
     if (typeof s?.[k] !== 'number') throw bad(`settings.${k} is missing`);
   }
+  if (!Array.isArray(o.understanding)) throw bad('understanding is not a list');
+  o.understanding.forEach((/** @type {any} */ u, /** @type {number} */ i) => {
+    if (typeof u?.image !== 'string' || !Array.isArray(u.questions))
+      throw bad(`understanding[${i}] is not {image, questions}`);
+  });
+  if (!Array.isArray(o.pytorch?.understanding) || o.pytorch.understanding.length !== 2)
+    throw bad('pytorch.understanding is not [ok, total]');
+  return o.version === 1 ? parseV1(o, bad) : parseV2(o, bad);
+}
+
+/** @param {any} o @param {(why: string) => Error} bad @returns {EvalSetV1} */
+function parseV1(o, bad) {
   for (const list of ['arithmetic', 'mixing']) {
     if (!Array.isArray(o[list])) throw bad(`${list} is not a list`);
     o[list].forEach((/** @type {any} */ p, /** @type {number} */ i) => {
@@ -65,11 +107,6 @@ export function parseEvalSet(x, packId) {
         throw bad(`${list}[${i}] is not {prompt, n, colour, kind}`);
     });
   }
-  if (!Array.isArray(o.understanding)) throw bad('understanding is not a list');
-  o.understanding.forEach((/** @type {any} */ u, /** @type {number} */ i) => {
-    if (typeof u?.image !== 'string' || !Array.isArray(u.questions))
-      throw bad(`understanding[${i}] is not {image, questions}`);
-  });
   const rows = o.pytorch?.rows;
   for (const label of [PT_NO_COT, PT_COT]) {
     const r = rows?.[label];
@@ -79,9 +116,110 @@ export function parseEvalSet(x, packId) {
   }
   if (!Array.isArray(rows[PT_COT].format) || rows[PT_COT].format.length !== o.arithmetic.length + o.mixing.length)
     throw bad(`pytorch.rows["${PT_COT}"].format does not cover every prompt`);
-  if (!Array.isArray(o.pytorch.understanding) || o.pytorch.understanding.length !== 2)
-    throw bad('pytorch.understanding is not [ok, total]');
-  return /** @type {EvalSet} */ (o);
+  return o;
+}
+
+/** @param {any} o @param {(why: string) => Error} bad @returns {EvalSetV2} */
+function parseV2(o, bad) {
+  if (!Array.isArray(o.columns) || o.columns.length === 0) throw bad('columns is not a list');
+  const keys = new Set();
+  o.columns.forEach((/** @type {any} */ c, /** @type {number} */ i) => {
+    if (typeof c?.key !== 'string' || c.key === 'agree' || typeof c.label !== 'string' || keys.has(c.key))
+      throw bad(`columns[${i}] is not {key, label} with a key of its own`);
+    keys.add(c.key);
+  });
+  if (!Array.isArray(o.prompts)) throw bad('prompts is not a list');
+  o.prompts.forEach((/** @type {any} */ p, /** @type {number} */ i) => {
+    const shape = (/** @type {unknown} */ v) => typeof v === 'string' || (v === null && p.n === 0);
+    if (
+      typeof p?.prompt !== 'string' ||
+      !Number.isInteger(p.n) ||
+      !shape(p.colour) ||
+      !shape(p.kind) ||
+      typeof p.answer !== 'string' ||
+      typeof p.intent !== 'string'
+    )
+      throw bad(`prompts[${i}] is not {prompt, n, colour, kind, intent, answer}`);
+    if (!keys.has(p.column)) throw bad(`prompts[${i}].column ${JSON.stringify(p.column)} is not one of columns`);
+  });
+  const rows = o.pytorch?.rows;
+  const covers = (/** @type {unknown} */ xs) => Array.isArray(xs) && xs.length === o.prompts.length;
+  if (!covers(rows?.[PT2_NO_COT]?.image)) throw bad(`pytorch.rows["${PT2_NO_COT}"].image does not cover every prompt`);
+  for (const k of ['image', 'format', 'answer']) {
+    if (!covers(rows?.[PT_COT]?.[k])) throw bad(`pytorch.rows["${PT_COT}"].${k} does not cover every prompt`);
+  }
+  return o;
+}
+
+/**
+ * One list of prompts, in the set's order, each tagged with its column and its PyTorch verdicts, for either version
+ * (version 1: the column is the list, arithmetic or mixing).
+ * @param {EvalSet} set @returns {{ columns: EvalColumn[], items: EvalItem[], ptNoCot: string }}
+ */
+export function evalItems(set) {
+  if (set.version === 1) {
+    const pt = set.pytorch.rows;
+    /** @type {EvalItem[]} */
+    const items = [];
+    for (const [list, key] of /** @type {const} */ ([
+      ['arithmetic', 'arith'],
+      ['mixing', 'mix'],
+    ])) {
+      for (const [i, p] of set[list].entries()) {
+        const f = pt[PT_COT].format?.[(list === 'arithmetic' ? 0 : set.arithmetic.length) + i];
+        items.push({
+          column: list,
+          index: i,
+          prompt: p.prompt,
+          n: p.n,
+          colour: p.colour,
+          kind: p.kind,
+          template: p.template,
+          answer: null,
+          outOfWorld: false,
+          pytorch: {
+            noCot: pt[PT_NO_COT][key][i] === 1,
+            cot: pt[PT_COT][key][i] === 1,
+            format: f === undefined ? null : f === 1,
+          },
+        });
+      }
+    }
+    return { columns: V1_COLUMNS, items, ptNoCot: PT_NO_COT };
+  }
+  const [nc, c] = [set.pytorch.rows[PT2_NO_COT], set.pytorch.rows[PT_COT]];
+  /** @type {Record<string, number>} */
+  const seen = {};
+  const items = set.prompts.map((p, k) => {
+    const index = (seen[p.column] = (seen[p.column] ?? -1) + 1);
+    return {
+      column: p.column,
+      index,
+      prompt: p.prompt,
+      n: p.n,
+      colour: p.colour,
+      kind: p.kind,
+      template: p.template,
+      answer: p.answer,
+      outOfWorld: p.intent === 'oow',
+      pytorch: {
+        noCot: nc.image[k] === 1,
+        cot: c.image[k] === 1,
+        format: c.format?.[k] === 1,
+        answer: c.answer?.[k] === 1,
+      },
+    };
+  });
+  return { columns: set.columns, items, ptNoCot: PT2_NO_COT };
+}
+
+/**
+ * eval_v2.py's answer_of: the text inside the first <answer>…</answer>, trimmed; null without a closed answer.
+ * @param {string} text
+ */
+export function answerOf(text) {
+  const m = /<answer>([\s\S]*?)<\/answer>/.exec(text);
+  return m ? m[1].trim() : null;
 }
 
 /**
@@ -101,22 +239,34 @@ export function pct(ok, total) {
 const count = (xs) => xs.filter(Boolean).length;
 
 /**
- * The figures of the table, from the per-prompt results: browser and PyTorch per row and list, and how many prompts
- * the two agree on.
+ * @typedef {{ ok: number, total: number }} Rate
+ * @typedef {{ browser: Rate, pytorch: Rate }} Cell
+ * @typedef {Record<string, Cell> & { agree: Rate }} Row  one cell per column key (version 1: arithmetic, mixing)
+ */
+
+/**
+ * The figures of the table, from the per-prompt results: browser and PyTorch per row and column (a prompt's column
+ * is its `list`), and how many prompts the two agree on. The answer row only when the PyTorch side has answers
+ * (version 2).
  * @param {PromptResult[]} prompts
  * @param {{ browser: [number, number], pytorch: [number, number] }} understanding
+ * @param {EvalColumn[]} [columns]
  */
-export function figures(prompts, understanding) {
-  const arith = prompts.filter((p) => p.list === 'arithmetic');
-  const mix = prompts.filter((p) => p.list === 'mixing');
-  /** @param {PromptResult[]} ps @param {(p: PromptResult) => boolean} f */
+export function figures(prompts, understanding, columns = V1_COLUMNS) {
+  /** @param {PromptResult[]} ps @param {(p: PromptResult) => boolean} f @returns {Rate} */
   const rate = (ps, f) => ({ ok: count(ps.map(f)), total: ps.length });
-  /** @param {(p: PromptResult) => boolean} b @param {(p: PromptResult) => boolean} t */
-  const row = (b, t) => ({
-    arithmetic: { browser: rate(arith, b), pytorch: rate(arith, t) },
-    mixing: { browser: rate(mix, b), pytorch: rate(mix, t) },
-    agree: { ok: count(prompts.map((p) => b(p) === t(p))), total: prompts.length },
-  });
+  /** @param {(p: PromptResult) => boolean} b @param {(p: PromptResult) => boolean} t @returns {Row} */
+  const row = (b, t) =>
+    /** @type {Row} */ ({
+      ...Object.fromEntries(
+        columns.map(({ key }) => {
+          const ps = prompts.filter((p) => p.list === key);
+          return [key, { browser: rate(ps, b), pytorch: rate(ps, t) }];
+        }),
+      ),
+      agree: { ok: count(prompts.map((p) => b(p) === t(p))), total: prompts.length },
+    });
+  const answers = prompts.length > 0 && prompts.every((p) => p.pytorch.answer !== undefined);
   return {
     noCot: row(
       (p) => p.noCot.ok,
@@ -130,6 +280,14 @@ export function figures(prompts, understanding) {
       (p) => p.cot.formatOk,
       (p) => p.pytorch.format === true,
     ),
+    ...(answers
+      ? {
+          answer: row(
+            (p) => p.cot.answerOk === true,
+            (p) => p.pytorch.answer === true,
+          ),
+        }
+      : {}),
     understanding: {
       browser: { ok: understanding.browser[0], total: understanding.browser[1] },
       pytorch: { ok: understanding.pytorch[0], total: understanding.pytorch[1] },
@@ -137,13 +295,20 @@ export function figures(prompts, understanding) {
   };
 }
 
-export const TABLE_HEADER =
-  '| | arithmetic: browser | arithmetic: PyTorch | colour mixing: browser | colour mixing: PyTorch ' +
-  '| prompts where browser and PyTorch agree |';
+/** The table's header for these columns. @param {EvalColumn[]} columns */
+export function tableHeader(columns) {
+  return (
+    '| |' +
+    columns.map((c) => ` ${c.label}: browser | ${c.label}: PyTorch |`).join('') +
+    ' prompts where browser and PyTorch agree |'
+  );
+}
+export const TABLE_HEADER = tableHeader(V1_COLUMNS);
 export const ROW_LABELS = {
   noCot: 'no CoT (prompt prefill only)',
   cot: 'CoT (this pack)',
   format: 'format-match rate (CoT generations)',
+  answer: "answer accuracy (CoT: the <answer> is the target's)",
   understanding: 'understanding accuracy (questions about held-out images)',
 };
 
@@ -152,33 +317,43 @@ export const ROW_LABELS = {
  * @param {ReturnType<typeof figures>} f
  * @param {{
  *   understandingImages: number, understandingImagesAll: number, subset: boolean,
- *   steps?: { used: number, set: number }
+ *   steps?: { used: number, set: number }, columns?: EvalColumn[], ptNoCot?: string
  * }} info
  */
 export function renderTable(f, info) {
+  const columns = info.columns ?? V1_COLUMNS;
   /** @param {{ ok: number, total: number }} x */
   const c = (x) => pct(x.ok, x.total);
   /** @param {{ ok: number, total: number }} x */
   const n = (x) => `${x.ok}/${x.total}`;
-  /** @param {string} label @param {ReturnType<typeof figures>['cot']} r */
+  /** @param {string} label @param {Row} r */
   const line = (label, r) =>
-    `| ${label} | ${c(r.arithmetic.browser)} | ${c(r.arithmetic.pytorch)} ` +
-    `| ${c(r.mixing.browser)} | ${c(r.mixing.pytorch)} | ${n(r.agree)} |`;
+    `| ${label} |` +
+    columns.map(({ key }) => ` ${c(r[key].browser)} | ${c(r[key].pytorch)} |`).join('') +
+    ` ${n(r.agree)} |`;
   const table = [
-    TABLE_HEADER,
-    '|---|---|---|---|---|---|',
+    tableHeader(columns),
+    '|---'.repeat(2 * columns.length + 2) + '|',
     line(ROW_LABELS.noCot, f.noCot),
     line(ROW_LABELS.cot, f.cot),
     line(ROW_LABELS.format, f.format),
-    `| ${ROW_LABELS.understanding} | ${c(f.understanding.browser)} | ${c(f.understanding.pytorch)} | | | — |`,
+    ...(f.answer ? [line(ROW_LABELS.answer, f.answer)] : []),
+    `| ${ROW_LABELS.understanding} | ${c(f.understanding.browser)} | ${c(f.understanding.pytorch)} |` +
+      ' |'.repeat(2 * columns.length - 2) +
+      ' — |',
   ].join('\n');
   const notes = [
-    `PyTorch columns: the rows "${PT_NO_COT}" and "${PT_COT}" of eval/set.json on the same prompts ` +
+    `PyTorch columns: the rows "${info.ptNoCot ?? PT_NO_COT}" and "${PT_COT}" of eval/set.json on the same prompts ` +
       `(this pack is the RGPO checkpoint). The "${PT_SFT}" row needs the SFT checkpoint and is not reproduced here.`,
     `Understanding: the browser answered the questions about ${info.understandingImages} of ` +
       `${info.understandingImagesAll} images; PyTorch's figure covers all ${info.understandingImagesAll} ` +
       'and keeps totals only, so no per-question agreement.',
   ];
+  if (f.answer)
+    notes.push(
+      "Out of world: right with CoT only when nothing is painted and the <answer> is the set's (eval_v2.py). " +
+        'eval_v2\'s "format, train" column and its cascade row are not reproduced here.',
+    );
   if (info.subset)
     notes.push('--n: only the first N prompts of each list and the first N understanding images were run.');
   if (info.steps && info.steps.used !== info.steps.set) {
@@ -224,21 +399,22 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
   const set = parseEvalSet(raw, pack.id);
   const s = set.settings;
   const steps = stepsOverride ?? s.steps;
-  const pt = set.pytorch.rows;
-  const lists = /** @type {const} */ ([
-    ['arithmetic', 'arith'],
-    ['mixing', 'mix'],
-  ]);
-  const total = lists.reduce((a, [list]) => a + firstN(set[list], n).length, 0);
+  const { columns, items: all, ptNoCot } = evalItems(set);
+  // --n: the first N of each column (version 1: of each list)
+  const items = all.filter((it) => n === undefined || it.index < n);
+  const total = items.length;
   const images = firstN(set.understanding, n);
+  const sizes = columns.map((c) => `${all.filter((it) => it.column === c.key).length} ${c.label}`).join(', ');
   log(
-    `eval/set.json: ${set.arithmetic.length} arithmetic, ${set.mixing.length} colour-mixing prompts, ` +
+    (set.version === 1
+      ? `eval/set.json: ${set.arithmetic.length} arithmetic, ${set.mixing.length} colour-mixing prompts, `
+      : `eval/set.json (world ${set.world}, ${set.split} split): ${sizes} prompts, `) +
       `${set.understanding.length} understanding images; running ${total} prompts × (no CoT, CoT) and ` +
       `${images.reduce((a, u) => a + u.questions.length, 0)} questions ` +
       `(seed ${s.seed}, ${steps} steps, guidance ${s.guidance})`,
   );
 
-  /** @param {EvalPrompt} p @param {boolean} cot @param {string} name */
+  /** @param {EvalItem} p @param {boolean} cot @param {string} name */
   const paint = async (p, cot, name) => {
     const r = await run((runId) =>
       call('imagine', {
@@ -253,59 +429,60 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
         previewEvery: 0,
       }),
     );
+    // n = 0 (out of world included): right when no shape is seen, whatever the colour and kind
     const check = await call('checkShapes', r.pngBase64, { n: p.n, colour: p.colour, kind: p.kind });
     let image = null;
     if (write) {
       image = `images/${name}.png`;
       write(image, Buffer.from(r.pngBase64, 'base64'));
     }
-    return /** @type {ImageRun} */ ({
+    /** @type {ImageRun} */
+    const out = {
       ok: check.match,
       counts: check.counts,
       text: r.text,
       answer: r.answer,
       formatOk: r.formatOk === true,
       image,
-    });
+    };
+    if (p.answer !== null && cot) {
+      out.answerOk = answerOf(r.text) === p.answer;
+      if (p.outOfWorld) out.ok = out.ok && out.answerOk;
+    }
+    return out;
   };
   const mark = (/** @type {boolean} */ b) => (b ? 'ok' : '—');
   const seen = (/** @type {Record<string, number>} */ c) =>
     Object.entries(c)
       .map(([k, v]) => `${v} ${k}`)
       .join(', ') || 'nothing';
+  const target = (/** @type {EvalItem} */ p) => (p.outOfWorld ? 'out of world' : `${p.n} ${p.colour} ${p.kind}`);
 
   /** @type {PromptResult[]} */
   const prompts = [];
   let done = 0;
-  for (const [list, key] of lists) {
-    for (const [i, p] of firstN(set[list], n).entries()) {
-      const name = `${list}-${String(i + 1).padStart(3, '0')}`;
-      const noCot = await paint(p, false, `${name}-no-cot`);
-      const cot = await paint(p, true, `${name}-cot`);
-      const ptFormat = pt[PT_COT].format?.[(list === 'arithmetic' ? 0 : set.arithmetic.length) + i];
-      prompts.push({
-        list,
-        index: i,
-        prompt: p.prompt,
-        n: p.n,
-        colour: p.colour,
-        kind: p.kind,
-        template: p.template,
-        noCot,
-        cot,
-        pytorch: {
-          noCot: pt[PT_NO_COT][key][i] === 1,
-          cot: pt[PT_COT][key][i] === 1,
-          format: ptFormat === undefined ? null : ptFormat === 1,
-        },
-      });
-      done++;
-      log(
-        `[${done}/${total}] ${list} ${JSON.stringify(p.prompt)} → ${p.n} ${p.colour} ${p.kind}: ` +
-          `no CoT ${mark(noCot.ok)} (${seen(noCot.counts)}), ` +
-          `CoT ${mark(cot.ok)} (${seen(cot.counts)}; answer ${JSON.stringify(cot.answer)})`,
-      );
-    }
+  for (const it of items) {
+    const name = `${it.column}-${String(it.index + 1).padStart(3, '0')}`;
+    const noCot = await paint(it, false, `${name}-no-cot`);
+    const cot = await paint(it, true, `${name}-cot`);
+    prompts.push({
+      list: it.column,
+      index: it.index,
+      prompt: it.prompt,
+      n: it.n,
+      colour: it.colour,
+      kind: it.kind,
+      template: it.template,
+      noCot,
+      cot,
+      pytorch: it.pytorch,
+    });
+    done++;
+    log(
+      `[${done}/${total}] ${it.column} ${JSON.stringify(it.prompt)} → ${target(it)}: ` +
+        `no CoT ${mark(noCot.ok)} (${seen(noCot.counts)}), ` +
+        `CoT ${mark(cot.ok)} (${seen(cot.counts)}; answer ${JSON.stringify(cot.answer)})`,
+    );
   }
 
   /** @type {QuestionResult[]} */
@@ -334,14 +511,15 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
     browser: /** @type {[number, number]} */ ([count(questions.map((q) => q.ok)), questions.length]),
     pytorch: set.pytorch.understanding,
   };
-  const f = figures(prompts, understanding);
-  const subset =
-    n !== undefined && (n < set.arithmetic.length || n < set.mixing.length || n < set.understanding.length);
+  const f = figures(prompts, understanding, columns);
+  const subset = items.length < all.length || images.length < set.understanding.length;
   const { table, notes } = renderTable(f, {
     understandingImages: images.length,
     understandingImagesAll: set.understanding.length,
     subset,
     steps: { used: steps, set: s.steps },
+    columns,
+    ptNoCot,
   });
   const summary = {
     format: 'rg-cli-eval',
@@ -352,12 +530,12 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
     steps,
     n: n ?? null,
     counts: {
-      arithmetic: firstN(set.arithmetic, n).length,
-      mixing: firstN(set.mixing, n).length,
+      ...Object.fromEntries(columns.map((c) => [c.key, prompts.filter((p) => p.list === c.key).length])),
       understandingImages: images.length,
       understandingQuestions: questions.length,
     },
-    pytorchRows: { noCot: PT_NO_COT, cot: PT_COT, notReproduced: PT_SFT },
+    columns,
+    pytorchRows: { noCot: ptNoCot, cot: PT_COT, notReproduced: PT_SFT },
     figures: f,
     prompts,
     understanding: { ...understanding, questions },

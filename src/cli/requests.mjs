@@ -65,6 +65,8 @@ export function paintRecord(inputs, r, s) {
     stopReason: r.stopReason,
     // Cascade thinking: the text sent back and the second pass's completion (null when off).
     cascade: r.cascade ?? null,
+    // The pack's refusal (null when it painted a result): image.png is then the painter's picture of a refusal.
+    refusal: r.refusal ?? null,
     timings: r.timings,
     pack: packRecord(s.pack, r.pack),
     backend: r.backend,
@@ -95,5 +97,15 @@ export const base64Of = (image) => Buffer.from(image.bytes).toString('base64');
 export function paintLine(out, r) {
   const totalMs = Math.round(r.timings.totalMs);
   const { answer, formatOk: formatMatched } = r;
-  return jsonLine({ out, image: `${out}/image.png`, answer, formatMatched, seed: r.settings.seed, totalMs });
+  // a declined request says so; other lines are unchanged
+  const declined = r.refusal ? { refusal: r.refusal } : {};
+  return jsonLine({
+    out,
+    image: `${out}/image.png`,
+    answer,
+    formatMatched,
+    ...declined,
+    seed: r.settings.seed,
+    totalMs,
+  });
 }

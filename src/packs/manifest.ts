@@ -358,6 +358,12 @@ export const ManifestSchema = z
         question: InputHintSchema.optional(),
       })
       .optional(),
+    /**
+     * How the pack declines a request it cannot paint: an answer (the reasoner's `<answer>`, trimmed) that starts
+     * with `answer_prefix` is a refusal, and the pipelines return it as the result's `refusal` so the studio shows
+     * the text rather than the picture (src/pipeline/refusal.ts). Absent: no answer is a refusal.
+     */
+    refusal: z.strictObject({ answer_prefix: hintText }).optional(),
   })
   .superRefine((m, ctx) => {
     const listed = new Set(m.files.map((f) => f.path));

@@ -38,6 +38,7 @@ import {
   type ReasonRequest,
 } from './reason';
 import { cascadeText, type CascadeResult } from './cascade';
+import { refusalOf } from './refusal';
 
 /** The settings Imagine, Edit and RGPO share (the seed drives the painter's noise and the reasoner's sampling). */
 export interface PaintRequestBase extends ReasonRequest {
@@ -111,6 +112,11 @@ export interface PaintRunResult extends Completion {
   /** Cascade thinking: what was sent back and the second pass's text; null when cascade is off. The completion
    * fields above stay the FIRST pass's (the reasoning of the user's own prompt). */
   cascade: CascadeResult | null;
+  /**
+   * The answer when it is the pack's refusal (manifest `refusal`; refusal.ts), else null. The picture is then what
+   * the painter makes of a refusal, not a result: show this text instead.
+   */
+  refusal: string | null;
   timings: PaintTimingsReport;
 }
 
@@ -298,6 +304,8 @@ export async function runPaintPipeline(
   );
   let positive = res.hidden;
   if (!positive) throw new RgError('INTERNAL', 'the reasoner returned no hidden states');
+  // the first pass's answer: the reasoning of the user's own request (cascade's second pass does not change it)
+  const refusal = refusalOf(await source.manifest(), res.answer);
   let cascade: CascadeResult | null = null;
   let cascadeMs = 0;
   try {
@@ -367,6 +375,7 @@ export async function runPaintPipeline(
       settings: JSON.stringify({ pack: source.id, ...s, engine: painter.kind }),
       reasoning: res.reasoning,
       answer: res.answer,
+      ...(refusal !== null ? { refusal } : {}),
       ...(cascade
         ? {
             cascade_prompt: cascade.prompt,
@@ -391,6 +400,7 @@ export async function runPaintPipeline(
       conditionRows: positive.rows,
       negativeRows: neg.hidden.rows,
       cascade,
+      refusal,
       timings: {
         reasonMs: res.timings.totalMs,
         cascadeMs,

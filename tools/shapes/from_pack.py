@@ -10,7 +10,8 @@ transposed back). The VAE's scale and shift come from vae_config.json. Every ten
     PYTHONPATH=. /usr/bin/python3 -m tools.shapes.from_pack [--verify 16] [public/models/shapes]
 
 --verify N reruns the pack's own PyTorch evaluation (eval/set.json, written by make_pack from the checkpoints) on its
-first N arithmetic prompts, no CoT and CoT, and requires the same image verdict and generated text for each.
+first N arithmetic prompts (a world v2 set, version 2: its first N prompts of every column), no CoT and CoT, and
+requires the same image verdict for each.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def verify(pack: str, n: int) -> tuple[int, int]:
     with open(os.path.join(pack, "eval", "set.json")) as f:
         es = json.load(f)
     st = es["settings"]
+    if es["version"] == 2:
+        return verify_v2(pack, es, n)
     prompts = [SimpleNamespace(**a) for a in es["arithmetic"][:n]]
     pc, r, p, v = load_pack(pack)
     agree = total = 0
@@ -84,6 +87,32 @@ def verify(pack: str, n: int) -> tuple[int, int]:
         agree += sum(int(a) == int(b) for a, b in zip(ok, want))
         total += len(want)
         print(f"{label}: {sum(ok)}/{len(ok)} right, recorded {sum(want)}/{len(want)}; first text {texts[0]!r}")
+    return agree, total
+
+
+def verify_v2(pack: str, es: dict, n: int) -> tuple[int, int]:
+    """verify() for a world v2 set: eval_v2's run on the first n prompts of every column."""
+    from types import SimpleNamespace
+
+    from tools.shapes.eval_v2 import run
+
+    st = es["settings"]
+    seen: dict[str, int] = {}
+    picked = []
+    for k, a in enumerate(es["prompts"]):
+        seen[a["column"]] = seen.get(a["column"], 0) + 1
+        if seen[a["column"]] <= n:
+            picked.append(k)
+    prompts = [SimpleNamespace(**es["prompts"][k]) for k in picked]
+    models = load_pack(pack)
+    agree = total = 0
+    for label, mode in (("no CoT (RGPO, prompt prefill only)", "nocot"), ("CoT after RGPO", "cot")):
+        recs = run(models, prompts, mode, st["steps"], st["guidance"], st["seed"])
+        want = [es["pytorch"]["rows"][label]["image"][k] for k in picked]
+        agree += sum(int(r["image"]) == int(w) for r, w in zip(recs, want))
+        total += len(want)
+        print(f"{label}: {sum(r['image'] for r in recs)}/{len(recs)} right, recorded {sum(want)}/{len(want)}; "
+              f"first text {recs[0]['text']!r}")
     return agree, total
 
 

@@ -2,9 +2,14 @@
 configs, the six ONNX files, painter safetensors (f32, int8, int4), manifest.json and a pack card README.md with
 the evaluation table (CKPT/eval.json, written by tools/shapes/eval.py).
 
-    nice -n 19 /usr/bin/python3 -m tools.shapes.make_pack [--from rgpo.pt] [--out public/models/shapes]
+    nice -n 19 /usr/bin/python3 -m tools.shapes.make_pack [--from rgpo.pt] [--out public/models/shapes] [--world v2]
 
 Refuses to write into public/ without an evaluation (--allow-unevaluated writes elsewhere only).
+
+--world v2 (world_v2.py; default v1, the shipped pack): the examples and placeholders are phrased from v2's
+training items and families only, eval/set.json (version 2) is built from CKPT/eval_v2_test.json (eval_v2 --split
+test on the same checkpoints) with every prompt tagged by its column, and the manifest declares the out-of-world
+refusal (`refusal.answer_prefix`) so the app shows that answer as text.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import warnings
 
@@ -78,9 +84,100 @@ def write_eval_set(pack: str, ev: dict) -> None:
     })
 
 
-def card(meta: dict, ev: dict | None, total: int, src: str) -> str:
+# eval_v2's rows that a pack (the RGPO checkpoint) reproduces in the browser
+V2_NO_COT = "no CoT (RGPO, prompt prefill only)"
+V2_COT = "CoT after RGPO"
+V2_INTENTS = ("add", "sub", "mix", "larger", "smaller", "direct")
+# manifest `refusal`: an answer starting with this is world v2's out-of-world answer, which the app shows as text
+V2_REFUSAL_PREFIX = "I can only draw"
+
+
+def v2_phrase(rng: random.Random, intent: str):
+    """One training item of `intent` phrased by one of its training families, with a tidy surface (digits, "plus",
+    no odd spaces): what a v2 pack may show users. Never a validation or test item, a held-out family or fact."""
+    from tools.shapes import world_v2 as V
+
+    items = [it for it in V.trainable_items() if it.intent == intent and it.n > 0]
+    it = rng.choice(items)
+    fam = rng.choice(V.families_for(intent, False))
+    s = V.Surface(rng.randrange(len(V.VERBS)), False, 0, rng.random() < 0.5, rng.choice(("", ".")), 0)
+    p = V.phrase(fam, it, s, "train", "train")
+    assert V.split_of(it) == "train" and fam not in V.HELDOUT_FAMILIES and it.fact not in V.HELDOUT_FACTS, p
+    return p
+
+
+def v2_hints() -> tuple[list[str], dict]:
+    """(examples, inputs) of a v2 pack, drawn from v2's training prompts with a fixed seed."""
+    rng = random.Random("make_pack v2 examples")
+    examples = [v2_phrase(rng, i).prompt for i in V2_INTENTS]
+    instructions = [v2_phrase(rng, i).prompt for i in ("direct", "add")]
+    inputs = {
+        "prompt": {"placeholder": f"Counted, coloured shapes, e.g. {examples[1]}"},
+        "instruction": {"placeholder": f"What to draw from this image, e.g. {instructions[0]}", "examples": instructions},
+        "question": INPUTS["question"],  # v2 keeps v1's understanding questions
+    }
+    return examples, inputs
+
+
+def write_eval_set_v2(pack: str, ev: dict) -> None:
+    """eval/set.json version 2 (+ eval/u_NNN.png): the test split's prompts that eval_v2 ran (the same `pick` per
+    column), each tagged with its column, with eval_v2's per-prompt PyTorch verdicts of the RGPO checkpoint, so
+    `rg eval` prints eval_v2's columns for the browser pipeline beside PyTorch's (docs/formats.md)."""
+    from tools.shapes import eval_v2 as E
+    from tools.shapes import world_v2 as V
+
+    st = ev["settings"]
+    if st.get("split") != "test" or st.get("pack"):
+        raise SystemExit("--world v2 needs eval_v2 --split test run on the checkpoints (not on a pack's weights)")
+    missing = [r for r in (V2_NO_COT, V2_COT) if r not in ev["results"]]
+    if missing:
+        raise SystemExit(f"the evaluation has no row {missing}: it did not run on CKPT/rgpo.pt")
+    sets = V.eval_prompts("test")
+    prompts, nocot, cot = [], [], {"image": [], "format": [], "answer": []}
+    for key, _ in E.COLUMNS:
+        chosen = E.pick(sets[key], st["n"])
+        a, b = ev["results"][V2_NO_COT][key], ev["results"][V2_COT][key]
+        if [r["prompt"] for r in a] != [p.prompt for p in chosen] or [r["prompt"] for r in b] != [p.prompt for p in chosen]:
+            raise SystemExit(f"column {key}: the evaluation's prompts are not world_v2's test prompts (another world version?)")
+        for p, ra, rb in zip(chosen, a, b):
+            prompts.append({"prompt": p.prompt, "n": p.n, "colour": p.colour, "kind": p.kind, "template": p.template,
+                            "intent": p.intent, "column": key, "answer": p.answer})
+            nocot.append(int(ra["image"]))
+            for k in cot:
+                cot[k].append(int(rb[k]))
+    os.makedirs(os.path.join(pack, "eval"))
+    understanding = []
+    for i, seed in enumerate(list(V.UNDERSTAND_TEST_SEEDS)[: st["understanding_images"] if ev["understanding"] else 0]):
+        img, objs = W.mixed_scene(seed)
+        name = f"eval/u_{i:03d}.png"
+        with open(os.path.join(pack, name), "wb") as f:
+            f.write(encode_png(img))
+        understanding.append({"image": name, "questions": [{"question": q, "answer": a} for q, a in W.questions_for(objs)]})
+    write_json(os.path.join(pack, "eval", "set.json"), {
+        "format": "rg-shapes-eval", "version": 2, "world": "v2", "split": "test",
+        "settings": {"seed": st["seed"], "steps": st["steps"], "guidance": st["guidance"], "max_new_tokens": E.MAX_NEW,
+                     "understand_max_new_tokens": 24},
+        "columns": [{"key": k, "label": label} for k, label in E.COLUMNS],
+        "prompts": prompts,
+        "understanding": understanding,
+        "pytorch": {"rows": {V2_NO_COT: {"image": nocot}, V2_COT: cot},
+                    "understanding": list(ev["understanding"] or [0, 0]), "table": ev["table"]},
+    })
+
+
+def card(meta: dict, ev: dict | None, total: int, src: str, examples: list[str] = EXAMPLES, world: str = "v1") -> str:
     table = ev["table"] if ev else "(not evaluated)"
     s = ev["settings"] if ev else {}
+    if world == "v1":
+        title = f"Evaluation (held-out prompts, seed {s.get('seed')}, {s.get('steps')} steps, guidance {s.get('guidance')})"
+        command = (f"nice -n 19 /usr/bin/python3 -m tools.shapes.eval --n {s.get('n_arith')} --steps {s.get('steps')} "
+                   f"--guidance {s.get('guidance')} --seed {s.get('seed')}")
+    else:
+        title = (f"Evaluation (world v2, {s.get('split')} split, seed {s.get('seed')}, {s.get('steps')} steps, "
+                 f"guidance {s.get('guidance')})")
+        command = (f"nice -n 19 /usr/bin/python3 -m tools.shapes.eval_v2 --split {s.get('split')} --n {s.get('n')} "
+                   f"--train_n {s.get('train_n')} --images {s.get('understanding_images')} --steps {s.get('steps')} "
+                   f"--guidance {s.get('guidance')} --seed {s.get('seed')}")
     return f"""# shapes
 
 The RG-VLM / MindOmni architecture in miniature, trained by this project's own tools (tools/shapes/) on a
@@ -89,9 +186,9 @@ on a 3x3 grid, 64x64), through the paper's stages: (0) VAE and the reasoner's la
 pretraining on captions, (2) SFT with chain-of-thought, (3) RGPO with a verifiable reward (format regex + the shapes
 checker on the generated image). Checkpoint: `{src}`. Total {total / 1e6:.1f} MB.
 
-Try: {"; ".join(f'"{e}"' for e in EXAMPLES)}.
+Try: {"; ".join(f'"{e}"' for e in examples)}.
 
-## Evaluation (held-out prompts, seed {s.get('seed')}, {s.get('steps')} steps, guidance {s.get('guidance')})
+## {title}
 
 {table}
 
@@ -99,7 +196,7 @@ Image accuracy: the shapes checker (tools/shapes/checker.py, its TypeScript twin
 reads exactly the target count, colour and kind. Reproduce (checkpoints in $SHAPES_CKPT, default /tmp/shapes_ckpt):
 
 ```sh
-nice -n 19 /usr/bin/python3 -m tools.shapes.eval --n {s.get('n_arith')} --steps {s.get('steps')} --guidance {s.get('guidance')} --seed {s.get('seed')}
+{command}
 ```
 
 Training commands and times: tools/README.md, section "shapes". Licence: Apache-2.0 (weights trained from scratch on
@@ -111,9 +208,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--from", dest="src", default="rgpo.pt")
     ap.add_argument("--out", default=os.path.join(ROOT, "public", "models", "shapes"))
-    ap.add_argument("--eval", default="eval.json")
+    ap.add_argument("--eval", default=None, help="CKPT/eval.json (v1) or CKPT/eval_v2_test.json (v2)")
+    ap.add_argument("--world", choices=["v1", "v2"], default="v1", help="v1: the shipped pack; v2: see world_v2.py")
     ap.add_argument("--allow-unevaluated", action="store_true")
     args = ap.parse_args()
+    args.eval = args.eval or ("eval.json" if args.world == "v1" else "eval_v2_test.json")
     warnings.filterwarnings("ignore")
     ev_path = ckpt_path(args.eval)
     ev = json.load(open(ev_path)) if os.path.exists(ev_path) else None
@@ -128,14 +227,15 @@ def main():
         shutil.rmtree(pack)
     os.makedirs(pack)
     write_model_files(pack, pc, tok, reasoner, painter, vae)
+    examples, inputs = (EXAMPLES, INPUTS) if args.world == "v1" else v2_hints()
     if ev is not None:
-        write_eval_set(pack, ev)
+        (write_eval_set if args.world == "v1" else write_eval_set_v2)(pack, ev)
     # the card needs the total, which needs the card: write it twice (the size of the number does not change it)
     with open(os.path.join(pack, "README.md"), "w") as f:
-        f.write(card(meta, ev, 0, args.src))
+        f.write(card(meta, ev, 0, args.src, examples, args.world))
     total = sum(f["bytes"] for f in list_files(pack))
     with open(os.path.join(pack, "README.md"), "w") as f:
-        f.write(card(meta, ev, total, args.src))
+        f.write(card(meta, ev, total, args.src, examples, args.world))
     about = {
         "name": "Shapes (trained miniature)",
         "description": "The RG-VLM architecture in miniature, trained on a synthetic world of counted, coloured shapes "
@@ -143,7 +243,13 @@ def main():
         "licence": "Apache-2.0",
         "source": f"tools/shapes/ (checkpoint {args.src})",
     }
-    extra = {"examples": EXAMPLES, "inputs": INPUTS, "rewards": {"checker": "shapes"}}
+    extra = {"examples": examples, "inputs": inputs, "rewards": {"checker": "shapes"}}
+    if args.world == "v2":
+        from tools.shapes import world_v2 as V
+
+        # every out-of-world target starts with it; no caption can (captions start with a digit)
+        assert V.OOW_ANSWER.startswith(V2_REFUSAL_PREFIX) and not V2_REFUSAL_PREFIX[0].isdigit()
+        extra["refusal"] = {"answer_prefix": V2_REFUSAL_PREFIX}
     manifest = write_manifest(pack, pc, tok, about, 120, extra)
     files, total = manifest["files"], manifest["total_bytes"]
     print(f"pack {pack}: {len(files) + 1} files, {total / 1e6:.2f} MB")

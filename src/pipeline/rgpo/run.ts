@@ -46,6 +46,8 @@ export interface RgpoRollout extends Omit<Completion, 'stopReason'> {
   /** Cascade thinking's record (the text sent back, the second pass), null when off. The rewards score the first
    * pass's text (format) and the painted image (accuracy), which the second pass conditioned. */
   cascade: ImagineResult['cascade'];
+  /** The pack's refusal when the rollout declined (null otherwise); its picture is still scored like any other. */
+  refusal: string | null;
   total: number;
   /** Filled in when the group is complete. */
   advantage: number;
@@ -166,6 +168,7 @@ export async function rgpo(req: RgpoRequest, onEvent: RgpoEventSink | undefined,
         height: r.height,
         rewards: scores,
         cascade: r.cascade ?? null,
+        refusal: r.refusal ?? null,
         total: totalReward(scores),
         advantage: 0,
         totalMs: r.timings.totalMs,

@@ -4,6 +4,7 @@ import type { AppState, PackInfo } from './app.svelte';
 import { pngUrl } from './form.svelte';
 import {
   cascadeFromSettings,
+  refusalFromSettings,
   imagineRecord,
   runImagine,
   type ImagineOutput,
@@ -411,6 +412,7 @@ export class CompareState {
         formatOk: typeof s.formatOk === 'boolean' ? s.formatOk : null,
         timings: meta.timings,
         cascade: cascadeFromSettings(s),
+        refusal: refusalFromSettings(s),
       };
       cell.stream.finish({ reasoning: meta.reasoning, answer: meta.answer });
       cell.status = 'done';
@@ -449,6 +451,7 @@ export class CompareState {
         settings: c.output?.settings ?? null,
         reasoning: c.output?.reasoning ?? null,
         answer: c.output?.answer ?? null,
+        refusal: c.output?.refusal ?? null,
         tokens: c.output?.tokens ?? null,
         formatOk: c.formatOk,
         timings: c.output?.timings ?? null,

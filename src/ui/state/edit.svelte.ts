@@ -38,6 +38,8 @@ export interface EditOutput {
   url: string;
   reasoning: string;
   answer: string;
+  /** The pack's refusal (the pipeline's `refusal`): shown instead of the edited picture. */
+  refusal: string | null;
 }
 
 export const EDIT_FIELDS = ['image', 'instruction', 'strength', 'steps', 'guidance', 'seed', 'maxNewTokens'] as const;
@@ -139,6 +141,7 @@ export class EditState extends RunForm {
           width: r.width,
           height: r.height,
           formatOk: r.formatOk,
+          ...(r.refusal ? { refusal: r.refusal } : {}),
         }),
         reasoning: r.reasoning,
         answer: r.answer,
@@ -149,7 +152,14 @@ export class EditState extends RunForm {
       done: (r, saved, note) => {
         this.saved = saved;
         this.saveNote = note;
-        this.result = { settings, png: r.png, reasoning: r.reasoning, answer: r.answer, url: pngUrl(r.png) };
+        this.result = {
+          settings,
+          png: r.png,
+          reasoning: r.reasoning,
+          answer: r.answer,
+          refusal: r.refusal,
+          url: pngUrl(r.png),
+        };
         return { reasoning: r.reasoning, answer: r.answer };
       },
     });

@@ -54,6 +54,11 @@ export interface ImagineOutput {
   timings: Record<string, number>;
   /** Cascade thinking's record: the text sent back and the second pass (null when cascade was off). */
   cascade: CascadeShown | null;
+  /**
+   * The pack's refusal (the pipeline's `refusal`): the views show this text instead of the picture. Absent or null:
+   * a picture (also every history record made before packs could decline).
+   */
+  refusal?: string | null;
 }
 
 /** What the views show of cascade thinking: the text sent back (and from where), the second pass's parts. */
@@ -135,7 +140,13 @@ export async function runImagine(
     formatOk: r.formatOk,
     timings: paintTimings(r.timings),
     cascade: cascadeShown(r.cascade),
+    refusal: r.refusal,
   };
+}
+
+/** The refusal back from history's flat settings (null when the run was not declined). */
+export function refusalFromSettings(s: Record<string, unknown>): string | null {
+  return typeof s.refusal === 'string' ? s.refusal : null;
 }
 
 /** History's flat settings of a cascade run: the text sent back and the second pass's parts. */
@@ -189,6 +200,7 @@ export function imagineRecord(
       height: s.height,
       tokens: out.tokens,
       formatOk: out.formatOk,
+      ...(out.refusal ? { refusal: out.refusal } : {}),
       ...extra,
     }),
     reasoning: out.reasoning,

@@ -340,6 +340,7 @@ export function keptRecord(r: RgpoResult, x: RgpoRollout) {
       formatOk: x.formatOk,
       rgpoTotal: x.total,
       rgpoAdvantage: x.advantage,
+      ...(x.refusal ? { refusal: x.refusal } : {}),
     }),
     reasoning: x.reasoning,
     answer: x.answer,

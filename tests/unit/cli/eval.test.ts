@@ -1,18 +1,24 @@
 /**
  * `rg eval` in Node (src/cli/eval.mjs, src/cli/args.mjs): its arguments (bad ones are UsageErrors, exit 2 before
- * anything runs), the check of eval/set.json, and the table's figures computed from per-prompt results.
+ * anything runs), the check of eval/set.json (version 1, and version 2 of a world v2 pack with its prompts tagged by
+ * column), and the table's figures computed from per-prompt results; a version 2 set run end to end on a stubbed page.
  */
 import { describe, expect, it } from 'vitest';
 import { UsageError, parseCommandLine, usage } from '../../../src/cli/args.mjs';
 import {
+  PT2_NO_COT,
   PT_COT,
   PT_NO_COT,
   PT_SFT,
+  answerOf,
+  evalItems,
   figures,
   parseEvalSet,
   pct,
   renderTable,
+  runEval,
   TABLE_HEADER,
+  type EvalSetV1,
 } from '../../../src/cli/eval.mjs';
 
 const bad = (argv: string[]) => {
@@ -96,9 +102,9 @@ const set = (over: Record<string, unknown> = {}) => ({
 
 describe('eval/set.json', () => {
   it('accepts the format make_pack.py writes; refuses others naming the pack and the file', () => {
-    expect(parseEvalSet(set(), 'shapes').arithmetic).toHaveLength(2);
+    expect((parseEvalSet(set(), 'shapes') as EvalSetV1).arithmetic).toHaveLength(2);
     expect(() => parseEvalSet({ format: 'x' }, 'shapes')).toThrow(
-      'pack shapes: eval/set.json: not an rg-shapes-eval version 1 file',
+      'pack shapes: eval/set.json: not an rg-shapes-eval version 1 or 2 file',
     );
     const short = set();
     short.pytorch.rows[PT_COT].arith = [1];
@@ -193,5 +199,155 @@ describe('the table', () => {
       [7, 2000, '0.3'],
     ];
     for (const [ok, total, s] of python) expect(pct(ok, total)).toBe(`${s}% (${ok}/${total})`);
+  });
+});
+
+const OOW = 'I can only draw 0 to 9 circles, squares or triangles in red, orange, yellow, green, blue or purple';
+// A world v2 set as make_pack.py --world v2 writes it (two of its five columns).
+const setV2 = () => ({
+  format: 'rg-shapes-eval',
+  version: 2,
+  world: 'v2',
+  split: 'test',
+  settings: { seed: 42, steps: 50, guidance: 3, max_new_tokens: 48, understand_max_new_tokens: 24 },
+  columns: [
+    { key: 'instances', label: '(a) held-out instances' },
+    { key: 'out_of_world', label: 'out of world' },
+  ],
+  prompts: [
+    { prompt: 'draw 2+3 red circles', n: 5, colour: 'red', kind: 'circle', template: 'add_count', intent: 'add' },
+    { prompt: 'Show 7 minus 5 blue squares', n: 2, colour: 'blue', kind: 'square', template: 'sub_minus' },
+    { prompt: 'a cat', n: 0, colour: null, kind: null, template: 'ow_thing', intent: 'oow', answer: OOW },
+    { prompt: 'draw 12 red circles', n: 0, colour: null, kind: null, template: 'ow_thing', intent: 'oow', answer: OOW },
+  ].map((p, i) => ({
+    intent: 'sub',
+    answer: `${p.n} ${p.colour} ${p.kind}s`,
+    ...p,
+    column: i < 2 ? 'instances' : 'out_of_world',
+  })),
+  understanding: [{ image: 'eval/u_000.png', questions: [{ question: 'how many shapes are there?', answer: '3' }] }],
+  pytorch: {
+    rows: {
+      [PT2_NO_COT]: { image: [0, 0, 1, 1] },
+      [PT_COT]: { image: [1, 1, 1, 0], format: [1, 1, 1, 1], answer: [1, 0, 1, 0] },
+    },
+    understanding: [5, 11],
+    table: 'eval_v2 table',
+  },
+});
+
+describe('eval/set.json version 2 (world v2)', () => {
+  it('accepts it; every prompt tagged with one of its columns, and PyTorch rows covering every prompt', () => {
+    const { columns, items, ptNoCot } = evalItems(parseEvalSet(setV2(), 'v2'));
+    expect(columns.map((c) => c.key)).toEqual(['instances', 'out_of_world']);
+    expect(ptNoCot).toBe(PT2_NO_COT);
+    expect(items.map((it) => [it.column, it.index, it.outOfWorld, it.answer])).toEqual([
+      ['instances', 0, false, '5 red circles'],
+      ['instances', 1, false, '2 blue squares'],
+      ['out_of_world', 0, true, OOW],
+      ['out_of_world', 1, true, OOW],
+    ]);
+    expect(items[3].pytorch).toEqual({ noCot: true, cot: false, format: true, answer: false });
+
+    const refuse = (edit: (s: ReturnType<typeof setV2>) => void, why: string) => {
+      const s = setV2();
+      edit(s);
+      expect(() => parseEvalSet(s, 'v2')).toThrow(`pack v2: eval/set.json: ${why}`);
+    };
+    refuse((s) => (s.prompts[1].column = 'facts'), 'prompts[1].column "facts" is not one of columns');
+    refuse((s) => (s.prompts[0].colour = null), 'prompts[0] is not {prompt, n, colour, kind, intent, answer}');
+    refuse((s) => s.pytorch.rows[PT_COT].answer.pop(), `pytorch.rows["${PT_COT}"].answer does not cover every prompt`);
+    refuse((s) => delete (s.pytorch.rows as Record<string, unknown>)[PT2_NO_COT], `pytorch.rows["${PT2_NO_COT}"]`);
+    refuse((s) => s.columns.push({ key: 'instances', label: 'again' }), 'columns[2] is not {key, label}');
+  });
+
+  it("answerOf is eval_v2's answer_of", () => {
+    expect(answerOf('<think>x</think><answer> 5 red circles </answer>')).toBe('5 red circles');
+    expect(answerOf('<think>x</think><answer>5 red')).toBeNull();
+    expect(answerOf('5 red circles')).toBeNull();
+  });
+
+  // The page, stubbed: what the reasoner says and what the checker sees, per prompt and CoT.
+  const said: Record<string, [string, boolean]> = {
+    'draw 2+3 red circles': ['<think>2 + 3 = 5</think><answer>5 red circles</answer>', true],
+    'Show 7 minus 5 blue squares': ['<think>7 - 5 = 3</think><answer>3 blue squares</answer>', true],
+    'a cat': [`<think>no</think><answer>${OOW}</answer>`, true],
+    // nothing painted, but the answer is a caption: wrong for an out-of-world request
+    'draw 12 red circles': ['<think>no</think><answer>0 red circles</answer>', true],
+  };
+  const page = () => {
+    const calls: unknown[][] = [];
+    const call = async (method: string, ...args: unknown[]) => {
+      calls.push([method, ...args]);
+      if (method === 'packFile')
+        return args[1] === 'eval/set.json' ? Buffer.from(JSON.stringify(setV2())).toString('base64') : 'cG5n';
+      if (method === 'imagine') {
+        const req = args[0] as { prompt: string; cot: boolean };
+        const [text, match] = req.cot ? said[req.prompt] : ['x', req.prompt !== 'draw 2+3 red circles'];
+        return {
+          pngBase64: Buffer.from(JSON.stringify({ match })).toString('base64'),
+          text,
+          answer: '',
+          formatOk: true,
+        };
+      }
+      if (method === 'checkShapes')
+        return { ...JSON.parse(Buffer.from(args[0] as string, 'base64').toString()), counts: {} };
+      if (method === 'understand') return { text: ' 3 ' };
+      throw new Error(method);
+    };
+    return { calls, call };
+  };
+  const ctx = (call: (method: string, ...args: unknown[]) => Promise<unknown>, n?: number) => ({
+    pack: { id: 'v2', manifestSha256: null },
+    n,
+    call,
+    run: <T>(f: (runId: string) => Promise<T>) => f('r'),
+    log: () => undefined,
+    write: null,
+    device: {},
+  });
+
+  it("prints eval_v2's columns and an answer row; out of world is right only with the set's answer", async () => {
+    const { calls, call } = page();
+    const { table, notes, summary } = await runEval(ctx(call));
+    // out of world: n = 0 goes to the checker (nothing painted is right), the colour and kind are the set's null
+    expect(calls.find((c) => c[0] === 'checkShapes' && (c[2] as { n: number }).n === 0)?.[2]).toEqual({
+      n: 0,
+      colour: null,
+      kind: null,
+    });
+    const byPrompt = Object.fromEntries(summary.prompts.map((p) => [p.prompt, p]));
+    expect(byPrompt['a cat'].cot).toMatchObject({ ok: true, answerOk: true });
+    expect(byPrompt['draw 12 red circles'].cot).toMatchObject({ ok: false, answerOk: false });
+    expect(byPrompt['Show 7 minus 5 blue squares'].cot).toMatchObject({ ok: true, answerOk: false });
+    expect(table.split('\n')).toEqual([
+      '| | (a) held-out instances: browser | (a) held-out instances: PyTorch | out of world: browser ' +
+        '| out of world: PyTorch | prompts where browser and PyTorch agree |',
+      '|---|---|---|---|---|---|',
+      '| no CoT (prompt prefill only) | 50.0% (1/2) | 0.0% (0/2) | 100.0% (2/2) | 100.0% (2/2) | 3/4 |',
+      '| CoT (this pack) | 100.0% (2/2) | 100.0% (2/2) | 50.0% (1/2) | 50.0% (1/2) | 4/4 |',
+      '| format-match rate (CoT generations) | 100.0% (2/2) | 100.0% (2/2) | 100.0% (2/2) | 100.0% (2/2) | 4/4 |',
+      "| answer accuracy (CoT: the <answer> is the target's) | 50.0% (1/2) | 50.0% (1/2) | 50.0% (1/2) " +
+        '| 50.0% (1/2) | 4/4 |',
+      '| understanding accuracy (questions about held-out images) | 100.0% (1/1) | 45.5% (5/11) | | | — |',
+    ]);
+    expect(notes.join('\n')).toContain(`the rows "${PT2_NO_COT}" and "${PT_COT}"`);
+    expect(notes.join('\n')).toContain('Out of world: right with CoT only when nothing is painted');
+    expect(summary.counts).toEqual({
+      instances: 2,
+      out_of_world: 2,
+      understandingImages: 1,
+      understandingQuestions: 1,
+    });
+  });
+
+  it('--n takes the first N of each column', async () => {
+    const { call } = page();
+    const { summary } = await runEval(ctx(call, 1));
+    expect(summary.prompts.map((p) => [p.list, p.prompt])).toEqual([
+      ['instances', 'draw 2+3 red circles'],
+      ['out_of_world', 'a cat'],
+    ]);
   });
 });

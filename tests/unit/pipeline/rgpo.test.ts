@@ -313,6 +313,8 @@ function fakeImagine(calls: ImagineRequest[], opts: { onCall?: (i: number) => vo
       reasoning: good ? '5' : '',
       answer: good ? '5 red circles' : 'no tags',
       formatOk: good,
+      // the bad rollouts stand for a pack's refusal: carried to the rollout, scored like any other
+      refusal: good ? null : 'no tags',
       stopReason: 'eos',
       conditionRows: 1,
       negativeRows: 1,
@@ -376,6 +378,7 @@ describe('rgpo group run (fake Imagine)', () => {
     expect(r.stats.mean).toBe(1);
     expect(r.stats.std).toBe(1);
     expect(r.rollouts.map((x) => x.advantage)).toEqual([-1, 1, -1, 1]);
+    expect(r.rollouts.map((x) => x.refusal)).toEqual(['no tags', null, 'no tags', null]);
     expect(r.stats.best).toBe(1);
     expect(r.perReward).toEqual({
       format: { mean: 0.5, best: 1 },

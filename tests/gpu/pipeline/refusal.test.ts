@@ -1,0 +1,68 @@
+/**
+ * A pack that declines (manifest `refusal.answer_prefix`) on the tiny-random pack in Chromium WebGPU: the same
+ * request through a source whose manifest names the start of the reasoner's answer comes back with that answer as
+ * `refusal` (and a `refusal` tEXt chunk), the same pixels and nothing leaked; a prefix the answer does not start with,
+ * or no field at all (the shipped manifest), gives no refusal and the plain run's PNG bytes.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
+import { imagine, type ImagineRequest } from '../../../src/pipeline/imagine';
+import { releaseNegativeConditions } from '../../../src/pipeline/paint';
+import { decodePngRgba, readPngText } from '../../../src/pipeline/png';
+import { releasePainters } from '../../../src/models/painter';
+import { releaseReasoners } from '../../../src/models/reasoner';
+import type { PackSource } from '../../../src/packs/source';
+import { fx, tinyRandom } from '../models/painter_fixtures';
+
+describe('a pack that declines', async () => {
+  const device = await acquireDevice();
+  const base = tinyRandom();
+  // tiny-random with a test manifest override: every other call goes to the shipped pack's source
+  const declining = (answerPrefix: string): PackSource =>
+    Object.assign(Object.create(base) as PackSource, {
+      manifest: async () => ({ ...(await base.manifest()), refusal: { answer_prefix: answerPrefix } }),
+    });
+  const run = (source: PackSource, runId: string) => {
+    const I = fx.imagine;
+    const req: ImagineRequest = {
+      runId,
+      pack: 'tiny-random',
+      prompt: I.prompt,
+      cot: true,
+      maxNewTokens: 8,
+      width: I.width,
+      height: I.height,
+      steps: 1,
+      guidance: I.guidance,
+      seed: I.seed,
+    };
+    return imagine(req, undefined, { source, choice: { backend: 'webgpu' as const, device } });
+  };
+  afterAll(async () => {
+    await releaseNegativeConditions();
+    await releasePainters();
+    await releaseReasoners();
+  });
+
+  it('the answer the manifest names is the refusal, the picture still painted; another prefix: none', async () => {
+    const plain = await run(base, 'refusal-plain');
+    expect(plain.refusal).toBeNull();
+    expect(readPngText(plain.png)).not.toHaveProperty('refusal');
+    // tiny-random writes no tags: its answer is the whole completion, trimmed
+    expect(plain.answer.length).toBeGreaterThan(4);
+
+    await device.queue.onSubmittedWorkDone();
+    const buffers = liveBufferCount(device);
+    const declined = await run(declining(plain.answer.slice(0, 4)), 'refusal-match');
+    await device.queue.onSubmittedWorkDone();
+    expect(liveBufferCount(device)).toBe(buffers);
+    expect(declined.text).toBe(plain.text);
+    expect(declined.refusal).toBe(plain.answer);
+    expect(readPngText(declined.png).refusal).toBe(plain.answer);
+    expect(decodePngRgba(declined.png).rgba).toEqual(decodePngRgba(plain.png).rgba);
+
+    const other = await run(declining(`${plain.answer}~`), 'refusal-no-match');
+    expect(other.refusal).toBeNull();
+    expect(other.png).toEqual(plain.png);
+  });
+});
