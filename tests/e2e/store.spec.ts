@@ -16,6 +16,9 @@ import { strToU8, zipSync } from 'fflate';
 import { serveFolder } from '../../src/cli/folder_server.mjs';
 
 const PACK = 'tiny-random';
+const fixtures = JSON.parse(
+  readFileSync(new URL('../fixtures/tiny-random/fixtures.json', import.meta.url), 'utf8'),
+) as { imagine: { generated_text: string } };
 const manifest = JSON.parse(
   readFileSync(new URL('../../public/models/tiny-random/manifest.json', import.meta.url), 'utf8'),
 ) as {
@@ -349,15 +352,24 @@ test('a run waiting on another tab says so, can be cancelled; the next run goes 
   await expect(phase).toContainText('Cancelled', { timeout: 60_000 });
 });
 
-test('a pack added from a URL: refusals change nothing; added, downloaded, run, kept across a reload, removed', async ({
-  page,
-}) => {
+const urlTitle =
+  'a pack added from a URL: bad addresses change nothing; added, downloaded, run (its refusal shown as text), kept, ' +
+  'removed';
+test(urlTitle, async ({ page }) => {
   test.setTimeout(300_000);
   // A copy of tiny-random under another id, on another origin (the folder server `rg --pack PATH` uses).
   const dir = mkdtempSync(join(tmpdir(), 'rg-added-pack-'));
   cpSync(fileURLToPath(new URL('../../public/models/tiny-random/', import.meta.url)), dir, { recursive: true });
   const m = join(dir, 'manifest.json');
-  writeFileSync(m, readFileSync(m, 'utf8').replace('"id": "tiny-random"', '"id": "tiny-copy"'));
+  // It also declines (manifest `refusal`) when its answer starts as tiny-random's greedy answer to this prompt does,
+  // so the run below shows the answer as text in place of the picture.
+  const answer = (fixtures.imagine.generated_text as string).trim();
+  const copy = {
+    ...JSON.parse(readFileSync(m, 'utf8')),
+    id: 'tiny-copy',
+    refusal: { answer_prefix: answer.slice(0, 4) },
+  };
+  writeFileSync(m, JSON.stringify(copy, null, 2));
   mkdirSync(join(dir, 'empty'));
   const server = await serveFolder(realpathSync(dir));
   try {
@@ -397,8 +409,12 @@ test('a pack added from a URL: refusals change nothing; added, downloaded, run, 
     await page.getByLabel('Width').fill('32');
     await page.getByLabel('Height').fill('32');
     await page.getByRole('button', { name: 'Imagine', exact: true }).click();
-    await expect(page.getByTestId('imagine-image')).toBeVisible({ timeout: 240_000 });
+    await expect(page.getByTestId('imagine-refusal')).toBeVisible({ timeout: 240_000 });
+    await expect(page.getByTestId('imagine-refusal')).toContainText(answer.slice(0, 4));
+    await expect(page.getByTestId('imagine-image')).toHaveCount(0);
+    await expect(page.getByTestId('imagine-download')).toHaveCount(0);
     await expect(page.getByTestId('imagine-error')).toHaveCount(0);
+    await expect(page.getByTestId('imagine-saved')).toHaveText('Saved in history.');
 
     // A reload keeps the pack listed and selected (the init script of this file selects tiny-random on every load;
     // one added now runs after it and puts back what the picker saved).
