@@ -261,8 +261,10 @@ export class PacksState {
     this.importProgress = null;
     let added = false;
     let listed: string | null = null;
+    let over = false;
     const onEvent = (e: StoreEvent): void => {
-      if (e.type !== 'download') return;
+      // Events cross the worker boundary asynchronously: one that lands after the import ended is stale.
+      if (e.type !== 'download' || over) return;
       this.importProgress = e.progress;
       this.progress[e.progress.packId] = e.progress;
       listed = e.progress.packId;
@@ -284,6 +286,7 @@ export class PacksState {
     } catch (e) {
       this.importMessage = errorMessage(e);
     } finally {
+      over = true;
       for (const p of [listed, id])
         if (p) {
           this.busy[p] = undefined;
