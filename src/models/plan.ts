@@ -19,7 +19,7 @@ import {
   type PlanChoice,
   type Precision,
 } from '../packs/plan';
-import { CATALOGUE, cataloguePlans } from '../packs/catalogue';
+import { CATALOGUE, cataloguePlans, type CatalogueEntry } from '../packs/catalogue';
 import { KERNEL_SUPPORT } from './support';
 
 /** What the user set (the device panel's budget, the Model manager's choice) and the tests' lowered limits. */
@@ -108,25 +108,29 @@ export interface CatalogueReport {
   entries: { id: string; plans: CataloguePlanRow[] }[];
 }
 
-/** Every catalogue entry planned at f16, int8 and int4 on the shared device (or the spec's limits without one). */
-export async function catalogueReport(): Promise<CatalogueReport> {
+/** One entry planned at every catalogue precision on `on`, or why it could not be. */
+function entryPlans(e: CatalogueEntry, on: DeviceAllowance): CataloguePlanRow[] {
+  try {
+    return cataloguePlans(e, on, KERNEL_SUPPORT).map(({ precision, plan }) => ({
+      precision,
+      plan,
+      summary: describePlan(plan),
+    }));
+  } catch (err) {
+    return [{ precision: 'f16' as const, plan: null, error: toErrorInfo(err) }];
+  }
+}
+
+/**
+ * `entries` (default: the catalogue) planned at f16, int8 and int4 on the shared device (or the spec's limits
+ * without one).
+ */
+export async function catalogueReport(list: readonly CatalogueEntry[] = CATALOGUE): Promise<CatalogueReport> {
   const { allowance, reason } = await deviceAllowance();
   const on = allowance ?? allowanceWith({ limits: {}, features: [] });
-  const entries = CATALOGUE.map((e) => {
-    try {
-      const plans = cataloguePlans(e, on, KERNEL_SUPPORT).map(({ precision, plan }) => ({
-        precision,
-        plan,
-        summary: describePlan(plan),
-      }));
-      return { id: e.id, plans };
-    } catch (err) {
-      return { id: e.id, plans: [{ precision: 'f16' as const, plan: null, error: toErrorInfo(err) }] };
-    }
-  });
   return {
     allows: describeAllowance(on),
     noGpuReason: allowance ? undefined : (reason ?? 'no WebGPU adapter'),
-    entries,
+    entries: list.map((e) => ({ id: e.id, plans: entryPlans(e, on) })),
   };
 }

@@ -15,7 +15,8 @@ import type { EventSink } from '../pipeline/events';
 import type { SelfTestResult } from '../runtime/self_test';
 import type { MemoryPlan, PlanChoice } from '../packs/plan';
 import type { PackEntry } from '../packs/registry';
-import type { CatalogueReport, PlanSettings } from '../models/plan';
+import type { CataloguePlanRow, CatalogueReport, PlanSettings } from '../models/plan';
+import type { RepoInspection } from '../convert/hub';
 import type { ErrorInfo } from '../errors';
 
 // Shared types defined in lower layers, re-exported so the UI and the CLI speak only this contract.
@@ -36,6 +37,16 @@ export interface PackPlanReport {
   allows?: string;
   noGpuReason?: string;
   error?: ErrorInfo;
+}
+
+/** A repo inspected on the Hub, with its memory plan per precision on this device (`plans`: empty without one). */
+export interface HubReport {
+  inspection: RepoInspection;
+  plans: CataloguePlanRow[];
+  allows: string;
+  noGpuReason?: string;
+  /** The command that converts it once downloaded. */
+  convert: string;
 }
 
 /** What the device panel shows. */
@@ -118,6 +129,12 @@ export interface RgApi {
    * from their configs alone; nothing is downloaded.
    */
   catalogue(): Promise<CatalogueReport>;
+  /**
+   * A Hugging Face repo (`owner/name[@revision]`) inspected before any download (src/convert/hub.ts): its files and
+   * their size from the Hub's API, the converter's checks over Range reads (configs, headers, tokenizer; no weights),
+   * and its memory plan per precision on this device. `hub`: another Hub address (tests' loopback server).
+   */
+  hubInspect(repo: string, hub?: string): Promise<HubReport>;
   /** The memory budget, the choice downloads and loads are checked at, and (tests) lowered adapter limits. */
   setPlanSettings(settings: PlanSettings): Promise<void>;
   /** A pack's manifest and its sha256: the cached one when the pack is in the store (works offline), else fetched. */

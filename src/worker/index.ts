@@ -4,7 +4,8 @@
  */
 import { expose, transfer } from 'comlink';
 import './transfer';
-import type { DeviceReport, EventSink, PackPlanReport, Pixels, RgApi, SelfTestResult } from './api';
+import type { DeviceReport, EventSink, HubReport, PackPlanReport, Pixels, RgApi, SelfTestResult } from './api';
+import { inspectRepo } from '../convert/hub';
 import { capabilities, destroyDevice, liveBufferBytes, liveBufferCount, onDeviceLost } from '../gpu/device';
 import { chooseBackend } from '../runtime/backend';
 import { runSelfTest } from '../runtime/self_test';
@@ -202,6 +203,22 @@ const api = {
 
   async catalogue() {
     return catalogueReport();
+  },
+
+  async hubInspect(repo: string, hub?: string): Promise<HubReport> {
+    if (hub !== undefined && !/^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/)/.test(hub))
+      throw new RgError('BAD_INPUT', `The Hub address ${hub} is neither https nor loopback http.`, { field: 'hub' });
+    const inspection = await inspectRepo(repo, hub === undefined ? {} : { hub: hub.replace(/\/?$/, '/') });
+    const { entry } = inspection;
+    const report = entry ? await catalogueReport([entry]) : null;
+    const folder = inspection.repo.split('/')[1]!;
+    return {
+      inspection,
+      plans: report?.entries[0]?.plans ?? [],
+      allows: report?.allows ?? '',
+      ...(report?.noGpuReason ? { noGpuReason: report.noGpuReason } : {}),
+      convert: `npm run rg -- convert --from path/to/${folder} --out out/${folder.toLowerCase()}-int4 --weights int4`,
+    };
   },
 
   async setPlanSettings(s: PlanSettings) {

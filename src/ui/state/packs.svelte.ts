@@ -1,10 +1,13 @@
 import type { WorkerHandle } from '../../worker/client';
 import type { DownloadProgress, PackReady, PackStatus, StoreEvent } from '../../store/types';
 import type { FolderFile } from '../../store/pack_service';
-import type { CatalogueReport, PackPlanReport, PlanChoice } from '../../worker/api';
+import type { CatalogueReport, HubReport, PackPlanReport, PlanChoice } from '../../worker/api';
 import { formatBytes, requestPersistence, type StorageInfo } from '../../store/storage';
 import { PACKS } from '../../packs/registry';
 import { DEFAULT_HINTS, toErrorInfo } from '../../errors';
+
+/** localStorage key of another Hub address (tests and mirrors); the real Hub when absent. */
+export const HUB_KEY = 'rg-vlm:hub';
 
 export type PackBusy = 'download' | 'verify' | 'delete' | 'load' | 'forget';
 
@@ -73,6 +76,12 @@ export class PacksState {
   importing = $state<string | null>(null);
   importProgress = $state<DownloadProgress | null>(null);
   importMessage = $state<PackMessage | null>(null);
+
+  /** "Inspect a Hugging Face model": the repo id typed, its run, its report or refusal. */
+  hubRepo = $state('');
+  hubBusy = $state(false);
+  hubReport = $state<HubReport | null>(null);
+  hubMessage = $state<PackMessage | null>(null);
 
   /** The "Add a pack from a URL" field, its run and its outcome. */
   addUrl = $state('');
@@ -297,6 +306,31 @@ export class PacksState {
     }
     await this.refresh();
     if (added || id) await this.onListChanged();
+  }
+
+  /**
+   * Inspects the repo id in `hubRepo` on the Hub (the worker's `hubInspect`): files, size, the converter's checks and
+   * the memory plan, before any download. The Hub's address is https://huggingface.co/ unless `rg-vlm:hub` in
+   * localStorage names another (the tests' loopback Hub).
+   */
+  async inspectHub(): Promise<void> {
+    if (this.hubBusy) return;
+    this.hubBusy = true;
+    this.hubMessage = null;
+    this.hubReport = null;
+    try {
+      let hub: string | undefined;
+      try {
+        hub = localStorage.getItem(HUB_KEY) ?? undefined;
+      } catch {
+        // storage refused: the real Hub
+      }
+      this.hubReport = await this.worker.api.hubInspect(this.hubRepo, hub);
+    } catch (e) {
+      this.hubMessage = errorMessage(e);
+    } finally {
+      this.hubBusy = false;
+    }
   }
 
   /** Removes a pack added from a URL (first call asks for confirmation): its stored files and its entry. */
