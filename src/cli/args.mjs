@@ -162,9 +162,13 @@ empty unless --force)`),
   convert: {
     summary:
       'a Qwen2-family or MindOmni checkpoint folder → reasoner (and painter) weights, tokenizer, converted.json (Node)',
-    usage: 'rg convert --from DIR --out DIR [--weights int4|int8|f16|bf16|f32] [--force]',
+    usage:
+      'rg convert --from DIR|owner/name[@rev] --out DIR [--weights int4|int8|f16|bf16|f32] [--cache DIR] [--force]',
     flags: flagTable(`
-      --from DIR                      a checkpoint (config.json, safetensors, tokenizer) or MindOmni's (mllm/, …)
+      --from DIR|REPO                 a checkpoint folder (config.json, safetensors, tokenizer) or MindOmni's \
+(mllm/, …); or a Hugging Face repo id, owner/name[@revision]: checked on the Hub, then downloaded (resumed, sha256 \
+checked) into --cache and converted from there
+      --cache DIR                     where a repo's files are downloaded (default ~/.cache/rg-vlm/hub; env RG_CACHE)
       --out DIR                       output folder (must be new or empty unless --force)
       --weights int4|int8|f16|bf16|f32  how the matrices are stored (default int4)
       --force                         replace an existing --out folder`),
@@ -413,7 +417,8 @@ export function settings(f, label, opts = {}) {
  * @typedef {{ command: 'compare', file: string, settings: Settings } & RunOptions} CompareCommand
  * @typedef {{ command: 'bench', filter?: string, json?: string, reps?: string, timeout: string }} BenchCommand
  * @typedef {{
- *   command: 'convert', from: string, out: string, weights: 'int4' | 'int8' | 'f16' | 'bf16' | 'f32', force: boolean
+ *   command: 'convert', from: string, out: string, weights: 'int4' | 'int8' | 'f16' | 'bf16' | 'f32', force: boolean,
+ *   cache?: string
  * }} ConvertCommand
  * @typedef {{
  *   command: 'rgpo', prompt?: string, eval?: string, group: number, temperature: number, topP: number,
@@ -476,6 +481,7 @@ export function parseCommandLine(argv) {
       out: text('--out', f.out),
       weights: /** @type {ConvertCommand['weights']} */ (weights),
       force: f.force === true,
+      ...(f.cache === undefined ? {} : { cache: text('--cache', f.cache) }),
     };
   }
   if (command === 'eval') {

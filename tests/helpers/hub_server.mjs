@@ -3,15 +3,19 @@
 // *.safetensors, with their sha256), and resolve URLs with HTTP Range. A repo is a map of its paths to files on
 // disk; `gated` repos answer 401 and unknown ones 404, as the Hub does. Revisions: `main` or the repo's commit sha
 // (a sha1 of its paths and bytes). Every request is logged with its Range, so a test can assert what was fetched.
+// Faults: `cutOnce(path, after)` drops the connection once after `after` bytes of a resolve of `path` (resume
+// tests); `tamper` (repo/path entries) serves a file with its last byte changed while the API still lists the
+// original sha256 (integrity tests).
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { readFileSync, statSync } from 'node:fs';
 
 /**
- * @param {{ repos: Record<string, Record<string, string>>, gated?: string[], licence?: Record<string, string> }} opts
+ * @param {{ repos: Record<string, Record<string, string>>, gated?: string[], licence?: Record<string, string>,
+ *   tamper?: string[] }} opts
  *   repos: `owner/name` → { path in the repo → file on disk }
  * @returns {Promise<{ url: string, log: { path: string, range: string | null, status: number, sent: number }[],
- *   sha: (repo: string) => string, close: () => Promise<void> }>}
+ *   sha: (repo: string) => string, cutOnce: (path: string, after: number) => void, close: () => Promise<void> }>}
  */
 export async function startHubServer(opts) {
   /** @type {Map<string, { sha: string, files: Map<string, { disk: string, bytes: number, sha256: string }> }>} */
@@ -31,6 +35,9 @@ export async function startHubServer(opts) {
     repos.set(id, { sha: h.digest('hex'), files });
   }
   const gated = new Set(opts.gated ?? []);
+  const tamper = new Set(opts.tamper ?? []);
+  /** @type {Map<string, number>} path → bytes to send before dropping the connection (once) */
+  const cuts = new Map();
   /** @type {{ path: string, range: string | null, status: number, sent: number }[]} */
   const log = [];
 
@@ -78,7 +85,16 @@ export async function startHubServer(opts) {
     if (!resolve) return answer(404, 'not found');
     const file = repo.files.get(decodeURIComponent(resolve[3]));
     if (!file) return answer(404, 'Entry not found');
-    const bytes = readFileSync(file.disk);
+    const bytes = Buffer.from(readFileSync(file.disk));
+    if (tamper.has(`${id}/${decodeURIComponent(resolve[3])}`)) bytes[bytes.length - 1] ^= 0xff;
+    const cut = cuts.get(decodeURIComponent(resolve[3]));
+    if (cut !== undefined && !range) {
+      cuts.delete(decodeURIComponent(resolve[3]));
+      res.writeHead(200, { 'Content-Length': String(bytes.byteLength) });
+      res.write(bytes.subarray(0, cut), () => setTimeout(() => res.destroy(), 200));
+      log.push({ path: url.pathname, range, status: 200, sent: cut });
+      return;
+    }
     const m = /^bytes=(\d+)-(\d*)$/.exec(range ?? '');
     if (!m) return answer(200, bytes);
     const start = Number(m[1]);
@@ -95,6 +111,7 @@ export async function startHubServer(opts) {
     url: `http://127.0.0.1:${addr.port}/`,
     log,
     sha: (id) => repos.get(id)?.sha ?? '',
+    cutOnce: (path, after) => void cuts.set(path, after),
     close: () =>
       new Promise((ok) => {
         server.closeAllConnections();

@@ -1,5 +1,7 @@
 // @ts-check
-// @file `rg convert`: a Hugging Face Qwen2-family checkpoint folder → our reasoner weights (src/convert/qwen2.ts), or
+// @file `rg convert`: a Hugging Face Qwen2-family checkpoint folder (or a repo id: checked on the Hub, downloaded
+// into a cache with resume and sha256 checks by src/cli/hub_download.mjs, then converted) → our reasoner weights
+// (src/convert/qwen2.ts), or
 // MindOmni's folder (mllm/, image_decoder/, connector.safetensors, vae/) → reasoner and painter weights and the VAE's
 // ONNX files (src/convert/mindomni.ts, src/convert/vae.ts): the converters the app runs, loaded through Vite's SSR
 // loader so their TypeScript and shader imports resolve in Node; no browser. Reads each tensor by byte range from
@@ -8,8 +10,13 @@
 import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../session.mjs';
 import { ROOT } from '../app.mjs';
+import { downloadHubFiles } from '../hub_download.mjs';
+
+/** `owner/name[@revision]`: a --from that is no folder is read as a Hugging Face repo id. */
+const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+(@[\w./-]+)?$/;
 
 /**
  * A CheckpointReader over a folder (src/convert/qwen2.ts).
@@ -86,7 +93,8 @@ async function loadConverter() {
   const mindomni = /** @type {typeof import('../../convert/mindomni')} */ (
     await server.ssrLoadModule('/src/convert/mindomni.ts')
   );
-  return { mod, mindomni, close: () => server.close() };
+  const hub = /** @type {typeof import('../../convert/hub')} */ (await server.ssrLoadModule('/src/convert/hub.ts'));
+  return { mod, mindomni, hub, close: () => server.close() };
 }
 
 /**
@@ -95,10 +103,12 @@ async function loadConverter() {
  * @returns {Promise<number>} the exit status
  */
 export async function convert(cmd, io) {
-  const from = resolve(cmd.from);
+  let from = resolve(cmd.from);
   const out = resolve(cmd.out);
-  if (!existsSync(from) || !statSync(from).isDirectory()) {
-    io.err.write(`rg: --from ${cmd.from}: no such folder\n`);
+  const folder = existsSync(from) && statSync(from).isDirectory();
+  const repo = !folder && REPO_ID.test(cmd.from);
+  if (!folder && !repo) {
+    io.err.write(`rg: --from ${cmd.from}: no such folder (nor a Hugging Face repo id, owner/name[@revision])\n`);
     return EXIT_USAGE;
   }
   if (existsSync(out) && (!statSync(out).isDirectory() || (readdirSync(out).length > 0 && !cmd.force))) {
@@ -106,7 +116,36 @@ export async function convert(cmd, io) {
     return EXIT_USAGE;
   }
   const tmp = `${out}.partial-${process.pid}`;
-  const { mod, mindomni, close } = await loadConverter();
+  const { mod, mindomni, hub, close } = await loadConverter();
+  try {
+    if (repo) {
+      // Checked on the Hub first (files, configs, tensor headers: no weights), then downloaded into the cache.
+      const address = process.env.RG_HUB ?? hub.HUB;
+      const insp = await hub.inspectRepo(cmd.from, { hub: address });
+      const cache = resolve(cmd.cache ?? process.env.RG_CACHE ?? join(homedir(), '.cache', 'rg-vlm', 'hub'));
+      from = join(cache, ...insp.repo.split('/'), insp.sha);
+      const mb = (insp.downloadBytes / 1e6).toFixed(1);
+      io.err.write(
+        `${insp.repo} at ${insp.sha.slice(0, 12)} (${insp.requested}): ${insp.files.length} files, ${mb} MB; ` +
+          `downloading into ${from}\n`,
+      );
+      await downloadHubFiles({
+        hub: address,
+        repo: insp.repo,
+        sha: insp.sha,
+        files: insp.files,
+        dir: from,
+        log: (line) => io.err.write(line + '\n'),
+      });
+    }
+  } catch (e) {
+    await close();
+    const err = /** @type {{ code?: string, message?: string, hint?: string }} */ (e);
+    io.err.write(`rg: --from ${cmd.from}: ${err.message ?? String(e)}${err.hint ? `\n    ${err.hint}` : ''}\n`);
+    return err.code === 'BAD_INPUT' || err.code === 'UNSUPPORTED_PACK' || err.code === 'INTEGRITY'
+      ? EXIT_USAGE
+      : EXIT_FAILURE;
+  }
   // MindOmni's folder is told by its image decoder; anything else is a Qwen2-family checkpoint (or refused as one).
   const isMindOmni = existsSync(join(from, 'image_decoder', 'config.json'));
   try {
