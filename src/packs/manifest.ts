@@ -94,7 +94,11 @@ export const ReasonerConfigSchema = z
     rms_norm_eps: finite.positive(),
     tie_word_embeddings: z.boolean(),
     attention_bias: z.boolean(),
-    vision: VisionConfigSchema,
+    /**
+     * The vision tower (the ViT + projector, `paths.vision_encoder`); null: the pack has none, so it reads no images
+     * (Understand answers text only; Edit and an image in Imagine are refused with the reason).
+     */
+    vision: VisionConfigSchema.nullable(),
     image_token: z.string().min(1),
     image_token_id: nonneg,
     /** `<image>` in the prompt expands to this many image tokens (= vision.num_patches). */
@@ -113,7 +117,10 @@ export const ReasonerConfigSchema = z
     condition_answer_end_row: z.boolean().default(true),
   })
   .refine((c) => c.num_attention_heads % c.num_key_value_heads === 0, 'num_attention_heads % num_key_value_heads')
-  .refine((c) => c.num_image_tokens === c.vision.num_patches, 'num_image_tokens must equal vision.num_patches')
+  .refine(
+    (c) => c.vision === null || c.num_image_tokens === c.vision.num_patches,
+    'num_image_tokens must equal vision.num_patches',
+  )
   .refine(
     (c) => c.image_token_id < c.vocab_size && c.eos_token_ids.every((t) => t < c.vocab_size),
     'token ids < vocab',
@@ -225,13 +232,15 @@ export type WeightVariant = z.infer<typeof WeightVariantSchema>;
 export const PackPathsSchema = z.strictObject({
   config: packPath,
   generation_config: packPath,
-  preprocessor_config: packPath,
-  processor_config: packPath,
+  /** The image preprocessing and processor configs: with a vision tower only. */
+  preprocessor_config: packPath.optional(),
+  processor_config: packPath.optional(),
   tokenizer: packPath,
   tokenizer_config: packPath,
   painter_config: packPath,
   vae_config: packPath,
-  vision_encoder: packPath,
+  /** The vision tower's ONNX graph: present exactly when `reasoner.vision` is. */
+  vision_encoder: packPath.optional(),
   embed_tokens: packPath,
   decoder: packPath,
   /**
@@ -247,6 +256,20 @@ export const PackPathsSchema = z.strictObject({
   painter_weights: z.partialRecord(WeightVariantSchema, packPath),
 });
 export type PackPaths = z.infer<typeof PackPathsSchema>;
+
+/**
+ * The reasoner's vision tower config, or BAD_INPUT (field `image`) saying the pack reads no images: every path that
+ * takes an image (Understand with one, Edit, an image in Imagine) asks here first, before any work.
+ */
+export function requireVision(r: ReasonerConfig, packId: string): VisionConfig {
+  if (r.vision) return r.vision;
+  throw new RgError('BAD_INPUT', `The pack ${packId} has no vision tower, so it cannot read images.`, {
+    field: 'image',
+    hint:
+      'Ask without an image, or choose a pack that reads images. (Qwen2.5-VL’s vision tower is not converted yet, ' +
+      'so packs converted from MindOmni or Qwen2 checkpoints have none.)',
+  });
+}
 
 /** The reasoner weight files by variant: a single path is the F32 file. */
 export function reasonerWeightPaths(paths: PackPaths): Partial<Record<WeightVariant, string>> {
@@ -380,6 +403,21 @@ export const ManifestSchema = z
       if (!listed.has(p))
         ctx.addIssue({ code: 'custom', message: `rewards names ${p}, which files does not list`, path: ['rewards'] });
     }
+    const visionPaths = (['vision_encoder', 'preprocessor_config', 'processor_config'] as const).filter(
+      (k) => m.paths[k] !== undefined,
+    );
+    if (m.reasoner.vision && visionPaths.length < 3)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'reasoner.vision needs paths.vision_encoder, preprocessor_config and processor_config',
+        path: ['paths'],
+      });
+    if (!m.reasoner.vision && visionPaths.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        message: `paths.${visionPaths[0]} is given but reasoner.vision is null (no vision tower)`,
+        path: ['paths', visionPaths[0]!],
+      });
     if (m.connector.input_size !== m.reasoner.hidden_size)
       ctx.addIssue({ code: 'custom', message: 'connector.input_size ≠ reasoner.hidden_size', path: ['connector'] });
     if (m.connector.hidden_size !== m.painter.hidden_size)
@@ -429,14 +467,16 @@ export const LlavaConfigSchema = z.looseObject({
     rms_norm_eps: finite.positive(),
     tie_word_embeddings: z.boolean(),
   }),
-  vision_config: z.looseObject({
-    hidden_size: pos,
-    image_size: pos,
-    patch_size: pos,
-    num_hidden_layers: pos,
-    num_attention_heads: pos,
-    intermediate_size: pos,
-  }),
+  vision_config: z
+    .looseObject({
+      hidden_size: pos,
+      image_size: pos,
+      patch_size: pos,
+      num_hidden_layers: pos,
+      num_attention_heads: pos,
+      intermediate_size: pos,
+    })
+    .optional(),
 });
 export type LlavaConfig = z.infer<typeof LlavaConfigSchema>;
 
@@ -534,7 +574,13 @@ export const CONFIG_FILE_SCHEMAS = {
  */
 export function crossCheck(
   m: Manifest,
-  files: { [K in keyof typeof CONFIG_FILE_SCHEMAS]: z.infer<(typeof CONFIG_FILE_SCHEMAS)[K]> },
+  files: {
+    [K in Exclude<keyof typeof CONFIG_FILE_SCHEMAS, 'preprocessor_config' | 'processor_config'>]: z.infer<
+      (typeof CONFIG_FILE_SCHEMAS)[K]
+    >;
+  } & {
+    [K in 'preprocessor_config' | 'processor_config']?: z.infer<(typeof CONFIG_FILE_SCHEMAS)[K]>;
+  },
 ): string[] {
   const bad: string[] = [];
   const eq = (what: string, a: unknown, b: unknown) => {
@@ -559,21 +605,27 @@ export function crossCheck(
   }
   eq('config.json image_token_index', files.config.image_token_index, r.image_token_id);
   eq('config.json image_seq_length', files.config.image_seq_length, r.num_image_tokens);
-  for (const k of [
-    'hidden_size',
-    'image_size',
-    'patch_size',
-    'num_hidden_layers',
-    'num_attention_heads',
-    'intermediate_size',
-  ] as const) {
-    eq(`config.json vision_config.${k}`, files.config.vision_config[k], r.vision[k]);
+  const v = r.vision;
+  const vc = files.config.vision_config;
+  if (v && vc) {
+    for (const k of [
+      'hidden_size',
+      'image_size',
+      'patch_size',
+      'num_hidden_layers',
+      'num_attention_heads',
+      'intermediate_size',
+    ] as const) {
+      eq(`config.json vision_config.${k}`, vc[k], v[k]);
+    }
+  } else if (!v !== !vc) eq('config.json vision_config (present)', !!vc, !!v);
+  if (v) {
+    eq('preprocessor size', files.preprocessor_config?.size, { height: v.image_size, width: v.image_size });
+    eq('preprocessor image_mean', files.preprocessor_config?.image_mean, v.image_mean);
+    eq('preprocessor image_std', files.preprocessor_config?.image_std, v.image_std);
+    eq('processor image_token', files.processor_config?.image_token, r.image_token);
+    eq('processor patch_size', files.processor_config?.patch_size, v.patch_size);
   }
-  eq('preprocessor size', files.preprocessor_config.size, { height: r.vision.image_size, width: r.vision.image_size });
-  eq('preprocessor image_mean', files.preprocessor_config.image_mean, r.vision.image_mean);
-  eq('preprocessor image_std', files.preprocessor_config.image_std, r.vision.image_std);
-  eq('processor image_token', files.processor_config.image_token, r.image_token);
-  eq('processor patch_size', files.processor_config.patch_size, r.vision.patch_size);
   const eos = files.generation_config.eos_token_id;
   eq('generation_config eos_token_id', Array.isArray(eos) ? eos : [eos], r.eos_token_ids);
   eq('painter_config connector', files.painter_config.connector, m.connector);

@@ -6,6 +6,7 @@
  * VAE encoder.
  */
 import { badInput } from '../errors';
+import { requireVision } from '../packs/manifest';
 import type { EventSink } from './events';
 import { decodeImage, type ImageInput } from '../models/reasoner';
 import { normalise, resizeRgb } from '../models/reasoner/image';
@@ -35,14 +36,15 @@ export async function edit(req: EditRequest, onEvent: EventSink | undefined, dep
     if (req.image === undefined || req.image === null) throw badInput('image', 'an image to edit is required');
     const source = packSource(deps);
     const m = await source.manifest();
+    const vision = requireVision(m.reasoner, m.id);
     const s = resolvePaintSettings(m, req, true);
     const t0 = performance.now();
     const decoded = await decodeImage(req.image, undefined, 'image');
     let pixelValues: Float32Array;
     let vaeInput: Float32Array;
     try {
-      const S = m.reasoner.vision.image_size;
-      pixelValues = normalise(resizeRgb(decoded, S), S, m.reasoner.vision.image_mean, m.reasoner.vision.image_std);
+      const S = vision.image_size;
+      pixelValues = normalise(resizeRgb(decoded, S), S, vision.image_mean, vision.image_std);
       vaeInput = vaeInputFromPixels(resizeRgb(decoded, s.width, s.height), s.height, s.width, 3);
     } finally {
       if (!(decoded instanceof ImageData)) decoded.close();

@@ -6,7 +6,7 @@
 import { CancelledError, badInput } from '../errors';
 import type { Backend } from '../runtime/ort';
 import { resolvePackDefaults } from '../packs/defaults';
-import type { WeightVariant } from '../packs/manifest';
+import { requireVision, type WeightVariant } from '../packs/manifest';
 import {
   checkMaxNewTokens,
   loadReasonerText,
@@ -85,7 +85,7 @@ export async function understand(
       images: hasImage ? 1 : 0,
       userText: req.prompt,
     });
-    const pixels = hasImage ? await preprocessImage(req.image!, text.config.vision) : null;
+    const pixels = hasImage ? await preprocessImage(req.image!, requireVision(text.config, req.pack)) : null;
     if (deps.signal?.aborted) throw new CancelledError('Cancelled before it started');
 
     // 2. The model (loaded once per pack and device), then generation.

@@ -26,6 +26,7 @@ import { GpuBatch } from '../../gpu/batch';
 import { bufferOf, cpuTensor, run, type OrtTensor } from '../../runtime/ort';
 import type { EngineRun } from './engine';
 import { HiddenCollector, type HiddenStates } from './hidden';
+import { requireVision } from '../../packs/manifest';
 import { conditionOutput, kvNames, type ReasonerModel } from './model';
 import { parseCompletion, type ParsedCompletion } from './parse';
 import type { PreparedPrompt } from './prepare';
@@ -276,7 +277,7 @@ async function imageFeatures(
 ): Promise<OrtTensor> {
   const cfg = model.config;
   if (!pixelValues) throw new RgError('INTERNAL', 'the prompt has image tokens but no pixel values were given');
-  const v = cfg.vision;
+  const v = requireVision(cfg, model.manifest.id);
   const vision = await model.vision();
   const feats = (
     await run(vision, { pixel_values: cpuTensor('float32', pixelValues, [1, 3, v.image_size, v.image_size]) })

@@ -11,6 +11,7 @@ import { RgError } from '../../errors';
 import {
   CONFIG_FILE_SCHEMAS,
   parseWith,
+  requireVision,
   type Manifest,
   type ReasonerConfig,
   type WeightVariant,
@@ -207,8 +208,11 @@ export class ReasonerModel implements ReasonerText {
 
   /** The vision encoder session, loaded on first use. */
   vision(): Promise<OrtSession> {
+    requireVision(this.config, this.source.id);
+    const path = this.manifest.paths.vision_encoder;
+    if (!path) throw new RgError('INTEGRITY', `${this.source.id}: reasoner.vision without paths.vision_encoder`);
     this.visionSession ??= this.source
-      .file(this.manifest.paths.vision_encoder)
+      .file(path)
       .then((bytes) =>
         createSession(bytes, {
           backend: this.visionBackend,

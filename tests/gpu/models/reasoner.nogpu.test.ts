@@ -37,7 +37,7 @@ describe('reasoner on WASM', () => {
       if (g.image) {
         pixels = await preprocessImage(
           new Blob([(await fixtureBytes(g.image)) as BlobPart], { type: 'image/png' }),
-          model.config.vision,
+          model.config.vision!,
         );
         expect(Array.from(pixels)).toEqual(Array.from(await fixtureF32(g.pixel_values!.file)));
       }

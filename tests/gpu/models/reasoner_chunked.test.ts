@@ -29,7 +29,7 @@ async function run(model: ReasonerModel, g: (typeof GREEDY)[number]): Promise<[G
   const pixels = g.image
     ? await preprocessImage(
         new Blob([(await fixtureBytes(g.image)) as BlobPart], { type: 'image/png' }),
-        model.config.vision,
+        model.config.vision!,
       )
     : null;
   const res = await generate(model, prompt, pixels, {

@@ -89,7 +89,7 @@ describe('reasoner engine vs onnxruntime-web', () => {
       const pixels = g.image
         ? await preprocessImage(
             new Blob([(await fixtureBytes(g.image)) as BlobPart], { type: 'image/png' }),
-            model.config.vision,
+            model.config.vision!,
           )
         : null;
       const [engine, ort] = await bothPaths(prompt, pixels, g.max_new_tokens, [1018, 1016]);
@@ -122,7 +122,7 @@ describe('reasoner engine vs onnxruntime-web', () => {
     const g = GREEDY.find((x) => x.image)!;
     const prompt = preparePrompt(model, { messages: g.messages, images: 1 });
     const blob = new Blob([(await fixtureBytes(g.image!)) as BlobPart], { type: 'image/png' });
-    const pixels = await preprocessImage(blob, model.config.vision);
+    const pixels = await preprocessImage(blob, model.config.vision!);
     const onGpu = await ReasonerModel.load(tinyRandom(), { backend: 'webgpu', device }, { vision: 'webgpu' });
     try {
       expect(onGpu.visionBackend).toBe('webgpu');

@@ -209,18 +209,18 @@ describe('image processor', () => {
   it('the 32x32 fixture image gives exactly the PyTorch pixel values (PNG bytes, Blob, or raw RGBA)', async () => {
     const png = await fixtureBytes('understand_image.png');
     const want = Array.from(await fixtureF32('understand_pixel_values.bin'));
-    expect(Array.from(await preprocessImage(png, text.config.vision))).toEqual(want);
+    expect(Array.from(await preprocessImage(png, text.config.vision!))).toEqual(want);
     const bmp = await createImageBitmap(new Blob([png as BlobPart]));
     const ctx = new OffscreenCanvas(32, 32).getContext('2d')!;
     ctx.drawImage(bmp, 0, 0);
     const rgba = ctx.getImageData(0, 0, 32, 32).data;
-    expect(Array.from(await preprocessImage({ width: 32, height: 32, data: rgba }, text.config.vision))).toEqual(want);
+    expect(Array.from(await preprocessImage({ width: 32, height: 32, data: rgba }, text.config.vision!))).toEqual(want);
   });
 
   it('resizes to the encoder size: the 64x64 Edit input (2x2 blocks) gives the Edit fixture exactly', async () => {
     const got = await preprocessImage(
       new Blob([(await fixtureBytes('edit_input.png')) as BlobPart]),
-      text.config.vision,
+      text.config.vision!,
     );
     const want = await fixtureF32('edit_pixel_values.bin');
     let maxDiff = 0;
@@ -230,8 +230,8 @@ describe('image processor', () => {
   });
 
   it('refuses undecodable, empty, too large and too many-pixel images with BAD_INPUT on the image field', async () => {
-    await badInput(() => preprocessImage(new Uint8Array([1, 2, 3, 4]), text.config.vision), 'image');
-    await badInput(() => preprocessImage(new Blob([]), text.config.vision), 'image');
+    await badInput(() => preprocessImage(new Uint8Array([1, 2, 3, 4]), text.config.vision!), 'image');
+    await badInput(() => preprocessImage(new Blob([]), text.config.vision!), 'image');
     const big = await badInput(
       () => decodeImage(new Blob([new Uint8Array(1025)]), { maxBytes: 1024, maxPixels: 1e9 }),
       'image',

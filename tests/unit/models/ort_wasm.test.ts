@@ -113,7 +113,7 @@ async function generate(
   const H = R.hidden_size;
   const emb = data((await S.embed_tokens.run({ input_ids: i64(ids, [1, ids.length]) })).inputs_embeds).slice();
   if (pixelValues) {
-    const v = R.vision;
+    const v = R.vision!;
     const feats = data(
       (await S.vision_encoder.run({ pixel_values: f32(pixelValues, [1, 3, v.image_size, v.image_size]) }))
         .image_features,
@@ -238,7 +238,7 @@ describe('onnxruntime-web (wasm) runs the tiny-random ONNX files', () => {
   it.each(greedy)('greedy %s: same tokens and hidden states as PyTorch', async (_, g) => {
     const pv = g.pixel_values ? f32file(g.pixel_values.file) : null;
     if (pv) {
-      const v = R.vision;
+      const v = R.vision!;
       const feats = data(
         (await S.vision_encoder.run({ pixel_values: f32(pv, [1, 3, v.image_size, v.image_size]) })).image_features,
       );

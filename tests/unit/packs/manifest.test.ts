@@ -13,6 +13,7 @@ import {
   packPaths,
   parseWith,
   reasonerWeightPaths,
+  requireVision,
   type Manifest,
 } from '../../../src/packs/manifest';
 import { DEFAULT_PACK, DEFAULT_TEST_PACK, PACKS, findPack, packFileUrl } from '../../../src/packs/registry';
@@ -61,7 +62,7 @@ describe.each(PACKS.filter((p) => p.shipped))('pack $id', (pack) => {
   it('every config file parses and agrees with the manifest', () => {
     const files = Object.fromEntries(
       Object.entries(CONFIG_FILE_SCHEMAS).map(([key, schema]) => {
-        const path = manifest.paths[key as keyof typeof CONFIG_FILE_SCHEMAS];
+        const path = manifest.paths[key as keyof typeof CONFIG_FILE_SCHEMAS]!;
         return [key, parseWith(schema, readJson(join(dir, path)), path)];
       }),
     ) as Parameters<typeof crossCheck>[1];
@@ -253,12 +254,44 @@ describe('manifest validation', () => {
     const files = Object.fromEntries(
       Object.entries(CONFIG_FILE_SCHEMAS).map(([key, schema]) => [
         key,
-        parseWith(schema, readJson(join(dir, m.paths[key as keyof typeof CONFIG_FILE_SCHEMAS])), key),
+        parseWith(schema, readJson(join(dir, m.paths[key as keyof typeof CONFIG_FILE_SCHEMAS]!)), key),
       ]),
     ) as Parameters<typeof crossCheck>[1];
     files.config.text_config.num_key_value_heads += 1;
     files.painter_config.painter.rope_theta = 1;
     expect(crossCheck(m, files)).toHaveLength(2);
+  });
+
+  it('a pack without a vision tower: reasoner.vision null, and exactly then no vision paths', () => {
+    type Loose = Record<string, Record<string, unknown>>;
+    const blind = structuredClone(good) as Loose;
+    blind.reasoner!.vision = null;
+    for (const k of ['vision_encoder', 'preprocessor_config', 'processor_config']) delete blind.paths![k];
+    const m = parseManifest(blind);
+    expect(m.reasoner.vision).toBeNull();
+    expect(() => requireVision(m.reasoner, m.id)).toThrow('The pack tiny-random has no vision tower');
+    try {
+      requireVision(m.reasoner, m.id);
+    } catch (e) {
+      expect((e as RgError).field).toBe('image');
+    }
+    expect(requireVision(parseManifest(good).reasoner, 'x').image_size).toBeGreaterThan(0);
+    // Its config files agree without the vision ones (config.json without vision_config).
+    const dir = join(PUBLIC, 'models/tiny-random/');
+    const files = Object.fromEntries(
+      Object.entries(CONFIG_FILE_SCHEMAS)
+        .filter(([key]) => key !== 'preprocessor_config' && key !== 'processor_config')
+        .map(([key, schema]) => [key, parseWith(schema, readJson(join(dir, m.paths[key as 'config']!)), key)]),
+    ) as Parameters<typeof crossCheck>[1];
+    delete (files.config as Record<string, unknown>).vision_config;
+    expect(crossCheck(m, files)).toEqual([]);
+    // A vision path without the tower, or the tower without its paths, is refused by name.
+    const stray = structuredClone(blind);
+    stray.paths!.vision_encoder = (good as Loose).paths!.vision_encoder;
+    expect(() => parseManifest(stray)).toThrow('paths.vision_encoder is given but reasoner.vision is null');
+    const headless = structuredClone(good) as Loose;
+    delete headless.paths!.preprocessor_config;
+    expect(() => parseManifest(headless)).toThrow('reasoner.vision needs paths.vision_encoder');
   });
 
   it('registry resolves file URLs', () => {
