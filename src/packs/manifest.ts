@@ -67,14 +67,19 @@ export const VisionConfigSchema = z.strictObject({
 });
 export type VisionConfig = z.infer<typeof VisionConfigSchema>;
 
+/**
+ * Special token ids. The four tags may be null: in a tokenizer without them as added tokens (Qwen2.5's, which
+ * MindOmni uses) `<think>`, `</think>`, `<answer>` and `</answer>` are ordinary text, so the stream finds them in
+ * the decoded text and generation stops at the end-of-sequence tokens only.
+ */
 export const SpecialTokensSchema = z.strictObject({
   endoftext: nonneg,
   im_start: nonneg,
   im_end: nonneg,
-  think_start: nonneg,
-  think_end: nonneg,
-  answer_start: nonneg,
-  answer_end: nonneg,
+  think_start: nonneg.nullable(),
+  think_end: nonneg.nullable(),
+  answer_start: nonneg.nullable(),
+  answer_end: nonneg.nullable(),
   image: nonneg,
 });
 export type SpecialTokens = z.infer<typeof SpecialTokensSchema>;
@@ -645,7 +650,8 @@ export function crossCheck(
     ['answer_end', '</answer>'],
     ['image', r.image_token],
   ];
-  for (const [k, content] of names) eq(`tokenizer added token ${content}`, added.get(content), st[k]);
+  // A null tag is text in this tokenizer: it must then not be an added token either.
+  for (const [k, content] of names) eq(`tokenizer added token ${content}`, added.get(content) ?? null, st[k]);
   eq('image token id', st.image, r.image_token_id);
   const size = Object.keys(files.tokenizer.model.vocab).length + files.tokenizer.added_tokens.length;
   eq('tokenizer size', size, r.vocab_size);

@@ -27,6 +27,7 @@ import { bufferOf, cpuTensor, run, type OrtTensor } from '../../runtime/ort';
 import type { EngineRun } from './engine';
 import { HiddenCollector, type HiddenStates } from './hidden';
 import { requireVision } from '../../packs/manifest';
+import { stopSets } from './stops';
 import { conditionOutput, kvNames, type ReasonerModel } from './model';
 import { parseCompletion, type ParsedCompletion } from './parse';
 import type { PreparedPrompt } from './prepare';
@@ -197,8 +198,7 @@ async function generateNow(
   const context = cfg.max_position_embeddings;
   // The last generated token is fed back only for a row stop, so at most L + maxNew − 1 positions are drawn from.
   const maxNew = Math.min(opts.maxNewTokens, context - L + 1);
-  const stopIds = new Set(opts.stopIds ?? [...cfg.eos_token_ids, st.answer_end]);
-  const rowStopIds = new Set(opts.rowStopIds ?? (cfg.condition_answer_end_row ? [st.answer_end] : []));
+  const { stopIds, rowStopIds } = stopSets(cfg, opts);
   const eosIds = new Set(cfg.eos_token_ids);
   const tokenIds: number[] = [];
   let stopReason: StopReason = 'max_new_tokens';

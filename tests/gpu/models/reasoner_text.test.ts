@@ -73,7 +73,7 @@ describe('token stream', () => {
     const stream = new TokenStream(
       text.tokenizer,
       st,
-      new Set([st.im_end, st.endoftext, st.answer_end]),
+      new Set([st.im_end, st.endoftext, st.answer_end!]),
       initial,
       (e) => events.push(e),
       (p) => phases.push(p),

