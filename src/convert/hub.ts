@@ -12,6 +12,7 @@ import { RgError } from '../errors';
 import { CATALOGUE, parseCatalogueEntry, type CatalogueEntry } from '../packs/catalogue';
 import type { CheckpointReader } from './checkpoint';
 import { planMindOmni } from './mindomni';
+import { VAE_CONFIG, VAE_WEIGHTS } from './vae';
 import { planQwen2, type Qwen2Dims } from './qwen2';
 
 export const HUB = 'https://huggingface.co/';
@@ -200,7 +201,8 @@ function filesRead(r: HubRepo, kind: RepoInspection['kind'], shards: string[]): 
         (f.path === 'connector.safetensors' ||
           f.path === 'image_decoder/config.json' ||
           f.path === 'image_decoder/model.safetensors' ||
-          f.path.startsWith('vae/'))),
+          f.path === VAE_CONFIG ||
+          f.path === VAE_WEIGHTS)),
   );
 }
 
