@@ -31,6 +31,31 @@ function maxPixelDiff(a: Buffer, b: Buffer): number {
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'rg-cli-e2e-'));
 
+/** `rg generate` with the Imagine fixture's prompt and settings (seed 42) on `pack`, into `out`. */
+function fixtureGenerate(pack: string, out: string): string[] {
+  const I = fx.imagine;
+  return [
+    'generate',
+    '--prompt',
+    I.prompt,
+    '--pack',
+    pack,
+    '--seed',
+    '42',
+    '--steps',
+    String(I.steps),
+    '--guidance',
+    String(I.guidance),
+    I.cot ? '--cot' : '--no-cot',
+    '--max-new-tokens',
+    String(I.max_new_tokens),
+    '--size',
+    `${I.width}x${I.height}`,
+    '--out',
+    out,
+  ];
+}
+
 test.describe('rg command line', () => {
   test.describe.configure({ timeout: 300_000 });
 
@@ -40,26 +65,7 @@ test.describe('rg command line', () => {
     const I = fx.imagine;
     const dir = fresh();
     const out = join(dir, 'run');
-    const r = await rg([
-      'generate',
-      '--prompt',
-      I.prompt,
-      '--pack',
-      'tiny-random',
-      '--seed',
-      '42',
-      '--steps',
-      String(I.steps),
-      '--guidance',
-      String(I.guidance),
-      I.cot ? '--cot' : '--no-cot',
-      '--max-new-tokens',
-      String(I.max_new_tokens),
-      '--size',
-      `${I.width}x${I.height}`,
-      '--out',
-      out,
-    ]);
+    const r = await rg(fixtureGenerate('tiny-random', out));
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(dir)).toEqual(['run']);
     expect(readdirSync(out).sort()).toEqual(['image.png', 'result.json']);
@@ -231,33 +237,13 @@ test.describe('rg --pack PATH', () => {
 
   const title = 'a pack folder on disk (a copy of tiny-random under another id) paints the fixture; bad folders exit 2';
   test(title, async () => {
-    const I = fx.imagine;
     const dir = fresh();
     const pack = join(dir, 'copy');
     cpSync(join(ROOT, 'public/models/tiny-random'), pack, { recursive: true });
     const m = join(pack, 'manifest.json');
     writeFileSync(m, readFileSync(m, 'utf8').replace('"id": "tiny-random"', '"id": "tiny-copy"'));
     const out = join(dir, 'run');
-    const args = (p: string, o = out) => [
-      'generate',
-      '--prompt',
-      I.prompt,
-      '--pack',
-      p,
-      '--seed',
-      '42',
-      '--steps',
-      String(I.steps),
-      '--guidance',
-      String(I.guidance),
-      I.cot ? '--cot' : '--no-cot',
-      '--max-new-tokens',
-      String(I.max_new_tokens),
-      '--size',
-      `${I.width}x${I.height}`,
-      '--out',
-      o,
-    ];
+    const args = (p: string, o = out) => fixtureGenerate(p, o);
     const r = await rg(args(pack));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`pack tiny-copy added from ${realpathSync(pack)}`);

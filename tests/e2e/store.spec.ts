@@ -49,6 +49,17 @@ test.beforeEach(async ({ page }) => {
   await page.addInitScript(() => localStorage.setItem('rg-vlm:pack', 'tiny-random'));
 });
 
+/** Opens Imagine and starts a short run (8 tokens, 2 steps, 32×32) of the selected pack. */
+async function quickImagine(page: Page): Promise<void> {
+  await page.evaluate(() => (location.hash = '#/imagine'));
+  await page.getByLabel('Prompt', { exact: true }).fill('draw the result of 3 apples plus 2 apples');
+  await page.getByLabel('Max tokens').fill('8');
+  await page.getByLabel('Steps').fill('2');
+  await page.getByLabel('Width').fill('32');
+  await page.getByLabel('Height').fill('32');
+  await page.getByRole('button', { name: 'Imagine', exact: true }).click();
+}
+
 /** The model manager lists test packs such as tiny-random only when asked to. */
 async function showTestPacks(page: Page): Promise<void> {
   await page.getByLabel('Show test packs').check();
@@ -125,13 +136,7 @@ test('offline, Imagine runs from the cached pack', async ({ page, context }) => 
 
   await context.setOffline(true);
   await page.reload();
-  await page.evaluate(() => (location.hash = '#/imagine'));
-  await page.getByLabel('Prompt', { exact: true }).fill('draw the result of 3 apples plus 2 apples');
-  await page.getByLabel('Max tokens').fill('8');
-  await page.getByLabel('Steps').fill('2');
-  await page.getByLabel('Width').fill('32');
-  await page.getByLabel('Height').fill('32');
-  await page.getByRole('button', { name: 'Imagine', exact: true }).click();
+  await quickImagine(page);
   await expect(page.getByTestId('imagine-image')).toBeVisible({ timeout: 240_000 });
   await expect(page.getByTestId('imagine-error')).toHaveCount(0);
   expect(await page.evaluate(() => navigator.onLine)).toBe(false);
@@ -403,13 +408,7 @@ test(urlTitle, async ({ page }) => {
     await expect(row.getByTestId('pack-state-tiny-copy')).toHaveText('cached', { timeout: 60_000 });
 
     await page.getByTestId('pack-picker').selectOption('tiny-copy');
-    await page.evaluate(() => (location.hash = '#/imagine'));
-    await page.getByLabel('Prompt', { exact: true }).fill('draw the result of 3 apples plus 2 apples');
-    await page.getByLabel('Max tokens').fill('8');
-    await page.getByLabel('Steps').fill('2');
-    await page.getByLabel('Width').fill('32');
-    await page.getByLabel('Height').fill('32');
-    await page.getByRole('button', { name: 'Imagine', exact: true }).click();
+    await quickImagine(page);
     await expect(page.getByTestId('imagine-refusal')).toBeVisible({ timeout: 240_000 });
     await expect(page.getByTestId('imagine-refusal')).toContainText(answer.slice(0, 4));
     await expect(page.getByTestId('imagine-image')).toHaveCount(0);

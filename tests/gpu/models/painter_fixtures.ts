@@ -4,7 +4,10 @@ import { FetchPackSource } from '../../../src/packs/source';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { emptyBuffer, readF32, uploadBuffer } from '../../../src/gpu/readback';
 import type { PainterEngine } from '../../../src/models/painter/dit';
-import { vaeInputFromPixels, type PaintOptions, type PaintResult } from '../../../src/models/painter';
+import { releasePainters, vaeInputFromPixels, type PaintOptions, type PaintResult } from '../../../src/models/painter';
+import { releaseReasoners } from '../../../src/models/reasoner';
+import type { ImagineRequest } from '../../../src/pipeline/imagine';
+import { releaseNegativeConditions } from '../../../src/pipeline/paint';
 import { decodePngRgba } from '../../../src/pipeline/png';
 import { expect } from 'vitest';
 
@@ -131,4 +134,32 @@ export async function expectMatchesFixture(r: PaintResult, which: 'imagine' | 'e
   const dPx = maxPixelDiff(r.image, img);
   console.log(`${which} [${r.engine}] image: max |Δ| = ${dImg.toExponential(2)}, max pixel Δ = ${dPx}/255`);
   expect(dPx).toBeLessThanOrEqual(2);
+}
+
+/**
+ * A short Imagine request on the fixture's prompt, size, guidance and seed (CoT on, 8 tokens, 1 step): the pipeline
+ * tests that compare two runs of the same request (cascade, refusal, no vision tower).
+ */
+export function quickImagineRequest(runId: string, patch: Partial<ImagineRequest> = {}): ImagineRequest {
+  const I = fx.imagine;
+  return {
+    runId,
+    pack: 'tiny-random',
+    prompt: I.prompt,
+    cot: true,
+    maxNewTokens: 8,
+    width: I.width,
+    height: I.height,
+    steps: 1,
+    guidance: I.guidance,
+    seed: I.seed,
+    ...patch,
+  };
+}
+
+/** Releases every model the pipelines keep (negative conditions, painters, reasoners): a test file's afterAll. */
+export async function releasePipelineModels(): Promise<void> {
+  await releaseNegativeConditions();
+  await releasePainters();
+  await releaseReasoners();
 }

@@ -6,37 +6,17 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
-import { imagine, type ImagineRequest } from '../../../src/pipeline/imagine';
-import { releaseNegativeConditions } from '../../../src/pipeline/paint';
+import { imagine } from '../../../src/pipeline/imagine';
 import { cascadeText } from '../../../src/pipeline/cascade';
 import { decodePngRgba, readPngText } from '../../../src/pipeline/png';
-import { releasePainters } from '../../../src/models/painter';
-import { releaseReasoners } from '../../../src/models/reasoner';
 import type { RgEvent } from '../../../src/worker/api';
-import { fx, tinyRandom } from '../models/painter_fixtures';
+import { fx, quickImagineRequest, releasePipelineModels, tinyRandom } from '../models/painter_fixtures';
 
 describe('cascade thinking', async () => {
   const device = await acquireDevice();
   const deps = { source: tinyRandom(), choice: { backend: 'webgpu' as const, device } };
-  afterAll(async () => {
-    await releaseNegativeConditions();
-    await releasePainters();
-    await releaseReasoners();
-  });
-  const I = fx.imagine;
-  const request = (runId: string, patch: Partial<ImagineRequest> = {}): ImagineRequest => ({
-    runId,
-    pack: 'tiny-random',
-    prompt: I.prompt,
-    cot: true,
-    maxNewTokens: 8,
-    width: I.width,
-    height: I.height,
-    steps: 1,
-    guidance: I.guidance,
-    seed: I.seed,
-    ...patch,
-  });
+  afterAll(releasePipelineModels);
+  const request = quickImagineRequest;
 
   it('the second pass conditions the painter: same image as a plain run of the first pass’s text', async () => {
     const t0 = performance.now();
@@ -73,7 +53,7 @@ describe('cascade thinking', async () => {
     expect(a).not.toEqual(decodePngRgba(plain.png).rgba);
     // Both texts recorded in the PNG; the second pass announced itself in the stream.
     const t = readPngText(r.png);
-    expect(t.prompt).toBe(I.prompt);
+    expect(t.prompt).toBe(fx.imagine.prompt);
     expect(t.reasoning).toBe(plain.reasoning);
     expect(t.answer).toBe(plain.answer);
     expect(t.cascade_prompt).toBe(sent.text);

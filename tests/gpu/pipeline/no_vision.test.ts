@@ -7,15 +7,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
 import { RgError } from '../../../src/errors';
-import { imagine, type ImagineRequest } from '../../../src/pipeline/imagine';
+import { imagine } from '../../../src/pipeline/imagine';
 import { edit } from '../../../src/pipeline/edit';
 import { understand } from '../../../src/pipeline/understand';
-import { releaseNegativeConditions } from '../../../src/pipeline/paint';
-import { releasePainters } from '../../../src/models/painter';
-import { releaseReasoners } from '../../../src/models/reasoner';
 import type { PackSource } from '../../../src/packs/source';
 import { decodePngRgba } from '../../../src/pipeline/png';
-import { fixtureBytes, fx, tinyRandom } from '../models/painter_fixtures';
+import { fixtureBytes, fx, quickImagineRequest, releasePipelineModels, tinyRandom } from '../models/painter_fixtures';
 
 describe('a pack without a vision tower', async () => {
   const device = await acquireDevice();
@@ -29,19 +26,7 @@ describe('a pack without a vision tower', async () => {
     },
   });
   const choice = { backend: 'webgpu' as const, device };
-  const I = fx.imagine;
-  const paint = (pack: string): ImagineRequest => ({
-    runId: `nv-${pack}`,
-    pack,
-    prompt: I.prompt,
-    cot: true,
-    maxNewTokens: 8,
-    width: I.width,
-    height: I.height,
-    steps: 1,
-    guidance: I.guidance,
-    seed: I.seed,
-  });
+  const paint = (pack: string) => quickImagineRequest(`nv-${pack}`, { pack });
   const ask = (pack: string) => ({
     runId: `nvu-${pack}`,
     pack,
@@ -49,11 +34,7 @@ describe('a pack without a vision tower', async () => {
     cot: false,
     maxNewTokens: 8,
   });
-  afterAll(async () => {
-    await releaseNegativeConditions();
-    await releasePainters();
-    await releaseReasoners();
-  });
+  afterAll(releasePipelineModels);
 
   it('Imagine and a text-only Understand run and give what tiny-random gives', async () => {
     const seen = await imagine(paint('tiny-random'), undefined, { source: base, choice });

@@ -6,13 +6,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
-import { imagine, type ImagineRequest } from '../../../src/pipeline/imagine';
-import { releaseNegativeConditions } from '../../../src/pipeline/paint';
+import { imagine } from '../../../src/pipeline/imagine';
 import { decodePngRgba, readPngText } from '../../../src/pipeline/png';
-import { releasePainters } from '../../../src/models/painter';
-import { releaseReasoners } from '../../../src/models/reasoner';
 import type { PackSource } from '../../../src/packs/source';
-import { fx, tinyRandom } from '../models/painter_fixtures';
+import { quickImagineRequest, releasePipelineModels, tinyRandom } from '../models/painter_fixtures';
 
 describe('a pack that declines', async () => {
   const device = await acquireDevice();
@@ -22,27 +19,9 @@ describe('a pack that declines', async () => {
     Object.assign(Object.create(base) as PackSource, {
       manifest: async () => ({ ...(await base.manifest()), refusal: { answer_prefix: answerPrefix } }),
     });
-  const run = (source: PackSource, runId: string) => {
-    const I = fx.imagine;
-    const req: ImagineRequest = {
-      runId,
-      pack: 'tiny-random',
-      prompt: I.prompt,
-      cot: true,
-      maxNewTokens: 8,
-      width: I.width,
-      height: I.height,
-      steps: 1,
-      guidance: I.guidance,
-      seed: I.seed,
-    };
-    return imagine(req, undefined, { source, choice: { backend: 'webgpu' as const, device } });
-  };
-  afterAll(async () => {
-    await releaseNegativeConditions();
-    await releasePainters();
-    await releaseReasoners();
-  });
+  const run = (source: PackSource, runId: string) =>
+    imagine(quickImagineRequest(runId), undefined, { source, choice: { backend: 'webgpu' as const, device } });
+  afterAll(releasePipelineModels);
 
   it('the answer the manifest names is the refusal, the picture still painted', async () => {
     const plain = await run(base, 'refusal-plain');

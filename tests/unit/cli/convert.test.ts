@@ -4,9 +4,9 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/rg.mjs';
+import { capture } from '../../helpers/capture';
 import { convertMindOmni } from '../../../src/convert/mindomni';
 import { convertQwen2, type ConvertSink } from '../../../src/convert/qwen2';
 import { makeQwen2Replica } from '../../helpers/qwen2_replica';
@@ -16,17 +16,6 @@ const tok = {
   'tokenizer.json': new Uint8Array(readFileSync(tiny + 'tokenizer.json')),
   'tokenizer_config.json': new Uint8Array(readFileSync(tiny + 'tokenizer_config.json')),
 };
-
-function capture() {
-  let text = '';
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      text += String(chunk);
-      cb();
-    },
-  });
-  return { w, text: () => text };
-}
 
 describe('rg convert', () => {
   it('writes the files the in-memory conversion makes, byte for byte', async () => {

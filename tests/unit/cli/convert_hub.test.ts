@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/rg.mjs';
+import { capture } from '../../helpers/capture';
 import { startHubServer } from '../../helpers/hub_server.mjs';
 
 const FIX = fileURLToPath(new URL('../../fixtures/qwen2-replica/', import.meta.url));
@@ -27,17 +27,6 @@ const files: Record<string, string> = {
   'tokenizer.json': TINY + 'tokenizer.json',
   'tokenizer_config.json': TINY + 'tokenizer_config.json',
 };
-
-function capture() {
-  let text = '';
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      text += String(chunk);
-      cb();
-    },
-  });
-  return { w, text: () => text };
-}
 
 let hub: Awaited<ReturnType<typeof startHubServer>>;
 const dir = mkdtempSync(join(tmpdir(), 'rg-convert-hub-'));
