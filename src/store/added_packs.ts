@@ -142,7 +142,7 @@ export class AddedPacks {
     const base = packFolderUrl(input);
     const manifestUrl = `${base}manifest.json`;
     const bytes = await fetchManifest(manifestUrl, opts);
-    const r = await this.check(bytes, manifestUrl, base, base, 'packUrl', opts);
+    const r = await this.check(bytes, manifestUrl, () => base, base, 'packUrl', opts);
     await this.record(r.entry);
     return r;
   }
@@ -154,9 +154,8 @@ export class AddedPacks {
   async checkFolder(bytes: Uint8Array, name: string, opts: AddPackOptions = {}): Promise<AddedPack> {
     if (bytes.byteLength > MAX_MANIFEST_BYTES) throw tooLarge(`manifest.json of “${name}”`, bytes.byteLength);
     const where = `The manifest.json of the folder “${name}”`;
-    const probe = await this.check(bytes, where, '', '', 'packFolder', opts, true);
-    const base = `${FOLDER_BASE}${probe.manifest.id}/`;
-    return this.check(bytes, where, base, `a folder on this computer (“${name.slice(0, 200)}”)`, 'packFolder', opts);
+    const from = `a folder on this computer (“${name.slice(0, 200)}”)`;
+    return this.check(bytes, where, (id) => `${FOLDER_BASE}${id}/`, from, 'packFolder', opts);
   }
 
   /** Records a checked pack (from `add` or `checkFolder`), replacing an entry of the same id. */
@@ -168,11 +167,11 @@ export class AddedPacks {
   private async check(
     bytes: Uint8Array,
     where: string,
-    base: string,
+    /** The pack's base URL, from its id (a folder pack's is made from it). */
+    baseOf: (id: string) => string,
     from: string,
     field: string,
     opts: AddPackOptions,
-    parseOnly = false,
   ): Promise<AddedPack> {
     const hint = 'A pack folder made by `rg convert` or tools/ holds a manifest.json beside its files.';
     let json: unknown;
@@ -188,6 +187,7 @@ export class AddedPacks {
       const why = (e as Error).message.replace(/^manifest\.json is not valid: /, '');
       throw new RgError('BAD_INPUT', `${where} is not a pack manifest: ${why}`, { field, hint });
     }
+    const base = baseOf(manifest.id);
     const entry: PackEntry = {
       id: manifest.id,
       label: manifest.name,
@@ -197,7 +197,6 @@ export class AddedPacks {
       manifestSha256: await sha256Hex(bytes),
       addedFrom: from,
     };
-    if (parseOnly) return { entry, manifest, replaced: false };
     const list = await this.list();
     if (PACKS.some((p) => p.id === manifest.id))
       throw new RgError('BAD_INPUT', `${where} is pack “${manifest.id}”, which this app ships.`, {
