@@ -51,7 +51,8 @@ describe('the benchmark dev server', () => {
       expect(missing, 'dependencies the scan missed (they would be optimised mid-run)').toEqual([]);
     } finally {
       await server.close();
-      rmSync(cacheDir, { recursive: true, force: true });
+      // The optimiser may still be writing its cache as the server closes (ENOTEMPTY once in CI): retry the removal.
+      rmSync(cacheDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     }
   }, 120_000);
 });
