@@ -227,8 +227,10 @@ export async function inspectRepo(input: string, opts: HubOptions = {}): Promise
   let dims: Qwen2Dims;
   let modelType: string;
   let shards: string[];
+  let notAPack: string | null = null;
   if (kind === 'mindomni') {
     const p = await planMindOmni(reader, o);
+    notAPack = p.pack.notAPack;
     dims = p.reasoner.dims;
     modelType = p.reasoner.modelType;
     shards = p.reasoner.shards;
@@ -270,6 +272,7 @@ export async function inspectRepo(input: string, opts: HubOptions = {}): Promise
       note =
         'MindOmni’s layout, converted by the same checks; the memory plan is computed for MindOmni’s published ' +
         'configuration only, which this repo’s text decoder is not.';
+    if (notAPack) note = `${note ? `${note} ` : ''}It converts, but not into a pack the studio opens: ${notAPack}.`;
   }
   return {
     repo: r.repo,

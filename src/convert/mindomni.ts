@@ -13,6 +13,7 @@ import {
   PainterConfigSchema,
   type ConnectorConfig,
   type PainterConfig,
+  type SpecialTokens,
   type VaeConfig,
   type WeightVariant,
 } from '../packs/manifest';
@@ -21,6 +22,7 @@ import {
   checkTensors,
   HashingWriter,
   K_MULTIPLE,
+  parseJson,
   planWeights,
   readHeaders,
   readJson,
@@ -36,6 +38,17 @@ import {
 } from './checkpoint';
 import { CONVERTED_FILE, describeConversion, planQwen2, writeQwen2, type Qwen2Dims, type Qwen2Plan } from './qwen2';
 import { planVae, VAE_CONFIG, VAE_FILES, VAE_WEIGHTS, writeVae, type VaePlan } from './vae';
+import {
+  CONFIG_FILE,
+  eosIds,
+  GENERATION_CONFIG_FILE,
+  MANIFEST_FILE,
+  mindomniManifest,
+  qwen2TextConfig,
+  qwenSpecialTokens,
+  type PackMeta,
+} from './mindomni_pack';
+import type { Manifest } from '../packs/manifest';
 
 const bad: Refuse = refuser(
   'Convert an unmodified MindOmni checkpoint: mllm/, image_decoder/ (config.json, model.safetensors) and ' +
@@ -276,6 +289,11 @@ export interface MindOmniPlan {
   weights: WeightsPlan;
   /** The VAE's graphs, when the checkpoint has vae/config.json. */
   vae: VaePlan | null;
+  /**
+   * What the manifest needs beyond the weights: the mllm tokenizer's special tokens and the ids generation ends on
+   * (`<|im_end|>` among them); or, when the converted folder cannot be a pack, why (it then gets no manifest.json).
+   */
+  pack: { specialTokens: SpecialTokens; eos: number[]; notAPack: null } | { notAPack: string };
 }
 
 export interface MindOmniResult {
@@ -286,6 +304,9 @@ export interface MindOmniResult {
   vae: VaeConfig | null;
   files: { path: string; bytes: number; sha256: string }[];
   weights: { reasoner: string; painter: string };
+  /** The pack's manifest (written as manifest.json); null when the folder cannot be a pack (`notAPack` says why). */
+  manifest: Manifest | null;
+  notAPack: string | null;
 }
 
 /** Every check of a MindOmni conversion (both halves), before anything is written. */
@@ -293,6 +314,7 @@ export async function planMindOmni(src: CheckpointReader, o: ConvertOptions): Pr
   const f = o.weights;
   const meter = o.meter ?? new StagingMeter();
   const reasoner = await planQwen2(subReader(src, 'mllm'), { ...o, meter });
+  const pack = await packTokens(src, reasoner);
   const d = phi3Dims(await readJson(src, 'image_decoder/config.json', bad));
   const k = K_MULTIPLE[f];
   for (const [name, v] of [
@@ -319,7 +341,33 @@ export async function planMindOmni(src: CheckpointReader, o: ConvertOptions): Pr
   checkTensors(maps.filter(inConnector), connector, bad, 'image_decoder/config.json with the mllm hidden size');
   const vae = (await src.size(VAE_CONFIG)) === null ? null : await planVae(src, f !== 'f32', meter, pc.latent_channels);
   const weights = planWeights(`painter.${f}.safetensors`, maps, found, f);
-  return { reasoner, connector: cc, painter: pc, weights, vae };
+  const notAPack = vae ? pack.notAPack : 'the checkpoint has no vae/, and a pack needs the VAE';
+  return { reasoner, connector: cc, painter: pc, weights, vae, pack: notAPack ? { notAPack } : pack };
+}
+
+/**
+ * The mllm tokenizer's special tokens and the ids generation ends on, or why the converted folder cannot be a pack
+ * (the weights still convert: a tokenizer that is not Qwen's own only stops the manifest).
+ */
+async function packTokens(
+  src: CheckpointReader,
+  reasoner: Qwen2Plan,
+): Promise<{ specialTokens: SpecialTokens; eos: number[]; notAPack: null } | { notAPack: string }> {
+  try {
+    const specialTokens = qwenSpecialTokens(
+      parseJson(reasoner.tokenizer, 'mllm/tokenizer.json', bad),
+      reasoner.dims.vocab_size,
+    );
+    const eos = eosIds(
+      reasoner.generation && parseJson(reasoner.generation, 'mllm/generation_config.json', bad),
+      await readJson(src, 'mllm/config.json', bad),
+      specialTokens.im_end,
+    );
+    return { specialTokens, eos, notAPack: null };
+  } catch (e) {
+    if (e instanceof RgError && e.code === 'UNSUPPORTED_PACK') return { notAPack: e.message };
+    throw e;
+  }
 }
 
 /**
@@ -330,13 +378,19 @@ export async function planMindOmni(src: CheckpointReader, o: ConvertOptions): Pr
 export async function convertMindOmni(
   src: CheckpointReader,
   sink: ConvertSink,
-  o: ConvertOptions,
+  o: ConvertOptions & { pack?: PackMeta },
 ): Promise<MindOmniResult> {
   const meter = o.meter ?? new StagingMeter();
   const opts = { ...o, meter };
   const p = await planMindOmni(src, opts);
   const out = new HashingWriter(sink);
   await writeQwen2(p.reasoner, out, opts);
+  const text = (x: unknown) => new TextEncoder().encode(JSON.stringify(x, null, 2) + '\n');
+  const pack = p.pack.notAPack === null ? p.pack : null;
+  if (pack) {
+    await out.whole(CONFIG_FILE, text(qwen2TextConfig(p.reasoner.dims, pack.eos, pack.specialTokens)));
+    if (!p.reasoner.generation) await out.whole(GENERATION_CONFIG_FILE, text({ eos_token_id: pack.eos }));
+  }
   await out.weights(src, p.weights, o.blockBytes ?? 4 * 1024 * 1024, meter, bad);
   const f: WeightVariant = o.weights;
   const painterConfig = {
@@ -382,6 +436,32 @@ export async function convertMindOmni(
     files: out.files,
   });
   await out.whole(CONVERTED_FILE, description);
+  // Without vae/ or Qwen's tokenizer the folder holds converted weights, not a pack the studio opens.
+  const manifest =
+    p.vae && pack
+      ? mindomniManifest(
+          {
+            weights: f,
+            reasoner: p.reasoner.dims,
+            specialTokens: pack.specialTokens,
+            eos: pack.eos,
+            connector: p.connector,
+            painter: p.painter,
+            vae: p.vae.config,
+            files: [...out.files],
+            paths: {
+              reasoner: p.reasoner.weights.path,
+              painter: p.weights.path,
+              painterConfig: 'painter_config.json',
+              vaeConfig: VAE_FILES.config,
+              vaeDecoder: VAE_FILES.decoder,
+              vaeEncoder: VAE_FILES.encoder,
+            },
+          },
+          o.pack,
+        )
+      : null;
+  if (manifest) await out.whole(MANIFEST_FILE, describeConversion(manifest));
   return {
     reasoner: p.reasoner.dims,
     connector: p.connector,
@@ -389,5 +469,7 @@ export async function convertMindOmni(
     vae: p.vae?.config ?? null,
     files: out.files,
     weights: { reasoner: p.reasoner.weights.path, painter: p.weights.path },
+    manifest,
+    notAPack: p.pack.notAPack,
   };
 }

@@ -246,8 +246,12 @@ export const PackPathsSchema = z.strictObject({
   vae_config: packPath,
   /** The vision tower's ONNX graph: present exactly when `reasoner.vision` is. */
   vision_encoder: packPath.optional(),
-  embed_tokens: packPath,
-  decoder: packPath,
+  /**
+   * The reasoner's ONNX graphs for onnxruntime-web (the onnx-community layout): both or neither. Without them (a pack
+   * converted from a checkpoint) the reasoner runs only as our WGSL engine from `reasoner_weights`, so on WebGPU only.
+   */
+  embed_tokens: packPath.optional(),
+  decoder: packPath.optional(),
   /**
    * The reasoner's text decoder as safetensors (HF-style names, docs/formats.md): the WGSL engine's weights on
    * WebGPU. One path (F32, the original form) or one path per stored variant like `painter_weights`. Without it the
@@ -423,6 +427,18 @@ export const ManifestSchema = z
         message: `paths.${visionPaths[0]} is given but reasoner.vision is null (no vision tower)`,
         path: ['paths', visionPaths[0]!],
       });
+    if ((m.paths.embed_tokens === undefined) !== (m.paths.decoder === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        message: "paths.embed_tokens and paths.decoder (the reasoner's ONNX graphs) go together: both or neither",
+        path: ['paths', m.paths.decoder === undefined ? 'decoder' : 'embed_tokens'],
+      });
+    if (m.paths.decoder === undefined && Object.keys(reasonerWeightPaths(m.paths)).length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'the reasoner needs its ONNX graphs (paths.embed_tokens, paths.decoder) or paths.reasoner_weights',
+        path: ['paths', 'reasoner_weights'],
+      });
     if (m.connector.input_size !== m.reasoner.hidden_size)
       ctx.addIssue({ code: 'custom', message: 'connector.input_size ≠ reasoner.hidden_size', path: ['connector'] });
     if (m.connector.hidden_size !== m.painter.hidden_size)
@@ -485,6 +501,30 @@ export const LlavaConfigSchema = z.looseObject({
 });
 export type LlavaConfig = z.infer<typeof LlavaConfigSchema>;
 
+/**
+ * `config.json` of a pack converted from a checkpoint (src/convert/): the text decoder's own Qwen2 config, as
+ * transformers writes it for Qwen2ForCausalLM (head_dim, when absent, is hidden_size / num_attention_heads).
+ */
+export const Qwen2TextConfigSchema = z.looseObject({
+  model_type: z.literal('qwen2'),
+  architectures: z.array(z.string()),
+  vocab_size: pos,
+  hidden_size: pos,
+  intermediate_size: pos,
+  num_hidden_layers: pos,
+  num_attention_heads: pos,
+  num_key_value_heads: pos,
+  head_dim: pos.optional(),
+  max_position_embeddings: pos,
+  rope_theta: finite.positive(),
+  rms_norm_eps: finite.positive(),
+  tie_word_embeddings: z.boolean(),
+});
+export type Qwen2TextConfig = z.infer<typeof Qwen2TextConfigSchema>;
+
+/** A pack's `config.json`: llava (packs with ONNX graphs) or a converted pack's Qwen2 text config. */
+export const PackConfigSchema = z.union([LlavaConfigSchema, Qwen2TextConfigSchema]);
+
 export const GenerationConfigSchema = z.looseObject({
   eos_token_id: z.union([nonneg, z.array(nonneg)]),
   pad_token_id: nonneg.nullable().optional(),
@@ -538,6 +578,14 @@ export type PainterConfigFile = z.infer<typeof PainterConfigFileSchema>;
 
 export const VaeConfigFileSchema = VaeConfigSchema.extend({ _class_name: z.string() });
 
+/** The largest token id `tokenizer.json` can produce (its vocabulary's or an added token's). */
+export function tokenizerTopId(t: z.infer<typeof TokenizerJsonSchema>): number {
+  let top = -1;
+  for (const id of Object.values(t.model.vocab)) if (id > top) top = id;
+  for (const a of t.added_tokens) if (a.id > top) top = a.id;
+  return top;
+}
+
 // ------------------------------------------------------------------------------------------ parsing
 function describe(err: z.ZodError): string {
   return err.issues
@@ -563,7 +611,7 @@ export function parseManifest(json: unknown): Manifest {
 
 /** The config files of a pack, keyed by the manifest `paths` key, with the schema each must satisfy. */
 export const CONFIG_FILE_SCHEMAS = {
-  config: LlavaConfigSchema,
+  config: PackConfigSchema,
   generation_config: GenerationConfigSchema,
   preprocessor_config: PreprocessorConfigSchema,
   processor_config: ProcessorConfigSchema,
@@ -592,7 +640,13 @@ export function crossCheck(
     if (JSON.stringify(a) !== JSON.stringify(b)) bad.push(`${what}: ${JSON.stringify(a)} ≠ ${JSON.stringify(b)}`);
   };
   const r = m.reasoner;
-  const t = files.config.text_config;
+  const llava = files.config.model_type === 'llava' ? (files.config as LlavaConfig) : null;
+  const t = llava
+    ? llava.text_config
+    : (() => {
+        const q = files.config as Qwen2TextConfig;
+        return { ...q, head_dim: q.head_dim ?? q.hidden_size / q.num_attention_heads };
+      })();
   for (const k of [
     'vocab_size',
     'hidden_size',
@@ -608,10 +662,12 @@ export function crossCheck(
   ] as const) {
     eq(`config.json text_config.${k}`, t[k], r[k]);
   }
-  eq('config.json image_token_index', files.config.image_token_index, r.image_token_id);
-  eq('config.json image_seq_length', files.config.image_seq_length, r.num_image_tokens);
+  if (llava) {
+    eq('config.json image_token_index', llava.image_token_index, r.image_token_id);
+    eq('config.json image_seq_length', llava.image_seq_length, r.num_image_tokens);
+  }
   const v = r.vision;
-  const vc = files.config.vision_config;
+  const vc = llava?.vision_config;
   if (v && vc) {
     for (const k of [
       'hidden_size',
@@ -653,7 +709,8 @@ export function crossCheck(
   // A null tag is text in this tokenizer: it must then not be an added token either.
   for (const [k, content] of names) eq(`tokenizer added token ${content}`, added.get(content) ?? null, st[k]);
   eq('image token id', st.image, r.image_token_id);
-  const size = Object.keys(files.tokenizer.model.vocab).length + files.tokenizer.added_tokens.length;
-  eq('tokenizer size', size, r.vocab_size);
+  // The embedding may have more rows than the tokenizer has tokens (Qwen2.5: 151,665 tokens, 151,936 rows).
+  const top = tokenizerTopId(files.tokenizer);
+  if (top >= r.vocab_size) bad.push(`tokenizer id ${top} ≥ reasoner.vocab_size ${r.vocab_size}`);
   return bad;
 }

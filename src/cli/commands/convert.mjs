@@ -9,7 +9,7 @@
 // leaves --out as it was.
 import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../session.mjs';
 import { ROOT } from '../app.mjs';
@@ -117,6 +117,8 @@ export async function convert(cmd, io) {
   }
   const tmp = `${out}.partial-${process.pid}`;
   const { mod, mindomni, hub, close } = await loadConverter();
+  /** What names a converted MindOmni pack: where it came from, and the Hub card's licence when it was read. */
+  const pack = { source: basename(from), licence: /** @type {string | undefined} */ (undefined) };
   try {
     if (repo) {
       // Checked on the Hub first (files, configs, tensor headers: no weights), then downloaded into the cache.
@@ -124,6 +126,8 @@ export async function convert(cmd, io) {
       const insp = await hub.inspectRepo(cmd.from, { hub: address });
       const cache = resolve(cmd.cache ?? process.env.RG_CACHE ?? join(homedir(), '.cache', 'rg-vlm', 'hub'));
       from = join(cache, ...insp.repo.split('/'), insp.sha);
+      pack.source = `${insp.repo}@${insp.sha}`;
+      pack.licence = insp.licence ?? undefined;
       const mb = (insp.downloadBytes / 1e6).toFixed(1);
       io.err.write(
         `${insp.repo} at ${insp.sha.slice(0, 12)} (${insp.requested}): ${insp.files.length} files, ${mb} MB; ` +
@@ -154,7 +158,7 @@ export async function convert(cmd, io) {
     const t0 = Date.now();
     const opts = { weights: cmd.weights };
     const r = isMindOmni
-      ? await mindomni.convertMindOmni(folderReader(from), folderSink(tmp), opts)
+      ? await mindomni.convertMindOmni(folderReader(from), folderSink(tmp), { ...opts, pack })
       : await mod.convertQwen2(folderReader(from), folderSink(tmp), opts);
     await rm(out, { recursive: true, force: true });
     await rename(tmp, out);
@@ -163,7 +167,13 @@ export async function convert(cmd, io) {
     io.err.write(
       `converted ${kind} ${cmd.from} → ${cmd.out} (${cmd.weights}) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
     );
-    io.out.write(JSON.stringify({ out: cmd.out, weights: cmd.weights, files: r.files, bytes }) + '\n');
+    /** @type {{ id: string } | null} */
+    const manifest = 'manifest' in r ? r.manifest : null;
+    if (manifest) io.err.write(`a pack (${manifest.id}): open it with rg --pack ${cmd.out}\n`);
+    else if ('notAPack' in r && r.notAPack) io.err.write(`not a pack the studio opens: ${r.notAPack}\n`);
+    io.out.write(
+      JSON.stringify({ out: cmd.out, weights: cmd.weights, files: r.files, bytes, pack: manifest?.id ?? null }) + '\n',
+    );
     return EXIT_OK;
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });

@@ -141,6 +141,13 @@ export async function generate(
         : 'the reasoner engine needs WebGPU; this model runs on WASM',
     );
   }
+  if (path === 'ort' && !model.hasOrt) {
+    throw badInput(
+      'reasonerPath',
+      `pack ${model.manifest.id} has no ONNX graphs for its reasoner (paths.embed_tokens, paths.decoder), ` +
+        'so only the engine path runs',
+    );
+  }
   throwIfAborted(opts.signal);
   return model.exclusive(() => generateNow(model, prompt, pixelValues, opts, sampling, path));
 }
@@ -366,7 +373,8 @@ async function promptEmbeddings(
 ): Promise<OrtTensor> {
   const H = model.config.hidden_size;
   const ids = BigInt64Array.from(prompt.ids, (i) => BigInt(i));
-  const embeds = (await run(model.embed, { input_ids: cpuTensor('int64', ids, [1, ids.length]) })).inputs_embeds!;
+  const embeds = (await run(model.embedSession(), { input_ids: cpuTensor('int64', ids, [1, ids.length]) }))
+    .inputs_embeds!;
   if (!prompt.imageSpans.length) return embeds;
   try {
     const feats = await imageFeatures(model, prompt, pixelValues);
@@ -467,7 +475,7 @@ async function ortLoop(loop: Loop): Promise<void> {
         const ahead = step + 1 < maxNew;
         if (ahead) {
           throwIfAborted(signal);
-          embeds = (await run(model.embed, { input_ids: picker.idTensor() })).inputs_embeds!;
+          embeds = (await run(model.embedSession(), { input_ids: picker.idTensor() })).inputs_embeds!;
           total += 1;
           await enqueue(embeds, 1, step + 1);
         }
@@ -476,7 +484,7 @@ async function ortLoop(loop: Loop): Promise<void> {
           if (ahead && !loop.feedLast) collector?.dropLast(1);
           if (!ahead && loop.feedLast) {
             // The stop token's own row: fed once more, nothing drawn.
-            embeds = (await run(model.embed, { input_ids: picker.idTensor() })).inputs_embeds!;
+            embeds = (await run(model.embedSession(), { input_ids: picker.idTensor() })).inputs_embeds!;
             total += 1;
             const { hidden } = await decode(embeds, 1);
             const batch = new GpuBatch(device, 'reasoner stop row');
@@ -500,8 +508,9 @@ async function ortLoop(loop: Loop): Promise<void> {
         if (loop.accept(id)) {
           if (loop.feedLast) {
             // The stop token's own row: fed once more, nothing drawn.
-            embeds = (await run(model.embed, { input_ids: cpuTensor('int64', BigInt64Array.of(BigInt(id)), [1, 1]) }))
-              .inputs_embeds!;
+            embeds = (
+              await run(model.embedSession(), { input_ids: cpuTensor('int64', BigInt64Array.of(BigInt(id)), [1, 1]) })
+            ).inputs_embeds!;
             total += 1;
             const last = await decode(embeds, 1);
             collector?.appendCpu(last.hidden.data as Float32Array, 1);
@@ -511,7 +520,7 @@ async function ortLoop(loop: Loop): Promise<void> {
         }
         throwIfAborted(signal);
         input = embeds = (
-          await run(model.embed, { input_ids: cpuTensor('int64', BigInt64Array.of(BigInt(id)), [1, 1]) })
+          await run(model.embedSession(), { input_ids: cpuTensor('int64', BigInt64Array.of(BigInt(id)), [1, 1]) })
         ).inputs_embeds!;
         total += 1;
         rows = 1;

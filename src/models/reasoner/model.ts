@@ -12,6 +12,7 @@ import {
   CONFIG_FILE_SCHEMAS,
   parseWith,
   requireVision,
+  tokenizerTopId,
   type Manifest,
   type ReasonerConfig,
   type WeightVariant,
@@ -88,6 +89,14 @@ export function loadReasonerText(source: PackSource): Promise<ReasonerText> {
         tokCfg,
         `${source.id}/${manifest.paths.tokenizer_config}`,
       );
+      const top = tokenizerTopId(tokenizerJson);
+      if (top >= config.vocab_size)
+        throw new RgError(
+          'INTEGRITY',
+          `${source.id}/${manifest.paths.tokenizer} has token id ${top}, beyond the reasoner's vocab_size ` +
+            `${config.vocab_size}`,
+          { hint: "The tokenizer is not the model's own; convert the checkpoint again with its tokenizer files." },
+        );
       const tokenizer = new ReasonerTokenizer(tokenizerJson, tokenizerConfig, config);
       const template = new ChatTemplate(tokenizerConfig.chat_template, tokenizer.addedTokens);
       return { manifest, config, tokenizer, template };
@@ -115,10 +124,11 @@ export class ReasonerModel implements ReasonerText {
     readonly device: GPUDevice | null,
     readonly tokenizer: ReasonerTokenizer,
     readonly template: ChatTemplate,
-    readonly embed: OrtSession,
+    /** The `embed_tokens` session (the ORT path), or null for a pack without the reasoner's ONNX graphs. */
+    readonly embed: OrtSession | null,
     /** The WGSL text decoder (WebGPU and a pack with reasoner weights), or null. */
     readonly engine: ReasonerEngine | null,
-    private readonly decoderBytes: () => Promise<Uint8Array>,
+    private readonly decoderBytes: (() => Promise<Uint8Array>) | null,
     /** The vision encoder's backend (`ortSideBackend`): its features are uploaded when it is not WebGPU. */
     readonly visionBackend: Backend = backend,
   ) {}
@@ -130,16 +140,29 @@ export class ReasonerModel implements ReasonerText {
     if (choice.backend === 'webgpu' && !device)
       throw new RgError('INTERNAL', 'ReasonerModel.load: webgpu without a device');
 
-    const embed = await createSession(await source.file(manifest.paths.embed_tokens, opts.onProgress), {
-      backend: choice.backend,
-      device: device ?? undefined,
-      gpuOutputs: ['inputs_embeds'],
-      label: 'embed_tokens',
-    });
+    const { embed_tokens: embedPath, decoder: decoderPath } = manifest.paths;
+    if ((!embedPath || !decoderPath) && !device)
+      throw new RgError(
+        'UNSUPPORTED_PACK',
+        `The pack ${source.id} runs on WebGPU only: its reasoner has no ONNX graphs`,
+        {
+          hint:
+            'A pack converted from a checkpoint runs its reasoner as our WebGPU engine. Use a browser with WebGPU ' +
+            '(Chrome or Edge 113+, Safari 18+), or a pack with ONNX graphs such as tiny-random.',
+        },
+      );
+    const embed = embedPath
+      ? await createSession(await source.file(embedPath, opts.onProgress), {
+          backend: choice.backend,
+          device: device ?? undefined,
+          gpuOutputs: ['inputs_embeds'],
+          label: 'embed_tokens',
+        })
+      : null;
     let engine: ReasonerEngine | null = null;
     let model: ReasonerModel | null = null;
     try {
-      checkSession(source.id, embed, 'embed_tokens.onnx', ['input_ids'], ['inputs_embeds']);
+      if (embed) checkSession(source.id, embed, 'embed_tokens.onnx', ['input_ids'], ['inputs_embeds']);
       const weights = device
         ? await loadReasonerWeights(device, source, opts.onProgress, {
             format: opts.weights,
@@ -157,7 +180,7 @@ export class ReasonerModel implements ReasonerText {
         template,
         embed,
         engine,
-        () => source.file(manifest.paths.decoder, opts.onProgress),
+        decoderPath ? () => source.file(decoderPath, opts.onProgress) : null,
         ortSideBackend(choice, opts.vision),
       );
       // Without the engine every run needs the ONNX decoder: load it now, so a broken file fails the load.
@@ -165,18 +188,32 @@ export class ReasonerModel implements ReasonerText {
       return model;
     } catch (e) {
       engine?.dispose();
-      await embed.release();
+      await embed?.release();
       if (model?.decoderSession) await (await model.decoderSession.catch(() => null))?.release();
       throw e;
     }
   }
 
+  /** Whether the ORT path can run: the pack has the reasoner's ONNX graphs. */
+  get hasOrt(): boolean {
+    return this.embed !== null && this.decoderBytes !== null;
+  }
+
+  /** The `embed_tokens` session; only the ORT path asks, after `generate` checked `hasOrt`. */
+  embedSession(): OrtSession {
+    if (!this.embed) throw new RgError('INTERNAL', `${this.source.id}: the ORT path without embed_tokens`);
+    return this.embed;
+  }
+
   /** The `decoder_model_merged` session (the ORT path), loaded on first use. */
   decoder(): Promise<OrtSession> {
+    const bytes = this.decoderBytes;
+    if (!bytes)
+      return Promise.reject(new RgError('INTERNAL', `${this.source.id}: the ORT path without decoder_model_merged`));
     this.decoderSession ??= (async () => {
       const cfg = this.config;
       const layers = Array.from({ length: cfg.num_hidden_layers }, (_, l) => kvNames(l));
-      const session = await createSession(await this.decoderBytes(), {
+      const session = await createSession(await bytes(), {
         backend: this.backend,
         device: this.device ?? undefined,
         gpuOutputs: [
@@ -237,7 +274,7 @@ export class ReasonerModel implements ReasonerText {
   async dispose(): Promise<void> {
     if (!(await this.runs.close())) return;
     this.engine?.dispose();
-    const sessions = [this.embed];
+    const sessions = this.embed ? [this.embed] : [];
     if (this.decoderSession) sessions.push(await this.decoderSession.catch(() => null as never));
     if (this.visionSession) sessions.push(await this.visionSession.catch(() => null as never));
     await Promise.all(sessions.filter(Boolean).map((s) => s.release()));

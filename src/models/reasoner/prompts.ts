@@ -16,6 +16,12 @@ export const SYSTEM_PROMPT_PLAIN = 'You are a helpful assistant.';
 /** The start of the user turn of an image-generation request (Imagine / Edit). */
 export const INSTRUCTION_PREFIX = 'Generate an image according to the following instructions\n';
 
+/** MindOmni's negative (CFG) prompt, app.py's `NEGATIVE_PROMPT` with its leading and trailing newline. */
+export const NEGATIVE_PROMPT_MINDOMNI =
+  '\nlow quality, jpeg artifacts, ugly, duplicate, morbid, mutilated, extra fingers, mutated hands, poorly drawn ' +
+  'hands, poorly drawn face, mutation, deformed, blurry, dehydrated, bad anatomy, bad proportions, extra limbs, ' +
+  'cloned face, disfigured, gross proportions, malformed limbs, missing arms, missing legs, extra arms, extra legs, ' +
+  'fused fingers, too many fingers.\n';
 /** A chat message as the Jinja chat template sees it (string content, or parts with an image placeholder). */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

