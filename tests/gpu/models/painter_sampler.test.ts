@@ -3,23 +3,15 @@
  * z_0 … z_N and the image equal PyTorch (Imagine and Edit), the condition-K/V cache changes nothing, previews
  * arrive, cancel then rerun gives the same image, and the number of live GPU buffers is stable over 20 runs. The
  * VAE runs where `vaeBackend` puts it (WASM on this fallback adapter), and on WebGPU for one painter forced there,
- * so both VAE paths (the readback and the no-copy GPU tensor) are held to the fixtures. The ONNX reference path on
- * WebGPU (a benchmark baseline) is in painter_reference.test.ts (`npm run test:heavy`); on WASM it is checked by
- * imagine.nogpu.test.ts and tests/unit/models/ort_wasm.test.ts.
+ * so both VAE paths (the readback and the no-copy GPU tensor) are held to the fixtures (Edit runs both graphs).
+ * The ONNX reference path on WebGPU (a benchmark baseline) is in painter_reference.test.ts (`npm run test:heavy`);
+ * on WASM it is checked by imagine.nogpu.test.ts and tests/unit/models/ort_wasm.test.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice, liveBufferCount, liveBufferLabels } from '../../../src/gpu/device';
 import { Painter, vaeBackend, type PaintResult, type PreviewFrame } from '../../../src/models/painter';
 import { CancelledError } from '../../../src/errors';
-import {
-  expectMatchesFixture,
-  fixtureF32,
-  fixturePaintOptions,
-  fx,
-  maxAbsDiff,
-  maxPixelDiff,
-  tinyRandom,
-} from './painter_fixtures';
+import { expectMatchesFixture, fixtureF32, fixturePaintOptions, fx, maxAbsDiff, tinyRandom } from './painter_fixtures';
 
 const H = 64;
 
@@ -67,12 +59,12 @@ describe('painter sampler', async () => {
     await expectMatchesFixture(await ours.paint(opts), 'edit', 1e-4);
   });
 
-  it('our engine with the VAE forced onto WebGPU (latents and mean as GPU tensors, no copy): same images', async () => {
+  it('our engine with the VAE forced onto WebGPU (GPU tensors, no copy): Edit equals PyTorch', async () => {
+    // Edit runs both VAE graphs (the encoder's mean feeds the start latent, the decoder the image): one run holds
+    // the no-copy GPU path of each to the fixture.
     const onGpu = await Painter.load(pack, choice, { kind: 'ours', vae: 'webgpu' });
     try {
       expect(onGpu.vae.backend).toBe('webgpu');
-      const r = await onGpu.paint(await imagineOpts());
-      expect(maxPixelDiff(r.image, oursImagine.image)).toBeLessThanOrEqual(1);
       const opts = { ...(await fixturePaintOptions('edit')), collectLatents: true };
       await expectMatchesFixture(await onGpu.paint(opts), 'edit', 1e-4);
     } finally {
