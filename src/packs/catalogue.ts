@@ -479,8 +479,8 @@ const RAW_ENTRIES: unknown[] = [
     painterSteps: 50,
     gpuFeatures: [],
     status:
-      'Converts with rg convert (checked on replicas only; the vision tower is not converted); never run on ' +
-      'real weights here, and its output is not yet a pack the studio opens.',
+      'Converts with rg convert into a pack the studio opens (checked on replicas only; the vision tower is not ' +
+      'converted, so it reads no images; WebGPU only); never run on real weights here.',
   },
 ];
 
