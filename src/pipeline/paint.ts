@@ -181,7 +181,8 @@ export function resolvePaintSettings(
     },
   );
   // Default: the f32 file, or the pack's only (first) variant (a converted pack ships one, e.g. int4).
-  const weights = req.weights ?? (m.paths.painter_weights.f32 ? 'f32' : Object.keys(m.paths.painter_weights)[0]);
+  const shipped = Object.keys(m.paths.painter_weights) as WeightVariant[];
+  const weights = req.weights ?? (m.paths.painter_weights.f32 || shipped.length === 0 ? 'f32' : shipped[0]!);
   if (typeof weights !== 'string' || !Object.hasOwn(m.paths.painter_weights, weights)) {
     throw badInput(
       'weights',

@@ -438,14 +438,18 @@ test(urlTitle, async ({ page }) => {
 });
 
 const importTitle =
-  'a pack imported from a folder: an incomplete folder is refused with the file named; imported, loaded, removed';
+  'a pack imported from a folder: an incomplete folder is refused with the file named; imported, loaded; it reads no ' +
+  'images, so Edit and an image in Understand are unavailable, saying why; removed';
 test(importTitle, async ({ page }) => {
   test.setTimeout(180_000);
   const root = mkdtempSync(join(tmpdir(), 'rg-folder-pack-'));
   const dir = join(root, 'folder-pack');
   cpSync(fileURLToPath(new URL('../../public/models/tiny-random/', import.meta.url)), dir, { recursive: true });
   const m = join(dir, 'manifest.json');
-  writeFileSync(m, readFileSync(m, 'utf8').replace('"id": "tiny-random"', '"id": "tiny-folder"'));
+  // Without a vision tower (as a converted MindOmni pack): reasoner.vision null and no vision paths.
+  const blind = JSON.parse(readFileSync(m, 'utf8'));
+  for (const k of ['vision_encoder', 'preprocessor_config', 'processor_config']) delete blind.paths[k];
+  writeFileSync(m, JSON.stringify({ ...blind, id: 'tiny-folder', reasoner: { ...blind.reasoner, vision: null } }));
   // The same folder missing one listed file, and one without a manifest.
   const partial = join(root, 'partial');
   cpSync(dir, partial, { recursive: true });
@@ -478,6 +482,16 @@ test(importTitle, async ({ page }) => {
       timeout: 60_000,
     });
     await expect(row.getByTestId('pack-ready-tiny-folder')).toContainText('from this browser’s cache');
+
+    await page.getByTestId('pack-picker').selectOption('tiny-folder');
+    await page.evaluate(() => (location.hash = '#/edit'));
+    await expect(page.getByTestId('edit-no-vision')).toContainText('has no vision tower, so it reads no images');
+    await expect(page.getByTestId('edit-image-unavailable')).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Edit', exact: true })).toBeDisabled();
+    await page.evaluate(() => (location.hash = '#/understand'));
+    await expect(page.getByTestId('understand-image-unavailable')).toContainText('has no vision tower');
+    await expect(page.getByRole('button', { name: 'Ask', exact: true })).toBeEnabled();
+    await page.evaluate(() => (location.hash = '#/models'));
     await row.getByTestId('pack-forget-tiny-folder').click();
     await row.getByRole('button', { name: 'Confirm remove' }).click();
     await expect(page.getByTestId('pack-tiny-folder')).toHaveCount(0);

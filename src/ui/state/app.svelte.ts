@@ -10,7 +10,7 @@ import {
   type PackInputs,
   type PackPrompts,
 } from '../../packs/defaults';
-import type { Manifest, WeightVariant } from '../../packs/manifest';
+import { reasonerWeightPaths, type Manifest, type WeightVariant } from '../../packs/manifest';
 import { PRECISIONS, type PlanChoice } from '../../packs/plan';
 import { INSTRUCTION_PREFIX, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../../models/reasoner/prompts';
 import { DEFAULT_LIMITS, type Limits } from '../validate';
@@ -29,6 +29,13 @@ export interface PackInfo {
   manifestSha256: string | null;
   /** The painter weight files the pack ships (manifest `paths.painter_weights`), in PRECISIONS order. */
   painterWeights: readonly WeightVariant[];
+  /**
+   * The reasoner engine's weight files the pack ships (`paths.reasoner_weights`), in PRECISIONS order; empty for a
+   * pack whose reasoner runs its ONNX graphs only.
+   */
+  reasonerFiles: readonly WeightVariant[];
+  /** Whether the reasoner reads images (`reasoner.vision`): without it Edit and Understand's image are unavailable. */
+  vision: boolean;
 }
 
 /**
@@ -57,6 +64,8 @@ export const FALLBACK_PACK_INFO: PackInfo = {
   },
   manifestSha256: null,
   painterWeights: ['f32'],
+  reasonerFiles: ['f32'],
+  vision: true,
 };
 
 const PACK_KEY = 'rg-vlm:pack';
@@ -73,7 +82,9 @@ function readPackInfo(m: Manifest, manifestSha256: string): PackInfo {
   const p = resolvePackDefaults(m);
   const limits = { ...DEFAULT_LIMITS, ...p.limits };
   const painterWeights = PRECISIONS.filter((w) => Object.hasOwn(m.paths.painter_weights, w));
-  return { ...p, limits, manifestSha256, painterWeights };
+  const files = reasonerWeightPaths(m.paths);
+  const reasonerFiles = PRECISIONS.filter((w) => Object.hasOwn(files, w));
+  return { ...p, limits, manifestSha256, painterWeights, reasonerFiles, vision: m.reasoner.vision !== null };
 }
 
 /** A problem shown to the user, with the next step. */
@@ -110,8 +121,8 @@ export class AppState {
   plan = $state<PackPlanReport | null>(null);
   /** The user's memory budget in bytes; null: the plan's default. */
   budgetBytes = $state<number | null>(null);
-  /** The reasoner engine's weight format runs ask for (`reasonerWeights`), remembered across reloads. */
-  reasonerWeights = $state<WeightVariant>('f32');
+  /** The reasoner weight format the user chose (remembered across reloads); `reasonerWeights` is what runs get. */
+  reasonerWeightsChoice = $state<WeightVariant>('f32');
   /** The painter weight format the user chose (remembered across reloads); `painterWeights` is what runs get. */
   painterWeightsChoice = $state<WeightVariant>('f32');
 
@@ -125,6 +136,21 @@ export class AppState {
     return offered.includes('f32') ? 'f32' : (offered[0] ?? 'f32');
   }
 
+  /**
+   * The reasoner formats the selected pack can run: every format when it has an f32 file (the engine makes the others
+   * at load) or runs ONNX only; otherwise the files it ships (a converted pack: the format it was converted to).
+   */
+  get reasonerWeightChoices(): readonly WeightVariant[] {
+    const files = this.packInfo.reasonerFiles;
+    return files.length === 0 || files.includes('f32') ? REASONER_WEIGHT_CHOICES : files;
+  }
+
+  /** The reasoner weights runs ask for (`reasonerWeights`): the choice when the pack can run it, else its first. */
+  get reasonerWeights(): WeightVariant {
+    const offered = this.reasonerWeightChoices;
+    return offered.includes(this.reasonerWeightsChoice) ? this.reasonerWeightsChoice : (offered[0] ?? 'f32');
+  }
+
   constructor() {
     try {
       const w = localStorage.getItem(PAINTER_WEIGHTS_KEY);
@@ -134,7 +160,8 @@ export class AppState {
     }
     try {
       const w = localStorage.getItem(REASONER_WEIGHTS_KEY);
-      if (w && (REASONER_WEIGHT_CHOICES as readonly string[]).includes(w)) this.reasonerWeights = w as WeightVariant;
+      if (w && (REASONER_WEIGHT_CHOICES as readonly string[]).includes(w))
+        this.reasonerWeightsChoice = w as WeightVariant;
     } catch {
       // storage refused: f32
     }
@@ -323,7 +350,7 @@ export class AppState {
    */
   setReasonerWeights(w: string): void {
     if (!(REASONER_WEIGHT_CHOICES as readonly string[]).includes(w)) return;
-    this.reasonerWeights = w as WeightVariant;
+    this.reasonerWeightsChoice = w as WeightVariant;
     try {
       localStorage.setItem(REASONER_WEIGHTS_KEY, w);
     } catch {

@@ -5,7 +5,14 @@ import { RunStream } from './run.svelte';
 import { flatSettings } from './persist';
 import { inputPng } from '../image_png';
 import type { UnderstandResult } from '../../pipeline/understand';
-import { errorsOf, validateImageFile, validateMaxNewTokens, validatePrompt } from '../validate';
+import {
+  errorsOf,
+  validateImageFile,
+  validateMaxNewTokens,
+  validatePrompt,
+  type Check,
+  type FileLike,
+} from '../validate';
 
 export interface UnderstandOutput {
   question: string;
@@ -36,7 +43,12 @@ export class UnderstandState extends RunForm {
   }
 
   readonly checks = $derived.by(() => ({
-    image: this.image.error ? { ok: false as const, error: this.image.error } : validateImageFile(this.image.file),
+    // A pack that reads no images takes a question alone (the studio offers no image for it).
+    image: !this.app.packInfo.vision
+      ? ({ ok: true, value: null } as Check<FileLike | null>)
+      : this.image.error
+        ? { ok: false as const, error: this.image.error }
+        : validateImageFile(this.image.file),
     question: validatePrompt(this.question, this.app.packInfo.limits, 'question'),
     maxNewTokens: validateMaxNewTokens(this.maxNewTokens, this.app.packInfo.limits),
   }));
@@ -51,7 +63,7 @@ export class UnderstandState extends RunForm {
   async run(): Promise<void> {
     if (this.stream.running) return;
     if (!this.ready()) return;
-    const file = this.image.file!;
+    const file = this.app.packInfo.vision ? this.image.file! : null;
     const maxNewTokens = this.checks.maxNewTokens.ok ? this.checks.maxNewTokens.value : undefined;
     const question = this.question;
     const cot = this.cot;
@@ -62,12 +74,12 @@ export class UnderstandState extends RunForm {
     await this.launch('understand', {
       // The input as history will keep it (PNG), made before the run: an image history cannot keep is refused here.
       call: async (runId) => {
-        png = await inputPng(file);
+        png = file ? await inputPng(file) : null;
         const request = {
           runId,
           pack: this.app.packId,
           prompt: question,
-          image: file,
+          ...(file ? { image: file } : {}),
           cot,
           maxNewTokens,
           reasonerWeights,
