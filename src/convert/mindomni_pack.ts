@@ -7,13 +7,7 @@
  * at 512² (1,024 image tokens) where the position table allows.
  */
 import { RgError } from '../errors';
-import { KERNEL_SUPPORT } from '../models/support';
-import {
-  NEGATIVE_PROMPT_MINDOMNI,
-  INSTRUCTION_PREFIX,
-  SYSTEM_PROMPT_COT,
-  SYSTEM_PROMPT_PLAIN,
-} from '../models/reasoner/prompts';
+import { INSTRUCTION_PREFIX, NEGATIVE_PROMPT_MINDOMNI, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../packs/prompts';
 import {
   parseManifest,
   TokenizerJsonSchema,
@@ -26,7 +20,7 @@ import {
   type VaeConfig,
   type WeightVariant,
 } from '../packs/manifest';
-import { planInputOf, planMemory, type DeviceAllowance } from '../packs/plan';
+import { planInputOf, planMemory, type DeviceAllowance, type KernelSupport } from '../packs/plan';
 import type { Qwen2Dims } from './qwen2';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -257,6 +251,12 @@ export function mindomniManifest(p: MindOmniPackInput, meta: PackMeta = {}): Man
       },
     );
   }
-  const plan = planMemory(planInputOf(m), {}, UNLIMITED, KERNEL_SUPPORT);
+  // The pack's own need, not a device's verdict: the kernels' limits are the app's to check at load (the converter
+  // may not import models), so the plan is told the pack's own head sizes and vocabulary (no decode partials counted).
+  const support: KernelSupport = {
+    headDims: [m.reasoner.head_dim, m.connector.head_dim, m.painter.head_dim],
+    maxVocab: m.reasoner.vocab_size,
+  };
+  const plan = planMemory(planInputOf(m), {}, UNLIMITED, support);
   return { ...m, requirements: { ...m.requirements, memory_bytes: plan.totalBytes } };
 }

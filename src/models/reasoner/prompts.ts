@@ -3,25 +3,15 @@
  * messages built from them. Every prompt is overridable per call, so researchers can compare chain-of-thought variants.
  */
 
-/** The MindOmni chain-of-thought system prompt. */
-export const SYSTEM_PROMPT_COT =
-  'You are a helpful assistant. When the user requests an image, the assistant first thinks about the ' +
-  'reasoning process in the mind and then provides the user with concise prompt as the answer. The reasoning ' +
-  'process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, i.e., ' +
-  '<think> reasoning process here </think><answer> answer here </answer>.';
+// MindOmni's prompt texts are pack-format facts (the converter writes them into manifests): src/packs/prompts.ts.
+import { INSTRUCTION_PREFIX, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../../packs/prompts';
+export {
+  INSTRUCTION_PREFIX,
+  NEGATIVE_PROMPT_MINDOMNI,
+  SYSTEM_PROMPT_COT,
+  SYSTEM_PROMPT_PLAIN,
+} from '../../packs/prompts';
 
-/** The system prompt without chain of thought. */
-export const SYSTEM_PROMPT_PLAIN = 'You are a helpful assistant.';
-
-/** The start of the user turn of an image-generation request (Imagine / Edit). */
-export const INSTRUCTION_PREFIX = 'Generate an image according to the following instructions\n';
-
-/** MindOmni's negative (CFG) prompt, app.py's `NEGATIVE_PROMPT` with its leading and trailing newline. */
-export const NEGATIVE_PROMPT_MINDOMNI =
-  '\nlow quality, jpeg artifacts, ugly, duplicate, morbid, mutilated, extra fingers, mutated hands, poorly drawn ' +
-  'hands, poorly drawn face, mutation, deformed, blurry, dehydrated, bad anatomy, bad proportions, extra limbs, ' +
-  'cloned face, disfigured, gross proportions, malformed limbs, missing arms, missing legs, extra arms, extra legs, ' +
-  'fused fingers, too many fingers.\n';
 /** A chat message as the Jinja chat template sees it (string content, or parts with an image placeholder). */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
