@@ -1,7 +1,8 @@
 /**
  * @file Loading a pack's reasoner: configs, tokenizer and chat template from the pack (only through a PackSource),
- * the onnx-community-layout sessions through src/runtime/ort.ts — `embed_tokens` at once, `vision_encoder` on the
- * first image — and the text decoder: on WebGPU with a pack that has reasoner weights (`reasoner_weights`), our
+ * the onnx-community-layout sessions through src/runtime/ort.ts — `embed_tokens` at once (when the pack has the
+ * reasoner's ONNX graphs; a converted pack has none and runs on WebGPU only), `vision_encoder` on the first image —
+ * and the text decoder: on WebGPU with a pack that has reasoner weights (`reasoner_weights`), our
  * WGSL engine (engine.ts, weights uploaded at load in the variant `LoadOptions.weights` asks for), with
  * `decoder_model_merged` loaded only when a run asks for the ORT path; otherwise (WASM, or a pack without the file)
  * `decoder_model_merged` at once. On WebGPU every ORT output that feeds the GPU again (embeddings, image features,
@@ -135,12 +136,11 @@ export class ReasonerModel implements ReasonerText {
 
   /** Loads the reasoner of `source`'s pack on `choice` (WebGPU with the shared device, or WASM). */
   static async load(source: PackSource, choice: BackendChoice, opts: LoadOptions = {}): Promise<ReasonerModel> {
-    const { manifest, config: cfg, tokenizer, template } = await loadReasonerText(source);
     const device = choice.backend === 'webgpu' ? (choice.device ?? null) : null;
     if (choice.backend === 'webgpu' && !device)
       throw new RgError('INTERNAL', 'ReasonerModel.load: webgpu without a device');
-
-    const { embed_tokens: embedPath, decoder: decoderPath } = manifest.paths;
+    // A pack without the reasoner's ONNX graphs is refused on WASM before any of its files is read.
+    const { embed_tokens: embedPath, decoder: decoderPath } = (await source.manifest()).paths;
     if ((!embedPath || !decoderPath) && !device)
       throw new RgError(
         'UNSUPPORTED_PACK',
@@ -151,6 +151,7 @@ export class ReasonerModel implements ReasonerText {
             '(Chrome or Edge 113+, Safari 18+), or a pack with ONNX graphs such as tiny-random.',
         },
       );
+    const { manifest, config: cfg, tokenizer, template } = await loadReasonerText(source);
     const embed = embedPath
       ? await createSession(await source.file(embedPath, opts.onProgress), {
           backend: choice.backend,

@@ -122,13 +122,21 @@ describe('a converted MindOmni folder as a pack', () => {
     expect(new Set(png.rgba).size).toBeGreaterThan(2); // painted, not a blank image
   });
 
-  it('on WASM the pack is refused before anything loads: its reasoner runs on WebGPU only', async () => {
-    const e = await ReasonerModel.load(source, { backend: 'wasm' }).then(
+  it('on WASM the pack is refused before any file is read: its reasoner runs on WebGPU only', async () => {
+    const read: string[] = [];
+    const counted: PackSource = {
+      ...source,
+      id: source.id,
+      manifest: source.manifest,
+      file: (p) => (read.push(p), source.file(p)),
+    };
+    const e = await ReasonerModel.load(counted, { backend: 'wasm' }).then(
       () => null,
       (x: unknown) => x,
     );
     expect(e).toBeInstanceOf(RgError);
     expect((e as RgError).code).toBe('UNSUPPORTED_PACK');
     expect((e as RgError).message).toBe(`The pack ${PACK} runs on WebGPU only: its reasoner has no ONNX graphs`);
+    expect(read).toEqual([]);
   });
 });
