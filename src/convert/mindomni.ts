@@ -46,6 +46,7 @@ import {
   mindomniManifest,
   qwen2TextConfig,
   qwenSpecialTokens,
+  type MindOmniPackInput,
   type PackMeta,
 } from './mindomni_pack';
 import type { Manifest } from '../packs/manifest';
@@ -341,8 +342,56 @@ export async function planMindOmni(src: CheckpointReader, o: ConvertOptions): Pr
   checkTensors(maps.filter(inConnector), connector, bad, 'image_decoder/config.json with the mllm hidden size');
   const vae = (await src.size(VAE_CONFIG)) === null ? null : await planVae(src, f !== 'f32', meter, pc.latent_channels);
   const weights = planWeights(`painter.${f}.safetensors`, maps, found, f);
-  const notAPack = vae ? pack.notAPack : 'the checkpoint has no vae/, and a pack needs the VAE';
-  return { reasoner, connector: cc, painter: pc, weights, vae, pack: notAPack ? { notAPack } : pack };
+  let notAPack = vae ? pack.notAPack : 'the checkpoint has no vae/, and a pack needs the VAE';
+  const plan: MindOmniPlan = { reasoner, connector: cc, painter: pc, weights, vae, pack };
+  // The manifest is checked now, on placeholder file entries, so a folder that cannot be a pack is known before the
+  // weights are written (the manifest's validity depends on the configs alone).
+  if (!notAPack) notAPack = manifestProblem(plan, f);
+  return notAPack ? { ...plan, pack: { notAPack } } : plan;
+}
+
+/** What the manifest builder needs from a plan, with the file entries written so far. */
+function packInput(p: MindOmniPlan, f: WeightVariant, files: MindOmniPackInput['files']): MindOmniPackInput | null {
+  if (!p.vae || p.pack.notAPack !== null) return null;
+  return {
+    weights: f,
+    reasoner: p.reasoner.dims,
+    specialTokens: p.pack.specialTokens,
+    eos: p.pack.eos,
+    connector: p.connector,
+    painter: p.painter,
+    vae: p.vae.config,
+    files,
+    paths: {
+      reasoner: p.reasoner.weights.path,
+      painter: p.weights.path,
+      painterConfig: 'painter_config.json',
+      vaeConfig: VAE_FILES.config,
+      vaeDecoder: VAE_FILES.decoder,
+      vaeEncoder: VAE_FILES.encoder,
+    },
+  };
+}
+
+/** Why the manifest of `p` would be refused (null: it is valid), checked on placeholder entries of every path. */
+function manifestProblem(p: MindOmniPlan, f: WeightVariant): string | null {
+  const probe = packInput(p, f, []);
+  if (!probe) return null;
+  const paths = [
+    ...Object.values(probe.paths),
+    CONFIG_FILE,
+    GENERATION_CONFIG_FILE,
+    'tokenizer.json',
+    'tokenizer_config.json',
+  ];
+  probe.files = paths.map((path) => ({ path, bytes: 0, sha256: '0'.repeat(64) }));
+  try {
+    mindomniManifest(probe);
+    return null;
+  } catch (e) {
+    if (e instanceof RgError && e.code === 'UNSUPPORTED_PACK') return e.message;
+    throw e;
+  }
 }
 
 /**
@@ -437,30 +486,8 @@ export async function convertMindOmni(
   });
   await out.whole(CONVERTED_FILE, description);
   // Without vae/ or Qwen's tokenizer the folder holds converted weights, not a pack the studio opens.
-  const manifest =
-    p.vae && pack
-      ? mindomniManifest(
-          {
-            weights: f,
-            reasoner: p.reasoner.dims,
-            specialTokens: pack.specialTokens,
-            eos: pack.eos,
-            connector: p.connector,
-            painter: p.painter,
-            vae: p.vae.config,
-            files: [...out.files],
-            paths: {
-              reasoner: p.reasoner.weights.path,
-              painter: p.weights.path,
-              painterConfig: 'painter_config.json',
-              vaeConfig: VAE_FILES.config,
-              vaeDecoder: VAE_FILES.decoder,
-              vaeEncoder: VAE_FILES.encoder,
-            },
-          },
-          o.pack,
-        )
-      : null;
+  const input = packInput(p, f, [...out.files]);
+  const manifest = input ? mindomniManifest(input, o.pack) : null;
   if (manifest) await out.whole(MANIFEST_FILE, describeConversion(manifest));
   return {
     reasoner: p.reasoner.dims,
