@@ -46,7 +46,7 @@ manifest.json) or a local path such as ./my-pack (default: the first pack that i
   --guidance X             classifier-free guidance scale ≥ 0 (default: the pack’s)
   --size WxH               image size in pixels, e.g. 64x64 (default: the pack’s)
   --max-new-tokens N       most tokens the reasoner may write (default: the pack’s)
-  --weights f32|int8|int4  painter weights variant (default f32)
+  --weights f32|f16|bf16|int8|int4  painter weights file among the pack's (default f32, else the pack's only one)
   --reasoner-weights f32|f16|bf16|int8|int4  reasoner engine weights on WebGPU (default f32; others made from f32 \
 at load)
 `);
@@ -331,7 +331,7 @@ export function packRefKind(v) {
   if (/[/\\]/.test(v) || v === '.' || v === '..' || v.startsWith('~')) return 'path';
   return 'id';
 }
-export const WEIGHTS = ['f32', 'int8', 'int4'];
+export const WEIGHTS = ['f32', 'f16', 'bf16', 'int8', 'int4'];
 export const REASONER_WEIGHTS = ['f32', 'f16', 'bf16', 'int8', 'int4'];
 export const MAX_SEED = 2 ** 32 - 1;
 

@@ -155,7 +155,7 @@ describe('rg argument parsing', () => {
     expect(g('--guidance', 'NaN')).toMatch(/--guidance must be a number/);
     expect(g('--size', '64')).toMatch(/--size must be WIDTHxHEIGHT/);
     expect(g('--size', '0x64')).toMatch(/--size must be WIDTHxHEIGHT/);
-    expect(g('--weights', 'fp16')).toMatch(/--weights must be one of f32, int8, int4/);
+    expect(g('--weights', 'fp16')).toMatch(/--weights must be one of f32, f16, bf16, int8, int4/);
     expect(g('--pack', 'no such id!')).toMatch(/--pack must be a pack id .*, an http\(s\) URL or a folder path/);
     expect(parseCommandLine(['generate', '--prompt', 'p', '--out', 'o', '--pack', '../packs/x'])).toMatchObject({
       settings: { pack: '../packs/x' },
