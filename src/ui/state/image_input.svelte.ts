@@ -41,7 +41,11 @@ export class ImageInputState {
 
   /** The first file of a drop or paste (or a refusal when it holds none). */
   fromDataTransfer(dt: DataTransfer | null): Promise<boolean> {
-    const f = dt?.files?.[0] ?? [...(dt?.items ?? [])].find((i) => i.kind === 'file')?.getAsFile();
+    const f =
+      dt?.files?.[0] ??
+      Array.from(dt?.items ?? [])
+        .find((i) => i.kind === 'file')
+        ?.getAsFile();
     if (!f) {
       this.error = 'Nothing to use there: drop or paste an image file.';
       return Promise.resolve(false);

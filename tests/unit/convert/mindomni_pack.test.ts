@@ -63,15 +63,15 @@ describe('the mindomni pack kind', () => {
   });
 
   it('agrees with every config file it names (config.json is the text decoder as Qwen2)', () => {
-    const read = <K extends keyof typeof CONFIG_FILE_SCHEMAS>(k: K, path: string) =>
-      parseWith(CONFIG_FILE_SCHEMAS[k], json(out.get(path)), path);
+    const S = CONFIG_FILE_SCHEMAS;
+    const read = (path: string) => json(out.get(path));
     const files = {
-      config: read('config', m.paths.config),
-      generation_config: read('generation_config', m.paths.generation_config),
-      tokenizer: read('tokenizer', m.paths.tokenizer),
-      tokenizer_config: read('tokenizer_config', m.paths.tokenizer_config),
-      painter_config: read('painter_config', m.paths.painter_config),
-      vae_config: read('vae_config', m.paths.vae_config),
+      config: parseWith(S.config, read(m.paths.config), m.paths.config),
+      generation_config: parseWith(S.generation_config, read(m.paths.generation_config), 'generation_config'),
+      tokenizer: parseWith(S.tokenizer, read(m.paths.tokenizer), m.paths.tokenizer),
+      tokenizer_config: parseWith(S.tokenizer_config, read(m.paths.tokenizer_config), m.paths.tokenizer_config),
+      painter_config: parseWith(S.painter_config, read(m.paths.painter_config), m.paths.painter_config),
+      vae_config: parseWith(S.vae_config, read(m.paths.vae_config), m.paths.vae_config),
     };
     expect(files.config.model_type).toBe('qwen2');
     expect(crossCheck(m, files)).toEqual([]);

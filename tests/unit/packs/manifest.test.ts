@@ -14,6 +14,7 @@ import {
   parseWith,
   reasonerWeightPaths,
   requireVision,
+  type LlavaConfig,
   type Manifest,
 } from '../../../src/packs/manifest';
 import { DEFAULT_PACK, DEFAULT_TEST_PACK, PACKS, findPack, packFileUrl } from '../../../src/packs/registry';
@@ -257,7 +258,7 @@ describe('manifest validation', () => {
         parseWith(schema, readJson(join(dir, m.paths[key as keyof typeof CONFIG_FILE_SCHEMAS]!)), key),
       ]),
     ) as Parameters<typeof crossCheck>[1];
-    files.config.text_config.num_key_value_heads += 1;
+    (files.config as LlavaConfig).text_config.num_key_value_heads += 1;
     files.painter_config.painter.rope_theta = 1;
     expect(crossCheck(m, files)).toHaveLength(2);
   });
