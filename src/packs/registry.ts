@@ -32,7 +32,7 @@ export const PACKS: readonly PackEntry[] = [
     base: 'models/shapes/',
     shipped: true,
     testOnly: false,
-    manifestSha256: '3c6ce28e6a1e278164ccd108637cc88a1c9f526bbda48ec3f0fbbff0d0e22367',
+    manifestSha256: 'c46bdc9e340412a17cad07f821c575878a991d17e3910d6161ae04d0a3c5f889',
   },
   {
     id: 'tiny-random',

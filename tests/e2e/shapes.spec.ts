@@ -1,17 +1,17 @@
 /**
  * The shapes pack (the trained miniature) in the studio: it is the app's default pack, the Imagine view offers its
- * example prompts (a click or Enter fills the prompt), and "draw as many red circles as 2 plus 3" with the pack's
- * defaults (seed 42, its steps and guidance) reasons its way to 5 and paints an image that the TypeScript shapes
- * checker reads as exactly five red circles.
+ * example prompts (a click or Enter fills the prompt), and "Sketch 9 minus 5 green squares." (one of them, phrased as
+ * people type: a capital, a full stop) with the pack's defaults (seed 42, its steps and guidance) reasons its way to 4
+ * and paints an image that the TypeScript shapes checker reads as exactly four green squares.
  */
 import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { decodePngRgba } from '../../src/pipeline/png';
 import { checkShapes, shapesMatch } from '../../src/pipeline/rgpo/shapes_checker';
 
-const PROMPT = 'draw as many red circles as 2 plus 3';
+const PROMPT = 'Sketch 9 minus 5 green squares.';
 
-test('shapes is the default pack; an example prompt paints five red circles at seed 42', async ({ page }) => {
+test('shapes is the default pack; an example prompt paints four green squares at seed 42', async ({ page }) => {
   test.setTimeout(240_000);
   await page.goto('/#/imagine');
   await expect(page.getByTestId('pack-picker')).toHaveValue('shapes');
@@ -39,7 +39,7 @@ test('shapes is the default pack; an example prompt paints five red circles at s
   const thinking = (await page.getByTestId('imagine-thinking').textContent()) ?? '';
   const answer = (await page.getByTestId('imagine-answer').textContent()) ?? '';
   console.log(`reasoning: ${JSON.stringify(thinking)}; answer: ${JSON.stringify(answer)}`);
-  expect(thinking).toMatch(/\b5\b/);
+  expect(thinking).toMatch(/\b4\b/);
 
   const download = page.waitForEvent('download');
   await page.getByTestId('imagine-download').click();
@@ -47,5 +47,5 @@ test('shapes is the default pack; an example prompt paints five red circles at s
   const { rgba, width, height } = decodePngRgba(new Uint8Array(png));
   const report = checkShapes(rgba, width, height, 4);
   console.log(`checker: ${JSON.stringify(report.counts)}`);
-  expect(shapesMatch(report, 5, 'red', 'circle'), JSON.stringify(report.counts)).toBe(true);
+  expect(shapesMatch(report, 4, 'green', 'square'), JSON.stringify(report.counts)).toBe(true);
 });
