@@ -10,6 +10,7 @@ import { RgError } from '../errors';
 import { INSTRUCTION_PREFIX, NEGATIVE_PROMPT_MINDOMNI, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../packs/prompts';
 import {
   parseManifest,
+  tokenizerTopId,
   TokenizerJsonSchema,
   type ConnectorConfig,
   type FileEntry,
@@ -73,6 +74,9 @@ export function qwenSpecialTokens(tokenizerJson: unknown, vocab: number): Specia
     out[k] = id;
   }
   for (const [k, content] of Object.entries(TAGS)) out[k] = added.get(content) ?? null;
+  const top = tokenizerTopId(t);
+  if (top >= vocab)
+    refuse(`mllm/tokenizer.json has token id ${top}, beyond the mllm's vocab_size ${vocab}`, 'tokenizer.json');
   return out as SpecialTokens;
 }
 

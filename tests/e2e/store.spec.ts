@@ -488,6 +488,11 @@ test(importTitle, async ({ page }) => {
     await expect(page.getByTestId('edit-no-vision')).toContainText('has no vision tower, so it reads no images');
     await expect(page.getByTestId('edit-image-unavailable')).toBeVisible();
     await expect(page.getByRole('button', { name: 'Edit', exact: true })).toBeDisabled();
+    // Ctrl+Enter in the instruction starts nothing either: the note saying why gets the focus.
+    await page.locator('#edit-instruction').fill('make it blue');
+    await page.locator('#edit-instruction').press('Control+Enter');
+    await expect(page.getByTestId('edit-no-vision')).toBeFocused();
+    await expect(page.getByTestId('edit-output')).toHaveCount(0);
     await page.evaluate(() => (location.hash = '#/understand'));
     await expect(page.getByTestId('understand-image-unavailable')).toContainText('has no vision tower');
     await expect(page.getByRole('button', { name: 'Ask', exact: true })).toBeEnabled();
