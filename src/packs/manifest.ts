@@ -468,26 +468,28 @@ export function packPaths(paths: PackPaths): string[] {
 }
 
 // ------------------------------------------------------------------------------------------ HF-style config files
+/** The fields of a Qwen2 text config that the manifest's reasoner must agree with (`crossCheck`). */
+const qwen2TextFields = {
+  model_type: z.literal('qwen2'),
+  vocab_size: pos,
+  hidden_size: pos,
+  intermediate_size: pos,
+  num_hidden_layers: pos,
+  num_attention_heads: pos,
+  num_key_value_heads: pos,
+  max_position_embeddings: pos,
+  rope_theta: finite.positive(),
+  rms_norm_eps: finite.positive(),
+  tie_word_embeddings: z.boolean(),
+};
+
 /** `config.json`: llava (so transformers.js can load the same ONNX files) with a qwen2 text_config. */
 export const LlavaConfigSchema = z.looseObject({
   model_type: z.literal('llava'),
   architectures: z.array(z.string()),
   image_token_index: nonneg,
   image_seq_length: pos,
-  text_config: z.looseObject({
-    model_type: z.literal('qwen2'),
-    vocab_size: pos,
-    hidden_size: pos,
-    intermediate_size: pos,
-    num_hidden_layers: pos,
-    num_attention_heads: pos,
-    num_key_value_heads: pos,
-    head_dim: pos,
-    max_position_embeddings: pos,
-    rope_theta: finite.positive(),
-    rms_norm_eps: finite.positive(),
-    tie_word_embeddings: z.boolean(),
-  }),
+  text_config: z.looseObject({ ...qwen2TextFields, head_dim: pos }),
   vision_config: z
     .looseObject({
       hidden_size: pos,
@@ -506,19 +508,9 @@ export type LlavaConfig = z.infer<typeof LlavaConfigSchema>;
  * transformers writes it for Qwen2ForCausalLM (head_dim, when absent, is hidden_size / num_attention_heads).
  */
 export const Qwen2TextConfigSchema = z.looseObject({
-  model_type: z.literal('qwen2'),
+  ...qwen2TextFields,
   architectures: z.array(z.string()),
-  vocab_size: pos,
-  hidden_size: pos,
-  intermediate_size: pos,
-  num_hidden_layers: pos,
-  num_attention_heads: pos,
-  num_key_value_heads: pos,
   head_dim: pos.optional(),
-  max_position_embeddings: pos,
-  rope_theta: finite.positive(),
-  rms_norm_eps: finite.positive(),
-  tie_word_embeddings: z.boolean(),
 });
 export type Qwen2TextConfig = z.infer<typeof Qwen2TextConfigSchema>;
 

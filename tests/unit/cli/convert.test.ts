@@ -1,6 +1,6 @@
 // `rg convert` in Node on a replica folder (Qwen2, and MindOmni's): the same files, byte for byte, as the converter run
 // in memory; a refused checkpoint exits 2 with the reason and leaves --out alone.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { convertMindOmni } from '../../../src/convert/mindomni';
 import { convertQwen2, type ConvertSink } from '../../../src/convert/qwen2';
 import { makeQwen2Replica } from '../../helpers/qwen2_replica';
 import { mindomniPackReplica } from '../../helpers/mindomni_pack_replica';
+import { readFolder } from '../../helpers/folder';
 
 const tiny = fileURLToPath(new URL('../../../public/models/tiny-random/', import.meta.url));
 const tok = {
@@ -76,16 +77,7 @@ describe('rg convert', () => {
   it('MindOmni’s folder (with Qwen’s tokenizer): the pack the in-memory conversion makes, byte for byte', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rg-convert-mo-'));
     const from = join(dir, 'ckpt');
-    const committed = new Map<string, Uint8Array>();
-    const fixture = fileURLToPath(new URL('../../fixtures/mindomni-replica/', import.meta.url));
-    const walk = (root: string, rel: string, into: Map<string, Uint8Array>): void => {
-      for (const n of readdirSync(join(root, rel))) {
-        const r = rel ? `${rel}/${n}` : n;
-        if (statSync(join(root, r)).isDirectory()) walk(root, r, into);
-        else into.set(r, new Uint8Array(readFileSync(join(root, r))));
-      }
-    };
-    walk(fixture, '', committed);
+    const committed = readFolder(fileURLToPath(new URL('../../fixtures/mindomni-replica/', import.meta.url)));
     const { files } = mindomniPackReplica(committed, QWEN_TOKENIZER);
     for (const [p, b] of files) {
       mkdirSync(dirname(join(from, p)), { recursive: true });

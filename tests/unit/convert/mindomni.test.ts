@@ -4,7 +4,7 @@
 // layers), only the layers' projections in the chosen format; the configs come out as MindOmni's; the newer
 // transformers layout of the mllm converts to the same bytes; every bad checkpoint is refused naming the thing before
 // anything is written.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -17,22 +17,14 @@ import { toWeightData, weightArrays } from '../../../src/kernels/weight_data';
 import { PainterConfigFileSchema } from '../../../src/packs/manifest';
 import { parseSafetensors, type SafeDtype } from '../../../src/packs/safetensors';
 import { writeSafetensors } from '../../helpers/safetensors';
+import { readFolder } from '../../helpers/folder';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/mindomni-replica/', import.meta.url));
 const TINY = fileURLToPath(new URL('../../../public/models/tiny-random/', import.meta.url));
 
-function walk(dir: string, base = ''): [string, Uint8Array][] {
-  return readdirSync(join(dir, base)).flatMap((n) => {
-    const rel = base ? `${base}/${n}` : n;
-    return statSync(join(dir, rel)).isDirectory()
-      ? walk(dir, rel)
-      : [[rel, new Uint8Array(readFileSync(join(dir, rel)))]];
-  });
-}
-
 /** The replica's files (small tokenizer files added under mllm/, as the real repo carries Qwen's). */
 function replicaFiles(): Map<string, Uint8Array> {
-  const m = new Map(walk(FIXTURE).filter(([p]) => !p.endsWith('reference.json')));
+  const m = new Map([...readFolder(FIXTURE)].filter(([p]) => !p.endsWith('reference.json')));
   for (const n of ['tokenizer.json', 'tokenizer_config.json'])
     m.set(`mllm/${n}`, new Uint8Array(readFileSync(join(TINY, n))));
   return m;

