@@ -4,14 +4,15 @@
  * then run over HTTP Range reads of the resolve URLs, so the config, the shard index, the safetensors headers and the
  * tokenizer files are read and every tensor name and shape is checked, but no weight byte is fetched. The result says
  * what converting it needs: the files and their download size, the architecture, and (through the memory plan) the
- * GPU memory per precision. Downloading and converting in the tab are not built yet; `rg convert` converts a folder.
+ * GPU memory per precision. Downloading and converting in the tab: src/convert/hub_pack.ts (MindOmni's folder).
  *
  * The Hub's address is a parameter, so tests serve the same API from a loopback server (tests/helpers/hub_server.mjs).
  */
 import { RgError } from '../errors';
 import { CATALOGUE, parseCatalogueEntry, type CatalogueEntry } from '../packs/catalogue';
 import type { CheckpointReader } from './checkpoint';
-import { planMindOmni } from './mindomni';
+import { planMindOmni, plannedManifest } from './mindomni';
+import type { Manifest } from '../packs/manifest';
 import { VAE_CONFIG, VAE_WEIGHTS } from './vae';
 import { planQwen2, type Qwen2Dims } from './qwen2';
 
@@ -55,6 +56,8 @@ export interface HubFile {
   bytes: number;
   /** The LFS object's sha256 (weights), or null for a small file kept in git. */
   sha256: string | null;
+  /** For a file kept in git: its git blob id (sha1 of `blob <size>\0` + bytes), as the Hub lists it; else null. */
+  blobId: string | null;
 }
 
 export interface HubRepo {
@@ -123,11 +126,19 @@ export async function hubRepo(ref: RepoRef, opts: HubOptions = {}): Promise<HubR
     if (typeof path !== 'string' || !int(bytes))
       throw new RgError('NETWORK', `The Hub's file list for ${repo} lacks sizes (asked with blobs=true).`);
     const digest = lfs?.sha256;
-    files.push({ path, bytes, sha256: typeof digest === 'string' && /^[0-9a-f]{64}$/.test(digest) ? digest : null });
+    const sha256 = typeof digest === 'string' && /^[0-9a-f]{64}$/.test(digest) ? digest : null;
+    const blob = s?.blobId;
+    const blobId = !sha256 && typeof blob === 'string' && /^[0-9a-f]{40}$/.test(blob) ? blob : null;
+    files.push({ path, bytes, sha256, blobId });
   }
   const card = info.cardData as Record<string, unknown> | undefined;
   const licence = typeof card?.license === 'string' ? card.license : null;
   return { repo, sha, requested: ref.revision, files, licence, gated: !!info.gated };
+}
+
+/** The folder URL of the repo's files at its commit (`<hub><owner>/<name>/resolve/<sha>/`). */
+export function resolveBase(r: HubRepo, hub = HUB): string {
+  return `${hub}${r.repo}/resolve/${r.sha}/`;
 }
 
 /**
@@ -140,7 +151,7 @@ export function hubReader(r: HubRepo, opts: HubOptions = {}): CheckpointReader &
   const f = opts.fetch ?? fetch;
   const sizes = new Map(r.files.map((x) => [x.path, x.bytes]));
   let fetched = 0;
-  const url = (path: string) => `${hub}${r.repo}/resolve/${r.sha}/${path.split('/').map(encodeURIComponent).join('/')}`;
+  const url = (path: string) => `${resolveBase(r, hub)}${path.split('/').map(encodeURIComponent).join('/')}`;
   return {
     fetched: () => fetched,
     async size(path) {
@@ -184,10 +195,20 @@ export interface RepoInspection {
   /** What the memory plan is computed from (null: a layout the plan does not cover yet, said in `note`). */
   entry: CatalogueEntry | null;
   note: string | null;
+  /**
+   * Whether converting it makes a pack the studio opens (MindOmni's folder with vae/ and Qwen's tokenizer), which the
+   * tab can then download and convert (src/convert/hub_pack.ts); a reasoner alone is no pack.
+   */
+  packable: boolean;
+  /**
+   * The manifest the conversion writes at f16, int8 and int4 (file sizes still 0), when it makes a pack: the memory
+   * plan of a repo the catalogue does not know is computed from it.
+   */
+  planned: Partial<Record<'f16' | 'int8' | 'int4', Manifest>>;
 }
 
 /** The files a conversion reads, by what the plan looked at (a folder prefix for MindOmni's parts). */
-function filesRead(r: HubRepo, kind: RepoInspection['kind'], shards: string[]): HubFile[] {
+export function filesRead(r: HubRepo, kind: RepoInspection['kind'], shards: string[]): HubFile[] {
   const mllm = kind === 'mindomni' ? 'mllm/' : '';
   const want = new Set([
     ...['config.json', 'model.safetensors.index.json', 'tokenizer.json', 'tokenizer_config.json'].map((p) => mllm + p),
@@ -228,9 +249,15 @@ export async function inspectRepo(input: string, opts: HubOptions = {}): Promise
   let modelType: string;
   let shards: string[];
   let notAPack: string | null = null;
+  const planned: RepoInspection['planned'] = {};
   if (kind === 'mindomni') {
     const p = await planMindOmni(reader, o);
     notAPack = p.pack.notAPack;
+    if (notAPack === null)
+      for (const f of ['f16', 'int8', 'int4'] as const) {
+        const m = plannedManifest(p, f);
+        if (m) planned[f] = m;
+      }
     dims = p.reasoner.dims;
     modelType = p.reasoner.modelType;
     shards = p.reasoner.shards;
@@ -270,8 +297,9 @@ export async function inspectRepo(input: string, opts: HubOptions = {}): Promise
     entry = same ? known : null;
     if (!entry)
       note =
-        'MindOmni’s layout, converted by the same checks; the memory plan is computed for MindOmni’s published ' +
-        'configuration only, which this repo’s text decoder is not.';
+        'MindOmni’s layout, but not its published configuration: the memory plan is computed from the manifest the ' +
+        'conversion would write' +
+        (notAPack ? ', which it cannot (below).' : '.');
     if (notAPack) note = `${note ? `${note} ` : ''}It converts, but not into a pack the studio opens: ${notAPack}.`;
   }
   return {
@@ -287,5 +315,7 @@ export async function inspectRepo(input: string, opts: HubOptions = {}): Promise
     reasoner: dims,
     entry,
     note,
+    packable: kind === 'mindomni' && notAPack === null,
+    planned,
   };
 }

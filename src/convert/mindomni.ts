@@ -373,8 +373,12 @@ function packInput(p: MindOmniPlan, f: WeightVariant, files: MindOmniPackInput['
   };
 }
 
-/** Why the manifest of `p` would be refused (null: it is valid), checked on placeholder entries of every path. */
-function manifestProblem(p: MindOmniPlan, f: WeightVariant): string | null {
+/**
+ * The manifest converting `p` to `f` writes, on placeholder entries of every file (0 bytes, no hash): what the pack's
+ * id and the memory plan need before anything is downloaded or written. Null when the folder cannot be a pack (no
+ * vae/, a tokenizer that is not Qwen's); throws UNSUPPORTED_PACK when the manifest would be refused.
+ */
+export function plannedManifest(p: MindOmniPlan, f: WeightVariant, meta?: PackMeta): Manifest | null {
   const probe = packInput(p, f, []);
   if (!probe) return null;
   const paths = [
@@ -385,8 +389,13 @@ function manifestProblem(p: MindOmniPlan, f: WeightVariant): string | null {
     'tokenizer_config.json',
   ];
   probe.files = paths.map((path) => ({ path, bytes: 0, sha256: '0'.repeat(64) }));
+  return mindomniManifest(probe, meta);
+}
+
+/** Why the manifest of `p` would be refused (null: it is valid), checked on placeholder entries of every path. */
+function manifestProblem(p: MindOmniPlan, f: WeightVariant): string | null {
   try {
-    mindomniManifest(probe);
+    plannedManifest(p, f);
     return null;
   } catch (e) {
     if (e instanceof RgError && e.code === 'UNSUPPORTED_PACK') return e.message;

@@ -122,6 +122,36 @@ function entryPlans(e: CatalogueEntry, on: DeviceAllowance): CataloguePlanRow[] 
 }
 
 /**
+ * A pack not yet written planned at each precision it will be written in (`planned`: its manifest per precision, as
+ * a converter will write it), on the shared device (or the spec's limits without one).
+ */
+export async function plannedReport(
+  planned: Partial<Record<Precision, Manifest>>,
+): Promise<{ allows: string; noGpuReason?: string; plans: CataloguePlanRow[] }> {
+  const { allowance, reason } = await deviceAllowance();
+  const on = allowance ?? allowanceWith({ limits: {}, features: [] });
+  const plans = Object.entries(planned).map(([p, m]): CataloguePlanRow => {
+    const precision = p as Precision;
+    try {
+      const plan = planMemory(
+        planInputOf(m),
+        { reasonerPrecision: precision, painterPrecision: precision },
+        on,
+        KERNEL_SUPPORT,
+      );
+      return { precision, plan, summary: describePlan(plan) };
+    } catch (err) {
+      return { precision, plan: null, error: toErrorInfo(err) };
+    }
+  });
+  return {
+    allows: describeAllowance(on),
+    ...(allowance ? {} : { noGpuReason: reason ?? 'no WebGPU adapter' }),
+    plans,
+  };
+}
+
+/**
  * `entries` (default: the catalogue) planned at f16, int8 and int4 on the shared device (or the spec's limits
  * without one).
  */

@@ -27,6 +27,11 @@ const RECORD_KEY = 'added-packs';
  * the store.
  */
 export const FOLDER_BASE = 'https://folder.invalid/';
+/**
+ * The base of a pack converted in this tab from a checkpoint (src/convert/hub_pack.ts): like a folder pack's, a name
+ * that never resolves; its files were written into the store by the converter.
+ */
+export const CONVERTED_BASE = 'https://converted.invalid/';
 const MAX_FROM_CHARS = 300;
 /** The hosts plain http is read from (the page's CSP allows http on loopback only). */
 const LOOPBACK = new Set(['127.0.0.1', 'localhost']);
@@ -158,7 +163,16 @@ export class AddedPacks {
     return this.check(bytes, where, (id) => `${FOLDER_BASE}${id}/`, from, 'packFolder', opts);
   }
 
-  /** Records a checked pack (from `add` or `checkFolder`), replacing an entry of the same id. */
+  /**
+   * Checks the manifest of a pack the converter is about to write in this tab (`from`: where its checkpoint came
+   * from, for the Model manager) as `add` does, without recording it: the caller records it once every file is stored.
+   */
+  async checkConverted(bytes: Uint8Array, from: string, opts: AddPackOptions = {}): Promise<AddedPack> {
+    const where = `The converted pack from ${from}`;
+    return this.check(bytes, where, (id) => `${CONVERTED_BASE}${id}/`, from, 'repo', opts);
+  }
+
+  /** Records a checked pack (from `add`, `checkFolder` or `checkConverted`), replacing an entry of the same id. */
   async record(entry: PackEntry): Promise<void> {
     const list = await this.list();
     await this.save([...list.filter((p) => p.id !== entry.id), entry]);
@@ -292,6 +306,11 @@ function tooLarge(url: string, bytes: number): RgError {
 /** Whether an added pack came from a folder on this computer (its files cannot be fetched again). */
 export function isFolderPack(entry: PackEntry | undefined): boolean {
   return entry?.base.startsWith(FOLDER_BASE) ?? false;
+}
+
+/** Whether an added pack was converted in this tab (its files exist only in the store). */
+export function isConvertedPack(entry: PackEntry | undefined): boolean {
+  return entry?.base.startsWith(CONVERTED_BASE) ?? false;
 }
 
 /**

@@ -211,7 +211,8 @@ export class PackDownloader {
    */
   constructor(
     private readonly store: WeightStore,
-    private readonly manifest: Manifest,
+    /** A pack's manifest, or any list of files under one id (a checkpoint staged for conversion). */
+    private readonly manifest: Pick<Manifest, 'id' | 'files'>,
     private readonly base: string,
     private readonly opts: DownloadOptions = {},
   ) {

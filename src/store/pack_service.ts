@@ -14,7 +14,7 @@
 import { CancelledError, RgError } from '../errors';
 import type { Manifest } from '../packs/manifest';
 import { allPacks, findPack, packFileUrl, type PackEntry } from '../packs/registry';
-import { AddedPacks, folderFetch, idbAddedPackStorage, isFolderPack } from './added_packs';
+import { AddedPacks, folderFetch, idbAddedPackStorage, isConvertedPack, isFolderPack } from './added_packs';
 import { WAITING_FOR_TAB, type CachedSourceOptions } from './cached_source';
 import { PackStore } from './pack_store';
 import { storageInfo, type StorageInfo } from './storage';
@@ -24,7 +24,7 @@ let store: PackStore | null = null;
 let added: AddedPacks | null = null;
 
 /** The packs added from a URL (IndexedDB), mirrored into the registry; every entry point awaits it first. */
-function addedPacks(): AddedPacks {
+export function addedPacks(): AddedPacks {
   added ??= new AddedPacks(idbAddedPackStorage());
   return added;
 }
@@ -38,6 +38,11 @@ let admission: (manifest: Manifest) => unknown = () => undefined;
 /** Sets the check a download runs on the manifest before fetching anything else (the worker: the memory plan). */
 export function setPackAdmission(admit: (manifest: Manifest) => unknown): void {
   admission = admit;
+}
+
+/** Runs the admission check (the memory plan) on a manifest: throws when the pack cannot run here. */
+export function admitManifest(manifest: Manifest): unknown {
+  return admission(manifest);
 }
 
 /** The app's PackStore: packs come from the app's own origin, under its base URL. */
@@ -76,6 +81,11 @@ const loads = new Map<string, AbortController>();
 /** Sends an event to the page's proxied sink without letting a closed page fail the operation. */
 function emit(sink: StoreEventSink | undefined, e: StoreEvent): void {
   if (sink) void Promise.resolve(sink(e)).catch(() => {});
+}
+
+/** What the Model manager shows of pack `id` (its entry, manifest and stored files). */
+export async function packStatus(id: string): Promise<PackStatus> {
+  return status(requirePack(id));
 }
 
 async function status(p: PackEntry): Promise<PackStatus> {
@@ -120,6 +130,15 @@ async function status(p: PackEntry): Promise<PackStatus> {
 async function exclusive<T>(id: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   await packsReady();
   requirePack(id);
+  return busyWith(id, fn);
+}
+
+/**
+ * Runs `fn` as the one store operation on `key` (a pack id, or a pack being made that is not listed yet), cancelled
+ * by `packCancel(key)`; a second operation on the same key is refused while it runs.
+ */
+export async function busyWith<T>(key: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const id = key;
   if (running.has(id))
     throw new RgError('BAD_INPUT', `${id} is busy (a download or verification is running).`, {
       hint: 'Wait for it or cancel it.',
@@ -226,6 +245,11 @@ export const storeApi = {
         field: 'pack',
         hint: 'Import the folder again (Add a pack from a folder): what is stored is kept and the rest is copied.',
       });
+    if (isConvertedPack(findPack(id)))
+      throw new RgError('BAD_INPUT', `${id} was converted in this tab; it cannot be downloaded.`, {
+        field: 'pack',
+        hint: 'Remove it, then convert its Hugging Face repo again (Convert a Hugging Face model).',
+      });
     await exclusive(id, (signal) =>
       packStore().download(id, { signal, onProgress: (progress) => emit(sink, { type: 'download', progress }) }),
     );
@@ -244,7 +268,7 @@ export const storeApi = {
     return exclusive(id, (signal) =>
       packStore().verify(id, {
         signal,
-        refetch: !isFolderPack(findPack(id)),
+        refetch: !isFolderPack(findPack(id)) && !isConvertedPack(findPack(id)),
         onFile: (path, done, total) => emit(sink, { type: 'verify', packId: id, path, done, total }),
         onProgress: (progress) => emit(sink, { type: 'download', progress }),
       }),

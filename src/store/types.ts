@@ -103,6 +103,11 @@ export type StoreEvent =
   | { type: 'verify'; packId: string; path: string; done: number; total: number }
   | { type: 'load'; packId: string; path: string; done: number; total: number }
   /**
+   * A checkpoint being converted into a pack in this tab (src/convert/hub_pack.ts): `done` of `total` bytes of the
+   * staged checkpoint read by the converter, `path` the pack file being written. `packId` is the conversion's key.
+   */
+  | { type: 'convert'; packId: string; path: string; done: number; total: number }
+  /**
    * The operation waits for another tab (or this tab's model manager) to finish with the pack: `message` says so;
    * an empty `message` says the wait is over.
    */

@@ -17,6 +17,7 @@ import type { MemoryPlan, PlanChoice } from '../packs/plan';
 import type { PackEntry } from '../packs/registry';
 import type { CataloguePlanRow, CatalogueReport, PlanSettings } from '../models/plan';
 import type { RepoInspection } from '../convert/hub';
+import type { WeightVariant } from '../packs/manifest';
 import type { ErrorInfo } from '../errors';
 
 // Shared types defined in lower layers, re-exported so the UI and the CLI speak only this contract.
@@ -135,6 +136,15 @@ export interface RgApi {
    * and its memory plan per precision on this device. `hub`: another Hub address (tests' loopback server).
    */
   hubInspect(repo: string, hub?: string): Promise<HubReport>;
+  /**
+   * Downloads the repo's files into the store and converts them into a pack there, then lists it
+   * (src/convert/hub_pack.ts); everything that can refuse it runs before any weight is fetched. Progress arrives as
+   * `download` events, then `convert` events. One conversion runs at a time; `hubCancel` stops it (the downloaded
+   * files are kept; converting the repo again resumes).
+   */
+  hubConvert(repo: string, weights: WeightVariant, hub?: string, sink?: StoreEventSink): Promise<PackStatus>;
+  /** Stops the running `hubConvert`, if any. */
+  hubCancel(): Promise<void>;
   /** The memory budget, the choice downloads and loads are checked at, and (tests) lowered adapter limits. */
   setPlanSettings(settings: PlanSettings): Promise<void>;
   /** A pack's manifest and its sha256: the cached one when the pack is in the store (works offline), else fetched. */

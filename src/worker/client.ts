@@ -12,6 +12,7 @@ import type { EditRequest, EditResult } from '../pipeline/edit';
 import type { RgpoEventSink, RgpoRequest, RgpoResult } from '../pipeline/rgpo/run';
 import type { PackReady, PackStatus, StoreEventSink, VerifyReport } from '../store/types';
 import type { FolderFile } from '../store/pack_service';
+import type { WeightVariant } from '../packs/manifest';
 import { RgError } from '../errors';
 import { restartDelay, WORKER_BACKOFF, type BackoffPolicy } from './backoff';
 
@@ -143,6 +144,16 @@ export class WorkerHandle {
   /** `RgApi.packDownload`, with `onEvent` a plain function (proxied here). */
   packDownload(id: string, onEvent: StoreEventSink): Promise<PackStatus> {
     return this.api.packDownload(id, proxy(onEvent));
+  }
+
+  /** `RgApi.hubConvert`, with `onEvent` a plain function (proxied here). */
+  hubConvert(
+    repo: string,
+    weights: WeightVariant,
+    hub: string | undefined,
+    onEvent: StoreEventSink,
+  ): Promise<PackStatus> {
+    return this.api.hubConvert(repo, weights, hub, proxy(onEvent));
   }
 
   /** `RgApi.packImport`, with `onEvent` a plain function (proxied here). */

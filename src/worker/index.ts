@@ -15,11 +15,25 @@ import { testPattern as drawTestPattern } from '../kernels/test_pattern';
 import { testPatternRef } from '../kernels/test_pattern.ref';
 import { ortVersion, configureOrt } from '../runtime/ort';
 import { RgError, badInput, toErrorInfo } from '../errors';
-import { cachedPack, packsReady, setPackAdmission, storeApi } from '../store/pack_service';
+import {
+  addedPacks,
+  admitManifest,
+  busyWith,
+  cachedPack,
+  packStatus,
+  packsReady,
+  packStore,
+  setPackAdmission,
+  storeApi,
+} from '../store/pack_service';
+import { hubToPack } from '../convert/hub_pack';
+import { WeightVariantSchema, type WeightVariant } from '../packs/manifest';
+import type { PackStatus, StoreEvent, StoreEventSink } from '../store/types';
 import {
   admitPack,
   catalogueReport,
   deviceAllowance,
+  plannedReport,
   planOn,
   setPlanSettings,
   type PlanSettings,
@@ -44,6 +58,15 @@ onDeviceLost((info) => {
       sinks.delete(s),
     );
 });
+
+/** Another Hub address than the real one: https, or plain http on loopback (the tests' Hub). */
+function checkHub(hub: string | undefined): void {
+  if (hub !== undefined && !/^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/)/.test(hub))
+    throw new RgError('BAD_INPUT', `The Hub address ${hub} is neither https nor loopback http.`, { field: 'hub' });
+}
+
+/** The store-operation key of the conversion running in this worker (one at a time). */
+const HUB_CONVERT = 'hub-convert';
 
 function checkSize(name: string, v: number, max: number): void {
   if (!Number.isInteger(v) || v < 1 || v > max)
@@ -206,19 +229,55 @@ const api = {
   },
 
   async hubInspect(repo: string, hub?: string): Promise<HubReport> {
-    if (hub !== undefined && !/^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/)/.test(hub))
-      throw new RgError('BAD_INPUT', `The Hub address ${hub} is neither https nor loopback http.`, { field: 'hub' });
+    checkHub(hub);
     const inspection = await inspectRepo(repo, hub === undefined ? {} : { hub: hub.replace(/\/?$/, '/') });
     const { entry } = inspection;
-    const report = entry ? await catalogueReport([entry]) : null;
+    // A known configuration is planned from the catalogue; another one that makes a pack, from the manifests the
+    // conversion would write.
+    const known = entry ? await catalogueReport([entry]) : null;
+    const report = known
+      ? { ...known, plans: known.entries[0]?.plans ?? [] }
+      : Object.keys(inspection.planned).length
+        ? await plannedReport(inspection.planned)
+        : null;
     const folder = inspection.repo.split('/')[1]!;
     return {
       inspection,
-      plans: report?.entries[0]?.plans ?? [],
+      plans: report?.plans ?? [],
       allows: report?.allows ?? '',
       ...(report?.noGpuReason ? { noGpuReason: report.noGpuReason } : {}),
       convert: `npm run rg -- convert --from path/to/${folder} --out out/${folder.toLowerCase()}-int4 --weights int4`,
     };
+  },
+
+  async hubConvert(repo: string, weights: WeightVariant, hub?: string, sink?: StoreEventSink): Promise<PackStatus> {
+    checkHub(hub);
+    if (!(WeightVariantSchema.options as readonly string[]).includes(weights))
+      throw badInput('weights', `weights must be one of ${WeightVariantSchema.options.join(', ')}, got ${weights}`);
+    await packsReady();
+    const { id } = await busyWith(HUB_CONVERT, (signal) =>
+      hubToPack(repo, {
+        weights,
+        ...(hub === undefined ? {} : { hub: hub.replace(/\/?$/, '/') }),
+        signal,
+        store: packStore().weights,
+        added: addedPacks(),
+        admit: admitManifest,
+        onProgress: (p) => {
+          if (!sink) return;
+          const e: StoreEvent =
+            p.phase === 'download'
+              ? { type: 'download', progress: { ...p.progress, packId: HUB_CONVERT } }
+              : { type: 'convert', packId: HUB_CONVERT, path: p.file, done: p.read, total: p.total };
+          void Promise.resolve(sink(e)).catch(() => {});
+        },
+      }),
+    );
+    return packStatus(id);
+  },
+
+  async hubCancel() {
+    await storeApi.packCancel(HUB_CONVERT);
   },
 
   async setPlanSettings(s: PlanSettings) {

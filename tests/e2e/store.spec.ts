@@ -559,6 +559,9 @@ test('a Hugging Face repo id is inspected before any download: size, checks and 
     await expect(page.getByTestId('hub-convert')).toHaveText(
       'npm run rg -- convert --from path/to/qwen2-replica --out out/qwen2-replica-int4 --weights int4',
     );
+    // A reasoner alone is no pack: nothing to download and convert in the tab.
+    await expect(report).toContainText('not a pack by themselves');
+    await expect(page.getByTestId('hub-convert-start')).toHaveCount(0);
     // Only headers of the weight files were read.
     const weights = hub.log.filter((l) => l.path.endsWith('.safetensors'));
     expect(weights.length).toBeGreaterThan(0);

@@ -18,7 +18,10 @@ import { readFileSync, statSync } from 'node:fs';
  *   sha: (repo: string) => string, cutOnce: (path: string, after: number) => void, close: () => Promise<void> }>}
  */
 export async function startHubServer(opts) {
-  /** @type {Map<string, { sha: string, files: Map<string, { disk: string, bytes: number, sha256: string }> }>} */
+  /**
+   * @type {Map<string, { sha: string,
+   *   files: Map<string, { disk: string, bytes: number, sha256: string, blobId: string }> }>}
+   */
   const repos = new Map();
   for (const [id, map] of Object.entries(opts.repos)) {
     const files = new Map();
@@ -29,6 +32,8 @@ export async function startHubServer(opts) {
         disk,
         bytes: statSync(disk).size,
         sha256: createHash('sha256').update(bytes).digest('hex'),
+        // git's object id of the file's blob, as the Hub lists it for files kept in git (not LFS).
+        blobId: createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex'),
       });
       h.update(path).update(bytes);
     }
@@ -67,7 +72,7 @@ export async function startHubServer(opts) {
       const siblings = [...repo.files].map(([path, f]) =>
         path.endsWith('.safetensors')
           ? { rfilename: path, size: f.bytes, lfs: { sha256: f.sha256, size: f.bytes, pointerSize: 134 } }
-          : { rfilename: path, size: f.bytes, blobId: f.sha256.slice(0, 40) },
+          : { rfilename: path, size: f.bytes, blobId: f.blobId },
       );
       const licence = opts.licence?.[id];
       return answer(

@@ -5,9 +5,18 @@ import type { CatalogueReport, HubReport, PackPlanReport, PlanChoice } from '../
 import { formatBytes, requestPersistence, type StorageInfo } from '../../store/storage';
 import { PACKS } from '../../packs/registry';
 import { DEFAULT_HINTS, toErrorInfo } from '../../errors';
+import type { WeightVariant } from '../../packs/manifest';
 
 /** localStorage key of another Hub address (tests and mirrors); the real Hub when absent. */
 export const HUB_KEY = 'rg-vlm:hub';
+
+/** Where a conversion in the tab stands: bytes downloaded, then bytes of the download read by the converter. */
+export interface HubProgress {
+  phase: 'download' | 'convert';
+  done: number;
+  total: number;
+  line: string;
+}
 
 export type PackBusy = 'download' | 'verify' | 'delete' | 'load' | 'forget';
 
@@ -82,6 +91,11 @@ export class PacksState {
   hubBusy = $state(false);
   hubReport = $state<HubReport | null>(null);
   hubMessage = $state<PackMessage | null>(null);
+  /** "Download and convert": the precision chosen, the run, where it stands, its outcome. */
+  hubWeights = $state<WeightVariant>('int4');
+  hubConverting = $state(false);
+  hubProgress = $state<HubProgress | null>(null);
+  hubConvertMessage = $state<PackMessage | null>(null);
 
   /** The "Add a pack from a URL" field, its run and its outcome. */
   addUrl = $state('');
@@ -314,23 +328,91 @@ export class PacksState {
    * localStorage names another (the tests' loopback Hub).
    */
   async inspectHub(): Promise<void> {
-    if (this.hubBusy) return;
+    if (this.hubBusy || this.hubConverting) return;
     this.hubBusy = true;
     this.hubMessage = null;
     this.hubReport = null;
     try {
-      let hub: string | undefined;
-      try {
-        hub = localStorage.getItem(HUB_KEY) ?? undefined;
-      } catch {
-        // storage refused: the real Hub
-      }
-      this.hubReport = await this.worker.api.hubInspect(this.hubRepo, hub);
+      this.hubReport = await this.worker.api.hubInspect(this.hubRepo, this.hubAddress());
+      this.hubConvertMessage = null;
     } catch (e) {
       this.hubMessage = errorMessage(e);
     } finally {
       this.hubBusy = false;
     }
+  }
+
+  /** The Hub's address: https://huggingface.co/ unless `rg-vlm:hub` in localStorage names another. */
+  private hubAddress(): string | undefined {
+    try {
+      return localStorage.getItem(HUB_KEY) ?? undefined;
+    } catch {
+      return undefined; // storage refused: the real Hub
+    }
+  }
+
+  /**
+   * Downloads the inspected repo's files into the store and converts them into a pack there (the worker's
+   * `hubConvert`), at `hubWeights`; the pack is then listed like any added pack. Cancel keeps what was downloaded.
+   */
+  async convertHub(): Promise<void> {
+    const report = this.hubReport;
+    if (this.hubConverting || !report) return;
+    const repo = `${report.inspection.repo}@${report.inspection.sha}`;
+    this.hubConverting = true;
+    this.hubConvertMessage = null;
+    this.hubProgress = { phase: 'download', done: 0, total: report.inspection.downloadBytes, line: 'starting…' };
+    this.persisted = await requestPersistence();
+    const onEvent = (e: StoreEvent) => {
+      if (e.type === 'download') {
+        const p = e.progress;
+        this.hubProgress = {
+          phase: 'download',
+          done: p.loaded,
+          total: p.total,
+          line:
+            `downloading ${p.file.path} (file ${Math.min(p.filesDone + 1, p.filesTotal)} of ${p.filesTotal}) · ` +
+            (p.resumedFrom !== undefined ? `resumed at byte ${p.resumedFrom.toLocaleString('en-US')} · ` : '') +
+            rateLine(p),
+        };
+      } else if (e.type === 'convert') {
+        this.hubProgress = {
+          phase: 'convert',
+          done: e.done,
+          total: e.total,
+          line: `converting: read ${formatBytes(e.done)} of ${formatBytes(e.total)}, writing ${e.path}`,
+        };
+      }
+    };
+    let listed = false;
+    try {
+      const s = await this.worker.hubConvert(repo, this.hubWeights, this.hubAddress(), onEvent);
+      this.setPack(s);
+      listed = true;
+      this.hubConvertMessage = {
+        kind: 'ok',
+        text:
+          `Converted into the pack “${s.label}” (${s.id}): ${s.files.length} files, ${formatBytes(s.storedBytes)}, ` +
+          'stored in this browser. Choose it in the header’s pack picker.',
+      };
+    } catch (e) {
+      const m = errorMessage(e);
+      this.hubConvertMessage =
+        m.code === 'CANCELLED'
+          ? { ...m, text: 'Cancelled. The files downloaded so far are kept: Download and convert resumes from there.' }
+          : m.code === 'NETWORK'
+            ? { ...m, hint: `${m.hint ?? ''} The files downloaded so far are kept: trying again resumes.`.trim() }
+            : m;
+    } finally {
+      this.hubConverting = false;
+      this.hubProgress = null;
+    }
+    await this.refresh();
+    if (listed) await this.onListChanged();
+  }
+
+  async cancelHub(): Promise<void> {
+    await this.worker.api.hubCancel();
   }
 
   /** Removes a pack added from a URL (first call asks for confirmation): its stored files and its entry. */

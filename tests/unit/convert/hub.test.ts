@@ -156,11 +156,13 @@ describe('inspectRepo on a loopback Hub', () => {
   });
 
   const mindTitle =
-    'MindOmni’s layout: the converter’s checks of every part; the plan covers the published config only';
+    'MindOmni’s layout: the converter’s checks of every part; not the published config, and (its small vocabulary ' +
+    'under Qwen’s tokenizer) not a pack, so nothing to plan and nothing to convert in the tab';
   it(mindTitle, async () => {
     const r = await inspectRepo('test/mindomni-replica', { hub: hub.url });
-    expect(r).toMatchObject({ kind: 'mindomni', modelType: 'qwen2_5_vl', entry: null });
-    expect(r.note).toContain('published configuration only');
+    expect(r).toMatchObject({ kind: 'mindomni', modelType: 'qwen2_5_vl', entry: null, packable: false, planned: {} });
+    expect(r.note).toContain('not its published configuration');
+    expect(r.note).toContain('not into a pack the studio opens');
     const paths = r.files.map((f) => f.path);
     for (const p of ['mllm/config.json', 'connector.safetensors', 'image_decoder/model.safetensors', 'vae/config.json'])
       expect(paths).toContain(p);

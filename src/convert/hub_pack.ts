@@ -1,0 +1,230 @@
+/**
+ * @file A Hugging Face repo id made into a pack inside the tab: the repo is inspected (the converter's every check
+ * over Range reads, src/convert/hub.ts), the pack it will become is checked before anything large is fetched (its id,
+ * the memory plan, the storage estimate), the files the conversion reads are downloaded into the weights store under
+ * a staging id (resumable, each LFS file checked against the sha256 the Hub lists, each file kept in git against its
+ * git blob id), the converter then reads them from the store and writes the pack's files into it chunk by chunk, and
+ * the pack is listed like one imported from a folder. The staging copy is deleted once the pack is stored.
+ *
+ * What is kept when it stops: a cancel or a lost connection keeps the staged files (converting the repo again resumes
+ * the download where it stopped); any other failure (a file that fails its hash twice, a checkpoint the converter
+ * refuses) deletes them. A pack half written is never listed and is deleted.
+ *
+ * Only MindOmni's folder converts into a pack so far (the `mindomni` kind); a Qwen2-family model alone is a reasoner
+ * with no painter (the `cascade` kind that pairs it with OmniGen is not built), and is refused before any download.
+ */
+import { CancelledError, RgError } from '../errors';
+import type { Manifest, WeightVariant } from '../packs/manifest';
+import { sha256Hex } from '../packs/source';
+import type { AddedPacks } from '../store/added_packs';
+import { PackDownloader } from '../store/download';
+import { putWhole, storedReader, storeSink } from '../store/staging';
+import { ensureRoom, type EstimateFn } from '../store/storage';
+import type { DownloadProgress } from '../store/types';
+import type { WeightStore } from '../store/weights';
+import type { CheckpointReader } from './checkpoint';
+import {
+  filesRead,
+  HUB,
+  hubReader,
+  hubRepo,
+  parseRepoRef,
+  resolveBase,
+  type HubFile,
+  type HubOptions,
+  type HubRepo,
+} from './hub';
+import { convertMindOmni, planMindOmni, plannedManifest } from './mindomni';
+import { MANIFEST_FILE, type PackMeta } from './mindomni_pack';
+
+export type HubPackProgress =
+  | { phase: 'download'; progress: DownloadProgress }
+  /** Bytes of the staged checkpoint the converter has read, of all staged; `file`: the output being written. */
+  | { phase: 'convert'; file: string; read: number; total: number };
+
+export interface HubPackOptions extends HubOptions {
+  weights: WeightVariant;
+  store: WeightStore;
+  added: AddedPacks;
+  /** The memory plan's check on the pack's manifest (throws when it cannot run on this device). */
+  admit?: (m: Manifest) => unknown;
+  onProgress?: (p: HubPackProgress) => void;
+  estimate?: EstimateFn;
+}
+
+export interface HubPackResult {
+  id: string;
+  manifest: Manifest;
+  repo: string;
+  sha: string;
+  /** Bytes the download fetched this time (0 when every file was staged already). */
+  fetchedBytes: number;
+}
+
+/** The id a repo's pack gets: `<owner>-<name>-<weights>`, lowercase, other characters as dashes. */
+export function packIdFor(repo: string, weights: WeightVariant): string {
+  const base = `${repo}-${weights}`
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return base.slice(0, 64).replace(/-+$/, '');
+}
+
+/** The staging id of a repo's files at a commit: not a pack id (it has a slash), so it never meets a pack's files. */
+export const stagingId = (r: HubRepo): string => `hub-staging/${r.repo}@${r.sha}`;
+
+/** Output bytes per input byte of bf16 weights, by format: what the storage check adds to the download. */
+const OUT_RATIO: Record<WeightVariant, number> = { f32: 2, f16: 1, bf16: 1, int8: 0.6, int4: 0.35 };
+
+/** git's object id of a blob: sha1 of `blob <size>\0` and the bytes. */
+async function gitBlobId(bytes: Uint8Array): Promise<string> {
+  const head = new TextEncoder().encode(`blob ${bytes.byteLength}\0`);
+  const all = new Uint8Array(head.byteLength + bytes.byteLength);
+  all.set(head);
+  all.set(bytes, head.byteLength);
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-1', all));
+  return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The Hub reader, keeping each small (git) file read whole, so staging it later fetches nothing again. */
+function memoReader(r: HubRepo, inner: CheckpointReader): CheckpointReader & { whole: Map<string, Uint8Array> } {
+  const whole = new Map<string, Uint8Array>();
+  const small = new Set(r.files.filter((f) => f.sha256 === null).map((f) => f.path));
+  return {
+    whole,
+    size: (p) => inner.size(p),
+    async read(path, begin, end) {
+      const hit = whole.get(path);
+      if (hit) return hit.slice(begin, end);
+      const b = await inner.read(path, begin, end);
+      if (small.has(path) && begin === 0 && end === (await inner.size(path))) whole.set(path, b);
+      return b;
+    },
+  };
+}
+
+/**
+ * Converts the repo `input` (owner/name[@revision]) into a pack stored in `o.store` and listed in `o.added`.
+ * Everything that can refuse it (the repo, the architecture, a missing tensor, a pack that is no pack, an id taken,
+ * the memory plan, the storage estimate) runs before the first weight byte is fetched.
+ */
+export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPackResult> {
+  const hub = o.hub ?? HUB;
+  const r = await hubRepo(parseRepoRef(input), o);
+  const has = (p: string) => r.files.some((f) => f.path === p);
+  if (!(has('mllm/config.json') && has('image_decoder/config.json')))
+    throw new RgError('UNSUPPORTED_PACK', `${r.repo} is not MindOmni's folder (no mllm/ and image_decoder/).`, {
+      field: 'repo',
+      hint:
+        'Only MindOmni converts into a pack in the tab so far. A Qwen2-family model alone thinks but does not paint ' +
+        '(the cascade kind that pairs it with OmniGen is not built yet); `rg convert` converts its reasoner weights.',
+    });
+  const reader = memoReader(r, hubReader(r, o));
+  const plan = await planMindOmni(reader, { weights: o.weights });
+  if (plan.pack.notAPack !== null)
+    throw new RgError(
+      'UNSUPPORTED_PACK',
+      `${r.repo} converts, but not into a pack the studio opens: ${plan.pack.notAPack}`,
+      {
+        field: 'repo',
+        hint: '`rg convert` still converts its weights into a folder.',
+      },
+    );
+  const id = packIdFor(r.repo, o.weights);
+  const source = `${r.repo}@${r.sha}`;
+  const from = `the Hugging Face repo ${source.slice(0, r.repo.length + 13)}, converted in this tab to ${o.weights}`;
+  const meta: PackMeta = {
+    id,
+    name: `${r.repo} (${o.weights}, converted in this tab)`,
+    source,
+    ...(r.licence ? { licence: r.licence } : {}),
+  };
+  const planned = plannedManifest(plan, o.weights, meta);
+  if (!planned) throw new RgError('UNSUPPORTED_PACK', `${r.repo} converts, but not into a pack the studio opens.`);
+  const listed = (await o.added.list()).find((p) => p.id === id);
+  if (listed)
+    throw new RgError('BAD_INPUT', `A pack “${id}” is already listed (from ${listed.addedFrom ?? listed.base}).`, {
+      field: 'repo',
+      hint: 'Remove it in the Model manager first, or convert to another precision.',
+    });
+  // The id, the schema and the memory plan, on the manifest the conversion will write (file sizes still 0).
+  await o.added.checkConverted(new TextEncoder().encode(JSON.stringify(planned)), from, { admit: o.admit });
+
+  const files = filesRead(r, 'mindomni', plan.reasoner.shards);
+  const download = files.reduce((a, f) => a + f.bytes, 0);
+  await ensureRoom(id, Math.ceil(download * (1 + OUT_RATIO[o.weights])), o.estimate);
+
+  const staging = stagingId(r);
+  let fetchedBytes = 0;
+  try {
+    const entries = [];
+    for (const f of files) entries.push(await stageSmall(f, staging, reader, o));
+    const downloader = new PackDownloader(o.store, { id: staging, files: entries }, resolveBase(r, hub), {
+      signal: o.signal,
+      ...(o.fetch ? { fetchFn: o.fetch } : {}),
+      onProgress: (progress) => {
+        fetchedBytes = progress.fetched;
+        o.onProgress?.({ phase: 'download', progress });
+      },
+    });
+    await downloader.run();
+
+    // A conversion stopped earlier may have left files under this id (never listed): start from nothing.
+    await o.store.deletePack(id);
+    const total = download;
+    let file = '';
+    const src = storedReader(o.store, staging, {
+      signal: o.signal,
+      onRead: (_, read) => o.onProgress?.({ phase: 'convert', file, read: Math.min(read, total), total }),
+    });
+    const sink = storeSink(o.store, id, {
+      signal: o.signal,
+      keep: (p) => p === MANIFEST_FILE,
+      onFile: (p) => {
+        file = p;
+      },
+    });
+    const res = await convertMindOmni(src, sink, { weights: o.weights, pack: meta });
+    const bytes = sink.kept.get(MANIFEST_FILE);
+    if (!res.manifest || !bytes) throw new Error('the converter wrote no manifest for a folder it planned as a pack');
+    const checked = await o.added.checkConverted(bytes, from, { admit: o.admit });
+    await o.store.putManifest({ packId: id, bytes, sha256: await sha256Hex(bytes), storedAt: Date.now() });
+    await o.added.record(checked.entry);
+    await o.store.deletePack(staging);
+    return { id, manifest: checked.manifest, repo: r.repo, sha: r.sha, fetchedBytes };
+  } catch (e) {
+    await o.store.deletePack(id).catch(() => {});
+    const resumable =
+      e instanceof CancelledError || o.signal?.aborted || (e instanceof RgError && e.code === 'NETWORK');
+    if (!resumable) await o.store.deletePack(staging).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * The staging entry of one file the conversion reads: an LFS file as the Hub lists it (the downloader fetches and
+ * hashes it); a file kept in git fetched now (or taken from what the inspection read), checked against its git blob
+ * id, and stored whole.
+ */
+async function stageSmall(
+  f: HubFile,
+  staging: string,
+  reader: CheckpointReader & { whole: Map<string, Uint8Array> },
+  o: HubPackOptions,
+): Promise<{ path: string; bytes: number; sha256: string }> {
+  if (f.sha256) return { path: f.path, bytes: f.bytes, sha256: f.sha256 };
+  const known = await o.store.fileRecord(staging, f.path);
+  if (known?.state === 'cached' && known.bytes === f.bytes)
+    return { path: f.path, bytes: f.bytes, sha256: known.sha256 };
+  if (o.signal?.aborted) throw new CancelledError('Conversion cancelled');
+  const bytes = reader.whole.get(f.path) ?? (await reader.read(f.path, 0, f.bytes));
+  if (f.blobId && (await gitBlobId(bytes)) !== f.blobId)
+    throw new RgError(
+      'INTEGRITY',
+      `${f.path} does not match the git blob id the Hub lists (${f.blobId.slice(0, 12)}…).`,
+      {
+        hint: 'The Hub served another version of this file than its file list names. Try again later.',
+      },
+    );
+  return putWhole(o.store, staging, f.path, bytes);
+}
