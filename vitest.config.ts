@@ -75,7 +75,7 @@ export default defineConfig({
           maxWorkers: 2,
           setupFiles: ['tests/helpers/gpu_setup.ts'],
           // A 127.0.0.1 file server with HTTP Range and fault injection, for the weights-store tests (tests/gpu/store).
-          globalSetup: ['tests/helpers/range_server.mjs'],
+          globalSetup: ['tests/helpers/range_server.mjs', 'tests/helpers/hub_repos.ts'],
           exclude: ['tests/gpu/**/*.nogpu.test.ts', ...heavyExcluded()],
           // Generous: two files share the machine; a guard against a hang, never a speed check.
           testTimeout: 300_000,

@@ -50,6 +50,8 @@ export interface HubPackOptions extends HubOptions {
   admit?: (m: Manifest) => unknown;
   onProgress?: (p: HubPackProgress) => void;
   estimate?: EstimateFn;
+  /** The download's first pause before a retry (default 300 ms; tests shorten it). */
+  retryDelayMs?: number;
 }
 
 export interface HubPackResult {
@@ -162,6 +164,7 @@ export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPa
     const downloader = new PackDownloader(o.store, { id: staging, files: entries }, resolveBase(r, hub), {
       signal: o.signal,
       ...(o.fetch ? { fetchFn: o.fetch } : {}),
+      ...(o.retryDelayMs !== undefined ? { retryDelayMs: o.retryDelayMs } : {}),
       onProgress: (progress) => {
         fetchedBytes = progress.fetched;
         o.onProgress?.({ phase: 'download', progress });

@@ -228,7 +228,7 @@ export class AddedPacks {
         field,
         hint: 'Remove one you no longer use.',
       });
-    opts.admit?.(manifest);
+    await opts.admit?.(manifest);
     return { entry, manifest, replaced: same !== undefined };
   }
 

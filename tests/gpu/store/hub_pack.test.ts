@@ -1,0 +1,188 @@
+// A repo id converted into a pack inside the browser (src/convert/hub_pack.ts), against the loopback Hub of the test
+// run (tests/helpers/hub_repos.ts: the MindOmni replica with Qwen's real vocabulary, and a Qwen2 reasoner replica),
+// on real IndexedDB: everything that can refuse a repo (a reasoner alone, a pack id already listed, the memory plan,
+// the storage estimate) refuses it before a weight byte is fetched and stores nothing; a cancel mid-shard keeps the
+// staged files and the next run resumes from them (fetching less than the whole download); the finished pack is
+// listed, its manifest pinned, every file cached with the manifest's sha256 and readable through the store's own
+// source, and the staging copy deleted; a lost connection keeps the staging, and a refusal after the download (a
+// tampered file) deletes it.
+import { inject, describe, expect, it } from 'vitest';
+import { CancelledError, RgError } from '../../../src/errors';
+import { hubToPack, packIdFor, type HubPackOptions } from '../../../src/convert/hub_pack';
+import { admitPack, setPlanSettings } from '../../../src/models/plan';
+import { AddedPacks } from '../../../src/store/added_packs';
+import { PackStore } from '../../../src/store/pack_store';
+import type { PackEntry } from '../../../src/packs/registry';
+import { WeightStore } from '../../../src/store/weights';
+import { CHUNK, dbName } from './fixture';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The loopback Hub's address (tests/helpers/hub_repos.ts, a globalSetup of the gpu project). */
+    hubServer: string;
+  }
+}
+
+const HUB = inject('hubServer');
+const REPO = 'test/mindomni-pack';
+const SHARD = 'mllm/model-00001-of-00002.safetensors';
+
+/** The error `p` rejects with (fails the test when it resolves). */
+async function rejection(p: Promise<unknown>): Promise<RgError> {
+  return p.then(
+    () => expect.fail('expected a refusal'),
+    (e: unknown) => e as RgError,
+  );
+}
+
+/** A fetch that counts the weight bytes it asked for beyond the safetensors headers (open-ended Range or none). */
+function countingFetch(): { fetch: typeof fetch; downloads: string[] } {
+  const downloads: string[] = [];
+  const f = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = String(input instanceof Request ? input.url : input);
+    const range = new Headers(init?.headers).get('Range');
+    if (url.includes('/resolve/') && url.endsWith('.safetensors') && !/^bytes=\d+-\d+$/.test(range ?? ''))
+      downloads.push(url.split('/resolve/')[1]!);
+    return fetch(input, init);
+  }) as typeof fetch;
+  return { fetch: f, downloads };
+}
+
+function setup() {
+  let list: PackEntry[] = [];
+  const store = new WeightStore({ dbName: dbName(), chunkSize: CHUNK });
+  const added = new AddedPacks({ read: async () => list, write: async (l) => void (list = l) });
+  const opts = (extra: Partial<HubPackOptions> = {}): HubPackOptions => ({
+    hub: HUB,
+    weights: 'int4',
+    store,
+    added,
+    admit: (m) => admitPack(m),
+    ...extra,
+  });
+  const allKeys = () => store.idb('readonly', (s) => promisify(s.getAllKeys()));
+  return { store, added, opts, allKeys };
+}
+
+function promisify<T>(r: IDBRequest<T>): Promise<T> {
+  return new Promise((ok, bad) => {
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => bad(r.error);
+  });
+}
+
+describe('a Hugging Face repo converted into a pack in the tab', () => {
+  const refusals =
+    'refusals before any weight byte: a reasoner alone, a listed id, the memory plan, the storage estimate';
+  it(refusals, async () => {
+    const { opts, added, allKeys } = setup();
+    const c = countingFetch();
+    let e = await rejection(hubToPack('test/qwen2-replica', opts({ fetch: c.fetch })));
+    expect(e).toMatchObject({ code: 'UNSUPPORTED_PACK', field: 'repo' });
+    expect(e.message).toContain("is not MindOmni's folder");
+    expect(e.hint).toContain('cascade');
+
+    // The memory plan, on the manifest the conversion would write: a budget of 1 MB refuses it with the numbers.
+    setPlanSettings({ budgetBytes: 1_000_000 });
+    try {
+      e = await rejection(hubToPack(REPO, opts({ fetch: c.fetch })));
+    } finally {
+      setPlanSettings({});
+    }
+    expect(e.code).toBe('MEMORY_PLAN');
+    expect(e.message).toMatch(/\d/);
+
+    // The storage estimate (download + the converted files) before anything is fetched.
+    const tiny = async () => ({ usage: 0, quota: 1_000_000 });
+    e = await rejection(hubToPack(REPO, opts({ fetch: c.fetch, estimate: tiny })));
+    expect(e.code).toBe('QUOTA');
+    expect(e.message).toContain('Nothing was downloaded');
+
+    // An id already listed (a pack added from elsewhere under the same id).
+    const id = packIdFor(REPO, 'int4');
+    await added.record({ id, label: 'x', base: 'https://example.invalid/x/', shipped: false, testOnly: false });
+    e = await rejection(hubToPack(REPO, opts({ fetch: c.fetch })));
+    expect(e).toMatchObject({ code: 'BAD_INPUT', field: 'repo' });
+    expect(e.message).toContain('already listed');
+
+    expect(c.downloads).toEqual([]);
+    expect(await allKeys()).toEqual([]);
+  });
+
+  const resume =
+    'cancel mid-shard keeps the staged files; the next run resumes, stores the pack and deletes the staging';
+  it(resume, async () => {
+    const { store, added, opts, allKeys } = setup();
+    const c = new AbortController();
+    let seen = 0;
+    // Cancel once 200 KB of the first mllm shard have arrived.
+    const onProgress: HubPackOptions['onProgress'] = (p) => {
+      if (p.phase !== 'download' || p.progress.file.path !== SHARD) return;
+      seen = p.progress.file.loaded;
+      if (seen > 200_000) c.abort(new CancelledError('Download cancelled'));
+    };
+    const first = countingFetch();
+    const e = await rejection(hubToPack(REPO, opts({ fetch: first.fetch, signal: c.signal, onProgress })));
+    expect(e).toBeInstanceOf(CancelledError);
+    const staged = (await allKeys()).map((k) => JSON.stringify(k));
+    expect(staged.some((k) => k.includes('hub-staging') && k.includes(SHARD))).toBe(true);
+    expect(staged.some((k) => !k.includes('hub-staging'))).toBe(false);
+
+    const events: string[] = [];
+    const r = await hubToPack(REPO, opts({ onProgress: (p) => void events.push(p.phase) }));
+    const id = packIdFor(REPO, 'int4');
+    expect(r).toMatchObject({ id, repo: REPO });
+    expect(events).toContain('download');
+    expect(events.at(-1)).toBe('convert');
+    // Resumed: the second run fetched less than the weights the Hub lists (the first run's bytes were kept).
+    const api = await (await fetch(`${HUB}api/models/${REPO}/revision/main?blobs=true`)).json();
+    const lfs = (api.siblings as { lfs?: { size: number } }[]).reduce((a, s) => a + (s.lfs?.size ?? 0), 0);
+    expect(r.fetchedBytes).toBeGreaterThan(0);
+    expect(r.fetchedBytes).toBeLessThan(lfs - 200_000);
+    expect(await store.fileRecords(`hub-staging/${REPO}@${r.sha}`)).toEqual([]);
+
+    // Listed with its manifest pinned; every file cached with the manifest's sha256 and readable through a source.
+    const entry = (await added.list()).find((p) => p.id === id)!;
+    expect(entry.base).toBe(`https://converted.invalid/${id}/`);
+    expect(entry.addedFrom).toContain(`${REPO}@${r.sha.slice(0, 12)}`);
+    const ps = new PackStore({ weights: store, baseFor: () => entry.base, pinnedManifest: () => entry.manifestSha256 });
+    const idx = await ps.index(id, r.manifest);
+    expect(idx.state).toBe('cached');
+    expect(r.manifest.source).toBe(`${REPO}@${r.sha}`);
+    expect(r.manifest.licence).toBe('mit');
+    const src = ps.source(id);
+    for (const f of r.manifest.files) expect((await src.file(f.path)).byteLength).toBe(f.bytes);
+    // Nothing else is stored: the staging copy is gone.
+    expect((await allKeys()).map((k) => JSON.stringify(k)).filter((k) => !k.includes(id))).toEqual([]);
+  });
+
+  it('a lost connection keeps the staging (NETWORK); a tampered file deletes it (INTEGRITY)', async () => {
+    const { opts, allKeys } = setup();
+    let failing = true;
+    const drop = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = String(input instanceof Request ? input.url : input);
+      const range = new Headers(init?.headers).get('Range');
+      if (failing && url.endsWith(SHARD) && !/^bytes=\d+-\d+$/.test(range ?? ''))
+        throw new TypeError('Failed to fetch');
+      return fetch(input, init);
+    }) as typeof fetch;
+    const e = await rejection(hubToPack(REPO, opts({ fetch: drop, retryDelayMs: 1 })));
+    expect(e.code).toBe('NETWORK');
+    const kept = (await allKeys()).map((k) => JSON.stringify(k));
+    expect(kept.some((k) => k.includes('hub-staging'))).toBe(true);
+
+    failing = false;
+    const tamper = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const res = await fetch(input, init);
+      const url = String(input instanceof Request ? input.url : input);
+      // The VAE's weights: after the mllm shard, so not staged by the run above.
+      if (!url.endsWith('vae/diffusion_pytorch_model.safetensors') || res.status === 206) return res;
+      const b = new Uint8Array(await res.arrayBuffer());
+      b[b.length - 1] ^= 0xff;
+      return new Response(b, { status: res.status, headers: res.headers });
+    }) as typeof fetch;
+    const t = await rejection(hubToPack(REPO, opts({ fetch: tamper })));
+    expect(t.code).toBe('INTEGRITY');
+    expect(await allKeys()).toEqual([]);
+  });
+});

