@@ -5,7 +5,8 @@
  *
  * Sizes are COMPUTED from the config numbers below and the checkpoint's dtype (parameters × bytes per element),
  * not read from the Hub: nothing here has downloaded these files. The GPU memory is the memory plan's
- * (src/packs/plan.ts) at each precision. In-tab download from the Hub is not built; `rg convert` converts a folder.
+ * (src/packs/plan.ts) at each precision. `rg convert` converts a downloaded folder (or a repo id); a MindOmni repo
+ * also converts in the tab (src/convert/hub_pack.ts).
  *
  * Pure: no GPU, no I/O. The entries are checked by the schema when the module loads (a broken entry throws naming
  * the field), and tests/unit/packs/catalogue.test.ts checks the arithmetic against the converters' tensor lists.
