@@ -6,9 +6,9 @@
  * git blob id), the converter then reads them from the store and writes the pack's files into it chunk by chunk, and
  * the pack is listed like one imported from a folder. The staging copy is deleted once the pack is stored.
  *
- * What is kept when it stops: a cancel or a lost connection keeps the staged files (converting the repo again resumes
- * the download where it stopped); any other failure (a file that fails its hash twice, a checkpoint the converter
- * refuses) deletes them. A pack half written is never listed and is deleted.
+ * What is kept when it stops: a cancel, a lost connection or a full disk keeps the staged files (converting the repo
+ * again resumes the download where it stopped); any other failure (a file that fails its hash twice, a checkpoint the
+ * converter refuses) deletes them. A pack half written is never listed and is deleted.
  *
  * Only MindOmni's folder converts into a pack so far (the `mindomni` kind); a Qwen2-family model alone is a reasoner
  * with no painter (the `cascade` kind that pairs it with OmniGen is not built), and is refused before any download.
@@ -72,8 +72,39 @@ export function packIdFor(repo: string, weights: WeightVariant): string {
   return base.slice(0, 64).replace(/-+$/, '');
 }
 
+const STAGING = 'hub-staging/';
 /** The staging id of a repo's files at a commit: not a pack id (it has a slash), so it never meets a pack's files. */
-export const stagingId = (r: HubRepo): string => `hub-staging/${r.repo}@${r.sha}`;
+export const stagingId = (r: Pick<HubRepo, 'repo' | 'sha'>): string => `${STAGING}${r.repo}@${r.sha}`;
+
+/** A conversion stopped before its end (cancelled, a lost connection, a closed tab): what it downloaded so far. */
+export interface StagedConversion {
+  repo: string;
+  sha: string;
+  files: number;
+  storedBytes: number;
+  /** When its last byte was stored (ms since the epoch). */
+  updatedAt: number;
+}
+
+/** The conversions whose downloaded files are still in the store (each resumes, or can be discarded). */
+export async function stagedConversions(store: WeightStore): Promise<StagedConversion[]> {
+  const byId = new Map<string, StagedConversion>();
+  for (const r of await store.fileRecordsUnder(STAGING)) {
+    const m = /^hub-staging\/(.+)@([0-9a-f]{40})$/.exec(r.packId);
+    if (!m) continue;
+    const s = byId.get(r.packId) ?? { repo: m[1]!, sha: m[2]!, files: 0, storedBytes: 0, updatedAt: 0 };
+    s.files++;
+    s.storedBytes += r.stored;
+    s.updatedAt = Math.max(s.updatedAt, r.updatedAt);
+    byId.set(r.packId, s);
+  }
+  return [...byId.values()].sort((a, b) => b.updatedAt - a.updatedAt);
+}
+
+/** Deletes what a stopped conversion of `repo` at `sha` downloaded. */
+export async function discardStaged(store: WeightStore, repo: string, sha: string): Promise<void> {
+  await store.deletePack(stagingId({ repo, sha }));
+}
 
 /** Output bytes per input byte of bf16 weights, by format: what the storage check adds to the download. */
 const OUT_RATIO: Record<WeightVariant, number> = { f32: 2, f16: 1, bf16: 1, int8: 0.6, int4: 0.35 };
@@ -121,6 +152,13 @@ export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPa
         'Only MindOmni converts into a pack in the tab so far. A Qwen2-family model alone thinks but does not paint ' +
         '(the cascade kind that pairs it with OmniGen is not built yet); `rg convert` converts its reasoner weights.',
     });
+  const id = packIdFor(r.repo, o.weights);
+  const listed = (await o.added.list()).find((p) => p.id === id);
+  if (listed)
+    throw new RgError('BAD_INPUT', `A pack “${id}” is already listed (from ${listed.addedFrom ?? listed.base}).`, {
+      field: 'repo',
+      hint: 'Remove it in the Model manager first, or convert to another precision.',
+    });
   const reader = memoReader(r, hubReader(r, o));
   const plan = await planMindOmni(reader, { weights: o.weights });
   if (plan.pack.notAPack !== null)
@@ -132,7 +170,6 @@ export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPa
         hint: '`rg convert` still converts its weights into a folder.',
       },
     );
-  const id = packIdFor(r.repo, o.weights);
   const source = `${r.repo}@${r.sha}`;
   const from = `the Hugging Face repo ${source.slice(0, r.repo.length + 13)}, converted in this tab to ${o.weights}`;
   const meta: PackMeta = {
@@ -143,12 +180,6 @@ export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPa
   };
   const planned = plannedManifest(plan, o.weights, meta);
   if (!planned) throw new RgError('UNSUPPORTED_PACK', `${r.repo} converts, but not into a pack the studio opens.`);
-  const listed = (await o.added.list()).find((p) => p.id === id);
-  if (listed)
-    throw new RgError('BAD_INPUT', `A pack “${id}” is already listed (from ${listed.addedFrom ?? listed.base}).`, {
-      field: 'repo',
-      hint: 'Remove it in the Model manager first, or convert to another precision.',
-    });
   // The id, the schema and the memory plan, on the manifest the conversion will write (file sizes still 0).
   await o.added.checkConverted(new TextEncoder().encode(JSON.stringify(planned)), from, { admit: o.admit });
 
@@ -197,8 +228,11 @@ export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPa
     return { id, manifest: checked.manifest, repo: r.repo, sha: r.sha, fetchedBytes };
   } catch (e) {
     await o.store.deletePack(id).catch(() => {});
+    // What a retry can finish keeps the download: a cancel, a lost connection, a full disk (once space is freed).
     const resumable =
-      e instanceof CancelledError || o.signal?.aborted || (e instanceof RgError && e.code === 'NETWORK');
+      e instanceof CancelledError ||
+      o.signal?.aborted ||
+      (e instanceof RgError && (e.code === 'NETWORK' || e.code === 'QUOTA'));
     if (!resumable) await o.store.deletePack(staging).catch(() => {});
     throw e;
   }

@@ -10,9 +10,10 @@
  * without importing it: the store sits below the converters.
  */
 import { createSHA256 } from 'hash-wasm';
-import { CancelledError } from '../errors';
+import { CancelledError, RgError } from '../errors';
 import type { FileEntry } from '../packs/manifest';
 import { sha256Hex } from '../packs/source';
+import { isQuotaError } from './storage';
 import type { FileRecord, WeightStore } from './weights';
 
 /** Stores `bytes` whole as a cached file of `packId` (a small file fetched and checked by the caller). */
@@ -151,7 +152,17 @@ export function storeSink(
       let index = 0;
       const commit = async () => {
         rec = { ...rec, stored: index * cs + fill, updatedAt: Date.now() };
-        await store.commitChunk(rec, index, fill === buf.byteLength ? buf : buf.slice(0, fill));
+        try {
+          await store.commitChunk(rec, index, fill === buf.byteLength ? buf : buf.slice(0, fill));
+        } catch (e) {
+          if (!isQuotaError(e)) throw e;
+          throw new RgError('QUOTA', `The browser ran out of storage while writing ${path} of the converted pack.`, {
+            hint:
+              'The downloaded files are kept: free space (delete another pack, or clear other site data), then ' +
+              'resume the conversion. Deleting the stopped conversion frees its download instead.',
+            cause: e,
+          });
+        }
         index++;
         fill = 0;
         buf = new Uint8Array(Math.max(0, Math.min(cs, bytes - index * cs)));

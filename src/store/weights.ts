@@ -98,6 +98,12 @@ export class WeightStore {
     return this.use('readonly', (s) => promisifyRequest(s.getAll(under('f', pack)) as IDBRequest<FileRecord[]>));
   }
 
+  /** Every file record of every pack whose id starts with `prefix` (staged checkpoints, by their id's prefix). */
+  fileRecordsUnder(prefix: string): Promise<FileRecord[]> {
+    const range = IDBKeyRange.bound(['f', prefix], ['f', `${prefix}\uffff`]);
+    return this.use('readonly', (s) => promisifyRequest(s.getAll(range) as IDBRequest<FileRecord[]>));
+  }
+
   /** A fresh record for a file not started yet. */
   newRecord(pack: string, entry: FileEntry): FileRecord {
     return {

@@ -17,6 +17,7 @@ import type { MemoryPlan, PlanChoice } from '../packs/plan';
 import type { PackEntry } from '../packs/registry';
 import type { CataloguePlanRow, CatalogueReport, PlanSettings } from '../models/plan';
 import type { RepoInspection } from '../convert/hub';
+import type { StagedConversion } from '../convert/hub_pack';
 import type { WeightVariant } from '../packs/manifest';
 import type { ErrorInfo } from '../errors';
 
@@ -145,6 +146,10 @@ export interface RgApi {
   hubConvert(repo: string, weights: WeightVariant, hub?: string, sink?: StoreEventSink): Promise<PackStatus>;
   /** Stops the running `hubConvert`, if any. */
   hubCancel(): Promise<void>;
+  /** Conversions stopped before their end whose downloaded files are still stored (converting again resumes). */
+  hubStaged(): Promise<StagedConversion[]>;
+  /** Deletes what a stopped conversion of `repo` at commit `sha` downloaded (refused while a conversion runs). */
+  hubDiscard(repo: string, sha: string): Promise<void>;
   /** The memory budget, the choice downloads and loads are checked at, and (tests) lowered adapter limits. */
   setPlanSettings(settings: PlanSettings): Promise<void>;
   /** A pack's manifest and its sha256: the cached one when the pack is in the store (works offline), else fetched. */

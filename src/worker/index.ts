@@ -26,7 +26,7 @@ import {
   setPackAdmission,
   storeApi,
 } from '../store/pack_service';
-import { hubToPack } from '../convert/hub_pack';
+import { discardStaged, hubToPack, stagedConversions } from '../convert/hub_pack';
 import { WeightVariantSchema, type WeightVariant } from '../packs/manifest';
 import type { PackStatus, StoreEvent, StoreEventSink } from '../store/types';
 import {
@@ -67,6 +67,19 @@ function checkHub(hub: string | undefined): void {
 
 /** The store-operation key of the conversion running in this worker (one at a time). */
 const HUB_CONVERT = 'hub-convert';
+
+/** Runs `fn` as the one conversion from the Hub in this browser (a Web Lock: two tabs never write one staging). */
+async function oneConversion<T>(fn: () => Promise<T>): Promise<T> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  if (!locks) return fn();
+  const r = await locks.request('rg-hub-convert', { mode: 'exclusive', ifAvailable: true }, async (lock) =>
+    lock ? { value: await fn() } : null,
+  );
+  if (r) return r.value;
+  throw new RgError('BAD_INPUT', 'Another conversion from the Hub is running in this browser (another tab).', {
+    hint: 'One conversion runs at a time: wait for it to finish, or cancel it in that tab.',
+  });
+}
 
 function checkSize(name: string, v: number, max: number): void {
   if (!Number.isInteger(v) || v < 1 || v > max)
@@ -256,28 +269,38 @@ const api = {
       throw badInput('weights', `weights must be one of ${WeightVariantSchema.options.join(', ')}, got ${weights}`);
     await packsReady();
     const { id } = await busyWith(HUB_CONVERT, (signal) =>
-      hubToPack(repo, {
-        weights,
-        ...(hub === undefined ? {} : { hub: hub.replace(/\/?$/, '/') }),
-        signal,
-        store: packStore().weights,
-        added: addedPacks(),
-        admit: admitManifest,
-        onProgress: (p) => {
-          if (!sink) return;
-          const e: StoreEvent =
-            p.phase === 'download'
-              ? { type: 'download', progress: { ...p.progress, packId: HUB_CONVERT } }
-              : { type: 'convert', packId: HUB_CONVERT, path: p.file, done: p.read, total: p.total };
-          void Promise.resolve(sink(e)).catch(() => {});
-        },
-      }),
+      oneConversion(() =>
+        hubToPack(repo, {
+          weights,
+          ...(hub === undefined ? {} : { hub: hub.replace(/\/?$/, '/') }),
+          signal,
+          store: packStore().weights,
+          added: addedPacks(),
+          admit: admitManifest,
+          onProgress: (p) => {
+            if (!sink) return;
+            const e: StoreEvent =
+              p.phase === 'download'
+                ? { type: 'download', progress: { ...p.progress, packId: HUB_CONVERT } }
+                : { type: 'convert', packId: HUB_CONVERT, path: p.file, done: p.read, total: p.total };
+            void Promise.resolve(sink(e)).catch(() => {});
+          },
+        }),
+      ),
     );
     return packStatus(id);
   },
 
   async hubCancel() {
     await storeApi.packCancel(HUB_CONVERT);
+  },
+
+  async hubStaged() {
+    return stagedConversions(packStore().weights);
+  },
+
+  async hubDiscard(repo: string, sha: string) {
+    await busyWith(HUB_CONVERT, () => oneConversion(() => discardStaged(packStore().weights, repo, sha)));
   },
 
   async setPlanSettings(s: PlanSettings) {

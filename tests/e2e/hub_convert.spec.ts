@@ -1,9 +1,10 @@
 /**
  * A Hugging Face repo id is enough: the Model manager inspects a MindOmni replica served by a loopback server that
  * answers like the Hub (tests/helpers/hub_server.mjs), shows the download size and the memory plan before anything
- * is fetched, downloads the files into the browser's store, survives a connection dropped mid-shard (the download
- * resumes with a Range request at the first byte not stored), converts them into a pack there, lists it, and Imagine
- * runs on it. A repo whose weight file does not match the sha256 the Hub lists is refused, and nothing of it is left
+ * is fetched, downloads the files into the browser's store, converts them into a pack there, lists it, and Imagine
+ * runs on it. On the way: a conversion cancelled mid-shard keeps its download and lists it (Delete removes it, once
+ * confirmed); after a reload Resume finishes it, continuing the stalled shard and a shard whose connection drops
+ * with Range requests at the first byte not stored. A repo whose weight file does not match the sha256 the Hub lists is refused, and nothing of it is left
  * in IndexedDB. The replica (tests/helpers/mindomni_pack_replica.ts) has Qwen's real vocabulary and tokenizer.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,8 +33,8 @@ async function storedKeys(page: Page): Promise<string[]> {
 }
 
 const title =
-  'a MindOmni repo id: inspected, downloaded (resuming a dropped shard), converted in the tab, then Imagine runs on ' +
-  'it; a tampered repo leaves nothing';
+  'a MindOmni repo id: inspected; cancelled (kept, deleted), cancelled again and resumed after a reload (a stalled ' +
+  'and a dropped shard continued); converted in the tab; Imagine runs on it; a tampered repo leaves nothing';
 test(title, async ({ page }) => {
   test.setTimeout(300_000);
   const dir = mkdtempSync(join(tmpdir(), 'rg-hub-convert-'));
@@ -73,22 +74,49 @@ test(title, async ({ page }) => {
     for (const p of ['f16', 'int8', 'int4']) await expect(page.getByTestId(`hub-plan-${p}`)).toContainText('Fits.');
     const before = hub.log.length;
     await expect(page.getByTestId('hub-convert-start')).toContainText('Download');
-    // Drop the connection once, 1 MB into the first mllm shard: the download resumes at the first missing byte.
-    hub.cutOnce(SHARD, 1_000_000);
-    await page.getByTestId('hub-convert-start').click();
+    const staged = page.getByTestId('hub-staged-item');
+    /** Starts the conversion, lets the first mllm shard stall 1 MB in, and cancels it there. */
+    const startAndCancel = async () => {
+      hub.stallOnce(SHARD, 1_000_000);
+      await page.getByTestId('hub-convert-start').click();
+      await expect(page.getByTestId('hub-progress-line')).toContainText(`downloading ${SHARD}`, { timeout: 60_000 });
+      await page.getByTestId('hub-convert-cancel').click();
+      await expect(said).toContainText('Cancelled. The files downloaded so far are kept');
+      await expect(staged).toHaveCount(1);
+      await expect(staged).toContainText('test/mindomni-pack');
+    };
+    // A cancelled conversion keeps its download, listed; Delete (confirmed) removes it.
+    await startAndCancel();
+    await page.getByTestId('hub-staged-delete').click();
+    await expect(page.getByTestId('hub-staged-delete')).toHaveText('Confirm delete');
+    await page.getByTestId('hub-staged-delete').click();
+    await expect(staged).toHaveCount(0);
+    expect((await storedKeys(page)).filter((k) => k.includes('hub-staging'))).toEqual([]);
+    // Cancelled again, then the page reloaded: the stopped conversion is still listed and Resume finishes it, with the
+    // stalled shard continued by a Range request and the second shard's connection dropped once (resumed too).
+    await startAndCancel();
+    await page.reload();
+    await expect(staged).toHaveCount(1);
+    const SHARD2 = 'mllm/model-00002-of-00002.safetensors';
+    hub.cutOnce(SHARD2, 500_000);
+    await page.getByTestId('hub-staged-resume').click();
     await expect(said).toContainText('Converted into the pack', { timeout: 240_000 });
+    await expect(staged).toHaveCount(0);
     await expect(said).toContainText('test-mindomni-pack-int4');
-    // The download's requests (the plan's header reads before it ask for closed ranges).
-    const shard = hub.log.slice(before).filter((l) => l.path.endsWith(SHARD) && !/^bytes=\d+-\d+$/.test(l.range ?? ''));
-    expect(shard[0]).toMatchObject({ range: null, sent: 1_000_000 });
-    // The retry asks for the first byte not stored: the cut, or (Chromium may drop bytes still unread when a
-    // connection fails) a little before it, never after.
-    const resumedAt = shard
-      .filter((l) => l.status === 206)
-      .map((l) => Number(/^bytes=(\d+)-$/.exec(l.range ?? '')?.[1]))
-      .find((n) => n > 0);
-    expect(resumedAt).toBeGreaterThan(0);
-    expect(resumedAt).toBeLessThanOrEqual(1_000_000);
+    // The download's requests (the plan's header reads before them ask for closed ranges): each shard started
+    // without a Range and was continued with one at the first byte not stored — the stall or the cut, or (Chromium
+    // may drop bytes still unread when a connection fails) a little before it, never after.
+    for (const [path, at] of [
+      [SHARD, 1_000_000],
+      [SHARD2, 500_000],
+    ] as const) {
+      const reqs = hub.log.slice(before).filter((l) => l.path.endsWith(path) && !/^bytes=\d+-\d+$/.test(l.range ?? ''));
+      expect(reqs.at(-2), path).toMatchObject({ range: null, sent: at });
+      const resumedAt = Number(/^bytes=(\d+)-$/.exec(reqs.at(-1)?.range ?? '')?.[1]);
+      expect(reqs.at(-1)?.status, path).toBe(206);
+      expect(resumedAt, path).toBeGreaterThan(0);
+      expect(resumedAt, path).toBeLessThanOrEqual(at);
+    }
     // The staging copy is gone; the pack's files are stored.
     const keys = await storedKeys(page);
     expect(keys.filter((k) => k.includes('hub-staging'))).toEqual([]);

@@ -3,7 +3,9 @@
 // *.safetensors, with their sha256), and resolve URLs with HTTP Range. A repo is a map of its paths to files on
 // disk; `gated` repos answer 401 and unknown ones 404, as the Hub does. Revisions: `main` or the repo's commit sha
 // (a sha1 of its paths and bytes). Every request is logged with its Range, so a test can assert what was fetched.
-// Faults: `cutOnce(path, after)` drops the connection once after `after` bytes of a resolve of `path` (resume
+// Faults: `stallOnce(path, after)` sends `after` bytes of the next resolve of `path` and then nothing, holding the
+// connection open (a stuck download, for cancel tests); `cutOnce(path, after)` drops the connection once after `after`
+// bytes of a resolve of `path` (resume
 // tests); `tamper` (repo/path entries) serves a file with its last byte changed while the API still lists the
 // original sha256 (integrity tests).
 import { createHash } from 'node:crypto';
@@ -15,7 +17,8 @@ import { readFileSync, statSync } from 'node:fs';
  *   tamper?: string[] }} opts
  *   repos: `owner/name` → { path in the repo → file on disk }
  * @returns {Promise<{ url: string, log: { path: string, range: string | null, status: number, sent: number }[],
- *   sha: (repo: string) => string, cutOnce: (path: string, after: number) => void, close: () => Promise<void> }>}
+ *   sha: (repo: string) => string, cutOnce: (path: string, after: number) => void,
+ *   stallOnce: (path: string, after: number) => void, close: () => Promise<void> }>}
  */
 export async function startHubServer(opts) {
   /**
@@ -43,6 +46,8 @@ export async function startHubServer(opts) {
   const tamper = new Set(opts.tamper ?? []);
   /** @type {Map<string, number>} path → bytes to send before dropping the connection (once) */
   const cuts = new Map();
+  /** @type {Map<string, number>} path → bytes to send before going silent (once) */
+  const stalls = new Map();
   /** @type {{ path: string, range: string | null, status: number, sent: number }[]} */
   const log = [];
 
@@ -92,6 +97,14 @@ export async function startHubServer(opts) {
     if (!file) return answer(404, 'Entry not found');
     const bytes = Buffer.from(readFileSync(file.disk));
     if (tamper.has(`${id}/${decodeURIComponent(resolve[3])}`)) bytes[bytes.length - 1] ^= 0xff;
+    const stall = stalls.get(decodeURIComponent(resolve[3]));
+    if (stall !== undefined && !range) {
+      stalls.delete(decodeURIComponent(resolve[3]));
+      res.writeHead(200, { 'Content-Length': String(bytes.byteLength) });
+      res.write(bytes.subarray(0, stall));
+      log.push({ path: url.pathname, range, status: 200, sent: stall });
+      return;
+    }
     const cut = cuts.get(decodeURIComponent(resolve[3]));
     if (cut !== undefined && !range) {
       cuts.delete(decodeURIComponent(resolve[3]));
@@ -117,6 +130,7 @@ export async function startHubServer(opts) {
     log,
     sha: (id) => repos.get(id)?.sha ?? '',
     cutOnce: (path, after) => void cuts.set(path, after),
+    stallOnce: (path, after) => void stalls.set(path, after),
     close: () =>
       new Promise((ok) => {
         server.closeAllConnections();

@@ -6,6 +6,7 @@ import { formatBytes, requestPersistence, type StorageInfo } from '../../store/s
 import { PACKS } from '../../packs/registry';
 import { DEFAULT_HINTS, toErrorInfo } from '../../errors';
 import type { WeightVariant } from '../../packs/manifest';
+import type { StagedConversion } from '../../convert/hub_pack';
 
 /** localStorage key of another Hub address (tests and mirrors); the real Hub when absent. */
 export const HUB_KEY = 'rg-vlm:hub';
@@ -96,6 +97,8 @@ export class PacksState {
   hubConverting = $state(false);
   hubProgress = $state<HubProgress | null>(null);
   hubConvertMessage = $state<PackMessage | null>(null);
+  /** Conversions stopped before their end, whose downloaded files are still stored. */
+  hubStaged = $state<StagedConversion[]>([]);
 
   /** The "Add a pack from a URL" field, its run and its outcome. */
   addUrl = $state('');
@@ -140,7 +143,42 @@ export class PacksState {
     } finally {
       this.loading = false;
     }
-    await Promise.all([this.refreshPlans(), this.refreshCatalogue()]);
+    await Promise.all([this.refreshPlans(), this.refreshCatalogue(), this.refreshStaged()]);
+  }
+
+  /** The conversions from the Hub stopped before their end (their downloaded files are kept). */
+  async refreshStaged(): Promise<void> {
+    try {
+      this.hubStaged = await this.worker.api.hubStaged();
+    } catch {
+      this.hubStaged = []; // the list is a convenience: converting the repo again still resumes
+    }
+  }
+
+  /** Inspects a stopped conversion's repo at its commit again, then converts it (resuming its download). */
+  async resumeStaged(s: StagedConversion): Promise<void> {
+    if (this.hubConverting || this.hubBusy) return;
+    this.hubRepo = `${s.repo}@${s.sha}`;
+    await this.inspectHub();
+    if (this.hubReport?.inspection.packable) await this.convertHub();
+  }
+
+  /** Deletes what a stopped conversion downloaded (the first call asks for confirmation). */
+  async discardStaged(s: StagedConversion): Promise<void> {
+    const key = `staged:${s.repo}@${s.sha}`;
+    if (this.confirmDelete !== key) {
+      this.confirmDelete = key;
+      return;
+    }
+    this.confirmDelete = null;
+    try {
+      await this.worker.api.hubDiscard(s.repo, s.sha);
+      this.hubConvertMessage = { kind: 'info', text: `Deleted what was downloaded of ${s.repo}.` };
+    } catch (e) {
+      this.hubConvertMessage = errorMessage(e);
+    }
+    await this.refreshStaged();
+    this.storage = await this.worker.api.storageInfo().catch(() => this.storage);
   }
 
   /** Plans the catalogue's entries on this device (from their configs: no network). */
@@ -407,7 +445,7 @@ export class PacksState {
       this.hubConverting = false;
       this.hubProgress = null;
     }
-    await this.refresh();
+    await this.refresh(); // the pack list, and the stopped conversions
     if (listed) await this.onListChanged();
   }
 

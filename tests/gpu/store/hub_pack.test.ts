@@ -4,11 +4,17 @@
 // the storage estimate) refuses it before a weight byte is fetched and stores nothing; a cancel mid-shard keeps the
 // staged files and the next run resumes from them (fetching less than the whole download); the finished pack is
 // listed, its manifest pinned, every file cached with the manifest's sha256 and readable through the store's own
-// source, and the staging copy deleted; a lost connection keeps the staging, and a refusal after the download (a
-// tampered file) deletes it.
+// source, and the staging copy deleted; a lost connection keeps the staging (listed as a stopped conversion, which
+// can be discarded).
 import { inject, describe, expect, it } from 'vitest';
 import { CancelledError, RgError } from '../../../src/errors';
-import { hubToPack, packIdFor, type HubPackOptions } from '../../../src/convert/hub_pack';
+import {
+  discardStaged,
+  hubToPack,
+  packIdFor,
+  stagedConversions,
+  type HubPackOptions,
+} from '../../../src/convert/hub_pack';
 import { admitPack, setPlanSettings } from '../../../src/models/plan';
 import { AddedPacks } from '../../../src/store/added_packs';
 import { PackStore } from '../../../src/store/pack_store';
@@ -127,6 +133,10 @@ describe('a Hugging Face repo converted into a pack in the tab', () => {
     const staged = (await allKeys()).map((k) => JSON.stringify(k));
     expect(staged.some((k) => k.includes('hub-staging') && k.includes(SHARD))).toBe(true);
     expect(staged.some((k) => !k.includes('hub-staging'))).toBe(false);
+    const stopped = await stagedConversions(store);
+    expect(stopped).toHaveLength(1);
+    expect(stopped[0]).toMatchObject({ repo: REPO, sha: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    expect(stopped[0]!.storedBytes).toBeGreaterThan(200_000);
 
     const events: string[] = [];
     const r = await hubToPack(REPO, opts({ onProgress: (p) => void events.push(p.phase) }));
@@ -140,6 +150,7 @@ describe('a Hugging Face repo converted into a pack in the tab', () => {
     expect(r.fetchedBytes).toBeGreaterThan(0);
     expect(r.fetchedBytes).toBeLessThan(lfs - 200_000);
     expect(await store.fileRecords(`hub-staging/${REPO}@${r.sha}`)).toEqual([]);
+    expect(await stagedConversions(store)).toEqual([]);
 
     // Listed with its manifest pinned; every file cached with the manifest's sha256 and readable through a source.
     const entry = (await added.list()).find((p) => p.id === id)!;
@@ -156,33 +167,27 @@ describe('a Hugging Face repo converted into a pack in the tab', () => {
     expect((await allKeys()).map((k) => JSON.stringify(k)).filter((k) => !k.includes(id))).toEqual([]);
   });
 
-  it('a lost connection keeps the staging (NETWORK); a tampered file deletes it (INTEGRITY)', async () => {
-    const { opts, allKeys } = setup();
-    let failing = true;
+  // (A tampered file, INTEGRITY, deletes the staging: tests/e2e/hub_convert.spec.ts.)
+  const lost =
+    'a lost connection keeps the staging (NETWORK), listed as a stopped conversion; discarding it deletes it';
+  it(lost, async () => {
+    const { store, opts, allKeys } = setup();
     const drop = (async (input: RequestInfo | URL, init?: RequestInit) => {
       const url = String(input instanceof Request ? input.url : input);
       const range = new Headers(init?.headers).get('Range');
-      if (failing && url.endsWith(SHARD) && !/^bytes=\d+-\d+$/.test(range ?? ''))
-        throw new TypeError('Failed to fetch');
+      if (url.endsWith(SHARD) && !/^bytes=\d+-\d+$/.test(range ?? '')) throw new TypeError('Failed to fetch');
       return fetch(input, init);
     }) as typeof fetch;
     const e = await rejection(hubToPack(REPO, opts({ fetch: drop, retryDelayMs: 1 })));
     expect(e.code).toBe('NETWORK');
     const kept = (await allKeys()).map((k) => JSON.stringify(k));
     expect(kept.some((k) => k.includes('hub-staging'))).toBe(true);
-
-    failing = false;
-    const tamper = (async (input: RequestInfo | URL, init?: RequestInit) => {
-      const res = await fetch(input, init);
-      const url = String(input instanceof Request ? input.url : input);
-      // The VAE's weights: after the mllm shard, so not staged by the run above.
-      if (!url.endsWith('vae/diffusion_pytorch_model.safetensors') || res.status === 206) return res;
-      const b = new Uint8Array(await res.arrayBuffer());
-      b[b.length - 1] ^= 0xff;
-      return new Response(b, { status: res.status, headers: res.headers });
-    }) as typeof fetch;
-    const t = await rejection(hubToPack(REPO, opts({ fetch: tamper })));
-    expect(t.code).toBe('INTEGRITY');
+    // Discarding a stopped conversion deletes its download, and only it.
+    const [stopped] = await stagedConversions(store);
+    await store.putManifest({ packId: 'other', bytes: new Uint8Array([1]), sha256: 'x', storedAt: 0 });
+    await discardStaged(store, stopped!.repo, stopped!.sha);
+    expect((await allKeys()).map((k) => JSON.stringify(k))).toEqual([JSON.stringify(['m', 'other'])]);
+    await store.deletePack('other');
     expect(await allKeys()).toEqual([]);
   });
 });

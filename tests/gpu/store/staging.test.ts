@@ -2,9 +2,10 @@
 // chunks: files written through `storeSink` in writes of odd sizes are stored chunk by chunk, cached with the sha256
 // of their bytes, and read back through `storedReader` exactly, for ranges inside a chunk, across chunk boundaries
 // and of the whole file; `putWhole` stores a small file in one go; a cancelled write throws and leaves the file
-// partial (never cached); reads past a file's end and of files not stored are refused.
+// partial (never cached); a full disk is QUOTA; reads past a file's end and of files not stored are refused.
 import { describe, expect, it } from 'vitest';
-import { CancelledError } from '../../../src/errors';
+import { createStore, type UseStore } from 'idb-keyval';
+import { CancelledError, RgError } from '../../../src/errors';
 import { sha256Hex } from '../../../src/packs/source';
 import { putWhole, storedReader, storeSink } from '../../../src/store/staging';
 import { WeightStore } from '../../../src/store/weights';
@@ -80,6 +81,23 @@ describe('staging: the store as a converter reads and writes it', () => {
     await expect(w.write(seededBytes(CHUNK, 2))).rejects.toBeInstanceOf(CancelledError);
     expect(await store.fileRecord('p', 'w.bin')).toMatchObject({ state: 'partial', stored: CHUNK });
     expect(await storedReader(store, 'p').size('w.bin')).toBeNull();
+    // A full disk while writing is QUOTA, saying the download is kept.
+    const inner = createStore(dbName(), 'kv');
+    let writes = 0;
+    const full: UseStore = (mode, cb) =>
+      mode === 'readwrite' && ++writes > 2
+        ? Promise.reject(new DOMException('The quota has been exceeded.', 'QuotaExceededError'))
+        : inner(mode, cb);
+    const small = new WeightStore({ dbName: 'unused', chunkSize: CHUNK, useStore: full });
+    const wq = await storeSink(small, 'p').create('w.bin', 3 * CHUNK);
+    const q = await wq.write(seededBytes(3 * CHUNK, 4)).then(
+      () => null,
+      (e: unknown) => e as RgError,
+    );
+    expect(q).toBeInstanceOf(RgError);
+    expect(q).toMatchObject({ code: 'QUOTA' });
+    expect(q!.message).toContain('ran out of storage while writing w.bin');
+    expect(q!.hint).toContain('downloaded files are kept');
     // Writing more than announced is refused.
     const w2 = await storeSink(store, 'q').create('x.bin', 4);
     await expect(w2.write(new Uint8Array(5))).rejects.toThrow('more than the 4 bytes');
