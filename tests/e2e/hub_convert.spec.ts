@@ -4,8 +4,8 @@
  * is fetched, downloads the files into the browser's store, converts them into a pack there, lists it, and Imagine
  * runs on it. On the way: a conversion cancelled mid-shard keeps its download and lists it (Delete removes it, once
  * confirmed); after a reload Resume finishes it, continuing the stalled shard and a shard whose connection drops
- * with Range requests at the first byte not stored. A repo whose weight file does not match the sha256 the Hub lists is refused, and nothing of it is left
- * in IndexedDB. The replica (tests/helpers/mindomni_pack_replica.ts) has Qwen's real vocabulary and tokenizer.
+ * with Range requests at the first byte not stored. A repo whose weight file does not match the sha256 the Hub lists
+ * is refused, and nothing of it is left in IndexedDB. The replica (tests/helpers/mindomni_pack_replica.ts) has Qwen's real vocabulary and tokenizer.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
