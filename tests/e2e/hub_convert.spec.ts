@@ -5,7 +5,8 @@
  * runs on it. On the way: a conversion cancelled mid-shard keeps its download and lists it (Delete removes it, once
  * confirmed); after a reload Resume finishes it, continuing the stalled shard and a shard whose connection drops
  * with Range requests at the first byte not stored. A repo whose weight file does not match the sha256 the Hub lists
- * is refused, and nothing of it is left in IndexedDB. The replica (tests/helpers/mindomni_pack_replica.ts) has Qwen's real vocabulary and tokenizer.
+ * is refused, and nothing of it is left in IndexedDB. The replica (tests/helpers/mindomni_pack_replica.ts) has
+ * Qwen's real vocabulary and tokenizer.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
