@@ -74,7 +74,8 @@ export default defineConfig({
           // (shader compiles, readbacks), so two overlap well on two cores (Vitest's default here would be one).
           maxWorkers: 2,
           setupFiles: ['tests/helpers/gpu_setup.ts'],
-          // A 127.0.0.1 file server with HTTP Range and fault injection, for the weights-store tests (tests/gpu/store).
+          // A 127.0.0.1 file server with HTTP Range and fault injection, for the weights-store tests (tests/gpu/store),
+          // and a loopback Hub serving the MindOmni pack replica for the in-tab conversion test (hub_pack.test.ts).
           globalSetup: ['tests/helpers/range_server.mjs', 'tests/helpers/hub_repos.ts'],
           exclude: ['tests/gpu/**/*.nogpu.test.ts', ...heavyExcluded()],
           // Generous: two files share the machine; a guard against a hang, never a speed check.

@@ -96,6 +96,7 @@ test(title, async ({ page }) => {
     // Cancelled again, then the page reloaded: the stopped conversion is still listed and Resume finishes it, with the
     // stalled shard continued by a Range request and the second shard's connection dropped once (resumed too).
     await startAndCancel();
+    await expect(page.getByTestId('hub-convert-resumes')).toContainText('downloaded already');
     await page.reload();
     await expect(staged).toHaveCount(1);
     const SHARD2 = 'mllm/model-00002-of-00002.safetensors';
