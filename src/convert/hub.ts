@@ -201,8 +201,8 @@ export interface RepoInspection {
    */
   packable: boolean;
   /**
-   * The manifest the conversion writes at f16, int8 and int4 (file sizes still 0), when it makes a pack: the memory
-   * plan of a repo the catalogue does not know is computed from it.
+   * The manifest the conversion writes at f16, int8 and int4 (file sizes still 0, file names those of the int4 plan),
+   * when it makes a pack: the memory plan of a repo the catalogue does not know is computed from its dims.
    */
   planned: Partial<Record<'f16' | 'int8' | 'int4', Manifest>>;
 }

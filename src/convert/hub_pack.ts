@@ -6,15 +6,17 @@
  * git blob id), the converter then reads them from the store and writes the pack's files into it chunk by chunk, and
  * the pack is listed like one imported from a folder. The staging copy is deleted once the pack is stored.
  *
- * What is kept when it stops: a cancel, a lost connection or a full disk keeps the staged files (converting the repo
- * again resumes the download where it stopped); any other failure (a file that fails its hash twice, a checkpoint the
- * converter refuses) deletes them. A pack half written is never listed and is deleted.
+ * What is kept when it stops: a cancel, a lost connection, a full disk, or any failure once the whole download is
+ * verified keeps the staged files (converting the repo again resumes where it stopped; `stagedConversions` lists
+ * them, `discardStaged` deletes them); a failure before that (a file that fails its hash twice, a refusal) deletes
+ * them. A pack half written is never listed: it is deleted when the conversion fails, and one left by a closed tab
+ * is deleted by the next conversion of the repo at that precision or by `discardStaged`.
  *
  * Only MindOmni's folder converts into a pack so far (the `mindomni` kind); a Qwen2-family model alone is a reasoner
  * with no painter (the `cascade` kind that pairs it with OmniGen is not built), and is refused before any download.
  */
 import { CancelledError, RgError } from '../errors';
-import type { Manifest, WeightVariant } from '../packs/manifest';
+import { WeightVariantSchema, type Manifest, type WeightVariant } from '../packs/manifest';
 import { sha256Hex } from '../packs/source';
 import type { AddedPacks } from '../store/added_packs';
 import { PackDownloader } from '../store/download';
@@ -101,9 +103,21 @@ export async function stagedConversions(store: WeightStore): Promise<StagedConve
   return [...byId.values()].sort((a, b) => b.updatedAt - a.updatedAt);
 }
 
-/** Deletes what a stopped conversion of `repo` at `sha` downloaded. */
-export async function discardStaged(store: WeightStore, repo: string, sha: string): Promise<void> {
+/**
+ * Deletes what a stopped conversion of `repo` at `sha` downloaded, and any pack of the repo it had begun to write
+ * (a tab closed while converting) that is not listed (`listed`: the ids of the listed packs, which are never touched).
+ */
+export async function discardStaged(
+  store: WeightStore,
+  repo: string,
+  sha: string,
+  listed: ReadonlySet<string>,
+): Promise<void> {
   await store.deletePack(stagingId({ repo, sha }));
+  for (const w of WeightVariantSchema.options) {
+    const id = packIdFor(repo, w);
+    if (!listed.has(id) && !(await store.manifest(id))) await store.deletePack(id);
+  }
 }
 
 /** Output bytes per input byte of bf16 weights, by format: what the storage check adds to the download. */
@@ -185,10 +199,18 @@ export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPa
 
   const files = filesRead(r, 'mindomni', plan.reasoner.shards);
   const download = files.reduce((a, f) => a + f.bytes, 0);
-  await ensureRoom(id, Math.ceil(download * (1 + OUT_RATIO[o.weights])), o.estimate);
-
   const staging = stagingId(r);
+  // What an earlier, stopped conversion stored (its download, a half-written pack under this id) counts already.
+  const stored = [...(await o.store.fileRecords(staging)), ...(await o.store.fileRecords(id))].reduce(
+    (a, f) => a + f.stored,
+    0,
+  );
+  await ensureRoom(id, Math.max(0, Math.ceil(download * (1 + OUT_RATIO[o.weights])) - stored), o.estimate);
+
   let fetchedBytes = 0;
+  let downloaded = false;
+  let recorded = false;
+  let checked: Awaited<ReturnType<AddedPacks['checkConverted']>>;
   try {
     const entries = [];
     for (const f of files) entries.push(await stageSmall(f, staging, reader, o));
@@ -202,6 +224,7 @@ export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPa
       },
     });
     await downloader.run();
+    downloaded = true;
 
     // A conversion stopped earlier may have left files under this id (never listed): start from nothing.
     await o.store.deletePack(id);
@@ -221,21 +244,44 @@ export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPa
     const res = await convertMindOmni(src, sink, { weights: o.weights, pack: meta });
     const bytes = sink.kept.get(MANIFEST_FILE);
     if (!res.manifest || !bytes) throw new Error('the converter wrote no manifest for a folder it planned as a pack');
-    const checked = await o.added.checkConverted(bytes, from, { admit: o.admit });
+    checked = await o.added.checkConverted(bytes, from, { admit: o.admit });
     await o.store.putManifest({ packId: id, bytes, sha256: await sha256Hex(bytes), storedAt: Date.now() });
     await o.added.record(checked.entry);
-    await o.store.deletePack(staging);
-    return { id, manifest: checked.manifest, repo: r.repo, sha: r.sha, fetchedBytes };
+    recorded = true;
   } catch (e) {
-    await o.store.deletePack(id).catch(() => {});
-    // What a retry can finish keeps the download: a cancel, a lost connection, a full disk (once space is freed).
+    if (!recorded) await o.store.deletePack(id).catch(() => {});
+    // What a retry can finish keeps the download: a cancel, a lost connection, a full disk (once space is freed), or
+    // any failure after the whole download was verified (it is listed under Stopped conversions, with Delete).
     const resumable =
+      downloaded ||
       e instanceof CancelledError ||
       o.signal?.aborted ||
       (e instanceof RgError && (e.code === 'NETWORK' || e.code === 'QUOTA'));
     if (!resumable) await o.store.deletePack(staging).catch(() => {});
-    throw e;
+    throw restate(e, staging, `${r.repo}@${r.sha.slice(0, 12)}`);
   }
+  // The pack is listed: a failure to delete the staging copy now leaves it under Stopped conversions, nothing more.
+  await o.store.deletePack(staging).catch(() => {});
+  return { id, manifest: checked.manifest, repo: r.repo, sha: r.sha, fetchedBytes };
+}
+
+/**
+ * The download's errors name the staging id and speak of a pack (the downloader's words for a pack download): said
+ * again with the repo's name, and the hint of a conversion, which resumes by converting again.
+ */
+function restate(e: unknown, staging: string, repo: string): unknown {
+  if (!(e instanceof RgError) || !e.message.includes(staging)) return e;
+  const message = e.message
+    .replaceAll(`${staging}/`, `${repo}: `)
+    .replaceAll(staging, repo)
+    .replace('the pack manifest', 'the Hub’s file list');
+  const hint =
+    e.code === 'NETWORK'
+      ? 'Check the connection, then convert again: the download continues from the last stored byte.'
+      : e.code === 'INTEGRITY'
+        ? 'The Hub served a file that does not match its own file list. Nothing of this repo was kept; try again later.'
+        : e.hint;
+  return new RgError(e.code, message, { ...(e.field ? { field: e.field } : {}), ...(hint ? { hint } : {}), cause: e });
 }
 
 /**

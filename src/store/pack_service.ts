@@ -248,7 +248,7 @@ export const storeApi = {
     if (isConvertedPack(findPack(id)))
       throw new RgError('BAD_INPUT', `${id} was converted in this tab; it cannot be downloaded.`, {
         field: 'pack',
-        hint: 'Remove it, then convert its Hugging Face repo again (Convert a Hugging Face model).',
+        hint: 'Remove it, then convert its Hugging Face repo again (Inspect a Hugging Face model).',
       });
     await exclusive(id, (signal) =>
       packStore().download(id, { signal, onProgress: (progress) => emit(sink, { type: 'download', progress }) }),

@@ -300,7 +300,12 @@ const api = {
   },
 
   async hubDiscard(repo: string, sha: string) {
-    await busyWith(HUB_CONVERT, () => oneConversion(() => discardStaged(packStore().weights, repo, sha)));
+    await busyWith(HUB_CONVERT, () =>
+      oneConversion(async () => {
+        const listed = new Set((await addedPacks().list()).map((p) => p.id));
+        await discardStaged(packStore().weights, repo, sha, listed);
+      }),
+    );
   },
 
   async setPlanSettings(s: PlanSettings) {

@@ -58,6 +58,9 @@ test(title, async ({ page }) => {
     await expect(page.getByTestId('hub-convert-start')).toBeVisible({ timeout: 60_000 });
     await page.getByTestId('hub-convert-start').click();
     await expect(said).toContainText('failed its sha256 check twice', { timeout: 120_000 });
+    // Said with the repo's name, not the store's staging id.
+    await expect(said).toContainText('test/mindomni-tampered@');
+    await expect(said).not.toContainText('hub-staging');
     await expect(said).toHaveAttribute('role', 'alert');
     expect((await storedKeys(page)).filter((k) => k.includes('hub-staging') || k.includes('mindomni'))).toEqual([]);
     await expect(page.getByTestId('pack-picker').locator('option[value="test-mindomni-tampered-int4"]')).toHaveCount(0);
@@ -92,6 +95,7 @@ test(title, async ({ page }) => {
     await expect(page.getByTestId('hub-staged-delete')).toHaveText('Confirm delete');
     await page.getByTestId('hub-staged-delete').click();
     await expect(staged).toHaveCount(0);
+    await expect(said).toContainText('Deleted what was downloaded of test/mindomni-pack');
     expect((await storedKeys(page)).filter((k) => k.includes('hub-staging'))).toEqual([]);
     // Cancelled again, then the page reloaded: the stopped conversion is still listed and Resume finishes it, with the
     // stalled shard continued by a Range request and the second shard's connection dropped once (resumed too).

@@ -95,6 +95,8 @@ export class PacksState {
   /** "Download and convert": the precision chosen, the run, where it stands, its outcome. */
   hubWeights = $state<WeightVariant>('int4');
   hubConverting = $state(false);
+  /** Cancel was pressed for the running conversion (sent again with its next event, in case it came too early). */
+  private hubCancelPending = false;
   hubProgress = $state<HubProgress | null>(null);
   hubConvertMessage = $state<PackMessage | null>(null);
   /** Conversions stopped before their end, whose downloaded files are still stored. */
@@ -159,8 +161,14 @@ export class PacksState {
   async resumeStaged(s: StagedConversion): Promise<void> {
     if (this.hubConverting || this.hubBusy) return;
     this.hubRepo = `${s.repo}@${s.sha}`;
+    this.hubConvertMessage = null;
     await this.inspectHub();
     if (this.hubReport?.inspection.packable) await this.convertHub();
+    else if (this.hubReport)
+      this.hubConvertMessage = {
+        kind: 'error',
+        text: `${s.repo} at this commit does not convert into a pack (see the inspection); Delete frees its download.`,
+      };
   }
 
   /** Deletes what a stopped conversion downloaded (the first call asks for confirmation). */
@@ -398,10 +406,13 @@ export class PacksState {
     if (this.hubConverting || !report) return;
     const repo = `${report.inspection.repo}@${report.inspection.sha}`;
     this.hubConverting = true;
+    this.hubCancelPending = false;
     this.hubConvertMessage = null;
     this.hubProgress = { phase: 'download', done: 0, total: report.inspection.downloadBytes, line: 'starting…' };
     this.persisted = await requestPersistence();
     const onEvent = (e: StoreEvent) => {
+      // A Cancel pressed before the worker had registered the run is sent again once it reports.
+      if (this.hubCancelPending) void this.worker.api.hubCancel();
       if (e.type === 'download') {
         const p = e.progress;
         this.hubProgress = {
@@ -443,6 +454,7 @@ export class PacksState {
             : m;
     } finally {
       this.hubConverting = false;
+      this.hubCancelPending = false;
       this.hubProgress = null;
     }
     await this.refresh(); // the pack list, and the stopped conversions
@@ -450,6 +462,7 @@ export class PacksState {
   }
 
   async cancelHub(): Promise<void> {
+    this.hubCancelPending = true;
     await this.worker.api.hubCancel();
   }
 

@@ -180,14 +180,25 @@ describe('a Hugging Face repo converted into a pack in the tab', () => {
     }) as typeof fetch;
     const e = await rejection(hubToPack(REPO, opts({ fetch: drop, retryDelayMs: 1 })));
     expect(e.code).toBe('NETWORK');
+    // Said with the repo's name and a conversion's hint, not the staging id and a pack download's.
+    expect(e.message).toContain(`${REPO}@`);
+    expect(e.message).not.toContain('hub-staging');
+    expect(e.hint).toContain('convert again');
     const kept = (await allKeys()).map((k) => JSON.stringify(k));
     expect(kept.some((k) => k.includes('hub-staging'))).toBe(true);
     // Discarding a stopped conversion deletes its download, and only it.
     const [stopped] = await stagedConversions(store);
     await store.putManifest({ packId: 'other', bytes: new Uint8Array([1]), sha256: 'x', storedAt: 0 });
-    await discardStaged(store, stopped!.repo, stopped!.sha);
-    expect((await allKeys()).map((k) => JSON.stringify(k))).toEqual([JSON.stringify(['m', 'other'])]);
+    // A half-written pack of the repo (a tab closed while converting) goes too; a listed one never.
+    const half = packIdFor(REPO, 'int8');
+    const listed = packIdFor(REPO, 'f16');
+    for (const id of [half, listed]) await store.putRecord(store.newRecord(id, { path: 'a', bytes: 1, sha256: '' }));
+    await discardStaged(store, stopped!.repo, stopped!.sha, new Set([listed]));
+    expect((await allKeys()).map((k) => JSON.stringify(k)).sort()).toEqual(
+      [JSON.stringify(['f', listed, 'a']), JSON.stringify(['m', 'other'])].sort(),
+    );
     await store.deletePack('other');
+    await store.deletePack(listed);
     expect(await allKeys()).toEqual([]);
   });
 });
