@@ -2,11 +2,11 @@
  * A Hugging Face repo id is enough: the Model manager inspects a MindOmni replica served by a loopback server that
  * answers like the Hub (tests/helpers/hub_server.mjs), shows the download size and the memory plan before anything
  * is fetched, downloads the files into the browser's store, converts them into a pack there, lists it, and Imagine
- * runs on it. On the way: a conversion cancelled mid-shard keeps its download and lists it (Delete removes it, once
- * confirmed); after a reload Resume finishes it, continuing the stalled shard and a shard whose connection drops
- * with Range requests at the first byte not stored. A repo whose weight file does not match the sha256 the Hub lists
- * is refused, and nothing of it is left in IndexedDB. The replica (tests/helpers/mindomni_pack_replica.ts) has
- * Qwen's real vocabulary and tokenizer.
+ * runs on it. On the way: while a conversion runs, another tab cannot start one; a conversion cancelled mid-shard
+ * keeps its download and lists it (Delete removes it, once confirmed); after a reload Resume finishes it, continuing
+ * the stalled shard and a shard whose connection drops with Range requests at the first byte not stored. A repo
+ * whose weight file does not match the sha256 the Hub lists is refused, and nothing of it is left in IndexedDB. The
+ * replica (tests/helpers/mindomni_pack_replica.ts) has Qwen's real vocabulary and tokenizer.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,8 +34,9 @@ async function storedKeys(page: Page): Promise<string[]> {
 }
 
 const title =
-  'a MindOmni repo id: inspected; cancelled (kept, deleted), cancelled again and resumed after a reload (a stalled ' +
-  'and a dropped shard continued); converted in the tab; Imagine runs on it; a tampered repo leaves nothing';
+  'a MindOmni repo id: inspected; one conversion per browser; cancelled (kept, deleted), cancelled again and resumed ' +
+  'after a reload (a stalled and a dropped shard continued); converted in the tab; Imagine runs on it; a tampered ' +
+  'repo leaves nothing';
 test(title, async ({ page }) => {
   test.setTimeout(300_000);
   const dir = mkdtempSync(join(tmpdir(), 'rg-hub-convert-'));
@@ -80,17 +81,29 @@ test(title, async ({ page }) => {
     await expect(page.getByTestId('hub-convert-start')).toContainText('Download');
     const staged = page.getByTestId('hub-staged-item');
     /** Starts the conversion, lets the first mllm shard stall 1 MB in, and cancels it there. */
-    const startAndCancel = async () => {
+    const startAndCancel = async (whileStalled?: () => Promise<void>) => {
       hub.stallOnce(SHARD, 1_000_000);
       await page.getByTestId('hub-convert-start').click();
       await expect(page.getByTestId('hub-progress-line')).toContainText(`downloading ${SHARD}`, { timeout: 60_000 });
+      await whileStalled?.();
       await page.getByTestId('hub-convert-cancel').click();
       await expect(said).toContainText('Cancelled. The files downloaded so far are kept');
       await expect(staged).toHaveCount(1);
       await expect(staged).toContainText('test/mindomni-pack');
     };
-    // A cancelled conversion keeps its download, listed; Delete (confirmed) removes it.
-    await startAndCancel();
+    // While it runs, another tab sees it listed, but cannot start a second conversion (one per browser). Cancelled,
+    // the conversion keeps its download, listed; Delete (confirmed) removes it.
+    await startAndCancel(async () => {
+      const other = await page.context().newPage();
+      await other.goto('/#/models');
+      await expect(other.getByTestId('hub-staged-item')).toHaveCount(1, { timeout: 30_000 });
+      await other.getByTestId('hub-staged-resume').click();
+      await expect(other.getByTestId('hub-convert-message')).toContainText(
+        'Another conversion from the Hub is running in this browser',
+        { timeout: 60_000 },
+      );
+      await other.close();
+    });
     await page.getByTestId('hub-staged-delete').click();
     await expect(page.getByTestId('hub-staged-delete')).toHaveText('Confirm delete');
     await page.getByTestId('hub-staged-delete').click();
