@@ -546,6 +546,10 @@ test('a Hugging Face repo id is inspected before any download: size, checks and 
       await expect(said).toHaveAttribute('role', 'alert');
       await expect(page.getByTestId('hub-report')).toHaveCount(0);
     }
+    // A known model's Inspect button hands its repo to the inspection (this loopback Hub does not hold it: a 404).
+    await page.getByTestId('known-inspect-mindomni').click();
+    await expect(repo).toHaveValue('TencentARC/MindOmni');
+    await expect(said).toContainText('The Hub has no model TencentARC/MindOmni');
     await repo.fill('test/qwen2-replica');
     await repo.press('Enter');
     const report = page.getByTestId('hub-report');
