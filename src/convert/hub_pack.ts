@@ -17,6 +17,7 @@
  */
 import { CancelledError, RgError } from '../errors';
 import { WeightVariantSchema, type Manifest, type WeightVariant } from '../packs/manifest';
+import type { StagingMeter } from '../packs/safetensors_stream';
 import { sha256Hex } from '../packs/source';
 import type { AddedPacks } from '../store/added_packs';
 import { PackDownloader } from '../store/download';
@@ -54,6 +55,9 @@ export interface HubPackOptions extends HubOptions {
   estimate?: EstimateFn;
   /** The download's first pause before a retry (default 300 ms; tests shorten it). */
   retryDelayMs?: number;
+  /** The converter's input bytes per row block (default 4 MiB) and the meter of what it holds at once. */
+  blockBytes?: number;
+  meter?: StagingMeter;
 }
 
 export interface HubPackResult {
@@ -241,7 +245,12 @@ export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPa
         file = p;
       },
     });
-    const res = await convertMindOmni(src, sink, { weights: o.weights, pack: meta });
+    const res = await convertMindOmni(src, sink, {
+      weights: o.weights,
+      pack: meta,
+      ...(o.blockBytes ? { blockBytes: o.blockBytes } : {}),
+      ...(o.meter ? { meter: o.meter } : {}),
+    });
     const bytes = sink.kept.get(MANIFEST_FILE);
     if (!res.manifest || !bytes) throw new Error('the converter wrote no manifest for a folder it planned as a pack');
     checked = await o.added.checkConverted(bytes, from, { admit: o.admit });
