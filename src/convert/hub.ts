@@ -227,6 +227,21 @@ export function filesRead(r: HubRepo, kind: RepoInspection['kind'], shards: stri
   );
 }
 
+/** Whether the top config is Phi-3's and model.safetensors holds OmniGen's `x_embedder` (two small Range reads). */
+async function isOmniGen(reader: CheckpointReader): Promise<boolean> {
+  try {
+    const size = await reader.size('config.json');
+    const config = JSON.parse(new TextDecoder().decode(await reader.read('config.json', 0, size ?? 0)));
+    if (config?.model_type !== 'phi3') return false;
+    const n = Number(new DataView((await reader.read('model.safetensors', 0, 8)).buffer).getBigUint64(0, true));
+    if (n > 100 * 1024 * 1024) return false;
+    const header = JSON.parse(new TextDecoder().decode(await reader.read('model.safetensors', 8, 8 + n)));
+    return typeof header === 'object' && header !== null && 'x_embedder.proj.weight' in header;
+  } catch {
+    return false; // the converter's own checks name what is wrong
+  }
+}
+
 /**
  * Inspects `input` (owner/name[@revision]) on the Hub: its files, then the converter's every check over Range
  * reads (no weights fetched). A repo that is not a Qwen2-family text model or MindOmni's folder is refused naming
@@ -243,6 +258,19 @@ export async function inspectRepo(input: string, opts: HubOptions = {}): Promise
       field: 'repo',
       hint: 'Qwen2-family text models and MindOmni can be converted.',
     });
+  // OmniGen-v1's own layout (a Phi-3 config; model.safetensors holding the DiT's patch embedder): a painter.
+  if (kind === 'reasoner' && has('model.safetensors') && (await isOmniGen(reader)))
+    throw new RgError(
+      'UNSUPPORTED_PACK',
+      `${r.repo} looks like OmniGen-v1 (a Phi-3 config, and an image decoder's patch embedder in its weights): a ` +
+        'painter, which becomes part of a pack only with the cascade kind, not built yet.',
+      {
+        field: 'repo',
+        hint:
+          'A Qwen2-family reasoner plus OmniGen is the planned cascade kind (docs/cascade.md). Today MindOmni’s ' +
+          'folder converts into a pack, and Qwen2-family models into reasoner weights.',
+      },
+    );
   // The checks are the converter's own, at int4 (the strictest divisibility; the weights are not read).
   const o = { weights: 'int4' as const };
   let dims: Qwen2Dims;

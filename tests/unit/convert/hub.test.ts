@@ -50,6 +50,8 @@ beforeAll(async () => {
       'test/qwen2-replica': qwen,
       'test/mindomni-replica': mindomni,
       'test/llama': { ...qwen, 'config.json': join(tmp, 'llama.json') },
+      // OmniGen-v1's layout: the DiT's Phi-3 config and weights at the top.
+      'test/omnigen': { ...folder('mindomni-replica/image_decoder'), ...tokenizer() },
       'test/deeper': { ...qwen, 'config.json': join(tmp, 'deeper.json') },
     },
     gated: ['test/gated'],
@@ -181,6 +183,7 @@ describe('inspectRepo on a loopback Hub', () => {
     ['test/nothing', 'BAD_INPUT', 'The Hub has no model test/nothing at revision “main” (HTTP 404)'],
     ['test/qwen2-replica@v9', 'BAD_INPUT', 'at revision “v9” (HTTP 404)'],
     ['test/llama', 'UNSUPPORTED_PACK', 'config.json: model_type "llama" is not supported'],
+    ['test/omnigen', 'UNSUPPORTED_PACK', 'looks like OmniGen-v1 (a Phi-3 config, and an image decoder'],
     ['test/deeper', 'BAD_INPUT', 'model.layers.2.'],
   ])('%s is refused before any weight is fetched: %s', async (repo, code, text) => {
     const before = hub.log.length;
@@ -188,9 +191,10 @@ describe('inspectRepo on a loopback Hub', () => {
     expect(e.code).toBe(code);
     expect(e.message).toContain(text);
     expect(e.hint).toBeTruthy();
-    // Only headers of the (qwen2 replica's) shards were read, if any.
+    // Only headers of the weight files were read, if any.
     for (const l of hub.log.slice(before).filter((x) => x.path.endsWith('.safetensors'))) {
-      const b = readFileSync(fixture(`qwen2-replica/${l.path.split('/').pop()}`));
+      const dir = l.path.startsWith('/test/omnigen/') ? 'mindomni-replica/image_decoder' : 'qwen2-replica';
+      const b = readFileSync(fixture(`${dir}/${l.path.split('/').pop()}`));
       const end = Number(/^bytes=\d+-(\d+)$/.exec(l.range ?? '')?.[1] ?? Infinity);
       expect(end, l.path).toBeLessThan(8 + Number(b.readBigUInt64LE(0)));
     }
