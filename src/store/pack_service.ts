@@ -79,7 +79,7 @@ const running = new Map<string, AbortController>();
 const loads = new Map<string, AbortController>();
 
 /** Sends an event to the page's proxied sink without letting a closed page fail the operation. */
-function emit(sink: StoreEventSink | undefined, e: StoreEvent): void {
+export function emit(sink: StoreEventSink | undefined, e: StoreEvent): void {
   if (sink) void Promise.resolve(sink(e)).catch(() => {});
 }
 
@@ -134,11 +134,10 @@ async function exclusive<T>(id: string, fn: (signal: AbortSignal) => Promise<T>)
 }
 
 /**
- * Runs `fn` as the one store operation on `key` (a pack id, or a pack being made that is not listed yet), cancelled
- * by `packCancel(key)`; a second operation on the same key is refused while it runs.
+ * Runs `fn` as the one store operation on `id` (a pack id, or the key of an operation making a pack not listed yet),
+ * cancelled by `packCancel(id)`; a second operation on the same id is refused while it runs.
  */
-export async function busyWith<T>(key: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const id = key;
+export async function busyWith<T>(id: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   if (running.has(id))
     throw new RgError('BAD_INPUT', `${id} is busy (a download or verification is running).`, {
       hint: 'Wait for it or cancel it.',

@@ -233,9 +233,15 @@ export class PackStore {
   /**
    * Runs `fn` holding this pack's write lock. Without `wait` it refuses at once when another context holds the lock.
    * With `wait`, `onWait` is called once when the lock is taken elsewhere (another tab downloading the pack) and the
-   * wait ends with CANCELLED as soon as `signal` aborts; `fn` never starts then.
+   * wait ends with CANCELLED as soon as `signal` aborts; `fn` never starts then. `busy`: the refusal to throw instead
+   * of the download's (for a lock that is not a pack's, e.g. the one conversion from the Hub).
    */
-  async withLock<T>(packId: string, fn: () => Promise<T>, wait: boolean | LockWait = false): Promise<T> {
+  async withLock<T>(
+    packId: string,
+    fn: () => Promise<T>,
+    wait: boolean | LockWait = false,
+    busy?: () => RgError,
+  ): Promise<T> {
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;
     const w: LockWait | null = wait === true ? {} : wait || null;
     if (w?.signal?.aborted) throw cancelledWaiting(packId);
@@ -246,6 +252,7 @@ export class PackStore {
     );
     if (now) return now.value;
     if (!w) {
+      if (busy) throw busy();
       throw new RgError('BAD_INPUT', `${packId} is already being downloaded or verified (in this or another tab).`, {
         hint: 'Wait for that to finish, or cancel it there.',
       });

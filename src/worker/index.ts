@@ -20,6 +20,7 @@ import {
   admitManifest,
   busyWith,
   cachedPack,
+  emit,
   packStatus,
   packsReady,
   packStore,
@@ -28,7 +29,7 @@ import {
 } from '../store/pack_service';
 import { discardStaged, hubToPack, stagedConversions } from '../convert/hub_pack';
 import { WeightVariantSchema, type WeightVariant } from '../packs/manifest';
-import type { PackStatus, StoreEvent, StoreEventSink } from '../store/types';
+import type { PackStatus, StoreEventSink } from '../store/types';
 import {
   admitPack,
   catalogueReport,
@@ -69,16 +70,16 @@ function checkHub(hub: string | undefined): void {
 const HUB_CONVERT = 'hub-convert';
 
 /** Runs `fn` as the one conversion from the Hub in this browser (a Web Lock: two tabs never write one staging). */
-async function oneConversion<T>(fn: () => Promise<T>): Promise<T> {
-  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-  if (!locks) return fn();
-  const r = await locks.request('rg-hub-convert', { mode: 'exclusive', ifAvailable: true }, async (lock) =>
-    lock ? { value: await fn() } : null,
+function oneConversion<T>(fn: () => Promise<T>): Promise<T> {
+  return packStore().withLock(
+    HUB_CONVERT,
+    fn,
+    false,
+    () =>
+      new RgError('BAD_INPUT', 'Another conversion from the Hub is running in this browser (another tab).', {
+        hint: 'One conversion runs at a time: wait for it to finish, or cancel it in that tab.',
+      }),
   );
-  if (r) return r.value;
-  throw new RgError('BAD_INPUT', 'Another conversion from the Hub is running in this browser (another tab).', {
-    hint: 'One conversion runs at a time: wait for it to finish, or cancel it in that tab.',
-  });
 }
 
 function checkSize(name: string, v: number, max: number): void {
@@ -277,14 +278,13 @@ const api = {
           store: packStore().weights,
           added: addedPacks(),
           admit: admitManifest,
-          onProgress: (p) => {
-            if (!sink) return;
-            const e: StoreEvent =
+          onProgress: (p) =>
+            emit(
+              sink,
               p.phase === 'download'
                 ? { type: 'download', progress: { ...p.progress, packId: HUB_CONVERT } }
-                : { type: 'convert', packId: HUB_CONVERT, path: p.file, done: p.read, total: p.total };
-            void Promise.resolve(sink(e)).catch(() => {});
-          },
+                : { type: 'convert', packId: HUB_CONVERT, path: p.file, done: p.read, total: p.total },
+            ),
         }),
       ),
     );

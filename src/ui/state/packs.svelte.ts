@@ -411,8 +411,11 @@ export class PacksState {
     this.hubProgress = { phase: 'download', done: 0, total: report.inspection.downloadBytes, line: 'starting…' };
     this.persisted = await requestPersistence();
     const onEvent = (e: StoreEvent) => {
-      // A Cancel pressed before the worker had registered the run is sent again once it reports.
-      if (this.hubCancelPending) void this.worker.api.hubCancel();
+      // A Cancel pressed before the worker had registered the run is sent again once it reports (it has by then).
+      if (this.hubCancelPending) {
+        this.hubCancelPending = false;
+        void this.worker.api.hubCancel();
+      }
       if (e.type === 'download') {
         const p = e.progress;
         this.hubProgress = {
@@ -445,13 +448,12 @@ export class PacksState {
           'stored in this browser. Choose it in the header’s pack picker.',
       };
     } catch (e) {
+      // (A NETWORK error's hint, from the worker, already says the download resumes.)
       const m = errorMessage(e);
       this.hubConvertMessage =
         m.code === 'CANCELLED'
           ? { ...m, text: 'Cancelled. The files downloaded so far are kept: Download and convert resumes from there.' }
-          : m.code === 'NETWORK'
-            ? { ...m, hint: `${m.hint ?? ''} The files downloaded so far are kept: trying again resumes.`.trim() }
-            : m;
+          : m;
     } finally {
       this.hubConverting = false;
       this.hubCancelPending = false;
