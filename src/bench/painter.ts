@@ -57,7 +57,7 @@ export const painterBench: Bench = {
     const device = ctx.device;
     const source = new FetchPackSource('tiny-random', new URL('/models/tiny-random/', location.href).href);
     const m = await source.manifest();
-    const H = m.connector.input_size;
+    const H = m.connector?.input_size ?? m.painter.hidden_size;
     const steps = 4;
     const opts: PaintOptions = {
       positive: { rows: 120, hidden: H, cpu: randomF32(120 * H, 1, 2) },

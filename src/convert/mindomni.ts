@@ -72,36 +72,28 @@ function ropeType(r: unknown): unknown {
 }
 
 /** The Phi-3 decoder of image_decoder/config.json; anything our painter cannot run is refused, naming the field. */
-export function phi3Dims(config: unknown): Phi3Dims {
+export function phi3Dims(config: unknown, file = 'image_decoder/config.json'): Phi3Dims {
   const c = (config ?? {}) as Record<string, unknown>;
   if (c.model_type !== 'phi3')
-    throw new RgError(
-      'UNSUPPORTED_PACK',
-      `image_decoder/config.json: model_type ${JSON.stringify(c.model_type)} is not supported`,
-      { field: 'model_type', hint: 'MindOmni\'s image decoder is OmniGen\'s Phi-3 transformer (model_type "phi3").' },
-    );
+    throw new RgError('UNSUPPORTED_PACK', `${file}: model_type ${JSON.stringify(c.model_type)} is not supported`, {
+      field: 'model_type',
+      hint: 'MindOmni\'s image decoder is OmniGen\'s Phi-3 transformer (model_type "phi3").',
+    });
   const num = (k: string, integer: boolean): number => {
     const v = c[k];
     if (!(typeof v === 'number' && Number.isFinite(v) && v > 0 && (!integer || Number.isInteger(v))))
-      bad(
-        `image_decoder/config.json: ${k} must be a positive ${integer ? 'integer' : 'number'}, ` +
-          `got ${JSON.stringify(v)}`,
-        k,
-      );
+      bad(`${file}: ${k} must be a positive ${integer ? 'integer' : 'number'}, ` + `got ${JSON.stringify(v)}`, k);
     return v;
   };
   const hidden = num('hidden_size', true);
   const heads = num('num_attention_heads', true);
   const kv = num('num_key_value_heads', true);
   if (hidden % heads !== 0 || heads % kv !== 0)
-    bad(`image_decoder/config.json: ${hidden} hidden, ${heads} heads and ${kv} kv heads do not divide`, 'hidden_size');
+    bad(`${file}: ${hidden} hidden, ${heads} heads and ${kv} kv heads do not divide`, 'hidden_size');
   const headDim = hidden / heads;
   if (!HEAD_DIMS.includes(headDim))
-    bad(
-      `image_decoder/config.json: head_dim ${headDim} is not one our attention runs (${HEAD_DIMS.join(', ')})`,
-      'hidden_size',
-    );
-  const rope = longRopeFields(c, headDim, num);
+    bad(`${file}: head_dim ${headDim} is not one our attention runs (${HEAD_DIMS.join(', ')})`, 'hidden_size');
+  const rope = longRopeFields(c, headDim, num, file);
   return {
     hidden_size: hidden,
     num_hidden_layers: num('num_hidden_layers', true),
@@ -126,13 +118,14 @@ function longRopeFields(
   c: Record<string, unknown>,
   headDim: number,
   num: (k: string, integer: boolean) => number,
+  file: string,
 ): Pick<Phi3Dims, 'rope_scaling' | 'original_max_position_embeddings' | 'max_position_embeddings'> {
   const r = c.rope_scaling;
   if (r === null || r === undefined) return {};
   const type = ropeType(r);
   if (typeof r !== 'object' || !LONGROPE_TYPES.includes(type as string))
     bad(
-      `image_decoder/config.json: rope_scaling of type ${JSON.stringify(type)} is not supported ` +
+      `${file}: rope_scaling of type ${JSON.stringify(type)} is not supported ` +
         '(our painter runs plain RoPE or Phi-3\'s LongRoPE, type "longrope" or "su")',
       'rope_scaling',
     );
@@ -140,7 +133,7 @@ function longRopeFields(
   for (const k of Object.keys(fields)) {
     if (!['type', 'rope_type', 'short_factor', 'long_factor'].includes(k))
       bad(
-        `image_decoder/config.json: rope_scaling.${k} is not supported (MindOmni's Phi-3 LongRoPE takes type, ` +
+        `${file}: rope_scaling.${k} is not supported (MindOmni's Phi-3 LongRoPE takes type, ` +
           'short_factor and long_factor only; it would ignore this, newer transformers would not)',
         `rope_scaling.${k}`,
       );
@@ -153,7 +146,7 @@ function longRopeFields(
       !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)
     )
       bad(
-        `image_decoder/config.json: rope_scaling.${k} must be ${headDim / 2} positive numbers (head_dim / 2), ` +
+        `${file}: rope_scaling.${k} must be ${headDim / 2} positive numbers (head_dim / 2), ` +
           `got ${Array.isArray(v) ? `${v.length} values` : JSON.stringify(v)}`,
         `rope_scaling.${k}`,
       );
@@ -161,10 +154,7 @@ function longRopeFields(
   };
   const original = num('original_max_position_embeddings', true);
   if (original < 2)
-    bad(
-      'image_decoder/config.json: original_max_position_embeddings must be at least 2',
-      'original_max_position_embeddings',
-    );
+    bad(`${file}: original_max_position_embeddings must be at least 2`, 'original_max_position_embeddings');
   return {
     rope_scaling: { type: 'longrope', short_factor: factors('short_factor'), long_factor: factors('long_factor') },
     original_max_position_embeddings: original,
@@ -198,11 +188,17 @@ function f32Linear(hf: string, ours: string, out: number, inn: number, source?: 
 
 /** Every tensor of MindOmni's connector and image decoder, their name → ours (docs/formats.md table). */
 export function mindomniPainterMappings(cc: ConnectorConfig, pc: PainterConfig): Mapping[] {
+  const m: Mapping[] = [...f32Linear('0', 'connector.input_proj', cc.hidden_size, cc.input_size)];
+  for (let l = 0; l < cc.num_hidden_layers; l++) m.push(...phi3Layer(`${l + 1}`, `connector.layers.${l}`, cc));
+  return [...m, ...omnigenMappings(pc)];
+}
+
+/** OmniGen's image decoder tensors (its model.safetensors names) → ours: the DiT without its text embeddings. */
+export function omnigenMappings(pc: PainterConfig): Mapping[] {
   const P = pc.hidden_size;
   const p = pc.patch_size;
   const C = pc.latent_channels;
-  const m: Mapping[] = [...f32Linear('0', 'connector.input_proj', cc.hidden_size, cc.input_size)];
-  for (let l = 0; l < cc.num_hidden_layers; l++) m.push(...phi3Layer(`${l + 1}`, `connector.layers.${l}`, cc));
+  const m: Mapping[] = [];
   m.push(...f32Linear('x_embedder.proj', 'painter.x_embedder', P, C * p * p, [P, C, p, p]));
   for (const e of ['time_token', 't_embedder']) {
     m.push(...f32Linear(`${e}.mlp.0`, `painter.${e}.mlp.0`, P, pc.timestep_freq_dim));
@@ -234,22 +230,7 @@ export function mindomniConfigs(
   connector: FoundTensors,
 ): { connector: ConnectorConfig; painter: PainterConfig } {
   const H = d.hidden_size;
-  const xe = shapeOf(decoder, 'x_embedder.proj.weight', IMAGE_DECODER);
-  if (xe.length !== 4 || xe[0] !== H || xe[2] !== xe[3])
-    bad(
-      `x_embedder.proj.weight has shape [${xe.join(', ')}]; a Conv2d patch embed [${H}, C, p, p] is expected`,
-      'x_embedder.proj.weight',
-    );
-  const tf = shapeOf(decoder, 'time_token.mlp.0.weight', IMAGE_DECODER);
-  if (tf.length !== 2 || tf[0] !== H || tf[1]! % 2 !== 0)
-    bad(
-      `time_token.mlp.0.weight has shape [${tf.join(', ')}]; [${H}, an even number of features] is expected`,
-      'time_token.mlp.0.weight',
-    );
-  const pe = shapeOf(decoder, 'pos_embed', IMAGE_DECODER);
-  const M = Math.round(Math.sqrt(pe[1] ?? 0));
-  if (pe.length !== 3 || pe[0] !== 1 || pe[2] !== H || M * M !== pe[1] || M < 1)
-    bad(`pos_embed has shape [${pe.join(', ')}]; [1, M², ${H}] is expected`, 'pos_embed');
+  const painter = omnigenPainterConfig(d, decoder, IMAGE_DECODER);
   let layers = 0;
   while (connector.has(`${layers + 1}.input_layernorm.weight`)) layers++;
   if (layers === 0) bad(`${CONNECTOR} has no Phi-3 layer (no 1.input_layernorm.weight)`, CONNECTOR);
@@ -261,6 +242,34 @@ export function mindomniConfigs(
       '0.weight',
     );
   const cc = { ...d, num_hidden_layers: layers, input_size: reasonerHidden, final_norm: false };
+  const c = ConnectorConfigSchema.safeParse(cc);
+  if (!c.success) bad(`the connector's config is outside what our painter runs: ${c.error.message}`, CONNECTOR);
+  return { connector: c.data, painter };
+}
+
+/**
+ * OmniGen's painter config: its Phi-3 fields plus the shapes its constructor fixes outside config.json (latent
+ * channels and patch from `x_embedder.proj.weight`, the timestep features from `time_token.mlp.0.weight`, the
+ * position table's size from `pos_embed`), read from the headers of `file`.
+ */
+export function omnigenPainterConfig(d: Phi3Dims, decoder: FoundTensors, file: string): PainterConfig {
+  const H = d.hidden_size;
+  const xe = shapeOf(decoder, 'x_embedder.proj.weight', file);
+  if (xe.length !== 4 || xe[0] !== H || xe[2] !== xe[3])
+    bad(
+      `x_embedder.proj.weight has shape [${xe.join(', ')}]; a Conv2d patch embed [${H}, C, p, p] is expected`,
+      'x_embedder.proj.weight',
+    );
+  const tf = shapeOf(decoder, 'time_token.mlp.0.weight', file);
+  if (tf.length !== 2 || tf[0] !== H || tf[1]! % 2 !== 0)
+    bad(
+      `time_token.mlp.0.weight has shape [${tf.join(', ')}]; [${H}, an even number of features] is expected`,
+      'time_token.mlp.0.weight',
+    );
+  const pe = shapeOf(decoder, 'pos_embed', file);
+  const M = Math.round(Math.sqrt(pe[1] ?? 0));
+  if (pe.length !== 3 || pe[0] !== 1 || pe[2] !== H || M * M !== pe[1] || M < 1)
+    bad(`pos_embed has shape [${pe.join(', ')}]; [1, M², ${H}] is expected`, 'pos_embed');
   const pc = {
     ...d,
     latent_channels: xe[1]!,
@@ -275,11 +284,9 @@ export function mindomniConfigs(
     pos_embed_scale: POS_EMBED_BASE_SIZE / M,
     pos_embed_base: 10000,
   };
-  const c = ConnectorConfigSchema.safeParse(cc);
   const p = PainterConfigSchema.safeParse(pc);
-  if (!c.success) bad(`the connector's config is outside what our painter runs: ${c.error.message}`, CONNECTOR);
-  if (!p.success) bad(`the image decoder's config is outside what our painter runs: ${p.error.message}`, IMAGE_DECODER);
-  return { connector: c.data, painter: p.data };
+  if (!p.success) bad(`the image decoder's config is outside what our painter runs: ${p.error.message}`, file);
+  return p.data;
 }
 
 /** A checked MindOmni conversion, ready to write. */

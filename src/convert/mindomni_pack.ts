@@ -7,7 +7,15 @@
  * at 512² (1,024 image tokens) where the position table allows.
  */
 import { RgError } from '../errors';
-import { INSTRUCTION_PREFIX, NEGATIVE_PROMPT_MINDOMNI, SYSTEM_PROMPT_COT, SYSTEM_PROMPT_PLAIN } from '../packs/prompts';
+import {
+  INSTRUCTION_PREFIX,
+  NEGATIVE_PROMPT_MINDOMNI,
+  NEGATIVE_PROMPT_OMNIGEN,
+  OMNIGEN_TEMPLATE_PREFIX,
+  OMNIGEN_TEMPLATE_SUFFIX,
+  SYSTEM_PROMPT_COT,
+  SYSTEM_PROMPT_PLAIN,
+} from '../packs/prompts';
 import {
   parseManifest,
   tokenizerTopId,
@@ -166,8 +174,11 @@ export interface MindOmniPackInput {
   reasoner: Qwen2Dims;
   specialTokens: SpecialTokens;
   eos: number[];
-  connector: ConnectorConfig;
+  /** MindOmni's connector; null for the `cascade` kind (then `painterText` is given). */
+  connector: ConnectorConfig | null;
   painter: PainterConfig;
+  /** The `cascade` kind: the painter's own tokenizer files and embedding rows (docs/cascade.md). */
+  painterText?: { tokenizer: string; tokenizerConfig: string; vocab: number };
   vae: VaeConfig;
   /** Every file written so far (manifest.json excluded), as the converter hashed them. */
   files: FileEntry[];
@@ -181,22 +192,31 @@ export interface MindOmniPackInput {
   };
 }
 
-/** The manifest of a converted MindOmni checkpoint, validated as any pack's. */
+/**
+ * The manifest of a converted MindOmni checkpoint (or, with `painterText`, of a `cascade` pack: a Qwen2-family
+ * reasoner and OmniGen's painter reading its own embeddings of the answer), validated as any pack's.
+ */
 export function mindomniManifest(p: MindOmniPackInput, meta: PackMeta = {}): Manifest {
   const size = mindomniSizes(p.painter, p.vae);
   const bytesOf = (path: string) => p.files.find((f) => f.path === path)?.bytes ?? 0;
   const total = p.files.reduce((a, f) => a + f.bytes, 0);
-  const id = meta.id ?? `mindomni-${p.weights}`;
+  const cascade = p.painterText ?? null;
+  const id = meta.id ?? `${cascade ? 'cascade' : 'mindomni'}-${p.weights}`;
   const from = meta.source ? ` from ${meta.source}` : '';
   const raw = {
     format: 'rg-vlm-pack',
     format_version: 1,
     id,
-    name: meta.name ?? `MindOmni (${p.weights}, converted)`,
-    description:
-      `MindOmni converted by rg-vlm-web${from} to ${p.weights}: the mllm's Qwen2.5-VL text decoder thinks ` +
-      "(its vision tower is not converted, so the pack reads no images), the connector and OmniGen's image " +
-      'decoder paint, the SDXL VAE decodes. Runs on WebGPU only.',
+    name:
+      meta.name ??
+      (cascade ? `Qwen2 thinker + OmniGen (${p.weights}, converted)` : `MindOmni (${p.weights}, converted)`),
+    description: cascade
+      ? `A cascade pack converted by rg-vlm-web${from} to ${p.weights}: a Qwen2-family text model thinks (no vision ` +
+        "tower, so the pack reads no images); OmniGen's image decoder paints from its own token embeddings of the " +
+        'answer (no connector, no hidden states cross); the SDXL VAE decodes. Runs on WebGPU only.'
+      : `MindOmni converted by rg-vlm-web${from} to ${p.weights}: the mllm's Qwen2.5-VL text decoder thinks ` +
+        "(its vision tower is not converted, so the pack reads no images), the connector and OmniGen's image " +
+        'decoder paint, the SDXL VAE decodes. Runs on WebGPU only.',
     licence: meta.licence ?? "the checkpoint's own (not read by the converter)",
     source: meta.source ?? '',
     files: p.files,
@@ -216,12 +236,24 @@ export function mindomniManifest(p: MindOmniPackInput, meta: PackMeta = {}): Man
     reasoner: mindomniReasonerConfig(p.reasoner, p.specialTokens, p.eos),
     connector: p.connector,
     painter: p.painter,
+    ...(cascade
+      ? {
+          painter_text: {
+            tokenizer: cascade.tokenizer,
+            tokenizer_config: cascade.tokenizerConfig,
+            template_prefix: OMNIGEN_TEMPLATE_PREFIX,
+            template_suffix: OMNIGEN_TEMPLATE_SUFFIX,
+            vocab_size: cascade.vocab,
+          },
+        }
+      : {}),
     vae: p.vae,
     prompts: {
       system_cot: SYSTEM_PROMPT_COT,
       system_plain: SYSTEM_PROMPT_PLAIN,
       instruction_prefix: INSTRUCTION_PREFIX,
-      negative_prompt: NEGATIVE_PROMPT_MINDOMNI,
+      // A cascade pack's negative branch is OmniGen's own: its negative text in its template (the reasoner is not run).
+      negative_prompt: cascade ? NEGATIVE_PROMPT_OMNIGEN : NEGATIVE_PROMPT_MINDOMNI,
       negative_instruction_prefix: true,
     },
     defaults: {
@@ -247,7 +279,7 @@ export function mindomniManifest(p: MindOmniPackInput, meta: PackMeta = {}): Man
   } catch (e) {
     throw new RgError(
       'UNSUPPORTED_PACK',
-      `the converted MindOmni folder is not a pack we can open: ${(e as Error).message}`,
+      `the converted ${cascade ? 'cascade' : 'MindOmni'} folder is not a pack we can open: ${(e as Error).message}`,
       {
         field: 'manifest.json',
         hint: 'The weights were converted, but the studio cannot open them as a pack.',
@@ -258,7 +290,7 @@ export function mindomniManifest(p: MindOmniPackInput, meta: PackMeta = {}): Man
   // The pack's own need, not a device's verdict: the kernels' limits are the app's to check at load (the converter
   // may not import models), so the plan is told the pack's own head sizes and vocabulary (no decode partials counted).
   const support: KernelSupport = {
-    headDims: [m.reasoner.head_dim, m.connector.head_dim, m.painter.head_dim],
+    headDims: [m.reasoner.head_dim, m.connector?.head_dim ?? m.painter.head_dim, m.painter.head_dim],
     maxVocab: m.reasoner.vocab_size,
   };
   const plan = planMemory(planInputOf(m), {}, UNLIMITED, support);

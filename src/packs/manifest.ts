@@ -342,8 +342,25 @@ export const ManifestSchema = z
     total_bytes: nonneg,
     paths: PackPathsSchema,
     reasoner: ReasonerConfigSchema,
-    connector: ConnectorConfigSchema,
+    /** MindOmni's connector (the `mindomni` kind); null for the `cascade` kind, whose painter reads `painter_text`. */
+    connector: ConnectorConfigSchema.nullable(),
     painter: PainterConfigSchema,
+    /**
+     * The `cascade` kind (docs/cascade.md): the painter is conditioned by its own token embeddings of a text (OmniGen's
+     * native conditioning), not by the reasoner's hidden states. The text is the reasoner's answer wrapped as
+     * `template_prefix` + text + `template_suffix`, tokenized by the painter's own tokenizer (its post-processor adds
+     * what the model expects, e.g. BOS), each id's row of `painter.embed_tokens` ([vocab_size, painter.hidden_size]
+     * in the painter weights) one condition row. The negative branch wraps `prompts.negative_prompt` the same way.
+     */
+    painter_text: z
+      .strictObject({
+        tokenizer: packPath,
+        tokenizer_config: packPath,
+        template_prefix: z.string(),
+        template_suffix: z.string(),
+        vocab_size: upTo(CONFIG_BOUNDS.vocab),
+      })
+      .optional(),
     vae: VaeConfigSchema,
     prompts: z.strictObject({
       system_cot: z.string(),
@@ -439,10 +456,26 @@ export const ManifestSchema = z
         message: 'the reasoner needs its ONNX graphs (paths.embed_tokens, paths.decoder) or paths.reasoner_weights',
         path: ['paths', 'reasoner_weights'],
       });
-    if (m.connector.input_size !== m.reasoner.hidden_size)
+    if (m.connector && m.connector.input_size !== m.reasoner.hidden_size)
       ctx.addIssue({ code: 'custom', message: 'connector.input_size ≠ reasoner.hidden_size', path: ['connector'] });
-    if (m.connector.hidden_size !== m.painter.hidden_size)
+    if (m.connector && m.connector.hidden_size !== m.painter.hidden_size)
       ctx.addIssue({ code: 'custom', message: 'connector.hidden_size ≠ painter.hidden_size', path: ['connector'] });
+    if (!m.connector === !m.painter_text)
+      ctx.addIssue({
+        code: 'custom',
+        message: m.connector
+          ? 'a pack has a connector (the mindomni kind) or painter_text (the cascade kind), not both'
+          : 'a pack without a connector needs painter_text (the cascade kind): the painter has no other condition',
+        path: [m.connector ? 'painter_text' : 'connector'],
+      });
+    for (const p of m.painter_text ? [m.painter_text.tokenizer, m.painter_text.tokenizer_config] : []) {
+      if (!listed.has(p))
+        ctx.addIssue({
+          code: 'custom',
+          message: `painter_text names ${p}, which files does not list`,
+          path: ['painter_text'],
+        });
+    }
     if (m.painter.latent_channels !== m.vae.latent_channels)
       ctx.addIssue({ code: 'custom', message: 'painter.latent_channels ≠ vae.latent_channels', path: ['painter'] });
     const unit = m.vae.downscale * m.painter.patch_size;
@@ -562,7 +595,7 @@ export const TokenizerJsonSchema = z.looseObject({
 
 export const PainterConfigFileSchema = z.strictObject({
   _class_name: z.string(),
-  connector: ConnectorConfigSchema,
+  connector: ConnectorConfigSchema.nullable(),
   painter: PainterConfigSchema,
   weights: z.partialRecord(WeightVariantSchema, packPath),
 });

@@ -73,8 +73,11 @@ export interface PainterDims extends DecoderDims {
 export interface PlanInput {
   id: string;
   reasoner: ReasonerDims;
-  connector: ConnectorDims;
+  /** Null in a `cascade` pack (the condition is the painter's own text embeddings). */
+  connector: ConnectorDims | null;
   painter: PainterDims;
+  /** Rows of the painter's own embedding table (`painter_text.vocab_size`; cascade packs only). */
+  painterTextRows?: number;
   vaeDownscale: number;
   /** Precisions the pack ships the reasoner's engine weights in (empty: the reasoner runs its ONNX only). */
   reasonerPrecisions: Precision[];
@@ -246,12 +249,17 @@ function reasonerWeights(r: ReasonerDims, p: Precision): Weights {
   return { matrices, vectorBytes: (r.num_hidden_layers * perLayer + H) * 4 };
 }
 
-function painterWeights(cc: ConnectorDims, pc: PainterDims, p: Precision): Weights {
+function painterWeights(cc: ConnectorDims | null, pc: PainterDims, p: Precision, textRows = 0): Weights {
   const D = pc.hidden_size;
   const F = pc.latent_channels * pc.patch_size ** 2;
   const f32 = (name: string, out: number, inn: number): Matrix => ({ name, out, in: inn, p: 'f32', inField: '' });
-  const matrices: Matrix[] = [f32('connector.input_proj', cc.hidden_size, cc.input_size)];
-  layerMatrices('connector', 'connector', cc, p, matrices);
+  const matrices: Matrix[] = [];
+  if (cc) {
+    matrices.push(f32('connector.input_proj', cc.hidden_size, cc.input_size));
+    layerMatrices('connector', 'connector', cc, p, matrices);
+  }
+  if (textRows > 0)
+    matrices.push({ name: 'painter.embed_tokens', out: textRows, in: D, p, inField: 'painter.hidden_size' });
   layerMatrices('painter', 'painter', pc, p, matrices);
   matrices.push(
     f32('painter.x_embedder', D, F),
@@ -263,9 +271,10 @@ function painterWeights(cc: ConnectorDims, pc: PainterDims, p: Precision): Weigh
   const separate = (pc.time_embedders ?? 'separate') === 'separate';
   if (separate)
     matrices.push(f32('painter.time_token.mlp.0', D, pc.timestep_freq_dim), f32('painter.time_token.mlp.2', D, D));
-  const connectorNorm = cc.final_norm ? cc.hidden_size : 0;
-  const norms = cc.num_hidden_layers * 2 * cc.hidden_size + connectorNorm + (pc.num_hidden_layers * 2 + 1) * D;
-  const biases = cc.hidden_size + D + D + D + 2 * D + F + (separate ? 2 * D : 0);
+  const connectorNorm = cc?.final_norm ? cc.hidden_size : 0;
+  const norms =
+    (cc ? cc.num_hidden_layers * 2 * cc.hidden_size : 0) + connectorNorm + (pc.num_hidden_layers * 2 + 1) * D;
+  const biases = (cc ? cc.hidden_size : 0) + D + D + D + 2 * D + F + (separate ? 2 * D : 0);
   return { matrices, vectorBytes: (norms + biases) * 4 };
 }
 
@@ -327,7 +336,7 @@ function reasonerRun(r: ReasonerDims, ctx: number, rows: number, support: Kernel
 }
 
 function painterRun(
-  cc: ConnectorDims,
+  cc: ConnectorDims | null,
   pc: PainterDims,
   cond: number,
   imageTokens: number,
@@ -339,16 +348,17 @@ function painterRun(
   const F = pc.latent_channels * pc.patch_size ** 2;
   const N = imageTokens;
   const rows = Math.max(B * cond, B * (1 + N));
-  const kvMost = Math.max(cc.num_key_value_heads * cc.head_dim, pc.num_key_value_heads * pc.head_dim);
+  const kvOf = (c: DecoderDims) => c.num_key_value_heads * c.head_dim;
+  const kvMost = Math.max(cc ? kvOf(cc) : 0, kvOf(pc));
   const cache: PlanBuffer = {
     name: 'painter condition K/V (one layer, K or V)',
     bytes: B * cond * pc.num_key_value_heads * pc.head_dim * 4,
   };
   const act: PlanBuffer[] = [
-    { name: 'painter condition in', bytes: B * cond * cc.input_size * 4 },
+    { name: 'painter condition in', bytes: B * cond * (cc ? cc.input_size : D) * 4 },
     { name: 'painter condition', bytes: B * cond * D * 4 },
     { name: 'painter prefix hidden', bytes: B * cond * D * 4 },
-    ...decoderScratchBuffers(rows, [cc, pc], 'painter'),
+    ...decoderScratchBuffers(rows, cc ? [cc, pc] : [pc], 'painter'),
     { name: 'painter k', bytes: rows * kvMost * 4 },
     { name: 'painter v', bytes: rows * kvMost * 4 },
     { name: 'painter latent rows', bytes: B * N * D * 4 },
@@ -402,7 +412,8 @@ function dimsIssues(input: PlanInput, o: ResolvedChoice, support: KernelSupport,
   const out: PlanIssue[] = [];
   const dims = (field: string, message: string) => out.push({ kind: 'dims', field, message });
   const heads: [string, DecoderDims][] = [['reasoner', input.reasoner]];
-  if (o.painter) heads.push(['connector', input.connector], ['painter', input.painter]);
+  if (o.painter && input.connector) heads.push(['connector', input.connector]);
+  if (o.painter) heads.push(['painter', input.painter]);
   for (const [name, c] of heads) {
     if (!support.headDims.includes(c.head_dim))
       dims(
@@ -467,7 +478,8 @@ function resolveChoice(input: PlanInput, c: PlanChoice, dev: DeviceAllowance): R
   const painterPrecision = painter ? pick(input.painterPrecisions, c.painterPrecision, 'the painter', 'weights') : null;
   const sb = c.int4ScaleBytes ?? 4;
   const matrices = [...reasonerWeights(input.reasoner, reasonerPrecision).matrices];
-  if (painterPrecision) matrices.push(...painterWeights(input.connector, input.painter, painterPrecision).matrices);
+  if (painterPrecision)
+    matrices.push(...painterWeights(input.connector, input.painter, painterPrecision, input.painterTextRows).matrices);
   return {
     reasonerPrecision,
     painterPrecision,
@@ -493,7 +505,7 @@ function computePlan(input: PlanInput, choice: PlanChoice, dev: DeviceAllowance,
   const sb = o.int4ScaleBytes;
   const rW = weightsTotal(reasonerWeights(input.reasoner, o.reasonerPrecision), sb);
   const pW = o.painterPrecision
-    ? weightsTotal(painterWeights(input.connector, input.painter, o.painterPrecision), sb)
+    ? weightsTotal(painterWeights(input.connector, input.painter, o.painterPrecision, input.painterTextRows), sb)
     : 0;
   const onnx = input.onnxBytes;
   const down = input.vaeDownscale;
@@ -751,6 +763,7 @@ export function planInputOf(m: Manifest): PlanInput {
     reasoner: m.reasoner,
     connector: m.connector,
     painter: m.painter,
+    painterTextRows: m.painter_text?.vocab_size ?? 0,
     vaeDownscale: m.vae.downscale,
     reasonerPrecisions: reasonerPrecisionsOf(paths.reasoner_weights),
     painterPrecisions: precisionsOf(m.paths.painter_weights),

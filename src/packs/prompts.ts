@@ -23,3 +23,13 @@ export const NEGATIVE_PROMPT_MINDOMNI =
   'hands, poorly drawn face, mutation, deformed, blurry, dehydrated, bad anatomy, bad proportions, extra limbs, ' +
   'cloned face, disfigured, gross proportions, malformed limbs, missing arms, missing legs, extra arms, extra legs, ' +
   'fused fingers, too many fingers.\n';
+
+/**
+ * OmniGen's own wrapping of an instruction (OmniGenProcessor.add_prefix_instruction): what a `cascade` pack's painter
+ * reads around the reasoner's answer (manifest `painter_text.template_prefix` / `template_suffix`).
+ */
+export const OMNIGEN_TEMPLATE_PREFIX = '<|user|>\nGenerate an image according to the following instructions\n';
+export const OMNIGEN_TEMPLATE_SUFFIX = '<|end|>\n<|assistant|>\n<|diffusion|>';
+
+/** OmniGen's default negative prompt (its processor's), the same words as MindOmni's without the newlines. */
+export const NEGATIVE_PROMPT_OMNIGEN = NEGATIVE_PROMPT_MINDOMNI.trim();

@@ -23,7 +23,7 @@ import {
   type PreparedPrompt,
   type ReasonerModel,
 } from '../models/reasoner';
-import { getPainter, type PainterKind, type PaintOptions } from '../models/painter';
+import { getPainter, type Condition, type PainterKind, type PaintOptions } from '../models/painter';
 import { MAX_GUIDANCE, MAX_SEED } from '../limits';
 import type { RgEvent } from './events';
 import { encodePng } from './png';
@@ -108,6 +108,11 @@ export interface PaintRunResult extends Completion {
   settings: PaintSettings;
   /** Rows of the condition that painted (the second pass's when cascade thinking ran). */
   conditionRows: number;
+  /**
+   * A `cascade` pack: the text its painter read (the last pass's answer, else its thinking, else its text, else the
+   * user's words), wrapped in the painter's template; null in a `mindomni` pack (the hidden states painted).
+   */
+  painterText: string | null;
   negativeRows: number;
   /** Cascade thinking: what was sent back and the second pass's text; null when cascade is off. The completion
    * fields above stay the FIRST pass's (the reasoning of the user's own prompt). */
@@ -297,15 +302,18 @@ export async function runPaintPipeline(
   );
   const { choice, model } = await loadReasoner(source, deps, emit, plan);
   const painter = await getPainter(source, choice, { kind: deps.painter, weights: s.weights });
+  // A cascade pack's painter reads text (its own embeddings of the answer), not the reasoner's hidden states.
+  const byText = painter.text !== null;
   const res = await reason(
     model,
     prompt,
     input.image?.pixelValues ?? null,
-    { cot: s.cot, maxNewTokens: s.maxNewTokens, sampling, hiddenStates: true, signal: deps.signal },
+    { cot: s.cot, maxNewTokens: s.maxNewTokens, sampling, hiddenStates: !byText, signal: deps.signal },
     emit,
   );
-  let positive = res.hidden;
-  if (!positive) throw new RgError('INTERNAL', 'the reasoner returned no hidden states');
+  let positive: (Condition & { dispose(): void }) | null = res.hidden;
+  if (!positive && !byText) throw new RgError('INTERNAL', 'the reasoner returned no hidden states');
+  let painterText: string | null = null;
   // the first pass's answer: the reasoning of the user's own request (cascade's second pass does not change it)
   const refusal = refusalOf(await source.manifest(), res.answer);
   let cascade: CascadeResult | null = null;
@@ -332,23 +340,37 @@ export async function runPaintPipeline(
             cot: true,
             maxNewTokens: s.maxNewTokens,
             sampling,
-            hiddenStates: true,
+            hiddenStates: !byText,
             signal: deps.signal,
             detail: 'cascade',
           },
           emit,
         );
-        if (!r2.hidden) throw new RgError('INTERNAL', 'the reasoner returned no hidden states');
-        positive.dispose();
+        if (!r2.hidden && !byText) throw new RgError('INTERNAL', 'the reasoner returned no hidden states');
+        positive?.dispose();
         positive = r2.hidden;
         cascade.second = completionOf(r2);
         cascadeMs = r2.timings.totalMs;
       }
     }
+    if (byText) {
+      // The text the last pass settled on (its answer, else its thinking, else its whole text); the user's own
+      // words when the reasoner wrote nothing.
+      const last = cascade?.second?.text ?? res.text;
+      painterText = cascadeText(last).text || input.text;
+      positive = painter.textCondition(painterText);
+    }
+    if (!positive) throw new RgError('INTERNAL', 'the painter has no condition');
     const tNeg = performance.now();
-    negatives.retainPrefix(`${source.id}\u0000`); // conditions of packs no longer selected
-    const negKey = [source.id, choice.backend, req.chatTemplate ?? '', negPrompt.ids.join(',')].join('\u0000');
-    const neg = await negativeCondition(model, negKey, negPrompt, deps.signal);
+    let neg: { hidden: Condition; cached: boolean };
+    if (byText) {
+      const n = painter.negativeTextCondition(s.negativePrompt);
+      neg = { hidden: n.condition, cached: n.cached };
+    } else {
+      negatives.retainPrefix(`${source.id}\u0000`); // conditions of packs no longer selected
+      const negKey = [source.id, choice.backend, req.chatTemplate ?? '', negPrompt.ids.join(',')].join('\u0000');
+      neg = await negativeCondition(model, negKey, negPrompt, deps.signal);
+    }
     const negativeMs = neg.cached ? 0 : performance.now() - tNeg;
 
     emit({ type: 'phase', phase: 'painting', detail: painter.kind });
@@ -378,6 +400,7 @@ export async function runPaintPipeline(
       reasoning: res.reasoning,
       answer: res.answer,
       ...(refusal !== null ? { refusal } : {}),
+      ...(painterText !== null ? { painter_text: painterText } : {}),
       ...(cascade
         ? {
             cascade_prompt: cascade.prompt,
@@ -401,6 +424,7 @@ export async function runPaintPipeline(
       ...completionOf(res),
       conditionRows: positive.rows,
       negativeRows: neg.hidden.rows,
+      painterText,
       cascade,
       refusal,
       timings: {
@@ -416,6 +440,6 @@ export async function runPaintPipeline(
       },
     };
   } finally {
-    positive.dispose();
+    positive?.dispose();
   }
 }

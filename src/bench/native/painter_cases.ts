@@ -108,6 +108,7 @@ function randomPainterWeights(device: GPUDevice, s: PainterShape): PainterWeight
   try {
     return {
       variant: 'f32',
+      embedTokens: null,
       connector: {
         inputProj: lin(P, P, 'connector in', 'f32', true),
         layers: [layer('connector 0')],

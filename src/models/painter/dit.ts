@@ -63,9 +63,15 @@ export class PainterEngine {
   constructor(
     readonly device: GPUDevice,
     readonly weights: PainterWeights,
-    readonly cc: ConnectorConfig,
+    /** Null in a `cascade` pack: the condition rows are already the painter's (its own text embeddings). */
+    readonly cc: ConnectorConfig | null,
     readonly pc: PainterConfig,
   ) {}
+
+  /** Columns a condition row has: the connector's input, or the painter's hidden size without a connector. */
+  get conditionWidth(): number {
+    return this.cc ? this.cc.input_size : this.pc.hidden_size;
+  }
 
   /** Allocates a request's buffers and uploads its tables; the caller disposes the session. */
   session(o: SessionOptions): PainterSession {
@@ -85,7 +91,7 @@ export class PainterSession {
   readonly steps: number;
   private readonly bufs: GPUBuffer[] = [];
   private readonly device: GPUDevice;
-  private readonly cc: ConnectorConfig;
+  private readonly cc: ConnectorConfig | null;
   private readonly pc: PainterConfig;
   private readonly w: PainterWeights;
   // per-request buffers
@@ -131,11 +137,12 @@ export class PainterSession {
     const conds = opts.conditions;
     if (conds.length < 1 || conds.length > 2)
       throw new RgError('INTERNAL', `painter: 1 or 2 conditions, got ${conds.length}`);
+    const width = engine.conditionWidth;
     for (const c of conds) {
-      if (c.hidden !== cc.input_size)
+      if (c.hidden !== width)
         throw new RgError(
           'INTERNAL',
-          `painter: condition has ${c.hidden} columns, the connector takes ${cc.input_size}`,
+          `painter: condition has ${c.hidden} columns, the ${cc ? 'connector' : 'painter'} takes ${width}`,
         );
       if (!(c.rows >= 1)) throw new RgError('INTERNAL', 'painter: empty condition');
     }
@@ -147,7 +154,7 @@ export class PainterSession {
     this.cap = Math.max(...this.Lc);
     this.N = (opts.h / p) * (opts.w / p);
     this.steps = opts.timesteps.length;
-    this.ropeConnector = longRope(cc, this.Lc);
+    this.ropeConnector = cc ? longRope(cc, this.Lc) : undefined;
     this.ropePainter = longRope(
       pc,
       this.Lc.map((n) => n + 1 + this.N),
@@ -157,7 +164,8 @@ export class PainterSession {
     const F = pc.latent_channels * p * p;
     const rows = Math.max(B * this.cap, B * (1 + this.N));
     const kvOf = (c: DecoderLayerConfig) => c.num_key_value_heads * c.head_dim;
-    const kvMost = Math.max(kvOf(cc), kvOf(pc));
+    const layerConfigs = cc ? [cc, pc] : [pc];
+    const kvMost = Math.max(...layerConfigs.map(kvOf));
     const mk = (elems: number, label: string) => {
       const b = emptyBuffer(device, elems * 4, `painter ${label}`);
       this.bufs.push(b);
@@ -169,10 +177,10 @@ export class PainterSession {
       return b;
     };
     try {
-      this.condIn = mk(B * this.cap * cc.input_size, 'condition in');
+      this.condIn = mk(B * this.cap * width, 'condition in');
       this.cond = mk(B * this.cap * D, 'condition');
       this.hiddenBuf = mk(B * this.cap * D, 'prefix hidden');
-      this.scratch = decoderScratch(rows, [cc, pc], mk);
+      this.scratch = decoderScratch(rows, layerConfigs, mk);
       this.k = mk(rows * kvMost, 'k');
       this.v = mk(rows * kvMost, 'v');
       this.cacheK = Array.from({ length: pc.num_hidden_layers }, (_, l) => mk(B * this.cap * kvOf(pc), `cacheK ${l}`));
@@ -209,7 +217,7 @@ export class PainterSession {
       const enc = device.createCommandEncoder({ label: 'painter conditions' });
       conds.forEach((c, b) => {
         const bytes = c.rows * c.hidden * 4;
-        const dst = b * this.cap * cc.input_size * 4;
+        const dst = b * this.cap * width * 4;
         if (c.buffer) enc.copyBufferToBuffer(c.buffer, c.byteOffset ?? 0, this.condIn, dst, bytes);
         else if (c.cpu) device.queue.writeBuffer(this.condIn, dst, c.cpu.buffer, c.cpu.byteOffset, bytes);
         else throw new RgError('INTERNAL', 'painter: a condition has neither a buffer nor CPU data');
@@ -240,26 +248,34 @@ export class PainterSession {
     return { kind: 'rows', k: this.k, v: this.v, attention };
   }
 
-  /** Step-0 work that does not depend on the latents: the connector per branch and every step's temb / adaLN. */
+  /**
+   * Step-0 work that does not depend on the latents: the connector per branch (without one, the condition rows are
+   * the painter's input as they are) and every step's temb / adaLN.
+   */
   encodePrepare(batch: GpuBatch): void {
     const { cc, w, B, cap } = this;
-    linear(batch, this.condIn, w.connector.inputProj, this.hiddenBuf, B * cap);
-    for (const lw of w.connector.layers) {
-      const kv = this.rowsKv({ mask: 'causal' });
-      this.layer(batch, lw, cc, this.hiddenBuf, cap, this.posPrefix, kv, this.ropeConnector);
-    }
-    if (w.connector.norm) {
-      rmsnorm(batch, {
-        x: this.hiddenBuf,
-        weight: w.connector.norm,
-        out: this.cond,
-        rows: B * cap,
-        dim: cc.hidden_size,
-        eps: cc.rms_norm_eps,
-      });
+    const connector = w.connector;
+    if (!cc || !connector) {
+      batch.encoder.copyBufferToBuffer(this.condIn, 0, this.cond, 0, B * cap * this.pc.hidden_size * 4);
     } else {
-      // MindOmni's connector ends with its last Phi-3 layer.
-      batch.encoder.copyBufferToBuffer(this.hiddenBuf, 0, this.cond, 0, B * cap * cc.hidden_size * 4);
+      linear(batch, this.condIn, connector.inputProj, this.hiddenBuf, B * cap);
+      for (const lw of connector.layers) {
+        const kv = this.rowsKv({ mask: 'causal' });
+        this.layer(batch, lw, cc, this.hiddenBuf, cap, this.posPrefix, kv, this.ropeConnector);
+      }
+      if (connector.norm) {
+        rmsnorm(batch, {
+          x: this.hiddenBuf,
+          weight: connector.norm,
+          out: this.cond,
+          rows: B * cap,
+          dim: cc.hidden_size,
+          eps: cc.rms_norm_eps,
+        });
+      } else {
+        // MindOmni's connector ends with its last Phi-3 layer.
+        batch.encoder.copyBufferToBuffer(this.hiddenBuf, 0, this.cond, 0, B * cap * cc.hidden_size * 4);
+      }
     }
     // For every step: the time token = time_token(features) and the adaLN input silu(t_embedder(features)), each
     // l2(silu(l1(features))), silu applied by the matmul. A shared embedder gives the same weights to both.

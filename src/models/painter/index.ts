@@ -24,6 +24,7 @@ import { ReferencePainter, cfgEulerCpu } from './reference';
 import { sigmas } from './tables';
 import { toPixels, Vae, type VaeBackendOption } from './vae';
 import { loadPainterWeights } from './weights';
+import { gatherCondition, PainterTextEncoder, type OwnedCondition } from './text';
 import { DeviceCache } from '../cache';
 import { RunQueue } from '../serial';
 
@@ -32,6 +33,7 @@ export { PainterEngine, PainterSession } from './dit';
 export { sigmas } from './tables';
 export { toPixels, vaeBackend, vaeInputFromPixels, Vae, type VaeBackendOption } from './vae';
 export { ReferencePainter } from './reference';
+export { PainterTextEncoder, type OwnedCondition } from './text';
 
 export type PainterKind = 'ours' | 'reference';
 
@@ -103,8 +105,13 @@ function previewMap(C: number, scale: number, shift: number): { matrix: number[]
   return { matrix, bias: [0, 1, 2].map(() => 0.5 + 0.5 * shift) };
 }
 
+/** Negative text conditions a painter keeps (per negative text, least recently used dropped). */
+const NEGATIVE_TEXTS = 4;
+
 export class Painter {
   private readonly runs = new RunQueue('painter');
+  /** Cascade packs: the negative text's condition per text (the painter owns them; freed on dispose). */
+  private readonly negativeTexts = new Map<string, OwnedCondition>();
 
   private constructor(
     readonly kind: PainterKind,
@@ -114,6 +121,8 @@ export class Painter {
     private readonly engine: PainterEngine | null,
     private readonly reference: ReferencePainter | null,
     readonly weights: WeightVariant,
+    /** The painter's own tokenizer and template (`cascade` packs; null in `mindomni` packs). */
+    readonly text: PainterTextEncoder | null = null,
   ) {}
 
   /** Loads the painter of `source`'s pack: our engine needs WebGPU; 'reference' runs on either backend. */
@@ -126,18 +135,62 @@ export class Painter {
     const kind = opts.kind ?? (choice.backend === 'webgpu' ? 'ours' : 'reference');
     const variant = opts.weights ?? 'f32';
     if (kind === 'ours' && !choice.device) throw new RgError('INTERNAL', 'the WGSL painter needs the WebGPU device');
+    if (m.painter_text && kind !== 'ours')
+      throw new RgError('UNSUPPORTED_PACK', `pack ${m.id} paints from its own text embeddings on WebGPU only`, {
+        field: 'painter',
+        hint: 'Use a browser with WebGPU for this pack (it has no painter.onnx for the WASM fallback).',
+      });
+    const text = m.painter_text ? await PainterTextEncoder.load(source) : null;
     const vae = await Vae.load(source, choice, opts.vae);
     try {
       if (kind === 'ours') {
         const device = choice.device!;
         const w = await loadPainterWeights(device, source, variant);
-        return new Painter(kind, m, choice, vae, new PainterEngine(device, w, m.connector, m.painter), null, variant);
+        const engine = new PainterEngine(device, w, m.connector, m.painter);
+        return new Painter(kind, m, choice, vae, engine, null, variant, text);
       }
       return new Painter(kind, m, choice, vae, null, await ReferencePainter.load(source, choice), variant);
     } catch (e) {
       await vae.dispose();
       throw e;
     }
+  }
+
+  /**
+   * A `cascade` pack's condition for `text`: the painter's embedding rows of its wrapped tokens, on the GPU. The
+   * caller owns it (dispose after painting).
+   */
+  textCondition(text: string): OwnedCondition {
+    const enc = this.text;
+    const table = this.engine?.weights.embedTokens;
+    if (!enc || !table || !this.engine)
+      throw new RgError('INTERNAL', `pack ${this.manifest.id} has no painter text conditioning`);
+    return gatherCondition(
+      this.engine.device,
+      table,
+      enc.ids(text),
+      enc.config.vocab_size,
+      this.manifest.painter.hidden_size,
+    );
+  }
+
+  /** The negative branch's text condition, made once per text and kept by the painter (do not dispose it). */
+  negativeTextCondition(text: string): { condition: OwnedCondition; cached: boolean } {
+    const hit = this.negativeTexts.get(text);
+    if (hit && !hit.disposed) {
+      this.negativeTexts.delete(text);
+      this.negativeTexts.set(text, hit); // most recent last
+      return { condition: hit, cached: true };
+    }
+    const c = this.textCondition(text);
+    this.negativeTexts.set(text, c);
+    while (this.negativeTexts.size > NEGATIVE_TEXTS) {
+      const [oldest, cond] = this.negativeTexts.entries().next().value!;
+      // a run in progress may still read it: runs are serialised, so free it after the queued runs
+      this.negativeTexts.delete(oldest);
+      this.runs.run(async () => cond.dispose()).catch(() => cond.dispose());
+    }
+    return { condition: c, cached: false };
   }
 
   /** Paints one image (runs are serialised per painter). Throws CancelledError when `signal` aborts. */
@@ -305,6 +358,8 @@ export class Painter {
   /** Releases weights and sessions (after queued runs finish). */
   async dispose(): Promise<void> {
     if (!(await this.runs.close())) return;
+    for (const c of this.negativeTexts.values()) c.dispose();
+    this.negativeTexts.clear();
     this.engine?.dispose();
     await this.reference?.dispose();
     await this.vae.dispose();

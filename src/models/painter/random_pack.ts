@@ -197,6 +197,7 @@ export function uploadPainterTensors(device: GPUDevice, pc: PainterConfig, get: 
     const w: PainterWeights = {
       variant,
       connector: { inputProj, layers: [], norm: null },
+      embedTokens: null,
       painter: {
         xEmbedder: linear('painter.x_embedder'),
         timeToken: embedder('time_token'),

@@ -23,7 +23,7 @@ export class ReferencePainter {
     if (!m.paths.painter_onnx) throw new RgError('INTEGRITY', `pack ${m.id} has no painter.onnx (needed on WASM)`);
     const bytes = await source.file(m.paths.painter_onnx);
     const s = await createSession(bytes, { backend: choice.backend, device: choice.device, label: 'painter.onnx' });
-    return new ReferencePainter(s, m.connector.input_size, m.painter.latent_channels);
+    return new ReferencePainter(s, m.connector?.input_size ?? m.painter.hidden_size, m.painter.latent_channels);
   }
 
   /** velocity [1, C, h, w] of one branch (condition [rows, hidden] before the connector). */

@@ -6,7 +6,7 @@
  * docs/formats.md.
  */
 import { RgError } from '../../errors';
-import type { LinearWeight } from '../../kernels/matmul';
+import type { AnyWeight, LinearWeight } from '../../kernels/matmul';
 import type { ConnectorConfig, PainterConfig, WeightVariant } from '../../packs/manifest';
 import { linearWeights, parseSafetensors, type SafeTensorInfo, type SafeTensors } from '../../packs/safetensors';
 import {
@@ -29,8 +29,13 @@ export interface TimeEmbedder {
 
 export interface PainterWeights {
   variant: WeightVariant;
-  /** `norm` is null without `connector.final_norm` (MindOmni's connector: Linear + Phi-3 layers, no norm). */
-  connector: { inputProj: GpuLinear; layers: DecoderLayerWeights[]; norm: GPUBuffer | null };
+  /**
+   * `norm` is null without `connector.final_norm` (MindOmni's connector: Linear + Phi-3 layers, no norm). The whole
+   * connector is null in a `cascade` pack: its condition is the painter's own text embeddings.
+   */
+  connector: { inputProj: GpuLinear; layers: DecoderLayerWeights[]; norm: GPUBuffer | null } | null;
+  /** The painter's token embeddings `painter.embed_tokens` [vocab, hidden] (cascade packs only; else null). */
+  embedTokens: AnyWeight | null;
   painter: {
     xEmbedder: GpuLinear;
     /** The sequence's time token (OmniGen `time_token`); the same object as `tEmbedder` when shared. */
@@ -58,6 +63,17 @@ class Uploader {
     private readonly st: SafeTensors,
     private readonly make: (t: SafeTensorInfo) => GPUBuffer,
   ) {}
+
+  /** Whether the file holds the linear-style tensor `prefix` (in any stored format). */
+  has(prefix: string): boolean {
+    return ['weight', 'weight_q', 'weight_q4'].some((k) => this.st.tensors.has(`${prefix}.${k}`));
+  }
+
+  /** The [out, in] of the linear-style tensor `prefix` (any stored format). */
+  shapeOf(prefix: string): { out: number; in: number } {
+    const lw = linearWeights(this.st, prefix);
+    return { out: lw.out, in: lw.in };
+  }
 
   tensor(name: string, expectShape?: number[]): GPUBuffer {
     const info = this.st.tensors.get(name);
@@ -117,8 +133,17 @@ class Uploader {
 }
 
 /** The painter's weights from a parsed header, each tensor's buffer made by `up`. */
-function buildPainter(up: Uploader, cc: ConnectorConfig, pc: PainterConfig, variant: WeightVariant): PainterWeights {
+function buildPainter(
+  up: Uploader,
+  cc: ConnectorConfig | null,
+  pc: PainterConfig,
+  variant: WeightVariant,
+): PainterWeights {
   const P = pc.hidden_size;
+  // A cascade pack's embedding table: [vocab, hidden] rows in the file's format, read by the embed kernel.
+  const embedInfo = cc ? undefined : up.has('painter.embed_tokens') ? up.shapeOf('painter.embed_tokens') : null;
+  if (embedInfo === null)
+    throw new RgError('INTEGRITY', 'painter weights: a pack without a connector needs painter.embed_tokens');
   const patchFeatures = pc.latent_channels * pc.patch_size * pc.patch_size;
   // OmniGen's embedders are `mlp` = Sequential(Linear, SiLU, Linear); the shared one names them linear_1 / _2.
   const embedder = (name: string, l1: string, l2: string): TimeEmbedder => ({
@@ -132,11 +157,14 @@ function buildPainter(up: Uploader, cc: ConnectorConfig, pc: PainterConfig, vari
   const timeToken = separate ? embedder('time_token', 'mlp.0', 'mlp.2') : tEmbedder;
   const w: PainterWeights = {
     variant,
-    connector: {
-      inputProj: up.linear('connector.input_proj', cc.hidden_size, cc.input_size, true),
-      layers: Array.from({ length: cc.num_hidden_layers }, (_, l) => up.phi3(`connector.layers.${l}`, cc)),
-      norm: cc.final_norm ? up.tensor('connector.norm.weight', [cc.hidden_size]) : null,
-    },
+    connector: cc
+      ? {
+          inputProj: up.linear('connector.input_proj', cc.hidden_size, cc.input_size, true),
+          layers: Array.from({ length: cc.num_hidden_layers }, (_, l) => up.phi3(`connector.layers.${l}`, cc)),
+          norm: cc.final_norm ? up.tensor('connector.norm.weight', [cc.hidden_size]) : null,
+        }
+      : null,
+    embedTokens: embedInfo ? up.linear('painter.embed_tokens', embedInfo.out, P, false).w : null,
     painter: {
       xEmbedder: up.linear('painter.x_embedder', P, patchFeatures, true),
       timeToken,
@@ -152,7 +180,8 @@ function buildPainter(up: Uploader, cc: ConnectorConfig, pc: PainterConfig, vari
       up.buffers.length = 0;
     },
   };
-  if (cc.hidden_size !== P) throw new RgError('INTEGRITY', `connector hidden ${cc.hidden_size} ≠ painter hidden ${P}`);
+  if (cc && cc.hidden_size !== P)
+    throw new RgError('INTEGRITY', `connector hidden ${cc.hidden_size} ≠ painter hidden ${P}`);
   return w;
 }
 
@@ -160,7 +189,7 @@ function buildPainter(up: Uploader, cc: ConnectorConfig, pc: PainterConfig, vari
 export function uploadPainterWeights(
   device: GPUDevice,
   bytes: Uint8Array,
-  cc: ConnectorConfig,
+  cc: ConnectorConfig | null,
   pc: PainterConfig,
   variant: WeightVariant,
 ): PainterWeights {
@@ -182,7 +211,7 @@ export function uploadPainterWeights(
 export async function streamPainterWeights(
   device: GPUDevice,
   pieces: AsyncIterable<Uint8Array>,
-  cc: ConnectorConfig,
+  cc: ConnectorConfig | null,
   pc: PainterConfig,
   variant: WeightVariant,
   what = `painter.${variant}.safetensors`,

@@ -81,17 +81,17 @@ describe('painter forward', async () => {
     // The fixture velocity is MindOmni's / OmniGen's: each old choice, put back, moves it far past the tolerance.
     expect(m.painter.time_embedders).toBe('separate');
     expect(m.painter.timestep_scale).toBe(1);
-    expect(m.connector.final_norm).toBe(false);
+    expect(m.connector?.final_norm).toBe(false);
     const want = await fixtureF32(P.velocity.f32.file);
     const w = await loadPainterWeights(device, pack, 'f32');
-    const ones = uploadBuffer(device, new Float32Array(m.connector.hidden_size).fill(1), 'test connector norm');
+    const ones = uploadBuffer(device, new Float32Array(m.painter.hidden_size).fill(1), 'test connector norm');
     const variants: [string, PainterEngine][] = [
       ['time_token and t_embedder swapped', new PainterEngine(device, swapped(w), m.connector, m.painter)],
       ['one embedder for both', new PainterEngine(device, shared(w), m.connector, m.painter)],
       ['t scaled by 1000', new PainterEngine(device, w, m.connector, { ...m.painter, timestep_scale: 1000 })],
       [
         'a connector norm',
-        new PainterEngine(device, { ...w, connector: { ...w.connector, norm: ones } }, m.connector, m.painter),
+        new PainterEngine(device, { ...w, connector: { ...w.connector!, norm: ones } }, m.connector, m.painter),
       ],
     ];
     try {

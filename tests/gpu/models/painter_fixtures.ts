@@ -60,7 +60,7 @@ export async function engineVelocity(
   shape: { h: number; w: number; t: number; guidance?: number },
 ): Promise<Float32Array> {
   const device = engine.device;
-  const H = engine.cc.input_size;
+  const H = engine.conditionWidth;
   const s = engine.session({
     conditions: conditions.map((c) => ({ rows: c.length / H, hidden: H, cpu: c })),
     h: shape.h,

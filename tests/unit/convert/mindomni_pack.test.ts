@@ -95,7 +95,7 @@ describe('the mindomni pack kind', () => {
     expect(m.reasoner.eos_token_ids).toEqual([151645, 151643]);
     expect(m.reasoner.condition_hidden).toBe('pre_norm');
     expect(m.reasoner.condition_answer_end_row).toBe(true);
-    expect(m.connector.final_norm).toBe(false);
+    expect(m.connector?.final_norm).toBe(false);
     expect(m.painter.time_embedders).toBe('separate');
   });
 

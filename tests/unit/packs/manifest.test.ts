@@ -107,7 +107,7 @@ describe('manifest validation', () => {
     };
     const choices = (m: Manifest) => ({
       condition: [m.reasoner.condition_hidden, m.reasoner.condition_answer_end_row],
-      connectorNorm: m.connector.final_norm,
+      connectorNorm: m.connector?.final_norm,
       time: [m.painter.time_embedders, m.painter.timestep_scale],
       negativePrefix: m.prompts.negative_instruction_prefix,
     });
@@ -141,7 +141,7 @@ describe('manifest validation', () => {
     expect(parseManifest(good).painter.rope_scaling).toBeUndefined();
     expect(parseManifest(withRope('painter', { rope_scaling: null })).painter.rope_scaling).toBeNull();
     expect(parseManifest(withRope('painter', longrope())).painter.rope_scaling?.long_factor).toHaveLength(half);
-    expect(parseManifest(withRope('connector', longrope('su'))).connector.rope_scaling?.type).toBe('su');
+    expect(parseManifest(withRope('connector', longrope('su'))).connector?.rope_scaling?.type).toBe('su');
     const short = longrope();
     short.rope_scaling.long_factor.pop();
     expect(() => parseManifest(withRope('painter', short))).toThrowError(

