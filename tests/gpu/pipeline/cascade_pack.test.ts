@@ -2,7 +2,8 @@
  * The `cascade` pack kind (docs/cascade.md) in Chromium WebGPU: a Qwen2 replica with Qwen's real vocabulary and
  * tokenizer (tests/helpers/qwen2_replica.ts) as the reasoner and an OmniGen-v1 replica
  * (tests/helpers/omnigen_replica.ts: OmniGen's names, BF16, Phi-3's 32,064 embedding rows, a Phi-3-style
- * tokenizer) as the painter → convertCascade (bf16, the checkpoints' own values) → its manifest.json → Imagine through the pack's files alone.
+ * tokenizer) as the painter → convertCascade (bf16, the checkpoints' own values) → its manifest.json → Imagine
+ * through the pack's files alone.
  * - the reasoner's completion equals the CPU twin's greedy ids;
  * - the painter reads the answer's text (else the thinking, else the completion, else the user's words) in OmniGen's
  *   template, tokenized by its own tokenizer (BOS first); the condition rows are the painter's embedding rows of those
