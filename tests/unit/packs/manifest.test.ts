@@ -17,6 +17,7 @@ import {
   type LlavaConfig,
   type Manifest,
 } from '../../../src/packs/manifest';
+import { planInputOf, planMemory } from '../../../src/packs/plan';
 import { DEFAULT_PACK, DEFAULT_TEST_PACK, PACKS, findPack, packFileUrl } from '../../../src/packs/registry';
 import { RgError } from '../../../src/errors';
 
@@ -293,6 +294,47 @@ describe('manifest validation', () => {
     const headless = structuredClone(good) as Loose;
     delete headless.paths!.preprocessor_config;
     expect(() => parseManifest(headless)).toThrow('reasoner.vision needs paths.vision_encoder');
+  });
+
+  it('the cascade kind: connector null exactly when painter_text is given, its files listed', () => {
+    const files = good.files as { path: string; bytes: number; sha256: string }[];
+    const tok = { path: 'painter_tokenizer.json', bytes: 0, sha256: '0'.repeat(64) };
+    const cfg = { path: 'painter_tokenizer_config.json', bytes: 0, sha256: '0'.repeat(64) };
+    const text = {
+      tokenizer: tok.path,
+      tokenizer_config: cfg.path,
+      template_prefix: '<|user|>\n',
+      template_suffix: '<|end|>\n',
+      vocab_size: 32064,
+    };
+    const cascade = { ...good, connector: null, painter_text: text, files: [...files, tok, cfg] };
+    const m = parseManifest(cascade);
+    expect(m.connector).toBeNull();
+    expect(m.painter_text?.vocab_size).toBe(32064);
+    expect(() => parseManifest({ ...good, connector: null })).toThrow(
+      'a pack without a connector needs painter_text (the cascade kind)',
+    );
+    expect(() => parseManifest({ ...cascade, connector: good.connector })).toThrow(
+      'a connector (the mindomni kind) or painter_text (the cascade kind), not both',
+    );
+    expect(() => parseManifest({ ...cascade, files })).toThrow(
+      'painter_text names painter_tokenizer.json, which files does not list',
+    );
+    // The memory plan counts the painter's embedding table (f32 here) and no connector.
+    const dev = {
+      maxBufferSize: 2 ** 40,
+      maxStorageBufferBindingSize: 2 ** 40,
+      features: [],
+      budgetBytes: 2 ** 40,
+      budgetSource: 'default' as const,
+    };
+    const support = { headDims: [16, 32, 64, 96, 128], maxVocab: 1 << 20 };
+    const mindomni = parseManifest(good);
+    const P = mindomni.painter.hidden_size;
+    const painterBytes = (x: Manifest) => planMemory(planInputOf(x), {}, dev, support).weightsBytes.painter;
+    const noRows = painterBytes({ ...m, painter_text: { ...text, vocab_size: 0 } } as Manifest);
+    expect(painterBytes(m) - noRows).toBe(32064 * P * 4);
+    expect(painterBytes(mindomni)).toBeGreaterThan(noRows); // the connector's matrices
   });
 
   it('registry resolves file URLs', () => {
