@@ -6,8 +6,8 @@
 // ONNX files (src/convert/mindomni.ts, src/convert/vae.ts), or, with --painter OmniGen-v1's folder, a Qwen2-family
 // reasoner and OmniGen into one cascade pack (src/convert/cascade.ts): the converters the app runs, loaded through
 // Vite's SSR loader so their TypeScript and shader imports resolve in Node; no browser. Reads each tensor by byte
-// range from the files, writes through a temporary folder renamed into place at the end, so a refused or failed conversion
-// leaves --out as it was.
+// range from the files, writes through a temporary folder renamed into place at the end, so a refused or failed
+// conversion leaves --out as it was.
 import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
