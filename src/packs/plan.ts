@@ -205,6 +205,8 @@ interface Matrix {
   p: Precision;
   /** The config field that sets `in` (named when int4/int8 cannot tile it). */
   inField: string;
+  /** Uploaded as one buffer, never in row shards (the painter's tensors). */
+  whole?: boolean;
 }
 
 interface Weights {
@@ -252,7 +254,14 @@ function reasonerWeights(r: ReasonerDims, p: Precision): Weights {
 function painterWeights(cc: ConnectorDims | null, pc: PainterDims, p: Precision, textRows = 0): Weights {
   const D = pc.hidden_size;
   const F = pc.latent_channels * pc.patch_size ** 2;
-  const f32 = (name: string, out: number, inn: number): Matrix => ({ name, out, in: inn, p: 'f32', inField: '' });
+  const f32 = (name: string, out: number, inn: number): Matrix => ({
+    name,
+    out,
+    in: inn,
+    p: 'f32',
+    inField: '',
+    whole: true,
+  });
   const matrices: Matrix[] = [];
   if (cc) {
     matrices.push(f32('connector.input_proj', cc.hidden_size, cc.input_size));
@@ -261,6 +270,7 @@ function painterWeights(cc: ConnectorDims | null, pc: PainterDims, p: Precision,
   if (textRows > 0)
     matrices.push({ name: 'painter.embed_tokens', out: textRows, in: D, p, inField: 'painter.hidden_size' });
   layerMatrices('painter', 'painter', pc, p, matrices);
+  for (const m of matrices) m.whole = true; // the painter's loader binds each tensor whole
   matrices.push(
     f32('painter.x_embedder', D, F),
     f32('painter.t_embedder.linear_1', D, pc.timestep_freq_dim),
@@ -534,10 +544,17 @@ function computePlan(input: PlanInput, choice: PlanChoice, dev: DeviceAllowance,
     ] as const) {
       if (row === 0) continue;
       const total = row * m.out;
-      const bytes = row > shardLimit ? row : Math.min(total, Math.floor(shardLimit / row) * row);
+      const bytes =
+        m.whole || row > shardLimit ? (m.whole ? total : row) : Math.min(total, Math.floor(shardLimit / row) * row);
       if (bytes > largest.bytes)
         largest = { name: `${m.name}${part}${bytes < total ? ' (one row shard)' : ''}`, bytes };
-      if (row > shardLimit)
+      if (m.whole && total > shardLimit)
+        memory(
+          'weights',
+          `${m.name}${part} (${GB(total)}) is larger than a buffer binding of this adapter (${GB(shardLimit)}), ` +
+            'and the painter binds each tensor whole: choose a smaller painter precision',
+        );
+      else if (row > shardLimit)
         memory(
           'weights',
           `one row of ${m.name}${part} (${GB(row)}) is larger than a buffer binding of this adapter ` +

@@ -62,6 +62,8 @@ class Uploader {
   constructor(
     private readonly st: SafeTensors,
     private readonly make: (t: SafeTensorInfo) => GPUBuffer,
+    /** The most bytes one tensor may hold: the device's binding limit (the painter does not shard its tensors). */
+    private readonly limit = Infinity,
   ) {}
 
   /** Whether the file holds the linear-style tensor `prefix` (in any stored format). */
@@ -84,6 +86,19 @@ class Uploader {
         `painter weights: ${name} is [${info.shape.join(', ')}], expected [${expectShape.join(', ')}]`,
       );
     }
+    const size = info.end - info.begin;
+    if (size > this.limit)
+      throw new RgError(
+        'UNSUPPORTED_PACK',
+        `painter weights: ${name} holds ${size.toLocaleString('en-US')} bytes, more than this GPU binds at once ` +
+          `(${this.limit.toLocaleString('en-US')} bytes)`,
+        {
+          field: 'weights',
+          hint:
+            'Choose a smaller painter precision (int8 or int4) for this pack, or use a GPU whose ' +
+            'maxStorageBufferBindingSize is larger.',
+        },
+      );
     const buf = this.make(info);
     this.buffers.push(buf);
     this.bytes += info.end - info.begin;
@@ -130,6 +145,11 @@ class Uploader {
       down: this.linear(`${prefix}.mlp.down_proj`, H, c.intermediate_size, false),
     };
   }
+}
+
+/** The most bytes one buffer may bind on `device`. */
+function bindingLimit(device: GPUDevice): number {
+  return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
 }
 
 /** The painter's weights from a parsed header, each tensor's buffer made by `up`. */
@@ -192,9 +212,11 @@ export function uploadPainterWeights(
   cc: ConnectorConfig | null,
   pc: PainterConfig,
   variant: WeightVariant,
+  /** Tests: a binding limit below the device's. */
+  maxBindingBytes = bindingLimit(device),
 ): PainterWeights {
   const st = parseSafetensors(bytes, `painter.${variant}.safetensors`);
-  const up = new Uploader(st, (t) => uploadBuffer(device, bytes.subarray(t.begin, t.end), t.name));
+  const up = new Uploader(st, (t) => uploadBuffer(device, bytes.subarray(t.begin, t.end), t.name), maxBindingBytes);
   try {
     return buildPainter(up, cc, pc, variant);
   } catch (e) {
@@ -221,24 +243,28 @@ export async function streamPainterWeights(
   let up: Uploader | null = null;
   let made: PainterWeights | null = null;
   const onHeader = (st: SafeTensors): SinkFor => {
-    up = new Uploader(st, (t) => {
-      const size = t.end - t.begin;
-      const buf = emptyBuffer(device, size, t.name);
-      // writeBuffer takes whole 4-byte words: a tensor of another size (only a file's last can be) comes whole,
-      // padded.
-      const unit = size % 4 === 0 ? 4 : size;
-      sinks.set(t.name, {
-        unit,
-        write: (b, off) => {
-          if (b.byteLength % 4 === 0)
-            return device.queue.writeBuffer(buf, off, b.buffer as ArrayBuffer, b.byteOffset, b.byteLength);
-          const padded = new Uint8Array(Math.ceil(b.byteLength / 4) * 4);
-          padded.set(b);
-          meter.during(padded.byteLength, () => device.queue.writeBuffer(buf, off, padded));
-        },
-      });
-      return buf;
-    });
+    up = new Uploader(
+      st,
+      (t) => {
+        const size = t.end - t.begin;
+        const buf = emptyBuffer(device, size, t.name);
+        // writeBuffer takes whole 4-byte words: a tensor of another size (only a file's last can be) comes whole,
+        // padded.
+        const unit = size % 4 === 0 ? 4 : size;
+        sinks.set(t.name, {
+          unit,
+          write: (b, off) => {
+            if (b.byteLength % 4 === 0)
+              return device.queue.writeBuffer(buf, off, b.buffer as ArrayBuffer, b.byteOffset, b.byteLength);
+            const padded = new Uint8Array(Math.ceil(b.byteLength / 4) * 4);
+            padded.set(b);
+            meter.during(padded.byteLength, () => device.queue.writeBuffer(buf, off, padded));
+          },
+        });
+        return buf;
+      },
+      bindingLimit(device),
+    );
     made = buildPainter(up, cc, pc, variant);
     return (t) => sinks.get(t.name) ?? null;
   };

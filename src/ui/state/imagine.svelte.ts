@@ -59,6 +59,11 @@ export interface ImagineOutput {
    * a picture (also every history record made before packs could decline).
    */
   refusal?: string | null;
+  /**
+   * A `cascade` pack: the text its painter read (the reasoner's answer, in the painter's own template); absent or
+   * null in a `mindomni` pack, whose painter reads the reasoner's hidden states.
+   */
+  painterText?: string | null;
 }
 
 /** What the views show of cascade thinking: the text sent back (and from where), the second pass's parts. */
@@ -141,6 +146,7 @@ export async function runImagine(
     timings: paintTimings(r.timings),
     cascade: cascadeShown(r.cascade),
     refusal: r.refusal,
+    painterText: r.painterText,
   };
 }
 
@@ -201,6 +207,7 @@ export function imagineRecord(
       tokens: out.tokens,
       formatOk: out.formatOk,
       ...(out.refusal ? { refusal: out.refusal } : {}),
+      ...(out.painterText ? { painterText: out.painterText } : {}),
       ...extra,
     }),
     reasoning: out.reasoning,

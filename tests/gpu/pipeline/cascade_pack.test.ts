@@ -23,6 +23,7 @@ import { convertCascade } from '../../../src/convert/cascade';
 import { RgError } from '../../../src/errors';
 import { acquireDevice, liveBufferCount } from '../../../src/gpu/device';
 import { getPainter } from '../../../src/models/painter';
+import { uploadPainterWeights } from '../../../src/models/painter/weights';
 import { loadReasonerText } from '../../../src/models/reasoner/model';
 import { preparePrompt } from '../../../src/models/reasoner/prepare';
 import { imagineMessages } from '../../../src/models/reasoner/prompts';
@@ -125,6 +126,27 @@ describe('a cascade pack: a Qwen2 reasoner thinks, OmniGen paints from its own e
     const st = parseSafetensors(out.get(manifest.paths.painter_weights.bf16!)!);
     expect(st.tensors.get('painter.embed_tokens.weight')?.shape).toEqual([PHI3_VOCAB, 32]);
     expect([...st.tensors.keys()].some((n) => n.startsWith('connector.'))).toBe(false);
+  });
+
+  it('a table larger than the GPU binds at once is refused, naming it and what to choose, leaving no buffer', () => {
+    const file = out.get(manifest.paths.painter_weights.bf16!)!;
+    const before = liveBufferCount(device);
+    const limit = PHI3_VOCAB * 32 * 2 - 1; // one byte under the BF16 table
+    const e = (() => {
+      try {
+        uploadPainterWeights(device, file, null, manifest.painter, 'bf16', limit).dispose();
+        return null;
+      } catch (x) {
+        return x as RgError;
+      }
+    })();
+    expect(e?.code).toBe('UNSUPPORTED_PACK');
+    expect(e?.message).toBe(
+      'painter weights: painter.embed_tokens.weight holds 2,052,096 bytes, more than this GPU binds at once ' +
+        '(2,052,095 bytes)',
+    );
+    expect(e?.hint).toContain('int8 or int4');
+    expect(liveBufferCount(device)).toBe(before);
   });
 
   it("Imagine: the CPU twin's greedy completion; the painter reads its answer; a CPU gather's image", async () => {

@@ -335,6 +335,14 @@ describe('manifest validation', () => {
     const noRows = painterBytes({ ...m, painter_text: { ...text, vocab_size: 0 } } as Manifest);
     expect(painterBytes(m) - noRows).toBe(32064 * P * 4);
     expect(painterBytes(mindomni)).toBeGreaterThan(noRows); // the connector's matrices
+    // The painter binds each tensor whole: a table over the binding limit is an issue, not a row-sharded fit.
+    const small = { ...dev, maxStorageBufferBindingSize: 32064 * P * 4 - 1 };
+    const plan = planMemory(planInputOf(m), {}, small, support);
+    expect(plan.fits).toBe(false);
+    expect(plan.issues.map((i) => i.message).join('\n')).toContain(
+      'painter.embed_tokens (8.21 MB) is larger than a buffer binding of this adapter',
+    );
+    expect(plan.largestBuffer).toEqual({ name: 'painter.embed_tokens', bytes: 32064 * P * 4 });
   });
 
   it('registry resolves file URLs', () => {
