@@ -12,8 +12,11 @@
  * them. A pack half written is never listed: it is deleted when the conversion fails, and one left by a closed tab
  * is deleted by the next conversion of the repo at that precision or by `discardStaged`.
  *
- * Only MindOmni's folder converts into a pack so far (the `mindomni` kind); a Qwen2-family model alone is a reasoner
- * with no painter (the `cascade` kind that pairs it with OmniGen is not built), and is refused before any download.
+ * MindOmni's folder converts into a pack alone (the `mindomni` kind). A Qwen2-family model alone is a reasoner with no
+ * painter and is refused before any download; given with OmniGen-v1's repo as its painter (`painter`), the two
+ * convert into one `cascade` pack (docs/cascade.md): both repos are inspected and the pack planned before any weight
+ * byte, each repo's files are staged under its own staging id (so a stopped download of either resumes, and Stopped
+ * conversions lists each), and the converter reads both from the store.
  */
 import { CancelledError, RgError } from '../errors';
 import { WeightVariantSchema, type Manifest, type WeightVariant } from '../packs/manifest';
@@ -37,6 +40,7 @@ import {
   type HubOptions,
   type HubRepo,
 } from './hub';
+import { convertCascade, planCascade, plannedCascadeManifest } from './cascade';
 import { convertMindOmni, planMindOmni, plannedManifest } from './mindomni';
 import { MANIFEST_FILE, type PackMeta } from './mindomni_pack';
 
@@ -47,6 +51,11 @@ export type HubPackProgress =
 
 export interface HubPackOptions extends HubOptions {
   weights: WeightVariant;
+  /**
+   * The cascade kind: OmniGen-v1's repo (owner/name[@revision]) as the painter of the Qwen2-family repo converted.
+   * Absent: the repo must be MindOmni's folder.
+   */
+  painter?: string;
   store: WeightStore;
   added: AddedPacks;
   /** The memory plan's check on the pack's manifest (throws when it cannot run on this device). */
@@ -65,6 +74,8 @@ export interface HubPackResult {
   manifest: Manifest;
   repo: string;
   sha: string;
+  /** The cascade kind: the painter's repo and commit. */
+  painter?: { repo: string; sha: string };
   /** Bytes the download fetched this time (0 when every file was staged already). */
   fetchedBytes: number;
 }
@@ -160,6 +171,7 @@ function memoReader(r: HubRepo, inner: CheckpointReader): CheckpointReader & { w
  * the memory plan, the storage estimate) runs before the first weight byte is fetched.
  */
 export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPackResult> {
+  if (o.painter !== undefined) return hubToCascade(input, o.painter, o);
   const hub = o.hub ?? HUB;
   const r = await hubRepo(parseRepoRef(input), o);
   const has = (p: string) => r.files.some((f) => f.path === p);
@@ -167,8 +179,8 @@ export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPa
     throw new RgError('UNSUPPORTED_PACK', `${r.repo} is not MindOmni's folder (no mllm/ and image_decoder/).`, {
       field: 'repo',
       hint:
-        'Only MindOmni converts into a pack in the tab so far. A Qwen2-family model alone thinks but does not paint ' +
-        '(the cascade kind that pairs it with OmniGen is not built yet); `rg convert` converts its reasoner weights.',
+        'A Qwen2-family model alone thinks but does not paint: give OmniGen-v1 (Shitao/OmniGen-v1) as its painter ' +
+        'to convert both into one cascade pack.',
     });
   const id = packIdFor(r.repo, o.weights);
   const listed = (await o.added.list()).find((p) => p.id === id);
@@ -272,6 +284,164 @@ export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPa
   // The pack is listed: a failure to delete the staging copy now leaves it under Stopped conversions, nothing more.
   await o.store.deletePack(staging).catch(() => {});
   return { id, manifest: checked.manifest, repo: r.repo, sha: r.sha, fetchedBytes };
+}
+
+/** The files of OmniGen-v1's repo a cascade conversion reads. */
+function omnigenFilesRead(p: HubRepo): HubFile[] {
+  const want = new Set([
+    'config.json',
+    'model.safetensors',
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'vae/config.json',
+    'vae/diffusion_pytorch_model.safetensors',
+  ]);
+  return p.files.filter((f) => want.has(f.path));
+}
+
+/** Stages `files` of repo `r` under its staging id and downloads what is missing; resolves to the bytes fetched. */
+async function stageRepo(
+  r: HubRepo,
+  files: HubFile[],
+  reader: CheckpointReader & { whole: Map<string, Uint8Array> },
+  o: HubPackOptions,
+  onProgress: (p: DownloadProgress) => void,
+): Promise<number> {
+  const staging = stagingId(r);
+  const entries = [];
+  for (const f of files) entries.push(await stageSmall(f, staging, reader, o));
+  let fetched = 0;
+  const downloader = new PackDownloader(o.store, { id: staging, files: entries }, resolveBase(r, o.hub ?? HUB), {
+    signal: o.signal,
+    ...(o.fetch ? { fetchFn: o.fetch } : {}),
+    ...(o.retryDelayMs !== undefined ? { retryDelayMs: o.retryDelayMs } : {}),
+    onProgress: (progress) => {
+      fetched = progress.fetched;
+      onProgress(progress);
+    },
+  });
+  await downloader.run();
+  return fetched;
+}
+
+/**
+ * A Qwen2-family repo (the reasoner) and OmniGen-v1's repo (the painter) into one cascade pack (see the file
+ * comment): the same checks, staging, failure rules and listing as a MindOmni repo's, over two repos.
+ */
+async function hubToCascade(input: string, painterInput: string, o: HubPackOptions): Promise<HubPackResult> {
+  const r = await hubRepo(parseRepoRef(input), o);
+  const p = await hubRepo(parseRepoRef(painterInput), o);
+  const pair = `${r.repo} + ${p.repo}`;
+  const id = packIdFor(`${r.repo}-${p.repo.split('/').pop()}`, o.weights);
+  const listed = (await o.added.list()).find((x) => x.id === id);
+  if (listed)
+    throw new RgError('BAD_INPUT', `A pack “${id}” is already listed (from ${listed.addedFrom ?? listed.base}).`, {
+      field: 'repo',
+      hint: 'Remove it in the Model manager first, or convert to another precision.',
+    });
+  const rReader = memoReader(r, hubReader(r, o));
+  const pReader = memoReader(p, hubReader(p, o));
+  const plan = await planCascade(rReader, pReader, { weights: o.weights });
+  if (plan.pack.notAPack !== null)
+    throw new RgError(
+      'UNSUPPORTED_PACK',
+      `${pair} convert, but not into a pack the studio opens: ${plan.pack.notAPack}`,
+      {
+        field: 'repo',
+        hint: '`rg convert --from QWEN_DIR --painter OMNIGEN_DIR` still converts their weights into a folder.',
+      },
+    );
+  const source = `${r.repo}@${r.sha} + ${p.repo}@${p.sha}`;
+  const from =
+    `the Hugging Face repos ${r.repo}@${r.sha.slice(0, 12)} (reasoner) and ${p.repo}@${p.sha.slice(0, 12)} ` +
+    `(painter), converted in this tab to ${o.weights}`;
+  const meta: PackMeta = {
+    id,
+    name: `${r.repo} + ${p.repo} (${o.weights}, cascade, converted in this tab)`,
+    source,
+    ...(r.licence && p.licence ? { licence: `${r.licence} (reasoner); ${p.licence} (painter)` } : {}),
+  };
+  const planned = plannedCascadeManifest(plan, o.weights, meta);
+  if (!planned) throw new RgError('UNSUPPORTED_PACK', `${pair} convert, but not into a pack the studio opens.`);
+  await o.added.checkConverted(new TextEncoder().encode(JSON.stringify(planned)), from, { admit: o.admit });
+
+  const rFiles = filesRead(r, 'reasoner', plan.reasoner.shards);
+  const pFiles = omnigenFilesRead(p);
+  const rBytes = rFiles.reduce((a, f) => a + f.bytes, 0);
+  const download = rBytes + pFiles.reduce((a, f) => a + f.bytes, 0);
+  const stagings = [stagingId(r), stagingId(p)];
+  let stored = 0;
+  for (const s of [...stagings, id]) stored += (await o.store.fileRecords(s)).reduce((a, f) => a + f.stored, 0);
+  await ensureRoom(id, Math.max(0, Math.ceil(download * (1 + OUT_RATIO[o.weights])) - stored), o.estimate);
+
+  let fetchedBytes: number;
+  let downloaded = false;
+  let recorded = false;
+  let checked: Awaited<ReturnType<AddedPacks['checkConverted']>>;
+  try {
+    // The reasoner's files, then the painter's, reported as one download of both.
+    const both = (before: number, beforeFetched: number) => (progress: DownloadProgress) =>
+      o.onProgress?.({
+        phase: 'download',
+        progress: {
+          ...progress,
+          loaded: before + progress.loaded,
+          total: download,
+          fetched: beforeFetched + progress.fetched,
+          filesDone: progress.filesDone + (before > 0 ? rFiles.length : 0),
+          filesTotal: rFiles.length + pFiles.length,
+        },
+      });
+    fetchedBytes = await stageRepo(r, rFiles, rReader, o, both(0, 0));
+    fetchedBytes += await stageRepo(p, pFiles, pReader, o, both(rBytes, fetchedBytes));
+    downloaded = true;
+
+    await o.store.deletePack(id);
+    let file = '';
+    // The reasoner's staged bytes are read first, the painter's after them: one progress over both.
+    const onRead = (base: number) => (_: string, read: number) =>
+      o.onProgress?.({ phase: 'convert', file, read: Math.min(base + read, download), total: download });
+    const rSrc = storedReader(o.store, stagings[0]!, { signal: o.signal, onRead: onRead(0) });
+    const pSrc = storedReader(o.store, stagings[1]!, { signal: o.signal, onRead: onRead(rBytes) });
+    const sink = storeSink(o.store, id, {
+      signal: o.signal,
+      keep: (x) => x === MANIFEST_FILE,
+      onFile: (x) => {
+        file = x;
+      },
+    });
+    const res = await convertCascade(rSrc, pSrc, sink, {
+      weights: o.weights,
+      pack: meta,
+      ...(o.blockBytes ? { blockBytes: o.blockBytes } : {}),
+      ...(o.meter ? { meter: o.meter } : {}),
+    });
+    const bytes = sink.kept.get(MANIFEST_FILE);
+    if (!res.manifest || !bytes) throw new Error('the converter wrote no manifest for folders it planned as a pack');
+    checked = await o.added.checkConverted(bytes, from, { admit: o.admit });
+    await o.store.putManifest({ packId: id, bytes, sha256: await sha256Hex(bytes), storedAt: Date.now() });
+    await o.added.record(checked.entry);
+    recorded = true;
+  } catch (e) {
+    if (!recorded) await o.store.deletePack(id).catch(() => {});
+    const resumable =
+      downloaded ||
+      e instanceof CancelledError ||
+      o.signal?.aborted ||
+      (e instanceof RgError && (e.code === 'NETWORK' || e.code === 'QUOTA'));
+    if (!resumable) for (const s of stagings) await o.store.deletePack(s).catch(() => {});
+    const named = restate(e, stagings[0]!, `${r.repo}@${r.sha.slice(0, 12)}`);
+    throw restate(named, stagings[1]!, `${p.repo}@${p.sha.slice(0, 12)}`);
+  }
+  for (const s of stagings) await o.store.deletePack(s).catch(() => {});
+  return {
+    id,
+    manifest: checked.manifest,
+    repo: r.repo,
+    sha: r.sha,
+    painter: { repo: p.repo, sha: p.sha },
+    fetchedBytes,
+  };
 }
 
 /**

@@ -141,9 +141,16 @@ export interface RgApi {
    * Downloads the repo's files into the store and converts them into a pack there, then lists it
    * (src/convert/hub_pack.ts); everything that can refuse it runs before any weight is fetched. Progress arrives as
    * `download` events, then `convert` events. One conversion runs at a time; `hubCancel` stops it (the downloaded
-   * files are kept; converting the repo again resumes).
+   * files are kept; converting the repo again resumes). `painter`: OmniGen-v1's repo id, with which a Qwen2-family
+   * `repo` converts into one cascade pack (docs/cascade.md).
    */
-  hubConvert(repo: string, weights: WeightVariant, hub?: string, sink?: StoreEventSink): Promise<PackStatus>;
+  hubConvert(
+    repo: string,
+    weights: WeightVariant,
+    hub?: string,
+    sink?: StoreEventSink,
+    painter?: string,
+  ): Promise<PackStatus>;
   /** Stops the running `hubConvert`, if any. */
   hubCancel(): Promise<void>;
   /** Conversions stopped before their end whose downloaded files are still stored (converting again resumes). */

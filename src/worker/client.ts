@@ -152,8 +152,9 @@ export class WorkerHandle {
     weights: WeightVariant,
     hub: string | undefined,
     onEvent: StoreEventSink,
+    painter?: string,
   ): Promise<PackStatus> {
-    return this.api.hubConvert(repo, weights, hub, proxy(onEvent));
+    return this.api.hubConvert(repo, weights, hub, proxy(onEvent), painter);
   }
 
   /** `RgApi.packImport`, with `onEvent` a plain function (proxied here). */

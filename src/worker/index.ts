@@ -264,15 +264,24 @@ const api = {
     };
   },
 
-  async hubConvert(repo: string, weights: WeightVariant, hub?: string, sink?: StoreEventSink): Promise<PackStatus> {
+  async hubConvert(
+    repo: string,
+    weights: WeightVariant,
+    hub?: string,
+    sink?: StoreEventSink,
+    painter?: string,
+  ): Promise<PackStatus> {
     checkHub(hub);
     if (!(WeightVariantSchema.options as readonly string[]).includes(weights))
       throw badInput('weights', `weights must be one of ${WeightVariantSchema.options.join(', ')}, got ${weights}`);
+    if (painter !== undefined && (typeof painter !== 'string' || painter.trim() === ''))
+      throw badInput('painter', 'the painter repo must be a Hugging Face repo id, owner/name[@revision]');
     await packsReady();
     const { id } = await busyWith(HUB_CONVERT, (signal) =>
       oneConversion(() =>
         hubToPack(repo, {
           weights,
+          ...(painter === undefined ? {} : { painter: painter.trim() }),
           ...(hub === undefined ? {} : { hub: hub.replace(/\/?$/, '/') }),
           signal,
           store: packStore().weights,

@@ -565,9 +565,10 @@ test('a Hugging Face repo id is inspected before any download: size, checks and 
     await expect(page.getByTestId('hub-convert')).toHaveText(
       'npm run rg -- convert --from path/to/qwen2-replica --out out/qwen2-replica-int4 --weights int4',
     );
-    // A reasoner alone is no pack: nothing to download and convert in the tab.
-    await expect(report).toContainText('not a pack by themselves');
-    await expect(page.getByTestId('hub-convert-start')).toHaveCount(0);
+    // A reasoner alone is no pack: the tab offers to convert it with OmniGen-v1 as its painter (a cascade pack).
+    await expect(report).toContainText('Paint with OmniGen: convert both into one cascade pack');
+    await expect(page.getByTestId('hub-painter')).toHaveValue('Shitao/OmniGen-v1');
+    await expect(page.getByTestId('hub-convert-start')).toHaveText('Download both and convert');
     // Only headers of the weight files were read.
     const weights = hub.log.filter((l) => l.path.endsWith('.safetensors'));
     expect(weights.length).toBeGreaterThan(0);

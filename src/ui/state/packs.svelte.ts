@@ -56,6 +56,9 @@ export function rateLine(p: DownloadProgress): string {
  * operation running on each, and the browser's storage numbers. All store work happens in the worker
  * (src/store/pack_service.ts); only `navigator.storage.persist()` is asked here, since workers cannot.
  */
+/** OmniGen-v1 on the Hub: the painter a Qwen2-family repo converts with by default (MIT). */
+export const DEFAULT_PAINTER_REPO = 'Shitao/OmniGen-v1';
+
 export class PacksState {
   packs = $state<PackStatus[]>([]);
   loading = $state(false);
@@ -94,6 +97,8 @@ export class PacksState {
   hubMessage = $state<PackMessage | null>(null);
   /** "Download and convert": the precision chosen, the run, where it stands, its outcome. */
   hubWeights = $state<WeightVariant>('int4');
+  /** A Qwen2-family repo's painter for a cascade pack: OmniGen-v1's repo id (docs/cascade.md). */
+  hubPainter = $state(DEFAULT_PAINTER_REPO);
   hubConverting = $state(false);
   /** Cancel was pressed for the running conversion (sent again with its next event, in case it came too early). */
   private hubCancelPending = false;
@@ -405,6 +410,15 @@ export class PacksState {
     const report = this.hubReport;
     if (this.hubConverting || !report) return;
     const repo = `${report.inspection.repo}@${report.inspection.sha}`;
+    // A Qwen2-family repo converts with OmniGen-v1 as its painter (one cascade pack); MindOmni's folder alone.
+    const painter = report.inspection.kind === 'reasoner' ? this.hubPainter.trim() : undefined;
+    if (painter === '') {
+      this.hubConvertMessage = {
+        kind: 'error',
+        text: 'Name the painter: OmniGen-v1’s repo id (owner/name[@revision]), e.g. Shitao/OmniGen-v1.',
+      };
+      return;
+    }
     this.hubConverting = true;
     this.hubCancelPending = false;
     this.hubConvertMessage = null;
@@ -438,7 +452,7 @@ export class PacksState {
     };
     let listed = false;
     try {
-      const s = await this.worker.hubConvert(repo, this.hubWeights, this.hubAddress(), onEvent);
+      const s = await this.worker.hubConvert(repo, this.hubWeights, this.hubAddress(), onEvent, painter);
       this.setPack(s);
       listed = true;
       this.hubConvertMessage = {
