@@ -263,12 +263,12 @@ export async function inspectRepo(input: string, opts: HubOptions = {}): Promise
     throw new RgError(
       'UNSUPPORTED_PACK',
       `${r.repo} looks like OmniGen-v1 (a Phi-3 config, and an image decoder's patch embedder in its weights): a ` +
-        'painter, which becomes part of a pack only with the cascade kind, not built yet.',
+        'painter, which makes a pack only with a reasoner (the cascade kind).',
       {
         field: 'repo',
         hint:
-          'A Qwen2-family reasoner plus OmniGen is the planned cascade kind (docs/cascade.md). Today MindOmni’s ' +
-          'folder converts into a pack, and Qwen2-family models into reasoner weights.',
+          'Inspect a Qwen2-family model instead and give this repo as its painter: the two convert into one cascade ' +
+          'pack (docs/cascade.md).',
       },
     );
   // The checks are the converter's own, at int4 (the strictest divisibility; the weights are not read).
