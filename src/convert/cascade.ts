@@ -7,7 +7,6 @@
  * Both halves are planned, with every check, before the first byte is written; then each tensor streams by range.
  * Not converted: `input_x_embedder` (OmniGen's input-image path: Edit needs a vision tower the pack lacks anyway).
  */
-import { RgError } from '../errors';
 import {
   parseWith,
   tokenizerTopId,
@@ -36,19 +35,17 @@ import {
   type Refuse,
   type WeightsPlan,
 } from './checkpoint';
-import { omnigenMappings, omnigenPainterConfig, phi3Dims } from './mindomni';
 import {
-  CONFIG_FILE,
-  eosIds,
-  GENERATION_CONFIG_FILE,
-  MANIFEST_FILE,
-  mindomniManifest,
-  qwen2TextConfig,
-  qwenSpecialTokens,
-  type MindOmniPackInput,
-  type PackMeta,
-} from './mindomni_pack';
-import { CONVERTED_FILE, describeConversion, planQwen2, writeQwen2, type Qwen2Dims, type Qwen2Plan } from './qwen2';
+  manifestProblem,
+  omnigenMappings,
+  omnigenPainterConfig,
+  phi3Dims,
+  placeholderManifest,
+  reasonerPackTokens,
+  writePackReasoner,
+} from './mindomni';
+import { MANIFEST_FILE, mindomniManifest, type MindOmniPackInput, type PackMeta } from './mindomni_pack';
+import { CONVERTED_FILE, describeConversion, planQwen2, type Qwen2Dims, type Qwen2Plan } from './qwen2';
 import { planVae, VAE_CONFIG, VAE_FILES, VAE_WEIGHTS, writeVae, type VaePlan } from './vae';
 
 const bad: Refuse = refuser(
@@ -104,7 +101,7 @@ export async function planCascade(
   const f = o.weights;
   const meter = o.meter ?? new StagingMeter();
   const reasoner = await planQwen2(reasonerSrc, { ...o, meter });
-  const pack = await packTokens(reasonerSrc, reasoner);
+  const pack = await reasonerPackTokens(reasonerSrc, reasoner, '', bad);
   const config = (await readJson(painterSrc, OMNIGEN_CONFIG, bad)) as Record<string, unknown>;
   const d = phi3Dims(config, OMNIGEN_CONFIG);
   const vocab = config.vocab_size;
@@ -143,7 +140,7 @@ export async function planCascade(
     : "OmniGen's folder has no vae/, and a pack needs the VAE (OmniGen's own code then fetches " +
       'stabilityai/sdxl-vae: put its config.json and diffusion_pytorch_model.safetensors in vae/)';
   const plan: CascadePlan = { reasoner, painter: pc, vocab, weights, tokenizer, tokenizerConfig, vae, pack };
-  if (!notAPack) notAPack = manifestProblem(plan, f);
+  if (!notAPack) notAPack = manifestProblem(() => plannedCascadeManifest(plan, f));
   return notAPack ? { ...plan, pack: { notAPack } } : plan;
 }
 
@@ -173,50 +170,7 @@ function packInput(p: CascadePlan, f: WeightVariant, files: MindOmniPackInput['f
 /** The manifest converting `p` to `f` writes, on placeholder entries of every file (see plannedManifest). */
 export function plannedCascadeManifest(p: CascadePlan, f: WeightVariant, meta?: PackMeta): Manifest | null {
   const probe = packInput(p, f, []);
-  if (!probe) return null;
-  const paths = [
-    ...Object.values(probe.paths),
-    CONFIG_FILE,
-    GENERATION_CONFIG_FILE,
-    'tokenizer.json',
-    'tokenizer_config.json',
-    PAINTER_TOKENIZER,
-    PAINTER_TOKENIZER_CONFIG,
-  ];
-  probe.files = paths.map((path) => ({ path, bytes: 0, sha256: '0'.repeat(64) }));
-  return mindomniManifest(probe, meta);
-}
-
-function manifestProblem(p: CascadePlan, f: WeightVariant): string | null {
-  try {
-    plannedCascadeManifest(p, f);
-    return null;
-  } catch (e) {
-    if (e instanceof RgError && e.code === 'UNSUPPORTED_PACK') return e.message;
-    throw e;
-  }
-}
-
-/** The reasoner tokenizer's special tokens and end ids, or why the folder cannot be a pack (not Qwen's chat tokens). */
-async function packTokens(
-  src: CheckpointReader,
-  reasoner: Qwen2Plan,
-): Promise<{ specialTokens: SpecialTokens; eos: number[]; notAPack: null } | { notAPack: string }> {
-  try {
-    const specialTokens = qwenSpecialTokens(
-      parseJson(reasoner.tokenizer, 'tokenizer.json', bad),
-      reasoner.dims.vocab_size,
-    );
-    const eos = eosIds(
-      reasoner.generation && parseJson(reasoner.generation, 'generation_config.json', bad),
-      await readJson(src, 'config.json', bad),
-      specialTokens.im_end,
-    );
-    return { specialTokens, eos, notAPack: null };
-  } catch (e) {
-    if (e instanceof RgError && e.code === 'UNSUPPORTED_PACK') return { notAPack: e.message };
-    throw e;
-  }
+  return probe && placeholderManifest(probe, [PAINTER_TOKENIZER, PAINTER_TOKENIZER_CONFIG], meta);
 }
 
 /**
@@ -234,13 +188,7 @@ export async function convertCascade(
   const opts = { ...o, meter };
   const p = await planCascade(reasonerSrc, painterSrc, opts);
   const out = new HashingWriter(sink);
-  await writeQwen2(p.reasoner, out, opts);
-  const text = (x: unknown) => new TextEncoder().encode(JSON.stringify(x, null, 2) + '\n');
-  const pack = p.pack.notAPack === null ? p.pack : null;
-  if (pack) {
-    await out.whole(CONFIG_FILE, text(qwen2TextConfig(p.reasoner.dims, pack.eos, pack.specialTokens)));
-    if (!p.reasoner.generation) await out.whole(GENERATION_CONFIG_FILE, text({ eos_token_id: pack.eos }));
-  }
+  await writePackReasoner(p.reasoner, p.pack, out, opts);
   await out.weights(painterSrc, p.weights, o.blockBytes ?? 4 * 1024 * 1024, meter, bad);
   const f: WeightVariant = o.weights;
   await out.whole(

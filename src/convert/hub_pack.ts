@@ -172,7 +172,6 @@ function memoReader(r: HubRepo, inner: CheckpointReader): CheckpointReader & { w
  */
 export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPackResult> {
   if (o.painter !== undefined) return hubToCascade(input, o.painter, o);
-  const hub = o.hub ?? HUB;
   const r = await hubRepo(parseRepoRef(input), o);
   const has = (p: string) => r.files.some((f) => f.path === p);
   if (!(has('mllm/config.json') && has('image_decoder/config.json')))
@@ -213,77 +212,18 @@ export async function hubToPack(input: string, o: HubPackOptions): Promise<HubPa
   // The id, the schema and the memory plan, on the manifest the conversion will write (file sizes still 0).
   await o.added.checkConverted(new TextEncoder().encode(JSON.stringify(planned)), from, { admit: o.admit });
 
-  const files = filesRead(r, 'mindomni', plan.reasoner.shards);
-  const download = files.reduce((a, f) => a + f.bytes, 0);
-  const staging = stagingId(r);
-  // What an earlier, stopped conversion stored (its download, a half-written pack under this id) counts already.
-  const stored = [...(await o.store.fileRecords(staging)), ...(await o.store.fileRecords(id))].reduce(
-    (a, f) => a + f.stored,
-    0,
+  return stagedConversion(
+    [{ repo: r, files: filesRead(r, 'mindomni', plan.reasoner.shards), reader }],
+    { id, from },
+    ([src], sink) =>
+      convertMindOmni(src!, sink, {
+        weights: o.weights,
+        pack: meta,
+        ...(o.blockBytes ? { blockBytes: o.blockBytes } : {}),
+        ...(o.meter ? { meter: o.meter } : {}),
+      }),
+    o,
   );
-  await ensureRoom(id, Math.max(0, Math.ceil(download * (1 + OUT_RATIO[o.weights])) - stored), o.estimate);
-
-  let fetchedBytes = 0;
-  let downloaded = false;
-  let recorded = false;
-  let checked: Awaited<ReturnType<AddedPacks['checkConverted']>>;
-  try {
-    const entries = [];
-    for (const f of files) entries.push(await stageSmall(f, staging, reader, o));
-    const downloader = new PackDownloader(o.store, { id: staging, files: entries }, resolveBase(r, hub), {
-      signal: o.signal,
-      ...(o.fetch ? { fetchFn: o.fetch } : {}),
-      ...(o.retryDelayMs !== undefined ? { retryDelayMs: o.retryDelayMs } : {}),
-      onProgress: (progress) => {
-        fetchedBytes = progress.fetched;
-        o.onProgress?.({ phase: 'download', progress });
-      },
-    });
-    await downloader.run();
-    downloaded = true;
-
-    // A conversion stopped earlier may have left files under this id (never listed): start from nothing.
-    await o.store.deletePack(id);
-    const total = download;
-    let file = '';
-    const src = storedReader(o.store, staging, {
-      signal: o.signal,
-      onRead: (_, read) => o.onProgress?.({ phase: 'convert', file, read: Math.min(read, total), total }),
-    });
-    const sink = storeSink(o.store, id, {
-      signal: o.signal,
-      keep: (p) => p === MANIFEST_FILE,
-      onFile: (p) => {
-        file = p;
-      },
-    });
-    const res = await convertMindOmni(src, sink, {
-      weights: o.weights,
-      pack: meta,
-      ...(o.blockBytes ? { blockBytes: o.blockBytes } : {}),
-      ...(o.meter ? { meter: o.meter } : {}),
-    });
-    const bytes = sink.kept.get(MANIFEST_FILE);
-    if (!res.manifest || !bytes) throw new Error('the converter wrote no manifest for a folder it planned as a pack');
-    checked = await o.added.checkConverted(bytes, from, { admit: o.admit });
-    await o.store.putManifest({ packId: id, bytes, sha256: await sha256Hex(bytes), storedAt: Date.now() });
-    await o.added.record(checked.entry);
-    recorded = true;
-  } catch (e) {
-    if (!recorded) await o.store.deletePack(id).catch(() => {});
-    // What a retry can finish keeps the download: a cancel, a lost connection, a full disk (once space is freed), or
-    // any failure after the whole download was verified (it is listed under Stopped conversions, with Delete).
-    const resumable =
-      downloaded ||
-      e instanceof CancelledError ||
-      o.signal?.aborted ||
-      (e instanceof RgError && (e.code === 'NETWORK' || e.code === 'QUOTA'));
-    if (!resumable) await o.store.deletePack(staging).catch(() => {});
-    throw restate(e, staging, `${r.repo}@${r.sha.slice(0, 12)}`);
-  }
-  // The pack is listed: a failure to delete the staging copy now leaves it under Stopped conversions, nothing more.
-  await o.store.deletePack(staging).catch(() => {});
-  return { id, manifest: checked.manifest, repo: r.repo, sha: r.sha, fetchedBytes };
 }
 
 /** The files of OmniGen-v1's repo a cascade conversion reads. */
@@ -365,44 +305,94 @@ async function hubToCascade(input: string, painterInput: string, o: HubPackOptio
   if (!planned) throw new RgError('UNSUPPORTED_PACK', `${pair} convert, but not into a pack the studio opens.`);
   await o.added.checkConverted(new TextEncoder().encode(JSON.stringify(planned)), from, { admit: o.admit });
 
-  const rFiles = filesRead(r, 'reasoner', plan.reasoner.shards);
-  const pFiles = omnigenFilesRead(p);
-  const rBytes = rFiles.reduce((a, f) => a + f.bytes, 0);
-  const download = rBytes + pFiles.reduce((a, f) => a + f.bytes, 0);
-  const stagings = [stagingId(r), stagingId(p)];
+  const res = await stagedConversion(
+    [
+      { repo: r, files: filesRead(r, 'reasoner', plan.reasoner.shards), reader: rReader },
+      { repo: p, files: omnigenFilesRead(p), reader: pReader },
+    ],
+    { id, from },
+    ([rSrc, pSrc], sink) =>
+      convertCascade(rSrc!, pSrc!, sink, {
+        weights: o.weights,
+        pack: meta,
+        ...(o.blockBytes ? { blockBytes: o.blockBytes } : {}),
+        ...(o.meter ? { meter: o.meter } : {}),
+      }),
+    o,
+  );
+  return { ...res, painter: { repo: p.repo, sha: p.sha } };
+}
+
+/** One repo's part of a staged conversion: its files the converter reads, and the reader the plan read them with. */
+interface StagedRepo {
+  repo: HubRepo;
+  files: HubFile[];
+  reader: CheckpointReader & { whole: Map<string, Uint8Array> };
+}
+
+/**
+ * The part of a conversion after its checks: the storage estimate, each repo's files staged under its own staging id
+ * and downloaded (one progress over all), the converter run on readers over the staged files (in `repos`' order)
+ * into the pack's id, the manifest (held back by the sink) checked again, stored and the pack listed; then the
+ * stagings are deleted. On failure: the half-written pack is deleted; the stagings are kept when a retry can finish
+ * (a cancel, a lost connection, a full disk, any failure once everything was downloaded), deleted otherwise.
+ */
+async function stagedConversion(
+  repos: StagedRepo[],
+  pack: { id: string; from: string },
+  convert: (sources: CheckpointReader[], sink: ReturnType<typeof storeSink>) => Promise<{ manifest: Manifest | null }>,
+  o: HubPackOptions,
+): Promise<HubPackResult> {
+  const { id, from } = pack;
+  const sizes = repos.map((x) => x.files.reduce((a, f) => a + f.bytes, 0));
+  const download = sizes.reduce((a, b) => a + b, 0);
+  const stagings = repos.map((x) => stagingId(x.repo));
+  // What an earlier, stopped conversion stored (its download, a half-written pack under this id) counts already.
   let stored = 0;
   for (const s of [...stagings, id]) stored += (await o.store.fileRecords(s)).reduce((a, f) => a + f.stored, 0);
   await ensureRoom(id, Math.max(0, Math.ceil(download * (1 + OUT_RATIO[o.weights])) - stored), o.estimate);
 
-  let fetchedBytes: number;
+  let fetchedBytes = 0;
   let downloaded = false;
   let recorded = false;
   let checked: Awaited<ReturnType<AddedPacks['checkConverted']>>;
   try {
-    // The reasoner's files, then the painter's, reported as one download of both.
-    const both = (before: number, beforeFetched: number) => (progress: DownloadProgress) =>
-      o.onProgress?.({
-        phase: 'download',
-        progress: {
-          ...progress,
-          loaded: before + progress.loaded,
-          total: download,
-          fetched: beforeFetched + progress.fetched,
-          filesDone: progress.filesDone + (before > 0 ? rFiles.length : 0),
-          filesTotal: rFiles.length + pFiles.length,
-        },
-      });
-    fetchedBytes = await stageRepo(r, rFiles, rReader, o, both(0, 0));
-    fetchedBytes += await stageRepo(p, pFiles, pReader, o, both(rBytes, fetchedBytes));
+    // Each repo's files in turn, reported as one download of all.
+    let before = 0;
+    let filesBefore = 0;
+    const filesTotal = repos.reduce((a, x) => a + x.files.length, 0);
+    for (const x of repos) {
+      const [loaded0, fetched0, files0] = [before, fetchedBytes, filesBefore];
+      fetchedBytes += await stageRepo(x.repo, x.files, x.reader, o, (progress) =>
+        o.onProgress?.({
+          phase: 'download',
+          progress: {
+            ...progress,
+            loaded: loaded0 + progress.loaded,
+            total: download,
+            fetched: fetched0 + progress.fetched,
+            filesDone: files0 + progress.filesDone,
+            filesTotal,
+          },
+        }),
+      );
+      before += x.files.reduce((a, f) => a + f.bytes, 0);
+      filesBefore += x.files.length;
+    }
     downloaded = true;
 
+    // A conversion stopped earlier may have left files under this id (never listed): start from nothing.
     await o.store.deletePack(id);
     let file = '';
-    // The reasoner's staged bytes are read first, the painter's after them: one progress over both.
-    const onRead = (base: number) => (_: string, read: number) =>
-      o.onProgress?.({ phase: 'convert', file, read: Math.min(base + read, download), total: download });
-    const rSrc = storedReader(o.store, stagings[0]!, { signal: o.signal, onRead: onRead(0) });
-    const pSrc = storedReader(o.store, stagings[1]!, { signal: o.signal, onRead: onRead(rBytes) });
+    // The staged bytes the converter has read, over all repos in order.
+    const sources = stagings.map((s, i) => {
+      const base = sizes.slice(0, i).reduce((a, b) => a + b, 0);
+      return storedReader(o.store, s, {
+        signal: o.signal,
+        onRead: (_, read) =>
+          o.onProgress?.({ phase: 'convert', file, read: Math.min(base + read, download), total: download }),
+      });
+    });
     const sink = storeSink(o.store, id, {
       signal: o.signal,
       keep: (x) => x === MANIFEST_FILE,
@@ -410,38 +400,31 @@ async function hubToCascade(input: string, painterInput: string, o: HubPackOptio
         file = x;
       },
     });
-    const res = await convertCascade(rSrc, pSrc, sink, {
-      weights: o.weights,
-      pack: meta,
-      ...(o.blockBytes ? { blockBytes: o.blockBytes } : {}),
-      ...(o.meter ? { meter: o.meter } : {}),
-    });
+    const res = await convert(sources, sink);
     const bytes = sink.kept.get(MANIFEST_FILE);
-    if (!res.manifest || !bytes) throw new Error('the converter wrote no manifest for folders it planned as a pack');
+    if (!res.manifest || !bytes) throw new Error('the converter wrote no manifest for what it planned as a pack');
     checked = await o.added.checkConverted(bytes, from, { admit: o.admit });
     await o.store.putManifest({ packId: id, bytes, sha256: await sha256Hex(bytes), storedAt: Date.now() });
     await o.added.record(checked.entry);
     recorded = true;
   } catch (e) {
     if (!recorded) await o.store.deletePack(id).catch(() => {});
+    // What a retry can finish keeps the download: a cancel, a lost connection, a full disk (once space is freed), or
+    // any failure after the whole download was verified (it is listed under Stopped conversions, with Delete).
     const resumable =
       downloaded ||
       e instanceof CancelledError ||
       o.signal?.aborted ||
       (e instanceof RgError && (e.code === 'NETWORK' || e.code === 'QUOTA'));
     if (!resumable) for (const s of stagings) await o.store.deletePack(s).catch(() => {});
-    const named = restate(e, stagings[0]!, `${r.repo}@${r.sha.slice(0, 12)}`);
-    throw restate(named, stagings[1]!, `${p.repo}@${p.sha.slice(0, 12)}`);
+    let named = e;
+    repos.forEach((x, i) => (named = restate(named, stagings[i]!, `${x.repo.repo}@${x.repo.sha.slice(0, 12)}`)));
+    throw named;
   }
+  // The pack is listed: a failure to delete a staging copy now leaves it under Stopped conversions, nothing more.
   for (const s of stagings) await o.store.deletePack(s).catch(() => {});
-  return {
-    id,
-    manifest: checked.manifest,
-    repo: r.repo,
-    sha: r.sha,
-    painter: { repo: p.repo, sha: p.sha },
-    fetchedBytes,
-  };
+  const [first] = repos;
+  return { id, manifest: checked.manifest, repo: first!.repo.repo, sha: first!.repo.sha, fetchedBytes };
 }
 
 /**

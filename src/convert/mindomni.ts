@@ -322,7 +322,7 @@ export async function planMindOmni(src: CheckpointReader, o: ConvertOptions): Pr
   const f = o.weights;
   const meter = o.meter ?? new StagingMeter();
   const reasoner = await planQwen2(subReader(src, 'mllm'), { ...o, meter });
-  const pack = await packTokens(src, reasoner);
+  const pack = await reasonerPackTokens(src, reasoner, 'mllm/', bad);
   const d = phi3Dims(await readJson(src, 'image_decoder/config.json', bad));
   const k = K_MULTIPLE[f];
   for (const [name, v] of [
@@ -353,7 +353,7 @@ export async function planMindOmni(src: CheckpointReader, o: ConvertOptions): Pr
   const plan: MindOmniPlan = { reasoner, connector: cc, painter: pc, weights, vae, pack };
   // The manifest is checked now, on placeholder file entries, so a folder that cannot be a pack is known before the
   // weights are written (the manifest's validity depends on the configs alone).
-  if (!notAPack) notAPack = manifestProblem(plan, f);
+  if (!notAPack) notAPack = manifestProblem(() => plannedManifest(plan, f));
   return notAPack ? { ...plan, pack: { notAPack } } : plan;
 }
 
@@ -387,22 +387,29 @@ function packInput(p: MindOmniPlan, f: WeightVariant, files: MindOmniPackInput['
  */
 export function plannedManifest(p: MindOmniPlan, f: WeightVariant, meta?: PackMeta): Manifest | null {
   const probe = packInput(p, f, []);
-  if (!probe) return null;
+  return probe && placeholderManifest(probe, [], meta);
+}
+
+/**
+ * The manifest `probe` makes on placeholder entries (0 bytes, no hash) of every file a conversion writes: its paths,
+ * the pack's config, generation config and tokenizer files, and `extra`.
+ */
+export function placeholderManifest(probe: MindOmniPackInput, extra: string[], meta?: PackMeta): Manifest {
   const paths = [
     ...Object.values(probe.paths),
     CONFIG_FILE,
     GENERATION_CONFIG_FILE,
     'tokenizer.json',
     'tokenizer_config.json',
+    ...extra,
   ];
-  probe.files = paths.map((path) => ({ path, bytes: 0, sha256: '0'.repeat(64) }));
-  return mindomniManifest(probe, meta);
+  return mindomniManifest({ ...probe, files: paths.map((path) => ({ path, bytes: 0, sha256: '0'.repeat(64) })) }, meta);
 }
 
-/** Why the manifest of `p` would be refused (null: it is valid), checked on placeholder entries of every path. */
-function manifestProblem(p: MindOmniPlan, f: WeightVariant): string | null {
+/** Why `make` (a planned manifest) would be refused (null: it is valid). */
+export function manifestProblem(make: () => unknown): string | null {
   try {
-    plannedManifest(p, f);
+    make();
     return null;
   } catch (e) {
     if (e instanceof RgError && e.code === 'UNSUPPORTED_PACK') return e.message;
@@ -411,21 +418,24 @@ function manifestProblem(p: MindOmniPlan, f: WeightVariant): string | null {
 }
 
 /**
- * The mllm tokenizer's special tokens and the ids generation ends on, or why the converted folder cannot be a pack
- * (the weights still convert: a tokenizer that is not Qwen's own only stops the manifest).
+ * The reasoner tokenizer's special tokens and the ids generation ends on, or why the converted folder cannot be a
+ * pack (the weights still convert: a tokenizer that is not Qwen's own only stops the manifest). `dir`: where the
+ * reasoner's files are under `src` (MindOmni's `mllm/`, or '' for a Qwen2 folder).
  */
-async function packTokens(
+export async function reasonerPackTokens(
   src: CheckpointReader,
   reasoner: Qwen2Plan,
+  dir: string,
+  refuse: Refuse,
 ): Promise<{ specialTokens: SpecialTokens; eos: number[]; notAPack: null } | { notAPack: string }> {
   try {
     const specialTokens = qwenSpecialTokens(
-      parseJson(reasoner.tokenizer, 'mllm/tokenizer.json', bad),
+      parseJson(reasoner.tokenizer, `${dir}tokenizer.json`, refuse),
       reasoner.dims.vocab_size,
     );
     const eos = eosIds(
-      reasoner.generation && parseJson(reasoner.generation, 'mllm/generation_config.json', bad),
-      await readJson(src, 'mllm/config.json', bad),
+      reasoner.generation && parseJson(reasoner.generation, `${dir}generation_config.json`, refuse),
+      await readJson(src, `${dir}config.json`, refuse),
       specialTokens.im_end,
     );
     return { specialTokens, eos, notAPack: null };
@@ -433,6 +443,23 @@ async function packTokens(
     if (e instanceof RgError && e.code === 'UNSUPPORTED_PACK') return { notAPack: e.message };
     throw e;
   }
+}
+
+/**
+ * The reasoner's part of a pack: its weights and tokenizer files (writeQwen2), and when the folder is a pack the
+ * pack's `config.json` (a Qwen2 config) and a `generation_config.json` when the checkpoint has none.
+ */
+export async function writePackReasoner(
+  reasoner: Qwen2Plan,
+  pack: { specialTokens: SpecialTokens; eos: number[]; notAPack: null } | { notAPack: string },
+  out: HashingWriter,
+  opts: ConvertOptions,
+): Promise<void> {
+  await writeQwen2(reasoner, out, opts);
+  if (pack.notAPack !== null) return;
+  const text = (x: unknown) => new TextEncoder().encode(JSON.stringify(x, null, 2) + '\n');
+  await out.whole(CONFIG_FILE, text(qwen2TextConfig(reasoner.dims, pack.eos, pack.specialTokens)));
+  if (!reasoner.generation) await out.whole(GENERATION_CONFIG_FILE, text({ eos_token_id: pack.eos }));
 }
 
 /**
@@ -449,13 +476,7 @@ export async function convertMindOmni(
   const opts = { ...o, meter };
   const p = await planMindOmni(src, opts);
   const out = new HashingWriter(sink);
-  await writeQwen2(p.reasoner, out, opts);
-  const text = (x: unknown) => new TextEncoder().encode(JSON.stringify(x, null, 2) + '\n');
-  const pack = p.pack.notAPack === null ? p.pack : null;
-  if (pack) {
-    await out.whole(CONFIG_FILE, text(qwen2TextConfig(p.reasoner.dims, pack.eos, pack.specialTokens)));
-    if (!p.reasoner.generation) await out.whole(GENERATION_CONFIG_FILE, text({ eos_token_id: pack.eos }));
-  }
+  await writePackReasoner(p.reasoner, p.pack, out, opts);
   await out.weights(src, p.weights, o.blockBytes ?? 4 * 1024 * 1024, meter, bad);
   const f: WeightVariant = o.weights;
   const painterConfig = {

@@ -56,14 +56,7 @@ export function mindomniPackOnDisk(dir: string): Record<string, string> {
     'tokenizer.json': tokenizer.get('tokenizer.json')!,
     'tokenizer_config.json': tokenizer.get('tokenizer_config.json')!,
   });
-  const out: Record<string, string> = {};
-  for (const [path, bytes] of files) {
-    const disk = join(dir, path);
-    mkdirSync(dirname(disk), { recursive: true });
-    writeFileSync(disk, bytes);
-    out[path] = disk;
-  }
-  return out;
+  return onDisk(dir, files);
 }
 
 /** The committed Qwen2 replica with Qwen's tokenizer files: a Qwen2-family text model (a reasoner, no pack). */

@@ -14,7 +14,7 @@
  * Hugging Face OmniGen class has produced a reference here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryReader, memorySink } from '../../helpers/convert_memory';
+import { fetchBytes as bytes, memoryPack, memoryReader, memorySink } from '../../helpers/convert_memory';
 import { replicaGetter } from '../../helpers/mindomni_pack_replica';
 import { QWEN_VOCAB } from '../../helpers/mindomni_pack_replica';
 import { makeQwen2Replica, type ReplicaTensors } from '../../helpers/qwen2_replica';
@@ -28,9 +28,9 @@ import { loadReasonerText } from '../../../src/models/reasoner/model';
 import { preparePrompt } from '../../../src/models/reasoner/prepare';
 import { imagineMessages } from '../../../src/models/reasoner/prompts';
 import { reasonerReference } from '../../../src/models/reasoner/reference';
-import { parseManifest, type Manifest } from '../../../src/packs/manifest';
+import type { Manifest } from '../../../src/packs/manifest';
 import { parseSafetensors } from '../../../src/packs/safetensors';
-import { verifyEntry, type PackSource } from '../../../src/packs/source';
+import type { PackSource } from '../../../src/packs/source';
 import { cascadeText } from '../../../src/pipeline/cascade';
 import { imagine } from '../../../src/pipeline/imagine';
 import { quickImagineRequest, releasePipelineModels } from '../models/painter_fixtures';
@@ -47,28 +47,6 @@ const FILES = import.meta.glob('../../fixtures/mindomni-replica/{image_decoder,v
 
 const PACK = 'cascade-replica';
 const NEW_TOKENS = 8;
-
-async function bytes(url: string): Promise<Uint8Array> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`fetching ${url}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
-
-/** A pack source over converted files in memory, each checked against the manifest as any source checks them. */
-function memoryPack(out: Map<string, Uint8Array>): PackSource {
-  const manifest = parseManifest(JSON.parse(new TextDecoder().decode(out.get('manifest.json'))));
-  return {
-    id: manifest.id,
-    manifest: async () => manifest,
-    async file(path) {
-      const entry = manifest.files.find((f) => f.path === path);
-      if (!entry) throw new RgError('INTEGRITY', `${manifest.id} has no file ${path} in its manifest`);
-      const b = out.get(path)!;
-      await verifyEntry(manifest.id, entry, b);
-      return b;
-    },
-  };
-}
 
 describe('a cascade pack: a Qwen2 reasoner thinks, OmniGen paints from its own embeddings of the answer', () => {
   let device: GPUDevice;

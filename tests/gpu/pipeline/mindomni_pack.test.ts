@@ -7,7 +7,7 @@
  * MindOmni's negative turn. On WASM the pack is refused before anything loads, saying it needs WebGPU.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryReader, memorySink } from '../../helpers/convert_memory';
+import { fetchBytes as bytes, memoryPack, memoryReader, memorySink } from '../../helpers/convert_memory';
 import { mindomniPackReplica, replicaGetter } from '../../helpers/mindomni_pack_replica';
 import type { ReplicaTensors } from '../../helpers/qwen2_replica';
 import { convertMindOmni } from '../../../src/convert/mindomni';
@@ -17,8 +17,8 @@ import { loadReasonerText, ReasonerModel } from '../../../src/models/reasoner/mo
 import { preparePrompt } from '../../../src/models/reasoner/prepare';
 import { imagineMessages, negativeMessages } from '../../../src/models/reasoner/prompts';
 import { reasonerReference } from '../../../src/models/reasoner/reference';
-import { parseManifest, type Manifest } from '../../../src/packs/manifest';
-import { verifyEntry, type PackSource } from '../../../src/packs/source';
+import type { Manifest } from '../../../src/packs/manifest';
+import type { PackSource } from '../../../src/packs/source';
 import { decodePngRgba } from '../../../src/pipeline/png';
 import { imagine } from '../../../src/pipeline/imagine';
 import { quickImagineRequest, releasePipelineModels } from '../models/painter_fixtures';
@@ -33,28 +33,6 @@ const FILES = import.meta.glob('../../fixtures/mindomni-replica/**/*.{json,safet
 
 const PACK = 'mindomni-replica';
 const NEW_TOKENS = 8;
-
-async function bytes(url: string): Promise<Uint8Array> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`fetching ${url}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
-
-/** A pack source over converted files in memory, each checked against the manifest as any source checks them. */
-function memoryPack(out: Map<string, Uint8Array>): PackSource {
-  const manifest = parseManifest(JSON.parse(new TextDecoder().decode(out.get('manifest.json'))));
-  return {
-    id: manifest.id,
-    manifest: async () => manifest,
-    async file(path) {
-      const entry = manifest.files.find((f) => f.path === path);
-      if (!entry) throw new RgError('INTEGRITY', `${manifest.id} has no file ${path} in its manifest`);
-      const b = out.get(path)!;
-      await verifyEntry(manifest.id, entry, b);
-      return b;
-    },
-  };
-}
 
 describe('a converted MindOmni folder as a pack', () => {
   let device: GPUDevice;

@@ -14,6 +14,7 @@ import { mindomniPackReplica, QWEN_VOCAB } from '../../helpers/mindomni_pack_rep
 import { omnigenReplica, phi3TokenizerFiles } from '../../helpers/omnigen_replica';
 import { convertCascade } from '../../../src/convert/cascade';
 import { readFolder } from '../../helpers/folder';
+import { memoryReader, memorySink } from '../../helpers/convert_memory';
 
 const tiny = fileURLToPath(new URL('../../../public/models/tiny-random/', import.meta.url));
 const tok = {
@@ -142,21 +143,8 @@ describe('rg convert', () => {
     expect(code, err.text()).toBe(0);
     expect(err.text()).toContain('converted Qwen2 + OmniGen (cascade)');
     expect(err.text()).toContain(`a pack (cascade-int8): open it with rg --pack ${join(dir, 'out')}`);
-    const mem = new Map<string, Uint8Array>();
-    const sink: ConvertSink = {
-      async create(path) {
-        const parts: Uint8Array[] = [];
-        return {
-          write: async (b) => void parts.push(b),
-          close: async () => void mem.set(path, Buffer.concat(parts)),
-        };
-      },
-    };
-    const reader = (files: Map<string, Uint8Array>) => ({
-      size: async (p: string) => files.get(p)?.byteLength ?? null,
-      read: async (p: string, b: number, e: number) => files.get(p)!.slice(b, e),
-    });
-    await convertCascade(reader(reasoner), reader(painter), sink, {
+    const { sink, out: mem } = memorySink();
+    await convertCascade(memoryReader(reasoner), memoryReader(painter), sink, {
       weights: 'int8',
       pack: { source: 'qwen + omnigen' },
     });
