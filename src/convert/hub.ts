@@ -75,6 +75,26 @@ export interface HubOptions {
   hub?: string;
   fetch?: typeof fetch;
   signal?: AbortSignal;
+  /**
+   * A Hugging Face access token (read scope) for gated and private repos: sent as `Authorization: Bearer` to the
+   * Hub's own address only (never to another origin, e.g. the CDN a download is redirected to).
+   */
+  token?: string;
+}
+
+/** `opts.fetch` (or fetch) with the token added to requests for the Hub's own origin; unchanged without a token. */
+export function hubFetch(opts: HubOptions): typeof fetch {
+  const f = opts.fetch ?? fetch;
+  const token = opts.token?.trim();
+  if (!token) return f;
+  const origin = new URL(opts.hub ?? HUB).origin;
+  return ((input: RequestInfo | URL, init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.origin !== origin) return f(input, init);
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    headers.set('Authorization', `Bearer ${token}`);
+    return f(input, { ...init, headers });
+  }) as typeof fetch;
 }
 
 const int = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -82,7 +102,7 @@ const int = (v: unknown): v is number => typeof v === 'number' && Number.isSafeI
 /** The repo's files at the revision, from the Hub's model API; 401/403/404 become clear refusals. */
 export async function hubRepo(ref: RepoRef, opts: HubOptions = {}): Promise<HubRepo> {
   const hub = opts.hub ?? HUB;
-  const f = opts.fetch ?? fetch;
+  const f = hubFetch(opts);
   const repo = `${ref.owner}/${ref.name}`;
   const url = `${hub}api/models/${repo}/revision/${encodeURIComponent(ref.revision)}?blobs=true`;
   let res: Response;
@@ -96,12 +116,19 @@ export async function hubRepo(ref: RepoRef, opts: HubOptions = {}): Promise<HubR
     });
   }
   if (res.status === 401 || res.status === 403)
-    throw new RgError('BAD_INPUT', `${repo} is gated or private: the Hub answered HTTP ${res.status}.`, {
-      field: 'repo',
-      hint:
-        'This app cannot sign in to the Hub yet. Download it with your account and convert the folder with ' +
-        'rg convert.',
-    });
+    throw new RgError(
+      'BAD_INPUT',
+      opts.token?.trim()
+        ? `${repo} refused your Hugging Face token: the Hub answered HTTP ${res.status}.`
+        : `${repo} is gated or private: the Hub answered HTTP ${res.status}.`,
+      {
+        field: 'repo',
+        hint: opts.token?.trim()
+          ? 'Check that the token is valid (read access) and that your account has accepted the model’s terms on ' +
+            'its page on huggingface.co.'
+          : 'Give a Hugging Face access token (read access) of an account that has accepted the model’s terms.',
+      },
+    );
   if (res.status === 404)
     throw new RgError('BAD_INPUT', `The Hub has no model ${repo} at revision “${ref.revision}” (HTTP 404).`, {
       field: 'repo',
@@ -148,7 +175,7 @@ export function resolveBase(r: HubRepo, hub = HUB): string {
  */
 export function hubReader(r: HubRepo, opts: HubOptions = {}): CheckpointReader & { fetched: () => number } {
   const hub = opts.hub ?? HUB;
-  const f = opts.fetch ?? fetch;
+  const f = hubFetch(opts);
   const sizes = new Map(r.files.map((x) => [x.path, x.bytes]));
   let fetched = 0;
   const url = (path: string) => `${resolveBase(r, hub)}${path.split('/').map(encodeURIComponent).join('/')}`;

@@ -32,6 +32,7 @@ import type { CheckpointReader } from './checkpoint';
 import {
   filesRead,
   HUB,
+  hubFetch,
   hubReader,
   hubRepo,
   parseRepoRef,
@@ -253,7 +254,7 @@ async function stageRepo(
   let fetched = 0;
   const downloader = new PackDownloader(o.store, { id: staging, files: entries }, resolveBase(r, o.hub ?? HUB), {
     signal: o.signal,
-    ...(o.fetch ? { fetchFn: o.fetch } : {}),
+    fetchFn: hubFetch(o),
     ...(o.retryDelayMs !== undefined ? { retryDelayMs: o.retryDelayMs } : {}),
     onProgress: (progress) => {
       fetched = progress.fetched;

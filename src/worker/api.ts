@@ -136,13 +136,14 @@ export interface RgApi {
    * their size from the Hub's API, the converter's checks over Range reads (configs, headers, tokenizer; no weights),
    * and its memory plan per precision on this device. `hub`: another Hub address (tests' loopback server).
    */
-  hubInspect(repo: string, hub?: string): Promise<HubReport>;
+  hubInspect(repo: string, hub?: string, token?: string): Promise<HubReport>;
   /**
    * Downloads the repo's files into the store and converts them into a pack there, then lists it
    * (src/convert/hub_pack.ts); everything that can refuse it runs before any weight is fetched. Progress arrives as
    * `download` events, then `convert` events. One conversion runs at a time; `hubCancel` stops it (the downloaded
    * files are kept; converting the repo again resumes). `painter`: OmniGen-v1's repo id, with which a Qwen2-family
-   * `repo` converts into one cascade pack (docs/cascade.md).
+   * `repo` converts into one cascade pack (docs/cascade.md). `token`: a Hugging Face access token for gated or private
+   * repos (as `hubInspect`'s), sent to the Hub's own address only.
    */
   hubConvert(
     repo: string,
@@ -150,6 +151,7 @@ export interface RgApi {
     hub?: string,
     sink?: StoreEventSink,
     painter?: string,
+    token?: string,
   ): Promise<PackStatus>;
   /** Stops the running `hubConvert`, if any. */
   hubCancel(): Promise<void>;

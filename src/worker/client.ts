@@ -153,8 +153,9 @@ export class WorkerHandle {
     hub: string | undefined,
     onEvent: StoreEventSink,
     painter?: string,
+    token?: string,
   ): Promise<PackStatus> {
-    return this.api.hubConvert(repo, weights, hub, proxy(onEvent), painter);
+    return this.api.hubConvert(repo, weights, hub, proxy(onEvent), painter, token);
   }
 
   /** `RgApi.packImport`, with `onEvent` a plain function (proxied here). */

@@ -61,6 +61,14 @@ onDeviceLost((info) => {
 });
 
 /** Another Hub address than the real one: https, or plain http on loopback (the tests' Hub). */
+/** A Hugging Face access token for the Hub calls: text without spaces or control characters, else BAD_INPUT. */
+function tokenOption(token: string | undefined): { token?: string } {
+  if (token === undefined || token.trim() === '') return {};
+  if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token.trim()))
+    throw badInput('token', 'the Hugging Face token must be one word of printable characters (it starts with hf_)');
+  return { token: token.trim() };
+}
+
 function checkHub(hub: string | undefined): void {
   if (hub !== undefined && !/^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/)/.test(hub))
     throw new RgError('BAD_INPUT', `The Hub address ${hub} is neither https nor loopback http.`, { field: 'hub' });
@@ -242,9 +250,12 @@ const api = {
     return catalogueReport();
   },
 
-  async hubInspect(repo: string, hub?: string): Promise<HubReport> {
+  async hubInspect(repo: string, hub?: string, token?: string): Promise<HubReport> {
     checkHub(hub);
-    const inspection = await inspectRepo(repo, hub === undefined ? {} : { hub: hub.replace(/\/?$/, '/') });
+    const inspection = await inspectRepo(repo, {
+      ...(hub === undefined ? {} : { hub: hub.replace(/\/?$/, '/') }),
+      ...tokenOption(token),
+    });
     const { entry } = inspection;
     // A known configuration is planned from the catalogue; another one that makes a pack, from the manifests the
     // conversion would write.
@@ -270,6 +281,7 @@ const api = {
     hub?: string,
     sink?: StoreEventSink,
     painter?: string,
+    token?: string,
   ): Promise<PackStatus> {
     checkHub(hub);
     if (!(WeightVariantSchema.options as readonly string[]).includes(weights))
@@ -282,6 +294,7 @@ const api = {
         hubToPack(repo, {
           weights,
           ...(painter === undefined ? {} : { painter: painter.trim() }),
+          ...tokenOption(token),
           ...(hub === undefined ? {} : { hub: hub.replace(/\/?$/, '/') }),
           signal,
           store: packStore().weights,

@@ -6,13 +6,15 @@
  * keeps its download and lists it (Delete removes it, once confirmed); after a reload Resume finishes it, continuing
  * the stalled shard and a shard whose connection drops with Range requests at the first byte not stored. A repo
  * whose weight file does not match the sha256 the Hub lists is refused, and nothing of it is left in IndexedDB. The
- * replica (tests/helpers/mindomni_pack_replica.ts) has Qwen's real vocabulary and tokenizer.
+ * replica (tests/helpers/mindomni_pack_replica.ts) has Qwen's real vocabulary and tokenizer. A Qwen2 repo converts
+ * with OmniGen-v1's repo as its painter into one cascade pack (tests/helpers/omnigen_replica.ts); Imagine runs on
+ * it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { mindomniPackOnDisk } from '../helpers/hub_repos';
+import { cascadeReposOnDisk, mindomniPackOnDisk } from '../helpers/hub_repos';
 import { startHubServer } from '../helpers/hub_server.mjs';
 
 /** Every key of the weights database (IndexedDB `rg-weights`) as text, to see what is stored. */
@@ -151,6 +153,49 @@ test(title, async ({ page }) => {
     await page.getByRole('button', { name: 'Imagine', exact: true }).click();
     await expect(page.getByTestId('imagine-image')).toBeVisible({ timeout: 180_000 });
     await expect(page.getByTestId('imagine-error')).toHaveCount(0);
+  } finally {
+    await hub.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const cascadeTitle =
+  'a Qwen2 repo id with OmniGen-v1 as its painter: converted into one cascade pack in the tab; Imagine on it shows ' +
+  'the text the painter read';
+test(cascadeTitle, async ({ page }) => {
+  test.setTimeout(240_000);
+  const dir = mkdtempSync(join(tmpdir(), 'rg-hub-cascade-'));
+  const { reasoner, painter } = cascadeReposOnDisk(dir);
+  const hub = await startHubServer({ repos: { 'test/qwen-vl-text': reasoner, 'test/omnigen-v1': painter } });
+  try {
+    await page.addInitScript((url) => localStorage.setItem('rg-vlm:hub', url), hub.url);
+    await page.goto('/#/models');
+    await page.getByTestId('hub-repo').fill('test/qwen-vl-text');
+    await page.getByTestId('hub-inspect').click();
+    const field = page.getByTestId('hub-painter');
+    await expect(field).toHaveValue('Shitao/OmniGen-v1', { timeout: 60_000 });
+    // An empty painter is named before anything is fetched.
+    await field.fill('  ');
+    await page.getByTestId('hub-convert-start').click();
+    const said = page.getByTestId('hub-convert-message');
+    await expect(said).toContainText('Name the painter');
+    await field.fill('test/omnigen-v1');
+    await page.getByTestId('hub-weights').selectOption('int8');
+    await page.getByTestId('hub-convert-start').click();
+    await expect(said).toContainText('Converted into the pack', { timeout: 180_000 });
+    const id = 'test-qwen-vl-text-omnigen-v1-int8';
+    await expect(said).toContainText(id);
+    expect((await storedKeys(page)).filter((k) => k.includes('hub-staging'))).toEqual([]);
+
+    await page.getByTestId('pack-picker').selectOption(id);
+    await page.evaluate(() => (location.hash = '#/imagine'));
+    await page.getByLabel('Prompt', { exact: true }).fill('a red circle');
+    await page.getByLabel('Max tokens').fill('4');
+    await page.getByLabel('Steps').fill('1');
+    await page.getByRole('button', { name: 'Imagine', exact: true }).click();
+    await expect(page.getByTestId('imagine-image')).toBeVisible({ timeout: 120_000 });
+    await expect(page.getByTestId('imagine-error')).toHaveCount(0);
+    await expect(page.getByTestId('imagine-painter-text')).toContainText('The painter read');
   } finally {
     await hub.close();
     rmSync(dir, { recursive: true, force: true });

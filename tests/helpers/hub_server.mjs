@@ -1,8 +1,10 @@
 // @file A loopback server that answers like the Hugging Face Hub for the repos it is given, for tests of the repo-id
 // flow (src/convert/hub.ts): the model API at a revision with `blobs=true` (files with sizes; LFS files, i.e.
 // *.safetensors, with their sha256), and resolve URLs with HTTP Range. A repo is a map of its paths to files on
-// disk; `gated` repos answer 401 and unknown ones 404, as the Hub does. Revisions: `main` or the repo's commit sha
-// (a sha1 of its paths and bytes). Every request is logged with its Range, so a test can assert what was fetched.
+// disk; `gated` repos answer 401 (unless the request carries `Authorization: Bearer <token>` with the server's
+// `token`, when the repo is also in `repos`) and unknown ones 404, as the Hub does. Revisions: `main` or the repo's
+// commit sha (a sha1 of its paths and bytes). Every request is logged with its Range and Authorization, so a test can
+// assert what was fetched and what was sent.
 // Faults: `stallOnce(path, after)` sends `after` bytes of the next resolve of `path` and then nothing, holding the
 // connection open (a stuck download, for cancel tests); `cutOnce(path, after)` drops the connection once after `after`
 // bytes of a resolve of `path` (resume
@@ -14,9 +16,10 @@ import { readFileSync, statSync } from 'node:fs';
 
 /**
  * @param {{ repos: Record<string, Record<string, string>>, gated?: string[], licence?: Record<string, string>,
- *   tamper?: string[] }} opts
+ *   tamper?: string[], token?: string }} opts
  *   repos: `owner/name` → { path in the repo → file on disk }
- * @returns {Promise<{ url: string, log: { path: string, range: string | null, status: number, sent: number }[],
+ * @returns {Promise<{ url: string,
+ *   log: { path: string, range: string | null, status: number, sent: number, auth: string | null }[],
  *   sha: (repo: string) => string, cutOnce: (path: string, after: number) => void,
  *   stallOnce: (path: string, after: number) => void, close: () => Promise<void> }>}
  */
@@ -48,27 +51,30 @@ export async function startHubServer(opts) {
   const cuts = new Map();
   /** @type {Map<string, number>} path → bytes to send before going silent (once) */
   const stalls = new Map();
-  /** @type {{ path: string, range: string | null, status: number, sent: number }[]} */
+  /** @type {{ path: string, range: string | null, status: number, sent: number, auth: string | null }[]} */
   const log = [];
 
   const server = createServer((req, res) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Allow-Headers', 'Range, Accept');
+    res.setHeader('Access-Control-Allow-Headers', 'Range, Accept, Authorization');
     res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges');
     res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
     if (req.method === 'OPTIONS') return void res.writeHead(204).end();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const range = req.headers.range ?? null;
+    const auth = req.headers.authorization ?? null;
     const answer = (status, body, headers = {}) => {
       const b = typeof body === 'string' ? Buffer.from(body) : body;
       res.writeHead(status, { 'Content-Length': String(b.byteLength), ...headers });
       res.end(b);
-      log.push({ path: url.pathname, range, status, sent: b.byteLength });
+      log.push({ path: url.pathname, range, status, sent: b.byteLength, auth });
     };
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     const id = decodeURIComponent((api ?? resolve)?.[1] ?? '');
-    if (gated.has(id)) return answer(401, JSON.stringify({ error: 'Access to this model is restricted.' }));
+    const signedIn = opts.token !== undefined && auth === `Bearer ${opts.token}`;
+    if (gated.has(id) && !(signedIn && repos.has(id)))
+      return answer(401, JSON.stringify({ error: 'Access to this model is restricted.' }));
     const repo = repos.get(id);
     const rev = decodeURIComponent((api ?? resolve)?.[2] ?? '');
     if (!repo || (rev !== 'main' && rev !== repo.sha))
@@ -102,7 +108,7 @@ export async function startHubServer(opts) {
       stalls.delete(decodeURIComponent(resolve[3]));
       res.writeHead(200, { 'Content-Length': String(bytes.byteLength) });
       res.write(bytes.subarray(0, stall));
-      log.push({ path: url.pathname, range, status: 200, sent: stall });
+      log.push({ path: url.pathname, range, status: 200, sent: stall, auth });
       return;
     }
     const cut = cuts.get(decodeURIComponent(resolve[3]));
@@ -110,7 +116,7 @@ export async function startHubServer(opts) {
       cuts.delete(decodeURIComponent(resolve[3]));
       res.writeHead(200, { 'Content-Length': String(bytes.byteLength) });
       res.write(bytes.subarray(0, cut), () => setTimeout(() => res.destroy(), 200));
-      log.push({ path: url.pathname, range, status: 200, sent: cut });
+      log.push({ path: url.pathname, range, status: 200, sent: cut, auth });
       return;
     }
     const m = /^bytes=(\d+)-(\d*)$/.exec(range ?? '');

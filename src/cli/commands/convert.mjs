@@ -138,7 +138,9 @@ export async function convert(cmd, io) {
     if (repo) {
       // Checked on the Hub first (files, configs, tensor headers: no weights), then downloaded into the cache.
       const address = process.env.RG_HUB ?? hub.HUB;
-      const insp = await hub.inspectRepo(cmd.from, { hub: address });
+      // Gated and private repos: the token Hugging Face's own tools read (HF_TOKEN), sent to the Hub only.
+      const token = process.env.HF_TOKEN || undefined;
+      const insp = await hub.inspectRepo(cmd.from, { hub: address, token });
       const cache = resolve(cmd.cache ?? process.env.RG_CACHE ?? join(homedir(), '.cache', 'rg-vlm', 'hub'));
       from = join(cache, ...insp.repo.split('/'), insp.sha);
       pack.source = `${insp.repo}@${insp.sha}`;
@@ -155,6 +157,7 @@ export async function convert(cmd, io) {
         files: insp.files,
         dir: from,
         log: (line) => io.err.write(line + '\n'),
+        fetch: hub.hubFetch({ hub: address, token }),
       });
     }
   } catch (e) {

@@ -56,6 +56,17 @@ export function rateLine(p: DownloadProgress): string {
  * operation running on each, and the browser's storage numbers. All store work happens in the worker
  * (src/store/pack_service.ts); only `navigator.storage.persist()` is asked here, since workers cannot.
  */
+/** Where the Hugging Face token is kept: sessionStorage, so it leaves with the tab. */
+const TOKEN_KEY = 'rg-vlm:hf-token';
+
+function readToken(): string {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
 /** OmniGen-v1 on the Hub: the painter a Qwen2-family repo converts with by default (MIT). */
 export const DEFAULT_PAINTER_REPO = 'Shitao/OmniGen-v1';
 
@@ -99,6 +110,20 @@ export class PacksState {
   hubWeights = $state<WeightVariant>('int4');
   /** A Qwen2-family repo's painter for a cascade pack: OmniGen-v1's repo id (docs/cascade.md). */
   hubPainter = $state(DEFAULT_PAINTER_REPO);
+  /** A Hugging Face access token for gated or private repos, kept in this tab's sessionStorage only. */
+  #hubToken = $state(readToken());
+  get hubToken(): string {
+    return this.#hubToken;
+  }
+  set hubToken(v: string) {
+    this.#hubToken = v;
+    try {
+      if (v.trim()) sessionStorage.setItem(TOKEN_KEY, v.trim());
+      else sessionStorage.removeItem(TOKEN_KEY);
+    } catch {
+      // storage refused: the token lives in memory for this page only
+    }
+  }
   hubConverting = $state(false);
   /** Cancel was pressed for the running conversion (sent again with its next event, in case it came too early). */
   private hubCancelPending = false;
@@ -384,13 +409,18 @@ export class PacksState {
     this.hubMessage = null;
     this.hubReport = null;
     try {
-      this.hubReport = await this.worker.api.hubInspect(this.hubRepo, this.hubAddress());
+      this.hubReport = await this.worker.api.hubInspect(this.hubRepo, this.hubAddress(), this.tokenOrNone());
       this.hubConvertMessage = null;
     } catch (e) {
       this.hubMessage = errorMessage(e);
     } finally {
       this.hubBusy = false;
     }
+  }
+
+  /** The token to send, or undefined when none is given. */
+  private tokenOrNone(): string | undefined {
+    return this.hubToken.trim() || undefined;
   }
 
   /** The Hub's address: https://huggingface.co/ unless `rg-vlm:hub` in localStorage names another. */
@@ -452,7 +482,14 @@ export class PacksState {
     };
     let listed = false;
     try {
-      const s = await this.worker.hubConvert(repo, this.hubWeights, this.hubAddress(), onEvent, painter);
+      const s = await this.worker.hubConvert(
+        repo,
+        this.hubWeights,
+        this.hubAddress(),
+        onEvent,
+        painter,
+        this.tokenOrNone(),
+      );
       this.setPack(s);
       listed = true;
       this.hubConvertMessage = {

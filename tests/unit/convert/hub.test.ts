@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RgError } from '../../../src/errors';
-import { inspectRepo, parseRepoRef } from '../../../src/convert/hub';
+import { hubFetch, inspectRepo, parseRepoRef } from '../../../src/convert/hub';
 import { startHubServer } from '../../helpers/hub_server.mjs';
 
 const fixture = (p: string) => fileURLToPath(new URL(`../../fixtures/${p}`, import.meta.url));
@@ -26,6 +26,7 @@ const folder = (dir: string, prefix = ''): Record<string, string> =>
   );
 
 let hub: Awaited<ReturnType<typeof startHubServer>>;
+const TOKEN = 'hf_loopbackTestToken';
 const tmp = mkdtempSync(join(tmpdir(), 'rg-hub-'));
 
 beforeAll(async () => {
@@ -53,8 +54,11 @@ beforeAll(async () => {
       // OmniGen-v1's layout: the DiT's Phi-3 config and weights at the top.
       'test/omnigen': { ...folder('mindomni-replica/image_decoder'), ...tokenizer() },
       'test/deeper': { ...qwen, 'config.json': join(tmp, 'deeper.json') },
+      // Gated: served only to a request with the server's token.
+      'test/gated-qwen': qwen,
     },
-    gated: ['test/gated'],
+    gated: ['test/gated', 'test/gated-qwen'],
+    token: TOKEN,
     licence: { 'test/qwen2-replica': 'apache-2.0' },
   });
 });
@@ -198,6 +202,34 @@ describe('inspectRepo on a loopback Hub', () => {
       const end = Number(/^bytes=\d+-(\d+)$/.exec(l.range ?? '')?.[1] ?? Infinity);
       expect(end, l.path).toBeLessThan(8 + Number(b.readBigUInt64LE(0)));
     }
+  });
+
+  const gatedTitle =
+    'a gated repo: refused without a token or with a wrong one, inspected with the right one, sent to the Hub only';
+  it(gatedTitle, async () => {
+    let e = await refusal(inspectRepo('test/gated-qwen', { hub: hub.url }));
+    expect(e.message).toBe('test/gated-qwen is gated or private: the Hub answered HTTP 401.');
+    expect(e.hint).toContain('access token');
+    e = await refusal(inspectRepo('test/gated-qwen', { hub: hub.url, token: 'hf_wrong' }));
+    expect(e.message).toBe('test/gated-qwen refused your Hugging Face token: the Hub answered HTTP 401.');
+    expect(e.hint).toContain('accepted the model’s terms');
+    const before = hub.log.length;
+    const r = await inspectRepo('test/gated-qwen', { hub: hub.url, token: ` ${TOKEN} ` });
+    expect(r.kind).toBe('reasoner');
+    const sent = hub.log.slice(before);
+    expect(sent.length).toBeGreaterThan(1); // the API, then Range reads of configs, headers and tokenizer files
+    for (const l of sent) expect(l.auth, l.path).toBe(`Bearer ${TOKEN}`);
+    // Another origin (a CDN a download is redirected to) never gets it; without a token nothing is added.
+    const seen: (string | null)[] = [];
+    const spy = (async (_: RequestInfo | URL, init?: RequestInit) => {
+      seen.push(new Headers(init?.headers).get('Authorization'));
+      return new Response('');
+    }) as typeof fetch;
+    const f = hubFetch({ hub: hub.url, token: TOKEN, fetch: spy });
+    await f('https://cdn.example.invalid/file', { headers: { Range: 'bytes=0-1' } });
+    await f(`${hub.url}x`, { headers: { Range: 'bytes=0-1' } });
+    await hubFetch({ hub: hub.url, fetch: spy })(`${hub.url}x`);
+    expect(seen).toEqual([null, `Bearer ${TOKEN}`, null]);
   });
 
   it('an unreachable Hub is NETWORK', async () => {
