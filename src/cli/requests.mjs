@@ -67,6 +67,8 @@ export function paintRecord(inputs, r, s) {
     cascade: r.cascade ?? null,
     // The pack's refusal (null when it painted a result): image.png is then the painter's picture of a refusal.
     refusal: r.refusal ?? null,
+    // A cascade pack: the text its painter read (null in a pack whose painter reads the reasoner's hidden states).
+    painterText: r.painterText ?? null,
     timings: r.timings,
     pack: packRecord(s.pack, r.pack),
     backend: r.backend,

@@ -87,6 +87,7 @@ test.describe('rg command line', () => {
       },
       pack: { id: 'tiny-random', manifestSha256: MANIFEST_SHA },
       conditionRows: I.condition_length_positive,
+      painterText: null, // tiny-random's painter reads the reasoner's hidden states
       image: 'image.png',
     });
     expect(typeof res.formatMatched).toBe('boolean');
