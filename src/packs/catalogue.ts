@@ -326,8 +326,8 @@ export function convertCommand(e: CatalogueEntry, weights: Precision = 'int4'): 
 // ------------------------------------------------------------------------------------------------ the entries
 const QWEN_LAYOUT = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
 const NOT_RUN =
-  'Converts with rg convert (checked on replicas only); never run on real weights here, and its output is not ' +
-  'yet a pack the studio opens.';
+  'Converts with OmniGen-v1 as its painter into a cascade pack the studio opens, in this tab or with rg convert ' +
+  '--painter (checked on replicas only; WebGPU only); never run on real weights here.';
 
 const RAW_ENTRIES: unknown[] = [
   {

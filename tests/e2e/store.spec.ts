@@ -285,8 +285,8 @@ test('the model manager shows the memory plan before download; over the budget t
   );
   await expect(row.getByTestId(`pack-plan-${PACK}-fits`)).toHaveText('Fits.');
   // Beside the packs, the known real checkpoints: the download computed from the config, a plan per precision on
-  // this device, the command that converts it; nothing downloads from here: MindOmni's one button hands its repo to
-  // the Hub inspection, where a download must be asked for.
+  // this device, the command that converts it; nothing downloads from here: each entry's button hands its repo to the
+  // Hub inspection, where a download must be asked for.
   const known = page.getByTestId('known-models');
   await expect(known.getByRole('heading', { name: 'Known real models' })).toBeVisible();
   await expect(known.getByTestId('known-download-qwen2.5-0.5b-instruct')).toContainText('988 MB (bf16;');
@@ -296,8 +296,11 @@ test('the model manager shows the memory plan before download; over the budget t
   await expect(known.getByTestId('known-convert-mindomni')).toHaveText(
     'npm run rg -- convert --from path/to/MindOmni --out out/mindomni-int4 --weights int4',
   );
-  await expect(known.getByRole('button')).toHaveCount(1);
-  await expect(known.getByRole('button')).toHaveText('Inspect TencentARC/MindOmni on the Hub');
+  await expect(known.getByRole('button')).toHaveCount(4);
+  await expect(known.getByTestId('known-inspect-mindomni')).toHaveText('Inspect TencentARC/MindOmni on the Hub');
+  await expect(known.getByTestId('known-inspect-qwen2.5-1.5b-instruct')).toHaveText(
+    'Inspect Qwen/Qwen2.5-1.5B-Instruct on the Hub',
+  );
 
   // A 1 MB budget, set in the device view: the plan says why not and what to try, and a download is refused
   // before any file but the manifest is requested.

