@@ -82,9 +82,14 @@ export interface HubOptions {
   token?: string;
 }
 
-/** `opts.fetch` (or fetch) with the token added to requests for the Hub's own origin; unchanged without a token. */
+/**
+ * `opts.fetch` (or fetch) with the token added to requests for the Hub's own origin; unchanged without a token. Always
+ * a plain function (a caller may keep it as a method: the global fetch called on another object is an illegal
+ * invocation).
+ */
 export function hubFetch(opts: HubOptions): typeof fetch {
-  const f = opts.fetch ?? fetch;
+  const base = opts.fetch ?? fetch;
+  const f = ((input: RequestInfo | URL, init?: RequestInit) => base(input, init)) as typeof fetch;
   const token = opts.token?.trim();
   if (!token) return f;
   const origin = new URL(opts.hub ?? HUB).origin;
