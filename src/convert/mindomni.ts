@@ -432,6 +432,7 @@ export async function reasonerPackTokens(
     const specialTokens = qwenSpecialTokens(
       parseJson(reasoner.tokenizer, `${dir}tokenizer.json`, refuse),
       reasoner.dims.vocab_size,
+      dir,
     );
     const eos = eosIds(
       reasoner.generation && parseJson(reasoner.generation, `${dir}generation_config.json`, refuse),

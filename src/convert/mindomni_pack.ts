@@ -61,30 +61,41 @@ const REQUIRED_TOKENS = {
 };
 const TAGS = { think_start: '<think>', think_end: '</think>', answer_start: '<answer>', answer_end: '</answer>' };
 
-function refuse(message: string, field: string): never {
+function refuse(message: string, field: string, dir: string): never {
   throw new RgError('UNSUPPORTED_PACK', message, {
     field,
-    hint: "MindOmni's mllm/ must keep Qwen2.5-VL's own tokenizer files (tokenizer.json, tokenizer_config.json).",
+    hint:
+      dir === 'mllm/'
+        ? "MindOmni's mllm/ must keep Qwen2.5-VL's own tokenizer files (tokenizer.json, tokenizer_config.json)."
+        : "The reasoner's folder must keep its own Qwen chat tokenizer files (tokenizer.json, tokenizer_config.json).",
   });
 }
 
-/** The special tokens of a Qwen tokenizer.json (the tags null where the tokenizer does not add them). */
-export function qwenSpecialTokens(tokenizerJson: unknown, vocab: number): SpecialTokens {
+/**
+ * The special tokens of a Qwen tokenizer.json (the tags null where the tokenizer does not add them). `dir`: where the
+ * reasoner's files are (MindOmni's `mllm/`, or '' for a Qwen2 folder), for the messages.
+ */
+export function qwenSpecialTokens(tokenizerJson: unknown, vocab: number, dir = 'mllm/'): SpecialTokens {
   const t = TokenizerJsonSchema.parse(tokenizerJson);
   const added = new Map(t.added_tokens.map((a) => [a.content, a.id]));
   const out: Record<string, number | null> = {};
+  const whose = dir === 'mllm/' ? "the mllm's" : "the reasoner's";
   for (const [k, content] of Object.entries(REQUIRED_TOKENS)) {
     const id = added.get(content);
     if (id === undefined)
-      refuse(`mllm/tokenizer.json does not add ${content}, so it is not a Qwen chat tokenizer`, 'tokenizer.json');
+      refuse(`${dir}tokenizer.json does not add ${content}, so it is not a Qwen chat tokenizer`, 'tokenizer.json', dir);
     if (id >= vocab)
-      refuse(`mllm/tokenizer.json: ${content} is id ${id}, beyond the mllm's vocab_size ${vocab}`, 'tokenizer.json');
+      refuse(
+        `${dir}tokenizer.json: ${content} is id ${id}, beyond ${whose} vocab_size ${vocab}`,
+        'tokenizer.json',
+        dir,
+      );
     out[k] = id;
   }
   for (const [k, content] of Object.entries(TAGS)) out[k] = added.get(content) ?? null;
   const top = tokenizerTopId(t);
   if (top >= vocab)
-    refuse(`mllm/tokenizer.json has token id ${top}, beyond the mllm's vocab_size ${vocab}`, 'tokenizer.json');
+    refuse(`${dir}tokenizer.json has token id ${top}, beyond ${whose} vocab_size ${vocab}`, 'tokenizer.json', dir);
   return out as SpecialTokens;
 }
 

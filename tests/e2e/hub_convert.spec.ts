@@ -186,6 +186,10 @@ test(cascadeTitle, async ({ page }) => {
     const id = 'test-qwen-vl-text-omnigen-v1-int8';
     await expect(said).toContainText(id);
     expect((await storedKeys(page)).filter((k) => k.includes('hub-staging'))).toEqual([]);
+    await expect(page.getByTestId(`pack-from-${id}`)).toContainText(
+      `the Hugging Face repos test/qwen-vl-text@${hub.sha('test/qwen-vl-text').slice(0, 12)} (reasoner) and ` +
+        `test/omnigen-v1@${hub.sha('test/omnigen-v1').slice(0, 12)} (painter), converted in this tab to int8`,
+    );
 
     await page.getByTestId('pack-picker').selectOption(id);
     await page.evaluate(() => (location.hash = '#/imagine'));
