@@ -66,7 +66,8 @@ describe('a converted MindOmni folder as a pack', () => {
   });
 
   const title =
-    "Imagine on the pack: the CPU twin's greedy ids; the negative is MindOmni's turn; cascade thinking's second pass paints";
+    "Imagine on the pack: the CPU twin's greedy ids; the negative is MindOmni's turn; cascade thinking's second " +
+    'pass paints';
   it(title, async () => {
     const choice = { backend: 'webgpu' as const, device };
     const req = quickImagineRequest('mindomni-pack', {
