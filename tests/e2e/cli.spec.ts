@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePngRgba } from '../../src/pipeline/png';
 import { ROOT, rg } from './rg_cli';
+import { cascadeReposOnDisk } from '../helpers/hub_repos';
 
 const FIX = join(ROOT, 'tests/fixtures/tiny-random');
 const fx = JSON.parse(readFileSync(join(FIX, 'fixtures.json'), 'utf8'));
@@ -275,4 +276,37 @@ test.describe('rg --pack PATH', () => {
     expect(broken.stderr).not.toContain('127.0.0.1');
     expect(readdirSync(dir).sort()).toEqual(['copy', 'empty', 'run']);
   });
+});
+
+// A converted checkpoint as `--pack PATH` (the replicas; heavy: two conversions in Node and a fresh browser): its
+// smaller siblings in `npm test` are the in-memory conversions of tests/unit/cli/convert.test.ts and the cascade pack
+// run in the studio (tests/e2e/hub_convert.spec.ts).
+test('rg convert --painter, then rg generate --pack PATH on the cascade folder', { tag: '@heavy' }, async () => {
+  test.setTimeout(300_000);
+  const dir = fresh();
+  cascadeReposOnDisk(dir);
+  const pack = join(dir, 'cascade');
+  const c = await rg(['convert', '--from', join(dir, 'qwen'), '--painter', join(dir, 'omnigen'), '--out', pack]);
+  expect(c.code, c.stderr).toBe(0);
+  expect(c.stderr).toContain(`a pack (cascade-int4): open it with rg --pack ${pack}`);
+  const out = join(dir, 'run');
+  const r = await rg([
+    'generate',
+    '--pack',
+    pack,
+    '--prompt',
+    'a red circle',
+    '--max-new-tokens',
+    '4',
+    '--steps',
+    '1',
+    '--out',
+    out,
+  ]);
+  expect(r.code, r.stderr).toBe(0);
+  const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+  expect(res.pack.id).toBe('cascade-int4');
+  expect(typeof res.painterText).toBe('string');
+  expect(res.painterText.length).toBeGreaterThan(0);
+  expect(decodePngRgba(new Uint8Array(readFileSync(join(out, 'image.png')))).width).toBeGreaterThan(0);
 });
