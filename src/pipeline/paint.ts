@@ -3,7 +3,8 @@
  * and limits (checked on the CPU first: BAD_INPUT with the field and the allowed range, before any GPU work), then
  * the reasoner (its hidden states are the condition) → the negative (CFG) condition → the painter → PNG with the
  * prompt, seed and settings in tEXt chunks. The negative condition is the reasoner's prefill of the pack's negative
- * prompt, cached per negative prompt, pack, backend and model (src/models/cache.ts).
+ * prompt, cached per negative prompt, pack, backend and model (src/models/cache.ts). A `cascade` pack's painter reads
+ * text instead (docs/cascade.md): the answer, and the negative prompt, each through its own tokenizer and embeddings.
  */
 import { CancelledError, RgError, badInput } from '../errors';
 import type { Manifest, WeightVariant } from '../packs/manifest';
@@ -110,7 +111,7 @@ export interface PaintRunResult extends Completion {
   conditionRows: number;
   /**
    * A `cascade` pack: the text its painter read (the last pass's answer, else its thinking, else its text, else the
-   * user's words), wrapped in the painter's template; null in a `mindomni` pack (the hidden states painted).
+   * user's words), before the painter's template wraps it; null in a `mindomni` pack (the hidden states painted).
    */
   painterText: string | null;
   negativeRows: number;
