@@ -63,8 +63,10 @@ onDeviceLost((info) => {
 /** Another Hub address than the real one: https, or plain http on loopback (the tests' Hub). */
 /** A Hugging Face access token for the Hub calls: text without spaces or control characters, else BAD_INPUT. */
 function tokenOption(token: string | undefined): { token?: string } {
-  if (token === undefined || token.trim() === '') return {};
-  if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token.trim()))
+  if (token === undefined) return {};
+  if (typeof token !== 'string') throw badInput('token', 'the Hugging Face token must be text');
+  if (token.trim() === '') return {};
+  if (!/^[\x21-\x7e]+$/.test(token.trim()))
     throw badInput('token', 'the Hugging Face token must be one word of printable characters (it starts with hf_)');
   return { token: token.trim() };
 }
