@@ -159,6 +159,22 @@ def configs() -> tuple[ConnectorConfig, PainterConfig]:
     return cc, pc
 
 
+def dit_state(dec: dict) -> dict:
+    """OmniGen's image decoder names → the mirror DiT's (its state_dict, without the `painter.` prefix)."""
+    state = {k[len("llm."):]: v for k, v in dec.items() if k.startswith("llm.layers.")}
+    state["norm.weight"] = dec["llm.norm.weight"]
+    state["x_embedder.weight"] = dec["x_embedder.proj.weight"].reshape(P_HIDDEN, -1)
+    state["x_embedder.bias"] = dec["x_embedder.proj.bias"]
+    for e in ("time_token", "t_embedder"):
+        for j in ("0", "2"):
+            for w in ("weight", "bias"):
+                state[f"{e}.mlp.{j}.{w}"] = dec[f"{e}.mlp.{j}.{w}"]
+    for w in ("weight", "bias"):
+        state[f"final_layer.adaLN_modulation.{w}"] = dec[f"final_layer.adaLN_modulation.1.{w}"]
+        state[f"final_layer.linear.{w}"] = dec[f"final_layer.linear.{w}"]
+    return state
+
+
 def painter_reference(dec: dict, conn: dict, seed: int) -> dict:
     """The mirror's velocity on the replica's weights: MindOmni's names mapped to the mirror's (ours) here."""
     cc, pc = configs()
@@ -167,19 +183,7 @@ def painter_reference(dec: dict, conn: dict, seed: int) -> dict:
         if k[0] != "0":
             i, rest = k.split(".", 1)
             state[f"connector.layers.{int(i) - 1}.{rest}"] = v
-    for k, v in dec.items():
-        if k.startswith("llm.layers."):
-            state["painter." + k[len("llm."):]] = v
-    state["painter.norm.weight"] = dec["llm.norm.weight"]
-    state["painter.x_embedder.weight"] = dec["x_embedder.proj.weight"].reshape(P_HIDDEN, -1)
-    state["painter.x_embedder.bias"] = dec["x_embedder.proj.bias"]
-    for e in ("time_token", "t_embedder"):
-        for j in ("0", "2"):
-            for w in ("weight", "bias"):
-                state[f"painter.{e}.mlp.{j}.{w}"] = dec[f"{e}.mlp.{j}.{w}"]
-    for w in ("weight", "bias"):
-        state[f"painter.final_layer.adaLN_modulation.{w}"] = dec[f"final_layer.adaLN_modulation.1.{w}"]
-        state[f"painter.final_layer.linear.{w}"] = dec[f"final_layer.linear.{w}"]
+    state.update({f"painter.{k}": v for k, v in dit_state(dec).items()})
     model = Painter(cc, pc).eval()
     model.load_state_dict({k: v.float() for k, v in state.items()})
     g = torch.Generator().manual_seed(seed)

@@ -6,7 +6,7 @@ painter takes its condition rows as they are (OmniGen's own text embeddings; no 
     /usr/bin/python3 tools/make_omnigen_reference.py
 
 It reads image_decoder/model.safetensors (OmniGen's names, BF16, written by tools/make_mindomni_replica.py) and maps
-the names to the mirror's here, independently of the TypeScript converter. The condition is a seeded [7, hidden]
+the names to the mirror's with that tool's `dit_state`, independently of the TypeScript converter. The condition is a seeded [7, hidden]
 matrix standing for 7 embedding rows; latents and timestep are seeded too. Nothing else in the fixture is touched.
 """
 
@@ -16,12 +16,11 @@ import json
 import os
 import sys
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tools.make_mindomni_replica import CHANNELS, P_HIDDEN, configs  # noqa: E402
+from tools.make_mindomni_replica import CHANNELS, P_HIDDEN, configs, dit_state  # noqa: E402
 from tools.rgvlm.model import DiT  # noqa: E402
 from tools.rgvlm.safetensors_io import bf16_values, read_safetensors  # noqa: E402
 
@@ -29,28 +28,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "mindomni-replica")
 
 
-def dit_state(dec: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """OmniGen's image decoder names → the mirror DiT's (its state_dict has no `painter.` prefix)."""
-    f = {k: torch.from_numpy(bf16_values(v).copy()) for k, v in dec.items()}
-    state = {k[len("llm."):]: v for k, v in f.items() if k.startswith("llm.layers.")}
-    state["norm.weight"] = f["llm.norm.weight"]
-    state["x_embedder.weight"] = f["x_embedder.proj.weight"].reshape(P_HIDDEN, -1)
-    state["x_embedder.bias"] = f["x_embedder.proj.bias"]
-    for e in ("time_token", "t_embedder"):
-        for j in ("0", "2"):
-            for w in ("weight", "bias"):
-                state[f"{e}.mlp.{j}.{w}"] = f[f"{e}.mlp.{j}.{w}"]
-    for w in ("weight", "bias"):
-        state[f"final_layer.adaLN_modulation.{w}"] = f[f"final_layer.adaLN_modulation.1.{w}"]
-        state[f"final_layer.linear.{w}"] = f[f"final_layer.linear.{w}"]
-    return state
-
-
 def main() -> None:
     _, pc = configs()
     dec = read_safetensors(os.path.join(FIXTURE, "image_decoder", "model.safetensors"))
     model = DiT(pc).eval()
-    model.load_state_dict(dit_state(dec))
+    model.load_state_dict(dit_state({k: torch.from_numpy(bf16_values(v).copy()) for k, v in dec.items()}))
     g = torch.Generator().manual_seed(11)
     cond = torch.randn(1, 7, P_HIDDEN, generator=g) * 0.5
     latents = torch.randn(1, CHANNELS, 8, 8, generator=g)
