@@ -1,5 +1,6 @@
-// Shared part of the two matmul kernels (matmul_tiled.wgsl, matmul_gemv.wgsl): bindings, weight decoding and the
-// fused epilogue. y[M, N] = act(x[M, K] · Wᵀ + bias), W in PyTorch layout [N, K] (docs/formats.md).
+// Shared part of the tiled, GEMV and dot matmul kernels: the input bindings (weights as u32 words) and the weight
+// decoding; the output bindings and the epilogue are matmul_out.wgsl, shared with the generated register kernel
+// (src/kernels/matmul_regs.ts). y[M, N] = act(x[M, K] · Wᵀ + bias), W in PyTorch layout [N, K] (docs/formats.md).
 //
 // Every weight format is read as u32 words so one set of bindings serves all five, chosen by the FORMAT override:
 //   0 f32   one element per word (bitcast)
@@ -12,26 +13,9 @@
 // The scale and bias bindings are bound to a dummy buffer by the wrapper when the format or p.has_bias does not
 // read them.
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  // 0 none, 1 gelu (erf), 2 gelu (tanh approximation), 3 silu; a uniform, not an override, since the epilogue runs
-  // once per output (not per multiply-add) and this keeps one pipeline per weight format
-  act: u32,
-  has_bias: u32,
-  // y's row length and the first column this dispatch writes: N and 0, except for one row shard of a weight split
-  // across buffers (docs/formats.md), which writes columns [n0, n0 + N) of rows ldy wide
-  ldy: u32,
-  n0: u32,
-}
-
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 @group(0) @binding(2) var<storage, read> wscale: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
 
 override FORMAT: u32;
 // elements per u32 word: f32 1, f16 2, int8 4, int4 8, bf16 2
@@ -69,28 +53,3 @@ fn unpack_word(word: u32, n: u32, kw: u32) -> array<f32, 8> {
   return v;
 }
 
-// Bias and activation for output column n of this dispatch (column p.n0 + n of y and of the bias).
-fn epilogue(acc: f32, n: u32) -> f32 {
-  var v = acc;
-  if (p.has_bias != 0u) {
-    v += bias[p.n0 + n];
-  }
-  switch p.act {
-    case 1u: {
-      v = gelu_erf(v);
-    }
-    case 2u: {
-      v = gelu_tanh(v);
-    }
-    case 3u: {
-      v = silu(v);
-    }
-    default: {}
-  }
-  return v;
-}
-
-// The index in y of row m, column n of this dispatch.
-fn y_index(m: u32, n: u32) -> u32 {
-  return m * p.ldy + p.n0 + n;
-}

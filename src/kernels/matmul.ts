@@ -1,18 +1,21 @@
 /**
  * @file matmul: y[M, N] = act(x[M, K] · Wᵀ + bias) with W in PyTorch layout [N, K], stored f32, f16, bf16, int8 per
- * output channel or int4 block-32 (docs/formats.md) and dequantised inside the kernel. Three kernels: a tiled one for M
- * above a few rows, a GEMV one for decode (a weight row split across 32 lanes), and a dot one for decode with a
- * short K or on a fallback (CPU) adapter (one invocation per output column, no workgroup memory); `matmul` picks
- * one by `decodeMatmulVariant` unless told (`matmulVariant` is its choice between the first two by rows alone).
+ * output channel or int4 block-32 (docs/formats.md) and dequantised inside the kernel. Four kernels: a tiled one for M
+ * above a few rows, a GEMV one for decode (a weight row split across 32 lanes), a dot one for decode with a short K
+ * or on a fallback (CPU) adapter (one invocation per output column, no workgroup memory), and `regs`, generated
+ * (src/kernels/matmul_regs.ts), for M above a few rows on a fallback adapter; `matmul` picks one by
+ * `decodeMatmulVariant` unless told (`matmulVariant` is the choice between tiled and GEMV by rows alone).
  */
 import type { GpuBatch } from '../gpu/batch';
 import { isFallbackDevice, type AdapterKind } from '../gpu/device';
 import fns from '../../shaders/gelu_fns.wgsl?raw';
 import common from '../../shaders/matmul_common.wgsl?raw';
+import out from '../../shaders/matmul_out.wgsl?raw';
 import tiled from '../../shaders/matmul_tiled.wgsl?raw';
 import gemv from '../../shaders/matmul_gemv.wgsl?raw';
 import dot from '../../shaders/matmul_dot.wgsl?raw';
 import { need, needBytes, needCount, precisionFor, type Precision } from './dispatch';
+import { matmulRegsCode, regsBlock, regsGroups, REGS_K_MULTIPLE, type RegsBlock } from './matmul_regs';
 
 /** How a linear layer's weight is stored. `out` × `in` is the logical PyTorch shape [N, K]. */
 export type LinearWeight =
@@ -60,7 +63,7 @@ export function weightBuffersOf(w: AnyWeight): GPUBuffer[] {
 /** Fused activation: 'gelu' is the exact (erf) GELU of PyTorch's F.gelu; 'gelu_tanh' its tanh approximation. */
 export type MatmulActivation = 'none' | 'gelu' | 'gelu_tanh' | 'silu';
 
-export type MatmulVariant = 'tiled' | 'gemv' | 'dot';
+export type MatmulVariant = 'tiled' | 'gemv' | 'dot' | 'regs';
 
 export interface MatmulArgs {
   /** F32 [M, K]. */
@@ -127,22 +130,26 @@ export function matmulVariant(M: number): MatmulVariant {
 /** Invocations per workgroup of the dot kernel (its shader's WG). */
 const DOT_WG = 64;
 /**
- * Up to this K the dot kernel serves decode rows on any adapter: a row of at most 256 elements is a short loop for
- * one invocation, while GEMV would give each of its 32 lanes a few words and then reduce. Longer rows go to GEMV on
- * a GPU, which spreads them over lanes; a fallback adapter keeps dot (see isFallbackDevice).
+ * Up to this K the dot kernel serves decode rows on a GPU: a row of at most 256 elements is a short loop for one
+ * invocation, while GEMV would give each of its 32 lanes a few words and then reduce. Longer rows go to GEMV, which
+ * spreads them over lanes. (A fallback adapter runs `regs`, or dot when K is not a multiple of 32.)
  */
 export const DOT_MAX_K = 256;
 
 export { isFallbackDevice, type AdapterKind };
 
 /**
- * The kernel for a decode-sized product (M ≤ 4 rows): dot for K ≤ DOT_MAX_K, and for any K on a fallback adapter
- * (isFallbackDevice); GEMV for longer rows on a GPU, where one invocation per column would leave most of the
- * chip idle on the narrow projections and read each row alone. Above 4 rows, `matmulVariant(M)`.
+ * The kernel `matmul` runs by default. On a GPU: for decode-sized products (M ≤ 4 rows) dot when K ≤ DOT_MAX_K,
+ * else GEMV (one invocation per column would leave most of the chip idle on the narrow projections and read each row
+ * alone); above 4 rows the tiled kernel. On a fallback adapter (isFallbackDevice): the generated register-blocked
+ * `regs` kernel (src/kernels/matmul_regs.ts) at every M when K is a multiple of 32, since there workgroup tiles,
+ * barriers, GEMV's reduction and private arrays cost more than the reads they save (10× over tiled at OmniGen's
+ * shape, 7.5× over dot for a decode row); otherwise dot up to 4 rows and tiled above.
  */
 export function decodeMatmulVariant(M: number, K: number, device: AdapterKind): MatmulVariant {
+  if (isFallbackDevice(device)) return K % REGS_K_MULTIPLE === 0 ? 'regs' : M > GEMV_MAX_M ? 'tiled' : 'dot';
   if (M > GEMV_MAX_M) return matmulVariant(M);
-  return K <= DOT_MAX_K || isFallbackDevice(device) ? 'dot' : 'gemv';
+  return K <= DOT_MAX_K ? 'dot' : 'gemv';
 }
 
 /**
@@ -150,11 +157,17 @@ export function decodeMatmulVariant(M: number, K: number, device: AdapterKind): 
  * alias switched to f16. The weight format and the tile sizes are override constants (one pipeline per kernel,
  * precision and format); sizes, activation and bias are uniforms.
  */
-export function matmulCode(variant: MatmulVariant, precision: Precision = 'f32'): string {
-  if (variant === 'gemv') return [fns, common, gemv].join('\n');
-  if (variant === 'dot') return [fns, common, dot].join('\n');
+export function matmulCode(
+  variant: MatmulVariant,
+  precision: Precision = 'f32',
+  format: WeightFormat = 'f32',
+  block: RegsBlock = regsBlock(5),
+): string {
+  if (variant === 'regs') return matmulRegsCode(format, block);
+  if (variant === 'gemv') return [fns, out, common, gemv].join('\n');
+  if (variant === 'dot') return [fns, out, common, dot].join('\n');
   const body = precision === 'f16' ? tiled.replace('alias tile_t = f32;', 'alias tile_t = f16;') : tiled;
-  return [...(precision === 'f16' ? ['enable f16;'] : []), fns, common, body].join('\n');
+  return [...(precision === 'f16' ? ['enable f16;'] : []), fns, out, common, body].join('\n');
 }
 
 /** The buffer of a weight's elements and, for int8 / int4, of its scales. */
@@ -226,7 +239,16 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
   }
 
   const variant = args.variant ?? decodeMatmulVariant(M, K, batch.device);
-  need(k, variant === 'tiled' || variant === 'gemv' || variant === 'dot', `unknown variant ${String(variant)}`);
+  need(
+    k,
+    variant === 'tiled' || variant === 'gemv' || variant === 'dot' || variant === 'regs',
+    `unknown variant ${String(variant)}`,
+  );
+  need(
+    k,
+    variant !== 'regs' || K % REGS_K_MULTIPLE === 0,
+    `the regs kernel needs K to be a multiple of ${REGS_K_MULTIPLE}, got ${K}`,
+  );
   const lanes = args.gemvLanes ?? GEMV_LANES;
   need(
     k,
@@ -245,7 +267,12 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
     const constants: Record<string, number> = { FORMAT: FORMAT_ID[w.format] };
     let groups: [number, number];
     let tileKey = '';
-    if (variant === 'tiled') {
+    if (variant === 'regs') {
+      delete constants.FORMAT; // generated per format and block: no override constants
+      const block = regsBlock(M);
+      groups = regsGroups(M, Ns, block);
+      tileKey = `:${block.RM}x${block.RN}`;
+    } else if (variant === 'tiled') {
       const tile = matmulTile(M, Ns, batch.device, args.tile);
       Object.assign(constants, tile);
       groups = [Math.ceil(Ns / tile.TILE_N), Math.ceil(M / tile.TILE_M)];
@@ -258,7 +285,7 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
       groups = [Math.ceil(Ns / DOT_WG), 1];
     }
     const key = `matmul_${variant}:${precision}:${w.format}${tileKey}`;
-    const pipeline = batch.pipeline(key, matmulCode(variant, precision), constants);
+    const pipeline = batch.pipeline(key, matmulCode(variant, precision, w.format, regsBlock(M)), constants);
     // The shard writes columns [row0, row0 + Ns) of rows N wide (and reads bias[row0 + n]).
     const params = new Uint32Array([M, Ns, K, ACT_ID[activation], bias ? 1 : 0, N, row0]);
     // Unused bindings (scale for f32/f16/bf16, bias when absent) get x: read-only, never read by that pipeline.

@@ -94,9 +94,17 @@ const GRID: Case[] = FORMATS.flatMap((format) =>
   [1, 3, 67].flatMap((M) => [64, 96, 160].map((K) => ({ format, M, K, N: 75 }))),
 ).map((c, i) => ({ ...c, activation: ACTS[i % 4]!, bias: i % 3 !== 1 }));
 
-/** Each kernel where another is the default, odd N (a single column; three column tiles), M past one GEMV pass. */
+/**
+ * Each kernel where another is the default (on a fallback adapter the grid's 67-row cases run `regs`, on a GPU the
+ * tiled kernel: both are forced here), odd N (a single column; three column tiles), M past one GEMV pass, rows and
+ * columns that are not multiples of the regs kernel's 4 × 8 block.
+ */
 const FORCED: Case[] = FORMATS.flatMap((format): Case[] => [
   { format, M: 1, K: 96, N: 75, bias: true, activation: 'gelu', variant: 'tiled' },
+  { format, M: 67, K: 160, N: 75, bias: true, activation: 'gelu', variant: 'tiled' },
+  { format, M: 67, K: 96, N: 75, bias: true, activation: 'gelu_tanh', variant: 'regs' },
+  { format, M: 1, K: 64, N: 75, bias: false, activation: 'silu', variant: 'regs' },
+  { format, M: 5, K: 32, N: 1, bias: true, activation: 'none', variant: 'regs' },
   { format, M: 67, K: 64, N: 75, bias: true, activation: 'silu', variant: 'gemv' },
   { format, M: 5, K: 160, N: 130, bias: false, activation: 'gelu_tanh', variant: 'gemv' },
   { format, M: 5, K: 96, N: 1, bias: true, activation: 'none', variant: 'tiled' },
@@ -122,7 +130,7 @@ const FEW_LANES: Case[] = [
 
 const name = (c: Case) =>
   `${c.format} M=${c.M} K=${c.K} N=${c.N} ${c.bias ? 'bias' : 'no bias'} ${c.activation} ` +
-  `${c.variant ?? `auto(${matmulVariant(c.M)})`}${c.gemvLanes ? ` ${c.gemvLanes} lanes` : ''}`;
+  `${c.variant ?? 'auto'}${c.gemvLanes ? ` ${c.gemvLanes} lanes` : ''}`;
 
 describe('matmul', async () => {
   const device = await acquireDevice();
@@ -157,7 +165,7 @@ describe('matmul', async () => {
       const { gpu, cpu } = makeWeight(bufs, c.format, randomF32(c.N * c.K, seed + 1, -0.5, 0.5), c.N, c.K);
       const bias = c.bias ? randomF32(c.N, seed + 2) : undefined;
       const got = await run(c, x, gpu, bias);
-      const rtol = (c.variant ?? matmulVariant(c.M)) === 'tiled' ? tiledRtol : 1e-4;
+      const rtol = (c.variant ?? decodeMatmulVariant(c.M, c.K, device)) === 'tiled' ? tiledRtol : 1e-4;
       expectClose(got, matmulRef({ x, weight: cpu, bias, M: c.M, K: c.K, activation: c.activation }), rtol);
     },
   );
@@ -217,7 +225,7 @@ describe('matmul', async () => {
     expect([1, 2, 3, 4, 5, 67].map(matmulVariant)).toEqual(['gemv', 'gemv', 'gemv', 'gemv', 'tiled', 'tiled']);
   });
 
-  it('picks for decode rows: dot up to K 256 (and at any K on a fallback adapter), GEMV above on a GPU', () => {
+  it('picks dot or GEMV for decode rows, tiled above, on a GPU; regs on a fallback adapter (K of 32s)', () => {
     const gpu = { adapterInfo: { isFallbackAdapter: false } };
     const cpu = { adapterInfo: { isFallbackAdapter: true } };
     const pick = (d: object) =>
@@ -229,9 +237,12 @@ describe('matmul', async () => {
         [1, 4864],
         [5, 64],
         [5, 896],
+        [1025, 3072],
+        [67, 48],
+        [1, 48],
       ].map(([M, K]) => decodeMatmulVariant(M!, K!, d));
-    expect(pick(gpu)).toEqual(['dot', 'dot', 'gemv', 'gemv', 'gemv', 'tiled', 'tiled']);
-    expect(pick(cpu)).toEqual(['dot', 'dot', 'dot', 'dot', 'dot', 'tiled', 'tiled']);
+    expect(pick(gpu)).toEqual(['dot', 'dot', 'gemv', 'gemv', 'gemv', 'tiled', 'tiled', 'tiled', 'tiled', 'dot']);
+    expect(pick(cpu)).toEqual(['regs', 'regs', 'dot', 'regs', 'regs', 'regs', 'regs', 'regs', 'tiled', 'dot']);
     // An adapter that does not say (no adapterInfo, or no isFallbackAdapter) is taken for a GPU.
     expect(pick({})).toEqual(pick(gpu));
     expect(pick({ adapterInfo: {} })).toEqual(pick(gpu));
@@ -239,12 +250,13 @@ describe('matmul', async () => {
 
   it("reads Chromium's SwiftShader adapter as a fallback adapter", () => {
     // What Chromium 156 reports here: vendor "google", architecture "swiftshader", isFallbackAdapter true. Should
-    // that change, decode at K > 256 would quietly go back to GEMV on the software adapter (several times slower).
+    // that change, the software adapter would quietly go back to GEMV and the tiled kernel (several times slower).
     const info = device.adapterInfo;
     console.log(`adapter: ${info.vendor} ${info.architecture}, isFallbackAdapter ${String(info.isFallbackAdapter)}`);
     if (info.architecture === 'swiftshader') {
       expect(isFallbackDevice(device)).toBe(true);
-      expect(decodeMatmulVariant(1, 896, device)).toBe('dot');
+      expect(decodeMatmulVariant(1, 896, device)).toBe('regs');
+      expect(decodeMatmulVariant(1025, 3072, device)).toBe('regs');
     }
   });
 
@@ -476,6 +488,18 @@ describe('matmul', async () => {
           K: 64,
         }),
         'matmul: shard 1 ([3, 64] f32 at row 5) does not continue a [8, 64] f32 weight at row 4',
+      ],
+      [
+        'the regs kernel with K not a multiple of 32',
+        () => ({
+          x: bufs.empty(5 * 48 * 4),
+          weight: w('f32', 8, 48),
+          out: bufs.empty(5 * 32),
+          M: 5,
+          K: 48,
+          variant: 'regs',
+        }),
+        'matmul: the regs kernel needs K to be a multiple of 32, got 48',
       ],
       [
         'f16 tiles on a device without shader-f16',
