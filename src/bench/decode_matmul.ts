@@ -1,13 +1,22 @@
 /**
- * @file Benchmark: one decode row (M = 1) through each decode matmul of the Qwen2-0.5B shape, int4 block-32 and
- * f32 weights, with every matmul kernel that can serve it side by side: `dot` (one invocation per output column),
- * `gemv` with its default 32 lanes per column, and `gemv` with 8 and 4 lanes per column (more columns per
- * workgroup, fewer reduction steps). What `decodeMatmulVariant` picks on this device is marked in the notes.
- * Every output is checked against the CPU twin before timing. Random weights: the values do not change the work.
+ * @file Benchmarks of the matmul kernels side by side on one product, int4 block-32 and f32 weights, each output
+ * checked against the CPU twin before timing (random weights: the values do not change the work).
+ * - `decode-matmul-0.5b`: one decode row (M = 1) through each decode matmul of the Qwen2-0.5B shape: `dot` (one
+ *   invocation per output column), `gemv` with its default 32 lanes per column and with 8 and 4 (more columns per
+ *   workgroup, fewer reduction steps), and `regs` (the generated register kernel, src/kernels/matmul_regs.ts).
+ * - `painter-matmul`: 128 rows (an eighth of a step's 1,025) through each projection of OmniGen's layer: the tiled
+ *   kernel with its small and large block against `regs`.
+ * What `decodeMatmulVariant` picks on this device is marked in the notes.
  */
 import { GpuBatch } from '../gpu/batch';
 import { emptyBuffer, readF32, uploadBuffer } from '../gpu/readback';
-import { decodeMatmulVariant, matmul, type LinearWeight, type MatmulVariant } from '../kernels/matmul';
+import {
+  decodeMatmulVariant,
+  matmul,
+  type LinearWeight,
+  type MatmulTileChoice,
+  type MatmulVariant,
+} from '../kernels/matmul';
 import { matmulRef, type LinearWeightData } from '../kernels/matmul.ref';
 import { maxAbsDiff, measureInterleaved, randomF32, type Impl } from './measure';
 import type { Bench, BenchContext, BenchReport } from './registry';
@@ -21,19 +30,38 @@ export const DECODE_SHAPES = [
   { name: 'lm_head', N: 151_936, K: 896 },
 ] as const;
 
-/** A kernel choice: the variant and, for GEMV, its lanes per output column. */
+/** The projections of one OmniGen (Phi-3) layer: fused q/k/v, o, fused gate|up, down. */
+export const PAINTER_SHAPES = [
+  { name: 'q/k/v fused', N: 9216, K: 3072 },
+  { name: 'o', N: 3072, K: 3072 },
+  { name: 'gate|up', N: 16_384, K: 3072 },
+  { name: 'down', N: 3072, K: 8192 },
+] as const;
+
+/** A kernel choice: the variant and, for GEMV, its lanes per output column, for the tiled kernel its block. */
 interface Kernel {
   label: string;
   variant: MatmulVariant;
   lanes?: number;
+  tile?: MatmulTileChoice;
 }
 
-const KERNELS: Kernel[] = [
+const DECODE_KERNELS: Kernel[] = [
   { label: 'dot', variant: 'dot' },
   { label: 'gemv 32 lanes', variant: 'gemv', lanes: 32 },
   { label: 'gemv 8 lanes', variant: 'gemv', lanes: 8 },
   { label: 'gemv 4 lanes', variant: 'gemv', lanes: 4 },
+  { label: 'regs', variant: 'regs' },
 ];
+
+const PAINTER_KERNELS: Kernel[] = [
+  { label: 'tiled 32×32', variant: 'tiled', tile: 'small' },
+  { label: 'tiled 64×64', variant: 'tiled', tile: 'large' },
+  { label: 'regs', variant: 'regs' },
+];
+
+/** Rows of the painter products: the first eighth of one step's 1,025 (time token + 1,024 image tokens). */
+const PAINTER_ROWS = 128;
 
 /** Seeded random weights of `format` [N, K]: int4 nibbles and scales drawn directly (no quantisation pass). */
 function randomWeight(format: 'f32' | 'int4', N: number, K: number, seed: number): LinearWeightData {
@@ -61,7 +89,9 @@ function upload(device: GPUDevice, w: LinearWeightData, owned: GPUBuffer[]): Lin
 }
 
 async function runShape(
-  shape: (typeof DECODE_SHAPES)[number],
+  shape: { name: string; N: number; K: number },
+  M: number,
+  kernels: Kernel[],
   format: 'f32' | 'int4',
   report: BenchReport,
   ctx: BenchContext,
@@ -71,35 +101,36 @@ async function runShape(
   const owned: GPUBuffer[] = [];
   try {
     const data = randomWeight(format, N, K, N + K);
-    const x = randomF32(K, 3);
+    const x = randomF32(M * K, 3);
     const w = upload(device, data, owned);
     const xBuf = uploadBuffer(device, x, 'bench x');
     owned.push(xBuf);
-    const outs = KERNELS.map(() => {
-      const b = emptyBuffer(device, N * 4, 'bench y');
+    const outs = kernels.map(() => {
+      const b = emptyBuffer(device, M * N * 4, 'bench y');
       owned.push(b);
       return b;
     });
     const encode = (i: number) => {
-      const kern = KERNELS[i]!;
-      const batch = new GpuBatch(device, `decode matmul ${kern.label}`);
-      matmul(batch, { x: xBuf, weight: w, out: outs[i]!, M: 1, K, variant: kern.variant, gemvLanes: kern.lanes });
+      const kern = kernels[i]!;
+      const batch = new GpuBatch(device, `matmul ${kern.label}`);
+      const { variant, lanes: gemvLanes, tile } = kern;
+      matmul(batch, { x: xBuf, weight: w, out: outs[i]!, M, K, variant, gemvLanes, tile });
       batch.submit();
     };
-    const want = matmulRef({ x, weight: data, M: 1, K });
+    const want = matmulRef({ x, weight: data, M, K });
     const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     const notes: string[] = [];
-    for (let i = 0; i < KERNELS.length; i++) {
+    for (let i = 0; i < kernels.length; i++) {
       encode(i);
-      const err = maxAbsDiff(await readF32(device, outs[i]!, N), want) / scale;
-      notes.push(`${KERNELS[i]!.label}: max |Δ| / max |y| against the CPU twin ${err.toExponential(1)}`);
-      if (!(err < 1e-5)) throw new Error(`${shape.name} ${format} ${KERNELS[i]!.label} is wrong: ${err}`);
+      const err = maxAbsDiff(await readF32(device, outs[i]!, M * N), want) / scale;
+      notes.push(`${kernels[i]!.label}: max |Δ| / max |y| against the CPU twin ${err.toExponential(1)}`);
+      if (!(err < 1e-5)) throw new Error(`${shape.name} ${format} ${kernels[i]!.label} is wrong: ${err}`);
     }
-    const picked = decodeMatmulVariant(1, K, device);
-    notes.push(`decodeMatmulVariant(1, ${K}) on this device: ${picked}`);
+    const picked = decodeMatmulVariant(M, K, device);
+    notes.push(`decodeMatmulVariant(${M}, ${K}) on this device: ${picked}`);
     // A few calls per sample where one call is short, so that a sample is not mostly submit/wait latency.
-    const impls: Impl[] = KERNELS.map((kern, i) => ({ name: kern.label, run: () => encode(i) }));
-    const big = N * K >= 50e6;
+    const impls: Impl[] = kernels.map((kern, i) => ({ name: kern.label, run: () => encode(i) }));
+    const big = M * N * K >= 50e6;
     const m = await measureInterleaved(device, impls, {
       warmup: 1,
       reps: ctx.reps ?? (big ? 2 : 3),
@@ -108,8 +139,8 @@ async function runShape(
     });
     report.result({
       name: `${shape.name} ${format}`,
-      sizes: `M 1, K ${K}, N ${N}, ${format}${format === 'int4' ? ' block-32' : ''}`,
-      baseline: 'dot',
+      sizes: `M ${M}, K ${K}, N ${N}, ${format}${format === 'int4' ? ' block-32' : ''}`,
+      baseline: kernels[0]!.label,
       measurements: m,
       notes,
     });
@@ -123,9 +154,20 @@ export const decodeMatmulBench: Bench = {
   optIn: true,
   description:
     'one decode row through each matmul of the Qwen2-0.5B shape (q/k/v, o, gate|up, down, lm_head), int4 and f32: ' +
-    'the dot kernel against GEMV with 32, 8 and 4 lanes per output column',
+    'the dot kernel against GEMV with 32, 8 and 4 lanes per output column and the regs kernel',
   async run(report: BenchReport, ctx: BenchContext) {
     for (const format of ['int4', 'f32'] as const)
-      for (const shape of DECODE_SHAPES) await runShape(shape, format, report, ctx);
+      for (const shape of DECODE_SHAPES) await runShape(shape, 1, DECODE_KERNELS, format, report, ctx);
+  },
+};
+
+export const painterMatmulBench: Bench = {
+  name: 'painter-matmul',
+  optIn: true,
+  description:
+    `${PAINTER_ROWS} rows through each projection of OmniGen's layer (q/k/v, o, gate|up, down; K 3,072 / 8,192), ` +
+    'int4: the tiled kernel (32×32 and 64×64 blocks) against the regs kernel',
+  async run(report: BenchReport, ctx: BenchContext) {
+    for (const shape of PAINTER_SHAPES) await runShape(shape, PAINTER_ROWS, PAINTER_KERNELS, 'int4', report, ctx);
   },
 };

@@ -13,7 +13,7 @@ import { painterRealBench, painterReal2Bench } from './painter_real';
 import { reasonerBench } from './reasoner';
 import { realDimsBench, realShapeFullBench } from './real_shape';
 import { qwen2Int4Bench, qwen2Int4WideBench } from './qwen2';
-import { decodeMatmulBench } from './decode_matmul';
+import { decodeMatmulBench, painterMatmulBench } from './decode_matmul';
 import { vaeBench } from './vae';
 
 /** One implementation's timings for one case. */
@@ -75,6 +75,7 @@ export const BENCHES: Bench[] = [
   qwen2Int4Bench,
   qwen2Int4WideBench,
   decodeMatmulBench,
+  painterMatmulBench,
   painterRealBench,
   painterReal2Bench,
 ];
