@@ -3,7 +3,7 @@
  * output channel or int4 block-32 (docs/formats.md) and dequantised inside the kernel. Four kernels: a tiled one for M
  * above a few rows, a GEMV one for decode (a weight row split across 32 lanes), a dot one for decode with a short K
  * or on a fallback (CPU) adapter (one invocation per output column, no workgroup memory), and `regs`, generated
- * (src/kernels/matmul_regs.ts), for M above a few rows on a fallback adapter; `matmul` picks one by
+ * (src/kernels/matmul_regs.ts), for most products on a fallback adapter; `matmul` picks one by
  * `decodeMatmulVariant` unless told (`matmulVariant` is the choice between tiled and GEMV by rows alone).
  */
 import type { GpuBatch } from '../gpu/batch';
@@ -83,7 +83,7 @@ export interface MatmulArgs {
   precision?: Precision;
   /** Lanes per output column of the GEMV kernel: a power of two from 2 to 256; by default GEMV_LANES. */
   gemvLanes?: number;
-  /** Forces the tiled kernel's block; by default `matmulTile`'s rule. */
+  /** Forces the tiled kernel's block, or the regs kernel's (large 4 × 8, small 4 × 4); by default their rules. */
   tile?: MatmulTileChoice;
 }
 
@@ -130,9 +130,9 @@ export function matmulVariant(M: number): MatmulVariant {
 /** Invocations per workgroup of the dot kernel (its shader's WG). */
 const DOT_WG = 64;
 /**
- * Up to this K the dot kernel serves decode rows on a GPU: a row of at most 256 elements is a short loop for one
- * invocation, while GEMV would give each of its 32 lanes a few words and then reduce. Longer rows go to GEMV, which
- * spreads them over lanes. (A fallback adapter runs `regs`, or dot when K is not a multiple of 32.)
+ * Up to this K the dot kernel serves decode rows on any adapter: a row of at most 256 elements is a short loop for
+ * one invocation, while GEMV would give each of its 32 lanes a few words and then reduce. Longer rows go to GEMV on a
+ * GPU, which spreads them over lanes, and to `regs` on a fallback adapter (dot when K is not a multiple of 32).
  */
 export const DOT_MAX_K = 256;
 
@@ -141,13 +141,17 @@ export { isFallbackDevice, type AdapterKind };
 /**
  * The kernel `matmul` runs by default. On a GPU: for decode-sized products (M ≤ 4 rows) dot when K ≤ DOT_MAX_K,
  * else GEMV (one invocation per column would leave most of the chip idle on the narrow projections and read each row
- * alone); above 4 rows the tiled kernel. On a fallback adapter (isFallbackDevice): the generated register-blocked
- * `regs` kernel (src/kernels/matmul_regs.ts) at every M when K is a multiple of 32, since there workgroup tiles,
- * barriers, GEMV's reduction and private arrays cost more than the reads they save (10× over tiled at OmniGen's
- * shape, 7.5× over dot for a decode row); otherwise dot up to 4 rows and tiled above.
+ * alone); above 4 rows the tiled kernel. On a fallback adapter (isFallbackDevice) the generated register-blocked
+ * `regs` kernel (src/kernels/matmul_regs.ts) when K is a multiple of 32, since there workgroup tiles, barriers,
+ * GEMV's reduction and private arrays cost more than the reads they save (9× over tiled at OmniGen's shape, 7.5×
+ * over dot for a decode row at K 3,072) — except decode rows with K ≤ DOT_MAX_K, a short loop that dot runs with a
+ * pipeline compiled in a tenth of the time; otherwise dot up to 4 rows and tiled above.
  */
 export function decodeMatmulVariant(M: number, K: number, device: AdapterKind): MatmulVariant {
-  if (isFallbackDevice(device)) return K % REGS_K_MULTIPLE === 0 ? 'regs' : M > GEMV_MAX_M ? 'tiled' : 'dot';
+  if (isFallbackDevice(device)) {
+    if (M <= GEMV_MAX_M) return K > DOT_MAX_K && K % REGS_K_MULTIPLE === 0 ? 'regs' : 'dot';
+    return K % REGS_K_MULTIPLE === 0 ? 'regs' : 'tiled';
+  }
   if (M > GEMV_MAX_M) return matmulVariant(M);
   return K <= DOT_MAX_K ? 'dot' : 'gemv';
 }
@@ -161,7 +165,7 @@ export function matmulCode(
   variant: MatmulVariant,
   precision: Precision = 'f32',
   format: WeightFormat = 'f32',
-  block: RegsBlock = regsBlock(5),
+  block: RegsBlock = { RM: 4, RN: 8 },
 ): string {
   if (variant === 'regs') return matmulRegsCode(format, block);
   if (variant === 'gemv') return [fns, out, common, gemv].join('\n');
@@ -182,6 +186,12 @@ export function weightBuffers(w: LinearWeight): { words: GPUBuffer; scale?: GPUB
     case 'int4':
       return { words: w.weightQ4, scale: w.weightScale };
   }
+}
+
+/** The regs kernel's block: `regsBlock`'s rule, or the one forced by `tile` above 4 rows. */
+function regsBlockChoice(M: number, N: number, K: number, tile: MatmulTileChoice = 'auto'): RegsBlock {
+  if (tile === 'auto' || M <= 4) return regsBlock(M, N, K);
+  return tile === 'large' ? { RM: 4, RN: 8 } : { RM: 4, RN: 4 };
 }
 
 /** Throws KernelArgError unless `w` is a valid sharded weight: contiguous shards of one format and `in`. */
@@ -269,7 +279,7 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
     let tileKey = '';
     if (variant === 'regs') {
       delete constants.FORMAT; // generated per format and block: no override constants
-      const block = regsBlock(M);
+      const block = regsBlockChoice(M, Ns, K, args.tile);
       groups = regsGroups(M, Ns, block);
       tileKey = `:${block.RM}x${block.RN}`;
     } else if (variant === 'tiled') {
@@ -285,7 +295,8 @@ export function matmul(batch: GpuBatch, args: MatmulArgs): void {
       groups = [Math.ceil(Ns / DOT_WG), 1];
     }
     const key = `matmul_${variant}:${precision}:${w.format}${tileKey}`;
-    const pipeline = batch.pipeline(key, matmulCode(variant, precision, w.format, regsBlock(M)), constants);
+    const block = variant === 'regs' ? regsBlockChoice(M, Ns, K, args.tile) : undefined;
+    const pipeline = batch.pipeline(key, matmulCode(variant, precision, w.format, block), constants);
     // The shard writes columns [row0, row0 + Ns) of rows N wide (and reads bias[row0 + n]).
     const params = new Uint32Array([M, Ns, K, ACT_ID[activation], bias ? 1 : 0, N, row0]);
     // Unused bindings (scale for f32/f16/bf16, bias when absent) get x: read-only, never read by that pipeline.

@@ -29,13 +29,19 @@ export interface RegsBlock {
   RN: number;
 }
 
+/** Above this many multiply-adds a product takes the larger block (4 × 8): its extra compile time then pays. */
+export const REGS_LARGE_MACS = 1 << 26;
+
 /**
- * The block for M rows: 4 × 8 above 4 rows (2.1 GMAC/s at M 128, K 3,072, N 3,072 int4 on SwiftShader, against 1.5
- * for 4 × 4; 8 × 8 gained 15 % more but took 2.4 s to compile instead of 1.4), 1 × 4 for decode rows (M = 1, K 3,072,
- * N 4,864: 1 × 4, 1 × 8 and 1 × 16 all ran in 23–24 ms, and 1 × 4 compiles in 0.2 s; `dot` took 181 ms).
+ * The block for an M × N × K product. Decode rows (M ≤ 4): 1 × 4 (M 1, K 3,072, N 4,864 int4 on SwiftShader: 1 × 4,
+ * 1 × 8 and 1 × 16 all ran in 23–24 ms; 1 × 4 compiles in 0.3–0.4 s; `dot` took 181 ms). Above: 4 × 8 for large
+ * products (M 128, K 3,072, N 3,072 int4: 2.1 GMAC/s against 1.5 for 4 × 4; 8 × 8 gained 15 % more but compiles in
+ * 2.4 s), 4 × 4 below REGS_LARGE_MACS, where the work is milliseconds and the compile is what counts (4 × 4 compiles
+ * in 0.6–1.0 s, 4 × 8 in 1.9–2.2 s, the tiled kernel's 32 × 32 in 0.7–0.9 s; one pipeline per format and block).
  */
-export function regsBlock(M: number): RegsBlock {
-  return M <= 4 ? { RM: 1, RN: 4 } : { RM: 4, RN: 8 };
+export function regsBlock(M: number, N: number, K: number): RegsBlock {
+  if (M <= 4) return { RM: 1, RN: 4 };
+  return M * N * K >= REGS_LARGE_MACS ? { RM: 4, RN: 8 } : { RM: 4, RN: 4 };
 }
 
 /** vec4<u32> words of the weight per 32-element step of a row, by format. */

@@ -24,6 +24,7 @@ import { parseSafetensors, tensorData } from '../../../src/packs/safetensors';
 import { GpuBatch } from '../../../src/gpu/batch';
 import { cachedPipelineCount } from '../../../src/gpu/pipeline_cache';
 import { KernelArgError } from '../../../src/errors';
+import { regsBlock, REGS_LARGE_MACS } from '../../../src/kernels/matmul_regs';
 import { toWeightData } from '../../../src/kernels/weight_data';
 import { uploadWeight } from '../../../src/models/layers/weights';
 import { sample } from '../../../src/kernels/sample';
@@ -105,6 +106,7 @@ const FORCED: Case[] = FORMATS.flatMap((format): Case[] => [
   { format, M: 67, K: 96, N: 75, bias: true, activation: 'gelu_tanh', variant: 'regs' },
   { format, M: 1, K: 64, N: 75, bias: false, activation: 'silu', variant: 'regs' },
   { format, M: 5, K: 32, N: 1, bias: true, activation: 'none', variant: 'regs' },
+  { format, M: 1, K: 288, N: 9, bias: true, activation: 'gelu', variant: undefined },
   { format, M: 67, K: 64, N: 75, bias: true, activation: 'silu', variant: 'gemv' },
   { format, M: 5, K: 160, N: 130, bias: false, activation: 'gelu_tanh', variant: 'gemv' },
   { format, M: 5, K: 96, N: 1, bias: true, activation: 'none', variant: 'tiled' },
@@ -127,10 +129,19 @@ const LONG_K: Case[] = FORMATS.flatMap((format): Case[] => [
 const FEW_LANES: Case[] = [
   { format: 'int4', M: 2, K: 896, N: 67, bias: false, activation: 'silu', variant: 'gemv', gemvLanes: 4 },
 ];
+/**
+ * The regs kernel's large block (4 × 8; the grid's products are under REGS_LARGE_MACS and take 4 × 4): forced on two
+ * formats (the block changes the unrolling, not the decoding), and chosen by the rule for a product above the bound.
+ */
+const REGS_LARGE: Case[] = [
+  { format: 'int4', M: 67, K: 96, N: 75, bias: true, activation: 'gelu', variant: 'regs', tile: 'large' },
+  { format: 'f16', M: 67, K: 96, N: 75, bias: false, activation: 'silu', variant: 'regs', tile: 'large' },
+  { format: 'int4', M: 40, K: 1024, N: 1700, bias: true, activation: 'none', variant: 'regs' },
+];
 
 const name = (c: Case) =>
   `${c.format} M=${c.M} K=${c.K} N=${c.N} ${c.bias ? 'bias' : 'no bias'} ${c.activation} ` +
-  `${c.variant ?? 'auto'}${c.gemvLanes ? ` ${c.gemvLanes} lanes` : ''}`;
+  `${c.variant ?? 'auto'}${c.gemvLanes ? ` ${c.gemvLanes} lanes` : ''}${c.tile ? ` ${c.tile}` : ''}`;
 
 describe('matmul', async () => {
   const device = await acquireDevice();
@@ -157,7 +168,7 @@ describe('matmul', async () => {
     return readF32(device, out, c.M * c.N);
   }
 
-  it.each([...GRID, ...FORCED, ...LONG_K, ...FEW_LANES].map((c) => [name(c), c] as const))(
+  it.each([...GRID, ...FORCED, ...LONG_K, ...FEW_LANES, ...REGS_LARGE].map((c) => [name(c), c] as const))(
     'matches its twin: %s',
     async (_, c) => {
       const seed = c.M * 1000 + c.K * 7 + c.N;
@@ -225,7 +236,7 @@ describe('matmul', async () => {
     expect([1, 2, 3, 4, 5, 67].map(matmulVariant)).toEqual(['gemv', 'gemv', 'gemv', 'gemv', 'tiled', 'tiled']);
   });
 
-  it('picks dot or GEMV for decode rows, tiled above, on a GPU; regs on a fallback adapter (K of 32s)', () => {
+  it('picks dot or GEMV for decode rows, tiled above, on a GPU; on a fallback adapter regs (K of 32s)', () => {
     const gpu = { adapterInfo: { isFallbackAdapter: false } };
     const cpu = { adapterInfo: { isFallbackAdapter: true } };
     const pick = (d: object) =>
@@ -242,10 +253,19 @@ describe('matmul', async () => {
         [1, 48],
       ].map(([M, K]) => decodeMatmulVariant(M!, K!, d));
     expect(pick(gpu)).toEqual(['dot', 'dot', 'gemv', 'gemv', 'gemv', 'tiled', 'tiled', 'tiled', 'tiled', 'dot']);
-    expect(pick(cpu)).toEqual(['regs', 'regs', 'dot', 'regs', 'regs', 'regs', 'regs', 'regs', 'tiled', 'dot']);
+    expect(pick(cpu)).toEqual(['dot', 'dot', 'dot', 'regs', 'regs', 'regs', 'regs', 'regs', 'tiled', 'dot']);
     // An adapter that does not say (no adapterInfo, or no isFallbackAdapter) is taken for a GPU.
     expect(pick({})).toEqual(pick(gpu));
     expect(pick({ adapterInfo: {} })).toEqual(pick(gpu));
+  });
+
+  it('gives the regs kernel 1 × 4 for decode rows, 4 × 4 below REGS_LARGE_MACS and 4 × 8 above', () => {
+    expect(regsBlock(1, 151_936, 896)).toEqual({ RM: 1, RN: 4 });
+    expect(regsBlock(4, 9, 4864)).toEqual({ RM: 1, RN: 4 });
+    expect(regsBlock(130, 384, 384)).toEqual({ RM: 4, RN: 4 });
+    expect(regsBlock(40, 1700, 1024)).toEqual({ RM: 4, RN: 8 });
+    expect(regsBlock(1025, 3072, 3072)).toEqual({ RM: 4, RN: 8 });
+    expect(40 * 1700 * 1024).toBeGreaterThanOrEqual(REGS_LARGE_MACS);
   });
 
   it("reads Chromium's SwiftShader adapter as a fallback adapter", () => {
