@@ -13,7 +13,17 @@ import svelteConfig from './svelte.config.js';
 export default ts.config(
   {
     // Besides these, ESLint never lints node_modules/ and .git/. Python (tools/**/*.py) and WGSL are not JavaScript.
-    ignores: ['dist/', 'public/', 'test-results/', 'playwright-report/', '.vitest/', '.tmp/', 'tests/fixtures/'],
+    ignores: [
+      'dist/',
+      'public/',
+      'test-results/',
+      'playwright-report/',
+      '.vitest/',
+      '.tmp/',
+      'bench-bundle/',
+      '.gl/',
+      'tests/fixtures/',
+    ],
   },
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },

@@ -3,14 +3,33 @@
  *
  * Kernels take a batch and encode into it; the caller submits once. Transient buffers belong to the batch and are
  * destroyed right after submit (WebGPU keeps them alive for the work already queued), so nothing leaks per call.
+ *
+ * Uniforms are slices of a few mapped-at-creation arenas (4 KiB, then doubling up to 64 KiB), unmapped at submit:
+ * a decode step of a 24-layer model binds about 300 uniforms, and one buffer each cost more CPU time than the GPU
+ * spent on the step (measured on an H200 with Dawn: ≈ 25 ms of createBuffer and ≈ 20 ms of submit-time destroys
+ * per token; docs/benchmarks.md, "Native harness").
  */
 import { cachedPipeline, shaderModule } from './pipeline_cache';
 
 export type Workgroups = [number, number?, number?];
 
+/** What a binding of `dispatch` takes: a whole buffer, or a range of one (a uniform's slice of an arena). */
+export type BindingBuffer = GPUBuffer | GPUBufferBinding;
+
+/** A uniform arena's first size and its largest (the uniform binding limit WebGPU guarantees). */
+const ARENA_FIRST = 4096;
+const ARENA_MAX = 65536;
+
+interface Arena {
+  buffer: GPUBuffer;
+  bytes: Uint8Array;
+  used: number;
+}
+
 export class GpuBatch {
   readonly encoder: GPUCommandEncoder;
   private transient: GPUBuffer[] = [];
+  private arenas: Arena[] = [];
   private submitted = false;
 
   constructor(
@@ -20,18 +39,33 @@ export class GpuBatch {
     this.encoder = device.createCommandEncoder({ label });
   }
 
-  /** A uniform buffer holding `data`, destroyed after submit. */
-  uniform(data: ArrayBuffer | ArrayBufferView, label = 'uniforms'): GPUBuffer {
+  /** A uniform holding `data`: a slice of one of this batch's arenas, which are destroyed after submit. */
+  uniform(data: ArrayBuffer | ArrayBufferView, label = 'uniforms'): GPUBufferBinding {
+    if (this.submitted) throw new Error('GpuBatch: a uniform after submit');
     const bytes =
       data instanceof ArrayBuffer
         ? new Uint8Array(data)
         : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
-    const buf = this.device.createBuffer({ label, size, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
-    new Uint8Array(buf.getMappedRange()).set(bytes);
-    buf.unmap();
-    this.transient.push(buf);
-    return buf;
+    const align = Math.max(16, this.device.limits.minUniformBufferOffsetAlignment);
+    let arena = this.arenas[this.arenas.length - 1];
+    if (!arena || arena.used + size > arena.bytes.byteLength) {
+      const last = arena?.bytes.byteLength ?? ARENA_FIRST / 2;
+      const cap = Math.max(size, Math.min(ARENA_MAX, last * 2));
+      const buffer = this.device.createBuffer({
+        label,
+        size: cap,
+        usage: GPUBufferUsage.UNIFORM,
+        mappedAtCreation: true,
+      });
+      arena = { buffer, bytes: new Uint8Array(buffer.getMappedRange()), used: 0 };
+      this.arenas.push(arena);
+      this.transient.push(buffer);
+    }
+    const offset = arena.used;
+    arena.bytes.set(bytes, offset);
+    arena.used = Math.ceil((offset + size) / align) * align;
+    return { buffer: arena.buffer, offset, size };
   }
 
   /** A storage buffer of `size` bytes that lives until submit. */
@@ -49,7 +83,12 @@ export class GpuBatch {
    * Encodes one compute pass: `pipeline` with group 0 bound to `buffers` in binding order, dispatched over
    * `workgroups`. Throws when a dimension exceeds the device's limit.
    */
-  dispatch(pipeline: GPUComputePipeline, buffers: GPUBuffer[], workgroups: Workgroups, label = pipeline.label): void {
+  dispatch(
+    pipeline: GPUComputePipeline,
+    buffers: readonly BindingBuffer[],
+    workgroups: Workgroups,
+    label = pipeline.label,
+  ): void {
     const [x, y = 1, z = 1] = workgroups;
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max)
@@ -58,7 +97,7 @@ export class GpuBatch {
     const bindGroup = this.device.createBindGroup({
       label,
       layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: buffers.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
     });
     const pass = this.encoder.beginComputePass({ label });
     pass.setPipeline(pipeline);
@@ -80,6 +119,8 @@ export class GpuBatch {
   submit(): void {
     if (this.submitted) throw new Error('GpuBatch submitted twice');
     this.submitted = true;
+    for (const a of this.arenas) a.buffer.unmap();
+    this.arenas = [];
     this.device.queue.submit([this.encoder.finish()]);
     for (const b of this.transient) b.destroy();
     this.transient = [];

@@ -3,9 +3,9 @@
  * - tiny: the shipped tiny-random pack's `reasoner.f32.safetensors` through the real loader
  *   (`uploadReasonerWeights`), greedy tokens checked against the PyTorch fixture.
  * - real shapes (Qwen2 0.5B / 1.5B / 7B decoder layers, int4 block-32 projections and lm_head, f32 embedding and
- *   norms): random weights generated on the device and handed to the same engine (the engine takes any
- *   LinearWeight format; the shipped loader reads f32 files only). The engine's matmuls run f32 tiles and f32
- *   attention whatever the adapter offers (it has no f16 path yet), so these cases are the same on every device.
+ *   norms; at 0.5B also f16 and f32 matrices): random weights generated on the device and handed to the same engine
+ *   (it takes any LinearWeight format), which picks its prefill tile precision by `reasonerComputePrecision` (f16
+ *   tiles for f16 / int4 weights where the device has `shader-f16`); decode rows and attention compute in f32.
  * Decode: a prompt of `context` tokens is prefilled (not timed), then `steps` decode steps are submitted one command
  * buffer each and timed together; bytes per token = every weight once + the K/V cache read.
  */
@@ -57,10 +57,26 @@ interface PackManifest {
   paths: { reasoner_weights?: string | Record<string, string> };
 }
 
+/** The formats the real-shape cases store their matrices in. */
+export type CaseWeights = 'int4' | 'f16' | 'f32';
+
 /** Bytes of an int4 block-32 weight [N, K] with its f32 scales. */
 const int4Bytes = (N: number, K: number) => (N * K) / 2 + N * (K / 32) * 4;
 
-function shapeBytes(s: DecoderShape): { linear: number; params: number; embed: number; lmHead: number } {
+/** Bytes of a weight [N, K] stored as `w`. */
+const matBytes = (w: CaseWeights, N: number, K: number) =>
+  w === 'int4' ? int4Bytes(N, K) : N * K * (w === 'f16' ? 2 : 4);
+
+/**
+ * The embedding table's format for matrices of `w`: f16 for int4 and f16 (7B's f32 table, 2,079 MiB, exceeds a 2 GiB
+ * binding; decode gathers one row, so the table's format barely shows in the timings), f32 for f32.
+ */
+const embedFormat = (w: CaseWeights): 'f16' | 'f32' => (w === 'f32' ? 'f32' : 'f16');
+
+function shapeBytes(
+  s: DecoderShape,
+  w: CaseWeights = 'int4',
+): { linear: number; params: number; embed: number; lmHead: number } {
   const q = s.heads * s.headDim;
   const kv = s.kvHeads * s.headDim;
   const perLayer = [
@@ -72,15 +88,15 @@ function shapeBytes(s: DecoderShape): { linear: number; params: number; embed: n
   let linear = 0;
   let params = 0;
   for (const [N, K] of perLayer) {
-    linear += int4Bytes(N, K);
+    linear += matBytes(w, N, K);
     params += N * K;
   }
   const norms = 2 * s.hidden * 4 + (q + 2 * kv) * 4;
   return {
     linear: s.layers * (linear + norms),
     params: s.layers * params,
-    embed: s.vocab * s.hidden * 4,
-    lmHead: int4Bytes(s.vocab, s.hidden),
+    embed: s.vocab * s.hidden * (embedFormat(w) === 'f16' ? 2 : 4),
+    lmHead: matBytes(w, s.vocab, s.hidden),
   };
 }
 
@@ -97,14 +113,15 @@ function configFor(s: DecoderShape): ReasonerConfig {
     head_dim: s.headDim,
     intermediate_size: s.inter,
     rope_theta: 1e6,
+    max_position_embeddings: 32768,
     rms_norm_eps: 1e-6,
     tie_word_embeddings: false,
     attention_bias: true,
   };
 }
 
-/** Random int4 weights of shape `s` on the device, in the engine's layout (fused q/k/v and gate/up). */
-function randomWeights(device: GPUDevice, s: DecoderShape): ReasonerWeights {
+/** Random weights of shape `s` stored as `w` on the device, in the engine's layout (fused q/k/v and gate/up). */
+function randomWeights(device: GPUDevice, s: DecoderShape, w: CaseWeights): ReasonerWeights {
   const bufs: GPUBuffer[] = [];
   const mk = (bytes: number, kind: Parameters<typeof filledBuffer>[2], label: string) => {
     const b = filledBuffer(device, bytes, kind, label);
@@ -118,8 +135,14 @@ function randomWeights(device: GPUDevice, s: DecoderShape): ReasonerWeights {
     weightQ4: mk((N * K) / 2, 'bytes', `${label} q4`),
     weightScale: mk(N * (K / 32) * 4, 'scale', `${label} scale`),
   });
+  const mat = (N: number, K: number, label: string): LinearWeight =>
+    w === 'int4'
+      ? int4(N, K, label)
+      : w === 'f16'
+        ? { format: 'f16', out: N, in: K, weight: mk(matBytes(w, N, K), 'f16', `${label} f16`) }
+        : { format: 'f32', out: N, in: K, weight: mk(matBytes(w, N, K), 'f32', `${label} f32`) };
   const lin = (N: number, K: number, label: string, bias = false): GpuLinear => ({
-    w: int4(N, K, label),
+    w: mat(N, K, label),
     bias: bias ? mk(N * 4, 'f32', `${label} bias`) : undefined,
   });
   const q = s.heads * s.headDim;
@@ -133,14 +156,18 @@ function randomWeights(device: GPUDevice, s: DecoderShape): ReasonerWeights {
       gateUp: lin(2 * s.inter, s.hidden, `l${l} gate_up`),
       down: lin(s.hidden, s.inter, `l${l} down`),
     }));
-    const b = shapeBytes(s);
+    const b = shapeBytes(s, w);
+    const ef = embedFormat(w);
+    const embed: LinearWeight =
+      ef === 'f16'
+        ? { format: 'f16', out: s.vocab, in: s.hidden, weight: mk(b.embed, 'f16', 'embed') }
+        : { format: 'f32', out: s.vocab, in: s.hidden, weight: mk(b.embed, 'f32', 'embed') };
     return {
-      // The matrices are int4 (the embedding table f32, as this case measured before the engine read int4 tables).
-      format: 'int4',
-      embed: { format: 'f32', out: s.vocab, in: s.hidden, weight: mk(s.vocab * s.hidden * 4, 'f32', 'embed') },
+      format: w,
+      embed,
       layers,
       norm: mk(s.hidden * 4, 'ones', 'norm'),
-      lmHead: int4(s.vocab, s.hidden, 'lm_head'),
+      lmHead: mat(s.vocab, s.hidden, 'lm_head'),
       bytes: b.linear + b.embed + b.lmHead,
       dispose: () => {
         for (const x of bufs) x.destroy();
@@ -291,39 +318,40 @@ export function tinyReasonerCase(mode: 'decode' | 'prefill'): BenchCase {
   };
 }
 
-/** Decode or prefill at a real Qwen2 shape with int4 weights; `context` prompt tokens. */
+/** Decode or prefill at a real Qwen2 shape with random weights stored as `w`; `context` prompt tokens. */
 export function qwen2Case(
   s: DecoderShape,
   mode: 'decode' | 'prefill',
   context: number,
   preset: Preset = 'real',
+  w: CaseWeights = 'int4',
 ): BenchCase {
-  const b = shapeBytes(s);
+  const b = shapeBytes(s, w);
   const kvBytes = s.layers * 2 * (context + 64) * s.kvHeads * s.headDim * 4;
   const rows = mode === 'prefill' ? context : 1;
   const acts = rows * (4 * s.hidden + 2 * (s.heads + s.kvHeads) * s.headDim + 3 * s.inter) * 4;
   return {
-    name: `reasoner ${mode} Qwen2-${s.label} int4 ctx${context}`,
+    name: `reasoner ${mode} Qwen2-${s.label} ${w} ctx${context}`,
     group: 'reasoner',
     preset,
     sizes:
       `${s.layers} layers, hidden ${s.hidden}, ${s.heads}/${s.kvHeads} heads × ${s.headDim}, ` +
-      `inter ${s.inter}, vocab ${s.vocab}; int4 linears`,
+      `inter ${s.inter}, vocab ${s.vocab}; ${w} linears`,
     memoryBytes: b.linear + b.embed + b.lmHead + kvBytes + acts,
     largestBuffer: Math.max(b.embed, rows * 2 * s.inter * 4),
     async run(ctx): Promise<CaseOutput> {
       const { device } = ctx;
       const c = configFor(s);
-      const engine = new ReasonerEngine(device, randomWeights(device, s), c);
+      const engine = new ReasonerEngine(device, randomWeights(device, s, w), c);
       try {
         const prompt = Array.from({ length: context }, (_, i) => (i * 7919) % s.vocab);
         const checks: CaseCheck[] = [];
         if (ctx.check) {
-          // Random weights have no reference output: the check is that the int4 path runs and draws ids in range.
+          // Random weights have no reference output: the check is that the path runs and draws ids in range.
           const ids = await greedy(device, engine, prompt, 4);
           checks.push({
             ok: ids.every((id) => id >= 0 && id < s.vocab),
-            detail: `int4 engine drew ids ${ids.join(',')} (vocab ${s.vocab})`,
+            detail: `${w} engine drew ids ${ids.join(',')} (vocab ${s.vocab})`,
           });
         }
         const attnFlops = (ctxLen: number) => 4 * s.layers * s.heads * s.headDim * ctxLen;
@@ -339,7 +367,7 @@ export function qwen2Case(
             peak: 'fp32',
             notes: [
               `${(1000 / ms).toFixed(2)} tokens/s (${steps} steps after a ${context}-token prompt)`,
-              'engine: f32 tiles and f32 attention (no f16 path)',
+              `engine: ${engine.precision} prefill tiles (reasonerComputePrecision); decode rows, attention in f32`,
             ],
             checks,
           };
@@ -350,7 +378,10 @@ export function qwen2Case(
           bytes: b.linear + b.lmHead + s.layers * 2 * context * s.kvHeads * s.headDim * 4,
           flops: 2 * b.params * context + 2 * s.vocab * s.hidden + attnFlops((context * (context + 1)) / 2),
           peak: 'fp32',
-          notes: [`${((1000 * context) / ms).toFixed(0)} prompt tokens/s`],
+          notes: [
+            `${((1000 * context) / ms).toFixed(0)} prompt tokens/s`,
+            `engine: ${engine.precision} tiles (reasonerComputePrecision); attention in f32`,
+          ],
           checks,
         };
       } finally {

@@ -42,6 +42,11 @@ export function allCases(): BenchCase[] {
   }
   for (const s of QWEN2_SHAPES) cases.push(qwen2Case(s, 'decode', 1024));
   for (const s of QWEN2_SHAPES) cases.push(qwen2Case(s, 'prefill', 512));
+  // Storage side by side at the 0.5B shape: f16 and f32 matrices against the int4 cases above.
+  for (const w of ['f16', 'f32'] as const) {
+    cases.push(qwen2Case(QWEN2_SHAPES[0]!, 'decode', 1024, 'real', w));
+    cases.push(qwen2Case(QWEN2_SHAPES[0]!, 'prefill', 512, 'real', w));
+  }
   for (const s of [OMNIGEN, OMNIGEN_H128]) for (const t of [1024, 4096]) cases.push(painterStepCase(s, t));
   return cases;
 }
