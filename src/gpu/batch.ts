@@ -13,6 +13,18 @@ import { cachedPipeline, shaderModule } from './pipeline_cache';
 
 export type Workgroups = [number, number?, number?];
 
+/** Each pipeline's group-0 layout, asked for once (each getBindGroupLayout call makes a new object). */
+const layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+
+function layoutOf(pipeline: GPUComputePipeline): GPUBindGroupLayout {
+  let l = layouts.get(pipeline);
+  if (!l) {
+    l = pipeline.getBindGroupLayout(0);
+    layouts.set(pipeline, l);
+  }
+  return l;
+}
+
 /** What a binding of `dispatch` takes: a whole buffer, or a range of one (a uniform's slice of an arena). */
 export type BindingBuffer = GPUBuffer | GPUBufferBinding;
 
@@ -27,16 +39,34 @@ interface Arena {
 }
 
 export class GpuBatch {
-  readonly encoder: GPUCommandEncoder;
+  private readonly raw: GPUCommandEncoder;
+  /** The compute pass the dispatches go into, open until the encoder is needed for a copy, or submit. */
+  private pass: GPUComputePassEncoder | null = null;
   private transient: GPUBuffer[] = [];
   private arenas: Arena[] = [];
   private submitted = false;
 
   constructor(
     readonly device: GPUDevice,
-    label = 'batch',
+    private readonly label = 'batch',
   ) {
-    this.encoder = device.createCommandEncoder({ label });
+    this.raw = device.createCommandEncoder({ label });
+  }
+
+  /**
+   * The command encoder, for copies and clears between dispatches: the open compute pass ends first, so what the
+   * encoder records comes after the dispatches before it and before those after it.
+   */
+  get encoder(): GPUCommandEncoder {
+    this.endPass();
+    return this.raw;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
   }
 
   /** A uniform holding `data`: a slice of one of this batch's arenas, which are destroyed after submit. */
@@ -80,8 +110,10 @@ export class GpuBatch {
   }
 
   /**
-   * Encodes one compute pass: `pipeline` with group 0 bound to `buffers` in binding order, dispatched over
-   * `workgroups`. Throws when a dimension exceeds the device's limit.
+   * Encodes one dispatch of `pipeline` with group 0 bound to `buffers` in binding order, over `workgroups`, into the
+   * batch's open compute pass (consecutive dispatches share one pass: each dispatch is its own usage scope, so
+   * WebGPU orders their reads and writes as if each had its own pass). Throws when a dimension exceeds the device's
+   * limit.
    */
   dispatch(
     pipeline: GPUComputePipeline,
@@ -94,16 +126,16 @@ export class GpuBatch {
     if (x > max || y > max || z > max)
       throw new Error(`${label}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
     if (x === 0 || y === 0 || z === 0) return;
+    if (this.submitted) throw new Error(`GpuBatch: ${label} dispatched after submit`);
     const bindGroup = this.device.createBindGroup({
       label,
-      layout: pipeline.getBindGroupLayout(0),
+      layout: layoutOf(pipeline),
       entries: buffers.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
     });
-    const pass = this.encoder.beginComputePass({ label });
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
-    pass.end();
+    this.pass ??= this.raw.beginComputePass({ label: this.label });
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(x, y, z);
   }
 
   /** A pipeline for `code` with entry point `entryPoint` (default `main`), cached under `key` (which names it). */
@@ -121,7 +153,8 @@ export class GpuBatch {
     this.submitted = true;
     for (const a of this.arenas) a.buffer.unmap();
     this.arenas = [];
-    this.device.queue.submit([this.encoder.finish()]);
+    this.endPass();
+    this.device.queue.submit([this.raw.finish()]);
     for (const b of this.transient) b.destroy();
     this.transient = [];
   }
