@@ -133,6 +133,12 @@ test(title, async ({ page }) => {
     ] as const) {
       const reqs = hub.log.slice(before).filter((l) => l.path.endsWith(path) && !/^bytes=\d+-\d+$/.test(l.range ?? ''));
       expect(reqs.at(-2), path).toMatchObject({ range: null, sent: at });
+      if (path === SHARD2 && reqs.at(-1)?.range == null) {
+        // The cut connection: on a loaded machine Chromium may drop every byte of it before the page reads one
+        // (seen once in CI); nothing was stored, so the retry starts over, without a Range, and gets the whole file.
+        expect(reqs.at(-1)?.status, path).toBe(200);
+        continue;
+      }
       const resumedAt = Number(/^bytes=(\d+)-$/.exec(reqs.at(-1)?.range ?? '')?.[1]);
       expect(reqs.at(-1)?.status, path).toBe(206);
       expect(resumedAt, path).toBeGreaterThan(0);
