@@ -3,9 +3,10 @@
  * - tiny: the shipped tiny-random pack's `reasoner.f32.safetensors` through the real loader
  *   (`uploadReasonerWeights`), greedy tokens checked against the PyTorch fixture.
  * - real shapes (Qwen2 0.5B / 1.5B / 7B decoder layers, int4 block-32 projections and lm_head, f16 embedding
- *   table, f32 norms; at 0.5B also f16 and f32 matrices, the f32 case with an f32 table): random weights generated on the device and handed to the same engine
- *   (it takes any LinearWeight format), which picks its prefill tile precision by `reasonerComputePrecision` (f16
- *   tiles for f16 / int4 weights where the device has `shader-f16`); decode rows and attention compute in f32.
+ *   table, f32 norms; at 0.5B also f16 and f32 matrices, the f32 case with an f32 table): random weights
+ *   generated on the device and handed to the same engine (it takes any LinearWeight format), which picks its
+ *   prefill tile precision by `reasonerComputePrecision` (f16 tiles for f16 / int4 weights where the device has
+ *   `shader-f16`); decode rows and attention compute in f32.
  * Decode: a prompt of `context` tokens is prefilled (not timed), then `steps` decode steps are submitted one command
  * buffer each and timed together; bytes per token = every weight once + the K/V cache read.
  */

@@ -1,7 +1,9 @@
 // MindOmni replica → convertMindOmni → our engines, in Chromium WebGPU. The replica (tests/fixtures/mindomni-replica,
 // tools/make_mindomni_replica.py) has MindOmni's folder layout, names and BF16 tensors; its reference.json is the
 // project's PyTorch mirror (tools/rgvlm/model.py, f32) on the same weights: one connector + painter velocity and the
-// text decoder's greedy ids. Hugging Face transformers / MindOmni's own code have not produced a reference here.
+// text decoder's greedy ids. tests/fixtures/hf_reference.json is Hugging Face transformers' own
+// Qwen2_5_VLForConditionalGeneration on the replica's mllm/ (tools/hf_reference.py, run on a lent GPU machine):
+// greedy ids, logits and the last layer's pre-norm hidden states of the prompt. MindOmni's own code has not run.
 // Per format, the converted painter file, loaded by the painter's own loader, gives the mirror's velocity within the
 // bound stated below; the converted reasoner file (f32, and bf16: the checkpoint's own values) gives the mirror's
 // greedy ids exactly (int8 / int4 reasoner files against the same weights loaded directly: convert_qwen2.test.ts).
@@ -18,6 +20,10 @@ import type { WeightVariant } from '../../../src/packs/manifest';
 import reference from '../../fixtures/mindomni-replica/reference.json';
 import { engineVelocity, maxAbsDiff } from './painter_fixtures';
 import { tinyRandom } from './reasoner_fixtures';
+import hf from '../../fixtures/hf_reference.json';
+import { GpuBatch } from '../../../src/gpu/batch';
+import { HiddenCollector } from '../../../src/models/reasoner/hidden';
+import { resolveSampling } from '../../../src/models/reasoner/sampling';
 
 const FILES = import.meta.glob('../../fixtures/mindomni-replica/**/*.{json,safetensors}', {
   query: '?url',
@@ -89,19 +95,52 @@ describe('MindOmni replica → convertMindOmni → our engines', () => {
     },
   );
 
-  it.each(['f32', 'bf16'] as const)('%s: the reasoner gives the PyTorch mirror’s greedy ids', async (format) => {
-    const { r, out } = await convert(format);
-    const cfg = { ...(await tinyRandom().manifest()).reasoner, ...r.reasoner };
-    const w = uploadReasonerWeights(device, out.get(r.weights.reasoner)!, cfg, 'mindomni replica');
-    const engine = new ReasonerEngine(device, w, cfg);
-    const want = reference.reasoner.greedy;
-    try {
-      const { ids } = await engineGreedy(engine, reference.reasoner.prompt, want.length);
-      console.log(`mindomni replica reasoner ${format}: ours ${ids.join(' ')}; PyTorch ${want.join(' ')}`);
-      expect(ids).toEqual(want);
-    } finally {
-      engine.dispose();
-      w.dispose();
-    }
-  });
+  it.each(['f32', 'bf16'] as const)(
+    '%s: the reasoner gives the greedy ids of the PyTorch mirror and of transformers, its logits and pre-norm ' +
+      'condition rows within 1e-4 of transformers',
+    async (format) => {
+      const { r, out } = await convert(format);
+      const cfg = { ...(await tinyRandom().manifest()).reasoner, ...r.reasoner };
+      expect(cfg.condition_hidden).toBe('pre_norm');
+      const w = uploadReasonerWeights(device, out.get(r.weights.reasoner)!, cfg, 'mindomni replica');
+      const engine = new ReasonerEngine(device, w, cfg);
+      const want = reference.reasoner.greedy;
+      const h = hf.mindomni_mllm;
+      const prompt = reference.reasoner.prompt;
+      expect(h.prompt).toEqual(prompt);
+      try {
+        const { ids, prefillLogits } = await engineGreedy(engine, prompt, want.length, { logits: true });
+        console.log(`mindomni replica reasoner ${format}: ours ${ids.join(' ')}; PyTorch ${want.join(' ')}`);
+        expect(ids).toEqual(want);
+        expect(ids).toEqual(h.greedy);
+        const dLogits = maxAbsDiff(prefillLogits!, h.logits[0]!);
+        // The condition rows of the prompt: the last layer's output before the final norm (MindOmni's condition).
+        const collector = new HiddenCollector(cfg.hidden_size, prompt.length, device);
+        const run = engine.run(prompt, 1, 1);
+        let rows: Float32Array;
+        try {
+          const b = new GpuBatch(device, 'prefill with rows');
+          run.encodePrefill(b, resolveSampling({ temperature: 0 }), collector);
+          b.submit();
+          await run.read(0);
+          const hs = collector.finish(prompt.length);
+          try {
+            rows = await hs.read();
+          } finally {
+            hs.dispose();
+          }
+        } finally {
+          run.dispose();
+        }
+        const dRows = maxAbsDiff(rows, h.prompt_pre_norm_hidden.flat());
+        console.log(`vs transformers ${hf.transformers}: max |Δ logit| ${dLogits}, max |Δ pre-norm row| ${dRows}`);
+        expect(rows.length).toBe(prompt.length * cfg.hidden_size);
+        expect(dLogits).toBeLessThan(1e-4);
+        expect(dRows).toBeLessThan(1e-4);
+      } finally {
+        engine.dispose();
+        w.dispose();
+      }
+    },
+  );
 });

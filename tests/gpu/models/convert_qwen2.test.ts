@@ -5,9 +5,12 @@
 // the same greedy ids and bit-identical logits, and load through the loader's own name/shape check. Then the
 // committed replica of tools/make_qwen2_replica.py --fixture (written by torch, BF16, two shards): converted, our
 // engine's greedy ids equal those of the project's PyTorch Qwen2 mirror (tools/rgvlm/model.py) in its reference.json.
-// Hugging Face transformers itself has not produced a reference here (it is not installed on this machine).
+// And those of Hugging Face transformers' own Qwen2ForCausalLM on the same files (tests/fixtures/hf_reference.json,
+// written by tools/hf_reference.py on a lent GPU machine; transformers is not installed here): ids equal, the
+// prompt's logits within 1e-4.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineGreedy } from '../../../src/bench/real_shape';
+import hf from '../../fixtures/hf_reference.json';
 import { convertQwen2 } from '../../../src/convert/qwen2';
 import { urlReader } from '../../../src/convert/http';
 import { SERVER } from '../store/fixture';
@@ -110,7 +113,7 @@ describe('replica → convertQwen2 → reasoner engine', () => {
   });
 
   it.each(['f32', 'bf16'] as const)(
-    '%s: the torch-written replica converted gives the PyTorch mirror’s greedy ids',
+    '%s: the torch-written replica converted gives the greedy ids of the PyTorch mirror and transformers',
     async (format) => {
       const names = [
         'config.json',
@@ -135,8 +138,17 @@ describe('replica → convertQwen2 → reasoner engine', () => {
       try {
         const file = await convert(format, memoryReader(files), { set: true });
         const got = await greedy(file, {}, ref.prompt);
-        console.log(`torch replica ${format}: ours ${got.ids.join(' ')}; PyTorch ${ref.greedy.join(' ')}`);
+        const h = hf.qwen2_replica;
+        const d = got.logits.reduce((m, v, i) => Math.max(m, Math.abs(v - h.logits[0]![i]!)), 0);
+        console.log(
+          `torch replica ${format}: ours ${got.ids.join(' ')}; PyTorch ${ref.greedy.join(' ')}; ` +
+            `transformers ${hf.transformers} ${h.greedy.join(' ')}, max |Δ logit| ${d}`,
+        );
         expect(got.ids).toEqual(ref.greedy);
+        expect(h.prompt).toEqual(ref.prompt);
+        expect(got.ids).toEqual(h.greedy);
+        expect(got.logits.length).toBe(h.logits[0]!.length);
+        expect(d).toBeLessThan(1e-4);
       } finally {
         cfg = keep;
       }
