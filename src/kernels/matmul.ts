@@ -132,7 +132,7 @@ const DOT_WG = 64;
 /**
  * Up to this K the dot kernel serves decode rows on any adapter: a row of at most 256 elements is a short loop for
  * one invocation, while GEMV would give each of its 32 lanes a few words and then reduce. Longer rows go to GEMV on a
- * GPU, which spreads them over lanes; a fallback adapter keeps dot at every K (see decodeMatmulVariant).
+ * GPU, which spreads them over lanes, and to `regs` on a fallback adapter (dot when K is not a multiple of 32).
  */
 export const DOT_MAX_K = 256;
 
@@ -141,16 +141,17 @@ export { isFallbackDevice, type AdapterKind };
 /**
  * The kernel `matmul` runs by default. On a GPU: for decode-sized products (M ≤ 4 rows) dot when K ≤ DOT_MAX_K,
  * else GEMV (one invocation per column would leave most of the chip idle on the narrow projections and read each row
- * alone); above 4 rows the tiled kernel. On a fallback adapter (isFallbackDevice): dot for decode rows, and above 4
- * rows the generated register-blocked `regs` kernel (src/kernels/matmul_regs.ts) when K is a multiple of 32, since
- * there workgroup tiles, barriers and private arrays cost more than the reads they save (9× over tiled at OmniGen's
- * shape), else tiled. (`regs` with a 1 × 4 block ran a decode row 7.5× faster than dot at K 3,072, but with it as the
- * default for decode rows the 30-run soak e2e hung after a cancel in 2 of 4 runs, and never without it; the cause is
- * not found, so decode rows keep dot; docs/benchmarks.md.)
+ * alone); above 4 rows the tiled kernel. On a fallback adapter (isFallbackDevice) the generated register-blocked
+ * `regs` kernel (src/kernels/matmul_regs.ts) when K is a multiple of 32, since there workgroup tiles, barriers,
+ * GEMV's reduction and private arrays cost more than the reads they save (9× over tiled at OmniGen's shape, 7.5×
+ * over dot for a decode row at K 3,072) — except decode rows with K ≤ DOT_MAX_K, a short loop that dot runs with a
+ * pipeline compiled in a tenth of the time; otherwise dot up to 4 rows and tiled above. (For a day decode rows were
+ * kept on dot, for a soak e2e hang seen with this rule; that soak runs tiny-random, whose K never exceeds 128, so the
+ * rule never touched it: the hang is not this kernel's; docs/benchmarks.md.)
  */
 export function decodeMatmulVariant(M: number, K: number, device: AdapterKind): MatmulVariant {
   if (isFallbackDevice(device)) {
-    if (M <= GEMV_MAX_M) return 'dot';
+    if (M <= GEMV_MAX_M) return K > DOT_MAX_K && K % REGS_K_MULTIPLE === 0 ? 'regs' : 'dot';
     return K % REGS_K_MULTIPLE === 0 ? 'regs' : 'tiled';
   }
   if (M > GEMV_MAX_M) return matmulVariant(M);
