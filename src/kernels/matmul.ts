@@ -145,7 +145,7 @@ export { isFallbackDevice, type AdapterKind };
  * `regs` kernel (src/kernels/matmul_regs.ts) when K is a multiple of 32, since there workgroup tiles, barriers,
  * GEMV's reduction and private arrays cost more than the reads they save (9× over tiled at OmniGen's shape, 7.5×
  * over dot for a decode row at K 3,072) — except decode rows with K ≤ DOT_MAX_K, a short loop that dot runs with a
- * pipeline compiled in a tenth of the time; otherwise dot up to 4 rows and tiled above. (For a day decode rows were
+ * pipeline compiled in a tenth of the time; otherwise dot up to 4 rows and tiled above. (For hours decode rows were
  * kept on dot, for a soak e2e hang seen with this rule; that soak runs tiny-random, whose K never exceeds 128, so the
  * rule never touched it: the hang is not this kernel's; docs/benchmarks.md.)
  */
