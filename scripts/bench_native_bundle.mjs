@@ -2,7 +2,9 @@
 // npm run bench:bundle: a folder (bench-bundle/, gitignored) that runs the native harness on a Linux x86-64 GPU
 // machine with no Node, no npm and no network, carried beside the tracked tree (the shipped packs and the committed
 // hashes are read from the tree): the built script, Dawn's dawn.node and this Node binary (both xz-compressed), the
-// webgpu package's loader (index.js), the Vulkan loader libvulkan.so.1, and run.sh, the one command:
+// webgpu package's loader (index.js), the Vulkan loader libvulkan.so.1, libglvnd's libraries (gl/, Debian's .deb
+// files: the NVIDIA ICD's libGLX_nvidia.so.0 loads only with them, and a bare machine may lack them), and run.sh,
+// the one command:
 //   sh bench-bundle/run.sh [harness options]   (from the repository root; writes $OUT/report.json and $OUT/log.txt)
 // Prints the bundle's size and, with the tracked tree, checks it against the 64 MiB a device call carries.
 import { execFileSync } from 'node:child_process';
@@ -51,15 +53,23 @@ unxz_to() {
 cp "$HERE/webgpu/index.js" "$HERE/webgpu/package.json" "$W/"
 cp "$HERE/libvulkan.so.1" "$W/dist/linux-x64/"
 cp "$HERE/bench_native.mjs" "$TMP/"
+# libglvnd (libGLdispatch.so.0 and friends), which the NVIDIA ICD's libGLX_nvidia.so.0 needs: when the machine has
+# none, the carried Debian packages are unpacked under $TMP (nothing is written outside it) and put on the path.
+GL=""
+if ! ldconfig -p 2>/dev/null | grep -q 'libGLdispatch.so.0' && [ -d "$HERE/gl" ] && command -v dpkg-deb >/dev/null; then
+  mkdir -p "$TMP/gl"
+  for d in "$HERE"/gl/*.deb; do dpkg-deb -x "$d" "$TMP/gl"; done
+  GL="$TMP/gl/usr/lib/x86_64-linux-gnu"
+fi
 if [ -z "\${VK_ICD_FILENAMES:-}" ] && [ -z "\${VK_DRIVER_FILES:-}" ]; then
   for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \\
     /etc/vulkan/icd.d/nvidia_icd.json; do
     if [ -f "$f" ]; then export VK_DRIVER_FILES="$f" VK_ICD_FILENAMES="$f"; break; fi
   done
 fi
-export LD_LIBRARY_PATH="$HERE\${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-{ echo "VK_DRIVER_FILES=\${VK_DRIVER_FILES:-} VK_ICD_FILENAMES=\${VK_ICD_FILENAMES:-}"; nvidia-smi 2>&1 || true; } \\
-  > "$OUT/machine.txt"
+export LD_LIBRARY_PATH="$HERE\${GL:+:$GL}\${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+{ echo "VK_DRIVER_FILES=\${VK_DRIVER_FILES:-} VK_ICD_FILENAMES=\${VK_ICD_FILENAMES:-} libglvnd: \${GL:-the machine's}"
+  nvidia-smi 2>&1 || true; } > "$OUT/machine.txt"
 cd "$ROOT" || exit 126
 RG_ROOT="$ROOT" "$TMP/node" "$TMP/bench_native.mjs" --out "$OUT/report.json" "$@" > "$OUT/log.txt" 2>&1
 rc=$?
@@ -89,6 +99,21 @@ xz(process.execPath, join(out, 'node.xz'), `node-${process.version}`);
 const loader = vulkanLoaderDir();
 if (!loader) throw new Error("no libvulkan.so.1 here (apt-get install libvulkan1, or install Debian's chromium)");
 copyFileSync(join(loader, 'libvulkan.so.1'), join(out, 'libvulkan.so.1'));
+// libglvnd's packages for amd64, downloaded from Debian's archive (the one network this machine reaches).
+const GL_PACKAGES = ['libglvnd0', 'libglx0', 'libegl1', 'libgl1', 'libopengl0', 'libgles2'];
+mkdirSync(join(out, 'gl'), { recursive: true });
+try {
+  const lists = join(cache, 'apt-lists');
+  mkdirSync(join(lists, 'partial'), { recursive: true });
+  const o = ['-oAPT::Architecture=amd64', '-oAPT::Architectures=amd64', `-oDir::State::Lists=${lists}`];
+  execFileSync('apt-get', [...o, 'update'], { stdio: 'ignore' });
+  execFileSync('apt-get', [...o, 'download', ...GL_PACKAGES], { cwd: join(out, 'gl'), stdio: 'ignore' });
+} catch (e) {
+  console.warn(
+    `libglvnd packages not bundled (${e.message.split('\n')[0]}); on a machine without libglvnd the ` +
+      'NVIDIA ICD will not load: see docs/benchmarks.md, "On an NVIDIA H200"',
+  );
+}
 writeFileSync(join(out, 'run.sh'), RUN_SH);
 chmodSync(join(out, 'run.sh'), 0o755);
 
