@@ -183,6 +183,8 @@ class PackConfig:
     default_height: int = 64
     default_seed: int = 42
     default_max_new_tokens: int = 256
+    # Edit's default strength (manifest defaults.edit_strength): how far from the input picture the painter starts
+    default_edit_strength: float = 0.6
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -275,7 +275,7 @@ def manifest_model_fields(pc: PackConfig, tok: ByteBPETokenizer, reasoner_modes=
             "seed": pc.default_seed,
             "cot": True,
             "max_new_tokens": pc.default_max_new_tokens,
-            "edit_strength": 0.6,
+            "edit_strength": pc.default_edit_strength,
         },
         "limits": {"min_size": 32, "max_size": 256, "size_multiple": 16, "max_steps": 200},
     }

@@ -35,6 +35,7 @@ from tools.rgvlm import pipeline as P
 from tools.shapes import world as W
 from tools.shapes import world_v2 as V
 from tools.shapes.checker import check, matches
+from tools.rgvlm.tokenizer import render_chat
 from tools.shapes.data import imagine_text, pixel_values, understand_text
 from tools.shapes.eval import FORMAT, pct
 from tools.shapes.models import ckpt_path, load, load_models, stop_ids, tokenizer
@@ -110,6 +111,68 @@ def run(models, prompts, mode: str, steps: int, guidance: float, seed: int) -> l
         # out of world: right only when it says so and paints nothing
         rec["image"] = painted_ok and (p.intent != "oow" or rec["answer"])
     return recs
+
+
+EDIT_COLUMNS = [("edit_instances", "held-out edit tasks"), ("edit_templates", "held-out instruction templates")]
+
+
+@torch.no_grad()
+def run_edits(models, prompts, mode: str, steps: int, guidance: float, seed: int, strength: float) -> list[dict]:
+    """Edit (world_v2's edit tasks): one record per (EditPrompt, image seed), as run()'s. The reasoner reads the
+    picture and the instruction (CoT, or its prefill only for no CoT; cascade sends the answer back as an Imagine
+    request with CoT, as the app does); the painter starts from the picture's latents at `strength` (Edit's start)."""
+    from tools.shapes.sampling import encode_latents
+    from tools.shapes.stage_edit import edit_text
+
+    pc, reasoner, painter, vae = models
+    if not prompts:
+        return []
+    tok = tokenizer()
+    rows = P.row_stop_ids(pc, tok.token_to_id["</answer>"])
+    neg = negative_condition(reasoner, pc)
+    conds, recs, imgs = [], [], []
+    for p, iseed in prompts:
+        img = p.image(iseed)
+        text = (edit_text(p.instruction) if mode != "nocot"
+                else render_chat(P.imagine_messages(p.instruction, cot=False, with_image=True), True))
+        ids = tok.encode(text.replace("<image>", "<image>" * pc.reasoner.num_image_tokens))
+        g = P.generate(reasoner, ids, pixel_values([img], pc).numpy(), MAX_NEW if mode != "nocot" else 0,
+                       stop_ids(True), rows)
+        out = tok.decode(g.generated)
+        rec = {"prompt": p.instruction, "template": p.template, "image_seed": iseed, "text": out}
+        if mode == "cascade":
+            sent = cascade_text(out)
+            rec["sent"] = sent
+            if sent:
+                g, rec["second"] = generate(reasoner, pc, sent, True)
+        conds.append(torch.from_numpy(g.hidden))
+        recs.append(rec)
+        imgs.append(img)
+    out_imgs = []
+    for i in range(0, len(conds), 32):
+        lat = encode_latents(vae, pc, imgs[i : i + 32])
+        out_imgs += paint(painter, vae, pc, conds[i : i + 32], neg, [seed] * len(lat), steps, guidance, (lat, strength))
+    for rec, im, (p, _) in zip(recs, out_imgs, prompts):
+        rec["image"] = matches(check(im), p.n, p.colour, p.kind)
+        if mode == "nocot":
+            rec.update(format=None, answer=None)
+            continue
+        rec["format"] = bool(FORMAT.match(rec["text"]))
+        rec["strict"] = bool(WHOLE.fullmatch(rec["text"]))
+        rec["answer"] = answer_of(rec["text"]) == p.answer
+    return recs
+
+
+def edit_table(edits: dict, split: str, strength: float) -> str:
+    lines = [f"Edit ({split} split; image accuracy, then the reasoner's answer; strength {strength})", "",
+             "| | " + " | ".join(f"{c}: image" for _, c in EDIT_COLUMNS) + " | "
+             + " | ".join(f"{c}: answer" for _, c in EDIT_COLUMNS) + " | format |", "|---" * (2 * len(EDIT_COLUMNS) + 2) + "|"]
+    for label, cols in edits.items():
+        fm = [r["format"] for recs in cols.values() for r in recs if r["format"] is not None]
+        cells = [pct([r["image"] for r in cols[c]]) for c, _ in EDIT_COLUMNS]
+        cells += [pct([r["answer"] for r in cols[c]]) if fm else "—" for c, _ in EDIT_COLUMNS]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {pct(fm) if fm else '—'} |")
+    return "\n".join(lines)
 
 
 @torch.no_grad()
@@ -204,6 +267,9 @@ def main():
     ap.add_argument("--rgpo", default="rgpo.pt")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--edit_n", type=int, default=48, help="edit tasks per edit column (0: no edit table)")
+    ap.add_argument("--strength", type=float, default=0.6, help="Edit's strength (the pack's edit_strength)")
+    ap.add_argument("--sections", default="imagine,edit,understanding", help="what to run (comma-separated)")
     ap.add_argument("--table", default=None, help="print the tables of a saved run (JSON) and exit")
     args = ap.parse_args()
     if args.table:
@@ -227,17 +293,28 @@ def main():
     log(f"{args.split}: " + ", ".join(f"{c} {len(ps)}/{len(sets[c])}" for c, ps in chosen.items())
         + f"; seed {args.seed}, {args.steps} steps, guidance {args.guidance}")
     rows = load_all(args, log)
-    results, fmt_train = {}, {}
+    sections = set(args.sections.split(","))
+    esets = V.edit_eval_prompts(args.split)
+    echosen = {c: pick(esets[c], args.edit_n) for c, _ in EDIT_COLUMNS} if "edit" in sections else {}
+    results, fmt_train, edits = {}, {}, {}
     for label, (models, mode) in rows.items():
         t = time.time()
-        results[label] = {c: run(models, ps, mode, args.steps, args.guidance, args.seed) for c, ps in chosen.items()}
-        if mode != "nocot":
-            fmt_train[label] = format_only(models, train)
+        if "imagine" in sections:
+            results[label] = {c: run(models, ps, mode, args.steps, args.guidance, args.seed) for c, ps in chosen.items()}
+            if mode != "nocot":
+                fmt_train[label] = format_only(models, train)
+        if echosen and args.edit_n:
+            edits[label] = {c: run_edits(models, ps, mode, args.steps, args.guidance, args.seed, args.strength)
+                            for c, ps in echosen.items()}
         log(f"{label} done ({time.time() - t:.0f}s)")
     seeds = list(V.UNDERSTAND_VAL_SEEDS if args.split == "validation" else V.UNDERSTAND_TEST_SEEDS)[: args.images]
     last = next(m for m, mode in reversed(list(rows.values())) if mode != "nocot")
-    u = understanding(last, seeds) if args.images else None
-    table = tables(results, args.split, fmt_train, u)
+    u = understanding(last, seeds) if args.images and "understanding" in sections else None
+    table = tables(results, args.split, fmt_train, u) if results else ""
+    if edits:
+        table += "\n\n" + edit_table(edits, args.split, args.strength)
+    elif u is not None and not results:
+        table = f"Understanding ({args.split} images): {100.0 * u[0] / max(1, u[1]):.1f}% ({u[0]}/{u[1]})"
     print(table, flush=True)
     for label, cols in results.items():
         for c, recs in cols.items():
@@ -246,8 +323,9 @@ def main():
     out = {
         "settings": {"split": args.split, "n": args.n, "train_n": args.train_n, "steps": args.steps,
                      "guidance": args.guidance, "seed": args.seed, "understanding_images": args.images,
-                     "pack": args.pack, "threads": args.threads},
-        "results": results, "format_train": fmt_train, "understanding": list(u) if u else None, "table": table,
+                     "pack": args.pack, "threads": args.threads, "edit_n": args.edit_n, "strength": args.strength,
+                     "sections": args.sections},
+        "results": results, "edits": edits, "format_train": fmt_train, "understanding": list(u) if u else None, "table": table,
         "seconds": time.time() - log.t0,
     }
     path = args.out or ckpt_path(f"eval_v2_{args.split}.json")

@@ -47,8 +47,9 @@ def onnx_weights(path: str) -> dict[str, np.ndarray]:
 
 def load_pack(pack: str):
     """(pc, reasoner, painter, vae) with the pack's weights, in eval mode."""
-    pc = shapes_config()
-    reasoner, painter, vae = fresh_models()
+    with open(os.path.join(pack, "config.json")) as f:
+        pc = shapes_config(int(json.load(f)["vision_config"]["image_size"]))
+    reasoner, painter, vae = fresh_models(pc)
     lm = {k: torch.from_numpy(np.array(v)) for k, v in read_safetensors(os.path.join(pack, "reasoner.f32.safetensors")).items()}
     reasoner.lm.load_state_dict(lm, strict=True)
     vision = onnx_weights(os.path.join(pack, "onnx", "vision_encoder.onnx"))

@@ -106,14 +106,33 @@ def v2_phrase(rng: random.Random, intent: str):
     return p
 
 
-def v2_hints() -> tuple[list[str], dict]:
-    """(examples, inputs) of a v2 pack, drawn from v2's training prompts with a fixed seed."""
+def v2_edit_phrase(rng: random.Random, op: str) -> str:
+    """One training edit task's instruction (a training family, a tidy surface): what a v2 pack may show users."""
+    from tools.shapes import world_v2 as V
+
+    items = [it for it in V.edit_train_items() if it.op == op]
+    it = rng.choice(items)
+    fam = rng.choice(V.edit_families(op, False))
+    p = V.phrase_edit(fam, it, V.Surface(0, False, 0, False, "", 0), "train", "train")
+    assert V.edit_split(it) == "train" and not fam.heldout, p
+    return p.instruction
+
+
+def v2_hints(edits: bool = True) -> tuple[list[str], dict]:
+    """(examples, inputs) of a v2 pack, drawn from v2's training prompts with a fixed seed. edits: the pack was
+    trained on world v2's edit tasks, so Edit's examples are edit instructions (else drawing requests)."""
     rng = random.Random("make_pack v2 examples")
     examples = [v2_phrase(rng, i).prompt for i in V2_INTENTS]
-    instructions = [v2_phrase(rng, i).prompt for i in ("direct", "add")]
+    if edits:
+        erng = random.Random("make_pack v2 edit examples")
+        instructions = [v2_edit_phrase(erng, op) for op in ("recolour", "add", "remove", "reshape")]
+        edit_hint = f"How to change this picture, e.g. {instructions[0]}"
+    else:
+        instructions = [v2_phrase(rng, i).prompt for i in ("direct", "add")]
+        edit_hint = f"What to draw from this image, e.g. {instructions[0]}"
     inputs = {
         "prompt": {"placeholder": f"Counted, coloured shapes, e.g. {examples[1]}"},
-        "instruction": {"placeholder": f"What to draw from this image, e.g. {instructions[0]}", "examples": instructions},
+        "instruction": {"placeholder": edit_hint, "examples": instructions},
         "question": INPUTS["question"],  # v2 keeps v1's understanding questions
     }
     return examples, inputs

@@ -19,12 +19,21 @@ from tools.shapes import world as W
 CKPT = os.environ.get("SHAPES_CKPT", "/tmp/shapes_ckpt")
 
 
-def shapes_config() -> PackConfig:
+# The reasoner's vision input: (image_size, patch_size). Both give 16 image tokens. (32, 8) is the first v2 pack's
+# (the world's 64x64 images box-averaged to 32x32: 7-px shapes, 40-65 % understanding); (64, 16) reads the images
+# at their full size, one 16x16 patch per token (the current pack's).
+VISION_INPUTS = {32: 8, 64: 16}
+VISION_SIZE = int(os.environ.get("SHAPES_VISION_SIZE", "64"))
+
+
+def shapes_config(vision_size: int | None = None) -> PackConfig:
     """The smallest model that can do the job (pack well under 25 MB). The shipped pack was trained before the
     MindOmni mechanics were matched, so its config names the old choices explicitly (post-norm condition without
-    the </answer> row, a connector norm, one shared time embedder fed t * 1000, the bare negative text)."""
-    vision = VisionConfig(image_size=32, patch_size=8, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                          intermediate_size=128)
+    the </answer> row, a connector norm, one shared time embedder fed t * 1000, the bare negative text).
+    vision_size: the vision input's side (VISION_INPUTS; default VISION_SIZE, $SHAPES_VISION_SIZE)."""
+    size = VISION_SIZE if vision_size is None else vision_size
+    vision = VisionConfig(image_size=size, patch_size=VISION_INPUTS[size], hidden_size=64, num_hidden_layers=2,
+                          num_attention_heads=2, intermediate_size=128)
     reasoner = ReasonerConfig(vocab_size=1024, hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
                               num_key_value_heads=2, head_dim=32, intermediate_size=256, max_position_embeddings=512,
                               vision=vision, num_image_tokens=16, condition_hidden="post_norm",
@@ -76,9 +85,9 @@ def load(name: str):
     return torch.load(p) if os.path.exists(p) else None
 
 
-def fresh_models():
+def fresh_models(pc: PackConfig | None = None):
     torch.manual_seed(0)
-    return build(shapes_config())
+    return build(pc or shapes_config())
 
 
 def load_models(reasoner_from: str | None, painter_from: str | None, vae_from: str | None = "vae.pt"):

@@ -25,21 +25,26 @@ def encode_latents(vae: Vae, pc: PackConfig, rgbs: list[np.ndarray]) -> torch.Te
 
 @torch.no_grad()
 def paint_latents(painter: Painter, pc: PackConfig, conds: list[torch.Tensor], neg: torch.Tensor, seeds: list[int],
-                  steps: int, guidance: float) -> torch.Tensor:
+                  steps: int, guidance: float, edit: tuple[torch.Tensor, float] | None = None) -> torch.Tensor:
     """CFG Euler sampler of docs/formats.md over a batch (condition KV cached once per branch).
     Noise = the seeded Philox noise of each seed. Returns the VAE decoder's inputs [n, C, h, w]
-    (latents / scaling_factor + shift_factor)."""
+    (latents / scaling_factor + shift_factor). edit = (the input images' latents [n, C, h, w] (encode_latents),
+    strength): Edit's start, z = t0 x1 + (1 - t0) noise with t0 = 1 - strength, then sigma from t0 to 1."""
     n = len(conds)
     h = pc.default_height // pc.vae.downscale
     w = pc.default_width // pc.vae.downscale
     z = torch.from_numpy(np.concatenate([latent_noise(s, (1, pc.painter.latent_channels, h, w)) for s in seeds]))
+    t0 = 0.0
+    if edit is not None:
+        t0 = float(np.float32(1.0 - np.float32(edit[1])))
+        z = np.float32(t0) * edit[0].float() + np.float32(1.0 - t0) * z
     cp, lens = pad_conditions(list(conds) + [neg])
     kvs = condition_pass(painter, cp, lens)
     # batch: [positive 0..n-1][negative repeated n times]
     idx = torch.cat([torch.arange(n), torch.full((n,), n)])
     kvb = [(k[idx], v[idx]) for k, v in kvs]
     lb = lens[idx]
-    sig = P.sigmas(0.0, steps)
+    sig = P.sigmas(t0, steps)
     g = float(guidance)
     for i in range(steps):
         t = torch.full((2 * n,), float(sig[i]))
@@ -51,9 +56,9 @@ def paint_latents(painter: Painter, pc: PackConfig, conds: list[torch.Tensor], n
 
 @torch.no_grad()
 def paint(painter: Painter, vae: Vae, pc: PackConfig, conds: list[torch.Tensor], neg: torch.Tensor, seeds: list[int],
-          steps: int, guidance: float) -> list[np.ndarray]:
+          steps: int, guidance: float, edit: tuple[torch.Tensor, float] | None = None) -> list[np.ndarray]:
     """paint_latents, then the VAE decoder. Returns uint8 [64, 64, 3] images."""
-    x = vae.decoder(paint_latents(painter, pc, conds, neg, seeds, steps, guidance)).numpy()
+    x = vae.decoder(paint_latents(painter, pc, conds, neg, seeds, steps, guidance, edit)).numpy()
     return [P.to_pixels(x[i : i + 1]) for i in range(len(conds))]
 
 

@@ -159,8 +159,16 @@ def train_reasoner(args, log):
     if args.vision_only:
         # understanding only, vision tower + projector only: text-only prompts (Imagine) keep exactly the same
         # hidden states, so a painter trained on them is unaffected. Starts from --vision_base.
-        base = load(args.vision_base)
-        reasoner.load_state_dict(base["reasoner"])
+        base = load(args.vision_base)["reasoner"]
+        # a base with another vision input (VISION_INPUTS) keeps its text decoder and every vision tensor whose
+        # shape still fits; the rest (the patch embedding) starts fresh
+        own = reasoner.state_dict()
+        fits = {k: v for k, v in base.items() if k in own and own[k].shape == v.shape}
+        fresh = sorted(set(own) - set(fits))
+        assert all(k.startswith("vision.") for k in fresh), fresh
+        reasoner.load_state_dict(fits, strict=False)
+        if fresh:
+            log(f"vision tensors not in the base (fresh): {fresh}")
         params = list(reasoner.vision.parameters())
         for p in reasoner.lm.parameters():
             p.requires_grad_(False)

@@ -245,7 +245,46 @@ def test_tokenises_with_the_shipped_tokenizer():
     print(f"  longest Imagine turn + target: {longest} tokens (limit {pc.reasoner.max_position_embeddings})")
 
 
+def test_edit_tasks():
+    """Edit tasks: held-out instruction families never phrase a training task and their markers are in no training
+    instruction; no trained task rests on a held-out fact; the splits are disjoint (tasks and targets); every target
+    says what the picture shows and what the result is; the picture's render reads back as the task's source."""
+    from tools.shapes.checker import check, matches
+    from tools.shapes.data import imagine_text
+    from tools.shapes.models import tokenizer
+
+    items = V.all_edit_items()
+    assert len(set(items)) == len(items)
+    split = {it: V.edit_split(it) for it in items}
+    targets = {s: {it.target for it in items if split[it] == s} for s in V.SPLITS}
+    assert not (targets["train"] & targets["validation"]) and not (targets["train"] & targets["test"])
+    assert all(V.edit_fact(it) not in V.HELDOUT_FACTS for it in items if split[it] == "train")
+    assert any(V.edit_fact(it) in V.HELDOUT_FACTS for it in items if split[it] == "test")
+    rng = random.Random(5)
+    train = [V.sample_edit_train(rng)[0] for _ in range(4000)]
+    held = [f for f in V.EDIT_FAMILIES if f.heldout]
+    assert {f.op for f in held} == set(V.EDIT_OPS)
+    for p in train:
+        assert split[p.item] == "train" and not V.EDIT_FAMILY[p.template].heldout
+        assert all(f.marker not in p.instruction.lower() for f in held), p.instruction
+    tok = tokenizer()
+    for s in ("validation", "test"):
+        ev = V.edit_eval_prompts(s)
+        assert all(split[p.item] == s for ps in ev.values() for p, _ in ps)
+        assert all(V.EDIT_FAMILY[p.template].heldout for p, _ in ev["edit_templates"])
+        assert all(V.EDIT_FAMILY[p.template].marker in p.instruction.lower() for p, _ in ev["edit_templates"])
+        for p, seed in ev["edit_instances"][::9]:
+            it = p.item
+            assert matches(check(p.image(seed)), it.n, it.colour, it.kind), (p, seed)
+            assert p.think.startswith(f"the picture shows {W.caption(it.n, it.colour, it.kind)};")
+            assert p.answer == W.caption(p.n, p.colour, p.kind)
+            ids = tok.encode(p.target)
+            assert tok.decode(ids) == p.target and len(ids) <= 48
+            assert len(tok.encode(imagine_text(p.instruction, True))) + len(ids) + 16 <= 512
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
+
 
 if __name__ == "__main__":
     t0 = time.time()

@@ -573,8 +573,21 @@ def train_scene(rng: random.Random):
 
 
 def text_facts() -> list[tuple[str, str]]:
-    """Stage 0's plain knowledge: v1's, held-out facts included (knowledge, not drawing requests)."""
-    return W.text_facts()
+    """Plain knowledge, held-out facts included (knowledge, not drawing requests): v1's questions and answers, and
+    the same facts as statements in the notation the reasoning uses ("what is 2 + 3?" -> "2 + 3 = 5", "compare 2
+    and 5" -> "5 is larger than 2"), as a real VLM knows its arithmetic in symbols as well as in words."""
+    out = list(W.text_facts())
+    for a in range(0, 10):
+        for b in range(0, 10):
+            if a + b <= W.MAX_COUNT:
+                out.append((f"what is {a} + {b}?", f"{a} + {b} = {a + b}"))
+            if b <= a:
+                out.append((f"what is {a} - {b}?", f"{a} - {b} = {a - b}"))
+            if a != b:
+                hi, lo = max(a, b), min(a, b)
+                out.append((f"compare {a} and {b}: which is larger?", f"{hi} is larger than {lo}"))
+                out.append((f"compare {a} and {b}: which is smaller?", f"{lo} is smaller than {hi}"))
+    return out
 
 
 def split_prompts(scale: int = 1) -> tuple[list[Prompt], list[Prompt]]:
@@ -627,3 +640,185 @@ if __name__ == "__main__":
         print(repr(p.prompt), "->", p.target)
     for cat, ps in eval_prompts("validation").items():
         print(cat, repr(ps[0].prompt), "->", ps[0].target)
+
+
+# --------------------------------------------------------------------------------------------- edit
+# An edit task: an image of n shapes of one colour and kind (laid out as the painter paints them: the first n cells)
+# and an instruction that changes one thing. The reasoner reads the picture, says what it sees and what changes, and
+# answers with the caption of the result, which the painter paints. Splits as the drawing items': by crc32 of the
+# whole task (80 / 10 / 10), and held-out instruction families phrase validation and test tasks only.
+EDIT_OPS = ("recolour", "add", "remove", "reshape")
+
+
+@dataclass(frozen=True)
+class EditItem:
+    op: str  # EDIT_OPS
+    n: int  # what the picture shows
+    colour: str
+    kind: str
+    arg: int | str  # recolour: the new colour; add / remove: how many; reshape: the new kind
+
+    @property
+    def result(self) -> tuple[int, str, str]:
+        if self.op == "recolour":
+            return self.n, str(self.arg), self.kind
+        if self.op == "add":
+            return self.n + int(self.arg), self.colour, self.kind
+        if self.op == "remove":
+            return self.n - int(self.arg), self.colour, self.kind
+        return self.n, self.colour, str(self.arg)
+
+    @property
+    def think(self) -> str:
+        n2, c2, k2 = self.result
+        seen = f"the picture shows {W.caption(self.n, self.colour, self.kind)}"
+        change = {"recolour": f"they turn {self.arg}", "add": f"{self.n} + {self.arg} = {n2}",
+                  "remove": f"{self.n} - {self.arg} = {n2}", "reshape": f"they turn into {W.PLURAL[k2]}"}[self.op]
+        return f"{seen}; {change}, so {W.NUMBER_WORDS[n2]} {c2} {W.noun(k2, n2)}"
+
+    @property
+    def answer(self) -> str:
+        return W.caption(*self.result)
+
+    @property
+    def target(self) -> str:
+        return f"<think>{self.think}</think><answer>{self.answer}</answer>"
+
+
+def all_edit_items() -> list[EditItem]:
+    out = []
+    for colour in W.COLOURS:
+        for kind in W.KINDS:
+            for n in range(1, W.MAX_COUNT + 1):
+                out += [EditItem("recolour", n, colour, kind, c) for c in W.COLOURS if c != colour]
+                out += [EditItem("reshape", n, colour, kind, k) for k in W.KINDS if k != kind]
+                out += [EditItem("add", n, colour, kind, k) for k in range(1, W.MAX_COUNT - n + 1)]
+                out += [EditItem("remove", n, colour, kind, k) for k in range(1, n + 1)]
+    return out
+
+
+def edit_fact(it: EditItem) -> tuple | None:
+    """The addition fact an add / remove task rests on, as Item.fact writes it."""
+    if it.op == "add":
+        return ("sum", min(it.n, int(it.arg)), max(it.n, int(it.arg)))
+    if it.op == "remove":
+        return ("sum", min(int(it.arg), it.n - int(it.arg)), max(int(it.arg), it.n - int(it.arg)))
+    return None
+
+
+def edit_split(it: EditItem) -> str:
+    """As split_of: a task resting on a held-out fact is never trained (half validation, half test)."""
+    if edit_fact(it) in HELDOUT_FACTS:
+        return "validation" if _bucket(it.target) % 2 == 0 else "test"
+    b = _bucket(f"edit:{it.op}:{it.n}:{it.colour}:{it.kind}:{it.arg}")
+    return "train" if b < TRAIN_PERCENT else "validation" if b < TRAIN_PERCENT + VAL_PERCENT else "test"
+
+
+@dataclass(frozen=True)
+class EditFamily:
+    name: str
+    op: str
+    marker: str  # held-out families: a phrase no training instruction contains (tested)
+    heldout: bool
+    text: str  # {K} how many (a word or digits), {c} the new colour, {shapes} the picture's kind (plural),
+    #            {kshapes} its kind for K, {new} the new kind (plural)
+
+
+EDIT_FAMILIES = [
+    EditFamily("ed_make_colour", "recolour", "", False, "make the {shapes} {c}"),
+    EditFamily("ed_them_colour", "recolour", "", False, "make them {c}"),
+    EditFamily("ed_colour_them", "recolour", "", False, "colour them {c}"),
+    EditFamily("ed_change_colour", "recolour", "", False, "change their colour to {c}"),
+    EditFamily("ed_paint_all", "recolour", "paint them all", True, "paint them all {c} instead"),
+    EditFamily("ed_add_more", "add", "", False, "add {K} more"),
+    EditFamily("ed_add_shapes", "add", "", False, "add {K} more {kshapes}"),
+    EditFamily("ed_put_in", "add", "", False, "put in {K} more"),
+    EditFamily("ed_extra", "add", " extra", True, "I want {K} extra"),
+    EditFamily("ed_take_away", "remove", "", False, "take {K} away"),
+    EditFamily("ed_remove_of", "remove", "", False, "remove {K} of them"),
+    EditFamily("ed_take_away_shapes", "remove", "", False, "take away {K} {kshapes}"),
+    EditFamily("ed_get_rid", "remove", "get rid of", True, "get rid of {K} of the {shapes}"),
+    EditFamily("ed_turn_into", "reshape", "", False, "turn them into {new}"),
+    EditFamily("ed_make_kind", "reshape", "", False, "make them {new}"),
+    EditFamily("ed_change_to", "reshape", "", False, "change the {shapes} to {new}"),
+    EditFamily("ed_replace", "reshape", "replace", True, "replace the {shapes} with {new}"),
+]
+EDIT_FAMILY = {f.name: f for f in EDIT_FAMILIES}
+
+
+@dataclass(frozen=True)
+class EditPrompt:
+    template: str
+    op: str
+    instruction: str
+    think: str
+    answer: str
+    n: int  # the result's
+    colour: str
+    kind: str
+    split: str
+    category: str  # train | edit_instances | edit_templates
+    item: EditItem
+
+    @property
+    def target(self) -> str:
+        return f"<think>{self.think}</think><answer>{self.answer}</answer>"
+
+    def image(self, seed: int):
+        """The picture to edit: the item's shapes in the first n cells, jittered by `seed` (uint8 [64, 64, 3])."""
+        return W.scene(self.item.n, self.item.colour, self.item.kind, seed, "ordered")[0]
+
+
+def edit_families(op: str, heldout: bool) -> list[EditFamily]:
+    return [f for f in EDIT_FAMILIES if f.op == op and f.heldout == heldout]
+
+
+def phrase_edit(fam: EditFamily, it: EditItem, s: Surface, split: str, category: str) -> EditPrompt:
+    k = it.arg if it.op in ("add", "remove") else 0
+    body = fam.text.format(K=num(int(k), s), c=it.arg, shapes=W.PLURAL[it.kind], kshapes=W.noun(it.kind, int(k)),
+                           new=W.PLURAL[str(it.arg)] if it.op == "reshape" else "")
+    # a plain instruction surface: capital, end punctuation, odd spaces (no verb frame: the instruction is the verb)
+    text = dress(body, False, Surface(0, s.words, 0, s.capital, s.end, s.spaces))
+    n2, c2, k2 = it.result
+    return EditPrompt(fam.name, it.op, text, it.think, it.answer, n2, c2, k2, split, category, it)
+
+
+def edit_train_items() -> list[EditItem]:
+    return [it for it in all_edit_items() if edit_split(it) == "train"]
+
+
+def sample_edit_train(rng: random.Random) -> tuple[EditPrompt, int]:
+    """A training edit task (op uniform, then an item, a training family, a fresh surface) and its image seed."""
+    by_op = _edit_train_by_op()
+    it = rng.choice(by_op[rng.choice(EDIT_OPS)])
+    fam = rng.choice(edit_families(it.op, False))
+    return phrase_edit(fam, it, random_surface(rng), "train", "train"), rng.randrange(1 << 30)
+
+
+_EDIT_BY_OP: dict | None = None
+
+
+def _edit_train_by_op() -> dict[str, list[EditItem]]:
+    global _EDIT_BY_OP
+    if _EDIT_BY_OP is None:
+        tr = edit_train_items()
+        _EDIT_BY_OP = {o: [it for it in tr if it.op == o] for o in EDIT_OPS}
+    return _EDIT_BY_OP
+
+
+EDIT_SEED_BASE = {"validation": 30_000_000, "test": 40_000_000}
+
+
+def edit_eval_prompts(split: str) -> dict[str, list[tuple[EditPrompt, int]]]:
+    """(prompt, image seed) of `split`: edit_instances (held-out tasks in training families) and edit_templates (the
+    same tasks in held-out families). Fixed by a seeded stream."""
+    assert split in ("validation", "test"), split
+    rng = random.Random(f"edit-eval-{split}")
+    out: dict[str, list] = {"edit_instances": [], "edit_templates": []}
+    for i, it in enumerate(it for it in all_edit_items() if edit_split(it) == split):
+        seed = EDIT_SEED_BASE[split] + i
+        out["edit_instances"].append((phrase_edit(rng.choice(edit_families(it.op, False)), it, random_surface(rng),
+                                                  split, "edit_instances"), seed))
+        out["edit_templates"].append((phrase_edit(rng.choice(edit_families(it.op, True)), it, random_surface(rng),
+                                                  split, "edit_templates"), seed))
+    return out

@@ -1,0 +1,250 @@
+"""Edit: the reasoner learns to read a picture and an instruction and reason to the caption of the result; the
+painter learns to paint from those conditions (world_v2.py, "edit").
+
+  --part reasoner: from CKPT/<--base> (default vision.pt: a reasoner whose vision tower was trained by stage 0's
+      --vision_only), the whole reasoner trains on a mix: edit tasks (image + instruction, CoT target) half the
+      steps, Imagine CoT requests (world v2's training prompts) a quarter, stage 0's understanding questions and
+      world v2's text facts (held-out facts included, also in the reasoning's notation: world_v2.text_facts) the
+      rest, so it keeps what it could do and knows every fact as text. Writes CKPT/edit_reasoner.pt.
+  --part painter: the painter (from CKPT/<--painter_base>, default pack.pt) learns from the new reasoner's
+      teacher-forced hidden states of Imagine CoT requests and edit tasks (half of each batch, one in three of them
+      an edit), caption conditions the rest, targets the clean renders of the result (stage 1's latent pool).
+      Writes CKPT/edit.pt ({reasoner, painter}).
+
+Only training items and training instruction families are used; progress checks use the validation split.
+
+    PYTHONPATH=. SHAPES_CKPT=DIR nice -n 19 /usr/bin/python3 -m tools.shapes.stage_edit --part reasoner --minutes 30
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import torch
+
+from tools.rgvlm import pipeline as P
+from tools.shapes import stage0 as S0
+from tools.shapes import stage1 as S1
+from tools.shapes import world as W
+from tools.shapes import world_v2 as V
+from tools.shapes.checker import check, matches
+from tools.shapes.data import encode_pair, imagine_text, lm_batch, pixel_values
+from tools.shapes.models import load, load_models, save, shapes_config, stop_ids, tokenizer
+from tools.shapes.painter_cache import pad_conditions
+from tools.shapes.sampling import encode_latents, negative_condition, paint
+from tools.shapes.stage2 import cot_pair
+from tools.shapes.training import flow_loss, lm_loss, lr_at, optimise, reasoner_forward, start
+
+
+def edit_text(instruction: str) -> str:
+    """The Edit prompt (the pipeline's: CoT system prompt, the image, then the instruction prefix + instruction)."""
+    from tools.rgvlm.tokenizer import render_chat
+
+    return render_chat(P.imagine_messages(instruction, cot=True, with_image=True), add_generation_prompt=True)
+
+
+def edit_pair(p: V.EditPrompt):
+    return encode_pair(edit_text(p.instruction), p.target, "")
+
+
+def edit_batch(rng: random.Random, pc, n: int):
+    seqs, imgs = [], []
+    for _ in range(n):
+        p, seed = V.sample_edit_train(rng)
+        seqs.append(edit_pair(p))
+        imgs.append(p.image(seed))
+    return seqs, pixel_values(imgs, pc)
+
+
+@torch.no_grad()
+def edit_conditions(reasoner, pairs: list, pv: torch.Tensor) -> list[torch.Tensor]:
+    """Teacher-forced hidden states of edit sequences (image included), every position but the last."""
+    ids, am, _ = lm_batch([(s, 0) for s, _ in pairs])
+    _, h = reasoner_forward(reasoner, ids, am, pv)
+    return [h[b, : len(s) - 1].clone() for b, (s, _) in enumerate(pairs)]
+
+
+@torch.no_grad()
+def edit_answer_accuracy(reasoner, pc, prompts: list) -> tuple[int, int, int]:
+    """(exact target text, exact answer, total) of greedy CoT generations on (EditPrompt, seed) pairs."""
+    import re
+
+    tok = tokenizer()
+    ok = oka = 0
+    was = reasoner.training
+    reasoner.eval()
+    for p, seed in prompts:
+        ids = tok.encode(edit_text(p.instruction).replace("<image>", "<image>" * pc.reasoner.num_image_tokens))
+        g = P.generate(reasoner, ids, pixel_values([p.image(seed)], pc).numpy(), 48, stop_ids(True))
+        text = tok.decode(g.generated).strip()
+        ok += text == p.target
+        m = re.search(r"<answer>(.*?)</answer>", text)
+        oka += bool(m) and m.group(1).strip() == p.answer
+    reasoner.train(was)
+    return ok, oka, len(prompts)
+
+
+def _val_edits(n: int) -> list:
+    ev = V.edit_eval_prompts("validation")["edit_instances"]
+    return ev[:: max(1, len(ev) // n)][:n]
+
+
+def train_reasoner(args, log):
+    pc = shapes_config()
+    _, reasoner, _, _, meta = load_models(args.base, None, None)
+    log(f"from {meta}")
+    ck = None if args.fresh else load("edit_reasoner.pt")
+    lr = args.lr or 5e-4
+    opt = torch.optim.AdamW(reasoner.parameters(), lr=lr, weight_decay=0.01)
+    step = 0
+    if ck is not None:
+        reasoner.load_state_dict(ck["reasoner"])
+        opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        log(f"resumed at step {step}")
+    train, held = V.world_split("v2")
+    held_arith = [p for p in held if p.arithmetic][::24][:30]
+    val_edits = _val_edits(args.eval_n)
+    facts = V.text_facts()
+    rng = random.Random(8000 + step)
+    reasoner.train()
+    deadline = log.t0 + 60 * args.minutes
+    while step < args.steps and time.time() < deadline:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.steps, lr, warmup=50)
+        kind = step % 4
+        pv = None
+        if kind in (0, 2):
+            seqs, pv = edit_batch(rng, pc, args.batch)
+        elif kind == 1:
+            seqs = [cot_pair(V.sample_train(rng)) for _ in range(args.batch)]
+        elif step % 8 == 3:
+            seqs, imgs = S0.understand_batch(rng, pc, args.batch, "v2")
+            pv = pixel_values(imgs, pc)
+        else:
+            seqs = S0.text_batch(rng, args.batch, facts)
+        ids, am, lmask = lm_batch(seqs)
+        logits, _ = reasoner_forward(reasoner, ids, am, pv)
+        loss = lm_loss(logits, ids, lmask)
+        optimise(opt, loss, reasoner.parameters())
+        step += 1
+        if step % 25 == 0:
+            log(f"step {step} loss {loss.item():.4f} ({['edit', 'cot', 'edit', 'stage0'][kind]})")
+        if step % 100 == 0:
+            save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step}, "edit_reasoner.pt")
+        if step % 400 == 0:
+            log(f"validation edits (exact, answer, n): {edit_answer_accuracy(reasoner, pc, val_edits[:30])}")
+    from tools.shapes.stage2 import cot_answer_accuracy
+
+    e = edit_answer_accuracy(reasoner, pc, val_edits)
+    a = cot_answer_accuracy(reasoner, held_arith)
+    u = S0.understanding_accuracy(reasoner, pc, 40)
+    log(f"done at step {step}; validation edits (exact, answer, n) {e}; validation arithmetic CoT (exact, format, n) "
+        f"{a}; understanding {u}")
+    save({"reasoner": reasoner.state_dict(), "opt": opt.state_dict(), "step": step, "edits": e, "cot": a,
+          "understanding": u}, "edit_reasoner.pt")
+
+
+@torch.no_grad()
+def edit_image_accuracy(reasoner, painter, vae, pc, neg, prompts, strength: float, steps: int = 20):
+    """(right, n): the checker on pictures painted from teacher-forced edit conditions, Edit's start."""
+    pairs = [edit_pair(p) for p, _ in prompts]
+    imgs = [p.image(seed) for p, seed in prompts]
+    conds = edit_conditions(reasoner, pairs, pixel_values(imgs, pc))
+    lat = encode_latents(vae, pc, imgs)
+    out = paint(painter, vae, pc, conds, neg, [42] * len(prompts), steps, pc.default_guidance, (lat, strength))
+    return sum(matches(check(im), p.n, p.colour, p.kind) for im, (p, _) in zip(out, prompts)), len(prompts)
+
+
+def train_painter(args, log):
+    pc, reasoner, painter, vae, meta = load_models("edit_reasoner.pt", args.painter_base, "vae.pt")
+    log(f"loaded {meta}")
+    reasoner.eval()
+    vae.eval()
+    ck = None if args.fresh else load("edit.pt")
+    lr = args.lr or 2e-4
+    opt = torch.optim.AdamW(painter.parameters(), lr=lr, weight_decay=0.0)
+    step = 0
+    if ck is not None and "opt" in ck:
+        painter.load_state_dict(ck["painter"])
+        opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        log(f"resumed at step {step}")
+    caps = W.all_captions()
+    cap_conds = S1.caption_conditions(reasoner, [c[0] for c in caps])
+    neg = negative_condition(reasoner, pc)
+    pool = S1.latent_pool(vae, pc, caps)
+    cap_index = {(n, c, k): i for i, (_, n, c, k) in enumerate(caps)}
+    val_edits = _val_edits(args.eval_n)
+    rng = random.Random(9000 + step)
+    gen = torch.Generator().manual_seed(9000 + step)
+    painter.train()
+    deadline = log.t0 + 60 * args.minutes
+    half = args.bc // 2
+    n_edit = half // 3
+    cot_cache: dict[str, torch.Tensor] = {}
+    while step < args.steps and time.time() < deadline:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.steps, lr, warmup=50)
+        ps = [V.sample_train(rng) for _ in range(half - n_edit)]
+        todo = [p for p in dict((p.prompt, p) for p in ps).values() if p.prompt not in cot_cache]
+        if todo:
+            from tools.shapes.training import teacher_forced_conditions
+
+            for p, h in zip(todo, teacher_forced_conditions(reasoner, [cot_pair(p)[0] for p in todo])):
+                cot_cache[p.prompt] = h
+        eds = [V.sample_edit_train(rng) for _ in range(n_edit)]
+        econds = edit_conditions(reasoner, [edit_pair(p) for p, _ in eds], pixel_values([p.image(s) for p, s in eds], pc))
+        ci = [rng.randrange(len(caps)) for _ in range(args.bc - half)]
+        conds = [cot_cache[p.prompt] for p in ps] + econds + [cap_conds[i] for i in ci]
+        conds = [neg if rng.random() < 0.1 else c for c in conds]
+        targets = ([cap_index[V.paint_key(p)] for p in ps] + [cap_index[(p.n, p.colour, p.kind)] for p, _ in eds]
+                   + ci)
+        x1 = torch.stack([pool[i, rng.randrange(pool.shape[1])] for i in targets for _ in range(args.rep)])
+        cp, lens = pad_conditions(conds)
+        loss = flow_loss(painter, cp, lens, x1, args.rep, gen)
+        optimise(opt, loss, painter.parameters())
+        step += 1
+        if len(cot_cache) > 20000:
+            cot_cache.clear()
+        if step % 25 == 0:
+            log(f"step {step} loss {loss.item():.4f}")
+        if step % 100 == 0:
+            save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(),
+                  "step": step}, "edit.pt")
+        if step % 400 == 0:
+            painter.eval()
+            log(f"validation edit images (teacher-forced, 20 steps, strength {args.strength}): "
+                f"{edit_image_accuracy(reasoner, painter, vae, pc, neg, val_edits[:30], args.strength)}")
+            painter.train()
+    painter.eval()
+    acc = edit_image_accuracy(reasoner, painter, vae, pc, neg, val_edits, args.strength)
+    log(f"done at step {step}; validation edit images (teacher-forced, 20 steps) {acc}")
+    save({"reasoner": reasoner.state_dict(), "painter": painter.state_dict(), "opt": opt.state_dict(), "step": step,
+          "edit_images_tf": acc}, "edit.pt")
+
+
+def main():
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--part", choices=["reasoner", "painter"], required=True)
+    ap.add_argument("--base", default="vision.pt", help="--part reasoner starts from this checkpoint's reasoner")
+    ap.add_argument("--painter_base", default="pack.pt", help="--part painter starts from this checkpoint's painter")
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--bc", type=int, default=24)
+    ap.add_argument("--rep", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=None)
+    ap.add_argument("--strength", type=float, default=0.6, help="Edit's strength in the painter's progress checks")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--eval_n", type=int, default=60)
+    ap.add_argument("--fresh", action="store_true")
+    args, log = start(ap, "edit", part=True)
+    {"reasoner": train_reasoner, "painter": train_painter}[args.part](args, log)
+
+
+if __name__ == "__main__":
+    main()
