@@ -30,8 +30,8 @@ export const V1_COLUMNS = [
  * @typedef {{ prompt: string, n: number, colour: string, kind: string, template: string }} EvalPrompt
  * @typedef {{
  *   prompt: string, n: number, colour: string | null, kind: string | null, template: string, intent: string,
- *   column: string, answer: string
- * }} EvalPromptV2
+ *   column: string, answer: string, image?: string, strength?: number
+ * }} EvalPromptV2  (an edit task has `image`, a file of the pack, and Edit's `strength`; `prompt` is its instruction)
  * @typedef {{ key: string, label: string }} EvalColumn
  * @typedef {{ image: string, questions: { question: string, answer: string }[] }} EvalImage
  * @typedef {{ arith: number[], mix: number[], format: number[] | null }} PtRow
@@ -54,7 +54,7 @@ export const V1_COLUMNS = [
  * @typedef {EvalSetV1 | EvalSetV2} EvalSet
  * @typedef {{
  *   column: string, index: number, prompt: string, n: number, colour: string | null, kind: string | null,
- *   template: string, answer: string | null, outOfWorld: boolean,
+ *   template: string, answer: string | null, outOfWorld: boolean, image: string | null, strength: number | null,
  *   pytorch: { noCot: boolean, cot: boolean, format: boolean | null, answer?: boolean }
  * }} EvalItem
  * @typedef {{
@@ -141,6 +141,11 @@ function parseV2(o, bad) {
     )
       throw bad(`prompts[${i}] is not {prompt, n, colour, kind, intent, answer}`);
     if (!keys.has(p.column)) throw bad(`prompts[${i}].column ${JSON.stringify(p.column)} is not one of columns`);
+    if (p.image !== undefined) {
+      const s = p.strength;
+      if (typeof p.image !== 'string' || typeof s !== 'number' || !(s > 0 && s <= 1))
+        throw bad(`prompts[${i}] is an edit task without {image, strength} (strength above 0 and at most 1)`);
+    }
   });
   const rows = o.pytorch?.rows;
   const covers = (/** @type {unknown} */ xs) => Array.isArray(xs) && xs.length === o.prompts.length;
@@ -177,6 +182,8 @@ export function evalItems(set) {
           template: p.template,
           answer: null,
           outOfWorld: false,
+          image: null,
+          strength: null,
           pytorch: {
             noCot: pt[PT_NO_COT][key][i] === 1,
             cot: pt[PT_COT][key][i] === 1,
@@ -202,6 +209,8 @@ export function evalItems(set) {
       template: p.template,
       answer: p.answer,
       outOfWorld: p.intent === 'oow',
+      image: p.image ?? null,
+      strength: p.strength ?? null,
       pytorch: {
         noCot: nc.image[k] === 1,
         cot: c.image[k] === 1,
@@ -416,19 +425,26 @@ export async function runEval({ pack, n, steps: stepsOverride, call, run, log, w
 
   /** @param {EvalItem} p @param {boolean} cot @param {string} name */
   const paint = async (p, cot, name) => {
-    const r = await run((runId) =>
-      call('imagine', {
-        runId,
-        pack: pack.id,
-        prompt: p.prompt,
-        cot,
-        seed: s.seed,
-        steps,
-        guidance: s.guidance,
-        maxNewTokens: cot ? s.max_new_tokens : 1,
-        previewEvery: 0,
-      }),
-    );
+    const settings = {
+      pack: pack.id,
+      cot,
+      seed: s.seed,
+      steps,
+      guidance: s.guidance,
+      maxNewTokens: cot ? s.max_new_tokens : 1,
+      previewEvery: 0,
+    };
+    let r;
+    if (p.image !== null) {
+      // an edit task: the pack's picture and the instruction through Edit, at the set's strength
+      const png = await call('packFile', pack.id, p.image);
+      if (png === null)
+        throw new Error(`pack ${pack.id}: ${EVAL_FILE} names ${p.image}, which the manifest does not list`);
+      const req = { ...settings, instruction: p.prompt, strength: p.strength };
+      r = await run((runId) => call('edit', { ...req, runId }, png, 'image/png'));
+    } else {
+      r = await run((runId) => call('imagine', { ...settings, runId, prompt: p.prompt }));
+    }
     // n = 0 (out of world included): right when no shape is seen, whatever the colour and kind
     const check = await call('checkShapes', r.pngBase64, { n: p.n, colour: p.colour, kind: p.kind });
     let image = null;

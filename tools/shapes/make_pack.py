@@ -165,6 +165,32 @@ def write_eval_set_v2(pack: str, ev: dict) -> None:
             for k in cot:
                 cot[k].append(int(rb[k]))
     os.makedirs(os.path.join(pack, "eval"))
+    columns = [{"key": k, "label": label} for k, label in E.COLUMNS]
+    # edit tasks (when the evaluation ran them): the picture as eval/e_NNN.png, the instruction as the prompt
+    edits = ev.get("edits") or {}
+    if edits:
+        esets = V.edit_eval_prompts("test")
+        for r in (V2_NO_COT, V2_COT):
+            if r not in edits:
+                raise SystemExit(f"the evaluation's edit table has no row {r!r}")
+        k = 0
+        for key, label in E.EDIT_COLUMNS:
+            chosen = E.pick(esets[key], st["edit_n"])
+            a, b = edits[V2_NO_COT][key], edits[V2_COT][key]
+            if [r["prompt"] for r in b] != [p.instruction for p, _ in chosen] or len(a) != len(chosen):
+                raise SystemExit(f"column {key}: the evaluation's edit tasks are not world_v2's test tasks")
+            columns.append({"key": key, "label": f"edit: {label}"})
+            for (p, seed), ra, rb in zip(chosen, a, b):
+                name = f"eval/e_{k:03d}.png"
+                k += 1
+                with open(os.path.join(pack, name), "wb") as f:
+                    f.write(encode_png(p.image(seed)))
+                prompts.append({"prompt": p.instruction, "n": p.n, "colour": p.colour, "kind": p.kind,
+                                "template": p.template, "intent": f"edit_{p.op}", "column": key, "answer": p.answer,
+                                "image": name, "strength": st["strength"]})
+                nocot.append(int(ra["image"]))
+                for c in cot:
+                    cot[c].append(int(rb[c]))
     understanding = []
     for i, seed in enumerate(list(V.UNDERSTAND_TEST_SEEDS)[: st["understanding_images"] if ev["understanding"] else 0]):
         img, objs = W.mixed_scene(seed)
@@ -176,7 +202,7 @@ def write_eval_set_v2(pack: str, ev: dict) -> None:
         "format": "rg-shapes-eval", "version": 2, "world": "v2", "split": "test",
         "settings": {"seed": st["seed"], "steps": st["steps"], "guidance": st["guidance"], "max_new_tokens": E.MAX_NEW,
                      "understand_max_new_tokens": 24},
-        "columns": [{"key": k, "label": label} for k, label in E.COLUMNS],
+        "columns": columns,
         "prompts": prompts,
         "understanding": understanding,
         "pytorch": {"rows": {V2_NO_COT: {"image": nocot}, V2_COT: cot},

@@ -342,6 +342,50 @@ describe('eval/set.json version 2 (world v2)', () => {
     });
   });
 
+  it("an edit task runs through Edit with the pack's picture and the set's strength", async () => {
+    const set = setV2();
+    set.columns.push({ key: 'edit_instances', label: 'edit: held-out edit tasks' });
+    const task = { prompt: 'make them blue', n: 3, colour: 'blue', kind: 'circle', template: 'ed_them_colour' };
+    const edit = { ...task, intent: 'edit_recolour', column: 'edit_instances', answer: '3 blue circles' };
+    set.prompts.push({ ...edit, image: 'eval/e_000.png', strength: 0.8 } as (typeof set.prompts)[number]);
+    set.pytorch.rows[PT2_NO_COT].image.push(0);
+    for (const k of ['image', 'format', 'answer'] as const) set.pytorch.rows[PT_COT][k].push(1);
+    const calls: unknown[][] = [];
+    const call = async (method: string, ...args: unknown[]) => {
+      calls.push([method, ...args]);
+      if (method === 'packFile')
+        return args[1] === 'eval/set.json' ? Buffer.from(JSON.stringify(set)).toString('base64') : `png:${args[1]}`;
+      if (method === 'imagine' || method === 'edit') {
+        const cot = (args[0] as { cot: boolean }).cot;
+        const text = cot ? '<think>3 red circles; they turn blue</think><answer>3 blue circles</answer>' : 'x';
+        return { pngBase64: Buffer.from(JSON.stringify({ match: cot })).toString('base64'), text, formatOk: true };
+      }
+      if (method === 'checkShapes')
+        return { ...JSON.parse(Buffer.from(args[0] as string, 'base64').toString()), counts: {} };
+      if (method === 'understand') return { text: '3' };
+      throw new Error(method);
+    };
+    const { summary, table } = await runEval(ctx(call));
+    const edits = calls.filter((c) => c[0] === 'edit');
+    expect(edits.map((c) => [(c[1] as { instruction: string }).instruction, (c[1] as { cot: boolean }).cot])).toEqual([
+      ['make them blue', false],
+      ['make them blue', true],
+    ]);
+    for (const c of edits) {
+      expect(c[1]).toMatchObject({ pack: 'v2', strength: 0.8, seed: 42, steps: 50, guidance: 3 });
+      expect(c.slice(2)).toEqual(['png:eval/e_000.png', 'image/png']);
+    }
+    expect(calls.filter((c) => c[0] === 'imagine')).toHaveLength(8); // the four drawing prompts, twice each
+    const r = summary.prompts.find((p) => p.list === 'edit_instances')!;
+    expect([r.noCot.ok, r.cot.ok, r.cot.answerOk]).toEqual([false, true, true]);
+    expect(table).toContain('edit: held-out edit tasks: browser');
+
+    const bad = setV2();
+    bad.columns.push({ key: 'edit_instances', label: 'edit' });
+    bad.prompts.push({ ...edit, image: 'eval/e_000.png' } as (typeof bad.prompts)[number]);
+    expect(() => parseEvalSet(bad, 'v2')).toThrow('prompts[4] is an edit task without {image, strength}');
+  });
+
   it('--n takes the first N of each column', async () => {
     const { call } = page();
     const { summary } = await runEval(ctx(call, 1));
