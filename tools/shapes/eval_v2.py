@@ -113,7 +113,8 @@ def run(models, prompts, mode: str, steps: int, guidance: float, seed: int) -> l
     return recs
 
 
-EDIT_COLUMNS = [("edit_instances", "held-out edit tasks"), ("edit_templates", "held-out instruction templates")]
+EDIT_COLUMNS = [("edit_instances", "held-out edit tasks"), ("edit_templates", "held-out instruction templates"),
+                ("edit_facts", "held-out facts")]
 
 
 @torch.no_grad()
@@ -268,7 +269,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None)
     ap.add_argument("--edit_n", type=int, default=48, help="edit tasks per edit column (0: no edit table)")
-    ap.add_argument("--strength", type=float, default=0.6, help="Edit's strength (the pack's edit_strength)")
+    ap.add_argument("--strength", type=float, default=None, help="Edit's strength (default: the pack config's)")
     ap.add_argument("--sections", default="imagine,edit,understanding", help="what to run (comma-separated)")
     ap.add_argument("--table", default=None, help="print the tables of a saved run (JSON) and exit")
     args = ap.parse_args()
@@ -294,6 +295,10 @@ def main():
         + f"; seed {args.seed}, {args.steps} steps, guidance {args.guidance}")
     rows = load_all(args, log)
     sections = set(args.sections.split(","))
+    if args.strength is None:
+        from tools.shapes.models import shapes_config
+
+        args.strength = shapes_config().default_edit_strength
     esets = V.edit_eval_prompts(args.split)
     echosen = {c: pick(esets[c], args.edit_n) for c, _ in EDIT_COLUMNS} if "edit" in sections else {}
     results, fmt_train, edits = {}, {}, {}

@@ -7,7 +7,7 @@ painter learns to paint from those conditions (world_v2.py, "edit").
       world v2's text facts (held-out facts included, also in the reasoning's notation: world_v2.text_facts) the
       rest, so it keeps what it could do and knows every fact as text. Writes CKPT/edit_reasoner.pt.
   --part painter: the painter (from CKPT/<--painter_base>, default pack.pt) learns from the new reasoner's
-      teacher-forced hidden states of Imagine CoT requests and edit tasks (half of each batch, one in three of them
+      teacher-forced hidden states of Imagine CoT requests and edit tasks (half of each batch, half of them
       an edit), caption conditions the rest, targets the clean renders of the result (stage 1's latent pool).
       Writes CKPT/edit.pt ({reasoner, painter}).
 
@@ -29,7 +29,7 @@ from tools.shapes import stage1 as S1
 from tools.shapes import world as W
 from tools.shapes import world_v2 as V
 from tools.shapes.checker import check, matches
-from tools.shapes.data import encode_pair, imagine_text, lm_batch, pixel_values
+from tools.shapes.data import encode_pair, lm_batch, pixel_values, understand_text
 from tools.shapes.models import load, load_models, save, shapes_config, stop_ids, tokenizer
 from tools.shapes.painter_cache import pad_conditions
 from tools.shapes.sampling import encode_latents, negative_condition, paint
@@ -123,7 +123,10 @@ def train_reasoner(args, log):
             seqs, imgs = S0.understand_batch(rng, pc, args.batch, "v2")
             pv = pixel_values(imgs, pc)
         else:
-            seqs = S0.text_batch(rng, args.batch, facts)
+            seqs = S0.text_batch(rng, args.batch // 2, facts)
+            for _ in range(args.batch - len(seqs)):  # and as lists of facts, said with no question to copy from
+                q, a = V.fact_list(rng)
+                seqs.append(encode_pair(understand_text(q, False), a, "<|im_end|>"))
         ids, am, lmask = lm_batch(seqs)
         logits, _ = reasoner_forward(reasoner, ids, am, pv)
         loss = lm_loss(logits, ids, lmask)
@@ -182,7 +185,7 @@ def train_painter(args, log):
     painter.train()
     deadline = log.t0 + 60 * args.minutes
     half = args.bc // 2
-    n_edit = half // 3
+    n_edit = half // 2
     cot_cache: dict[str, torch.Tensor] = {}
     while step < args.steps and time.time() < deadline:
         for g in opt.param_groups:
@@ -238,7 +241,7 @@ def main():
     ap.add_argument("--bc", type=int, default=24)
     ap.add_argument("--rep", type=int, default=2)
     ap.add_argument("--lr", type=float, default=None)
-    ap.add_argument("--strength", type=float, default=0.6, help="Edit's strength in the painter's progress checks")
+    ap.add_argument("--strength", type=float, default=0.8, help="Edit's strength in the painter's progress checks")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval_n", type=int, default=60)
     ap.add_argument("--fresh", action="store_true")

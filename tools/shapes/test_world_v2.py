@@ -8,6 +8,8 @@
     (n, colour, kind), and the world's render of it reads back the same through the checker;
   - every phrasing tokenises with the shipped pack's tokenizer: exact round trip, no special-token ids, the Imagine
     turn + target within max_position_embeddings, the target within eval's 48 new tokens.
+  - edit tasks: held-out instruction families and held-out facts never in a trained task, disjoint splits, every
+    target reads the picture it is given, the picture renders what the task says it shows.
 
     PYTHONPATH=. /usr/bin/python3 -m tools.shapes.test_world_v2      # ~1 min
 """
@@ -273,7 +275,9 @@ def test_edit_tasks():
         assert all(split[p.item] == s for ps in ev.values() for p, _ in ps)
         assert all(V.EDIT_FAMILY[p.template].heldout for p, _ in ev["edit_templates"])
         assert all(V.EDIT_FAMILY[p.template].marker in p.instruction.lower() for p, _ in ev["edit_templates"])
-        for p, seed in ev["edit_instances"][::9]:
+        assert all(V.edit_fact(p.item) in V.HELDOUT_FACTS for p, _ in ev["edit_facts"])
+        assert not any(V.edit_fact(p.item) in V.HELDOUT_FACTS for p, _ in ev["edit_instances"] + ev["edit_templates"])
+        for p, seed in ev["edit_instances"][::9] + ev["edit_facts"][::9]:
             it = p.item
             assert matches(check(p.image(seed)), it.n, it.colour, it.kind), (p, seed)
             assert p.think.startswith(f"the picture shows {W.caption(it.n, it.colour, it.kind)};")

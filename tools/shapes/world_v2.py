@@ -590,6 +590,17 @@ def text_facts() -> list[tuple[str, str]]:
     return out
 
 
+def fact_list(rng: random.Random, k: int = 4) -> tuple[str, str]:
+    """A plain-text question whose answer lists k facts in the reasoning's notation, one after another ("some sums,
+    please" -> "2 + 3 = 5, 6 - 1 = 5, 7 is larger than 2, ..."): the facts said with no question to copy from, as
+    they are said inside a chain of thought. Held-out facts included (knowledge, not drawing requests)."""
+    facts = [a for q, a in text_facts() if (" = " in a or " than " in a)]
+    picked = [rng.choice(facts) for _ in range(k)]
+    q = rng.choice(["some sums, please", "tell me a few facts about numbers", "say some arithmetic facts",
+                    "what do you know about numbers?"])
+    return q, ", ".join(picked)
+
+
 def split_prompts(scale: int = 1) -> tuple[list[Prompt], list[Prompt]]:
     """(training prompts, every validation evaluation prompt): the shape of v1's split_prompts for the stages."""
     val = eval_prompts("validation")
@@ -810,15 +821,19 @@ EDIT_SEED_BASE = {"validation": 30_000_000, "test": 40_000_000}
 
 
 def edit_eval_prompts(split: str) -> dict[str, list[tuple[EditPrompt, int]]]:
-    """(prompt, image seed) of `split`: edit_instances (held-out tasks in training families) and edit_templates (the
-    same tasks in held-out families). Fixed by a seeded stream."""
+    """(prompt, image seed) of `split`, as the drawing columns: edit_instances (held-out tasks on known facts, in
+    training families), edit_templates (the same tasks in held-out families) and edit_facts (tasks resting on a
+    held-out fact, in training families). Fixed by a seeded stream."""
     assert split in ("validation", "test"), split
     rng = random.Random(f"edit-eval-{split}")
-    out: dict[str, list] = {"edit_instances": [], "edit_templates": []}
+    out: dict[str, list] = {"edit_instances": [], "edit_templates": [], "edit_facts": []}
     for i, it in enumerate(it for it in all_edit_items() if edit_split(it) == split):
         seed = EDIT_SEED_BASE[split] + i
-        out["edit_instances"].append((phrase_edit(rng.choice(edit_families(it.op, False)), it, random_surface(rng),
-                                                  split, "edit_instances"), seed))
-        out["edit_templates"].append((phrase_edit(rng.choice(edit_families(it.op, True)), it, random_surface(rng),
-                                                  split, "edit_templates"), seed))
+        held_fact = edit_fact(it) in HELDOUT_FACTS
+        key = "edit_facts" if held_fact else "edit_instances"
+        out[key].append((phrase_edit(rng.choice(edit_families(it.op, False)), it, random_surface(rng), split, key),
+                         seed))
+        if not held_fact:
+            out["edit_templates"].append((phrase_edit(rng.choice(edit_families(it.op, True)), it,
+                                                      random_surface(rng), split, "edit_templates"), seed))
     return out
