@@ -32,7 +32,7 @@ export const PACKS: readonly PackEntry[] = [
     base: 'models/shapes/',
     shipped: true,
     testOnly: false,
-    manifestSha256: 'c46bdc9e340412a17cad07f821c575878a991d17e3910d6161ae04d0a3c5f889',
+    manifestSha256: 'b79beed375b3b9851a7a4d60c6c6d42a44fc678e74ddeee93ace2d02ac7943b7',
   },
   {
     id: 'tiny-random',

@@ -91,6 +91,23 @@ def verify(pack: str, n: int) -> tuple[int, int]:
     return agree, total
 
 
+def run_set_edits(models, items: list[dict], mode: str, st: dict, pack: str) -> list[dict]:
+    """eval_v2.run_edits on a set's edit tasks, the pictures read back from the pack's own PNGs."""
+    from types import SimpleNamespace
+
+    from tools.rgvlm.png import decode_png
+    from tools.shapes.eval_v2 import run_edits
+
+    tasks = []
+    for a in items:
+        with open(os.path.join(pack, a["image"]), "rb") as f:
+            img = decode_png(f.read())
+        p = SimpleNamespace(instruction=a["prompt"], template=a["template"], n=a["n"], colour=a["colour"],
+                            kind=a["kind"], answer=a["answer"], image=lambda _seed, img=img: img)
+        tasks.append((p, 0))
+    return run_edits(models, tasks, mode, st["steps"], st["guidance"], st["seed"], items[0]["strength"]) if items else []
+
+
 def verify_v2(pack: str, es: dict, n: int) -> tuple[int, int]:
     """verify() for a world v2 set: eval_v2's run on the first n prompts of every column."""
     from types import SimpleNamespace
@@ -104,12 +121,15 @@ def verify_v2(pack: str, es: dict, n: int) -> tuple[int, int]:
         seen[a["column"]] = seen.get(a["column"], 0) + 1
         if seen[a["column"]] <= n:
             picked.append(k)
-    prompts = [SimpleNamespace(**es["prompts"][k]) for k in picked]
+    draw = [k for k in picked if "image" not in es["prompts"][k]]
+    edits = [k for k in picked if "image" in es["prompts"][k]]
+    prompts = [SimpleNamespace(**es["prompts"][k]) for k in draw]
     models = load_pack(pack)
     agree = total = 0
     for label, mode in (("no CoT (RGPO, prompt prefill only)", "nocot"), ("CoT after RGPO", "cot")):
-        recs = run(models, prompts, mode, st["steps"], st["guidance"], st["seed"])
-        want = [es["pytorch"]["rows"][label]["image"][k] for k in picked]
+        recs = run(models, prompts, mode, st["steps"], st["guidance"], st["seed"]) + run_set_edits(
+            models, [es["prompts"][k] for k in edits], mode, st, pack)
+        want = [es["pytorch"]["rows"][label]["image"][k] for k in draw + edits]
         agree += sum(int(r["image"]) == int(w) for r, w in zip(recs, want))
         total += len(want)
         print(f"{label}: {sum(r['image'] for r in recs)}/{len(recs)} right, recorded {sum(want)}/{len(want)}; "
