@@ -32,6 +32,7 @@ const HEAVY_GPU: Record<string, string> = {
   'tests/gpu/pipeline/cascade_shapes.test.ts': 'VITE_CASCADE_SHAPES',
   'tests/gpu/models/convert_vae.test.ts': 'VITE_CONVERT_VAE',
   'tests/gpu/models/painter_reference.test.ts': 'VITE_PAINTER_REFERENCE',
+  'tests/gpu/models/painter_vae_webgpu.test.ts': 'VITE_PAINTER_VAE_WEBGPU',
 };
 function heavyExcluded(): string[] {
   if (process.env.RG_TEST_HEAVY) return [];
