@@ -118,13 +118,15 @@ def train_reasoner(args, log):
             "understanding": u}, "sft_reasoner.pt")
 
 
-def train_painter(args, log):
-    pc, reasoner, painter, vae, meta = load_models("sft_reasoner.pt", "stage1.pt", "vae.pt")
+def painter_setup(args, log, reasoner_from: str, painter_from: str, out: str, lr: float):
+    """What a painter stage starts from: the frozen reasoner and VAE, the painter and its optimiser (resumed from
+    CKPT/<out> unless --fresh), the captions with their conditions, latent pool and index, the negative condition.
+    Returns (pc, reasoner, painter, vae, opt, step, caps, cap_conds, pool, cap_index, neg)."""
+    pc, reasoner, painter, vae, meta = load_models(reasoner_from, painter_from, "vae.pt")
     log(f"loaded {meta}")
     reasoner.eval()
     vae.eval()
-    ck = None if args.fresh else load("sft.pt")
-    lr = args.lr or 5e-4
+    ck = None if args.fresh else load(out)
     opt = torch.optim.AdamW(painter.parameters(), lr=lr, weight_decay=0.0)
     step = 0
     if ck is not None and "opt" in ck:
@@ -137,6 +139,13 @@ def train_painter(args, log):
     neg = negative_condition(reasoner, pc)
     pool = S1.latent_pool(vae, pc, caps)
     cap_index = {(n, c, k): i for i, (_, n, c, k) in enumerate(caps)}
+    return pc, reasoner, painter, vae, opt, step, caps, cap_conds, pool, cap_index, neg
+
+
+def train_painter(args, log):
+    lr = args.lr or 5e-4
+    pc, reasoner, painter, vae, opt, step, caps, cap_conds, pool, cap_index, neg = painter_setup(
+        args, log, "sft_reasoner.pt", "stage1.pt", "sft.pt", lr)
     train, held = W2.world_split(args.world)
     held_arith = [p for p in held if p.arithmetic][::24][: args.eval_n]
     rng = random.Random(5000 + step)

@@ -25,16 +25,14 @@ import torch
 
 from tools.rgvlm import pipeline as P
 from tools.shapes import stage0 as S0
-from tools.shapes import stage1 as S1
-from tools.shapes import world as W
 from tools.shapes import world_v2 as V
 from tools.shapes.checker import check, matches
 from tools.shapes.data import encode_pair, lm_batch, pixel_values, understand_text
 from tools.shapes.models import load, load_models, save, shapes_config, stop_ids, tokenizer
 from tools.shapes.painter_cache import pad_conditions
-from tools.shapes.sampling import encode_latents, negative_condition, paint
-from tools.shapes.stage2 import cot_pair
-from tools.shapes.training import flow_loss, lm_loss, lr_at, optimise, reasoner_forward, start
+from tools.shapes.sampling import encode_latents, paint
+from tools.shapes.stage2 import cot_pair, painter_setup
+from tools.shapes.training import flow_loss, lm_loss, lr_at, optimise, reasoner_forward, start, teacher_forced_conditions
 
 
 def edit_text(instruction: str) -> str:
@@ -55,14 +53,6 @@ def edit_batch(rng: random.Random, pc, n: int):
         seqs.append(edit_pair(p))
         imgs.append(p.image(seed))
     return seqs, pixel_values(imgs, pc)
-
-
-@torch.no_grad()
-def edit_conditions(reasoner, pairs: list, pv: torch.Tensor) -> list[torch.Tensor]:
-    """Teacher-forced hidden states of edit sequences (image included), every position but the last."""
-    ids, am, _ = lm_batch([(s, 0) for s, _ in pairs])
-    _, h = reasoner_forward(reasoner, ids, am, pv)
-    return [h[b, : len(s) - 1].clone() for b, (s, _) in enumerate(pairs)]
 
 
 @torch.no_grad()
@@ -154,31 +144,16 @@ def edit_image_accuracy(reasoner, painter, vae, pc, neg, prompts, strength: floa
     """(right, n): the checker on pictures painted from teacher-forced edit conditions, Edit's start."""
     pairs = [edit_pair(p) for p, _ in prompts]
     imgs = [p.image(seed) for p, seed in prompts]
-    conds = edit_conditions(reasoner, pairs, pixel_values(imgs, pc))
+    conds = teacher_forced_conditions(reasoner, [s for s, _ in pairs], pixel_values(imgs, pc))
     lat = encode_latents(vae, pc, imgs)
     out = paint(painter, vae, pc, conds, neg, [42] * len(prompts), steps, pc.default_guidance, (lat, strength))
     return sum(matches(check(im), p.n, p.colour, p.kind) for im, (p, _) in zip(out, prompts)), len(prompts)
 
 
 def train_painter(args, log):
-    pc, reasoner, painter, vae, meta = load_models("edit_reasoner.pt", args.painter_base, "vae.pt")
-    log(f"loaded {meta}")
-    reasoner.eval()
-    vae.eval()
-    ck = None if args.fresh else load("edit.pt")
     lr = args.lr or 2e-4
-    opt = torch.optim.AdamW(painter.parameters(), lr=lr, weight_decay=0.0)
-    step = 0
-    if ck is not None and "opt" in ck:
-        painter.load_state_dict(ck["painter"])
-        opt.load_state_dict(ck["opt"])
-        step = ck["step"]
-        log(f"resumed at step {step}")
-    caps = W.all_captions()
-    cap_conds = S1.caption_conditions(reasoner, [c[0] for c in caps])
-    neg = negative_condition(reasoner, pc)
-    pool = S1.latent_pool(vae, pc, caps)
-    cap_index = {(n, c, k): i for i, (_, n, c, k) in enumerate(caps)}
+    pc, reasoner, painter, vae, opt, step, caps, cap_conds, pool, cap_index, neg = painter_setup(
+        args, log, "edit_reasoner.pt", args.painter_base, "edit.pt", lr)
     val_edits = _val_edits(args.eval_n)
     rng = random.Random(9000 + step)
     gen = torch.Generator().manual_seed(9000 + step)
@@ -193,12 +168,11 @@ def train_painter(args, log):
         ps = [V.sample_train(rng) for _ in range(half - n_edit)]
         todo = [p for p in dict((p.prompt, p) for p in ps).values() if p.prompt not in cot_cache]
         if todo:
-            from tools.shapes.training import teacher_forced_conditions
-
             for p, h in zip(todo, teacher_forced_conditions(reasoner, [cot_pair(p)[0] for p in todo])):
                 cot_cache[p.prompt] = h
         eds = [V.sample_edit_train(rng) for _ in range(n_edit)]
-        econds = edit_conditions(reasoner, [edit_pair(p) for p, _ in eds], pixel_values([p.image(s) for p, s in eds], pc))
+        econds = teacher_forced_conditions(reasoner, [edit_pair(p)[0] for p, _ in eds],
+                                           pixel_values([p.image(s) for p, s in eds], pc))
         ci = [rng.randrange(len(caps)) for _ in range(args.bc - half)]
         conds = [cot_cache[p.prompt] for p in ps] + econds + [cap_conds[i] for i in ci]
         conds = [neg if rng.random() < 0.1 else c for c in conds]

@@ -71,10 +71,11 @@ def lm_loss(logits, ids, loss_mask):
 
 
 @torch.no_grad()
-def teacher_forced_conditions(reasoner: Reasoner, seqs: list[list[int]]) -> list[torch.Tensor]:
-    """Hidden states of every position except the last token (a stop token is never fed back)."""
+def teacher_forced_conditions(reasoner: Reasoner, seqs: list[list[int]], pv=None) -> list[torch.Tensor]:
+    """Hidden states of every position except the last token (a stop token is never fed back); pv: the pixel values
+    of the sequences' images (edit tasks), one per sequence."""
     ids, am, _ = lm_batch([(s, 0) for s in seqs])
-    _, h = reasoner_forward(reasoner, ids, am)
+    _, h = reasoner_forward(reasoner, ids, am, pv)
     return [h[b, : len(s) - 1].clone() for b, s in enumerate(seqs)]
 
 
