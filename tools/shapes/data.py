@@ -38,6 +38,13 @@ def understand_text(question: str, with_image: bool) -> str:
     return render_chat([{"role": "system", "content": SYSTEM_PROMPT_PLAIN}, {"role": "user", "content": user}], True)
 
 
+def reasoning_text(question: str) -> str:
+    """A plain question under the chain-of-thought system prompt (no instruction prefix: no picture is asked for)."""
+    from tools.rgvlm.config import SYSTEM_PROMPT_COT
+
+    return render_chat([{"role": "system", "content": SYSTEM_PROMPT_COT}, {"role": "user", "content": question}], True)
+
+
 def encode_pair(prompt_text: str, reply: str, stop: str) -> tuple[list[int], int]:
     """ids of prompt + reply + stop token, and the index of the first reply token. Image tokens expanded."""
     tok = tokenizer()

@@ -76,9 +76,20 @@ def ckpt_path(name: str) -> str:
     return os.path.join(CKPT, name)
 
 
+def _cpu(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu()
+    if isinstance(x, dict):
+        return {k: _cpu(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_cpu(v) for v in x)
+    return x
+
+
 def save(obj: dict, name: str) -> None:
+    """Written with every tensor on the CPU (a run on a GPU loads here)."""
     tmp = ckpt_path(name + ".tmp")
-    torch.save(obj, tmp)
+    torch.save(_cpu(obj), tmp)
     os.replace(tmp, ckpt_path(name))
 
 

@@ -35,6 +35,18 @@ def optimise(opt, loss, clip=None) -> None:
     opt.step()
 
 
+def use_device(name: str) -> torch.device:
+    """--device: "cpu" (the default: nothing changes), or "cuda", where tensors the models and the training loops
+    create follow torch's default device (torch >= 2.0; the loops move what comes from numpy themselves). Setup and
+    the accuracy checks stay on the CPU: call with "cpu" to come back."""
+    dev = torch.device(name)
+    if hasattr(torch, "set_default_device"):
+        torch.set_default_device(dev)
+    elif dev.type != "cpu":
+        raise SystemExit(f"--device {name} needs torch >= 2.0 (this is {torch.__version__})")
+    return dev
+
+
 class Logger:
     def __init__(self, stage: str):
         self.t0 = time.time()
@@ -55,8 +67,9 @@ def reasoner_forward(reasoner: Reasoner, ids, am, pv=None):
     c = reasoner.c
     emb = reasoner.embed(ids, pv)
     B, L = ids.shape
-    past = [torch.zeros(B, c.num_key_value_heads, 0, c.head_dim) for _ in range(2 * c.num_hidden_layers)]
-    pos = torch.arange(L).unsqueeze(0).expand(B, L)
+    kv = (B, c.num_key_value_heads, 0, c.head_dim)
+    past = [torch.zeros(kv, device=ids.device) for _ in range(2 * c.num_hidden_layers)]
+    pos = torch.arange(L, device=ids.device).unsqueeze(0).expand(B, L)
     logits, _, h = reasoner.lm(emb, am, pos, past)
     return logits, h
 
@@ -82,8 +95,8 @@ def teacher_forced_conditions(reasoner: Reasoner, seqs: list[list[int]], pv=None
 def flow_loss(painter: Painter, cond, lens, x1, rep: int, gen: torch.Generator):
     """Rectified flow: x_t = t x1 + (1 - t) x0, v = x1 - x0, t ~ logit-normal(0, 1)."""
     B = x1.shape[0]
-    x0 = torch.randn(x1.shape, generator=gen)
-    t = torch.sigmoid(torch.randn(B, generator=gen))
+    x0 = torch.randn(x1.shape, generator=gen, device=x1.device)
+    t = torch.sigmoid(torch.randn(B, generator=gen, device=x1.device))
     xt = t.view(B, 1, 1, 1) * x1 + (1 - t.view(B, 1, 1, 1)) * x0
     v = image_pass(painter, condition_pass(painter, cond, lens), lens, xt, t, rep)
     return F.mse_loss(v, x1 - x0)

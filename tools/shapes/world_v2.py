@@ -257,6 +257,17 @@ def direct_of_them(it, s, name):
     return frame(f"{it.colour} {_pl(it)}, {num(it.a, s)} of them", s)
 
 
+@_f("direct", "")
+def direct_caption(it, s, name):
+    """The bare caption, as an answer is written (what cascade thinking sends back through the reasoner)."""
+    return f"{num(it.a, s)} {it.colour} {W.noun(it.kind, it.a)}", False
+
+
+@_f("direct", "")
+def direct_coloured(it, s, name):
+    return frame(f"{num(it.a, s)} {W.noun(it.kind, it.a)} coloured {it.colour}", s)
+
+
 @_f("direct", "a picture of", heldout=True)
 def direct_picture(it, s, name):
     return f"a picture of {num(it.a, s)} {it.colour} {W.noun(it.kind, it.a)}, please", False
@@ -282,6 +293,17 @@ def add_word(it, s, name):
 def add_i_have(it, s, name):
     v, q = frame("all of them", s)
     return f"I have {num(it.a, s)} {it.colour} {W.noun(it.kind, it.a)} and I get {num(it.b, s)} more. {v}", q
+
+
+@_f("add", "")
+def add_and_more(it, s, name):
+    return frame(f"{num(it.a, s)} {it.colour} {W.noun(it.kind, it.a)} and {num(it.b, s)} more", s)
+
+
+@_f("add", "")
+def add_what_is(it, s, name):
+    v, q = frame(f"that many {it.colour} {_pl(it)}", s)
+    return f"what is {op(it.a, it.b, '+', 'plus', s)}? {v}", q
 
 
 @_f("add", "the sum of", heldout=True)
@@ -317,6 +339,17 @@ def sub_name_loses(it, s, name):
     return f"{name} has {num(it.a, s)} {it.colour} {W.noun(it.kind, it.a)} and loses {num(it.b, s)}. {v}", q
 
 
+@_f("sub", "")
+def sub_without(it, s, name):
+    return frame(f"{num(it.a, s)} {it.colour} {W.noun(it.kind, it.a)} without {num(it.b, s)} of them", s)
+
+
+@_f("sub", "")
+def sub_what_is(it, s, name):
+    v, q = frame(f"that many {it.colour} {_pl(it)}", s)
+    return f"what is {op(it.a, it.b, '-', 'minus', s)}? {v}", q
+
+
 @_f("sub", " fewer ", heldout=True)
 def sub_fewer(it, s, name):
     return frame(f"{num(it.b, s)} fewer {it.colour} {_pl(it)} than {num(it.a, s)}", s)
@@ -331,6 +364,12 @@ def larger_of(it, s, name):
 def larger_q(it, s, name):
     v, q = frame(f"that many {it.colour} {_pl(it)}", s)
     return f"which is more, {num(it.a, s)} or {num(it.b, s)}? {v}", q
+
+
+@_f("larger", "")
+def larger_whichever(it, s, name):
+    v, q = frame(f"that many {it.colour} {_pl(it)}", s)
+    return f"{num(it.a, s)} or {num(it.b, s)}, whichever is larger: {v}", q
 
 
 @_f("larger", "bigger number", heldout=True)
@@ -349,6 +388,12 @@ def smaller_q(it, s, name):
     return f"which is less, {num(it.a, s)} or {num(it.b, s)}? {v}", q
 
 
+@_f("smaller", "")
+def smaller_whichever(it, s, name):
+    v, q = frame(f"that many {it.colour} {_pl(it)}", s)
+    return f"{num(it.a, s)} or {num(it.b, s)}, whichever is smaller: {v}", q
+
+
 @_f("smaller", "lower number", heldout=True)
 def smaller_lower_number(it, s, name):
     return frame(f"{it.colour} {_pl(it)}, as many as the lower number of {num(it.a, s)} and {num(it.b, s)}", s)
@@ -362,6 +407,12 @@ def mix_you_get(it, s, name):
 @_f("mix", "")
 def mix_made_by(it, s, name):
     return frame(f"{num(it.a, s)} {W.noun(it.kind, it.a)} in the colour made by mixing {it.mix[0]} and {it.mix[1]}", s)
+
+
+@_f("mix", "")
+def mix_gives(it, s, name):
+    return frame(f"{num(it.a, s)} {W.noun(it.kind, it.a)} whose colour is what mixing {it.mix[0]} and {it.mix[1]} "
+                 f"gives", s)
 
 
 @_f("mix", "in that colour", heldout=True)
@@ -601,6 +652,51 @@ def fact_list(rng: random.Random, k: int = 4) -> tuple[str, str]:
     return q, ", ".join(picked)
 
 
+# Arithmetic questions answered with a chain of thought in the drawing reasoning's notation ("what is one plus
+# four?" -> "<think>1 + 4 = 5</think><answer>5</answer>"): plain knowledge, as a real VLM answers arithmetic when
+# asked to think, held-out facts included. They ask for no picture (no colour, no shape, no instruction prefix) and
+# carry no held-out family's marker (test_world_v2 checks both).
+# The questions use more words than the drawing families do (sum, total, bigger, greater, higher, lower, least, ...):
+# a VLM knows such words from its language data, and the miniature's only language data is its training. Never a
+# held-out family's phrasing (its marker).
+SUM_QUESTIONS = ["what is {a} plus {b}?", "what is {a} + {b}?", "{a}+{b}=?", "how much is {a} plus {b}?",
+                 "add {a} and {b}", "{a} plus {b} makes what?", "what do {a} and {b} sum to?", "sum up {a} and {b}",
+                 "{a} and {b} in total?", "what is the total of {a} and {b}?", "add {b} to {a}",
+                 "{a} and {b} together make what?"]
+DIFF_QUESTIONS = ["what is {a} minus {b}?", "what is {a} - {b}?", "{a}-{b}=?", "how much is {a} minus {b}?",
+                  "take {b} from {a}", "{a} minus {b} makes what?", "what is left when {b} is taken from {a}?",
+                  "subtract {b} from {a}", "{a} take away {b} leaves what?", "what is {a} less {b}?"]
+CMP_QUESTIONS = {"larger": ["which is larger, {a} or {b}?", "which is more, {a} or {b}?", "{a} or {b}: which is larger?",
+                            "which is bigger, {a} or {b}?", "which is greater, {a} or {b}?",
+                            "which is higher, {a} or {b}?", "{a} or {b}: which is the most?",
+                            "which of {a} and {b} is bigger?"],
+                 "smaller": ["which is smaller, {a} or {b}?", "which is less, {a} or {b}?",
+                             "{a} or {b}: which is smaller?", "which is lower, {a} or {b}?",
+                             "which is lesser, {a} or {b}?", "{a} or {b}: which is the least?",
+                             "which of {a} and {b} is lower?", "which is littler, {a} or {b}?"]}
+
+
+def reasoning_fact(rng: random.Random) -> tuple[str, str]:
+    """(question, target) of one arithmetic question answered with a chain of thought; any fact, any surface."""
+    s = random_surface(rng)
+    kind = rng.choice(("sum", "diff", "cmp"))
+    if kind == "cmp":
+        a, b = rng.sample(range(W.MAX_COUNT + 1), 2)
+        rel = rng.choice(("larger", "smaller"))
+        hi, lo = max(a, b), min(a, b)
+        think = f"{hi} is larger than {lo}" if rel == "larger" else f"{lo} is smaller than {hi}"
+        q, res = rng.choice(CMP_QUESTIONS[rel]), (hi if rel == "larger" else lo)
+    else:
+        a = rng.randint(0, W.MAX_COUNT)
+        b = rng.randint(0, W.MAX_COUNT - a) if kind == "sum" else rng.randint(0, a)
+        res = a + b if kind == "sum" else a - b
+        think = f"{a} {'+' if kind == 'sum' else '-'} {b} = {res}"
+        q = rng.choice(SUM_QUESTIONS if kind == "sum" else DIFF_QUESTIONS)
+    text = q.format(a=num(a, s), b=num(b, s))
+    return dress(text, False, Surface(0, s.words, 0, s.capital, "" if text.endswith("?") else s.end, s.spaces)), \
+        f"<think>{think}</think><answer>{res}</answer>"
+
+
 def split_prompts(scale: int = 1) -> tuple[list[Prompt], list[Prompt]]:
     """(training prompts, every validation evaluation prompt): the shape of v1's split_prompts for the stages."""
     val = eval_prompts("validation")
@@ -740,18 +836,22 @@ EDIT_FAMILIES = [
     EditFamily("ed_them_colour", "recolour", "", False, "make them {c}"),
     EditFamily("ed_colour_them", "recolour", "", False, "colour them {c}"),
     EditFamily("ed_change_colour", "recolour", "", False, "change their colour to {c}"),
+    EditFamily("ed_turn_colour", "recolour", "", False, "turn them {c}"),
     EditFamily("ed_paint_all", "recolour", "paint them all", True, "paint them all {c} instead"),
     EditFamily("ed_add_more", "add", "", False, "add {K} more"),
     EditFamily("ed_add_shapes", "add", "", False, "add {K} more {kshapes}"),
     EditFamily("ed_put_in", "add", "", False, "put in {K} more"),
+    EditFamily("ed_more_please", "add", "", False, "{K} more {kshapes}, please"),
     EditFamily("ed_extra", "add", " extra", True, "I want {K} extra"),
     EditFamily("ed_take_away", "remove", "", False, "take {K} away"),
     EditFamily("ed_remove_of", "remove", "", False, "remove {K} of them"),
     EditFamily("ed_take_away_shapes", "remove", "", False, "take away {K} {kshapes}"),
+    EditFamily("ed_remove", "remove", "", False, "remove {K}"),
     EditFamily("ed_get_rid", "remove", "get rid of", True, "get rid of {K} of the {shapes}"),
     EditFamily("ed_turn_into", "reshape", "", False, "turn them into {new}"),
     EditFamily("ed_make_kind", "reshape", "", False, "make them {new}"),
     EditFamily("ed_change_to", "reshape", "", False, "change the {shapes} to {new}"),
+    EditFamily("ed_instead", "reshape", "", False, "{new} instead of {shapes}"),
     EditFamily("ed_replace", "reshape", "replace", True, "replace the {shapes} with {new}"),
 ]
 EDIT_FAMILY = {f.name: f for f in EDIT_FAMILIES}
