@@ -57,19 +57,19 @@ def read(text: str) -> dict:
         if len(set(colours)) != 1:
             return {"oow": True}
         colour = colours[0]
-        if re.search(r" plus | \+ |sum of|gets? \d+ more|and \d+ more", t):
+        if re.search(r" plus | \+ |sum of|gets? \d+ more|and \d+ more|\d+ added|increased by", t):
             op, (a, b) = "add", nums[:2]
             n = a + b
         elif re.search(r"fewer", t):
             op, (b, a) = "sub", nums[:2]
             n = a - b
-        elif re.search(r" minus | - |roll away|give away|take away|loses|without", t):
+        elif re.search(r" minus | - |roll away|give away|take away|loses|without|removed|decreased by", t):
             op, (a, b) = "sub", nums[:2]
             n = a - b
-        elif re.search(r"larger|more,|bigger", t):
+        elif re.search(r"larger|more,|bigger|\bmax\b", t):
             op, (a, b) = "larger", nums[:2]
             n = max(a, b)
-        elif re.search(r"smaller|less,|lower", t):
+        elif re.search(r"smaller|less,|lower|\bmin\b", t):
             op, (a, b) = "smaller", nums[:2]
             n = min(a, b)
         else:
