@@ -108,8 +108,13 @@ def run(models, prompts, mode: str, steps: int, guidance: float, seed: int) -> l
         rec["format"] = bool(FORMAT.match(rec["text"]))  # the app's FORMAT_REGEX: anchored at the start only
         rec["strict"] = bool(WHOLE.fullmatch(rec["text"]))
         rec["answer"] = ans == p.answer
-        # out of world: right only when it says so and paints nothing
-        rec["image"] = painted_ok and (p.intent != "oow" or rec["answer"])
+        # out of world: right only when it says so and paints nothing; with cascade thinking, when the first pass
+        # says so (the app takes the refusal from the first pass's answer and shows it instead of the picture,
+        # src/pipeline/refusal.ts: the second pass, which reads the refusal as a request, paints nothing shown)
+        if p.intent == "oow" and mode == "cascade":
+            rec["image"] = rec["answer"]
+        else:
+            rec["image"] = painted_ok and (p.intent != "oow" or rec["answer"])
     return recs
 
 
