@@ -33,6 +33,7 @@ const HEAVY_GPU: Record<string, string> = {
   'tests/gpu/models/convert_vae.test.ts': 'VITE_CONVERT_VAE',
   'tests/gpu/models/painter_reference.test.ts': 'VITE_PAINTER_REFERENCE',
   'tests/gpu/models/painter_vae_webgpu.test.ts': 'VITE_PAINTER_VAE_WEBGPU',
+  'tests/gpu/models/reasoner_vision_webgpu.test.ts': 'VITE_REASONER_VISION_WEBGPU',
 };
 function heavyExcluded(): string[] {
   if (process.env.RG_TEST_HEAVY) return [];

@@ -1,4 +1,4 @@
-/** @file Shared by the reasoner tests: the tiny-random pack, its PyTorch fixtures, and checksum helpers. */
+/** @file Shared by the reasoner tests: the tiny-random pack, its PyTorch fixtures, checksum and error helpers. */
 import { expect } from 'vitest';
 import fx from '../../fixtures/tiny-random/fixtures.json';
 import { FetchPackSource } from '../../../src/packs/source';
@@ -81,4 +81,24 @@ export function expectChecksum(a: ArrayLike<number>, want: Checksum): void {
   const tol = 1e-5 * want.abs_sum + 1e-3;
   expect(Math.abs(got.sum - want.sum), `sum ${got.sum} vs ${want.sum}`).toBeLessThan(tol);
   expect(Math.abs(got.abs_sum - want.abs_sum), `abs_sum ${got.abs_sum} vs ${want.abs_sum}`).toBeLessThan(tol);
+}
+
+/**
+ * How far `a` is from `b`: `max` = max |a − b| / max |b| (the worst element against the size of the values),
+ * `norm` = ‖a − b‖₂ / ‖b‖₂.
+ */
+export function relativeError(a: Float32Array, b: Float32Array): { max: number; norm: number } {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 0;
+  let d2 = 0;
+  let b2 = 0;
+  for (let i = 0; i < b.length; i++) {
+    const d = a[i]! - b[i]!;
+    diff = Math.max(diff, Math.abs(d));
+    scale = Math.max(scale, Math.abs(b[i]!));
+    d2 += d * d;
+    b2 += b[i]! * b[i]!;
+  }
+  return { max: diff / scale, norm: Math.sqrt(d2 / b2) };
 }
