@@ -32,7 +32,7 @@ export const PACKS: readonly PackEntry[] = [
     base: 'models/shapes/',
     shipped: true,
     testOnly: false,
-    manifestSha256: 'b79beed375b3b9851a7a4d60c6c6d42a44fc678e74ddeee93ace2d02ac7943b7',
+    manifestSha256: 'e225ce7ae103b4c0ab412d6b5f6cdcfd218dbbc6416e1fe9ceabe3fc40c6c511',
   },
   {
     id: 'tiny-random',
