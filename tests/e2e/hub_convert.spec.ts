@@ -8,7 +8,7 @@
  * whose weight file does not match the sha256 the Hub lists is refused, and nothing of it is left in IndexedDB. The
  * replica (tests/helpers/mindomni_pack_replica.ts) has Qwen's real vocabulary and tokenizer. A Qwen2 repo converts
  * with OmniGen-v1's repo as its painter into one cascade pack (tests/helpers/omnigen_replica.ts); Imagine runs on
- * it.
+ * it (@heavy).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -168,7 +168,9 @@ test(title, async ({ page }) => {
 const cascadeTitle =
   'a Qwen2 repo id with OmniGen-v1 as its painter: converted into one cascade pack in the tab; Imagine on it shows ' +
   'the text the painter read';
-test(cascadeTitle, async ({ page }) => {
+// Heavy (about 50 s; `npm run test:heavy`): the MindOmni repo above covers conversion in the tab, and
+// tests/gpu/pipeline/cascade_pack.test.ts a cascade pack's Imagine, in `npm test`.
+test(cascadeTitle, { tag: '@heavy' }, async ({ page }) => {
   test.setTimeout(240_000);
   const dir = mkdtempSync(join(tmpdir(), 'rg-hub-cascade-'));
   const { reasoner, painter } = cascadeReposOnDisk(dir);
