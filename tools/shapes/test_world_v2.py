@@ -2,6 +2,8 @@
 
   - no held-out template family's text appears in any training prompt (and every held-out family does write it);
   - no held-out fact appears in any training drawing prompt (read back by an independent reader) or target;
+  - the arithmetic questions answered with a chain of thought (every fact, as knowledge) ask for no picture, carry no
+    held-out family's marker, and state true facts;
   - names in word problems say nothing about the numbers;
   - train / validation / test are disjoint (items, prompt strings, reasoning targets);
   - every phrasing, read back by the reader below (written without world_v2's families), asks for the prompt's
