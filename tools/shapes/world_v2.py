@@ -449,29 +449,12 @@ def _composed(it: Item, s: Surface) -> tuple[str, bool]:
     return frame(body, s)
 
 
-@_f("direct", "")
-def direct_composed(it, s, name):
+def _composed_family(it, s, name):
     return _composed(it, s)
 
 
-@_f("add", "")
-def add_composed(it, s, name):
-    return _composed(it, s)
-
-
-@_f("sub", "")
-def sub_composed(it, s, name):
-    return _composed(it, s)
-
-
-@_f("larger", "")
-def larger_composed(it, s, name):
-    return _composed(it, s)
-
-
-@_f("smaller", "")
-def smaller_composed(it, s, name):
-    return _composed(it, s)
+for _intent in COMPOSED_NUMBERS:  # one family each: direct_composed, add_composed, ... (registered in this order)
+    FAMILIES[f"{_intent}_composed"] = Family(f"{_intent}_composed", _intent, "", False, _composed_family)
 
 
 @_f("oow", "")
