@@ -17,6 +17,9 @@ second pass's states paint; format is the first pass's). A second table gives th
 <answer> text equals the target's) for the same cells, so painting and reasoning failures can be told apart.
 Understanding: greedy answers to v1's questions about the split's images (exact match).
 --pack evaluates a pack's own weights (tools/shapes/from_pack.py) when the checkpoints are gone: no SFT row then.
+--families prints, instead, the reasoner's answer accuracy per template family on every prompt of the split's
+held-out-template columns (drawing and edit; greedy CoT, nothing painted: about a minute), with a few wrong answers of
+each family: which phrasings fail, and how.
 Every image uses --seed; the reasoner is greedy, 48 new tokens, and stops at </answer>.
 The test split is for the final pack only: looked at once, at the end (--split test says so in its output).
 """
@@ -259,6 +262,50 @@ def tables(results: dict, split: str, fmt_train: dict, u) -> str:
     return "\n".join(lines)
 
 
+@torch.no_grad()
+def families(models, split: str, examples: int = 2) -> str:
+    """--families: answer accuracy per held-out template family (drawing and edit) on the whole split."""
+    import collections
+
+    from tools.shapes.stage_edit import edit_text
+
+    pc, reasoner, _, _ = models
+    tok = tokenizer()
+    per: dict = collections.defaultdict(lambda: [0, 0, []])
+    for p in V.eval_prompts(split)["templates"]:
+        _, text = generate(reasoner, pc, p.prompt, True)
+        cell = per[("drawing", p.template)]
+        ok = answer_of(text) == p.answer
+        cell[0] += ok
+        cell[1] += 1
+        if not ok:
+            cell[2].append((p.prompt, text))
+    for p, seed in V.edit_eval_prompts(split)["edit_templates"]:
+        ids = tok.encode(edit_text(p.instruction).replace("<image>", "<image>" * pc.reasoner.num_image_tokens))
+        g = P.generate(reasoner, ids, pixel_values([p.image(seed)], pc).numpy(), MAX_NEW, stop_ids(True))
+        text = tok.decode(g.generated)
+        cell = per[("edit", p.template)]
+        ok = answer_of(text) == p.answer
+        cell[0] += ok
+        cell[1] += 1
+        if not ok:
+            cell[2].append((f"{p.instruction} [picture: {W.caption(p.item.n, p.item.colour, p.item.kind)}]", text))
+    lines = [f"Reasoner's answer accuracy per held-out template family ({split} split, every prompt; greedy CoT)", "",
+             "| | family | marker | answers right |", "|---|---|---|---|"]
+    for (kind, name), (ok, tot, _) in per.items():
+        marker = V.FAMILIES[name].marker if kind == "drawing" else V.EDIT_FAMILY[name].marker
+        lines.append(f"| {kind} | `{name}` | \"{marker}\" | {pct([True] * ok + [False] * (tot - ok))} |")
+    for kind in ("drawing", "edit"):
+        cells = [c for (k, _), c in per.items() if k == kind]
+        ok, tot = sum(c[0] for c in cells), sum(c[1] for c in cells)
+        lines.append(f"| {kind} | all | | {pct([True] * ok + [False] * (tot - ok))} |")
+    lines.append("")
+    for (kind, name), (_, _, bad) in per.items():
+        for prompt, text in bad[:: max(1, len(bad) // examples)][:examples]:
+            lines.append(f"- `{name}`: {prompt!r} -> {text!r}")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=["validation", "test"], default="validation")
@@ -277,6 +324,7 @@ def main():
     ap.add_argument("--strength", type=float, default=None, help="Edit's strength (default: the pack config's)")
     ap.add_argument("--sections", default="imagine,edit,understanding", help="what to run (comma-separated)")
     ap.add_argument("--table", default=None, help="print the tables of a saved run (JSON) and exit")
+    ap.add_argument("--families", action="store_true", help="answer accuracy per held-out template family, then exit")
     args = ap.parse_args()
     if args.table:
         with open(args.table) as f:
@@ -291,6 +339,13 @@ def main():
         return
     torch.set_num_threads(args.threads)
     log = Logger("eval_v2")
+    if args.families:
+        rows = load_all(args, log)
+        last = next(m for m, mode in reversed(list(rows.values())) if mode != "nocot")
+        if args.split == "test":
+            log("TEST SPLIT: for the final pack only, looked at once; choices are made on the validation split")
+        print(families(last, args.split), flush=True)
+        return
     if args.split == "test":
         log("TEST SPLIT: for the final pack only, looked at once; choices are made on the validation split")
     sets = V.eval_prompts(args.split)

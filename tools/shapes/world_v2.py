@@ -38,6 +38,7 @@ Splits (three, disjoint; `split_of`)
 from __future__ import annotations
 
 import random
+import re
 import zlib
 from dataclasses import dataclass
 
@@ -771,20 +772,6 @@ def understanding_scene(version: str, rng: random.Random):
     return train_scene(rng) if version == "v2" else _random_scene(rng)
 
 
-if __name__ == "__main__":
-    import json
-
-    print("template families:", len(FAMILIES), "held out:", ", ".join(HELDOUT_FAMILIES))
-    print("held-out facts:", sorted(HELDOUT_FACTS))
-    print(json.dumps(sizes(), indent=1))
-    rng = random.Random(1)
-    for _ in range(6):
-        p = sample_train(rng)
-        print(repr(p.prompt), "->", p.target)
-    for cat, ps in eval_prompts("validation").items():
-        print(cat, repr(ps[0].prompt), "->", ps[0].target)
-
-
 # --------------------------------------------------------------------------------------------- edit
 # An edit task: an image of n shapes of one colour and kind (laid out as the painter paints them: the first n cells)
 # and an instruction that changes one thing. The reasoner reads the picture, says what it sees and what changes, and
@@ -973,3 +960,44 @@ def edit_eval_prompts(split: str) -> dict[str, list[tuple[EditPrompt, int]]]:
             out["edit_templates"].append((phrase_edit(rng.choice(edit_families(it.op, True)), it,
                                                       random_surface(rng), split, "edit_templates"), seed))
     return out
+
+
+def training_word_counts(words: list[str], n: int = 20_000) -> dict[str, dict[str, tuple[int, int]]]:
+    """{word: {source: (texts containing it as a whole word, texts)}} over what the reasoner is trained on: every
+    drawing request (scale 1), the text facts and n fact lists, n arithmetic questions, n edit instructions and the
+    questions about n / 10 pictures (sampled as training samples them). Which words of the held-out families the miniature could know at all: it has
+    no language but its training."""
+    rng = random.Random(0)
+    src = {"drawing requests": [p.prompt for p in train_prompts()],
+           "arithmetic questions": [reasoning_fact(rng)[0] for _ in range(n)],
+           "text facts": [q + " " + a for q, a in text_facts()] + [" ".join(fact_list(rng)) for _ in range(n)],
+           "edit instructions": [sample_edit_train(rng)[0].instruction for _ in range(n)],
+           "questions about pictures": [q for _ in range(n // 10) for q, _ in W.questions_for(train_scene(rng)[1])]}
+    out = {}
+    for w in words:
+        pat = re.compile(r"\b" + re.escape(w) + r"\b", re.I)
+        out[w] = {k: (sum(bool(pat.search(t)) for t in ts), len(ts)) for k, ts in src.items()}
+    return out
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    if len(sys.argv) > 2 and sys.argv[1] == "--words":  # --words sum,fewer,extra: training_word_counts as a table
+        counts = training_word_counts(sys.argv[2].split(","))
+        print("| word | " + " | ".join(next(iter(counts.values()))) + " |")
+        print("|---" * (1 + len(next(iter(counts.values())))) + "|")
+        for w, c in counts.items():
+            print(f"| {w} | " + " | ".join(f"{a} / {b}" for a, b in c.values()) + " |")
+        sys.exit(0)
+
+    print("template families:", len(FAMILIES), "held out:", ", ".join(HELDOUT_FAMILIES))
+    print("held-out facts:", sorted(HELDOUT_FACTS))
+    print(json.dumps(sizes(), indent=1))
+    rng = random.Random(1)
+    for _ in range(6):
+        p = sample_train(rng)
+        print(repr(p.prompt), "->", p.target)
+    for cat, ps in eval_prompts("validation").items():
+        print(cat, repr(ps[0].prompt), "->", ps[0].target)
