@@ -963,9 +963,10 @@ def edit_eval_prompts(split: str) -> dict[str, list[tuple[EditPrompt, int]]]:
 
 
 def training_word_counts(words: list[str], n: int = 20_000) -> dict[str, dict[str, tuple[int, int]]]:
-    """{word: {source: (texts containing it as a whole word, texts)}} over what the reasoner is trained on: every
-    drawing request (scale 1), the text facts and n fact lists, n arithmetic questions, n edit instructions and the
-    questions about n / 10 pictures (sampled as training samples them). Which words of the held-out families the miniature could know at all: it has
+    """{word: {source: (texts containing it as a whole word, texts)}} over the prompts the reasoner is trained on (its
+    input side; targets are not counted, text facts count question and answer): every drawing request (scale 1), the
+    text facts and n fact lists, n arithmetic questions, n edit instructions and the questions about n / 10 pictures
+    (sampled as training samples them). Which words of the held-out families the miniature could know at all: it has
     no language but its training."""
     rng = random.Random(0)
     src = {"drawing requests": [p.prompt for p in train_prompts()],
