@@ -19,7 +19,7 @@ Understanding: greedy answers to v1's questions about the split's images (exact 
 --pack evaluates a pack's own weights (tools/shapes/from_pack.py) when the checkpoints are gone: no SFT row then.
 --families prints, instead, the reasoner's answer accuracy per template family on every prompt of the split's
 held-out-template columns (drawing and edit; greedy CoT, nothing painted: about a minute), with a few wrong answers of
-each family: which phrasings fail, and how.
+each family (which phrasings fail, and how), and whether the model answers plain questions in those families' words.
 Every image uses --seed; the reasoner is greedy, 48 new tokens, and stops at </answer>.
 The test split is for the final pack only: looked at once, at the end (--split test says so in its output).
 """
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import time
 
@@ -299,6 +300,18 @@ def families(models, split: str, examples: int = 2) -> str:
         cells = [c for (k, _), c in per.items() if k == kind]
         ok, tot = sum(c[0] for c in cells), sum(c[1] for c in cells)
         lines.append(f"| {kind} | all | | {pct([True] * ok + [False] * (tot - ok))} |")
+    # the experiment's plain-text questions in those words (trained only with stage_edit --held_out_words): whether a
+    # reasoner knows the words at all, as opposed to using them in a request
+    from tools.shapes.data import reasoning_text
+
+    rng = random.Random(12345)
+    qs = [V._held_out_word_question(rng) for _ in range(120)]
+    known = 0
+    for q, target in qs:
+        g = P.generate(reasoner, tok.encode(reasoning_text(q)), None, MAX_NEW, stop_ids(True))
+        known += tok.decode(g.generated).replace("<|im_end|>", "").strip() == target
+    lines += ["", f"Plain questions in those words (world_v2.HELD_OUT_WORD_QUESTIONS, {len(qs)} sampled, exact completion; "
+              f"trained only by the experiment stage_edit --held_out_words): {known}/{len(qs)}"]
     lines.append("")
     for (kind, name), (_, _, bad) in per.items():
         for prompt, text in bad[:: max(1, len(bad) // examples)][:examples]:

@@ -7,11 +7,12 @@ into an anonymous MatMul constant from the node's scope (`/vision/layers.0/fc1/M
 transposed back). The VAE's scale and shift come from vae_config.json. Every tensor of every module must be found
 (load_state_dict strict), so a pack that does not match the tools' shapes config fails loudly.
 
-    PYTHONPATH=. /usr/bin/python3 -m tools.shapes.from_pack [--verify 16] [public/models/shapes]
+    PYTHONPATH=. /usr/bin/python3 -m tools.shapes.from_pack [--verify 16] [--save pack.pt] [public/models/shapes]
 
 --verify N reruns the pack's own PyTorch evaluation (eval/set.json, written by make_pack from the checkpoints) on its
 first N arithmetic prompts (a world v2 set, version 2: its first N prompts of every column), no CoT and CoT, and
-requires the same image verdict for each.
+requires the same image verdict for each. --save NAME writes the weights as a checkpoint under $SHAPES_CKPT (and
+vae.pt when there is none) for the stages to start from.
 """
 
 from __future__ import annotations
@@ -145,11 +146,24 @@ if __name__ == "__main__":
     ap.add_argument("pack", nargs="?", default=os.path.join(root, "public", "models", "shapes"))
     ap.add_argument("--verify", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--save", default=None, help="write the weights as checkpoint NAME under $SHAPES_CKPT (reasoner and "
+                    "painter; vae.pt too when there is none), for the stages to start from; never overwrites")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     pc, r, p, v = load_pack(args.pack)
     n = sum(t.numel() for m in (r, p, v) for t in m.state_dict().values())
     print(f"{args.pack}: {n} weights loaded; VAE scale {pc.vae.scaling_factor:.4f} shift {pc.vae.shift_factor:.4f}")
+    if args.save:
+        from tools.shapes.models import ckpt_path, save
+
+        if os.path.exists(ckpt_path(args.save)):
+            sys.exit(f"{ckpt_path(args.save)} exists: not overwritten (pick another name or move it)")
+        save({"reasoner": r.state_dict(), "painter": p.state_dict(), "from_pack": args.pack}, args.save)
+        print(f"wrote {ckpt_path(args.save)}")
+        if not os.path.exists(ckpt_path("vae.pt")):
+            save({"vae": v.state_dict(), "scaling_factor": pc.vae.scaling_factor, "shift_factor": pc.vae.shift_factor,
+                  "from_pack": args.pack}, "vae.pt")
+            print(f"wrote {ckpt_path('vae.pt')}")
     if args.verify:
         agree, total = verify(args.pack, args.verify)
         print(f"verdicts as recorded: {agree}/{total}")

@@ -150,6 +150,30 @@ def test_reasoning_questions_ask_no_picture():
     assert V.HELDOUT_FACTS <= seen  # every held-out fact is known this way
 
 
+def test_held_out_word_questions_only_when_asked():
+    """The experiment's questions (stage_edit --held_out_words) never come without the flag; with it, about a third
+    of the questions are theirs, each states a true fact, and they do carry held-out families' words."""
+    off, on = random.Random(3), random.Random(3)
+    experiment_words = ("sum of", "fewer", "extra", "mix ")
+    assert not any(w in norm(V.reasoning_fact(off)[0]) for _ in range(3000) for w in experiment_words)
+    words = 0
+    for _ in range(3000):
+        q, target = V.reasoning_fact(on, held_out_words=True)
+        t = norm(q)
+        if not any(w in t for w in experiment_words):
+            continue
+        words += 1
+        m = re.fullmatch(r"<think>(?:(\d+) ([-+]) (\d+) = (\d+)|(\w+) and (\w+) make (\w+))</think><answer>(\w+)</answer>",
+                         target)
+        assert m, target
+        x, sym, y, res, c1, c2, mixed, ans = m.groups()
+        if sym:
+            assert int(res) == (int(x) + int(y) if sym == "+" else int(x) - int(y)) == int(ans), target
+        else:
+            assert W.MIXES.get((c1, c2), W.MIXES.get((c2, c1))) == mixed == ans, target
+    assert 800 < words < 1200, words
+
+
 def test_heldout_facts_never_in_train():
     assert len(V.HELDOUT_FACTS) >= 10
     for p in TRAIN + SAMPLED:

@@ -713,8 +713,23 @@ CMP_QUESTIONS = {"larger": ["which is larger, {a} or {b}?", "which is more, {a} 
                              "which of {a} and {b} is lower?", "which is littler, {a} or {b}?"]}
 
 
-def reasoning_fact(rng: random.Random) -> tuple[str, str]:
-    """(question, target) of one arithmetic question answered with a chain of thought; any fact, any surface."""
+# An experiment, off in every shipped run (stage_edit --held_out_words): the question whether the held-out families
+# would work if their words were known as plain text, the way "sum", "bigger" and "lower" are. These questions carry
+# the held-out families' markers ("the sum of", " fewer ", " extra", "mix ... with", "that colour"), so a reasoner
+# trained with them is no longer evaluated on held-out templates in the issue's sense; its figures answer only that
+# question (tools/README.md, "Why the held-out templates stop near 65 %").
+HELD_OUT_WORD_QUESTIONS = {
+    "sum": ["what is the sum of {a} and {b}?", "{a} and {b} extra makes what?", "what is {a} with {b} extra?"],
+    "diff": ["what is {b} fewer than {a}?", "{b} fewer than {a} is what?"],
+    "mix": ["what colour do you get if you mix {x} with {y}?", "mix {x} with {y}: what is that colour?"],
+}
+
+
+def reasoning_fact(rng: random.Random, held_out_words: bool = False) -> tuple[str, str]:
+    """(question, target) of one arithmetic question answered with a chain of thought; any fact, any surface.
+    held_out_words: a third of the questions are HELD_OUT_WORD_QUESTIONS (the experiment above; never shipped)."""
+    if held_out_words and rng.random() < 1 / 3:
+        return _held_out_word_question(rng)
     s = random_surface(rng)
     kind = rng.choice(("sum", "diff", "cmp"))
     if kind == "cmp":
@@ -730,6 +745,23 @@ def reasoning_fact(rng: random.Random) -> tuple[str, str]:
         think = f"{a} {'+' if kind == 'sum' else '-'} {b} = {res}"
         q = rng.choice(SUM_QUESTIONS if kind == "sum" else DIFF_QUESTIONS)
     text = q.format(a=num(a, s), b=num(b, s))
+    return dress(text, False, Surface(0, s.words, 0, s.capital, "" if text.endswith("?") else s.end, s.spaces)), \
+        f"<think>{think}</think><answer>{res}</answer>"
+
+
+def _held_out_word_question(rng: random.Random) -> tuple[str, str]:
+    s = random_surface(rng)
+    kind = rng.choice(("sum", "diff", "mix"))
+    if kind == "mix":
+        (x, y), c = rng.choice(list(W.MIXES.items()))
+        x, y = (x, y) if rng.random() < 0.5 else (y, x)
+        think, res, text = f"{x} and {y} make {c}", c, rng.choice(HELD_OUT_WORD_QUESTIONS["mix"]).format(x=x, y=y)
+    else:
+        a = rng.randint(0, W.MAX_COUNT)
+        b = rng.randint(0, W.MAX_COUNT - a) if kind == "sum" else rng.randint(0, a)
+        res = a + b if kind == "sum" else a - b
+        think = f"{a} {'+' if kind == 'sum' else '-'} {b} = {res}"
+        text = rng.choice(HELD_OUT_WORD_QUESTIONS[kind]).format(a=num(a, s), b=num(b, s))
     return dress(text, False, Surface(0, s.words, 0, s.capital, "" if text.endswith("?") else s.end, s.spaces)), \
         f"<think>{think}</think><answer>{res}</answer>"
 
