@@ -49,7 +49,6 @@ test.beforeEach(async ({ page }) => {
   await page.addInitScript(() => localStorage.setItem('rg-vlm:pack', 'tiny-random'));
 });
 
-/** Opens Imagine and starts a short run (8 tokens, 2 steps, 32×32) of the selected pack. */
 /** 'offline' when a pack file, which the service worker leaves to the network, cannot be fetched. */
 async function networkState(page: Page): Promise<'online' | 'offline'> {
   return page.evaluate(() =>
@@ -60,6 +59,7 @@ async function networkState(page: Page): Promise<'online' | 'offline'> {
   );
 }
 
+/** Opens Imagine and starts a short run (8 tokens, 2 steps, 32×32) of the selected pack. */
 async function quickImagine(page: Page): Promise<void> {
   await page.evaluate(() => (location.hash = '#/imagine'));
   await page.getByLabel('Prompt', { exact: true }).fill('draw the result of 3 apples plus 2 apples');

@@ -715,7 +715,7 @@ CMP_QUESTIONS = {"larger": ["which is larger, {a} or {b}?", "which is more, {a} 
 
 # An experiment, off in every shipped run (stage_edit --held_out_words): the question whether the held-out families
 # would work if their words were known as plain text, the way "sum", "bigger" and "lower" are. These questions carry
-# the held-out families' markers ("the sum of", " fewer ", " extra", "mix ... with", "that colour"), so a reasoner
+# held-out families' markers ("the sum of", " fewer ", " extra") and words ("mix ... with", "that colour"), so a reasoner
 # trained with them is no longer evaluated on held-out templates in the issue's sense; its figures answer only that
 # question (tools/README.md, "Why the held-out templates stop near 65 %").
 HELD_OUT_WORD_QUESTIONS = {
