@@ -739,12 +739,21 @@ def reasoning_fact(rng: random.Random, held_out_words: bool = False) -> tuple[st
         think = f"{hi} is larger than {lo}" if rel == "larger" else f"{lo} is smaller than {hi}"
         q, res = rng.choice(CMP_QUESTIONS[rel]), (hi if rel == "larger" else lo)
     else:
-        a = rng.randint(0, W.MAX_COUNT)
-        b = rng.randint(0, W.MAX_COUNT - a) if kind == "sum" else rng.randint(0, a)
-        res = a + b if kind == "sum" else a - b
-        think = f"{a} {'+' if kind == 'sum' else '-'} {b} = {res}"
+        a, b, res, think = _sum_or_difference(rng, kind)
         q = rng.choice(SUM_QUESTIONS if kind == "sum" else DIFF_QUESTIONS)
-    text = q.format(a=num(a, s), b=num(b, s))
+    return _question(q.format(a=num(a, s), b=num(b, s)), s, think, res)
+
+
+def _sum_or_difference(rng: random.Random, kind: str) -> tuple[int, int, int, str]:
+    """(a, b, result, thinking) of a random sum or difference within the world's counts."""
+    a = rng.randint(0, W.MAX_COUNT)
+    b = rng.randint(0, W.MAX_COUNT - a) if kind == "sum" else rng.randint(0, a)
+    res = a + b if kind == "sum" else a - b
+    return a, b, res, f"{a} {'+' if kind == 'sum' else '-'} {b} = {res}"
+
+
+def _question(text: str, s: Surface, think: str, res) -> tuple[str, str]:
+    """A plain question dressed in the surface (no final stop after a question mark) and its CoT target."""
     return dress(text, False, Surface(0, s.words, 0, s.capital, "" if text.endswith("?") else s.end, s.spaces)), \
         f"<think>{think}</think><answer>{res}</answer>"
 
@@ -757,13 +766,9 @@ def _held_out_word_question(rng: random.Random) -> tuple[str, str]:
         x, y = (x, y) if rng.random() < 0.5 else (y, x)
         think, res, text = f"{x} and {y} make {c}", c, rng.choice(HELD_OUT_WORD_QUESTIONS["mix"]).format(x=x, y=y)
     else:
-        a = rng.randint(0, W.MAX_COUNT)
-        b = rng.randint(0, W.MAX_COUNT - a) if kind == "sum" else rng.randint(0, a)
-        res = a + b if kind == "sum" else a - b
-        think = f"{a} {'+' if kind == 'sum' else '-'} {b} = {res}"
+        a, b, res, think = _sum_or_difference(rng, kind)
         text = rng.choice(HELD_OUT_WORD_QUESTIONS[kind]).format(a=num(a, s), b=num(b, s))
-    return dress(text, False, Surface(0, s.words, 0, s.capital, "" if text.endswith("?") else s.end, s.spaces)), \
-        f"<think>{think}</think><answer>{res}</answer>"
+    return _question(text, s, think, res)
 
 
 def split_prompts(scale: int = 1) -> tuple[list[Prompt], list[Prompt]]:
